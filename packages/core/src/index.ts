@@ -1,0 +1,58 @@
+// @contrast/core: the foundation every other package builds on. Zero runtime dependencies.
+
+export {
+  ContrastError,
+  isContrastError,
+  type ContrastErrorOptions,
+  type ErrorKind,
+  type SerializedError,
+} from "./error.js";
+export {
+  bytesEqual,
+  concatBytes,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  fromUtf8,
+  isHex,
+  toBase64,
+  toBase64Url,
+  toHex,
+  utf8,
+} from "./bytes.js";
+export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
+export { decodePem, decodePemBlock, encodePem, type PemBlock } from "./pem.js";
+export {
+  DerTag,
+  type DerElement,
+  decodeOid,
+  encodeDer,
+  encodeOid,
+  readDer,
+  readDerChildren,
+  readDerExact,
+} from "./der.js";
+export {
+  compareUtf8,
+  DEFAULT_JSON_MAX_BYTES,
+  formatJsonPath,
+  type JsonObject,
+  type JsonPath,
+  type JsonValue,
+  type JsonWritable,
+  type ParseJsonOptions,
+  parseJson,
+  quoteGo,
+  type StringifyJsonOptions,
+  stringifyJson,
+} from "./json.js";
+export { type Clock, fixedClock, type ManualClock, manualClock, systemClock } from "./clock.js";
+export {
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  noopLogger,
+  parseLogLevel,
+  withLevel,
+} from "./logger.js";
