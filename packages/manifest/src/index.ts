@@ -1,0 +1,50 @@
+// @contrast/manifest: the Contrast v1.5 manifest, its validation and its byte-stable form.
+
+export type {
+  Manifest,
+  PolicyEntry,
+  ReferenceValues,
+  SimReferenceValues,
+  SnpGuestPolicy,
+  SNPReferenceValues,
+  SNPTCB,
+  TDXReferenceValues,
+} from "./types.js";
+export { emptyGuestPolicy } from "./types.js";
+export {
+  loadManifest,
+  MANIFEST_MAX_BYTES,
+  type ManifestParseResult,
+  manifestHash,
+  type ParseManifestOptions,
+  parseManifest,
+} from "./manifest.js";
+export { decodeManifest } from "./decode.js";
+export { POLICY_ROLES, PRODUCT_NAMES, validateManifest } from "./validate.js";
+export { serializeManifest, serializeManifestBytes } from "./serialize.js";
+export {
+  formatIssue,
+  hasErrors,
+  type IssueSeverity,
+  type ManifestIssue,
+  type ManifestIssueCode,
+} from "./issues.js";
+export { ManifestError } from "./error.js";
+export {
+  PLATFORMS,
+  type Platform,
+  type PlatformId,
+  parsePlatform,
+  SIM_TRUSTED_MEASUREMENT,
+  simReferenceValues,
+  type TeeType,
+} from "./platforms.js";
+export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
+export {
+  parseSeedShareDocument,
+  SEED_SALT_BYTES,
+  SEED_SHARES_FILE,
+  type SeedShare,
+  type SeedShareDocument,
+  serializeSeedShareDocument,
+} from "./seed-shares.js";
