@@ -117,7 +117,7 @@ const SYSTEM_ERRORS: Readonly<Record<string, { code: string; what: string; hint:
   ENOENT: {
     code: "FILE_NOT_FOUND",
     what: "no such file or directory",
-    hint: "Check the path. Relative paths are resolved against --workspace-dir, if given.",
+    hint: "Check that the path exists and is spelled correctly.",
   },
   EACCES: {
     code: "FILE_PERMISSION_DENIED",

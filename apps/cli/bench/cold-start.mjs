@@ -1,0 +1,54 @@
+// CLI cold start: `contrast --version` against the anchor `node -e 0`, measured in the same run
+// on the same machine, interleaved so that drift in machine load hits both alike.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../dist/contrast.mjs", import.meta.url));
+const runs = Number(process.env.BENCH_RUNS ?? 40);
+const warmup = 5;
+
+// A second anchor: an empty ES module, the floor for any ESM program (Node's loader start-up).
+const emptyModule = join(mkdtempSync(join(tmpdir(), "contrast-bench-")), "empty.mjs");
+writeFileSync(emptyModule, "");
+
+const cases = {
+  "contrast --version": [process.execPath, cli, "--version"],
+  "contrast --help": [process.execPath, cli, "--help"],
+  "node -e 0 (anchor)": [process.execPath, "-e", "0"],
+  "node empty.mjs": [process.execPath, emptyModule],
+};
+
+function once([cmd, ...args]) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+for (let i = 0; i < warmup + runs; i++) {
+  for (const [name, argv] of Object.entries(cases)) {
+    const ms = once(argv);
+    if (i >= warmup) samples[name].push(ms);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const anchor = median(samples["node -e 0 (anchor)"]);
+console.log(`cli cold start: median wall time of ${runs} interleaved runs (after ${warmup} warm-up), node ${process.version}`);
+for (const [name, xs] of Object.entries(samples)) {
+  const m = median(xs);
+  console.log(`  ${name.padEnd(20)} ${m.toFixed(1).padStart(7)} ms   ${(m / anchor).toFixed(2)}x anchor`);
+}
+const version = median(samples["contrast --version"]);
+const esmFloor = median(samples["node empty.mjs"]);
+console.log(
+  `BENCH cli.cold_start version_ms=${version.toFixed(1)} anchor_node_e0_ms=${anchor.toFixed(1)} ratio=${(version / anchor).toFixed(2)} ratio_vs_empty_esm=${(version / esmFloor).toFixed(2)}`,
+);

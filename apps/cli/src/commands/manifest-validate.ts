@@ -1,0 +1,59 @@
+import { readFile } from "node:fs/promises";
+import { type ManifestIssue, parseManifest } from "@contrast/manifest";
+import { type Context, resolvePath } from "../context.js";
+
+export interface ManifestValidateOptions {
+  readonly strict?: boolean;
+}
+
+const MANIFEST_FILE = "manifest.json";
+
+/**
+ * Prints every finding with its code and hint. Exit status 1 when there are errors (or, with
+ * --strict, any finding at all); expected-missing values and warnings are reported but pass.
+ */
+export async function manifestValidate(ctx: Context, file: string | undefined, opts: ManifestValidateOptions): Promise<number> {
+  const path = resolvePath(ctx, file, MANIFEST_FILE);
+  ctx.log.debug("reading manifest", { path });
+  const bytes = new Uint8Array(await readFile(path));
+  const result = parseManifest(bytes, { source: path });
+  const count = (s: ManifestIssue["severity"]) => result.issues.filter((i) => i.severity === s).length;
+  const summary = { errors: count("error"), warnings: count("warning"), expectedMissing: count("expected-missing") };
+  const ok = summary.errors === 0 && (!opts.strict || result.issues.length === 0);
+  const { out } = ctx;
+
+  if (out.json) {
+    out.result({ ok, file: path, hash: result.hash, canonical: result.canonical, summary, issues: result.issues });
+    return ok ? 0 : 1;
+  }
+
+  const label = file ?? (ctx.workspaceDir === undefined ? MANIFEST_FILE : path);
+  for (const issue of result.issues) {
+    const tag =
+      issue.severity === "error"
+        ? out.style("red", "error")
+        : issue.severity === "warning"
+          ? out.style("yellow", "warning")
+          : out.style("cyan", "missing");
+    out.info(`${tag} ${issue.code} ${out.style("bold", issue.path)}: ${issue.message}`);
+    out.info(`  ${out.style("dim", `hint: ${issue.hint}`)}`);
+  }
+  if (summary.expectedMissing > 0) {
+    out.warn(
+      `${summary.expectedMissing} reference value${summary.expectedMissing === 1 ? "" : "s"} must be filled in for your platform before \`contrast set\``,
+    );
+  }
+  if (result.manifest !== undefined && !result.canonical && summary.errors === 0) {
+    out.info(
+      out.style("dim", "note: the file is not in canonical form; the Coordinator hashes the file as it is, so this is harmless."),
+    );
+  }
+  const counts = `${plural(summary.errors, "error")}, ${plural(summary.warnings, "warning")}, ${summary.expectedMissing} expected-missing`;
+  if (ok) out.success(`${label} is valid (${counts}; sha256 ${result.hash})`);
+  else out.problem(`${label} is invalid (${counts})`);
+  return ok ? 0 : 1;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,100 @@
+import type { ContrastError } from "@contrast/core";
+
+export type OutputFormat = "text" | "json";
+
+export interface Stream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+export interface OutputOptions {
+  readonly format: OutputFormat;
+  readonly stdout: Stream;
+  readonly stderr: Stream;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+type Style = "green" | "red" | "yellow" | "cyan" | "dim" | "bold";
+const SGR: Record<Style, [number, number]> = {
+  green: [32, 39],
+  red: [31, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+  dim: [2, 22],
+  bold: [1, 22],
+};
+
+/**
+ * Every command prints through this one layer. On a terminal: symbols (✔ ✖ !) and colour. When
+ * piped: the same lines, plain. With `--output json`: nothing but one JSON document on stdout,
+ * so scripts can parse it; human lines are suppressed.
+ */
+export class Output {
+  readonly format: OutputFormat;
+  private readonly stdout: Stream;
+  private readonly stderr: Stream;
+  private readonly fancy: boolean;
+  private readonly color: boolean;
+
+  constructor(options: OutputOptions) {
+    const env = options.env ?? {};
+    this.format = options.format;
+    this.stdout = options.stdout;
+    this.stderr = options.stderr;
+    this.fancy = options.stdout.isTTY === true;
+    this.color =
+      env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0"
+        ? true
+        : this.fancy && env.NO_COLOR === undefined && env.TERM !== "dumb";
+  }
+
+  get json(): boolean {
+    return this.format === "json";
+  }
+
+  style(s: Style, text: string): string {
+    if (!this.color) return text;
+    const [on, off] = SGR[s];
+    return `\x1b[${on}m${text}\x1b[${off}m`;
+  }
+
+  /** A completed step: "✔ Manifest set successfully". */
+  success(message: string): void {
+    this.line(this.stdout, this.fancy ? `${this.style("green", "✔")} ${message}` : message);
+  }
+
+  /** Neutral information. */
+  info(message: string): void {
+    this.line(this.stdout, message);
+  }
+
+  /** Something the user should read, on stderr so it survives `> file`. */
+  warn(message: string): void {
+    this.line(this.stderr, this.fancy ? `${this.style("yellow", "!")} ${message}` : `Warning: ${message}`);
+  }
+
+  /** A failed check that is reported, not thrown (e.g. one validation finding). */
+  problem(message: string): void {
+    this.line(this.stdout, this.fancy ? `${this.style("red", "✖")} ${message}` : message);
+  }
+
+  /** Writes the command's JSON result (json mode only). */
+  result(value: unknown): void {
+    if (this.json) this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Renders a failure with its code and hint; in json mode as `{ "ok": false, "error": ... }`. */
+  error(err: ContrastError): void {
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() }, null, 2)}\n`);
+      return;
+    }
+    const head = this.fancy ? `${this.style("red", "✖")} ` : "";
+    this.stderr.write(`${head}Error: ${err.message} ${this.style("dim", `[${err.code}]`)}\n`);
+    if (err.hint) this.stderr.write(`  ${this.style("cyan", "Hint:")} ${err.hint}\n`);
+  }
+
+  private line(stream: Stream, text: string): void {
+    if (!this.json) stream.write(`${text}\n`);
+  }
+}

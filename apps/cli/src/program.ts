@@ -1,0 +1,64 @@
+import { Command, Option } from "commander";
+import { type LogLevel, parseLogLevel } from "@contrast/core";
+import type { Io } from "./cli.js";
+import { type Context, createCliLogger } from "./context.js";
+import type { Output, OutputFormat } from "./output.js";
+
+interface RawGlobals {
+  logLevel: string;
+  workspaceDir?: string;
+  output: OutputFormat;
+}
+
+export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void): Command {
+  const program = new Command("contrast")
+    .description(
+      "Confidential containers on Kubernetes: generate policies and manifests, set and verify the Coordinator, recover it.",
+    )
+    .option("--version", "print version and supported platforms")
+    .option("--log-level <level>", "log level: debug, info, warn, error, or a number", "warn")
+    .option("--workspace-dir <dir>", "directory that default file paths are relative to")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Usage errors are rendered by run() with a code and hint.
+      outputError: () => {},
+    })
+    .action(() => {
+      program.help();
+    });
+
+  const context = (cmd: Command): Context => {
+    const g = cmd.optsWithGlobals() as RawGlobals;
+    const logLevel: LogLevel = parseLogLevel(g.logLevel);
+    return {
+      out,
+      cwd: io.cwd,
+      logLevel,
+      workspaceDir: g.workspaceDir,
+      log: createCliLogger(io.stderr, logLevel),
+    };
+  };
+
+  const manifest = program
+    .command("manifest")
+    .description("inspect manifest files")
+    .action(() => {
+      manifest.help();
+    });
+  manifest
+    .command("validate")
+    .description("check a manifest and list every problem with its code and hint")
+    .argument("[file]", "manifest file (default: manifest.json in --workspace-dir or the current directory)")
+    .option("--strict", "also fail on warnings and expected-missing values")
+    .action(async (file: string | undefined, opts: { strict?: boolean }, cmd: Command) => {
+      const { manifestValidate } = await import("./commands/manifest-validate.js");
+      setStatus(await manifestValidate(context(cmd), file, opts));
+    });
+
+  for (const cmd of [program, manifest]) cmd.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}

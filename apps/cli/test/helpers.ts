@@ -1,0 +1,33 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run } from "../src/cli.js";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const MANIFESTS = join(REPO, "testdata/manifests");
+export const BUNDLE = join(REPO, "apps/cli/dist/contrast.mjs");
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "contrast-cli-test-"));
+}
+
+class Capture {
+  text = "";
+  constructor(readonly isTTY: boolean) {}
+  write(chunk: string) {
+    this.text += chunk;
+    return true;
+  }
+}
+
+/** Runs the CLI in-process with captured streams. */
+export async function cli(
+  argv: string[],
+  options: { tty?: boolean; cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const stdout = new Capture(options.tty ?? false);
+  const stderr = new Capture(options.tty ?? false);
+  const status = await run(argv, { stdout, stderr, cwd: options.cwd ?? REPO, env: options.env ?? { NO_COLOR: "1" } });
+  return { status, stdout: stdout.text, stderr: stderr.text };
+}
