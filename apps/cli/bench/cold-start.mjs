@@ -42,7 +42,9 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const anchor = median(samples["node -e 0 (anchor)"]);
-console.log(`cli cold start: median wall time of ${runs} interleaved runs (after ${warmup} warm-up), node ${process.version}`);
+console.log(
+  `cli cold start: median wall time of ${runs} interleaved runs (after ${warmup} warm-up), node ${process.version}`,
+);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
   console.log(`  ${name.padEnd(20)} ${m.toFixed(1).padStart(7)} ms   ${(m / anchor).toFixed(2)}x anchor`);

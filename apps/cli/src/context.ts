@@ -18,7 +18,11 @@ export interface Context extends GlobalOptions {
  * Resolves a file argument. An explicit value is taken relative to the working directory; a
  * default name is placed in --workspace-dir when one was given, as upstream does.
  */
-export function resolvePath(ctx: Pick<Context, "cwd" | "workspaceDir">, explicit: string | undefined, defaultName: string): string {
+export function resolvePath(
+  ctx: Pick<Context, "cwd" | "workspaceDir">,
+  explicit: string | undefined,
+  defaultName: string,
+): string {
   if (explicit !== undefined) return isAbsolute(explicit) ? explicit : resolve(ctx.cwd, explicit);
   return resolve(ctx.cwd, ctx.workspaceDir === undefined ? defaultName : join(ctx.workspaceDir, defaultName));
 }
@@ -30,7 +34,7 @@ export function createCliLogger(stderr: Stream, level: LogLevel): Logger {
       fields === undefined
         ? ""
         : Object.entries(fields)
-            .map(([k, v]) => ` ${k}=${typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v)}`)
+            .map(([k, v]) => ` ${k}=${typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v))}`)
             .join("");
     stderr.write(`${lvl.toUpperCase()} ${message}${extra}\n`);
   };

@@ -1,5 +1,5 @@
-import { Command, Option } from "commander";
 import { type LogLevel, parseLogLevel } from "@contrast/core";
+import { Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type Context, createCliLogger } from "./context.js";
 import type { Output, OutputFormat } from "./output.js";

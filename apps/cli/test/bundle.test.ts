@@ -32,16 +32,25 @@ describe("the bundled CLI", () => {
   });
 
   it("exits non-zero with a coded error for a broken manifest", () => {
-    const r = spawnSync(process.execPath, [BUNDLE, "manifest", "validate", join(MANIFESTS, "broken.json")], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [BUNDLE, "manifest", "validate", join(MANIFESTS, "broken.json")], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("MANIFEST_HEX_INVALID");
   });
 
   it("closes quietly when its output pipe is closed early", () => {
-    const out = execFileSync("bash", ["-c", `node ${BUNDLE} manifest validate ${join(MANIFESTS, "broken.json")} | head -1; echo "status=\${PIPESTATUS[0]}"`], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const out = execFileSync(
+      "bash",
+      [
+        "-c",
+        `node ${BUNDLE} manifest validate ${join(MANIFESTS, "broken.json")} | head -1; echo "status=\${PIPESTATUS[0]}"`,
+      ],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     expect(out).toMatch(/^error MANIFEST_/);
     expect(out).toMatch(/status=1$/m);
   });

@@ -33,7 +33,9 @@ describe("contrast (in-process)", () => {
   it("validate accepts a v1.5 manifest: ✔ on a terminal, plain when piped", async () => {
     const tty = await cli(["manifest", "validate", snp], { tty: true });
     expect(tty.status).toBe(0);
-    expect(tty.stdout).toMatch(/^✔ .*v1\.5-metal-qemu-snp\.json is valid \(0 errors, 0 warnings, 0 expected-missing; sha256 [0-9a-f]{64}\)\n$/);
+    expect(tty.stdout).toMatch(
+      /^✔ .*v1\.5-metal-qemu-snp\.json is valid \(0 errors, 0 warnings, 0 expected-missing; sha256 [0-9a-f]{64}\)\n$/,
+    );
     const piped = await cli(["manifest", "validate", snp]);
     expect(piped.stdout).not.toContain("✔");
     expect(piped.stdout).toMatch(/is valid/);

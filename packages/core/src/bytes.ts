@@ -35,9 +35,7 @@ export function fromHex(text: string, expectedBytes?: number): Uint8Array {
 }
 
 export function isHex(text: string, expectedBytes?: number): boolean {
-  return (
-    HEX_PAIR.test(text) && (expectedBytes === undefined || text.length === expectedBytes * 2)
-  );
+  return HEX_PAIR.test(text) && (expectedBytes === undefined || text.length === expectedBytes * 2);
 }
 
 export function toBase64(bytes: Uint8Array): string {

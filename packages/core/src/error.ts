@@ -92,10 +92,7 @@ export class ContrastError<TCode extends string = string> extends Error {
 }
 
 /** Type guard that also narrows on a specific code. */
-export function isContrastError<T extends string>(
-  value: unknown,
-  code?: T,
-): value is ContrastError<T> {
+export function isContrastError<T extends string>(value: unknown, code?: T): value is ContrastError<T> {
   return value instanceof ContrastError && (code === undefined || value.code === code);
 }
 

@@ -1,13 +1,6 @@
 // @contrast/core: the foundation every other package builds on. Zero runtime dependencies.
 
 export {
-  ContrastError,
-  isContrastError,
-  type ContrastErrorOptions,
-  type ErrorKind,
-  type SerializedError,
-} from "./error.js";
-export {
   bytesEqual,
   concatBytes,
   fromBase64,
@@ -20,11 +13,10 @@ export {
   toHex,
   utf8,
 } from "./bytes.js";
-export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
-export { decodePem, decodePemBlock, encodePem, type PemBlock } from "./pem.js";
+export { type Clock, fixedClock, type ManualClock, manualClock, systemClock } from "./clock.js";
 export {
-  DerTag,
   type DerElement,
+  DerTag,
   decodeOid,
   encodeDer,
   encodeOid,
@@ -32,6 +24,14 @@ export {
   readDerChildren,
   readDerExact,
 } from "./der.js";
+export {
+  ContrastError,
+  type ContrastErrorOptions,
+  type ErrorKind,
+  isContrastError,
+  type SerializedError,
+} from "./error.js";
+export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
 export {
   compareUtf8,
   DEFAULT_JSON_MAX_BYTES,
@@ -46,7 +46,6 @@ export {
   type StringifyJsonOptions,
   stringifyJson,
 } from "./json.js";
-export { type Clock, fixedClock, type ManualClock, manualClock, systemClock } from "./clock.js";
 export {
   LOG_LEVELS,
   type LogFields,
@@ -56,3 +55,4 @@ export {
   parseLogLevel,
   withLevel,
 } from "./logger.js";
+export { decodePem, decodePemBlock, encodePem, type PemBlock } from "./pem.js";

@@ -128,9 +128,7 @@ class Parser {
     for (;;) {
       if (this.text.charCodeAt(this.pos) !== 0x22) {
         throw this.syntax(
-          this.text.charCodeAt(this.pos) === 0x7d
-            ? "trailing comma before }"
-            : "expected a string key",
+          this.text.charCodeAt(this.pos) === 0x7d ? "trailing comma before }" : "expected a string key",
         );
       }
       const keyStart = this.pos;

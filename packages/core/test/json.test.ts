@@ -119,7 +119,13 @@ describe("stringifyJson (Go encoding/json compatible)", () => {
   });
 
   it("keeps Map order (struct fields) and skips undefined (omitempty)", () => {
-    const out = stringifyJson(new Map<string, unknown>([["Z", 1], ["A", undefined], ["M", true]]) as never);
+    const out = stringifyJson(
+      new Map<string, unknown>([
+        ["Z", 1],
+        ["A", undefined],
+        ["M", true],
+      ]) as never,
+    );
     expect(out).toBe('{\n  "Z": 1,\n  "M": true\n}');
     expect(stringifyJson(new Map())).toBe("{}");
   });
@@ -127,7 +133,7 @@ describe("stringifyJson (Go encoding/json compatible)", () => {
   it("escapes exactly like Go: HTML characters, line separators, control characters", () => {
     expect(quoteGo("<a&b>")).toBe('"\\u003ca\\u0026b\\u003e"');
     expect(quoteGo("\u2028\u2029")).toBe('"\\u2028\\u2029"');
-    expect(quoteGo("\x01\x1f\b\f\n\r\t\"\\")).toBe('"\\u0001\\u001f\\b\\f\\n\\r\\t\\"\\\\"');
+    expect(quoteGo('\x01\x1f\b\f\n\r\t"\\')).toBe('"\\u0001\\u001f\\b\\f\\n\\r\\t\\"\\\\"');
     expect(quoteGo("é ✔ 😀 \x7f /")).toBe('"é ✔ 😀 \x7f /"');
     expect(quoteGo("<>", false)).toBe('"<>"');
     expect(quoteGo("\ud800x")).toBe('"\\ud800x"');
@@ -167,7 +173,11 @@ describe("stringifyJson (Go encoding/json compatible)", () => {
           Array.isArray(x)
             ? x.map(sortedKeys)
             : x && typeof x === "object"
-              ? Object.fromEntries(Object.keys(x).sort(compareUtf8).map((k) => [k, sortedKeys((x as never)[k])]))
+              ? Object.fromEntries(
+                  Object.keys(x)
+                    .sort(compareUtf8)
+                    .map((k) => [k, sortedKeys((x as never)[k])]),
+                )
               : x;
         expect(stringifyJson(v, { indent: 0 })).toBe(JSON.stringify(sortedKeys(v)));
       }),

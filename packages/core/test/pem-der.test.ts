@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -48,8 +48,19 @@ describe("PEM", () => {
 
   it("reads a certificate made by the openssl CLI", () => {
     const pem = execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-      "-keyout", "/dev/null", "-subj", "/CN=pem-test", "-days", "1",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "/dev/null",
+      "-subj",
+      "/CN=pem-test",
+      "-days",
+      "1",
     ]).toString();
     const block = decodePemBlock(pem, "CERTIFICATE");
     expect(new X509Certificate(block.der).subject).toBe("CN=pem-test");
@@ -84,9 +95,9 @@ describe("PEM", () => {
   it("never fails with an uncoded error on arbitrary text (fuzz)", () => {
     const pemish = fc.oneof(
       fc.string(),
-      fc.tuple(fc.string(), fc.string(), fc.string()).map(
-        ([a, b, c]) => `-----BEGIN ${a}-----\n${b}\n-----END ${c}-----\n`,
-      ),
+      fc
+        .tuple(fc.string(), fc.string(), fc.string())
+        .map(([a, b, c]) => `-----BEGIN ${a}-----\n${b}\n-----END ${c}-----\n`),
     );
     fc.assert(
       fc.property(pemish, (s) => {
@@ -171,7 +182,11 @@ describe("DER", () => {
 
   it("parses keys that Node can load back", () => {
     const el = readDerExact(spkiDer);
-    const again = createPublicKey({ key: Buffer.from(spkiDer.subarray(el.offset, el.end)), format: "der", type: "spki" });
+    const again = createPublicKey({
+      key: Buffer.from(spkiDer.subarray(el.offset, el.end)),
+      format: "der",
+      type: "spki",
+    });
     expect(again.asymmetricKeyType).toBe("ec");
   });
 });

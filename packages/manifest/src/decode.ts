@@ -6,9 +6,9 @@ import {
   type PolicyEntry,
   type ReferenceValues,
   type SimReferenceValues,
-  type SnpGuestPolicy,
   type SNPReferenceValues,
   type SNPTCB,
+  type SnpGuestPolicy,
   type TDXReferenceValues,
 } from "./types.js";
 

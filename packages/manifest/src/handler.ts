@@ -13,9 +13,13 @@ const HASH = /^[0-9a-f]{8}$/;
 export function runtimeHandler(platform: Platform | string, runtimeHash: string): string {
   const p = typeof platform === "string" ? parsePlatform(platform) : platform;
   if (!HASH.test(runtimeHash)) {
-    throw new ContrastError("RUNTIME_HANDLER_INVALID", `runtime hash ${JSON.stringify(runtimeHash)} is not 8 lower-case hex characters`, {
-      hint: "Use the first 8 hex characters of the runtime's digest.",
-    });
+    throw new ContrastError(
+      "RUNTIME_HANDLER_INVALID",
+      `runtime hash ${JSON.stringify(runtimeHash)} is not 8 lower-case hex characters`,
+      {
+        hint: "Use the first 8 hex characters of the runtime's digest.",
+      },
+    );
   }
   return `${RUNTIME_CLASS_PLACEHOLDER}-${p.id}-${runtimeHash}`;
 }

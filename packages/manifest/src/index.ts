@@ -1,16 +1,15 @@
 // @contrast/manifest: the Contrast v1.5 manifest, its validation and its byte-stable form.
 
-export type {
-  Manifest,
-  PolicyEntry,
-  ReferenceValues,
-  SimReferenceValues,
-  SnpGuestPolicy,
-  SNPReferenceValues,
-  SNPTCB,
-  TDXReferenceValues,
-} from "./types.js";
-export { emptyGuestPolicy } from "./types.js";
+export { decodeManifest } from "./decode.js";
+export { ManifestError } from "./error.js";
+export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
+export {
+  formatIssue,
+  hasErrors,
+  type IssueSeverity,
+  type ManifestIssue,
+  type ManifestIssueCode,
+} from "./issues.js";
 export {
   loadManifest,
   MANIFEST_MAX_BYTES,
@@ -19,17 +18,6 @@ export {
   type ParseManifestOptions,
   parseManifest,
 } from "./manifest.js";
-export { decodeManifest } from "./decode.js";
-export { POLICY_ROLES, PRODUCT_NAMES, validateManifest } from "./validate.js";
-export { serializeManifest, serializeManifestBytes } from "./serialize.js";
-export {
-  formatIssue,
-  hasErrors,
-  type IssueSeverity,
-  type ManifestIssue,
-  type ManifestIssueCode,
-} from "./issues.js";
-export { ManifestError } from "./error.js";
 export {
   PLATFORMS,
   type Platform,
@@ -39,7 +27,6 @@ export {
   simReferenceValues,
   type TeeType,
 } from "./platforms.js";
-export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
 export {
   parseSeedShareDocument,
   SEED_SALT_BYTES,
@@ -48,3 +35,16 @@ export {
   type SeedShareDocument,
   serializeSeedShareDocument,
 } from "./seed-shares.js";
+export { serializeManifest, serializeManifestBytes } from "./serialize.js";
+export type {
+  Manifest,
+  PolicyEntry,
+  ReferenceValues,
+  SimReferenceValues,
+  SNPReferenceValues,
+  SNPTCB,
+  SnpGuestPolicy,
+  TDXReferenceValues,
+} from "./types.js";
+export { emptyGuestPolicy } from "./types.js";
+export { POLICY_ROLES, PRODUCT_NAMES, validateManifest } from "./validate.js";

@@ -63,7 +63,10 @@ export function parseManifest(bytes: Uint8Array | string, options: ParseManifest
 }
 
 /** Like parseManifest, but throws a ManifestError listing every error if there is one. */
-export function loadManifest(bytes: Uint8Array | string, options: ParseManifestOptions = {}): ManifestParseResult & { manifest: Manifest } {
+export function loadManifest(
+  bytes: Uint8Array | string,
+  options: ParseManifestOptions = {},
+): ManifestParseResult & { manifest: Manifest } {
   const result = parseManifest(bytes, options);
   if (result.manifest === undefined || hasErrors(result.issues)) {
     throw new ManifestError(result.issues, options.source);

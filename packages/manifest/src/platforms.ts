@@ -67,7 +67,10 @@ export function parsePlatform(value: string): Platform {
   const wanted = value.trim().toLowerCase();
   const found = PLATFORMS.find((p) => p.id === wanted || p.name.toLowerCase() === wanted);
   if (found) return found;
-  const suggestion = closest(wanted, PLATFORMS.map((p) => p.id));
+  const suggestion = closest(
+    wanted,
+    PLATFORMS.map((p) => p.id),
+  );
   throw new ContrastError("PLATFORM_UNKNOWN", `unknown platform ${JSON.stringify(value)}`, {
     hint:
       (suggestion === undefined ? "" : `Did you mean "${suggestion}"? `) +

@@ -61,14 +61,16 @@ export function parseSeedShareDocument(bytes: Uint8Array | string, source = SEED
         if (k !== "PublicKey" && k !== "EncryptedSeed") problems.push(`${p}.${k}: unknown field`);
       }
       const pub = share.PublicKey ?? "";
-      if (typeof pub !== "string" || !isHex(pub) || pub === "") problems.push(`${p}.PublicKey: expected hex PKCS#1 public key`);
+      if (typeof pub !== "string" || !isHex(pub) || pub === "")
+        problems.push(`${p}.PublicKey: expected hex PKCS#1 public key`);
       const enc = decodeB64(share.EncryptedSeed, `${p}.EncryptedSeed`, problems);
       if (enc.length === 0) problems.push(`${p}.EncryptedSeed: must not be empty`);
       doc.SeedShares.push({ PublicKey: typeof pub === "string" ? pub : "", EncryptedSeed: enc });
     });
   }
   doc.salt = decodeB64(obj?.salt, "salt", problems);
-  if (doc.salt.length !== SEED_SALT_BYTES) problems.push(`salt: expected ${SEED_SALT_BYTES} bytes, got ${doc.salt.length}`);
+  if (doc.salt.length !== SEED_SALT_BYTES)
+    problems.push(`salt: expected ${SEED_SALT_BYTES} bytes, got ${doc.salt.length}`);
   if (problems.length > 0) {
     throw new ContrastError("SEED_SHARES_INVALID", `${source} is invalid: ${problems.join("; ")}`, {
       hint: "Use the seed-shares.json that `contrast set` wrote on the first manifest set, unmodified.",

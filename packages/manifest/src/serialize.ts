@@ -3,8 +3,8 @@ import type {
   Manifest,
   PolicyEntry,
   SimReferenceValues,
-  SnpGuestPolicy,
   SNPReferenceValues,
+  SnpGuestPolicy,
   TDXReferenceValues,
 } from "./types.js";
 

@@ -22,7 +22,9 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
     message: string,
     hint: string,
     severity: IssueSeverity = "error",
-  ) => issues.push({ code, severity, path: formatJsonPath(path), message, hint });
+  ) => {
+    issues.push({ code, severity, path: formatJsonPath(path), message, hint });
+  };
 
   const hex = (value: string, bytes: number, path: JsonPath, what: string, severity: IssueSeverity = "error") => {
     if (severity === "expected-missing" && value === "") {
@@ -81,7 +83,7 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
         'Role must be empty or "coordinator".',
       );
     }
-    (entry.SANs ?? []).forEach((san, i) => {
+    for (const [i, san] of (entry.SANs ?? []).entries()) {
       if (san === "" || /\s/.test(san)) {
         add(
           "MANIFEST_SAN_INVALID",
@@ -90,18 +92,18 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
           "SANs are DNS names, IP addresses or URIs.",
         );
       }
-    });
+    }
   }
 
   // Reference values
   const rv = m.ReferenceValues;
-  rv.snp.forEach((snp, i) => validateSnp(snp, ["ReferenceValues", "snp", i], add, hex));
-  rv.sim.forEach((sim, i) => {
+  for (const [i, snp] of rv.snp.entries()) validateSnp(snp, ["ReferenceValues", "snp", i], add, hex);
+  for (const [i, sim] of rv.sim.entries()) {
     const p: JsonPath = ["ReferenceValues", "sim", i];
     validateSnp(sim, p, add, hex);
     hex(sim.ArkKeyDigest, 32, [...p, "ArkKeyDigest"], "simulated ARK key digest");
-  });
-  rv.tdx.forEach((tdx, i) => validateTdx(tdx, ["ReferenceValues", "tdx", i], add, hex));
+  }
+  for (const [i, tdx] of rv.tdx.entries()) validateTdx(tdx, ["ReferenceValues", "tdx", i], add, hex);
   if (rv.snp.length + rv.tdx.length + rv.sim.length === 0) {
     add(
       "MANIFEST_REFERENCE_VALUES_EMPTY",
@@ -129,9 +131,9 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
   }
 
   // Owner keys
-  (m.WorkloadOwnerKeyDigests ?? []).forEach((digest, i) =>
-    hex(digest, 32, ["WorkloadOwnerKeyDigests", i], "workload owner key digest"),
-  );
+  for (const [i, digest] of (m.WorkloadOwnerKeyDigests ?? []).entries()) {
+    hex(digest, 32, ["WorkloadOwnerKeyDigests", i], "workload owner key digest");
+  }
   (m.SeedshareOwnerPubKeys ?? []).forEach((key, i) => {
     const p: JsonPath = ["SeedshareOwnerPubKeys", i];
     if (!isHex(key) || key.length === 0) {
@@ -178,7 +180,9 @@ function validateSnp(r: SNPReferenceValues, path: JsonPath, add: Add, hex: Hex):
     );
   }
   hex(r.TrustedMeasurement, SNP_MEASUREMENT_BYTES, [...path, "TrustedMeasurement"], "launch measurement");
-  (r.AllowedChipIDs ?? []).forEach((id, i) => hex(id, SNP_CHIP_ID_BYTES, [...path, "AllowedChipIDs", i], "chip ID"));
+  for (const [i, id] of (r.AllowedChipIDs ?? []).entries()) {
+    hex(id, SNP_CHIP_ID_BYTES, [...path, "AllowedChipIDs", i], "chip ID");
+  }
 
   const gp = r.GuestPolicy;
   const gpPath = [...path, "GuestPolicy"];
@@ -219,7 +223,7 @@ function validateSnp(r: SNPReferenceValues, path: JsonPath, add: Add, hex: Hex):
 
 function validateTdx(r: TDXReferenceValues, path: JsonPath, add: Add, hex: Hex): void {
   hex(r.MrTd, TDX_MEASUREMENT_BYTES, [...path, "MrTd"], "MRTD");
-  r.Rtrms.forEach((rtmr, i) => hex(rtmr, TDX_MEASUREMENT_BYTES, [...path, "Rtrms", i], `RTMR${i}`));
+  for (const [i, rtmr] of r.Rtrms.entries()) hex(rtmr, TDX_MEASUREMENT_BYTES, [...path, "Rtrms", i], `RTMR${i}`);
   for (const f of ["MinimumQeSvn", "MinimumPceSvn"] as const) {
     if (r[f] === null) {
       add(

@@ -109,7 +109,9 @@ describe("broken manifests", () => {
       ]),
     );
     // A value that failed to decode is reported once, not again as "missing".
-    expect(codes(result).filter((c) => c.startsWith("ReferenceValues.snp[0].MinimumTCB.BootloaderVersion"))).toHaveLength(1);
+    expect(
+      codes(result).filter((c) => c.startsWith("ReferenceValues.snp[0].MinimumTCB.BootloaderVersion")),
+    ).toHaveLength(1);
     expect(codes(result).filter((c) => c.startsWith("ReferenceValues.tdx[0].MinimumQeSvn"))).toHaveLength(1);
     const rtmrs = result.issues.find((i) => i.path === "ReferenceValues.tdx[0].Rtmrs");
     expect(rtmrs?.hint).toContain("Rtrms");
@@ -139,7 +141,12 @@ describe("broken manifests", () => {
     ["a string for ReferenceValues", '{"ReferenceValues": "snp"}', "MANIFEST_WRONG_TYPE", "expected an object"],
     ["an old-style SAN list", '{"Policies": {"ab": ["web"]}}', "MANIFEST_WRONG_TYPE", "got an array"],
     ["no reference values", '{"Policies": {}}', "MANIFEST_REFERENCE_VALUES_EMPTY", "cannot be empty"],
-    ["a wrong Rtrms count", '{"ReferenceValues": {"tdx": [{"Rtrms": ["", ""]}]}}', "MANIFEST_ARRAY_WRONG_LENGTH", "exactly 4"],
+    [
+      "a wrong Rtrms count",
+      '{"ReferenceValues": {"tdx": [{"Rtrms": ["", ""]}]}}',
+      "MANIFEST_ARRAY_WRONG_LENGTH",
+      "exactly 4",
+    ],
     ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), "MANIFEST_JSON_INVALID", "UTF-8"],
   ])("rejects %s", (_, input, code, message) => {
     const result = parseManifest(input);

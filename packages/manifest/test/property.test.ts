@@ -33,7 +33,20 @@ const guestPolicy = fc.record(
     CipherTextHidingDRAM: fc.boolean(),
     PageSwapDisable: fc.boolean(),
   },
-  { requiredKeys: ["ABIMinor", "ABIMajor", "SMT", "MigrateMA", "Debug", "SingleSocket", "CXLAllowed", "MemAES256XTS", "RAPLDis", "CipherTextHidingDRAM"] },
+  {
+    requiredKeys: [
+      "ABIMinor",
+      "ABIMajor",
+      "SMT",
+      "MigrateMA",
+      "Debug",
+      "SingleSocket",
+      "CXLAllowed",
+      "MemAES256XTS",
+      "RAPLDis",
+      "CipherTextHidingDRAM",
+    ],
+  },
 );
 
 const snpFields = {
@@ -72,7 +85,11 @@ export const manifestArb: fc.Arbitrary<Manifest> = fc.record({
       .uniqueArray(
         fc.tuple(
           fc.oneof(hexOf(32), str),
-          fc.record({ SANs: nullable(fc.array(str, { maxLength: 3 })), WorkloadSecretID: str, Role: fc.constantFrom("", "coordinator", "x") }),
+          fc.record({
+            SANs: nullable(fc.array(str, { maxLength: 3 })),
+            WorkloadSecretID: str,
+            Role: fc.constantFrom("", "coordinator", "x"),
+          }),
         ),
         { selector: ([k]) => k, maxLength: 4 },
       )
@@ -94,7 +111,12 @@ describe("manifest parser and serialiser (properties)", () => {
         const text = serializeManifest(m);
         const result = parseManifest(text);
         const decodeProblems = result.issues.filter((i) =>
-          ["MANIFEST_JSON_INVALID", "MANIFEST_WRONG_TYPE", "MANIFEST_UNKNOWN_FIELD", "MANIFEST_NUMBER_OUT_OF_RANGE"].includes(i.code),
+          [
+            "MANIFEST_JSON_INVALID",
+            "MANIFEST_WRONG_TYPE",
+            "MANIFEST_UNKNOWN_FIELD",
+            "MANIFEST_NUMBER_OUT_OF_RANGE",
+          ].includes(i.code),
         );
         expect(decodeProblems).toEqual([]);
         expect(result.canonical).toBe(true);
@@ -110,7 +132,10 @@ describe("manifest parser and serialiser (properties)", () => {
       fc.jsonValue(),
       fc.record({
         Policies: fc.jsonValue(),
-        ReferenceValues: fc.oneof(fc.jsonValue(), fc.record({ snp: fc.jsonValue(), tdx: fc.jsonValue(), sim: fc.jsonValue() })),
+        ReferenceValues: fc.oneof(
+          fc.jsonValue(),
+          fc.record({ snp: fc.jsonValue(), tdx: fc.jsonValue(), sim: fc.jsonValue() }),
+        ),
         WorkloadOwnerKeyDigests: fc.jsonValue(),
         SeedshareOwnerPubKeys: fc.jsonValue(),
       }),
@@ -131,7 +156,11 @@ describe("manifest parser and serialiser (properties)", () => {
   it("survives byte-level mutations of a real manifest (fuzz)", () => {
     const base = fixture("v1.5-metal-qemu-snp.json");
     const mutation = fc.array(
-      fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")),
+      fc.tuple(
+        fc.nat({ max: base.length - 1 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom("set", "insert", "delete"),
+      ),
       { minLength: 1, maxLength: 4 },
     );
     fc.assert(

@@ -20,7 +20,9 @@ describe("seed-shares.json", () => {
   it("reports every problem in one coded error", () => {
     let err: { code?: string; message?: string; details?: { problems: string[] } } = {};
     try {
-      parseSeedShareDocument('{"SeedShares": [{"PublicKey": "zz", "EncryptedSeed": "%%%", "x": 1}], "salt": "AAAA", "extra": true}');
+      parseSeedShareDocument(
+        '{"SeedShares": [{"PublicKey": "zz", "EncryptedSeed": "%%%", "x": 1}], "salt": "AAAA", "extra": true}',
+      );
     } catch (e) {
       err = e as typeof err;
     }

@@ -12,7 +12,11 @@ const MANIFEST_FILE = "manifest.json";
  * Prints every finding with its code and hint. Exit status 1 when there are errors (or, with
  * --strict, any finding at all); expected-missing values and warnings are reported but pass.
  */
-export async function manifestValidate(ctx: Context, file: string | undefined, opts: ManifestValidateOptions): Promise<number> {
+export async function manifestValidate(
+  ctx: Context,
+  file: string | undefined,
+  opts: ManifestValidateOptions,
+): Promise<number> {
   const path = resolvePath(ctx, file, MANIFEST_FILE);
   ctx.log.debug("reading manifest", { path });
   const bytes = new Uint8Array(await readFile(path));
@@ -45,7 +49,10 @@ export async function manifestValidate(ctx: Context, file: string | undefined, o
   }
   if (result.manifest !== undefined && !result.canonical && summary.errors === 0) {
     out.info(
-      out.style("dim", "note: the file is not in canonical form; the Coordinator hashes the file as it is, so this is harmless."),
+      out.style(
+        "dim",
+        "note: the file is not in canonical form; the Coordinator hashes the file as it is, so this is harmless.",
+      ),
     );
   }
   const counts = `${plural(summary.errors, "error")}, ${plural(summary.warnings, "warning")}, ${summary.expectedMissing} expected-missing`;

@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: plain ESM tool without type declarations
+import { importsOf, lintWorkspace } from "../src/lint.mjs";
+// Source snippets live in JSON so that the linter, run on this repository, does not take the
+// fixtures' import statements for this test's own imports.
+import src from "./sources.json" with { type: "json" };
+
+type Problem = { where: string; rule: string; message: string };
+const lint = lintWorkspace as (root: string) => Problem[];
+
+function workspace(files: Record<string, string | object>): string {
+  const root = mkdtempSync(join(tmpdir(), "ws-lint-"));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), typeof content === "string" ? content : JSON.stringify(content));
+  }
+  return root;
+}
+
+const lib = (name: string, deps: Record<string, string> = {}) => ({
+  name: `@contrast/${name}`,
+  version: "0.1.0",
+  license: "Apache-2.0",
+  files: ["dist"],
+  engines: { node: ">=20.19" },
+  sideEffects: false,
+  exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" } },
+  dependencies: deps,
+});
+const app = (name: string, deps: Record<string, string> = {}) => ({
+  name: `@contrast/${name}`,
+  version: "0.1.0",
+  license: "Apache-2.0",
+  files: ["dist"],
+  engines: { node: ">=20.19" },
+  bin: { [name]: "./dist/x.mjs" },
+  devDependencies: deps,
+});
+const base = {
+  "packages/core/package.json": lib("core"),
+  "packages/core/README.md": "x",
+  "packages/core/src/index.ts": src.coreIndex,
+  "packages/manifest/package.json": lib("manifest", { "@contrast/core": "workspace:^" }),
+  "packages/manifest/README.md": "x",
+  "packages/manifest/src/index.ts": src.manifestIndex,
+  "apps/cli/package.json": app("cli", { "@contrast/manifest": "workspace:^" }),
+  "apps/cli/README.md": "x",
+  "apps/cli/src/main.ts": src.cliMain,
+};
+
+describe("workspace-lint", () => {
+  it("accepts a workspace that follows the rules, and the real repository", () => {
+    expect(lint(workspace(base))).toEqual([]);
+    const repo = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+    expect(lint(repo)).toEqual([]);
+  });
+
+  it("forbids package -> app and app -> app imports", () => {
+    const root = workspace({
+      ...base,
+      "packages/core/src/bad.ts": src.sideEffectImportOfApp,
+      "apps/coordinator/package.json": app("coordinator", { "@contrast/cli": "workspace:^" }),
+      "apps/coordinator/README.md": "x",
+      "apps/coordinator/src/main.ts": src.dynamicImportOfApp,
+    });
+    const problems = lint(root);
+    expect(problems.filter((p) => p.rule === "direction").map((p) => p.message)).toEqual(
+      expect.arrayContaining([
+        "packages/core must not depend on an app (@contrast/cli)",
+        "apps/coordinator must not depend on an app (@contrast/cli)",
+      ]),
+    );
+    expect(problems.some((p) => p.rule === "declared" && p.where === "packages/core/src/bad.ts")).toBe(true);
+  });
+
+  it("forbids imports against the layer order and undeclared or unused dependencies", () => {
+    const root = workspace({
+      ...base,
+      "packages/core/package.json": lib("core", { "@contrast/manifest": "workspace:^" }),
+      "packages/core/src/index.ts": src.coreReexportsManifest,
+      "packages/manifest/src/index.ts": src.manifestPlain,
+    });
+    const messages = lint(root).map((p) => `${p.rule}: ${p.message}`);
+    expect(messages).toContain(
+      "direction: packages/core (layer 0) must not depend on packages/manifest (layer 1); dependencies point to lower layers",
+    );
+    expect(messages).toContain("declared: declares @contrast/core but never imports it");
+  });
+
+  it("forbids relative imports into another workspace", () => {
+    const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
+    expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
+  });
+
+  it("requires new packages to be given a layer, and publishable metadata", () => {
+    const root = workspace({
+      ...base,
+      "packages/newthing/package.json": { name: "@contrast/newthing", version: "0.1.0" },
+    });
+    const rules = lint(root).map((p) => p.rule);
+    expect(rules).toContain("direction");
+    expect(rules.filter((r) => r === "publishable").length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("finds every import form", () => {
+    expect(importsOf(src.allForms).sort()).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
+  });
+});
