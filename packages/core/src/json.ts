@@ -151,12 +151,10 @@ class Parser {
       this.path.push(key);
       const value = this.parseValue(depth);
       this.path.pop();
-      Object.defineProperty(obj, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      if (key === "__proto__") {
+        // Plain assignment would replace the prototype instead of adding a key.
+        Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+      } else obj[key] = value;
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos);
       if (c === 0x2c) {
@@ -378,75 +376,87 @@ export interface StringifyJsonOptions {
  * upstream Contrast hashes (manifests, seed shares) come out identical.
  */
 export function stringifyJson(value: JsonWritable, options: StringifyJsonOptions = {}): string {
-  const indent = " ".repeat(options.indent ?? 2);
-  const escapeHtml = options.escapeHtml ?? true;
-  const parts: string[] = [];
-  write(value, "", parts, indent, escapeHtml, new Set());
-  return parts.join("");
+  const w = new Writer(" ".repeat(options.indent ?? 2), options.escapeHtml ?? true);
+  w.value(value, "");
+  return w.out;
 }
 
-function write(
-  value: JsonWritable,
-  current: string,
-  out: string[],
-  indent: string,
-  escapeHtml: boolean,
-  seen: Set<object>,
-): void {
-  if (value === null) {
-    out.push("null");
-    return;
+// Appends to one string: V8 builds it as a rope, which beats collecting parts and joining them.
+class Writer {
+  out = "";
+  private readonly seen = new Set<object>();
+  private readonly nl: string;
+  private readonly sep: string;
+
+  constructor(
+    private readonly indent: string,
+    private readonly escapeHtml: boolean,
+  ) {
+    this.nl = indent === "" ? "" : "\n";
+    this.sep = indent === "" ? ":" : ": ";
   }
-  switch (typeof value) {
-    case "boolean":
-      out.push(value ? "true" : "false");
+
+  value(value: JsonWritable, current: string): void {
+    if (value === null) {
+      this.out += "null";
       return;
-    case "number":
-      if (!Number.isFinite(value)) throw unsupported(`non-finite number ${value}`);
-      out.push(Object.is(value, -0) ? "0" : String(value));
-      return;
-    case "string":
-      out.push(quoteGo(value, escapeHtml));
-      return;
-    case "undefined":
-      throw unsupported("undefined outside an object");
-  }
-  if (seen.has(value)) throw unsupported("cyclic structure");
-  seen.add(value);
-  const inner = current + indent;
-  const nl = indent === "" ? "" : "\n";
-  const sep = indent === "" ? ":" : ": ";
-  if (Array.isArray(value)) {
-    if (value.length === 0) out.push("[]");
-    else {
-      out.push("[");
-      value.forEach((item: JsonWritable, i: number) => {
-        if (i > 0) out.push(",");
-        out.push(nl, inner);
-        write(item === undefined ? null : item, inner, out, indent, escapeHtml, seen);
-      });
-      out.push(nl, current, "]");
     }
-  } else {
-    const entries: [string, JsonWritable][] =
-      value instanceof Map
-        ? [...(value as ReadonlyMap<string, JsonWritable>).entries()]
-        : Object.keys(value)
-            .sort(compareUtf8)
-            .map((k) => [k, (value as { readonly [key: string]: JsonWritable })[k]]);
-    const present = entries.filter(([, v]) => v !== undefined);
-    if (present.length === 0) out.push("{}");
-    else {
-      out.push("{");
-      present.forEach(([k, v], i) => {
-        if (i > 0) out.push(",");
-        out.push(nl, inner, quoteGo(k, escapeHtml), sep);
-        write(v, inner, out, indent, escapeHtml, seen);
-      });
-      out.push(nl, current, "}");
+    switch (typeof value) {
+      case "boolean":
+        this.out += value ? "true" : "false";
+        return;
+      case "number":
+        if (!Number.isFinite(value)) throw unsupported(`non-finite number ${value}`);
+        this.out += Object.is(value, -0) ? "0" : String(value);
+        return;
+      case "string":
+        this.out += quoteGo(value, this.escapeHtml);
+        return;
+      case "undefined":
+        throw unsupported("undefined outside an object");
     }
+    if (this.seen.has(value)) throw unsupported("cyclic structure");
+    this.seen.add(value);
+    const inner = current + this.indent;
+    if (Array.isArray(value)) this.array(value as readonly JsonWritable[], current, inner);
+    else if (value instanceof Map) this.members((value as ReadonlyMap<string, JsonWritable>).entries(), current, inner);
+    else {
+      const obj = value as { readonly [key: string]: JsonWritable };
+      const keys = Object.keys(obj).sort(compareUtf8);
+      this.members(
+        keys.map((k): [string, JsonWritable] => [k, obj[k]]),
+        current,
+        inner,
+      );
+    }
+    this.seen.delete(value);
   }
-  seen.delete(value);
+
+  private array(items: readonly JsonWritable[], current: string, inner: string): void {
+    if (items.length === 0) {
+      this.out += "[]";
+      return;
+    }
+    this.out += "[";
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) this.out += ",";
+      this.out += this.nl + inner;
+      const item = items[i];
+      this.value(item === undefined ? null : item, inner);
+    }
+    this.out += `${this.nl + current}]`;
+  }
+
+  private members(entries: Iterable<[string, JsonWritable]>, current: string, inner: string): void {
+    let first = true;
+    for (const [k, v] of entries) {
+      if (v === undefined) continue;
+      this.out += `${first ? "{" : ","}${this.nl}${inner}${quoteGo(k, this.escapeHtml)}${this.sep}`;
+      first = false;
+      this.value(v, inner);
+    }
+    this.out += first ? "{}" : `${this.nl + current}}`;
+  }
 }
 
 function unsupported(what: string): ContrastError {
@@ -459,7 +469,12 @@ function unsupported(what: string): ContrastError {
 const HEX = "0123456789abcdef";
 
 /** Quotes a string with Go's escaping rules (Go ≥ 1.22: \b and \f use short escapes). */
+const NEEDS_ESCAPE_HTML = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u2028\u2029\ud800-\udfff]/;
+
 export function quoteGo(s: string, escapeHtml = true): string {
+  // Most strings (hex digests, names) need no escaping at all.
+  if (!(escapeHtml ? NEEDS_ESCAPE_HTML : NEEDS_ESCAPE).test(s)) return `"${s}"`;
   let out = '"';
   let chunk = 0;
   for (let i = 0; i < s.length; i++) {
