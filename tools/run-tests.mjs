@@ -10,9 +10,10 @@ const report = join(reportDir, "vitest.json");
 mkdirSync(reportDir, { recursive: true });
 rmSync(report, { force: true });
 
+// The workspace's own vitest, so this works whether or not pnpm is installed globally.
 const vitest = spawnSync(
-  "pnpm",
-  ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  process.execPath,
+  [join("node_modules", "vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
   { stdio: "inherit" },
 );
 

@@ -56,7 +56,10 @@ describe("the bundled CLI", () => {
   });
 
   it("is the stable entry point `pnpm contrast` at the repository root", () => {
-    const r = spawnSync("pnpm", ["--silent", "contrast", "--help"], { cwd: REPO, encoding: "utf8" });
+    // Under `pnpm test` (also when pnpm itself runs through npx) npm_execpath names pnpm's script.
+    const execpath = process.env.npm_execpath;
+    const [cmd, ...pre] = execpath?.includes("pnpm") ? [process.execPath, execpath] : ["pnpm"];
+    const r = spawnSync(cmd as string, [...pre, "--silent", "contrast", "--help"], { cwd: REPO, encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("Usage: contrast");
     expect(r.stdout).toMatch(/^ {2}manifest /m);
