@@ -13,7 +13,14 @@ rmSync(report, { force: true });
 // The workspace's own vitest, so this works whether or not pnpm is installed globally.
 const vitest = spawnSync(
   process.execPath,
-  [join("node_modules", "vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    join("node_modules", "vitest", "vitest.mjs"),
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: "inherit" },
 );
 

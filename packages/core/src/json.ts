@@ -469,7 +469,9 @@ function unsupported(what: string): ContrastError {
 const HEX = "0123456789abcdef";
 
 /** Quotes a string with Go's escaping rules (Go ≥ 1.22: \b and \f use short escapes). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what needs escaping
 const NEEDS_ESCAPE_HTML = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what needs escaping
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u2028\u2029\ud800-\udfff]/;
 
 export function quoteGo(s: string, escapeHtml = true): string {

@@ -21,8 +21,16 @@ const manifest = {
         ProductName: "Genoa",
         TrustedMeasurement: hex(1, 48),
         GuestPolicy: {
-          ABIMinor: 0, ABIMajor: 0, SMT: true, MigrateMA: false, Debug: false, SingleSocket: false,
-          CXLAllowed: false, MemAES256XTS: false, RAPLDis: false, CipherTextHidingDRAM: false,
+          ABIMinor: 0,
+          ABIMajor: 0,
+          SMT: true,
+          MigrateMA: false,
+          Debug: false,
+          SingleSocket: false,
+          CXLAllowed: false,
+          MemAES256XTS: false,
+          RAPLDis: false,
+          CipherTextHidingDRAM: false,
         },
       },
     ],
@@ -55,5 +63,9 @@ const anchor = measure(() => JSON.parse(new TextDecoder().decode(bytes)));
 const mb = bytes.length / 1e6;
 console.log(`manifest parse: ${workloads} workloads, ${(bytes.length / 1024).toFixed(0)} KiB, node ${process.version}`);
 console.log(`  parseManifest            ${ours.toFixed(1).padStart(8)} manifests/s  ${(ours * mb).toFixed(1)} MB/s`);
-console.log(`  JSON.parse (anchor)      ${anchor.toFixed(1).padStart(8)} manifests/s  ${(anchor * mb).toFixed(1)} MB/s`);
-console.log(`BENCH manifest.parse ops_per_s=${ours.toFixed(1)} anchor_json_parse_ops_per_s=${anchor.toFixed(1)} ratio=${(ours / anchor).toFixed(3)}`);
+console.log(
+  `  JSON.parse (anchor)      ${anchor.toFixed(1).padStart(8)} manifests/s  ${(anchor * mb).toFixed(1)} MB/s`,
+);
+console.log(
+  `BENCH manifest.parse ops_per_s=${ours.toFixed(1)} anchor_json_parse_ops_per_s=${anchor.toFixed(1)} ratio=${(ours / anchor).toFixed(3)}`,
+);
