@@ -6,19 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../dist/contrast.mjs", import.meta.url));
+const cli = fileURLToPath(new URL("../dist/contrast.cjs", import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 40);
 const warmup = 5;
 
-// A second anchor: an empty ES module, the floor for any ESM program (Node's loader start-up).
-const emptyModule = join(mkdtempSync(join(tmpdir(), "contrast-bench-")), "empty.mjs");
+// A second anchor: an empty CommonJS script (the bundle's format), the floor for any program.
+const emptyModule = join(mkdtempSync(join(tmpdir(), "contrast-bench-")), "empty.cjs");
 writeFileSync(emptyModule, "");
 
 const cases = {
   "contrast --version": [process.execPath, cli, "--version"],
   "contrast --help": [process.execPath, cli, "--help"],
   "node -e 0 (anchor)": [process.execPath, "-e", "0"],
-  "node empty.mjs": [process.execPath, emptyModule],
+  "node empty.cjs": [process.execPath, emptyModule],
 };
 
 function once([cmd, ...args]) {
@@ -50,7 +50,7 @@ for (const [name, xs] of Object.entries(samples)) {
   console.log(`  ${name.padEnd(20)} ${m.toFixed(1).padStart(7)} ms   ${(m / anchor).toFixed(2)}x anchor`);
 }
 const version = median(samples["contrast --version"]);
-const esmFloor = median(samples["node empty.mjs"]);
+const scriptFloor = median(samples["node empty.cjs"]);
 console.log(
-  `BENCH cli.cold_start version_ms=${version.toFixed(1)} anchor_node_e0_ms=${anchor.toFixed(1)} ratio=${(version / anchor).toFixed(2)} ratio_vs_empty_esm=${(version / esmFloor).toFixed(2)}`,
+  `BENCH cli.cold_start version_ms=${version.toFixed(1)} anchor_node_e0_ms=${anchor.toFixed(1)} ratio=${(version / anchor).toFixed(2)} ratio_vs_empty_script=${(version / scriptFloor).toFixed(2)}`,
 );

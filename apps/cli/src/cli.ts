@@ -1,4 +1,3 @@
-import { ContrastError } from "@contrast/core";
 import { COMMANDS } from "./commands.js";
 import { Output, type OutputFormat, type Stream } from "./output.js";
 
@@ -31,6 +30,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync([...argv], { from: "user" });
     return status;
   } catch (e) {
+    // Loaded here, not at the top: the successful --version path should not pay for it.
+    const { ContrastError } = await import("@contrast/core");
     if (isCommanderError(e)) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.exitCode === 0) return 0;
       out.error(

@@ -7,7 +7,7 @@ import { BUNDLE, MANIFESTS, REPO } from "./helpers.js";
 // These tests run the built artefact, as users and release pipelines do. The root test command
 // builds it first (`pnpm test` runs `turbo run build`).
 describe("the bundled CLI", () => {
-  it("is one self-contained ESM file with a shebang", () => {
+  it("is one self-contained file with a shebang", () => {
     expect(existsSync(BUNDLE)).toBe(true);
     const text = readFileSync(BUNDLE, "utf8");
     expect(text.startsWith("#!/usr/bin/env node\n")).toBe(true);

@@ -6,7 +6,7 @@ import { run } from "../src/cli.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const MANIFESTS = join(REPO, "testdata/manifests");
-export const BUNDLE = join(REPO, "apps/cli/dist/contrast.mjs");
+export const BUNDLE = join(REPO, "apps/cli/dist/contrast.cjs");
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "contrast-cli-test-"));

@@ -23,6 +23,7 @@ export {
   type Platform,
   type PlatformId,
   parsePlatform,
+  SIM_MEASUREMENT_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
   type TeeType,

@@ -1,4 +1,4 @@
-import { ContrastError, sha384, toHex, utf8 } from "@contrast/core";
+import { ContrastError } from "@contrast/core";
 import { emptyGuestPolicy, type SimReferenceValues } from "./types.js";
 
 export type PlatformId =
@@ -108,11 +108,16 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] as number;
 }
 
+/** The label whose SHA-384 is the simulated TEE's launch measurement. */
+export const SIM_MEASUREMENT_LABEL = "contrast simulated TEE: launch measurement v1";
+
 /**
- * The launch measurement that the simulated TEE reports. It is derived from a fixed label rather
- * than from a guest image, because there is no guest image: the simulator attests a process.
+ * The launch measurement that the simulated TEE reports: SHA-384 of SIM_MEASUREMENT_LABEL (a
+ * test checks the literal). It comes from a fixed label rather than from a guest image, because
+ * there is no guest image: the simulator attests a process.
  */
-export const SIM_TRUSTED_MEASUREMENT = toHex(sha384(utf8("contrast simulated TEE: launch measurement v1")));
+export const SIM_TRUSTED_MEASUREMENT =
+  "82f3858aa4e024b12efa6607526f2d604c74ab55129bf958fd2a7f6fdcecc7d989bb64627fd7cab2f32529fea14038b3";
 
 /**
  * Reference values that accept the simulated TEE whose ARK has the given key digest (SHA-256 of

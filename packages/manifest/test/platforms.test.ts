@@ -5,9 +5,11 @@ import {
   parseRuntimeHandler,
   RUNTIME_CLASS_PLACEHOLDER,
   runtimeHandler,
+  SIM_MEASUREMENT_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
 } from "../src/index.js";
+import { sha384, toHex, utf8 } from "@contrast/core";
 
 const errorCode = (fn: () => unknown) => {
   try {
@@ -98,7 +100,7 @@ describe("simulated reference values", () => {
     const rv = simReferenceValues("cd".repeat(32));
     expect(rv.ArkKeyDigest).toBe("cd".repeat(32));
     expect(rv.TrustedMeasurement).toBe(SIM_TRUSTED_MEASUREMENT);
-    expect(SIM_TRUSTED_MEASUREMENT).toMatch(/^[0-9a-f]{96}$/);
+    expect(SIM_TRUSTED_MEASUREMENT).toBe(toHex(sha384(utf8(SIM_MEASUREMENT_LABEL))));
     expect(rv.GuestPolicy.SMT).toBe(true);
     expect(rv.GuestPolicy.Debug).toBe(false);
   });
