@@ -1,3 +1,4 @@
+import { sha384, toHex, utf8 } from "@contrast/core";
 import { describe, expect, it } from "vitest";
 import {
   PLATFORMS,
@@ -9,7 +10,6 @@ import {
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
 } from "../src/index.js";
-import { sha384, toHex, utf8 } from "@contrast/core";
 
 const errorCode = (fn: () => unknown) => {
   try {
