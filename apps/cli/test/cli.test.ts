@@ -111,6 +111,16 @@ describe("contrast (in-process)", () => {
     for (const r of [unknown, level, format]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("refuses oversized files and devices without reading them whole", async () => {
+    for (const file of ["/dev/zero", "/dev/urandom"]) {
+      const r = await cli(["manifest", "validate", file]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("[FILE_TOO_LARGE]");
+    }
+    const dir = await cli(["manifest", "validate", MANIFESTS]);
+    expect(dir.stderr).toContain("[FILE_IS_DIRECTORY]");
+  });
+
   it("logs at the requested level on stderr", async () => {
     const r = await cli(["--log-level", "debug", "manifest", "validate", snp]);
     expect(r.stderr).toMatch(/^DEBUG reading manifest path=".*v1\.5-metal-qemu-snp\.json"$/m);

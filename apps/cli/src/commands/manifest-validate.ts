@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { type ManifestIssue, parseManifest } from "@contrast/manifest";
+import { MANIFEST_MAX_BYTES, type ManifestIssue, parseManifest } from "@contrast/manifest";
 import { type Context, resolvePath } from "../context.js";
+import { readBounded } from "../files.js";
 
 export interface ManifestValidateOptions {
   readonly strict?: boolean;
@@ -19,7 +19,7 @@ export async function manifestValidate(
 ): Promise<number> {
   const path = resolvePath(ctx, file, MANIFEST_FILE);
   ctx.log.debug("reading manifest", { path });
-  const bytes = new Uint8Array(await readFile(path));
+  const bytes = await readBounded(path, MANIFEST_MAX_BYTES, "manifest");
   const result = parseManifest(bytes, { source: path });
   const count = (s: ManifestIssue["severity"]) => result.issues.filter((i) => i.severity === s).length;
   const summary = { errors: count("error"), warnings: count("warning"), expectedMissing: count("expected-missing") };
