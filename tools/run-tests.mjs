@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-const reportDir = ".reports";
+const reportDir = join("node_modules", ".cache", "contrast");
 const report = join(reportDir, "vitest.json");
 mkdirSync(reportDir, { recursive: true });
 rmSync(report, { force: true });

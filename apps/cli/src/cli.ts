@@ -46,6 +46,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * The output format must be known before commander has parsed anything, because a usage error
+ * found while parsing is rendered in that format too.
+ */
 function peekOutputFormat(argv: readonly string[]): OutputFormat {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

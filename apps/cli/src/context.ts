@@ -34,7 +34,7 @@ export function createCliLogger(stderr: Stream, level: LogLevel): Logger {
       fields === undefined
         ? ""
         : Object.entries(fields)
-            .map(([k, v]) => ` ${k}=${typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v))}`)
+            .map(([k, v]) => ` ${k}=${JSON.stringify(v) ?? String(v)}`)
             .join("");
     stderr.write(`${lvl.toUpperCase()} ${message}${extra}\n`);
   };

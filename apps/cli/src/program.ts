@@ -59,6 +59,6 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
       setStatus(await manifestValidate(context(cmd), file, opts));
     });
 
-  for (const cmd of [program, manifest]) cmd.exitOverride().configureOutput(program.configureOutput());
+  // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
 }

@@ -104,11 +104,17 @@ describe("contrast (in-process)", () => {
     const level = await cli(["--log-level", "loud", "manifest", "validate", snp]);
     expect(level.status).toBe(1);
     expect(level.stderr).toContain("[LOG_LEVEL_INVALID]");
+    const sub = await cli(["manifest", "validate", "--nope", snp]);
+    expect(sub.status).toBe(1);
+    expect(sub.stderr).toContain("unknown option '--nope' [CLI_USAGE]");
+    const help = await cli(["manifest"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}validate /m);
     const format = await cli(["-o", "yaml", "manifest", "validate", snp]);
     expect(format.stderr).toContain("[CLI_USAGE]");
     const json = await cli(["-o", "json", "manifest", "validate", "/nonexistent.json"]);
     expect(JSON.parse(json.stdout).error.code).toBe("FILE_NOT_FOUND");
-    for (const r of [unknown, level, format]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const r of [unknown, level, sub, format]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it("refuses oversized files and devices without reading them whole", async () => {

@@ -13,16 +13,7 @@ import {
   toHex,
   utf8,
 } from "../src/index.js";
-import { FUZZ_RUNS } from "./fuzz-runs.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-};
+import { errorCode, FUZZ_RUNS } from "./helpers.js";
 
 describe("hex", () => {
   it("round-trips any bytes in lower case", () => {
@@ -41,14 +32,14 @@ describe("hex", () => {
   });
 
   it("rejects odd lengths, non-hex characters and 0x prefixes", () => {
-    expect(code(() => fromHex("abc"))).toBe("ENCODING_INVALID_HEX");
-    expect(code(() => fromHex("zz"))).toBe("ENCODING_INVALID_HEX");
-    expect(code(() => fromHex("0xab"))).toBe("ENCODING_INVALID_HEX");
-    expect(code(() => fromHex("ab cd"))).toBe("ENCODING_INVALID_HEX");
+    expect(errorCode(() => fromHex("abc"))).toBe("ENCODING_INVALID_HEX");
+    expect(errorCode(() => fromHex("zz"))).toBe("ENCODING_INVALID_HEX");
+    expect(errorCode(() => fromHex("0xab"))).toBe("ENCODING_INVALID_HEX");
+    expect(errorCode(() => fromHex("ab cd"))).toBe("ENCODING_INVALID_HEX");
   });
 
   it("checks the expected length", () => {
-    expect(code(() => fromHex("abcd", 3))).toBe("ENCODING_WRONG_LENGTH");
+    expect(errorCode(() => fromHex("abcd", 3))).toBe("ENCODING_WRONG_LENGTH");
     expect(fromHex("abcdef", 3)).toHaveLength(3);
     expect(isHex("abcd", 2)).toBe(true);
     expect(isHex("abcd", 3)).toBe(false);
@@ -58,7 +49,7 @@ describe("hex", () => {
   it("never throws anything but a coded error on arbitrary strings (fuzz)", () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
-        const c = code(() => fromHex(s));
+        const c = errorCode(() => fromHex(s));
         expect(c === undefined || c === "ENCODING_INVALID_HEX").toBe(true);
       }),
       { numRuns: FUZZ_RUNS },
@@ -78,13 +69,13 @@ describe("base64", () => {
   });
 
   it("rejects missing padding, whitespace, wrong alphabets and non-canonical bits", () => {
-    expect(code(() => fromBase64("QQ"))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64("QQ==\n"))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64("-_=="))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64("QR=="))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64Url("QQ=="))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64Url("Q"))).toBe("ENCODING_INVALID_BASE64");
-    expect(code(() => fromBase64Url("QR"))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64("QQ"))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64("QQ==\n"))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64("-_=="))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64("QR=="))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64Url("QQ=="))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64Url("Q"))).toBe("ENCODING_INVALID_BASE64");
+    expect(errorCode(() => fromBase64Url("QR"))).toBe("ENCODING_INVALID_BASE64");
   });
 
   it("agrees with Buffer on canonical input (fuzz)", () => {
@@ -107,8 +98,8 @@ describe("base64", () => {
 describe("utf8 and byte helpers", () => {
   it("decodes strictly", () => {
     expect(fromUtf8(utf8("grüße ✔"))).toBe("grüße ✔");
-    expect(code(() => fromUtf8(new Uint8Array([0xc3, 0x28])))).toBe("ENCODING_INVALID_UTF8");
-    expect(code(() => fromUtf8(new Uint8Array([0xed, 0xa0, 0x80])))).toBe("ENCODING_INVALID_UTF8");
+    expect(errorCode(() => fromUtf8(new Uint8Array([0xc3, 0x28])))).toBe("ENCODING_INVALID_UTF8");
+    expect(errorCode(() => fromUtf8(new Uint8Array([0xed, 0xa0, 0x80])))).toBe("ENCODING_INVALID_UTF8");
   });
 
   it("concatenates and compares", () => {

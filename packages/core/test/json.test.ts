@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareUtf8, formatJsonPath, parseJson, quoteGo, stringifyJson, utf8 } from "../src/index.js";
-import { FUZZ_RUNS } from "./fuzz-runs.js";
+import { FUZZ_RUNS } from "./helpers.js";
 
 function fail(input: string | Uint8Array, options = {}): { code?: string; message: string; hint?: string } {
   try {

@@ -18,16 +18,7 @@ import {
   readDerExact,
   toHex,
 } from "../src/index.js";
-import { FUZZ_RUNS } from "./fuzz-runs.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-};
+import { errorCode, FUZZ_RUNS } from "./helpers.js";
 
 const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
 const spkiPem = publicKey.export({ type: "spki", format: "pem" }) as string;
@@ -68,15 +59,15 @@ describe("PEM", () => {
   });
 
   it("gives precise codes for wrong, missing, multiple, damaged and encrypted blocks", () => {
-    expect(code(() => decodePemBlock(spkiPem, "EC PRIVATE KEY"))).toBe("PEM_WRONG_TYPE");
-    expect(code(() => decodePemBlock("no pem here", "CERTIFICATE"))).toBe("PEM_NOT_FOUND");
-    expect(code(() => decodePemBlock(spkiPem + spkiPem, "PUBLIC KEY"))).toBe("PEM_MULTIPLE_BLOCKS");
-    expect(code(() => decodePem(spkiPem.replace("END PUBLIC", "END PRIVATE")))).toBe("PEM_MALFORMED");
-    expect(code(() => decodePem(spkiPem.replace(/-----END[^\n]*\n/, "")))).toBe("PEM_MALFORMED");
-    expect(code(() => decodePem(spkiPem.replace(/\n[A-Za-z0-9]/, "\n!")))).toBe("PEM_MALFORMED");
+    expect(errorCode(() => decodePemBlock(spkiPem, "EC PRIVATE KEY"))).toBe("PEM_WRONG_TYPE");
+    expect(errorCode(() => decodePemBlock("no pem here", "CERTIFICATE"))).toBe("PEM_NOT_FOUND");
+    expect(errorCode(() => decodePemBlock(spkiPem + spkiPem, "PUBLIC KEY"))).toBe("PEM_MULTIPLE_BLOCKS");
+    expect(errorCode(() => decodePem(spkiPem.replace("END PUBLIC", "END PRIVATE")))).toBe("PEM_MALFORMED");
+    expect(errorCode(() => decodePem(spkiPem.replace(/-----END[^\n]*\n/, "")))).toBe("PEM_MALFORMED");
+    expect(errorCode(() => decodePem(spkiPem.replace(/\n[A-Za-z0-9]/, "\n!")))).toBe("PEM_MALFORMED");
     const encrypted =
       "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
-    expect(code(() => decodePem(encrypted))).toBe("PEM_ENCRYPTED");
+    expect(errorCode(() => decodePem(encrypted))).toBe("PEM_ENCRYPTED");
   });
 
   it("round-trips arbitrary DER bytes and labels", () => {
@@ -101,7 +92,7 @@ describe("PEM", () => {
     );
     fc.assert(
       fc.property(pemish, (s) => {
-        const c = code(() => decodePem(s));
+        const c = errorCode(() => decodePem(s));
         expect(c === undefined || c.startsWith("PEM_")).toBe(true);
       }),
       { numRuns: FUZZ_RUNS },
@@ -128,15 +119,15 @@ describe("DER", () => {
   });
 
   it("rejects indefinite, non-minimal, oversized and truncated lengths", () => {
-    expect(code(() => readDer(new Uint8Array([0x30, 0x80, 0, 0])))).toBe("DER_MALFORMED");
-    expect(code(() => readDer(new Uint8Array([0x04, 0x81, 0x05, 1, 2, 3, 4, 5])))).toBe("DER_MALFORMED");
-    expect(code(() => readDer(new Uint8Array([0x04, 0x82, 0x00, 0x80])))).toBe("DER_MALFORMED");
-    expect(code(() => readDer(new Uint8Array([0x04, 0x85, 1, 1, 1, 1, 1])))).toBe("DER_MALFORMED");
-    expect(code(() => readDer(new Uint8Array([0x04, 0x05, 1])))).toBe("DER_MALFORMED");
-    expect(code(() => readDer(new Uint8Array([0x1f, 0x01, 0x00])))).toBe("DER_MALFORMED");
-    expect(code(() => readDerExact(new Uint8Array([0x05, 0x00, 0x00])))).toBe("DER_MALFORMED");
-    expect(code(() => readDerExact(new Uint8Array([0x05, 0x00]), DerTag.SEQUENCE))).toBe("DER_MALFORMED");
-    expect(code(() => readDerChildren(readDer(new Uint8Array([0x04, 0x00]))))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x30, 0x80, 0, 0])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x04, 0x81, 0x05, 1, 2, 3, 4, 5])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x04, 0x82, 0x00, 0x80])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x04, 0x85, 1, 1, 1, 1, 1])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x04, 0x05, 1])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDer(new Uint8Array([0x1f, 0x01, 0x00])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDerExact(new Uint8Array([0x05, 0x00, 0x00])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDerExact(new Uint8Array([0x05, 0x00]), DerTag.SEQUENCE))).toBe("DER_MALFORMED");
+    expect(errorCode(() => readDerChildren(readDer(new Uint8Array([0x04, 0x00]))))).toBe("DER_MALFORMED");
   });
 
   it("encodes and decodes the project's OIDs as OpenSSL does", () => {
@@ -148,10 +139,10 @@ describe("DER", () => {
     expect(toHex(new Uint8Array(asn1))).toBe(toHex(encodeDer(DerTag.OID, encodeOid("1.3.9901.3.1"))));
     expect(decodeOid(encodeOid("2.999.1234567"))).toBe("2.999.1234567");
     for (const bad of ["1", "3.1", "1.40", "1.2.x", "1..2", "01.2"]) {
-      expect(code(() => encodeOid(bad))).toBe("DER_INVALID_OID");
+      expect(errorCode(() => encodeOid(bad))).toBe("DER_INVALID_OID");
     }
-    expect(code(() => decodeOid(new Uint8Array([0x2b, 0x80, 0x01])))).toBe("DER_MALFORMED");
-    expect(code(() => decodeOid(new Uint8Array([0x2b, 0x81])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => decodeOid(new Uint8Array([0x2b, 0x80, 0x01])))).toBe("DER_MALFORMED");
+    expect(errorCode(() => decodeOid(new Uint8Array([0x2b, 0x81])))).toBe("DER_MALFORMED");
   });
 
   it("round-trips OIDs (property)", () => {
@@ -173,7 +164,7 @@ describe("DER", () => {
           expect(el.end).toBeLessThanOrEqual(bytes.length + 64);
           if (el.constructed && depth < 8) for (const c of readDerChildren(el)) walk(c, depth + 1);
         };
-        const c = code(() => walk(readDer(bytes), 0));
+        const c = errorCode(() => walk(readDer(bytes), 0));
         expect(c === undefined || c === "DER_MALFORMED").toBe(true);
       }),
       { numRuns: FUZZ_RUNS },

@@ -1,7 +1,7 @@
 // Manifest parsing: parseManifest (strict JSON, decode, validate every field, canonical check,
 // hash) on a 2,000-workload manifest, against the anchor JSON.parse on the same bytes, same run.
 import { generateKeyPairSync } from "node:crypto";
-import { parseManifest, serializeManifest } from "../dist/index.js";
+import { emptyGuestPolicy, parseManifest, serializeManifest } from "../dist/index.js";
 
 const workloads = Number(process.env.BENCH_WORKLOADS ?? 2000);
 const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -20,18 +20,7 @@ const manifest = {
         MinimumTCB: { BootloaderVersion: 9, TEEVersion: 0, SNPVersion: 21, MicrocodeVersion: 72 },
         ProductName: "Genoa",
         TrustedMeasurement: hex(1, 48),
-        GuestPolicy: {
-          ABIMinor: 0,
-          ABIMajor: 0,
-          SMT: true,
-          MigrateMA: false,
-          Debug: false,
-          SingleSocket: false,
-          CXLAllowed: false,
-          MemAES256XTS: false,
-          RAPLDis: false,
-          CipherTextHidingDRAM: false,
-        },
+        GuestPolicy: { ...emptyGuestPolicy(), SMT: true },
       },
     ],
     tdx: [],

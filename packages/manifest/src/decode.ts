@@ -27,9 +27,7 @@ const NEWER_FIELDS: Readonly<Record<string, string>> = {
   StaticPlatform: "newer Contrast releases only",
 };
 
-const GUEST_POLICY_FIELDS = [
-  "ABIMinor",
-  "ABIMajor",
+const GUEST_POLICY_FLAGS = [
   "SMT",
   "MigrateMA",
   "Debug",
@@ -38,8 +36,8 @@ const GUEST_POLICY_FIELDS = [
   "MemAES256XTS",
   "RAPLDis",
   "CipherTextHidingDRAM",
-  "PageSwapDisable",
 ] as const;
+const GUEST_POLICY_FIELDS = ["ABIMinor", "ABIMajor", ...GUEST_POLICY_FLAGS, "PageSwapDisable"];
 const TCB_FIELDS = ["BootloaderVersion", "TEEVersion", "SNPVersion", "MicrocodeVersion"] as const;
 const SNP_FIELDS = ["MinimumTCB", "ProductName", "TrustedMeasurement", "GuestPolicy", "AllowedChipIDs"];
 const SIM_FIELDS = ["ArkKeyDigest", ...SNP_FIELDS];
@@ -202,7 +200,7 @@ class Decoder {
   referenceValues(v: JsonValue | undefined, path: JsonPath): ReferenceValues {
     const obj = this.object(v, path, ["snp", "tdx", "sim"]);
     return {
-      snp: this.array(obj?.snp, [...path, "snp"], (item, p) => this.snp(item, p, SNP_FIELDS)),
+      snp: this.array(obj?.snp, [...path, "snp"], (item, p) => this.snpFields(this.object(item, p, SNP_FIELDS), p)),
       tdx: this.array(obj?.tdx, [...path, "tdx"], (item, p) => this.tdx(item, p)),
       sim: this.array(obj?.sim, [...path, "sim"], (item, p) => this.sim(item, p)),
     };
@@ -217,8 +215,8 @@ class Decoder {
     return v.map((item, i) => each(item, [...path, i]));
   }
 
-  snp(v: JsonValue, path: JsonPath, fields: readonly string[]): SNPReferenceValues {
-    const o = this.object(v, path, fields);
+  /** The SNP fields of an object already checked by object(); shared by snp and sim entries. */
+  private snpFields(o: JsonObject | undefined, path: JsonPath): SNPReferenceValues {
     const tcb = this.object(o?.MinimumTCB, [...path, "MinimumTCB"], TCB_FIELDS);
     const MinimumTCB = Object.fromEntries(
       TCB_FIELDS.map((f) => [f, this.uint(tcb?.[f], [...path, "MinimumTCB", f], 255, true)]),
@@ -236,9 +234,8 @@ class Decoder {
   }
 
   sim(v: JsonValue, path: JsonPath): SimReferenceValues {
-    const snp = this.snp(v, path, SIM_FIELDS);
-    const o = v !== null && typeof v === "object" && !Array.isArray(v) ? v : undefined;
-    return { ArkKeyDigest: this.string(o?.ArkKeyDigest, [...path, "ArkKeyDigest"]), ...snp };
+    const o = this.object(v, path, SIM_FIELDS);
+    return { ArkKeyDigest: this.string(o?.ArkKeyDigest, [...path, "ArkKeyDigest"]), ...this.snpFields(o, path) };
   }
 
   guestPolicy(v: JsonValue | undefined, path: JsonPath): SnpGuestPolicy {
@@ -246,9 +243,7 @@ class Decoder {
     const out = emptyGuestPolicy();
     out.ABIMinor = this.uint(o?.ABIMinor, [...path, "ABIMinor"], 255, false);
     out.ABIMajor = this.uint(o?.ABIMajor, [...path, "ABIMajor"], 255, false);
-    for (const f of GUEST_POLICY_FIELDS.slice(2, 10) as readonly (keyof SnpGuestPolicy)[]) {
-      (out as unknown as Record<string, boolean>)[f] = this.bool(o?.[f], [...path, f]);
-    }
+    for (const f of GUEST_POLICY_FLAGS) out[f] = this.bool(o?.[f], [...path, f]);
     if (o !== undefined && Object.hasOwn(o, "PageSwapDisable")) {
       out.PageSwapDisable = this.bool(o.PageSwapDisable, [...path, "PageSwapDisable"]);
     }

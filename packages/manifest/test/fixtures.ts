@@ -9,3 +9,13 @@ export function fixture(name: string): Uint8Array {
 }
 
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+
+/** The `code` of what `fn` throws, or undefined if it returns. */
+export function errorCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+}

@@ -10,15 +10,7 @@ import {
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
 } from "../src/index.js";
-
-const errorCode = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string; hint?: string }).code;
-  }
-  return undefined;
-};
+import { errorCode } from "./fixtures.js";
 
 describe("platforms", () => {
   it("lists the eight v1.5 platforms and the simulated TEE", () => {
