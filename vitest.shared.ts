@@ -12,7 +12,8 @@ export function project(name: string, extra: UserWorkspaceConfig["test"] = {}): 
       name,
       include: ["test/**/*.test.ts"],
       environment: "node",
-      testTimeout: 20_000,
+      // `pnpm fuzz` raises FUZZ_RUNS by orders of magnitude; its runs may take minutes.
+      testTimeout: process.env.FUZZ_RUNS === undefined ? 20_000 : 30 * 60_000,
       ...extra,
     },
   });

@@ -158,7 +158,8 @@ class Decoder {
       );
       return nullable ? null : 0;
     }
-    return v;
+    // JSON allows -0; the model holds 0 so that writing it back ("0") reads back equal.
+    return v === 0 ? 0 : v;
   }
 
   stringArray(v: JsonValue | undefined, path: JsonPath): string[] | null {

@@ -156,6 +156,13 @@ describe("broken manifests", () => {
     expect(hasErrors(result.issues)).toBe(true);
   });
 
+  it("reads -0 as 0, so that read-and-write is a fixed point (found by fuzzing)", () => {
+    const text = serializeManifest(loadManifest(fixture("v1.5-metal-qemu-snp.json")).manifest);
+    const result = parseManifest(text.replace('"TEEVersion": 0', '"TEEVersion": -0'));
+    expect(Object.is(result.manifest?.ReferenceValues.snp[0]?.MinimumTCB.TEEVersion, 0)).toBe(true);
+    expect(serializeManifest(result.manifest as Manifest)).toBe(text);
+  });
+
   it("refuses huge inputs before parsing", () => {
     const huge = `{"Policies": {${'"a": {},'.repeat(1_200_000)}"b": {}}}`;
     const result = parseManifest(huge);
