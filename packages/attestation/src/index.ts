@@ -1,0 +1,28 @@
+// @contrast/attestation: verification of AMD SEV-SNP evidence (TDX, collateral, validators,
+// issuers and the simulated TEE follow).
+
+export { EvidenceError, PolicyError } from "./errors.js";
+export { AMD_ROOT_CERTS, AMD_ROOT_FINGERPRINTS } from "./snp/amd-roots.js";
+export { AMD_OIDS, type EndorsementKey, parseEndorsementKey } from "./snp/endorsement.js";
+export {
+  decodeGuestPolicy,
+  decodeTcb,
+  type FirmwareVersion,
+  parseSnpReport,
+  productFromCpuid,
+  SNP_REPORT_SIZE,
+  SNP_SIGNED_SIZE,
+  type SnpGuestPolicyBits,
+  type SnpProduct,
+  type SnpReport,
+  type SnpSigningKey,
+  type TcbParts,
+} from "./snp/report.js";
+export {
+  type AmdRoots,
+  amdRoots,
+  type VerifiedSnpReport,
+  type VerifySnpOptions,
+  verifyAmdChain,
+  verifySnpReport,
+} from "./snp/verify.js";

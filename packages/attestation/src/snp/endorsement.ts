@@ -1,0 +1,161 @@
+import { X509Certificate } from "node:crypto";
+import { DerTag, decodeOid, decodePemBlock, readDerChildren, readDerExact } from "@contrast/core";
+import { EvidenceError } from "../errors.js";
+
+const AMD_ARC = "1.3.6.1.4.1.3704.1";
+export const AMD_OIDS = {
+  structVersion: `${AMD_ARC}.1`,
+  productName: `${AMD_ARC}.2`,
+  blSPL: `${AMD_ARC}.3.1`,
+  teeSPL: `${AMD_ARC}.3.2`,
+  snpSPL: `${AMD_ARC}.3.3`,
+  ucodeSPL: `${AMD_ARC}.3.8`,
+  fmcSPL: `${AMD_ARC}.3.9`,
+  hwID: `${AMD_ARC}.4`,
+  cspID: `${AMD_ARC}.5`,
+} as const;
+
+export const RSASSA_PSS_OID = "1.2.840.113549.1.1.10";
+
+/** A VCEK or VLEK certificate with AMD's extensions decoded. */
+export interface EndorsementKey {
+  cert: X509Certificate;
+  der: Uint8Array;
+  kind: "vcek" | "vlek";
+  structVersion: number | undefined;
+  /** As written in the certificate: "Milan-B0", "Genoa", "Turin", ... */
+  productName: string;
+  /** The TCB the key is derived from. */
+  tcb: { fmc?: number; bootloader: number; tee: number; snp: number; microcode: number };
+  /** Chip ID (64 bytes; 8 on Turin). VCEKs only. */
+  hwId: Uint8Array | undefined;
+  /** The cloud provider a VLEK was issued to. */
+  cspId: string | undefined;
+  signatureAlgorithm: string;
+}
+
+function certError(message: string, cause?: unknown): EvidenceError {
+  return new EvidenceError("SNP_CERT_MALFORMED", `endorsement key certificate: ${message}`, {
+    kind: "input",
+    cause,
+    hint: "Pass the VCEK or VLEK as DER or PEM, as AMD's Key Distribution Service serves it.",
+  });
+}
+
+/** Accepts DER or PEM. */
+export function certificateBytes(input: Uint8Array | string): Uint8Array {
+  const text = typeof input === "string" ? input : undefined;
+  if (text !== undefined || (input as Uint8Array)[0] === 0x2d /* '-' */) {
+    const pem = text ?? Buffer.from(input as Uint8Array).toString("latin1");
+    return decodePemBlock(pem, "CERTIFICATE").der;
+  }
+  return input as Uint8Array;
+}
+
+/** Unsigned value of a DER INTEGER's content octets (AMD encodes 217 as 02 02 00 D9). */
+function derUint(content: Uint8Array): number {
+  if (content.length === 0 || content.length > 6 || ((content[0] as number) & 0x80) !== 0)
+    throw certError("bad INTEGER in AMD extension");
+  let n = 0;
+  for (const byte of content) n = n * 256 + byte;
+  return n;
+}
+
+/** The extensions of a certificate as OID -> extnValue contents, read from the DER. */
+export function certificateExtensions(der: Uint8Array): Map<string, Uint8Array> {
+  const cert = readDerExact(der, DerTag.SEQUENCE);
+  const [tbs] = readDerChildren(cert);
+  if (tbs?.tag !== DerTag.SEQUENCE) throw certError("no TBSCertificate");
+  const out = new Map<string, Uint8Array>();
+  const wrapper = readDerChildren(tbs).find((el) => el.tag === 0xa3); // [3] EXPLICIT Extensions
+  if (!wrapper) return out;
+  const [list] = readDerChildren(wrapper);
+  if (list?.tag !== DerTag.SEQUENCE) throw certError("malformed extensions");
+  for (const ext of readDerChildren(list)) {
+    const parts = readDerChildren(ext);
+    const oid = parts[0];
+    const value = parts[parts.length - 1];
+    if (oid?.tag !== DerTag.OID || value?.tag !== DerTag.OCTET_STRING) throw certError("malformed extension");
+    const id = decodeOid(oid.value);
+    if (out.has(id)) throw certError(`duplicate extension ${id}`);
+    out.set(id, value.value);
+  }
+  return out;
+}
+
+/** The OID of the certificate's outer signatureAlgorithm. */
+export function signatureAlgorithmOid(der: Uint8Array): string {
+  const [, alg] = readDerChildren(readDerExact(der, DerTag.SEQUENCE));
+  const [oid] = alg ? readDerChildren(alg) : [];
+  if (oid?.tag !== DerTag.OID) throw certError("no signature algorithm");
+  return decodeOid(oid.value);
+}
+
+/** Parses a VCEK or VLEK and its AMD extensions. Does not verify anything. */
+export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey {
+  let der: Uint8Array;
+  let cert: X509Certificate;
+  let ext: Map<string, Uint8Array>;
+  let signatureAlgorithm: string;
+  try {
+    der = certificateBytes(input);
+    cert = new X509Certificate(der);
+    ext = certificateExtensions(der);
+    signatureAlgorithm = signatureAlgorithmOid(der);
+  } catch (e) {
+    if (e instanceof EvidenceError) throw e;
+    throw certError("not a parsable X.509 certificate", e);
+  }
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
+  const kind = cn === "SEV-VCEK" ? "vcek" : cn === "SEV-VLEK" ? "vlek" : undefined;
+  if (kind === undefined) throw certError(`subject CN is ${JSON.stringify(cn)}, expected SEV-VCEK or SEV-VLEK`);
+
+  const integer = (oid: string, required: boolean): number | undefined => {
+    const raw = ext.get(oid);
+    if (raw === undefined) {
+      if (required) throw certError(`missing AMD extension ${oid}`);
+      return undefined;
+    }
+    const el = readDerExact(raw, DerTag.INTEGER);
+    return derUint(el.value);
+  };
+  const ia5 = (oid: string): string | undefined => {
+    const raw = ext.get(oid);
+    return raw === undefined ? undefined : Buffer.from(readDerExact(raw, DerTag.IA5_STRING).value).toString("latin1");
+  };
+  const productName = ia5(AMD_OIDS.productName);
+  if (productName === undefined) throw certError("missing productName extension");
+
+  // hwID is raw bytes in KDS certificates; some tools wrap it in an OCTET STRING. The lengths
+  // tell the two apart: 64 (8 on Turin) raw, or 66 (10) with the 04 xx header.
+  let hwId = ext.get(AMD_OIDS.hwID);
+  if (hwId !== undefined && (hwId.length === 66 || hwId.length === 10) && hwId[0] === DerTag.OCTET_STRING) {
+    hwId = readDerExact(hwId, DerTag.OCTET_STRING).value;
+  }
+  if (hwId !== undefined && hwId.length !== 64 && hwId.length !== 8) throw certError(`hwID has ${hwId.length} bytes`);
+
+  const fmc = integer(AMD_OIDS.fmcSPL, false);
+  return {
+    cert,
+    der,
+    kind,
+    structVersion: integer(AMD_OIDS.structVersion, false),
+    productName,
+    tcb: {
+      ...(fmc === undefined ? {} : { fmc }),
+      bootloader: integer(AMD_OIDS.blSPL, true) as number,
+      tee: integer(AMD_OIDS.teeSPL, true) as number,
+      snp: integer(AMD_OIDS.snpSPL, true) as number,
+      microcode: integer(AMD_OIDS.ucodeSPL, true) as number,
+    },
+    hwId: hwId === undefined ? undefined : new Uint8Array(hwId),
+    cspId: ia5(AMD_OIDS.cspID),
+    signatureAlgorithm,
+  };
+}
+
+/** The product line a certificate names ("Milan-B0" -> "Milan"). */
+export function productOfName(name: string): "Milan" | "Genoa" | "Turin" | undefined {
+  const base = name.split("-")[0];
+  return base === "Milan" || base === "Genoa" || base === "Turin" ? base : undefined;
+}

@@ -1,0 +1,233 @@
+import { verify as cryptoVerify, X509Certificate } from "node:crypto";
+import { bytesEqual, toHex } from "@contrast/core";
+import { EvidenceError } from "../errors.js";
+import { AMD_ROOT_CERTS } from "./amd-roots.js";
+import {
+  type EndorsementKey,
+  parseEndorsementKey,
+  productOfName,
+  RSASSA_PSS_OID,
+  signatureAlgorithmOid,
+} from "./endorsement.js";
+import {
+  decodeTcb,
+  parseSnpReport,
+  productFromCpuid,
+  SNP_SIGNED_SIZE,
+  type SnpProduct,
+  type SnpReport,
+  type TcbParts,
+  tcbToString,
+} from "./report.js";
+
+/** The AMD certificates that anchor a chain: the ARK and the ASK (for VCEKs) or ASVK (VLEKs). */
+export interface AmdRoots {
+  ark: X509Certificate;
+  ask: X509Certificate;
+}
+
+/**
+ * The pinned AMD roots for a product and key kind. Certificates carried inside evidence are never
+ * used as anchors.
+ */
+export function amdRoots(product: SnpProduct, kind: "vcek" | "vlek"): AmdRoots {
+  return {
+    ark: new X509Certificate(AMD_ROOT_CERTS[`ARK-${product}` as const]),
+    ask: new X509Certificate(
+      AMD_ROOT_CERTS[kind === "vcek" ? (`SEV-${product}` as const) : (`SEV-VLEK-${product}` as const)],
+    ),
+  };
+}
+
+export interface VerifySnpOptions {
+  /** The raw 1184-byte report. */
+  report: Uint8Array;
+  /** The VCEK or VLEK, DER or PEM. */
+  endorsementKey: Uint8Array | string;
+  /** Verification time; certificates must be valid at this instant. */
+  now: Date;
+  /**
+   * The expected product line. Required for version 2 reports (they carry no CPUID); when given
+   * for later versions it must agree with the report's CPUID.
+   */
+  product?: SnpProduct;
+  /** Other anchors, e.g. the simulated TEE's. Defaults to AMD's pinned roots. */
+  roots?: AmdRoots;
+}
+
+export interface VerifiedSnpReport {
+  report: SnpReport;
+  product: SnpProduct;
+  endorsementKey: EndorsementKey;
+  reportedTcb: TcbParts;
+  currentTcb: TcbParts;
+  committedTcb: TcbParts;
+  launchTcb: TcbParts;
+}
+
+function fail(code: string, message: string, hint: string, details?: Record<string, unknown>): EvidenceError {
+  return new EvidenceError(code, message, { hint, ...(details ? { details } : {}) });
+}
+
+function checkValidity(cert: X509Certificate, name: string, now: Date): void {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from || now > to) {
+    throw fail(
+      "SNP_CERT_NOT_VALID_AT_TIME",
+      `${name} is valid from ${from.toISOString()} to ${to.toISOString()}, not at ${now.toISOString()}`,
+      name.startsWith("VLEK")
+        ? "VLEKs are valid for about a year; the host must provide a current one."
+        : "Check the verification time (--now) and the certificate.",
+      { certificate: name, notBefore: from.toISOString(), notAfter: to.toISOString(), now: now.toISOString() },
+    );
+  }
+}
+
+function checkSignedBy(child: X509Certificate, childName: string, issuer: X509Certificate, issuerName: string): void {
+  // checkIssued compares names (and key identifiers); verify checks the RSA-PSS signature.
+  if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) {
+    throw fail(
+      "SNP_CHAIN_INVALID",
+      `${childName} is not signed by ${issuerName}`,
+      "The certificate chain does not lead to AMD's root.",
+      {
+        certificate: childName,
+        issuer: issuerName,
+      },
+    );
+  }
+}
+
+/** Verifies ARK (self-signed) -> ASK/ASVK -> VCEK/VLEK at `now`, all signed with RSASSA-PSS. */
+export function verifyAmdChain(key: EndorsementKey, roots: AmdRoots, now: Date): void {
+  const askName = key.kind === "vcek" ? "ASK" : "ASVK";
+  const keyName = key.kind.toUpperCase();
+  checkSignedBy(roots.ark, "ARK", roots.ark, "ARK");
+  checkSignedBy(roots.ask, askName, roots.ark, "ARK");
+  if (
+    key.signatureAlgorithm !== RSASSA_PSS_OID ||
+    signatureAlgorithmOid(new Uint8Array(roots.ask.raw)) !== RSASSA_PSS_OID
+  ) {
+    throw fail(
+      "SNP_CHAIN_INVALID",
+      `${keyName} chain is not signed with RSASSA-PSS`,
+      "AMD signs every certificate with RSASSA-PSS.",
+    );
+  }
+  checkSignedBy(key.cert, keyName, roots.ask, askName);
+  checkValidity(roots.ark, "ARK", now);
+  checkValidity(roots.ask, askName, now);
+  checkValidity(key.cert, keyName, now);
+  const details = key.cert.publicKey.asymmetricKeyDetails;
+  if (key.cert.publicKey.asymmetricKeyType !== "ec" || details?.namedCurve !== "secp384r1") {
+    throw fail("SNP_CHAIN_INVALID", `${keyName} key is not ECDSA P-384`, "VCEKs and VLEKs are P-384 keys.");
+  }
+}
+
+function sameTcb(a: TcbParts, b: TcbParts): boolean {
+  return (
+    a.bootloader === b.bootloader &&
+    a.tee === b.tee &&
+    a.snp === b.snp &&
+    a.microcode === b.microcode &&
+    (a.fmc ?? 0) === (b.fmc ?? 0)
+  );
+}
+
+/**
+ * Establishes that a report is genuine: parsed strictly, signed by the given VCEK/VLEK, whose
+ * chain leads to the pinned AMD root for the report's product, all valid at `now`; the key is
+ * the one for this chip (hwID = CHIP_ID) and this TCB (certificate TCB = REPORTED_TCB).
+ * It does not judge the contents (measurement, policy, TCB minimums); that is validation.
+ */
+export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
+  const report = parseSnpReport(options.report);
+  const key = parseEndorsementKey(options.endorsementKey);
+  if (report.signingKey === "none") {
+    throw fail(
+      "SNP_REPORT_UNSIGNED",
+      "the report says it is not signed (SIGNING_KEY = none)",
+      "Request a report signed by the VCEK or VLEK.",
+    );
+  }
+  if (report.signingKey !== key.kind) {
+    throw fail(
+      "SNP_WRONG_ENDORSEMENT_KEY",
+      `the report is signed with the ${report.signingKey.toUpperCase()}, but a ${key.kind.toUpperCase()} was given`,
+      "Pass the key kind the report names.",
+    );
+  }
+
+  const fromCpuid = report.cpuid ? productFromCpuid(report.cpuid) : undefined;
+  const fromCert = productOfName(key.productName);
+  const product = fromCpuid ?? options.product ?? fromCert;
+  if (product === undefined) {
+    throw fail(
+      "SNP_PRODUCT_UNKNOWN",
+      "cannot tell the processor product line",
+      "Pass the product (Milan, Genoa or Turin).",
+      {
+        cpuid: report.cpuid,
+        productName: key.productName,
+      },
+    );
+  }
+  for (const [source, p] of [
+    ["the expected product", options.product],
+    ["the certificate's productName", fromCert],
+  ] as const) {
+    if (p !== undefined && p !== product) {
+      throw fail(
+        "SNP_PRODUCT_MISMATCH",
+        `the report is from a ${product}, but ${source} is ${p}`,
+        "Check the reference values' ProductName.",
+        {
+          report: product,
+          [source]: p,
+        },
+      );
+    }
+  }
+
+  verifyAmdChain(key, options.roots ?? amdRoots(product, key.kind), options.now);
+
+  const signed = report.raw.subarray(0, SNP_SIGNED_SIZE);
+  const ok = cryptoVerify("sha384", signed, { key: key.cert.publicKey, dsaEncoding: "ieee-p1363" }, report.signature);
+  if (!ok) {
+    throw fail(
+      "SNP_SIGNATURE_INVALID",
+      `the report signature does not verify with the ${key.kind.toUpperCase()}`,
+      "The report was altered, or the key belongs to another chip or TCB.",
+    );
+  }
+
+  const reportedTcb = decodeTcb(report.reportedTcb, product);
+  if (!sameTcb(reportedTcb, key.tcb)) {
+    throw fail(
+      "SNP_TCB_ENDORSEMENT_MISMATCH",
+      `REPORTED_TCB (${tcbToString(reportedTcb)}) differs from the ${key.kind.toUpperCase()}'s TCB (${tcbToString(key.tcb)})`,
+      "Fetch the VCEK for the report's REPORTED_TCB.",
+      { reported: reportedTcb, certificate: key.tcb },
+    );
+  }
+  if (key.kind === "vcek" && key.hwId !== undefined && report.chipId.some((x) => x !== 0)) {
+    const chip = product === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
+    if (!bytesEqual(chip, key.hwId)) {
+      throw fail("SNP_CHIP_ID_MISMATCH", "CHIP_ID differs from the VCEK's hwID", "Fetch the VCEK for this chip.", {
+        chipId: toHex(chip),
+        hwId: toHex(key.hwId),
+      });
+    }
+  }
+
+  return {
+    report,
+    product,
+    endorsementKey: key,
+    reportedTcb,
+    currentTcb: decodeTcb(report.currentTcb, product),
+    committedTcb: decodeTcb(report.committedTcb, product),
+    launchTcb: decodeTcb(report.launchTcb, product),
+  };
+}
