@@ -21,6 +21,8 @@ export {
 export {
   type AmdRoots,
   amdRoots,
+  SnpVerifier,
+  type SnpVerifierOptions,
   type VerifiedSnpReport,
   type VerifySnpOptions,
   verifyAmdChain,

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { type KeyObject, X509Certificate } from "node:crypto";
 import { DerTag, decodeOid, decodePemBlock, readDerChildren, readDerExact } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
 
@@ -20,6 +20,8 @@ export const RSASSA_PSS_OID = "1.2.840.113549.1.1.10";
 /** A VCEK or VLEK certificate with AMD's extensions decoded. */
 export interface EndorsementKey {
   cert: X509Certificate;
+  /** The certificate's public key, extracted once (X509Certificate.publicKey builds a new one per call). */
+  publicKey: KeyObject;
   der: Uint8Array;
   kind: "vcek" | "vlek";
   structVersion: number | undefined;
@@ -97,9 +99,11 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
   let cert: X509Certificate;
   let ext: Map<string, Uint8Array>;
   let signatureAlgorithm: string;
+  let publicKey: KeyObject;
   try {
     der = certificateBytes(input);
     cert = new X509Certificate(der);
+    publicKey = cert.publicKey;
     ext = certificateExtensions(der);
     signatureAlgorithm = signatureAlgorithmOid(der);
   } catch (e) {
@@ -137,6 +141,7 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
   const fmc = integer(AMD_OIDS.fmcSPL, false);
   return {
     cert,
+    publicKey,
     der,
     kind,
     structVersion: integer(AMD_OIDS.structVersion, false),

@@ -1,8 +1,9 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
-import { bytesEqual, toHex } from "@contrast/core";
+import { bytesEqual, type Clock, sha256Hex, toHex } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
 import { AMD_ROOT_CERTS } from "./amd-roots.js";
 import {
+  certificateBytes,
   type EndorsementKey,
   parseEndorsementKey,
   productOfName,
@@ -119,8 +120,8 @@ export function verifyAmdChain(key: EndorsementKey, roots: AmdRoots, now: Date):
   checkValidity(roots.ark, "ARK", now);
   checkValidity(roots.ask, askName, now);
   checkValidity(key.cert, keyName, now);
-  const details = key.cert.publicKey.asymmetricKeyDetails;
-  if (key.cert.publicKey.asymmetricKeyType !== "ec" || details?.namedCurve !== "secp384r1") {
+  const details = key.publicKey.asymmetricKeyDetails;
+  if (key.publicKey.asymmetricKeyType !== "ec" || details?.namedCurve !== "secp384r1") {
     throw fail("SNP_CHAIN_INVALID", `${keyName} key is not ECDSA P-384`, "VCEKs and VLEKs are P-384 keys.");
   }
 }
@@ -144,6 +145,80 @@ function sameTcb(a: TcbParts, b: TcbParts): boolean {
 export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
   const report = parseSnpReport(options.report);
   const key = parseEndorsementKey(options.endorsementKey);
+  const product = resolveProduct(report, key, options.product);
+  verifyAmdChain(key, options.roots ?? amdRoots(product, key.kind), options.now);
+  return checkReport(report, key, product);
+}
+
+interface CachedChain {
+  key: EndorsementKey;
+  product: SnpProduct;
+  notBefore: number;
+  notAfter: number;
+}
+
+export interface SnpVerifierOptions {
+  readonly clock: Clock;
+  /** Trust anchors per product and key kind; defaults to AMD's pinned roots. */
+  readonly roots?: (product: SnpProduct, kind: "vcek" | "vlek") => AmdRoots;
+  /** Most chains kept; the oldest is dropped first. Default 1024. */
+  readonly maxCachedChains?: number;
+}
+
+/**
+ * Verifies reports like verifySnpReport, remembering each endorsement key whose chain verified,
+ * for as long as every certificate of that chain stays valid. A Coordinator sees the same few
+ * VCEKs over and over; only the report signature then needs checking.
+ */
+export class SnpVerifier {
+  private readonly chains = new Map<string, CachedChain>();
+  private readonly clock: Clock;
+  private readonly roots: (product: SnpProduct, kind: "vcek" | "vlek") => AmdRoots;
+  private readonly max: number;
+
+  constructor(options: SnpVerifierOptions) {
+    this.clock = options.clock;
+    this.roots = options.roots ?? amdRoots;
+    this.max = options.maxCachedChains ?? 1024;
+  }
+
+  verify(options: Omit<VerifySnpOptions, "now" | "roots">): VerifiedSnpReport {
+    const report = parseSnpReport(options.report);
+    const now = this.clock.now();
+    const der = certificateBytes(options.endorsementKey);
+    const id = `${options.product ?? ""}:${sha256Hex(der)}`;
+    let chain = this.chains.get(id);
+    if (chain === undefined || now.getTime() < chain.notBefore || now.getTime() > chain.notAfter) {
+      const key = parseEndorsementKey(der);
+      const product = resolveProduct(report, key, options.product);
+      const roots = this.roots(product, key.kind);
+      verifyAmdChain(key, roots, now);
+      const certs = [roots.ark, roots.ask, key.cert];
+      chain = {
+        key,
+        product,
+        notBefore: Math.max(...certs.map((c) => new Date(c.validFrom).getTime())),
+        notAfter: Math.min(...certs.map((c) => new Date(c.validTo).getTime())),
+      };
+      this.chains.delete(id);
+      this.chains.set(id, chain);
+      if (this.chains.size > this.max) this.chains.delete(this.chains.keys().next().value as string);
+    }
+    // The product must also agree with this report's CPUID, which may differ from the report
+    // that first brought the key.
+    const product = resolveProduct(report, chain.key, options.product);
+    if (product !== chain.product) {
+      throw fail(
+        "SNP_PRODUCT_MISMATCH",
+        `the report is from a ${product}, but its key is for a ${chain.product}`,
+        "Check the evidence.",
+      );
+    }
+    return checkReport(report, chain.key, product);
+  }
+}
+
+function resolveProduct(report: SnpReport, key: EndorsementKey, expected: SnpProduct | undefined): SnpProduct {
   if (report.signingKey === "none") {
     throw fail(
       "SNP_REPORT_UNSIGNED",
@@ -158,10 +233,9 @@ export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
       "Pass the key kind the report names.",
     );
   }
-
   const fromCpuid = report.cpuid ? productFromCpuid(report.cpuid) : undefined;
   const fromCert = productOfName(key.productName);
-  const product = fromCpuid ?? options.product ?? fromCert;
+  const product = fromCpuid ?? expected ?? fromCert;
   if (product === undefined) {
     throw fail(
       "SNP_PRODUCT_UNKNOWN",
@@ -174,7 +248,7 @@ export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
     );
   }
   for (const [source, p] of [
-    ["the expected product", options.product],
+    ["the expected product", expected],
     ["the certificate's productName", fromCert],
   ] as const) {
     if (p !== undefined && p !== product) {
@@ -189,11 +263,13 @@ export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
       );
     }
   }
+  return product;
+}
 
-  verifyAmdChain(key, options.roots ?? amdRoots(product, key.kind), options.now);
-
+/** Signature and the bindings between report and key; the chain is already verified. */
+function checkReport(report: SnpReport, key: EndorsementKey, product: SnpProduct): VerifiedSnpReport {
   const signed = report.raw.subarray(0, SNP_SIGNED_SIZE);
-  const ok = cryptoVerify("sha384", signed, { key: key.cert.publicKey, dsaEncoding: "ieee-p1363" }, report.signature);
+  const ok = cryptoVerify("sha384", signed, { key: key.publicKey, dsaEncoding: "ieee-p1363" }, report.signature);
   if (!ok) {
     throw fail(
       "SNP_SIGNATURE_INVALID",
@@ -201,7 +277,6 @@ export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
       "The report was altered, or the key belongs to another chip or TCB.",
     );
   }
-
   const reportedTcb = decodeTcb(report.reportedTcb, product);
   if (!sameTcb(reportedTcb, key.tcb)) {
     throw fail(

@@ -1,0 +1,68 @@
+import { manualClock } from "@contrast/core";
+import { describe, expect, it } from "vitest";
+import { amdRoots, EvidenceError, type SnpProduct, SnpVerifier } from "../src/index.js";
+import { SNP_VECTORS, snpFile } from "./vectors.js";
+
+function countingRoots() {
+  const calls: string[] = [];
+  return {
+    calls,
+    roots: (product: SnpProduct, kind: "vcek" | "vlek") => {
+      calls.push(`${product}/${kind}`);
+      return amdRoots(product, kind);
+    },
+  };
+}
+
+describe("SnpVerifier (cached chains)", () => {
+  it("verifies every real vector and checks each chain once", () => {
+    const { calls, roots } = countingRoots();
+    const clock = manualClock("2025-06-01T00:00:00Z");
+    const verifier = new SnpVerifier({ clock, roots });
+    for (const v of SNP_VECTORS.filter(
+      (x) => x.report !== "gsg-milan-report.bin" && x.report !== "trustee-genoa-e2e-report.bin",
+    )) {
+      for (let i = 0; i < 3; i++) {
+        const r = verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key), product: v.product });
+        expect(r.reportedTcb).toEqual(v.tcb);
+      }
+    }
+    expect(calls).toEqual(["Milan/vcek", "Milan/vcek", "Milan/vlek", "Genoa/vcek"]);
+  });
+
+  it("still checks every report's signature when the chain is cached", () => {
+    const verifier = new SnpVerifier({ clock: manualClock("2024-01-01T00:00:00Z") });
+    const v = SNP_VECTORS[1];
+    verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key) });
+    const tampered = snpFile(v.report);
+    tampered[0x90] = (tampered[0x90] as number) ^ 1; // measurement
+    expect(() => verifier.verify({ report: tampered, endorsementKey: snpFile(v.key) })).toThrow(
+      expect.objectContaining({ code: "SNP_SIGNATURE_INVALID" }),
+    );
+  });
+
+  it("re-checks the chain once the cached validity window has passed", () => {
+    const clock = manualClock("2025-06-01T00:00:00Z");
+    const verifier = new SnpVerifier({ clock });
+    const v = SNP_VECTORS.find((x) => x.signingKey === "vlek");
+    if (!v) throw new Error("no VLEK vector");
+    verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key) });
+    clock.set("2026-01-01T00:00:00Z"); // the VLEK expired on 2025-12-10
+    let err: unknown;
+    try {
+      verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EvidenceError);
+    expect((err as EvidenceError).code).toBe("SNP_CERT_NOT_VALID_AT_TIME");
+  });
+
+  it("keeps at most maxCachedChains chains", () => {
+    const { calls, roots } = countingRoots();
+    const verifier = new SnpVerifier({ clock: manualClock("2024-01-01T00:00:00Z"), roots, maxCachedChains: 1 });
+    const [a, b] = [SNP_VECTORS[1], SNP_VECTORS[2]];
+    for (const v of [a, b, a]) verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key) });
+    expect(calls).toHaveLength(3);
+  });
+});
