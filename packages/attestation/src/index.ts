@@ -19,6 +19,13 @@ export {
   type TcbParts,
 } from "./snp/report.js";
 export {
+  type Mismatch,
+  type SnpExpectations,
+  type SnpMismatchCode,
+  snpMismatches,
+  validateSnpReport,
+} from "./snp/validate.js";
+export {
   type AmdRoots,
   amdRoots,
   SnpVerifier,
