@@ -2,6 +2,13 @@
 // issuers and the simulated TEE follow).
 
 export { EvidenceError, PolicyError } from "./errors.js";
+export {
+  type CreateSimulatedAuthorityOptions,
+  createSimulatedAuthority,
+  type SimReportRequest,
+  type SimTcb,
+  type SimulatedAuthority,
+} from "./sim/tee.js";
 export { AMD_ROOT_CERTS, AMD_ROOT_FINGERPRINTS } from "./snp/amd-roots.js";
 export { AMD_OIDS, type EndorsementKey, parseEndorsementKey } from "./snp/endorsement.js";
 export {

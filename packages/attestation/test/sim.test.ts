@@ -1,0 +1,126 @@
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodePem, fixedClock, sha256Hex, toHex } from "@contrast/core";
+import { describe, expect, it } from "vitest";
+import {
+  createSimulatedAuthority,
+  decodeGuestPolicy,
+  EvidenceError,
+  parseEndorsementKey,
+  SnpVerifier,
+  validateSnpReport,
+  verifySnpReport,
+} from "../src/index.js";
+
+const clock = fixedClock("2026-11-22T00:00:00Z");
+// 2048-bit RSA keeps the suite fast; production sim authorities use 4096 like AMD.
+const sim = createSimulatedAuthority({ clock, rsaModulusLength: 2048 });
+const request = {
+  reportData: new Uint8Array(64).fill(0xaa),
+  measurement: new Uint8Array(48).fill(0x11),
+  hostData: new Uint8Array(32).fill(0x22),
+};
+
+describe("the simulated TEE", () => {
+  it("issues reports that verify through the SNP code path with its own anchor", () => {
+    const report = sim.report(request);
+    const v = verifySnpReport({ report, endorsementKey: sim.vcek, now: clock.now(), roots: sim.roots });
+    expect(v.product).toBe("Genoa");
+    expect(v.report.version).toBe(3);
+    expect(toHex(v.report.hostData)).toBe("22".repeat(32));
+    expect(toHex(v.report.chipId)).toBe(toHex(sim.chipId));
+    expect(v.reportedTcb).toEqual(sim.tcb);
+    const index = validateSnpReport(v, [
+      {
+        measurement: request.measurement,
+        minimumTcb: sim.tcb,
+        guestPolicy: decodeGuestPolicy(0x30000n),
+        reportData: request.reportData,
+        hostData: request.hostData,
+      },
+    ]);
+    expect(index).toBe(0);
+  });
+
+  it("can never pass as AMD hardware: AMD's pinned roots reject its chain", () => {
+    const report = sim.report(request);
+    let err: unknown;
+    try {
+      verifySnpReport({ report, endorsementKey: sim.vcek, now: clock.now() });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EvidenceError);
+    expect((err as EvidenceError).code).toBe("SNP_CHAIN_INVALID");
+  });
+
+  it("says INSECURE in every certificate, and pins the ARK by its key digest", () => {
+    for (const cert of [sim.roots.ark, sim.roots.ask, new X509Certificate(sim.vcek)]) {
+      expect(cert.subject).toContain("INSECURE");
+    }
+    const spki = new Uint8Array(sim.roots.ark.publicKey.export({ type: "spki", format: "der" }));
+    expect(sim.arkKeyDigest).toBe(sha256Hex(spki));
+    expect(parseEndorsementKey(sim.vcek)).toMatchObject({ kind: "vcek", productName: "Genoa", tcb: sim.tcb });
+  });
+
+  it("writes certificates that openssl verifies: ARK -> ASK -> VCEK, RSASSA-PSS", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sim-chain-"));
+    const pem = (c: X509Certificate) => c.toString();
+    writeFileSync(join(dir, "ark.pem"), pem(sim.roots.ark));
+    writeFileSync(join(dir, "ask.pem"), pem(sim.roots.ask));
+    writeFileSync(join(dir, "vcek.pem"), encodePem("CERTIFICATE", sim.vcek));
+    const out = execFileSync(
+      "openssl",
+      [
+        "verify",
+        "-attime",
+        String(Math.floor(clock.now().getTime() / 1000)),
+        "-CAfile",
+        join(dir, "ark.pem"),
+        "-untrusted",
+        join(dir, "ask.pem"),
+        join(dir, "vcek.pem"),
+      ],
+      { encoding: "utf8" },
+    );
+    expect(out.trim()).toBe(`${join(dir, "vcek.pem")}: OK`);
+    const text = execFileSync("openssl", ["x509", "-in", join(dir, "vcek.pem"), "-noout", "-text"], {
+      encoding: "utf8",
+    });
+    expect(text).toContain("rsassaPss");
+    expect(text).toMatch(/Salt Length: 0x30/);
+  });
+
+  it("rejects tampered simulated reports exactly like hardware ones", () => {
+    const verifier = new SnpVerifier({ clock, roots: () => sim.roots });
+    const report = sim.report(request);
+    expect(verifier.verify({ report, endorsementKey: sim.vcek }).product).toBe("Genoa");
+    for (const offset of [0x50, 0x90, 0xc0, 0x180, 0x2a0]) {
+      const t = new Uint8Array(report);
+      t[offset] = (t[offset] as number) ^ 0x01;
+      expect(() => verifier.verify({ report: t, endorsementKey: sim.vcek })).toThrow(EvidenceError);
+    }
+  });
+
+  it("a second authority's reports do not verify under the first one's anchor", () => {
+    const other = createSimulatedAuthority({ clock, rsaModulusLength: 2048 });
+    expect(() =>
+      verifySnpReport({
+        report: other.report(request),
+        endorsementKey: other.vcek,
+        now: clock.now(),
+        roots: sim.roots,
+      }),
+    ).toThrow(expect.objectContaining({ code: "SNP_CHAIN_INVALID" }));
+    expect(other.arkKeyDigest).not.toBe(sim.arkKeyDigest);
+  });
+
+  it("refuses report requests of the wrong sizes", () => {
+    expect(() => sim.report({ ...request, hostData: new Uint8Array(31) })).toThrow(
+      expect.objectContaining({ code: "SIM_REPORT_REQUEST_INVALID" }),
+    );
+  });
+});
