@@ -41,8 +41,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       );
       return 1;
     }
-    out.error(ContrastError.from(e));
-    return 1;
+    const err = ContrastError.from(e);
+    out.error(err);
+    // Genuine evidence that does not match expectations is told apart from broken evidence.
+    return err.kind === "policy" ? 2 : 1;
   }
 }
 

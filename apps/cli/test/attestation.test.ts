@@ -1,0 +1,194 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createSimulatedAuthority } from "@contrast/attestation";
+import { encodePem, fixedClock, fromHex } from "@contrast/core";
+import {
+  type Manifest,
+  parseManifest,
+  SIM_TRUSTED_MEASUREMENT,
+  serializeManifest,
+  simReferenceValues,
+} from "@contrast/manifest";
+import { describe, expect, it } from "vitest";
+import { cli, REPO, tempDir } from "./helpers.js";
+
+const SNP = join(REPO, "testdata/attestation/snp");
+const S2 = [
+  "attestation",
+  "verify",
+  join(SNP, "virtee-milan-report.bin"),
+  "--vcek",
+  join(SNP, "virtee-milan-vcek.der"),
+  "--now",
+  "2024-01-01T00:00:00Z",
+];
+
+function manifestWith(rv: Partial<Manifest["ReferenceValues"]>): string {
+  const dir = tempDir();
+  const file = join(dir, "manifest.json");
+  writeFileSync(
+    file,
+    serializeManifest({
+      Policies: new Map(),
+      ReferenceValues: { snp: [], tdx: [], sim: [], ...rv },
+      WorkloadOwnerKeyDigests: null,
+      SeedshareOwnerPubKeys: null,
+    }),
+  );
+  return file;
+}
+
+const s2Entry = (
+  measurement = "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f",
+) => {
+  const base = parseManifest(readFileSync(join(REPO, "testdata/manifests/v1.5-metal-qemu-snp.json"))).manifest
+    ?.ReferenceValues.snp[0];
+  if (!base) throw new Error("fixture");
+  return {
+    ...base,
+    TrustedMeasurement: measurement,
+    MinimumTCB: { BootloaderVersion: 3, TEEVersion: 0, SNPVersion: 8, MicrocodeVersion: 115 },
+  };
+};
+
+describe("contrast attestation verify", () => {
+  it("verifies a captured report offline and prints its claims", async () => {
+    const r = await cli(S2);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("VCEK-signed report from a Milan verified");
+    expect(r.stdout).toContain("measurement  7a1e5c26");
+    const json = JSON.parse((await cli(["-o", "json", ...S2])).stdout);
+    expect(json.claims).toMatchObject({
+      product: "Milan",
+      signingKey: "vcek",
+      vmpl: 0,
+      tcb: { reported: { microcode: 115 } },
+    });
+  });
+
+  it("matches reference values from a manifest", async () => {
+    const r = await cli([...S2, "--reference-values", manifestWith({ snp: [s2Entry()] })]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("matches reference values entry 0");
+  });
+
+  it("exits 2 with a policy code when genuine evidence does not match", async () => {
+    const r = await cli([...S2, "--reference-values", manifestWith({ snp: [s2Entry("00".repeat(48))] })]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("[ATTESTATION_MEASUREMENT_MISMATCH]");
+    expect(r.stderr).toContain("MEASUREMENT: expected 000000");
+    const debug = await cli([
+      "attestation",
+      "verify",
+      join(SNP, "gsg-milan-report.bin"),
+      "--vcek",
+      join(SNP, "gsg-milan-vcek.der"),
+      "--now",
+      "2024-01-01T00:00:00Z",
+      "--reference-values",
+      manifestWith({
+        snp: [
+          s2Entry("b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"),
+        ],
+      }),
+    ]);
+    expect(debug.status).toBe(2);
+    expect(debug.stderr).toContain("POLICY.debug: expected not allowed, got allowed");
+  });
+
+  it("exits 1 with an evidence code when the report or chain is broken", async () => {
+    const dir = tempDir();
+    const tampered = new Uint8Array(readFileSync(join(SNP, "virtee-milan-report.bin")));
+    tampered[0x90] = (tampered[0x90] as number) ^ 0x80;
+    writeFileSync(join(dir, "r.bin"), tampered);
+    const r = await cli([
+      "attestation",
+      "verify",
+      join(dir, "r.bin"),
+      "--vcek",
+      join(SNP, "virtee-milan-vcek.der"),
+      "--now",
+      "2024-01-01T00:00:00Z",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[SNP_SIGNATURE_INVALID]");
+    const expired = await cli([
+      "attestation",
+      "verify",
+      join(SNP, "trustee-milan-vlek-report.bin"),
+      "--vcek",
+      join(SNP, "trustee-milan-vlek.der"),
+      "--now",
+      "2026-01-01T00:00:00Z",
+    ]);
+    expect(expired.status).toBe(1);
+    expect(expired.stderr).toContain("[SNP_CERT_NOT_VALID_AT_TIME]");
+  });
+
+  it("verifies simulated evidence only against a manifest that names its ARK, and says so loudly", async () => {
+    const clock = fixedClock("2026-11-22T00:00:00Z");
+    const sim = createSimulatedAuthority({ clock, rsaModulusLength: 2048 });
+    const dir = tempDir();
+    const hostData = new Uint8Array(32).fill(7);
+    writeFileSync(
+      join(dir, "report.bin"),
+      sim.report({ reportData: new Uint8Array(64), measurement: fromHex(SIM_TRUSTED_MEASUREMENT), hostData }),
+    );
+    writeFileSync(join(dir, "vcek.der"), sim.vcek);
+    writeFileSync(join(dir, "cert_chain.pem"), sim.roots.ask.toString() + sim.roots.ark.toString());
+    const args = [
+      "attestation",
+      "verify",
+      join(dir, "report.bin"),
+      "--platform",
+      "sim",
+      "--collateral",
+      dir,
+      "--now",
+      "2026-11-22T00:00:00Z",
+    ];
+
+    const ok = await cli([
+      ...args,
+      "--reference-values",
+      manifestWith({ sim: [simReferenceValues(sim.arkKeyDigest)] }),
+      "--host-data",
+      "07".repeat(32),
+    ]);
+    expect(ok.stderr).toContain("SIMULATED evidence");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("SIMULATED VCEK-signed report from a Genoa verified");
+
+    const other = await cli([
+      ...args,
+      "--reference-values",
+      manifestWith({ sim: [simReferenceValues("ab".repeat(32))] }),
+    ]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain("[ATTESTATION_SIM_ANCHOR_NOT_TRUSTED]");
+
+    const asHardware = await cli([
+      "attestation",
+      "verify",
+      join(dir, "report.bin"),
+      "--vcek",
+      join(dir, "vcek.der"),
+      "--now",
+      "2026-11-22T00:00:00Z",
+    ]);
+    expect(asHardware.status).toBe(1);
+    expect(asHardware.stderr).toContain("[SNP_CHAIN_INVALID]");
+
+    const hwManifest = await cli([...args, "--reference-values", manifestWith({ snp: [s2Entry()] })]);
+    expect(hwManifest.stderr).toContain("has no sim reference values");
+  });
+
+  it("rejects bad options with usage errors", async () => {
+    expect((await cli([...S2.slice(0, 5), "--now", "yesterday"])).stderr).toContain("[CLI_USAGE]");
+    expect((await cli([...S2, "--report-data", "abcd"])).stderr).toContain("[CLI_USAGE]");
+    expect((await cli(["attestation", "verify", join(SNP, "virtee-milan-report.bin")])).stderr).toContain(
+      "no VCEK or VLEK given",
+    );
+    expect((await cli([...S2, "--platform", "tdx"])).stderr).toContain("[CLI_USAGE]");
+  });
+});
