@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSimulatedAuthority } from "@contrast/attestation";
-import { encodePem, fixedClock, fromHex } from "@contrast/core";
+import { fixedClock, fromHex } from "@contrast/core";
 import {
   type Manifest,
   parseManifest,
