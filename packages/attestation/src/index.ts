@@ -42,3 +42,6 @@ export {
   verifyAmdChain,
   verifySnpReport,
 } from "./snp/verify.js";
+export { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "./tdx/intel-root.js";
+export { INTEL_QE_VENDOR_ID, parseTdxQuote, type QeReport, type TdxQuote, type TdxQuoteBody } from "./tdx/quote.js";
+export { type VerifiedTdxQuote, type VerifyTdxOptions, verifyPckChain, verifyTdxQuote } from "./tdx/verify.js";

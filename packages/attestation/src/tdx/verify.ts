@@ -1,0 +1,173 @@
+import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from "node:crypto";
+import { bytesEqual, decodePem, sha256, toBase64Url, toHex } from "@contrast/core";
+import { EvidenceError } from "../errors.js";
+import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
+import { INTEL_QE_VENDOR_ID, parseTdxQuote, type TdxQuote } from "./quote.js";
+
+export interface VerifyTdxOptions {
+  quote: Uint8Array;
+  now: Date;
+  /** Anchor; defaults to the pinned Intel SGX Root CA. */
+  root?: X509Certificate;
+}
+
+export interface VerifiedTdxQuote {
+  quote: TdxQuote;
+  pck: X509Certificate;
+  pckIntermediate: X509Certificate;
+}
+
+function fail(code: string, message: string, hint: string, details?: Record<string, unknown>): EvidenceError {
+  return new EvidenceError(code, message, { hint, ...(details ? { details } : {}) });
+}
+
+const cn = (c: X509Certificate) => /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1];
+
+/** P-256 public key from the quote's raw X ‖ Y. */
+function attestationKeyObject(raw: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({
+      key: { kty: "EC", crv: "P-256", x: toBase64Url(raw.subarray(0, 32)), y: toBase64Url(raw.subarray(32, 64)) },
+      format: "jwk",
+    });
+  } catch (cause) {
+    throw new EvidenceError("TDX_ATTESTATION_KEY_INVALID", "the quote's attestation key is not a P-256 point", {
+      cause,
+      hint: "The quote is damaged.",
+    });
+  }
+}
+
+function checkValidity(cert: X509Certificate, name: string, now: Date): void {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from || now > to) {
+    throw fail(
+      "TDX_CERT_NOT_VALID_AT_TIME",
+      `${name} is valid from ${from.toISOString()} to ${to.toISOString()}, not at ${now.toISOString()}`,
+      "Check the verification time (--now).",
+      {
+        certificate: name,
+        notBefore: from.toISOString(),
+        notAfter: to.toISOString(),
+      },
+    );
+  }
+}
+
+/** The PCK chain of a quote: leaf, then Platform or Processor CA, then the pinned root. */
+export function verifyPckChain(
+  pem: string,
+  root: X509Certificate,
+  now: Date,
+): { pck: X509Certificate; intermediate: X509Certificate } {
+  let certs: X509Certificate[];
+  try {
+    certs = decodePem(pem)
+      .filter((b) => b.type === "CERTIFICATE")
+      .map((b) => new X509Certificate(b.der));
+  } catch (cause) {
+    throw new EvidenceError("TDX_PCK_CHAIN_INVALID", "the quote's PCK certificate chain cannot be read", {
+      cause,
+      hint: "The quote is damaged.",
+    });
+  }
+  if (certs.length !== 3) {
+    throw fail(
+      "TDX_PCK_CHAIN_INVALID",
+      `expected 3 certificates in the PCK chain, found ${certs.length}`,
+      "The quote is damaged.",
+    );
+  }
+  const [pck, intermediate, sentRoot] = certs as [X509Certificate, X509Certificate, X509Certificate];
+  if (!Buffer.from(sentRoot.raw).equals(Buffer.from(root.raw))) {
+    throw fail(
+      "TDX_PCK_CHAIN_INVALID",
+      "the PCK chain does not end in the pinned Intel SGX Root CA",
+      "Only Intel's root is trusted for TDX.",
+    );
+  }
+  const link = (child: X509Certificate, childName: string, issuer: X509Certificate, issuerName: string) => {
+    if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) {
+      throw fail(
+        "TDX_PCK_CHAIN_INVALID",
+        `${childName} is not signed by ${issuerName}`,
+        "The certificate chain does not lead to Intel's root.",
+      );
+    }
+  };
+  link(root, "Intel SGX Root CA", root, "itself");
+  link(intermediate, "the PCK CA", root, "Intel SGX Root CA");
+  link(pck, "the PCK certificate", intermediate, "the PCK CA");
+  if (
+    cn(pck) !== "Intel SGX PCK Certificate" ||
+    !["Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA"].includes(cn(intermediate) ?? "")
+  ) {
+    throw fail(
+      "TDX_PCK_CHAIN_INVALID",
+      `unexpected PCK chain names: ${cn(pck)} <- ${cn(intermediate)}`,
+      "The quote is damaged.",
+    );
+  }
+  checkValidity(root, "Intel SGX Root CA", now);
+  checkValidity(intermediate, cn(intermediate) as string, now);
+  checkValidity(pck, "PCK certificate", now);
+  return { pck, intermediate };
+}
+
+/**
+ * Establishes that a quote is genuine: the PCK chain leads to Intel's root and is valid at `now`;
+ * the PCK signed the QE report; the QE report binds the attestation key (and QE auth data); the
+ * attestation key signed header and body. Collateral (TCB level, QE identity, CRLs) is separate.
+ */
+export function verifyTdxQuote(options: VerifyTdxOptions): VerifiedTdxQuote {
+  const quote = parseTdxQuote(options.quote);
+  if (toHex(quote.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    throw fail(
+      "TDX_QE_VENDOR_UNKNOWN",
+      `QE vendor ID ${toHex(quote.qeVendorId)} is not Intel's`,
+      "Only Intel's quoting enclave is trusted.",
+    );
+  }
+  const root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
+  const { pck, intermediate } = verifyPckChain(quote.pckChainPem, root, options.now);
+
+  if (
+    !cryptoVerify(
+      "sha256",
+      quote.qeReport.raw,
+      { key: pck.publicKey, dsaEncoding: "ieee-p1363" },
+      quote.qeReportSignature,
+    )
+  ) {
+    throw fail(
+      "TDX_QE_REPORT_SIGNATURE_INVALID",
+      "the QE report is not signed by the PCK certificate",
+      "The quote was altered.",
+    );
+  }
+  const binding = sha256(quote.attestationKey, quote.qeAuthData);
+  const rd = quote.qeReport.reportData;
+  if (!bytesEqual(rd.subarray(0, 32), binding) || rd.subarray(32).some((x) => x !== 0)) {
+    throw fail(
+      "TDX_ATTESTATION_KEY_NOT_BOUND",
+      "the QE report does not bind the attestation key (REPORTDATA != SHA-256(key ‖ auth data))",
+      "The quote was altered.",
+    );
+  }
+  if (
+    !cryptoVerify(
+      "sha256",
+      quote.signedRegion,
+      { key: attestationKeyObject(quote.attestationKey), dsaEncoding: "ieee-p1363" },
+      quote.signature,
+    )
+  ) {
+    throw fail(
+      "TDX_QUOTE_SIGNATURE_INVALID",
+      "the quote signature does not verify with its attestation key",
+      "The quote was altered.",
+    );
+  }
+  return { quote, pck, pckIntermediate: intermediate };
+}
