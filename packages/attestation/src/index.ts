@@ -42,6 +42,19 @@ export {
   verifyAmdChain,
   verifySnpReport,
 } from "./snp/verify.js";
+export {
+  collateralFromDcapQvl,
+  evaluateTdxTcb,
+  parsePcsResponse,
+  type SignedCollateral,
+  type TcbStatus,
+  type TdxCollateral,
+  type TdxTcbEvaluation,
+  type VerifyTdxCollateralOptions,
+  verifyTdxCollateral,
+} from "./tdx/collateral.js";
 export { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "./tdx/intel-root.js";
+export { type PckExtension, parsePckExtension, type SgxType } from "./tdx/pck.js";
 export { INTEL_QE_VENDOR_ID, parseTdxQuote, type QeReport, type TdxQuote, type TdxQuoteBody } from "./tdx/quote.js";
 export { type VerifiedTdxQuote, type VerifyTdxOptions, verifyPckChain, verifyTdxQuote } from "./tdx/verify.js";
+export { type Crl, parseCrl, verifyCrl } from "./x509.js";

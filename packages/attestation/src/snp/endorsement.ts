@@ -1,6 +1,7 @@
 import { type KeyObject, X509Certificate } from "node:crypto";
-import { DerTag, decodeOid, decodePemBlock, readDerChildren, readDerExact } from "@contrast/core";
+import { DerTag, decodePemBlock, readDerExact } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
+import { certificateExtensions, signatureAlgorithmOid } from "../x509.js";
 
 const AMD_ARC = "1.3.6.1.4.1.3704.1";
 export const AMD_OIDS = {
@@ -67,36 +68,6 @@ function derUint(content: Uint8Array): number {
   return n;
 }
 
-/** The extensions of a certificate as OID -> extnValue contents, read from the DER. */
-export function certificateExtensions(der: Uint8Array): Map<string, Uint8Array> {
-  const cert = readDerExact(der, DerTag.SEQUENCE);
-  const [tbs] = readDerChildren(cert);
-  if (tbs?.tag !== DerTag.SEQUENCE) throw certError("no TBSCertificate");
-  const out = new Map<string, Uint8Array>();
-  const wrapper = readDerChildren(tbs).find((el) => el.tag === 0xa3); // [3] EXPLICIT Extensions
-  if (!wrapper) return out;
-  const [list] = readDerChildren(wrapper);
-  if (list?.tag !== DerTag.SEQUENCE) throw certError("malformed extensions");
-  for (const ext of readDerChildren(list)) {
-    const parts = readDerChildren(ext);
-    const oid = parts[0];
-    const value = parts[parts.length - 1];
-    if (oid?.tag !== DerTag.OID || value?.tag !== DerTag.OCTET_STRING) throw certError("malformed extension");
-    const id = decodeOid(oid.value);
-    if (out.has(id)) throw certError(`duplicate extension ${id}`);
-    out.set(id, value.value);
-  }
-  return out;
-}
-
-/** The OID of the certificate's outer signatureAlgorithm. */
-export function signatureAlgorithmOid(der: Uint8Array): string {
-  const [, alg] = readDerChildren(readDerExact(der, DerTag.SEQUENCE));
-  const [oid] = alg ? readDerChildren(alg) : [];
-  if (oid?.tag !== DerTag.OID) throw certError("no signature algorithm");
-  return decodeOid(oid.value);
-}
-
 /** Parses a VCEK or VLEK and its AMD extensions. Does not verify anything. */
 export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey {
   let der: Uint8Array;
@@ -111,7 +82,7 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
     ext = certificateExtensions(der);
     signatureAlgorithm = signatureAlgorithmOid(der);
   } catch (e) {
-    if (e instanceof EvidenceError) throw e;
+    if (e instanceof EvidenceError && e.code !== "X509_MALFORMED") throw e;
     throw certError("not a parsable X.509 certificate", e);
   }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];

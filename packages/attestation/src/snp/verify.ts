@@ -1,6 +1,7 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { bytesEqual, type Clock, sha256Hex, toHex } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
+import { signatureAlgorithmOid } from "../x509.js";
 import { AMD_ROOT_CERTS } from "./amd-roots.js";
 import {
   certificateBytes,
@@ -8,7 +9,6 @@ import {
   parseEndorsementKey,
   productOfName,
   RSASSA_PSS_OID,
-  signatureAlgorithmOid,
 } from "./endorsement.js";
 import {
   decodeTcb,

@@ -1,0 +1,474 @@
+import { verify as cryptoVerify, X509Certificate } from "node:crypto";
+import {
+  bytesEqual,
+  decodePem,
+  fromHex,
+  isHex,
+  type JsonObject,
+  type JsonValue,
+  parseJson,
+  toHex,
+  utf8,
+} from "@contrast/core";
+import { EvidenceError, PolicyError } from "../errors.js";
+import { parseCrl, serialHex, verifyCrl } from "../x509.js";
+import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
+import { type PckExtension, parsePckExtension } from "./pck.js";
+import type { TdxQuote } from "./quote.js";
+import type { VerifiedTdxQuote } from "./verify.js";
+
+/** A document Intel's PCS signs: the raw inner JSON text and its hex r ‖ s signature. */
+export interface SignedCollateral {
+  /** The exact bytes that were signed: the JSON value of "tcbInfo" or "enclaveIdentity". */
+  body: string;
+  signature: string;
+}
+
+/** What verification of a TDX quote's TCB needs beyond the quote. */
+export interface TdxCollateral {
+  tcbInfo: SignedCollateral;
+  /** PEM: "Intel SGX TCB Signing", then the root (the TCB-Info-Issuer-Chain header). */
+  tcbInfoIssuerChain: string;
+  qeIdentity?: SignedCollateral;
+  qeIdentityIssuerChain?: string;
+  /** DER CRL of the PCK Platform/Processor CA. */
+  pckCrl?: Uint8Array;
+  /** DER CRL of the Intel SGX Root CA. */
+  rootCaCrl?: Uint8Array;
+}
+
+function collateralError(
+  message: string,
+  hint = "Fetch current collateral from Intel's PCS.",
+  cause?: unknown,
+): EvidenceError {
+  return new EvidenceError("TDX_COLLATERAL_INVALID", message, { kind: "input", hint, cause });
+}
+
+/**
+ * Splits a PCS response `{"tcbInfo":{…},"signature":"…"}` (or "enclaveIdentity") into the exact
+ * signed text and the signature. The text is taken verbatim: re-serialising JSON would change
+ * the bytes the signature covers.
+ */
+export function parsePcsResponse(text: string, key: "tcbInfo" | "enclaveIdentity"): SignedCollateral {
+  const trimmed = text.trim();
+  const prefix = `{"${key}":`;
+  const m = /,"signature":"([0-9a-fA-F]+)"}$/.exec(trimmed);
+  if (!trimmed.startsWith(prefix) || !m) {
+    throw collateralError(`not a PCS ${key} response`, `Pass the response body exactly as Intel's PCS served it.`);
+  }
+  const doc = parseJson(trimmed, { maxBytes: 1024 * 1024 }) as JsonObject; // strict: no duplicate keys
+  if (doc.signature !== m[1]) throw collateralError(`malformed PCS ${key} response`);
+  return { body: trimmed.slice(prefix.length, trimmed.length - m[0].length), signature: m[1] as string };
+}
+
+/** The collateral format of Phala's dcap-qvl (also what its PCCS tooling writes). */
+export function collateralFromDcapQvl(json: string): TdxCollateral {
+  const c = parseJson(json, { maxBytes: 4 * 1024 * 1024 }) as Record<string, JsonValue>;
+  const str = (k: string) => {
+    const v = c[k];
+    if (typeof v !== "string") throw collateralError(`collateral field ${k} is missing`);
+    return v;
+  };
+  return {
+    tcbInfo: { body: str("tcb_info"), signature: str("tcb_info_signature") },
+    tcbInfoIssuerChain: str("tcb_info_issuer_chain"),
+    qeIdentity: { body: str("qe_identity"), signature: str("qe_identity_signature") },
+    qeIdentityIssuerChain: str("qe_identity_issuer_chain"),
+    pckCrl: fromHex(str("pck_crl")),
+    rootCaCrl: fromHex(str("root_ca_crl")),
+  };
+}
+
+export type TcbStatus =
+  | "UpToDate"
+  | "SWHardeningNeeded"
+  | "ConfigurationNeeded"
+  | "ConfigurationAndSWHardeningNeeded"
+  | "OutOfDate"
+  | "OutOfDateConfigurationNeeded"
+  | "Revoked";
+
+export interface TdxTcbEvaluation {
+  /** Intel's final status (QVL semantics): platform TDX level, converged with module and QE. */
+  status: TcbStatus;
+  /** Index into tcbInfo.tcbLevels of the TDX level. */
+  tcbLevel: number;
+  platformStatus: TcbStatus;
+  moduleStatus: TcbStatus | undefined;
+  qeStatus: TcbStatus | undefined;
+  advisoryIds: string[];
+  tcbEvaluationDataNumber: number;
+  pck: PckExtension;
+}
+
+export interface VerifyTdxCollateralOptions {
+  now: Date;
+  root?: X509Certificate;
+  /** Statuses accepted; default only UpToDate, as Contrast. */
+  acceptedStatuses?: readonly TcbStatus[];
+  /** Reject TCB info older than this evaluation data number. */
+  minTcbEvaluationDataNumber?: number;
+}
+
+const STATUSES: readonly TcbStatus[] = [
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+  "Revoked",
+];
+
+function verifySigned(
+  doc: SignedCollateral,
+  chainPem: string,
+  root: X509Certificate,
+  now: Date,
+  what: string,
+): JsonObject {
+  const certs = decodePem(chainPem)
+    .filter((b) => b.type === "CERTIFICATE")
+    .map((b) => new X509Certificate(b.der));
+  const [signer, sentRoot] = certs;
+  if (!signer || !sentRoot || certs.length !== 2 || !Buffer.from(sentRoot.raw).equals(Buffer.from(root.raw))) {
+    throw collateralError(`${what}: the issuer chain must be the TCB signing certificate and the pinned Intel root`);
+  }
+  if (
+    !/CN=Intel SGX TCB Signing(\n|$)/.test(signer.subject) ||
+    !signer.checkIssued(root) ||
+    !signer.verify(root.publicKey)
+  ) {
+    throw new EvidenceError(
+      "TDX_COLLATERAL_SIGNATURE_INVALID",
+      `${what}: the signing certificate is not Intel's TCB Signing certificate`,
+      {
+        hint: "Fetch the collateral from Intel's PCS.",
+      },
+    );
+  }
+  for (const c of [signer, root]) {
+    if (now < new Date(c.validFrom) || now > new Date(c.validTo)) {
+      throw new EvidenceError(
+        "TDX_COLLATERAL_NOT_VALID_AT_TIME",
+        `${what}: ${c.subject.split("\n").pop()} is not valid at ${now.toISOString()}`,
+        {
+          hint: "The TCB Signing certificate was renewed in 2025; use the issuer chain served with the document.",
+        },
+      );
+    }
+  }
+  if (
+    !isHex(doc.signature, 64) ||
+    !cryptoVerify(
+      "sha256",
+      utf8(doc.body),
+      { key: signer.publicKey, dsaEncoding: "ieee-p1363" },
+      fromHex(doc.signature),
+    )
+  ) {
+    throw new EvidenceError("TDX_COLLATERAL_SIGNATURE_INVALID", `${what} is not signed by Intel's TCB Signing key`, {
+      hint: "The collateral was altered; fetch it again from Intel's PCS.",
+    });
+  }
+  const body = parseJson(doc.body, { maxBytes: 1024 * 1024 }) as JsonObject;
+  const issue = new Date(String(body.issueDate));
+  const next = new Date(String(body.nextUpdate));
+  if (Number.isNaN(issue.getTime()) || Number.isNaN(next.getTime()))
+    throw collateralError(`${what}: missing issueDate or nextUpdate`);
+  if (now < issue || now > next) {
+    throw new EvidenceError(
+      "TDX_COLLATERAL_NOT_VALID_AT_TIME",
+      `${what} is valid from ${issue.toISOString()} to ${next.toISOString()}, not at ${now.toISOString()}`,
+      {
+        hint: "Fetch current collateral from Intel's PCS.",
+        details: { issueDate: issue.toISOString(), nextUpdate: next.toISOString() },
+      },
+    );
+  }
+  return body;
+}
+
+const num = (v: JsonValue | undefined, what: string): number => {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+    throw collateralError(`${what} must be a non-negative integer`);
+  return v;
+};
+const arr = (v: JsonValue | undefined, what: string): JsonValue[] => {
+  if (!Array.isArray(v)) throw collateralError(`${what} must be an array`);
+  return v;
+};
+const obj = (v: JsonValue | undefined, what: string): JsonObject => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw collateralError(`${what} must be an object`);
+  return v;
+};
+const status = (v: JsonValue | undefined): TcbStatus => {
+  if (typeof v !== "string" || !(STATUSES as readonly string[]).includes(v))
+    throw collateralError(`unknown TCB status ${JSON.stringify(v)}`);
+  return v as TcbStatus;
+};
+const hexField = (v: JsonValue | undefined, bytes: number, what: string): Uint8Array => {
+  if (typeof v !== "string" || !isHex(v, bytes)) throw collateralError(`${what} must be ${bytes} bytes of hex`);
+  return fromHex(v);
+};
+
+/** Applies a lower component's status to the platform's, as Intel's QVL converges them. */
+function converge(level: TcbStatus, other: TcbStatus | undefined): TcbStatus {
+  if (other === "Revoked") return "Revoked";
+  if (other === "OutOfDate" || other === "OutOfDateConfigurationNeeded") {
+    if (level === "UpToDate" || level === "SWHardeningNeeded") return "OutOfDate";
+    if (level === "ConfigurationNeeded" || level === "ConfigurationAndSWHardeningNeeded")
+      return "OutOfDateConfigurationNeeded";
+  }
+  return level;
+}
+
+/** The QE identity check: masked MISCSELECT and ATTRIBUTES, MRSIGNER, ISVPRODID, QE TCB status. */
+function evaluateQe(quote: TdxQuote, id: JsonObject): TcbStatus {
+  const qe = quote.qeReport;
+  const mismatch = (field: string, expected: string, actual: string) =>
+    new PolicyError(
+      "TDX_QE_IDENTITY_MISMATCH",
+      `QE report ${field} ${actual} does not match Intel's QE identity (${expected})`,
+      {
+        hint: "The quote was not produced by Intel's TD quoting enclave.",
+        details: { field, expected, actual },
+      },
+    );
+  if (id.id !== "TD_QE" || id.version !== 2) throw collateralError("QE identity must be TD_QE version 2");
+  const miscMask = new DataView(hexField(id.miscselectMask, 4, "miscselectMask").buffer).getUint32(0, true);
+  const misc = new DataView(hexField(id.miscselect, 4, "miscselect").buffer).getUint32(0, true);
+  if ((qe.miscSelect & miscMask) >>> 0 !== misc)
+    throw mismatch("MISCSELECT", misc.toString(16), qe.miscSelect.toString(16));
+  const attrMask = hexField(id.attributesMask, 16, "attributesMask");
+  const attrs = hexField(id.attributes, 16, "attributes");
+  const masked = qe.attributes.map((b, i) => b & (attrMask[i] as number));
+  if (!bytesEqual(masked, attrs)) throw mismatch("ATTRIBUTES", toHex(attrs), toHex(masked));
+  const mrsigner = hexField(id.mrsigner, 32, "mrsigner");
+  if (!bytesEqual(mrsigner, qe.mrSigner)) throw mismatch("MRSIGNER", toHex(mrsigner), toHex(qe.mrSigner));
+  if (num(id.isvprodid, "isvprodid") !== qe.isvProdId)
+    throw mismatch("ISVPRODID", String(id.isvprodid), String(qe.isvProdId));
+  for (const raw of arr(id.tcbLevels, "QE tcbLevels")) {
+    const level = obj(raw, "QE tcb level");
+    if (num(obj(level.tcb, "QE tcb").isvsvn, "isvsvn") <= qe.isvSvn) return status(level.tcbStatus);
+  }
+  throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `QE ISVSVN ${qe.isvSvn} is below every level of Intel's QE identity`, {
+    hint: "The quoting enclave is too old; update the platform's DCAP software.",
+  });
+}
+
+function svns(v: JsonValue | undefined, what: string): number[] {
+  return arr(v, what).map((c) => num(obj(c, what).svn, `${what} svn`));
+}
+
+/**
+ * Intel's TCB level evaluation for a TDX quote (QVL TcbLevelCheck / TdxModuleCheck), returning
+ * the platform level, the TDX module's status and their convergence.
+ */
+export function evaluateTdxTcb(
+  verified: VerifiedTdxQuote,
+  tcbInfo: JsonObject,
+): Omit<TdxTcbEvaluation, "qeStatus" | "tcbEvaluationDataNumber"> {
+  const { quote } = verified;
+  const body = quote.body;
+  const pck = parsePckExtension(verified.pck);
+  if (tcbInfo.id !== "TDX" || tcbInfo.version !== 3) throw collateralError("TCB info must be TDX version 3");
+  if (typeof tcbInfo.fmspc !== "string" || tcbInfo.fmspc.toLowerCase() !== pck.fmspc) {
+    throw new PolicyError(
+      "TDX_FMSPC_MISMATCH",
+      `TCB info is for FMSPC ${String(tcbInfo.fmspc)}, the PCK certificate says ${pck.fmspc}`,
+      {
+        hint: "Fetch the TCB info for the platform's FMSPC.",
+      },
+    );
+  }
+  if (typeof tcbInfo.pceId !== "string" || tcbInfo.pceId.toLowerCase() !== pck.pceId) {
+    throw new PolicyError(
+      "TDX_PCEID_MISMATCH",
+      `TCB info is for PCE-ID ${String(tcbInfo.pceId)}, the PCK certificate says ${pck.pceId}`,
+      {
+        hint: "Fetch the TCB info for this platform.",
+      },
+    );
+  }
+  const module = tcbInfo.tdxModule === undefined ? undefined : obj(tcbInfo.tdxModule, "tdxModule");
+  if (module) {
+    const mask = hexField(module.attributesMask, 8, "tdxModule.attributesMask");
+    const attrs = hexField(module.attributes, 8, "tdxModule.attributes");
+    if (
+      !bytesEqual(hexField(module.mrsigner, 48, "tdxModule.mrsigner"), body.mrSignerSeam) ||
+      !bytesEqual(
+        body.seamAttributes.map((b, i) => b & (mask[i] as number)),
+        attrs,
+      )
+    ) {
+      throw new PolicyError(
+        "TDX_MODULE_MISMATCH",
+        "MRSIGNERSEAM or SEAMATTRIBUTES do not match Intel's TDX module identity",
+        {
+          hint: "The TDX module is not one Intel published.",
+        },
+      );
+    }
+  }
+
+  const tee = body.teeTcbSvn;
+  const moduleVersion = tee[1] as number;
+  const levels = arr(tcbInfo.tcbLevels, "tcbLevels").map((raw, index) => {
+    const level = obj(raw, "tcb level");
+    const tcb = obj(level.tcb, "tcb");
+    return {
+      index,
+      sgx: svns(tcb.sgxtcbcomponents, "sgxtcbcomponents"),
+      pcesvn: num(tcb.pcesvn, "pcesvn"),
+      tdx: svns(tcb.tdxtcbcomponents, "tdxtcbcomponents"),
+      status: status(level.tcbStatus),
+      advisoryIds: Array.isArray(level.advisoryIDs) ? level.advisoryIDs.map(String) : [],
+    };
+  });
+  const sgxOk = (l: (typeof levels)[number]) =>
+    l.sgx.length === 16 && l.sgx.every((s, i) => (pck.tcbComponents[i] as number) >= s) && pck.pceSvn >= l.pcesvn;
+  // With a module version, its two SVNs are judged by the module identity instead.
+  const tdxOk = (l: (typeof levels)[number]) =>
+    l.tdx.length === 16 && l.tdx.every((s, i) => (moduleVersion > 0 && i < 2) || (tee[i] as number) >= s);
+  const first = levels.findIndex(sgxOk);
+  const match = first < 0 ? undefined : levels.slice(first).find((l) => sgxOk(l) && tdxOk(l));
+  if (match === undefined) {
+    throw new PolicyError("TDX_TCB_NOT_SUPPORTED", "the platform's TCB matches no level of Intel's TCB info", {
+      hint: "The platform's firmware or microcode is older than anything Intel lists; update it.",
+      details: { fmspc: pck.fmspc, pceSvn: pck.pceSvn, sgxComponents: pck.tcbComponents, teeTcbSvn: toHex(tee) },
+    });
+  }
+
+  let moduleStatus: TcbStatus | undefined;
+  if (moduleVersion > 0) {
+    const wanted = `TDX_${moduleVersion.toString(16).padStart(2, "0").toUpperCase()}`;
+    const identity = (Array.isArray(tcbInfo.tdxModuleIdentities) ? tcbInfo.tdxModuleIdentities : [])
+      .map((x) => obj(x, "tdxModuleIdentity"))
+      .find((x) => typeof x.id === "string" && x.id.toUpperCase() === wanted);
+    if (identity === undefined) {
+      throw new PolicyError("TDX_MODULE_MISMATCH", `Intel's TCB info has no identity for TDX module ${wanted}`, {
+        hint: "The TDX module version is not one Intel published for this platform.",
+      });
+    }
+    const mask = hexField(identity.attributesMask, 8, "module attributesMask");
+    if (
+      !bytesEqual(hexField(identity.mrsigner, 48, "module mrsigner"), body.mrSignerSeam) ||
+      !bytesEqual(
+        body.seamAttributes.map((b, i) => b & (mask[i] as number)),
+        hexField(identity.attributes, 8, "module attributes"),
+      )
+    ) {
+      throw new PolicyError("TDX_MODULE_MISMATCH", `the TDX module does not match Intel's identity ${wanted}`, {
+        hint: "The TDX module is not Intel's.",
+      });
+    }
+    for (const raw of arr(identity.tcbLevels, "module tcbLevels")) {
+      const l = obj(raw, "module tcb level");
+      if (num(obj(l.tcb, "module tcb").isvsvn, "isvsvn") <= (tee[0] as number)) {
+        moduleStatus = status(l.tcbStatus);
+        break;
+      }
+    }
+    if (moduleStatus === undefined) {
+      throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `TDX module SVN ${tee[0]} is below every level of ${wanted}`, {
+        hint: "Update the TDX module.",
+      });
+    }
+  }
+  return {
+    status: converge(match.status, moduleStatus),
+    tcbLevel: match.index,
+    platformStatus: match.status,
+    moduleStatus,
+    advisoryIds: match.advisoryIds,
+    pck,
+  };
+}
+
+/**
+ * Checks a verified quote against Intel's collateral: signatures and freshness of TCB info and QE
+ * identity, CRLs when given (PCK and its CA not revoked), FMSPC/PCE-ID, the QE identity, and the
+ * TCB level. Returns the evaluation; throws a PolicyError if the status is not accepted.
+ */
+export function verifyTdxCollateral(
+  verified: VerifiedTdxQuote,
+  collateral: TdxCollateral,
+  options: VerifyTdxCollateralOptions,
+): TdxTcbEvaluation {
+  const root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
+  const { now } = options;
+  const tcbInfo = verifySigned(collateral.tcbInfo, collateral.tcbInfoIssuerChain, root, now, "TCB info");
+
+  if (collateral.rootCaCrl !== undefined) {
+    const crl = parseCrl(collateral.rootCaCrl);
+    verifyCrl(crl, root, now, "Intel root CA CRL");
+    if (crl.revoked.has(serialHex(verified.pckIntermediate.serialNumber))) {
+      throw new EvidenceError("TDX_PCK_REVOKED", "the PCK CA certificate is revoked", {
+        hint: "The platform's certificates were revoked by Intel.",
+      });
+    }
+  }
+  if (collateral.pckCrl !== undefined) {
+    const crl = parseCrl(collateral.pckCrl);
+    verifyCrl(crl, verified.pckIntermediate, now, "PCK CRL");
+    if (crl.revoked.has(serialHex(verified.pck.serialNumber))) {
+      throw new EvidenceError(
+        "TDX_PCK_REVOKED",
+        `the PCK certificate (serial ${verified.pck.serialNumber.toLowerCase()}) is revoked`,
+        {
+          hint: "The platform's certificates were revoked by Intel.",
+        },
+      );
+    }
+  }
+
+  const evaluation = evaluateTdxTcb(verified, tcbInfo);
+  const tcbEvaluationDataNumber = num(tcbInfo.tcbEvaluationDataNumber, "tcbEvaluationDataNumber");
+  if (
+    options.minTcbEvaluationDataNumber !== undefined &&
+    tcbEvaluationDataNumber < options.minTcbEvaluationDataNumber
+  ) {
+    throw new PolicyError(
+      "TDX_TCB_EVALUATION_TOO_OLD",
+      `TCB info has evaluation data number ${tcbEvaluationDataNumber}, below the required ${options.minTcbEvaluationDataNumber}`,
+      { hint: "Fetch current TCB info from Intel's PCS." },
+    );
+  }
+  let qeStatus: TcbStatus | undefined;
+  if (collateral.qeIdentity !== undefined) {
+    const qeIdentity = verifySigned(
+      collateral.qeIdentity,
+      collateral.qeIdentityIssuerChain ?? collateral.tcbInfoIssuerChain,
+      root,
+      now,
+      "QE identity",
+    );
+    qeStatus = evaluateQe(verified.quote, qeIdentity);
+  }
+  const result: TdxTcbEvaluation = {
+    ...evaluation,
+    status: converge(evaluation.status, qeStatus),
+    qeStatus,
+    tcbEvaluationDataNumber,
+  };
+  const accepted = options.acceptedStatuses ?? ["UpToDate"];
+  if (!accepted.includes(result.status)) {
+    throw new PolicyError(
+      "TDX_TCB_STATUS_NOT_ACCEPTED",
+      `the platform's TCB status is ${result.status} (accepted: ${accepted.join(", ")})`,
+      {
+        hint: "Update the platform's firmware, or accept this status explicitly.",
+        details: {
+          status: result.status,
+          platformStatus: result.platformStatus,
+          moduleStatus: result.moduleStatus,
+          qeStatus,
+          advisoryIds: result.advisoryIds,
+        },
+      },
+    );
+  }
+  return result;
+}
