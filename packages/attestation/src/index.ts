@@ -56,5 +56,13 @@ export {
 export { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "./tdx/intel-root.js";
 export { type PckExtension, parsePckExtension, type SgxType } from "./tdx/pck.js";
 export { INTEL_QE_VENDOR_ID, parseTdxQuote, type QeReport, type TdxQuote, type TdxQuoteBody } from "./tdx/quote.js";
+export {
+  CONTRAST_TD_ATTRIBUTES,
+  type TdxExpectations,
+  type TdxMismatch,
+  type TdxMismatchCode,
+  tdxMismatches,
+  validateTdxQuote,
+} from "./tdx/validate.js";
 export { type VerifiedTdxQuote, type VerifyTdxOptions, verifyPckChain, verifyTdxQuote } from "./tdx/verify.js";
 export { type Crl, parseCrl, verifyCrl } from "./x509.js";

@@ -1,0 +1,136 @@
+import { bytesEqual, toHex } from "@contrast/core";
+import { PolicyError } from "../errors.js";
+import { INTEL_QE_VENDOR_ID } from "./quote.js";
+import type { VerifiedTdxQuote } from "./verify.js";
+
+/** Contrast requires exactly SEPT_VE_DISABLE: no debug, no migration, no PKS, no KL, no PERFMON. */
+export const CONTRAST_TD_ATTRIBUTES = "0000001000000000";
+
+/** One entry of a manifest's TDX reference values plus per-connection values, as plain data. */
+export interface TdxExpectations {
+  mrTd: Uint8Array;
+  rtmrs: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  /** Empty means "not yet filled in" and is refused. */
+  mrSeam: Uint8Array;
+  xfam: Uint8Array;
+  /** Default: Contrast's 0x10000000 (SEPT_VE_DISABLE only). */
+  tdAttributes?: Uint8Array;
+  minimumQeSvn: number;
+  minimumPceSvn: number;
+  /** 16 bytes, compared byte by byte with TEE_TCB_SVN. */
+  minimumTeeTcbSvn: Uint8Array;
+  reportData?: Uint8Array;
+  /** The policy hash: MRCONFIGID must be this ‖ 16 zero bytes. */
+  hostData?: Uint8Array;
+}
+
+export type TdxMismatchCode =
+  | "ATTESTATION_MEASUREMENT_MISMATCH"
+  | "ATTESTATION_REPORT_DATA_MISMATCH"
+  | "ATTESTATION_HOST_DATA_MISMATCH"
+  | "ATTESTATION_TD_ATTRIBUTES_MISMATCH"
+  | "ATTESTATION_TCB_TOO_LOW"
+  | "ATTESTATION_QE_VENDOR_MISMATCH";
+
+export interface TdxMismatch {
+  code: TdxMismatchCode;
+  field: string;
+  expected: string;
+  actual: string;
+}
+
+/** Every way in which a verified quote differs from the expectations (empty: it matches). */
+export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: number): TdxMismatch[] {
+  const out: TdxMismatch[] = [];
+  const q = v.quote;
+  const b = q.body;
+  const eq = (code: TdxMismatchCode, field: string, expected: Uint8Array | undefined, actual: Uint8Array) => {
+    if (expected !== undefined && !bytesEqual(expected, actual))
+      out.push({ code, field, expected: toHex(expected), actual: toHex(actual) });
+  };
+  if (toHex(q.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    out.push({
+      code: "ATTESTATION_QE_VENDOR_MISMATCH",
+      field: "QE_VENDOR_ID",
+      expected: INTEL_QE_VENDOR_ID,
+      actual: toHex(q.qeVendorId),
+    });
+  }
+  eq("ATTESTATION_MEASUREMENT_MISMATCH", "MRTD", e.mrTd, b.mrTd);
+  e.rtmrs.forEach((r, i) => eq("ATTESTATION_MEASUREMENT_MISMATCH", `RTMR${i}`, r, b.rtmrs[i] as Uint8Array));
+  if (e.mrSeam.length === 0) {
+    out.push({
+      code: "ATTESTATION_MEASUREMENT_MISMATCH",
+      field: "MRSEAM",
+      expected: "(not filled in)",
+      actual: toHex(b.mrSeam),
+    });
+  } else eq("ATTESTATION_MEASUREMENT_MISMATCH", "MRSEAM", e.mrSeam, b.mrSeam);
+  eq("ATTESTATION_MEASUREMENT_MISMATCH", "XFAM", e.xfam, b.xfam);
+  eq(
+    "ATTESTATION_TD_ATTRIBUTES_MISMATCH",
+    "TDATTRIBUTES",
+    e.tdAttributes ?? Buffer.from(CONTRAST_TD_ATTRIBUTES, "hex"),
+    b.tdAttributes,
+  );
+  eq("ATTESTATION_REPORT_DATA_MISMATCH", "REPORTDATA", e.reportData, b.reportData);
+  if (e.hostData !== undefined) {
+    const expected = new Uint8Array(48);
+    expected.set(e.hostData, 0);
+    eq("ATTESTATION_HOST_DATA_MISMATCH", "MRCONFIGID", expected, b.mrConfigId);
+  }
+  if (q.qeReport.isvSvn < e.minimumQeSvn) {
+    out.push({
+      code: "ATTESTATION_TCB_TOO_LOW",
+      field: "QE_SVN",
+      expected: `>= ${e.minimumQeSvn}`,
+      actual: String(q.qeReport.isvSvn),
+    });
+  }
+  if (pceSvn < e.minimumPceSvn)
+    out.push({
+      code: "ATTESTATION_TCB_TOO_LOW",
+      field: "PCE_SVN",
+      expected: `>= ${e.minimumPceSvn}`,
+      actual: String(pceSvn),
+    });
+  if (!b.teeTcbSvn.every((x, i) => x >= (e.minimumTeeTcbSvn[i] ?? 0))) {
+    out.push({
+      code: "ATTESTATION_TCB_TOO_LOW",
+      field: "TEE_TCB_SVN",
+      expected: `>= ${toHex(e.minimumTeeTcbSvn)} (each byte)`,
+      actual: toHex(b.teeTcbSvn),
+    });
+  }
+  return out;
+}
+
+/** Accepts if any entry matches; otherwise a PolicyError lists, per entry, every mismatch. */
+export function validateTdxQuote(v: VerifiedTdxQuote, entries: readonly TdxExpectations[], pceSvn: number): number {
+  if (entries.length === 0) {
+    throw new PolicyError("ATTESTATION_NO_REFERENCE_VALUES", "no TDX reference values to validate against", {
+      hint: "The manifest has no tdx reference values for this platform.",
+    });
+  }
+  const perEntry = entries.map((e) => tdxMismatches(v, e, pceSvn));
+  const match = perEntry.findIndex((m) => m.length === 0);
+  if (match >= 0) return match;
+  const summary = (m: TdxMismatch) => `${m.field}: expected ${m.expected}, got ${m.actual}`;
+  const hint = "The quote is genuine but not what the manifest expects; check the reference values and the platform.";
+  if (entries.length === 1) {
+    const all = perEntry[0] as TdxMismatch[];
+    throw new PolicyError(
+      (all[0] as TdxMismatch).code,
+      `the quote does not match the reference values: ${all.map(summary).join("; ")}`,
+      {
+        hint,
+        details: { mismatches: all },
+      },
+    );
+  }
+  throw new PolicyError(
+    "ATTESTATION_NO_MATCHING_REFERENCE_VALUES",
+    `the quote matches none of ${entries.length} reference value entries: ${perEntry.map((m, i) => `[${i}] ${m.map(summary).join("; ")}`).join(" | ")}`,
+    { hint, details: { entries: perEntry.map((mismatches, index) => ({ index, mismatches })) } },
+  );
+}
