@@ -64,5 +64,12 @@ export {
   tdxMismatches,
   validateTdxQuote,
 } from "./tdx/validate.js";
-export { type VerifiedTdxQuote, type VerifyTdxOptions, verifyPckChain, verifyTdxQuote } from "./tdx/verify.js";
+export {
+  TdxVerifier,
+  type TdxVerifierOptions,
+  type VerifiedTdxQuote,
+  type VerifyTdxOptions,
+  verifyPckChain,
+  verifyTdxQuote,
+} from "./tdx/verify.js";
 export { type Crl, parseCrl, verifyCrl } from "./x509.js";

@@ -1,7 +1,12 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { manualClock } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import { amdRoots, EvidenceError, type SnpProduct, SnpVerifier } from "../src/index.js";
+import { amdRoots, EvidenceError, type SnpProduct, SnpVerifier, TdxVerifier } from "../src/index.js";
 import { SNP_VECTORS, snpFile } from "./vectors.js";
+
+const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
 
 function countingRoots() {
   const calls: string[] = [];
@@ -64,5 +69,36 @@ describe("SnpVerifier (cached chains)", () => {
     const [a, b] = [SNP_VECTORS[1], SNP_VECTORS[2]];
     for (const v of [a, b, a]) verifier.verify({ report: snpFile(v.report), endorsementKey: snpFile(v.key) });
     expect(calls).toHaveLength(3);
+  });
+});
+
+describe("TdxVerifier (cached platforms)", () => {
+  const quote = (f: string) => new Uint8Array(readFileSync(join(TDX_DIR, f)));
+
+  it("verifies every quote of a platform, checking the chain once", () => {
+    const verifier = new TdxVerifier({ clock: manualClock("2025-07-01T00:00:00Z") });
+    for (let i = 0; i < 3; i++) expect(verifier.verify(quote("phala-quote-v4.dat")).quote.version).toBe(4);
+  });
+
+  it("still rejects a tampered quote body or attestation key when the platform is cached", () => {
+    const verifier = new TdxVerifier({ clock: manualClock("2025-07-01T00:00:00Z") });
+    const good = quote("phala-quote-v4.dat");
+    verifier.verify(good);
+    const body = new Uint8Array(good);
+    body[0xb8] = (body[0xb8] as number) ^ 1; // MRTD
+    expect(() => verifier.verify(body)).toThrow(expect.objectContaining({ code: "TDX_QUOTE_SIGNATURE_INVALID" }));
+    const key = new Uint8Array(good);
+    key[0x27c + 64] = (key[0x27c + 64] as number) ^ 1; // first byte of the attestation key
+    expect(() => verifier.verify(key)).toThrow(EvidenceError);
+  });
+
+  it("re-checks the chain when the clock leaves its validity", () => {
+    const clock = manualClock("2025-07-01T00:00:00Z");
+    const verifier = new TdxVerifier({ clock });
+    verifier.verify(quote("phala-quote-v4.dat"));
+    clock.set("2040-01-01T00:00:00Z");
+    expect(() => verifier.verify(quote("phala-quote-v4.dat"))).toThrow(
+      expect.objectContaining({ code: "TDX_CERT_NOT_VALID_AT_TIME" }),
+    );
   });
 });

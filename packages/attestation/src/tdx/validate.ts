@@ -57,7 +57,8 @@ export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: n
     });
   }
   eq("ATTESTATION_MEASUREMENT_MISMATCH", "MRTD", e.mrTd, b.mrTd);
-  e.rtmrs.forEach((r, i) => eq("ATTESTATION_MEASUREMENT_MISMATCH", `RTMR${i}`, r, b.rtmrs[i] as Uint8Array));
+  for (const [i, r] of e.rtmrs.entries())
+    eq("ATTESTATION_MEASUREMENT_MISMATCH", `RTMR${i}`, r, b.rtmrs[i] as Uint8Array);
   if (e.mrSeam.length === 0) {
     out.push({
       code: "ATTESTATION_MEASUREMENT_MISMATCH",

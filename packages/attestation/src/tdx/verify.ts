@@ -1,5 +1,5 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from "node:crypto";
-import { bytesEqual, decodePem, sha256, toBase64Url, toHex } from "@contrast/core";
+import { bytesEqual, type Clock, decodePem, sha256, sha256Hex, toBase64Url, toHex } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
 import { INTEL_QE_VENDOR_ID, parseTdxQuote, type TdxQuote } from "./quote.js";
@@ -122,6 +122,83 @@ export function verifyPckChain(
  */
 export function verifyTdxQuote(options: VerifyTdxOptions): VerifiedTdxQuote {
   const quote = parseTdxQuote(options.quote);
+  checkVendor(quote);
+  const root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
+  const { pck, intermediate } = verifyPckChain(quote.pckChainPem, root, options.now);
+  checkQeReport(quote, pck);
+  checkQuoteSignature(quote);
+  return { quote, pck, pckIntermediate: intermediate };
+}
+
+interface CachedPlatform {
+  pck: X509Certificate;
+  intermediate: X509Certificate;
+  notBefore: number;
+  notAfter: number;
+  /** The attestation key the cached QE report binds, imported once. */
+  attestationKey: Uint8Array;
+  attestationKeyObject: KeyObject;
+}
+
+export interface TdxVerifierOptions {
+  readonly clock: Clock;
+  readonly root?: X509Certificate;
+  /** Most platforms kept; the oldest is dropped first. Default 1024. */
+  readonly maxCachedPlatforms?: number;
+}
+
+/**
+ * Verifies quotes like verifyTdxQuote, remembering each PCK chain and QE report it has verified
+ * for as long as the chain stays valid. Quotes from a known platform then cost one signature
+ * check (the quote's) and one hash (the attestation-key binding).
+ */
+export class TdxVerifier {
+  private readonly cache = new Map<string, CachedPlatform>();
+  private readonly clock: Clock;
+  private readonly root: X509Certificate;
+  private readonly max: number;
+
+  constructor(options: TdxVerifierOptions) {
+    this.clock = options.clock;
+    this.root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
+    this.max = options.maxCachedPlatforms ?? 1024;
+  }
+
+  verify(input: Uint8Array): VerifiedTdxQuote {
+    const quote = parseTdxQuote(input);
+    checkVendor(quote);
+    const now = this.clock.now();
+    // The key covers the chain and the signed QE report: a cache hit means both were verified.
+    const id = sha256Hex(Buffer.from(quote.pckChainPem, "latin1"), quote.qeReport.raw, quote.qeReportSignature);
+    let platform = this.cache.get(id);
+    if (platform === undefined || now.getTime() < platform.notBefore || now.getTime() > platform.notAfter) {
+      const { pck, intermediate } = verifyPckChain(quote.pckChainPem, this.root, now);
+      checkQeReport(quote, pck);
+      const certs = [this.root, intermediate, pck];
+      platform = {
+        pck,
+        intermediate,
+        notBefore: Math.max(...certs.map((c) => new Date(c.validFrom).getTime())),
+        notAfter: Math.min(...certs.map((c) => new Date(c.validTo).getTime())),
+        attestationKey: new Uint8Array(quote.attestationKey),
+        attestationKeyObject: attestationKeyObject(quote.attestationKey),
+      };
+      this.cache.delete(id);
+      this.cache.set(id, platform);
+      if (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    checkAttestationKeyBinding(quote);
+    // The QE report binds the key by SHA-256, so a quote that passed the binding against the
+    // cached report carries the cached key; the comparison keeps that explicit.
+    const key = bytesEqual(quote.attestationKey, platform.attestationKey)
+      ? platform.attestationKeyObject
+      : attestationKeyObject(quote.attestationKey);
+    checkQuoteSignature(quote, key);
+    return { quote, pck: platform.pck, pckIntermediate: platform.intermediate };
+  }
+}
+
+function checkVendor(quote: TdxQuote): void {
   if (toHex(quote.qeVendorId) !== INTEL_QE_VENDOR_ID) {
     throw fail(
       "TDX_QE_VENDOR_UNKNOWN",
@@ -129,9 +206,9 @@ export function verifyTdxQuote(options: VerifyTdxOptions): VerifiedTdxQuote {
       "Only Intel's quoting enclave is trusted.",
     );
   }
-  const root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
-  const { pck, intermediate } = verifyPckChain(quote.pckChainPem, root, options.now);
+}
 
+function checkQeReport(quote: TdxQuote, pck: X509Certificate): void {
   if (
     !cryptoVerify(
       "sha256",
@@ -146,6 +223,10 @@ export function verifyTdxQuote(options: VerifyTdxOptions): VerifiedTdxQuote {
       "The quote was altered.",
     );
   }
+  checkAttestationKeyBinding(quote);
+}
+
+function checkAttestationKeyBinding(quote: TdxQuote): void {
   const binding = sha256(quote.attestationKey, quote.qeAuthData);
   const rd = quote.qeReport.reportData;
   if (!bytesEqual(rd.subarray(0, 32), binding) || rd.subarray(32).some((x) => x !== 0)) {
@@ -155,19 +236,14 @@ export function verifyTdxQuote(options: VerifyTdxOptions): VerifiedTdxQuote {
       "The quote was altered.",
     );
   }
-  if (
-    !cryptoVerify(
-      "sha256",
-      quote.signedRegion,
-      { key: attestationKeyObject(quote.attestationKey), dsaEncoding: "ieee-p1363" },
-      quote.signature,
-    )
-  ) {
+}
+
+function checkQuoteSignature(quote: TdxQuote, key: KeyObject = attestationKeyObject(quote.attestationKey)): void {
+  if (!cryptoVerify("sha256", quote.signedRegion, { key, dsaEncoding: "ieee-p1363" }, quote.signature)) {
     throw fail(
       "TDX_QUOTE_SIGNATURE_INVALID",
       "the quote signature does not verify with its attestation key",
       "The quote was altered.",
     );
   }
-  return { quote, pck, pckIntermediate: intermediate };
 }
