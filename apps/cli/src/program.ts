@@ -67,17 +67,21 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     });
   attestation
     .command("verify")
-    .description("verify a captured SEV-SNP report (or simulated evidence) and print its claims")
-    .argument("<evidence-file>", "the raw attestation report")
-    .addOption(new Option("--platform <platform>", "kind of evidence").choices(["snp", "sim"]).default("snp"))
+    .description("verify a captured SEV-SNP report, TDX quote or simulated evidence and print its claims")
+    .argument("<evidence-file>", "the raw attestation report or quote")
+    .addOption(new Option("--platform <platform>", "kind of evidence").choices(["snp", "tdx", "sim"]).default("snp"))
     .option("--vcek <file>", "the VCEK or VLEK (DER or PEM)")
     .option("--cert-chain <file>", "ASK then ARK (PEM); required for sim, ignored for snp (AMD's roots are pinned)")
-    .option("--collateral <dir>", "directory with vcek.der / vcek.pem and cert_chain.pem")
+    .option(
+      "--collateral <dir>",
+      "snp/sim: directory with vcek.der and cert_chain.pem; tdx: directory of PCS responses or a collateral JSON file",
+    )
     .option("--reference-values <file>", "manifest.json, a ReferenceValues object or an array of entries")
     .option("--report-data <hex>", "expected REPORT_DATA (64 bytes)")
     .option("--host-data <hex>", "expected HOST_DATA (32 bytes), e.g. a policy hash")
     .option("--product <name>", "Milan, Genoa or Turin (needed for some version 2 reports)")
     .option("--now <time>", "verification time, RFC 3339 (default: now)")
+    .option("--accept-tcb-status <list>", "tdx: TCB statuses to accept, comma-separated (default: UpToDate)")
     .action(
       async (file: string, opts: import("./commands/attestation-verify.js").AttestationVerifyOptions, cmd: Command) => {
         const { attestationVerify } = await import("./commands/attestation-verify.js");

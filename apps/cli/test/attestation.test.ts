@@ -189,6 +189,90 @@ describe("contrast attestation verify", () => {
     expect((await cli(["attestation", "verify", join(SNP, "virtee-milan-report.bin")])).stderr).toContain(
       "no VCEK or VLEK given",
     );
-    expect((await cli([...S2, "--platform", "tdx"])).stderr).toContain("[CLI_USAGE]");
+    expect((await cli([...S2, "--platform", "sgx"])).stderr).toContain("[CLI_USAGE]");
+  });
+});
+
+describe("contrast attestation verify --platform tdx", () => {
+  const TDX = join(REPO, "testdata/attestation/tdx");
+  const base = (quote: string, now: string) => [
+    "attestation",
+    "verify",
+    join(TDX, quote),
+    "--platform",
+    "tdx",
+    "--now",
+    now,
+  ];
+
+  it("verifies a quote with dcap-qvl collateral: UpToDate", async () => {
+    const r = await cli([
+      ...base("phala-quote-v4.dat", "2025-07-01T00:00:00Z"),
+      "--collateral",
+      join(TDX, "phala-quote-v4-collateral.json"),
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("TCB status UpToDate (platform UpToDate, module UpToDate, QE UpToDate)");
+  });
+
+  it("reads a directory of PCS responses; OutOfDate exits 2 unless accepted", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "tcb_info.json"), readFileSync(join(TDX, "trustee-tcbinfo-00a06d080000.json")));
+    writeFileSync(join(dir, "tcb_info_issuer_chain.pem"), readFileSync(join(TDX, "phala-tcb-signing-chain-2025.pem")));
+    writeFileSync(join(dir, "qe_identity.json"), readFileSync(join(TDX, "trustee-qeidentity.json")));
+    const args = [...base("trustee-quote-v4-00a06d080000.dat", "2025-11-01T00:00:00Z"), "--collateral", dir];
+    const strict = await cli(args);
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain("[TDX_TCB_STATUS_NOT_ACCEPTED]");
+    const lenient = await cli([...args, "--accept-tcb-status", "UpToDate,OutOfDate", "-o", "json"]);
+    expect(lenient.status).toBe(0);
+    expect(JSON.parse(lenient.stdout).claims.tcb).toMatchObject({
+      status: "OutOfDate",
+      platformStatus: "OutOfDate",
+      moduleStatus: "UpToDate",
+    });
+    expect((await cli([...args, "--accept-tcb-status", "Fine"])).stderr).toContain("[CLI_USAGE]");
+  });
+
+  it("checks Contrast's reference values: the debug TD fails on TDATTRIBUTES", async () => {
+    const q = "trustee-quote-v4-debugtd.dat";
+    const json = JSON.parse((await cli(["-o", "json", ...base(q, "2023-07-01T01:00:00Z")])).stdout).claims;
+    const entry = {
+      MrTd: json.mrTd,
+      Rtrms: json.rtmrs,
+      MinimumQeSvn: 4,
+      MinimumPceSvn: 11,
+      MinimumTeeTcbSvn: json.teeTcbSvn,
+      MrSeam: json.mrSeam,
+      TdAttributes: "0000001000000000",
+      Xfam: json.xfam,
+    };
+    const r = await cli([...base(q, "2023-07-01T01:00:00Z"), "--reference-values", manifestWith({ tdx: [entry] })]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("TDATTRIBUTES: expected 0000001000000000, got 0100001000000000");
+    const same = await cli([
+      ...base(q, "2023-07-01T01:00:00Z"),
+      "--reference-values",
+      manifestWith({ tdx: [{ ...entry, TdAttributes: "0100001000000000" }] }),
+    ]);
+    expect(same.status).toBe(0);
+  });
+
+  it("exits 1 for a tampered quote", async () => {
+    const dir = tempDir();
+    const quote = new Uint8Array(readFileSync(join(TDX, "phala-quote-v4.dat")));
+    quote[0x100] = (quote[0x100] as number) ^ 4;
+    writeFileSync(join(dir, "q.dat"), quote);
+    const r = await cli([
+      "attestation",
+      "verify",
+      join(dir, "q.dat"),
+      "--platform",
+      "tdx",
+      "--now",
+      "2025-07-01T00:00:00Z",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[TDX_QUOTE_SIGNATURE_INVALID]");
   });
 });

@@ -3,21 +3,36 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type AmdRoots,
+  collateralFromDcapQvl,
   decodeGuestPolicy,
   PolicyError,
+  parsePckExtension,
+  parsePcsResponse,
   type SnpExpectations,
   type SnpProduct,
+  type TdxCollateral,
+  type TdxExpectations,
+  type TdxTcbEvaluation,
   type VerifiedSnpReport,
   validateSnpReport,
+  validateTdxQuote,
   verifySnpReport,
+  verifyTdxCollateral,
+  verifyTdxQuote,
 } from "@contrast/attestation";
 import { ContrastError, decodePem, fromHex, sha256Hex, toHex } from "@contrast/core";
-import { parseManifest, type SNPReferenceValues } from "@contrast/manifest";
+import {
+  parseManifest,
+  type ReferenceValues,
+  type SNPReferenceValues,
+  type TDXReferenceValues,
+} from "@contrast/manifest";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 
 export interface AttestationVerifyOptions {
-  platform: "snp" | "sim";
+  platform: "snp" | "sim" | "tdx";
+  acceptTcbStatus?: string;
   vcek?: string;
   certChain?: string;
   collateral?: string;
@@ -79,11 +94,11 @@ async function collateralFile(
 }
 
 /** Reference values from a manifest, or a bare ReferenceValues object, or an array of entries. */
-async function loadReferenceValues(
+async function loadReferenceValues<K extends "snp" | "sim" | "tdx">(
   ctx: Context,
   file: string,
-  platform: "snp" | "sim",
-): Promise<(SNPReferenceValues & { ArkKeyDigest?: string })[]> {
+  platform: K,
+): Promise<ReferenceValues[K]> {
   const path = resolvePath(ctx, file, file);
   const bytes = await readBounded(path, 8 * 1024 * 1024, "reference values file");
   const text = Buffer.from(bytes).toString("utf8");
@@ -106,13 +121,13 @@ async function loadReferenceValues(
       },
     );
   }
-  const entries = platform === "sim" ? result.manifest.ReferenceValues.sim : result.manifest.ReferenceValues.snp;
+  const entries = result.manifest.ReferenceValues[platform];
   if (entries.length === 0) {
     throw new ContrastError("REFERENCE_VALUES_INVALID", `${path} has no ${platform} reference values`, {
       hint:
         platform === "sim"
           ? "Simulated evidence is checked only against ReferenceValues.sim."
-          : "Pass the manifest of an SNP platform.",
+          : `Pass the manifest of a ${platform.toUpperCase()} platform.`,
     });
   }
   return entries;
@@ -208,6 +223,13 @@ export async function attestationVerify(
   const now = parseNow(opts.now);
   const reportData = hexOption("--report-data", opts.reportData, 64);
   const hostData = hexOption("--host-data", opts.hostData, 32);
+  if ((reportData !== undefined || hostData !== undefined) && opts.referenceValues === undefined) {
+    throw usage(
+      "--report-data and --host-data need --reference-values",
+      "Pass the manifest whose reference values apply.",
+    );
+  }
+  if (opts.platform === "tdx") return tdxVerify(ctx, evidenceFile, opts, now, reportData, hostData);
   const product =
     opts.product === undefined
       ? undefined
@@ -255,8 +277,8 @@ export async function attestationVerify(
 
   let matched: number | undefined;
   if (opts.referenceValues !== undefined) {
-    const entries = await loadReferenceValues(ctx, opts.referenceValues, opts.platform);
     if (opts.platform === "sim") {
+      const entries = await loadReferenceValues(ctx, opts.referenceValues, "sim");
       // The manifest must name the simulated ARK explicitly; otherwise any self-made chain would do.
       const digest = sha256Hex(
         new Uint8Array((roots as AmdRoots).ark.publicKey.export({ type: "spki", format: "der" })),
@@ -281,16 +303,12 @@ export async function attestationVerify(
         ] as never,
       );
     } else {
+      const entries = await loadReferenceValues(ctx, opts.referenceValues, "snp");
       matched = validateSnpReport(
         verified,
         entries.map((e) => toExpectations(e, reportData, hostData)),
       );
     }
-  } else if (reportData !== undefined || hostData !== undefined) {
-    throw usage(
-      "--report-data and --host-data need --reference-values",
-      "Pass the manifest whose reference values apply.",
-    );
   }
 
   const result = claims(verified, opts.platform, matched);
@@ -312,6 +330,163 @@ export async function attestationVerify(
     "guest policy": `${result.guestPolicy.value} (debug ${result.guestPolicy.debug ? "ALLOWED" : "off"}, SMT ${result.guestPolicy.smt ? "allowed" : "off"}, migration agent ${result.guestPolicy.migrateMa ? "ALLOWED" : "off"})`,
     "reported TCB": JSON.stringify(result.tcb.reported),
     firmware: result.firmware,
+  })) {
+    out.info(`  ${k.padEnd(12)} ${v}`);
+  }
+  return 0;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  return Buffer.from(await readBounded(path, 4 * 1024 * 1024, what)).toString("utf8");
+}
+
+/** Collateral from a dcap-qvl JSON file, or a directory of PCS responses. */
+async function loadTdxCollateral(ctx: Context, location: string): Promise<TdxCollateral> {
+  const path = resolvePath(ctx, location, location);
+  const info = await stat(path);
+  if (info.isFile()) return collateralFromDcapQvl(await readText(path, "collateral"));
+  const file = (name: string) => join(path, name);
+  const exists = (name: string) =>
+    stat(file(name)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  if (await exists("collateral.json"))
+    return collateralFromDcapQvl(await readText(file("collateral.json"), "collateral"));
+  const collateral: TdxCollateral = {
+    tcbInfo: parsePcsResponse(await readText(file("tcb_info.json"), "TCB info"), "tcbInfo"),
+    tcbInfoIssuerChain: await readText(file("tcb_info_issuer_chain.pem"), "issuer chain"),
+  };
+  if (await exists("qe_identity.json")) {
+    collateral.qeIdentity = parsePcsResponse(
+      await readText(file("qe_identity.json"), "QE identity"),
+      "enclaveIdentity",
+    );
+    if (await exists("qe_identity_issuer_chain.pem"))
+      collateral.qeIdentityIssuerChain = await readText(file("qe_identity_issuer_chain.pem"), "issuer chain");
+  }
+  if (await exists("pck_crl.der")) collateral.pckCrl = await readBounded(file("pck_crl.der"), 1024 * 1024, "CRL");
+  if (await exists("root_crl.der")) collateral.rootCaCrl = await readBounded(file("root_crl.der"), 1024 * 1024, "CRL");
+  return collateral;
+}
+
+function toTdxExpectations(
+  rv: TDXReferenceValues,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): TdxExpectations {
+  return {
+    mrTd: fromHex(rv.MrTd, 48),
+    rtmrs: [fromHex(rv.Rtrms[0], 48), fromHex(rv.Rtrms[1], 48), fromHex(rv.Rtrms[2], 48), fromHex(rv.Rtrms[3], 48)],
+    mrSeam: fromHex(rv.MrSeam),
+    xfam: fromHex(rv.Xfam, 8),
+    tdAttributes: fromHex(rv.TdAttributes, 8),
+    minimumQeSvn: rv.MinimumQeSvn ?? 0,
+    minimumPceSvn: rv.MinimumPceSvn ?? 0,
+    minimumTeeTcbSvn: fromHex(rv.MinimumTeeTcbSvn, 16),
+    ...(reportData ? { reportData } : {}),
+    ...(hostData ? { hostData } : {}),
+  };
+}
+
+async function tdxVerify(
+  ctx: Context,
+  evidenceFile: string,
+  opts: AttestationVerifyOptions,
+  now: Date,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): Promise<number> {
+  const { out } = ctx;
+  const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), 64 * 1024, "quote");
+  const verified = verifyTdxQuote({ quote, now });
+  let tcb: TdxTcbEvaluation | undefined;
+  const statuses = [
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
+  ] as const;
+  const accepted = (opts.acceptTcbStatus ?? "UpToDate").split(",").map((x) => {
+    const found = statuses.find((st) => st.toLowerCase() === x.trim().toLowerCase());
+    if (found === undefined)
+      throw usage(`unknown TCB status ${JSON.stringify(x)}`, `Use a comma-separated list of ${statuses.join(", ")}.`);
+    return found;
+  });
+  if (opts.collateral !== undefined) {
+    tcb = verifyTdxCollateral(verified, await loadTdxCollateral(ctx, opts.collateral), {
+      now,
+      acceptedStatuses: accepted,
+    });
+  } else out.warn("no --collateral: the platform's TCB status, QE identity and revocation were not checked");
+  const pck = parsePckExtension(verified.pck);
+  let matched: number | undefined;
+  if (opts.referenceValues !== undefined) {
+    const entries = await loadReferenceValues(ctx, opts.referenceValues, "tdx");
+    matched = validateTdxQuote(
+      verified,
+      entries.map((e) => toTdxExpectations(e, reportData, hostData)),
+      pck.pceSvn,
+    );
+  }
+  const b = verified.quote.body;
+  const result = {
+    platform: "tdx",
+    version: verified.quote.version,
+    mrTd: toHex(b.mrTd),
+    rtmrs: b.rtmrs.map(toHex),
+    mrSeam: toHex(b.mrSeam),
+    mrConfigId: toHex(b.mrConfigId),
+    tdAttributes: toHex(b.tdAttributes),
+    xfam: toHex(b.xfam),
+    teeTcbSvn: toHex(b.teeTcbSvn),
+    reportData: toHex(b.reportData),
+    qeSvn: verified.quote.qeReport.isvSvn,
+    pck: {
+      fmspc: pck.fmspc,
+      pceSvn: pck.pceSvn,
+      sgxType: pck.sgxType,
+      notAfter: new Date(verified.pck.validTo).toISOString(),
+    },
+    ...(tcb
+      ? {
+          tcb: {
+            status: tcb.status,
+            platformStatus: tcb.platformStatus,
+            moduleStatus: tcb.moduleStatus,
+            qeStatus: tcb.qeStatus,
+            advisoryIds: tcb.advisoryIds,
+            tcbEvaluationDataNumber: tcb.tcbEvaluationDataNumber,
+          },
+        }
+      : {}),
+    ...(matched === undefined ? {} : { matchedReferenceValues: matched }),
+  };
+  if (out.json) {
+    out.result({ ok: true, claims: result });
+    return 0;
+  }
+  out.success(
+    `TDX quote v${result.version} verified (PCK chain to Intel's root, QE report, attestation key, quote signature)`,
+  );
+  if (tcb)
+    out.success(
+      `TCB status ${tcb.status} (platform ${tcb.platformStatus}, module ${tcb.moduleStatus ?? "-"}, QE ${tcb.qeStatus ?? "-"})`,
+    );
+  if (matched !== undefined) out.success(`matches reference values entry ${matched}`);
+  else out.info("no --reference-values given: the quote is genuine, but its contents were not judged");
+  for (const [k, v] of Object.entries({
+    MRTD: result.mrTd,
+    MRSEAM: result.mrSeam,
+    RTMR0: result.rtmrs[0],
+    MRCONFIGID: result.mrConfigId,
+    TDATTRIBUTES: result.tdAttributes,
+    XFAM: result.xfam,
+    REPORTDATA: result.reportData,
+    FMSPC: pck.fmspc,
   })) {
     out.info(`  ${k.padEnd(12)} ${v}`);
   }
