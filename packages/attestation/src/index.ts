@@ -3,6 +3,17 @@
 
 export { EvidenceError, PolicyError } from "./errors.js";
 export {
+  buildSnpCertTable,
+  CONFIGFS_TSM_REPORT,
+  type ConfigfsTsmOptions,
+  issueTsmReport,
+  nodeTsmFileSystem,
+  parseSnpCertTable,
+  SNP_CERT_GUIDS,
+  type TsmFileSystem,
+  type TsmReport,
+} from "./issuer/configfs-tsm.js";
+export {
   type CreateSimulatedAuthorityOptions,
   createSimulatedAuthority,
   type SimReportRequest,
