@@ -179,6 +179,15 @@ describe("contrast attestation verify", () => {
     expect(asHardware.status).toBe(1);
     expect(asHardware.stderr).toContain("[SNP_CHAIN_INVALID]");
 
+    writeFileSync(join(dir, "crl.der"), sim.crl({ now: clock.now(), revokeAsk: true }));
+    const revoked = await cli([
+      ...args,
+      "--reference-values",
+      manifestWith({ sim: [simReferenceValues(sim.arkKeyDigest)] }),
+    ]);
+    expect(revoked.status).toBe(1);
+    expect(revoked.stderr).toContain("[SNP_CERT_REVOKED]");
+
     const hwManifest = await cli([...args, "--reference-values", manifestWith({ snp: [s2Entry()] })]);
     expect(hwManifest.stderr).toContain("has no sim reference values");
   });

@@ -46,6 +46,7 @@ export {
 export {
   type AmdRoots,
   amdRoots,
+  checkAmdCrl,
   SnpVerifier,
   type SnpVerifierOptions,
   type VerifiedSnpReport,

@@ -124,3 +124,51 @@ describe("the simulated TEE", () => {
     );
   });
 });
+
+describe("AMD CRLs (with the simulated authority's CRL)", () => {
+  const report = () => sim.report(request);
+  const verify = (crl: Uint8Array, now = clock.now()) =>
+    verifySnpReport({ report: report(), endorsementKey: sim.vcek, now, roots: sim.roots, crl });
+
+  it("accepts a current CRL that revokes nothing, and openssl agrees it is signed by the ARK", () => {
+    const crl = sim.crl({ now: clock.now() });
+    expect(verify(crl).product).toBe("Genoa");
+    const dir = mkdtempSync(join(tmpdir(), "sim-crl-"));
+    writeFileSync(join(dir, "crl.der"), crl);
+    writeFileSync(join(dir, "ark.pem"), sim.roots.ark.toString());
+    const out = execFileSync(
+      "openssl",
+      ["crl", "-inform", "DER", "-in", join(dir, "crl.der"), "-CAfile", join(dir, "ark.pem"), "-noout"],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    expect(out).toBe("");
+  });
+
+  it("rejects a report whose ASK is revoked", () => {
+    expect(() => verify(sim.crl({ now: clock.now(), revokeAsk: true }))).toThrow(
+      expect.objectContaining({ code: "SNP_CERT_REVOKED" }),
+    );
+    const verifier = new SnpVerifier({ clock, roots: () => sim.roots });
+    verifier.verify({ report: report(), endorsementKey: sim.vcek });
+    // Revocation is never served from the cache.
+    expect(() =>
+      verifier.verify({
+        report: report(),
+        endorsementKey: sim.vcek,
+        crl: sim.crl({ now: clock.now(), revokeAsk: true }),
+      }),
+    ).toThrow(expect.objectContaining({ code: "SNP_CERT_REVOKED" }));
+  });
+
+  it("rejects stale CRLs and CRLs from another issuer", () => {
+    const crl = sim.crl({ now: clock.now() });
+    expect(() => verify(crl, new Date(clock.now().getTime() + 30 * 86_400_000))).toThrow(
+      expect.objectContaining({ code: "CRL_NOT_VALID_AT_TIME" }),
+    );
+    const other = createSimulatedAuthority({ clock, rsaModulusLength: 2048 });
+    expect(() => verify(other.crl({ now: clock.now() }))).toThrow(expect.objectContaining({ code: "CRL_INVALID" }));
+  });
+});

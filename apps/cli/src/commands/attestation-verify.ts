@@ -33,6 +33,7 @@ import { readBounded } from "../files.js";
 export interface AttestationVerifyOptions {
   platform: "snp" | "sim" | "tdx";
   acceptTcbStatus?: string;
+  crl?: string;
   vcek?: string;
   certChain?: string;
   collateral?: string;
@@ -267,7 +268,11 @@ export async function attestationVerify(
     ctx.log.info("ignoring --cert-chain for snp: AMD's roots are pinned", { path: chainPath });
   }
 
+  const crlPath = await collateralFile(ctx, opts.crl, opts.collateral, ["crl.der"]);
+  const crl = crlPath === undefined ? undefined : await readBounded(crlPath, 1024 * 1024, "CRL");
+  if (crl === undefined) ctx.log.info("no CRL given: revocation of the ASK was not checked");
   const verified = verifySnpReport({
+    ...(crl ? { crl } : {}),
     report,
     endorsementKey,
     now,

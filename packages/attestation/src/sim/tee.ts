@@ -4,7 +4,14 @@ import { EvidenceError } from "../errors.js";
 import { AMD_OIDS } from "../snp/endorsement.js";
 import { SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from "../snp/report.js";
 import type { AmdRoots } from "../snp/verify.js";
-import { basicConstraintsCa, derInteger, NAME, type NameAttribute, signCertificateRsaPss } from "./x509.js";
+import {
+  basicConstraintsCa,
+  derInteger,
+  NAME,
+  type NameAttribute,
+  signCertificateRsaPss,
+  signCrlRsaPss,
+} from "./x509.js";
 
 /**
  * The simulated TEE: an ARK -> ASK -> VCEK chain made here, and SEV-SNP reports in the real
@@ -23,6 +30,8 @@ export interface SimulatedAuthority {
   readonly tcb: SimTcb;
   /** Produces a signed report, as a guest's firmware would. */
   report(request: SimReportRequest): Uint8Array;
+  /** A CRL signed by the simulated ARK, as AMD's KDS serves one; `revokeAsk` lists the ASK. */
+  crl(options: { now: Date; revokeAsk?: boolean }): Uint8Array;
 }
 
 export interface SimTcb {
@@ -137,6 +146,16 @@ export function createSimulatedAuthority(options: CreateSimulatedAuthorityOption
     chipId,
     tcb,
     report: (request) => buildReport(request, { key: vcekKeys.privateKey, chipId, tcb, random }),
+    crl: ({ now: at, revokeAsk }) =>
+      signCrlRsaPss(
+        {
+          issuer: name("ARK-Genoa"),
+          thisUpdate: new Date(at.getTime() - 3_600_000),
+          nextUpdate: new Date(at.getTime() + 7 * 86_400_000),
+          revoked: revokeAsk ? [{ serial: 0x10001, date: at }] : [],
+        },
+        ark.privateKey,
+      ),
   };
 }
 

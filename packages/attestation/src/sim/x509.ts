@@ -122,3 +122,27 @@ export function signCertificateRsaPss(t: CertificateTemplate, issuerKey: KeyObje
   const signature = sign("sha384", tbs, { key: issuerKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
   return seq(tbs, alg, encodeDer(DerTag.BIT_STRING, concat([new Uint8Array([0]), signature])));
 }
+
+/** Builds and signs a CRL (RFC 5280 v2) with RSASSA-PSS/SHA-384, as AMD's KDS serves them. */
+export function signCrlRsaPss(
+  crl: {
+    issuer: readonly NameAttribute[];
+    thisUpdate: Date;
+    nextUpdate: Date;
+    revoked: readonly { serial: number | Uint8Array; date: Date }[];
+  },
+  issuerKey: KeyObject,
+): Uint8Array {
+  const alg = rsaPssSha384();
+  const entries = crl.revoked.map((r) => seq(derInteger(r.serial), encodeTime(r.date)));
+  const tbs = seq(
+    derInteger(1),
+    alg,
+    encodeName(crl.issuer),
+    encodeTime(crl.thisUpdate),
+    encodeTime(crl.nextUpdate),
+    ...(entries.length > 0 ? [seq(...entries)] : []),
+  );
+  const signature = sign("sha384", tbs, { key: issuerKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
+  return seq(tbs, alg, encodeDer(DerTag.BIT_STRING, concat([new Uint8Array([0]), signature])));
+}

@@ -1,7 +1,7 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { bytesEqual, type Clock, sha256Hex, toHex } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
-import { signatureAlgorithmOid } from "../x509.js";
+import { parseCrl, serialHex, signatureAlgorithmOid, verifyCrl } from "../x509.js";
 import { AMD_ROOT_CERTS } from "./amd-roots.js";
 import {
   certificateBytes,
@@ -54,6 +54,8 @@ export interface VerifySnpOptions {
   product?: SnpProduct;
   /** Other anchors, e.g. the simulated TEE's. Defaults to AMD's pinned roots. */
   roots?: AmdRoots;
+  /** AMD's CRL for the product (DER), from the KDS or the evidence; checked when given. */
+  crl?: Uint8Array;
 }
 
 export interface VerifiedSnpReport {
@@ -146,8 +148,31 @@ export function verifySnpReport(options: VerifySnpOptions): VerifiedSnpReport {
   const report = parseSnpReport(options.report);
   const key = parseEndorsementKey(options.endorsementKey);
   const product = resolveProduct(report, key, options.product);
-  verifyAmdChain(key, options.roots ?? amdRoots(product, key.kind), options.now);
+  const roots = options.roots ?? amdRoots(product, key.kind);
+  verifyAmdChain(key, roots, options.now);
+  if (options.crl !== undefined) checkAmdCrl(options.crl, roots, key, options.now);
   return checkReport(report, key, product);
+}
+
+/**
+ * Checks AMD's CRL: signed by the ARK (RSASSA-PSS), current at `now`, and listing neither the
+ * ASK/ASVK nor the VCEK/VLEK. (AMD revokes ASKs; checking the leaf too costs nothing.)
+ */
+export function checkAmdCrl(der: Uint8Array, roots: AmdRoots, key: EndorsementKey, now: Date): void {
+  const crl = parseCrl(der);
+  verifyCrl(crl, roots.ark, now, "AMD CRL");
+  for (const [cert, name] of [
+    [roots.ask, key.kind === "vcek" ? "ASK" : "ASVK"],
+    [key.cert, key.kind.toUpperCase()],
+  ] as const) {
+    if (crl.revoked.has(serialHex(cert.serialNumber))) {
+      throw fail(
+        "SNP_CERT_REVOKED",
+        `the ${name} (serial ${cert.serialNumber.toLowerCase()}) is revoked by AMD`,
+        "The platform's keys were revoked; it cannot be trusted.",
+      );
+    }
+  }
 }
 
 interface CachedChain {
@@ -214,6 +239,8 @@ export class SnpVerifier {
         "Check the evidence.",
       );
     }
+    // Revocation is not cached: a CRL may arrive that revokes a key verified earlier.
+    if (options.crl !== undefined) checkAmdCrl(options.crl, this.roots(product, chain.key.kind), chain.key, now);
     return checkReport(report, chain.key, product);
   }
 }
