@@ -179,9 +179,12 @@ describe("contrast attestation verify", () => {
     expect(asHardware.status).toBe(1);
     expect(asHardware.stderr).toContain("[SNP_CHAIN_INVALID]");
 
-    writeFileSync(join(dir, "crl.der"), sim.crl({ now: clock.now(), revokeAsk: true }));
+    const crlFile = join(tempDir(), "revoked.der");
+    writeFileSync(crlFile, sim.crl({ now: clock.now(), revokeAsk: true }));
     const revoked = await cli([
       ...args,
+      "--crl",
+      crlFile,
       "--reference-values",
       manifestWith({ sim: [simReferenceValues(sim.arkKeyDigest)] }),
     ]);
