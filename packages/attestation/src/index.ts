@@ -59,6 +59,7 @@ export {
   evaluateTdxTcb,
   parsePcsResponse,
   type SignedCollateral,
+  TCB_STATUSES,
   type TcbStatus,
   type TdxCollateral,
   type TdxTcbEvaluation,

@@ -8,23 +8,12 @@ import {
   AMD_ROOT_FINGERPRINTS,
   amdRoots,
   decodeGuestPolicy,
-  EvidenceError,
   parseEndorsementKey,
   parseSnpReport,
   productFromCpuid,
   verifySnpReport,
 } from "../src/index.js";
-import { SNP_DIR, SNP_VECTORS, snpFile } from "./vectors.js";
-
-function rejection(fn: () => unknown): EvidenceError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EvidenceError);
-    return e as EvidenceError;
-  }
-  throw new Error("expected a rejection");
-}
+import { rejection, SNP_DIR, SNP_VECTORS, snpFile } from "./vectors.js";
 
 describe("pinned AMD roots", () => {
   it("match their fingerprints and AMD's KDS bundles byte for byte", () => {

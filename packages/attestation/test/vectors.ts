@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { EvidenceError } from "../src/index.js";
 
 export const SNP_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp");
 export const snpFile = (name: string): Uint8Array => new Uint8Array(readFileSync(join(SNP_DIR, name)));
@@ -99,3 +102,54 @@ export const SNP_VECTORS = [
     reportDataPrefix: "b581f12e29a2d7d6",
   },
 ] as const;
+
+/** The error `fn` throws, which must be an EvidenceError (or a PolicyError where allowed). */
+export function rejection(fn: () => unknown): EvidenceError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(EvidenceError);
+    return e as EvidenceError;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** A deterministic sample of bit positions within byte ranges: CI checks the same flips each run. */
+export function sampleBits(seed: string, count: number, ranges: readonly [number, number][]): number[] {
+  const total = ranges.reduce((n, [a, b]) => n + (b - a) * 8, 0);
+  const out = new Set<number>();
+  for (let i = 0; out.size < Math.min(count, total); i++) {
+    let k = createHash("sha256").update(`${seed}:${i}`).digest().readUInt32BE(0) % total;
+    for (const [a, b] of ranges) {
+      if (k < (b - a) * 8) {
+        out.add(a * 8 + k);
+        break;
+      }
+      k -= (b - a) * 8;
+    }
+  }
+  return [...out];
+}
+
+/** Flips each sampled bit in turn and requires `verify` to reject every copy with an EvidenceError. */
+export function expectEveryFlipRejected(
+  base: Uint8Array,
+  bits: readonly number[],
+  verify: (bytes: Uint8Array) => unknown,
+): number {
+  for (const bit of bits) {
+    const copy = new Uint8Array(base);
+    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
+    let accepted = false;
+    try {
+      verify(copy);
+      accepted = true;
+    } catch (e) {
+      expect(e).toBeInstanceOf(EvidenceError);
+    }
+    if (accepted) throw new Error(`flip of bit ${bit} (byte 0x${(bit >> 3).toString(16)}) was accepted`);
+  }
+  return bits.length;
+}
+
+export const BIT_FLIPS = Number(process.env.SNP_BIT_FLIPS ?? 2000);

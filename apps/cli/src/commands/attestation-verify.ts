@@ -10,6 +10,7 @@ import {
   parsePcsResponse,
   type SnpExpectations,
   type SnpProduct,
+  TCB_STATUSES,
   type TdxCollateral,
   type TdxExpectations,
   type TdxTcbEvaluation,
@@ -406,15 +407,7 @@ async function tdxVerify(
   const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), 64 * 1024, "quote");
   const verified = verifyTdxQuote({ quote, now });
   let tcb: TdxTcbEvaluation | undefined;
-  const statuses = [
-    "UpToDate",
-    "SWHardeningNeeded",
-    "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate",
-    "OutOfDateConfigurationNeeded",
-    "Revoked",
-  ] as const;
+  const statuses = TCB_STATUSES;
   const accepted = (opts.acceptTcbStatus ?? "UpToDate").split(",").map((x) => {
     const found = statuses.find((st) => st.toLowerCase() === x.trim().toLowerCase());
     if (found === undefined)

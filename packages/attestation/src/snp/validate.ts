@@ -1,5 +1,5 @@
 import { bytesEqual, toHex } from "@contrast/core";
-import { PolicyError } from "../errors.js";
+import { acceptAny, type Mismatch as GenericMismatch } from "../accept-any.js";
 import { decodeGuestPolicy, type SnpGuestPolicyBits, type TcbParts, tcbToString } from "./report.js";
 import type { VerifiedSnpReport } from "./verify.js";
 
@@ -38,12 +38,7 @@ export type SnpMismatchCode =
   | "ATTESTATION_FIRMWARE_INCONSISTENT"
   | "ATTESTATION_CHIP_ID_NOT_ALLOWED";
 
-export interface Mismatch {
-  code: SnpMismatchCode;
-  field: string;
-  expected: string;
-  actual: string;
-}
+export type Mismatch = GenericMismatch<SnpMismatchCode>;
 
 function tcbAtLeast(actual: TcbParts, minimum: TcbParts): boolean {
   return (
@@ -131,32 +126,5 @@ export function snpMismatches(v: VerifiedSnpReport, e: SnpExpectations): Mismatc
  * a PolicyError whose details list, per entry, every field that did not match.
  */
 export function validateSnpReport(v: VerifiedSnpReport, entries: readonly SnpExpectations[]): number {
-  if (entries.length === 0) {
-    throw new PolicyError("ATTESTATION_NO_REFERENCE_VALUES", "no SNP reference values to validate against", {
-      hint: "The manifest has no snp reference values for this platform.",
-    });
-  }
-  const perEntry = entries.map((e) => snpMismatches(v, e));
-  const match = perEntry.findIndex((m) => m.length === 0);
-  if (match >= 0) return match;
-  const first = perEntry[0]?.[0] as Mismatch;
-  const summary = (m: Mismatch) => `${m.field}: expected ${m.expected}, got ${m.actual}`;
-  if (entries.length === 1) {
-    throw new PolicyError(
-      first.code,
-      `the report does not match the reference values: ${(perEntry[0] ?? []).map(summary).join("; ")}`,
-      {
-        hint: "The evidence is genuine but not what the manifest expects; check the reference values and the platform.",
-        details: { mismatches: perEntry[0] },
-      },
-    );
-  }
-  throw new PolicyError(
-    "ATTESTATION_NO_MATCHING_REFERENCE_VALUES",
-    `the report matches none of ${entries.length} reference value entries: ${perEntry.map((m, i) => `[${i}] ${m.map(summary).join("; ")}`).join(" | ")}`,
-    {
-      hint: "The evidence is genuine but not what the manifest expects; check the reference values and the platform.",
-      details: { entries: perEntry.map((mismatches, index) => ({ index, mismatches })) },
-    },
-  );
+  return acceptAny(entries, (e) => snpMismatches(v, e), { evidence: "report", tee: "SNP" });
 }

@@ -111,7 +111,8 @@ export interface VerifyTdxCollateralOptions {
   minTcbEvaluationDataNumber?: number;
 }
 
-const STATUSES: readonly TcbStatus[] = [
+/** Every TCB status Intel defines, best first. */
+export const TCB_STATUSES: readonly TcbStatus[] = [
   "UpToDate",
   "SWHardeningNeeded",
   "ConfigurationNeeded",
@@ -204,7 +205,7 @@ const obj = (v: JsonValue | undefined, what: string): JsonObject => {
   return v;
 };
 const status = (v: JsonValue | undefined): TcbStatus => {
-  if (typeof v !== "string" || !(STATUSES as readonly string[]).includes(v))
+  if (typeof v !== "string" || !(TCB_STATUSES as readonly string[]).includes(v))
     throw collateralError(`unknown TCB status ${JSON.stringify(v)}`);
   return v as TcbStatus;
 };

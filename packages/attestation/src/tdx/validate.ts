@@ -1,5 +1,5 @@
 import { bytesEqual, toHex } from "@contrast/core";
-import { PolicyError } from "../errors.js";
+import { acceptAny, type Mismatch } from "../accept-any.js";
 import { INTEL_QE_VENDOR_ID } from "./quote.js";
 import type { VerifiedTdxQuote } from "./verify.js";
 
@@ -32,12 +32,7 @@ export type TdxMismatchCode =
   | "ATTESTATION_TCB_TOO_LOW"
   | "ATTESTATION_QE_VENDOR_MISMATCH";
 
-export interface TdxMismatch {
-  code: TdxMismatchCode;
-  field: string;
-  expected: string;
-  actual: string;
-}
+export type TdxMismatch = Mismatch<TdxMismatchCode>;
 
 /** Every way in which a verified quote differs from the expectations (empty: it matches). */
 export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: number): TdxMismatch[] {
@@ -108,30 +103,5 @@ export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: n
 
 /** Accepts if any entry matches; otherwise a PolicyError lists, per entry, every mismatch. */
 export function validateTdxQuote(v: VerifiedTdxQuote, entries: readonly TdxExpectations[], pceSvn: number): number {
-  if (entries.length === 0) {
-    throw new PolicyError("ATTESTATION_NO_REFERENCE_VALUES", "no TDX reference values to validate against", {
-      hint: "The manifest has no tdx reference values for this platform.",
-    });
-  }
-  const perEntry = entries.map((e) => tdxMismatches(v, e, pceSvn));
-  const match = perEntry.findIndex((m) => m.length === 0);
-  if (match >= 0) return match;
-  const summary = (m: TdxMismatch) => `${m.field}: expected ${m.expected}, got ${m.actual}`;
-  const hint = "The quote is genuine but not what the manifest expects; check the reference values and the platform.";
-  if (entries.length === 1) {
-    const all = perEntry[0] as TdxMismatch[];
-    throw new PolicyError(
-      (all[0] as TdxMismatch).code,
-      `the quote does not match the reference values: ${all.map(summary).join("; ")}`,
-      {
-        hint,
-        details: { mismatches: all },
-      },
-    );
-  }
-  throw new PolicyError(
-    "ATTESTATION_NO_MATCHING_REFERENCE_VALUES",
-    `the quote matches none of ${entries.length} reference value entries: ${perEntry.map((m, i) => `[${i}] ${m.map(summary).join("; ")}`).join(" | ")}`,
-    { hint, details: { entries: perEntry.map((mismatches, index) => ({ index, mismatches })) } },
-  );
+  return acceptAny(entries, (e) => tdxMismatches(v, e, pceSvn), { evidence: "quote", tee: "TDX" });
 }
