@@ -1,6 +1,26 @@
 // @contrast/attestation: verification of AMD SEV-SNP evidence (TDX, collateral, validators,
 // issuers and the simulated TEE follow).
 
+export {
+  type CollateralCacheStorage,
+  type CollateralFetcher,
+  CollateralStore,
+  type CollateralStoreOptions,
+  directoryStorage,
+  type FetchedDocument,
+  type FreshUntil,
+} from "./collateral/store.js";
+export {
+  AMD_KDS,
+  INTEL_PCS,
+  INTEL_ROOT_CRL_URL,
+  kdsCertChainUrl,
+  kdsCrlUrl,
+  kdsVcekUrl,
+  pcsPckCrlUrl,
+  pcsQeIdentityUrl,
+  pcsTcbInfoUrl,
+} from "./collateral/urls.js";
 export { EvidenceError, PolicyError } from "./errors.js";
 export {
   buildSnpCertTable,
