@@ -1,0 +1,225 @@
+import { X509Certificate } from "node:crypto";
+import {
+  type AmdRoots,
+  decodeGuestPolicy,
+  PolicyError,
+  type SnpExpectations,
+  type SnpProduct,
+  type VerifiedSnpReport,
+  validateSnpReport,
+  verifySnpReport,
+} from "@contrast/attestation";
+import { ContrastError, decodePem, fromHex, sha256Hex, toHex } from "@contrast/core";
+import type { SNPReferenceValues } from "@contrast/manifest";
+import { type Context, resolvePath } from "../../context.js";
+import { readBounded } from "../../files.js";
+
+import {
+  type AttestationVerifyOptions,
+  collateralFile,
+  loadReferenceValues,
+  MAX_CERT,
+  MAX_EVIDENCE,
+  usage,
+} from "./options.js";
+
+function toExpectations(
+  rv: SNPReferenceValues,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): SnpExpectations {
+  const t = rv.MinimumTCB;
+  const gp = rv.GuestPolicy;
+  const policy = decodeGuestPolicy(0n);
+  return {
+    measurement: fromHex(rv.TrustedMeasurement, 48),
+    minimumTcb: {
+      bootloader: t.BootloaderVersion ?? 0,
+      tee: t.TEEVersion ?? 0,
+      snp: t.SNPVersion ?? 0,
+      microcode: t.MicrocodeVersion ?? 0,
+    },
+    guestPolicy: {
+      ...policy,
+      abiMajor: gp.ABIMajor,
+      abiMinor: gp.ABIMinor,
+      smt: gp.SMT,
+      migrateMa: gp.MigrateMA,
+      debug: gp.Debug,
+      singleSocket: gp.SingleSocket,
+      cxlAllowed: gp.CXLAllowed,
+      memAes256Xts: gp.MemAES256XTS,
+      raplDis: gp.RAPLDis,
+      ciphertextHidingDram: gp.CipherTextHidingDRAM,
+      pageSwapDisable: gp.PageSwapDisable ?? false,
+    },
+    ...(rv.AllowedChipIDs && rv.AllowedChipIDs.length > 0
+      ? { allowedChipIds: rv.AllowedChipIDs.map((id) => fromHex(id, 64)) }
+      : {}),
+    ...(reportData ? { reportData } : {}),
+    ...(hostData ? { hostData } : {}),
+  };
+}
+
+/** The chain file in KDS format: ASK (or ASVK) first, then ARK. */
+function chainRoots(pem: string, path: string): AmdRoots {
+  const certs = decodePem(pem).filter((b) => b.type === "CERTIFICATE");
+  if (certs.length !== 2) {
+    throw new ContrastError(
+      "CERT_CHAIN_INVALID",
+      `${path}: expected 2 certificates (ASK, then ARK), found ${certs.length}`,
+      {
+        hint: "Pass the cert_chain file in AMD's KDS format, or the simulated TEE's chain.",
+      },
+    );
+  }
+  return {
+    ask: new X509Certificate(certs[0]?.der as Uint8Array),
+    ark: new X509Certificate(certs[1]?.der as Uint8Array),
+  };
+}
+
+function claims(v: VerifiedSnpReport, platform: string, matched: number | undefined) {
+  const r = v.report;
+  const policy = decodeGuestPolicy(r.policy);
+  return {
+    platform,
+    product: v.product,
+    signingKey: r.signingKey,
+    version: r.version,
+    measurement: toHex(r.measurement),
+    hostData: toHex(r.hostData),
+    reportData: toHex(r.reportData),
+    chipId: toHex(r.chipId),
+    vmpl: r.vmpl,
+    guestPolicy: { value: `0x${r.policy.toString(16)}`, ...policy },
+    tcb: { reported: v.reportedTcb, current: v.currentTcb, committed: v.committedTcb, launch: v.launchTcb },
+    firmware: `${r.currentVersion.major}.${r.currentVersion.minor} build ${r.currentVersion.build}`,
+    endorsementKey: {
+      kind: v.endorsementKey.kind,
+      productName: v.endorsementKey.productName,
+      notAfter: new Date(v.endorsementKey.cert.validTo).toISOString(),
+    },
+    ...(matched === undefined ? {} : { matchedReferenceValues: matched }),
+  };
+}
+
+/** SEV-SNP and simulated evidence: chain, signature, bindings, optionally reference values. */
+export async function snpVerify(
+  ctx: Context,
+  evidenceFile: string,
+  opts: AttestationVerifyOptions,
+  now: Date,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): Promise<number> {
+  const { out } = ctx;
+  const product =
+    opts.product === undefined
+      ? undefined
+      : (["Milan", "Genoa", "Turin"].find((p) => p.toLowerCase() === opts.product?.toLowerCase()) as
+          | SnpProduct
+          | undefined);
+  if (opts.product !== undefined && product === undefined)
+    throw usage(`unknown --product ${opts.product}`, "Use Milan, Genoa or Turin.");
+
+  const report = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "report");
+  const vcekPath = await collateralFile(ctx, opts.vcek, opts.collateral, [
+    "vcek.der",
+    "vcek.pem",
+    "vlek.der",
+    "vlek.pem",
+  ]);
+  if (vcekPath === undefined)
+    throw usage("no VCEK or VLEK given", "Pass --vcek <file> or --collateral <dir> containing vcek.der.");
+  const endorsementKey = await readBounded(vcekPath, MAX_CERT, "certificate");
+
+  let roots: AmdRoots | undefined;
+  const chainPath = await collateralFile(ctx, opts.certChain, opts.collateral, ["cert_chain.pem", "cert-chain.pem"]);
+  if (opts.platform === "sim") {
+    if (chainPath === undefined)
+      throw usage("the simulated TEE needs its chain", "Pass --cert-chain with the simulated ASK and ARK.");
+    roots = chainRoots(
+      Buffer.from(await readBounded(chainPath, MAX_CERT * 2, "certificate chain")).toString("utf8"),
+      chainPath,
+    );
+    out.warn(
+      "verifying SIMULATED evidence: it proves nothing about confidentiality or integrity (development and tests only)",
+    );
+  } else if (chainPath !== undefined) {
+    // AMD's chain is pinned; a chain given for hardware evidence must be AMD's own.
+    ctx.log.info("ignoring --cert-chain for snp: AMD's roots are pinned", { path: chainPath });
+  }
+
+  const crlPath = await collateralFile(ctx, opts.crl, opts.collateral, ["crl.der"]);
+  const crl = crlPath === undefined ? undefined : await readBounded(crlPath, 1024 * 1024, "CRL");
+  if (crl === undefined) ctx.log.info("no CRL given: revocation of the ASK was not checked");
+  const verified = verifySnpReport({
+    ...(crl ? { crl } : {}),
+    report,
+    endorsementKey,
+    now,
+    ...(product ? { product } : {}),
+    ...(roots ? { roots } : {}),
+  });
+
+  let matched: number | undefined;
+  if (opts.referenceValues !== undefined) {
+    if (opts.platform === "sim") {
+      const entries = await loadReferenceValues(ctx, opts.referenceValues, "sim");
+      // The manifest must name the simulated ARK explicitly; otherwise any self-made chain would do.
+      const digest = sha256Hex(
+        new Uint8Array((roots as AmdRoots).ark.publicKey.export({ type: "spki", format: "der" })),
+      );
+      const named = entries.filter((e) => e.ArkKeyDigest === digest);
+      if (named.length === 0) {
+        throw new PolicyError(
+          "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
+          `the simulated ARK (key digest ${digest}) is not named by the reference values`,
+          {
+            hint: "ReferenceValues.sim[].ArkKeyDigest must equal the digest of the chain's ARK key.",
+            details: { arkKeyDigest: digest },
+          },
+        );
+      }
+      matched = entries.indexOf(
+        named[
+          validateSnpReport(
+            verified,
+            named.map((e) => toExpectations(e, reportData, hostData)),
+          )
+        ] as never,
+      );
+    } else {
+      const entries = await loadReferenceValues(ctx, opts.referenceValues, "snp");
+      matched = validateSnpReport(
+        verified,
+        entries.map((e) => toExpectations(e, reportData, hostData)),
+      );
+    }
+  }
+
+  const result = claims(verified, opts.platform, matched);
+  if (out.json) {
+    out.result({ ok: true, claims: result });
+    return 0;
+  }
+  out.success(
+    `${opts.platform === "sim" ? "SIMULATED " : ""}${verified.endorsementKey.kind.toUpperCase()}-signed report from a ${verified.product} verified (chain, signature, TCB and chip binding)`,
+  );
+  if (matched !== undefined) out.success(`matches reference values entry ${matched}`);
+  else out.info("no --reference-values given: the evidence is genuine, but its contents were not judged");
+  for (const [k, v] of Object.entries({
+    measurement: result.measurement,
+    "host data": result.hostData,
+    "report data": result.reportData,
+    "chip ID": result.chipId,
+    VMPL: result.vmpl,
+    "guest policy": `${result.guestPolicy.value} (debug ${result.guestPolicy.debug ? "ALLOWED" : "off"}, SMT ${result.guestPolicy.smt ? "allowed" : "off"}, migration agent ${result.guestPolicy.migrateMa ? "ALLOWED" : "off"})`,
+    "reported TCB": JSON.stringify(result.tcb.reported),
+    firmware: result.firmware,
+  })) {
+    out.info(`  ${k.padEnd(12)} ${v}`);
+  }
+  return 0;
+}

@@ -1,0 +1,164 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  collateralFromDcapQvl,
+  parsePckExtension,
+  parsePcsResponse,
+  TCB_STATUSES,
+  type TdxCollateral,
+  type TdxExpectations,
+  type TdxTcbEvaluation,
+  validateTdxQuote,
+  verifyTdxCollateral,
+  verifyTdxQuote,
+} from "@contrast/attestation";
+import { fromHex, toHex } from "@contrast/core";
+import type { TDXReferenceValues } from "@contrast/manifest";
+import { type Context, resolvePath } from "../../context.js";
+import { readBounded } from "../../files.js";
+
+import { type AttestationVerifyOptions, loadReferenceValues, readText, usage } from "./options.js";
+
+async function loadTdxCollateral(ctx: Context, location: string): Promise<TdxCollateral> {
+  const path = resolvePath(ctx, location, location);
+  const info = await stat(path);
+  if (info.isFile()) return collateralFromDcapQvl(await readText(path, "collateral"));
+  const file = (name: string) => join(path, name);
+  const exists = (name: string) =>
+    stat(file(name)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  if (await exists("collateral.json"))
+    return collateralFromDcapQvl(await readText(file("collateral.json"), "collateral"));
+  const collateral: TdxCollateral = {
+    tcbInfo: parsePcsResponse(await readText(file("tcb_info.json"), "TCB info"), "tcbInfo"),
+    tcbInfoIssuerChain: await readText(file("tcb_info_issuer_chain.pem"), "issuer chain"),
+  };
+  if (await exists("qe_identity.json")) {
+    collateral.qeIdentity = parsePcsResponse(
+      await readText(file("qe_identity.json"), "QE identity"),
+      "enclaveIdentity",
+    );
+    if (await exists("qe_identity_issuer_chain.pem"))
+      collateral.qeIdentityIssuerChain = await readText(file("qe_identity_issuer_chain.pem"), "issuer chain");
+  }
+  if (await exists("pck_crl.der")) collateral.pckCrl = await readBounded(file("pck_crl.der"), 1024 * 1024, "CRL");
+  if (await exists("root_crl.der")) collateral.rootCaCrl = await readBounded(file("root_crl.der"), 1024 * 1024, "CRL");
+  return collateral;
+}
+
+function toTdxExpectations(
+  rv: TDXReferenceValues,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): TdxExpectations {
+  return {
+    mrTd: fromHex(rv.MrTd, 48),
+    rtmrs: [fromHex(rv.Rtrms[0], 48), fromHex(rv.Rtrms[1], 48), fromHex(rv.Rtrms[2], 48), fromHex(rv.Rtrms[3], 48)],
+    mrSeam: fromHex(rv.MrSeam),
+    xfam: fromHex(rv.Xfam, 8),
+    tdAttributes: fromHex(rv.TdAttributes, 8),
+    minimumQeSvn: rv.MinimumQeSvn ?? 0,
+    minimumPceSvn: rv.MinimumPceSvn ?? 0,
+    minimumTeeTcbSvn: fromHex(rv.MinimumTeeTcbSvn, 16),
+    ...(reportData ? { reportData } : {}),
+    ...(hostData ? { hostData } : {}),
+  };
+}
+
+export async function tdxVerify(
+  ctx: Context,
+  evidenceFile: string,
+  opts: AttestationVerifyOptions,
+  now: Date,
+  reportData: Uint8Array | undefined,
+  hostData: Uint8Array | undefined,
+): Promise<number> {
+  const { out } = ctx;
+  const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), 64 * 1024, "quote");
+  const verified = verifyTdxQuote({ quote, now });
+  let tcb: TdxTcbEvaluation | undefined;
+  const statuses = TCB_STATUSES;
+  const accepted = (opts.acceptTcbStatus ?? "UpToDate").split(",").map((x) => {
+    const found = statuses.find((st) => st.toLowerCase() === x.trim().toLowerCase());
+    if (found === undefined)
+      throw usage(`unknown TCB status ${JSON.stringify(x)}`, `Use a comma-separated list of ${statuses.join(", ")}.`);
+    return found;
+  });
+  if (opts.collateral !== undefined) {
+    tcb = verifyTdxCollateral(verified, await loadTdxCollateral(ctx, opts.collateral), {
+      now,
+      acceptedStatuses: accepted,
+    });
+  } else out.warn("no --collateral: the platform's TCB status, QE identity and revocation were not checked");
+  const pck = parsePckExtension(verified.pck);
+  let matched: number | undefined;
+  if (opts.referenceValues !== undefined) {
+    const entries = await loadReferenceValues(ctx, opts.referenceValues, "tdx");
+    matched = validateTdxQuote(
+      verified,
+      entries.map((e) => toTdxExpectations(e, reportData, hostData)),
+      pck.pceSvn,
+    );
+  }
+  const b = verified.quote.body;
+  const result = {
+    platform: "tdx",
+    version: verified.quote.version,
+    mrTd: toHex(b.mrTd),
+    rtmrs: b.rtmrs.map(toHex),
+    mrSeam: toHex(b.mrSeam),
+    mrConfigId: toHex(b.mrConfigId),
+    tdAttributes: toHex(b.tdAttributes),
+    xfam: toHex(b.xfam),
+    teeTcbSvn: toHex(b.teeTcbSvn),
+    reportData: toHex(b.reportData),
+    qeSvn: verified.quote.qeReport.isvSvn,
+    pck: {
+      fmspc: pck.fmspc,
+      pceSvn: pck.pceSvn,
+      sgxType: pck.sgxType,
+      notAfter: new Date(verified.pck.validTo).toISOString(),
+    },
+    ...(tcb
+      ? {
+          tcb: {
+            status: tcb.status,
+            platformStatus: tcb.platformStatus,
+            moduleStatus: tcb.moduleStatus,
+            qeStatus: tcb.qeStatus,
+            advisoryIds: tcb.advisoryIds,
+            tcbEvaluationDataNumber: tcb.tcbEvaluationDataNumber,
+          },
+        }
+      : {}),
+    ...(matched === undefined ? {} : { matchedReferenceValues: matched }),
+  };
+  if (out.json) {
+    out.result({ ok: true, claims: result });
+    return 0;
+  }
+  out.success(
+    `TDX quote v${result.version} verified (PCK chain to Intel's root, QE report, attestation key, quote signature)`,
+  );
+  if (tcb)
+    out.success(
+      `TCB status ${tcb.status} (platform ${tcb.platformStatus}, module ${tcb.moduleStatus ?? "-"}, QE ${tcb.qeStatus ?? "-"})`,
+    );
+  if (matched !== undefined) out.success(`matches reference values entry ${matched}`);
+  else out.info("no --reference-values given: the quote is genuine, but its contents were not judged");
+  for (const [k, v] of Object.entries({
+    MRTD: result.mrTd,
+    MRSEAM: result.mrSeam,
+    RTMR0: result.rtmrs[0],
+    MRCONFIGID: result.mrConfigId,
+    TDATTRIBUTES: result.tdAttributes,
+    XFAM: result.xfam,
+    REPORTDATA: result.reportData,
+    FMSPC: pck.fmspc,
+  })) {
+    out.info(`  ${k.padEnd(12)} ${v}`);
+  }
+  return 0;
+}
