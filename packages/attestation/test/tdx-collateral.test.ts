@@ -9,6 +9,7 @@ import {
   parseCrl,
   parsePckExtension,
   parsePcsResponse,
+  TCB_STATUSES,
   type TcbStatus,
   type TdxCollateral,
   verifyCrl,
@@ -19,15 +20,7 @@ import {
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
 const text = (f: string) => readFileSync(join(TDX_DIR, f), "utf8");
 const bin = (f: string) => new Uint8Array(readFileSync(join(TDX_DIR, f)));
-const ALL: TcbStatus[] = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-];
+const ALL: TcbStatus[] = [...TCB_STATUSES];
 
 const gtg = (): TdxCollateral => ({
   tcbInfo: parsePcsResponse(text("gtg-tcbinfo-50806f000000.json"), "tcbInfo"),

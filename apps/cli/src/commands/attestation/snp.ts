@@ -30,7 +30,6 @@ function toExpectations(
 ): SnpExpectations {
   const t = rv.MinimumTCB;
   const gp = rv.GuestPolicy;
-  const policy = decodeGuestPolicy(0n);
   return {
     measurement: fromHex(rv.TrustedMeasurement, 48),
     minimumTcb: {
@@ -40,7 +39,6 @@ function toExpectations(
       microcode: t.MicrocodeVersion ?? 0,
     },
     guestPolicy: {
-      ...policy,
       abiMajor: gp.ABIMajor,
       abiMinor: gp.ABIMinor,
       smt: gp.SMT,

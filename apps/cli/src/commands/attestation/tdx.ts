@@ -17,7 +17,7 @@ import type { TDXReferenceValues } from "@contrast/manifest";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
-import { type AttestationVerifyOptions, loadReferenceValues, readText, usage } from "./options.js";
+import { type AttestationVerifyOptions, loadReferenceValues, MAX_EVIDENCE, readText, usage } from "./options.js";
 
 async function loadTdxCollateral(ctx: Context, location: string): Promise<TdxCollateral> {
   const path = resolvePath(ctx, location, location);
@@ -76,7 +76,7 @@ export async function tdxVerify(
   hostData: Uint8Array | undefined,
 ): Promise<number> {
   const { out } = ctx;
-  const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), 64 * 1024, "quote");
+  const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "quote");
   const verified = verifyTdxQuote({ quote, now });
   let tcb: TdxTcbEvaluation | undefined;
   const statuses = TCB_STATUSES;
