@@ -81,6 +81,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--report-data <hex>", "expected REPORT_DATA (64 bytes)")
     .option("--host-data <hex>", "expected HOST_DATA (32 bytes), e.g. a policy hash")
     .option("--product <name>", "Milan, Genoa or Turin (needed for some version 2 reports)")
+    .option(
+      "--skip-id-block",
+      "snp/sim: do not require Contrast's deterministic ID block (for evidence from other launchers)",
+    )
     .option("--now <time>", "verification time, RFC 3339 (default: now)")
     .option("--accept-tcb-status <list>", "tdx: TCB statuses to accept, comma-separated (default: UpToDate)")
     .action(

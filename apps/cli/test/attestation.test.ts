@@ -67,7 +67,12 @@ describe("contrast attestation verify", () => {
   });
 
   it("matches reference values from a manifest", async () => {
-    const r = await cli([...S2, "--reference-values", manifestWith({ snp: [s2Entry()] })]);
+    // This vector was not launched by a Contrast runtime: it has no deterministic ID block.
+    const strict = await cli([...S2, "--reference-values", manifestWith({ snp: [s2Entry()] })]);
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain("[ATTESTATION_ID_KEY_MISMATCH]");
+    expect(strict.stderr).toContain("ID_KEY_DIGEST: expected ");
+    const r = await cli([...S2, "--skip-id-block", "--reference-values", manifestWith({ snp: [s2Entry()] })]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("matches reference values entry 0");
   });

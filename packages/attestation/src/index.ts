@@ -43,6 +43,21 @@ export {
 export { AMD_ROOT_CERTS, AMD_ROOT_FINGERPRINTS } from "./snp/amd-roots.js";
 export { AMD_OIDS, type EndorsementKey, parseEndorsementKey } from "./snp/endorsement.js";
 export {
+  amdEcdsaPublicKey,
+  CONTRAST_ID_SIGNATURE,
+  type ContrastIdBlock,
+  contrastIdBlock,
+  encodeGuestPolicy,
+  isOnP384,
+  type P384Point,
+  recoverP384PublicKeys,
+  SNP_ID_AUTH_SIZE,
+  SNP_ID_BLOCK_SIZE,
+  SNP_PUBLIC_KEY_SIZE,
+  type SnpIdBlockFields,
+  snpIdBlock,
+} from "./snp/id-block.js";
+export {
   decodeGuestPolicy,
   decodeTcb,
   type FirmwareVersion,
@@ -57,6 +72,7 @@ export {
   type TcbParts,
 } from "./snp/report.js";
 export {
+  contrastIdKeyDigest,
   type Mismatch,
   type SnpExpectations,
   type SnpMismatchCode,

@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject, randomBytes, sign, X509Certificate
 import { type Clock, DerTag, encodeDer, sha256Hex, utf8 } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
 import { AMD_OIDS } from "../snp/endorsement.js";
+import { contrastIdBlock } from "../snp/id-block.js";
 import { SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from "../snp/report.js";
 import type { AmdRoots } from "../snp/verify.js";
 import {
@@ -51,6 +52,11 @@ export interface SimReportRequest {
   /** Guest policy; default 0x30000 (SMT allowed, no debug, no migration agent). */
   policy?: bigint;
   vmpl?: number;
+  /**
+   * Launch with Contrast's deterministic ID block (the default), so that ID_KEY_DIGEST, GUEST_SVN
+   * and the ID fields are what a Contrast runtime produces; "none" launches without one.
+   */
+  idBlock?: "contrast" | "none";
 }
 
 export interface CreateSimulatedAuthorityOptions {
@@ -175,12 +181,18 @@ function buildReport(
   checkLength("report data", request.reportData, 64);
   checkLength("measurement", request.measurement, 48);
   checkLength("host data", request.hostData, 32);
-  const policy = request.policy ?? 0x30000n;
+  const policy = (request.policy ?? 0x30000n) | (1n << 17n);
   const b = new Uint8Array(SNP_REPORT_SIZE);
   const v = new DataView(b.buffer);
+  if ((request.idBlock ?? "contrast") === "contrast") {
+    // The firmware copies these from the ID block it was launched with.
+    const id = contrastIdBlock({ launchDigest: request.measurement, policy });
+    v.setUint32(0x04, 2, true); // GUEST_SVN
+    b.set(id.idKeyDigest, 0xe0);
+  }
   const tcbBytes = new Uint8Array([ctx.tcb.bootloader, ctx.tcb.tee, 0, 0, 0, 0, ctx.tcb.snp, ctx.tcb.microcode]);
   v.setUint32(0x00, 3, true); // version
-  v.setBigUint64(0x08, policy | (1n << 17n), true);
+  v.setBigUint64(0x08, policy, true);
   v.setUint32(0x30, request.vmpl ?? 0, true);
   v.setUint32(0x34, 1, true); // ECDSA P-384 with SHA-384
   b.set(tcbBytes, 0x38); // current

@@ -1,5 +1,6 @@
 import { bytesEqual, toHex } from "@contrast/core";
 import { acceptAny, type Mismatch as GenericMismatch } from "../accept-any.js";
+import { contrastIdBlock, encodeGuestPolicy } from "./id-block.js";
 import { decodeGuestPolicy, type SnpGuestPolicyBits, type TcbParts, tcbToString } from "./report.js";
 import type { VerifiedSnpReport } from "./verify.js";
 
@@ -26,6 +27,19 @@ export interface SnpExpectations {
   hostData?: Uint8Array;
   /** Required VMPL; Contrast requires 0. */
   vmpl?: number;
+  /**
+   * Required ID_KEY_DIGEST: the guest must have been launched with this ID key's block. For
+   * Contrast's deterministic ID block, `contrastIdKeyDigest(measurement, guestPolicy)`.
+   */
+  idKeyDigest?: Uint8Array;
+}
+
+/**
+ * The ID_KEY_DIGEST of a guest launched by a Contrast runtime with this launch digest and
+ * exactly this guest policy (see id-block.ts).
+ */
+export function contrastIdKeyDigest(measurement: Uint8Array, guestPolicy: SnpGuestPolicyBits): Uint8Array {
+  return contrastIdBlock({ launchDigest: measurement, policy: encodeGuestPolicy(guestPolicy) }).idKeyDigest;
 }
 
 export type SnpMismatchCode =
@@ -36,7 +50,8 @@ export type SnpMismatchCode =
   | "ATTESTATION_VMPL_MISMATCH"
   | "ATTESTATION_TCB_TOO_LOW"
   | "ATTESTATION_FIRMWARE_INCONSISTENT"
-  | "ATTESTATION_CHIP_ID_NOT_ALLOWED";
+  | "ATTESTATION_CHIP_ID_NOT_ALLOWED"
+  | "ATTESTATION_ID_KEY_MISMATCH";
 
 export type Mismatch = GenericMismatch<SnpMismatchCode>;
 
@@ -61,6 +76,7 @@ export function snpMismatches(v: VerifiedSnpReport, e: SnpExpectations): Mismatc
   bytes("ATTESTATION_MEASUREMENT_MISMATCH", "MEASUREMENT", e.measurement, r.measurement);
   bytes("ATTESTATION_REPORT_DATA_MISMATCH", "REPORT_DATA", e.reportData, r.reportData);
   bytes("ATTESTATION_HOST_DATA_MISMATCH", "HOST_DATA", e.hostData, r.hostData);
+  bytes("ATTESTATION_ID_KEY_MISMATCH", "ID_KEY_DIGEST", e.idKeyDigest, r.idKeyDigest);
 
   const vmpl = e.vmpl ?? 0;
   if (r.vmpl !== vmpl)

@@ -16,6 +16,7 @@ export interface AttestationVerifyOptions {
   reportData?: string;
   hostData?: string;
   product?: string;
+  skipIdBlock?: boolean;
   now?: string;
 }
 

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import {
   type AmdRoots,
+  contrastIdKeyDigest,
   decodeGuestPolicy,
   PolicyError,
   type SnpExpectations,
@@ -27,30 +28,35 @@ function toExpectations(
   rv: SNPReferenceValues,
   reportData: Uint8Array | undefined,
   hostData: Uint8Array | undefined,
+  idBlock: boolean,
 ): SnpExpectations {
   const t = rv.MinimumTCB;
   const gp = rv.GuestPolicy;
+  const measurement = fromHex(rv.TrustedMeasurement, 48);
+  const guestPolicy = {
+    abiMajor: gp.ABIMajor,
+    abiMinor: gp.ABIMinor,
+    smt: gp.SMT,
+    migrateMa: gp.MigrateMA,
+    debug: gp.Debug,
+    singleSocket: gp.SingleSocket,
+    cxlAllowed: gp.CXLAllowed,
+    memAes256Xts: gp.MemAES256XTS,
+    raplDis: gp.RAPLDis,
+    ciphertextHidingDram: gp.CipherTextHidingDRAM,
+    pageSwapDisable: gp.PageSwapDisable ?? false,
+  };
   return {
-    measurement: fromHex(rv.TrustedMeasurement, 48),
+    measurement,
     minimumTcb: {
       bootloader: t.BootloaderVersion ?? 0,
       tee: t.TEEVersion ?? 0,
       snp: t.SNPVersion ?? 0,
       microcode: t.MicrocodeVersion ?? 0,
     },
-    guestPolicy: {
-      abiMajor: gp.ABIMajor,
-      abiMinor: gp.ABIMinor,
-      smt: gp.SMT,
-      migrateMa: gp.MigrateMA,
-      debug: gp.Debug,
-      singleSocket: gp.SingleSocket,
-      cxlAllowed: gp.CXLAllowed,
-      memAes256Xts: gp.MemAES256XTS,
-      raplDis: gp.RAPLDis,
-      ciphertextHidingDram: gp.CipherTextHidingDRAM,
-      pageSwapDisable: gp.PageSwapDisable ?? false,
-    },
+    guestPolicy,
+    // Contrast launches every guest with an ID block derived from these two values.
+    ...(idBlock ? { idKeyDigest: contrastIdKeyDigest(measurement, guestPolicy) } : {}),
     ...(rv.AllowedChipIDs && rv.AllowedChipIDs.length > 0
       ? { allowedChipIds: rv.AllowedChipIDs.map((id) => fromHex(id, 64)) }
       : {}),
@@ -162,6 +168,7 @@ export async function snpVerify(
   });
 
   let matched: number | undefined;
+  const idBlock = opts.skipIdBlock !== true;
   if (opts.referenceValues !== undefined) {
     if (opts.platform === "sim") {
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "sim");
@@ -184,7 +191,7 @@ export async function snpVerify(
         named[
           validateSnpReport(
             verified,
-            named.map((e) => toExpectations(e, reportData, hostData)),
+            named.map((e) => toExpectations(e, reportData, hostData, idBlock)),
           )
         ] as never,
       );
@@ -192,7 +199,7 @@ export async function snpVerify(
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "snp");
       matched = validateSnpReport(
         verified,
-        entries.map((e) => toExpectations(e, reportData, hostData)),
+        entries.map((e) => toExpectations(e, reportData, hostData, idBlock)),
       );
     }
   }
