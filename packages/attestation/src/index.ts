@@ -1,5 +1,5 @@
-// @contrast/attestation: verification of AMD SEV-SNP evidence (TDX, collateral, validators,
-// issuers and the simulated TEE follow).
+// @contrast/attestation: verification of AMD SEV-SNP and Intel TDX evidence, collateral,
+// validators, evidence documents, issuers and the simulated TEE.
 
 export {
   type CollateralCacheStorage,
@@ -22,6 +22,16 @@ export {
   pcsTcbInfoUrl,
 } from "./collateral/urls.js";
 export { EvidenceError, PolicyError } from "./errors.js";
+export { EVIDENCE_OIDS } from "./evidence/oids.js";
+export { decodeSnpEvidence, encodeSnpEvidence, SNP_CRL_EXTRAS_KEY, type SnpEvidence } from "./evidence/snp.js";
+export {
+  COLLATERAL_KEY,
+  COLLATERAL_VERSION,
+  collateralToJson,
+  decodeTdxEvidence,
+  encodeTdxEvidence,
+  type TdxEvidence,
+} from "./evidence/tdx.js";
 export {
   buildSnpCertTable,
   CONFIGFS_TSM_REPORT,

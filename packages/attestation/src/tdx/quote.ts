@@ -54,6 +54,8 @@ export interface TdxQuote {
   qeAuthData: Uint8Array;
   /** The PCK chain as sent: leaf, intermediate, root (PEM, trailing NULs removed). */
   pckChainPem: string;
+  /** The PCK certification data exactly as sent (possibly NUL-padded). */
+  pckChainData: Uint8Array;
   /** Bytes after the signature data (padding, markers); not covered by anything. */
   trailing: Uint8Array;
 }
@@ -198,6 +200,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     qeReportSignature,
     qeAuthData,
     pckChainPem: Buffer.from(chain.subarray(0, end)).toString("latin1"),
+    pckChainData: chain,
     trailing: b.subarray(sigEnd),
   };
 }
