@@ -1,6 +1,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createSimulatedAuthority } from "@contrast/attestation";
+import {
+  collateralFromDcapQvl,
+  createSimulatedAuthority,
+  encodeSnpEvidence,
+  encodeTdxEvidence,
+} from "@contrast/attestation";
 import { fixedClock, fromHex } from "@contrast/core";
 import {
   type Manifest,
@@ -291,5 +296,93 @@ describe("contrast attestation verify --platform tdx", () => {
     ]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("[TDX_QUOTE_SIGNATURE_INVALID]");
+  });
+});
+
+describe("contrast attestation verify with evidence documents", () => {
+  it("reads a sevsnp.Attestation document: VCEK and CRL from the document", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "doc.pb"),
+      encodeSnpEvidence({
+        report: new Uint8Array(readFileSync(join(SNP, "virtee-milan-report.bin"))),
+        vcek: new Uint8Array(readFileSync(join(SNP, "virtee-milan-vcek.der"))),
+        product: { name: "Milan", machineStepping: 0 },
+      }),
+    );
+    const r = await cli(["attestation", "verify", join(dir, "doc.pb"), "--now", "2024-01-01T00:00:00Z", "-o", "json"]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).claims).toMatchObject({
+      product: "Milan",
+      measurement: expect.stringMatching(/^7a1e5c26/),
+    });
+  });
+
+  it("reads a simulated document whose chain must still be named by the reference values", async () => {
+    const clock = fixedClock("2026-11-22T00:00:00Z");
+    const sim = createSimulatedAuthority({ clock, rsaModulusLength: 2048 });
+    const dir = tempDir();
+    const report = sim.report({
+      reportData: new Uint8Array(64),
+      measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
+      hostData: new Uint8Array(32),
+    });
+    const doc = (revokeAsk: boolean) =>
+      encodeSnpEvidence({
+        report,
+        vcek: sim.vcek,
+        ask: new Uint8Array(sim.roots.ask.raw),
+        ark: new Uint8Array(sim.roots.ark.raw),
+        crl: sim.crl({ now: clock.now(), revokeAsk }),
+      });
+    writeFileSync(join(dir, "doc.pb"), doc(false));
+    writeFileSync(join(dir, "revoked.pb"), doc(true));
+    const args = (file: string, ark: string) => [
+      "attestation",
+      "verify",
+      join(dir, file),
+      "--platform",
+      "sim",
+      "--now",
+      "2026-11-22T00:00:00Z",
+      "--reference-values",
+      manifestWith({ sim: [simReferenceValues(ark)] }),
+    ];
+    const ok = await cli(args("doc.pb", sim.arkKeyDigest));
+    expect(ok.status).toBe(0);
+    const stranger = await cli(args("doc.pb", "cd".repeat(32)));
+    expect(stranger.status).toBe(2);
+    expect(stranger.stderr).toContain("[ATTESTATION_SIM_ANCHOR_NOT_TRUSTED]");
+    const revoked = await cli(args("revoked.pb", sim.arkKeyDigest));
+    expect(revoked.status).toBe(1);
+    expect(revoked.stderr).toContain("[SNP_CERT_REVOKED]");
+  });
+
+  it("reads a tdx.QuoteV4 document and verifies the collateral it carries", async () => {
+    const TDX = join(REPO, "testdata/attestation/tdx");
+    const dir = tempDir();
+    const collateral = collateralFromDcapQvl(readFileSync(join(TDX, "phala-quote-v4-collateral.json"), "utf8"));
+    writeFileSync(
+      join(dir, "doc.pb"),
+      encodeTdxEvidence({ quote: new Uint8Array(readFileSync(join(TDX, "phala-quote-v4.dat"))), collateral }),
+    );
+    const r = await cli([
+      "attestation",
+      "verify",
+      join(dir, "doc.pb"),
+      "--platform",
+      "tdx",
+      "--now",
+      "2025-07-01T00:00:00Z",
+      "-o",
+      "json",
+    ]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).claims.tcb).toMatchObject({ status: "UpToDate" });
+    const damaged = readFileSync(join(dir, "doc.pb"));
+    writeFileSync(join(dir, "short.pb"), damaged.subarray(0, damaged.length - 10));
+    const bad = await cli(["attestation", "verify", join(dir, "short.pb"), "--platform", "tdx"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("[EVIDENCE_DOCUMENT_MALFORMED]");
   });
 });

@@ -20,7 +20,8 @@ export interface AttestationVerifyOptions {
   now?: string;
 }
 
-export const MAX_EVIDENCE = 64 * 1024;
+// Documents may carry collateral (TCB info, QE identity, CRLs), which dwarfs the evidence itself.
+export const MAX_EVIDENCE = 4 * 1024 * 1024;
 export const MAX_CERT = 64 * 1024;
 
 export function usage(message: string, hint: string): ContrastError {

@@ -3,6 +3,7 @@ import {
   type AmdRoots,
   contrastIdKeyDigest,
   decodeGuestPolicy,
+  decodeSnpEvidence,
   PolicyError,
   type SnpExpectations,
   type SnpProduct,
@@ -127,26 +128,41 @@ export async function snpVerify(
   if (opts.product !== undefined && product === undefined)
     throw usage(`unknown --product ${opts.product}`, "Use Milan, Genoa or Turin.");
 
-  const report = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "report");
+  const input = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "evidence");
+  // A raw report starts with its version (2 to 5); a document with protobuf field 1 (0x0a).
+  const doc = input[0] === 0x0a ? decodeSnpEvidence(input) : undefined;
+  const report = doc?.report ?? input;
   const vcekPath = await collateralFile(ctx, opts.vcek, opts.collateral, [
     "vcek.der",
     "vcek.pem",
     "vlek.der",
     "vlek.pem",
   ]);
-  if (vcekPath === undefined)
-    throw usage("no VCEK or VLEK given", "Pass --vcek <file> or --collateral <dir> containing vcek.der.");
-  const endorsementKey = await readBounded(vcekPath, MAX_CERT, "certificate");
+  const endorsementKey =
+    vcekPath === undefined ? (doc?.vcek ?? doc?.vlek) : await readBounded(vcekPath, MAX_CERT, "certificate");
+  if (endorsementKey === undefined)
+    throw usage(
+      "no VCEK or VLEK given",
+      "Pass --vcek <file> or --collateral <dir> containing vcek.der, or an evidence document that carries it.",
+    );
 
   let roots: AmdRoots | undefined;
   const chainPath = await collateralFile(ctx, opts.certChain, opts.collateral, ["cert_chain.pem", "cert-chain.pem"]);
   if (opts.platform === "sim") {
-    if (chainPath === undefined)
-      throw usage("the simulated TEE needs its chain", "Pass --cert-chain with the simulated ASK and ARK.");
-    roots = chainRoots(
-      Buffer.from(await readBounded(chainPath, MAX_CERT * 2, "certificate chain")).toString("utf8"),
-      chainPath,
-    );
+    if (chainPath !== undefined) {
+      roots = chainRoots(
+        Buffer.from(await readBounded(chainPath, MAX_CERT * 2, "certificate chain")).toString("utf8"),
+        chainPath,
+      );
+    } else if (doc?.ask !== undefined && doc.ark !== undefined) {
+      // Trust still comes only from the reference values, which must name this ARK.
+      roots = { ask: new X509Certificate(doc.ask), ark: new X509Certificate(doc.ark) };
+    } else {
+      throw usage(
+        "the simulated TEE needs its chain",
+        "Pass --cert-chain with the simulated ASK and ARK, or an evidence document that carries them.",
+      );
+    }
     out.warn(
       "verifying SIMULATED evidence: it proves nothing about confidentiality or integrity (development and tests only)",
     );
@@ -156,7 +172,7 @@ export async function snpVerify(
   }
 
   const crlPath = await collateralFile(ctx, opts.crl, opts.collateral, ["crl.der"]);
-  const crl = crlPath === undefined ? undefined : await readBounded(crlPath, 1024 * 1024, "CRL");
+  const crl = crlPath === undefined ? doc?.crl : await readBounded(crlPath, 1024 * 1024, "CRL");
   if (crl === undefined) ctx.log.info("no CRL given: revocation of the ASK was not checked");
   const verified = verifySnpReport({
     ...(crl ? { crl } : {}),

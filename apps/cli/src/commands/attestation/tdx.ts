@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   collateralFromDcapQvl,
+  decodeTdxEvidence,
   parsePckExtension,
   parsePcsResponse,
   TCB_STATUSES,
@@ -76,7 +77,10 @@ export async function tdxVerify(
   hostData: Uint8Array | undefined,
 ): Promise<number> {
   const { out } = ctx;
-  const quote = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "quote");
+  const input = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "evidence");
+  // A raw quote starts with its version (4 or 5, u16); a document with protobuf field 1 (0x0a).
+  const doc = input[0] === 0x0a ? decodeTdxEvidence(input) : undefined;
+  const quote = doc?.quote ?? input;
   const verified = verifyTdxQuote({ quote, now });
   let tcb: TdxTcbEvaluation | undefined;
   const statuses = TCB_STATUSES;
@@ -86,11 +90,10 @@ export async function tdxVerify(
       throw usage(`unknown TCB status ${JSON.stringify(x)}`, `Use a comma-separated list of ${statuses.join(", ")}.`);
     return found;
   });
-  if (opts.collateral !== undefined) {
-    tcb = verifyTdxCollateral(verified, await loadTdxCollateral(ctx, opts.collateral), {
-      now,
-      acceptedStatuses: accepted,
-    });
+  // Collateral in a document is unsigned transport; it is verified exactly like a file's.
+  const collateral = opts.collateral !== undefined ? await loadTdxCollateral(ctx, opts.collateral) : doc?.collateral;
+  if (collateral !== undefined) {
+    tcb = verifyTdxCollateral(verified, collateral, { now, acceptedStatuses: accepted });
   } else out.warn("no --collateral: the platform's TCB status, QE identity and revocation were not checked");
   const pck = parsePckExtension(verified.pck);
   let matched: number | undefined;
