@@ -89,7 +89,17 @@ describe("TdxVerifier (cached platforms)", () => {
     expect(() => verifier.verify(body)).toThrow(expect.objectContaining({ code: "TDX_QUOTE_SIGNATURE_INVALID" }));
     const key = new Uint8Array(good);
     key[0x27c + 64] = (key[0x27c + 64] as number) ^ 1; // first byte of the attestation key
-    expect(() => verifier.verify(key)).toThrow(EvidenceError);
+    expect(() => verifier.verify(key)).toThrow(expect.objectContaining({ code: "TDX_ATTESTATION_KEY_NOT_BOUND" }));
+    const auth = new Uint8Array(good);
+    expect(auth[0x4c2]).toBeGreaterThan(0); // this quote has QE auth data
+    auth[0x4c4] = (auth[0x4c4] as number) ^ 1;
+    expect(() => verifier.verify(auth)).toThrow(expect.objectContaining({ code: "TDX_ATTESTATION_KEY_NOT_BOUND" }));
+    // A changed chain is a different platform: it is verified afresh (and fails).
+    const chain = new Uint8Array(good);
+    const at = Buffer.from(chain).indexOf("-----BEGIN CERTIFICATE-----") + 100;
+    chain[at] = chain[at] === 0x41 ? 0x42 : 0x41;
+    expect(() => verifier.verify(chain)).toThrow(EvidenceError);
+    expect(verifier.verify(good).quote.version).toBe(4);
   });
 
   it("re-checks the chain when the clock leaves its validity", () => {

@@ -74,10 +74,13 @@ function malformed(message: string, offset?: number): EvidenceError {
 
 /** A bounds-checked little-endian cursor over the quote. */
 class Reader {
+  private readonly view: DataView;
   constructor(
     readonly b: Uint8Array,
     public pos = 0,
-  ) {}
+  ) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
   need(n: number, what: string): void {
     if (n < 0 || this.pos + n > this.b.length) throw malformed(`truncated ${what}`, this.pos);
   }
@@ -88,12 +91,16 @@ class Reader {
     return out;
   }
   u16(what: string): number {
-    const x = this.bytes(2, what);
-    return (x[0] as number) | ((x[1] as number) << 8);
+    this.need(2, what);
+    const x = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return x;
   }
   u32(what: string): number {
-    const x = this.bytes(4, what);
-    return ((x[0] as number) | ((x[1] as number) << 8) | ((x[2] as number) << 16)) + (x[3] as number) * 0x1000000;
+    this.need(4, what);
+    const x = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return x;
   }
 }
 
@@ -199,7 +206,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     qeReport,
     qeReportSignature,
     qeAuthData,
-    pckChainPem: Buffer.from(chain.subarray(0, end)).toString("latin1"),
+    pckChainPem: Buffer.from(chain.buffer, chain.byteOffset, end).toString("latin1"),
     pckChainData: chain,
     trailing: b.subarray(sigEnd),
   };

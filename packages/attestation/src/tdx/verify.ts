@@ -1,5 +1,5 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from "node:crypto";
-import { bytesEqual, type Clock, decodePem, sha256, sha256Hex, toBase64Url, toHex } from "@contrast/core";
+import { bytesEqual, type Clock, decodePem, sha256, toBase64Url, toHex } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
 import { INTEL_QE_VENDOR_ID, parseTdxQuote, type TdxQuote } from "./quote.js";
@@ -138,7 +138,14 @@ interface CachedPlatform {
   /** The attestation key the cached QE report binds, imported once. */
   attestationKey: Uint8Array;
   attestationKeyObject: KeyObject;
+  /** What was verified: the PCK chain as sent and the QE report with its signature. */
+  pckChainData: Uint8Array;
+  qeReport: Uint8Array;
+  qeAuthData: Uint8Array;
 }
+
+/** Equality of public bytes (no secret is compared, so memcmp timing is fine). */
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 export interface TdxVerifierOptions {
   readonly clock: Clock;
@@ -168,9 +175,17 @@ export class TdxVerifier {
     const quote = parseTdxQuote(input);
     checkVendor(quote);
     const now = this.clock.now();
-    // The key covers the chain and the signed QE report: a cache hit means both were verified.
-    const id = sha256Hex(Buffer.from(quote.pckChainPem, "latin1"), quote.qeReport.raw, quote.qeReportSignature);
+    // Looked up by the QE report signature, then compared in full with what was verified: a hit
+    // means this exact chain and signed QE report passed before. (Comparing costs less than
+    // hashing the few kilobytes of chain on every quote.)
+    const id = toHex(quote.qeReportSignature);
     let platform = this.cache.get(id);
+    if (
+      platform !== undefined &&
+      !(same(platform.qeReport, quote.qeReport.raw) && same(platform.pckChainData, quote.pckChainData))
+    ) {
+      platform = undefined;
+    }
     if (platform === undefined || now.getTime() < platform.notBefore || now.getTime() > platform.notAfter) {
       const { pck, intermediate } = verifyPckChain(quote.pckChainPem, this.root, now);
       checkQeReport(quote, pck);
@@ -182,17 +197,21 @@ export class TdxVerifier {
         notAfter: Math.min(...certs.map((c) => new Date(c.validTo).getTime())),
         attestationKey: new Uint8Array(quote.attestationKey),
         attestationKeyObject: attestationKeyObject(quote.attestationKey),
+        pckChainData: new Uint8Array(quote.pckChainData),
+        qeAuthData: new Uint8Array(quote.qeAuthData),
+        qeReport: new Uint8Array(quote.qeReport.raw),
       };
       this.cache.delete(id);
       this.cache.set(id, platform);
       if (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value as string);
     }
-    checkAttestationKeyBinding(quote);
-    // The QE report binds the key by SHA-256, so a quote that passed the binding against the
-    // cached report carries the cached key; the comparison keeps that explicit.
-    const key = bytesEqual(quote.attestationKey, platform.attestationKey)
-      ? platform.attestationKeyObject
-      : attestationKeyObject(quote.attestationKey);
+    // The cached QE report was checked to bind exactly this key and auth data; anything else
+    // gets the full SHA-256 binding check (and fails it, since the QE report is the same).
+    let key = platform.attestationKeyObject;
+    if (!same(quote.attestationKey, platform.attestationKey) || !same(quote.qeAuthData, platform.qeAuthData)) {
+      checkAttestationKeyBinding(quote);
+      key = attestationKeyObject(quote.attestationKey);
+    }
     checkQuoteSignature(quote, key);
     return { quote, pck: platform.pck, pckIntermediate: platform.intermediate };
   }
