@@ -15,7 +15,6 @@ describe("bit flips in the signed region of every real SNP report (property)", (
     const base = snpFile(v.report);
     const key = snpFile(v.key);
     const now = new Date(v.now);
-    // The signed region and the signature itself.
     // The signed region and the 48 significant bytes of r and of s.
     const ranges: [number, number][] = [
       [0, SNP_SIGNED_SIZE],

@@ -117,6 +117,7 @@ export function rejection(fn: () => unknown): EvidenceError {
 /** A deterministic sample of bit positions within byte ranges: CI checks the same flips each run. */
 export function sampleBits(seed: string, count: number, ranges: readonly [number, number][]): number[] {
   const total = ranges.reduce((n, [a, b]) => n + (b - a) * 8, 0);
+  if (count >= total) return ranges.flatMap(([a, b]) => Array.from({ length: (b - a) * 8 }, (_, i) => a * 8 + i));
   const out = new Set<number>();
   for (let i = 0; out.size < Math.min(count, total); i++) {
     let k = createHash("sha256").update(`${seed}:${i}`).digest().readUInt32BE(0) % total;
@@ -152,4 +153,6 @@ export function expectEveryFlipRejected(
   return bits.length;
 }
 
-export const BIT_FLIPS = Number(process.env.SNP_BIT_FLIPS ?? 2000);
+/** Flips per report or quote: 2,000 sampled in CI; SNP_BIT_FLIPS=all sweeps every signed bit. */
+export const BIT_FLIPS =
+  process.env.SNP_BIT_FLIPS === "all" ? Number.POSITIVE_INFINITY : Number(process.env.SNP_BIT_FLIPS ?? 2000);
