@@ -40,6 +40,20 @@ function protoc(args: string[], input: Uint8Array): Buffer {
   return execFileSync("protoc", [`-I${PROTO}`, ...args], { input, maxBuffer: 1 << 24 });
 }
 
+/** Random bytes, or a real document with up to eight bytes overwritten. */
+function hostileDocuments(doc: Uint8Array): fc.Arbitrary<Uint8Array> {
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 2048 }),
+    fc
+      .array(fc.tuple(fc.nat(doc.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+      .map((edits) => {
+        const d = Uint8Array.from(doc);
+        for (const [i, b] of edits) d[i] = b;
+        return d;
+      }),
+  );
+}
+
 function expectTypedFailure(fn: () => unknown): void {
   try {
     fn();
@@ -140,19 +154,7 @@ describe("SNP evidence document (sevsnp.Attestation)", () => {
     if (v === undefined) throw new Error("no vector");
     const doc = encodeSnpEvidence({ report: snpFile(v.report), vcek: snpFile(v.key), crl: new Uint8Array([1, 2]) });
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 2048 }),
-          fc
-            .array(fc.tuple(fc.nat(doc.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
-            .map((edits) => {
-              const d = Uint8Array.from(doc);
-              for (const [i, b] of edits) d[i] = b;
-              return d;
-            }),
-        ),
-        (bytes) => expectTypedFailure(() => decodeSnpEvidence(bytes)),
-      ),
+      fc.property(hostileDocuments(doc), (bytes) => expectTypedFailure(() => decodeSnpEvidence(bytes))),
       { numRuns: FUZZ_RUNS },
     );
   });
@@ -213,19 +215,7 @@ describe("TDX evidence document (tdx.QuoteV4)", () => {
   it("never throws anything but EvidenceError on mutated or random bytes (fuzz)", () => {
     const doc = encodeTdxEvidence({ quote: tdxFile("phala-quote-v4.dat") });
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 2048 }),
-          fc
-            .array(fc.tuple(fc.nat(doc.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
-            .map((edits) => {
-              const d = Uint8Array.from(doc);
-              for (const [i, b] of edits) d[i] = b;
-              return d;
-            }),
-        ),
-        (bytes) => expectTypedFailure(() => decodeTdxEvidence(bytes)),
-      ),
+      fc.property(hostileDocuments(doc), (bytes) => expectTypedFailure(() => decodeTdxEvidence(bytes))),
       { numRuns: FUZZ_RUNS },
     );
   });
