@@ -85,7 +85,7 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
 
     for (const rule of m.rules) {
       const h = rule.head;
-      if (h.name === "input" || h.name === "data") {
+      if ((h.name === "input" || h.name === "data") && m.v1 && h.path.length === 0) {
         throw new RegoError("REGO_COMPILE_ERROR", `${h.name} cannot be shadowed`, h.loc);
       }
       // Split the head path into static names and dynamic keys.
@@ -104,7 +104,7 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
         arity = h.args.length;
         if (keys.length > 0)
           throw new RegoError("REGO_COMPILE_ERROR", "function heads cannot have dynamic keys", h.loc);
-      } else if (h.contains !== undefined) {
+      } else if (h.contains !== undefined && keys.length === 0) {
         kind = "set";
       } else if (keys.length > 0) {
         kind = "object";

@@ -274,7 +274,7 @@ export class Evaluator {
             e.loc,
           );
         }
-        if (e.left.t === "var" && (e.left.name === "input" || e.left.name === "data")) {
+        if (e.left.t === "var" && (e.left.name === "input" || e.left.name === "data") && f.scope.v1) {
           throw new RegoError("REGO_COMPILE_ERROR", `${e.left.name} cannot be shadowed`, e.loc);
         }
         return this.evalTerm(e.right, f, (v) => {
@@ -905,7 +905,7 @@ export class Evaluator {
         } else if (!equal(result, v)) {
           throw new RegoError(
             "REGO_CONFLICT",
-            `complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            `rule conflicts with the following rule: complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
             def.rule.loc,
             { details: { first: resultLoc } },
           );
@@ -926,8 +926,15 @@ export class Evaluator {
     let found = false;
     const value = rule.head.value;
     const onSolution = (): Stop => {
-      found = true;
-      return value === undefined ? k(true) : this.evalTerm(value, f, k);
+      // A body whose value is undefined counts as failed, so an else branch may apply.
+      if (value === undefined) {
+        found = true;
+        return k(true);
+      }
+      return this.evalTerm(value, f, (v) => {
+        found = true;
+        return k(v);
+      });
     };
     const stop = rule.body === undefined ? onSolution() : this.evalQuery(rule.body, 0, f, onSolution);
     if (stop || found) return stop;
@@ -935,8 +942,14 @@ export class Evaluator {
       let elseFound = false;
       const ev = e.value;
       const s = this.evalQuery(e.body, 0, f, () => {
-        elseFound = true;
-        return ev === undefined ? k(true) : this.evalTerm(ev, f, k);
+        if (ev === undefined) {
+          elseFound = true;
+          return k(true);
+        }
+        return this.evalTerm(ev, f, (v) => {
+          elseFound = true;
+          return k(v);
+        });
       });
       if (s || elseFound) return s;
     }
@@ -962,17 +975,28 @@ export class Evaluator {
   private evalObject(g: RuleGroup): Value {
     const root = new Map<string, { key: Value; value: Value | Map<string, unknown> }>();
     type Tree = Map<string, { key: Value; value: Value | Tree }>;
-    const put = (tree: Tree, keys: Value[], v: Value, loc: Location): false => {
+    const put = (tree: Tree, keys: Value[], v: Value, loc: Location, isSet = false): false => {
       const [first, ...rest] = keys as [Value, ...Value[]];
       const ck = keyOf(first);
       const cur = tree.get(ck);
+      if (rest.length === 0 && isSet) {
+        // `p[a][b] contains x`: the leaf is a set that collects elements.
+        let leaf = cur?.value;
+        if (!(leaf instanceof Map)) {
+          leaf = new Map<string, Value>() as unknown as Tree;
+          tree.set(ck, { key: first, value: leaf });
+          setLeaves.add(leaf);
+        }
+        (leaf as unknown as Map<string, Value>).set(keyOf(v), v);
+        return false;
+      }
       if (rest.length === 0) {
         if (cur !== undefined) {
           const prev = cur.value instanceof Map ? treeToValue(cur.value as Tree) : (cur.value as Value);
           if (!equal(prev, v)) {
             throw new RegoError(
               "REGO_CONFLICT",
-              `rules should not produce multiple outputs: object keys must be unique, ${g.path.join(".")}[${formatValue(first)}] is both ${formatValue(prev)} and ${formatValue(v)}`,
+              `rules must not produce multiple outputs: object keys must be unique, ${g.path.join(".")}[${formatValue(first)}] is both ${formatValue(prev)} and ${formatValue(v)}`,
               loc,
             );
           }
@@ -993,9 +1017,11 @@ export class Evaluator {
           loc,
         );
       }
-      return put(sub, rest, v, loc);
+      return put(sub, rest, v, loc, isSet);
     };
+    const setLeaves = new Set<unknown>();
     const treeToValue = (tree: Tree): Value => {
+      if (setLeaves.has(tree)) return new RSet(tree as unknown as Map<string, Value>);
       const b = new ObjectBuilder();
       for (const { key, value } of tree.values()) b.set(key, value instanceof Map ? treeToValue(value as Tree) : value);
       return b.build();
@@ -1004,12 +1030,14 @@ export class Evaluator {
       const f = this.newFrame(def);
       const onSolution = () =>
         this.evalItems(def.keys, 0, [], f, (keys) =>
-          def.rule.head.value === undefined
-            ? put(root as Tree, keys, true, def.rule.loc)
-            : this.evalTerm(def.rule.head.value, f, (v) => {
-                put(root as Tree, keys, v, def.rule.loc);
-                return false;
-              }),
+          def.rule.head.contains !== undefined
+            ? this.evalTerm(def.rule.head.contains, f, (v) => put(root as Tree, keys, v, def.rule.loc, true))
+            : def.rule.head.value === undefined
+              ? put(root as Tree, keys, true, def.rule.loc)
+              : this.evalTerm(def.rule.head.value, f, (v) => {
+                  put(root as Tree, keys, v, def.rule.loc);
+                  return false;
+                }),
         );
       if (def.rule.body === undefined) onSolution();
       else this.evalQuery(def.rule.body, 0, f, onSolution);
@@ -1169,7 +1197,7 @@ export class Evaluator {
             else if (!equal(result, v)) {
               throw new RegoError(
                 "REGO_CONFLICT",
-                `functions must not produce multiple outputs for same inputs: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
+                `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
                 loc ?? def.rule.loc,
               );
             }

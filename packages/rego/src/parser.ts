@@ -632,7 +632,10 @@ class Parser {
           }
         }
         this.expectOp(")");
-        current = { t: "call", fn, args, loc: current.loc };
+        current =
+          fn.length === 1 && fn[0] === "set" && args.length === 0
+            ? { t: "set", items: [], loc: current.loc }
+            : { t: "call", fn, args, loc: current.loc };
         path = [];
       } else break;
       // keep `current` as the head; path accumulates

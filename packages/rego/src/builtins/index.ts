@@ -1,6 +1,8 @@
 import { COLLECTION_BUILTINS } from "./collections.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
+import { MISC_BUILTINS } from "./misc.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
+import { PATCH_BUILTINS } from "./patch.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
@@ -8,7 +10,15 @@ import { STRING_BUILTINS } from "./strings.js";
 export type { Builtin, BuiltinContext, BuiltinFn } from "./registry.js";
 
 const REGISTRY = new Map<string, Builtin>();
-for (const table of [NUMBER_BUILTINS, STRING_BUILTINS, COLLECTION_BUILTINS, ENCODING_BUILTINS, REGEX_BUILTINS]) {
+for (const table of [
+  NUMBER_BUILTINS,
+  STRING_BUILTINS,
+  COLLECTION_BUILTINS,
+  ENCODING_BUILTINS,
+  REGEX_BUILTINS,
+  PATCH_BUILTINS,
+  MISC_BUILTINS,
+]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
 // print takes any number of arguments; the evaluator formats and delivers its line.

@@ -54,6 +54,7 @@ export const STRING_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const s = str("indexof", a, 0);
       const sub = str("indexof", a, 1);
+      if (sub === "") return -1;
       const i = s.indexOf(sub);
       if (i < 0) return -1;
       return isAscii(s) ? i : chars(s.slice(0, i)).length;
@@ -215,7 +216,7 @@ export function sprintf(format: string, args: readonly Value[]): string {
       continue;
     }
     verbs++;
-    if (argi >= args.length) fail(`no argument specified for format verb ${verbs}`);
+    if (argi >= args.length) fail(`no argument specified for format verb ${verbs - 1}`);
     const v = args[argi++] as Value;
     const prec = precText === undefined ? undefined : Number(precText);
     let s: string;
