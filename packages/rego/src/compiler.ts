@@ -77,7 +77,7 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
       if (alias === "data" && imp.path.length > 1) {
         throw new RegoError("REGO_COMPILE_ERROR", "data cannot be shadowed", imp.loc);
       }
-      if (imp.path.length === 1) continue; // `import input` / `import data`: no alias needed
+      if (imp.path.length === 1 && imp.alias === undefined) continue; // `import input`: nothing to alias
       imports.set(alias, imp.path);
     }
     const scope: ModuleScope = { package: m.package, imports, v1: m.v1 };

@@ -184,11 +184,11 @@ export class Evaluator {
           }
           const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
           return this.declare(names, f, () =>
-            forEach(coll, (key, val) =>
-              lit.key === undefined
+            forEach(coll, (key, val) => {
+              return lit.key === undefined
                 ? this.match(lit.value, val, f, k)
-                : this.match(lit.key, key, f, () => this.match(lit.value, val, f, k)),
-            ),
+                : this.match(lit.key, key, f, () => this.match(lit.value, val, f, k));
+            }),
           );
         });
       case "every":
@@ -285,6 +285,24 @@ export class Evaluator {
       case "unify":
         return this.unify(e.left, e.right, f, k);
       case "call": {
+        if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) {
+          // walk(x, [path, value]) relates x to each of its sub-documents, itself first.
+          const out = e.args[1] as Term;
+          return this.evalTerm(e.args[0] as Term, f, (root) => {
+            const visit = (path: Value[], v: Value): Stop => {
+              if (this.match(out, [path.slice(), v], f, k)) return true;
+              return forEach(v, (key, child) => {
+                path.push(key);
+                try {
+                  return visit(path, child);
+                } finally {
+                  path.pop();
+                }
+              });
+            };
+            return visit([], root);
+          });
+        }
         const fn = this.resolveFunction(e.fn, f, e.loc);
         if (e.args.length === fn.arity + 1) {
           // Old-style call whose last argument receives the result.
@@ -298,6 +316,34 @@ export class Evaluator {
       }
       default:
         return this.evalTerm(e, f, (v) => (v === false ? false : k()));
+    }
+  }
+
+  /**
+   * regorus reports a destructuring pattern whose shape cannot match the value as an error rather
+   * than a failed match; this engine does the same, so policies behave alike on both.
+   */
+  private checkPattern(t: Term, v: Value, f: Frame): void {
+    if (t.t === "array") {
+      if (v instanceof RObject) {
+        throw new RegoError(
+          "REGO_TYPE_ERROR",
+          "incompatible destructuring patterns: both sides must be arrays or objects with matching structure",
+          t.loc,
+        );
+      }
+      if (Array.isArray(v)) {
+        if (v.length !== t.items.length) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `mismatch in number of array elements: pattern has ${t.items.length}, value has ${v.length}`,
+            t.loc,
+          );
+        }
+        t.items.forEach((x, i) => {
+          this.checkPattern(x, (v as readonly Value[])[i] as Value, f);
+        });
+      }
     }
   }
 
@@ -419,11 +465,56 @@ export class Evaluator {
   // ------------------------------------------------------------------ unification
 
   private unify(a: Term, b: Term, f: Frame, k: Cont): Stop {
-    if (a.t === "array" && b.t === "array" && a.items.length === b.items.length) {
+    if (a.t === "array" && b.t === "array") {
+      if (a.items.length !== b.items.length) {
+        throw new RegoError(
+          "REGO_TYPE_ERROR",
+          `mismatch in number of array elements: left has ${a.items.length}, right has ${b.items.length}`,
+          a.loc,
+        );
+      }
       return this.unifyItems(a.items, b.items, 0, f, k);
     }
-    if (this.isPattern(a, f)) return this.evalTerm(b, f, (v) => this.match(a, v, f, k));
-    if (this.isPattern(b, f)) return this.evalTerm(a, f, (v) => this.match(b, v, f, k));
+    if (a.t === "object" && b.t === "object") {
+      const ka = staticKeys(a);
+      const kb = staticKeys(b);
+      if (ka !== undefined && kb !== undefined) {
+        if (ka.length !== kb.length) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `object field count mismatch in assignment: left has ${ka.length} fields, right has ${kb.length} fields`,
+            a.loc,
+          );
+        }
+        const missing = kb.find((k2) => !ka.some((x) => equal(x, k2)));
+        if (missing !== undefined) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `key ${formatValue(missing)} not found in left-hand side object during destructuring; object literal keys mismatch. Expected keys [${ka.map(formatValue).join(", ")}] got [${kb.map(formatValue).join(", ")}].`,
+            a.loc,
+          );
+        }
+        const left = ka.map(
+          (key) => (a.entries.find(([kt]) => equal((kt as { value: Value }).value, key)) as [Term, Term])[1],
+        );
+        const right = ka.map(
+          (key) => (b.entries.find(([kt]) => equal((kt as { value: Value }).value, key)) as [Term, Term])[1],
+        );
+        return this.unifyItems(left, right, 0, f, k);
+      }
+    }
+    if (this.isPattern(a, f)) {
+      return this.evalTerm(b, f, (v) => {
+        this.checkPattern(a, v, f);
+        return this.match(a, v, f, k);
+      });
+    }
+    if (this.isPattern(b, f)) {
+      return this.evalTerm(a, f, (v) => {
+        this.checkPattern(b, v, f);
+        return this.match(b, v, f, k);
+      });
+    }
     return this.evalTerm(a, f, (va) => this.evalTerm(b, f, (vb) => (equal(va, vb) ? k() : false)));
   }
 
@@ -961,10 +1052,12 @@ export class Evaluator {
     for (const def of g.defs) {
       const f = this.newFrame(def);
       const elem = def.rule.head.contains as Term;
+      // A constant element needs one solution of the body: later ones cannot add anything.
+      const once = elem.t === "scalar";
       const onSolution = () =>
         this.evalTerm(elem, f, (v) => {
           out.set(keyOf(v), v);
-          return false;
+          return once;
         });
       if (def.rule.body === undefined) onSolution();
       else this.evalQuery(def.rule.body, 0, f, onSolution);
@@ -1028,8 +1121,19 @@ export class Evaluator {
     };
     for (const def of g.defs) {
       const f = this.newFrame(def);
-      const onSolution = () =>
-        this.evalItems(def.keys, 0, [], f, (keys) =>
+      const value = def.rule.head.value;
+      const once =
+        def.keys.every((t) => t.t === "scalar") &&
+        def.rule.head.contains === undefined &&
+        (value === undefined || value.t === "scalar");
+      const onSolution = (): Stop => {
+        if (once) {
+          // Constant keys and value: one solution of the body settles the entry.
+          const v = value === undefined ? true : (value as { value: Value }).value;
+          this.evalItems(def.keys, 0, [], f, (keys) => put(root as Tree, keys, v, def.rule.loc));
+          return true;
+        }
+        return this.evalItems(def.keys, 0, [], f, (keys) =>
           def.rule.head.contains !== undefined
             ? this.evalTerm(def.rule.head.contains, f, (v) => put(root as Tree, keys, v, def.rule.loc, true))
             : def.rule.head.value === undefined
@@ -1039,6 +1143,7 @@ export class Evaluator {
                   return false;
                 }),
         );
+      };
       if (def.rule.body === undefined) onSolution();
       else this.evalQuery(def.rule.body, 0, f, onSolution);
     }
@@ -1220,6 +1325,15 @@ export type ResolvedFn =
   | { kind: "mock"; mock: Mock; arity: number; name: string };
 
 // -------------------------------------------------------------------- helpers
+
+function staticKeys(t: Extract<Term, { t: "object" }>): Value[] | undefined {
+  const out: Value[] = [];
+  for (const [k] of t.entries) {
+    if (k.t !== "scalar") return undefined;
+    out.push(k.value);
+  }
+  return out;
+}
 
 function isPlainTerm(t: Term): boolean {
   return t.t !== "assign" && t.t !== "unify" && t.t !== "call";

@@ -235,6 +235,14 @@ class Parser {
     }
     if (body === undefined && head.value === undefined && head.contains === undefined && head.args === undefined) {
       if (head.path.length === 0) throw this.err("rule must have a body or assignment", start);
+      if (this.v1) {
+        throw this.err(
+          head.path.length === 1
+            ? "`contains` keyword is required for partial set rules"
+            : "rule must have a body or assignment",
+          start,
+        );
+      }
     }
     if (body === undefined && head.args !== undefined && head.value === undefined) {
       throw this.err("rule must have a body", start);
@@ -331,6 +339,20 @@ class Parser {
     }
     // v0: `p[x] { ... }` without a value is a partial set rule.
     const last = path[path.length - 1];
+    if (
+      !this.v1 &&
+      !isDefault &&
+      contains === undefined &&
+      value === undefined &&
+      args === undefined &&
+      path.length === 1 &&
+      last?.t === "scalar" &&
+      this.lastSegmentWasDot() &&
+      this.isOp("{")
+    ) {
+      // v0: `x.a { ... }` adds "a" to the set x (regorus and OPA v0 read it so).
+      return { name: nameTok.text, path: [], args, contains: last, value, assign, loc: this.loc(start) };
+    }
     if (
       contains === undefined &&
       value === undefined &&
@@ -663,11 +685,22 @@ class Parser {
       this.next();
       return { t: "array", items: [], loc };
     }
-    const first = this.exprNoUnion();
+    let first = this.exprNoUnion();
     if (this.isOp("|")) {
+      const save = this.i;
       this.next();
-      const body = this.comprBody("]");
-      return { t: "arraycompr", term: first, body, loc };
+      try {
+        const body = this.comprBody("]");
+        return { t: "arraycompr", term: first, body, loc };
+      } catch (e) {
+        // `[x | y, 5]` is an array whose first item is a set union, as regorus reads it.
+        if (!(e instanceof RegoParseError)) throw e;
+        this.i = save;
+        while (this.isOp("|")) {
+          this.next();
+          first = { t: "binop", op: "|", left: first, right: this.intersection(), loc: first.loc };
+        }
+      }
     }
     const items = [first];
     while (this.isOp(",")) {

@@ -9,6 +9,8 @@ import { TESTDATA } from "./fixtures.js";
 
 export interface InterpreterCase {
   readonly file: string;
+  /** "<file> :: <note>", with " #2" etc. when a file repeats a note. */
+  readonly id: string;
   readonly note: string;
   readonly modules: string[];
   readonly data?: unknown;
@@ -63,14 +65,20 @@ function loadYaml(text: string): unknown {
 export function loadCases(): InterpreterCase[] {
   const out: InterpreterCase[] = [];
   for (const path of yamlFiles(CASES_DIR)) {
-    const doc = loadYaml(readFileSync(path, "utf8")) as { cases?: Omit<InterpreterCase, "file">[] };
-    for (const c of doc.cases ?? []) out.push({ ...c, file: relative(CASES_DIR, path) });
+    const doc = loadYaml(readFileSync(path, "utf8")) as { cases?: Omit<InterpreterCase, "file" | "id">[] };
+    const seen = new Map<string, number>();
+    for (const c of doc.cases ?? []) {
+      const file = relative(CASES_DIR, path);
+      const n = (seen.get(c.note) ?? 0) + 1;
+      seen.set(c.note, n);
+      out.push({ ...c, file, id: `${file} :: ${c.note}${n > 1 ? ` #${n}` : ""}` });
+    }
   }
   return out;
 }
 
 export function caseId(c: InterpreterCase): string {
-  return `${c.file} :: ${c.note}`;
+  return c.id;
 }
 
 /** regorus' encodings in expected values: "#undefined", {"set!": [...]}, {"object!": [{key, value}]}. */

@@ -1,5 +1,5 @@
 import { compare, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "../values.js";
-import { array, type BuiltinTable, fail, got, int, items, object, set } from "./registry.js";
+import { array, type BuiltinTable, fail, got, items, num, object, set } from "./registry.js";
 
 function numbers(name: string, args: readonly Value[]): number[] {
   return items(name, args, 0).map((v) => {
@@ -94,8 +94,9 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     arity: 3,
     fn: (a) => {
       const xs = array("array.slice", a, 0);
-      let from = int("array.slice", a, 1);
-      let to = int("array.slice", a, 2);
+      let from = num("array.slice", a, 1);
+      let to = num("array.slice", a, 2);
+      if (!Number.isInteger(from) || !Number.isInteger(to)) return undefined;
       if (from < 0) from = 0;
       if (to > xs.length) to = xs.length;
       if (from >= to) return [];

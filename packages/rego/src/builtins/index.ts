@@ -6,6 +6,7 @@ import { PATCH_BUILTINS } from "./patch.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
+import { TIME_BUILTINS } from "./time.js";
 
 export type { Builtin, BuiltinContext, BuiltinFn } from "./registry.js";
 
@@ -18,6 +19,7 @@ for (const table of [
   REGEX_BUILTINS,
   PATCH_BUILTINS,
   MISC_BUILTINS,
+  TIME_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }

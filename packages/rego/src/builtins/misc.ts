@@ -1,4 +1,5 @@
-import type { Value } from "../values.js";
+import { sha256Hex, utf8 } from "@contrast/core";
+import { ObjectBuilder, type Value } from "../values.js";
 import { type BuiltinTable, fail, got, str } from "./registry.js";
 
 const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15, e: 1e18 };
@@ -122,31 +123,89 @@ function escapeClass(c: string): string {
   return c.replace(/[\]\\^-]/g, "\\$&");
 }
 
+/** A version 4 UUID derived from the seed: the same seed gives the same UUID within a query. */
+function uuidFromSeed(seed: string): string {
+  const h = sha256Hex(utf8(`uuid.rfc4122\u0000${seed}`));
+  const variant = ((Number.parseInt(h[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const GREGORIAN_OFFSET_100NS = 0x01b21dd213814000n;
+
+/** uuid.parse: the fields of an RFC 4122 UUID; time-based versions also give time and node. */
+function parseUuid(s: string): Value | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(s);
+  if (m === null) return undefined;
+  const hex = (m.slice(1) as string[]).join("").toLowerCase();
+  const byte = (i: number) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  const version = byte(6) >> 4;
+  const v8 = byte(8);
+  const variant =
+    v8 >> 7 === 0
+      ? "Reserved, NCS backward compatibility"
+      : v8 >> 6 === 2
+        ? "RFC4122"
+        : v8 >> 5 === 6
+          ? "Reserved, Microsoft Corporation backward compatibility"
+          : "Reserved, future definition";
+  const out = new ObjectBuilder();
+  out.set("version", version);
+  out.set("variant", variant);
+  const node = () => {
+    const nb = byte(10);
+    out.set("nodeid", hex.slice(20).match(/../g)?.join("-") ?? "");
+    out.set("macvariables", `${nb & 2 ? "local" : "global"}:${nb & 1 ? "multicast" : "unicast"}`);
+    out.set("clocksequence", ((v8 & 0x3f) << 8) | byte(9));
+  };
+  const toNs = (t100: bigint) => Number((t100 - GREGORIAN_OFFSET_100NS) * 100n);
+  if (version === 1 || version === 2) {
+    const low = version === 1 ? BigInt(`0x${hex.slice(0, 8)}`) : 0n;
+    const mid = BigInt(`0x${hex.slice(8, 12)}`);
+    const hi = BigInt(`0x${hex.slice(12, 16)}`) & 0xfffn;
+    out.set("time", toNs((hi << 48n) | (mid << 32n) | low));
+    node();
+    if (version === 2) {
+      out.set("clocksequence", v8 & 0x3f ? (v8 & 0x3f) << 8 : (v8 & 0x3f) << 8);
+      const domain = byte(9);
+      out.set("domain", domain === 0 ? "Person" : domain === 1 ? "Group" : domain === 2 ? "Org" : `Domain${domain}`);
+      out.set("id", Number.parseInt(hex.slice(0, 8), 16));
+    }
+  } else if (version === 6) {
+    const t = (BigInt(`0x${hex.slice(0, 12)}`) << 12n) | BigInt(`0x${hex.slice(13, 16)}`);
+    out.set("time", toNs(t));
+    node();
+  } else if (version === 7) {
+    out.set("time", Number(BigInt(`0x${hex.slice(0, 12)}`) * 1_000_000n));
+  }
+  return out.build();
+}
+
 export const MISC_BUILTINS: BuiltinTable = {
+  "uuid.parse": { arity: 1, fn: (a) => parseUuid(str("uuid.parse", a, 0)) },
+  "uuid.rfc4122": { arity: 1, fn: (a) => uuidFromSeed(str("uuid.rfc4122", a, 0)) },
   "units.parse": {
     arity: 1,
     fn: (a) => {
       const s = unitInput("units.parse", a);
-      const n = parseUnits(s);
-      if (n === undefined) fail(`\`units.parse\`: could not parse ${JSON.stringify(s)}`);
-      return n;
+      // An unknown suffix makes the call undefined, as in regorus.
+      return parseUnits(s);
     },
   },
   "units.parse_bytes": {
     arity: 1,
     fn: (a) => {
       const s = unitInput("units.parse_bytes", a);
-      const n = parseBytes(s);
-      if (n === undefined) fail(`\`units.parse_bytes\`: could not parse ${JSON.stringify(s)}`);
-      return n;
+      return parseBytes(s);
     },
   },
-  "semver.is_valid": { arity: 1, fn: (a) => typeof a[0] === "string" && SEMVER.test(a[0]) },
+  "semver.is_valid": { arity: 1, fn: (a) => SEMVER.test(str("semver.is_valid", a, 0)) },
   "semver.compare": {
     arity: 2,
     fn: (a) => {
-      const x = semver("semver.compare", str("semver.compare", a, 0));
-      const y = semver("semver.compare", str("semver.compare", a, 1));
+      const sx = str("semver.compare", a, 0);
+      const sy = str("semver.compare", a, 1);
+      const x = semver("semver.compare", sx);
+      const y = semver("semver.compare", sy);
       for (let i = 1; i <= 3; i++) {
         const d = Number(x[i]) - Number(y[i]);
         if (d !== 0) return Math.sign(d);
