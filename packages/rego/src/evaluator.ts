@@ -159,10 +159,22 @@ export class Evaluator {
     }
   }
 
-  private evalQuery(q: Query, i: number, f: Frame, k: Cont): Stop {
-    if (i === q.length) return k();
-    if (++this.steps > this.maxSteps) {
-      throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation exceeded ${this.maxSteps} steps`);
+  private evalQuery(q: Query, start: number, f: Frame, k: Cont): Stop {
+    let i = start;
+    // print literals always hold and bind nothing: run them in a loop rather than nesting a
+    // continuation each, which keeps the stack shallow in print-heavy policies (Kata's).
+    for (;;) {
+      if (i === q.length) return k();
+      if (++this.steps > this.maxSteps) {
+        throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation exceeded ${this.maxSteps} steps`);
+      }
+      const lit = q[i] as Literal;
+      if (!isPrint(lit, f)) break;
+      if (this.print !== undefined) {
+        const call = (lit as Extract<Literal, { kind: "expr" }>).expr as Extract<Term, { t: "call" }>;
+        this.doPrint(call.args, f, call.loc, () => false);
+      }
+      i++;
     }
     const lit = q[i] as Literal;
     return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
@@ -602,11 +614,14 @@ export class Evaluator {
       case "call":
         return this.evalCall(t, f, k);
       case "array":
-        return this.evalItems(t.items, 0, [], f, (items) => k(items));
       case "set":
-        return this.evalItems(t.items, 0, [], f, (items) => k(RSet.from(items)));
-      case "object":
+      case "object": {
+        const c = constantOf(t);
+        if (c !== undefined) return k(c);
+        if (t.t === "array") return this.evalItems(t.items, 0, [], f, (items) => k(items));
+        if (t.t === "set") return this.evalItems(t.items, 0, [], f, (items) => k(RSet.from(items)));
         return this.evalEntries(t.entries, 0, new ObjectBuilder(), f, k);
+      }
       case "arraycompr": {
         const out: Value[] = [];
         this.comprehension(t.body, f, () =>
@@ -1333,6 +1348,56 @@ function staticKeys(t: Extract<Term, { t: "object" }>): Value[] | undefined {
     out.push(k.value);
   }
   return out;
+}
+
+const constants = new WeakMap<Term, Value | null>();
+
+/**
+ * The value of a literal made only of scalars, arrays, sets and objects, computed once per AST
+ * node: a generated policy's data (policy_data) is one such literal, thousands of terms deep.
+ */
+function constantOf(t: Term): Value | undefined {
+  if (t.t === "scalar") return t.value;
+  if (t.t !== "array" && t.t !== "set" && t.t !== "object") return undefined;
+  const hit = constants.get(t);
+  if (hit !== undefined) return hit === null ? undefined : hit;
+  let v: Value | undefined;
+  if (t.t === "array" || t.t === "set") {
+    const items: Value[] = [];
+    for (const x of t.items) {
+      const c = constantOf(x);
+      if (c === undefined) break;
+      items.push(c);
+    }
+    if (items.length === t.items.length) v = t.t === "array" ? items : RSet.from(items);
+  } else {
+    const b = new ObjectBuilder();
+    let ok = true;
+    for (const [kt, vt] of t.entries) {
+      const kc = constantOf(kt);
+      const vc = kc === undefined ? undefined : constantOf(vt);
+      if (kc === undefined || vc === undefined) {
+        ok = false;
+        break;
+      }
+      b.set(kc, vc);
+    }
+    if (ok) v = b.build();
+  }
+  constants.set(t, v === undefined ? null : v);
+  return v;
+}
+
+function isPrint(lit: Literal, f: Frame): boolean {
+  return (
+    lit.kind === "expr" &&
+    !lit.negated &&
+    lit.with.length === 0 &&
+    lit.expr.t === "call" &&
+    lit.expr.fn.length === 1 &&
+    lit.expr.fn[0] === "print" &&
+    !f.scope.imports.has("print")
+  );
 }
 
 function isPlainTerm(t: Term): boolean {
