@@ -72,6 +72,8 @@ export class Evaluator {
   private steps = 0;
   private depth = 0;
   private readonly active = new Set<number>();
+  private readonly fnCache = new WeakMap<ModuleScope, Map<string, ResolvedFn>>();
+  private readonly pkgNodes = new WeakMap<ModuleScope, VNode | null>();
   readonly builtinCtx: BuiltinContext;
 
   constructor(
@@ -941,9 +943,17 @@ export class Evaluator {
       const v = this.ctx.input === undefined ? undefined : getPath(this.ctx.input, imp.slice(1));
       return v === undefined ? new DataPath(["\u0000input"]) : v;
     }
-    const pkgNode = nodeAt(this.compiled.root, f.scope.package);
-    if (pkgNode?.children.has(name)) return new DataPath([...f.scope.package, name]);
+    if (this.packageNode(f.scope)?.children.has(name)) return new DataPath([...f.scope.package, name]);
     return undefined;
+  }
+
+  private packageNode(scope: ModuleScope): VNode | undefined {
+    let n = this.pkgNodes.get(scope);
+    if (n === undefined) {
+      n = nodeAt(this.compiled.root, scope.package) ?? null;
+      this.pkgNodes.set(scope, n);
+    }
+    return n ?? undefined;
   }
 
   private groupAt(path: readonly string[]): RuleGroup | undefined {
@@ -1224,6 +1234,22 @@ export class Evaluator {
 
   /** Finds what a call's name denotes: a user function (through imports and packages) or a built-in. */
   resolveFunction(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
+    if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(names, f, loc);
+    let perScope = this.fnCache.get(f.scope);
+    if (perScope === undefined) {
+      perScope = new Map();
+      this.fnCache.set(f.scope, perScope);
+    }
+    const key = names.length === 1 ? (names[0] as string) : names.join(".");
+    let fn = perScope.get(key);
+    if (fn === undefined) {
+      fn = this.resolveFunctionUncached(names, f, loc);
+      perScope.set(key, fn);
+    }
+    return fn;
+  }
+
+  private resolveFunctionUncached(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
     const mockKey = (key: string): ResolvedFn | undefined => {
       const m = this.ctx.mocks.get(key);
       return m === undefined ? undefined : { kind: "mock", mock: m, arity: -1, name: key };
@@ -1309,21 +1335,20 @@ export class Evaluator {
       const params = def.rule.head.args ?? [];
       const bindArgs = (i: number, k: Cont): Stop =>
         i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
-      const names = params.flatMap(patternVars);
-      const stop = this.declare(names, f, () =>
-        bindArgs(0, () =>
-          this.evalRuleBodies(def, f, (v) => {
-            if (result === undefined) result = v;
-            else if (!equal(result, v)) {
-              throw new RegoError(
-                "REGO_CONFLICT",
-                `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
-                loc ?? def.rule.loc,
-              );
-            }
-            return g.constant;
-          }),
-        ),
+      // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
+      for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
+      const stop = bindArgs(0, () =>
+        this.evalRuleBodies(def, f, (v) => {
+          if (result === undefined) result = v;
+          else if (!equal(result, v)) {
+            throw new RegoError(
+              "REGO_CONFLICT",
+              `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
+              loc ?? def.rule.loc,
+            );
+          }
+          return g.constant;
+        }),
       );
       if (stop) break;
     }
@@ -1386,6 +1411,17 @@ function constantOf(t: Term): Value | undefined {
   }
   constants.set(t, v === undefined ? null : v);
   return v;
+}
+
+const paramCache = new WeakMap<RuleDef, string[]>();
+
+function paramVars(def: RuleDef): string[] {
+  let names = paramCache.get(def);
+  if (names === undefined) {
+    names = (def.rule.head.args ?? []).flatMap(patternVars);
+    paramCache.set(def, names);
+  }
+  return names;
 }
 
 function isPrint(lit: Literal, f: Frame): boolean {
