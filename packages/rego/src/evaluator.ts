@@ -166,10 +166,11 @@ export class Evaluator {
     // print literals always hold and bind nothing: run them in a loop rather than nesting a
     // continuation each, which keeps the stack shallow in print-heavy policies (Kata's).
     for (;;) {
-      if (i === q.length) return k();
+      // Each literal and each solution is a step, so loops over large collections count too.
       if (++this.steps > this.maxSteps) {
         throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation exceeded ${this.maxSteps} steps`);
       }
+      if (i === q.length) return k();
       const lit = q[i] as Literal;
       if (!isPrint(lit, f)) break;
       if (this.print !== undefined) {
