@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { type Clock, encodePem, utf8 } from "@contrast/core";
 import {
   authorityKeyIdExtension,
@@ -20,6 +20,7 @@ import { derCommonNameName, derOctetString } from "./der-writer.js";
 import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
 import { PEM_TYPES, publicKeyDer } from "./keys.js";
+import { checkedSpki, spkiOfKey } from "./public-key.js";
 import type { RandomSource } from "./random.js";
 import { classifySans } from "./san.js";
 import type { SeedEngine } from "./seed-engine.js";
@@ -212,14 +213,5 @@ export class CoordinatorCa {
 }
 
 function leafSpki(key: KeyObject | Uint8Array): Uint8Array {
-  if (!(key instanceof Uint8Array)) return publicKeyDer(key);
-  try {
-    // Round-trip through OpenSSL so that only a well-formed key is ever signed into a certificate.
-    return publicKeyDer(createPublicKey({ key: Buffer.from(key), format: "der", type: "spki" }));
-  } catch (cause) {
-    throw new MeshPkiError("KEY_MALFORMED", "workload public key: not a PKIX public key", {
-      cause,
-      hint: "Pass the workload's public key as SubjectPublicKeyInfo DER or a KeyObject.",
-    });
-  }
+  return key instanceof Uint8Array ? checkedSpki(key) : spkiOfKey(key);
 }

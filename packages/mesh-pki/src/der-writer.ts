@@ -10,8 +10,17 @@ export function derSet(...parts: readonly Uint8Array[]): Uint8Array {
   return encodeDer(DerTag.SET, concatBytes(...parts));
 }
 
+// The same few OIDs are written into every certificate; encoding them once saves real time when
+// a Coordinator issues certificates for many pods. Callers never mutate the returned bytes.
+const oidCache = new Map<string, Uint8Array>();
+
 export function derOid(oid: string): Uint8Array {
-  return encodeDer(DerTag.OID, encodeOid(oid));
+  let der = oidCache.get(oid);
+  if (der === undefined) {
+    der = encodeDer(DerTag.OID, encodeOid(oid));
+    if (oidCache.size < 256) oidCache.set(oid, der);
+  }
+  return der;
 }
 
 export function derBoolean(value: boolean): Uint8Array {

@@ -9,6 +9,7 @@ import {
 import { decodePemBlock, encodePem, fromHex, isContrastError, sha256Hex, toHex } from "@contrast/core";
 import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
+import { spkiOfKey } from "./public-key.js";
 import type { RandomSource } from "./random.js";
 
 /** PEM types upstream writes and reads; part of the file-format contract. */
@@ -152,8 +153,7 @@ export function parsePublicKey(pem: string | Uint8Array): KeyObject {
 
 /** The PKIX (SubjectPublicKeyInfo) DER of a public or private key's public half. */
 export function publicKeyDer(key: KeyObject): Uint8Array {
-  const pub = key.type === "private" ? createPublicKey(key) : key;
-  return new Uint8Array(pub.export({ type: "spki", format: "der" }));
+  return spkiOfKey(key);
 }
 
 /** Writes the public half of a key as PEM "PUBLIC KEY" (PKIX). */
