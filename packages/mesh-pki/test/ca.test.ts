@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
 import { createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createServer, type TLSSocket } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { parseSnpReport } from "@contrast/attestation";
 import { DerTag, decodePem, encodeDer, fixedClock, readDerExact, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -15,6 +17,7 @@ import {
   publicKeyDer,
   ROOT_CA_COMMON_NAME,
   SeedEngine,
+  snpClaimExtensions,
 } from "../src/index.js";
 import { childEnv, expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom, x509 } from "./helpers.js";
 
@@ -315,5 +318,42 @@ describe("mesh TLS with openssl s_client", () => {
     const r = await sClient(leaf.certChainPem, keyPem, write(dir, "mesh-ca-2.pem", ca.meshCaPem));
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/verify error|unable to get local issuer certificate/);
+  });
+});
+
+describe("SEV-SNP claim extensions", () => {
+  const report = parseSnpReport(
+    new Uint8Array(
+      readFileSync(
+        join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp/virtee-milan-report.bin"),
+      ),
+    ),
+  );
+  const claims = snpClaimExtensions(report, "Milan");
+  const cert = new x509.X509Certificate(
+    newCa("claims").issueLeaf({ publicKey: workloadKey.publicKey, sans: ["web"], extensions: claims }).der,
+  );
+  const claim = (n: number) => {
+    const ext = cert.extensions.find((e) => e.type === `1.3.9901.2.1.${n}`);
+    if (ext === undefined) throw new Error(`claim ${n} missing`);
+    return readDerExact(new Uint8Array(ext.value));
+  };
+  const int = (n: number) => {
+    const el = claim(n);
+    expect(el.tag).toBe(DerTag.INTEGER);
+    return Number.parseInt(toHex(el.value), 16);
+  };
+
+  it("carries the 46 report fields under 1.3.9901.2.1.<n>", () => {
+    expect(claims.map((c) => c.oid)).toEqual(Array.from({ length: 46 }, (_, i) => `1.3.9901.2.1.${i + 1}`));
+    expect(int(1)).toBe(2); // version
+    expect(int(11)).toBe(0); // VMPL
+    // current TCB in the OID order bootloader, SNP, TEE, microcode
+    expect([int(12), int(13), int(14), int(15)]).toEqual([3, 8, 0, 115]);
+    expect(claim(5).tag).toBe(DerTag.BOOLEAN); // debug
+    expect(toHex(claim(22).value)).toBe(toHex(report.measurement));
+    expect(toHex(claim(23).value)).toBe(toHex(report.hostData));
+    expect(toHex(claim(32).value)).toBe(toHex(report.chipId));
+    expect(int(20)).toBe(0); // VCEK
   });
 });
