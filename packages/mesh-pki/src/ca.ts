@@ -21,7 +21,7 @@ import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
 import { PEM_TYPES, publicKeyDer } from "./keys.js";
 import { checkedSpki, spkiOfKey } from "./public-key.js";
-import type { RandomSource } from "./random.js";
+import { drawRandom, type RandomSource } from "./random.js";
 import { classifySans } from "./san.js";
 import type { SeedEngine } from "./seed-engine.js";
 
@@ -66,19 +66,12 @@ export interface IssuedLeaf {
 
 /** A fresh mesh CA key (ECDSA P-384), drawn through det-keygen from injected randomness. */
 export function generateMeshCaKey(random: RandomSource): KeyObject {
-  return deriveEcdsaKey("P-384", random(64)).privateKey;
+  return deriveEcdsaKey("P-384", drawRandom(random, 64)).privateKey;
 }
 
 function serial(random: RandomSource): Uint8Array {
   // Go draws serials uniformly below 2^128.
-  const bytes = random(16);
-  if (bytes.length !== 16) {
-    throw new MeshPkiError("CERT_VALIDITY_INVALID", "the random source returned a short serial", {
-      kind: "internal",
-      hint: "The injected RandomSource must return exactly the number of bytes asked for.",
-    });
-  }
-  return bytes;
+  return drawRandom(random, 16);
 }
 
 function addYears(date: Date, years: number): Date {

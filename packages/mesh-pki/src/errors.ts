@@ -18,7 +18,8 @@ export type MeshPkiErrorCode =
   | "SEED_SHARE_DECRYPT_FAILED"
   | "SEED_SHARE_OWNER_KEY_INVALID"
   | "TRANSITION_MALFORMED"
-  | "TRANSITION_SIGNATURE_INVALID";
+  | "TRANSITION_SIGNATURE_INVALID"
+  | "RANDOM_SOURCE_INVALID";
 
 /**
  * A failure in the seed engine, key handling or the mesh PKI. `kind` is "input" for bad

@@ -10,7 +10,7 @@ import { decodePemBlock, encodePem, fromHex, isContrastError, sha256Hex, toHex }
 import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
 import { spkiOfKey } from "./public-key.js";
-import type { RandomSource } from "./random.js";
+import { drawRandom, type RandomSource } from "./random.js";
 
 /** PEM types upstream writes and reads; part of the file-format contract. */
 export const PEM_TYPES = {
@@ -200,7 +200,7 @@ export function parseSeedShareOwnerPublicKeyHex(hex: string): KeyObject {
  * a test can pin it and production passes `cryptoRandom`.
  */
 export function generateWorkloadOwnerKey(random: RandomSource): KeyObject {
-  return deriveEcdsaKey("P-384", random(64)).privateKey;
+  return deriveEcdsaKey("P-384", drawRandom(random, 64)).privateKey;
 }
 
 /**

@@ -84,7 +84,8 @@ export function spkiOfKey(key: KeyObject): Uint8Array {
   const curve =
     key.asymmetricKeyType === "ec" ? BY_OPENSSL_NAME.get(key.asymmetricKeyDetails?.namedCurve ?? "") : undefined;
   if (curve) {
-    const jwk = key.export({ format: "jwk" });
+    // From the public half only, so the private scalar is never copied into a JS string.
+    const jwk = (key.type === "private" ? createPublicKey(key) : key).export({ format: "jwk" });
     if (jwk.crv === curve.jwk && jwk.x && jwk.y) {
       const x = fromBase64Url(jwk.x);
       const y = fromBase64Url(jwk.y);

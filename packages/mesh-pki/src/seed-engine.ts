@@ -2,7 +2,7 @@ import { hkdfSync } from "node:crypto";
 import { SEED_SALT_BYTES } from "@contrast/manifest";
 import { type DeterministicEcKey, deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
-import type { RandomSource } from "./random.js";
+import { drawRandom, type RandomSource } from "./random.js";
 
 /** Length of the secret seed the Coordinator generates on the first manifest set. */
 export const SEED_BYTES = 64;
@@ -25,18 +25,7 @@ export interface SeedAndSalt {
 
 /** A fresh seed and salt, as the Coordinator makes them on the first SetManifest. */
 export function generateSeed(random: RandomSource): SeedAndSalt {
-  return { seed: checkedRandom(random, SEED_BYTES), salt: checkedRandom(random, SALT_BYTES) };
-}
-
-function checkedRandom(random: RandomSource, length: number): Uint8Array {
-  const out = random(length);
-  if (out.length !== length) {
-    throw new MeshPkiError("SEED_INVALID_LENGTH", `the random source returned ${out.length} bytes, not ${length}`, {
-      kind: "internal",
-      hint: "The injected RandomSource must return exactly the number of bytes asked for.",
-    });
-  }
-  return new Uint8Array(out);
+  return { seed: drawRandom(random, SEED_BYTES), salt: drawRandom(random, SALT_BYTES) };
 }
 
 /**

@@ -211,6 +211,16 @@ describe("CoordinatorCa", () => {
     expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["wéb"] }), "CERT_SAN_INVALID");
     expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["a\nb"] }), "CERT_SAN_INVALID");
     expectCode(() => ca.issueLeaf({ publicKey: new Uint8Array([0x30, 0x00]), sans: ["a"] }), "KEY_MALFORMED");
+    expectCode(
+      () => CoordinatorCa.create(engine, { clock, random: () => new Uint8Array(3) }),
+      "RANDOM_SOURCE_INVALID",
+      "internal",
+    );
+    expectCode(
+      () => CoordinatorCa.create(engine, { clock: { now: () => new Date(Number.NaN) }, random: testRandom() }),
+      "CERT_VALIDITY_INVALID",
+      "internal",
+    );
   });
 
   it("classifies SANs as IP, URI or DNS", () => {

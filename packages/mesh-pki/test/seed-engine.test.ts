@@ -186,7 +186,7 @@ describe("seed engine", () => {
     expect(a.seed).toHaveLength(64);
     expect(a.salt).toHaveLength(32);
     expect(toHex(generateSeed(testRandom("x")).seed)).toBe(toHex(a.seed));
-    expectCode(() => generateSeed(() => new Uint8Array(3)), "SEED_INVALID_LENGTH", "internal");
+    expectCode(() => generateSeed(() => new Uint8Array(3)), "RANDOM_SOURCE_INVALID", "internal");
   });
 
   it("rejects wrong seed and salt lengths and an empty workload secret ID", () => {
