@@ -71,6 +71,10 @@ describe("CoordinatorCa", () => {
     const root = new x509.X509Certificate(ca.rootCaDer);
     const inter = new x509.X509Certificate(ca.intermediateCaDer);
     const mesh = new x509.X509Certificate(ca.meshCaDer);
+    expect([ROOT_CA_COMMON_NAME, INTERMEDIATE_CA_COMMON_NAME]).toEqual([
+      "system:coordinator:root",
+      "system:coordinator:intermediate",
+    ]);
     expect(root.subject).toBe(`CN=${ROOT_CA_COMMON_NAME}`);
     expect(root.issuer).toBe(`CN=${ROOT_CA_COMMON_NAME}`);
     expect(inter.subject).toBe(`CN=${INTERMEDIATE_CA_COMMON_NAME}`);
