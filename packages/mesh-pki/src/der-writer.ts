@@ -1,0 +1,110 @@
+import { concatBytes, DerTag, encodeDer, encodeOid, utf8 } from "@contrast/core";
+
+// Small DER constructors over core's encodeDer, for the certificate fields we write.
+
+export function derSequence(...parts: readonly Uint8Array[]): Uint8Array {
+  return encodeDer(DerTag.SEQUENCE, concatBytes(...parts));
+}
+
+export function derSet(...parts: readonly Uint8Array[]): Uint8Array {
+  return encodeDer(DerTag.SET, concatBytes(...parts));
+}
+
+// The same few OIDs are written into every certificate; encoding them once saves real time when
+// a Coordinator issues certificates for many pods. Callers never mutate the returned bytes.
+const oidCache = new Map<string, Uint8Array>();
+
+export function derOid(oid: string): Uint8Array {
+  let der = oidCache.get(oid);
+  if (der === undefined) {
+    der = encodeDer(DerTag.OID, encodeOid(oid));
+    if (oidCache.size < 256) oidCache.set(oid, der);
+  }
+  return der;
+}
+
+export function derBoolean(value: boolean): Uint8Array {
+  return encodeDer(DerTag.BOOLEAN, new Uint8Array([value ? 0xff : 0x00]));
+}
+
+export function derOctetString(value: Uint8Array): Uint8Array {
+  return encodeDer(DerTag.OCTET_STRING, value);
+}
+
+/** A BIT STRING of whole bytes (no unused bits), as used for keys and signatures. */
+export function derBitString(value: Uint8Array): Uint8Array {
+  return encodeDer(DerTag.BIT_STRING, concatBytes(new Uint8Array([0]), value));
+}
+
+/** Context-specific constructed [n] EXPLICIT wrapper. */
+export function derExplicit(n: number, inner: Uint8Array): Uint8Array {
+  return encodeDer(0xa0 | n, inner);
+}
+
+/** Context-specific primitive [n] IMPLICIT value. */
+export function derImplicit(n: number, value: Uint8Array): Uint8Array {
+  return encodeDer(0x80 | n, value);
+}
+
+/** INTEGER from unsigned big-endian magnitude bytes: minimal, positive. */
+export function derUnsignedInteger(magnitude: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  let body = magnitude.subarray(start);
+  if (body.length === 0) body = new Uint8Array([0]);
+  if ((body[0] as number) & 0x80) body = concatBytes(new Uint8Array([0]), body);
+  return encodeDer(DerTag.INTEGER, body);
+}
+
+/** INTEGER from a JavaScript number or bigint (two's complement, minimal). */
+export function derInteger(value: number | bigint): Uint8Array {
+  let v = BigInt(value);
+  const bytes: number[] = [];
+  if (v >= 0n) {
+    do {
+      bytes.unshift(Number(v & 0xffn));
+      v >>= 8n;
+    } while (v > 0n);
+    if ((bytes[0] as number) & 0x80) bytes.unshift(0);
+  } else {
+    do {
+      bytes.unshift(Number(v & 0xffn));
+      v >>= 8n;
+    } while (v < -1n);
+    if (((bytes[0] as number) & 0x80) === 0) bytes.unshift(0xff);
+  }
+  return encodeDer(DerTag.INTEGER, new Uint8Array(bytes));
+}
+
+// X.680 PrintableString's alphabet; Go writes a string as PrintableString when it fits, else
+// UTF8String, and so do we so that names compare equal byte for byte.
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+export function derDirectoryString(value: string): Uint8Array {
+  return PRINTABLE.test(value)
+    ? encodeDer(DerTag.PRINTABLE_STRING, utf8(value))
+    : encodeDer(DerTag.UTF8_STRING, utf8(value));
+}
+
+/** A Name with one RDN holding the common name (the only attribute Contrast's certificates set). */
+export function derCommonNameName(commonName: string): Uint8Array {
+  if (commonName === "") return derSequence();
+  return derSequence(derSet(derSequence(derOid("2.5.4.3"), derDirectoryString(commonName))));
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+/** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu. */
+export function derTime(date: Date): Uint8Array {
+  const y = date.getUTCFullYear();
+  const rest =
+    pad(date.getUTCMonth() + 1, 2) +
+    pad(date.getUTCDate(), 2) +
+    pad(date.getUTCHours(), 2) +
+    pad(date.getUTCMinutes(), 2) +
+    pad(date.getUTCSeconds(), 2);
+  if (y >= 1950 && y < 2050) return encodeDer(DerTag.UTC_TIME, utf8(`${pad(y % 100, 2)}${rest}Z`));
+  return encodeDer(DerTag.GENERALIZED_TIME, utf8(`${pad(y, 4)}${rest}Z`));
+}

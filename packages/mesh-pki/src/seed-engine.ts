@@ -1,0 +1,113 @@
+import { hkdfSync } from "node:crypto";
+import { SEED_SALT_BYTES } from "@contrast/manifest";
+import { type DeterministicEcKey, deriveEcdsaKey } from "./det-keygen.js";
+import { MeshPkiError } from "./errors.js";
+import { drawRandom, type RandomSource } from "./random.js";
+
+/** Length of the secret seed the Coordinator generates on the first manifest set. */
+export const SEED_BYTES = 64;
+export const SALT_BYTES = SEED_SALT_BYTES;
+
+/** The HKDF info strings; part of the compatibility contract with upstream Contrast. */
+export const SEED_LABELS = {
+  podState: "POD STATE SECRET",
+  /** Derived by upstream but never used; kept so the table of labels is complete. */
+  history: "HISTORY SECRET",
+  transactionSigning: "TRANSACTION SIGNING SECRET",
+  rootCa: "ROOT CA SEED",
+  workloadSecretPrefix: "WORKLOAD SECRET ID: ",
+} as const;
+
+export interface SeedAndSalt {
+  readonly seed: Uint8Array;
+  readonly salt: Uint8Array;
+}
+
+/** A fresh seed and salt, as the Coordinator makes them on the first SetManifest. */
+export function generateSeed(random: RandomSource): SeedAndSalt {
+  return { seed: drawRandom(random, SEED_BYTES), salt: drawRandom(random, SALT_BYTES) };
+}
+
+/**
+ * Derives every long-lived secret of a deployment from the seed and salt: the pod state seed
+ * (and from it the workload secrets), the transaction signing key and the root CA key. The same
+ * seed and salt always give the same values, which is what makes recovery possible.
+ */
+export class SeedEngine {
+  readonly #salt: Uint8Array;
+  readonly #podStateSeed: Uint8Array;
+  readonly #transactionSigningSeed: Uint8Array;
+  readonly #rootCaSeed: Uint8Array;
+  #transactionSigningKey: DeterministicEcKey | undefined;
+  #rootCaKey: DeterministicEcKey | undefined;
+
+  private constructor(seed: Uint8Array, salt: Uint8Array) {
+    this.#salt = new Uint8Array(salt);
+    this.#podStateSeed = this.#derive(seed, SEED_LABELS.podState);
+    this.#transactionSigningSeed = this.#derive(seed, SEED_LABELS.transactionSigning);
+    this.#rootCaSeed = this.#derive(seed, SEED_LABELS.rootCa);
+  }
+
+  /**
+   * Upstream accepts any seed of 32 bytes or more, but only ever generates 64-byte seeds; we accept
+   * exactly those, so a truncated or padded seed is caught here rather than yielding other keys.
+   */
+  static fromSeed(seed: Uint8Array, salt: Uint8Array): SeedEngine {
+    if (seed.length !== SEED_BYTES) {
+      throw new MeshPkiError("SEED_INVALID_LENGTH", `the seed has ${seed.length} bytes; expected ${SEED_BYTES}`, {
+        hint: "Use the seed decrypted from your seed share, unmodified.",
+        details: { expected: SEED_BYTES, actual: seed.length },
+      });
+    }
+    if (salt.length !== SALT_BYTES) {
+      throw new MeshPkiError("SALT_INVALID_LENGTH", `the salt has ${salt.length} bytes; expected ${SALT_BYTES}`, {
+        hint: "Use the salt from seed-shares.json, unmodified.",
+        details: { expected: SALT_BYTES, actual: salt.length },
+      });
+    }
+    return new SeedEngine(seed, salt);
+  }
+
+  /** HKDF-SHA256 with the engine's salt; the output is as long as the input secret. */
+  #derive(secret: Uint8Array, info: string): Uint8Array {
+    return new Uint8Array(hkdfSync("sha256", secret, this.#salt, info, secret.length));
+  }
+
+  get salt(): Uint8Array {
+    return new Uint8Array(this.#salt);
+  }
+
+  get podStateSeed(): Uint8Array {
+    return new Uint8Array(this.#podStateSeed);
+  }
+
+  get transactionSigningSeed(): Uint8Array {
+    return new Uint8Array(this.#transactionSigningSeed);
+  }
+
+  get rootCaSeed(): Uint8Array {
+    return new Uint8Array(this.#rootCaSeed);
+  }
+
+  /** The 64-byte secret of every pod whose policy entry names `workloadSecretId`. */
+  workloadSecret(workloadSecretId: string): Uint8Array {
+    if (workloadSecretId === "") {
+      throw new MeshPkiError("WORKLOAD_SECRET_ID_EMPTY", "the workload secret ID is empty", {
+        hint: "Set WorkloadSecretID in the manifest's policy entry, or request no workload secret.",
+      });
+    }
+    return this.#derive(this.#podStateSeed, `${SEED_LABELS.workloadSecretPrefix}${workloadSecretId}`);
+  }
+
+  /** The ECDSA P-384 key that signs `transitions/latest` in the history store. */
+  get transactionSigningKey(): DeterministicEcKey {
+    this.#transactionSigningKey ??= deriveEcdsaKey("P-384", this.#transactionSigningSeed);
+    return this.#transactionSigningKey;
+  }
+
+  /** The ECDSA P-384 key of the root CA; stable across manifest updates and recoveries. */
+  get rootCaKey(): DeterministicEcKey {
+    this.#rootCaKey ??= deriveEcdsaKey("P-384", this.#rootCaSeed);
+    return this.#rootCaKey;
+  }
+}

@@ -1,0 +1,373 @@
+import { spawn } from "node:child_process";
+import { createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { createServer, type TLSSocket } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { parseSnpReport } from "@contrast/attestation";
+import { DerTag, decodePem, encodeDer, fixedClock, readDerExact, toHex } from "@contrast/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  CoordinatorCa,
+  classifySans,
+  encodeEcPrivateKey,
+  INTERMEDIATE_CA_COMMON_NAME,
+  publicKeyDer,
+  ROOT_CA_COMMON_NAME,
+  SeedEngine,
+  snpClaimExtensions,
+} from "../src/index.js";
+import { childEnv, expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom, x509 } from "./helpers.js";
+
+const NOW = new Date("2025-03-01T12:34:56.789Z");
+const clock = fixedClock(NOW);
+const engine = SeedEngine.fromSeed(
+  Uint8Array.from({ length: 64 }, (_, i) => i),
+  Uint8Array.from({ length: 32 }, (_, i) => i),
+);
+const workloadKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+
+function newCa(label = "ca", at = clock) {
+  return CoordinatorCa.create(engine, { clock: at, random: testRandom(label) });
+}
+
+function write(dir: string, name: string, text: string | Uint8Array): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("CoordinatorCa", () => {
+  const dir = scratchDir();
+  const ca = newCa();
+  const leaf = ca.issueLeaf({
+    publicKey: workloadKey.publicKey,
+    sans: ["web", "*", "10.0.0.7", "spiffe://cluster.local/ns/default/sa/web", "::1", "web.default.svc"],
+    workloadSecretId: "web-secret",
+  });
+
+  it("keeps the root CA key across CA objects and recoveries, and draws a new mesh CA key each time", () => {
+    const other = newCa("other");
+    const root = (c: CoordinatorCa) => toHex(publicKeyDer(new X509Certificate(c.rootCaPem).publicKey));
+    const mesh = (c: CoordinatorCa) => toHex(publicKeyDer(new X509Certificate(c.meshCaPem).publicKey));
+    expect(root(other)).toBe(root(ca));
+    expect(root(ca)).toBe(toHex(publicKeyDer(engine.rootCaKey.publicKey)));
+    expect(mesh(other)).not.toBe(mesh(ca));
+    expect(toHex(publicKeyDer(ca.meshCaKey))).toBe(mesh(ca));
+    // Same injected randomness, same mesh key: the randomness really is injected.
+    expect(mesh(newCa("other"))).toBe(mesh(other));
+  });
+
+  it("reuses a given mesh CA key (peer recovery)", () => {
+    const again = CoordinatorCa.create(engine, { clock, random: testRandom("z"), meshCaKey: ca.meshCaKey });
+    expect(toHex(publicKeyDer(new X509Certificate(again.meshCaPem).publicKey))).toBe(toHex(publicKeyDer(ca.meshCaKey)));
+    const chained = again.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["a"] });
+    expect(new X509Certificate(chained.pem).verify(new X509Certificate(ca.meshCaPem).publicKey)).toBe(true);
+  });
+
+  it("writes the CA profile: names, CA flags, key usages, key identifiers, validity", async () => {
+    const root = new x509.X509Certificate(ca.rootCaDer);
+    const inter = new x509.X509Certificate(ca.intermediateCaDer);
+    const mesh = new x509.X509Certificate(ca.meshCaDer);
+    expect([ROOT_CA_COMMON_NAME, INTERMEDIATE_CA_COMMON_NAME]).toEqual([
+      "system:coordinator:root",
+      "system:coordinator:intermediate",
+    ]);
+    expect(root.subject).toBe(`CN=${ROOT_CA_COMMON_NAME}`);
+    expect(root.issuer).toBe(`CN=${ROOT_CA_COMMON_NAME}`);
+    expect(inter.subject).toBe(`CN=${INTERMEDIATE_CA_COMMON_NAME}`);
+    expect(inter.issuer).toBe(`CN=${ROOT_CA_COMMON_NAME}`);
+    expect(mesh.subject).toBe(`CN=${INTERMEDIATE_CA_COMMON_NAME}`);
+    expect(mesh.issuer).toBe(`CN=${INTERMEDIATE_CA_COMMON_NAME}`);
+    for (const c of [root, inter, mesh]) {
+      const bc = c.getExtension(x509.BasicConstraintsExtension);
+      expect(bc?.ca).toBe(true);
+      expect(bc?.critical).toBe(true);
+      expect(bc?.pathLength).toBeUndefined();
+      const ku = c.getExtension(x509.KeyUsagesExtension);
+      expect(ku?.critical).toBe(true);
+      expect(ku?.usages).toBe(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign);
+      expect(c.notBefore.toISOString()).toBe("2025-03-01T11:34:56.000Z");
+      expect(c.notAfter.toISOString()).toBe("2035-03-01T12:34:56.000Z");
+      expect(c.signatureAlgorithm).toMatchObject({ name: "ECDSA", hash: { name: "SHA-384" } });
+      expect(c.serialNumber.length).toBeLessThanOrEqual(34);
+    }
+    expect(await root.isSelfSigned()).toBe(true);
+    expect(await mesh.isSelfSigned()).toBe(true);
+    expect(await inter.verify({ publicKey: root.publicKey, signatureOnly: true })).toBe(true);
+    const ski = (c: x509.X509Certificate) => c.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+    const aki = (c: x509.X509Certificate) => c.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+    expect(ski(inter)).toBe(ski(mesh));
+    expect(aki(inter)).toBe(ski(root));
+    expect(aki(root)).toBeUndefined();
+    expect(aki(mesh)).toBeUndefined();
+    // Intermediate and mesh CA are twins: same subject, same key.
+    expect(inter.publicKey.rawData).toEqual(mesh.publicKey.rawData);
+  });
+
+  it("writes the leaf profile: CN = first DNS SAN, classified SANs, usages, secret ID, validity", () => {
+    const cert = new x509.X509Certificate(leaf.der);
+    expect(cert.subject).toBe("CN=web");
+    expect(cert.issuer).toBe(`CN=${INTERMEDIATE_CA_COMMON_NAME}`);
+    expect(cert.notBefore.toISOString()).toBe("2025-03-01T11:34:56.000Z");
+    expect(cert.notAfter.toISOString()).toBe("2026-03-01T12:34:56.000Z");
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    expect(san?.critical).toBe(false);
+    expect(san?.names.toJSON()).toEqual([
+      { type: "dns", value: "web" },
+      { type: "dns", value: "*" },
+      { type: "dns", value: "web.default.svc" },
+      { type: "ip", value: "10.0.0.7" },
+      { type: "ip", value: "::1" },
+      { type: "url", value: "spiffe://cluster.local/ns/default/sa/web" },
+    ]);
+    const ku = cert.getExtension(x509.KeyUsagesExtension);
+    expect(ku?.usages).toBe(x509.KeyUsageFlags.digitalSignature);
+    expect(ku?.critical).toBe(true);
+    expect(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
+      x509.ExtendedKeyUsage.clientAuth,
+      x509.ExtendedKeyUsage.serverAuth,
+    ]);
+    expect(cert.getExtension(x509.BasicConstraintsExtension)).toBeNull();
+    const secret = cert.extensions.find((e) => e.type === "1.3.9901.3.1");
+    expect(secret?.critical).toBe(false);
+    // extnValue holds a DER OCTET STRING of the ID's bytes.
+    expect(toHex(new Uint8Array(secret?.value ?? new ArrayBuffer(0)))).toBe(
+      toHex(encodeDer(DerTag.OCTET_STRING, Buffer.from("web-secret"))),
+    );
+    expect(toHex(new Uint8Array(cert.publicKey.rawData))).toBe(toHex(publicKeyDer(workloadKey.publicKey)));
+    const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+    expect(aki).toBe(new x509.X509Certificate(ca.meshCaDer).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+  });
+
+  it("writes certChain.pem as the leaf then the intermediate", () => {
+    const blocks = decodePem(leaf.certChainPem);
+    expect(blocks.map((b) => b.type)).toEqual(["CERTIFICATE", "CERTIFICATE"]);
+    expect(toHex(blocks[0]?.der ?? new Uint8Array())).toBe(toHex(leaf.der));
+    expect(toHex(blocks[1]?.der ?? new Uint8Array())).toBe(toHex(ca.intermediateCaDer));
+    expect(leaf.certChainPem).toBe(leaf.pem + ca.intermediateCaPem);
+    expect(leaf.pem.endsWith("-----END CERTIFICATE-----\n")).toBe(true);
+  });
+
+  it("issues chains that openssl verify accepts, to the root via the intermediate and to the mesh CA", () => {
+    const root = write(dir, "root.pem", ca.rootCaPem);
+    const inter = write(dir, "intermediate.pem", ca.intermediateCaPem);
+    const mesh = write(dir, "mesh-ca.pem", ca.meshCaPem);
+    const leafFile = write(dir, "leaf.pem", leaf.pem);
+    const at = ["-attime", String(Math.floor(NOW.getTime() / 1000))];
+    expect(openssl(["verify", ...at, "-CAfile", root, "-untrusted", inter, leafFile]).toString()).toContain(": OK");
+    expect(openssl(["verify", ...at, "-CAfile", mesh, leafFile]).toString()).toContain(": OK");
+    expect(openssl(["verify", ...at, "-CAfile", root, inter]).toString()).toContain(": OK");
+    expect(openssl(["verify", ...at, "-purpose", "sslserver", "-CAfile", mesh, leafFile]).toString()).toContain(": OK");
+    expect(openssl(["verify", ...at, "-purpose", "sslclient", "-CAfile", mesh, leafFile]).toString()).toContain(": OK");
+    // Without the intermediate the root cannot vouch for the leaf.
+    expect(() => openssl(["verify", ...at, "-CAfile", root, leafFile])).toThrow();
+    // A leaf from another deployment's mesh CA does not verify.
+    const foreign = newCa("foreign").issueLeaf({ publicKey: workloadKey.publicKey, sans: ["web"] });
+    expect(() => openssl(["verify", ...at, "-CAfile", mesh, write(dir, "foreign.pem", foreign.pem)])).toThrow();
+  });
+
+  it("shows the expected SANs and extensions in openssl x509 -text", () => {
+    const text = openssl(["x509", "-noout", "-text", "-in", write(dir, "leaf-text.pem", leaf.pem)]).toString();
+    expect(text).toMatch(/Subject: CN ?= ?web\n/);
+    expect(text).toMatch(/Issuer: CN ?= ?system:coordinator:intermediate/);
+    expect(text).toContain(
+      "DNS:web, DNS:*, DNS:web.default.svc, IP Address:10.0.0.7, IP Address:0:0:0:0:0:0:0:1, URI:spiffe://cluster.local/ns/default/sa/web",
+    );
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+    expect(text).toMatch(
+      /X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication, TLS Web Server Authentication/,
+    );
+    expect(text).toContain("1.3.9901.3.1:");
+    expect(text).toContain("Signature Algorithm: ecdsa-with-SHA384");
+    expect(text).toContain("ASN1 OID: prime256v1");
+    const rootText = openssl(["x509", "-noout", "-text", "-in", write(dir, "root-text.pem", ca.rootCaPem)]).toString();
+    expect(rootText).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:TRUE\n/);
+    expect(rootText).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature, Certificate Sign\n/);
+    expect(rootText).toContain("ASN1 OID: secp384r1");
+  });
+
+  it("carries extra extensions (attestation claims) unchanged", () => {
+    const value = encodeDer(DerTag.INTEGER, new Uint8Array([5]));
+    const cert = new x509.X509Certificate(
+      ca.issueLeaf({
+        publicKey: publicKeyDer(workloadKey.publicKey),
+        sans: ["a"],
+        extensions: [{ oid: "1.3.9901.2.1.2", value }],
+      }).der,
+    );
+    const ext = cert.extensions.find((e) => e.type === "1.3.9901.2.1.2");
+    expect(toHex(new Uint8Array(ext?.value ?? new ArrayBuffer(0)))).toBe(toHex(value));
+  });
+
+  it("makes the SAN extension critical when there is no DNS name for the subject", () => {
+    const cert = new x509.X509Certificate(ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["10.1.2.3"] }).der);
+    expect(cert.subject).toBe("");
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)?.critical).toBe(true);
+    const none = new x509.X509Certificate(ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: [] }).der);
+    expect(none.getExtension(x509.SubjectAlternativeNameExtension)).toBeNull();
+  });
+
+  it("rejects bad SANs and bad public keys with typed errors", () => {
+    expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: [""] }), "CERT_SAN_INVALID");
+    expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["wéb"] }), "CERT_SAN_INVALID");
+    expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["a\nb"] }), "CERT_SAN_INVALID");
+    expectCode(() => ca.issueLeaf({ publicKey: new Uint8Array([0x30, 0x00]), sans: ["a"] }), "KEY_MALFORMED");
+    expectCode(
+      () => CoordinatorCa.create(engine, { clock, random: () => new Uint8Array(3) }),
+      "RANDOM_SOURCE_INVALID",
+      "internal",
+    );
+    expectCode(
+      () => CoordinatorCa.create(engine, { clock: { now: () => new Date(Number.NaN) }, random: testRandom() }),
+      "CERT_VALIDITY_INVALID",
+      "internal",
+    );
+  });
+
+  it("classifies SANs as IP, URI or DNS", () => {
+    const c = classifySans([
+      "1.2.3.4",
+      "::ffff:1.2.3.4",
+      "2001:db8::1",
+      "https://x/y",
+      "urn:x",
+      "localhost",
+      "*",
+      "a.b",
+    ]);
+    expect(c.ip.map((b) => toHex(b))).toEqual(["01020304", "01020304", "20010db8000000000000000000000001"]);
+    expect(c.uri).toEqual(["https://x/y", "urn:x"]);
+    expect(c.dns).toEqual(["localhost", "*", "a.b"]);
+  });
+
+  it("writes IPv6 SANs that openssl and Node read back as the same address (property)", () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (ip) => {
+        const cert = new X509Certificate(ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["n", ip] }).pem);
+        const printed = /IP Address:(.*)$/.exec(cert.subjectAltName ?? "")?.[1] ?? "";
+        const norm = (a: string) => new URL(`http://[${a}]/`).hostname;
+        // IPv4-mapped addresses are written in their 4-byte form, as Go does.
+        expect(norm(printed.includes(".") ? `::ffff:${printed}` : printed)).toBe(norm(ip));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it("produces DER that the strict core reader accepts, for arbitrary SANs and IDs (property)", () => {
+    const san = fc.stringMatching(/^[a-z0-9.*-]{1,30}$/);
+    fc.assert(
+      fc.property(fc.array(san, { maxLength: 5 }), fc.string({ maxLength: 40 }), (sans, id) => {
+        const issued = ca.issueLeaf({ publicKey: workloadKey.publicKey, sans, workloadSecretId: id });
+        readDerExact(issued.der, DerTag.SEQUENCE);
+        const cert = new X509Certificate(issued.pem);
+        expect(cert.verify(createPublicKey(ca.meshCaKey))).toBe(true);
+        if (sans[0] !== undefined) expect(cert.subject).toBe(`CN=${sans[0]}`);
+      }),
+      { numRuns: Math.min(FUZZ_RUNS, 500) },
+    );
+  });
+});
+
+describe("mesh TLS with openssl s_client", () => {
+  const dir = scratchDir();
+  // s_client checks validity against the real time, so these CAs are made "now".
+  const now = fixedClock(Date.now());
+  const ca = newCa("tls", now);
+  const foreignCa = newCa("tls-foreign", now);
+
+  /** Serves one TLS endpoint with the key and chain; returns s_client's exit code and output. */
+  async function sClient(chain: string, keyPem: string, caFile: string): Promise<{ code: number; out: string }> {
+    // The client ends the session (stdin at EOF makes s_client send close_notify and exit 0); a
+    // server that hung up first would race it into an "unexpected eof" exit code.
+    const sockets = new Set<TLSSocket>();
+    const server = createServer({ key: keyPem, cert: chain, minVersion: "TLSv1.3" }, (s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      return await new Promise((resolve, reject) => {
+        const child = spawn(
+          "openssl",
+          ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", caFile, "-verify_return_error", "-brief"],
+          { env: childEnv(), stdio: ["pipe", "pipe", "pipe"] },
+        );
+        let out = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+        });
+        child.stderr.on("data", (d) => {
+          out += d;
+        });
+        child.stdin.end();
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, out }));
+      });
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it("accepts a server with an issued leaf, verifying to mesh-ca.pem", async () => {
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const leaf = ca.issueLeaf({ publicKey: key.publicKey, sans: ["localhost", "127.0.0.1"] });
+    const keyPem = key.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const r = await sClient(leaf.certChainPem, keyPem, write(dir, "mesh-ca.pem", ca.meshCaPem));
+    expect(r.out).toContain("Verification: OK");
+    expect(r.code, r.out).toBe(0);
+    // The root CA works as the anchor too, because the chain carries the intermediate.
+    const viaRoot = await sClient(leaf.certChainPem, keyPem, write(dir, "root.pem", ca.rootCaPem));
+    expect(viaRoot.code, viaRoot.out).toBe(0);
+  });
+
+  it("rejects a server whose leaf comes from another mesh CA", async () => {
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const leaf = foreignCa.issueLeaf({ publicKey: key.publicKey, sans: ["localhost"] });
+    const keyPem = encodeEcPrivateKey(key.privateKey);
+    const r = await sClient(leaf.certChainPem, keyPem, write(dir, "mesh-ca-2.pem", ca.meshCaPem));
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/verify error|unable to get local issuer certificate/);
+  });
+});
+
+describe("SEV-SNP claim extensions", () => {
+  const report = parseSnpReport(
+    new Uint8Array(
+      readFileSync(
+        join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp/virtee-milan-report.bin"),
+      ),
+    ),
+  );
+  const claims = snpClaimExtensions(report, "Milan");
+  const cert = new x509.X509Certificate(
+    newCa("claims").issueLeaf({ publicKey: workloadKey.publicKey, sans: ["web"], extensions: claims }).der,
+  );
+  const claim = (n: number) => {
+    const ext = cert.extensions.find((e) => e.type === `1.3.9901.2.1.${n}`);
+    if (ext === undefined) throw new Error(`claim ${n} missing`);
+    return readDerExact(new Uint8Array(ext.value));
+  };
+  const int = (n: number) => {
+    const el = claim(n);
+    expect(el.tag).toBe(DerTag.INTEGER);
+    return Number.parseInt(toHex(el.value), 16);
+  };
+
+  it("carries the 46 report fields under 1.3.9901.2.1.<n>", () => {
+    expect(claims.map((c) => c.oid)).toEqual(Array.from({ length: 46 }, (_, i) => `1.3.9901.2.1.${i + 1}`));
+    expect(int(1)).toBe(2); // version
+    expect(int(11)).toBe(0); // VMPL
+    // current TCB in the OID order bootloader, SNP, TEE, microcode
+    expect([int(12), int(13), int(14), int(15)]).toEqual([3, 8, 0, 115]);
+    expect(claim(5).tag).toBe(DerTag.BOOLEAN); // debug
+    expect(toHex(claim(22).value)).toBe(toHex(report.measurement));
+    expect(toHex(claim(23).value)).toBe(toHex(report.hostData));
+    expect(toHex(claim(32).value)).toBe(toHex(report.chipId));
+    expect(int(20)).toBe(0); // VCEK
+  });
+});
