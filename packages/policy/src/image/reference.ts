@@ -181,7 +181,7 @@ export function isLoopbackRegistry(registry: string): boolean {
   const host = registryHostname(registry).toLowerCase();
   if (host === "localhost" || host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+  return m?.slice(1).every((x) => Number(x) <= 255) === true;
 }
 
 /** The host the distribution API is served from. */
