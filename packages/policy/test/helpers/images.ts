@@ -19,7 +19,9 @@ export interface FileSpec {
 export async function buildTar(files: readonly FileSpec[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
+  p.on("data", (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((resolve, reject) => {
     p.on("end", resolve);
     p.on("error", reject);
@@ -39,7 +41,7 @@ export async function buildTar(files: readonly FileSpec[]): Promise<Buffer> {
           ...(f.devmajor === undefined ? {} : { devmajor: f.devmajor, devminor: f.devminor ?? 0 }),
           ...(content === undefined ? {} : { size: content.length }),
         },
-        content,
+        content ?? "",
         (err) => (err ? reject(err) : resolve()),
       );
     });
