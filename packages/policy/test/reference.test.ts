@@ -23,9 +23,9 @@ describe("image references", () => {
     ["ghcr.io/edgelesssys/contrast/coordinator:v1.5.0", "ghcr.io/edgelesssys/contrast/coordinator:v1.5.0"],
     ["localhost/app", "localhost/app:latest"],
     ["localhost:5000/a/b:c", "localhost:5000/a/b:c"],
-    ["127.0.0.1:5000/app@sha256:" + hex64, "127.0.0.1:5000/app@sha256:" + hex64],
+    [`127.0.0.1:5000/app@sha256:${hex64}`, `127.0.0.1:5000/app@sha256:${hex64}`],
     ["[::1]:5000/app:v1", "[::1]:5000/app:v1"],
-    ["nginx:1.27@sha256:" + hex64, "docker.io/library/nginx:1.27@sha256:" + hex64],
+    [`nginx:1.27@sha256:${hex64}`, `docker.io/library/nginx:1.27@sha256:${hex64}`],
     ["Registry.Example/app", "Registry.Example/app:latest"],
   ])("normalises %s", (input, expected) => {
     expect(normalizeImageReference(input)).toBe(expected);
@@ -40,7 +40,7 @@ describe("image references", () => {
     `nginx@sha256:${"A".repeat(64)}`,
     "a//b",
     "-a/b",
-    "a/b:" + "t".repeat(129),
+    `a/b:${"t".repeat(129)}`,
     " nginx",
     "nginx:tag with space",
     "a/b_/c",

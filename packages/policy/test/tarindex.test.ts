@@ -212,13 +212,23 @@ describe("tarfs index (tardev snapshotter format)", () => {
   it("parses the same members whatever the chunking (fuzz)", async () => {
     const tar = await buildTar(files);
     const whole: string[] = [];
-    const p1 = new TarParser({ onMember: (m) => (whole.push(`${m.headerOffset}:${Buffer.from(m.path)}`), false) });
+    const p1 = new TarParser({
+      onMember: (m) => {
+        whole.push(`${m.headerOffset}:${Buffer.from(m.path)}`);
+        return false;
+      },
+    });
     p1.write(tar);
     p1.end();
     const runs = Number(process.env.FUZZ_RUNS ?? 20);
     for (let r = 0; r < Math.min(runs, 200); r++) {
       const seen: string[] = [];
-      const p = new TarParser({ onMember: (m) => (seen.push(`${m.headerOffset}:${Buffer.from(m.path)}`), false) });
+      const p = new TarParser({
+        onMember: (m) => {
+          seen.push(`${m.headerOffset}:${Buffer.from(m.path)}`);
+          return false;
+        },
+      });
       let off = 0;
       while (off < tar.length) {
         const n = 1 + Math.floor(Math.random() * 1500);

@@ -54,7 +54,7 @@ export function assertSupportedLayer(mediaType: string, digest: string): void {
  * on chunks, so memory depends on the number of files in the layer, not on its size.
  */
 export async function processLayerBlob(
-  compressed: AsyncIterable<Uint8Array>,
+  compressed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ProcessLayerOptions = {},
 ): Promise<LayerDigests> {
   if (options.mediaType !== undefined) assertSupportedLayer(options.mediaType, options.expectedDigest ?? "(unknown)");
@@ -94,7 +94,10 @@ export async function processLayerBlob(
 }
 
 /** The same for an uncompressed tar stream. */
-export async function processLayerTar(tar: AsyncIterable<Uint8Array>, hasher?: BlockHasher): Promise<LayerDigests> {
+export async function processLayerTar(
+  tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  hasher?: BlockHasher,
+): Promise<LayerDigests> {
   const consumer = new TarConsumer(hasher);
   for await (const chunk of tar) await consumer.write(chunk);
   return consumer.finish();

@@ -28,7 +28,7 @@ export interface ImageMetadataDocument {
 
 function invalid(why: string): ImageError {
   return new ImageError("IMAGE_METADATA_FILE_INVALID", `the image-metadata file is invalid: ${why}`, {
-    hint: "Regenerate it with `exportImageMetadata` (contrast generate --export-image-metadata).",
+    hint: "Regenerate the file with exportImageMetadata from a machine that can reach the registries.",
   });
 }
 
