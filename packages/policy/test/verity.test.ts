@@ -1,39 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashDataBlocks, VerityHasher, verityLevelCount, verityRootHash } from "../src/image/verity.js";
 import { WorkerBlockHasher } from "../src/image/verity-workers.js";
-
-const dir = mkdtempSync(join(tmpdir(), "contrast-verity-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The root hash Debian's veritysetup computes for the same bytes, with genpolicy's parameters. */
-function veritysetupRoot(data: Uint8Array): string {
-  const dataPath = join(dir, "data");
-  const hashPath = join(dir, "hash");
-  writeFileSync(dataPath, data);
-  writeFileSync(hashPath, "");
-  const out = execFileSync(
-    "veritysetup",
-    [
-      "format",
-      "--no-superblock",
-      "--hash=sha256",
-      "--data-block-size=4096",
-      "--hash-block-size=4096",
-      `--salt=${"0".repeat(64)}`,
-      dataPath,
-      hashPath,
-    ],
-    { encoding: "utf8" },
-  );
-  const m = /Root hash:\s*([0-9a-f]{64})/.exec(out);
-  if (m?.[1] === undefined) throw new Error(`no root hash in veritysetup output:\n${out}`);
-  return m[1];
-}
+import { veritysetupRoot } from "./helpers/veritysetup.js";
 
 describe("dm-verity root hash (genpolicy parameters)", () => {
   const sizes = [1, 2, 3, 127, 128, 129, 255, 300, 128 * 128 + 1].map((blocks) => blocks * 4096);
