@@ -94,6 +94,35 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
       },
     );
 
+  const policy = program
+    .command("policy")
+    .description("check Kata agent policies")
+    .action(() => {
+      policy.help();
+    });
+  policy
+    .command("check")
+    .description("evaluate agent requests against a policy; exit 0 allowed, 1 denied, 2 error")
+    .argument(
+      "<policy>",
+      "a .rego file, the base64 annotation value, or YAML carrying io.katacontainers.config.agent.policy",
+    )
+    .argument("[request]", "the request as JSON (with --kind)")
+    .option("--kind <name>", "the request's name, e.g. CreateContainerRequest")
+    .option("--requests <file>", 'a request stream: one ["ep":"<RequestName>",{json}], entry per line')
+    .option("--trace <lines>", "policy print lines to show for a denial", "8")
+    .action(
+      async (
+        file: string,
+        request: string | undefined,
+        opts: import("./commands/policy-check.js").PolicyCheckOptions,
+        cmd: Command,
+      ) => {
+        const { policyCheck } = await import("./commands/policy-check.js");
+        setStatus(await policyCheck(context(cmd), file, request, opts));
+      },
+    );
+
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
 }

@@ -1,0 +1,99 @@
+import {
+  ContrastError,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  fromUtf8,
+  parseJson,
+  sha256Hex,
+  toBase64,
+  toBase64Url,
+  toHex,
+  utf8,
+} from "@contrast/core";
+import { fromJson, type Value } from "../values.js";
+import { toJsonText } from "./json.js";
+import { type BuiltinTable, fail, str } from "./registry.js";
+
+/** Runs a core decoder; its typed error becomes a built-in error (undefined in non-strict mode). */
+function decode<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ContrastError) fail(`\`${name}\`: ${e.message}`);
+    throw e;
+  }
+}
+
+function padBase64Url(s: string): string {
+  return s.replace(/=+$/, "");
+}
+
+export const ENCODING_BUILTINS: BuiltinTable = {
+  "base64.encode": { arity: 1, fn: (a) => toBase64(utf8(str("base64.encode", a, 0))) },
+  "base64.decode": {
+    arity: 1,
+    fn: (a) => decode("base64.decode", () => fromUtf8(fromBase64(str("base64.decode", a, 0)))),
+  },
+  "base64.is_valid": {
+    arity: 1,
+    fn: (a) => {
+      try {
+        fromBase64(str("base64.is_valid", a, 0));
+        return true;
+      } catch (e) {
+        if (e instanceof ContrastError) return false;
+        throw e;
+      }
+    },
+  },
+  "base64url.encode": {
+    arity: 1,
+    fn: (a) => {
+      const s = toBase64Url(utf8(str("base64url.encode", a, 0)));
+      return s + "=".repeat((4 - (s.length % 4)) % 4);
+    },
+  },
+  "base64url.encode_no_pad": { arity: 1, fn: (a) => toBase64Url(utf8(str("base64url.encode_no_pad", a, 0))) },
+  "base64url.decode": {
+    arity: 1,
+    fn: (a) => decode("base64url.decode", () => fromUtf8(fromBase64Url(padBase64Url(str("base64url.decode", a, 0))))),
+  },
+  "hex.encode": { arity: 1, fn: (a) => toHex(utf8(str("hex.encode", a, 0))) },
+  "hex.decode": { arity: 1, fn: (a) => decode("hex.decode", () => fromUtf8(fromHex(str("hex.decode", a, 0)))) },
+  "json.marshal": { arity: 1, fn: (a) => toJsonText(a[0] as Value) },
+  "json.unmarshal": {
+    arity: 1,
+    fn: (a) => decode("json.unmarshal", () => fromJson(parseJson(str("json.unmarshal", a, 0)))),
+  },
+  "json.is_valid": {
+    arity: 1,
+    fn: (a) => {
+      const s = a[0];
+      if (typeof s !== "string") return false;
+      try {
+        parseJson(s);
+        return true;
+      } catch (e) {
+        if (e instanceof ContrastError) return false;
+        throw e;
+      }
+    },
+  },
+  "crypto.sha256": { arity: 1, fn: (a) => sha256Hex(utf8(str("crypto.sha256", a, 0))) },
+  "urlquery.encode": {
+    arity: 1,
+    fn: (a) => encodeURIComponent(str("urlquery.encode", a, 0)).replace(/%20/g, "+"),
+  },
+  "urlquery.decode": {
+    arity: 1,
+    fn: (a) =>
+      decode("urlquery.decode", () => {
+        try {
+          return decodeURIComponent(str("urlquery.decode", a, 0).replace(/\+/g, " "));
+        } catch {
+          throw new ContrastError("ENCODING_INVALID_URL", "invalid URL escape");
+        }
+      }),
+  },
+};

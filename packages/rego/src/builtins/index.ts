@@ -1,0 +1,36 @@
+import { COLLECTION_BUILTINS } from "./collections.js";
+import { ENCODING_BUILTINS } from "./encoding.js";
+import { MISC_BUILTINS } from "./misc.js";
+import { NUMBER_BUILTINS } from "./numbers.js";
+import { PATCH_BUILTINS } from "./patch.js";
+import { REGEX_BUILTINS } from "./regex.js";
+import type { Builtin } from "./registry.js";
+import { STRING_BUILTINS } from "./strings.js";
+import { TIME_BUILTINS } from "./time.js";
+
+export type { Builtin, BuiltinContext, BuiltinFn } from "./registry.js";
+
+const REGISTRY = new Map<string, Builtin>();
+for (const table of [
+  NUMBER_BUILTINS,
+  STRING_BUILTINS,
+  COLLECTION_BUILTINS,
+  ENCODING_BUILTINS,
+  REGEX_BUILTINS,
+  PATCH_BUILTINS,
+  MISC_BUILTINS,
+  TIME_BUILTINS,
+]) {
+  for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
+}
+// print takes any number of arguments; the evaluator formats and delivers its line.
+REGISTRY.set("print", { arity: -1, fn: () => true });
+
+export function lookupBuiltin(name: string): Builtin | undefined {
+  return REGISTRY.get(name);
+}
+
+/** Names of every built-in, sorted. */
+export function builtinNames(): string[] {
+  return [...REGISTRY.keys()].sort();
+}

@@ -1,0 +1,1552 @@
+import type { ElseClause, Literal, Query, Term, WithModifier } from "./ast.js";
+import { type BuiltinContext, type BuiltinFn, lookupBuiltin } from "./builtins/index.js";
+import { arith, setOp } from "./builtins/numbers.js";
+import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
+import { BuiltinError, type Location, RegoError } from "./errors.js";
+import { formatValue } from "./format.js";
+import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
+
+/** Returned by a continuation: true stops the enumeration (a result is enough). */
+type Stop = boolean;
+type Cont = () => Stop;
+type VCont = (v: Value) => Stop;
+
+/** A declared but not yet bound local variable. */
+const UNBOUND: unique symbol = Symbol("unbound");
+type Slot = Value | typeof UNBOUND;
+
+/** A reference into the virtual `data` document, not yet materialised. */
+class DataPath {
+  constructor(readonly path: readonly string[]) {}
+}
+
+export interface Frame {
+  readonly vars: Map<string, Slot>;
+  readonly scope: ModuleScope;
+}
+
+export interface EvalLimits {
+  /** Largest number of literals evaluated per query. Default 10,000,000. */
+  readonly maxSteps?: number;
+  /** Deepest nesting of rule and function evaluations. Default 256. */
+  readonly maxDepth?: number;
+}
+
+export interface EvalOptions extends EvalLimits {
+  readonly input?: Value | undefined;
+  readonly data?: Value | undefined;
+  /** Built-in errors fail the evaluation (true) or make the call undefined (false). */
+  readonly strict?: boolean;
+  /** Receives each `print` line. Without it, print's arguments are not evaluated. */
+  readonly print?: (line: string) => void;
+  /** Nanoseconds since the epoch for time.now_ns; read once per query by the caller. */
+  readonly nowNs?: number;
+}
+
+interface Mock {
+  readonly fn?: readonly string[];
+  readonly value?: Value;
+  readonly scope: ModuleScope;
+}
+
+/** The state of one query: input, data overrides, caches. `with` makes a child. */
+class Ctx {
+  readonly cache = new Map<number, Value | undefined>();
+  constructor(
+    readonly input: Value | undefined,
+    readonly data: Value,
+    readonly dataOverrides: readonly (readonly [readonly string[], Value])[],
+    readonly mocks: ReadonlyMap<string, Mock>,
+  ) {}
+}
+
+const DEFAULT_MAX_STEPS = 10_000_000;
+const DEFAULT_MAX_DEPTH = 256;
+
+export class Evaluator {
+  private ctx: Ctx;
+  private readonly strict: boolean;
+  private readonly print: ((line: string) => void) | undefined;
+  private readonly maxSteps: number;
+  private readonly maxDepth: number;
+  private steps = 0;
+  private depth = 0;
+  private readonly active = new Set<number>();
+  private readonly fnCache = new WeakMap<ModuleScope, Map<string, ResolvedFn>>();
+  private readonly pkgNodes = new WeakMap<ModuleScope, VNode | null>();
+  readonly builtinCtx: BuiltinContext;
+
+  constructor(
+    private readonly compiled: CompiledModules,
+    options: EvalOptions,
+  ) {
+    this.ctx = new Ctx(options.input, options.data ?? EMPTY_OBJECT, [], new Map());
+    this.strict = options.strict ?? true;
+    this.print = options.print;
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.builtinCtx = { nowNs: options.nowNs, cache: new Map() };
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Enumerates the solutions of a query; `k` sees the frame with the solution's bindings. */
+  runQuery(q: Query, frame: Frame, k: Cont): void {
+    this.guard(() => this.evalQuery(q, 0, frame, k));
+  }
+
+  /**
+   * Enumerates the solutions of a query and, for each, the value of every literal: a plain term's
+   * own value, `true` for everything else.
+   */
+  runQueryCapturing(q: Query, frame: Frame, k: (values: Value[]) => Stop): void {
+    this.guard(() => this.evalCapture(q, 0, frame, [], k));
+  }
+
+  private evalCapture(q: Query, i: number, f: Frame, vals: Value[], k: (values: Value[]) => Stop): Stop {
+    if (i === q.length) return k(vals.slice());
+    const lit = q[i] as Literal;
+    const next = (v: Value): Stop => {
+      vals.push(v);
+      try {
+        return this.evalCapture(q, i + 1, f, vals, k);
+      } finally {
+        vals.pop();
+      }
+    };
+    if (lit.kind === "expr" && !lit.negated && lit.with.length === 0 && isPlainTerm(lit.expr)) {
+      ++this.steps;
+      return this.evalTerm(lit.expr, f, (v) => (v === false ? false : next(v)));
+    }
+    return this.evalLiteral(lit, f, () => next(true));
+  }
+
+  /** Evaluates one term (e.g. a query's only expression) to each of its values. */
+  runTerm(t: Term, frame: Frame, k: VCont): void {
+    this.guard(() => this.evalTerm(t, frame, k));
+  }
+
+  /** Whether a name in a query frame is an output variable (not input, data or a rule). */
+  isFree(name: string, frame: Frame): boolean {
+    return this.resolveGlobal(name, frame) === undefined;
+  }
+
+  static slotValue(frame: Frame, name: string): Value | undefined {
+    const s = frame.vars.get(name);
+    return s === undefined || s === UNBOUND ? undefined : s;
+  }
+
+  /** The value of a document under data, or undefined. */
+  dataValue(path: readonly string[]): Value | undefined {
+    let out: Value | undefined;
+    this.guard(() =>
+      this.walkData(this.compiled.root, path, 0, (v) => {
+        out = v;
+        return true;
+      }),
+    );
+    return out;
+  }
+
+  private guard(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof RangeError && /call stack/i.test(e.message)) {
+        throw new RegoError("REGO_LIMIT_EXCEEDED", "evaluation nested too deeply (stack exhausted)", undefined, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  private evalQuery(q: Query, start: number, f: Frame, k: Cont): Stop {
+    let i = start;
+    // print literals always hold and bind nothing: run them in a loop rather than nesting a
+    // continuation each, which keeps the stack shallow in print-heavy policies (Kata's).
+    for (;;) {
+      // Each literal and each solution is a step, so loops over large collections count too.
+      if (++this.steps > this.maxSteps) {
+        throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation exceeded ${this.maxSteps} steps`);
+      }
+      if (i === q.length) return k();
+      const lit = q[i] as Literal;
+      if (!isPrint(lit, f)) break;
+      if (this.print !== undefined) {
+        const call = (lit as Extract<Literal, { kind: "expr" }>).expr as Extract<Term, { t: "call" }>;
+        this.doPrint(call.args, f, call.loc, () => false);
+      }
+      i++;
+    }
+    const lit = q[i] as Literal;
+    return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
+  }
+
+  private evalLiteral(lit: Literal, f: Frame, k: Cont): Stop {
+    if (lit.kind !== "some" && lit.with.length > 0) return this.withModifiers(lit, f, k);
+    return this.evalLiteralCore(lit, f, k);
+  }
+
+  private evalLiteralCore(lit: Literal, f: Frame, k: Cont): Stop {
+    switch (lit.kind) {
+      case "some":
+        return this.declare(lit.vars, f, k);
+      case "somein":
+        return this.evalTerm(lit.coll, f, (coll) => {
+          if (!isCollection(coll)) {
+            throw this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc) ?? false;
+          }
+          const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+          return this.declare(names, f, () =>
+            forEach(coll, (key, val) => {
+              return lit.key === undefined
+                ? this.match(lit.value, val, f, k)
+                : this.match(lit.key, key, f, () => this.match(lit.value, val, f, k));
+            }),
+          );
+        });
+      case "every":
+        return this.evalEvery(lit, f, k);
+      case "expr":
+        if (lit.negated) {
+          const found = this.evalExpr(lit.expr, f, () => true);
+          return found ? false : k();
+        }
+        return this.evalExpr(lit.expr, f, k);
+    }
+  }
+
+  private evalEvery(lit: Extract<Literal, { kind: "every" }>, f: Frame, k: Cont): Stop {
+    let defined = false;
+    let all = true;
+    this.evalTerm(lit.coll, f, (coll) => {
+      defined = true;
+      if (!isCollection(coll)) {
+        all = false;
+        return true;
+      }
+      const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+      forEach(coll, (key, val) => {
+        const ok = this.declare(names, f, () =>
+          lit.key === undefined
+            ? this.match(lit.value, val, f, () => this.evalQuery(lit.body, 0, f, () => true))
+            : this.match(lit.key, key, f, () =>
+                this.match(lit.value, val, f, () => this.evalQuery(lit.body, 0, f, () => true)),
+              ),
+        );
+        if (!ok) {
+          all = false;
+          return true;
+        }
+        return false;
+      });
+      return true;
+    });
+    if (!defined) return false;
+    return all ? k() : false;
+  }
+
+  /** Declares local variables: unbound until matched, shadowing outer ones. */
+  private declare(names: readonly string[], f: Frame, k: Cont): Stop {
+    if (names.length === 0) return k();
+    const saved: [string, Slot | undefined][] = [];
+    for (const n of names) {
+      if (n === "_") continue;
+      saved.push([n, f.vars.get(n)]);
+      f.vars.set(n, UNBOUND);
+    }
+    try {
+      return k();
+    } finally {
+      for (let i = saved.length - 1; i >= 0; i--) {
+        const [n, v] = saved[i] as [string, Slot | undefined];
+        if (v === undefined) f.vars.delete(n);
+        else f.vars.set(n, v);
+      }
+    }
+  }
+
+  private bind(name: string, v: Value, f: Frame, k: Cont): Stop {
+    const prev = f.vars.get(name);
+    f.vars.set(name, v);
+    try {
+      return k();
+    } finally {
+      if (prev === undefined) f.vars.delete(name);
+      else f.vars.set(name, prev);
+    }
+  }
+
+  private evalExpr(e: Term, f: Frame, k: Cont): Stop {
+    switch (e.t) {
+      case "assign": {
+        const names = patternVars(e.left);
+        if (names.length === 0 && e.left.t !== "var") {
+          throw new RegoError(
+            "REGO_COMPILE_ERROR",
+            "assignment operator := requires left-hand side to have bindable variables",
+            e.loc,
+          );
+        }
+        if (e.left.t === "var" && (e.left.name === "input" || e.left.name === "data") && f.scope.v1) {
+          throw new RegoError("REGO_COMPILE_ERROR", `${e.left.name} cannot be shadowed`, e.loc);
+        }
+        return this.evalTerm(e.right, f, (v) => {
+          this.checkDestructure(e.left, v, e.loc);
+          return this.declare(names, f, () => this.match(e.left, v, f, k));
+        });
+      }
+      case "unify":
+        return this.unify(e.left, e.right, f, k);
+      case "call": {
+        if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) {
+          // walk(x, [path, value]) relates x to each of its sub-documents, itself first.
+          const out = e.args[1] as Term;
+          return this.evalTerm(e.args[0] as Term, f, (root) => {
+            const visit = (path: Value[], v: Value): Stop => {
+              if (this.match(out, [path.slice(), v], f, k)) return true;
+              return forEach(v, (key, child) => {
+                path.push(key);
+                try {
+                  return visit(path, child);
+                } finally {
+                  path.pop();
+                }
+              });
+            };
+            return visit([], root);
+          });
+        }
+        const fn = this.resolveFunction(e.fn, f, e.loc);
+        if (e.args.length === fn.arity + 1) {
+          // Old-style call whose last argument receives the result.
+          const out = e.args[e.args.length - 1] as Term;
+          return this.evalArgs(e.args, 0, e.args.length - 1, [], f, (args) => {
+            const r = this.invoke(fn, args, f, e.loc);
+            return r === undefined ? false : this.match(out, r, f, k);
+          });
+        }
+        return this.evalTerm(e, f, (v) => (v === false ? false : k()));
+      }
+      default:
+        return this.evalTerm(e, f, (v) => (v === false ? false : k()));
+    }
+  }
+
+  /**
+   * regorus reports a destructuring pattern whose shape cannot match the value as an error rather
+   * than a failed match; this engine does the same, so policies behave alike on both.
+   */
+  private checkPattern(t: Term, v: Value, f: Frame): void {
+    if (t.t === "array") {
+      if (v instanceof RObject) {
+        throw new RegoError(
+          "REGO_TYPE_ERROR",
+          "incompatible destructuring patterns: both sides must be arrays or objects with matching structure",
+          t.loc,
+        );
+      }
+      if (Array.isArray(v)) {
+        if (v.length !== t.items.length) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `mismatch in number of array elements: pattern has ${t.items.length}, value has ${v.length}`,
+            t.loc,
+          );
+        }
+        t.items.forEach((x, i) => {
+          this.checkPattern(x, (v as readonly Value[])[i] as Value, f);
+        });
+      }
+    }
+  }
+
+  /** regorus reports destructuring mismatches in `:=` as errors rather than failing silently. */
+  private checkDestructure(left: Term, v: Value, loc: Location): void {
+    if (left.t === "array") {
+      if (!Array.isArray(v)) {
+        throw new RegoError("REGO_TYPE_ERROR", `Cannot bind pattern of type \`array\` to a ${typeNameOf(v)}`, loc);
+      }
+      if (v.length !== left.items.length) {
+        throw new RegoError(
+          "REGO_TYPE_ERROR",
+          `mismatch in number of array elements: left has ${left.items.length}, right has ${v.length}`,
+          loc,
+        );
+      }
+    }
+    if (left.t === "object" && v instanceof RObject && left.entries.length !== v.size) {
+      throw new RegoError(
+        "REGO_TYPE_ERROR",
+        `object field count mismatch in assignment: left has ${left.entries.length} fields, right has ${v.size} fields`,
+        loc,
+      );
+    }
+  }
+
+  private withModifiers(lit: Exclude<Literal, { kind: "some" }>, f: Frame, k: Cont): Stop {
+    const parent = this.ctx;
+    let input = parent.input;
+    const overrides = [...parent.dataOverrides];
+    const mocks = new Map(parent.mocks);
+    for (const w of lit.with) {
+      const target = this.withTarget(w, f);
+      if ("key" in target) {
+        const fnName = this.functionRef(w.value, f);
+        if (fnName !== undefined) mocks.set(target.key, { fn: fnName, scope: f.scope });
+        else {
+          const v = this.evalSingle(w.value, f);
+          if (v !== undefined) mocks.set(target.key, { value: v, scope: f.scope });
+        }
+      } else if (target.kind === "input") {
+        const v = this.evalSingle(w.value, f);
+        input = v === undefined ? undefined : setPath(input, target.path, v);
+      } else {
+        const v = this.evalSingle(w.value, f);
+        if (v !== undefined) overrides.push([target.path, v]);
+      }
+    }
+    const child = new Ctx(input, parent.data, overrides, mocks);
+    this.ctx = child;
+    try {
+      return this.evalLiteralCore(lit, f, () => {
+        this.ctx = parent;
+        try {
+          return k();
+        } finally {
+          this.ctx = child;
+        }
+      });
+    } finally {
+      this.ctx = parent;
+    }
+  }
+
+  private withTarget(
+    w: WithModifier,
+    f: Frame,
+  ): { kind: "input" | "data"; path: string[] } | { kind: "fn"; key: string } {
+    const names = staticNames(w.target);
+    if (names === undefined) throw new RegoError("REGO_COMPILE_ERROR", "invalid `with` target", w.loc);
+    const [head, ...rest] = names as [string, ...string[]];
+    if (head === "input") return { kind: "input", path: rest };
+    if (head === "data") {
+      const g = this.groupAt([...rest]);
+      if (g !== undefined && g.kind === "function") return { kind: "fn", key: `data.${rest.join(".")}` };
+      return { kind: "data", path: rest };
+    }
+    const imp = f.scope.imports.get(head);
+    if (imp !== undefined) {
+      const full = [...imp, ...rest];
+      if (full[0] === "input") return { kind: "input", path: full.slice(1) };
+      const g = this.groupAt(full.slice(1));
+      if (g !== undefined && g.kind === "function") return { kind: "fn", key: `data.${full.slice(1).join(".")}` };
+      return { kind: "data", path: full.slice(1) };
+    }
+    const local = [...f.scope.package, ...names];
+    const g = this.groupAt(local);
+    if (g !== undefined) {
+      if (g.kind === "function") return { kind: "fn", key: `data.${local.join(".")}` };
+      return { kind: "data", path: local };
+    }
+    const name = names.join(".");
+    if (lookupBuiltin(name) !== undefined) return { kind: "fn", key: name };
+    throw new RegoError("REGO_COMPILE_ERROR", `invalid \`with\` target ${name}`, w.loc);
+  }
+
+  /** The function a `with ... as <value>` names, if it names one. */
+  private functionRef(t: Term, f: Frame): string[] | undefined {
+    const names = staticNames(t);
+    if (names === undefined) return undefined;
+    if (t.t === "var" && f.vars.has(t.name)) return undefined;
+    try {
+      const fn = this.resolveFunction(names, f, t.loc);
+      return fn.kind === "user" && fn.group.kind !== "function" ? undefined : names;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private evalSingle(t: Term, f: Frame): Value | undefined {
+    let out: Value | undefined;
+    this.evalTerm(t, f, (v) => {
+      out = v;
+      return true;
+    });
+    return out;
+  }
+
+  // ------------------------------------------------------------------ unification
+
+  private unify(a: Term, b: Term, f: Frame, k: Cont): Stop {
+    if (a.t === "array" && b.t === "array") {
+      if (a.items.length !== b.items.length) {
+        throw new RegoError(
+          "REGO_TYPE_ERROR",
+          `mismatch in number of array elements: left has ${a.items.length}, right has ${b.items.length}`,
+          a.loc,
+        );
+      }
+      return this.unifyItems(a.items, b.items, 0, f, k);
+    }
+    if (a.t === "object" && b.t === "object") {
+      const ka = staticKeys(a);
+      const kb = staticKeys(b);
+      if (ka !== undefined && kb !== undefined) {
+        if (ka.length !== kb.length) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `object field count mismatch in assignment: left has ${ka.length} fields, right has ${kb.length} fields`,
+            a.loc,
+          );
+        }
+        const missing = kb.find((k2) => !ka.some((x) => equal(x, k2)));
+        if (missing !== undefined) {
+          throw new RegoError(
+            "REGO_TYPE_ERROR",
+            `key ${formatValue(missing)} not found in left-hand side object during destructuring; object literal keys mismatch. Expected keys [${ka.map(formatValue).join(", ")}] got [${kb.map(formatValue).join(", ")}].`,
+            a.loc,
+          );
+        }
+        const left = ka.map(
+          (key) => (a.entries.find(([kt]) => equal((kt as { value: Value }).value, key)) as [Term, Term])[1],
+        );
+        const right = ka.map(
+          (key) => (b.entries.find(([kt]) => equal((kt as { value: Value }).value, key)) as [Term, Term])[1],
+        );
+        return this.unifyItems(left, right, 0, f, k);
+      }
+    }
+    if (this.isPattern(a, f)) {
+      return this.evalTerm(b, f, (v) => {
+        this.checkPattern(a, v, f);
+        return this.match(a, v, f, k);
+      });
+    }
+    if (this.isPattern(b, f)) {
+      return this.evalTerm(a, f, (v) => {
+        this.checkPattern(b, v, f);
+        return this.match(b, v, f, k);
+      });
+    }
+    return this.evalTerm(a, f, (va) => this.evalTerm(b, f, (vb) => (equal(va, vb) ? k() : false)));
+  }
+
+  private unifyItems(xs: readonly Term[], ys: readonly Term[], i: number, f: Frame, k: Cont): Stop {
+    if (i === xs.length) return k();
+    return this.unify(xs[i] as Term, ys[i] as Term, f, () => this.unifyItems(xs, ys, i + 1, f, k));
+  }
+
+  /** Whether a term has variables that unification would bind. */
+  private isPattern(t: Term, f: Frame): boolean {
+    switch (t.t) {
+      case "var":
+        return this.isUnbound(t.name, f);
+      case "array":
+        return t.items.some((x) => this.isPattern(x, f));
+      case "object":
+        return t.entries.some(([, v]) => this.isPattern(v, f));
+      default:
+        return false;
+    }
+  }
+
+  private isUnbound(name: string, f: Frame): boolean {
+    if (name === "_") return true;
+    const s = f.vars.get(name);
+    if (s !== undefined) return s === UNBOUND;
+    return this.resolveGlobal(name, f) === undefined;
+  }
+
+  /** Matches a term against a value, binding the term's unbound variables. */
+  private match(t: Term, v: Value, f: Frame, k: Cont): Stop {
+    switch (t.t) {
+      case "var": {
+        if (t.name === "_") return k();
+        const s = f.vars.get(t.name);
+        if (s === UNBOUND) return this.bind(t.name, v, f, k);
+        if (s !== undefined) return equal(s, v) ? k() : false;
+        const g = this.resolveGlobal(t.name, f);
+        if (g === undefined) return this.bind(t.name, v, f, k);
+        return this.evalTerm(t, f, (x) => (equal(x, v) ? k() : false));
+      }
+      case "array": {
+        if (!Array.isArray(v) || v.length !== t.items.length) return false;
+        const arr = v as readonly Value[];
+        const step = (i: number): Stop =>
+          i === arr.length ? k() : this.match(t.items[i] as Term, arr[i] as Value, f, () => step(i + 1));
+        return step(0);
+      }
+      case "object": {
+        if (!(v instanceof RObject) || v.size !== t.entries.length) return false;
+        const step = (i: number): Stop => {
+          if (i === t.entries.length) return k();
+          const [kt, vt] = t.entries[i] as readonly [Term, Term];
+          return this.evalTerm(kt, f, (key) => {
+            const x = v.get(key);
+            return x === undefined ? false : this.match(vt, x, f, () => step(i + 1));
+          });
+        };
+        return step(0);
+      }
+      default:
+        return this.evalTerm(t, f, (x) => (equal(x, v) ? k() : false));
+    }
+  }
+
+  // ------------------------------------------------------------------ terms
+
+  evalTerm(t: Term, f: Frame, k: VCont): Stop {
+    switch (t.t) {
+      case "scalar":
+        return k(t.value);
+      case "var": {
+        const s = f.vars.get(t.name);
+        if (s !== undefined) {
+          if (s === UNBOUND) throw unsafe(t.name, t.loc);
+          return k(s);
+        }
+        const g = this.resolveGlobal(t.name, f);
+        if (g === undefined) throw unsafe(t.name, t.loc);
+        if (g instanceof DataPath) return this.walkData(this.compiled.root, g.path, 0, k);
+        return k(g);
+      }
+      case "ref":
+        return this.evalRef(t, f, k);
+      case "call":
+        return this.evalCall(t, f, k);
+      case "array":
+      case "set":
+      case "object": {
+        const c = constantOf(t);
+        if (c !== undefined) return k(c);
+        if (t.t === "array") return this.evalItems(t.items, 0, [], f, (items) => k(items));
+        if (t.t === "set") return this.evalItems(t.items, 0, [], f, (items) => k(RSet.from(items)));
+        return this.evalEntries(t.entries, 0, new ObjectBuilder(), f, k);
+      }
+      case "arraycompr": {
+        const out: Value[] = [];
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case "setcompr": {
+        const out = new Map<string, Value>();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.set(keyOf(v), v);
+            return false;
+          }),
+        );
+        return k(new RSet(out));
+      }
+      case "objectcompr": {
+        const b = new ObjectBuilder();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.key, f, (key) =>
+            this.evalTerm(t.value, f, (val) => {
+              const prev = b.get(key);
+              if (prev !== undefined && !equal(prev, val)) {
+                throw new RegoError(
+                  "REGO_CONFLICT",
+                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  t.loc,
+                );
+              }
+              b.set(key, val);
+              return false;
+            }),
+          ),
+        );
+        return k(b.build());
+      }
+      case "binop":
+        return this.evalTerm(t.left, f, (a) =>
+          this.evalTerm(t.right, f, (b) => {
+            const r = this.binop(t.op, a, b, t.loc);
+            return r === undefined ? false : k(r);
+          }),
+        );
+      case "neg":
+        return this.evalTerm(t.term, f, (v) => {
+          if (typeof v !== "number") {
+            throw new RegoError("REGO_TYPE_ERROR", "unary - can only be used with numeric literals", t.loc);
+          }
+          return k(-v);
+        });
+      case "in":
+        return this.evalTerm(t.coll, f, (coll) => {
+          if (t.key === undefined) {
+            return this.evalTerm(t.value, f, (v) => k(contains(coll, v)));
+          }
+          return this.evalTerm(t.key, f, (key) =>
+            this.evalTerm(t.value, f, (v) => {
+              const x = lookup(coll, key);
+              return k(x !== undefined && equal(x, v));
+            }),
+          );
+        });
+      case "assign":
+      case "unify": {
+        // Nested inside an expression: true when it holds.
+        return this.evalExpr(t, f, () => k(true));
+      }
+    }
+  }
+
+  private comprehension(body: Query, f: Frame, k: Cont): void {
+    // Variables first bound inside the body are local to it; bind() restores them on the way out.
+    this.evalQuery(body, 0, f, k);
+  }
+
+  private evalItems(items: readonly Term[], i: number, acc: Value[], f: Frame, k: (xs: Value[]) => Stop): Stop {
+    if (i === items.length) return k(acc.slice());
+    return this.evalTerm(items[i] as Term, f, (v) => {
+      acc.push(v);
+      try {
+        return this.evalItems(items, i + 1, acc, f, k);
+      } finally {
+        acc.pop();
+      }
+    });
+  }
+
+  private evalEntries(
+    entries: readonly (readonly [Term, Term])[],
+    i: number,
+    b: ObjectBuilder,
+    f: Frame,
+    k: VCont,
+  ): Stop {
+    if (i === entries.length) return k(b.build());
+    const [kt, vt] = entries[i] as readonly [Term, Term];
+    return this.evalTerm(kt, f, (key) =>
+      this.evalTerm(vt, f, (val) => {
+        // Builders are consumed by build(); copy for each alternative.
+        const nb = new ObjectBuilder();
+        for (const [k2, v2] of b.build().unsortedEntries()) nb.set(k2, v2);
+        nb.set(key, val);
+        return this.evalEntries(entries, i + 1, nb, f, k);
+      }),
+    );
+  }
+
+  private binop(op: string, a: Value, b: Value, loc: Location): Value | undefined {
+    switch (op) {
+      case "==":
+        return equal(a, b);
+      case "!=":
+        return !equal(a, b);
+      case "<":
+        return compare(a, b) < 0;
+      case "<=":
+        return compare(a, b) <= 0;
+      case ">":
+        return compare(a, b) > 0;
+      case ">=":
+        return compare(a, b) >= 0;
+      case "|":
+      case "&":
+        return this.safely(() => setOp(op, a, b), loc);
+      case "-":
+        if (a instanceof RSet && b instanceof RSet) return setOp("-", a, b);
+        return this.safely(() => arith(op, a, b), loc);
+      default:
+        return this.safely(() => arith(op, a, b), loc);
+    }
+  }
+
+  /** Runs a built-in operation: its error is fatal in strict mode, undefined otherwise. */
+  private safely(fn: () => Value | undefined, loc: Location): Value | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof BuiltinError) {
+        if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private builtinFail(message: string, loc: Location): undefined {
+    if (this.strict) throw new BuiltinError(message, loc);
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ refs
+
+  private evalRef(t: Extract<Term, { t: "ref" }>, f: Frame, k: VCont): Stop {
+    const head = t.head;
+    if (head.t === "var") {
+      const s = f.vars.get(head.name);
+      if (s !== undefined) {
+        if (s === UNBOUND) throw unsafe(head.name, head.loc);
+        return this.walkValue(s, t.path, 0, f, k);
+      }
+      const g = this.resolveGlobal(head.name, f);
+      if (g === undefined) throw unsafe(head.name, head.loc);
+      if (g instanceof DataPath) return this.walkDataRef(this.compiled.root, g.path, t.path, f, k);
+      return this.walkValue(g, t.path, 0, f, k);
+    }
+    return this.evalTerm(head, f, (v) => this.walkValue(v, t.path, 0, f, k));
+  }
+
+  /** Walks static names of the data tree, then the ref's own segments. */
+  private walkDataRef(root: VNode, prefix: readonly string[], path: readonly Term[], f: Frame, k: VCont): Stop {
+    // Resolve as many leading segments as are known strings, without materialising anything.
+    const names = [...prefix];
+    let i = 0;
+    for (; i < path.length; i++) {
+      const seg = path[i] as Term;
+      let key: Value | undefined;
+      if (seg.t === "scalar") key = seg.value;
+      else if (seg.t === "var") {
+        const s = f.vars.get(seg.name);
+        if (s !== undefined && s !== UNBOUND) key = s;
+      }
+      if (typeof key !== "string") break;
+      // Stop at a rule: its value is computed, then the rest of the path applies to the value.
+      names.push(key);
+      const node = nodeAt(root, names);
+      if (node === undefined || node.group !== undefined) {
+        i++;
+        break;
+      }
+    }
+    return this.walkData(root, names, 0, (v) => this.walkValue(v, path, i, f, k));
+  }
+
+  /** The value of the data document at `names`, combining base data, overrides and rules. */
+  private walkData(root: VNode, names: readonly string[], _from: number, k: VCont): Stop {
+    const ov = this.overrideFor(names);
+    if (ov !== undefined) {
+      const v = getPath(ov[1], names.slice(ov[0].length));
+      return v === undefined ? false : k(v);
+    }
+    let node: VNode | undefined = root;
+    let base: Value | undefined = this.ctx.data;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      base = base === undefined ? undefined : lookup(base, name);
+      node = node?.children.get(name);
+      if (node?.group !== undefined) {
+        const v = this.groupValue(node.group);
+        if (v === undefined) return false;
+        const rest = getPath(v, names.slice(i + 1));
+        return rest === undefined ? false : k(rest);
+      }
+      if (node === undefined) {
+        if (base === undefined) return false;
+        const rest = getPath(base, names.slice(i + 1));
+        return rest === undefined ? false : k(rest);
+      }
+    }
+    const v = this.materialize(node as VNode, base, names);
+    return v === undefined ? false : k(v);
+  }
+
+  private overrideFor(names: readonly string[]): readonly [readonly string[], Value] | undefined {
+    const ovs = this.ctx.dataOverrides;
+    for (let j = ovs.length - 1; j >= 0; j--) {
+      const ov = ovs[j] as readonly [readonly string[], Value];
+      const p = ov[0];
+      if (p.length <= names.length && p.every((s, i) => s === names[i])) return ov;
+    }
+    return undefined;
+  }
+
+  /** Builds the object for a node of the data tree: base data plus the documents of rules. */
+  private materialize(node: VNode, base: Value | undefined, names: readonly string[]): Value | undefined {
+    const b = new ObjectBuilder();
+    if (base instanceof RObject) for (const [k2, v2] of base.unsortedEntries()) b.set(k2, v2);
+    else if (base !== undefined && node.children.size === 0) return base;
+    for (const [name, child] of node.children) {
+      const path = [...names, name];
+      const ov = this.overrideFor(path);
+      if (ov !== undefined) {
+        const v = getPath(ov[1], path.slice(ov[0].length));
+        if (v !== undefined) b.set(name, v);
+        continue;
+      }
+      if (child.group !== undefined) {
+        if (child.group.kind === "function" && child.group.arity > 0) continue;
+        const v = this.groupValue(child.group);
+        if (v !== undefined) b.set(name, v);
+        continue;
+      }
+      const cb = base === undefined ? undefined : lookup(base, name);
+      const v = this.materialize(child, cb, path);
+      if (v !== undefined) b.set(name, v);
+    }
+    // Overrides strictly below this node of paths that have no rule node.
+    for (const [p, v] of this.ctx.dataOverrides) {
+      if (p.length > names.length && names.every((s, i) => s === p[i])) {
+        const name = p[names.length] as string;
+        if (!node.children.has(name)) {
+          const cur = b.get(name);
+          b.set(name, setPath(cur, p.slice(names.length + 1), v));
+        }
+      }
+    }
+    if (b.size === 0 && !node.isPackage && !hasPackageBelow(node)) return base === undefined ? undefined : b.build();
+    return b.build();
+  }
+
+  /** Applies ref segments (from index i) to a concrete value. */
+  private walkValue(v: Value, path: readonly Term[], i: number, f: Frame, k: VCont): Stop {
+    if (i === path.length) return k(v);
+    const seg = path[i] as Term;
+    if (seg.t === "scalar") {
+      const x = lookup(v, seg.value);
+      return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
+    }
+    if (seg.t === "var") {
+      const s = f.vars.get(seg.name);
+      if (s !== undefined && s !== UNBOUND) {
+        const x = lookup(v, s);
+        return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
+      }
+      if (seg.name === "_" || s === UNBOUND || this.resolveGlobal(seg.name, f) === undefined) {
+        return forEach(v, (key, val) =>
+          seg.name === "_"
+            ? this.walkValue(val, path, i + 1, f, k)
+            : this.bind(seg.name, key, f, () => this.walkValue(val, path, i + 1, f, k)),
+        );
+      }
+    }
+    if (this.isPattern(seg, f)) {
+      return forEach(v, (key, val) => this.match(seg, key, f, () => this.walkValue(val, path, i + 1, f, k)));
+    }
+    return this.evalTerm(seg, f, (key) => {
+      const x = lookup(v, key);
+      return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
+    });
+  }
+
+  // ------------------------------------------------------------------ names
+
+  /**
+   * A name that is not a local variable: input, data, an import, or a rule of the module's
+   * package. Undefined when the name is free (an output variable).
+   */
+  private resolveGlobal(name: string, f: Frame): Value | DataPath | undefined {
+    if (name === "input") return this.ctx.input === undefined ? new DataPath(["\u0000input"]) : this.ctx.input;
+    if (name === "data") return new DataPath([]);
+    const imp = f.scope.imports.get(name);
+    if (imp !== undefined) {
+      if (imp[0] === "data") return new DataPath(imp.slice(1));
+      const v = this.ctx.input === undefined ? undefined : getPath(this.ctx.input, imp.slice(1));
+      return v === undefined ? new DataPath(["\u0000input"]) : v;
+    }
+    if (this.packageNode(f.scope)?.children.has(name)) return new DataPath([...f.scope.package, name]);
+    return undefined;
+  }
+
+  private packageNode(scope: ModuleScope): VNode | undefined {
+    let n = this.pkgNodes.get(scope);
+    if (n === undefined) {
+      n = nodeAt(this.compiled.root, scope.package) ?? null;
+      this.pkgNodes.set(scope, n);
+    }
+    return n ?? undefined;
+  }
+
+  private groupAt(path: readonly string[]): RuleGroup | undefined {
+    return nodeAt(this.compiled.root, path)?.group;
+  }
+
+  // ------------------------------------------------------------------ rules
+
+  private enter(g: RuleGroup, loc: Location | undefined): void {
+    if (this.active.has(g.id)) {
+      throw new RegoError("REGO_RECURSION", `recursion detected when evaluating ${g.path.join(".")}`, loc);
+    }
+    if (++this.depth > this.maxDepth) {
+      this.depth--;
+      throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation nested deeper than ${this.maxDepth} rules`, loc);
+    }
+    this.active.add(g.id);
+  }
+
+  private leave(g: RuleGroup): void {
+    this.active.delete(g.id);
+    this.depth--;
+  }
+
+  /** The value of a rule's document, memoised for the query. */
+  private groupValue(g: RuleGroup): Value | undefined {
+    const cache = this.ctx.cache;
+    if (cache.has(g.id)) return cache.get(g.id);
+    this.enter(g, g.defs[0]?.rule.loc ?? g.defaultDef?.rule.loc);
+    let v: Value | undefined;
+    try {
+      switch (g.kind) {
+        case "complete":
+          v = this.evalComplete(g);
+          break;
+        case "set":
+          v = this.evalSet(g);
+          break;
+        case "object":
+          v = this.evalObject(g);
+          break;
+        case "function":
+          v = g.arity === 0 ? this.callUserNoCache(g, [], undefined) : undefined;
+          break;
+      }
+    } finally {
+      this.leave(g);
+    }
+    cache.set(g.id, v);
+    return v;
+  }
+
+  private newFrame(def: RuleDef): Frame {
+    return { vars: new Map(), scope: def.scope };
+  }
+
+  private evalComplete(g: RuleGroup): Value | undefined {
+    let result: Value | undefined;
+    let resultLoc: Location | undefined;
+    for (const def of g.defs) {
+      const stop = this.evalRuleBodies(def, this.newFrame(def), (v) => {
+        if (result === undefined) {
+          result = v;
+          resultLoc = def.rule.loc;
+        } else if (!equal(result, v)) {
+          throw new RegoError(
+            "REGO_CONFLICT",
+            `rule conflicts with the following rule: complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            def.rule.loc,
+            { details: { first: resultLoc } },
+          );
+        }
+        return g.constant;
+      });
+      if (stop) break;
+    }
+    if (result === undefined && g.defaultDef !== undefined) {
+      result = this.evalSingle(g.defaultDef.rule.head.value as Term, this.newFrame(g.defaultDef));
+    }
+    return result;
+  }
+
+  /** Runs a rule's body and else chain; `k` receives each value of the head. */
+  private evalRuleBodies(def: RuleDef, f: Frame, k: VCont): Stop {
+    const rule = def.rule;
+    let found = false;
+    const value = rule.head.value;
+    const onSolution = (): Stop => {
+      // A body whose value is undefined counts as failed, so an else branch may apply.
+      if (value === undefined) {
+        found = true;
+        return k(true);
+      }
+      return this.evalTerm(value, f, (v) => {
+        found = true;
+        return k(v);
+      });
+    };
+    const stop = rule.body === undefined ? onSolution() : this.evalQuery(rule.body, 0, f, onSolution);
+    if (stop || found) return stop;
+    for (let e: ElseClause | undefined = rule.else; e !== undefined; e = e.else) {
+      let elseFound = false;
+      const ev = e.value;
+      const s = this.evalQuery(e.body, 0, f, () => {
+        if (ev === undefined) {
+          elseFound = true;
+          return k(true);
+        }
+        return this.evalTerm(ev, f, (v) => {
+          elseFound = true;
+          return k(v);
+        });
+      });
+      if (s || elseFound) return s;
+    }
+    return false;
+  }
+
+  private evalSet(g: RuleGroup): Value {
+    const out = new Map<string, Value>();
+    for (const def of g.defs) {
+      const f = this.newFrame(def);
+      const elem = def.rule.head.contains as Term;
+      // A constant element needs one solution of the body: later ones cannot add anything.
+      const once = elem.t === "scalar";
+      const onSolution = () =>
+        this.evalTerm(elem, f, (v) => {
+          out.set(keyOf(v), v);
+          return once;
+        });
+      if (def.rule.body === undefined) onSolution();
+      else this.evalQuery(def.rule.body, 0, f, onSolution);
+    }
+    return new RSet(out);
+  }
+
+  private evalObject(g: RuleGroup): Value {
+    const root = new Map<string, { key: Value; value: Value | Map<string, unknown> }>();
+    type Tree = Map<string, { key: Value; value: Value | Tree }>;
+    const put = (tree: Tree, keys: Value[], v: Value, loc: Location, isSet = false): false => {
+      const [first, ...rest] = keys as [Value, ...Value[]];
+      const ck = keyOf(first);
+      const cur = tree.get(ck);
+      if (rest.length === 0 && isSet) {
+        // `p[a][b] contains x`: the leaf is a set that collects elements.
+        let leaf = cur?.value;
+        if (!(leaf instanceof Map)) {
+          leaf = new Map<string, Value>() as unknown as Tree;
+          tree.set(ck, { key: first, value: leaf });
+          setLeaves.add(leaf);
+        }
+        (leaf as unknown as Map<string, Value>).set(keyOf(v), v);
+        return false;
+      }
+      if (rest.length === 0) {
+        if (cur !== undefined) {
+          const prev = cur.value instanceof Map ? treeToValue(cur.value as Tree) : (cur.value as Value);
+          if (!equal(prev, v)) {
+            throw new RegoError(
+              "REGO_CONFLICT",
+              `rules must not produce multiple outputs: object keys must be unique, ${g.path.join(".")}[${formatValue(first)}] is both ${formatValue(prev)} and ${formatValue(v)}`,
+              loc,
+            );
+          }
+          return false;
+        }
+        tree.set(ck, { key: first, value: v });
+        return false;
+      }
+      let sub: Tree;
+      if (cur === undefined) {
+        sub = new Map();
+        tree.set(ck, { key: first, value: sub });
+      } else if (cur.value instanceof Map) sub = cur.value as Tree;
+      else {
+        throw new RegoError(
+          "REGO_CONFLICT",
+          `rules should not produce multiple outputs: ${g.path.join(".")}[${formatValue(first)}] is both a value and an object`,
+          loc,
+        );
+      }
+      return put(sub, rest, v, loc, isSet);
+    };
+    const setLeaves = new Set<unknown>();
+    const treeToValue = (tree: Tree): Value => {
+      if (setLeaves.has(tree)) return new RSet(tree as unknown as Map<string, Value>);
+      const b = new ObjectBuilder();
+      for (const { key, value } of tree.values()) b.set(key, value instanceof Map ? treeToValue(value as Tree) : value);
+      return b.build();
+    };
+    for (const def of g.defs) {
+      const f = this.newFrame(def);
+      const value = def.rule.head.value;
+      const once =
+        def.keys.every((t) => t.t === "scalar") &&
+        def.rule.head.contains === undefined &&
+        (value === undefined || value.t === "scalar");
+      const onSolution = (): Stop => {
+        if (once) {
+          // Constant keys and value: one solution of the body settles the entry.
+          const v = value === undefined ? true : (value as { value: Value }).value;
+          this.evalItems(def.keys, 0, [], f, (keys) => put(root as Tree, keys, v, def.rule.loc));
+          return true;
+        }
+        return this.evalItems(def.keys, 0, [], f, (keys) =>
+          def.rule.head.contains !== undefined
+            ? this.evalTerm(def.rule.head.contains, f, (v) => put(root as Tree, keys, v, def.rule.loc, true))
+            : def.rule.head.value === undefined
+              ? put(root as Tree, keys, true, def.rule.loc)
+              : this.evalTerm(def.rule.head.value, f, (v) => {
+                  put(root as Tree, keys, v, def.rule.loc);
+                  return false;
+                }),
+        );
+      };
+      if (def.rule.body === undefined) onSolution();
+      else this.evalQuery(def.rule.body, 0, f, onSolution);
+    }
+    return treeToValue(root as Tree);
+  }
+
+  // ------------------------------------------------------------------ functions
+
+  private evalCall(t: Extract<Term, { t: "call" }>, f: Frame, k: VCont): Stop {
+    if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
+      return k(true);
+    }
+    const fn = this.resolveFunction(t.fn, f, t.loc);
+    if (fn.arity >= 0 && t.args.length !== fn.arity) {
+      throw new RegoError(
+        "REGO_COMPILE_ERROR",
+        `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
+        t.loc,
+      );
+    }
+    if (fn.kind === "builtin" && fn.name === "print") return this.doPrint(t.args, f, t.loc, k);
+    return this.evalArgs(t.args, 0, t.args.length, [], f, (args) => {
+      const r = this.invoke(fn, args, f, t.loc);
+      return r === undefined ? false : k(r);
+    });
+  }
+
+  private doPrint(args: readonly Term[], f: Frame, loc: Location, k: VCont): Stop {
+    const parts = args.map((a) => {
+      let v: Value | undefined;
+      try {
+        this.evalTerm(a, f, (x) => {
+          v = x;
+          return true;
+        });
+      } catch (e) {
+        if (!(e instanceof RegoError)) throw e;
+      }
+      return v === undefined ? "<undefined>" : typeof v === "string" ? v : formatValue(v);
+    });
+    this.print?.(`${loc.file}:${loc.line}: ${parts.join(" ")}`);
+    return k(true);
+  }
+
+  private evalArgs(
+    args: readonly Term[],
+    i: number,
+    n: number,
+    acc: Value[],
+    f: Frame,
+    k: (xs: Value[]) => Stop,
+  ): Stop {
+    if (i === n) return k(acc.slice());
+    return this.evalTerm(args[i] as Term, f, (v) => {
+      acc.push(v);
+      try {
+        return this.evalArgs(args, i + 1, n, acc, f, k);
+      } finally {
+        acc.pop();
+      }
+    });
+  }
+
+  /** Finds what a call's name denotes: a user function (through imports and packages) or a built-in. */
+  resolveFunction(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
+    if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(names, f, loc);
+    let perScope = this.fnCache.get(f.scope);
+    if (perScope === undefined) {
+      perScope = new Map();
+      this.fnCache.set(f.scope, perScope);
+    }
+    const key = names.length === 1 ? (names[0] as string) : names.join(".");
+    let fn = perScope.get(key);
+    if (fn === undefined) {
+      fn = this.resolveFunctionUncached(names, f, loc);
+      perScope.set(key, fn);
+    }
+    return fn;
+  }
+
+  private resolveFunctionUncached(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
+    const mockKey = (key: string): ResolvedFn | undefined => {
+      const m = this.ctx.mocks.get(key);
+      return m === undefined ? undefined : { kind: "mock", mock: m, arity: -1, name: key };
+    };
+    const [head, ...rest] = names as [string, ...string[]];
+    let path: string[] | undefined;
+    if (head === "data") path = rest;
+    else {
+      const imp = f.scope.imports.get(head);
+      if (imp !== undefined && imp[0] === "data") path = [...imp.slice(1), ...rest];
+      else {
+        const pkgNode = nodeAt(this.compiled.root, f.scope.package);
+        if (pkgNode?.children.has(head)) path = [...f.scope.package, ...names];
+      }
+    }
+    if (path !== undefined) {
+      const mocked = mockKey(`data.${path.join(".")}`);
+      const g = this.groupAt(path);
+      if (g !== undefined && g.kind === "function") {
+        if (mocked !== undefined) return { ...mocked, arity: g.arity };
+        return { kind: "user", group: g, arity: g.arity, name: path.join(".") };
+      }
+      if (head === "data" || f.scope.imports.has(head)) {
+        throw new RegoError("REGO_UNKNOWN_FUNCTION", `could not find function ${names.join(".")}`, loc);
+      }
+    }
+    const name = names.join(".");
+    const b = lookupBuiltin(name);
+    if (b !== undefined) {
+      const mocked = mockKey(name);
+      if (mocked !== undefined) return { ...mocked, arity: b.arity };
+      return { kind: "builtin", fn: b.fn, arity: b.arity, name };
+    }
+    throw new RegoError("REGO_UNKNOWN_FUNCTION", `could not find function ${name}`, loc);
+  }
+
+  private invoke(fn: ResolvedFn, args: Value[], f: Frame, loc: Location): Value | undefined {
+    switch (fn.kind) {
+      case "builtin":
+        try {
+          return fn.fn(args, this.builtinCtx);
+        } catch (e) {
+          if (e instanceof BuiltinError) {
+            if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+            return undefined;
+          }
+          throw e;
+        }
+      case "user":
+        return this.callUser(fn.group, args, loc);
+      case "mock": {
+        const m = fn.mock;
+        if (m.value !== undefined) return m.value;
+        // Resolve the replacement without this mock, so a mock may call what it replaces.
+        const saved = this.ctx;
+        const mocks = new Map(saved.mocks);
+        mocks.delete(fn.name);
+        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
+        this.ctx = inner;
+        try {
+          const target = this.resolveFunction(m.fn as string[], { vars: new Map(), scope: m.scope }, loc);
+          return this.invoke(target, args, f, loc);
+        } finally {
+          this.ctx = saved;
+        }
+      }
+    }
+  }
+
+  private callUser(g: RuleGroup, args: Value[], loc: Location): Value | undefined {
+    this.enter(g, loc);
+    try {
+      return this.callUserNoCache(g, args, loc);
+    } finally {
+      this.leave(g);
+    }
+  }
+
+  private callUserNoCache(g: RuleGroup, args: Value[], loc: Location | undefined): Value | undefined {
+    let result: Value | undefined;
+    for (const def of g.defs) {
+      const f = this.newFrame(def);
+      const params = def.rule.head.args ?? [];
+      const bindArgs = (i: number, k: Cont): Stop =>
+        i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
+      // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
+      for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
+      const stop = bindArgs(0, () =>
+        this.evalRuleBodies(def, f, (v) => {
+          if (result === undefined) result = v;
+          else if (!equal(result, v)) {
+            throw new RegoError(
+              "REGO_CONFLICT",
+              `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
+              loc ?? def.rule.loc,
+            );
+          }
+          return g.constant;
+        }),
+      );
+      if (stop) break;
+    }
+    if (result === undefined && g.defaultDef !== undefined) {
+      result = this.evalSingle(g.defaultDef.rule.head.value as Term, this.newFrame(g.defaultDef));
+    }
+    return result;
+  }
+}
+
+export type ResolvedFn =
+  | { kind: "builtin"; fn: BuiltinFn; arity: number; name: string }
+  | { kind: "user"; group: RuleGroup; arity: number; name: string }
+  | { kind: "mock"; mock: Mock; arity: number; name: string };
+
+// -------------------------------------------------------------------- helpers
+
+function staticKeys(t: Extract<Term, { t: "object" }>): Value[] | undefined {
+  const out: Value[] = [];
+  for (const [k] of t.entries) {
+    if (k.t !== "scalar") return undefined;
+    out.push(k.value);
+  }
+  return out;
+}
+
+const constants = new WeakMap<Term, Value | null>();
+
+/**
+ * The value of a literal made only of scalars, arrays, sets and objects, computed once per AST
+ * node: a generated policy's data (policy_data) is one such literal, thousands of terms deep.
+ */
+function constantOf(t: Term): Value | undefined {
+  if (t.t === "scalar") return t.value;
+  if (t.t !== "array" && t.t !== "set" && t.t !== "object") return undefined;
+  const hit = constants.get(t);
+  if (hit !== undefined) return hit === null ? undefined : hit;
+  let v: Value | undefined;
+  if (t.t === "array" || t.t === "set") {
+    const items: Value[] = [];
+    for (const x of t.items) {
+      const c = constantOf(x);
+      if (c === undefined) break;
+      items.push(c);
+    }
+    if (items.length === t.items.length) v = t.t === "array" ? items : RSet.from(items);
+  } else {
+    const b = new ObjectBuilder();
+    let ok = true;
+    for (const [kt, vt] of t.entries) {
+      const kc = constantOf(kt);
+      const vc = kc === undefined ? undefined : constantOf(vt);
+      if (kc === undefined || vc === undefined) {
+        ok = false;
+        break;
+      }
+      b.set(kc, vc);
+    }
+    if (ok) v = b.build();
+  }
+  constants.set(t, v === undefined ? null : v);
+  return v;
+}
+
+const paramCache = new WeakMap<RuleDef, string[]>();
+
+function paramVars(def: RuleDef): string[] {
+  let names = paramCache.get(def);
+  if (names === undefined) {
+    names = (def.rule.head.args ?? []).flatMap(patternVars);
+    paramCache.set(def, names);
+  }
+  return names;
+}
+
+function isPrint(lit: Literal, f: Frame): boolean {
+  return (
+    lit.kind === "expr" &&
+    !lit.negated &&
+    lit.with.length === 0 &&
+    lit.expr.t === "call" &&
+    lit.expr.fn.length === 1 &&
+    lit.expr.fn[0] === "print" &&
+    !f.scope.imports.has("print")
+  );
+}
+
+function isPlainTerm(t: Term): boolean {
+  return t.t !== "assign" && t.t !== "unify" && t.t !== "call";
+}
+
+function unsafe(name: string, loc: Location): RegoError {
+  return new RegoError("REGO_COMPILE_ERROR", `var \`${name}\` is unsafe: it is used before definition`, loc);
+}
+
+function typeNameOf(v: Value): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (v instanceof RSet) return "set";
+  if (v instanceof RObject) return "object";
+  return typeof v;
+}
+
+function hasPackageBelow(node: VNode): boolean {
+  for (const c of node.children.values()) if (c.isPackage || hasPackageBelow(c)) return true;
+  return false;
+}
+
+export function nodeAt(root: VNode, path: readonly string[]): VNode | undefined {
+  let n: VNode | undefined = root;
+  for (const p of path) {
+    n = n.children.get(p);
+    if (n === undefined) return undefined;
+  }
+  return n;
+}
+
+/** Names of the variables a pattern would bind. */
+export function patternVars(t: Term): string[] {
+  switch (t.t) {
+    case "var":
+      return t.name === "_" ? [] : [t.name];
+    case "array":
+      return t.items.flatMap(patternVars);
+    case "object":
+      return t.entries.flatMap(([, v]) => patternVars(v));
+    default:
+      return [];
+  }
+}
+
+function staticNames(t: Term): string[] | undefined {
+  if (t.t === "var") return [t.name];
+  if (t.t !== "ref" || t.head.t !== "var") return undefined;
+  const out = [t.head.name];
+  for (const p of t.path) {
+    if (p.t !== "scalar" || typeof p.value !== "string") return undefined;
+    out.push(p.value);
+  }
+  return out;
+}
+
+function isCollection(v: Value): boolean {
+  return Array.isArray(v) || v instanceof RSet || v instanceof RObject;
+}
+
+/** The element of a collection at a key (an array index, an object key, a set member). */
+export function lookup(v: Value, key: Value): Value | undefined {
+  if (v instanceof RObject) return typeof key === "string" ? v.getString(key) : v.get(key);
+  if (Array.isArray(v)) {
+    if (typeof key !== "number" || !Number.isInteger(key) || key < 0) return undefined;
+    return (v as readonly Value[])[key];
+  }
+  if (v instanceof RSet) return v.has(key) ? key : undefined;
+  return undefined;
+}
+
+function getPath(v: Value, path: readonly string[]): Value | undefined {
+  let cur: Value | undefined = v;
+  for (const p of path) {
+    if (cur === undefined) return undefined;
+    cur = lookup(cur, p);
+  }
+  return cur;
+}
+
+function setPath(base: Value | undefined, path: readonly string[], v: Value): Value {
+  if (path.length === 0) return v;
+  const [first, ...rest] = path as [string, ...string[]];
+  const b = new ObjectBuilder();
+  if (base instanceof RObject) for (const [k, x] of base.unsortedEntries()) b.set(k, x);
+  b.set(first, setPath(base instanceof RObject ? base.getString(first) : undefined, rest, v));
+  return b.build();
+}
+
+function contains(coll: Value, v: Value): boolean {
+  if (Array.isArray(coll)) return (coll as readonly Value[]).some((x) => equal(x, v));
+  if (coll instanceof RSet) return coll.has(v);
+  if (coll instanceof RObject) {
+    for (const [, x] of coll.unsortedEntries()) if (equal(x, v)) return true;
+  }
+  return false;
+}
+
+/** Calls `k(key, value)` for each element in Rego order; stops when k returns true. */
+export function forEach(v: Value, k: (key: Value, val: Value) => Stop): Stop {
+  if (Array.isArray(v)) {
+    const arr = v as readonly Value[];
+    for (let i = 0; i < arr.length; i++) if (k(i, arr[i] as Value)) return true;
+    return false;
+  }
+  if (v instanceof RSet) {
+    for (const x of v.values()) if (k(x, x)) return true;
+    return false;
+  }
+  if (v instanceof RObject) {
+    for (const [key, x] of v.entries()) if (k(key, x)) return true;
+  }
+  return false;
+}

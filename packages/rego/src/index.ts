@@ -1,0 +1,34 @@
+// @contrast/rego: a Rego parser and evaluator. Compile once, evaluate many queries.
+
+export type {
+  BinaryOp,
+  ElseClause,
+  Import,
+  Literal,
+  Module,
+  Query,
+  Rule,
+  RuleHead,
+  ScalarValue,
+  Term,
+  WithModifier,
+} from "./ast.js";
+export { builtinNames } from "./builtins/index.js";
+export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type QueryResult } from "./engine.js";
+export { BuiltinError, type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
+export type { EvalLimits } from "./evaluator.js";
+export { formatValue } from "./format.js";
+export { type ParseOptions, parseModule, parseQuery } from "./parser.js";
+export { printModule, printQuery, printTerm } from "./printer.js";
+export { type AgentRequest, parseRequestStream } from "./requests.js";
+export {
+  compare,
+  equal,
+  type FromJsonOptions,
+  fromJson,
+  ObjectBuilder,
+  RObject,
+  RSet,
+  toJson,
+  type Value,
+} from "./values.js";

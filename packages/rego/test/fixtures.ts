@@ -1,0 +1,18 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+
+export const TESTDATA = fileURLToPath(new URL("../../../testdata/rego/", import.meta.url));
+
+export function testdata(path: string): string {
+  return readFileSync(TESTDATA + path, "utf8");
+}
+
+/** The regorus Kata cases: directories with policy.rego, inputs.txt and outputs.json. */
+export function kataCases(): string[] {
+  return readdirSync(`${TESTDATA}regorus-kata`, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+}
