@@ -1,4 +1,4 @@
-import { dump, load } from "js-yaml";
+import { dump, loadAll } from "js-yaml";
 import { PolicyError } from "../errors.js";
 
 /** One YAML document of a multi-document stream, with its original text kept verbatim. */
@@ -32,7 +32,11 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
     const raw = chunk.lines.join("\n");
     let value: unknown;
     try {
-      value = load(raw);
+      // loadAll accepts an empty or comment-only document (load rejects it) and our chunks hold
+      // exactly one document.
+      const values = loadAll(raw);
+      if (values.length > 1) throw new Error("more than one document in a chunk");
+      value = values[0];
     } catch (e) {
       const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
       throw new PolicyError("POLICY_YAML_INVALID", `${source}:${chunk.start}: ${msg}`, {
