@@ -96,7 +96,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
 
   const policy = program
     .command("policy")
-    .description("check Kata agent policies")
+    .description("generate and check Kata agent policies")
     .action(() => {
       policy.help();
     });
@@ -123,6 +123,35 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
       },
     );
 
+  policy
+    .command("generate")
+    .description("annotate confidential workloads (runtimeClassName contrast-cc*) with their agent policy")
+    .argument("<paths...>", "YAML files, or directories searched for .yml/.yaml files")
+    .option("--settings <file>", "genpolicy settings; drop-ins from <name>.d/ next to it", "settings.json")
+    .option("--rules <file>", "Rego rules the policy starts with (default: built-in rules)", "rules.rego")
+    .option("--layers-cache <file>", "image layer cache of the registry client")
+    .option("--image-metadata <file>", "JSON file with image metadata by reference (offline)")
+    .option("--insecure-registry <host>", "registry to reach over plain HTTP (repeatable)", collect, [])
+    .option("--config <file>", "more YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
+    .option("--output-file <file>", "write the annotated YAML there instead of changing the files in place")
+    .option("--allow-unsupported-fields", "warn about unknown pod-spec fields instead of failing")
+    .action(
+      async (paths: string[], opts: import("./commands/policy-generate.js").PolicyGenerateOptions, cmd: Command) => {
+        const { policyGenerate } = await import("./commands/policy-generate.js");
+        const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli";
+        const resolved = {
+          ...opts,
+          ...(explicit("settings") ? {} : { settings: undefined }),
+          ...(explicit("rules") ? {} : { rules: undefined }),
+        } as import("./commands/policy-generate.js").PolicyGenerateOptions;
+        setStatus(await policyGenerate(context(cmd), paths, resolved));
+      },
+    );
+
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -1,5 +1,25 @@
-// @contrast/policy: Kata agent policy generation. The image-metadata side lives in src/image/.
+// @contrast/policy: Kata agent policies for confidential pods, the genpolicy equivalent:
+// Kubernetes objects to policy data and the policy annotation (src/), image metadata from
+// registries, OCI layouts and offline files with dm-verity layer hashes (src/image/).
 
+export { DEFAULT_RULES } from "./default-rules.js";
+export {
+  decodePolicyAnnotation,
+  encodePolicyAnnotation,
+  POLICY_ANNOTATION,
+  policyDocument,
+  policyHash,
+  policyHashOfAnnotation,
+} from "./document.js";
+export { PolicyError, type PolicyErrorCode } from "./errors.js";
+export {
+  CONFIDENTIAL_RUNTIME_PREFIX,
+  type GeneratedWorkload,
+  type GenerateOptions,
+  type GenerateResult,
+  generatePolicies,
+  type PolicyWarning,
+} from "./generate.js";
 export { ImageError, type ImageErrorCode } from "./image/errors.js";
 export {
   type LayerEtcFile,
@@ -89,3 +109,39 @@ export {
   verityRootHash,
 } from "./image/verity.js";
 export { WorkerBlockHasher } from "./image/verity-workers.js";
+export { type ImageLayer, type OciImageConfig, pinnedReference } from "./image.js";
+export { type ConfigSources, collectConfigSources } from "./kube/config-sources.js";
+export { type FieldProblem, unknownPodSpecFields } from "./kube/fields.js";
+export {
+  isWorkloadKind,
+  type PodTemplate,
+  podTemplates,
+  runtimeClassName,
+  WORKLOAD_KINDS,
+  type WorkloadKind,
+  workloadId,
+} from "./kube/workloads.js";
+export { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from "./kube/yaml.js";
+export { type BuildInputs, buildPolicyData } from "./policy-data/build.js";
+export type {
+  ContainerPolicy,
+  Device,
+  KataCapabilities,
+  KataLinux,
+  KataMount,
+  KataProcess,
+  KataSpec,
+  KataUser,
+  PolicyData,
+  Storage,
+} from "./policy-data/types.js";
+export { DEFAULT_SETTINGS } from "./settings/defaults.js";
+export { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "./settings/json-patch.js";
+export { loadSettings, type SettingsDropIn, settingsToJson, validateSettings } from "./settings/load.js";
+export type { Settings } from "./settings/types.js";
+export {
+  WORKSPACE_RULES_FILE,
+  WORKSPACE_SETTINGS_FILE,
+  type WorkspaceWriter,
+  writeWorkspaceDefaults,
+} from "./workspace.js";

@@ -1,0 +1,131 @@
+import { PolicyError } from "../errors.js";
+
+export type JsonRecord = Record<string, unknown>;
+
+/** Kinds whose objects carry a pod spec, and so get a policy. */
+export const WORKLOAD_KINDS = [
+  "Pod",
+  "Deployment",
+  "ReplicaSet",
+  "ReplicationController",
+  "StatefulSet",
+  "DaemonSet",
+  "Job",
+  "CronJob",
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** A pod (or pod template) found in an object, with live references into the parsed value. */
+export interface PodTemplate {
+  readonly kind: WorkloadKind;
+  readonly apiVersion: string;
+  /** The workload's own name ("" when it only has generateName). */
+  readonly name: string;
+  readonly generateName: string | undefined;
+  /** metadata.namespace of the workload, or undefined. */
+  readonly namespace: string | undefined;
+  /** The workload object's own metadata (annotations of a Deployment, not of its pods). */
+  readonly objectMetadata: JsonRecord;
+  /** The pod's metadata: the Pod's own, or the template's. Annotations are written here. */
+  readonly podMetadata: JsonRecord;
+  readonly spec: JsonRecord;
+  /** Where the pod spec sits, for messages: e.g. "spec.template.spec". */
+  readonly specPath: string;
+  /** Index of the object inside a List ("items[3]"), or "" at top level. */
+  readonly itemPath: string;
+}
+
+export function isRecord(v: unknown): v is JsonRecord {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+export function isWorkloadKind(kind: unknown): kind is WorkloadKind {
+  return typeof kind === "string" && (WORKLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/** The pod templates of one parsed document (a List yields the templates of its items). */
+export function podTemplates(doc: unknown, itemPath = ""): PodTemplate[] {
+  if (!isRecord(doc)) return [];
+  if (doc.kind === "List" && Array.isArray(doc.items)) {
+    return doc.items.flatMap((item, i) => podTemplates(item, `${itemPath}items[${i}].`));
+  }
+  if (!isWorkloadKind(doc.kind)) return [];
+  const kind = doc.kind;
+  const where = `${kind}${itemPath === "" ? "" : ` (${itemPath.slice(0, -1)})`}`;
+  const objectMetadata = ensureRecord(doc, "metadata", where);
+  let template: JsonRecord;
+  let specPath: string;
+  if (kind === "Pod") {
+    template = doc;
+    specPath = "spec";
+  } else if (kind === "CronJob") {
+    const spec = required(doc, "spec", where);
+    const jobTemplate = required(spec, "jobTemplate", where, "spec");
+    const jobSpec = required(jobTemplate, "spec", where, "spec.jobTemplate");
+    template = required(jobSpec, "template", where, "spec.jobTemplate.spec");
+    specPath = "spec.jobTemplate.spec.template.spec";
+  } else {
+    template = required(required(doc, "spec", where), "template", where, "spec");
+    specPath = "spec.template.spec";
+  }
+  const podMetadata = kind === "Pod" ? objectMetadata : ensureRecord(template, "metadata", where);
+  const spec = required(template, "spec", where, specPath.replace(/\.?spec$/, ""));
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  return [
+    {
+      kind,
+      apiVersion: str(doc.apiVersion) ?? "",
+      name: str(objectMetadata.name) ?? "",
+      generateName: str(objectMetadata.generateName),
+      namespace: str(objectMetadata.namespace),
+      objectMetadata,
+      podMetadata,
+      spec,
+      specPath,
+      itemPath,
+    },
+  ];
+}
+
+function required(obj: JsonRecord, key: string, where: string, parent?: string): JsonRecord {
+  const v = obj[key];
+  if (!isRecord(v)) {
+    const path = parent === undefined || parent === "" ? key : `${parent}.${key}`;
+    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: ${path} is missing or not an object`, {
+      path,
+      hint: "Check the object against the Kubernetes API: a workload needs its pod template.",
+    });
+  }
+  return v;
+}
+
+/** The object at obj[key], created when absent, so annotations can be written into it. */
+function ensureRecord(obj: JsonRecord, key: string, where: string): JsonRecord {
+  const v = obj[key];
+  if (v === undefined || v === null) {
+    const created: JsonRecord = {};
+    obj[key] = created;
+    return created;
+  }
+  if (!isRecord(v)) {
+    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: ${key} must be an object`, {
+      path: key,
+      hint: "Check the object against the Kubernetes API.",
+    });
+  }
+  return v;
+}
+
+/** The runtime class of a pod spec, or "". */
+export function runtimeClassName(spec: JsonRecord): string {
+  return typeof spec.runtimeClassName === "string" ? spec.runtimeClassName : "";
+}
+
+/**
+ * The qualified name that identifies a workload in the manifest, as Contrast writes it:
+ * `<group or "core">/<version>/<Kind>/<namespace or "default">/<name>`.
+ */
+export function workloadId(t: Pick<PodTemplate, "apiVersion" | "kind" | "namespace" | "name">): string {
+  const [group, version] = t.apiVersion.includes("/") ? t.apiVersion.split("/", 2) : ["core", t.apiVersion];
+  return `${group}/${version}/${t.kind}/${t.namespace ?? "default"}/${t.name}`;
+}

@@ -1,0 +1,108 @@
+import type { ImageMetadata } from "../image.js";
+import type { ConfigSources } from "../kube/config-sources.js";
+import { isRecord, type JsonRecord, type PodTemplate } from "../kube/workloads.js";
+import type { Settings } from "../settings/types.js";
+import { containerPolicy, type PodContext, pauseContainerPolicy } from "./container.js";
+import type { PolicyData } from "./types.js";
+
+export interface BuildInputs {
+  readonly settings: Settings;
+  readonly sources: ConfigSources;
+  /** Image metadata by the reference written in the pod spec (and the pause image's). */
+  readonly images: ReadonlyMap<string, ImageMetadata>;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
+  return out;
+}
+
+/**
+ * The sandbox name the policy accepts, as a regex. A Pod's name is known exactly; with
+ * generateName the API server appends a random suffix; controllers append their own suffixes
+ * (a Deployment's pods are <name>-<pod-template-hash>-<5 chars>, a StatefulSet's <name>-<ordinal>).
+ */
+function sandboxName(t: PodTemplate): string | undefined {
+  const name = escapeRegex(t.name);
+  switch (t.kind) {
+    case "Pod":
+      if (t.name !== "") return `^${name}$`;
+      if (t.generateName !== undefined && t.generateName !== "") return `^${escapeRegex(t.generateName)}[a-z0-9]*$`;
+      return undefined;
+    // Controllers name pods <name>-<suffix>; a template without a name cannot be matched.
+    case "Deployment":
+      return t.name === "" ? undefined : `^${name}-[a-z0-9]+-[a-z0-9]{5}$`;
+    case "StatefulSet":
+      return t.name === "" ? undefined : `^${name}-[0-9]+$`;
+    case "CronJob":
+      return t.name === "" ? undefined : `^${name}-[0-9]+-[a-z0-9]{5}$`;
+    default:
+      return t.name === "" ? undefined : `^${name}-[a-z0-9]{5}$`;
+  }
+}
+
+/** policy_data for one pod: the pause container, init containers and containers, plus settings. */
+export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData {
+  const { settings, sources, images } = inputs;
+  const spec = t.spec;
+  const podSecurity = isRecord(spec.securityContext) ? spec.securityContext : {};
+  const sysctls: Record<string, string> = {};
+  if (Array.isArray(podSecurity.sysctls)) {
+    for (const s of podSecurity.sysctls)
+      if (isRecord(s) && typeof s.name === "string") sysctls[s.name] = String(s.value ?? "");
+  }
+  const pod: PodContext = {
+    settings,
+    sources,
+    namespace: t.namespace,
+    labels: stringMap(t.podMetadata.labels),
+    annotations: stringMap(t.podMetadata.annotations),
+    serviceAccountName:
+      typeof spec.serviceAccountName === "string"
+        ? spec.serviceAccountName
+        : typeof spec.serviceAccount === "string"
+          ? spec.serviceAccount
+          : "default",
+    where: `${t.kind}/${t.name || t.generateName || "?"}`,
+    sandboxName: sandboxName(t),
+    podSecurity,
+    volumes: Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : [],
+    sysctls,
+    shareProcessNamespace: spec.shareProcessNamespace === true,
+    hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : undefined,
+  };
+  const image = (reference: string): ImageMetadata => {
+    const m = images.get(reference);
+    if (m === undefined) throw new Error(`internal: image ${reference} was not resolved`);
+    return m;
+  };
+  const containers = [pauseContainerPolicy(pod, image(settings.cluster_config.pause_container_image))];
+  for (const c of podContainers(spec)) {
+    containers.push(containerPolicy(pod, image(String(c.image)), c, String(c.image)));
+  }
+  const common: Record<string, unknown> = { ...settings.common };
+  // Chooses how layers are verified at generation time; not something the rules read.
+  delete common.image_layer_verification;
+  const data: PolicyData = {
+    containers,
+    common,
+    sandbox: {
+      storages: settings.sandbox.storages.map((s) => ({ ...s, shared: s.shared ?? false })),
+    },
+    request_defaults: { ...settings.request_defaults },
+    cluster_config: { ...settings.cluster_config },
+  };
+  if (settings.devices !== undefined) data.devices = settings.devices;
+  return data;
+}
+
+/** Init containers first, in order, then the containers: the order the kubelet creates them. */
+export function podContainers(spec: JsonRecord): JsonRecord[] {
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : []);
+  return [...list(spec.initContainers), ...list(spec.containers)];
+}

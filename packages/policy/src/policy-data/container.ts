@@ -1,0 +1,309 @@
+import { sha256Hex, utf8 } from "@contrast/core";
+import { type ImageMetadata, pinnedReference } from "../image.js";
+import type { ConfigSources } from "../kube/config-sources.js";
+import { isRecord, type JsonRecord } from "../kube/workloads.js";
+import type { Settings } from "../settings/types.js";
+import { containerEnv, expandVars, type PodFacts } from "./env.js";
+import { applyInfraMounts, containerdMounts, imageVolumeMounts, volumeMountsAndStorages } from "./mounts.js";
+import type { ContainerPolicy, Device, KataCapabilities, KataLinux, Storage } from "./types.js";
+import { resolveUser, type UserInputs } from "./user.js";
+
+/** Everything about the pod that every container's policy depends on. */
+export interface PodContext extends PodFacts {
+  readonly settings: Settings;
+  readonly sources: ConfigSources;
+  /** Regex for the sandbox name, or undefined when pods get generated names (templates). */
+  readonly sandboxName: string | undefined;
+  readonly podSecurity: JsonRecord;
+  readonly volumes: readonly JsonRecord[];
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly shareProcessNamespace: boolean;
+  /** spec.hostname, when the pod sets it. */
+  readonly hostname: string | undefined;
+}
+
+/** containerd's masked and read-only paths for an unprivileged container. */
+const MASKED_PATHS = [
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+];
+const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+const NET_NS_REGEX = "^/var/run/netns/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+}
+function strings(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.map((x) => String(x)) : undefined;
+}
+
+/** The policy entry for the pause (sandbox) container. */
+export function pauseContainerPolicy(pod: PodContext, image: ImageMetadata): ContainerPolicy {
+  const infra = pod.settings.pause_container;
+  const security = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false };
+  const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined);
+  if (!Object.hasOwn(policy.OCI.Annotations, "nerdctl/network-namespace")) {
+    // The sandbox is created in a CNI network namespace; containers join it and must not name one.
+    policy.OCI.Annotations["nerdctl/network-namespace"] = NET_NS_REGEX;
+  }
+  return policy;
+}
+
+/** The policy entry for an init or application container. */
+export function containerPolicy(
+  pod: PodContext,
+  image: ImageMetadata,
+  container: JsonRecord,
+  imageReference: string,
+): ContainerPolicy {
+  return buildContainer(pod, image, container, pod.settings.other_container, false, imageReference);
+}
+
+function buildContainer(
+  pod: PodContext,
+  image: ImageMetadata,
+  container: JsonRecord,
+  infra: Settings["pause_container"],
+  isPause: boolean,
+  imageReference: string | undefined,
+): ContainerPolicy {
+  const { settings } = pod;
+  const sc = isRecord(container.securityContext) ? container.securityContext : {};
+  const privileged = sc.privileged === true;
+  const config = image.config;
+
+  // Process: command line, environment, working directory, user, capabilities.
+  let env = containerEnv(config.Env, container, pod.sources, pod);
+  if (isPause && infra.Process?.Env !== undefined && infra.Process.Env.length > 0) env = [...infra.Process.Env];
+  if (!isPause && !env.some((e) => e.startsWith("HOSTNAME="))) {
+    // The kubelet sets HOSTNAME to the pod's hostname, which is the (maybe generated) pod name.
+    env.push(`HOSTNAME=${pod.hostname ?? "$(host-name)"}`);
+  }
+  let args = commandLine(container, config.Entrypoint, config.Cmd).map((a) => expandVars(a, env));
+  if (isPause && infra.Process?.Args !== undefined && infra.Process.Args.length > 0) args = [...infra.Process.Args];
+  const userInputs: UserInputs = {
+    runAsUser: num(sc.runAsUser) ?? num(pod.podSecurity.runAsUser),
+    runAsGroup: num(sc.runAsGroup) ?? num(pod.podSecurity.runAsGroup),
+    supplementalGroups: Array.isArray(pod.podSecurity.supplementalGroups)
+      ? pod.podSecurity.supplementalGroups.flatMap((g) => (typeof g === "number" ? [g] : []))
+      : [],
+    fsGroup: num(pod.podSecurity.fsGroup),
+  };
+  const user = resolveUser(config.User, image.layers, userInputs);
+  const noNewPrivileges = isPause
+    ? (infra.Process?.NoNewPrivileges ?? true)
+    : !privileged && sc.allowPrivilegeEscalation === false;
+
+  // Mounts and storages.
+  const mounts = containerdMounts(isPause, privileged);
+  applyInfraMounts(mounts, infra);
+  const storages: Storage[] = [];
+  if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image));
+  if (!isPause) {
+    volumeMountsAndStorages(
+      container,
+      { settings, volumes: pod.volumes, fsGroup: userInputs.fsGroup, where: pod.where },
+      mounts,
+      storages,
+    );
+    imageVolumeMounts(Object.keys(config.Volumes ?? {}), settings, mounts);
+  }
+
+  // Annotations the runtime sets, checked by the rules.
+  const annotations: Record<string, string> = { ...(infra.Annotations ?? {}) };
+  if (pod.sandboxName !== undefined) annotations["io.kubernetes.cri.sandbox-name"] = pod.sandboxName;
+  annotations["io.kubernetes.cri.sandbox-namespace"] = pod.namespace ?? "";
+  if (!isPause) {
+    annotations["io.kubernetes.cri.container-name"] = String(container.name ?? "");
+    if (imageReference !== undefined) {
+      annotations["io.kubernetes.cri.image-name"] = pinnedReference(imageReference, image.digest);
+    }
+  }
+
+  const linux: KataLinux = {
+    Namespaces: [
+      { Type: "ipc", Path: "" },
+      { Type: "uts", Path: "" },
+      { Type: "mount", Path: "" },
+    ],
+    MaskedPaths: privileged ? [] : [...(infra.Linux?.MaskedPaths ?? MASKED_PATHS)],
+    ReadonlyPaths: privileged ? [] : [...(infra.Linux?.ReadonlyPaths ?? READONLY_PATHS)],
+    Devices: [],
+    Sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
+  };
+
+  const { devices, patterns } = vfioDevices(container, settings);
+  return {
+    OCI: {
+      Version: settings.kata_config.oci_version,
+      Process: {
+        Terminal: container.tty === true,
+        User: user,
+        Args: args,
+        Env: env,
+        Cwd:
+          typeof container.workingDir === "string" && container.workingDir !== ""
+            ? container.workingDir
+            : config.WorkingDir || "/",
+        Capabilities: capabilities(privileged, sc, settings),
+        NoNewPrivileges: noNewPrivileges,
+      },
+      Root: {
+        Path: infra.Root?.Path ?? "$(root_path)",
+        Readonly: isPause ? (infra.Root?.Readonly ?? true) : sc.readOnlyRootFilesystem === true,
+      },
+      Mounts: mounts,
+      Annotations: annotations,
+      Linux: linux,
+    },
+    storages,
+    devices,
+    sandbox_pidns: pod.shareProcessNamespace,
+    exec_commands: execCommands(container),
+    runtime_anno_patterns: patterns,
+  };
+}
+
+/**
+ * The process's argv as the kubelet and containerd build it: `command` replaces the image's
+ * ENTRYPOINT and drops its CMD; `args` alone replaces CMD.
+ */
+function commandLine(
+  container: JsonRecord,
+  entrypoint: readonly string[] | null | undefined,
+  cmd: readonly string[] | null | undefined,
+): string[] {
+  const command = strings(container.command);
+  const args = strings(container.args);
+  if (command !== undefined) return [...command, ...(args ?? [])];
+  if (args !== undefined) return [...(entrypoint ?? []), ...args];
+  return [...(entrypoint ?? []), ...(cmd ?? [])];
+}
+
+function capabilities(privileged: boolean, sc: JsonRecord, settings: Settings): KataCapabilities {
+  const base = privileged ? settings.common.privileged_caps : settings.common.default_caps;
+  let set = [...base];
+  const caps = isRecord(sc.capabilities) ? sc.capabilities : {};
+  for (const c of strings(caps.drop) ?? []) {
+    set = c === "ALL" ? [] : set.filter((x) => x !== `CAP_${c}` && x !== c);
+  }
+  for (const c of strings(caps.add) ?? []) {
+    const cap = c.startsWith("CAP_") ? c : `CAP_${c}`;
+    if (!set.includes(cap)) set.push(cap);
+  }
+  // Named sets keep the policy short; the rules expand them from policy_data.common.
+  const same = (a: readonly string[]) => a.length === set.length && a.every((x, i) => x === set[i]);
+  const compressed = same(settings.common.default_caps)
+    ? ["$(default_caps)"]
+    : same(settings.common.privileged_caps)
+      ? ["$(privileged_caps)"]
+      : set;
+  return {
+    Ambient: [],
+    Bounding: [...compressed],
+    Effective: [...compressed],
+    Inheritable: [],
+    Permitted: [...compressed],
+  };
+}
+
+/** Commands the kubelet may run in the container: exec probes and lifecycle hooks. */
+function execCommands(container: JsonRecord): string[][] {
+  const out: string[][] = [];
+  const add = (handler: unknown) => {
+    if (isRecord(handler) && isRecord(handler.exec)) {
+      const command = strings(handler.exec.command);
+      if (command !== undefined) out.push(command);
+    }
+  };
+  add(container.livenessProbe);
+  add(container.readinessProbe);
+  add(container.startupProbe);
+  if (isRecord(container.lifecycle)) {
+    add(container.lifecycle.postStart);
+    add(container.lifecycle.preStop);
+  }
+  return out;
+}
+
+/**
+ * VFIO devices for GPUs requested through the settings' pGPU resource keys: one device per unit,
+ * plus the CDI annotation pattern the runtime adds for each.
+ */
+function vfioDevices(
+  container: JsonRecord,
+  settings: Settings,
+): { devices: Device[]; patterns: Record<string, string> } {
+  const vfio = settings.devices?.vfio;
+  const nvidia = vfio?.nvidia;
+  const resources = isRecord(container.resources) ? container.resources : {};
+  const limits = isRecord(resources.limits) ? resources.limits : {};
+  let count = 0;
+  for (const key of nvidia?.pgpu_resource_keys ?? []) {
+    const n = Number(limits[key] ?? 0);
+    if (Number.isInteger(n) && n > 0) count += n;
+  }
+  if (vfio === undefined || nvidia === undefined || count === 0) return { devices: [], patterns: {} };
+  const devices: Device[] = Array.from({ length: count }, () => ({
+    id: "",
+    type_: nvidia.gpu_gk_device_type,
+    vm_path: "",
+    container_path: vfio.device_path,
+    options: [],
+  }));
+  return { devices, patterns: { [vfio.anno_key_regex]: nvidia.gpu_anno_value_regex } };
+}
+
+/**
+ * Layer storages for images the host pulls (`cluster_config.guest_pull: false`): one read-only
+ * block device per layer, verified by its dm-verity root hash, then an overlay of all layers.
+ * The layer's mount point is named after the SHA-256 of its OCI chain ID.
+ */
+function layerStorages(image: ImageMetadata): Storage[] {
+  const layersPath = "/run/kata-containers/sandbox/layers/";
+  const layerStorages: Storage[] = [];
+  const overlayOptions: string[] = [];
+  const lowerdirs: string[] = [];
+  let chainId = "";
+  for (const layer of image.layers) {
+    chainId = chainId === "" ? layer.diffId : `sha256:${sha256Hex(utf8(`${chainId} ${layer.diffId}`))}`;
+    const name = sha256Hex(utf8(chainId));
+    const fsOptions = `io.katacontainers.fs-opt.block_device=file,io.katacontainers.fs-opt.is-layer,io.katacontainers.fs-opt.root-hash=${layer.verityHash}`;
+    layerStorages.push({
+      driver: "blk",
+      driver_options: [],
+      source: "",
+      fstype: "tar",
+      options: ["ro", ...fsOptions.split(",")],
+      mount_point: `${layersPath}${name}`,
+      fs_group: null,
+      shared: false,
+    });
+    overlayOptions.push(`io.katacontainers.fs-opt.layer=${name},tar,ro,${fsOptions}`);
+    lowerdirs.push(name);
+  }
+  const overlay: Storage = {
+    driver: "overlayfs",
+    driver_options: [],
+    source: "",
+    fstype: "tar-overlay",
+    options: [
+      "io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers",
+      ...overlayOptions.reverse(),
+      "io.katacontainers.fs-opt.overlay-rw",
+      `lowerdir=${lowerdirs.reverse().join(":")}`,
+    ],
+    mount_point: "$(root_path)",
+    fs_group: null,
+    shared: false,
+  };
+  return [...layerStorages.reverse(), overlay];
+}

@@ -1,0 +1,234 @@
+import { PolicyError } from "../errors.js";
+import { isRecord, type JsonRecord } from "../kube/workloads.js";
+import type { InfraContainer, Settings, VolumeSettings } from "../settings/types.js";
+import type { KataMount, Storage } from "./types.js";
+
+/** The mounts containerd gives every container (the pause container has no cgroup mount). */
+export function containerdMounts(isPause: boolean, privileged: boolean): KataMount[] {
+  const rw = privileged ? "rw" : "ro";
+  const mounts: KataMount[] = [
+    { destination: "/proc", source: "proc", type_: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      source: "tmpfs",
+      type_: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+      destination: "/dev/pts",
+      source: "devpts",
+      type_: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    {
+      destination: "/dev/shm",
+      source: "shm",
+      type_: "tmpfs",
+      options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+    },
+    { destination: "/dev/mqueue", source: "mqueue", type_: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/sys", source: "sysfs", type_: "sysfs", options: ["nosuid", "noexec", "nodev", rw] },
+  ];
+  if (!isPause) {
+    mounts.push({
+      destination: "/sys/fs/cgroup",
+      source: "cgroup",
+      type_: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", rw],
+    });
+  }
+  return mounts;
+}
+
+function basename(path: string): string {
+  const parts = path.split("/").filter((p) => p !== "");
+  return parts[parts.length - 1] ?? "";
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A file the runtime shares into the guest: `$(sfprefix)<name>$` in the shared directory. */
+function sharedFileSource(name: string): string {
+  return `$(sfprefix)${escapeRegex(name)}$`;
+}
+
+/**
+ * The settings' mounts for the pause or an application container (hosts, hostname, resolv.conf,
+ * /dev/shm, the service account token...). A settings mount replaces containerd's mount at the
+ * same destination; the others are added. A mount without a source is a shared file named after
+ * the destination's last element.
+ */
+export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer): void {
+  for (const m of infra.Mounts ?? []) {
+    const options = [...m.options];
+    // containerd makes a bind mount writable unless told otherwise, and says so in its options.
+    if (m.type_ === "bind" && !options.includes("ro") && !options.includes("rw") && options.includes("rprivate")) {
+      options.push("rw");
+    }
+    const mount: KataMount = {
+      destination: m.destination,
+      source: m.source ?? sharedFileSource(basename(m.destination)),
+      type_: m.type_,
+      options,
+    };
+    const i = mounts.findIndex((x) => x.destination === m.destination);
+    if (i >= 0) mounts[i] = mount;
+    else mounts.push(mount);
+  }
+}
+
+/**
+ * The propagation option of a volume mount. Kata's guest does not propagate mounts between the
+ * guest and the host, and the runtime hands every volume to the agent as "rprivate" whatever the
+ * pod's mountPropagation says (Kata's conformance cases expect exactly that).
+ */
+function propagation(_volumeMount: JsonRecord): string {
+  return "rprivate";
+}
+
+export interface VolumeContext {
+  readonly settings: Settings;
+  readonly volumes: readonly JsonRecord[];
+  readonly fsGroup: number | undefined;
+  readonly where: string;
+}
+
+/**
+ * The mounts and storages of a container's volumeMounts, by volume type:
+ * - emptyDir: by `cluster_config.emptydir_type` a block device the agent formats (encrypted or
+ *   plain), a directory in the sandbox (shared-fs), or tmpfs for medium Memory. One storage per
+ *   mount, as the runtime hands one to the agent per mount;
+ * - configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image:
+ *   files the runtime shares into the guest, bound from the shared directory.
+ */
+export function volumeMountsAndStorages(
+  container: JsonRecord,
+  ctx: VolumeContext,
+  mounts: KataMount[],
+  storages: Storage[],
+): void {
+  if (!Array.isArray(container.volumeMounts)) return;
+  for (const vm of container.volumeMounts) {
+    if (!isRecord(vm) || typeof vm.mountPath !== "string") continue;
+    const volume = ctx.volumes.find((v) => v.name === vm.name);
+    if (volume === undefined) {
+      throw new PolicyError("POLICY_VOLUME_MISSING", `${ctx.where}: volumeMount ${String(vm.name)} names no volume`, {
+        path: `volumeMounts.${String(vm.name)}`,
+        hint: "Add the volume to spec.volumes or fix the volumeMount's name.",
+      });
+    }
+    const access = vm.readOnly === true ? "ro" : "rw";
+    const options = ["rbind", propagation(vm), access];
+    const dest = vm.mountPath;
+    if (isRecord(volume.emptyDir)) {
+      emptyDir(volume, dest, options, ctx, mounts, storages);
+    } else if (
+      isRecord(volume.configMap) ||
+      isRecord(volume.secret) ||
+      isRecord(volume.projected) ||
+      isRecord(volume.downwardAPI)
+    ) {
+      const cfg = ctx.settings.volumes.configMap;
+      if (ctx.settings.kata_config.enable_configmap_secret_storages === true && cfg !== undefined) {
+        const point = `${cfg.mount_point ?? cfg.mount_source}${escapeRegex(basename(dest))}$`;
+        mounts.push({
+          destination: dest,
+          source: point,
+          type_: cfg.mount_type,
+          options: ["rbind", propagation(vm), "ro"],
+        });
+        storages.push(storage(cfg, `${cfg.mount_source}${escapeRegex(basename(dest))}$`, point, null));
+      } else {
+        mounts.push({
+          destination: dest,
+          source: sharedFileSource(basename(dest)),
+          type_: "bind",
+          options: ["rbind", propagation(vm), "ro"],
+        });
+      }
+    } else if (
+      isRecord(volume.hostPath) ||
+      isRecord(volume.persistentVolumeClaim) ||
+      isRecord(volume.ephemeral) ||
+      isRecord(volume.image)
+    ) {
+      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
+    } else {
+      throw new PolicyError(
+        "POLICY_VOLUME_UNSUPPORTED",
+        `${ctx.where}: volume ${String(volume.name)} has an unsupported type`,
+        {
+          path: `volumes.${String(volume.name)}`,
+          hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image.",
+        },
+      );
+    }
+  }
+}
+
+function storage(v: VolumeSettings, source: string, mountPoint: string, fsGroup: number | undefined | null): Storage {
+  return {
+    driver: v.driver ?? "",
+    driver_options: [...(v.driver_options ?? [])],
+    source,
+    fstype: v.fstype ?? "",
+    options: [...(v.options ?? [])],
+    mount_point: mountPoint,
+    fs_group: fsGroup === undefined || fsGroup === null ? null : { group_id: fsGroup, group_change_policy: 0 },
+    shared: v.shared ?? false,
+  };
+}
+
+function emptyDir(
+  volume: JsonRecord,
+  dest: string,
+  options: string[],
+  ctx: VolumeContext,
+  mounts: KataMount[],
+  storages: Storage[],
+): void {
+  const medium = isRecord(volume.emptyDir) ? volume.emptyDir.medium : undefined;
+  const name = escapeRegex(String(volume.name));
+  const volumes = ctx.settings.volumes;
+  const type = ctx.settings.cluster_config.emptydir_type ?? "shared-fs";
+  let v: VolumeSettings | undefined;
+  if (medium === "Memory") v = volumes.emptyDir_memory;
+  else if (type === "block-encrypted") v = volumes.emptyDir_encrypted;
+  else if (type === "block-plain" || type === "block") v = volumes.emptyDir_plain;
+  else v = volumes.emptyDir;
+  if (v === undefined) {
+    throw new PolicyError("POLICY_SETTINGS_INVALID", `settings have no volume entry for emptyDir (${type})`, {
+      hint: "Add the emptyDir entries of the default settings.json to /volumes.",
+    });
+  }
+  const block = (v.mount_point ?? "").includes("$(b64_device_id)");
+  if (block) {
+    const point = v.mount_point ?? "";
+    mounts.push({ destination: dest, source: point, type_: v.mount_type, options });
+    storages.push(storage(v, v.source ?? "", point, ctx.fsGroup));
+  } else {
+    const point = `${v.mount_point ?? v.mount_source}${name}$`;
+    const source = `${v.mount_source}${name}$`;
+    mounts.push({ destination: dest, source, type_: v.mount_type, options });
+    storages.push(storage(v, v.source ?? "", point, medium === "Memory" ? undefined : ctx.fsGroup));
+  }
+}
+
+/**
+ * Image VOLUMEs that no volumeMount covers: containerd backs each with a directory the runtime
+ * shares into the guest.
+ */
+export function imageVolumeMounts(volumes: readonly string[], settings: Settings, mounts: KataMount[]): void {
+  const v = settings.volumes.image_volume;
+  for (const dest of volumes) {
+    if (mounts.some((m) => m.destination === dest)) continue;
+    mounts.push({
+      destination: dest,
+      source: sharedFileSource(basename(dest)),
+      type_: v?.mount_type ?? "bind",
+      options: [...(v?.options ?? ["rbind", "rprivate", "rw"])],
+    });
+  }
+}

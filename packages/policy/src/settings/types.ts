@@ -1,0 +1,95 @@
+/**
+ * The settings document (genpolicy-settings.json): the platform's fixed parts of every policy.
+ * Field names follow Kata's genpolicy, so a settings file and its JSON-Patch drop-ins work with
+ * either tool. Only the fields policy generation reads are typed; everything else is kept and
+ * copied through where genpolicy copies it.
+ */
+export interface SettingsMount {
+  readonly destination: string;
+  readonly type_: string;
+  readonly source?: string;
+  readonly options: readonly string[];
+}
+
+export interface InfraContainer {
+  readonly Root?: { readonly Path: string; readonly Readonly?: boolean };
+  readonly Mounts?: readonly SettingsMount[];
+  readonly Annotations?: Readonly<Record<string, string>>;
+  readonly Process?: {
+    readonly NoNewPrivileges?: boolean;
+    readonly Args?: readonly string[];
+    readonly Env?: readonly string[];
+    readonly Cwd?: string;
+  };
+  readonly Linux?: {
+    readonly Sysctl?: Readonly<Record<string, string>>;
+    readonly MaskedPaths?: readonly string[];
+    readonly ReadonlyPaths?: readonly string[];
+  };
+}
+
+export interface VolumeSettings {
+  readonly mount_type: string;
+  readonly mount_source: string;
+  readonly mount_point?: string;
+  readonly driver?: string;
+  readonly driver_options?: readonly string[];
+  readonly source?: string;
+  readonly fstype?: string;
+  readonly options?: readonly string[];
+  readonly shared?: boolean;
+}
+
+export interface StorageSettings {
+  readonly driver: string;
+  readonly driver_options: readonly string[];
+  readonly source: string;
+  readonly fstype: string;
+  readonly options: readonly string[];
+  readonly mount_point: string;
+  readonly fs_group: unknown;
+  readonly shared?: boolean;
+}
+
+export interface Settings {
+  readonly pause_container: InfraContainer;
+  readonly other_container: InfraContainer;
+  readonly volumes: Readonly<Record<string, VolumeSettings>>;
+  readonly devices?: {
+    readonly vfio?: {
+      readonly device_path: string;
+      readonly anno_key_regex: string;
+      readonly nvidia?: {
+        readonly gpu_anno_value_regex: string;
+        readonly gpu_gk_device_type: string;
+        readonly pgpu_resource_keys: readonly string[];
+      };
+    };
+  };
+  readonly mount_destinations?: readonly string[];
+  readonly sandbox: { readonly storages: readonly StorageSettings[] };
+  readonly common: {
+    readonly cpath: string;
+    readonly spath?: string;
+    readonly root_path?: string;
+    readonly sfprefix: string;
+    readonly default_caps: readonly string[];
+    readonly privileged_caps: readonly string[];
+    readonly image_layer_verification?: string;
+    readonly [key: string]: unknown;
+  };
+  readonly kata_config: {
+    readonly oci_version: string;
+    readonly enable_configmap_secret_storages?: boolean;
+    readonly [key: string]: unknown;
+  };
+  readonly cluster_config: {
+    readonly pause_container_image: string;
+    readonly guest_pull?: boolean;
+    readonly emptydir_type?: string;
+    readonly cgroup_mount_extras_allowed?: readonly string[];
+    readonly [key: string]: unknown;
+  };
+  readonly request_defaults: Readonly<Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
