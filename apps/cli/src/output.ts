@@ -52,6 +52,15 @@ export class Output {
     return this.format === "json";
   }
 
+  /**
+   * A status line that rewrites itself (download progress) on a terminal's stderr; nothing when
+   * stderr is not a terminal or the output is JSON. `undefined` clears the line.
+   */
+  progress(line: string | undefined): void {
+    if (this.json || this.stderr.isTTY !== true) return;
+    this.stderr.write(line === undefined ? "\r\x1b[2K" : `\r\x1b[2K${line}`);
+  }
+
   style(s: Style, text: string): string {
     if (!this.color) return text;
     const [on, off] = SGR[s];

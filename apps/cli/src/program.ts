@@ -129,8 +129,11 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .argument("<paths...>", "YAML files, or directories searched for .yml/.yaml files")
     .option("--settings <file>", "genpolicy settings; drop-ins from <name>.d/ next to it", "settings.json")
     .option("--rules <file>", "Rego rules the policy starts with (default: built-in rules)", "rules.rego")
-    .option("--layers-cache <file>", "image layer cache of the registry client")
-    .option("--image-metadata <file>", "JSON file with image metadata by reference (offline)")
+    .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
+    .option(
+      "--image-metadata <file>",
+      "offline: image metadata file (docs/image-metadata.md); no registry is contacted",
+    )
     .option("--insecure-registry <host>", "registry to reach over plain HTTP (repeatable)", collect, [])
     .option("--config <file>", "more YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
     .option("--output-file <file>", "write the annotated YAML there instead of changing the files in place")
@@ -143,6 +146,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
           ...opts,
           ...(explicit("settings") ? {} : { settings: undefined }),
           ...(explicit("rules") ? {} : { rules: undefined }),
+          ...(explicit("layersCache") ? {} : { layersCache: undefined }),
         } as import("./commands/policy-generate.js").PolicyGenerateOptions;
         setStatus(await policyGenerate(context(cmd), paths, resolved));
       },

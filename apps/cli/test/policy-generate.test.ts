@@ -7,14 +7,23 @@ import { cli, tempDir } from "./helpers.js";
 
 const IMAGE = "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db";
 const LAYER = { diffId: `sha256:${"1".repeat(64)}`, verityHash: "2".repeat(64) };
+const PLATFORM = { os: "linux", architecture: "amd64" };
 const METADATA = {
-  [IMAGE]: { digest: IMAGE.split("@")[1], config: { User: "65535:65535", Entrypoint: ["/pause"] }, layers: [LAYER] },
+  [IMAGE]: {
+    digest: IMAGE.split("@")[1],
+    platform: PLATFORM,
+    config: { User: "65535:65535", Entrypoint: ["/pause"] },
+    layers: [LAYER],
+  },
   "mcr.microsoft.com/oss/kubernetes/pause:3.6": {
     digest: `sha256:${"3".repeat(64)}`,
+    platform: PLATFORM,
     config: { User: "65535:65535", Entrypoint: ["/pause"] },
     layers: [LAYER],
   },
 };
+/** The offline image-metadata document (docs/image-metadata.md). */
+const metadataFile = (images: object) => JSON.stringify({ schema: "contrast.image-metadata/v1", images });
 const WORKLOADS = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -34,7 +43,7 @@ function workspace(): string {
   const dir = tempDir();
   writeFileSync(join(dir, "app.yaml"), `${WORKLOADS}---\n${SERVICE}`);
   writeFileSync(join(dir, "service.yml"), SERVICE);
-  writeFileSync(join(dir, "images.json"), JSON.stringify(METADATA));
+  writeFileSync(join(dir, "images.json"), metadataFile(METADATA));
   return dir;
 }
 
@@ -85,9 +94,13 @@ describe("contrast policy generate", () => {
 
   it("fails with a code and hint when image metadata is missing, or a field is unknown", async () => {
     const dir = workspace();
-    const r = await cli(["policy", "generate", "app.yaml", "-o", "json"], { cwd: dir });
+    // Offline (tests never reach a registry): an image the file does not describe is an error.
+    writeFileSync(join(dir, "partial.json"), metadataFile({ [IMAGE]: METADATA[IMAGE] }));
+    const r = await cli(["policy", "generate", "app.yaml", "--image-metadata", "partial.json", "-o", "json"], {
+      cwd: dir,
+    });
     expect(r.status).toBe(2);
-    expect(JSON.parse(r.stdout).error.code).toBe("POLICY_IMAGE_UNAVAILABLE");
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: "IMAGE_NOT_IN_SOURCE", hint: expect.any(String) });
     writeFileSync(join(dir, "bad.yaml"), WORKLOADS.replace("- name: app", "- name: app\n          bogus: 1"));
     const bad = await cli(["policy", "generate", "bad.yaml", "--image-metadata", "images.json"], { cwd: dir });
     expect(bad.status).toBe(2);
@@ -104,7 +117,7 @@ describe("contrast policy generate", () => {
     const dir = workspace();
     const tag = "example.com/app:1.0";
     writeFileSync(join(dir, "tag.yaml"), WORKLOADS.replace(IMAGE, tag));
-    writeFileSync(join(dir, "images.json"), JSON.stringify({ ...METADATA, [tag]: METADATA[IMAGE] }));
+    writeFileSync(join(dir, "images.json"), metadataFile({ ...METADATA, [tag]: METADATA[IMAGE] }));
     const r = await cli(["policy", "generate", "tag.yaml", "--image-metadata", "images.json"], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("POLICY_IMAGE_UNPINNED");

@@ -1,17 +1,17 @@
 import { open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
-import { ContrastError, fromUtf8, parseJson } from "@contrast/core";
+import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
   DEFAULT_RULES,
   type GeneratedWorkload,
   generatePolicies,
-  type ImageMetadata,
   type ImageMetadataSource,
   loadSettings,
   type Settings,
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
+import { openImageSource } from "../images.js";
 
 export interface PolicyGenerateOptions {
   readonly settings?: string;
@@ -34,6 +34,7 @@ const FILE_MAX_BYTES = 16 * 1024 * 1024;
  */
 export async function policyGenerate(ctx: Context, paths: string[], opts: PolicyGenerateOptions): Promise<number> {
   const { out } = ctx;
+  let images: ImageMetadataSource | undefined;
   try {
     const files = await yamlFiles(paths.map((p) => resolvePath(ctx, p, p)));
     if (files.length === 0) {
@@ -43,7 +44,13 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     const settings = await readSettings(ctx, opts.settings);
     const rules = await readOptional(resolvePath(ctx, opts.rules, "rules.rego"), opts.rules !== undefined);
-    const images = await imageSource(ctx, opts);
+    images = await openImageSource(ctx, {
+      ...(opts.imageMetadata === undefined
+        ? {}
+        : { imageMetadata: resolvePath(ctx, opts.imageMetadata, opts.imageMetadata) }),
+      layersCache: resolvePath(ctx, opts.layersCache, "layers-cache.json"),
+      insecureRegistries: opts.insecureRegistry ?? [],
+    });
     const texts = new Map<string, string>();
     for (const f of files) texts.set(f, fromUtf8(await readBounded(f, YAML_MAX_BYTES, "YAML file")));
     const configFiles = [...texts.values()];
@@ -88,8 +95,11 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     return 0;
   } catch (e) {
+    out.progress(undefined);
     out.error(ContrastError.from(e));
     return 2;
+  } finally {
+    await images?.close();
   }
 }
 
@@ -135,39 +145,4 @@ async function readOptional(path: string, required: boolean): Promise<string | u
     throw e;
   }
   return fromUtf8(await readBounded(path, FILE_MAX_BYTES, basename(path)));
-}
-
-/**
- * Image metadata for generation. --image-metadata names a JSON file mapping image references to
- * { digest, config, layers } (offline use, tests). The registry client, its layer cache
- * (--layers-cache) and --insecure-registry arrive with the OCI work of issue 6; until then an
- * image that the file does not describe is an error.
- */
-async function imageSource(ctx: Context, opts: PolicyGenerateOptions): Promise<ImageMetadataSource> {
-  let known: Record<string, ImageMetadata> = {};
-  if (opts.imageMetadata !== undefined) {
-    const path = resolvePath(ctx, opts.imageMetadata, opts.imageMetadata);
-    const doc = parseJson(await readBounded(path, FILE_MAX_BYTES, "image metadata file"), { source: path });
-    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-      throw new ContrastError("POLICY_IMAGE_METADATA_INVALID", `${path}: expected an object keyed by image reference`, {
-        hint: 'Write {"<image reference>": {"digest": "sha256:…", "config": {…}, "layers": [{"diffId": "…", "verityHash": "…"}]}}.',
-      });
-    }
-    known = doc as unknown as Record<string, ImageMetadata>;
-  }
-  const registry = {
-    layersCache: opts.layersCache === undefined ? undefined : resolvePath(ctx, opts.layersCache, opts.layersCache),
-    insecureRegistries: opts.insecureRegistry ?? [],
-  };
-  return {
-    async get(reference: string): Promise<ImageMetadata> {
-      const m = Object.hasOwn(known, reference) ? known[reference] : undefined;
-      if (m !== undefined) return m;
-      throw new ContrastError("POLICY_IMAGE_UNAVAILABLE", `no metadata for image ${reference}`, {
-        kind: "io",
-        hint: "Pass --image-metadata with an entry for this image; pulling from registries is not wired into this build yet.",
-        details: { reference, ...registry },
-      });
-    },
-  };
 }

@@ -1,0 +1,100 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { ContrastError, fromBase64 } from "@contrast/core";
+import {
+  createImageMetadataSource,
+  type Fetcher,
+  type ImageMetadataSource,
+  type LayerProgress,
+  LayersCache,
+  loadImageMetadataFile,
+  nodeFileSystem,
+  type RegistryCredentials,
+} from "@contrast/policy";
+import type { Context } from "./context.js";
+
+export interface ImageSourceOptions {
+  /** Offline: every image must be described by this file; no registry is contacted. */
+  readonly imageMetadata?: string;
+  /** genpolicy-compatible layer cache; created when missing. */
+  readonly layersCache: string;
+  readonly insecureRegistries: readonly string[];
+}
+
+/**
+ * Where `policy generate` gets image metadata: an offline image-metadata file, or the registries
+ * themselves (with the layer cache, Docker's stored credentials and a progress line on a
+ * terminal). Registries on loopback addresses are reached over HTTP, as container tools do.
+ */
+export async function openImageSource(ctx: Context, opts: ImageSourceOptions): Promise<ImageMetadataSource> {
+  if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata);
+  const cache = new LayersCache({ path: opts.layersCache, fs: nodeFileSystem, logger: ctx.log });
+  await cache.load();
+  const credentials = await dockerCredentials(ctx);
+  return createImageMetadataSource({
+    fetch: globalThis.fetch as unknown as Fetcher,
+    cache,
+    insecureRegistries: opts.insecureRegistries,
+    credentials: (registry) => credentials.get(registry),
+    progress: progressLine(ctx),
+    logger: ctx.log,
+  });
+}
+
+/** Basic credentials from Docker's config.json (`auths`); credential helpers are not run. */
+async function dockerCredentials(ctx: Context): Promise<Map<string, RegistryCredentials>> {
+  const dir = process.env.DOCKER_CONFIG ?? join(homedir(), ".docker");
+  const out = new Map<string, RegistryCredentials>();
+  let text: string;
+  try {
+    text = await readFile(join(dir, "config.json"), "utf8");
+  } catch {
+    return out; // no Docker config: anonymous and token access only
+  }
+  try {
+    const doc = JSON.parse(text) as { auths?: Record<string, { auth?: string }>; credsStore?: string };
+    for (const [key, entry] of Object.entries(doc.auths ?? {})) {
+      if (typeof entry?.auth !== "string" || entry.auth === "") continue;
+      const plain = Buffer.from(fromBase64(entry.auth)).toString("utf8");
+      const colon = plain.indexOf(":");
+      if (colon < 0) continue;
+      // Docker writes Docker Hub as its legacy index URL; registries appear as host[:port].
+      const host = key.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+      const registry = host === "index.docker.io" ? "docker.io" : host;
+      out.set(registry, { username: plain.slice(0, colon), password: plain.slice(colon + 1) });
+    }
+    if (doc.credsStore !== undefined)
+      ctx.log.info("Docker credential helpers are not used; only credentials stored in config.json", {
+        credsStore: doc.credsStore,
+      });
+  } catch (e) {
+    throw new ContrastError("DOCKER_CONFIG_INVALID", `${join(dir, "config.json")} is not valid`, {
+      hint: "Fix or move the file; it holds registry credentials.",
+      cause: e,
+    });
+  }
+  return out;
+}
+
+/** One line on a terminal: layers done, bytes downloaded, per image being pulled. */
+function progressLine(ctx: Context): (e: LayerProgress) => void {
+  const layers = new Map<string, LayerProgress>();
+  const mib = (n: number) => (n / (1024 * 1024)).toFixed(1);
+  return (e) => {
+    layers.set(`${e.image} ${e.layer}`, e);
+    let done = 0;
+    let bytes = 0;
+    let total = 0;
+    for (const l of layers.values()) {
+      if (l.phase !== "downloading") done++;
+      bytes += l.phase === "cached" ? l.bytesTotal : l.bytesDone;
+      total += l.bytesTotal;
+    }
+    const width = 24;
+    const filled = total === 0 ? width : Math.min(width, Math.round((bytes / total) * width));
+    const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+    ctx.out.progress(`${bar} layers ${done}/${layers.size}  ${mib(bytes)}/${mib(total)} MiB`);
+    if (done === layers.size) ctx.out.progress(undefined);
+  };
+}
