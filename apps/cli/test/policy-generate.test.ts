@@ -121,5 +121,11 @@ describe("contrast policy generate", () => {
     const r = await cli(["policy", "generate", "tag.yaml", "--image-metadata", "images.json"], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("POLICY_IMAGE_UNPINNED");
+    const pinned = await cli(["policy", "generate", "tag.yaml", "--image-metadata", "images.json", "--pin-images"], {
+      cwd: dir,
+    });
+    expect(pinned.status).toBe(0);
+    expect(pinned.stderr).not.toContain("POLICY_IMAGE_UNPINNED");
+    expect(readFileSync(join(dir, "tag.yaml"), "utf8")).toContain(`image: ${tag}@${IMAGE.split("@")[1]}`);
   });
 });

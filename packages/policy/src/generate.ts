@@ -2,7 +2,13 @@ import { ContrastError } from "@contrast/core";
 import { DEFAULT_RULES } from "./default-rules.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
-import { type ImageMetadata, type ImageMetadataSource, isPinned, parseImageReference } from "./image.js";
+import {
+  type ImageMetadata,
+  type ImageMetadataSource,
+  isPinned,
+  parseImageReference,
+  pinnedReference,
+} from "./image.js";
 import { collectConfigSources } from "./kube/config-sources.js";
 import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
@@ -33,6 +39,11 @@ export interface GenerateOptions {
   readonly configFiles?: readonly string[];
   /** Name of the input in messages. */
   readonly source?: string;
+  /**
+   * Rewrite image references that name a tag to the digest they resolve to now, so that the
+   * workload runs exactly the image its policy was made for (otherwise a warning is given).
+   */
+  readonly pinImages?: boolean;
 }
 
 export interface PolicyWarning {
@@ -111,7 +122,7 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
         });
       }
       parseImageReference(c.image);
-      if (!isPinned(c.image)) {
+      if (!isPinned(c.image) && options.pinImages !== true) {
         warnings.push({
           code: "POLICY_IMAGE_UNPINNED",
           message: `${where}: image ${c.image} is not pinned by digest; the policy pins the digest it resolves to now`,
@@ -124,6 +135,18 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
   const images = new Map<string, ImageMetadata>();
   if (selected.length > 0) {
     for (const ref of references) images.set(ref, await fetchImage(options.images, ref));
+  }
+
+  if (options.pinImages === true) {
+    for (const { template } of selected) {
+      for (const c of podContainers(template.spec)) {
+        const image = typeof c.image === "string" ? images.get(c.image) : undefined;
+        if (image === undefined || isPinned(c.image as string)) continue;
+        const pinned = pinnedReference(c.image as string, image.digest);
+        images.set(pinned, image);
+        c.image = pinned;
+      }
+    }
   }
 
   const replaced = new Set<number>();

@@ -294,3 +294,25 @@ describe("writeWorkspaceDefaults", () => {
     expect(await writeWorkspaceDefaults(writer)).toEqual([]);
   });
 });
+
+describe("pinning images", () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  containers: [{name: a, image: "quay.io/prometheus/busybox:latest"}]
+`;
+
+  it("warns about a tag, or rewrites it to the digest the policy was made for", async () => {
+    const plain = await generatePolicies(yaml, { images: fixtureImages() });
+    expect(plain.warnings.map((w) => w.code)).toEqual(["POLICY_IMAGE_UNPINNED"]);
+    const pinned = await generatePolicies(yaml, { images: fixtureImages(), pinImages: true });
+    expect(pinned.warnings).toEqual([]);
+    const image = (await fixtureImages().get("quay.io/prometheus/busybox:latest")).digest;
+    expect(pinned.yaml).toContain(`image: quay.io/prometheus/busybox:latest@${image}`);
+    expect(plain.yaml).not.toContain("@sha256");
+    // The policy already named the resolved digest; pinning makes the pod spec agree with it.
+    expect(pinned.workloads[0]?.policyHash).toBe(plain.workloads[0]?.policyHash);
+  });
+});

@@ -22,6 +22,7 @@ export interface PolicyGenerateOptions {
   readonly outputFile?: string;
   readonly config?: string[];
   readonly allowUnsupportedFields?: boolean;
+  readonly pinImages?: boolean;
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
@@ -67,6 +68,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         ...(settings === undefined ? {} : { settings }),
         rules: rules ?? DEFAULT_RULES,
         strict: opts.allowUnsupportedFields !== true,
+        pinImages: opts.pinImages === true,
         configFiles,
         source: file,
       });
