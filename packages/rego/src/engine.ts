@@ -46,6 +46,7 @@ export class Policy {
   private readonly compiled: CompiledModules;
   private readonly data: Value;
   private readonly queries = new Map<string, Query>();
+  private readonly paths = new Map<string, readonly string[]>();
 
   private constructor(modules: readonly Module[], data: Value) {
     this.modules = modules;
@@ -87,13 +88,24 @@ export class Policy {
 
   /** Like evalRule, with the Rego value (sets stay sets). */
   evalRuleValue(path: string, options: EvalOptions = {}): Value | undefined {
-    const names = path.split(".");
-    if (names[0] !== "data" || names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
-      throw new RegoError("REGO_INVALID_INPUT", `not a rule path: ${JSON.stringify(path)}`, undefined, {
-        hint: 'Name a document as data.<package>.<rule>, e.g. "data.agent_policy.CreateContainerRequest".',
-      });
+    return this.evaluator(options).dataValue(this.rulePath(path));
+  }
+
+  /** The names under `data` of a rule path, checked once per distinct path. */
+  private rulePath(path: string): readonly string[] {
+    let names = this.paths.get(path);
+    if (names === undefined) {
+      const all = path.split(".");
+      if (all[0] !== "data" || all.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
+        throw new RegoError("REGO_INVALID_INPUT", `not a rule path: ${JSON.stringify(path)}`, undefined, {
+          hint: 'Name a document as data.<package>.<rule>, e.g. "data.agent_policy.CreateContainerRequest".',
+        });
+      }
+      names = all.slice(1);
+      if (this.paths.size >= QUERY_CACHE_LIMIT) this.paths.clear();
+      this.paths.set(path, names);
     }
-    return this.evaluator(options).dataValue(names.slice(1));
+    return names;
   }
 
   /** Evaluates a query; bindings and expression values come out as JSON. */

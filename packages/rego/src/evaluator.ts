@@ -4,6 +4,7 @@ import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
 import { formatValue } from "./format.js";
+import { termInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
 
 /** Returned by a continuation: true stops the enumeration (a result is enough). */
@@ -17,8 +18,19 @@ type Slot = Value | typeof UNBOUND;
 
 /** A reference into the virtual `data` document, not yet materialised. */
 class DataPath {
+  /** The tree node at `path`, looked up once (null: no node). */
+  private node: VNode | null | undefined;
+
   constructor(readonly path: readonly string[]) {}
+
+  nodeIn(root: VNode): VNode | undefined {
+    if (this.node === undefined) this.node = nodeAt(root, this.path) ?? null;
+    return this.node ?? undefined;
+  }
 }
+
+type CallTerm = Extract<Term, { t: "call" }>;
+type RefTerm = Extract<Term, { t: "ref" }>;
 
 export interface Frame {
   readonly vars: Map<string, Slot>;
@@ -140,7 +152,7 @@ export class Evaluator {
   dataValue(path: readonly string[]): Value | undefined {
     let out: Value | undefined;
     this.guard(() =>
-      this.walkData(this.compiled.root, path, 0, (v) => {
+      this.walkData(path, (v) => {
         out = v;
         return true;
       }),
@@ -163,8 +175,9 @@ export class Evaluator {
 
   private evalQuery(q: Query, start: number, f: Frame, k: Cont): Stop {
     let i = start;
-    // print literals always hold and bind nothing: run them in a loop rather than nesting a
-    // continuation each, which keeps the stack shallow in print-heavy policies (Kata's).
+    // Literals that bind nothing (print, tests of a single-valued term) run in a loop rather than
+    // nesting a continuation each: no closure per literal, and a shallow stack in print-heavy
+    // policies (Kata's).
     for (;;) {
       // Each literal and each solution is a step, so loops over large collections count too.
       if (++this.steps > this.maxSteps) {
@@ -172,15 +185,66 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      if (!isPrint(lit, f)) break;
-      if (this.print !== undefined) {
-        const call = (lit as Extract<Literal, { kind: "expr" }>).expr as Extract<Term, { t: "call" }>;
-        this.doPrint(call.args, f, call.loc, () => false);
+      if (lit.kind !== "expr" || lit.with.length > 0) break;
+      if (isPrint(lit, f)) {
+        if (this.print !== undefined) {
+          const call = lit.expr as CallTerm;
+          this.doPrint(call.args, f, call.loc, () => false);
+        }
+        i++;
+        continue;
       }
+      const e = lit.expr;
+      if (e.t === "assign") {
+        // `x := <single value>`: bind x for the rest of the query without a continuation.
+        const left = e.left;
+        if (lit.negated || left.t !== "var" || left.name === "_" || left.name === "input" || left.name === "data") {
+          break;
+        }
+        if (!this.isDirect(e.right, f)) break;
+        const v = this.value(e.right, f);
+        if (v === undefined) return false;
+        const prev = f.vars.get(left.name);
+        f.vars.set(left.name, v);
+        try {
+          return this.evalQuery(q, i + 1, f, k);
+        } finally {
+          if (prev === undefined) f.vars.delete(left.name);
+          else f.vars.set(left.name, prev);
+        }
+      }
+      if (e.t === "unify" || !this.isDirect(e, f) || !this.isTest(e, f)) break;
+      // A test: holds when the value is defined and not false (`not`: the opposite).
+      const v = this.value(e, f);
+      if ((v !== undefined && v !== false) === lit.negated) return false;
       i++;
     }
     const lit = q[i] as Literal;
     return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
+  }
+
+  /** Whether a term has one value at most in this frame: evaluate it with value(). */
+  private isDirect(t: Term, f: Frame): boolean {
+    const info = termInfo(t);
+    if (!info.direct) return false;
+    const vars = info.segVars;
+    for (let i = 0; i < vars.length; i++) {
+      const name = vars[i] as string;
+      const s = f.vars.get(name);
+      // An unbound segment variable enumerates the collection.
+      if (s === UNBOUND || (s === undefined && !this.isGlobal(name, f))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether an expression literal (not `=` or `:=`) only tests its term's value, as evalExpr
+   * would treat it: not `walk` and not an old-style call with an output argument.
+   */
+  private isTest(e: Term, f: Frame): boolean {
+    if (e.t !== "call") return true;
+    if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) return false;
+    return e.args.length !== this.resolveCall(e, f).arity + 1;
   }
 
   private evalLiteral(lit: Literal, f: Frame, k: Cont): Stop {
@@ -318,7 +382,7 @@ export class Evaluator {
             return visit([], root);
           });
         }
-        const fn = this.resolveFunction(e.fn, f, e.loc);
+        const fn = this.resolveCall(e, f);
         if (e.args.length === fn.arity + 1) {
           // Old-style call whose last argument receives the result.
           const out = e.args[e.args.length - 1] as Term;
@@ -556,7 +620,7 @@ export class Evaluator {
     if (name === "_") return true;
     const s = f.vars.get(name);
     if (s !== undefined) return s === UNBOUND;
-    return this.resolveGlobal(name, f) === undefined;
+    return !this.isGlobal(name, f);
   }
 
   /** Matches a term against a value, binding the term's unbound variables. */
@@ -598,9 +662,12 @@ export class Evaluator {
   // ------------------------------------------------------------------ terms
 
   evalTerm(t: Term, f: Frame, k: VCont): Stop {
+    if (t.t === "scalar") return k(t.value);
+    if (this.isDirect(t, f)) {
+      const v = this.value(t, f);
+      return v === undefined ? false : k(v);
+    }
     switch (t.t) {
-      case "scalar":
-        return k(t.value);
       case "var": {
         const s = f.vars.get(t.name);
         if (s !== undefined) {
@@ -609,7 +676,7 @@ export class Evaluator {
         }
         const g = this.resolveGlobal(t.name, f);
         if (g === undefined) throw unsafe(t.name, t.loc);
-        if (g instanceof DataPath) return this.walkData(this.compiled.root, g.path, 0, k);
+        if (g instanceof DataPath) return this.walkData(g.path, k);
         return k(g);
       }
       case "ref":
@@ -625,46 +692,10 @@ export class Evaluator {
         if (t.t === "set") return this.evalItems(t.items, 0, [], f, (items) => k(RSet.from(items)));
         return this.evalEntries(t.entries, 0, new ObjectBuilder(), f, k);
       }
-      case "arraycompr": {
-        const out: Value[] = [];
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.term, f, (v) => {
-            out.push(v);
-            return false;
-          }),
-        );
-        return k(out);
-      }
-      case "setcompr": {
-        const out = new Map<string, Value>();
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.term, f, (v) => {
-            out.set(keyOf(v), v);
-            return false;
-          }),
-        );
-        return k(new RSet(out));
-      }
-      case "objectcompr": {
-        const b = new ObjectBuilder();
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.key, f, (key) =>
-            this.evalTerm(t.value, f, (val) => {
-              const prev = b.get(key);
-              if (prev !== undefined && !equal(prev, val)) {
-                throw new RegoError(
-                  "REGO_CONFLICT",
-                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
-                  t.loc,
-                );
-              }
-              b.set(key, val);
-              return false;
-            }),
-          ),
-        );
-        return k(b.build());
-      }
+      case "arraycompr":
+      case "setcompr":
+      case "objectcompr":
+        return k(this.comprehensionValue(t, f));
       case "binop":
         return this.evalTerm(t.left, f, (a) =>
           this.evalTerm(t.right, f, (b) => {
@@ -702,6 +733,220 @@ export class Evaluator {
   private comprehension(body: Query, f: Frame, k: Cont): void {
     // Variables first bound inside the body are local to it; bind() restores them on the way out.
     this.evalQuery(body, 0, f, k);
+  }
+
+  private comprehensionValue(t: Extract<Term, { t: "arraycompr" | "setcompr" | "objectcompr" }>, f: Frame): Value {
+    switch (t.t) {
+      case "arraycompr": {
+        const out: Value[] = [];
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return out;
+      }
+      case "setcompr": {
+        const out = new Map<string, Value>();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.set(keyOf(v), v);
+            return false;
+          }),
+        );
+        return new RSet(out);
+      }
+      case "objectcompr": {
+        const b = new ObjectBuilder();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.key, f, (key) =>
+            this.evalTerm(t.value, f, (val) => {
+              const prev = b.get(key);
+              if (prev !== undefined && !equal(prev, val)) {
+                throw new RegoError(
+                  "REGO_CONFLICT",
+                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  t.loc,
+                );
+              }
+              b.set(key, val);
+              return false;
+            }),
+          ),
+        );
+        return b.build();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ single values
+
+  /**
+   * The value of a term that has one value at most in this frame (see isDirect), or undefined.
+   * It follows evalTerm case by case, in the same order, without a continuation per value.
+   */
+  private value(t: Term, f: Frame): Value | undefined {
+    switch (t.t) {
+      case "scalar":
+        return t.value;
+      case "var": {
+        const s = f.vars.get(t.name);
+        if (s !== undefined) {
+          if (s === UNBOUND) throw unsafe(t.name, t.loc);
+          return s;
+        }
+        const g = this.global(t, t.name, f);
+        if (g === undefined) throw unsafe(t.name, t.loc);
+        return g instanceof DataPath ? this.dataAt(g.path) : g;
+      }
+      case "ref":
+        return this.refValue(t, f);
+      case "call":
+        return this.callValue(t, f);
+      case "array":
+      case "set": {
+        const c = constantOf(t);
+        if (c !== undefined) return c;
+        const items: Value[] = [];
+        for (const x of t.items) {
+          const v = this.value(x, f);
+          if (v === undefined) return undefined;
+          items.push(v);
+        }
+        return t.t === "array" ? items : RSet.from(items);
+      }
+      case "object": {
+        const c = constantOf(t);
+        if (c !== undefined) return c;
+        const b = new ObjectBuilder();
+        for (const [kt, vt] of t.entries) {
+          const key = this.value(kt, f);
+          if (key === undefined) return undefined;
+          const val = this.value(vt, f);
+          if (val === undefined) return undefined;
+          b.set(key, val);
+        }
+        return b.build();
+      }
+      case "arraycompr":
+      case "setcompr":
+      case "objectcompr":
+        return this.comprehensionValue(t, f);
+      case "binop": {
+        const a = this.value(t.left, f);
+        if (a === undefined) return undefined;
+        const b = this.value(t.right, f);
+        return b === undefined ? undefined : this.binop(t.op, a, b, t.loc);
+      }
+      case "neg": {
+        const v = this.value(t.term, f);
+        if (v === undefined) return undefined;
+        if (typeof v !== "number") {
+          throw new RegoError("REGO_TYPE_ERROR", "unary - can only be used with numeric literals", t.loc);
+        }
+        return -v;
+      }
+      case "in": {
+        const coll = this.value(t.coll, f);
+        if (coll === undefined) return undefined;
+        if (t.key === undefined) {
+          const v = this.value(t.value, f);
+          return v === undefined ? undefined : contains(coll, v);
+        }
+        const key = this.value(t.key, f);
+        if (key === undefined) return undefined;
+        const v = this.value(t.value, f);
+        if (v === undefined) return undefined;
+        const x = lookup(coll, key);
+        return x !== undefined && equal(x, v);
+      }
+      case "assign":
+      case "unify":
+        // Never direct (termInfo); kept total for the type checker.
+        return this.evalSingle(t, f);
+    }
+  }
+
+  private refValue(t: RefTerm, f: Frame): Value | undefined {
+    const head = t.head;
+    if (head.t === "var") {
+      const s = f.vars.get(head.name);
+      if (s !== undefined) {
+        if (s === UNBOUND) throw unsafe(head.name, head.loc);
+        return this.walkValueDirect(s, t.path, 0, f);
+      }
+      const g = this.global(head, head.name, f);
+      if (g === undefined) throw unsafe(head.name, head.loc);
+      if (g instanceof DataPath) return this.dataRefValue(g, t.path, f);
+      return this.walkValueDirect(g, t.path, 0, f);
+    }
+    const v = this.value(head, f);
+    return v === undefined ? undefined : this.walkValueDirect(v, t.path, 0, f);
+  }
+
+  /** walkValue for segments that do not enumerate. */
+  private walkValueDirect(v: Value, path: readonly Term[], from: number, f: Frame): Value | undefined {
+    let cur: Value | undefined = v;
+    for (let i = from; i < path.length; i++) {
+      const seg = path[i] as Term;
+      let key: Value | undefined;
+      if (seg.t === "scalar") key = seg.value;
+      else {
+        const s = seg.t === "var" ? f.vars.get(seg.name) : undefined;
+        key = s !== undefined && s !== UNBOUND ? s : this.value(seg, f);
+        if (key === undefined) return undefined;
+      }
+      cur = lookup(cur, key);
+      if (cur === undefined) return undefined;
+    }
+    return cur;
+  }
+
+  /** walkDataRef for segments that do not enumerate. */
+  private dataRefValue(prefix: DataPath, path: readonly Term[], f: Frame): Value | undefined {
+    let node = prefix.nodeIn(this.compiled.root);
+    let names: string[] | undefined;
+    let i = 0;
+    for (; i < path.length; i++) {
+      const seg = path[i] as Term;
+      let key: Value | undefined;
+      if (seg.t === "scalar") key = seg.value;
+      else if (seg.t === "var") {
+        const s = f.vars.get(seg.name);
+        if (s !== undefined && s !== UNBOUND) key = s;
+      }
+      if (typeof key !== "string") break;
+      names ??= [...prefix.path];
+      names.push(key);
+      // Stop at a rule: its value is computed, then the rest of the path applies to the value.
+      node = node?.children.get(key);
+      if (node === undefined || node.group !== undefined) {
+        i++;
+        break;
+      }
+    }
+    const v = this.dataAt(names ?? prefix.path);
+    return v === undefined ? undefined : this.walkValueDirect(v, path, i, f);
+  }
+
+  private callValue(t: CallTerm, f: Frame): Value | undefined {
+    if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
+      return true;
+    }
+    const fn = this.resolveCall(t, f);
+    if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
+    if (fn.kind === "builtin" && fn.name === "print") {
+      this.doPrint(t.args, f, t.loc, () => false);
+      return true;
+    }
+    const args: Value[] = [];
+    for (const a of t.args) {
+      const v = this.value(a, f);
+      if (v === undefined) return undefined;
+      args.push(v);
+    }
+    return this.invoke(fn, args, f, t.loc);
   }
 
   private evalItems(items: readonly Term[], i: number, acc: Value[], f: Frame, k: (xs: Value[]) => Stop): Stop {
@@ -819,17 +1064,22 @@ export class Evaluator {
         break;
       }
     }
-    return this.walkData(root, names, 0, (v) => this.walkValue(v, path, i, f, k));
+    return this.walkData(names, (v) => this.walkValue(v, path, i, f, k));
   }
 
   /** The value of the data document at `names`, combining base data, overrides and rules. */
-  private walkData(root: VNode, names: readonly string[], _from: number, k: VCont): Stop {
-    const ov = this.overrideFor(names);
-    if (ov !== undefined) {
-      const v = getPath(ov[1], names.slice(ov[0].length));
-      return v === undefined ? false : k(v);
+  private walkData(names: readonly string[], k: VCont): Stop {
+    const v = this.dataAt(names);
+    return v === undefined ? false : k(v);
+  }
+
+  /** The data document at `names` (one value at most), or undefined. */
+  private dataAt(names: readonly string[]): Value | undefined {
+    if (this.ctx.dataOverrides.length > 0) {
+      const ov = this.overrideFor(names);
+      if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
     }
-    let node: VNode | undefined = root;
+    let node: VNode | undefined = this.compiled.root;
     let base: Value | undefined = this.ctx.data;
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
@@ -837,18 +1087,11 @@ export class Evaluator {
       node = node?.children.get(name);
       if (node?.group !== undefined) {
         const v = this.groupValue(node.group);
-        if (v === undefined) return false;
-        const rest = getPath(v, names.slice(i + 1));
-        return rest === undefined ? false : k(rest);
+        return v === undefined ? undefined : getPathFrom(v, names, i + 1);
       }
-      if (node === undefined) {
-        if (base === undefined) return false;
-        const rest = getPath(base, names.slice(i + 1));
-        return rest === undefined ? false : k(rest);
-      }
+      if (node === undefined) return base === undefined ? undefined : getPathFrom(base, names, i + 1);
     }
-    const v = this.materialize(node as VNode, base, names);
-    return v === undefined ? false : k(v);
+    return this.materialize(node as VNode, base, names);
   }
 
   private overrideFor(names: readonly string[]): readonly [readonly string[], Value] | undefined {
@@ -946,6 +1189,26 @@ export class Evaluator {
     }
     if (this.packageNode(f.scope)?.children.has(name)) return new DataPath([...f.scope.package, name]);
     return undefined;
+  }
+
+  /** Whether a name resolves as resolveGlobal would, without allocating. */
+  private isGlobal(name: string, f: Frame): boolean {
+    if (name === "input" || name === "data" || f.scope.imports.has(name)) return true;
+    return this.packageNode(f.scope)?.children.has(name) === true;
+  }
+
+  /**
+   * resolveGlobal for a var term (or a ref's head), remembering on the term a resolution to a data
+   * document: that depends only on the module, while input-based ones change per query.
+   */
+  private global(t: Term, name: string, f: Frame): Value | DataPath | undefined {
+    if (name === "input") return this.resolveGlobal(name, f);
+    const info = termInfo(t);
+    const hit = info.global;
+    if (hit !== undefined && hit.scope === f.scope) return hit.path as DataPath;
+    const g = this.resolveGlobal(name, f);
+    if (g instanceof DataPath && g.path[0] !== "\u0000input") info.global = { scope: f.scope, path: g };
+    return g;
   }
 
   private packageNode(scope: ModuleScope): VNode | undefined {
@@ -1182,14 +1445,8 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return k(true);
     }
-    const fn = this.resolveFunction(t.fn, f, t.loc);
-    if (fn.arity >= 0 && t.args.length !== fn.arity) {
-      throw new RegoError(
-        "REGO_COMPILE_ERROR",
-        `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
-        t.loc,
-      );
-    }
+    const fn = this.resolveCall(t, f);
+    if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") return this.doPrint(t.args, f, t.loc, k);
     return this.evalArgs(t.args, 0, t.args.length, [], f, (args) => {
       const r = this.invoke(fn, args, f, t.loc);
@@ -1231,6 +1488,20 @@ export class Evaluator {
         acc.pop();
       }
     });
+  }
+
+  /**
+   * resolveFunction for a call term, remembered on the term: a term belongs to one module, so its
+   * resolution only changes while `with` mocks functions.
+   */
+  private resolveCall(t: CallTerm, f: Frame): ResolvedFn {
+    if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(t.fn, f, t.loc);
+    const info = termInfo(t);
+    const hit = info.call;
+    if (hit !== undefined && hit.scope === f.scope) return hit.fn as ResolvedFn;
+    const fn = this.resolveFunctionUncached(t.fn, f, t.loc);
+    info.call = { scope: f.scope, fn };
+    return fn;
   }
 
   /** Finds what a call's name denotes: a user function (through imports and packages) or a built-in. */
@@ -1338,7 +1609,22 @@ export class Evaluator {
         i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
       // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
       for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
-      const stop = bindArgs(0, () =>
+      // Plain variable parameters (the common case) bind in place; patterns go through match().
+      let first = 0;
+      let matches = true;
+      for (; first < params.length; first++) {
+        const p = params[first] as Term;
+        if (p.t !== "var") break;
+        if (p.name === "_") continue;
+        const s = f.vars.get(p.name);
+        if (s === UNBOUND) f.vars.set(p.name, args[first] as Value);
+        else if (!equal(s as Value, args[first] as Value)) {
+          matches = false;
+          break;
+        }
+      }
+      if (!matches) continue;
+      const stop = bindArgs(first, () =>
         this.evalRuleBodies(def, f, (v) => {
           if (result === undefined) result = v;
           else if (!equal(result, v)) {
@@ -1441,6 +1727,14 @@ function isPlainTerm(t: Term): boolean {
   return t.t !== "assign" && t.t !== "unify" && t.t !== "call";
 }
 
+function arityError(t: CallTerm, fn: ResolvedFn): RegoError {
+  return new RegoError(
+    "REGO_COMPILE_ERROR",
+    `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
+    t.loc,
+  );
+}
+
 function unsafe(name: string, loc: Location): RegoError {
   return new RegoError("REGO_COMPILE_ERROR", `var \`${name}\` is unsafe: it is used before definition`, loc);
 }
@@ -1507,6 +1801,13 @@ export function lookup(v: Value, key: Value): Value | undefined {
   return undefined;
 }
 
+/** getPath(v, path.slice(from)) without the copy. */
+function getPathFrom(v: Value, path: readonly string[], from: number): Value | undefined {
+  let cur: Value | undefined = v;
+  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookup(cur, path[i] as string);
+  return cur;
+}
+
 function getPath(v: Value, path: readonly string[]): Value | undefined {
   let cur: Value | undefined = v;
   for (const p of path) {
@@ -1529,7 +1830,7 @@ function contains(coll: Value, v: Value): boolean {
   if (Array.isArray(coll)) return (coll as readonly Value[]).some((x) => equal(x, v));
   if (coll instanceof RSet) return coll.has(v);
   if (coll instanceof RObject) {
-    for (const [, x] of coll.unsortedEntries()) if (equal(x, v)) return true;
+    for (const x of coll.unsortedValues()) if (equal(x, v)) return true;
   }
   return false;
 }

@@ -25,6 +25,14 @@ function strings(name: string, args: readonly Value[], i: number): string[] {
 }
 
 function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
+  if (isAscii(s) && isAscii(cutset)) {
+    // One UTF-16 unit per character: trim in place, without splitting into code points.
+    let a = 0;
+    let b = s.length;
+    if (left) while (a < b && cutset.includes(s.charAt(a))) a++;
+    if (right) while (b > a && cutset.includes(s.charAt(b - 1))) b--;
+    return s.slice(a, b);
+  }
   const cut = new Set(chars(cutset));
   const cs = chars(s);
   let a = 0;
@@ -82,7 +90,8 @@ export const STRING_BUILTINS: BuiltinTable = {
         const cs = chars(s);
         return rep + cs.map((c) => c + rep).join("");
       }
-      return s.split(old).join(rep);
+      // Most calls in Kata policies replace a placeholder that is absent: return the string as is.
+      return s.includes(old) ? s.split(old).join(rep) : s;
     },
   },
   "strings.replace_n": {
