@@ -83,7 +83,8 @@ export class Evaluator {
   private readonly maxDepth: number;
   private steps = 0;
   private depth = 0;
-  private readonly active = new Set<number>();
+  /** Rule groups being evaluated, by id (recursion check): 1 while active. */
+  private readonly active: Uint8Array;
   private readonly fnCache = new WeakMap<ModuleScope, Map<string, ResolvedFn>>();
   private readonly pkgNodes = new WeakMap<ModuleScope, VNode | null>();
   readonly builtinCtx: BuiltinContext;
@@ -93,6 +94,7 @@ export class Evaluator {
     options: EvalOptions,
   ) {
     this.ctx = new Ctx(options.input, options.data ?? EMPTY_OBJECT, [], new Map());
+    this.active = new Uint8Array(compiled.groups.length);
     this.strict = options.strict ?? true;
     this.print = options.print;
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
@@ -261,8 +263,7 @@ export class Evaluator {
           if (!isCollection(coll)) {
             throw this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc) ?? false;
           }
-          const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
-          return this.declare(names, f, () =>
+          return this.declare(inVars(lit), f, () =>
             forEach(coll, (key, val) => {
               return lit.key === undefined
                 ? this.match(lit.value, val, f, k)
@@ -290,7 +291,7 @@ export class Evaluator {
         all = false;
         return true;
       }
-      const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+      const names = inVars(lit);
       forEach(coll, (key, val) => {
         const ok = this.declare(names, f, () =>
           lit.key === undefined
@@ -314,6 +315,18 @@ export class Evaluator {
   /** Declares local variables: unbound until matched, shadowing outer ones. */
   private declare(names: readonly string[], f: Frame, k: Cont): Stop {
     if (names.length === 0) return k();
+    if (names.length === 1) {
+      const n = names[0] as string;
+      if (n === "_") return k();
+      const prev = f.vars.get(n);
+      f.vars.set(n, UNBOUND);
+      try {
+        return k();
+      } finally {
+        if (prev === undefined) f.vars.delete(n);
+        else f.vars.set(n, prev);
+      }
+    }
     const saved: [string, Slot | undefined][] = [];
     for (const n of names) {
       if (n === "_") continue;
@@ -1227,18 +1240,18 @@ export class Evaluator {
   // ------------------------------------------------------------------ rules
 
   private enter(g: RuleGroup, loc: Location | undefined): void {
-    if (this.active.has(g.id)) {
+    if (this.active[g.id] === 1) {
       throw new RegoError("REGO_RECURSION", `recursion detected when evaluating ${g.path.join(".")}`, loc);
     }
     if (++this.depth > this.maxDepth) {
       this.depth--;
       throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation nested deeper than ${this.maxDepth} rules`, loc);
     }
-    this.active.add(g.id);
+    this.active[g.id] = 1;
   }
 
   private leave(g: RuleGroup): void {
-    this.active.delete(g.id);
+    this.active[g.id] = 0;
     this.depth--;
   }
 
@@ -1608,22 +1621,16 @@ export class Evaluator {
       const bindArgs = (i: number, k: Cont): Stop =>
         i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
       // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
-      for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
-      // Plain variable parameters (the common case) bind in place; patterns go through match().
+      const plain = plainParams(def);
       let first = 0;
-      let matches = true;
-      for (; first < params.length; first++) {
-        const p = params[first] as Term;
-        if (p.t !== "var") break;
-        if (p.name === "_") continue;
-        const s = f.vars.get(p.name);
-        if (s === UNBOUND) f.vars.set(p.name, args[first] as Value);
-        else if (!equal(s as Value, args[first] as Value)) {
-          matches = false;
-          break;
+      if (plain !== null) {
+        // Distinct variables (the common case): bind each argument in place, nothing can fail.
+        for (let i = 0; i < plain.length; i++) {
+          const n = plain[i] as string;
+          if (n !== "_") f.vars.set(n, args[i] as Value);
         }
-      }
-      if (!matches) continue;
+        first = params.length;
+      } else for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
       const stop = bindArgs(first, () =>
         this.evalRuleBodies(def, f, (v) => {
           if (result === undefined) result = v;
@@ -1700,7 +1707,37 @@ function constantOf(t: Term): Value | undefined {
   return v;
 }
 
+const inVarsCache = new WeakMap<Literal, readonly string[]>();
+
+/** The variables that `some k, v in xs` and `every k, v in xs` declare. */
+function inVars(lit: Extract<Literal, { kind: "somein" | "every" }>): readonly string[] {
+  let names = inVarsCache.get(lit);
+  if (names === undefined) {
+    names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+    inVarsCache.set(lit, names);
+  }
+  return names;
+}
+
 const paramCache = new WeakMap<RuleDef, string[]>();
+
+const plainCache = new WeakMap<RuleDef, readonly string[] | null>();
+
+/** A function's parameter names when every parameter is a distinct variable (or `_`), else null. */
+function plainParams(def: RuleDef): readonly string[] | null {
+  let names = plainCache.get(def);
+  if (names === undefined) {
+    const params = def.rule.head.args ?? [];
+    const out: string[] = [];
+    for (const p of params) {
+      if (p.t !== "var" || (p.name !== "_" && out.includes(p.name))) break;
+      out.push(p.name);
+    }
+    names = out.length === params.length ? out : null;
+    plainCache.set(def, names);
+  }
+  return names;
+}
 
 function paramVars(def: RuleDef): string[] {
   let names = paramCache.get(def);
