@@ -2,7 +2,8 @@ import type { JsonValue } from "@contrast/core";
 import type { Module, Query, Term } from "./ast.js";
 import { type CompiledModules, compileModules } from "./compiler.js";
 import { RegoError } from "./errors.js";
-import { type EvalLimits, Evaluator, type Frame } from "./evaluator.js";
+import { type EvalLimits, Evaluator } from "./evaluator.js";
+import { Layout, newFrame } from "./frame.js";
 import { type ParseOptions, parseModule, parseQuery } from "./parser.js";
 import { EMPTY_OBJECT, fromJson, ObjectBuilder, RObject, toJson, type Value } from "./values.js";
 
@@ -47,6 +48,7 @@ export class Policy {
   private readonly data: Value;
   private readonly queries = new Map<string, Query>();
   private readonly paths = new Map<string, readonly string[]>();
+  private readonly layouts = new WeakMap<Query, Layout>();
 
   private constructor(modules: readonly Module[], data: Value) {
     this.modules = modules;
@@ -126,7 +128,7 @@ export class Policy {
   queryValues(query: string, options: EvalOptions = {}): QueryResult<Value>[] {
     const q = this.parseQueryCached(query);
     const ev = this.evaluator(options);
-    const frame: Frame = { vars: new Map(), scope: QUERY_SCOPE };
+    const frame = newFrame(this.layoutOf(q), QUERY_SCOPE);
     const names = queryVars(q).filter((n) => ev.isFree(n, frame));
     const results: QueryResult<Value>[] = [];
     const collect = (expressions: Value[]) => {
@@ -156,6 +158,16 @@ export class Policy {
       ev.runQueryCapturing(q, frame, collect);
     }
     return results;
+  }
+
+  /** A query's variable slots: one layout per parsed query, as its terms remember their slots. */
+  private layoutOf(q: Query): Layout {
+    let layout = this.layouts.get(q);
+    if (layout === undefined) {
+      layout = new Layout();
+      this.layouts.set(q, layout);
+    }
+    return layout;
   }
 
   private parseQueryCached(query: string): Query {

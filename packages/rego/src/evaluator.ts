@@ -4,6 +4,7 @@ import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
 import { formatValue } from "./format.js";
+import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
 import { termInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
 
@@ -11,10 +12,6 @@ import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type
 type Stop = boolean;
 type Cont = () => Stop;
 type VCont = (v: Value) => Stop;
-
-/** A declared but not yet bound local variable. */
-const UNBOUND: unique symbol = Symbol("unbound");
-type Slot = Value | typeof UNBOUND;
 
 /** A reference into the virtual `data` document, not yet materialised. */
 class DataPath {
@@ -31,11 +28,6 @@ class DataPath {
 
 type CallTerm = Extract<Term, { t: "call" }>;
 type RefTerm = Extract<Term, { t: "ref" }>;
-
-export interface Frame {
-  readonly vars: Map<string, Slot>;
-  readonly scope: ModuleScope;
-}
 
 export interface EvalLimits {
   /** Largest number of literals evaluated per query. Default 10,000,000. */
@@ -146,7 +138,7 @@ export class Evaluator {
   }
 
   static slotValue(frame: Frame, name: string): Value | undefined {
-    const s = frame.vars.get(name);
+    const s = getVar(frame, name);
     return s === undefined || s === UNBOUND ? undefined : s;
   }
 
@@ -206,13 +198,13 @@ export class Evaluator {
         if (!this.isDirect(e.right, f)) break;
         const v = this.value(e.right, f);
         if (v === undefined) return false;
-        const prev = f.vars.get(left.name);
-        f.vars.set(left.name, v);
+        const slot = slotOf(left, f);
+        const prev = f.slots[slot];
+        f.slots[slot] = v;
         try {
           return this.evalQuery(q, i + 1, f, k);
         } finally {
-          if (prev === undefined) f.vars.delete(left.name);
-          else f.vars.set(left.name, prev);
+          f.slots[slot] = prev;
         }
       }
       if (e.t === "unify" || !this.isDirect(e, f) || !this.isTest(e, f)) break;
@@ -232,7 +224,7 @@ export class Evaluator {
     const vars = info.segVars;
     for (let i = 0; i < vars.length; i++) {
       const name = vars[i] as string;
-      const s = f.vars.get(name);
+      const s = getVar(f, name);
       // An unbound segment variable enumerates the collection.
       if (s === UNBOUND || (s === undefined && !this.isGlobal(name, f))) return false;
     }
@@ -318,40 +310,40 @@ export class Evaluator {
     if (names.length === 1) {
       const n = names[0] as string;
       if (n === "_") return k();
-      const prev = f.vars.get(n);
-      f.vars.set(n, UNBOUND);
+      const slot = f.layout.slot(n);
+      const prev = f.slots[slot];
+      f.slots[slot] = UNBOUND;
       try {
         return k();
       } finally {
-        if (prev === undefined) f.vars.delete(n);
-        else f.vars.set(n, prev);
+        f.slots[slot] = prev;
       }
     }
-    const saved: [string, Slot | undefined][] = [];
+    const saved: [number, Slot | undefined][] = [];
     for (const n of names) {
       if (n === "_") continue;
-      saved.push([n, f.vars.get(n)]);
-      f.vars.set(n, UNBOUND);
+      const slot = f.layout.slot(n);
+      saved.push([slot, f.slots[slot]]);
+      f.slots[slot] = UNBOUND;
     }
     try {
       return k();
     } finally {
       for (let i = saved.length - 1; i >= 0; i--) {
-        const [n, v] = saved[i] as [string, Slot | undefined];
-        if (v === undefined) f.vars.delete(n);
-        else f.vars.set(n, v);
+        const [slot, v] = saved[i] as [number, Slot | undefined];
+        f.slots[slot] = v;
       }
     }
   }
 
-  private bind(name: string, v: Value, f: Frame, k: Cont): Stop {
-    const prev = f.vars.get(name);
-    f.vars.set(name, v);
+  /** Binds the variable in `slot` while `k` runs. */
+  private bind(slot: number, v: Value, f: Frame, k: Cont): Stop {
+    const prev = f.slots[slot];
+    f.slots[slot] = v;
     try {
       return k();
     } finally {
-      if (prev === undefined) f.vars.delete(name);
-      else f.vars.set(name, prev);
+      f.slots[slot] = prev;
     }
   }
 
@@ -536,7 +528,7 @@ export class Evaluator {
   private functionRef(t: Term, f: Frame): string[] | undefined {
     const names = staticNames(t);
     if (names === undefined) return undefined;
-    if (t.t === "var" && f.vars.has(t.name)) return undefined;
+    if (t.t === "var" && getVar(f, t.name) !== undefined) return undefined;
     try {
       const fn = this.resolveFunction(names, f, t.loc);
       return fn.kind === "user" && fn.group.kind !== "function" ? undefined : names;
@@ -631,7 +623,7 @@ export class Evaluator {
 
   private isUnbound(name: string, f: Frame): boolean {
     if (name === "_") return true;
-    const s = f.vars.get(name);
+    const s = getVar(f, name);
     if (s !== undefined) return s === UNBOUND;
     return !this.isGlobal(name, f);
   }
@@ -641,11 +633,11 @@ export class Evaluator {
     switch (t.t) {
       case "var": {
         if (t.name === "_") return k();
-        const s = f.vars.get(t.name);
-        if (s === UNBOUND) return this.bind(t.name, v, f, k);
+        const slot = slotOf(t, f);
+        const s = f.slots[slot];
+        if (s === UNBOUND) return this.bind(slot, v, f, k);
         if (s !== undefined) return equal(s, v) ? k() : false;
-        const g = this.resolveGlobal(t.name, f);
-        if (g === undefined) return this.bind(t.name, v, f, k);
+        if (!this.isGlobal(t.name, f)) return this.bind(slot, v, f, k);
         return this.evalTerm(t, f, (x) => (equal(x, v) ? k() : false));
       }
       case "array": {
@@ -682,7 +674,7 @@ export class Evaluator {
     }
     switch (t.t) {
       case "var": {
-        const s = f.vars.get(t.name);
+        const s = f.slots[slotOf(t, f)];
         if (s !== undefined) {
           if (s === UNBOUND) throw unsafe(t.name, t.loc);
           return k(s);
@@ -804,7 +796,7 @@ export class Evaluator {
       case "scalar":
         return t.value;
       case "var": {
-        const s = f.vars.get(t.name);
+        const s = f.slots[slotOf(t, f)];
         if (s !== undefined) {
           if (s === UNBOUND) throw unsafe(t.name, t.loc);
           return s;
@@ -884,7 +876,7 @@ export class Evaluator {
   private refValue(t: RefTerm, f: Frame): Value | undefined {
     const head = t.head;
     if (head.t === "var") {
-      const s = f.vars.get(head.name);
+      const s = f.slots[slotOf(head, f)];
       if (s !== undefined) {
         if (s === UNBOUND) throw unsafe(head.name, head.loc);
         return this.walkValueDirect(s, t.path, 0, f);
@@ -906,7 +898,7 @@ export class Evaluator {
       let key: Value | undefined;
       if (seg.t === "scalar") key = seg.value;
       else {
-        const s = seg.t === "var" ? f.vars.get(seg.name) : undefined;
+        const s = seg.t === "var" ? f.slots[slotOf(seg, f)] : undefined;
         key = s !== undefined && s !== UNBOUND ? s : this.value(seg, f);
         if (key === undefined) return undefined;
       }
@@ -926,7 +918,7 @@ export class Evaluator {
       let key: Value | undefined;
       if (seg.t === "scalar") key = seg.value;
       else if (seg.t === "var") {
-        const s = f.vars.get(seg.name);
+        const s = f.slots[slotOf(seg, f)];
         if (s !== undefined && s !== UNBOUND) key = s;
       }
       if (typeof key !== "string") break;
@@ -1042,7 +1034,7 @@ export class Evaluator {
   private evalRef(t: Extract<Term, { t: "ref" }>, f: Frame, k: VCont): Stop {
     const head = t.head;
     if (head.t === "var") {
-      const s = f.vars.get(head.name);
+      const s = f.slots[slotOf(head, f)];
       if (s !== undefined) {
         if (s === UNBOUND) throw unsafe(head.name, head.loc);
         return this.walkValue(s, t.path, 0, f, k);
@@ -1065,7 +1057,7 @@ export class Evaluator {
       let key: Value | undefined;
       if (seg.t === "scalar") key = seg.value;
       else if (seg.t === "var") {
-        const s = f.vars.get(seg.name);
+        const s = f.slots[slotOf(seg, f)];
         if (s !== undefined && s !== UNBOUND) key = s;
       }
       if (typeof key !== "string") break;
@@ -1163,17 +1155,15 @@ export class Evaluator {
       return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
     }
     if (seg.t === "var") {
-      const s = f.vars.get(seg.name);
+      if (seg.name === "_") return forEach(v, (_key, val) => this.walkValue(val, path, i + 1, f, k));
+      const slot = slotOf(seg, f);
+      const s = f.slots[slot];
       if (s !== undefined && s !== UNBOUND) {
         const x = lookup(v, s);
         return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
       }
-      if (seg.name === "_" || s === UNBOUND || this.resolveGlobal(seg.name, f) === undefined) {
-        return forEach(v, (key, val) =>
-          seg.name === "_"
-            ? this.walkValue(val, path, i + 1, f, k)
-            : this.bind(seg.name, key, f, () => this.walkValue(val, path, i + 1, f, k)),
-        );
+      if (s === UNBOUND || !this.isGlobal(seg.name, f)) {
+        return forEach(v, (key, val) => this.bind(slot, key, f, () => this.walkValue(val, path, i + 1, f, k)));
       }
     }
     if (this.isPattern(seg, f)) {
@@ -1284,7 +1274,7 @@ export class Evaluator {
   }
 
   private newFrame(def: RuleDef): Frame {
-    return { vars: new Map(), scope: def.scope };
+    return newFrame(def.layout, def.scope);
   }
 
   private evalComplete(g: RuleGroup): Value | undefined {
@@ -1595,7 +1585,7 @@ export class Evaluator {
         const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
         this.ctx = inner;
         try {
-          const target = this.resolveFunction(m.fn as string[], { vars: new Map(), scope: m.scope }, loc);
+          const target = this.resolveFunction(m.fn as string[], newFrame(new Layout(), m.scope), loc);
           return this.invoke(target, args, f, loc);
         } finally {
           this.ctx = saved;
@@ -1626,11 +1616,11 @@ export class Evaluator {
       if (plain !== null) {
         // Distinct variables (the common case): bind each argument in place, nothing can fail.
         for (let i = 0; i < plain.length; i++) {
-          const n = plain[i] as string;
-          if (n !== "_") f.vars.set(n, args[i] as Value);
+          const slot = plain[i] as number;
+          if (slot >= 0) f.slots[slot] = args[i] as Value;
         }
         first = params.length;
-      } else for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
+      } else for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
       const stop = bindArgs(first, () =>
         this.evalRuleBodies(def, f, (v) => {
           if (result === undefined) result = v;
@@ -1721,22 +1711,25 @@ function inVars(lit: Extract<Literal, { kind: "somein" | "every" }>): readonly s
 
 const paramCache = new WeakMap<RuleDef, string[]>();
 
-const plainCache = new WeakMap<RuleDef, readonly string[] | null>();
+const plainCache = new WeakMap<RuleDef, readonly number[] | null>();
 
-/** A function's parameter names when every parameter is a distinct variable (or `_`), else null. */
-function plainParams(def: RuleDef): readonly string[] | null {
-  let names = plainCache.get(def);
-  if (names === undefined) {
+/**
+ * A function's parameter slots (-1 for `_`) when every parameter is a distinct variable, else
+ * null (patterns and repeated names are matched).
+ */
+function plainParams(def: RuleDef): readonly number[] | null {
+  let slots = plainCache.get(def);
+  if (slots === undefined) {
     const params = def.rule.head.args ?? [];
-    const out: string[] = [];
+    const names: string[] = [];
     for (const p of params) {
-      if (p.t !== "var" || (p.name !== "_" && out.includes(p.name))) break;
-      out.push(p.name);
+      if (p.t !== "var" || (p.name !== "_" && names.includes(p.name))) break;
+      names.push(p.name);
     }
-    names = out.length === params.length ? out : null;
-    plainCache.set(def, names);
+    slots = names.length === params.length ? names.map((n) => (n === "_" ? -1 : def.layout.slot(n))) : null;
+    plainCache.set(def, slots);
   }
-  return names;
+  return slots;
 }
 
 function paramVars(def: RuleDef): string[] {

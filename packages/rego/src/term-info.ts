@@ -1,5 +1,6 @@
 import type { Term } from "./ast.js";
 import type { ModuleScope } from "./compiler.js";
+import type { Layout } from "./frame.js";
 
 /**
  * What the evaluator learns about a term once and reuses in every evaluation. It lives on the AST
@@ -19,6 +20,9 @@ export interface TermInfo {
   call: { readonly scope: ModuleScope; readonly fn: unknown } | undefined;
   /** A var's (or a ref head's) resolution to a document under data, for one module scope. */
   global: { readonly scope: ModuleScope; readonly path: unknown } | undefined;
+  /** A var's slot index in `layout` (see frame.ts). */
+  layout: Layout | undefined;
+  slot: number;
 }
 
 const INFO: unique symbol = Symbol("rego.termInfo");
@@ -37,7 +41,14 @@ export function termInfo(t: Term): TermInfo {
 }
 
 function make(direct: boolean, segVars: readonly string[]): TermInfo {
-  return { direct, segVars: segVars.length === 0 ? NO_VARS : segVars, call: undefined, global: undefined };
+  return {
+    direct,
+    segVars: segVars.length === 0 ? NO_VARS : segVars,
+    call: undefined,
+    global: undefined,
+    layout: undefined,
+    slot: -1,
+  };
 }
 
 /** Merges children's infos: direct when all are. */
