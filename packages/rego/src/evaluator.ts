@@ -5,7 +5,15 @@ import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./
 import { BuiltinError, type Location, RegoError } from "./errors.js";
 import { formatValue } from "./format.js";
 import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
-import { termInfo } from "./term-info.js";
+import {
+  callInfo,
+  type LiteralPlan,
+  literalPlan,
+  setLiteralPlan,
+  type TermInfo,
+  termInfo,
+  varInfo,
+} from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
 
 /** Returned by a continuation: true stops the enumeration (a result is enough). */
@@ -28,6 +36,7 @@ class DataPath {
 
 type CallTerm = Extract<Term, { t: "call" }>;
 type RefTerm = Extract<Term, { t: "ref" }>;
+type VarTerm = Extract<Term, { t: "var" }>;
 
 export interface EvalLimits {
   /** Largest number of literals evaluated per query. Default 10,000,000. */
@@ -179,47 +188,75 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      if (lit.kind !== "expr" || lit.with.length > 0) break;
-      if (isPrint(lit, f)) {
+      const plan = this.planOf(lit, f);
+      if (plan.kind === "print") {
         if (this.print !== undefined) {
-          const call = lit.expr as CallTerm;
+          const call = plan.term as CallTerm;
           this.doPrint(call.args, f, call.loc, () => false);
         }
         i++;
         continue;
       }
-      const e = lit.expr;
-      if (e.t === "assign") {
-        // `x := <single value>`: bind x for the rest of the query without a continuation.
-        const left = e.left;
-        if (lit.negated || left.t !== "var" || left.name === "_" || left.name === "input" || left.name === "data") {
-          break;
-        }
-        if (!this.isDirect(e.right, f)) break;
-        const v = this.value(e.right, f);
-        if (v === undefined) return false;
-        const slot = slotOf(left, f);
-        const prev = f.slots[slot];
-        f.slots[slot] = v;
-        try {
-          return this.evalQuery(q, i + 1, f, k);
-        } finally {
-          f.slots[slot] = prev;
-        }
+      if (plan.kind === "other" || !this.isDirectNow(plan.info as TermInfo, f)) break;
+      const v = this.value(plan.term as Term, f);
+      if (plan.kind === "test") {
+        if ((v !== undefined && v !== false) === plan.negated) return false;
+        i++;
+        continue;
       }
-      if (e.t === "unify" || !this.isDirect(e, f) || !this.isTest(e, f)) break;
-      // A test: holds when the value is defined and not false (`not`: the opposite).
-      const v = this.value(e, f);
-      if ((v !== undefined && v !== false) === lit.negated) return false;
-      i++;
+      // `x := <single value>`: bind x for the rest of the query without a continuation.
+      if (v === undefined) return false;
+      const slot = slotOf(plan.target as VarTerm, f);
+      const prev = f.slots[slot];
+      f.slots[slot] = v;
+      try {
+        return this.evalQuery(q, i + 1, f, k);
+      } finally {
+        f.slots[slot] = prev;
+      }
     }
     const lit = q[i] as Literal;
     return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
   }
 
+  /** How evalQuery runs a literal (see LiteralPlan), decided on its first evaluation. */
+  private planOf(lit: Literal, f: Frame): LiteralPlan {
+    const hit = literalPlan(lit);
+    if (hit !== undefined && hit.scope === f.scope) return hit;
+    const plan = this.makePlan(lit, f);
+    setLiteralPlan(lit, plan);
+    return plan;
+  }
+
+  private makePlan(lit: Literal, f: Frame): LiteralPlan {
+    const other: LiteralPlan = {
+      scope: f.scope,
+      kind: "other",
+      target: undefined,
+      term: undefined,
+      info: undefined,
+      negated: false,
+    };
+    if (lit.kind !== "expr" || lit.with.length > 0) return other;
+    if (isPrint(lit, f)) return { ...other, kind: "print", term: lit.expr };
+    const e = lit.expr;
+    if (e.t === "assign") {
+      const left = e.left;
+      if (lit.negated || left.t !== "var" || left.name === "_" || left.name === "input" || left.name === "data") {
+        return other;
+      }
+      return { ...other, kind: "assign", target: left, term: e.right, info: termInfo(e.right) };
+    }
+    if (e.t === "unify" || !termInfo(e).direct || !this.isTest(e, f)) return other;
+    return { ...other, kind: "test", term: e, info: termInfo(e), negated: lit.negated };
+  }
+
   /** Whether a term has one value at most in this frame: evaluate it with value(). */
   private isDirect(t: Term, f: Frame): boolean {
-    const info = termInfo(t);
+    return this.isDirectNow(termInfo(t), f);
+  }
+
+  private isDirectNow(info: TermInfo, f: Frame): boolean {
     if (!info.direct) return false;
     const vars = info.segVars;
     for (let i = 0; i < vars.length; i++) {
@@ -801,7 +838,7 @@ export class Evaluator {
           if (s === UNBOUND) throw unsafe(t.name, t.loc);
           return s;
         }
-        const g = this.global(t, t.name, f);
+        const g = this.global(t, f);
         if (g === undefined) throw unsafe(t.name, t.loc);
         return g instanceof DataPath ? this.dataAt(g.path) : g;
       }
@@ -881,7 +918,7 @@ export class Evaluator {
         if (s === UNBOUND) throw unsafe(head.name, head.loc);
         return this.walkValueDirect(s, t.path, 0, f);
       }
-      const g = this.global(head, head.name, f);
+      const g = this.global(head, f);
       if (g === undefined) throw unsafe(head.name, head.loc);
       if (g instanceof DataPath) return this.dataRefValue(g, t.path, f);
       return this.walkValueDirect(g, t.path, 0, f);
@@ -1204,9 +1241,10 @@ export class Evaluator {
    * resolveGlobal for a var term (or a ref's head), remembering on the term a resolution to a data
    * document: that depends only on the module, while input-based ones change per query.
    */
-  private global(t: Term, name: string, f: Frame): Value | DataPath | undefined {
+  private global(t: VarTerm, f: Frame): Value | DataPath | undefined {
+    const name = t.name;
     if (name === "input") return this.resolveGlobal(name, f);
-    const info = termInfo(t);
+    const info = varInfo(t);
     const hit = info.global;
     if (hit !== undefined && hit.scope === f.scope) return hit.path as DataPath;
     const g = this.resolveGlobal(name, f);
@@ -1499,7 +1537,7 @@ export class Evaluator {
    */
   private resolveCall(t: CallTerm, f: Frame): ResolvedFn {
     if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(t.fn, f, t.loc);
-    const info = termInfo(t);
+    const info = callInfo(t);
     const hit = info.call;
     if (hit !== undefined && hit.scope === f.scope) return hit.fn as ResolvedFn;
     const fn = this.resolveFunctionUncached(t.fn, f, t.loc);

@@ -1,6 +1,6 @@
 import type { Term } from "./ast.js";
 import type { ModuleScope } from "./compiler.js";
-import { termInfo } from "./term-info.js";
+import { varInfo } from "./term-info.js";
 import type { Value } from "./values.js";
 
 /** A declared but not yet bound local variable. */
@@ -62,7 +62,7 @@ export function getVar(f: Frame, name: string): Slot | undefined {
  * shared by two layouts (v0 rules with several bodies share their head) just looks it up again.
  */
 export function slotOf(t: Extract<Term, { t: "var" }>, f: Frame): number {
-  const info = termInfo(t);
+  const info = varInfo(t);
   if (info.layout === f.layout) return info.slot;
   const i = f.layout.slot(t.name);
   info.layout = f.layout;

@@ -1,4 +1,4 @@
-import type { Term } from "./ast.js";
+import type { Literal, Term } from "./ast.js";
 import type { ModuleScope } from "./compiler.js";
 import type { Layout } from "./frame.js";
 
@@ -30,6 +30,18 @@ const INFO: unique symbol = Symbol("rego.termInfo");
 type Annotated = { [INFO]?: TermInfo };
 
 const NO_VARS: readonly string[] = [];
+
+/**
+ * termInfo for var and call terms. The parser builds each of these kinds with one object shape, so
+ * these separate functions keep their property loads monomorphic (termInfo sees every kind).
+ */
+export function varInfo(t: Extract<Term, { t: "var" }>): TermInfo {
+  return (t as Annotated)[INFO] ?? termInfo(t);
+}
+
+export function callInfo(t: Extract<Term, { t: "call" }>): TermInfo {
+  return (t as Annotated)[INFO] ?? termInfo(t);
+}
 
 /** The term's info, computed on first use. */
 export function termInfo(t: Term): TermInfo {
@@ -105,4 +117,36 @@ function analyse(t: Term): TermInfo {
     case "unify":
       return make(false, NO_VARS);
   }
+}
+
+/**
+ * How evalQuery runs a literal, decided once per literal (and module scope):
+ * - "print": holds and binds nothing; its arguments are evaluated only with a print option;
+ * - "assign": `x := term`, binds one variable;
+ * - "test": a term whose value is tested: holds when defined and not false (`not`: the opposite);
+ * - "other": the general path (evalLiteral with a continuation).
+ */
+export type LiteralKind = "print" | "assign" | "test" | "other";
+
+export interface LiteralPlan {
+  readonly scope: ModuleScope;
+  readonly kind: LiteralKind;
+  /** Assign: the variable. */
+  readonly target: Extract<Term, { t: "var" }> | undefined;
+  /** Assign: the right-hand side; Test: the expression; Print: the call. */
+  readonly term: Term | undefined;
+  readonly info: TermInfo | undefined;
+  readonly negated: boolean;
+}
+
+const PLAN: unique symbol = Symbol("rego.literalPlan");
+
+type Planned = { [PLAN]?: LiteralPlan };
+
+export function literalPlan(lit: Literal): LiteralPlan | undefined {
+  return (lit as Planned)[PLAN];
+}
+
+export function setLiteralPlan(lit: Literal, plan: LiteralPlan): void {
+  Object.defineProperty(lit, PLAN, { value: plan, enumerable: false, writable: true, configurable: false });
 }
