@@ -28,9 +28,27 @@ class DataPath {
 
   constructor(readonly path: readonly string[]) {}
 
+  /** The first rule on the path and its index (null: none), found once. */
+  private rule: { readonly group: RuleGroup; readonly index: number } | null | undefined;
+
   nodeIn(root: VNode): VNode | undefined {
     if (this.node === undefined) this.node = nodeAt(root, this.path) ?? null;
     return this.node ?? undefined;
+  }
+
+  ruleIn(root: VNode): { readonly group: RuleGroup; readonly index: number } | null {
+    if (this.rule === undefined) {
+      this.rule = null;
+      let n: VNode | undefined = root;
+      for (let i = 0; i < this.path.length && n !== undefined; i++) {
+        n = n.children.get(this.path[i] as string);
+        if (n?.group !== undefined) {
+          this.rule = { group: n.group, index: i };
+          break;
+        }
+      }
+    }
+    return this.rule;
   }
 }
 
@@ -947,6 +965,16 @@ export class Evaluator {
 
   /** walkDataRef for segments that do not enumerate. */
   private dataRefValue(prefix: DataPath, path: readonly Term[], f: Frame): Value | undefined {
+    if (this.ctx.dataOverrides.length === 0) {
+      const rule = prefix.ruleIn(this.compiled.root);
+      if (rule !== null) {
+        // dataAt would stop at this rule (the usual `policy_data.x` case): take its value and
+        // apply the rest of the prefix and the segments, without building the name list.
+        const v = this.groupValue(rule.group);
+        const at = v === undefined ? undefined : getPathFrom(v, prefix.path, rule.index + 1);
+        return at === undefined ? undefined : this.walkValueDirect(at, path, 0, f);
+      }
+    }
     let node = prefix.nodeIn(this.compiled.root);
     let names: string[] | undefined;
     let i = 0;
@@ -982,11 +1010,13 @@ export class Evaluator {
       this.doPrint(t.args, f, t.loc, () => false);
       return true;
     }
-    const args: Value[] = [];
-    for (const a of t.args) {
-      const v = this.value(a, f);
+    // Sized up front: an empty array grows to 16 slots on its first push.
+    const n = t.args.length;
+    const args = new Array<Value>(n);
+    for (let i = 0; i < n; i++) {
+      const v = this.value(t.args[i] as Term, f);
       if (v === undefined) return undefined;
-      args.push(v);
+      args[i] = v;
     }
     return this.invoke(fn, args, f, t.loc);
   }
@@ -1039,19 +1069,22 @@ export class Evaluator {
         return compare(a, b) >= 0;
       case "|":
       case "&":
-        return this.safely(() => setOp(op, a, b), loc);
+        return this.operator(op, a, b, loc, true);
       case "-":
         if (a instanceof RSet && b instanceof RSet) return setOp("-", a, b);
-        return this.safely(() => arith(op, a, b), loc);
+        return this.operator(op, a, b, loc, false);
       default:
-        return this.safely(() => arith(op, a, b), loc);
+        return this.operator(op, a, b, loc, false);
     }
   }
 
-  /** Runs a built-in operation: its error is fatal in strict mode, undefined otherwise. */
-  private safely(fn: () => Value | undefined, loc: Location): Value | undefined {
+  /**
+   * Runs a set or arithmetic operator: its error is fatal in strict mode, undefined otherwise.
+   * (No closure: binop runs for most comparisons, and a closure would allocate on each.)
+   */
+  private operator(op: string, a: Value, b: Value, loc: Location, set: boolean): Value | undefined {
     try {
-      return fn();
+      return set ? setOp(op as "|" | "&", a, b) : arith(op, a, b);
     } catch (e) {
       if (e instanceof BuiltinError) {
         if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
@@ -1352,6 +1385,12 @@ export class Evaluator {
         found = true;
         return k(true);
       }
+      if (this.isDirect(value, f)) {
+        const v = this.value(value, f);
+        if (v === undefined) return false;
+        found = true;
+        return k(v);
+      }
       return this.evalTerm(value, f, (v) => {
         found = true;
         return k(v);
@@ -1643,35 +1682,42 @@ export class Evaluator {
 
   private callUserNoCache(g: RuleGroup, args: Value[], loc: Location | undefined): Value | undefined {
     let result: Value | undefined;
-    for (const def of g.defs) {
+    let def = g.defs[0] as RuleDef;
+    // One closure per call, not per definition: `def` is the definition being evaluated.
+    const onValue = (v: Value): Stop => {
+      if (result === undefined) result = v;
+      else if (!equal(result, v)) {
+        throw new RegoError(
+          "REGO_CONFLICT",
+          `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
+          loc ?? def.rule.loc,
+        );
+      }
+      return g.constant;
+    };
+    for (let d = 0; d < g.defs.length; d++) {
+      def = g.defs[d] as RuleDef;
       const f = this.newFrame(def);
-      const params = def.rule.head.args ?? [];
-      const bindArgs = (i: number, k: Cont): Stop =>
-        i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
       // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
       const plain = plainParams(def);
-      let first = 0;
+      let stop: Stop;
       if (plain !== null) {
         // Distinct variables (the common case): bind each argument in place, nothing can fail.
         for (let i = 0; i < plain.length; i++) {
           const slot = plain[i] as number;
           if (slot >= 0) f.slots[slot] = args[i] as Value;
         }
-        first = params.length;
-      } else for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
-      const stop = bindArgs(first, () =>
-        this.evalRuleBodies(def, f, (v) => {
-          if (result === undefined) result = v;
-          else if (!equal(result, v)) {
-            throw new RegoError(
-              "REGO_CONFLICT",
-              `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
-              loc ?? def.rule.loc,
-            );
-          }
-          return g.constant;
-        }),
-      );
+        stop = this.evalRuleBodies(def, f, onValue);
+      } else {
+        for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
+        const params = def.rule.head.args ?? [];
+        const current = def;
+        const bindArgs = (i: number): Stop =>
+          i === params.length
+            ? this.evalRuleBodies(current, f, onValue)
+            : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
+        stop = bindArgs(0);
+      }
       if (stop) break;
     }
     if (result === undefined && g.defaultDef !== undefined) {

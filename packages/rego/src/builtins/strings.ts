@@ -42,6 +42,23 @@ function trimSet(s: string, cutset: string, left: boolean, right: boolean): stri
   return cs.slice(a, b).join("");
 }
 
+/**
+ * Every non-overlapping `old` (not empty) replaced by `rep`, left to right. An indexOf loop: half
+ * the cost of split/join, and a string without `old` (the common case) comes back as is.
+ */
+function replaceAll(s: string, old: string, rep: string): string {
+  let i = s.indexOf(old);
+  if (i < 0) return s;
+  let out = "";
+  let from = 0;
+  while (i >= 0) {
+    out += s.slice(from, i) + rep;
+    from = i + old.length;
+    i = s.indexOf(old, from);
+  }
+  return out + s.slice(from);
+}
+
 const WHITESPACE = /^[\s\u0085\u00a0]+|[\s\u0085\u00a0]+$/g;
 
 export const STRING_BUILTINS: BuiltinTable = {
@@ -90,8 +107,7 @@ export const STRING_BUILTINS: BuiltinTable = {
         const cs = chars(s);
         return rep + cs.map((c) => c + rep).join("");
       }
-      // Most calls in Kata policies replace a placeholder that is absent: return the string as is.
-      return s.includes(old) ? s.split(old).join(rep) : s;
+      return replaceAll(s, old, rep);
     },
   },
   "strings.replace_n": {
