@@ -233,8 +233,15 @@ export class Evaluator {
         f.slots[slot] = prev;
       }
     }
-    const lit = q[i] as Literal;
-    return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
+    return this.evalLiteralThen(q, i, f, k);
+  }
+
+  /**
+   * Evaluates literal i with the rest of the query as its continuation. A method of its own: the
+   * closure's captured variables would otherwise be allocated on every evalQuery call.
+   */
+  private evalLiteralThen(q: Query, i: number, f: Frame, k: Cont): Stop {
+    return this.evalLiteral(q[i] as Literal, f, () => this.evalQuery(q, i + 1, f, k));
   }
 
   /** How evalQuery runs a literal (see LiteralPlan), decided on its first evaluation. */
@@ -310,6 +317,12 @@ export class Evaluator {
           if (!isCollection(coll)) {
             throw this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc) ?? false;
           }
+          const value = lit.value;
+          const key = lit.key;
+          if (value.t === "var" && (key === undefined || (key.t === "var" && key.name !== value.name))) {
+            // `some v in xs` / `some k, v in xs` with plain variables: bind the slots per element.
+            return this.someIn(value, key, coll, f, k);
+          }
           return this.declare(inVars(lit), f, () =>
             forEach(coll, (key, val) => {
               return lit.key === undefined
@@ -326,6 +339,27 @@ export class Evaluator {
           return found ? false : k();
         }
         return this.evalExpr(lit.expr, f, k);
+    }
+  }
+
+  /**
+   * `some k, v in coll` with distinct plain variables: as declare() then match() per element, with
+   * the slots assigned in place and restored once at the end.
+   */
+  private someIn(value: VarTerm, key: VarTerm | undefined, coll: Value, f: Frame, k: Cont): Stop {
+    const vs = value.name === "_" ? -1 : slotOf(value, f);
+    const ks = key === undefined || key.name === "_" ? -1 : slotOf(key, f);
+    const vPrev = vs < 0 ? undefined : f.slots[vs];
+    const kPrev = ks < 0 ? undefined : f.slots[ks];
+    try {
+      return forEach(coll, (kv, v) => {
+        if (vs >= 0) f.slots[vs] = v;
+        if (ks >= 0) f.slots[ks] = kv;
+        return k();
+      });
+    } finally {
+      if (vs >= 0) f.slots[vs] = vPrev;
+      if (ks >= 0) f.slots[ks] = kPrev;
     }
   }
 
