@@ -5,15 +5,7 @@ import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./
 import { BuiltinError, type Location, RegoError } from "./errors.js";
 import { formatValue } from "./format.js";
 import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
-import {
-  callInfo,
-  type LiteralPlan,
-  literalPlan,
-  setLiteralPlan,
-  type TermInfo,
-  termInfo,
-  varInfo,
-} from "./term-info.js";
+import { callInfo, type LiteralPlan, queryPlans, type TermInfo, termInfo, varInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
 
 /** Returned by a continuation: true stops the enumeration (a result is enough). */
@@ -196,6 +188,7 @@ export class Evaluator {
 
   private evalQuery(q: Query, start: number, f: Frame, k: Cont): Stop {
     let i = start;
+    const plans = queryPlans(q, f.scope).plans;
     // Literals that bind nothing (print, tests of a single-valued term) run in a loop rather than
     // nesting a continuation each: no closure per literal, and a shallow stack in print-heavy
     // policies (Kata's).
@@ -206,7 +199,7 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      const plan = this.planOf(lit, f);
+      const plan = plans[i] ?? this.makePlan(plans, i, lit, f);
       if (plan.kind === "print") {
         if (this.print !== undefined) {
           const call = plan.term as CallTerm;
@@ -245,17 +238,15 @@ export class Evaluator {
   }
 
   /** How evalQuery runs a literal (see LiteralPlan), decided on its first evaluation. */
-  private planOf(lit: Literal, f: Frame): LiteralPlan {
-    const hit = literalPlan(lit);
-    if (hit !== undefined && hit.scope === f.scope) return hit;
-    const plan = this.makePlan(lit, f);
-    setLiteralPlan(lit, plan);
+  /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
+  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame): LiteralPlan {
+    const plan = this.planFor(lit, f);
+    plans[i] = plan;
     return plan;
   }
 
-  private makePlan(lit: Literal, f: Frame): LiteralPlan {
+  private planFor(lit: Literal, f: Frame): LiteralPlan {
     const other: LiteralPlan = {
-      scope: f.scope,
       kind: "other",
       target: undefined,
       term: undefined,

@@ -1,4 +1,4 @@
-import type { Literal, Term } from "./ast.js";
+import type { Query, Term } from "./ast.js";
 import type { ModuleScope } from "./compiler.js";
 import type { Layout } from "./frame.js";
 
@@ -129,7 +129,6 @@ function analyse(t: Term): TermInfo {
 export type LiteralKind = "print" | "assign" | "test" | "other";
 
 export interface LiteralPlan {
-  readonly scope: ModuleScope;
   readonly kind: LiteralKind;
   /** Assign: the variable. */
   readonly target: Extract<Term, { t: "var" }> | undefined;
@@ -139,14 +138,24 @@ export interface LiteralPlan {
   readonly negated: boolean;
 }
 
-const PLAN: unique symbol = Symbol("rego.literalPlan");
+const PLANS: unique symbol = Symbol("rego.literalPlans");
 
-type Planned = { [PLAN]?: LiteralPlan };
-
-export function literalPlan(lit: Literal): LiteralPlan | undefined {
-  return (lit as Planned)[PLAN];
+/** A query's literal plans, by literal index, filled as literals are first reached. */
+export interface QueryPlans {
+  readonly scope: ModuleScope;
+  readonly plans: (LiteralPlan | undefined)[];
 }
 
-export function setLiteralPlan(lit: Literal, plan: LiteralPlan): void {
-  Object.defineProperty(lit, PLAN, { value: plan, enumerable: false, writable: true, configurable: false });
+type Planned = { [PLANS]?: QueryPlans };
+
+/**
+ * The plans of a query's literals for one module scope. They hang off the query (one load per
+ * evalQuery call, on arrays of one shape) rather than off each literal.
+ */
+export function queryPlans(q: Query, scope: ModuleScope): QueryPlans {
+  const hit = (q as Planned)[PLANS];
+  if (hit !== undefined && hit.scope === scope) return hit;
+  const plans: QueryPlans = { scope, plans: new Array<LiteralPlan | undefined>(q.length).fill(undefined) };
+  Object.defineProperty(q, PLANS, { value: plans, enumerable: false, writable: true, configurable: false });
+  return plans;
 }
