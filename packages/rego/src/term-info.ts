@@ -45,12 +45,17 @@ export function callInfo(t: Extract<Term, { t: "call" }>): TermInfo {
 
 /** The term's info, computed on first use. */
 export function termInfo(t: Term): TermInfo {
-  const hit = (t as Annotated)[INFO];
+  const hit = (t as Annotated)[INFO] ?? frozenInfo.get(t);
   if (hit !== undefined) return hit;
   const info = analyse(t);
-  Object.defineProperty(t, INFO, { value: info, enumerable: false, writable: false, configurable: false });
+  if (Object.isExtensible(t)) {
+    Object.defineProperty(t, INFO, { value: info, enumerable: false, writable: false, configurable: false });
+  } else frozenInfo.set(t, info);
   return info;
 }
+
+/** Infos of terms that a caller froze (Policy.modules is public): slower, still correct. */
+const frozenInfo = new WeakMap<Term, TermInfo>();
 
 function make(direct: boolean, segVars: readonly string[]): TermInfo {
   return {
@@ -148,14 +153,18 @@ export interface QueryPlans {
 
 type Planned = { [PLANS]?: QueryPlans };
 
+const frozenPlans = new WeakMap<Query, QueryPlans>();
+
 /**
  * The plans of a query's literals for one module scope. They hang off the query (one load per
  * evalQuery call, on arrays of one shape) rather than off each literal.
  */
 export function queryPlans(q: Query, scope: ModuleScope): QueryPlans {
-  const hit = (q as Planned)[PLANS];
+  const hit = (q as Planned)[PLANS] ?? frozenPlans.get(q);
   if (hit !== undefined && hit.scope === scope) return hit;
   const plans: QueryPlans = { scope, plans: new Array<LiteralPlan | undefined>(q.length).fill(undefined) };
-  Object.defineProperty(q, PLANS, { value: plans, enumerable: false, writable: true, configurable: false });
+  if (Object.isExtensible(q)) {
+    Object.defineProperty(q, PLANS, { value: plans, enumerable: false, writable: true, configurable: false });
+  } else frozenPlans.set(q, plans);
   return plans;
 }
