@@ -96,8 +96,9 @@ export class Evaluator {
   private depth = 0;
   /** Rule groups being evaluated, by id (recursion check): 1 while active. */
   private readonly active: Uint8Array;
-  private readonly fnCache = new WeakMap<ModuleScope, Map<string, ResolvedFn>>();
-  private readonly pkgNodes = new WeakMap<ModuleScope, VNode | null>();
+  // Created on first use: most evaluations never need them, and an evaluator is built per query.
+  private fnCache: Map<ModuleScope, Map<string, ResolvedFn>> | undefined;
+  private pkgNodes: Map<ModuleScope, VNode | null> | undefined;
   readonly builtinCtx: BuiltinContext;
 
   constructor(
@@ -1311,6 +1312,7 @@ export class Evaluator {
   }
 
   private packageNode(scope: ModuleScope): VNode | undefined {
+    this.pkgNodes ??= new Map();
     let n = this.pkgNodes.get(scope);
     if (n === undefined) {
       n = nodeAt(this.compiled.root, scope.package) ?? null;
@@ -1612,6 +1614,7 @@ export class Evaluator {
   /** Finds what a call's name denotes: a user function (through imports and packages) or a built-in. */
   resolveFunction(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
     if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(names, f, loc);
+    this.fnCache ??= new Map();
     let perScope = this.fnCache.get(f.scope);
     if (perScope === undefined) {
       perScope = new Map();
