@@ -64,6 +64,11 @@ export interface EvalOptions extends EvalLimits {
   readonly print?: (line: string) => void;
   /** Nanoseconds since the epoch for time.now_ns; read once per query by the caller. */
   readonly nowNs?: number;
+  /**
+   * Evaluate every term through the general (continuation) path, without direct evaluation or
+   * the some-in shortcut. Internal: tests compare both modes on random policies.
+   */
+  readonly reference?: boolean;
 }
 
 interface Mock {
@@ -92,6 +97,7 @@ export class Evaluator {
   private readonly print: ((line: string) => void) | undefined;
   private readonly maxSteps: number;
   private readonly maxDepth: number;
+  private readonly reference: boolean;
   private steps = 0;
   private depth = 0;
   /** Rule groups being evaluated, by id (recursion check): 1 while active. */
@@ -111,6 +117,7 @@ export class Evaluator {
     this.print = options.print;
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.reference = options.reference ?? false;
     this.builtinCtx = { nowNs: options.nowNs, cache: new Map() };
   }
 
@@ -274,7 +281,7 @@ export class Evaluator {
   }
 
   private isDirectNow(info: TermInfo, f: Frame): boolean {
-    if (!info.direct) return false;
+    if (!info.direct || this.reference) return false;
     const vars = info.segVars;
     for (let i = 0; i < vars.length; i++) {
       const name = vars[i] as string;
@@ -311,7 +318,11 @@ export class Evaluator {
           }
           const value = lit.value;
           const key = lit.key;
-          if (value.t === "var" && (key === undefined || (key.t === "var" && key.name !== value.name))) {
+          if (
+            !this.reference &&
+            value.t === "var" &&
+            (key === undefined || (key.t === "var" && key.name !== value.name))
+          ) {
             // `some v in xs` / `some k, v in xs` with plain variables: bind the slots per element.
             return this.someIn(value, key, coll, f, k);
           }
