@@ -245,7 +245,6 @@ export class Evaluator {
     return this.evalLiteral(q[i] as Literal, f, () => this.evalQuery(q, i + 1, f, k));
   }
 
-  /** How evalQuery runs a literal (see LiteralPlan), decided on its first evaluation. */
   /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
   private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame): LiteralPlan {
     const plan = this.planFor(lit, f);
