@@ -1,5 +1,6 @@
 import type { Module, Rule, Term } from "./ast.js";
 import { RegoError } from "./errors.js";
+import { Layout } from "./frame.js";
 
 /** The per-module facts that name resolution needs. */
 export interface ModuleScope {
@@ -16,6 +17,8 @@ export interface RuleDef {
   readonly scope: ModuleScope;
   /** Dynamic key terms of a partial object rule (`p[a][b] := v` has two). */
   readonly keys: readonly Term[];
+  /** The variable slots of this definition's frames. */
+  readonly layout: Layout;
 }
 
 /** All definitions of one document: a path under `data` with one kind. */
@@ -130,7 +133,7 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
           );
         }
       }
-      const def: RuleDef = { rule, scope, keys };
+      const def: RuleDef = { rule, scope, keys, layout: new Layout() };
       if (rule.default) {
         if (g.defaultDef !== undefined) {
           throw new RegoError("REGO_COMPILE_ERROR", `multiple default rules ${path.join(".")} found`, h.loc);

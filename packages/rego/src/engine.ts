@@ -2,7 +2,8 @@ import type { JsonValue } from "@contrast/core";
 import type { Module, Query, Term } from "./ast.js";
 import { type CompiledModules, compileModules } from "./compiler.js";
 import { RegoError } from "./errors.js";
-import { type EvalLimits, Evaluator, type Frame } from "./evaluator.js";
+import { type EvalLimits, Evaluator } from "./evaluator.js";
+import { Layout, newFrame } from "./frame.js";
 import { type ParseOptions, parseModule, parseQuery } from "./parser.js";
 import { EMPTY_OBJECT, fromJson, ObjectBuilder, RObject, toJson, type Value } from "./values.js";
 
@@ -46,6 +47,8 @@ export class Policy {
   private readonly compiled: CompiledModules;
   private readonly data: Value;
   private readonly queries = new Map<string, Query>();
+  private readonly paths = new Map<string, readonly string[]>();
+  private readonly layouts = new WeakMap<Query, Layout>();
 
   private constructor(modules: readonly Module[], data: Value) {
     this.modules = modules;
@@ -87,13 +90,24 @@ export class Policy {
 
   /** Like evalRule, with the Rego value (sets stay sets). */
   evalRuleValue(path: string, options: EvalOptions = {}): Value | undefined {
-    const names = path.split(".");
-    if (names[0] !== "data" || names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
-      throw new RegoError("REGO_INVALID_INPUT", `not a rule path: ${JSON.stringify(path)}`, undefined, {
-        hint: 'Name a document as data.<package>.<rule>, e.g. "data.agent_policy.CreateContainerRequest".',
-      });
+    return this.evaluator(options).dataValue(this.rulePath(path));
+  }
+
+  /** The names under `data` of a rule path, checked once per distinct path. */
+  private rulePath(path: string): readonly string[] {
+    let names = this.paths.get(path);
+    if (names === undefined) {
+      const all = path.split(".");
+      if (all[0] !== "data" || all.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
+        throw new RegoError("REGO_INVALID_INPUT", `not a rule path: ${JSON.stringify(path)}`, undefined, {
+          hint: 'Name a document as data.<package>.<rule>, e.g. "data.agent_policy.CreateContainerRequest".',
+        });
+      }
+      names = all.slice(1);
+      if (this.paths.size >= QUERY_CACHE_LIMIT) this.paths.clear();
+      this.paths.set(path, names);
     }
-    return this.evaluator(options).dataValue(names.slice(1));
+    return names;
   }
 
   /** Evaluates a query; bindings and expression values come out as JSON. */
@@ -114,7 +128,7 @@ export class Policy {
   queryValues(query: string, options: EvalOptions = {}): QueryResult<Value>[] {
     const q = this.parseQueryCached(query);
     const ev = this.evaluator(options);
-    const frame: Frame = { vars: new Map(), scope: QUERY_SCOPE };
+    const frame = newFrame(this.layoutOf(q), QUERY_SCOPE);
     const names = queryVars(q).filter((n) => ev.isFree(n, frame));
     const results: QueryResult<Value>[] = [];
     const collect = (expressions: Value[]) => {
@@ -144,6 +158,16 @@ export class Policy {
       ev.runQueryCapturing(q, frame, collect);
     }
     return results;
+  }
+
+  /** A query's variable slots: one layout per parsed query, as its terms remember their slots. */
+  private layoutOf(q: Query): Layout {
+    let layout = this.layouts.get(q);
+    if (layout === undefined) {
+      layout = new Layout();
+      this.layouts.set(q, layout);
+    }
+    return layout;
   }
 
   private parseQueryCached(query: string): Query {

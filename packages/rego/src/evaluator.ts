@@ -4,6 +4,8 @@ import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
 import { formatValue } from "./format.js";
+import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
+import { callInfo, type LiteralPlan, queryPlans, type TermInfo, termInfo, varInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
 
 /** Returned by a continuation: true stops the enumeration (a result is enough). */
@@ -11,19 +13,40 @@ type Stop = boolean;
 type Cont = () => Stop;
 type VCont = (v: Value) => Stop;
 
-/** A declared but not yet bound local variable. */
-const UNBOUND: unique symbol = Symbol("unbound");
-type Slot = Value | typeof UNBOUND;
-
 /** A reference into the virtual `data` document, not yet materialised. */
 class DataPath {
+  /** The tree node at `path`, looked up once (null: no node). */
+  private node: VNode | null | undefined;
+
   constructor(readonly path: readonly string[]) {}
+
+  /** The first rule on the path and its index (null: none), found once. */
+  private rule: { readonly group: RuleGroup; readonly index: number } | null | undefined;
+
+  nodeIn(root: VNode): VNode | undefined {
+    if (this.node === undefined) this.node = nodeAt(root, this.path) ?? null;
+    return this.node ?? undefined;
+  }
+
+  ruleIn(root: VNode): { readonly group: RuleGroup; readonly index: number } | null {
+    if (this.rule === undefined) {
+      this.rule = null;
+      let n: VNode | undefined = root;
+      for (let i = 0; i < this.path.length && n !== undefined; i++) {
+        n = n.children.get(this.path[i] as string);
+        if (n?.group !== undefined) {
+          this.rule = { group: n.group, index: i };
+          break;
+        }
+      }
+    }
+    return this.rule;
+  }
 }
 
-export interface Frame {
-  readonly vars: Map<string, Slot>;
-  readonly scope: ModuleScope;
-}
+type CallTerm = Extract<Term, { t: "call" }>;
+type RefTerm = Extract<Term, { t: "ref" }>;
+type VarTerm = Extract<Term, { t: "var" }>;
 
 export interface EvalLimits {
   /** Largest number of literals evaluated per query. Default 10,000,000. */
@@ -41,6 +64,11 @@ export interface EvalOptions extends EvalLimits {
   readonly print?: (line: string) => void;
   /** Nanoseconds since the epoch for time.now_ns; read once per query by the caller. */
   readonly nowNs?: number;
+  /**
+   * Evaluate every term through the general (continuation) path, without direct evaluation or
+   * the some-in shortcut. Internal: tests compare both modes on random policies.
+   */
+  readonly reference?: boolean;
 }
 
 interface Mock {
@@ -69,11 +97,14 @@ export class Evaluator {
   private readonly print: ((line: string) => void) | undefined;
   private readonly maxSteps: number;
   private readonly maxDepth: number;
+  private readonly reference: boolean;
   private steps = 0;
   private depth = 0;
-  private readonly active = new Set<number>();
-  private readonly fnCache = new WeakMap<ModuleScope, Map<string, ResolvedFn>>();
-  private readonly pkgNodes = new WeakMap<ModuleScope, VNode | null>();
+  /** Rule groups being evaluated, by id (recursion check): 1 while active. */
+  private readonly active: Uint8Array;
+  // Created on first use: most evaluations never need them, and an evaluator is built per query.
+  private fnCache: Map<ModuleScope, Map<string, ResolvedFn>> | undefined;
+  private pkgNodes: Map<ModuleScope, VNode | null> | undefined;
   readonly builtinCtx: BuiltinContext;
 
   constructor(
@@ -81,10 +112,12 @@ export class Evaluator {
     options: EvalOptions,
   ) {
     this.ctx = new Ctx(options.input, options.data ?? EMPTY_OBJECT, [], new Map());
+    this.active = new Uint8Array(compiled.groups.length);
     this.strict = options.strict ?? true;
     this.print = options.print;
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.reference = options.reference ?? false;
     this.builtinCtx = { nowNs: options.nowNs, cache: new Map() };
   }
 
@@ -132,7 +165,7 @@ export class Evaluator {
   }
 
   static slotValue(frame: Frame, name: string): Value | undefined {
-    const s = frame.vars.get(name);
+    const s = getVar(frame, name);
     return s === undefined || s === UNBOUND ? undefined : s;
   }
 
@@ -140,7 +173,7 @@ export class Evaluator {
   dataValue(path: readonly string[]): Value | undefined {
     let out: Value | undefined;
     this.guard(() =>
-      this.walkData(this.compiled.root, path, 0, (v) => {
+      this.walkData(path, (v) => {
         out = v;
         return true;
       }),
@@ -163,8 +196,10 @@ export class Evaluator {
 
   private evalQuery(q: Query, start: number, f: Frame, k: Cont): Stop {
     let i = start;
-    // print literals always hold and bind nothing: run them in a loop rather than nesting a
-    // continuation each, which keeps the stack shallow in print-heavy policies (Kata's).
+    const plans = queryPlans(q, f.scope).plans;
+    // Literals that bind nothing (print, tests of a single-valued term) run in a loop rather than
+    // nesting a continuation each: no closure per literal, and a shallow stack in print-heavy
+    // policies (Kata's).
     for (;;) {
       // Each literal and each solution is a step, so loops over large collections count too.
       if (++this.steps > this.maxSteps) {
@@ -172,15 +207,98 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      if (!isPrint(lit, f)) break;
-      if (this.print !== undefined) {
-        const call = (lit as Extract<Literal, { kind: "expr" }>).expr as Extract<Term, { t: "call" }>;
-        this.doPrint(call.args, f, call.loc, () => false);
+      const plan = plans[i] ?? this.makePlan(plans, i, lit, f);
+      if (plan.kind === "print") {
+        if (this.print !== undefined) {
+          const call = plan.term as CallTerm;
+          this.doPrint(call.args, f, call.loc, () => false);
+        }
+        i++;
+        continue;
       }
-      i++;
+      if (plan.kind === "other" || !this.isDirectNow(plan.info as TermInfo, f)) break;
+      const v = this.value(plan.term as Term, f);
+      if (plan.kind === "test") {
+        if ((v !== undefined && v !== false) === plan.negated) return false;
+        i++;
+        continue;
+      }
+      // `x := <single value>`: bind x for the rest of the query without a continuation.
+      if (v === undefined) return false;
+      const slot = slotOf(plan.target as VarTerm, f);
+      const prev = f.slots[slot];
+      f.slots[slot] = v;
+      try {
+        return this.evalQuery(q, i + 1, f, k);
+      } finally {
+        f.slots[slot] = prev;
+      }
     }
-    const lit = q[i] as Literal;
-    return this.evalLiteral(lit, f, () => this.evalQuery(q, i + 1, f, k));
+    return this.evalLiteralThen(q, i, f, k);
+  }
+
+  /**
+   * Evaluates literal i with the rest of the query as its continuation. A method of its own: the
+   * closure's captured variables would otherwise be allocated on every evalQuery call.
+   */
+  private evalLiteralThen(q: Query, i: number, f: Frame, k: Cont): Stop {
+    return this.evalLiteral(q[i] as Literal, f, () => this.evalQuery(q, i + 1, f, k));
+  }
+
+  /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
+  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame): LiteralPlan {
+    const plan = this.planFor(lit, f);
+    plans[i] = plan;
+    return plan;
+  }
+
+  private planFor(lit: Literal, f: Frame): LiteralPlan {
+    const other: LiteralPlan = {
+      kind: "other",
+      target: undefined,
+      term: undefined,
+      info: undefined,
+      negated: false,
+    };
+    if (lit.kind !== "expr" || lit.with.length > 0) return other;
+    if (isPrint(lit, f)) return { ...other, kind: "print", term: lit.expr };
+    const e = lit.expr;
+    if (e.t === "assign") {
+      const left = e.left;
+      if (lit.negated || left.t !== "var" || left.name === "_" || left.name === "input" || left.name === "data") {
+        return other;
+      }
+      return { ...other, kind: "assign", target: left, term: e.right, info: termInfo(e.right) };
+    }
+    if (e.t === "unify" || !termInfo(e).direct || !this.isTest(e, f)) return other;
+    return { ...other, kind: "test", term: e, info: termInfo(e), negated: lit.negated };
+  }
+
+  /** Whether a term has one value at most in this frame: evaluate it with value(). */
+  private isDirect(t: Term, f: Frame): boolean {
+    return this.isDirectNow(termInfo(t), f);
+  }
+
+  private isDirectNow(info: TermInfo, f: Frame): boolean {
+    if (!info.direct || this.reference) return false;
+    const vars = info.segVars;
+    for (let i = 0; i < vars.length; i++) {
+      const name = vars[i] as string;
+      const s = getVar(f, name);
+      // An unbound segment variable enumerates the collection.
+      if (s === UNBOUND || (s === undefined && !this.isGlobal(name, f))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether an expression literal (not `=` or `:=`) only tests its term's value, as evalExpr
+   * would treat it: not `walk` and not an old-style call with an output argument.
+   */
+  private isTest(e: Term, f: Frame): boolean {
+    if (e.t !== "call") return true;
+    if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) return false;
+    return e.args.length !== this.resolveCall(e, f).arity + 1;
   }
 
   private evalLiteral(lit: Literal, f: Frame, k: Cont): Stop {
@@ -197,8 +315,17 @@ export class Evaluator {
           if (!isCollection(coll)) {
             throw this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc) ?? false;
           }
-          const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
-          return this.declare(names, f, () =>
+          const value = lit.value;
+          const key = lit.key;
+          if (
+            !this.reference &&
+            value.t === "var" &&
+            (key === undefined || (key.t === "var" && key.name !== value.name))
+          ) {
+            // `some v in xs` / `some k, v in xs` with plain variables: bind the slots per element.
+            return this.someIn(value, key, coll, f, k);
+          }
+          return this.declare(inVars(lit), f, () =>
             forEach(coll, (key, val) => {
               return lit.key === undefined
                 ? this.match(lit.value, val, f, k)
@@ -217,6 +344,27 @@ export class Evaluator {
     }
   }
 
+  /**
+   * `some k, v in coll` with distinct plain variables: as declare() then match() per element, with
+   * the slots assigned in place and restored once at the end.
+   */
+  private someIn(value: VarTerm, key: VarTerm | undefined, coll: Value, f: Frame, k: Cont): Stop {
+    const vs = value.name === "_" ? -1 : slotOf(value, f);
+    const ks = key === undefined || key.name === "_" ? -1 : slotOf(key, f);
+    const vPrev = vs < 0 ? undefined : f.slots[vs];
+    const kPrev = ks < 0 ? undefined : f.slots[ks];
+    try {
+      return forEach(coll, (kv, v) => {
+        if (vs >= 0) f.slots[vs] = v;
+        if (ks >= 0) f.slots[ks] = kv;
+        return k();
+      });
+    } finally {
+      if (vs >= 0) f.slots[vs] = vPrev;
+      if (ks >= 0) f.slots[ks] = kPrev;
+    }
+  }
+
   private evalEvery(lit: Extract<Literal, { kind: "every" }>, f: Frame, k: Cont): Stop {
     let defined = false;
     let all = true;
@@ -226,7 +374,7 @@ export class Evaluator {
         all = false;
         return true;
       }
-      const names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+      const names = inVars(lit);
       forEach(coll, (key, val) => {
         const ok = this.declare(names, f, () =>
           lit.key === undefined
@@ -250,31 +398,43 @@ export class Evaluator {
   /** Declares local variables: unbound until matched, shadowing outer ones. */
   private declare(names: readonly string[], f: Frame, k: Cont): Stop {
     if (names.length === 0) return k();
-    const saved: [string, Slot | undefined][] = [];
+    if (names.length === 1) {
+      const n = names[0] as string;
+      if (n === "_") return k();
+      const slot = f.layout.slot(n);
+      const prev = f.slots[slot];
+      f.slots[slot] = UNBOUND;
+      try {
+        return k();
+      } finally {
+        f.slots[slot] = prev;
+      }
+    }
+    const saved: [number, Slot | undefined][] = [];
     for (const n of names) {
       if (n === "_") continue;
-      saved.push([n, f.vars.get(n)]);
-      f.vars.set(n, UNBOUND);
+      const slot = f.layout.slot(n);
+      saved.push([slot, f.slots[slot]]);
+      f.slots[slot] = UNBOUND;
     }
     try {
       return k();
     } finally {
       for (let i = saved.length - 1; i >= 0; i--) {
-        const [n, v] = saved[i] as [string, Slot | undefined];
-        if (v === undefined) f.vars.delete(n);
-        else f.vars.set(n, v);
+        const [slot, v] = saved[i] as [number, Slot | undefined];
+        f.slots[slot] = v;
       }
     }
   }
 
-  private bind(name: string, v: Value, f: Frame, k: Cont): Stop {
-    const prev = f.vars.get(name);
-    f.vars.set(name, v);
+  /** Binds the variable in `slot` while `k` runs. */
+  private bind(slot: number, v: Value, f: Frame, k: Cont): Stop {
+    const prev = f.slots[slot];
+    f.slots[slot] = v;
     try {
       return k();
     } finally {
-      if (prev === undefined) f.vars.delete(name);
-      else f.vars.set(name, prev);
+      f.slots[slot] = prev;
     }
   }
 
@@ -318,7 +478,7 @@ export class Evaluator {
             return visit([], root);
           });
         }
-        const fn = this.resolveFunction(e.fn, f, e.loc);
+        const fn = this.resolveCall(e, f);
         if (e.args.length === fn.arity + 1) {
           // Old-style call whose last argument receives the result.
           const out = e.args[e.args.length - 1] as Term;
@@ -459,7 +619,7 @@ export class Evaluator {
   private functionRef(t: Term, f: Frame): string[] | undefined {
     const names = staticNames(t);
     if (names === undefined) return undefined;
-    if (t.t === "var" && f.vars.has(t.name)) return undefined;
+    if (t.t === "var" && getVar(f, t.name) !== undefined) return undefined;
     try {
       const fn = this.resolveFunction(names, f, t.loc);
       return fn.kind === "user" && fn.group.kind !== "function" ? undefined : names;
@@ -554,9 +714,9 @@ export class Evaluator {
 
   private isUnbound(name: string, f: Frame): boolean {
     if (name === "_") return true;
-    const s = f.vars.get(name);
+    const s = getVar(f, name);
     if (s !== undefined) return s === UNBOUND;
-    return this.resolveGlobal(name, f) === undefined;
+    return !this.isGlobal(name, f);
   }
 
   /** Matches a term against a value, binding the term's unbound variables. */
@@ -564,11 +724,11 @@ export class Evaluator {
     switch (t.t) {
       case "var": {
         if (t.name === "_") return k();
-        const s = f.vars.get(t.name);
-        if (s === UNBOUND) return this.bind(t.name, v, f, k);
+        const slot = slotOf(t, f);
+        const s = f.slots[slot];
+        if (s === UNBOUND) return this.bind(slot, v, f, k);
         if (s !== undefined) return equal(s, v) ? k() : false;
-        const g = this.resolveGlobal(t.name, f);
-        if (g === undefined) return this.bind(t.name, v, f, k);
+        if (!this.isGlobal(t.name, f)) return this.bind(slot, v, f, k);
         return this.evalTerm(t, f, (x) => (equal(x, v) ? k() : false));
       }
       case "array": {
@@ -598,18 +758,21 @@ export class Evaluator {
   // ------------------------------------------------------------------ terms
 
   evalTerm(t: Term, f: Frame, k: VCont): Stop {
+    if (t.t === "scalar") return k(t.value);
+    if (this.isDirect(t, f)) {
+      const v = this.value(t, f);
+      return v === undefined ? false : k(v);
+    }
     switch (t.t) {
-      case "scalar":
-        return k(t.value);
       case "var": {
-        const s = f.vars.get(t.name);
+        const s = f.slots[slotOf(t, f)];
         if (s !== undefined) {
           if (s === UNBOUND) throw unsafe(t.name, t.loc);
           return k(s);
         }
         const g = this.resolveGlobal(t.name, f);
         if (g === undefined) throw unsafe(t.name, t.loc);
-        if (g instanceof DataPath) return this.walkData(this.compiled.root, g.path, 0, k);
+        if (g instanceof DataPath) return this.walkData(g.path, k);
         return k(g);
       }
       case "ref":
@@ -625,46 +788,10 @@ export class Evaluator {
         if (t.t === "set") return this.evalItems(t.items, 0, [], f, (items) => k(RSet.from(items)));
         return this.evalEntries(t.entries, 0, new ObjectBuilder(), f, k);
       }
-      case "arraycompr": {
-        const out: Value[] = [];
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.term, f, (v) => {
-            out.push(v);
-            return false;
-          }),
-        );
-        return k(out);
-      }
-      case "setcompr": {
-        const out = new Map<string, Value>();
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.term, f, (v) => {
-            out.set(keyOf(v), v);
-            return false;
-          }),
-        );
-        return k(new RSet(out));
-      }
-      case "objectcompr": {
-        const b = new ObjectBuilder();
-        this.comprehension(t.body, f, () =>
-          this.evalTerm(t.key, f, (key) =>
-            this.evalTerm(t.value, f, (val) => {
-              const prev = b.get(key);
-              if (prev !== undefined && !equal(prev, val)) {
-                throw new RegoError(
-                  "REGO_CONFLICT",
-                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
-                  t.loc,
-                );
-              }
-              b.set(key, val);
-              return false;
-            }),
-          ),
-        );
-        return k(b.build());
-      }
+      case "arraycompr":
+      case "setcompr":
+      case "objectcompr":
+        return k(this.comprehensionValue(t, f));
       case "binop":
         return this.evalTerm(t.left, f, (a) =>
           this.evalTerm(t.right, f, (b) => {
@@ -702,6 +829,232 @@ export class Evaluator {
   private comprehension(body: Query, f: Frame, k: Cont): void {
     // Variables first bound inside the body are local to it; bind() restores them on the way out.
     this.evalQuery(body, 0, f, k);
+  }
+
+  private comprehensionValue(t: Extract<Term, { t: "arraycompr" | "setcompr" | "objectcompr" }>, f: Frame): Value {
+    switch (t.t) {
+      case "arraycompr": {
+        const out: Value[] = [];
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return out;
+      }
+      case "setcompr": {
+        const out = new Map<string, Value>();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.term, f, (v) => {
+            out.set(keyOf(v), v);
+            return false;
+          }),
+        );
+        return new RSet(out);
+      }
+      case "objectcompr": {
+        const b = new ObjectBuilder();
+        this.comprehension(t.body, f, () =>
+          this.evalTerm(t.key, f, (key) =>
+            this.evalTerm(t.value, f, (val) => {
+              const prev = b.get(key);
+              if (prev !== undefined && !equal(prev, val)) {
+                throw new RegoError(
+                  "REGO_CONFLICT",
+                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  t.loc,
+                );
+              }
+              b.set(key, val);
+              return false;
+            }),
+          ),
+        );
+        return b.build();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ single values
+
+  /**
+   * The value of a term that has one value at most in this frame (see isDirect), or undefined.
+   * It follows evalTerm case by case, in the same order, without a continuation per value.
+   */
+  private value(t: Term, f: Frame): Value | undefined {
+    switch (t.t) {
+      case "scalar":
+        return t.value;
+      case "var": {
+        const s = f.slots[slotOf(t, f)];
+        if (s !== undefined) {
+          if (s === UNBOUND) throw unsafe(t.name, t.loc);
+          return s;
+        }
+        const g = this.global(t, f);
+        if (g === undefined) throw unsafe(t.name, t.loc);
+        return g instanceof DataPath ? this.dataAt(g.path) : g;
+      }
+      case "ref":
+        return this.refValue(t, f);
+      case "call":
+        return this.callValue(t, f);
+      case "array":
+      case "set": {
+        const c = constantOf(t);
+        if (c !== undefined) return c;
+        const items: Value[] = [];
+        for (const x of t.items) {
+          const v = this.value(x, f);
+          if (v === undefined) return undefined;
+          items.push(v);
+        }
+        return t.t === "array" ? items : RSet.from(items);
+      }
+      case "object": {
+        const c = constantOf(t);
+        if (c !== undefined) return c;
+        const b = new ObjectBuilder();
+        for (const [kt, vt] of t.entries) {
+          const key = this.value(kt, f);
+          if (key === undefined) return undefined;
+          const val = this.value(vt, f);
+          if (val === undefined) return undefined;
+          b.set(key, val);
+        }
+        return b.build();
+      }
+      case "arraycompr":
+      case "setcompr":
+      case "objectcompr":
+        return this.comprehensionValue(t, f);
+      case "binop": {
+        const a = this.value(t.left, f);
+        if (a === undefined) return undefined;
+        const b = this.value(t.right, f);
+        return b === undefined ? undefined : this.binop(t.op, a, b, t.loc);
+      }
+      case "neg": {
+        const v = this.value(t.term, f);
+        if (v === undefined) return undefined;
+        if (typeof v !== "number") {
+          throw new RegoError("REGO_TYPE_ERROR", "unary - can only be used with numeric literals", t.loc);
+        }
+        return -v;
+      }
+      case "in": {
+        const coll = this.value(t.coll, f);
+        if (coll === undefined) return undefined;
+        if (t.key === undefined) {
+          const v = this.value(t.value, f);
+          return v === undefined ? undefined : contains(coll, v);
+        }
+        const key = this.value(t.key, f);
+        if (key === undefined) return undefined;
+        const v = this.value(t.value, f);
+        if (v === undefined) return undefined;
+        const x = lookup(coll, key);
+        return x !== undefined && equal(x, v);
+      }
+      case "assign":
+      case "unify":
+        // Never direct (termInfo); kept total for the type checker.
+        return this.evalSingle(t, f);
+    }
+  }
+
+  private refValue(t: RefTerm, f: Frame): Value | undefined {
+    const head = t.head;
+    if (head.t === "var") {
+      const s = f.slots[slotOf(head, f)];
+      if (s !== undefined) {
+        if (s === UNBOUND) throw unsafe(head.name, head.loc);
+        return this.walkValueDirect(s, t.path, 0, f);
+      }
+      const g = this.global(head, f);
+      if (g === undefined) throw unsafe(head.name, head.loc);
+      if (g instanceof DataPath) return this.dataRefValue(g, t.path, f);
+      return this.walkValueDirect(g, t.path, 0, f);
+    }
+    const v = this.value(head, f);
+    return v === undefined ? undefined : this.walkValueDirect(v, t.path, 0, f);
+  }
+
+  /** walkValue for segments that do not enumerate. */
+  private walkValueDirect(v: Value, path: readonly Term[], from: number, f: Frame): Value | undefined {
+    let cur: Value | undefined = v;
+    for (let i = from; i < path.length; i++) {
+      const seg = path[i] as Term;
+      let key: Value | undefined;
+      if (seg.t === "scalar") key = seg.value;
+      else {
+        const s = seg.t === "var" ? f.slots[slotOf(seg, f)] : undefined;
+        key = s !== undefined && s !== UNBOUND ? s : this.value(seg, f);
+        if (key === undefined) return undefined;
+      }
+      cur = lookup(cur, key);
+      if (cur === undefined) return undefined;
+    }
+    return cur;
+  }
+
+  /** walkDataRef for segments that do not enumerate. */
+  private dataRefValue(prefix: DataPath, path: readonly Term[], f: Frame): Value | undefined {
+    if (this.ctx.dataOverrides.length === 0) {
+      const rule = prefix.ruleIn(this.compiled.root);
+      if (rule !== null) {
+        // dataAt would stop at this rule (the usual `policy_data.x` case): take its value and
+        // apply the rest of the prefix and the segments, without building the name list.
+        const v = this.groupValue(rule.group);
+        const at = v === undefined ? undefined : getPathFrom(v, prefix.path, rule.index + 1);
+        return at === undefined ? undefined : this.walkValueDirect(at, path, 0, f);
+      }
+    }
+    let node = prefix.nodeIn(this.compiled.root);
+    let names: string[] | undefined;
+    let i = 0;
+    for (; i < path.length; i++) {
+      const seg = path[i] as Term;
+      let key: Value | undefined;
+      if (seg.t === "scalar") key = seg.value;
+      else if (seg.t === "var") {
+        const s = f.slots[slotOf(seg, f)];
+        if (s !== undefined && s !== UNBOUND) key = s;
+      }
+      if (typeof key !== "string") break;
+      names ??= [...prefix.path];
+      names.push(key);
+      // Stop at a rule: its value is computed, then the rest of the path applies to the value.
+      node = node?.children.get(key);
+      if (node === undefined || node.group !== undefined) {
+        i++;
+        break;
+      }
+    }
+    const v = this.dataAt(names ?? prefix.path);
+    return v === undefined ? undefined : this.walkValueDirect(v, path, i, f);
+  }
+
+  private callValue(t: CallTerm, f: Frame): Value | undefined {
+    if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
+      return true;
+    }
+    const fn = this.resolveCall(t, f);
+    if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
+    if (fn.kind === "builtin" && fn.name === "print") {
+      this.doPrint(t.args, f, t.loc, () => false);
+      return true;
+    }
+    // Sized up front: an empty array grows to 16 slots on its first push.
+    const n = t.args.length;
+    const args = new Array<Value>(n);
+    for (let i = 0; i < n; i++) {
+      const v = this.value(t.args[i] as Term, f);
+      if (v === undefined) return undefined;
+      args[i] = v;
+    }
+    return this.invoke(fn, args, f, t.loc);
   }
 
   private evalItems(items: readonly Term[], i: number, acc: Value[], f: Frame, k: (xs: Value[]) => Stop): Stop {
@@ -752,19 +1105,22 @@ export class Evaluator {
         return compare(a, b) >= 0;
       case "|":
       case "&":
-        return this.safely(() => setOp(op, a, b), loc);
+        return this.operator(op, a, b, loc, true);
       case "-":
         if (a instanceof RSet && b instanceof RSet) return setOp("-", a, b);
-        return this.safely(() => arith(op, a, b), loc);
+        return this.operator(op, a, b, loc, false);
       default:
-        return this.safely(() => arith(op, a, b), loc);
+        return this.operator(op, a, b, loc, false);
     }
   }
 
-  /** Runs a built-in operation: its error is fatal in strict mode, undefined otherwise. */
-  private safely(fn: () => Value | undefined, loc: Location): Value | undefined {
+  /**
+   * Runs a set or arithmetic operator: its error is fatal in strict mode, undefined otherwise.
+   * (No closure: binop runs for most comparisons, and a closure would allocate on each.)
+   */
+  private operator(op: string, a: Value, b: Value, loc: Location, set: boolean): Value | undefined {
     try {
-      return fn();
+      return set ? setOp(op as "|" | "&", a, b) : arith(op, a, b);
     } catch (e) {
       if (e instanceof BuiltinError) {
         if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
@@ -784,7 +1140,7 @@ export class Evaluator {
   private evalRef(t: Extract<Term, { t: "ref" }>, f: Frame, k: VCont): Stop {
     const head = t.head;
     if (head.t === "var") {
-      const s = f.vars.get(head.name);
+      const s = f.slots[slotOf(head, f)];
       if (s !== undefined) {
         if (s === UNBOUND) throw unsafe(head.name, head.loc);
         return this.walkValue(s, t.path, 0, f, k);
@@ -807,7 +1163,7 @@ export class Evaluator {
       let key: Value | undefined;
       if (seg.t === "scalar") key = seg.value;
       else if (seg.t === "var") {
-        const s = f.vars.get(seg.name);
+        const s = f.slots[slotOf(seg, f)];
         if (s !== undefined && s !== UNBOUND) key = s;
       }
       if (typeof key !== "string") break;
@@ -819,17 +1175,22 @@ export class Evaluator {
         break;
       }
     }
-    return this.walkData(root, names, 0, (v) => this.walkValue(v, path, i, f, k));
+    return this.walkData(names, (v) => this.walkValue(v, path, i, f, k));
   }
 
   /** The value of the data document at `names`, combining base data, overrides and rules. */
-  private walkData(root: VNode, names: readonly string[], _from: number, k: VCont): Stop {
-    const ov = this.overrideFor(names);
-    if (ov !== undefined) {
-      const v = getPath(ov[1], names.slice(ov[0].length));
-      return v === undefined ? false : k(v);
+  private walkData(names: readonly string[], k: VCont): Stop {
+    const v = this.dataAt(names);
+    return v === undefined ? false : k(v);
+  }
+
+  /** The data document at `names` (one value at most), or undefined. */
+  private dataAt(names: readonly string[]): Value | undefined {
+    if (this.ctx.dataOverrides.length > 0) {
+      const ov = this.overrideFor(names);
+      if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
     }
-    let node: VNode | undefined = root;
+    let node: VNode | undefined = this.compiled.root;
     let base: Value | undefined = this.ctx.data;
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
@@ -837,18 +1198,11 @@ export class Evaluator {
       node = node?.children.get(name);
       if (node?.group !== undefined) {
         const v = this.groupValue(node.group);
-        if (v === undefined) return false;
-        const rest = getPath(v, names.slice(i + 1));
-        return rest === undefined ? false : k(rest);
+        return v === undefined ? undefined : getPathFrom(v, names, i + 1);
       }
-      if (node === undefined) {
-        if (base === undefined) return false;
-        const rest = getPath(base, names.slice(i + 1));
-        return rest === undefined ? false : k(rest);
-      }
+      if (node === undefined) return base === undefined ? undefined : getPathFrom(base, names, i + 1);
     }
-    const v = this.materialize(node as VNode, base, names);
-    return v === undefined ? false : k(v);
+    return this.materialize(node as VNode, base, names);
   }
 
   private overrideFor(names: readonly string[]): readonly [readonly string[], Value] | undefined {
@@ -907,17 +1261,15 @@ export class Evaluator {
       return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
     }
     if (seg.t === "var") {
-      const s = f.vars.get(seg.name);
+      if (seg.name === "_") return forEach(v, (_key, val) => this.walkValue(val, path, i + 1, f, k));
+      const slot = slotOf(seg, f);
+      const s = f.slots[slot];
       if (s !== undefined && s !== UNBOUND) {
         const x = lookup(v, s);
         return x === undefined ? false : this.walkValue(x, path, i + 1, f, k);
       }
-      if (seg.name === "_" || s === UNBOUND || this.resolveGlobal(seg.name, f) === undefined) {
-        return forEach(v, (key, val) =>
-          seg.name === "_"
-            ? this.walkValue(val, path, i + 1, f, k)
-            : this.bind(seg.name, key, f, () => this.walkValue(val, path, i + 1, f, k)),
-        );
+      if (s === UNBOUND || !this.isGlobal(seg.name, f)) {
+        return forEach(v, (key, val) => this.bind(slot, key, f, () => this.walkValue(val, path, i + 1, f, k)));
       }
     }
     if (this.isPattern(seg, f)) {
@@ -948,7 +1300,29 @@ export class Evaluator {
     return undefined;
   }
 
+  /** Whether a name resolves as resolveGlobal would, without allocating. */
+  private isGlobal(name: string, f: Frame): boolean {
+    if (name === "input" || name === "data" || f.scope.imports.has(name)) return true;
+    return this.packageNode(f.scope)?.children.has(name) === true;
+  }
+
+  /**
+   * resolveGlobal for a var term (or a ref's head), remembering on the term a resolution to a data
+   * document: that depends only on the module, while input-based ones change per query.
+   */
+  private global(t: VarTerm, f: Frame): Value | DataPath | undefined {
+    const name = t.name;
+    if (name === "input") return this.resolveGlobal(name, f);
+    const info = varInfo(t);
+    const hit = info.global;
+    if (hit !== undefined && hit.scope === f.scope) return hit.path as DataPath;
+    const g = this.resolveGlobal(name, f);
+    if (g instanceof DataPath && g.path[0] !== "\u0000input") info.global = { scope: f.scope, path: g };
+    return g;
+  }
+
   private packageNode(scope: ModuleScope): VNode | undefined {
+    this.pkgNodes ??= new Map();
     let n = this.pkgNodes.get(scope);
     if (n === undefined) {
       n = nodeAt(this.compiled.root, scope.package) ?? null;
@@ -964,18 +1338,18 @@ export class Evaluator {
   // ------------------------------------------------------------------ rules
 
   private enter(g: RuleGroup, loc: Location | undefined): void {
-    if (this.active.has(g.id)) {
+    if (this.active[g.id] === 1) {
       throw new RegoError("REGO_RECURSION", `recursion detected when evaluating ${g.path.join(".")}`, loc);
     }
     if (++this.depth > this.maxDepth) {
       this.depth--;
       throw new RegoError("REGO_LIMIT_EXCEEDED", `evaluation nested deeper than ${this.maxDepth} rules`, loc);
     }
-    this.active.add(g.id);
+    this.active[g.id] = 1;
   }
 
   private leave(g: RuleGroup): void {
-    this.active.delete(g.id);
+    this.active[g.id] = 0;
     this.depth--;
   }
 
@@ -1008,7 +1382,7 @@ export class Evaluator {
   }
 
   private newFrame(def: RuleDef): Frame {
-    return { vars: new Map(), scope: def.scope };
+    return newFrame(def.layout, def.scope);
   }
 
   private evalComplete(g: RuleGroup): Value | undefined {
@@ -1047,6 +1421,12 @@ export class Evaluator {
       if (value === undefined) {
         found = true;
         return k(true);
+      }
+      if (this.isDirect(value, f)) {
+        const v = this.value(value, f);
+        if (v === undefined) return false;
+        found = true;
+        return k(v);
       }
       return this.evalTerm(value, f, (v) => {
         found = true;
@@ -1182,14 +1562,8 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return k(true);
     }
-    const fn = this.resolveFunction(t.fn, f, t.loc);
-    if (fn.arity >= 0 && t.args.length !== fn.arity) {
-      throw new RegoError(
-        "REGO_COMPILE_ERROR",
-        `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
-        t.loc,
-      );
-    }
+    const fn = this.resolveCall(t, f);
+    if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") return this.doPrint(t.args, f, t.loc, k);
     return this.evalArgs(t.args, 0, t.args.length, [], f, (args) => {
       const r = this.invoke(fn, args, f, t.loc);
@@ -1233,9 +1607,24 @@ export class Evaluator {
     });
   }
 
+  /**
+   * resolveFunction for a call term, remembered on the term: a term belongs to one module, so its
+   * resolution only changes while `with` mocks functions.
+   */
+  private resolveCall(t: CallTerm, f: Frame): ResolvedFn {
+    if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(t.fn, f, t.loc);
+    const info = callInfo(t);
+    const hit = info.call;
+    if (hit !== undefined && hit.scope === f.scope) return hit.fn as ResolvedFn;
+    const fn = this.resolveFunctionUncached(t.fn, f, t.loc);
+    info.call = { scope: f.scope, fn };
+    return fn;
+  }
+
   /** Finds what a call's name denotes: a user function (through imports and packages) or a built-in. */
   resolveFunction(names: readonly string[], f: Frame, loc: Location): ResolvedFn {
     if (this.ctx.mocks.size > 0) return this.resolveFunctionUncached(names, f, loc);
+    this.fnCache ??= new Map();
     let perScope = this.fnCache.get(f.scope);
     if (perScope === undefined) {
       perScope = new Map();
@@ -1311,7 +1700,7 @@ export class Evaluator {
         const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
         this.ctx = inner;
         try {
-          const target = this.resolveFunction(m.fn as string[], { vars: new Map(), scope: m.scope }, loc);
+          const target = this.resolveFunction(m.fn as string[], newFrame(new Layout(), m.scope), loc);
           return this.invoke(target, args, f, loc);
         } finally {
           this.ctx = saved;
@@ -1331,26 +1720,42 @@ export class Evaluator {
 
   private callUserNoCache(g: RuleGroup, args: Value[], loc: Location | undefined): Value | undefined {
     let result: Value | undefined;
-    for (const def of g.defs) {
+    let def = g.defs[0] as RuleDef;
+    // One closure per call, not per definition: `def` is the definition being evaluated.
+    const onValue = (v: Value): Stop => {
+      if (result === undefined) result = v;
+      else if (!equal(result, v)) {
+        throw new RegoError(
+          "REGO_CONFLICT",
+          `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
+          loc ?? def.rule.loc,
+        );
+      }
+      return g.constant;
+    };
+    for (let d = 0; d < g.defs.length; d++) {
+      def = g.defs[d] as RuleDef;
       const f = this.newFrame(def);
-      const params = def.rule.head.args ?? [];
-      const bindArgs = (i: number, k: Cont): Stop =>
-        i === params.length ? k() : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1, k));
       // The frame is fresh: parameters shadow rules of the same name, nothing to restore.
-      for (const n of paramVars(def)) f.vars.set(n, UNBOUND);
-      const stop = bindArgs(0, () =>
-        this.evalRuleBodies(def, f, (v) => {
-          if (result === undefined) result = v;
-          else if (!equal(result, v)) {
-            throw new RegoError(
-              "REGO_CONFLICT",
-              `${g.arity === 0 ? "rules should not produce multiple outputs" : "functions must not produce multiple outputs for same inputs"}: ${g.path.join(".")} returned ${formatValue(result)} and ${formatValue(v)}`,
-              loc ?? def.rule.loc,
-            );
-          }
-          return g.constant;
-        }),
-      );
+      const plain = plainParams(def);
+      let stop: Stop;
+      if (plain !== null) {
+        // Distinct variables (the common case): bind each argument in place, nothing can fail.
+        for (let i = 0; i < plain.length; i++) {
+          const slot = plain[i] as number;
+          if (slot >= 0) f.slots[slot] = args[i] as Value;
+        }
+        stop = this.evalRuleBodies(def, f, onValue);
+      } else {
+        for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
+        const params = def.rule.head.args ?? [];
+        const current = def;
+        const bindArgs = (i: number): Stop =>
+          i === params.length
+            ? this.evalRuleBodies(current, f, onValue)
+            : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
+        stop = bindArgs(0);
+      }
       if (stop) break;
     }
     if (result === undefined && g.defaultDef !== undefined) {
@@ -1414,7 +1819,40 @@ function constantOf(t: Term): Value | undefined {
   return v;
 }
 
+const inVarsCache = new WeakMap<Literal, readonly string[]>();
+
+/** The variables that `some k, v in xs` and `every k, v in xs` declare. */
+function inVars(lit: Extract<Literal, { kind: "somein" | "every" }>): readonly string[] {
+  let names = inVarsCache.get(lit);
+  if (names === undefined) {
+    names = [...patternVars(lit.value), ...(lit.key ? patternVars(lit.key) : [])];
+    inVarsCache.set(lit, names);
+  }
+  return names;
+}
+
 const paramCache = new WeakMap<RuleDef, string[]>();
+
+const plainCache = new WeakMap<RuleDef, readonly number[] | null>();
+
+/**
+ * A function's parameter slots (-1 for `_`) when every parameter is a distinct variable, else
+ * null (patterns and repeated names are matched).
+ */
+function plainParams(def: RuleDef): readonly number[] | null {
+  let slots = plainCache.get(def);
+  if (slots === undefined) {
+    const params = def.rule.head.args ?? [];
+    const names: string[] = [];
+    for (const p of params) {
+      if (p.t !== "var" || (p.name !== "_" && names.includes(p.name))) break;
+      names.push(p.name);
+    }
+    slots = names.length === params.length ? names.map((n) => (n === "_" ? -1 : def.layout.slot(n))) : null;
+    plainCache.set(def, slots);
+  }
+  return slots;
+}
 
 function paramVars(def: RuleDef): string[] {
   let names = paramCache.get(def);
@@ -1439,6 +1877,14 @@ function isPrint(lit: Literal, f: Frame): boolean {
 
 function isPlainTerm(t: Term): boolean {
   return t.t !== "assign" && t.t !== "unify" && t.t !== "call";
+}
+
+function arityError(t: CallTerm, fn: ResolvedFn): RegoError {
+  return new RegoError(
+    "REGO_COMPILE_ERROR",
+    `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
+    t.loc,
+  );
 }
 
 function unsafe(name: string, loc: Location): RegoError {
@@ -1507,6 +1953,13 @@ export function lookup(v: Value, key: Value): Value | undefined {
   return undefined;
 }
 
+/** getPath(v, path.slice(from)) without the copy. */
+function getPathFrom(v: Value, path: readonly string[], from: number): Value | undefined {
+  let cur: Value | undefined = v;
+  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookup(cur, path[i] as string);
+  return cur;
+}
+
 function getPath(v: Value, path: readonly string[]): Value | undefined {
   let cur: Value | undefined = v;
   for (const p of path) {
@@ -1529,7 +1982,7 @@ function contains(coll: Value, v: Value): boolean {
   if (Array.isArray(coll)) return (coll as readonly Value[]).some((x) => equal(x, v));
   if (coll instanceof RSet) return coll.has(v);
   if (coll instanceof RObject) {
-    for (const [, x] of coll.unsortedEntries()) if (equal(x, v)) return true;
+    for (const x of coll.unsortedValues()) if (equal(x, v)) return true;
   }
   return false;
 }

@@ -113,21 +113,8 @@ export function equal(a: Value, b: Value): boolean {
     for (let i = 0; i < x.length; i++) if (!equal(x[i] as Value, y[i] as Value)) return false;
     return true;
   }
-  if (ra === 5) {
-    const x = a as RSet;
-    const y = b as RSet;
-    if (x.size !== y.size) return false;
-    for (const v of x.unsortedValues()) if (!y.has(v)) return false;
-    return true;
-  }
-  const x = a as RObject;
-  const y = b as RObject;
-  if (x.size !== y.size) return false;
-  for (const [k, v] of x.unsortedEntries()) {
-    const w = y.get(k);
-    if (w === undefined || !equal(v, w)) return false;
-  }
-  return true;
+  if (ra === 5) return (a as RSet).sameAs(b as RSet);
+  return (a as RObject).sameAs(b as RObject);
 }
 
 /** An immutable set; iteration is in Rego order. Build with `RSet.from` or a `SetBuilder`. */
@@ -162,6 +149,13 @@ export class RSet {
   /** Elements in insertion order, for checks whose result does not depend on order. */
   unsortedValues(): IterableIterator<Value> {
     return this.map.values();
+  }
+
+  /** Set equality: canonical keys identify elements up to equality, so compare the key sets. */
+  sameAs(other: RSet): boolean {
+    if (this.map.size !== other.map.size) return false;
+    for (const ck of this.map.keys()) if (!other.map.has(ck)) return false;
+    return true;
   }
 }
 
@@ -209,6 +203,24 @@ export class RObject {
 
   keys(): Value[] {
     return this.entries().map((e) => e[0]);
+  }
+
+  /** Values in insertion order, for checks whose result does not depend on order. */
+  unsortedValues(): IterableIterator<Value> {
+    return this.map.values();
+  }
+
+  /**
+   * Object equality, walking the canonical keys directly (equal keys share one canonical key), so
+   * that comparing two objects allocates nothing.
+   */
+  sameAs(other: RObject): boolean {
+    if (this.map.size !== other.map.size) return false;
+    for (const [ck, v] of this.map) {
+      const w = other.map.get(ck);
+      if (w === undefined || !equal(v, w)) return false;
+    }
+    return true;
   }
 
   *unsortedEntries(): IterableIterator<[Value, Value]> {

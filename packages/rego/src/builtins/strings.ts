@@ -25,6 +25,14 @@ function strings(name: string, args: readonly Value[], i: number): string[] {
 }
 
 function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
+  if (isAscii(s) && isAscii(cutset)) {
+    // One UTF-16 unit per character: trim in place, without splitting into code points.
+    let a = 0;
+    let b = s.length;
+    if (left) while (a < b && cutset.includes(s.charAt(a))) a++;
+    if (right) while (b > a && cutset.includes(s.charAt(b - 1))) b--;
+    return s.slice(a, b);
+  }
   const cut = new Set(chars(cutset));
   const cs = chars(s);
   let a = 0;
@@ -32,6 +40,23 @@ function trimSet(s: string, cutset: string, left: boolean, right: boolean): stri
   if (left) while (a < b && cut.has(cs[a] as string)) a++;
   if (right) while (b > a && cut.has(cs[b - 1] as string)) b--;
   return cs.slice(a, b).join("");
+}
+
+/**
+ * Every non-overlapping `old` (not empty) replaced by `rep`, left to right. An indexOf loop: half
+ * the cost of split/join, and a string without `old` (the common case) comes back as is.
+ */
+function replaceAll(s: string, old: string, rep: string): string {
+  let i = s.indexOf(old);
+  if (i < 0) return s;
+  let out = "";
+  let from = 0;
+  while (i >= 0) {
+    out += s.slice(from, i) + rep;
+    from = i + old.length;
+    i = s.indexOf(old, from);
+  }
+  return out + s.slice(from);
 }
 
 const WHITESPACE = /^[\s\u0085\u00a0]+|[\s\u0085\u00a0]+$/g;
@@ -82,7 +107,7 @@ export const STRING_BUILTINS: BuiltinTable = {
         const cs = chars(s);
         return rep + cs.map((c) => c + rep).join("");
       }
-      return s.split(old).join(rep);
+      return replaceAll(s, old, rep);
     },
   },
   "strings.replace_n": {
