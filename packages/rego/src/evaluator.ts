@@ -313,7 +313,9 @@ export class Evaluator {
       case "somein":
         return this.evalTerm(lit.coll, f, (coll) => {
           if (!isCollection(coll)) {
-            throw this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc) ?? false;
+            // Strict: an error. Otherwise nothing to iterate, so the literal has no solutions.
+            this.builtinFail("`some .. in collection` expects array/set/object.", lit.loc);
+            return false;
           }
           const value = lit.value;
           const key = lit.key;

@@ -97,3 +97,18 @@ zero if input.zero
     expect(p.query("x := data.t.r", { input: { a: [8] } })[0]?.bindings).toEqual({ x: 8 });
   });
 });
+
+describe("some .. in over a value that is not a collection", () => {
+  const p = Policy.compile(`package t
+import rego.v1
+default r := "none"
+r := x if { some x in input.v }
+`);
+  it("is undefined when built-in errors are not strict, and a BuiltinError when they are", () => {
+    expect(p.evalRule("data.t.r", { input: { v: 5 }, strict: false })).toBe("none");
+    expect(() => p.evalRule("data.t.r", { input: { v: 5 }, strict: true })).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^REGO_/) }),
+    );
+    expect(p.evalRule("data.t.r", { input: { v: [7] }, strict: false })).toBe(7);
+  });
+});
