@@ -28,6 +28,8 @@ export interface ParseOptions {
 const RELATIONAL = new Set(["==", "!=", "<", "<=", ">", ">="]);
 const ARITH = new Set(["+", "-"]);
 const FACTOR = new Set(["*", "/", "%"]);
+const UNION = new Set(["|"]);
+const INTERSECTION = new Set(["&"]);
 /** Words that cannot name a variable. */
 const RESERVED = new Set([
   "package",
@@ -506,50 +508,31 @@ class Parser {
   }
 
   private relation(): Term {
-    let left = this.union();
-    while (this.tok.kind === "op" && RELATIONAL.has(this.tok.text)) {
-      const op = this.next().text as BinaryOp;
-      const right = this.union();
-      left = { t: "binop", op, left, right, loc: left.loc };
-    }
-    return left;
+    return this.binaryLevel(RELATIONAL, () => this.union());
   }
 
   private union(): Term {
-    let left = this.intersection();
-    while (this.isOp("|")) {
-      this.next();
-      const right = this.intersection();
-      left = { t: "binop", op: "|", left, right, loc: left.loc };
-    }
-    return left;
+    return this.binaryLevel(UNION, () => this.intersection());
   }
 
   private intersection(): Term {
-    let left = this.arith();
-    while (this.isOp("&")) {
-      this.next();
-      const right = this.arith();
-      left = { t: "binop", op: "&", left, right, loc: left.loc };
-    }
-    return left;
+    return this.binaryLevel(INTERSECTION, () => this.arith());
   }
 
   private arith(): Term {
-    let left = this.factor();
-    while (this.tok.kind === "op" && ARITH.has(this.tok.text)) {
-      const op = this.next().text as BinaryOp;
-      const right = this.factor();
-      left = { t: "binop", op, left, right, loc: left.loc };
-    }
-    return left;
+    return this.binaryLevel(ARITH, () => this.factor());
   }
 
   private factor(): Term {
-    let left = this.unary();
-    while (this.tok.kind === "op" && FACTOR.has(this.tok.text)) {
+    return this.binaryLevel(FACTOR, () => this.unary());
+  }
+
+  /** One left-associative precedence level: operand (op operand)*. */
+  private binaryLevel(ops: ReadonlySet<string>, operand: () => Term): Term {
+    let left = operand();
+    while (this.tok.kind === "op" && ops.has(this.tok.text)) {
       const op = this.next().text as BinaryOp;
-      const right = this.unary();
+      const right = operand();
       left = { t: "binop", op, left, right, loc: left.loc };
     }
     return left;
