@@ -1017,13 +1017,7 @@ export class Evaluator {
     let names: string[] | undefined;
     let i = 0;
     for (; i < path.length; i++) {
-      const seg = path[i] as Term;
-      let key: Value | undefined;
-      if (seg.t === "scalar") key = seg.value;
-      else if (seg.t === "var") {
-        const s = f.slots[slotOf(seg, f)];
-        if (s !== undefined && s !== UNBOUND) key = s;
-      }
+      const key = this.knownKey(path[i] as Term, f);
       if (typeof key !== "string") break;
       names ??= [...prefix.path];
       names.push(key);
@@ -1155,19 +1149,23 @@ export class Evaluator {
     return this.evalTerm(head, f, (v) => this.walkValue(v, t.path, 0, f, k));
   }
 
+  /** A ref segment's value when it is known without enumeration: a scalar or a bound variable. */
+  private knownKey(seg: Term, f: Frame): Value | undefined {
+    if (seg.t === "scalar") return seg.value;
+    if (seg.t === "var") {
+      const s = f.slots[slotOf(seg, f)];
+      if (s !== undefined && s !== UNBOUND) return s;
+    }
+    return undefined;
+  }
+
   /** Walks static names of the data tree, then the ref's own segments. */
   private walkDataRef(root: VNode, prefix: readonly string[], path: readonly Term[], f: Frame, k: VCont): Stop {
     // Resolve as many leading segments as are known strings, without materialising anything.
     const names = [...prefix];
     let i = 0;
     for (; i < path.length; i++) {
-      const seg = path[i] as Term;
-      let key: Value | undefined;
-      if (seg.t === "scalar") key = seg.value;
-      else if (seg.t === "var") {
-        const s = f.slots[slotOf(seg, f)];
-        if (s !== undefined && s !== UNBOUND) key = s;
-      }
+      const key = this.knownKey(path[i] as Term, f);
       if (typeof key !== "string") break;
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
       names.push(key);

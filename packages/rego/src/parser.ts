@@ -316,18 +316,7 @@ class Parser {
     let args: Term[] | undefined;
     if (this.isOp("(") && !this.tok.spaceBefore) {
       this.next();
-      args = [];
-      if (!this.isOp(")")) {
-        for (;;) {
-          args.push(this.expr());
-          if (this.isOp(",")) {
-            this.next();
-            continue;
-          }
-          break;
-        }
-      }
-      this.expectOp(")");
+      args = this.callArgs();
     }
     let contains: Term | undefined;
     let value: Term | undefined;
@@ -527,6 +516,20 @@ class Parser {
     return this.binaryLevel(FACTOR, () => this.unary());
   }
 
+  /** Arguments after "(": expressions separated by commas, then ")". */
+  private callArgs(): Term[] {
+    const args: Term[] = [];
+    if (!this.isOp(")")) {
+      for (;;) {
+        args.push(this.expr());
+        if (!this.isOp(",")) break;
+        this.next();
+      }
+    }
+    this.expectOp(")");
+    return args;
+  }
+
   /** One left-associative precedence level: operand (op operand)*. */
   private binaryLevel(ops: ReadonlySet<string>, operand: () => Term): Term {
     let left = operand();
@@ -625,18 +628,7 @@ class Parser {
         const fn = this.callName(current, path);
         if (fn === undefined) throw this.err("invalid function name");
         this.next();
-        const args: Term[] = [];
-        if (!this.isOp(")")) {
-          for (;;) {
-            args.push(this.expr());
-            if (this.isOp(",")) {
-              this.next();
-              continue;
-            }
-            break;
-          }
-        }
-        this.expectOp(")");
+        const args = this.callArgs();
         current =
           fn.length === 1 && fn[0] === "set" && args.length === 0
             ? { t: "set", items: [], loc: current.loc }
