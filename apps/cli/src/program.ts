@@ -1,4 +1,4 @@
-import { type LogLevel, parseLogLevel } from "@contrast/core";
+import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
 import { Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type Context, createCliLogger } from "./context.js";
@@ -8,6 +8,37 @@ interface RawGlobals {
   logLevel: string;
   workspaceDir?: string;
   output: OutputFormat;
+}
+
+/** Parses the command line and runs the command; returns the exit status and never throws. */
+export async function runProgram(argv: readonly string[], io: Io, out: Output): Promise<number> {
+  try {
+    let status = 0;
+    const program = buildProgram(io, out, (s) => {
+      status = s;
+    });
+    await program.parseAsync([...argv], { from: "user" });
+    return status;
+  } catch (e) {
+    if (isCommanderError(e)) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.exitCode === 0) return 0;
+      out.error(
+        new ContrastError("CLI_USAGE", e.message.replace(/^error: /, ""), {
+          hint: "Run `contrast --help` or `contrast <command> --help` for usage.",
+        }),
+      );
+      return 1;
+    }
+    const err = ContrastError.from(e);
+    out.error(err);
+    // Genuine evidence that does not match expectations is told apart from broken evidence.
+    return err.kind === "policy" ? 2 : 1;
+  }
+}
+
+function isCommanderError(e: unknown): e is Error & { code: string; exitCode: number } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === "string" && code.startsWith("commander.");
 }
 
 export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void): Command {
