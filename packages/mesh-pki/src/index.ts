@@ -14,7 +14,7 @@ export {
   TLS_CONFIG_FILES,
 } from "./ca.js";
 export { type CertificateExtension, OIDS } from "./certificate.js";
-export { SNP_CLAIMS_OID, snpClaimExtensions } from "./claims.js";
+export { SNP_CLAIMS_OID, snpClaimExtensions, TDX_CLAIMS_OID, tdxClaimExtensions } from "./claims.js";
 export {
   curveOrder,
   type DeterministicEcKey,

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { createServer, type TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
-import { parseSnpReport } from "@contrast/attestation";
+import { parseSnpReport, parseTdxQuote } from "@contrast/attestation";
 import { DerTag, decodePem, encodeDer, fixedClock, readDerExact, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ import {
   ROOT_CA_COMMON_NAME,
   SeedEngine,
   snpClaimExtensions,
+  tdxClaimExtensions,
 } from "../src/index.js";
 import { childEnv, expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom, x509 } from "./helpers.js";
 
@@ -369,5 +370,103 @@ describe("SEV-SNP claim extensions", () => {
     expect(toHex(claim(23).value)).toBe(toHex(report.hostData));
     expect(toHex(claim(32).value)).toBe(toHex(report.chipId));
     expect(int(20)).toBe(0); // VCEK
+  });
+});
+
+describe("TDX claim extensions", () => {
+  const testdata = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+  const bytes = new Uint8Array(readFileSync(join(testdata, "gtg-quote-v4-spr.dat")));
+  const quote = parseTdxQuote(bytes);
+  const claims = tdxClaimExtensions(quote);
+  const cert = new x509.X509Certificate(
+    newCa("tdx-claims").issueLeaf({ publicKey: workloadKey.publicKey, sans: ["web"], extensions: claims }).der,
+  );
+  const fromCert = new Map(cert.extensions.map((e) => [e.type, readDerExact(new Uint8Array(e.value))]));
+  const claim = (n: number) => {
+    const el = fromCert.get(`1.3.9901.2.2.${n}`);
+    if (el === undefined) throw new Error(`claim ${n} missing`);
+    return el;
+  };
+  const octets = (n: number) => {
+    const el = claim(n);
+    expect(el.tag, `claim ${n}`).toBe(DerTag.OCTET_STRING);
+    return el.value;
+  };
+  const int = (n: number) => {
+    const el = claim(n);
+    expect(el.tag, `claim ${n}`).toBe(DerTag.INTEGER);
+    return el.value.length === 0 ? 0 : Number.parseInt(toHex(el.value), 16);
+  };
+
+  it("numbers the QuoteV4 fields 1..47 without 28", () => {
+    expect(claims.map((c) => c.oid)).toEqual(
+      Array.from({ length: 47 }, (_, i) => i + 1)
+        .filter((n) => n !== 28)
+        .map((n) => `1.3.9901.2.2.${n}`),
+    );
+  });
+
+  // The claims must carry the whole quote: laying them out again in the ABI order rebuilds the
+  // quote byte for byte, so nothing a verifier could check is lost.
+  it("rebuild the signed quote byte for byte from the certificate alone", () => {
+    const le = (n: number, size: number) => {
+      const out = new Uint8Array(size);
+      for (let i = 0; i < size; i++) out[i] = (n / 2 ** (8 * i)) & 0xff;
+      return out;
+    };
+    const parts: Uint8Array[] = [
+      le(int(1), 2),
+      le(int(2), 2),
+      le(int(3), 4),
+      ...[4, 5, 6, 7].map(octets),
+      ...Array.from({ length: 15 }, (_, i) => octets(8 + i)), // body 8..22
+      le(int(23), 4),
+      octets(24),
+      octets(25),
+      le(int(26), 2),
+      le(int(27), 4),
+      octets(29),
+      le(int(30), 4),
+      ...[31, 32, 33, 34, 35, 36].map(octets),
+      le(int(37), 2),
+      le(int(38), 2),
+      octets(39),
+      octets(40),
+      octets(41),
+      le(int(42), 2),
+      octets(43),
+      le(int(44), 2),
+      le(int(45), 4),
+      octets(46),
+    ];
+    const rebuilt = Buffer.concat(parts);
+    expect(rebuilt.length).toBe(bytes.length - quote.trailing.length);
+    expect(toHex(rebuilt)).toBe(toHex(bytes.subarray(0, rebuilt.length)));
+    expect(toHex(octets(47))).toBe(toHex(quote.trailing));
+  });
+
+  it("reads the measurements where a verifier expects them", () => {
+    // MRTD and RTMR0 at their ABI offsets (header 48 bytes, MRTD at body offset 136, RTMRs at 328)
+    expect(toHex(octets(14))).toBe(toHex(bytes.subarray(48 + 136, 48 + 184)));
+    expect(toHex(octets(18))).toBe(toHex(bytes.subarray(48 + 328, 48 + 376)));
+    expect(int(3)).toBe(0x81);
+    expect(int(26)).toBe(6);
+    expect(int(44)).toBe(5);
+  });
+
+  it("carry the document's extra bytes when given", () => {
+    const extra = new TextEncoder().encode('{"ContrastCollateral":{}}');
+    const last = tdxClaimExtensions(quote, extra).at(-1);
+    expect(last?.oid).toBe("1.3.9901.2.2.47");
+    expect(toHex(readDerExact(last?.value ?? new Uint8Array()).value)).toBe(toHex(extra));
+  });
+
+  const dir = scratchDir();
+  it("show up in openssl x509 -text as the 46 OIDs", () => {
+    const file = write(dir, "leaf.pem", cert.toString("pem"));
+    const text = openssl(["x509", "-in", file, "-noout", "-text"]).toString("utf8");
+    const seen = new Set([...text.matchAll(/1\.3\.9901\.2\.2\.(\d+)/g)].map((m) => Number(m[1])));
+    expect(seen.size).toBe(46);
+    expect(seen.has(28)).toBe(false);
   });
 });

@@ -154,7 +154,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     throw malformed(`unsupported attestation key type ${attestationKeyType} (2 = ECDSA P-256)`, 2);
   const teeType = r.u32("header");
   if (teeType !== 0x81) throw malformed(`TEE type 0x${teeType.toString(16)} is not TDX (0x81)`, 4);
-  r.bytes(4, "header"); // reserved
+  r.bytes(4, "header"); // QE SVN and PCE SVN: informational, the QE report carries the SVN that is checked
   const qeVendorId = r.bytes(16, "QE vendor ID");
   const userData = r.bytes(20, "user data");
 
