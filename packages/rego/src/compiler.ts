@@ -1,6 +1,7 @@
 import type { Module, Rule, Term } from "./ast.js";
 import { RegoError } from "./errors.js";
 import { Layout } from "./frame.js";
+import { checkModuleVars, packageGlobals } from "./safety.js";
 
 /** The per-module facts that name resolution needs. */
 export interface ModuleScope {
@@ -149,6 +150,8 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
   }
   // A node may not be both a rule and a prefix of another rule with a value of its own.
   checkPrefixes(root, []);
+  const globals = packageGlobals(modules);
+  for (const m of modules) checkModuleVars(m, globals.get(m.package.join("\u0000")) ?? new Set());
   return { root, groups, modules };
 }
 
