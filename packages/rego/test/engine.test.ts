@@ -117,4 +117,17 @@ describe("Policy", () => {
       Policy.compile("package t\nimport rego.v1\nx if { some [a] in [[1, 2], [1]]; a == 1 }").evalRule("data.t.x"),
     ).toBe(true);
   });
+
+  it("merges constant-key entries and per-key defaults into an object rule's document", () => {
+    const p = Policy.compile(
+      'package t\nc[x] = 1 { x := "a" }\nc["b"] = 2\nc.d.e = 3\ndefault c["f"] = 4\ndefault c["a"] = 5\nn := [data[1], data.t[2]]',
+      { data: { "1": "one", t: { "2": "two" } } },
+    );
+    expect(p.evalRule("data.t.c")).toEqual({ a: 1, b: 2, d: { e: 3 }, f: 4 });
+    expect(p.evalRule("data.t.c.b")).toBe(2);
+    expect(p.evalRule("data.t.n")).toEqual(["one", "two"]);
+    expect(() => Policy.compile('package t\ndefault c["a"] = 1\ndefault c["a"] = 2\nc[x] = 3 { x := "b" }')).toThrow(
+      expect.objectContaining({ code: "REGO_COMPILE_ERROR" }),
+    );
+  });
 });
