@@ -1,6 +1,7 @@
 import type { Module, Rule, Term } from "./ast.js";
 import { RegoError } from "./errors.js";
 import { Layout } from "./frame.js";
+import { checkModuleVars, packageGlobals } from "./safety.js";
 
 /** The per-module facts that name resolution needs. */
 export interface ModuleScope {
@@ -29,6 +30,8 @@ export interface RuleGroup {
   readonly arity: number;
   readonly defs: RuleDef[];
   defaultDef: RuleDef | undefined;
+  /** Defaults of an object rule's entries (`default p["k"] := v`), one per constant key. */
+  readonly keyDefaults: RuleDef[];
   /** When every definition yields one constant value, evaluation can stop at the first success. */
   constant: boolean;
 }
@@ -121,7 +124,7 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
       const node = nodeAt(path);
       let g = node.group;
       if (g === undefined) {
-        g = { id: groups.length, path, kind, arity, defs: [], defaultDef: undefined, constant: true };
+        g = { id: groups.length, path, kind, arity, defs: [], defaultDef: undefined, keyDefaults: [], constant: true };
         groups.push(g);
         node.group = g;
       } else if (g.kind !== kind || g.arity !== arity) {
@@ -134,7 +137,8 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
         }
       }
       const def: RuleDef = { rule, scope, keys, layout: new Layout() };
-      if (rule.default) {
+      if (rule.default && g.kind === "object") addKeyDefault(g, def);
+      else if (rule.default) {
         if (g.defaultDef !== undefined) {
           throw new RegoError("REGO_COMPILE_ERROR", `multiple default rules ${path.join(".")} found`, h.loc);
         }
@@ -143,13 +147,63 @@ export function compileModules(modules: readonly Module[]): CompiledModules {
     }
   }
 
+  absorbEntries(root);
   for (const g of groups) {
     if (g.kind === "complete" && g.defs.length === 0 && g.defaultDef === undefined) continue;
     g.constant = g.kind === "complete" || g.kind === "function" ? constantValue(g) : false;
   }
   // A node may not be both a rule and a prefix of another rule with a value of its own.
   checkPrefixes(root, []);
+  const globals = packageGlobals(modules);
+  for (const m of modules) checkModuleVars(m, globals.get(m.package.join("\u0000")) ?? new Set());
   return { root, groups, modules };
+}
+
+/** A default of one entry of an object rule: its keys must be constants, distinct per default. */
+function addKeyDefault(g: RuleGroup, def: RuleDef): void {
+  const loc = def.rule.head.loc;
+  if (!def.keys.every((k) => k.t === "scalar")) {
+    throw new RegoError("REGO_COMPILE_ERROR", `default rule ${g.path.join(".")} must have constant keys`, loc);
+  }
+  const text = (d: RuleDef) => JSON.stringify(d.keys.map((k) => (k as { value: unknown }).value));
+  if (g.keyDefaults.some((d) => text(d) === text(def))) {
+    throw new RegoError("REGO_COMPILE_ERROR", `multiple default rules ${g.path.join(".")}${text(def)} found`, loc);
+  }
+  g.keyDefaults.push(def);
+}
+
+/**
+ * Rules below an object rule (`p["a"] := 1` next to `p[x] := 2`) define entries of its document:
+ * their definitions move into the object rule, the static segments becoming constant keys.
+ */
+function absorbEntries(node: VNode): void {
+  const g = node.group;
+  if (g?.kind !== "object") {
+    for (const child of node.children.values()) absorbEntries(child);
+    return;
+  }
+  // Returns whether a rule that cannot be an entry (a set, a function) stays below n.
+  const below = (n: VNode, segs: readonly Term[]): boolean => {
+    let kept = false;
+    for (const [name, child] of n.children) {
+      const cg = child.group;
+      const loc = cg?.defs[0]?.rule.loc ?? cg?.defaultDef?.rule.loc ?? g.defs[0]?.rule.loc;
+      const at: Term[] = [...segs, { t: "scalar", value: name, loc: loc ?? { file: "", line: 0, column: 0 } }];
+      if (cg !== undefined && (cg.kind === "complete" || cg.kind === "object")) {
+        const moved = (d: RuleDef): RuleDef => ({ ...d, keys: [...at, ...d.keys] });
+        g.defs.push(...cg.defs.map(moved));
+        for (const d of [...(cg.defaultDef === undefined ? [] : [cg.defaultDef]), ...cg.keyDefaults]) {
+          addKeyDefault(g, moved(d));
+        }
+        child.group = undefined;
+      }
+      const keep = below(child, at) || child.group !== undefined || child.isPackage;
+      if (!keep) n.children.delete(name);
+      kept ||= keep;
+    }
+    return kept;
+  };
+  below(node, []);
 }
 
 function describeKind(g: { kind: GroupKind; arity: number }): string {

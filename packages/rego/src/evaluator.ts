@@ -1017,8 +1017,8 @@ export class Evaluator {
     let names: string[] | undefined;
     let i = 0;
     for (; i < path.length; i++) {
-      const key = this.knownKey(path[i] as Term, f);
-      if (typeof key !== "string") break;
+      const key = dataKey(this.knownKey(path[i] as Term, f));
+      if (key === undefined) break;
       names ??= [...prefix.path];
       names.push(key);
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
@@ -1165,8 +1165,8 @@ export class Evaluator {
     const names = [...prefix];
     let i = 0;
     for (; i < path.length; i++) {
-      const key = this.knownKey(path[i] as Term, f);
-      if (typeof key !== "string") break;
+      const key = dataKey(this.knownKey(path[i] as Term, f));
+      if (key === undefined) break;
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
       names.push(key);
       const node = nodeAt(root, names);
@@ -1553,6 +1553,20 @@ export class Evaluator {
       if (def.rule.body === undefined) onSolution();
       else this.evalQuery(def.rule.body, 0, f, onSolution);
     }
+    // `default p[k] := v`: the entry at constant keys k when no rule defined one.
+    for (const def of g.keyDefaults) {
+      const keys = def.keys.map((t) => (t as { value: Value }).value);
+      let tree: Tree | undefined = root as Tree;
+      for (const k of keys) {
+        const e: { value: Value | Tree } | undefined = tree?.get(keyOf(k));
+        tree = e?.value instanceof Map ? (e.value as Tree) : undefined;
+        if (e === undefined) {
+          const v = this.evalSingle(def.rule.head.value as Term, this.newFrame(def));
+          if (v !== undefined) put(root as Tree, keys, v, def.rule.loc);
+          break;
+        }
+      }
+    }
     return treeToValue(root as Tree);
   }
 
@@ -1885,6 +1899,15 @@ function arityError(t: CallTerm, fn: ResolvedFn): RegoError {
     `\`${t.fn.join(".")}\` expects ${fn.arity} argument${fn.arity === 1 ? "" : "s"}, got ${t.args.length}`,
     t.loc,
   );
+}
+
+/**
+ * A key of the data tree (package and rule names, then base data): `data[1]` means `data["1"]`,
+ * as in regorus. Other values are not names of the tree.
+ */
+function dataKey(key: Value | undefined): string | undefined {
+  if (typeof key === "string") return key;
+  return typeof key === "number" ? String(key) : undefined;
 }
 
 function unsafe(name: string, loc: Location): RegoError {

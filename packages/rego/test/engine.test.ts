@@ -89,4 +89,45 @@ describe("Policy", () => {
     expect(p.evalRule("data.t.now", { nowNs: 42 })).toBe(42);
     expect(() => p.evalRule("data.t.now")).toThrow(expect.objectContaining({ code: "REGO_BUILTIN_ERROR" }));
   });
+
+  it("rejects redeclared and used-above locals at compile time, with the first use's location", () => {
+    const compileError = (body: string, head = "x"): RegoError => {
+      try {
+        Policy.compile(`package t\nimport rego.v1\n${head} if {\n${body}\n}`);
+      } catch (e) {
+        return e as RegoError;
+      }
+      throw new Error("compiled");
+    };
+    const rebind = compileError("  v := 1\n  v := 2");
+    expect(rebind.code).toBe("REGO_COMPILE_ERROR");
+    expect(rebind.message).toContain("var `v` used before definition below");
+    expect(rebind.location).toEqual({ file: "policy.rego", line: 4, column: 3 });
+    expect(compileError("  v = 0\n  some v in [1]").message).toContain("var `v` used before definition");
+    expect(compileError("  some v in [1]\n  v := 1").message).toContain("var `v` used before definition");
+    expect(compileError("  v := 1", "f([v])").message).toContain("var `v` used before definition");
+    expect(compileError("  some [a, b] in [[1, 2, 3]]").message).toContain("mismatch in number of array elements");
+    // Nested queries may shadow; `some v` may be followed by `v := ...`; rules are not locals.
+    const ok = Policy.compile(
+      "package t\nimport rego.v1\nr := 1\nx := [v, r, w] if {\n  v := 1\n  w := [v | some v in [2]][0]\n  some r\n  r := 3\n}\ny := r if { r := 2 }",
+    );
+    expect(ok.evalRule("data.t.x")).toEqual([1, 3, 2]);
+    expect(ok.evalRule("data.t.y")).toBe(2);
+    expect(
+      Policy.compile("package t\nimport rego.v1\nx if { some [a] in [[1, 2], [1]]; a == 1 }").evalRule("data.t.x"),
+    ).toBe(true);
+  });
+
+  it("merges constant-key entries and per-key defaults into an object rule's document", () => {
+    const p = Policy.compile(
+      'package t\nc[x] = 1 { x := "a" }\nc["b"] = 2\nc.d.e = 3\ndefault c["f"] = 4\ndefault c["a"] = 5\nn := [data[1], data.t[2]]',
+      { data: { "1": "one", t: { "2": "two" } } },
+    );
+    expect(p.evalRule("data.t.c")).toEqual({ a: 1, b: 2, d: { e: 3 }, f: 4 });
+    expect(p.evalRule("data.t.c.b")).toBe(2);
+    expect(p.evalRule("data.t.n")).toEqual(["one", "two"]);
+    expect(() => Policy.compile('package t\ndefault c["a"] = 1\ndefault c["a"] = 2\nc[x] = 3 { x := "b" }')).toThrow(
+      expect.objectContaining({ code: "REGO_COMPILE_ERROR" }),
+    );
+  });
 });

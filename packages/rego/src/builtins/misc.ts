@@ -3,7 +3,16 @@ import { ObjectBuilder, type Value } from "../values.js";
 import { type BuiltinTable, fail, got, str } from "./registry.js";
 
 const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15, e: 1e18 };
-const BINARY: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50, e: 2 ** 60 };
+const BINARY: Record<string, number> = {
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  p: 2 ** 50,
+  e: 2 ** 60,
+  z: 2 ** 70,
+  y: 2 ** 80,
+};
 
 function unitInput(name: string, args: readonly Value[]): string {
   let s = str(name, args, 0);
@@ -12,17 +21,54 @@ function unitInput(name: string, args: readonly Value[]): string {
   return s;
 }
 
-/** units.parse: SI suffixes (k, M, G, ... and m for milli) and binary ones (Ki, Mi, ...). */
+/**
+ * SI prefixes of units.parse as powers of ten. Case matters for M/m and for the prefixes beyond
+ * exa (Y yotta, y yocto, ...); the OPA ones (k, G, T, P, E) are accepted in either case.
+ */
+const SI_EXPONENTS: Record<string, number> = {
+  Q: 30,
+  R: 27,
+  Y: 24,
+  Z: 21,
+  E: 18,
+  e: 18,
+  P: 15,
+  p: 15,
+  T: 12,
+  t: 12,
+  G: 9,
+  g: 9,
+  M: 6,
+  K: 3,
+  k: 3,
+  h: 2,
+  da: 1,
+  d: -1,
+  c: -2,
+  m: -3,
+  μ: -6,
+  µ: -6,
+  n: -9,
+  f: -15,
+  a: -18,
+  z: -21,
+  y: -24,
+  r: -27,
+  q: -30,
+};
+
+/** units.parse: SI prefixes (see SI_EXPONENTS) and binary ones (Ki, Mi, ... any case). */
 function parseUnits(s: string): number | undefined {
-  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(s);
+  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)(\p{L}*)$/u.exec(s);
   if (m === null) return undefined;
   const n = Number(m[1]);
   const suffix = m[2] as string;
   if (suffix === "") return n;
-  if (suffix === "m") return n / 1000;
-  if (suffix.length === 1) {
-    const f = DECIMAL[suffix.toLowerCase()];
-    return f === undefined || suffix === "M" ? (suffix === "M" ? n * 1e6 : undefined) : n * f;
+  const exp = SI_EXPONENTS[suffix];
+  if (exp !== undefined) {
+    // Scaling the decimal text rounds once: 1y is the double nearest 1e-24, as in regorus.
+    const digits = m[1] as string;
+    return /[eE]/.test(digits) ? n * 10 ** exp : Number(`${digits}e${exp}`);
   }
   if (suffix.length === 2 && suffix[1]?.toLowerCase() === "i") {
     const f = BINARY[(suffix[0] as string).toLowerCase()];
@@ -39,8 +85,8 @@ function parseBytes(s: string): number | undefined {
   let suffix = (m[2] as string).toLowerCase();
   if (suffix.endsWith("b")) suffix = suffix.slice(0, -1);
   if (suffix === "") return Math.floor(n);
-  const big: Record<string, number> = { ...DECIMAL, z: 1e21, y: 1e24 };
-  const bin: Record<string, number> = { ...BINARY, z: 2 ** 70, y: 2 ** 80 };
+  const big: Record<string, number> = { ...DECIMAL, z: 1e21, y: 1e24, r: 1e27, q: 1e30 };
+  const bin = BINARY;
   if (suffix.length === 1) {
     const f = big[suffix];
     return f === undefined ? undefined : Math.floor(n * f);
@@ -132,7 +178,7 @@ function uuidFromSeed(seed: string): string {
 
 const GREGORIAN_OFFSET_100NS = 0x01b21dd213814000n;
 
-/** uuid.parse: the fields of an RFC 4122 UUID; time-based versions also give time and node. */
+/** uuid.parse: the fields of an RFC 4122 UUID; time-based versions give the time, 1 and 2 the node too. */
 function parseUuid(s: string): Value | undefined {
   const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(s);
   if (m === null) return undefined;
@@ -159,13 +205,14 @@ function parseUuid(s: string): Value | undefined {
   };
   const toNs = (t100: bigint) => Number((t100 - GREGORIAN_OFFSET_100NS) * 100n);
   if (version === 1 || version === 2) {
-    const low = version === 1 ? BigInt(`0x${hex.slice(0, 8)}`) : 0n;
+    // Version 2 keeps a local id in time_low; the time still reads it, as Go's uuid.Time() does.
+    const low = BigInt(`0x${hex.slice(0, 8)}`);
     const mid = BigInt(`0x${hex.slice(8, 12)}`);
     const hi = BigInt(`0x${hex.slice(12, 16)}`) & 0xfffn;
     out.set("time", toNs((hi << 48n) | (mid << 32n) | low));
     node();
     if (version === 2) {
-      out.set("clocksequence", v8 & 0x3f ? (v8 & 0x3f) << 8 : (v8 & 0x3f) << 8);
+      out.set("clocksequence", (v8 & 0x3f) << 8);
       const domain = byte(9);
       out.set("domain", domain === 0 ? "Person" : domain === 1 ? "Group" : domain === 2 ? "Org" : `Domain${domain}`);
       out.set("id", Number.parseInt(hex.slice(0, 8), 16));
@@ -173,7 +220,6 @@ function parseUuid(s: string): Value | undefined {
   } else if (version === 6) {
     const t = (BigInt(`0x${hex.slice(0, 12)}`) << 12n) | BigInt(`0x${hex.slice(13, 16)}`);
     out.set("time", toNs(t));
-    node();
   } else if (version === 7) {
     out.set("time", Number(BigInt(`0x${hex.slice(0, 12)}`) * 1_000_000n));
   }

@@ -19,7 +19,10 @@ export function arith(op: string, a: Value, b: Value): Value {
       if (b === 0) fail("divide by zero");
       return a / b;
     default:
-      if (!Number.isInteger(a) || !Number.isInteger(b)) fail("modulo on floating-point number");
+      // Integers beyond 2^53 are floats here (inexact), as a float literal is in regorus.
+      if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) {
+        fail("modulo on floating-point number (or an integer beyond 2^53, which is inexact)");
+      }
       if (b === 0) fail("modulo by zero");
       return normalizeZero(a % b);
   }

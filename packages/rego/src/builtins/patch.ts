@@ -58,7 +58,12 @@ function update(doc: Value | undefined, segs: readonly Value[], fn: (parent: Val
     out[i] = update(out[i], rest, fn);
     return out;
   }
-  // Paths through set members cannot be updated in place.
+  if (doc instanceof RSet) {
+    // A path through a set addresses the member by value; the updated member replaces it.
+    if (!doc.has(first)) throw new PatchFailed();
+    const member = update(first, rest, fn);
+    return RSet.from([...doc.unsortedValues()].map((x) => (equal(x, first) ? member : x)));
+  }
   throw new PatchFailed();
 }
 
@@ -205,12 +210,18 @@ function buildTree(paths: Value[][]): PathTree {
   return root;
 }
 
-function childKey(container: Value, seg: Value): Value | undefined {
-  if (Array.isArray(container)) {
-    const i = typeof seg === "string" && /^(0|[1-9][0-9]*)$/.test(seg) ? Number(seg) : seg;
-    return typeof i === "number" ? i : undefined;
+/**
+ * The array indexes a path tree names, with their subtrees, in index order. As in regorus, an
+ * array index in a json.filter path is a string ("a/0" or ["a", "0"]); a number matches nothing.
+ */
+function arrayChildren(tree: PathTree, len: number): [number, PathTree][] {
+  const out: [number, PathTree][] = [];
+  for (const { key, tree: sub } of tree.children.values()) {
+    if (typeof key !== "string" || !/^(0|[1-9][0-9]*)$/.test(key)) continue;
+    const i = Number(key);
+    if (i < len) out.push([i, sub]);
   }
-  return seg;
+  return out.sort((x, y) => x[0] - y[0]);
 }
 
 function filter(v: Value, tree: PathTree): Value | undefined {
@@ -227,11 +238,8 @@ function filter(v: Value, tree: PathTree): Value | undefined {
   }
   if (Array.isArray(v)) {
     const out: Value[] = [];
-    for (const { key, tree: sub } of tree.children.values()) {
-      const i = childKey(v, key);
-      const x = typeof i === "number" ? (v as readonly Value[])[i] : undefined;
-      if (x === undefined) continue;
-      const f = filter(x, sub);
+    for (const [i, sub] of arrayChildren(tree, v.length)) {
+      const f = filter((v as readonly Value[])[i] as Value, sub);
       if (f !== undefined) out.push(f);
     }
     return out;

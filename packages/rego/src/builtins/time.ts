@@ -27,6 +27,16 @@ function split(ns: number): { ms: number; sub: number } {
   return { ms, sub };
 }
 
+/** The nanoseconds within the second of a split time (what Go's fraction layouts print). */
+function nanosOfSecond(ms: number, sub: number): number {
+  return (((ms % 1000) + 1000) % 1000) * 1e6 + sub;
+}
+
+/** `ms * 1e6 + ns` rounded once, as Go's int64 nanoseconds convert to a float. */
+function toNs(ms: number, ns: number): number {
+  return Number(BigInt(ms) * 1_000_000n + BigInt(ns));
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function zoneParts(ms: number, zone: string): Parts {
@@ -404,7 +414,7 @@ function goParse(layout: string, value: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offset * 60000;
   if (Number.isNaN(ms)) return undefined;
-  return ms * 1e6 + subNs;
+  return toNs(ms, subNs);
 }
 
 const RFC3339 = "2006-01-02T15:04:05Z07:00";
@@ -443,7 +453,7 @@ function addDate(ns: number, y: number, mo: number, d: number): number | undefin
     date.getUTCMilliseconds(),
   );
   if (Number.isNaN(t) || Math.abs(t) > 8.64e15) return undefined;
-  const out = t * 1e6 + sub;
+  const out = toNs(t, sub);
   // Go's time.Time holds nanoseconds in an int64.
   if (Math.abs(out) > 9.223372036854776e18) return undefined;
   return out;
@@ -496,7 +506,7 @@ function compareArr(a: number[], b: number[]): number {
 function parts(name: string, v: Value): { p: Parts; sub: number } {
   const { ns, zone } = nsArg(name, v);
   const { ms, sub } = split(ns);
-  return { p: zoneParts(ms, zone), sub };
+  return { p: zoneParts(ms, zone), sub: nanosOfSecond(ms, sub) };
 }
 
 export const TIME_BUILTINS: BuiltinTable = {
@@ -574,8 +584,9 @@ export const TIME_BUILTINS: BuiltinTable = {
     arity: 1,
     fn: (a) => {
       const { ns, zone, layout } = nsArg("time.format", a[0] as Value, 3);
-      const { ms, sub } = split(ns);
+      const { ms, sub: subMs } = split(ns);
       const p = zoneParts(ms, zone);
+      const sub = nanosOfSecond(ms, subMs);
       if (layout === undefined) {
         // RFC 3339 with 0, 3, 6 or 9 fraction digits, as regorus prints it.
         const digits = sub === 0 ? 0 : sub % 1e6 === 0 ? 3 : sub % 1e3 === 0 ? 6 : 9;
