@@ -159,7 +159,11 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .description("annotate confidential workloads (runtimeClassName contrast-cc*) with their agent policy")
     .argument("<paths...>", "YAML files, or directories searched for .yml/.yaml files")
     .option("--settings <file>", "genpolicy settings; drop-ins from <name>.d/ next to it", "settings.json")
-    .option("--rules <file>", "Rego rules the policy starts with (default: built-in rules)", "rules.rego")
+    .option(
+      "--rules <file>",
+      "Rego rules the policy starts with; the built-in rules if the default file does not exist",
+      "rules.rego",
+    )
     .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
     .option(
       "--image-metadata <file>",
