@@ -677,14 +677,19 @@ class Parser {
         }
       }
     }
+    return { t: "array", items: this.restItems(first, "]"), loc };
+  }
+
+  /** The items of a collection literal after its first one, up to and including `close`. */
+  private restItems(first: Term, close: string): Term[] {
     const items = [first];
     while (this.isOp(",")) {
       this.next();
-      if (this.isOp("]")) break;
+      if (this.isOp(close)) break;
       items.push(this.expr());
     }
-    this.expectOp("]");
-    return { t: "array", items, loc };
+    this.expectOp(close);
+    return items;
   }
 
   private comprBody(close: string): Query {
@@ -736,14 +741,7 @@ class Parser {
       const body = this.comprBody("}");
       return { t: "setcompr", term: first, body, loc };
     }
-    const items = [first];
-    while (this.isOp(",")) {
-      this.next();
-      if (this.isOp("}")) break;
-      items.push(this.expr());
-    }
-    this.expectOp("}");
-    return { t: "set", items, loc };
+    return { t: "set", items: this.restItems(first, "}"), loc };
   }
 
   /** An expression in which a top-level `|` ends the term (comprehension bodies follow it). */
