@@ -72,7 +72,7 @@ describe.each([
 
   const tamper: [string, (r: Req) => void][] = [
     ["an env var's value", (r) => (r.OCI.Process.Env[1] = "MODE=debug")],
-    ["an added env var", (r) => r.OCI.Process.Env.push("LD_PRELOAD=/tmp/x.so")],
+    ["an added env var", (r) => r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/x.so")],
     ["an argument", (r) => (r.OCI.Process.Args[1] = "--shell")],
     ["an extra argument", (r) => r.OCI.Process.Args.push("--debug")],
     ["the user", (r) => (r.OCI.Process.User.UID = 0)],
