@@ -9,6 +9,7 @@ import {
   KEY_USAGE,
   keyIdentifier,
   keyUsageExtension,
+  leafBasicConstraintsExtension,
   OIDS,
   type Signer,
   signCertificate,
@@ -51,7 +52,7 @@ export interface LeafRequest {
   readonly publicKey: KeyObject | Uint8Array;
   /** The policy entry's SANs; the first DNS name becomes the common name. */
   readonly sans: readonly string[];
-  /** When set, written as extension 1.3.9901.3.1. */
+  /** When set, written as extension 1.3.9901.3.1, the last one (after the claims, as upstream). */
   readonly workloadSecretId?: string;
   /** Attestation claims and anything else to carry, appended after the standard extensions. */
   readonly extensions?: readonly CertificateExtension[];
@@ -159,9 +160,12 @@ export class CoordinatorCa {
     this.meshCaPem = encodePem(PEM_TYPES.certificate, this.meshCaDer);
 
     this.#issuerName = meshName;
+    // Go's order for upstream's leaf template: key usage, extended key usage, basic constraints,
+    // authority key ID (no subject key ID: Go makes one only for CAs), then the SANs.
     this.#leafFixedExtensions = [
       keyUsageExtension([KEY_USAGE.digitalSignature]),
       extKeyUsageExtension([OIDS.clientAuth, OIDS.serverAuth]),
+      leafBasicConstraintsExtension(),
       authorityKeyIdExtension(meshKeyId),
     ];
   }
@@ -185,12 +189,13 @@ export class CoordinatorCa {
       // RFC 5280 §4.2.1.6: with an empty subject the SAN extension must be critical.
       extensions.push(subjectAltNameExtension(sans, commonName === ""));
     }
+    // Upstream hands Go the claims first and appends the workload secret ID after them.
+    for (const ext of request.extensions ?? []) extensions.push(encodeExtension(ext));
     if (request.workloadSecretId !== undefined && request.workloadSecretId !== "") {
       extensions.push(
         encodeExtension({ oid: OIDS.workloadSecretId, value: derOctetString(utf8(request.workloadSecretId)) }),
       );
     }
-    for (const ext of request.extensions ?? []) extensions.push(encodeExtension(ext));
     const der = signCertificate({
       serial: serial(this.#options.random),
       signer: this.#meshSigner,

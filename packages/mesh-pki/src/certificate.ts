@@ -117,6 +117,14 @@ export function caBasicConstraintsExtension(): Uint8Array {
   return encodeExtension({ oid: OIDS.basicConstraints, critical: true, value: derSequence(derBoolean(true)) });
 }
 
+/**
+ * BasicConstraints of an end-entity certificate, critical with an empty SEQUENCE (CA:FALSE): what
+ * Go writes for a template with BasicConstraintsValid and not IsCA, as upstream's mesh leaves have.
+ */
+export function leafBasicConstraintsExtension(): Uint8Array {
+  return encodeExtension({ oid: OIDS.basicConstraints, critical: true, value: derSequence() });
+}
+
 export function subjectKeyIdExtension(keyId: Uint8Array): Uint8Array {
   return encodeExtension({ oid: OIDS.subjectKeyIdentifier, value: derOctetString(keyId) });
 }

@@ -7,55 +7,72 @@ export const SNP_CLAIMS_OID = "1.3.9901.2.1";
 
 const SIGNING_KEY_VALUE = { vcek: 0, vlek: 1, none: 7 } as const;
 
+/** kds.DecomposeTCBVersion reads every TCB with the Milan/Genoa byte layout. */
+const UPSTREAM_TCB_LAYOUT: SnpProduct = "Milan";
+
 /**
  * The SEV-SNP report claims a mesh certificate carries, one extension per field under
  * 1.3.9901.2.1.<n>: INTEGER for numbers, BOOLEAN for flags, OCTET STRING for byte fields. Peers
- * can then make decisions on the workload's hardware state without seeing its report. TCB
- * values are split with the product's layout (Turin moved the fields).
+ * can then make decisions on the workload's hardware state without seeing its report.
+ *
+ * Bit-exact with upstream, whose certificates peers already parse:
+ * - The extensions come in upstream's emission order, which is not the numeric order: policy SMT,
+ *   MigrateMA, Debug (7, 6, 5); each TCB as bootloader, TEE, SNP, microcode (12, 14, 13, 15);
+ *   signing key before AuthorKeyEn and MaskChipKey (20, 18, 19).
+ * - Every TCB is split with go-sev-guest's `kds.DecomposeTCBVersion`, the Milan/Genoa layout
+ *   (bytes 0, 1, 6, 7), for every product. On Turin that puts the FMC SPL under "bootloader",
+ *   the bootloader SPL under "TEE" and a reserved byte under "SNP"; Turin's TEE and SNP SPLs
+ *   (bytes 2 and 3) are not carried at all. That is upstream's behaviour, kept on purpose
+ *   (docs/mesh-pki.md).
  */
-export function snpClaimExtensions(report: SnpReport, product: SnpProduct): CertificateExtension[] {
+export function snpClaimExtensions(report: SnpReport): CertificateExtension[] {
   const policy = decodeGuestPolicy(report.policy);
-  const tcb = (raw: Uint8Array) => {
-    const t = decodeTcb(raw, product);
-    return [t.bootloader, t.snp, t.tee, t.microcode].map((n) => derInteger(n));
+  const tcb = (raw: Uint8Array, first: number): [number, Uint8Array][] => {
+    const t = decodeTcb(raw, UPSTREAM_TCB_LAYOUT);
+    return [
+      [first, derInteger(t.bootloader)],
+      [first + 2, derInteger(t.tee)],
+      [first + 1, derInteger(t.snp)],
+      [first + 3, derInteger(t.microcode)],
+    ];
   };
-  const values: Uint8Array[] = [
-    derInteger(report.version), // 1
-    derInteger(report.guestSvn),
-    derInteger(policy.abiMajor),
-    derInteger(policy.abiMinor),
-    derBoolean(policy.debug), // 5
-    derBoolean(policy.migrateMa),
-    derBoolean(policy.smt),
-    derBoolean(policy.singleSocket),
-    derOctetString(report.familyId),
-    derOctetString(report.imageId), // 10
-    derInteger(report.vmpl),
-    ...tcb(report.currentTcb), // 12..15
-    derBoolean((report.platformInfo & 1n) === 1n), // 16 SMT enabled
-    derBoolean((report.platformInfo & 2n) === 2n), // 17 TSME enabled
-    derBoolean(report.authorKeyEn),
-    derBoolean(report.maskChipKey),
-    derInteger(SIGNING_KEY_VALUE[report.signingKey]), // 20
-    derOctetString(report.reportData),
-    derOctetString(report.measurement),
-    derOctetString(report.hostData),
-    derOctetString(report.idKeyDigest),
-    derOctetString(report.authorKeyDigest), // 25
-    derOctetString(report.reportId),
-    derOctetString(report.reportIdMa),
-    ...tcb(report.reportedTcb), // 28..31
-    derOctetString(report.chipId), // 32
-    ...tcb(report.committedTcb), // 33..36
-    derInteger(report.currentVersion.build), // 37
-    derInteger(report.currentVersion.minor),
-    derInteger(report.currentVersion.major),
-    derInteger(report.committedVersion.build), // 40
-    derInteger(report.committedVersion.minor),
-    derInteger(report.committedVersion.major),
-    ...tcb(report.launchTcb), // 43..46
+  const values: [number, Uint8Array][] = [
+    [1, derInteger(report.version)],
+    [2, derInteger(report.guestSvn)],
+    [3, derInteger(policy.abiMajor)],
+    [4, derInteger(policy.abiMinor)],
+    [7, derBoolean(policy.smt)],
+    [6, derBoolean(policy.migrateMa)],
+    [5, derBoolean(policy.debug)],
+    [8, derBoolean(policy.singleSocket)],
+    [9, derOctetString(report.familyId)],
+    [10, derOctetString(report.imageId)],
+    [11, derInteger(report.vmpl)],
+    ...tcb(report.currentTcb, 12),
+    [16, derBoolean((report.platformInfo & 1n) === 1n)], // SMT enabled
+    [17, derBoolean((report.platformInfo & 2n) === 2n)], // TSME enabled
+    [20, derInteger(SIGNING_KEY_VALUE[report.signingKey])],
+    [18, derBoolean(report.authorKeyEn)],
+    [19, derBoolean(report.maskChipKey)],
+    [21, derOctetString(report.reportData)],
+    [22, derOctetString(report.measurement)],
+    [23, derOctetString(report.hostData)],
+    [24, derOctetString(report.idKeyDigest)],
+    [25, derOctetString(report.authorKeyDigest)],
+    [26, derOctetString(report.reportId)],
+    [27, derOctetString(report.reportIdMa)],
+    ...tcb(report.reportedTcb, 28),
+    [32, derOctetString(report.chipId)],
+    ...tcb(report.committedTcb, 33),
+    [37, derInteger(report.currentVersion.build)],
+    [38, derInteger(report.currentVersion.minor)],
+    [39, derInteger(report.currentVersion.major)],
+    [40, derInteger(report.committedVersion.build)],
+    [41, derInteger(report.committedVersion.minor)],
+    [42, derInteger(report.committedVersion.major)],
+    ...tcb(report.launchTcb, 43),
   ];
-  return values.map((value, i) => ({ oid: `${SNP_CLAIMS_OID}.${i + 1}`, value }));
+  return values.map(([n, value]) => ({ oid: `${SNP_CLAIMS_OID}.${n}`, value }));
 }
 
 /** The arc under which mesh certificates carry TDX quote claims. */

@@ -22,6 +22,7 @@ export {
   deriveEcdsaKey,
   keyFromScalar,
 } from "./det-keygen.js";
+export { ecdsaCurveParameters, verifyEcdsaDigest } from "./ecdsa-digest.js";
 export { MeshPkiError, type MeshPkiErrorCode } from "./errors.js";
 export {
   encodeEcPrivateKey,
@@ -47,6 +48,8 @@ export { cryptoRandom, type RandomSource } from "./random.js";
 export { type ClassifiedSans, classifySans } from "./san.js";
 export {
   generateSeed,
+  MAX_SEED_BYTES,
+  MIN_SEED_BYTES,
   SALT_BYTES,
   SEED_BYTES,
   SEED_LABELS,
@@ -61,6 +64,7 @@ export {
   SEED_SHARE_LABEL,
 } from "./seed-shares.js";
 export {
+  assertLatestTransition,
   assertTransitionSignature,
   decodeLatestTransition,
   decodeTransition,
@@ -74,6 +78,7 @@ export {
   transitionHash,
   transitionMatchesHash,
   updateSigningHash,
+  verifyLatestTransition,
   verifyTransitionSignature,
   verifyUpdateSignature,
   ZERO_TRANSITION_HASH,

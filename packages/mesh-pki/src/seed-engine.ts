@@ -6,12 +6,19 @@ import { drawRandom, type RandomSource } from "./random.js";
 
 /** Length of the secret seed the Coordinator generates on the first manifest set. */
 export const SEED_BYTES = 64;
+/** Shortest seed upstream accepts: the size of the HKDF hash (its own test vectors use 32 bytes). */
+export const MIN_SEED_BYTES = 32;
+/**
+ * Longest seed that can work: every derived secret is as long as the seed, and HKDF-SHA256 yields
+ * at most 255 blocks of 32 bytes (RFC 5869), so upstream's derivation fails above this length.
+ */
+export const MAX_SEED_BYTES = 255 * 32;
 export const SALT_BYTES = SEED_SALT_BYTES;
 
 /** The HKDF info strings; part of the compatibility contract with upstream Contrast. */
 export const SEED_LABELS = {
   podState: "POD STATE SECRET",
-  /** Derived by upstream but never used; kept so the table of labels is complete. */
+  /** Derived by upstream (and here) but never used for anything. */
   history: "HISTORY SECRET",
   transactionSigning: "TRANSACTION SIGNING SECRET",
   rootCa: "ROOT CA SEED",
@@ -36,6 +43,7 @@ export function generateSeed(random: RandomSource): SeedAndSalt {
 export class SeedEngine {
   readonly #salt: Uint8Array;
   readonly #podStateSeed: Uint8Array;
+  readonly #historySeed: Uint8Array;
   readonly #transactionSigningSeed: Uint8Array;
   readonly #rootCaSeed: Uint8Array;
   #transactionSigningKey: DeterministicEcKey | undefined;
@@ -44,20 +52,26 @@ export class SeedEngine {
   private constructor(seed: Uint8Array, salt: Uint8Array) {
     this.#salt = new Uint8Array(salt);
     this.#podStateSeed = this.#derive(seed, SEED_LABELS.podState);
+    this.#historySeed = this.#derive(seed, SEED_LABELS.history);
     this.#transactionSigningSeed = this.#derive(seed, SEED_LABELS.transactionSigning);
     this.#rootCaSeed = this.#derive(seed, SEED_LABELS.rootCa);
   }
 
   /**
-   * Upstream accepts any seed of 32 bytes or more, but only ever generates 64-byte seeds; we accept
-   * exactly those, so a truncated or padded seed is caught here rather than yielding other keys.
+   * Accepts what upstream accepts: seeds of 32 bytes or more (up to what HKDF can expand), although
+   * every seed made by a Coordinator is 64 bytes long. A seed of another accepted length derives
+   * other keys, exactly as upstream does with it.
    */
   static fromSeed(seed: Uint8Array, salt: Uint8Array): SeedEngine {
-    if (seed.length !== SEED_BYTES) {
-      throw new MeshPkiError("SEED_INVALID_LENGTH", `the seed has ${seed.length} bytes; expected ${SEED_BYTES}`, {
-        hint: "Use the seed decrypted from your seed share, unmodified.",
-        details: { expected: SEED_BYTES, actual: seed.length },
-      });
+    if (seed.length < MIN_SEED_BYTES || seed.length > MAX_SEED_BYTES) {
+      throw new MeshPkiError(
+        "SEED_INVALID_LENGTH",
+        `the seed has ${seed.length} bytes; expected ${MIN_SEED_BYTES} to ${MAX_SEED_BYTES} (Coordinators make ${SEED_BYTES})`,
+        {
+          hint: "Use the seed decrypted from your seed share, unmodified.",
+          details: { min: MIN_SEED_BYTES, max: MAX_SEED_BYTES, actual: seed.length },
+        },
+      );
     }
     if (salt.length !== SALT_BYTES) {
       throw new MeshPkiError("SALT_INVALID_LENGTH", `the salt has ${salt.length} bytes; expected ${SALT_BYTES}`, {
@@ -81,6 +95,11 @@ export class SeedEngine {
     return new Uint8Array(this.#podStateSeed);
   }
 
+  /** Derived as upstream does, but used by nothing in v1.5; exposed so its test vector can be checked. */
+  get historySeed(): Uint8Array {
+    return new Uint8Array(this.#historySeed);
+  }
+
   get transactionSigningSeed(): Uint8Array {
     return new Uint8Array(this.#transactionSigningSeed);
   }
@@ -89,7 +108,7 @@ export class SeedEngine {
     return new Uint8Array(this.#rootCaSeed);
   }
 
-  /** The 64-byte secret of every pod whose policy entry names `workloadSecretId`. */
+  /** The secret (as long as the seed: 64 bytes) of every pod whose policy entry names `workloadSecretId`. */
   workloadSecret(workloadSecretId: string): Uint8Array {
     if (workloadSecretId === "") {
       throw new MeshPkiError("WORKLOAD_SECRET_ID_EMPTY", "the workload secret ID is empty", {

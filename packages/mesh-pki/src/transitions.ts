@@ -1,5 +1,6 @@
 import { type KeyObject, sign, verify } from "node:crypto";
 import { bytesEqual, concatBytes, sha256, toHex, utf8 } from "@contrast/core";
+import { verifyEcdsaDigest } from "./ecdsa-digest.js";
 import { MeshPkiError } from "./errors.js";
 
 const HASH_BYTES = 32;
@@ -96,6 +97,30 @@ export function decodeLatestTransition(bytes: Uint8Array): LatestTransition {
     });
   }
   return { transitionHash: bytes.slice(0, HASH_BYTES), signature: bytes.slice(HASH_BYTES) };
+}
+
+/**
+ * Checks `transitions/latest` from its own bytes alone, as upstream's history does: the signature
+ * must verify over the stored 32-byte transition hash with the transaction signing public key.
+ * No transition or manifest is needed, so a peer or a recovery can trust the head of the history
+ * before walking it.
+ */
+export function verifyLatestTransition(latest: LatestTransition, transactionPublicKey: KeyObject): boolean {
+  return (
+    latest.transitionHash.length === HASH_BYTES &&
+    verifyEcdsaDigest(transactionPublicKey, latest.transitionHash, latest.signature)
+  );
+}
+
+/** Throws TRANSITION_SIGNATURE_INVALID unless `transitions/latest` verifies (see verifyLatestTransition). */
+export function assertLatestTransition(latest: LatestTransition, transactionPublicKey: KeyObject): void {
+  if (!verifyLatestTransition(latest, transactionPublicKey)) {
+    throw new MeshPkiError("TRANSITION_SIGNATURE_INVALID", "the latest transition's signature does not verify", {
+      kind: "crypto",
+      hint: "The seed does not belong to this deployment, or the history store was tampered with.",
+      details: { transitionHash: toHex(latest.transitionHash) },
+    });
+  }
 }
 
 /** Checks that stored transition bytes really are the transition a hash names. */

@@ -131,7 +131,10 @@ describe("CoordinatorCa", () => {
       x509.ExtendedKeyUsage.clientAuth,
       x509.ExtendedKeyUsage.serverAuth,
     ]);
-    expect(cert.getExtension(x509.BasicConstraintsExtension)).toBeNull();
+    const bc = cert.getExtension(x509.BasicConstraintsExtension);
+    expect(bc?.critical).toBe(true);
+    expect(bc?.ca).toBe(false);
+    expect(bc?.pathLength).toBeUndefined();
     const secret = cert.extensions.find((e) => e.type === "1.3.9901.3.1");
     expect(secret?.critical).toBe(false);
     // extnValue holds a DER OCTET STRING of the ID's bytes.
@@ -141,6 +144,29 @@ describe("CoordinatorCa", () => {
     expect(toHex(new Uint8Array(cert.publicKey.rawData))).toBe(toHex(publicKeyDer(workloadKey.publicKey)));
     const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
     expect(aki).toBe(new x509.X509Certificate(ca.meshCaDer).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+  });
+
+  it("orders the leaf's extensions as Go does for upstream's template, the workload secret ID after the claims", () => {
+    const claim = { oid: "1.3.9901.2.1.1", value: encodeDer(DerTag.INTEGER, new Uint8Array([2])) };
+    const der = ca.issueLeaf({
+      publicKey: workloadKey.publicKey,
+      sans: ["web"],
+      workloadSecretId: "web-secret",
+      extensions: [claim],
+    }).der;
+    const cert = new x509.X509Certificate(der);
+    expect(cert.extensions.map((e) => e.type)).toEqual([
+      "2.5.29.15", // key usage
+      "2.5.29.37", // extended key usage
+      "2.5.29.19", // basic constraints
+      "2.5.29.35", // authority key ID
+      "2.5.29.17", // subject alternative name
+      "1.3.9901.2.1.1", // claims, as handed in
+      "1.3.9901.3.1", // workload secret ID, last
+    ]);
+    // DER: SEQUENCE { OID basicConstraints, BOOLEAN TRUE, OCTET STRING { SEQUENCE {} } }, as Go
+    // writes it for BasicConstraintsValid without IsCA (both fields of the SEQUENCE are defaults).
+    expect(toHex(der)).toContain("300c0603551d130101ff04023000");
   });
 
   it("writes certChain.pem as the leaf then the intermediate", () => {
@@ -182,6 +208,7 @@ describe("CoordinatorCa", () => {
       /X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication, TLS Web Server Authentication/,
     );
     expect(text).toContain("1.3.9901.3.1:");
+    expect(text).toMatch(/X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
     expect(text).toContain("Signature Algorithm: ecdsa-with-SHA384");
     expect(text).toContain("ASN1 OID: prime256v1");
     const rootText = openssl(["x509", "-noout", "-text", "-in", write(dir, "root-text.pem", ca.rootCaPem)]).toString();
@@ -344,7 +371,7 @@ describe("SEV-SNP claim extensions", () => {
       ),
     ),
   );
-  const claims = snpClaimExtensions(report, "Milan");
+  const claims = snpClaimExtensions(report);
   const cert = new x509.X509Certificate(
     newCa("claims").issueLeaf({ publicKey: workloadKey.publicKey, sans: ["web"], extensions: claims }).der,
   );
@@ -359,8 +386,16 @@ describe("SEV-SNP claim extensions", () => {
     return Number.parseInt(toHex(el.value), 16);
   };
 
-  it("carries the 46 report fields under 1.3.9901.2.1.<n>", () => {
-    expect(claims.map((c) => c.oid)).toEqual(Array.from({ length: 46 }, (_, i) => `1.3.9901.2.1.${i + 1}`));
+  it("carries the 46 report fields under 1.3.9901.2.1.<n>, in upstream's emission order", () => {
+    const tcb = (first: number) => [first, first + 2, first + 1, first + 3];
+    const order = [1, 2, 3, 4, 7, 6, 5, 8, 9, 10, 11, ...tcb(12), 16, 17, 20, 18, 19, 21, 22, 23, 24, 25, 26, 27];
+    order.push(...tcb(28), 32, ...tcb(33), 37, 38, 39, 40, 41, 42, ...tcb(43));
+    expect(claims.map((c) => c.oid)).toEqual(order.map((n) => `1.3.9901.2.1.${n}`));
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 46 }, (_, i) => i + 1));
+    // In the certificate too, right after the standard extensions.
+    expect(cert.extensions.map((e) => e.type).filter((t) => t.startsWith("1.3.9901.2.1."))).toEqual(
+      claims.map((c) => c.oid),
+    );
     expect(int(1)).toBe(2); // version
     expect(int(11)).toBe(0); // VMPL
     // current TCB in the OID order bootloader, SNP, TEE, microcode
@@ -370,6 +405,17 @@ describe("SEV-SNP claim extensions", () => {
     expect(toHex(claim(23).value)).toBe(toHex(report.hostData));
     expect(toHex(claim(32).value)).toBe(toHex(report.chipId));
     expect(int(20)).toBe(0); // VCEK
+  });
+
+  it("splits every TCB with the Milan/Genoa byte layout, on Turin too, as upstream's kds.DecomposeTCBVersion", () => {
+    // Distinct bytes show which byte lands in which claim: bootloader 0, TEE 1, SNP 6, microcode 7.
+    const raw = Uint8Array.from([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+    const turinLike = { ...report, currentTcb: raw, reportedTcb: raw, committedTcb: raw, launchTcb: raw };
+    const byOid = new Map(snpClaimExtensions(turinLike).map((c) => [c.oid, readDerExact(c.value)]));
+    for (const first of [12, 28, 33, 43]) {
+      const parts = [0, 1, 2, 3].map((i) => toHex(byOid.get(`1.3.9901.2.1.${first + i}`)?.value ?? new Uint8Array()));
+      expect(parts).toEqual(["11", "77", "22", "0088"]); // bootloader, SNP, TEE, microcode (INTEGER 136)
+    }
   });
 });
 

@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseSnpReport } from "@contrast/attestation";
 import { fixedClock, sha256, toHex } from "@contrast/core";
 import { serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
@@ -18,6 +20,7 @@ import {
   seedShareOwnerPublicKeyHex,
   signTransition,
   signUpdate,
+  snpClaimExtensions,
   type Transition,
   workloadOwnerKeyDigest,
   ZERO_TRANSITION_HASH,
@@ -51,6 +54,19 @@ describe("Go's standard library reads what mesh-pki writes", () => {
   const sans = ["web", "web.default.svc", "10.0.0.7", "spiffe://cluster.local/ns/default/sa/web"];
   const leaf = ca.issueLeaf({ publicKey: workload.publicKey, sans, workloadSecretId: "web-secret" });
   const foreign = foreignCa.issueLeaf({ publicKey: workload.publicKey, sans: ["web"] });
+  const snpReport = parseSnpReport(
+    new Uint8Array(
+      readFileSync(
+        join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp/virtee-milan-report.bin"),
+      ),
+    ),
+  );
+  const claimsLeaf = ca.issueLeaf({
+    publicKey: workload.publicKey,
+    sans: ["db", "10.0.0.8"],
+    extensions: snpClaimExtensions(snpReport),
+    workloadSecretId: "db-secret",
+  });
 
   const owner = generateWorkloadOwnerKey(testRandom("go-owner"));
   const shareOwner = generateKeyPairSync("rsa", { modulusLength: 3072 });
@@ -65,6 +81,9 @@ describe("Go's standard library reads what mesh-pki writes", () => {
     "mesh-ca.pem": ca.meshCaPem,
     "certChain.pem": leaf.certChainPem,
     "foreign-chain.pem": foreign.certChainPem,
+    "claims-chain.pem": claimsLeaf.certChainPem,
+    "root-key.pem": encodeEcPrivateKey(engine.rootCaKey.privateKey),
+    "mesh-ca-key.pem": encodeEcPrivateKey(ca.meshCaKey),
     "leaf-key.pem": workload.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
     "workload-owner.pem": encodeEcPrivateKey(owner),
     "seedshare-owner.pem": encodeSeedShareOwnerKey(shareOwner.privateKey),
@@ -75,23 +94,23 @@ describe("Go's standard library reads what mesh-pki writes", () => {
     "update.sig": signUpdate(transition, owner),
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const report = runGo(dir);
+  const go = runGo(dir);
 
   it("verifies issued chains to the root CA (via the intermediate) and to the mesh CA, for both TLS roles", () => {
-    expect(report.chainLength).toBe(2);
-    expect(report.verifyToRoot).toBe("ok");
-    expect(report.verifyToMeshCa).toBe("ok");
-    expect(report.rootCommonName).toBe("system:coordinator:root");
-    expect(report.rootSelfSigned).toBe("ok");
+    expect(go.chainLength).toBe(2);
+    expect(go.verifyToRoot).toBe("ok");
+    expect(go.verifyToMeshCa).toBe("ok");
+    expect(go.rootCommonName).toBe("system:coordinator:root");
+    expect(go.rootSelfSigned).toBe("ok");
   });
 
   it("rejects a leaf from another mesh CA and a name the leaf does not carry", () => {
-    expect(report.verifyForeign).toMatch(/unknown authority/);
-    expect(report.verifyWrongName).toMatch(/not-web/);
+    expect(go.verifyForeign).toMatch(/unknown authority/);
+    expect(go.verifyWrongName).toMatch(/not-web/);
   });
 
   it("reads the subject, the classified SANs and the workload secret ID as the leaf says", () => {
-    expect(report.leaf).toMatchObject({
+    expect(go.leaf).toMatchObject({
       commonName: "web",
       dns: ["web", "web.default.svc"],
       ips: ["10.0.0.7"],
@@ -99,29 +118,43 @@ describe("Go's standard library reads what mesh-pki writes", () => {
       workloadSecretId: "web-secret",
       issuer: "system:coordinator:intermediate",
       isCA: false,
+      basicConstraintsValid: true,
     });
-    expect((report.leaf as { extensions: string[] }).extensions).toContain("1.3.9901.3.1");
+    expect((go.leaf as { extensions: string[] }).extensions).toContain("1.3.9901.3.1");
+  });
+
+  it("re-issues every certificate byte for byte (to-be-signed part) from upstream's templates with x509.CreateCertificate", () => {
+    // Same keys, names, serial and validity: only the randomised ECDSA signature may differ, so
+    // extension order, criticality, BasicConstraints CA:FALSE on the leaf, key IDs and name
+    // encodings are Go's, and the workload secret ID comes after the claims.
+    expect(go.rebuild).toEqual({
+      root: "identical",
+      intermediate: "identical",
+      meshCa: "identical",
+      leaf: "identical",
+      claimsLeaf: "identical",
+    });
   });
 
   it("completes a mutual TLS 1.3 handshake with the issued chain, trusting only mesh-ca.pem", () => {
-    expect(report.tls).toBe("ok");
+    expect(go.tls).toBe("ok");
   });
 
   it("reads workload-owner.pem (SEC1) and computes the same owner key digest", () => {
-    expect(report.workloadOwnerKeyDigest).toBe(workloadOwnerKeyDigest(owner));
+    expect(go.workloadOwnerKeyDigest).toBe(workloadOwnerKeyDigest(owner));
   });
 
   it("finds and decrypts the seed share with seedshare-owner.pem (PKCS#1, OAEP SHA-256, label seedshare)", () => {
-    expect(report.seed).toBe(toHex(secret.seed));
-    expect(report.salt).toBe(toHex(secret.salt));
-    expect(report.tamperedShare).toMatch(/decryption error/);
-    expect(report.wrongLabel).toMatch(/decryption error/);
+    expect(go.seed).toBe(toHex(secret.seed));
+    expect(go.salt).toBe(toHex(secret.salt));
+    expect(go.tamperedShare).toMatch(/decryption error/);
+    expect(go.wrongLabel).toMatch(/decryption error/);
   });
 
   it("verifies the transition signature over the 32-byte hash and the owner's update signature", () => {
-    expect(report.transactionCurve).toBe("P-384");
-    expect(report.transitionSignature).toBe(true);
-    expect(report.transitionSignatureOtherHash).toBe(false);
-    expect(report.updateSignature).toBe(true);
+    expect(go.transactionCurve).toBe("P-384");
+    expect(go.transitionSignature).toBe(true);
+    expect(go.transitionSignatureOtherHash).toBe(false);
+    expect(go.updateSignature).toBe(true);
   });
 });

@@ -20,6 +20,8 @@ import {
   type DetKeygenCurve,
   deriveEcdsaKey,
   generateSeed,
+  MAX_SEED_BYTES,
+  MIN_SEED_BYTES,
   publicKeyDer,
   SEED_LABELS,
   SeedEngine,
@@ -151,6 +153,7 @@ describe("seed engine", () => {
     expect(toHex(engine.podStateSeed)).toBe(toHex(opensslHkdf(SEED, SALT, "POD STATE SECRET", 64)));
     expect(toHex(engine.transactionSigningSeed)).toBe(toHex(opensslHkdf(SEED, SALT, "TRANSACTION SIGNING SECRET", 64)));
     expect(toHex(engine.rootCaSeed)).toBe(toHex(opensslHkdf(SEED, SALT, "ROOT CA SEED", 64)));
+    expect(toHex(engine.historySeed)).toBe(toHex(opensslHkdf(SEED, SALT, "HISTORY SECRET", 64)));
     const podState = opensslHkdf(SEED, SALT, "POD STATE SECRET", 64);
     const secret = engine.workloadSecret("my-app");
     expect(secret).toHaveLength(64);
@@ -189,8 +192,20 @@ describe("seed engine", () => {
     expectCode(() => generateSeed(() => new Uint8Array(3)), "RANDOM_SOURCE_INVALID", "internal");
   });
 
+  it("accepts seeds of 32 bytes up to what HKDF-SHA256 can expand, as upstream does", () => {
+    for (const n of [MIN_SEED_BYTES, 33, 63, 65, 128, MAX_SEED_BYTES]) {
+      const e = SeedEngine.fromSeed(new Uint8Array(n).fill(1), SALT);
+      // Every derived secret is as long as the seed, as upstream's hkdfDerive makes it.
+      expect(e.podStateSeed).toHaveLength(n);
+      expect(e.historySeed).toHaveLength(n);
+      expect(e.workloadSecret("w")).toHaveLength(n);
+      expect(toHex(e.podStateSeed)).toBe(toHex(opensslHkdf(new Uint8Array(n).fill(1), SALT, "POD STATE SECRET", n)));
+    }
+    expect([MIN_SEED_BYTES, MAX_SEED_BYTES]).toEqual([32, 8160]);
+  });
+
   it("rejects wrong seed and salt lengths and an empty workload secret ID", () => {
-    for (const n of [0, 32, 63, 65, 128])
+    for (const n of [0, 16, 31, MAX_SEED_BYTES + 1])
       expectCode(() => SeedEngine.fromSeed(new Uint8Array(n), SALT), "SEED_INVALID_LENGTH");
     for (const n of [0, 16, 31, 33, 64])
       expectCode(() => SeedEngine.fromSeed(SEED, new Uint8Array(n)), "SALT_INVALID_LENGTH");

@@ -5,6 +5,7 @@ import { concatBytes, sha256, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  assertLatestTransition,
   assertTransitionSignature,
   decodeLatestTransition,
   decodeTransition,
@@ -20,6 +21,7 @@ import {
   transitionHash,
   transitionMatchesHash,
   updateSigningHash,
+  verifyLatestTransition,
   verifyTransitionSignature,
   verifyUpdateSignature,
   ZERO_TRANSITION_HASH,
@@ -86,6 +88,42 @@ describe("manifest transitions", () => {
     const latest = encodeLatestTransition({ transitionHash: transitionHash(first), signature: sig });
     expect(toHex(latest)).toBe(toHex(concatBytes(transitionHash(first), sig)));
     expect(decodeLatestTransition(latest)).toEqual({ transitionHash: transitionHash(first), signature: sig });
+  });
+
+  it("verifies transitions/latest from its stored bytes alone, with no transition at hand", () => {
+    const key = engine.transactionSigningKey;
+    const stored = encodeLatestTransition({
+      transitionHash: transitionHash(second),
+      signature: signTransition(second, key.privateKey),
+    });
+    const latest = decodeLatestTransition(stored);
+    expect(verifyLatestTransition(latest, key.publicKey)).toBe(true);
+    assertLatestTransition(latest, key.publicKey);
+    // Another head of the history with the same signature: the tampered hash is caught.
+    const swapped = { ...latest, transitionHash: transitionHash(first) };
+    expect(verifyLatestTransition(swapped, key.publicKey)).toBe(false);
+    expectCode(() => assertLatestTransition(swapped, key.publicKey), "TRANSITION_SIGNATURE_INVALID", "crypto");
+    const wrong = SeedEngine.fromSeed(new Uint8Array(64).fill(8), new Uint8Array(32).fill(9));
+    expect(verifyLatestTransition(latest, wrong.transactionSigningKey.publicKey)).toBe(false);
+    expect(verifyLatestTransition({ ...latest, transitionHash: latest.transitionHash.slice(1) }, key.publicKey)).toBe(
+      false,
+    );
+  });
+
+  it("never verifies a stored latest transition with one flipped bit (property)", () => {
+    const key = engine.transactionSigningKey;
+    const stored = encodeLatestTransition({
+      transitionHash: transitionHash(first),
+      signature: signTransition(first, key.privateKey),
+    });
+    fc.assert(
+      fc.property(fc.nat(stored.length * 8 - 1), (bit) => {
+        const bad = new Uint8Array(stored);
+        bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+        expect(verifyLatestTransition(decodeLatestTransition(bad), key.publicKey)).toBe(false);
+      }),
+      { numRuns: Math.min(FUZZ_RUNS, stored.length * 8) },
+    );
   });
 
   it("signs updates over SHA-256 of the hex transition hash (contrast sign)", () => {

@@ -7,11 +7,14 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -135,6 +139,67 @@ func handshake(chainPEM, keyPEM []byte, meshCA *x509.CertPool, serverName string
 	return nil
 }
 
+// rebuild issues, with Go's x509.CreateCertificate, the certificate that a template of upstream's
+// internal/ca would give for the same key, names, serial number and validity as ours, and says
+// whether its to-be-signed part is byte-identical to ours (only the ECDSA signature is random).
+func rebuild(ours *x509.Certificate, template, parent *x509.Certificate, pub any, key *ecdsa.PrivateKey) string {
+	template.SerialNumber = ours.SerialNumber
+	template.NotBefore = ours.NotBefore
+	template.NotAfter = ours.NotAfter
+	der, err := x509.CreateCertificate(rand.Reader, template, parent, pub, key)
+	if err != nil {
+		return err.Error()
+	}
+	theirs, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err.Error()
+	}
+	if bytes.Equal(theirs.RawTBSCertificate, ours.RawTBSCertificate) {
+		return "identical"
+	}
+	return fmt.Sprintf("differs:\ngo   %x\nours %x", theirs.RawTBSCertificate, ours.RawTBSCertificate)
+}
+
+func caTemplate(commonName string) *x509.Certificate {
+	return &x509.Certificate{
+		Subject: pkix.Name{CommonName: commonName}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+}
+
+// leafTemplate is upstream's mesh certificate template. The claims go into ExtraExtensions in the
+// order the certificate has them, then the workload secret ID, which upstream appends last.
+func leafTemplate(ours *x509.Certificate) *x509.Certificate {
+	secretOID := asn1.ObjectIdentifier{1, 3, 9901, 3, 1}
+	var extra, secret []pkix.Extension
+	for _, e := range ours.Extensions {
+		switch {
+		case e.Id.Equal(secretOID):
+			secret = append(secret, e)
+		case strings.HasPrefix(e.Id.String(), "1.3.9901."):
+			extra = append(extra, e)
+		}
+	}
+	return &x509.Certificate{
+		Subject:               pkix.Name{CommonName: ours.DNSNames[0]},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		ExtraExtensions:       append(extra, secret...),
+		DNSNames:              ours.DNSNames,
+		IPAddresses:           ours.IPAddresses,
+		URIs:                  ours.URIs,
+	}
+}
+
+func ecKey(name string) *ecdsa.PrivateKey {
+	k, err := x509.ParseECPrivateKey(block(name, "EC PRIVATE KEY"))
+	if err != nil {
+		fail(err)
+	}
+	return k
+}
+
 type seedShareDoc struct {
 	SeedShares []struct {
 		PublicKey     string
@@ -181,7 +246,22 @@ func main() {
 	out["leaf"] = map[string]any{
 		"commonName": leaf.Subject.CommonName, "dns": leaf.DNSNames, "ips": ips, "uris": uris,
 		"extensions": oids, "workloadSecretId": secretID, "issuer": leaf.Issuer.CommonName,
-		"isCA": leaf.IsCA, "keyUsage": int(leaf.KeyUsage),
+		"isCA": leaf.IsCA, "keyUsage": int(leaf.KeyUsage), "basicConstraintsValid": leaf.BasicConstraintsValid,
+	}
+
+	// The same certificates, re-issued by Go from upstream's templates.
+	rootKey, meshKey := ecKey("root-key.pem"), ecKey("mesh-ca-key.pem")
+	intermediate := chain[1]
+	claimsLeaf := certs("claims-chain.pem")[0]
+	out["rebuild"] = map[string]string{
+		"root": rebuild(root, caTemplate("system:coordinator:root"), caTemplate("system:coordinator:root"),
+			&rootKey.PublicKey, rootKey),
+		"intermediate": rebuild(intermediate, caTemplate("system:coordinator:intermediate"), root,
+			&meshKey.PublicKey, rootKey),
+		"meshCa": rebuild(meshCA, caTemplate("system:coordinator:intermediate"),
+			caTemplate("system:coordinator:intermediate"), &meshKey.PublicKey, meshKey),
+		"leaf":       rebuild(leaf, leafTemplate(leaf), meshCA, leaf.PublicKey, meshKey),
+		"claimsLeaf": rebuild(claimsLeaf, leafTemplate(claimsLeaf), meshCA, claimsLeaf.PublicKey, meshKey),
 	}
 	out["rootCommonName"] = root.Subject.CommonName
 	out["rootSelfSigned"] = status(root.CheckSignatureFrom(root))
@@ -192,11 +272,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	pkix, err := x509.MarshalPKIXPublicKey(&owner.PublicKey)
+	spki, err := x509.MarshalPKIXPublicKey(&owner.PublicKey)
 	if err != nil {
 		fail(err)
 	}
-	digest := sha256.Sum256(pkix)
+	digest := sha256.Sum256(spki)
 	out["workloadOwnerKeyDigest"] = hex.EncodeToString(digest[:])
 
 	// seedshare-owner.pem: PKCS#1 "RSA PRIVATE KEY"; the share is found by the hex PKCS#1 public key.
