@@ -1,31 +1,116 @@
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSnpReport } from "@contrast/attestation";
-import { fixedClock, sha256, toHex } from "@contrast/core";
+import {
+  concatBytes,
+  DerTag,
+  encodeDer,
+  fixedClock,
+  fromHex,
+  readDerChildren,
+  readDerExact,
+  sha256,
+  toBase64,
+  toHex,
+} from "@contrast/core";
 import { serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
 import {
   CoordinatorCa,
   createSeedShareDocument,
+  ecdsaCurveParameters,
   encodeEcPrivateKey,
   encodePublicKey,
   encodeSeedShareOwnerKey,
   encodeTransition,
   generateSeed,
   generateWorkloadOwnerKey,
+  publicKeyDer,
   SeedEngine,
   seedShareOwnerPublicKeyHex,
   signTransition,
   signUpdate,
   snpClaimExtensions,
   type Transition,
+  verifyEcdsaDigest,
   workloadOwnerKeyDigest,
   ZERO_TRANSITION_HASH,
 } from "../src/index.js";
-import { childEnv, scratchDir, testRandom } from "./helpers.js";
+import { childEnv, scratchDir, TESTDATA, testRandom } from "./helpers.js";
+
+interface DigestCase {
+  readonly publicKey: KeyObject;
+  readonly digest: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+function derInt(v: bigint): Uint8Array {
+  let hex = v.toString(16);
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+  return encodeDer(DerTag.INTEGER, fromHex(hex));
+}
+
+const derSeq = (...parts: Uint8Array[]) => encodeDer(DerTag.SEQUENCE, concatBytes(...parts));
+
+/**
+ * Signatures over given digests, honest and doctored, for Go's ecdsa.VerifyASN1 (what upstream's
+ * history uses on transitions/latest) and verifyEcdsaDigest to judge side by side.
+ */
+function digestCases(): DigestCase[] {
+  const cases: DigestCase[] = [];
+  const random = testRandom("digest-cases");
+  for (const [curve, node] of [
+    ["P-256", "prime256v1"],
+    ["P-384", "secp384r1"],
+    ["P-521", "secp521r1"],
+  ] as const) {
+    const key = generateKeyPairSync("ec", { namedCurve: node });
+    const n = ecdsaCurveParameters(curve)?.n ?? 0n;
+    for (const hash of ["sha256", "sha384", "sha512"]) {
+      const message = random(40);
+      const digest = new Uint8Array(createHash(hash).update(message).digest());
+      const signature = new Uint8Array(sign(hash, message, { key: key.privateKey, dsaEncoding: "der" }));
+      const [r, s] = readDerChildren(readDerExact(signature, DerTag.SEQUENCE)).map((e) =>
+        BigInt(`0x${toHex(e.value)}`),
+      );
+      if (r === undefined || s === undefined) throw new Error("bad signature");
+      const flipped = new Uint8Array(digest);
+      flipped[digest.length - 1] = (flipped[digest.length - 1] as number) ^ 1;
+      const doctored = [
+        signature,
+        derSeq(derInt(r), derInt(n - s)), // the other s
+        derSeq(derInt(r + n), derInt(s)),
+        derSeq(derInt(r), derInt(s + n)),
+        derSeq(derInt(0n), derInt(s)),
+        derSeq(encodeDer(DerTag.INTEGER, concatBytes(new Uint8Array([0]), derInt(r).subarray(2))), derInt(s)),
+        concatBytes(signature, new Uint8Array([0])),
+        derSeq(derInt(r), derInt(s), derInt(1n)),
+        random(signature.length),
+      ];
+      for (const sig of doctored) cases.push({ publicKey: key.publicKey, digest, signature: sig });
+      cases.push({ publicKey: key.publicKey, digest: flipped, signature });
+      for (let i = 0; i < 6; i++) {
+        const bad = new Uint8Array(signature);
+        const at = (random(1)[0] as number) % bad.length;
+        bad[at] = (bad[at] as number) ^ (1 << ((random(1)[0] as number) & 7));
+        cases.push({ publicKey: key.publicKey, digest, signature: bad });
+      }
+    }
+  }
+  const upstream = JSON.parse(readFileSync(join(TESTDATA, "upstream-contrast-vectors.json"), "utf8")).history;
+  const upstreamKey = createPublicKey(
+    createPrivateKey({ key: Buffer.from(upstream.signingKeyPkcs8Base64, "base64"), format: "der", type: "pkcs8" }),
+  );
+  for (const stored of [upstream.latest.valid, upstream.latest.hashModified, upstream.latest.signatureModified]) {
+    const bytes = fromHex(stored);
+    cases.push({ publicKey: upstreamKey, digest: bytes.subarray(0, 32), signature: bytes.subarray(32) });
+  }
+  return cases;
+}
 
 /**
  * Upstream Contrast is written in Go: its Coordinator, initializer and CLI read what this package
@@ -93,6 +178,14 @@ describe("Go's standard library reads what mesh-pki writes", () => {
     "transition.sig": signTransition(transition, engine.transactionSigningKey.privateKey),
     "update.sig": signUpdate(transition, owner),
   };
+  const cases = digestCases();
+  files["digest-cases.json"] = JSON.stringify(
+    cases.map((c) => ({
+      publicKey: toBase64(publicKeyDer(c.publicKey)),
+      digest: toBase64(c.digest),
+      signature: toBase64(c.signature),
+    })),
+  );
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   const go = runGo(dir);
 
@@ -134,6 +227,15 @@ describe("Go's standard library reads what mesh-pki writes", () => {
       leaf: "identical",
       claimsLeaf: "identical",
     });
+  });
+
+  it("judges every signature over a given digest as ecdsa.VerifyASN1 does (transitions/latest)", () => {
+    const ours = cases.map((c) => verifyEcdsaDigest(c.publicKey, c.digest, c.signature));
+    expect(go.digestVerdicts).toEqual(ours);
+    // Valid: each honest signature and its other s, upstream's own vector, and the flipped last
+    // digest bit where the digest is longer than the order (only its leftmost bits count:
+    // SHA-384 and SHA-512 on P-256, SHA-512 on P-384). Nothing else.
+    expect(ours.filter(Boolean)).toHaveLength(3 * 3 * 2 + 1 + 3);
   });
 
   it("completes a mutual TLS 1.3 handshake with the issued chain, trusting only mesh-ca.pem", () => {

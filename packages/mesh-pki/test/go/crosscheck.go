@@ -200,6 +200,32 @@ func ecKey(name string) *ecdsa.PrivateKey {
 	return k
 }
 
+// digestCase is one ECDSA verification over a given digest that the TypeScript side also judged.
+type digestCase struct {
+	PublicKey []byte `json:"publicKey"`
+	Digest    []byte `json:"digest"`
+	Signature []byte `json:"signature"`
+}
+
+// digestVerdicts answers each case with ecdsa.VerifyASN1, which upstream's history uses for
+// transitions/latest.
+func digestVerdicts() []bool {
+	var cases []digestCase
+	if err := json.Unmarshal(read("digest-cases.json"), &cases); err != nil {
+		fail(err)
+	}
+	out := make([]bool, len(cases))
+	for i, c := range cases {
+		pub, err := x509.ParsePKIXPublicKey(c.PublicKey)
+		if err != nil {
+			fail(err)
+		}
+		key, ok := pub.(*ecdsa.PublicKey)
+		out[i] = ok && ecdsa.VerifyASN1(key, c.Digest, c.Signature)
+	}
+	return out
+}
+
 type seedShareDoc struct {
 	SeedShares []struct {
 		PublicKey     string
@@ -325,6 +351,7 @@ func main() {
 	out["transitionSignature"] = ecdsa.VerifyASN1(txKey, hash[:], read("transition.sig"))
 	other := sha256.Sum256(append(transition, 0))
 	out["transitionSignatureOtherHash"] = ecdsa.VerifyASN1(txKey, other[:], read("transition.sig"))
+	out["digestVerdicts"] = digestVerdicts()
 	updateHash := sha256.Sum256([]byte(hex.EncodeToString(hash[:])))
 	out["updateSignature"] = ecdsa.VerifyASN1(&owner.PublicKey, updateHash[:], read("update.sig"))
 
