@@ -1,4 +1,4 @@
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, hkdfSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -202,6 +202,27 @@ describe("seed engine", () => {
       expect(toHex(e.podStateSeed)).toBe(toHex(opensslHkdf(new Uint8Array(n).fill(1), SALT, "POD STATE SECRET", n)));
     }
     expect([MIN_SEED_BYTES, MAX_SEED_BYTES]).toEqual([32, 8160]);
+  });
+
+  it("derives from any seed length upstream accepts exactly what HKDF gives, and refuses shorter seeds (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (seed, salt) => {
+          if (seed.length < MIN_SEED_BYTES) {
+            expectCode(() => SeedEngine.fromSeed(seed, salt), "SEED_INVALID_LENGTH", "input");
+            return;
+          }
+          const e = SeedEngine.fromSeed(seed, salt);
+          const hkdf = (info: string) => toHex(new Uint8Array(hkdfSync("sha256", seed, salt, info, seed.length)));
+          expect(toHex(e.podStateSeed)).toBe(hkdf("POD STATE SECRET"));
+          expect(toHex(e.historySeed)).toBe(hkdf("HISTORY SECRET"));
+          expect(toHex(e.rootCaSeed)).toBe(hkdf("ROOT CA SEED"));
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
   });
 
   it("rejects wrong seed and salt lengths and an empty workload secret ID", () => {
