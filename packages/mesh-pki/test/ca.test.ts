@@ -410,7 +410,14 @@ describe("SEV-SNP claim extensions", () => {
   it("splits every TCB with the Milan/Genoa byte layout, on Turin too, as upstream's kds.DecomposeTCBVersion", () => {
     // Distinct bytes show which byte lands in which claim: bootloader 0, TEE 1, SNP 6, microcode 7.
     const raw = Uint8Array.from([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
-    const turinLike = { ...report, currentTcb: raw, reportedTcb: raw, committedTcb: raw, launchTcb: raw };
+    const turinLike = {
+      ...report,
+      cpuid: { family: 0x1a, model: 0x02, stepping: 0 }, // a Turin CPU
+      currentTcb: raw,
+      reportedTcb: raw,
+      committedTcb: raw,
+      launchTcb: raw,
+    };
     const byOid = new Map(snpClaimExtensions(turinLike).map((c) => [c.oid, readDerExact(c.value)]));
     for (const first of [12, 28, 33, 43]) {
       const parts = [0, 1, 2, 3].map((i) => toHex(byOid.get(`1.3.9901.2.1.${first + i}`)?.value ?? new Uint8Array()));

@@ -3,6 +3,7 @@ import { fixedClock, sha256, toHex } from "@contrast/core";
 import { parseSeedShareDocument, serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
 import {
+  assertLatestTransition,
   assertTransitionSignature,
   CoordinatorCa,
   createSeedShareDocument,
@@ -53,6 +54,8 @@ describe("first set, restart, user recovery", () => {
       decodeLatestTransition(latest).signature,
       again.transactionSigningKey.publicKey,
     );
+    // As upstream does before anything else: the stored head of the history, from its bytes alone.
+    assertLatestTransition(decodeLatestTransition(latest), again.transactionSigningKey.publicKey);
     const after = CoordinatorCa.create(again, { clock, random: testRandom("mesh-2") });
 
     const key = (pem: string) => toHex(publicKeyDer(new X509Certificate(pem).publicKey));
@@ -73,6 +76,11 @@ describe("first set, restart, user recovery", () => {
           decodeLatestTransition(latest).signature,
           other.transactionSigningKey.publicKey,
         ),
+      "TRANSITION_SIGNATURE_INVALID",
+      "crypto",
+    );
+    expectCode(
+      () => assertLatestTransition(decodeLatestTransition(latest), other.transactionSigningKey.publicKey),
       "TRANSITION_SIGNATURE_INVALID",
       "crypto",
     );
