@@ -9,7 +9,7 @@ import { DerTag, fromBase64Url, readDerChildren, readDerExact } from "@contrast/
  * (timing does not matter), for the NIST curves with a = -3.
  */
 
-interface Curve {
+export interface EcdsaCurve {
   readonly p: bigint;
   readonly n: bigint;
   readonly b: bigint;
@@ -19,7 +19,7 @@ interface Curve {
 }
 
 // FIPS 186-5 / SP 800-186 domain parameters; a test compares them with OpenSSL's explicit ones.
-const CURVES: Readonly<Record<string, Curve>> = {
+const CURVES: Readonly<Record<string, EcdsaCurve>> = {
   "P-256": {
     p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
     n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
@@ -47,7 +47,7 @@ const CURVES: Readonly<Record<string, Curve>> = {
 };
 
 /** The domain parameters, exported so tests can hold them against OpenSSL's. */
-export function ecdsaCurveParameters(curve: string): Curve | undefined {
+export function ecdsaCurveParameters(curve: string): EcdsaCurve | undefined {
   return CURVES[curve];
 }
 
@@ -76,7 +76,7 @@ interface Point {
 
 const INFINITY: Point = { x: 1n, y: 1n, z: 0n };
 
-function double(c: Curve, P: Point): Point {
+function double(c: EcdsaCurve, P: Point): Point {
   if (P.z === 0n || P.y === 0n) return INFINITY;
   const { p } = c;
   const delta = mod(P.z * P.z, p);
@@ -89,7 +89,7 @@ function double(c: Curve, P: Point): Point {
   return { x, y, z };
 }
 
-function add(c: Curve, P: Point, Q: Point): Point {
+function add(c: EcdsaCurve, P: Point, Q: Point): Point {
   if (P.z === 0n) return Q;
   if (Q.z === 0n) return P;
   const { p } = c;
@@ -112,7 +112,7 @@ function add(c: Curve, P: Point, Q: Point): Point {
 }
 
 /** u1·G + u2·Q in one pass (Shamir's trick). */
-function twoMultiply(c: Curve, u1: bigint, G: Point, u2: bigint, Q: Point): Point {
+function twoMultiply(c: EcdsaCurve, u1: bigint, G: Point, u2: bigint, Q: Point): Point {
   const GQ = add(c, G, Q);
   let R = INFINITY;
   const top = Math.max(u1.toString(2).length, u2.toString(2).length);
@@ -156,7 +156,7 @@ function parseSignature(der: Uint8Array): { r: bigint; s: bigint } | undefined {
 }
 
 /** SEC 1 / FIPS 186-5 bits2int: the digest's leftmost bits, as many as the order has. */
-function digestToInt(c: Curve, digest: Uint8Array): bigint {
+function digestToInt(c: EcdsaCurve, digest: Uint8Array): bigint {
   const orderBytes = Math.ceil(c.bits / 8);
   const taken = digest.length > orderBytes ? digest.subarray(0, orderBytes) : digest;
   const excess = taken.length * 8 - c.bits;
@@ -164,7 +164,7 @@ function digestToInt(c: Curve, digest: Uint8Array): bigint {
   return excess > 0 ? e >> BigInt(excess) : e;
 }
 
-function publicPoint(key: KeyObject): { curve: Curve; Q: Point } | undefined {
+function publicPoint(key: KeyObject): { curve: EcdsaCurve; Q: Point } | undefined {
   if (key.asymmetricKeyType !== "ec") return undefined;
   const jwk = key.export({ format: "jwk" });
   const curve = jwk.crv === undefined ? undefined : CURVES[jwk.crv];

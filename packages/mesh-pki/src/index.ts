@@ -22,7 +22,7 @@ export {
   deriveEcdsaKey,
   keyFromScalar,
 } from "./det-keygen.js";
-export { ecdsaCurveParameters, verifyEcdsaDigest } from "./ecdsa-digest.js";
+export { type EcdsaCurve, ecdsaCurveParameters, verifyEcdsaDigest } from "./ecdsa-digest.js";
 export { MeshPkiError, type MeshPkiErrorCode } from "./errors.js";
 export {
   encodeEcPrivateKey,
