@@ -108,7 +108,10 @@ export class SeedEngine {
     return new Uint8Array(this.#rootCaSeed);
   }
 
-  /** The secret (as long as the seed: 64 bytes) of every pod whose policy entry names `workloadSecretId`. */
+  /**
+   * The secret of every pod whose policy entry names `workloadSecretId`; as long as the seed, so
+   * 64 bytes for a seed a Coordinator made.
+   */
   workloadSecret(workloadSecretId: string): Uint8Array {
     if (workloadSecretId === "") {
       throw new MeshPkiError("WORKLOAD_SECRET_ID_EMPTY", "the workload secret ID is empty", {
