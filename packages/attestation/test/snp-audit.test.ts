@@ -224,5 +224,8 @@ describe("SNP evidence: keys, reserved bytes and product", () => {
         verifySnpReport({ report, endorsementKey: vcek.der, now: FORGE_NOW, roots: forgedRoots, product: "Genoa" }),
       ).code,
     ).toBe("SNP_PRODUCT_UNKNOWN");
+    // All-zero CPUID bytes carry no claim: the product comes from the key, as for version 2.
+    const silent = forgeReport({ current: TCB, chipId, cpuid: [0, 0, 0] }, vcek);
+    expect(verifyForged(silent).product).toBe("Genoa");
   });
 });

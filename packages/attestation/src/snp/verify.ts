@@ -282,15 +282,18 @@ function resolveProduct(report: SnpReport, key: EndorsementKey, expected: SnpPro
       "Pass the key kind the report names.",
     );
   }
-  const fromCpuid = report.cpuid ? productFromCpuid(report.cpuid) : undefined;
-  if (report.cpuid !== undefined && fromCpuid === undefined) {
+  // All-zero CPUID bytes say nothing (as in version 2 reports); go-sev-guest treats them alike.
+  const cpuid =
+    report.cpuid && (report.cpuid.family | report.cpuid.model | report.cpuid.stepping) !== 0 ? report.cpuid : undefined;
+  const fromCpuid = cpuid ? productFromCpuid(cpuid) : undefined;
+  if (cpuid !== undefined && fromCpuid === undefined) {
     // Version 3+ reports say which processor signed them; one we do not know must not borrow
     // the product from the (host-supplied) certificate or the caller.
     throw fail(
       "SNP_PRODUCT_UNKNOWN",
-      `the report's CPUID (family ${hex8(report.cpuid.family)}, model ${hex8(report.cpuid.model)}) is no known SEV-SNP product`,
+      `the report's CPUID (family ${hex8(cpuid.family)}, model ${hex8(cpuid.model)}) is no known SEV-SNP product`,
       "Only Milan, Genoa and Turin processors are supported.",
-      { cpuid: report.cpuid },
+      { cpuid },
     );
   }
   const fromCert = productOfName(key.productName);
