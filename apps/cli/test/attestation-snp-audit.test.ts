@@ -10,7 +10,9 @@ import {
   serializeManifest,
   simReferenceValues,
 } from "@contrast/manifest";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseNow } from "../src/commands/attestation/options.js";
 import { cli, REPO, tempDir } from "./helpers.js";
 
 // The CLI's share of the adversarial audit of issue 11, section 4: each test failed before its fix.
@@ -170,6 +172,48 @@ describe("attestation verify: evidence documents and time", () => {
     }
     expect((await at("2024-02-29T00:00:00Z")).status).toBe(0);
     expect((await at("2024-01-01T01:00:00+01:00")).status).toBe(0);
+  });
+});
+
+describe("--now parsing", () => {
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  const stamp = (y: number, mo: number, d: number, h: number, mi: number, s: number) =>
+    `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(s)}Z`;
+  const days = (y: number, mo: number) => new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const runs = Number(process.env.FUZZ_RUNS ?? 500);
+
+  it("reads every real instant exactly, and refuses every field out of range (property)", () => {
+    const fields = fc.record({
+      y: fc.integer({ min: 1970, max: 2200 }),
+      mo: fc.integer({ min: 1, max: 12 }),
+      d: fc.integer({ min: 1, max: 31 }),
+      h: fc.integer({ min: 0, max: 23 }),
+      mi: fc.integer({ min: 0, max: 59 }),
+      s: fc.integer({ min: 0, max: 59 }),
+    });
+    fc.assert(
+      fc.property(fields, ({ y, mo, d, h, mi, s }) => {
+        const text = stamp(y, mo, d, h, mi, s);
+        if (d <= days(y, mo)) expect(parseNow(text).getTime()).toBe(Date.UTC(y, mo - 1, d, h, mi, s));
+        else expect(() => parseNow(text)).toThrow(/not an RFC 3339 time/);
+      }),
+      { numRuns: runs },
+    );
+    const outOfRange = fc.oneof(
+      fc.record({ mo: fc.integer({ min: 13, max: 99 }) }),
+      fc.record({ h: fc.integer({ min: 24, max: 99 }) }),
+      fc.record({ mi: fc.integer({ min: 60, max: 99 }) }),
+      fc.record({ s: fc.integer({ min: 60, max: 99 }) }),
+      fc.record({ mo: fc.constant(0) }),
+      fc.record({ d: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(outOfRange, (bad) => {
+        const f = { y: 2024, mo: 1, d: 1, h: 0, mi: 0, s: 0, ...bad };
+        expect(() => parseNow(stamp(f.y, f.mo, f.d, f.h, f.mi, f.s))).toThrow(/not an RFC 3339 time/);
+      }),
+      { numRuns: runs },
+    );
   });
 });
 
