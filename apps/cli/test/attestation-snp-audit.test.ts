@@ -123,6 +123,8 @@ describe("attestation verify: SNP reference values", () => {
     ]);
     expect(mit.status).toBe(2);
     expect(mit.stderr).toContain("[ATTESTATION_MITIGATION_VECTOR_MISSING]");
+    const claims = JSON.parse((await cli(["-o", "json", ...S2])).stdout).claims;
+    expect(claims.platformInfo).toMatchObject({ value: "0x1", smtEnabled: true, tsmeEnabled: false });
   });
 
   it("requires AMD's CRL to judge hardware evidence, unless its absence is accepted explicitly", async () => {

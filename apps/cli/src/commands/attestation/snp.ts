@@ -3,6 +3,7 @@ import {
   type AmdRoots,
   contrastIdKeyDigest,
   decodeGuestPolicy,
+  decodePlatformInfo,
   decodeSnpEvidence,
   EvidenceError,
   kdsCrlUrl,
@@ -118,6 +119,15 @@ function claims(v: VerifiedSnpReport, platform: string, matched: number | undefi
     vmpl: r.vmpl,
     guestPolicy: { value: `0x${r.policy.toString(16)}`, ...policy },
     tcb: { reported: v.reportedTcb, current: v.currentTcb, committed: v.committedTcb, launch: v.launchTcb },
+    platformInfo: { value: `0x${r.platformInfo.toString(16)}`, ...decodePlatformInfo(r.platformInfo) },
+    ...(r.launchMitVector === undefined
+      ? {}
+      : {
+          mitigationVectors: {
+            launch: `0x${r.launchMitVector.toString(16)}`,
+            current: `0x${(r.currentMitVector ?? 0n).toString(16)}`,
+          },
+        }),
     firmware: `${r.currentVersion.major}.${r.currentVersion.minor} build ${r.currentVersion.build}`,
     endorsementKey: {
       kind: v.endorsementKey.kind,
