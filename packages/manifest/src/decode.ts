@@ -18,8 +18,6 @@ const NEWER_FIELDS: Readonly<Record<string, string>> = {
   Rtmrs: 'newer Contrast releases spell this "Rtmrs"; v1.5 manifests use "Rtrms"',
   WorkloadOwnerPubKeys: "newer Contrast releases replaced WorkloadOwnerKeyDigests with this",
   Platform: "reference values name their platform only in newer Contrast releases",
-  PlatformInfo: "newer Contrast releases only",
-  MinimumMitigationVector: "newer Contrast releases only",
   CPUs: "newer Contrast releases only",
   MinTCBEvaluationDataNumber: "newer Contrast releases only",
   AllowedPIIDs: "newer Contrast releases only",
