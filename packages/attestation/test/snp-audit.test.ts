@@ -1,14 +1,16 @@
 import { fromHex } from "@contrast/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeGuestPolicy,
+  EvidenceError,
   parseEndorsementKey,
   type SnpExpectations,
   snpMismatches,
   verifySnpReport,
 } from "../src/index.js";
 import { FORGE_NOW, forgedRoots, forgeKey, forgeReport } from "./forge.js";
-import { rejection, SNP_VECTORS, snpFile } from "./vectors.js";
+import { FUZZ_RUNS, rejection, SNP_VECTORS, snpFile } from "./vectors.js";
 
 // Each test here stands for one finding of the adversarial audit (issue 11, section 4) and failed
 // before its fix.
@@ -74,6 +76,53 @@ describe("SNP TCB rollback: the minimum applies to REPORTED_TCB, the key's TCB",
     const key = forgeKey({ tcb: newer, hwId: chipId });
     const report = forgeReport({ current: TCB, reported: newer, chipId }, key);
     expect(rejection(() => verifyForged(report, key.der)).code).toBe("SNP_TCB_ABOVE_CURRENT");
+  });
+});
+
+describe("SNP TCB relations (property)", () => {
+  it("accepts exactly when key = REPORTED <= CURRENT, COMMITTED <= CURRENT and the minimum <= REPORTED, COMMITTED, LAUNCH (property)", () => {
+    const part = fc.integer({ min: 0, max: 2 });
+    const tcb = fc.record({ bootloader: part, tee: part, snp: part, microcode: part });
+    const keys = new Map<string, ReturnType<typeof forgeKey>>();
+    const keyFor = (t: typeof TCB) => {
+      const id = JSON.stringify(t);
+      let k = keys.get(id);
+      if (k === undefined) keys.set(id, (k = forgeKey({ tcb: t, hwId: chipId })));
+      return k;
+    };
+    const le = (a: typeof TCB, b: typeof TCB) =>
+      a.bootloader <= b.bootloader && a.tee <= b.tee && a.snp <= b.snp && a.microcode <= b.microcode;
+    fc.assert(
+      fc.property(tcb, tcb, tcb, tcb, tcb, (current, reported, committed, launch, minimum) => {
+        const key = keyFor(reported);
+        const report = forgeReport({ current, reported, committed, launch, chipId }, key);
+        let verified: ReturnType<typeof verifySnpReport>;
+        try {
+          verified = verifyForged(report, key.der);
+        } catch (e) {
+          expect(e).toBeInstanceOf(EvidenceError);
+          expect((e as EvidenceError).code).toBe("SNP_TCB_ABOVE_CURRENT");
+          expect(le(reported, current)).toBe(false);
+          return;
+        }
+        expect(le(reported, current)).toBe(true);
+        const m = codes(
+          snpMismatches(verified, {
+            measurement: new Uint8Array(48),
+            minimumTcb: minimum,
+            guestPolicy: decodeGuestPolicy(0x30000n),
+          }),
+        );
+        const expected = [
+          ...(le(minimum, reported) ? [] : ["ATTESTATION_TCB_TOO_LOW REPORTED_TCB"]),
+          ...(le(minimum, committed) ? [] : ["ATTESTATION_TCB_TOO_LOW COMMITTED_TCB"]),
+          ...(le(minimum, launch) ? [] : ["ATTESTATION_TCB_TOO_LOW LAUNCH_TCB"]),
+          ...(le(committed, current) ? [] : ["ATTESTATION_FIRMWARE_INCONSISTENT COMMITTED_TCB"]),
+        ];
+        expect(m).toEqual(expected);
+      }),
+      { numRuns: process.env.FUZZ_RUNS === undefined ? 300 : FUZZ_RUNS },
+    );
   });
 });
 
