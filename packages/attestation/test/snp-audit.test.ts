@@ -86,9 +86,11 @@ describe("SNP TCB relations (property)", () => {
     const keys = new Map<string, ReturnType<typeof forgeKey>>();
     const keyFor = (t: typeof TCB) => {
       const id = JSON.stringify(t);
-      let k = keys.get(id);
-      if (k === undefined) keys.set(id, (k = forgeKey({ tcb: t, hwId: chipId })));
-      return k;
+      const known = keys.get(id);
+      if (known !== undefined) return known;
+      const made = forgeKey({ tcb: t, hwId: chipId });
+      keys.set(id, made);
+      return made;
     };
     const le = (a: typeof TCB, b: typeof TCB) =>
       a.bootloader <= b.bootloader && a.tee <= b.tee && a.snp <= b.snp && a.microcode <= b.microcode;

@@ -233,6 +233,7 @@ export async function snpVerify(
     const url = kdsCrlUrl(verified.product, verified.endorsementKey.kind);
     if (opts.referenceValues !== undefined && opts.allowMissingCrl !== true) {
       throw new EvidenceError("SNP_CRL_REQUIRED", "judging reference values needs AMD's CRL, and none was given", {
+        kind: "input",
         hint: `Fetch ${url} and pass it with --crl (or put it into the evidence document), or accept unchecked revocation with --allow-missing-crl.`,
         details: { url },
       });
