@@ -108,6 +108,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
       "snp/sim: directory with vcek.der and cert_chain.pem; tdx: directory of PCS responses or a collateral JSON file",
     )
     .option("--crl <file>", "snp/sim: AMD's CRL (DER) for the product; checked when given")
+    .option("--allow-missing-crl", "snp: judge --reference-values without AMD's CRL (revocation unchecked)")
     .option("--reference-values <file>", "manifest.json, a ReferenceValues object or an array of entries")
     .option("--report-data <hex>", "expected REPORT_DATA (64 bytes)")
     .option("--host-data <hex>", "expected HOST_DATA (32 bytes), e.g. a policy hash")

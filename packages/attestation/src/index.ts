@@ -69,13 +69,16 @@ export {
 } from "./snp/id-block.js";
 export {
   decodeGuestPolicy,
+  decodePlatformInfo,
   decodeTcb,
   type FirmwareVersion,
+  PLATFORM_INFO_KNOWN_BITS,
   parseSnpReport,
   productFromCpuid,
   SNP_REPORT_SIZE,
   SNP_SIGNED_SIZE,
   type SnpGuestPolicyBits,
+  type SnpPlatformInfoBits,
   type SnpProduct,
   type SnpReport,
   type SnpSigningKey,

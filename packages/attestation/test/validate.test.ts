@@ -87,17 +87,18 @@ describe("SNP validation against reference values", () => {
     expect(m.map((x) => x.code)).toEqual(["ATTESTATION_VMPL_MISMATCH", "ATTESTATION_CHIP_ID_NOT_ALLOWED"]);
   });
 
-  it("checks the minimum TCB against committed and launch TCB, component-wise", () => {
+  it("checks the minimum TCB against reported, committed and launch TCB, component-wise", () => {
     const v = verified("virtee-milan-report.bin");
     const tooHigh = { bootloader: 3, tee: 0, snp: 8, microcode: 116 };
     const m = snpMismatches(v, expectationsFor("virtee-milan-report.bin", { minimumTcb: tooHigh }));
     expect(m.map((x) => `${x.code} ${x.field}`)).toEqual([
+      "ATTESTATION_TCB_TOO_LOW REPORTED_TCB",
       "ATTESTATION_TCB_TOO_LOW COMMITTED_TCB",
       "ATTESTATION_TCB_TOO_LOW LAUNCH_TCB",
     ]);
     // A higher microcode does not make up for a lower SNP firmware: no u64 comparison.
     const mixed = { bootloader: 3, tee: 0, snp: 9, microcode: 0 };
-    expect(snpMismatches(v, expectationsFor("virtee-milan-report.bin", { minimumTcb: mixed }))).toHaveLength(2);
+    expect(snpMismatches(v, expectationsFor("virtee-milan-report.bin", { minimumTcb: mixed }))).toHaveLength(3);
   });
 
   it("S4: the microcode in CURRENT_TCB is higher than the reported one and that is fine", () => {

@@ -9,6 +9,7 @@ import {
   type SNPReferenceValues,
   type SNPTCB,
   type SnpGuestPolicy,
+  type SnpPlatformInfo,
   type TDXReferenceValues,
 } from "./types.js";
 
@@ -17,8 +18,6 @@ const NEWER_FIELDS: Readonly<Record<string, string>> = {
   Rtmrs: 'newer Contrast releases spell this "Rtmrs"; v1.5 manifests use "Rtrms"',
   WorkloadOwnerPubKeys: "newer Contrast releases replaced WorkloadOwnerKeyDigests with this",
   Platform: "reference values name their platform only in newer Contrast releases",
-  PlatformInfo: "newer Contrast releases only",
-  MinimumMitigationVector: "newer Contrast releases only",
   CPUs: "newer Contrast releases only",
   MinTCBEvaluationDataNumber: "newer Contrast releases only",
   AllowedPIIDs: "newer Contrast releases only",
@@ -39,7 +38,24 @@ const GUEST_POLICY_FLAGS = [
 ] as const;
 const GUEST_POLICY_FIELDS = ["ABIMinor", "ABIMajor", ...GUEST_POLICY_FLAGS, "PageSwapDisable"];
 const TCB_FIELDS = ["BootloaderVersion", "TEEVersion", "SNPVersion", "MicrocodeVersion"] as const;
-const SNP_FIELDS = ["MinimumTCB", "ProductName", "TrustedMeasurement", "GuestPolicy", "AllowedChipIDs"];
+const PLATFORM_INFO_FIELDS = [
+  "SMTEnabled",
+  "TSMEEnabled",
+  "ECCEnabled",
+  "RAPLDisabled",
+  "CiphertextHidingDRAMEnabled",
+  "AliasCheckComplete",
+  "TIOEnabled",
+] as const;
+const SNP_FIELDS = [
+  "MinimumTCB",
+  "ProductName",
+  "TrustedMeasurement",
+  "GuestPolicy",
+  "PlatformInfo",
+  "MinimumMitigationVector",
+  "AllowedChipIDs",
+];
 const SIM_FIELDS = ["ArkKeyDigest", ...SNP_FIELDS];
 const TDX_FIELDS = [
   "MrTd",
@@ -228,6 +244,21 @@ class Decoder {
       TrustedMeasurement: this.string(o?.TrustedMeasurement, [...path, "TrustedMeasurement"]),
       GuestPolicy: this.guestPolicy(o?.GuestPolicy, [...path, "GuestPolicy"]),
     };
+    // Newer releases' fields: kept only when present, so that v1.5 manifests write back unchanged.
+    if (o !== undefined && Object.hasOwn(o, "PlatformInfo")) {
+      const pi = this.object(o.PlatformInfo, [...path, "PlatformInfo"], PLATFORM_INFO_FIELDS);
+      out.PlatformInfo = Object.fromEntries(
+        PLATFORM_INFO_FIELDS.map((f) => [f, this.bool(pi?.[f], [...path, "PlatformInfo", f])]),
+      ) as unknown as SnpPlatformInfo;
+    }
+    if (o !== undefined && Object.hasOwn(o, "MinimumMitigationVector")) {
+      out.MinimumMitigationVector = this.uint(
+        o.MinimumMitigationVector,
+        [...path, "MinimumMitigationVector"],
+        Number.MAX_SAFE_INTEGER,
+        false,
+      );
+    }
     if (o !== undefined && Object.hasOwn(o, "AllowedChipIDs")) {
       out.AllowedChipIDs = this.stringArray(o.AllowedChipIDs, [...path, "AllowedChipIDs"]);
     }

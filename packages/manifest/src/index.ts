@@ -45,6 +45,7 @@ export type {
   SNPReferenceValues,
   SNPTCB,
   SnpGuestPolicy,
+  SnpPlatformInfo,
   TDXReferenceValues,
 } from "./types.js";
 export { emptyGuestPolicy } from "./types.js";

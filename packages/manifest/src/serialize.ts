@@ -5,6 +5,7 @@ import type {
   SimReferenceValues,
   SNPReferenceValues,
   SnpGuestPolicy,
+  SnpPlatformInfo,
   TDXReferenceValues,
 } from "./types.js";
 
@@ -64,6 +65,9 @@ function snpFields(r: SNPReferenceValues): [string, JsonWritable][] {
     ["ProductName", r.ProductName],
     ["TrustedMeasurement", r.TrustedMeasurement],
     ["GuestPolicy", guestPolicy(r.GuestPolicy)],
+    // Upstream's struct order; absent in v1.5 manifests and then left out.
+    ["PlatformInfo", r.PlatformInfo === undefined ? undefined : platformInfo(r.PlatformInfo)],
+    ["MinimumMitigationVector", r.MinimumMitigationVector],
     ["AllowedChipIDs", r.AllowedChipIDs],
   ];
 }
@@ -89,6 +93,18 @@ function guestPolicy(p: SnpGuestPolicy): Fields {
     ["RAPLDis", p.RAPLDis],
     ["CipherTextHidingDRAM", p.CipherTextHidingDRAM],
     ["PageSwapDisable", p.PageSwapDisable],
+  ]);
+}
+
+function platformInfo(p: SnpPlatformInfo): Fields {
+  return new Map<string, JsonWritable>([
+    ["SMTEnabled", p.SMTEnabled],
+    ["TSMEEnabled", p.TSMEEnabled],
+    ["ECCEnabled", p.ECCEnabled],
+    ["RAPLDisabled", p.RAPLDisabled],
+    ["CiphertextHidingDRAMEnabled", p.CiphertextHidingDRAMEnabled],
+    ["AliasCheckComplete", p.AliasCheckComplete],
+    ["TIOEnabled", p.TIOEnabled],
   ]);
 }
 

@@ -61,8 +61,29 @@ export interface SNPReferenceValues {
   /** 48-byte launch measurement, 96 hex characters. */
   TrustedMeasurement: string;
   GuestPolicy: SnpGuestPolicy;
+  /**
+   * Newer Contrast releases: the most PLATFORM_INFO may show (go-sev-guest's SnpPlatformInfo).
+   * Absent (every v1.5 manifest): PLATFORM_INFO is not judged.
+   */
+  PlatformInfo?: SnpPlatformInfo;
+  /**
+   * Newer Contrast releases: bits both mitigation vectors (report version 5) must have. Held as a
+   * JavaScript number, so at most 2^53 - 1; absent in v1.5 manifests.
+   */
+  MinimumMitigationVector?: number;
   /** 64-byte chip IDs; absent means any chip. `null` is kept distinct from absent. */
   AllowedChipIDs?: string[] | null;
+}
+
+/** go-sev-guest's SnpPlatformInfo, in its JSON field order. */
+export interface SnpPlatformInfo {
+  SMTEnabled: boolean;
+  TSMEEnabled: boolean;
+  ECCEnabled: boolean;
+  RAPLDisabled: boolean;
+  CiphertextHidingDRAMEnabled: boolean;
+  AliasCheckComplete: boolean;
+  TIOEnabled: boolean;
 }
 
 export interface SimReferenceValues extends SNPReferenceValues {

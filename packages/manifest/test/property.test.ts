@@ -59,6 +59,16 @@ const snpFields = {
   ProductName: fc.oneof(fc.constantFrom("Milan", "Genoa"), str),
   TrustedMeasurement: field,
   GuestPolicy: guestPolicy,
+  PlatformInfo: fc.record({
+    SMTEnabled: fc.boolean(),
+    TSMEEnabled: fc.boolean(),
+    ECCEnabled: fc.boolean(),
+    RAPLDisabled: fc.boolean(),
+    CiphertextHidingDRAMEnabled: fc.boolean(),
+    AliasCheckComplete: fc.boolean(),
+    TIOEnabled: fc.boolean(),
+  }),
+  MinimumMitigationVector: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   AllowedChipIDs: nullable(fc.array(fc.oneof(hexOf(64), str), { maxLength: 2 })),
 };
 const snp: fc.Arbitrary<SNPReferenceValues> = fc.record(snpFields, {

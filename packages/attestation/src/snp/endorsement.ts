@@ -34,9 +34,9 @@ export interface EndorsementKey {
   productName: string;
   /** The TCB the key is derived from. */
   tcb: { fmc?: number; bootloader: number; tee: number; snp: number; microcode: number };
-  /** Chip ID (64 bytes; 8 on Turin). VCEKs only. */
+  /** Chip ID (64 bytes; 8 on Turin). Present on every VCEK, absent on every VLEK. */
   hwId: Uint8Array | undefined;
-  /** The cloud provider a VLEK was issued to. */
+  /** The cloud provider a VLEK was issued to. Present on every VLEK, absent on every VCEK. */
   cspId: string | undefined;
   signatureAlgorithm: string;
 }
@@ -111,7 +111,18 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
   if (hwId !== undefined && (hwId.length === 66 || hwId.length === 10) && hwId[0] === DerTag.OCTET_STRING) {
     hwId = readDerExact(hwId, DerTag.OCTET_STRING).value;
   }
-  if (hwId !== undefined && hwId.length !== 64 && hwId.length !== 8) throw certError(`hwID has ${hwId.length} bytes`);
+  // KDS: a VCEK names its chip (hwID) and no cloud; a VLEK names its cloud (cspID) and no chip.
+  // Without hwID a VCEK could not be bound to the report's CHIP_ID (go-sev-guest refuses it too).
+  const cspId = ia5(AMD_OIDS.cspID);
+  const hwIdSize = productOfName(productName) === "Turin" ? 8 : 64;
+  if (kind === "vcek") {
+    if (hwId === undefined) throw certError("the VCEK has no hwID extension");
+    if (hwId.length !== hwIdSize) throw certError(`hwID has ${hwId.length} bytes, expected ${hwIdSize}`);
+    if (cspId !== undefined) throw certError("the VCEK has a cspID extension, which only VLEKs carry");
+  } else {
+    if (hwId !== undefined) throw certError("the VLEK has an hwID extension, which only VCEKs carry");
+    if (cspId === undefined) throw certError("the VLEK has no cspID extension");
+  }
 
   const fmc = integer(AMD_OIDS.fmcSPL, false);
   return {
@@ -129,7 +140,7 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
       microcode: integer(AMD_OIDS.ucodeSPL, true) as number,
     },
     hwId: hwId === undefined ? undefined : new Uint8Array(hwId),
-    cspId: ia5(AMD_OIDS.cspID),
+    cspId,
     signatureAlgorithm,
   };
 }

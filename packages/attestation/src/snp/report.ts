@@ -187,6 +187,33 @@ export function decodeGuestPolicy(policy: bigint): SnpGuestPolicyBits {
   };
 }
 
+/** PLATFORM_INFO bits, named as go-sev-guest's SnpPlatformInfo. */
+export interface SnpPlatformInfoBits {
+  smtEnabled: boolean;
+  tsmeEnabled: boolean;
+  eccEnabled: boolean;
+  raplDisabled: boolean;
+  ciphertextHidingDramEnabled: boolean;
+  aliasCheckComplete: boolean;
+  tioEnabled: boolean;
+}
+
+/** Bits of PLATFORM_INFO that have a meaning: 0-5 and 7. Bit 6 and bits 63:8 are reserved. */
+export const PLATFORM_INFO_KNOWN_BITS = 0xbfn;
+
+export function decodePlatformInfo(info: bigint): SnpPlatformInfoBits {
+  const bit = (n: bigint) => ((info >> n) & 1n) === 1n;
+  return {
+    smtEnabled: bit(0n),
+    tsmeEnabled: bit(1n),
+    eccEnabled: bit(2n),
+    raplDisabled: bit(3n),
+    ciphertextHidingDramEnabled: bit(4n),
+    aliasCheckComplete: bit(5n),
+    tioEnabled: bit(7n),
+  };
+}
+
 export interface TcbParts {
   /** Turin only. */
   fmc?: number;
@@ -201,6 +228,11 @@ export function decodeTcb(raw: Uint8Array, product: SnpProduct): TcbParts {
   const at = (i: number) => raw[i] as number;
   if (product === "Turin") return { fmc: at(0), bootloader: at(1), tee: at(2), snp: at(3), microcode: at(7) };
   return { bootloader: at(0), tee: at(1), snp: at(6), microcode: at(7) };
+}
+
+/** Indices of the reserved (must-be-zero) bytes of a TCB_VERSION in the product's layout. */
+export function tcbReservedBytes(product: SnpProduct): readonly number[] {
+  return product === "Turin" ? [4, 5, 6] : [2, 3, 4, 5];
 }
 
 /**

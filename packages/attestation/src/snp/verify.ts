@@ -18,6 +18,7 @@ import {
   type SnpProduct,
   type SnpReport,
   type TcbParts,
+  tcbReservedBytes,
   tcbToString,
 } from "./report.js";
 
@@ -126,6 +127,25 @@ export function verifyAmdChain(key: EndorsementKey, roots: AmdRoots, now: Date):
   if (key.publicKey.asymmetricKeyType !== "ec" || details?.namedCurve !== "secp384r1") {
     throw fail("SNP_CHAIN_INVALID", `${keyName} key is not ECDSA P-384`, "VCEKs and VLEKs are P-384 keys.");
   }
+}
+
+/** Component-wise a <= b. */
+export function tcbLe(a: TcbParts, b: TcbParts): boolean {
+  return (
+    a.bootloader <= b.bootloader &&
+    a.tee <= b.tee &&
+    a.snp <= b.snp &&
+    a.microcode <= b.microcode &&
+    (a.fmc ?? 0) <= (b.fmc ?? 0)
+  );
+}
+
+function malformedReport(message: string, offset: number): EvidenceError {
+  return new EvidenceError("SNP_REPORT_MALFORMED", `SNP report: ${message} (offset 0x${offset.toString(16)})`, {
+    kind: "input",
+    hint: "The evidence is damaged or not an SEV-SNP attestation report.",
+    details: { offset },
+  });
 }
 
 function sameTcb(a: TcbParts, b: TcbParts): boolean {
@@ -245,6 +265,8 @@ export class SnpVerifier {
   }
 }
 
+const hex8 = (n: number) => `${n.toString(16).padStart(2, "0")}h`;
+
 function resolveProduct(report: SnpReport, key: EndorsementKey, expected: SnpProduct | undefined): SnpProduct {
   if (report.signingKey === "none") {
     throw fail(
@@ -260,7 +282,20 @@ function resolveProduct(report: SnpReport, key: EndorsementKey, expected: SnpPro
       "Pass the key kind the report names.",
     );
   }
-  const fromCpuid = report.cpuid ? productFromCpuid(report.cpuid) : undefined;
+  // All-zero CPUID bytes say nothing (as in version 2 reports); go-sev-guest treats them alike.
+  const cpuid =
+    report.cpuid && (report.cpuid.family | report.cpuid.model | report.cpuid.stepping) !== 0 ? report.cpuid : undefined;
+  const fromCpuid = cpuid ? productFromCpuid(cpuid) : undefined;
+  if (cpuid !== undefined && fromCpuid === undefined) {
+    // Version 3+ reports say which processor signed them; one we do not know must not borrow
+    // the product from the (host-supplied) certificate or the caller.
+    throw fail(
+      "SNP_PRODUCT_UNKNOWN",
+      `the report's CPUID (family ${hex8(cpuid.family)}, model ${hex8(cpuid.model)}) is no known SEV-SNP product`,
+      "Only Milan, Genoa and Turin processors are supported.",
+      { cpuid },
+    );
+  }
   const fromCert = productOfName(key.productName);
   const product = fromCpuid ?? expected ?? fromCert;
   if (product === undefined) {
@@ -304,7 +339,26 @@ function checkReport(report: SnpReport, key: EndorsementKey, product: SnpProduct
       "The report was altered, or the key belongs to another chip or TCB.",
     );
   }
+  // Signed, so only firmware wrote these; still, what the product's layout reserves must be zero,
+  // or two different TCB_VERSIONs would compare equal below.
+  for (const [offset, raw] of [
+    [0x38, report.currentTcb],
+    [0x180, report.reportedTcb],
+    [0x1e0, report.committedTcb],
+    [0x1f0, report.launchTcb],
+  ] as const) {
+    for (const i of tcbReservedBytes(product)) {
+      if (raw[i] !== 0)
+        throw malformedReport(`reserved byte ${i} of a TCB_VERSION is not zero on ${product}`, offset + i);
+    }
+  }
+  if (product === "Turin") {
+    // Turin's CHIP_ID is 8 bytes; the rest of the 64-byte field is reserved.
+    const at = report.chipId.subarray(8).findIndex((x) => x !== 0);
+    if (at >= 0) throw malformedReport("CHIP_ID bytes 8-63 must be zero on Turin", 0x1a0 + 8 + at);
+  }
   const reportedTcb = decodeTcb(report.reportedTcb, product);
+  const currentTcb = decodeTcb(report.currentTcb, product);
   if (!sameTcb(reportedTcb, key.tcb)) {
     throw fail(
       "SNP_TCB_ENDORSEMENT_MISMATCH",
@@ -313,6 +367,18 @@ function checkReport(report: SnpReport, key: EndorsementKey, product: SnpProduct
       { reported: reportedTcb, certificate: key.tcb },
     );
   }
+  // The key is derived from REPORTED_TCB; firmware that runs CURRENT_TCB cannot derive a newer
+  // TCB's key, so a key above CURRENT_TCB means the TCB fields cannot be believed (go-sev-guest:
+  // certificate TCB <= CURRENT_TCB).
+  if (!tcbLe(key.tcb, currentTcb)) {
+    throw fail(
+      "SNP_TCB_ABOVE_CURRENT",
+      `the ${key.kind.toUpperCase()}'s TCB (${tcbToString(key.tcb)}) is above CURRENT_TCB (${tcbToString(currentTcb)})`,
+      "The report's TCB values contradict each other; the evidence cannot be trusted.",
+      { certificate: key.tcb, current: currentTcb },
+    );
+  }
+  // A masked CHIP_ID (all zero) cannot be compared; go-sev-guest skips it the same way.
   if (key.kind === "vcek" && key.hwId !== undefined && report.chipId.some((x) => x !== 0)) {
     const chip = product === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
     if (!bytesEqual(chip, key.hwId)) {
@@ -328,7 +394,7 @@ function checkReport(report: SnpReport, key: EndorsementKey, product: SnpProduct
     product,
     endorsementKey: key,
     reportedTcb,
-    currentTcb: decodeTcb(report.currentTcb, product),
+    currentTcb,
     committedTcb: decodeTcb(report.committedTcb, product),
     launchTcb: decodeTcb(report.launchTcb, product),
   };

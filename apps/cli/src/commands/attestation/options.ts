@@ -9,6 +9,7 @@ export interface AttestationVerifyOptions {
   platform: "snp" | "sim" | "tdx";
   acceptTcbStatus?: string;
   crl?: string;
+  allowMissingCrl?: boolean;
   vcek?: string;
   certChain?: string;
   collateral?: string;
@@ -28,12 +29,36 @@ export function usage(message: string, hint: string): ContrastError {
   return new ContrastError("CLI_USAGE", message, { hint });
 }
 
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 time. JavaScript's Date rolls impossible dates over (2024-02-30 becomes March 1st),
+ * so every field is range-checked first; leap seconds are refused, as Go's time.Parse does.
+ */
 export function parseNow(value: string | undefined): Date {
   if (value === undefined) return new Date();
+  const invalid = () =>
+    usage(`--now ${JSON.stringify(value)} is not an RFC 3339 time`, "Use a time such as 2025-06-01T00:00:00Z.");
+  const m = RFC3339.exec(value);
+  if (m === null) throw invalid();
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) =>
+    Number(m[i] ?? 0),
+  ) as [number, number, number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    offsetHour > 23 ||
+    offsetMinute > 59
+  )
+    throw invalid();
   const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(d.getTime())) {
-    throw usage(`--now ${JSON.stringify(value)} is not an RFC 3339 time`, "Use a time such as 2025-06-01T00:00:00Z.");
-  }
+  if (Number.isNaN(d.getTime())) throw invalid();
   return d;
 }
 

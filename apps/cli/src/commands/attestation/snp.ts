@@ -3,8 +3,11 @@ import {
   type AmdRoots,
   contrastIdKeyDigest,
   decodeGuestPolicy,
+  decodePlatformInfo,
   decodeSnpEvidence,
-  PolicyError,
+  EvidenceError,
+  kdsCrlUrl,
+  parseSnpReport,
   type SnpExpectations,
   type SnpProduct,
   type VerifiedSnpReport,
@@ -47,8 +50,25 @@ function toExpectations(
     ciphertextHidingDram: gp.CipherTextHidingDRAM,
     pageSwapDisable: gp.PageSwapDisable ?? false,
   };
+  const pi = rv.PlatformInfo;
   return {
     measurement,
+    // Upstream picks the AMD roots by ProductName, so an entry only ever matches its own product.
+    ...(rv.ProductName === "Milan" || rv.ProductName === "Genoa" ? { product: rv.ProductName } : {}),
+    ...(pi === undefined
+      ? {}
+      : {
+          platformInfo: {
+            smtEnabled: pi.SMTEnabled,
+            tsmeEnabled: pi.TSMEEnabled,
+            eccEnabled: pi.ECCEnabled,
+            raplDisabled: pi.RAPLDisabled,
+            ciphertextHidingDramEnabled: pi.CiphertextHidingDRAMEnabled,
+            aliasCheckComplete: pi.AliasCheckComplete,
+            tioEnabled: pi.TIOEnabled,
+          },
+        }),
+    ...(rv.MinimumMitigationVector ? { minimumMitigationVector: BigInt(rv.MinimumMitigationVector) } : {}),
     minimumTcb: {
       bootloader: t.BootloaderVersion ?? 0,
       tee: t.TEEVersion ?? 0,
@@ -99,6 +119,15 @@ function claims(v: VerifiedSnpReport, platform: string, matched: number | undefi
     vmpl: r.vmpl,
     guestPolicy: { value: `0x${r.policy.toString(16)}`, ...policy },
     tcb: { reported: v.reportedTcb, current: v.currentTcb, committed: v.committedTcb, launch: v.launchTcb },
+    platformInfo: { value: `0x${r.platformInfo.toString(16)}`, ...decodePlatformInfo(r.platformInfo) },
+    ...(r.launchMitVector === undefined
+      ? {}
+      : {
+          mitigationVectors: {
+            launch: `0x${r.launchMitVector.toString(16)}`,
+            current: `0x${(r.currentMitVector ?? 0n).toString(16)}`,
+          },
+        }),
     firmware: `${r.currentVersion.major}.${r.currentVersion.minor} build ${r.currentVersion.build}`,
     endorsementKey: {
       kind: v.endorsementKey.kind,
@@ -138,8 +167,15 @@ export async function snpVerify(
     "vlek.der",
     "vlek.pem",
   ]);
+  // A document may carry both keys; the report says which one signed it (SIGNER_INFO), as
+  // go-sev-guest's validateKeyKind reads it.
+  const signer = doc === undefined ? undefined : parseSnpReport(doc.report).signingKey;
   const endorsementKey =
-    vcekPath === undefined ? (doc?.vcek ?? doc?.vlek) : await readBounded(vcekPath, MAX_CERT, "certificate");
+    vcekPath === undefined
+      ? signer === "vlek"
+        ? doc?.vlek
+        : (doc?.vcek ?? doc?.vlek)
+      : await readBounded(vcekPath, MAX_CERT, "certificate");
   if (endorsementKey === undefined)
     throw usage(
       "no VCEK or VLEK given",
@@ -166,6 +202,16 @@ export async function snpVerify(
     out.warn(
       "verifying SIMULATED evidence: it proves nothing about confidentiality or integrity (development and tests only)",
     );
+    if (opts.referenceValues === undefined) {
+      // Anyone can make a chain that verifies; only the manifest's ArkKeyDigest makes one trusted.
+      throw new EvidenceError(
+        "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
+        "simulated evidence cannot be trusted without reference values that name its ARK",
+        {
+          hint: "Pass --reference-values with the manifest whose ReferenceValues.sim[].ArkKeyDigest names the simulated ARK.",
+        },
+      );
+    }
   } else if (chainPath !== undefined) {
     // AMD's chain is pinned; a chain given for hardware evidence must be AMD's own.
     ctx.log.info("ignoring --cert-chain for snp: AMD's roots are pinned", { path: chainPath });
@@ -173,7 +219,6 @@ export async function snpVerify(
 
   const crlPath = await collateralFile(ctx, opts.crl, opts.collateral, ["crl.der"]);
   const crl = crlPath === undefined ? doc?.crl : await readBounded(crlPath, 1024 * 1024, "CRL");
-  if (crl === undefined) ctx.log.info("no CRL given: revocation of the ASK was not checked");
   const verified = verifySnpReport({
     ...(crl ? { crl } : {}),
     report,
@@ -182,6 +227,19 @@ export async function snpVerify(
     ...(product ? { product } : {}),
     ...(roots ? { roots } : {}),
   });
+
+  if (crl === undefined && opts.platform === "snp") {
+    // Judging hardware evidence means trusting its keys; upstream checks AMD's CRL for that.
+    const url = kdsCrlUrl(verified.product, verified.endorsementKey.kind);
+    if (opts.referenceValues !== undefined && opts.allowMissingCrl !== true) {
+      throw new EvidenceError("SNP_CRL_REQUIRED", "judging reference values needs AMD's CRL, and none was given", {
+        kind: "input",
+        hint: `Fetch ${url} and pass it with --crl (or put it into the evidence document), or accept unchecked revocation with --allow-missing-crl.`,
+        details: { url },
+      });
+    }
+    out.warn(`no CRL given: revocation of the ASK and the key was not checked (AMD's CRL: ${url})`);
+  }
 
   let matched: number | undefined;
   const idBlock = opts.skipIdBlock !== true;
@@ -192,9 +250,11 @@ export async function snpVerify(
       const digest = sha256Hex(
         new Uint8Array((roots as AmdRoots).ark.publicKey.export({ type: "spki", format: "der" })),
       );
-      const named = entries.filter((e) => e.ArkKeyDigest === digest);
+      // Hex digests are case-insensitive; the anchor is what makes the chain trustworthy at all, so
+      // an unnamed one is untrusted evidence (exit 1), not a mismatch.
+      const named = entries.filter((e) => e.ArkKeyDigest.toLowerCase() === digest);
       if (named.length === 0) {
-        throw new PolicyError(
+        throw new EvidenceError(
           "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
           `the simulated ARK (key digest ${digest}) is not named by the reference values`,
           {
