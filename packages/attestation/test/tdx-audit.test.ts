@@ -411,10 +411,9 @@ describe("fetching TDX collateral through the store from a PCS double", () => {
   it("fetches the four documents at Intel's paths, caches them, and serves them again offline", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tdx-collateral-"));
     const clock = manualClock("2025-07-01T00:00:00Z");
-    const urls = intelCollateralUrls(origin);
     requests.length = 0;
     const online = new CollateralStore({ clock, storage: directoryStorage(dir), fetcher: httpFetcher });
-    const fetched = await fetchTdxCollateral(online, t3(), urls);
+    const fetched = await fetchTdxCollateral(online, t3(), { origin });
     expect(requests.sort()).toEqual([
       "/IntelSGXRootCA.der",
       "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
@@ -423,7 +422,8 @@ describe("fetching TDX collateral through the store from a PCS double", () => {
     ]);
     expect(verifyTdxCollateral(t3(), fetched, { now: T3_NOW })).toMatchObject({ status: "UpToDate" });
     const offline = new CollateralStore({ clock, storage: directoryStorage(dir) });
-    expect(await fetchTdxCollateral(offline, t3(), urls)).toEqual(fetched);
+    // Cached under Intel's own URLs: the offline bundle does not depend on the mirror.
+    expect(await fetchTdxCollateral(offline, t3())).toEqual(fetched);
     expect(requests).toHaveLength(4);
   });
 
@@ -447,7 +447,7 @@ describe("fetching TDX collateral through the store from a PCS double", () => {
         storage: directoryStorage(mkdtempSync(join(tmpdir(), "tdx-collateral-"))),
         fetcher: httpFetcher,
       });
-      await expect(fetchTdxCollateral(store, t3(), intelCollateralUrls(origin))).rejects.toMatchObject({
+      await expect(fetchTdxCollateral(store, t3(), { origin })).rejects.toMatchObject({
         code: "TDX_COLLATERAL_INVALID",
       });
     } finally {

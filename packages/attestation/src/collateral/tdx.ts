@@ -55,23 +55,25 @@ const crlNextUpdate = (doc: FetchedDocument) => parseCrl(doc.body).nextUpdate;
 export async function fetchTdxCollateral(
   store: CollateralStore,
   verified: VerifiedTdxQuote,
-  urls: IntelCollateralUrls = intelCollateralUrls(),
+  options: { origin?: string } = {},
 ): Promise<TdxCollateral> {
   const { fmspc } = parsePckExtension(verified.pck);
   const ca = /CN=Intel SGX PCK Processor CA(\n|$)/.test(verified.pckIntermediate.subject) ? "processor" : "platform";
-  const tcbUrl = urls.tcbInfo(fmspc);
-  const tcb = await store.get(tcbUrl, jsonNextUpdate("tcbInfo"));
-  const qe = await store.get(urls.qeIdentity, jsonNextUpdate("enclaveIdentity"));
-  const pckCrlUrl = urls.pckCrl(ca);
-  const pckCrl = await store.get(pckCrlUrl, crlNextUpdate);
-  const rootCrl = await store.get(urls.rootCaCrl, crlNextUpdate);
+  // Cached under Intel's URLs, fetched from the origin's.
+  const intel = intelCollateralUrls();
+  const from: IntelCollateralUrls = intelCollateralUrls(options.origin);
+  const tcbUrl = intel.tcbInfo(fmspc);
+  const tcb = await store.get(tcbUrl, jsonNextUpdate("tcbInfo"), from.tcbInfo(fmspc));
+  const qe = await store.get(intel.qeIdentity, jsonNextUpdate("enclaveIdentity"), from.qeIdentity);
+  const pckCrl = await store.get(intel.pckCrl(ca), crlNextUpdate, from.pckCrl(ca));
+  const rootCrl = await store.get(intel.rootCaCrl, crlNextUpdate, from.rootCaCrl);
   // The PCK CRL's issuer chain header is not needed: the CRL is checked against the PCK CA of the
   // quote's own chain, as go-tdx-guest does.
   return {
     tcbInfo: parsePcsResponse(text(tcb), "tcbInfo"),
     tcbInfoIssuerChain: header(tcb, PCS_ISSUER_CHAIN_HEADERS.tcbInfo, tcbUrl),
     qeIdentity: parsePcsResponse(text(qe), "enclaveIdentity"),
-    qeIdentityIssuerChain: header(qe, PCS_ISSUER_CHAIN_HEADERS.qeIdentity, urls.qeIdentity),
+    qeIdentityIssuerChain: header(qe, PCS_ISSUER_CHAIN_HEADERS.qeIdentity, intel.qeIdentity),
     pckCrl: pckCrl.body,
     rootCaCrl: rootCrl.body,
   };
