@@ -1,10 +1,11 @@
+import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { collateralFromDcapQvl, encodeTdxEvidence, type TdxCollateral } from "@contrast/attestation";
 import { type Manifest, serializeManifest, type TDXReferenceValues } from "@contrast/manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, REPO, tempDir } from "./helpers.js";
+import { BUNDLE, cli, REPO, tempDir } from "./helpers.js";
 
 // The TDX findings of the adversarial audit (issue 11 §4), through the command: each of these
 // exited 0 or 2 before its fix.
@@ -188,6 +189,31 @@ describe("attestation verify --platform tdx: --collateral-dir and --fetch-collat
     expect(offline.status).toBe(0);
     expect(requests).toHaveLength(4);
     expect(JSON.parse(offline.stdout).claims.tcb).toMatchObject({ status: "UpToDate", revocationChecked: true });
+  });
+
+  it("the bundled CLI fetches over real HTTP and then works offline", async () => {
+    const dir = tempDir();
+    const rv = manifestWith([await t3Entry()]);
+    const run = (...args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [BUNDLE, "attestation", "verify", T3, "--platform", "tdx", "--now", NOW, "--reference-values", rv, ...args],
+          { cwd: "/", encoding: "utf8" },
+          (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    requests.length = 0;
+    const online = await run("--fetch-collateral", "--pcs-url", origin, "--collateral-dir", dir);
+    expect(online.stderr).toBe("");
+    expect(online.status).toBe(0);
+    expect(requests).toHaveLength(4);
+    const offline = await run("--collateral-dir", dir);
+    expect(offline.status).toBe(0);
+    expect(offline.stdout).toContain("matches reference values entry 0");
+    const missing = await run();
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("[TDX_COLLATERAL_REQUIRED]");
   });
 
   it("an empty offline directory is an error that names the missing document", async () => {
