@@ -26,6 +26,7 @@ import {
   verifyTdxQuote,
 } from "../src/index.js";
 import { fakeIntel } from "./fake-intel.js";
+import { FUZZ_RUNS } from "./vectors.js";
 
 // The TDX findings of the adversarial audit (issue 11 §4), one test (or more) each; every one of
 // them failed before its fix.
@@ -453,5 +454,66 @@ describe("fetching TDX collateral through the store from a PCS double", () => {
     } finally {
       dropHeader = false;
     }
+  });
+});
+
+describe("collateral from an evidence document is untrusted input", () => {
+  const fields = [
+    "tcb_info",
+    "tcb_info_signature",
+    "tcb_info_issuer_chain",
+    "qe_identity",
+    "qe_identity_signature",
+    "qe_identity_issuer_chain",
+    "pck_crl",
+    "root_ca_crl",
+  ] as const;
+
+  it("altered collateral fails only with typed errors, never passes (fuzz)", () => {
+    const original = JSON.parse(text("phala-quote-v4-collateral.json")) as Record<string, string>;
+    const v = t3();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...fields),
+        fc.nat(),
+        fc.oneof(
+          fc.constantFrom("", "0", "{", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"),
+          fc.string(),
+        ),
+        (field, at, insert) => {
+          const c = { ...original };
+          const value = c[field] as string;
+          const i = at % (value.length + 1);
+          c[field] = value.slice(0, i) + insert + value.slice(i + 1);
+          if (c[field] === value) return;
+          let collateral: TdxCollateral;
+          try {
+            collateral = collateralFromDcapQvl(JSON.stringify(c));
+          } catch (e) {
+            expect((e as EvidenceError).code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+            return;
+          }
+          try {
+            judgeTdxQuote(v, { now: T3_NOW, collateral, entries: [own(v)] });
+          } catch (e) {
+            expect(e).toBeInstanceOf(Error);
+            expect((e as EvidenceError).code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+            expect((e as EvidenceError).hint?.length ?? 0).toBeGreaterThan(0);
+            return;
+          }
+          // Only an edit that leaves the signed bytes and the CRLs' meaning intact may pass:
+          // the issuer chains and hex case are not signed.
+          expect([
+            "tcb_info_issuer_chain",
+            "qe_identity_issuer_chain",
+            "pck_crl",
+            "root_ca_crl",
+            "tcb_info_signature",
+            "qe_identity_signature",
+          ]).toContain(field);
+        },
+      ),
+      { numRuns: Math.min(FUZZ_RUNS, 300) }, // each run checks signatures and parses two CRLs,
+    );
   });
 });

@@ -140,9 +140,14 @@ function verifySigned(
   now: Date,
   what: string,
 ): JsonObject {
-  const certs = decodePem(chainPem)
-    .filter((b) => b.type === "CERTIFICATE")
-    .map((b) => new X509Certificate(b.der));
+  let certs: X509Certificate[];
+  try {
+    certs = decodePem(chainPem)
+      .filter((b) => b.type === "CERTIFICATE")
+      .map((b) => new X509Certificate(b.der));
+  } catch (cause) {
+    throw collateralError(`${what}: the issuer chain cannot be read`, undefined, cause);
+  }
   const [signer, sentRoot] = certs;
   if (!signer || !sentRoot || certs.length !== 2 || !Buffer.from(sentRoot.raw).equals(Buffer.from(root.raw))) {
     throw collateralError(`${what}: the issuer chain must be the TCB signing certificate and the pinned Intel root`);
