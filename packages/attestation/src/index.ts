@@ -131,6 +131,7 @@ export {
   validateTdxQuote,
 } from "./tdx/validate.js";
 export {
+  type TdxAttestOptions,
   TdxVerifier,
   type TdxVerifierOptions,
   type VerifiedTdxQuote,

@@ -21,6 +21,7 @@ import {
   parsePckExtension,
   type TdxCollateral,
   type TdxExpectations,
+  TdxVerifier,
   tdxMismatches,
   verifyTdxCollateral,
   verifyTdxQuote,
@@ -515,5 +516,61 @@ describe("collateral from an evidence document is untrusted input", () => {
       ),
       { numRuns: Math.min(FUZZ_RUNS, 300) }, // each run checks signatures and parses two CRLs,
     );
+  });
+});
+
+describe("TdxVerifier.attest: the verifiers use the collateral store and the same rule", () => {
+  const c = JSON.parse(text("phala-quote-v4-collateral.json"));
+  const pcs: Record<string, { body: Uint8Array; headers: Record<string, string> }> = {
+    "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=b0c06f000000": {
+      body: Buffer.from(`{"tcbInfo":${c.tcb_info},"signature":"${c.tcb_info_signature}"}`),
+      headers: { "tcb-info-issuer-chain": encodeURIComponent(c.tcb_info_issuer_chain) },
+    },
+    "https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity": {
+      body: Buffer.from(`{"enclaveIdentity":${c.qe_identity},"signature":"${c.qe_identity_signature}"}`),
+      headers: { "sgx-enclave-identity-issuer-chain": encodeURIComponent(c.qe_identity_issuer_chain) },
+    },
+    "https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der": {
+      body: Buffer.from(c.pck_crl, "hex"),
+      headers: {},
+    },
+    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der": {
+      body: Buffer.from(c.root_ca_crl, "hex"),
+      headers: {},
+    },
+  };
+  const clock = manualClock("2025-07-01T00:00:00Z");
+  const store = () =>
+    new CollateralStore({
+      clock,
+      storage: directoryStorage(mkdtempSync(join(tmpdir(), "tdx-verifier-"))),
+      fetcher: async (url) => {
+        const doc = pcs[url];
+        if (doc === undefined) throw new Error(`404 ${url}`);
+        return doc;
+      },
+    });
+
+  it("judges with the store's collateral, ignoring an incomplete carried set", async () => {
+    const verifier = new TdxVerifier({ clock, collateral: { store: store() } });
+    const quote = bin("phala-quote-v4.dat");
+    const r = await verifier.attest(quote, {
+      entries: [own(t3())],
+      carried: without(t3Collateral(), "qeIdentity"),
+    });
+    expect(r.matched).toBe(0);
+    expect(r.tcb).toMatchObject({ status: "UpToDate", revocationChecked: true });
+  });
+
+  it("without a store, uses what the evidence carried, under the same rule", async () => {
+    const verifier = new TdxVerifier({ clock });
+    const quote = bin("phala-quote-v4.dat");
+    await expect(verifier.attest(quote, { entries: [own(t3())] })).rejects.toMatchObject({
+      code: "TDX_COLLATERAL_REQUIRED",
+    });
+    await expect(
+      verifier.attest(quote, { entries: [own(t3())], carried: without(t3Collateral(), "rootCaCrl") }),
+    ).rejects.toMatchObject({ code: "TDX_COLLATERAL_INCOMPLETE" });
+    expect((await verifier.attest(quote, { entries: [own(t3())], carried: t3Collateral() })).matched).toBe(0);
   });
 });
