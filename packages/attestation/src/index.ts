@@ -112,9 +112,9 @@ export {
   type SignedCollateral,
   TCB_STATUSES,
   type TcbStatus,
-  TDX_COLLATERAL_SOURCES,
   type TdxCollateral,
   type TdxTcbEvaluation,
+  tdxCollateralSources,
   type VerifyTdxCollateralOptions,
   verifyTdxCollateral,
 } from "./tdx/collateral.js";

@@ -457,12 +457,18 @@ export function missingTdxCollateral(c: TdxCollateral | undefined, revocation = 
   return out;
 }
 
-/** Where each part comes from, for hints. */
-export const TDX_COLLATERAL_SOURCES =
-  "TCB info: https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=<FMSPC>; " +
-  "QE identity: https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity; " +
-  "PCK CRL: https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der; " +
-  "root CA CRL: https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+/** Where each part comes from (Intel's PCS), for hints. */
+const COLLATERAL_URLS: Readonly<Record<string, string>> = {
+  "TCB info": "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=<FMSPC>",
+  "QE identity": "https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity",
+  "PCK CRL": "https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+  "root CA CRL": "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+};
+
+/** "part: URL; …" for the given parts (default: all four). */
+export function tdxCollateralSources(parts: readonly string[] = Object.keys(COLLATERAL_URLS)): string {
+  return parts.map((p) => `${p}: ${COLLATERAL_URLS[p]}`).join("; ");
+}
 
 /**
  * Checks a verified quote against Intel's collateral: signatures and freshness of TCB info and QE
@@ -485,7 +491,7 @@ export function verifyTdxCollateral(
     // a revoked platform passes. Whoever assembled the collateral must not decide that.
     throw new EvidenceError("TDX_COLLATERAL_INCOMPLETE", `the TDX collateral lacks: ${missing.join(", ")}`, {
       kind: "input",
-      hint: `Fetch the missing parts from Intel's PCS (or a PCCS mirror): ${TDX_COLLATERAL_SOURCES}.`,
+      hint: `Fetch the missing parts from Intel's PCS (or a PCCS mirror): ${tdxCollateralSources(missing)}.`,
       details: { missing },
     });
   }

@@ -3,9 +3,9 @@ import { EvidenceError } from "../errors.js";
 import {
   missingTdxCollateral,
   type TcbStatus,
-  TDX_COLLATERAL_SOURCES,
   type TdxCollateral,
   type TdxTcbEvaluation,
+  tdxCollateralSources,
   verifyTdxCollateral,
 } from "./collateral.js";
 import { type PckExtension, parsePckExtension } from "./pck.js";
@@ -45,7 +45,7 @@ export function judgeTdxQuote(verified: VerifiedTdxQuote, options: JudgeTdxQuote
       "judging a TDX quote against reference values needs Intel's collateral, and none was given",
       {
         kind: "input",
-        hint: `Pass --collateral (a dcap-qvl JSON file or a directory of PCS responses), or --collateral-dir with --fetch-collateral to fetch it: ${TDX_COLLATERAL_SOURCES}.`,
+        hint: `Pass --collateral (a dcap-qvl JSON file or a directory of PCS responses), or --collateral-dir with --fetch-collateral to fetch it: ${tdxCollateralSources()}.`,
         details: { missing: missingTdxCollateral(undefined) },
       },
     );
