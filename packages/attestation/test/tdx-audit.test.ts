@@ -141,7 +141,7 @@ describe("TDX judgement against reference values requires collateral and both CR
     const e = thrown(() => verifyTdxCollateral(v, without(t3Collateral(), key), { now: T3_NOW }));
     expect(e.code).toBe("TDX_COLLATERAL_INCOMPLETE");
     expect(e.details).toMatchObject({ missing: [name] });
-    expect(e.hint).toContain(key === "pckCrl" ? "/sgx/certification/v4/pckcrl?ca=platform" : "IntelSGXRootCA.der");
+    expect(e.hint).toContain(key === "pckCrl" ? "/sgx/certification/v4/pckcrl?ca=" : "IntelSGXRootCA.der");
     expect(e.hint).not.toContain("qe/identity");
     expect(() =>
       judgeTdxQuote(v, { now: T3_NOW, collateral: without(t3Collateral(), key), entries: [own(v)] }),

@@ -461,7 +461,7 @@ export function missingTdxCollateral(c: TdxCollateral | undefined, revocation = 
 const COLLATERAL_URLS: Readonly<Record<string, string>> = {
   "TCB info": "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=<FMSPC>",
   "QE identity": "https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity",
-  "PCK CRL": "https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+  "PCK CRL": "https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=<platform|processor>&encoding=der",
   "root CA CRL": "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
 };
 
