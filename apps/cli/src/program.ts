@@ -119,6 +119,9 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     )
     .option("--now <time>", "verification time, RFC 3339 (default: now)")
     .option("--accept-tcb-status <list>", "tdx: TCB statuses to accept, comma-separated (default: UpToDate)")
+    .option("--collateral-dir <dir>", "tdx: collateral cache and offline bundle (Intel PCS responses by URL)")
+    .option("--fetch-collateral", "tdx: fetch missing or stale collateral from Intel's PCS (into --collateral-dir)")
+    .option("--pcs-url <url>", "tdx: origin replacing Intel's in collateral URLs, e.g. a PCCS mirror")
     .action(
       async (file: string, opts: import("./commands/attestation-verify.js").AttestationVerifyOptions, cmd: Command) => {
         const { attestationVerify } = await import("./commands/attestation-verify.js");

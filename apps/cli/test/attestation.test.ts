@@ -273,6 +273,17 @@ describe("contrast attestation verify --platform tdx", () => {
   it("checks Contrast's reference values: the debug TD fails on TDATTRIBUTES", async () => {
     const q = "trustee-quote-v4-debugtd.dat";
     const json = JSON.parse((await cli(["-o", "json", ...base(q, "2023-07-01T01:00:00Z")])).stdout).claims;
+    // go-tdx-guest's collateral for FMSPC 50806f000000, with both CRLs: judging needs all of it.
+    const collateral = tempDir();
+    for (const [to, from] of [
+      ["tcb_info.json", "gtg-tcbinfo-50806f000000.json"],
+      ["tcb_info_issuer_chain.pem", "gtg-tcb-signing-chain-2018.pem"],
+      ["qe_identity.json", "gtg-qeidentity.json"],
+      ["pck_crl.der", "gtg-pckcrl-platform.der"],
+      ["root_crl.der", "gtg-rootcrl.der"],
+    ] as const) {
+      writeFileSync(join(collateral, to), readFileSync(join(TDX, from)));
+    }
     const entry = {
       MrTd: json.mrTd,
       Rtrms: json.rtmrs,
@@ -283,15 +294,22 @@ describe("contrast attestation verify --platform tdx", () => {
       TdAttributes: "0000001000000000",
       Xfam: json.xfam,
     };
-    const r = await cli([...base(q, "2023-07-01T01:00:00Z"), "--reference-values", manifestWith({ tdx: [entry] })]);
+    const judge = (e: object) =>
+      cli([
+        ...base(q, "2023-07-01T01:00:00Z"),
+        "--collateral",
+        collateral,
+        "--reference-values",
+        manifestWith({ tdx: [e as typeof entry] }),
+      ]);
+    const r = await judge(entry);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("TDATTRIBUTES: expected 0000001000000000, got 0100001000000000");
-    const same = await cli([
-      ...base(q, "2023-07-01T01:00:00Z"),
-      "--reference-values",
-      manifestWith({ tdx: [{ ...entry, TdAttributes: "0100001000000000" }] }),
-    ]);
-    expect(same.status).toBe(0);
+    // A manifest that expects the debug bit is refused, and the validator refuses debug TDs anyway.
+    const same = await judge({ ...entry, TdAttributes: "0100001000000000" });
+    expect(same.status).toBe(1);
+    expect(same.stderr).toContain("[REFERENCE_VALUES_INVALID]");
+    expect(same.stderr).toContain("TdAttributes sets DEBUG");
   });
 
   it("exits 1 for a tampered quote", async () => {

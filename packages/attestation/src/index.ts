@@ -10,10 +10,13 @@ export {
   type FetchedDocument,
   type FreshUntil,
 } from "./collateral/store.js";
+export { fetchTdxCollateral, PCS_ISSUER_CHAIN_HEADERS } from "./collateral/tdx.js";
 export {
   AMD_KDS,
   INTEL_PCS,
   INTEL_ROOT_CRL_URL,
+  type IntelCollateralUrls,
+  intelCollateralUrls,
   kdsCertChainUrl,
   kdsCrlUrl,
   kdsVcekUrl,
@@ -106,16 +109,20 @@ export {
 export {
   collateralFromDcapQvl,
   evaluateTdxTcb,
+  intelDate,
+  missingTdxCollateral,
   parsePcsResponse,
   type SignedCollateral,
   TCB_STATUSES,
   type TcbStatus,
   type TdxCollateral,
   type TdxTcbEvaluation,
+  tdxCollateralSources,
   type VerifyTdxCollateralOptions,
   verifyTdxCollateral,
 } from "./tdx/collateral.js";
 export { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "./tdx/intel-root.js";
+export { type JudgeTdxQuoteOptions, judgeTdxQuote, type TdxJudgement } from "./tdx/judge.js";
 export { type PckExtension, parsePckExtension, type SgxType } from "./tdx/pck.js";
 export { INTEL_QE_VENDOR_ID, parseTdxQuote, type QeReport, type TdxQuote, type TdxQuoteBody } from "./tdx/quote.js";
 export {
@@ -127,6 +134,7 @@ export {
   validateTdxQuote,
 } from "./tdx/validate.js";
 export {
+  type TdxAttestOptions,
   TdxVerifier,
   type TdxVerifierOptions,
   type VerifiedTdxQuote,

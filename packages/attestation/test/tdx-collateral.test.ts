@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   collateralFromDcapQvl,
   EvidenceError,
+  evaluateTdxTcb,
   PolicyError,
   parseCrl,
   parsePckExtension,
@@ -38,6 +39,8 @@ const v90c06f = (): TdxCollateral => ({
   tcbInfo: parsePcsResponse(text("gtg-tcbinfo-90c06f000000.json"), "tcbInfo"),
   tcbInfoIssuerChain: text("phala-tcb-signing-chain-2025.pem"),
 });
+
+const tcbInfoJson = (c: TdxCollateral) => JSON.parse(c.tcbInfo.body);
 
 function check(quote: string, collateral: TdxCollateral, now: string, accepted: TcbStatus[] = ALL, extra = {}) {
   const v = verifyTdxQuote({ quote: bin(quote), now: new Date(now) });
@@ -101,23 +104,32 @@ describe("TDX collateral: the documented outcomes of every vector", () => {
     expect(e.code).toBe("TDX_TCB_NOT_SUPPORTED");
   });
 
-  it("T5 (v5, module identity TDX_01): UpToDate", () => {
-    expect(check("gtg-quote-v5.dat", v90c06f(), "2026-02-03T01:00:00Z", ["UpToDate"])).toMatchObject({
+  it("T5 (v5, module identity TDX_01): UpToDate for TEE_TCB_SVN and TEE_TCB_SVN_2", () => {
+    // No QE identity or CRLs were published with this vector: the TCB evaluation alone.
+    const v = verifyTdxQuote({ quote: bin("gtg-quote-v5.dat"), now: new Date("2026-02-03T01:00:00Z") });
+    expect(evaluateTdxTcb(v, tcbInfoJson(v90c06f()))).toMatchObject({
       status: "UpToDate",
       tcbLevel: 0,
       moduleStatus: "UpToDate",
+      currentStatus: "UpToDate",
     });
   });
 
   it("T6: Intel's OutOfDate (platform level 1), not go-tdx-guest's UpToDate; rejected by default", () => {
-    expect(check("trustee-quote-v4-00a06d080000.dat", trustee(), "2025-11-01T00:00:00Z")).toMatchObject({
+    expect(
+      check("trustee-quote-v4-00a06d080000.dat", trustee(), "2025-11-01T00:00:00Z", ALL, { revocation: "if-present" }),
+    ).toMatchObject({
       status: "OutOfDate",
       tcbLevel: 1,
       platformStatus: "OutOfDate",
       moduleStatus: "UpToDate",
       qeStatus: "UpToDate",
     });
-    const e = thrown(() => check("trustee-quote-v4-00a06d080000.dat", trustee(), "2025-11-01T00:00:00Z", ["UpToDate"]));
+    const e = thrown(() =>
+      check("trustee-quote-v4-00a06d080000.dat", trustee(), "2025-11-01T00:00:00Z", ["UpToDate"], {
+        revocation: "if-present",
+      }),
+    );
     expect(e).toBeInstanceOf(PolicyError);
     expect(e.code).toBe("TDX_TCB_STATUS_NOT_ACCEPTED");
   });
@@ -139,9 +151,8 @@ describe("TDX collateral: the documented outcomes of every vector", () => {
   });
 
   it("T7 against the 90c06f TCB info: no TCB level matches", () => {
-    expect(thrown(() => check("trustee-quote-v5.dat", v90c06f(), "2026-02-03T01:00:00Z")).code).toBe(
-      "TDX_TCB_NOT_SUPPORTED",
-    );
+    const v = verifyTdxQuote({ quote: bin("trustee-quote-v5.dat"), now: new Date("2026-02-03T01:00:00Z") });
+    expect(thrown(() => evaluateTdxTcb(v, tcbInfoJson(v90c06f()))).code).toBe("TDX_TCB_NOT_SUPPORTED");
   });
 });
 
@@ -159,9 +170,11 @@ describe("TDX collateral: tampering and staleness", () => {
       /NOT_VALID_AT_TIME$/,
     );
     const old = { ...trustee(), tcbInfoIssuerChain: text("gtg-tcb-signing-chain-2018.pem") };
-    expect(thrown(() => check("trustee-quote-v4-00a06d080000.dat", old, "2025-11-01T00:00:00Z")).code).toBe(
-      "TDX_COLLATERAL_NOT_VALID_AT_TIME",
-    );
+    expect(
+      thrown(() =>
+        check("trustee-quote-v4-00a06d080000.dat", old, "2025-11-01T00:00:00Z", ALL, { revocation: "if-present" }),
+      ).code,
+    ).toBe("TDX_COLLATERAL_NOT_VALID_AT_TIME");
   });
 
   it("rejects TCB info for another platform", () => {

@@ -19,8 +19,6 @@ const NEWER_FIELDS: Readonly<Record<string, string>> = {
   WorkloadOwnerPubKeys: "newer Contrast releases replaced WorkloadOwnerKeyDigests with this",
   Platform: "reference values name their platform only in newer Contrast releases",
   CPUs: "newer Contrast releases only",
-  MinTCBEvaluationDataNumber: "newer Contrast releases only",
-  AllowedPIIDs: "newer Contrast releases only",
   MemoryIntegrity: "newer Contrast releases only",
   SMTDisabled: "newer Contrast releases only",
   StaticPlatform: "newer Contrast releases only",
@@ -66,6 +64,9 @@ const TDX_FIELDS = [
   "MrSeam",
   "TdAttributes",
   "Xfam",
+  // Fields of newer releases that this implementation understands; absent in v1.5 manifests.
+  "MinTCBEvaluationDataNumber",
+  "AllowedPIIDs",
 ];
 
 /**
@@ -303,7 +304,7 @@ class Decoder {
         });
       }
     }
-    return {
+    const out: TDXReferenceValues = {
       MrTd: this.string(o?.MrTd, [...path, "MrTd"]),
       Rtrms: rtrms,
       MinimumQeSvn: this.uint(o?.MinimumQeSvn, [...path, "MinimumQeSvn"], 0xffff, true),
@@ -313,5 +314,15 @@ class Decoder {
       TdAttributes: this.string(o?.TdAttributes, [...path, "TdAttributes"]),
       Xfam: this.string(o?.Xfam, [...path, "Xfam"]),
     };
+    // Kept absent when absent, so that v1.5 manifests are written back byte for byte.
+    if (o !== undefined && Object.hasOwn(o, "MinTCBEvaluationDataNumber")) {
+      // Upstream's Go int; Intel's numbers are 32-bit.
+      const n = this.uint(o.MinTCBEvaluationDataNumber, [...path, "MinTCBEvaluationDataNumber"], 0xffffffff, true);
+      out.MinTCBEvaluationDataNumber = n ?? 0;
+    }
+    if (o !== undefined && Object.hasOwn(o, "AllowedPIIDs")) {
+      out.AllowedPIIDs = this.stringArray(o.AllowedPIIDs, [...path, "AllowedPIIDs"]);
+    }
+    return out;
   }
 }

@@ -109,7 +109,10 @@ function platformInfo(p: SnpPlatformInfo): Fields {
 }
 
 function tdx(r: TDXReferenceValues): Fields {
+  // Newer fields (undefined: left out) sit where upstream's struct puts them relative to the
+  // v1.5 fields: MinTCBEvaluationDataNumber before MrTd, AllowedPIIDs after Xfam.
   return new Map<string, JsonWritable>([
+    ["MinTCBEvaluationDataNumber", r.MinTCBEvaluationDataNumber],
     ["MrTd", r.MrTd],
     ["Rtrms", r.Rtrms],
     ["MinimumQeSvn", r.MinimumQeSvn],
@@ -118,5 +121,6 @@ function tdx(r: TDXReferenceValues): Fields {
     ["MrSeam", r.MrSeam],
     ["TdAttributes", r.TdAttributes],
     ["Xfam", r.Xfam],
+    ["AllowedPIIDs", r.AllowedPIIDs],
   ]);
 }

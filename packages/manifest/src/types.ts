@@ -105,6 +105,16 @@ export interface TDXReferenceValues {
   MrSeam: string;
   TdAttributes: string;
   Xfam: string;
+  /**
+   * Newer Contrast releases: the lowest tcbEvaluationDataNumber of Intel's collateral accepted.
+   * Absent in v1.5 manifests (and then not written back); 0 means no minimum, as upstream.
+   */
+  MinTCBEvaluationDataNumber?: number;
+  /**
+   * Newer Contrast releases: 16-byte platform instance IDs (PCK certificate PIID) allowed; absent
+   * or empty means any platform. `null` is kept distinct from absent.
+   */
+  AllowedPIIDs?: string[] | null;
 }
 
 export function emptyGuestPolicy(): SnpGuestPolicy {

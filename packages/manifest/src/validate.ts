@@ -9,6 +9,9 @@ export const POLICY_ROLES = ["", "coordinator"] as const;
 const SNP_MEASUREMENT_BYTES = 48;
 const SNP_CHIP_ID_BYTES = 64;
 const TDX_MEASUREMENT_BYTES = 48;
+const TDX_PIID_BYTES = 16;
+/** What Kata/QEMU launch Contrast's TDs with: SEPT_VE_DISABLE (bit 28) alone, little-endian hex. */
+const CONTRAST_TD_ATTRIBUTES = "0000001000000000";
 
 /**
  * Checks the manifest's meaning: hashes, lengths, roles, product names, keys. Returns every
@@ -238,4 +241,26 @@ function validateTdx(r: TDXReferenceValues, path: JsonPath, add: Add, hex: Hex):
   hex(r.MrSeam, TDX_MEASUREMENT_BYTES, [...path, "MrSeam"], "MRSEAM (TDX module measurement)", "expected-missing");
   hex(r.TdAttributes, 8, [...path, "TdAttributes"], "TD attributes");
   hex(r.Xfam, 8, [...path, "Xfam"], "XFAM");
+  for (const [i, piid] of (r.AllowedPIIDs ?? []).entries()) {
+    hex(piid, TDX_PIID_BYTES, [...path, "AllowedPIIDs", i], "platform instance ID (PIID)");
+  }
+  if (isHex(r.TdAttributes) && r.TdAttributes.length === 16) {
+    // TDATTRIBUTES is a little-endian 64-bit value: bit 0 (DEBUG) is the low bit of the first byte.
+    if ((Number.parseInt(r.TdAttributes.slice(0, 2), 16) & 0x01) !== 0) {
+      add(
+        "MANIFEST_TD_ATTRIBUTES_INSECURE",
+        [...path, "TdAttributes"],
+        "TdAttributes sets DEBUG (bit 0): the host could read and change the TD's memory",
+        `Clear bit 0; Contrast's TDs use ${CONTRAST_TD_ATTRIBUTES} (SEPT_VE_DISABLE only).`,
+      );
+    } else if (r.TdAttributes.toLowerCase() !== CONTRAST_TD_ATTRIBUTES) {
+      add(
+        "MANIFEST_TD_ATTRIBUTES_UNUSUAL",
+        [...path, "TdAttributes"],
+        `TdAttributes differs from the ${CONTRAST_TD_ATTRIBUTES} (SEPT_VE_DISABLE only) Contrast launches TDs with`,
+        "Pods will not match unless the runtime was changed too; newer Contrast releases fix this value.",
+        "warning",
+      );
+    }
+  }
 }

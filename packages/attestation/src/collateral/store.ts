@@ -82,7 +82,11 @@ export class CollateralStore {
     return `${sha256Hex(new TextEncoder().encode(url))}.json`;
   }
 
-  async get(url: string, freshUntil: FreshUntil = () => undefined): Promise<FetchedDocument> {
+  /**
+   * The document known by `url`. `from` is where to fetch it when that differs (a mirror of the
+   * vendor's service): the cache stays keyed by the vendor's URL, so bundles do not depend on it.
+   */
+  async get(url: string, freshUntil: FreshUntil = () => undefined, from: string = url): Promise<FetchedDocument> {
     const now = this.clock.now();
     const cached = await this.read(url);
     if (cached && (cached.freshUntil === null || now <= new Date(cached.freshUntil))) return toDocument(cached);
@@ -98,13 +102,13 @@ export class CollateralStore {
     }
     let doc: FetchedDocument;
     try {
-      doc = await this.fetcher(url);
+      doc = await this.fetcher(from);
     } catch (cause) {
       if (cached) {
         this.log.warn("vendor unreachable; using stale cached collateral", { url, freshUntil: cached.freshUntil });
         return toDocument(cached);
       }
-      throw new ContrastError("COLLATERAL_UNAVAILABLE", `cannot fetch ${url}`, {
+      throw new ContrastError("COLLATERAL_UNAVAILABLE", `cannot fetch ${from}`, {
         kind: "io",
         cause,
         hint: "Check network access to the vendor (AMD KDS or Intel PCS), or use an offline bundle.",

@@ -36,3 +36,30 @@ export function pcsPckCrlUrl(ca: "platform" | "processor"): string {
 }
 
 export const INTEL_ROOT_CRL_URL = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+
+/** Intel's collateral endpoints for TDX, as go-tdx-guest fetches them. */
+export interface IntelCollateralUrls {
+  tcbInfo(fmspc: string): string;
+  qeIdentity: string;
+  pckCrl(ca: "platform" | "processor"): string;
+  rootCaCrl: string;
+}
+
+const INTEL_CERTIFICATES = "https://certificates.trustedservices.intel.com";
+
+/**
+ * Intel's URLs; `origin` (e.g. "https://pccs.example:8081") replaces the origin of both Intel
+ * hosts and keeps the paths, for a mirror that serves Intel's paths or a test double.
+ */
+export function intelCollateralUrls(origin?: string): IntelCollateralUrls {
+  const at = (url: string) =>
+    origin === undefined
+      ? url
+      : `${origin.replace(/\/+$/, "")}${url.slice(url.startsWith(INTEL_PCS) ? INTEL_PCS.length : INTEL_CERTIFICATES.length)}`;
+  return {
+    tcbInfo: (fmspc) => at(pcsTcbInfoUrl(fmspc)),
+    qeIdentity: at(pcsQeIdentityUrl()),
+    pckCrl: (ca) => at(pcsPckCrlUrl(ca)),
+    rootCaCrl: at(INTEL_ROOT_CRL_URL),
+  };
+}

@@ -11,7 +11,7 @@ import {
   utf8,
 } from "@contrast/core";
 import { EvidenceError, PolicyError } from "../errors.js";
-import { parseCrl, serialHex, verifyCrl } from "../x509.js";
+import { type Crl, parseCrl, serialHex, verifyCrl } from "../x509.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
 import { type PckExtension, parsePckExtension } from "./pck.js";
 import type { TdxQuote } from "./quote.js";
@@ -29,6 +29,7 @@ export interface TdxCollateral {
   tcbInfo: SignedCollateral;
   /** PEM: "Intel SGX TCB Signing", then the root (the TCB-Info-Issuer-Chain header). */
   tcbInfoIssuerChain: string;
+  /** Required by verifyTdxCollateral; optional here so that incomplete documents can be named. */
   qeIdentity?: SignedCollateral;
   qeIdentityIssuerChain?: string;
   /** DER CRL of the PCK Platform/Processor CA. */
@@ -96,7 +97,11 @@ export interface TdxTcbEvaluation {
   tcbLevel: number;
   platformStatus: TcbStatus;
   moduleStatus: TcbStatus | undefined;
-  qeStatus: TcbStatus | undefined;
+  /** TD 1.5 quotes: the status of TEE_TCB_SVN_2 (the module now running); already in `status`. */
+  currentStatus: TcbStatus | undefined;
+  qeStatus: TcbStatus;
+  /** Whether the PCK CRL and root CA CRL were checked (always, unless `revocation: "if-present"`). */
+  revocationChecked: boolean;
   advisoryIds: string[];
   tcbEvaluationDataNumber: number;
   pck: PckExtension;
@@ -107,8 +112,13 @@ export interface VerifyTdxCollateralOptions {
   root?: X509Certificate;
   /** Statuses accepted; default only UpToDate, as Contrast. */
   acceptedStatuses?: readonly TcbStatus[];
-  /** Reject TCB info older than this evaluation data number. */
+  /** Reject collateral (TCB info or QE identity) older than this evaluation data number. */
   minTcbEvaluationDataNumber?: number;
+  /**
+   * "required" (default): both CRLs must be given. "if-present": check those given, for looking at
+   * a quote without judging it (the result says `revocationChecked: false`).
+   */
+  revocation?: "required" | "if-present";
 }
 
 /** Every TCB status Intel defines, best first. */
@@ -126,12 +136,18 @@ function verifySigned(
   doc: SignedCollateral,
   chainPem: string,
   root: X509Certificate,
+  rootCrl: Crl | undefined,
   now: Date,
   what: string,
 ): JsonObject {
-  const certs = decodePem(chainPem)
-    .filter((b) => b.type === "CERTIFICATE")
-    .map((b) => new X509Certificate(b.der));
+  let certs: X509Certificate[];
+  try {
+    certs = decodePem(chainPem)
+      .filter((b) => b.type === "CERTIFICATE")
+      .map((b) => new X509Certificate(b.der));
+  } catch (cause) {
+    throw collateralError(`${what}: the issuer chain cannot be read`, undefined, cause);
+  }
   const [signer, sentRoot] = certs;
   if (!signer || !sentRoot || certs.length !== 2 || !Buffer.from(sentRoot.raw).equals(Buffer.from(root.raw))) {
     throw collateralError(`${what}: the issuer chain must be the TCB signing certificate and the pinned Intel root`);
@@ -148,6 +164,13 @@ function verifySigned(
         hint: "Fetch the collateral from Intel's PCS.",
       },
     );
+  }
+  // As go-tdx-guest: the TCB Signing certificate is issued by the root, so the root CA CRL
+  // is what would revoke it.
+  if (rootCrl?.revoked.has(serialHex(signer.serialNumber))) {
+    throw new EvidenceError("TDX_COLLATERAL_SIGNER_REVOKED", `${what}: the TCB Signing certificate is revoked`, {
+      hint: "Intel revoked the certificate that signed this collateral; fetch current collateral from Intel's PCS.",
+    });
   }
   for (const c of [signer, root]) {
     if (now < new Date(c.validFrom) || now > new Date(c.validTo)) {
@@ -174,10 +197,8 @@ function verifySigned(
     });
   }
   const body = parseJson(doc.body, { maxBytes: 1024 * 1024 }) as JsonObject;
-  const issue = new Date(String(body.issueDate));
-  const next = new Date(String(body.nextUpdate));
-  if (Number.isNaN(issue.getTime()) || Number.isNaN(next.getTime()))
-    throw collateralError(`${what}: missing issueDate or nextUpdate`);
+  const issue = intelDate(body.issueDate, `${what} issueDate`);
+  const next = intelDate(body.nextUpdate, `${what} nextUpdate`);
   if (now < issue || now > next) {
     throw new EvidenceError(
       "TDX_COLLATERAL_NOT_VALID_AT_TIME",
@@ -189,6 +210,21 @@ function verifySigned(
     );
   }
   return body;
+}
+
+/**
+ * Intel's PCS writes UTC times as YYYY-MM-DDThh:mm:ssZ. Anything else is refused rather than
+ * guessed at: `Date` would accept other forms and roll 2024-02-30 over into March.
+ */
+export function intelDate(v: JsonValue | undefined, what: string): Date {
+  const m = typeof v === "string" ? /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(v) : null;
+  if (m) {
+    const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    // Date.UTC rolls over (February 30th becomes March 1st); the round trip catches that.
+    if (date.toISOString() === `${m[0].slice(0, 19)}.000Z`) return date;
+  }
+  throw collateralError(`${what} ${JSON.stringify(v)} is not a UTC time of the form YYYY-MM-DDThh:mm:ssZ`);
 }
 
 const num = (v: JsonValue | undefined, what: string): number => {
@@ -214,6 +250,11 @@ const hexField = (v: JsonValue | undefined, bytes: number, what: string): Uint8A
   return fromHex(v);
 };
 
+/** The later of two statuses in Intel's list (best first). */
+function worse(a: TcbStatus, b: TcbStatus): TcbStatus {
+  return TCB_STATUSES.indexOf(a) >= TCB_STATUSES.indexOf(b) ? a : b;
+}
+
 /** Applies a lower component's status to the platform's, as Intel's QVL converges them. */
 function converge(level: TcbStatus, other: TcbStatus | undefined): TcbStatus {
   if (other === "Revoked") return "Revoked";
@@ -228,8 +269,9 @@ function converge(level: TcbStatus, other: TcbStatus | undefined): TcbStatus {
 /** The QE identity check: masked MISCSELECT and ATTRIBUTES, MRSIGNER, ISVPRODID, QE TCB status. */
 function evaluateQe(quote: TdxQuote, id: JsonObject): TcbStatus {
   const qe = quote.qeReport;
+  // Not a policy question: a QE that is not Intel's could have signed anything.
   const mismatch = (field: string, expected: string, actual: string) =>
-    new PolicyError(
+    new EvidenceError(
       "TDX_QE_IDENTITY_MISMATCH",
       `QE report ${field} ${actual} does not match Intel's QE identity (${expected})`,
       {
@@ -238,6 +280,7 @@ function evaluateQe(quote: TdxQuote, id: JsonObject): TcbStatus {
       },
     );
   if (id.id !== "TD_QE" || id.version !== 2) throw collateralError("QE identity must be TD_QE version 2");
+  if (arr(id.tcbLevels, "QE tcbLevels").length === 0) throw collateralError("QE identity has no TCB levels");
   const miscMask = new DataView(hexField(id.miscselectMask, 4, "miscselectMask").buffer).getUint32(0, true);
   const misc = new DataView(hexField(id.miscselect, 4, "miscselect").buffer).getUint32(0, true);
   if ((qe.miscSelect & miscMask) >>> 0 !== misc)
@@ -270,13 +313,13 @@ function svns(v: JsonValue | undefined, what: string): number[] {
 export function evaluateTdxTcb(
   verified: VerifiedTdxQuote,
   tcbInfo: JsonObject,
-): Omit<TdxTcbEvaluation, "qeStatus" | "tcbEvaluationDataNumber"> {
+): Omit<TdxTcbEvaluation, "qeStatus" | "tcbEvaluationDataNumber" | "revocationChecked"> {
   const { quote } = verified;
   const body = quote.body;
   const pck = parsePckExtension(verified.pck);
   if (tcbInfo.id !== "TDX" || tcbInfo.version !== 3) throw collateralError("TCB info must be TDX version 3");
   if (typeof tcbInfo.fmspc !== "string" || tcbInfo.fmspc.toLowerCase() !== pck.fmspc) {
-    throw new PolicyError(
+    throw new EvidenceError(
       "TDX_FMSPC_MISMATCH",
       `TCB info is for FMSPC ${String(tcbInfo.fmspc)}, the PCK certificate says ${pck.fmspc}`,
       {
@@ -285,7 +328,7 @@ export function evaluateTdxTcb(
     );
   }
   if (typeof tcbInfo.pceId !== "string" || tcbInfo.pceId.toLowerCase() !== pck.pceId) {
-    throw new PolicyError(
+    throw new EvidenceError(
       "TDX_PCEID_MISMATCH",
       `TCB info is for PCE-ID ${String(tcbInfo.pceId)}, the PCK certificate says ${pck.pceId}`,
       {
@@ -304,7 +347,7 @@ export function evaluateTdxTcb(
         attrs,
       )
     ) {
-      throw new PolicyError(
+      throw new EvidenceError(
         "TDX_MODULE_MISMATCH",
         "MRSIGNERSEAM or SEAMATTRIBUTES do not match Intel's TDX module identity",
         {
@@ -314,7 +357,24 @@ export function evaluateTdxTcb(
     }
   }
 
-  const tee = body.teeTcbSvn;
+  const launch = evaluateTeeTcbSvn(tcbInfo, pck, body, body.teeTcbSvn);
+  if (body.teeTcbSvn2 === undefined) return { ...launch, currentStatus: undefined, pck };
+  // TD 1.5 (Intel QVL 4.1.2.5.1.20): TEE_TCB_SVN_2 is the TDX module running now, after
+  // TD-preserving updates; Intel evaluates it too. The worse of the two statuses counts (Intel
+  // reports "relaunch advised" where only the launch-time module is outdated: not UpToDate).
+  const current = evaluateTeeTcbSvn(tcbInfo, pck, body, body.teeTcbSvn2);
+  return { ...launch, status: worse(launch.status, current.status), currentStatus: current.status, pck };
+}
+
+type SvnEvaluation = Pick<TdxTcbEvaluation, "status" | "tcbLevel" | "platformStatus" | "moduleStatus" | "advisoryIds">;
+
+/** Intel's TDX TCB level and module identity evaluation of one TEE_TCB_SVN. */
+function evaluateTeeTcbSvn(
+  tcbInfo: JsonObject,
+  pck: PckExtension,
+  body: TdxQuote["body"],
+  tee: Uint8Array,
+): SvnEvaluation {
   const moduleVersion = tee[1] as number;
   const levels = arr(tcbInfo.tcbLevels, "tcbLevels").map((raw, index) => {
     const level = obj(raw, "tcb level");
@@ -349,7 +409,7 @@ export function evaluateTdxTcb(
       .map((x) => obj(x, "tdxModuleIdentity"))
       .find((x) => typeof x.id === "string" && x.id.toUpperCase() === wanted);
     if (identity === undefined) {
-      throw new PolicyError("TDX_MODULE_MISMATCH", `Intel's TCB info has no identity for TDX module ${wanted}`, {
+      throw new EvidenceError("TDX_MODULE_MISMATCH", `Intel's TCB info has no identity for TDX module ${wanted}`, {
         hint: "The TDX module version is not one Intel published for this platform.",
       });
     }
@@ -361,7 +421,7 @@ export function evaluateTdxTcb(
         hexField(identity.attributes, 8, "module attributes"),
       )
     ) {
-      throw new PolicyError("TDX_MODULE_MISMATCH", `the TDX module does not match Intel's identity ${wanted}`, {
+      throw new EvidenceError("TDX_MODULE_MISMATCH", `the TDX module does not match Intel's identity ${wanted}`, {
         hint: "The TDX module is not Intel's.",
       });
     }
@@ -384,14 +444,38 @@ export function evaluateTdxTcb(
     platformStatus: match.status,
     moduleStatus,
     advisoryIds: match.advisoryIds,
-    pck,
   };
+}
+
+/** The parts of Intel's collateral that a verification needs and that are absent. */
+export function missingTdxCollateral(c: TdxCollateral | undefined, revocation = true): string[] {
+  if (c === undefined) return ["TCB info", "QE identity", ...(revocation ? ["PCK CRL", "root CA CRL"] : [])];
+  const out: string[] = [];
+  if (c.qeIdentity === undefined) out.push("QE identity");
+  if (revocation && c.pckCrl === undefined) out.push("PCK CRL");
+  if (revocation && c.rootCaCrl === undefined) out.push("root CA CRL");
+  return out;
+}
+
+/** Where each part comes from (Intel's PCS), for hints. */
+const COLLATERAL_URLS: Readonly<Record<string, string>> = {
+  "TCB info": "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=<FMSPC>",
+  "QE identity": "https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity",
+  "PCK CRL": "https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=<platform|processor>&encoding=der",
+  "root CA CRL": "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+};
+
+/** "part: URL; …" for the given parts (default: all four). */
+export function tdxCollateralSources(parts: readonly string[] = Object.keys(COLLATERAL_URLS)): string {
+  return parts.map((p) => `${p}: ${COLLATERAL_URLS[p]}`).join("; ");
 }
 
 /**
  * Checks a verified quote against Intel's collateral: signatures and freshness of TCB info and QE
- * identity, CRLs when given (PCK and its CA not revoked), FMSPC/PCE-ID, the QE identity, and the
- * TCB level. Returns the evaluation; throws a PolicyError if the status is not accepted.
+ * identity (both required), the PCK CRL and root CA CRL (required unless `revocation` is
+ * "if-present"): PCK, PCK CA and TCB Signing certificate not revoked; FMSPC/PCE-ID; the QE
+ * identity; the TCB level (for TD 1.5 quotes, of TEE_TCB_SVN and TEE_TCB_SVN_2). Returns the
+ * evaluation; throws a PolicyError if the status is not accepted.
  */
 export function verifyTdxCollateral(
   verified: VerifiedTdxQuote,
@@ -400,12 +484,23 @@ export function verifyTdxCollateral(
 ): TdxTcbEvaluation {
   const root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
   const { now } = options;
-  const tcbInfo = verifySigned(collateral.tcbInfo, collateral.tcbInfoIssuerChain, root, now, "TCB info");
+  const requireRevocation = (options.revocation ?? "required") === "required";
+  const missing = missingTdxCollateral(collateral, requireRevocation);
+  if (missing.length > 0) {
+    // Without the QE identity, nothing says the quoting enclave is Intel's; without the CRLs,
+    // a revoked platform passes. Whoever assembled the collateral must not decide that.
+    throw new EvidenceError("TDX_COLLATERAL_INCOMPLETE", `the TDX collateral lacks: ${missing.join(", ")}`, {
+      kind: "input",
+      hint: `Fetch the missing parts from Intel's PCS (or a PCCS mirror): ${tdxCollateralSources(missing)}.`,
+      details: { missing },
+    });
+  }
 
+  let rootCrl: Crl | undefined;
   if (collateral.rootCaCrl !== undefined) {
-    const crl = parseCrl(collateral.rootCaCrl);
-    verifyCrl(crl, root, now, "Intel root CA CRL");
-    if (crl.revoked.has(serialHex(verified.pckIntermediate.serialNumber))) {
+    rootCrl = parseCrl(collateral.rootCaCrl);
+    verifyCrl(rootCrl, root, now, "Intel root CA CRL");
+    if (rootCrl.revoked.has(serialHex(verified.pckIntermediate.serialNumber))) {
       throw new EvidenceError("TDX_PCK_REVOKED", "the PCK CA certificate is revoked", {
         hint: "The platform's certificates were revoked by Intel.",
       });
@@ -424,34 +519,38 @@ export function verifyTdxCollateral(
       );
     }
   }
+  const tcbInfo = verifySigned(collateral.tcbInfo, collateral.tcbInfoIssuerChain, root, rootCrl, now, "TCB info");
+  const qeIdentity = verifySigned(
+    collateral.qeIdentity as SignedCollateral,
+    collateral.qeIdentityIssuerChain ?? collateral.tcbInfoIssuerChain,
+    root,
+    rootCrl,
+    now,
+    "QE identity",
+  );
 
   const evaluation = evaluateTdxTcb(verified, tcbInfo);
-  const tcbEvaluationDataNumber = num(tcbInfo.tcbEvaluationDataNumber, "tcbEvaluationDataNumber");
+  const qeStatus = evaluateQe(verified.quote, qeIdentity);
+  // Intel's QVL reports the lower of the two documents' numbers as the collateral's.
+  const tcbEvaluationDataNumber = Math.min(
+    num(tcbInfo.tcbEvaluationDataNumber, "tcbEvaluationDataNumber"),
+    num(qeIdentity.tcbEvaluationDataNumber, "QE identity tcbEvaluationDataNumber"),
+  );
   if (
     options.minTcbEvaluationDataNumber !== undefined &&
     tcbEvaluationDataNumber < options.minTcbEvaluationDataNumber
   ) {
     throw new PolicyError(
       "TDX_TCB_EVALUATION_TOO_OLD",
-      `TCB info has evaluation data number ${tcbEvaluationDataNumber}, below the required ${options.minTcbEvaluationDataNumber}`,
-      { hint: "Fetch current TCB info from Intel's PCS." },
+      `the collateral has TCB evaluation data number ${tcbEvaluationDataNumber}, below the required ${options.minTcbEvaluationDataNumber}`,
+      { hint: "Fetch current TCB info and QE identity from Intel's PCS." },
     );
-  }
-  let qeStatus: TcbStatus | undefined;
-  if (collateral.qeIdentity !== undefined) {
-    const qeIdentity = verifySigned(
-      collateral.qeIdentity,
-      collateral.qeIdentityIssuerChain ?? collateral.tcbInfoIssuerChain,
-      root,
-      now,
-      "QE identity",
-    );
-    qeStatus = evaluateQe(verified.quote, qeIdentity);
   }
   const result: TdxTcbEvaluation = {
     ...evaluation,
     status: converge(evaluation.status, qeStatus),
     qeStatus,
+    revocationChecked: collateral.pckCrl !== undefined && collateral.rootCaCrl !== undefined,
     tcbEvaluationDataNumber,
   };
   const accepted = options.acceptedStatuses ?? ["UpToDate"];
@@ -465,6 +564,7 @@ export function verifyTdxCollateral(
           status: result.status,
           platformStatus: result.platformStatus,
           moduleStatus: result.moduleStatus,
+          currentStatus: result.currentStatus,
           qeStatus,
           advisoryIds: result.advisoryIds,
         },

@@ -1,5 +1,7 @@
 import { bytesEqual, toHex } from "@contrast/core";
 import { acceptAny, type Mismatch } from "../accept-any.js";
+import type { TdxTcbEvaluation } from "./collateral.js";
+import { parsePckExtension } from "./pck.js";
 import { INTEL_QE_VENDOR_ID } from "./quote.js";
 import type { VerifiedTdxQuote } from "./verify.js";
 
@@ -22,6 +24,10 @@ export interface TdxExpectations {
   reportData?: Uint8Array;
   /** The policy hash: MRCONFIGID must be this ‖ 16 zero bytes. */
   hostData?: Uint8Array;
+  /** Newer manifests' MinTCBEvaluationDataNumber: needs the collateral's evaluation (`tcb`). */
+  minTcbEvaluationDataNumber?: number;
+  /** Newer manifests' AllowedPIIDs (16 bytes each): the PCK's platform instance ID must be one. */
+  allowedPiids?: readonly Uint8Array[];
 }
 
 export type TdxMismatchCode =
@@ -30,12 +36,24 @@ export type TdxMismatchCode =
   | "ATTESTATION_HOST_DATA_MISMATCH"
   | "ATTESTATION_TD_ATTRIBUTES_MISMATCH"
   | "ATTESTATION_TCB_TOO_LOW"
-  | "ATTESTATION_QE_VENDOR_MISMATCH";
+  | "ATTESTATION_QE_VENDOR_MISMATCH"
+  | "ATTESTATION_PIID_NOT_ALLOWED";
 
 export type TdxMismatch = Mismatch<TdxMismatchCode>;
 
-/** Every way in which a verified quote differs from the expectations (empty: it matches). */
-export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: number): TdxMismatch[] {
+/** TDATTRIBUTES bit 0: the host can read and write the TD's memory and registers. */
+const TD_DEBUG = 0x01;
+
+/**
+ * Every way in which a verified quote differs from the expectations (empty: it matches). `tcb` is
+ * the collateral's evaluation, which the collateral-dependent expectations need.
+ */
+export function tdxMismatches(
+  v: VerifiedTdxQuote,
+  e: TdxExpectations,
+  pceSvn: number,
+  tcb?: TdxTcbEvaluation,
+): TdxMismatch[] {
   const out: TdxMismatch[] = [];
   const q = v.quote;
   const b = q.body;
@@ -69,6 +87,25 @@ export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: n
     e.tdAttributes ?? Buffer.from(CONTRAST_TD_ATTRIBUTES, "hex"),
     b.tdAttributes,
   );
+  // Refused whatever the expectations say: a debug TD proves nothing about its contents.
+  if (((b.tdAttributes[0] as number) & TD_DEBUG) !== 0) {
+    out.push({
+      code: "ATTESTATION_TD_ATTRIBUTES_MISMATCH",
+      field: "TDATTRIBUTES.DEBUG",
+      expected: "0 (a debug TD is never accepted)",
+      actual: "1",
+    });
+  }
+  // TD 1.5: a service TD (e.g. a migration TD) bound to this TD can export its state. Contrast
+  // binds none, so MRSERVICETD must be zero.
+  if (b.mrServiceTd?.some((x) => x !== 0)) {
+    out.push({
+      code: "ATTESTATION_MEASUREMENT_MISMATCH",
+      field: "MRSERVICETD",
+      expected: "zero (no service TD bound)",
+      actual: toHex(b.mrServiceTd),
+    });
+  }
   eq("ATTESTATION_REPORT_DATA_MISMATCH", "REPORTDATA", e.reportData, b.reportData);
   if (e.hostData !== undefined) {
     const expected = new Uint8Array(48);
@@ -90,18 +127,53 @@ export function tdxMismatches(v: VerifiedTdxQuote, e: TdxExpectations, pceSvn: n
       expected: `>= ${e.minimumPceSvn}`,
       actual: String(pceSvn),
     });
-  if (!b.teeTcbSvn.every((x, i) => x >= (e.minimumTeeTcbSvn[i] ?? 0))) {
-    out.push({
-      code: "ATTESTATION_TCB_TOO_LOW",
-      field: "TEE_TCB_SVN",
-      expected: `>= ${toHex(e.minimumTeeTcbSvn)} (each byte)`,
-      actual: toHex(b.teeTcbSvn),
-    });
+  // TD 1.5 carries the module running now in TEE_TCB_SVN_2 (after TD-preserving updates); both
+  // it and the launch-time module must meet the minimum.
+  for (const [field, svn] of [
+    ["TEE_TCB_SVN", b.teeTcbSvn],
+    ["TEE_TCB_SVN_2", b.teeTcbSvn2],
+  ] as const) {
+    if (svn !== undefined && !svn.every((x, i) => x >= (e.minimumTeeTcbSvn[i] ?? 0))) {
+      out.push({
+        code: "ATTESTATION_TCB_TOO_LOW",
+        field,
+        expected: `>= ${toHex(e.minimumTeeTcbSvn)} (each byte)`,
+        actual: toHex(svn),
+      });
+    }
+  }
+  if (e.minTcbEvaluationDataNumber !== undefined && e.minTcbEvaluationDataNumber > 0) {
+    const actual = tcb?.tcbEvaluationDataNumber;
+    if (actual === undefined || actual < e.minTcbEvaluationDataNumber) {
+      out.push({
+        code: "ATTESTATION_TCB_TOO_LOW",
+        field: "TCB_EVALUATION_DATA_NUMBER",
+        expected: `>= ${e.minTcbEvaluationDataNumber}`,
+        actual: actual === undefined ? "(no collateral checked)" : String(actual),
+      });
+    }
+  }
+  if (e.allowedPiids !== undefined && e.allowedPiids.length > 0) {
+    // Only PCK certificates of the Platform CA carry a PIID; a Processor CA's cannot match.
+    const piid = (tcb?.pck ?? parsePckExtension(v.pck)).platformInstanceId;
+    if (piid === undefined || !e.allowedPiids.some((a) => bytesEqual(a, piid))) {
+      out.push({
+        code: "ATTESTATION_PIID_NOT_ALLOWED",
+        field: "PIID",
+        expected: `one of ${e.allowedPiids.map(toHex).join(", ")}`,
+        actual: piid === undefined ? "(none: not a Platform CA PCK certificate)" : toHex(piid),
+      });
+    }
   }
   return out;
 }
 
 /** Accepts if any entry matches; otherwise a PolicyError lists, per entry, every mismatch. */
-export function validateTdxQuote(v: VerifiedTdxQuote, entries: readonly TdxExpectations[], pceSvn: number): number {
-  return acceptAny(entries, (e) => tdxMismatches(v, e, pceSvn), { evidence: "quote", tee: "TDX" });
+export function validateTdxQuote(
+  v: VerifiedTdxQuote,
+  entries: readonly TdxExpectations[],
+  pceSvn: number,
+  tcb?: TdxTcbEvaluation,
+): number {
+  return acceptAny(entries, (e) => tdxMismatches(v, e, pceSvn, tcb), { evidence: "quote", tee: "TDX" });
 }

@@ -1,8 +1,13 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from "node:crypto";
 import { bytesEqual, type Clock, decodePem, sha256, toBase64Url, toHex } from "@contrast/core";
+import type { CollateralStore } from "../collateral/store.js";
+import { fetchTdxCollateral } from "../collateral/tdx.js";
 import { EvidenceError } from "../errors.js";
+import type { TcbStatus, TdxCollateral } from "./collateral.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
+import { judgeTdxQuote, type TdxJudgement } from "./judge.js";
 import { INTEL_QE_VENDOR_ID, parseTdxQuote, type TdxQuote } from "./quote.js";
+import type { TdxExpectations } from "./validate.js";
 
 export interface VerifyTdxOptions {
   quote: Uint8Array;
@@ -152,6 +157,19 @@ export interface TdxVerifierOptions {
   readonly root?: X509Certificate;
   /** Most platforms kept; the oldest is dropped first. Default 1024. */
   readonly maxCachedPlatforms?: number;
+  /**
+   * Where `attest` gets Intel's collateral: a store (cache, offline bundle, fetcher) and
+   * optionally a mirror's origin. Without it, only collateral carried by the evidence is used.
+   */
+  readonly collateral?: { readonly store: CollateralStore; readonly origin?: string };
+}
+
+export interface TdxAttestOptions {
+  /** Reference-value entries; leave out to look at a quote without judging it. */
+  readonly entries?: readonly TdxExpectations[];
+  /** Collateral an evidence document carried; used only when the verifier has no store. */
+  readonly carried?: TdxCollateral;
+  readonly acceptedStatuses?: readonly TcbStatus[];
 }
 
 /**
@@ -164,11 +182,40 @@ export class TdxVerifier {
   private readonly clock: Clock;
   private readonly root: X509Certificate;
   private readonly max: number;
+  private readonly collateralSource: TdxVerifierOptions["collateral"];
 
   constructor(options: TdxVerifierOptions) {
     this.clock = options.clock;
+    this.collateralSource = options.collateral;
     this.root = options.root ?? new X509Certificate(INTEL_SGX_ROOT_CA);
     this.max = options.maxCachedPlatforms ?? 1024;
+  }
+
+  /**
+   * Verifies a quote, gets its collateral (the verifier's store first, else what the evidence
+   * carried) and judges it with `judgeTdxQuote`: reference values need complete collateral.
+   */
+  async attest(
+    input: Uint8Array,
+    options: TdxAttestOptions = {},
+  ): Promise<TdxJudgement & { verified: VerifiedTdxQuote }> {
+    const verified = this.verify(input);
+    const collateral =
+      this.collateralSource === undefined
+        ? options.carried
+        : await fetchTdxCollateral(
+            this.collateralSource.store,
+            verified,
+            this.collateralSource.origin === undefined ? {} : { origin: this.collateralSource.origin },
+          );
+    const judgement = judgeTdxQuote(verified, {
+      now: this.clock.now(),
+      root: this.root,
+      ...(collateral ? { collateral } : {}),
+      ...(options.entries ? { entries: options.entries } : {}),
+      ...(options.acceptedStatuses ? { acceptedStatuses: options.acceptedStatuses } : {}),
+    });
+    return { ...judgement, verified };
   }
 
   verify(input: Uint8Array): VerifiedTdxQuote {

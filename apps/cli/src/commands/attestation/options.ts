@@ -13,6 +13,9 @@ export interface AttestationVerifyOptions {
   vcek?: string;
   certChain?: string;
   collateral?: string;
+  collateralDir?: string;
+  fetchCollateral?: boolean;
+  pcsUrl?: string;
   referenceValues?: string;
   reportData?: string;
   hostData?: string;

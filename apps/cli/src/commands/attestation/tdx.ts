@@ -1,23 +1,25 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  CollateralStore,
   collateralFromDcapQvl,
   decodeTdxEvidence,
-  parsePckExtension,
+  directoryStorage,
+  fetchTdxCollateral,
+  judgeTdxQuote,
   parsePcsResponse,
   TCB_STATUSES,
   type TdxCollateral,
   type TdxExpectations,
-  type TdxTcbEvaluation,
-  validateTdxQuote,
-  verifyTdxCollateral,
+  type VerifiedTdxQuote,
   verifyTdxQuote,
 } from "@contrast/attestation";
-import { fromHex, toHex } from "@contrast/core";
+import { fixedClock, fromHex, toHex } from "@contrast/core";
 import type { TDXReferenceValues } from "@contrast/manifest";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
+import { httpFetcher, memoryStorage } from "./fetch.js";
 import { type AttestationVerifyOptions, loadReferenceValues, MAX_EVIDENCE, readText, usage } from "./options.js";
 
 async function loadTdxCollateral(ctx: Context, location: string): Promise<TdxCollateral> {
@@ -65,7 +67,42 @@ function toTdxExpectations(
     minimumTeeTcbSvn: fromHex(rv.MinimumTeeTcbSvn, 16),
     ...(reportData ? { reportData } : {}),
     ...(hostData ? { hostData } : {}),
+    ...(rv.MinTCBEvaluationDataNumber ? { minTcbEvaluationDataNumber: rv.MinTCBEvaluationDataNumber } : {}),
+    ...(rv.AllowedPIIDs ? { allowedPiids: rv.AllowedPIIDs.map((p) => fromHex(p, 16)) } : {}),
   };
+}
+
+/**
+ * The collateral to verify against, chosen by the verifier, never by the evidence: a file or
+ * directory (--collateral), else the store (--collateral-dir, --fetch-collateral), and only then
+ * what an evidence document carries.
+ */
+async function chooseCollateral(
+  ctx: Context,
+  opts: AttestationVerifyOptions,
+  verified: VerifiedTdxQuote,
+  now: Date,
+  carried: TdxCollateral | undefined,
+): Promise<TdxCollateral | undefined> {
+  if (opts.collateral !== undefined) return loadTdxCollateral(ctx, opts.collateral);
+  if (opts.collateralDir === undefined && opts.fetchCollateral !== true) {
+    if (opts.pcsUrl !== undefined) throw usage("--pcs-url needs --fetch-collateral", "Add --fetch-collateral.");
+    return carried;
+  }
+  if (opts.pcsUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(opts.pcsUrl)) {
+    throw usage(`--pcs-url ${JSON.stringify(opts.pcsUrl)} is not an origin`, "Use e.g. https://pccs.example:8081.");
+  }
+  const store = new CollateralStore({
+    // Freshness is judged at the verification time, so that --now and the cache agree.
+    clock: fixedClock(now),
+    storage:
+      opts.collateralDir === undefined
+        ? memoryStorage()
+        : directoryStorage(resolvePath(ctx, opts.collateralDir, opts.collateralDir)),
+    ...(opts.fetchCollateral === true ? { fetcher: httpFetcher } : {}),
+    log: ctx.log,
+  });
+  return fetchTdxCollateral(store, verified, opts.pcsUrl === undefined ? {} : { origin: opts.pcsUrl });
 }
 
 export async function tdxVerify(
@@ -82,7 +119,6 @@ export async function tdxVerify(
   const doc = input[0] === 0x0a ? decodeTdxEvidence(input) : undefined;
   const quote = doc?.quote ?? input;
   const verified = verifyTdxQuote({ quote, now });
-  let tcb: TdxTcbEvaluation | undefined;
   const statuses = TCB_STATUSES;
   const accepted = (opts.acceptTcbStatus ?? "UpToDate").split(",").map((x) => {
     const found = statuses.find((st) => st.toLowerCase() === x.trim().toLowerCase());
@@ -90,20 +126,26 @@ export async function tdxVerify(
       throw usage(`unknown TCB status ${JSON.stringify(x)}`, `Use a comma-separated list of ${statuses.join(", ")}.`);
     return found;
   });
-  // Collateral in a document is unsigned transport; it is verified exactly like a file's.
-  const collateral = opts.collateral !== undefined ? await loadTdxCollateral(ctx, opts.collateral) : doc?.collateral;
-  if (collateral !== undefined) {
-    tcb = verifyTdxCollateral(verified, collateral, { now, acceptedStatuses: accepted });
-  } else out.warn("no --collateral: the platform's TCB status, QE identity and revocation were not checked");
-  const pck = parsePckExtension(verified.pck);
-  let matched: number | undefined;
-  if (opts.referenceValues !== undefined) {
-    const entries = await loadReferenceValues(ctx, opts.referenceValues, "tdx");
-    matched = validateTdxQuote(
-      verified,
-      entries.map((e) => toTdxExpectations(e, reportData, hostData)),
-      pck.pceSvn,
+  const collateral = await chooseCollateral(ctx, opts, verified, now, doc?.collateral);
+  const entries =
+    opts.referenceValues === undefined
+      ? undefined
+      : (await loadReferenceValues(ctx, opts.referenceValues, "tdx")).map((e) =>
+          toTdxExpectations(e, reportData, hostData),
+        );
+  // One rule for CLI and verifiers: reference values are judged only with complete collateral.
+  const { pck, tcb, matched } = judgeTdxQuote(verified, {
+    now,
+    ...(collateral ? { collateral } : {}),
+    ...(entries ? { entries } : {}),
+    acceptedStatuses: accepted,
+  });
+  if (tcb === undefined) {
+    out.warn(
+      "no collateral (--collateral, --collateral-dir or --fetch-collateral): the platform's TCB status, QE identity and revocation were not checked",
     );
+  } else if (!tcb.revocationChecked) {
+    out.warn("the collateral lacks the PCK CRL or the root CA CRL: revocation was not checked");
   }
   const b = verified.quote.body;
   const result = {
@@ -116,12 +158,15 @@ export async function tdxVerify(
     tdAttributes: toHex(b.tdAttributes),
     xfam: toHex(b.xfam),
     teeTcbSvn: toHex(b.teeTcbSvn),
+    ...(b.teeTcbSvn2 ? { teeTcbSvn2: toHex(b.teeTcbSvn2) } : {}),
+    ...(b.mrServiceTd ? { mrServiceTd: toHex(b.mrServiceTd) } : {}),
     reportData: toHex(b.reportData),
     qeSvn: verified.quote.qeReport.isvSvn,
     pck: {
       fmspc: pck.fmspc,
       pceSvn: pck.pceSvn,
       sgxType: pck.sgxType,
+      ...(pck.platformInstanceId ? { piid: toHex(pck.platformInstanceId) } : {}),
       notAfter: new Date(verified.pck.validTo).toISOString(),
     },
     ...(tcb
@@ -130,7 +175,9 @@ export async function tdxVerify(
             status: tcb.status,
             platformStatus: tcb.platformStatus,
             moduleStatus: tcb.moduleStatus,
+            currentStatus: tcb.currentStatus,
             qeStatus: tcb.qeStatus,
+            revocationChecked: tcb.revocationChecked,
             advisoryIds: tcb.advisoryIds,
             tcbEvaluationDataNumber: tcb.tcbEvaluationDataNumber,
           },
@@ -147,7 +194,7 @@ export async function tdxVerify(
   );
   if (tcb)
     out.success(
-      `TCB status ${tcb.status} (platform ${tcb.platformStatus}, module ${tcb.moduleStatus ?? "-"}, QE ${tcb.qeStatus ?? "-"})`,
+      `TCB status ${tcb.status} (platform ${tcb.platformStatus}, module ${tcb.moduleStatus ?? "-"}, QE ${tcb.qeStatus}${tcb.currentStatus ? `, current module ${tcb.currentStatus}` : ""})`,
     );
   if (matched !== undefined) out.success(`matches reference values entry ${matched}`);
   else out.info("no --reference-values given: the quote is genuine, but its contents were not judged");
