@@ -16,6 +16,10 @@ export interface PodContext extends PodFacts {
   readonly sandboxName: string | undefined;
   readonly podSecurity: JsonRecord;
   readonly volumes: readonly JsonRecord[];
+  /** Names of a StatefulSet's volumeClaimTemplates (empty for other kinds). */
+  readonly claimTemplates: readonly string[];
+  /** Full path of the pod spec in the input, e.g. "spec.template.spec". */
+  readonly specPath: string;
   readonly sysctls: Readonly<Record<string, string>>;
   readonly shareProcessNamespace: boolean;
   /** spec.hostname, when the pod sets it. */
@@ -49,7 +53,7 @@ function strings(v: unknown): string[] | undefined {
 export function pauseContainerPolicy(pod: PodContext, image: ImageMetadata): ContainerPolicy {
   const infra = pod.settings.pause_container;
   const security = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false };
-  const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined);
+  const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined, "");
   if (!Object.hasOwn(policy.OCI.Annotations, "nerdctl/network-namespace")) {
     // The sandbox is created in a CNI network namespace; containers join it and must not name one.
     policy.OCI.Annotations["nerdctl/network-namespace"] = NET_NS_REGEX;
@@ -63,8 +67,9 @@ export function containerPolicy(
   image: ImageMetadata,
   container: JsonRecord,
   imageReference: string,
+  containerPath: string,
 ): ContainerPolicy {
-  return buildContainer(pod, image, container, pod.settings.other_container, false, imageReference);
+  return buildContainer(pod, image, container, pod.settings.other_container, false, imageReference, containerPath);
 }
 
 function buildContainer(
@@ -74,6 +79,7 @@ function buildContainer(
   infra: Settings["pause_container"],
   isPause: boolean,
   imageReference: string | undefined,
+  containerPath: string,
 ): ContainerPolicy {
   const { settings } = pod;
   const sc = isRecord(container.securityContext) ? container.securityContext : {};
@@ -81,7 +87,7 @@ function buildContainer(
   const config = image.config;
 
   // Process: command line, environment, working directory, user, capabilities.
-  let env = containerEnv(config.Env, container, pod.sources, pod);
+  let env = containerEnv(config.Env, container, pod.sources, pod, containerPath);
   if (isPause && infra.Process?.Env !== undefined && infra.Process.Env.length > 0) env = [...infra.Process.Env];
   if (!isPause && !env.some((e) => e.startsWith("HOSTNAME="))) {
     // The kubelet sets HOSTNAME to the pod's hostname, which is the (maybe generated) pod name.
@@ -100,7 +106,7 @@ function buildContainer(
   const user = resolveUser(config.User, image.layers, userInputs);
   const noNewPrivileges = isPause
     ? (infra.Process?.NoNewPrivileges ?? true)
-    : !privileged && sc.allowPrivilegeEscalation === false;
+    : !privileged && (sc.allowPrivilegeEscalation ?? pod.podSecurity.allowPrivilegeEscalation) === false;
 
   // Mounts and storages.
   const mounts = containerdMounts(isPause, privileged);
@@ -110,7 +116,16 @@ function buildContainer(
   if (!isPause) {
     volumeMountsAndStorages(
       container,
-      { settings, volumes: pod.volumes, fsGroup: userInputs.fsGroup, where: pod.where },
+      {
+        settings,
+        volumes: pod.volumes,
+        claimTemplates: pod.claimTemplates,
+        fsGroup: userInputs.fsGroup,
+        where: pod.where,
+        file: pod.file,
+        specPath: pod.specPath,
+        containerPath,
+      },
       mounts,
       storages,
     );

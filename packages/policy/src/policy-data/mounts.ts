@@ -91,8 +91,18 @@ function propagation(_volumeMount: JsonRecord): string {
 export interface VolumeContext {
   readonly settings: Settings;
   readonly volumes: readonly JsonRecord[];
+  /**
+   * Names of a StatefulSet's volumeClaimTemplates: the controller gives each pod a
+   * PersistentVolumeClaim per template and a volume of the template's name that refers to it.
+   */
+  readonly claimTemplates: readonly string[];
   readonly fsGroup: number | undefined;
+  /** `<file>: <Kind>/<name>`, for messages. */
   readonly where: string;
+  readonly file: string | undefined;
+  /** Full path of the pod spec ("spec.template.spec") and of the container ("….containers[0]"). */
+  readonly specPath: string;
+  readonly containerPath: string;
 }
 
 /**
@@ -100,8 +110,9 @@ export interface VolumeContext {
  * - emptyDir: by `cluster_config.emptydir_type` a block device the agent formats (encrypted or
  *   plain), a directory in the sandbox (shared-fs), or tmpfs for medium Memory. One storage per
  *   mount, as the runtime hands one to the agent per mount;
- * - configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image:
- *   files the runtime shares into the guest, bound from the shared directory.
+ * - configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile,
+ *   ephemeral, image, and a StatefulSet's volumeClaimTemplates: files the runtime shares into the
+ *   guest, bound from the shared directory (genpolicy: `$(sfprefix)<basename of mountPath>$`).
  */
 export function volumeMountsAndStorages(
   container: JsonRecord,
@@ -110,18 +121,31 @@ export function volumeMountsAndStorages(
   storages: Storage[],
 ): void {
   if (!Array.isArray(container.volumeMounts)) return;
-  for (const vm of container.volumeMounts) {
-    if (!isRecord(vm) || typeof vm.mountPath !== "string") continue;
-    const volume = ctx.volumes.find((v) => v.name === vm.name);
-    if (volume === undefined) {
-      throw new PolicyError("POLICY_VOLUME_MISSING", `${ctx.where}: volumeMount ${String(vm.name)} names no volume`, {
-        path: `volumeMounts.${String(vm.name)}`,
-        hint: "Add the volume to spec.volumes or fix the volumeMount's name.",
-      });
-    }
+  container.volumeMounts.forEach((vm, i) => {
+    if (!isRecord(vm) || typeof vm.mountPath !== "string") return;
     const access = vm.readOnly === true ? "ro" : "rw";
     const options = ["rbind", propagation(vm), access];
     const dest = vm.mountPath;
+    // The StatefulSet controller replaces a pod volume of the same name by the claim's volume.
+    if (typeof vm.name === "string" && ctx.claimTemplates.includes(vm.name)) {
+      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
+      return;
+    }
+    const volume = ctx.volumes.find((v) => v.name === vm.name);
+    if (volume === undefined) {
+      const path = `${ctx.containerPath}.volumeMounts[${i}].name`;
+      const claims = ctx.claimTemplates.length > 0 ? " or spec.volumeClaimTemplates" : "";
+      throw new PolicyError(
+        "POLICY_VOLUME_MISSING",
+        `${ctx.where}: ${path}: volumeMount ${JSON.stringify(vm.name)} names no volume of ${ctx.specPath}.volumes${claims}`,
+        {
+          path,
+          ...(ctx.file === undefined ? {} : { file: ctx.file }),
+          hint: `Add a volume named ${JSON.stringify(vm.name)} to ${ctx.specPath}.volumes (or, in a StatefulSet, a volumeClaimTemplate), or fix the volumeMount's name.`,
+        },
+      );
+    }
+    const volumeIndex = ctx.volumes.indexOf(volume);
     if (isRecord(volume.emptyDir)) {
       emptyDir(volume, dest, options, ctx, mounts, storages);
     } else if (
@@ -151,21 +175,24 @@ export function volumeMountsAndStorages(
     } else if (
       isRecord(volume.hostPath) ||
       isRecord(volume.persistentVolumeClaim) ||
+      isRecord(volume.azureFile) ||
       isRecord(volume.ephemeral) ||
       isRecord(volume.image)
     ) {
       mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     } else {
+      const path = `${ctx.specPath}.volumes[${volumeIndex}]`;
       throw new PolicyError(
         "POLICY_VOLUME_UNSUPPORTED",
-        `${ctx.where}: volume ${String(volume.name)} has an unsupported type`,
+        `${ctx.where}: ${path}: volume ${JSON.stringify(volume.name)} has an unsupported type`,
         {
-          path: `volumes.${String(volume.name)}`,
-          hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image.",
+          path,
+          ...(ctx.file === undefined ? {} : { file: ctx.file }),
+          hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile, ephemeral, image.",
         },
       );
     }
-  }
+  });
 }
 
 function storage(v: VolumeSettings, source: string, mountPoint: string, fsGroup: number | undefined | null): Storage {
@@ -200,6 +227,7 @@ function emptyDir(
   else v = volumes.emptyDir;
   if (v === undefined) {
     throw new PolicyError("POLICY_SETTINGS_INVALID", `settings have no volume entry for emptyDir (${type})`, {
+      path: "/volumes",
       hint: "Add the emptyDir entries of the default settings.json to /volumes.",
     });
   }
