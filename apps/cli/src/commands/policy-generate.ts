@@ -1,13 +1,16 @@
-import { open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
   DEFAULT_RULES,
+  DEFAULT_SETTINGS,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
   loadSettings,
+  type PolicyWarning,
   type Settings,
+  settingsToJson,
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
@@ -31,7 +34,9 @@ const FILE_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * Annotates every confidential pod template (runtimeClassName contrast-cc*) of the given files
  * with its agent policy, in place or into --output-file, and prints each workload's policy hash.
- * Exit status 0 on success, 2 on an error.
+ * Every file is generated before any is written, so an error leaves all inputs untouched.
+ * Exit status 0 on success, 1 on an error (the CLI's rule: 2 is kept for genuine evidence that
+ * does not match).
  */
 export async function policyGenerate(ctx: Context, paths: string[], opts: PolicyGenerateOptions): Promise<number> {
   const { out } = ctx;
@@ -62,6 +67,8 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
 
     const workloads: GeneratedWorkload[] = [];
     const outputs: string[] = [];
+    const rewrites: { file: string; text: string }[] = [];
+    const warnings: PolicyWarning[] = [];
     for (const [file, text] of texts) {
       const result = await generatePolicies(text, {
         images,
@@ -72,14 +79,16 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         configFiles,
         source: file,
       });
-      for (const w of result.warnings) out.warn(`${w.message} [${w.code}]`);
+      warnings.push(...result.warnings);
       workloads.push(...result.workloads);
       outputs.push(result.yaml);
-      if (opts.outputFile === undefined && result.workloads.length > 0) await writeFile(file, result.yaml);
+      if (opts.outputFile === undefined && result.workloads.length > 0) rewrites.push({ file, text: result.yaml });
     }
+    printWarnings(ctx, warnings);
     if (opts.outputFile !== undefined) {
-      await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), outputs.join(""));
+      rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: outputs.join("") });
     }
+    await writeAllAtomically(rewrites);
 
     if (out.json) {
       out.result(workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, hash: w.policyHash })));
@@ -99,10 +108,54 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
   } catch (e) {
     out.progress(undefined);
     out.error(ContrastError.from(e));
-    return 2;
+    return 1;
   } finally {
     await images?.close();
   }
+}
+
+/**
+ * Unsupported-field warnings as they are; unpinned images once per image across all files, with
+ * where they are used, then one summary line.
+ */
+function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
+  const unpinned = new Map<string, string[]>();
+  for (const w of warnings) {
+    if (w.code === "POLICY_IMAGE_UNPINNED" && w.image !== undefined) {
+      unpinned.set(w.image, [...(unpinned.get(w.image) ?? []), ...(w.usedBy ?? [])]);
+    } else {
+      ctx.out.warn(`${w.message} [${w.code}]`);
+    }
+  }
+  for (const [image, usedBy] of unpinned) {
+    const users = usedBy.length === 1 ? (usedBy[0] ?? "") : `${usedBy.length} containers`;
+    ctx.out.warn(`image ${image} is not pinned by digest (used by ${users}) [POLICY_IMAGE_UNPINNED]`);
+  }
+  if (unpinned.size > 0) {
+    const n = unpinned.size;
+    ctx.out.warn(
+      `${n} image${n === 1 ? " is" : "s are"} not pinned by digest: each policy pins the digest its tag resolves to now, so a moved tag stops the pod; --pin-images writes the digests into the YAML [POLICY_IMAGE_UNPINNED]`,
+    );
+  }
+}
+
+/**
+ * Writes every file or none: all contents go to temporary files next to their targets first;
+ * only when all of them are written are they renamed over the targets (each rename is atomic).
+ */
+async function writeAllAtomically(files: readonly { file: string; text: string }[]): Promise<void> {
+  const temps: { temp: string; file: string }[] = [];
+  try {
+    for (const [i, { file, text }] of files.entries()) {
+      const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${i}.tmp`);
+      temps.push({ temp, file });
+      await writeFile(temp, text, { flag: "wx" });
+    }
+  } catch (e) {
+    await Promise.all(temps.map(({ temp }) => rm(temp, { force: true })));
+    throw e;
+  }
+  for (const { temp, file } of temps) await rename(temp, file);
 }
 
 /** Files named on the command line, and every .yml/.yaml file below named directories. */
@@ -120,12 +173,12 @@ async function yamlFiles(paths: readonly string[]): Promise<string[]> {
 
 /**
  * settings.json from the workspace (or --settings) with its drop-ins, the JSON-Patch files of
- * `<name>.d/` next to it; undefined (the built-in settings) when the default file does not exist.
+ * `<name>.d/` next to it. Without the default file, the drop-ins of `settings.d/` apply to the
+ * built-in settings; undefined (the built-in settings as they are) when there are none either.
  */
 async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
   const path = resolvePath(ctx, explicit, "settings.json");
   const text = await readOptional(path, explicit !== undefined);
-  if (text === undefined) return undefined;
   const dropInDir = join(dirname(path), `${basename(path, extname(path))}.d`);
   const dropIns: { name: string; text: string }[] = [];
   try {
@@ -134,6 +187,10 @@ async function readSettings(ctx: Context, explicit: string | undefined): Promise
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  if (text === undefined) {
+    if (dropIns.length === 0) return undefined;
+    return loadSettings(settingsToJson(DEFAULT_SETTINGS), dropIns, "built-in settings");
   }
   return loadSettings(text, dropIns, path);
 }

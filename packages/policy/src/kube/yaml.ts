@@ -86,7 +86,8 @@ export interface SerializedDocument {
 export function serializeYamlDocuments(docs: readonly SerializedDocument[]): string {
   return docs
     .map((d) => {
-      if (d.preamble === true) return d.raw.replace(/\n*$/, "\n");
+      // Byte for byte: the preamble's lines, each ending where the next line (or `---`) starts.
+      if (d.preamble === true) return `${d.raw}\n`;
       if (d.replacement === undefined) return `---\n${d.raw.replace(/\n*$/, "\n")}`;
       const edited = d.edits === undefined ? undefined : applyEdits(d.raw, d.edits, d.replacement);
       return `---\n${edited ?? dump(d.replacement, { lineWidth: -1, noRefs: true })}`;
