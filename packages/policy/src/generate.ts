@@ -3,6 +3,7 @@ import { DEFAULT_RULES } from "./default-rules.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./image/builtin-pause.js";
+import { parseImageReference as parseDistributionReference } from "./image/reference.js";
 import {
   type ImageMetadata,
   type ImageMetadataSource,
@@ -165,12 +166,14 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
       }
       try {
         parseImageReference(c.image);
+        // The distribution grammar too: a template placeholder such as ${IMAGE} is no image.
+        parseDistributionReference(c.image);
       } catch (e) {
-        if (!(e instanceof PolicyError)) throw e;
-        throw new PolicyError(e.code, `${where}: ${path}.image: ${e.message}`, {
+        if (!(e instanceof ContrastError)) throw e;
+        throw new PolicyError("POLICY_IMAGE_REFERENCE_INVALID", `${where}: ${path}.image: ${e.message}`, {
           path: `${path}.image`,
           file: source,
-          hint: e.hint ?? "",
+          hint: `${e.hint ?? ""} A placeholder (\${...}) must be substituted before generating policies.`.trim(),
           cause: e,
         });
       }
