@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { cli, tempDir } from "./helpers.js";
+import { cli, REPO, tempDir } from "./helpers.js";
 
 const IMAGE = "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db";
 const LAYER = { diffId: `sha256:${"1".repeat(64)}`, verityHash: "2".repeat(64) };
@@ -60,7 +60,7 @@ describe("contrast policy generate", () => {
       { kind: "Deployment", namespace: "shop", name: "web", hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
     const text = readFileSync(join(dir, "app.yaml"), "utf8");
-    const deployment = load(text.split(/^---\n/m)[1] ?? "") as {
+    const deployment = load(text.split(/^---\n/m)[0] ?? "") as {
       spec: { template: { metadata: { annotations: Record<string, string> } } };
     };
     const annotation = deployment.spec.template.metadata.annotations["io.katacontainers.config.agent.policy"] ?? "";
@@ -215,6 +215,34 @@ describe("contrast policy generate", () => {
     expect(text.startsWith(`${header}---\n`)).toBe(true);
     expect(text).toContain("name: web # the shop's front end");
     expect(text).toContain("io.katacontainers.config.agent.policy");
+  });
+
+  it("generates the real-world manifests of microservices-demo, bookinfo and the Kubernetes docs offline", async () => {
+    const dir = tempDir();
+    for (const d of ["microservices-demo", "istio-bookinfo", "k8s-website"]) {
+      cpSync(join(REPO, "testdata/kube", d), join(dir, d), { recursive: true });
+    }
+    // The synthetic corpus metadata (testdata/kube/README.md); the pause image is built in.
+    const images = join(REPO, "testdata/kube/images.json");
+    const args = ["policy", "generate", dir, "--all-pods", "--image-metadata", images, "-o", "json"];
+    const r = await cli(args, { cwd: dir });
+    expect(r.status).toBe(0);
+    const list = JSON.parse(r.stdout) as { kind: string; name: string }[];
+    expect(list.map((w) => `${w.kind}/${w.name}`)).toEqual(
+      expect.arrayContaining(["StatefulSet/web", "StatefulSet/mysql"]),
+    );
+    expect(list).toHaveLength(20);
+    const bookinfo = readFileSync(join(dir, "istio-bookinfo/bookinfo.yaml"), "utf8");
+    expect(bookinfo.startsWith("# Copyright Istio Authors\n")).toBe(true);
+    // Without --all-pods nothing is selected: none of these names a contrast-cc runtime class.
+    const none = await cli(
+      ["policy", "generate", join(REPO, "testdata/kube/k8s-website"), "--image-metadata", images],
+      {
+        cwd: dir,
+      },
+    );
+    expect(none.status).toBe(0);
+    expect(none.stderr).toContain("no workload with a contrast-cc runtime class found");
   });
 });
 

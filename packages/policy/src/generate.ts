@@ -252,8 +252,17 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   const yaml = serializeYamlDocuments(
     docs.map((d: YamlDocument, i) =>
       replaced.has(i)
-        ? { raw: d.raw, replacement: d.value, edits: edits.get(i) ?? [] }
-        : { raw: d.raw, ...(d.preamble === true ? { preamble: true } : {}) },
+        ? {
+            raw: d.raw,
+            replacement: d.value,
+            edits: edits.get(i) ?? [],
+            ...(d.opened === false ? { opened: false } : {}),
+          }
+        : {
+            raw: d.raw,
+            ...(d.preamble === true ? { preamble: true } : {}),
+            ...(d.opened === false ? { opened: false } : {}),
+          },
     ),
   );
   return { yaml, workloads, warnings };

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { load } from "js-yaml";
+import fc from "fast-check";
+import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import {
   type ContainerPolicy,
@@ -466,6 +467,32 @@ describe("comments", () => {
     expect(r.workloads).toHaveLength(6);
     const comments = (s: string) => s.split("\n").filter((l) => l.trimStart().startsWith("#"));
     expect(comments(r.yaml)).toEqual(comments(text));
+  });
+});
+
+describe("comments and separators (property)", () => {
+  it("keep a comment preamble, and a first document that no --- opened, as they are (property)", () => {
+    const comment = fc.stringMatching(/^[ -~]{0,24}$/).map((t) => `#${t}`);
+    const obj = fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.string({ maxLength: 8 }), { maxKeys: 3 });
+    fc.assert(
+      fc.property(
+        fc.array(comment, { minLength: 1, maxLength: 4 }),
+        fc.option(obj),
+        fc.array(obj, { maxLength: 3 }),
+        (lines, head, rest) => {
+          const preamble = head === null ? `${lines.join("\n")}\n` : "";
+          const first = head === null ? "" : dump(head);
+          const text = `${preamble}${first}${rest.map((o) => `---\n${dump(o)}`).join("")}`;
+          const docs = parseYamlDocuments(text);
+          expect(docs.map((d) => d.value).filter((v) => v !== null)).toEqual([
+            ...(head === null ? [] : [head]),
+            ...rest,
+          ]);
+          expect(serializeYamlDocuments(docs)).toBe(text);
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
+    );
   });
 });
 

@@ -26,6 +26,8 @@ export interface PolicyGenerateOptions {
   readonly config?: string[];
   readonly allowUnsupportedFields?: boolean;
   readonly pinImages?: boolean;
+  /** Every pod spec gets a policy, not only those of a contrast-cc runtime class. */
+  readonly allPods?: boolean;
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
@@ -76,6 +78,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         rules: rules ?? DEFAULT_RULES,
         strict: opts.allowUnsupportedFields !== true,
         pinImages: opts.pinImages === true,
+        ...(opts.allPods === true ? { runtimeClassPrefixes: [] } : {}),
         configFiles,
         source: file,
       });
@@ -94,7 +97,13 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       out.result(workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, hash: w.policyHash })));
       return 0;
     }
-    if (workloads.length === 0) out.warn("no workload with a contrast-cc runtime class found; nothing was annotated");
+    if (workloads.length === 0) {
+      out.warn(
+        opts.allPods === true
+          ? "no workload found; nothing was annotated"
+          : "no workload with a contrast-cc runtime class found; nothing was annotated",
+      );
+    }
     for (const w of workloads) {
       const ns = w.namespace === "" ? "" : `${w.namespace}/`;
       out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}`);

@@ -15,6 +15,8 @@ export interface YamlDocument {
    * front of the first `---`, and never a workload.
    */
   readonly preamble?: boolean;
+  /** False for a first document that no `---` line opened: it is written back without one. */
+  readonly opened?: boolean;
 }
 
 /** A change to one document: the scalar at `path` (keys and list indexes) becomes `value`. */
@@ -47,6 +49,7 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
       docs.push({ raw: first.lines.join("\n"), value: null, line: first.start, preamble: true });
     }
   }
+  const unopened = chunks.length > 0 && chunks[0] === first && first !== undefined;
   for (const chunk of chunks) {
     const raw = chunk.lines.join("\n");
     let value: unknown;
@@ -63,7 +66,12 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
         hint: "Fix the YAML syntax of this document.",
       });
     }
-    docs.push({ raw, value: value === undefined ? null : value, line: chunk.start });
+    docs.push({
+      raw,
+      value: value === undefined ? null : value,
+      line: chunk.start,
+      ...(unopened && chunk === first ? { opened: false } : {}),
+    });
   }
   return docs;
 }
@@ -71,6 +79,7 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
 export interface SerializedDocument {
   readonly raw: string;
   readonly preamble?: boolean;
+  readonly opened?: boolean;
   /** The document's new value; undefined keeps the original text. */
   readonly replacement?: unknown;
   /** The changes that turned the original into `replacement`, to apply to the text itself. */
@@ -88,9 +97,10 @@ export function serializeYamlDocuments(docs: readonly SerializedDocument[]): str
     .map((d) => {
       // Byte for byte: the preamble's lines, each ending where the next line (or `---`) starts.
       if (d.preamble === true) return `${d.raw}\n`;
-      if (d.replacement === undefined) return `---\n${d.raw.replace(/\n*$/, "\n")}`;
+      const open = d.opened === false ? "" : "---\n";
+      if (d.replacement === undefined) return `${open}${d.raw.replace(/\n*$/, "\n")}`;
       const edited = d.edits === undefined ? undefined : applyEdits(d.raw, d.edits, d.replacement);
-      return `---\n${edited ?? dump(d.replacement, { lineWidth: -1, noRefs: true })}`;
+      return `${open}${edited ?? dump(d.replacement, { lineWidth: -1, noRefs: true })}`;
     })
     .join("");
 }
