@@ -101,7 +101,11 @@ describe("contrast policy generate", () => {
       cwd: dir,
     });
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout).error).toMatchObject({ code: "IMAGE_NOT_IN_SOURCE", hint: expect.any(String) });
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: "IMAGE_NOT_IN_SOURCE",
+      hint: expect.any(String),
+      details: { file: join(dir, "app.yaml"), path: "spec.template.spec.containers[0].image" },
+    });
     writeFileSync(join(dir, "bad.yaml"), WORKLOADS.replace("- name: app", "- name: app\n          bogus: 1"));
     const bad = await cli(["policy", "generate", "bad.yaml", "--image-metadata", "images.json"], { cwd: dir });
     expect(bad.status).toBe(1);

@@ -135,7 +135,8 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   });
 
   // Check every pod spec before pulling anything: a typo should fail in milliseconds.
-  const references = new Set<string>();
+  // Each image with the first field that names it, for messages.
+  const references = new Map<string, string>();
   const unpinned = new Map<string, string[]>();
   for (const { template } of selected) {
     const workload = `${template.kind}/${template.name || template.generateName || "?"}`;
@@ -180,7 +181,7 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
       if (!isPinned(c.image) && options.pinImages !== true) {
         unpinned.set(c.image, [...(unpinned.get(c.image) ?? []), `${workload} container ${String(c.name ?? "?")}`]);
       }
-      references.add(c.image);
+      if (!references.has(c.image)) references.set(c.image, `${path}.image`);
     }
   }
   // One warning per image, however many containers use it.
@@ -198,8 +199,29 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   if (selected.length > 0) {
     const pause = settings.cluster_config.pause_container_image;
     images.set(pause, builtinPauseImage(pause) ?? (await fetchPauseImage(options.images, pause)));
-    for (const ref of references) {
-      if (!images.has(ref)) images.set(ref, await fetchImage(options.images, ref));
+    for (const [ref, path] of references) {
+      if (images.has(ref)) continue;
+      try {
+        images.set(ref, await fetchImage(options.images, ref));
+      } catch (e) {
+        // Registry and image-file errors keep their code; they gain the file and the field.
+        if (e instanceof PolicyError) {
+          throw new PolicyError(e.code, `${source}: ${path}: ${e.message}`, {
+            kind: e.kind,
+            cause: e.cause ?? e,
+            hint: e.hint ?? "",
+            file: source,
+            path,
+          });
+        }
+        const err = ContrastError.from(e);
+        throw new ContrastError(err.code, `${source}: ${path}: ${err.message}`, {
+          kind: err.kind,
+          cause: e,
+          ...(err.hint === undefined ? {} : { hint: err.hint }),
+          details: { ...(err.details ?? {}), file: source, path },
+        });
+      }
     }
   }
 

@@ -376,21 +376,29 @@ ${spec}`;
       "spec.template.spec.volumes[1].nfs",
     ],
     [
+      "POLICY_IMAGE_METADATA",
+      deployment("").replace(`image: ${IMAGE}\n        - name: b`, "image: example.com/unknown:1\n        - name: b"),
+      "spec.template.spec.containers[0].image",
+    ],
+    [
       "POLICY_IMAGE_REFERENCE_INVALID",
       deployment("").replace(`image: ${IMAGE}\n        - name: b`, "image: 'Bad Ref'\n        - name: b"),
       "spec.template.spec.containers[0].image",
     ],
   ];
 
-  it.each(cases)("%s at %s", async (code, yaml, path) => {
-    const e = await failure(yaml, "dir/app.yaml");
-    expect(e.code === code || (code === "POLICY_VOLUME_UNSUPPORTED" && e.code === "POLICY_UNSUPPORTED_FIELD")).toBe(
-      true,
-    );
-    expect(e.details?.file).toBe("dir/app.yaml");
-    expect(e.message).toContain("dir/app.yaml");
-    if (path !== undefined) expect(e.details?.path).toBe(path);
-  });
+  it.each(cases.map(([code, yaml, path]) => [code, path ?? "(no field: file and line)", yaml, path] as const))(
+    "%s at %s",
+    async (code, _title, yaml, path) => {
+      const e = await failure(yaml, "dir/app.yaml");
+      expect(e.code === code || (code === "POLICY_VOLUME_UNSUPPORTED" && e.code === "POLICY_UNSUPPORTED_FIELD")).toBe(
+        true,
+      );
+      expect(e.details?.file).toBe("dir/app.yaml");
+      expect(e.message).toContain("dir/app.yaml");
+      if (path !== undefined) expect(e.details?.path).toBe(path);
+    },
+  );
 
   it("POLICY_VOLUME_UNSUPPORTED names the volume's full path (unknown volume types allowed)", async () => {
     const yaml = deployment(
