@@ -16,6 +16,7 @@ import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
 import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument, type YamlEdit } from "./kube/yaml.js";
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
+import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
@@ -182,6 +183,14 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
         unpinned.set(c.image, [...(unpinned.get(c.image) ?? []), `${workload} container ${String(c.name ?? "?")}`]);
       }
       if (!references.has(c.image)) references.set(c.image, `${path}.image`);
+      checkVolumeMounts(c, {
+        volumes: Array.isArray(template.spec.volumes) ? template.spec.volumes.filter(isRecord) : [],
+        claimTemplates: template.claimTemplates,
+        where,
+        file: source,
+        specPath,
+        containerPath: path,
+      });
     }
   }
   // One warning per image, however many containers use it.

@@ -69,6 +69,13 @@ describe("real-world corpus (testdata/kube)", () => {
     expect(second.workloads.map((w) => w.policyHash)).toEqual(first.workloads.map((w) => w.policyHash));
     // Documents without a workload keep their text; each workload's policy is in the output.
     for (const w of first.workloads) expect(first.yaml).toContain(Buffer.from(w.policy).toString("base64"));
+    // Comments survive: the yaml document API rewrites annotated workloads from their own text.
+    const comments = (t: string) =>
+      t
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith("#"));
+    expect(comments(first.yaml)).toEqual(comments(file.text));
     // The output is generated again to the same policies (the annotation is replaced, not added).
     const again = await generatePolicies(first.yaml, options(file));
     expect(again.workloads.map((w) => w.policyHash)).toEqual(first.workloads.map((w) => w.policyHash));

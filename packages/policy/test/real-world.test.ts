@@ -130,6 +130,21 @@ spec:
   });
 });
 
+describe("checks before fetching", () => {
+  it("finds a missing or unsupported volume before asking for any image", async () => {
+    for (const volumes of ["", "  volumes: [{name: data, nfs: {server: s, path: /}}]"]) {
+      const images = recordingImages();
+      const yaml = pod(volumes, "\n      volumeMounts: [{name: data, mountPath: /data}]");
+      const error = await generatePolicies(yaml, { images, strict: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as PolicyError).code).toBe(volumes === "" ? "POLICY_VOLUME_MISSING" : "POLICY_VOLUME_UNSUPPORTED");
+      expect(images.asked).toEqual([]);
+    }
+  });
+});
+
 describe("fields genpolicy's pod.rs and volume.rs accept", () => {
   // Kata genpolicy at kata-containers 7c6ba40c: src/tools/genpolicy/src/pod.rs (PodSpec,
   // Container, Probe, SecurityContext, PodSecurityContext, ...), volume.rs (Volume and its sources).

@@ -88,21 +88,73 @@ function propagation(_volumeMount: JsonRecord): string {
   return "rprivate";
 }
 
-export interface VolumeContext {
-  readonly settings: Settings;
+/** What a container's volumeMounts refer to, and where they are, for checks and messages. */
+export interface VolumeRefs {
   readonly volumes: readonly JsonRecord[];
   /**
    * Names of a StatefulSet's volumeClaimTemplates: the controller gives each pod a
    * PersistentVolumeClaim per template and a volume of the template's name that refers to it.
    */
   readonly claimTemplates: readonly string[];
-  readonly fsGroup: number | undefined;
   /** `<file>: <Kind>/<name>`, for messages. */
   readonly where: string;
   readonly file: string | undefined;
   /** Full path of the pod spec ("spec.template.spec") and of the container ("….containers[0]"). */
   readonly specPath: string;
   readonly containerPath: string;
+}
+
+export interface VolumeContext extends VolumeRefs {
+  readonly settings: Settings;
+  readonly fsGroup: number | undefined;
+}
+
+const SHARED_VOLUME_TYPES = ["hostPath", "persistentVolumeClaim", "azureFile", "ephemeral", "image"] as const;
+const CONFIG_VOLUME_TYPES = ["configMap", "secret", "projected", "downwardAPI"] as const;
+
+/**
+ * The volume a volumeMount refers to: "claim" for a StatefulSet's claim template (which replaces a
+ * pod volume of the same name, as the controller does), else the pod volume. Throws when there is
+ * none or its type is not supported, so that generation can check every pod before fetching.
+ */
+export function mountedVolume(vm: JsonRecord, i: number, refs: VolumeRefs): "claim" | JsonRecord {
+  if (typeof vm.name === "string" && refs.claimTemplates.includes(vm.name)) return "claim";
+  const volume = refs.volumes.find((v) => v.name === vm.name);
+  if (volume === undefined) {
+    const path = `${refs.containerPath}.volumeMounts[${i}].name`;
+    const claims = refs.claimTemplates.length > 0 ? " or spec.volumeClaimTemplates" : "";
+    throw new PolicyError(
+      "POLICY_VOLUME_MISSING",
+      `${refs.where}: ${path}: volumeMount ${JSON.stringify(vm.name)} names no volume of ${refs.specPath}.volumes${claims}`,
+      {
+        path,
+        ...(refs.file === undefined ? {} : { file: refs.file }),
+        hint: `Add a volume named ${JSON.stringify(vm.name)} to ${refs.specPath}.volumes (or, in a StatefulSet, a volumeClaimTemplate), or fix the volumeMount's name.`,
+      },
+    );
+  }
+  const known = ["emptyDir", ...CONFIG_VOLUME_TYPES, ...SHARED_VOLUME_TYPES].some((t) => isRecord(volume[t]));
+  if (!known) {
+    const path = `${refs.specPath}.volumes[${refs.volumes.indexOf(volume)}]`;
+    throw new PolicyError(
+      "POLICY_VOLUME_UNSUPPORTED",
+      `${refs.where}: ${path}: volume ${JSON.stringify(volume.name)} has an unsupported type`,
+      {
+        path,
+        ...(refs.file === undefined ? {} : { file: refs.file }),
+        hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile, ephemeral, image.",
+      },
+    );
+  }
+  return volume;
+}
+
+/** Checks every volumeMount of a container (see mountedVolume). */
+export function checkVolumeMounts(container: JsonRecord, refs: VolumeRefs): void {
+  if (!Array.isArray(container.volumeMounts)) return;
+  container.volumeMounts.forEach((vm, i) => {
+    if (isRecord(vm) && typeof vm.mountPath === "string") mountedVolume(vm, i, refs);
+  });
 }
 
 /**
@@ -126,34 +178,10 @@ export function volumeMountsAndStorages(
     const access = vm.readOnly === true ? "ro" : "rw";
     const options = ["rbind", propagation(vm), access];
     const dest = vm.mountPath;
-    // The StatefulSet controller replaces a pod volume of the same name by the claim's volume.
-    if (typeof vm.name === "string" && ctx.claimTemplates.includes(vm.name)) {
-      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
-      return;
-    }
-    const volume = ctx.volumes.find((v) => v.name === vm.name);
-    if (volume === undefined) {
-      const path = `${ctx.containerPath}.volumeMounts[${i}].name`;
-      const claims = ctx.claimTemplates.length > 0 ? " or spec.volumeClaimTemplates" : "";
-      throw new PolicyError(
-        "POLICY_VOLUME_MISSING",
-        `${ctx.where}: ${path}: volumeMount ${JSON.stringify(vm.name)} names no volume of ${ctx.specPath}.volumes${claims}`,
-        {
-          path,
-          ...(ctx.file === undefined ? {} : { file: ctx.file }),
-          hint: `Add a volume named ${JSON.stringify(vm.name)} to ${ctx.specPath}.volumes (or, in a StatefulSet, a volumeClaimTemplate), or fix the volumeMount's name.`,
-        },
-      );
-    }
-    const volumeIndex = ctx.volumes.indexOf(volume);
-    if (isRecord(volume.emptyDir)) {
+    const volume = mountedVolume(vm, i, ctx);
+    if (volume !== "claim" && isRecord(volume.emptyDir)) {
       emptyDir(volume, dest, options, ctx, mounts, storages);
-    } else if (
-      isRecord(volume.configMap) ||
-      isRecord(volume.secret) ||
-      isRecord(volume.projected) ||
-      isRecord(volume.downwardAPI)
-    ) {
+    } else if (volume !== "claim" && CONFIG_VOLUME_TYPES.some((t) => isRecord(volume[t]))) {
       const cfg = ctx.settings.volumes.configMap;
       if (ctx.settings.kata_config.enable_configmap_secret_storages === true && cfg !== undefined) {
         const point = `${cfg.mount_point ?? cfg.mount_source}${escapeRegex(basename(dest))}$`;
@@ -172,25 +200,10 @@ export function volumeMountsAndStorages(
           options: ["rbind", propagation(vm), "ro"],
         });
       }
-    } else if (
-      isRecord(volume.hostPath) ||
-      isRecord(volume.persistentVolumeClaim) ||
-      isRecord(volume.azureFile) ||
-      isRecord(volume.ephemeral) ||
-      isRecord(volume.image)
-    ) {
-      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     } else {
-      const path = `${ctx.specPath}.volumes[${volumeIndex}]`;
-      throw new PolicyError(
-        "POLICY_VOLUME_UNSUPPORTED",
-        `${ctx.where}: ${path}: volume ${JSON.stringify(volume.name)} has an unsupported type`,
-        {
-          path,
-          ...(ctx.file === undefined ? {} : { file: ctx.file }),
-          hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile, ephemeral, image.",
-        },
-      );
+      // Claims (a StatefulSet's claim templates too), host paths, Azure file shares, ephemeral and
+      // image volumes: the host mounts them and the runtime shares the directory into the guest.
+      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     }
   });
 }
