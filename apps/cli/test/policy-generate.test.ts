@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { load } from "js-yaml";
+import { load, loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { cli, REPO, tempDir } from "./helpers.js";
 
@@ -238,6 +238,19 @@ describe("contrast policy generate", () => {
     expect(list).toHaveLength(20);
     const bookinfo = readFileSync(join(dir, "istio-bookinfo/bookinfo.yaml"), "utf8");
     expect(bookinfo.startsWith("# Copyright Istio Authors\n")).toBe(true);
+    // Into one file: every input's documents stay separate documents.
+    const one = await cli([...args.slice(0, -2), "--output-file", join(dir, "all.yaml")], { cwd: dir });
+    expect(one.status).toBe(0);
+    const docs = loadAll(readFileSync(join(dir, "all.yaml"), "utf8")).filter((d) => d !== null);
+    const separate = [
+      "microservices-demo/kubernetes-manifests.yaml",
+      "istio-bookinfo/bookinfo.yaml",
+      "k8s-website/web.yaml",
+      "k8s-website/mysql-statefulset.yaml",
+    ]
+      .flatMap((f) => loadAll(readFileSync(join(REPO, "testdata/kube", f), "utf8")))
+      .filter((d) => d !== null);
+    expect(docs).toHaveLength(separate.length);
     // Without --all-pods nothing is selected: none of these names a contrast-cc runtime class.
     const none = await cli(
       ["policy", "generate", join(REPO, "testdata/kube/k8s-website"), "--image-metadata", images],

@@ -89,7 +89,9 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     printWarnings(ctx, warnings);
     if (opts.outputFile !== undefined) {
-      rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: outputs.join("") });
+      // A file's first document may have no `---` of its own; joined, it needs one.
+      const joined = outputs.map((o) => (o === "" || o.startsWith("---\n") ? o : `---\n${o}`)).join("");
+      rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: joined });
     }
     await writeAllAtomically(rewrites);
 
