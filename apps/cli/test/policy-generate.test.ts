@@ -189,6 +189,17 @@ describe("contrast policy generate", () => {
     expect(fetched.status).toBe(0);
     const policy = policyOf(readFileSync(join(dir, "app.yaml"), "utf8"));
     expect(policy).toContain(`"pause_container_image": "${pause}"`);
+    // A broken drop-in is named by its path.
+    const bad = join(dir, "settings.d", "20-bad.json");
+    writeFileSync(bad, JSON.stringify([{ op: "replace", path: "/no/such/field", value: 1 }]));
+    const broken = await cli(["policy", "generate", "app.yaml", "--image-metadata", "images.json", "-o", "json"], {
+      cwd: dir,
+    });
+    expect(broken.status).toBe(1);
+    expect(JSON.parse(broken.stdout).error).toMatchObject({
+      code: "POLICY_SETTINGS_PATCH_FAILED",
+      details: { file: bad },
+    });
   });
 
   it("warns once per unpinned image across files, then a summary line", async () => {

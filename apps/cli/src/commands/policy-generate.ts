@@ -194,7 +194,9 @@ async function readSettings(ctx: Context, explicit: string | undefined): Promise
   const dropIns: { name: string; text: string }[] = [];
   try {
     for (const name of (await readdir(dropInDir)).sort()) {
-      if (name.endsWith(".json")) dropIns.push({ name, text: await readFile(join(dropInDir, name), "utf8") });
+      // Named by path, so that an error names the file; the order is the names' order still.
+      if (name.endsWith(".json"))
+        dropIns.push({ name: join(dropInDir, name), text: await readFile(join(dropInDir, name), "utf8") });
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
