@@ -6,7 +6,7 @@ import {
   CORPUS_EXPECTED_FAILURES,
   CORPUS_IMAGES,
   corpusFiles,
-  corpusImageSource,
+  corpusOptions,
   REPO,
   syntheticImageDocument,
   syntheticImageSource,
@@ -18,12 +18,7 @@ import {
  * corpus names Kata's runtime classes or none, and the point is to read real manifests.
  */
 const files = corpusFiles();
-const options = (file: (typeof files)[number], images = corpusImageSource()) => ({
-  images,
-  runtimeClassPrefixes: [],
-  configFiles: file.configFiles,
-  source: file.name,
-});
+const options = corpusOptions;
 
 describe("real-world corpus (testdata/kube)", () => {
   it("holds the four sources", () => {
@@ -79,6 +74,26 @@ describe("real-world corpus (testdata/kube)", () => {
     // The output is generated again to the same policies (the annotation is replaced, not added).
     const again = await generatePolicies(first.yaml, options(file));
     expect(again.workloads.map((w) => w.policyHash)).toEqual(first.workloads.map((w) => w.policyHash));
+  });
+
+  it("has the figures docs/policy.md gives", async () => {
+    let withWorkloads = 0;
+    let workloads = 0;
+    let failed = 0;
+    for (const f of files) {
+      if (f.expectedFailure !== undefined) {
+        failed++;
+        continue;
+      }
+      const r = await generatePolicies(f.text, options(f));
+      if (r.workloads.length > 0) withWorkloads++;
+      workloads += r.workloads.length;
+    }
+    const docs = readFileSync(join(REPO, "docs/policy.md"), "utf8");
+    const total = /\| \*\*total\*\* +\| \*\*(\d+)\*\* +\| \*\*(\d+)\*\* +\| \*\*(\d+)\*\* +\| \*\*(\d+)\*\* +\|/.exec(
+      docs,
+    );
+    expect(total?.slice(1).map(Number)).toEqual([files.length, withWorkloads, workloads, failed]);
   });
 
   it("lists every deliberate failure, with its reason, in docs/policy.md", () => {

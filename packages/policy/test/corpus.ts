@@ -177,6 +177,15 @@ export async function syntheticImageDocument(references: Iterable<string>): Prom
   return serializeImageMetadataDocument(doc);
 }
 
+/**
+ * The options every corpus test generates a file with: every pod spec selected (the corpus names
+ * Kata's runtime classes or none), the directory's other files as ConfigMap/Secret sources, the
+ * corpus image metadata (or `images`), and the file's corpus name as source.
+ */
+export function corpusOptions(file: CorpusFile, images: ImageMetadataSource = corpusImageSource()) {
+  return { images, runtimeClassPrefixes: [] as string[], configFiles: file.configFiles, source: file.name };
+}
+
 /** The corpus image source: testdata/kube/images.json, read as the CLI's --image-metadata reads it. */
 export function corpusImageSource(): ImageMetadataSource {
   return createOfflineImageSource(parseImageMetadataDocument(readFileSync(CORPUS_IMAGES)));
