@@ -292,6 +292,26 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
     expect((load(kata.split(/^---$/m)[1] ?? kata) as { spec: { resources?: unknown } }).spec.resources).toBeDefined();
   });
 
+  it("gives each volumeDevice a device and a Linux.Devices entry, as genpolicy does", async () => {
+    const c = await appContainer(
+      pod(
+        "  volumes: [{name: blk, persistentVolumeClaim: {claimName: c}}]",
+        "\n      volumeDevices: [{name: blk, devicePath: /dev/xvda}]",
+      ),
+    );
+    expect(c.devices).toEqual([{ id: "", type_: "", vm_path: "", container_path: "/dev/xvda", options: [] }]);
+    expect(c.OCI.Linux.Devices).toEqual([{ Type: "", Path: "/dev/xvda" }]);
+    const e = await failure(
+      pod(
+        "  volumes: [{name: blk, persistentVolumeClaim: {claimName: c}}]",
+        "\n      volumeDevices: [{name: blk, devicePath: /dev/vfio/devices/vfio0}]",
+      ),
+      "pod.yaml",
+    );
+    expect(e.code).toBe("POLICY_FIELD_INVALID");
+    expect(e.details).toMatchObject({ file: "pod.yaml", path: "spec.containers[0].volumeDevices[0].devicePath" });
+  });
+
   it("mounts an azureFile volume like a persistent volume claim (genpolicy: shared bind mount)", async () => {
     const c = await appContainer(
       pod(

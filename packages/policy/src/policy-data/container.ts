@@ -1,4 +1,5 @@
 import { sha256Hex, utf8 } from "@contrast/core";
+import { PolicyError } from "../errors.js";
 import { type ImageMetadata, pinnedReference } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
@@ -155,7 +156,11 @@ function buildContainer(
     Sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
   };
 
-  const { devices, patterns } = vfioDevices(container, settings);
+  const volumeDevices = isPause ? [] : blockDevices(container, settings, pod, containerPath);
+  linux.Devices.push(...volumeDevices.map((d) => ({ Type: "", Path: d.container_path })));
+  const vfio = vfioDevices(container, settings);
+  const devices = [...volumeDevices, ...vfio.devices];
+  const patterns = vfio.patterns;
   return {
     OCI: {
       Version: settings.kata_config.oci_version,
@@ -247,6 +252,33 @@ function execCommands(container: JsonRecord): string[][] {
     add(container.lifecycle.preStop);
   }
   return out;
+}
+
+/**
+ * Raw block devices of `volumeDevices` (a block-mode claim): as genpolicy, one device per entry,
+ * known by its path in the container only (the host decides the rest), and the same path in the
+ * OCI spec's Linux.Devices. A path under the settings' VFIO device path is refused, as genpolicy
+ * does: it would pass for a GPU.
+ */
+function blockDevices(container: JsonRecord, settings: Settings, pod: PodContext, containerPath: string): Device[] {
+  if (!Array.isArray(container.volumeDevices)) return [];
+  const vfioPath = settings.devices?.vfio?.device_path;
+  return container.volumeDevices.flatMap((d, i) => {
+    if (!isRecord(d) || typeof d.devicePath !== "string") return [];
+    if (vfioPath !== undefined && vfioPath !== "" && d.devicePath.startsWith(vfioPath)) {
+      const path = `${containerPath}.volumeDevices[${i}].devicePath`;
+      throw new PolicyError(
+        "POLICY_FIELD_INVALID",
+        `${pod.where}: ${path}: ${d.devicePath} is under ${vfioPath}, the path reserved for VFIO devices`,
+        {
+          path,
+          ...(pod.file === undefined ? {} : { file: pod.file }),
+          hint: "Choose another devicePath; request GPUs through resource limits (e.g. nvidia.com/pgpu).",
+        },
+      );
+    }
+    return [{ id: "", type_: "", vm_path: "", container_path: d.devicePath, options: [] }];
+  });
 }
 
 /**
