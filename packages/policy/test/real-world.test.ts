@@ -312,6 +312,42 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
     expect(e.details).toMatchObject({ file: "pod.yaml", path: "spec.containers[0].volumeDevices[0].devicePath" });
   });
 
+  it("sets TERM=xterm for a tty, under the pod's own TERM, as containerd and genpolicy do", async () => {
+    const tty = await appContainer(pod("", "\n      tty: true"));
+    expect(tty.OCI.Process.Terminal).toBe(true);
+    expect(tty.OCI.Process.Env).toContain("TERM=xterm");
+    const own = await appContainer(pod("", "\n      tty: true\n      env: [{name: TERM, value: dumb}]"));
+    expect(own.OCI.Process.Env.filter((e) => e.startsWith("TERM="))).toEqual(["TERM=dumb"]);
+    const none = await appContainer(pod(""));
+    expect(none.OCI.Process.Env.some((e) => e.startsWith("TERM="))).toBe(false);
+  });
+
+  it("gives a hostNetwork sandbox no UTS namespace and genpolicy's host network-namespace pattern", async () => {
+    const r = await generatePolicies(pod("  hostNetwork: true"), { images: fixtureImages() });
+    const [sandbox, app] = r.workloads[0]?.policyData.containers ?? [];
+    expect(sandbox?.OCI.Linux.Namespaces.map((n) => n.Type)).toEqual(["ipc", "mount"]);
+    expect(sandbox?.OCI.Annotations["nerdctl/network-namespace"]).toMatch(/^\^\/var\/run\/netns\/cnitest-/);
+    expect(app?.OCI.Linux.Namespaces.map((n) => n.Type)).toEqual(["ipc", "uts", "mount"]);
+    const plain = await generatePolicies(pod(""), { images: fixtureImages() });
+    expect(plain.workloads[0]?.policyData.containers[0]?.OCI.Linux.Namespaces.map((n) => n.Type)).toEqual([
+      "ipc",
+      "uts",
+      "mount",
+    ]);
+  });
+
+  it("mounts the termination log at terminationMessagePath, as the kubelet and genpolicy do", async () => {
+    const c = await appContainer(pod("", "\n      terminationMessagePath: /tmp/termination-log-path"));
+    const destinations = c.OCI.Mounts.map((m) => m.destination);
+    expect(destinations).toContain("/tmp/termination-log-path");
+    expect(destinations).not.toContain("/dev/termination-log");
+    expect(c.OCI.Mounts.find((m) => m.destination === "/tmp/termination-log-path")?.source).toBe(
+      "$(sfprefix)termination-log-path$",
+    );
+    const plain = await appContainer(pod(""));
+    expect(plain.OCI.Mounts.map((m) => m.destination)).toContain("/dev/termination-log");
+  });
+
   it("mounts an azureFile volume like a persistent volume claim (genpolicy: shared bind mount)", async () => {
     const c = await appContainer(
       pod(

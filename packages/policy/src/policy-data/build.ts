@@ -80,6 +80,7 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
     sysctls,
     shareProcessNamespace: spec.shareProcessNamespace === true,
     hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : undefined,
+    hostNetwork: spec.hostNetwork === true,
   };
   const image = (reference: string): ImageMetadata => {
     const m = images.get(reference);

@@ -25,6 +25,8 @@ export interface PodContext extends PodFacts {
   readonly shareProcessNamespace: boolean;
   /** spec.hostname, when the pod sets it. */
   readonly hostname: string | undefined;
+  /** spec.hostNetwork: the sandbox shares the node's network (and genpolicy drops its UTS namespace). */
+  readonly hostNetwork: boolean;
 }
 
 /** containerd's masked and read-only paths for an unprivileged container. */
@@ -42,6 +44,7 @@ const MASKED_PATHS = [
 const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 const NET_NS_REGEX = "^/var/run/netns/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+const HOST_NET_NS_REGEX = "^/var/run/netns/cnitest-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isInteger(v) ? v : undefined;
@@ -57,7 +60,8 @@ export function pauseContainerPolicy(pod: PodContext, image: ImageMetadata): Con
   const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined, "");
   if (!Object.hasOwn(policy.OCI.Annotations, "nerdctl/network-namespace")) {
     // The sandbox is created in a CNI network namespace; containers join it and must not name one.
-    policy.OCI.Annotations["nerdctl/network-namespace"] = NET_NS_REGEX;
+    // With hostNetwork, genpolicy expects the namespace name containerd gives then ("cnitest-…").
+    policy.OCI.Annotations["nerdctl/network-namespace"] = pod.hostNetwork ? HOST_NET_NS_REGEX : NET_NS_REGEX;
   }
   return policy;
 }
@@ -88,7 +92,9 @@ function buildContainer(
   const config = image.config;
 
   // Process: command line, environment, working directory, user, capabilities.
-  let env = containerEnv(config.Env, container, pod.sources, pod, containerPath);
+  // containerd sets TERM=xterm for a tty (over the image's TERM, under the pod's), as genpolicy.
+  const runtimeEnv = !isPause && container.tty === true ? ["TERM=xterm"] : [];
+  let env = containerEnv(config.Env, container, pod.sources, pod, containerPath, runtimeEnv);
   if (isPause && infra.Process?.Env !== undefined && infra.Process.Env.length > 0) env = [...infra.Process.Env];
   if (!isPause && !env.some((e) => e.startsWith("HOSTNAME="))) {
     // The kubelet sets HOSTNAME to the pod's hostname, which is the (maybe generated) pod name.
@@ -111,7 +117,13 @@ function buildContainer(
 
   // Mounts and storages.
   const mounts = containerdMounts(isPause, privileged);
-  applyInfraMounts(mounts, infra);
+  applyInfraMounts(
+    mounts,
+    infra,
+    !isPause && typeof container.terminationMessagePath === "string" && container.terminationMessagePath !== ""
+      ? container.terminationMessagePath
+      : undefined,
+  );
   const storages: Storage[] = [];
   if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image));
   if (!isPause) {
@@ -145,9 +157,10 @@ function buildContainer(
   }
 
   const linux: KataLinux = {
+    // As genpolicy: a host-network sandbox has no UTS namespace of its own.
     Namespaces: [
       { Type: "ipc", Path: "" },
-      { Type: "uts", Path: "" },
+      ...(isPause && pod.hostNetwork ? [] : [{ Type: "uts", Path: "" }]),
       { Type: "mount", Path: "" },
     ],
     MaskedPaths: privileged ? [] : [...(infra.Linux?.MaskedPaths ?? MASKED_PATHS)],

@@ -58,8 +58,13 @@ export function containerEnv(
   sources: ConfigSources,
   pod: PodFacts,
   containerPath: string,
+  runtimeEnv: readonly string[] = [],
 ): string[] {
   const env = imageEnv === undefined || imageEnv.length === 0 ? [DEFAULT_PATH] : [...imageEnv];
+  for (const e of runtimeEnv) {
+    const eq = e.indexOf("=");
+    setVar(env, e.slice(0, eq), e.slice(eq + 1));
+  }
   const at: At = {
     text: `${pod.where}: container ${String(container.name ?? "")}`,
     file: pod.file,

@@ -60,8 +60,13 @@ function sharedFileSource(name: string): string {
  * same destination; the others are added. A mount without a source is a shared file named after
  * the destination's last element.
  */
-export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer): void {
-  for (const m of infra.Mounts ?? []) {
+export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer, terminationMessagePath?: string): void {
+  for (const settingsMount of infra.Mounts ?? []) {
+    // The kubelet mounts the termination log where the container asks for it (genpolicy too).
+    const m =
+      settingsMount.destination === "/dev/termination-log" && terminationMessagePath !== undefined
+        ? { ...settingsMount, destination: terminationMessagePath }
+        : settingsMount;
     const options = [...m.options];
     // containerd makes a bind mount writable unless told otherwise, and says so in its options.
     if (m.type_ === "bind" && !options.includes("ro") && !options.includes("rw") && options.includes("rprivate")) {
