@@ -348,6 +348,18 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
     expect(plain.OCI.Mounts.map((m) => m.destination)).toContain("/dev/termination-log");
   });
 
+  it("mounts /etc/hostname and /etc/resolv.conf read-only with a read-only root, as containerd and genpolicy", async () => {
+    const access = (c: ContainerPolicy, d: string) => c.OCI.Mounts.find((m) => m.destination === d)?.options.at(-1);
+    const ro = await appContainer(pod("", "\n      securityContext: {readOnlyRootFilesystem: true}"));
+    expect([access(ro, "/etc/hostname"), access(ro, "/etc/resolv.conf"), access(ro, "/etc/hosts")]).toEqual([
+      "ro",
+      "ro",
+      "rw",
+    ]);
+    const rw = await appContainer(pod(""));
+    expect([access(rw, "/etc/hostname"), access(rw, "/etc/resolv.conf")]).toEqual(["rw", "rw"]);
+  });
+
   it("mounts an azureFile volume like a persistent volume claim (genpolicy: shared bind mount)", async () => {
     const c = await appContainer(
       pod(

@@ -120,9 +120,15 @@ function buildContainer(
   applyInfraMounts(
     mounts,
     infra,
-    !isPause && typeof container.terminationMessagePath === "string" && container.terminationMessagePath !== ""
-      ? container.terminationMessagePath
-      : undefined,
+    isPause
+      ? undefined
+      : {
+          terminationMessagePath:
+            typeof container.terminationMessagePath === "string" && container.terminationMessagePath !== ""
+              ? container.terminationMessagePath
+              : undefined,
+          readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+        },
   );
   const storages: Storage[] = [];
   if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image));

@@ -60,7 +60,12 @@ function sharedFileSource(name: string): string {
  * same destination; the others are added. A mount without a source is a shared file named after
  * the destination's last element.
  */
-export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer, terminationMessagePath?: string): void {
+export function applyInfraMounts(
+  mounts: KataMount[],
+  infra: InfraContainer,
+  app?: { readonly terminationMessagePath: string | undefined; readonly readOnlyRootFilesystem: boolean },
+): void {
+  const terminationMessagePath = app?.terminationMessagePath;
   for (const settingsMount of infra.Mounts ?? []) {
     // The kubelet mounts the termination log where the container asks for it (genpolicy too).
     const m =
@@ -68,8 +73,12 @@ export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer, ter
         ? { ...settingsMount, destination: terminationMessagePath }
         : settingsMount;
     const options = [...m.options];
-    // containerd makes a bind mount writable unless told otherwise, and says so in its options.
-    if (m.type_ === "bind" && !options.includes("ro") && !options.includes("rw") && options.includes("rprivate")) {
+    const access = !options.includes("ro") && !options.includes("rw");
+    if (app !== undefined && access && (m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf")) {
+      // containerd mounts these read-only in a container with a read-only root (genpolicy too).
+      options.push(app.readOnlyRootFilesystem ? "ro" : "rw");
+    } else if (m.type_ === "bind" && access && options.includes("rprivate")) {
+      // containerd makes a bind mount writable unless told otherwise, and says so in its options.
       options.push("rw");
     }
     const mount: KataMount = {
