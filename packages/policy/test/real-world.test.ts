@@ -360,6 +360,28 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
     expect([access(rw, "/etc/hostname"), access(rw, "/etc/resolv.conf")]).toEqual(["rw", "rw"]);
   });
 
+  it("mounts hostPath volumes as genpolicy: /dev and /sys paths as themselves, Bidirectional as rshared", async () => {
+    const c = await appContainer(
+      pod(
+        "  volumes: [{name: kmsg, hostPath: {path: /dev/kmsg}}, {name: data, hostPath: {path: /tmp/results}}]",
+        "\n      volumeMounts: [{name: kmsg, mountPath: /dev/kmsg, readOnly: true}, {name: data, mountPath: /results, mountPropagation: Bidirectional}]",
+      ),
+    );
+    const find = (d: string) => c.OCI.Mounts.find((m) => m.destination === d);
+    expect(find("/dev/kmsg")).toEqual({
+      destination: "/dev/kmsg",
+      source: "/dev/kmsg",
+      type_: "bind",
+      options: ["rbind", "rprivate", "ro"],
+    });
+    expect(find("/results")).toEqual({
+      destination: "/results",
+      source: "$(sfprefix)results$",
+      type_: "bind",
+      options: ["rbind", "rshared", "rw"],
+    });
+  });
+
   it("mounts an azureFile volume like a persistent volume claim (genpolicy: shared bind mount)", async () => {
     const c = await appContainer(
       pod(

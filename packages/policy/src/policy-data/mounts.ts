@@ -193,7 +193,9 @@ export function volumeMountsAndStorages(
     const options = ["rbind", propagation(vm), access];
     const dest = vm.mountPath;
     const volume = mountedVolume(vm, i, ctx);
-    if (volume !== "claim" && isRecord(volume.emptyDir)) {
+    if (volume !== "claim" && isRecord(volume.hostPath) && !isRecord(volume.emptyDir)) {
+      mounts.push(hostPathMount(volume.hostPath, vm, dest, access));
+    } else if (volume !== "claim" && isRecord(volume.emptyDir)) {
       emptyDir(volume, dest, options, ctx, mounts, storages);
     } else if (volume !== "claim" && CONFIG_VOLUME_TYPES.some((t) => isRecord(volume[t]))) {
       const cfg = ctx.settings.volumes.configMap;
@@ -220,6 +222,23 @@ export function volumeMountsAndStorages(
       mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     }
   });
+}
+
+/**
+ * A hostPath volume, as genpolicy has it: a path under /dev/ or /sys/ reaches the guest as itself
+ * (the runtime passes devices and sysfs through), anything else as a shared directory; with
+ * `mountPropagation: Bidirectional` the mount is `rshared` (only for hostPath, as in genpolicy).
+ */
+function hostPathMount(hostPath: JsonRecord, vm: JsonRecord, dest: string, access: string): KataMount {
+  const path = typeof hostPath.path === "string" ? hostPath.path : "";
+  const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
+  const passthrough = path.startsWith("/dev/") || path.startsWith("/sys/");
+  return {
+    destination: dest,
+    source: passthrough ? path : sharedFileSource(basename(dest)),
+    type_: "bind",
+    options: ["rbind", propagation, access],
+  };
 }
 
 function storage(v: VolumeSettings, source: string, mountPoint: string, fsGroup: number | undefined | null): Storage {
