@@ -202,6 +202,19 @@ describe("contrast policy generate", () => {
     });
   });
 
+  it("names the rules file when the rules cannot make a policy", async () => {
+    const dir = workspace();
+    writeFileSync(join(dir, "rules.rego"), "package not_the_agent\n");
+    const r = await cli(["policy", "generate", "app.yaml", "--image-metadata", "images.json", "-o", "json"], {
+      cwd: dir,
+    });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: "POLICY_RULES_INVALID",
+      details: { file: join(dir, "rules.rego") },
+    });
+  });
+
   it("warns once per unpinned image across files, then a summary line", async () => {
     const dir = workspace();
     const tag = "example.com/app:1.0";

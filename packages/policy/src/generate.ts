@@ -102,6 +102,8 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
  */
 function withFile(e: unknown, file: string): unknown {
   if (!(e instanceof PolicyError) || e.file !== undefined) return e;
+  // Rules and settings errors are about those inputs, not the YAML file; the caller names them.
+  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_")) return e;
   const message = e.message.startsWith(`${file}`) ? e.message : `${file}: ${e.message}`;
   const { path: _path, file: _file, ...details } = e.details ?? {};
   return new PolicyError(e.code, message, {

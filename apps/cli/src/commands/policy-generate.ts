@@ -8,7 +8,10 @@ import {
   generatePolicies,
   type ImageMetadataSource,
   loadSettings,
+  type PolicyData,
+  PolicyError,
   type PolicyWarning,
+  policyDocument,
   type Settings,
   settingsToJson,
 } from "@contrast/policy";
@@ -31,6 +34,8 @@ export interface PolicyGenerateOptions {
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
+/** Enough policy data for policyDocument to check the rules' text. */
+const EMPTY_POLICY_DATA = {} as PolicyData;
 const FILE_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -51,7 +56,9 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       });
     }
     const settings = await readSettings(ctx, opts.settings);
-    const rules = await readOptional(resolvePath(ctx, opts.rules, "rules.rego"), opts.rules !== undefined);
+    const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
+    const rules = await readOptional(rulesPath, opts.rules !== undefined);
+    if (rules !== undefined) checkRules(rules, rulesPath);
     images = await openImageSource(ctx, {
       ...(opts.imageMetadata === undefined
         ? {}
@@ -167,6 +174,16 @@ async function writeAllAtomically(files: readonly { file: string; text: string }
     throw e;
   }
   for (const { temp, file } of temps) await rename(temp, file);
+}
+
+/** Rules that cannot make a policy fail before any image is fetched, naming their file. */
+function checkRules(rules: string, path: string): void {
+  try {
+    policyDocument(rules, EMPTY_POLICY_DATA);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    throw new PolicyError(e.code, `${path}: ${e.message}`, { hint: e.hint ?? "", cause: e, file: path });
+  }
 }
 
 /** Files named on the command line, and every .yml/.yaml file below named directories. */
