@@ -178,6 +178,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--output-file <file>", "write the annotated YAML there instead of changing the files in place")
     .option("--allow-unsupported-fields", "warn about unknown pod-spec fields instead of failing")
     .option("--pin-images", "rewrite image tags in the YAML to the digests the policies were made for")
+    .option("--all-pods", "annotate every pod spec, whatever its runtimeClassName (as genpolicy does)")
     .action(
       async (paths: string[], opts: import("./commands/policy-generate.js").PolicyGenerateOptions, cmd: Command) => {
         const { policyGenerate } = await import("./commands/policy-generate.js");

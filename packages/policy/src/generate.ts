@@ -2,6 +2,8 @@ import { ContrastError } from "@contrast/core";
 import { DEFAULT_RULES } from "./default-rules.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
+import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./image/builtin-pause.js";
+import { parseImageReference as parseDistributionReference } from "./image/reference.js";
 import {
   type ImageMetadata,
   type ImageMetadataSource,
@@ -12,8 +14,9 @@ import {
 import { collectConfigSources } from "./kube/config-sources.js";
 import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
-import { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from "./kube/yaml.js";
-import { buildPolicyData, podContainers } from "./policy-data/build.js";
+import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument, type YamlEdit } from "./kube/yaml.js";
+import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
+import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
@@ -50,6 +53,10 @@ export interface PolicyWarning {
   readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED";
   readonly message: string;
   readonly path?: string;
+  /** POLICY_IMAGE_UNPINNED: the image reference; there is one warning per image and input. */
+  readonly image?: string;
+  /** POLICY_IMAGE_UNPINNED: the containers that use it, as `<Kind>/<name> container <name>`. */
+  readonly usedBy?: readonly string[];
 }
 
 export interface GeneratedWorkload {
@@ -82,6 +89,34 @@ interface Selected {
  */
 export async function generatePolicies(yamlText: string, options: GenerateOptions): Promise<GenerateResult> {
   const source = options.source ?? "input";
+  try {
+    return await generate(yamlText, options, source);
+  } catch (e) {
+    throw withFile(e, source);
+  }
+}
+
+/**
+ * Every error names the input it is about: a PolicyError raised where the file is not known
+ * gets it added (in the message and in details.file), keeping its code, path and hint.
+ */
+function withFile(e: unknown, file: string): unknown {
+  if (!(e instanceof PolicyError) || e.file !== undefined) return e;
+  // Rules and settings errors are about those inputs, not the YAML file; the caller names them.
+  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_")) return e;
+  const message = e.message.startsWith(`${file}`) ? e.message : `${file}: ${e.message}`;
+  const { path: _path, file: _file, ...details } = e.details ?? {};
+  return new PolicyError(e.code, message, {
+    hint: e.hint ?? "",
+    kind: e.kind,
+    cause: e.cause ?? e,
+    file,
+    ...(e.path === undefined ? {} : { path: e.path }),
+    details,
+  });
+}
+
+async function generate(yamlText: string, options: GenerateOptions, source: string): Promise<GenerateResult> {
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const rules = options.rules ?? DEFAULT_RULES;
   const strict = options.strict ?? true;
@@ -103,48 +138,119 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
   });
 
   // Check every pod spec before pulling anything: a typo should fail in milliseconds.
-  const references = new Set<string>([settings.cluster_config.pause_container_image]);
+  // Each image with the first field that names it, for messages.
+  const references = new Map<string, string>();
+  const unpinned = new Map<string, string[]>();
   for (const { template } of selected) {
-    const where = `${source}: ${template.kind}/${template.name || template.generateName || "?"}`;
+    const workload = `${template.kind}/${template.name || template.generateName || "?"}`;
+    const where = `${source}: ${workload}`;
+    const specPath = `${template.itemPath}${template.specPath}`;
     if (template.kind === "Pod" && template.name === "" && (template.generateName ?? "") === "") {
       throw new PolicyError("POLICY_POD_NAME_MISSING", `${where}: the pod has neither a name nor a generateName`, {
+        path: `${template.itemPath}metadata.name`,
+        file: source,
         hint: "Set metadata.name (or metadata.generateName) of the pod.",
       });
     }
-    for (const problem of unknownPodSpecFields(template.spec, `${template.itemPath}${template.specPath}`)) {
-      if (strict) throw unsupportedFieldError(where, problem);
+    for (const problem of unknownPodSpecFields(template.spec, specPath)) {
+      if (strict) throw unsupportedFieldError(where, problem, source);
       warnings.push({ code: "POLICY_UNSUPPORTED_FIELD", message: `${where}: ${problem.message}`, path: problem.path });
     }
-    for (const c of podContainers(template.spec)) {
+    for (const { container: c, path } of podContainerEntries(template.spec, specPath)) {
       if (typeof c.image !== "string" || c.image === "") {
-        throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: container ${String(c.name ?? "?")} has no image`, {
-          hint: "Every container needs an image reference.",
+        throw new PolicyError(
+          "POLICY_OBJECT_INVALID",
+          `${where}: ${path}.image: container ${String(c.name ?? "?")} has no image`,
+          {
+            path: `${path}.image`,
+            file: source,
+            hint: "Every container needs an image reference.",
+          },
+        );
+      }
+      try {
+        parseImageReference(c.image);
+        // The distribution grammar too: a template placeholder such as ${IMAGE} is no image.
+        parseDistributionReference(c.image);
+      } catch (e) {
+        if (!(e instanceof ContrastError)) throw e;
+        throw new PolicyError("POLICY_IMAGE_REFERENCE_INVALID", `${where}: ${path}.image: ${e.message}`, {
+          path: `${path}.image`,
+          file: source,
+          hint: `${e.hint ?? ""} A placeholder (\${...}) must be substituted before generating policies.`.trim(),
+          cause: e,
         });
       }
-      parseImageReference(c.image);
       if (!isPinned(c.image) && options.pinImages !== true) {
-        warnings.push({
-          code: "POLICY_IMAGE_UNPINNED",
-          message: `${where}: image ${c.image} is not pinned by digest; the policy pins the digest it resolves to now`,
-        });
+        unpinned.set(c.image, [...(unpinned.get(c.image) ?? []), `${workload} container ${String(c.name ?? "?")}`]);
       }
-      references.add(c.image);
+      if (!references.has(c.image)) references.set(c.image, `${path}.image`);
+      checkVolumeMounts(c, {
+        volumes: Array.isArray(template.spec.volumes) ? template.spec.volumes.filter(isRecord) : [],
+        claimTemplates: template.claimTemplates,
+        where,
+        file: source,
+        specPath,
+        containerPath: path,
+      });
     }
+  }
+  // One warning per image, however many containers use it.
+  for (const [image, usedBy] of unpinned) {
+    const users = usedBy.length === 1 ? (usedBy[0] ?? "") : `${usedBy.length} containers (${usedBy.join(", ")})`;
+    warnings.push({
+      code: "POLICY_IMAGE_UNPINNED",
+      message: `${source}: image ${image} is not pinned by digest (used by ${users}); the policy pins the digest it resolves to now`,
+      image,
+      usedBy,
+    });
   }
 
   const images = new Map<string, ImageMetadata>();
   if (selected.length > 0) {
-    for (const ref of references) images.set(ref, await fetchImage(options.images, ref));
+    const pause = settings.cluster_config.pause_container_image;
+    images.set(pause, builtinPauseImage(pause) ?? (await fetchPauseImage(options.images, pause)));
+    for (const [ref, path] of references) {
+      if (images.has(ref)) continue;
+      try {
+        images.set(ref, await fetchImage(options.images, ref));
+      } catch (e) {
+        // Registry and image-file errors keep their code; they gain the file and the field.
+        if (e instanceof PolicyError) {
+          throw new PolicyError(e.code, `${source}: ${path}: ${e.message}`, {
+            kind: e.kind,
+            cause: e.cause ?? e,
+            hint: e.hint ?? "",
+            file: source,
+            path,
+          });
+        }
+        const err = ContrastError.from(e);
+        throw new ContrastError(err.code, `${source}: ${path}: ${err.message}`, {
+          kind: err.kind,
+          cause: e,
+          ...(err.hint === undefined ? {} : { hint: err.hint }),
+          details: { ...(err.details ?? {}), file: source, path },
+        });
+      }
+    }
   }
 
+  // What changes in each document's text: the annotation, and pinned image references.
+  const edits = new Map<number, YamlEdit[]>();
+  const edit = (doc: number, e: YamlEdit) => edits.set(doc, [...(edits.get(doc) ?? []), e]);
   if (options.pinImages === true) {
-    for (const { template } of selected) {
-      for (const c of podContainers(template.spec)) {
+    for (const { doc, template } of selected) {
+      for (const { container: c, path } of podContainerEntries(
+        template.spec,
+        `${template.itemPath}${template.specPath}`,
+      )) {
         const image = typeof c.image === "string" ? images.get(c.image) : undefined;
         if (image === undefined || isPinned(c.image as string)) continue;
         const pinned = pinnedReference(c.image as string, image.digest);
         images.set(pinned, image);
         c.image = pinned;
+        edit(doc, { path: [...pathKeys(path), "image"], value: pinned });
       }
     }
   }
@@ -152,11 +258,19 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
   const replaced = new Set<number>();
   const workloads: GeneratedWorkload[] = [];
   for (const { doc, template } of selected) {
-    const data = buildPolicyData(template, { settings, sources, images });
+    const data = buildPolicyData(template, { settings, sources, images, file: source });
     const text = policyDocument(rules, data);
     const annotations = isRecord(template.podMetadata.annotations) ? template.podMetadata.annotations : {};
     annotations[POLICY_ANNOTATION] = encodePolicyAnnotation(text);
     template.podMetadata.annotations = annotations;
+    const metadataPath =
+      template.kind === "Pod"
+        ? `${template.itemPath}metadata`
+        : `${template.itemPath}${template.specPath.replace(/spec$/, "metadata")}`;
+    edit(doc, {
+      path: [...pathKeys(metadataPath), "annotations", POLICY_ANNOTATION],
+      value: annotations[POLICY_ANNOTATION] as string,
+    });
     replaced.add(doc);
     workloads.push({
       kind: template.kind,
@@ -169,9 +283,41 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
     });
   }
   const yaml = serializeYamlDocuments(
-    docs.map((d: YamlDocument, i) => (replaced.has(i) ? { raw: d.raw, replacement: d.value } : { raw: d.raw })),
+    docs.map((d: YamlDocument, i) =>
+      replaced.has(i)
+        ? {
+            raw: d.raw,
+            replacement: d.value,
+            edits: edits.get(i) ?? [],
+            ...(d.opened === false ? { opened: false } : {}),
+          }
+        : {
+            raw: d.raw,
+            ...(d.preamble === true ? { preamble: true } : {}),
+            ...(d.opened === false ? { opened: false } : {}),
+          },
+    ),
   );
   return { yaml, workloads, warnings };
+}
+
+/**
+ * A pause image other than the built-in default is fetched like any image; its failures say that
+ * the image comes from the settings, since no workload names it.
+ */
+async function fetchPauseImage(images: ImageMetadataSource, reference: string): Promise<ImageMetadata> {
+  try {
+    return await fetchImage(images, reference);
+  } catch (e) {
+    const err = ContrastError.from(e);
+    const setting = "cluster_config.pause_container_image";
+    throw new ContrastError(err.code, `pause image ${reference} (settings ${setting}): ${err.message}`, {
+      kind: err.kind,
+      cause: e,
+      hint: `${err.hint ?? ""} The pause image comes from the settings' ${setting}; the built-in metadata covers only the default (${DEFAULT_PAUSE_IMAGE}).`.trim(),
+      details: { ...(err.details ?? {}), setting: `/${setting.replace(".", "/")}` },
+    });
+  }
 }
 
 async function fetchImage(images: ImageMetadataSource, reference: string): Promise<ImageMetadata> {

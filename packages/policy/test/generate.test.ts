@@ -310,7 +310,7 @@ spec:
     const pinned = await generatePolicies(yaml, { images: fixtureImages(), pinImages: true });
     expect(pinned.warnings).toEqual([]);
     const image = (await fixtureImages().get("quay.io/prometheus/busybox:latest")).digest;
-    expect(pinned.yaml).toContain(`image: quay.io/prometheus/busybox:latest@${image}`);
+    expect(pinned.yaml).toContain(`"quay.io/prometheus/busybox:latest@${image}"`);
     expect(plain.yaml).not.toContain("@sha256");
     // The policy already named the resolved digest; pinning makes the pod spec agree with it.
     expect(pinned.workloads[0]?.policyHash).toBe(plain.workloads[0]?.policyHash);

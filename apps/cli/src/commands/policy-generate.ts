@@ -1,13 +1,19 @@
-import { open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
   DEFAULT_RULES,
+  DEFAULT_SETTINGS,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
   loadSettings,
+  type PolicyData,
+  PolicyError,
+  type PolicyWarning,
+  policyDocument,
   type Settings,
+  settingsToJson,
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
@@ -23,15 +29,21 @@ export interface PolicyGenerateOptions {
   readonly config?: string[];
   readonly allowUnsupportedFields?: boolean;
   readonly pinImages?: boolean;
+  /** Every pod spec gets a policy, not only those of a contrast-cc runtime class. */
+  readonly allPods?: boolean;
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
+/** Enough policy data for policyDocument to check the rules' text. */
+const EMPTY_POLICY_DATA = {} as PolicyData;
 const FILE_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Annotates every confidential pod template (runtimeClassName contrast-cc*) of the given files
  * with its agent policy, in place or into --output-file, and prints each workload's policy hash.
- * Exit status 0 on success, 2 on an error.
+ * Every file is generated before any is written, so an error leaves all inputs untouched.
+ * Exit status 0 on success, 1 on an error (the CLI's rule: 2 is kept for genuine evidence that
+ * does not match).
  */
 export async function policyGenerate(ctx: Context, paths: string[], opts: PolicyGenerateOptions): Promise<number> {
   const { out } = ctx;
@@ -44,7 +56,9 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       });
     }
     const settings = await readSettings(ctx, opts.settings);
-    const rules = await readOptional(resolvePath(ctx, opts.rules, "rules.rego"), opts.rules !== undefined);
+    const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
+    const rules = await readOptional(rulesPath, opts.rules !== undefined);
+    if (rules !== undefined) checkRules(rules, rulesPath);
     images = await openImageSource(ctx, {
       ...(opts.imageMetadata === undefined
         ? {}
@@ -62,6 +76,8 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
 
     const workloads: GeneratedWorkload[] = [];
     const outputs: string[] = [];
+    const rewrites: { file: string; text: string }[] = [];
+    const warnings: PolicyWarning[] = [];
     for (const [file, text] of texts) {
       const result = await generatePolicies(text, {
         images,
@@ -69,23 +85,34 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         rules: rules ?? DEFAULT_RULES,
         strict: opts.allowUnsupportedFields !== true,
         pinImages: opts.pinImages === true,
+        ...(opts.allPods === true ? { runtimeClassPrefixes: [] } : {}),
         configFiles,
         source: file,
       });
-      for (const w of result.warnings) out.warn(`${w.message} [${w.code}]`);
+      warnings.push(...result.warnings);
       workloads.push(...result.workloads);
       outputs.push(result.yaml);
-      if (opts.outputFile === undefined && result.workloads.length > 0) await writeFile(file, result.yaml);
+      if (opts.outputFile === undefined && result.workloads.length > 0) rewrites.push({ file, text: result.yaml });
     }
+    printWarnings(ctx, warnings);
     if (opts.outputFile !== undefined) {
-      await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), outputs.join(""));
+      // A file's first document may have no `---` of its own; joined, it needs one.
+      const joined = outputs.map((o) => (o === "" || o.startsWith("---\n") ? o : `---\n${o}`)).join("");
+      rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: joined });
     }
+    await writeAllAtomically(rewrites);
 
     if (out.json) {
       out.result(workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, hash: w.policyHash })));
       return 0;
     }
-    if (workloads.length === 0) out.warn("no workload with a contrast-cc runtime class found; nothing was annotated");
+    if (workloads.length === 0) {
+      out.warn(
+        opts.allPods === true
+          ? "no workload found; nothing was annotated"
+          : "no workload with a contrast-cc runtime class found; nothing was annotated",
+      );
+    }
     for (const w of workloads) {
       const ns = w.namespace === "" ? "" : `${w.namespace}/`;
       out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}`);
@@ -99,9 +126,63 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
   } catch (e) {
     out.progress(undefined);
     out.error(ContrastError.from(e));
-    return 2;
+    return 1;
   } finally {
     await images?.close();
+  }
+}
+
+/**
+ * Unsupported-field warnings as they are; unpinned images once per image across all files, with
+ * where they are used, then one summary line.
+ */
+function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
+  const unpinned = new Map<string, string[]>();
+  for (const w of warnings) {
+    if (w.code === "POLICY_IMAGE_UNPINNED" && w.image !== undefined) {
+      unpinned.set(w.image, [...(unpinned.get(w.image) ?? []), ...(w.usedBy ?? [])]);
+    } else {
+      ctx.out.warn(`${w.message} [${w.code}]`);
+    }
+  }
+  for (const [image, usedBy] of unpinned) {
+    const users = usedBy.length === 1 ? (usedBy[0] ?? "") : `${usedBy.length} containers`;
+    ctx.out.warn(`image ${image} is not pinned by digest (used by ${users}) [POLICY_IMAGE_UNPINNED]`);
+  }
+  if (unpinned.size > 0) {
+    const n = unpinned.size;
+    ctx.out.warn(
+      `${n} image${n === 1 ? " is" : "s are"} not pinned by digest: each policy pins the digest its tag resolves to now, so a moved tag stops the pod; --pin-images writes the digests into the YAML [POLICY_IMAGE_UNPINNED]`,
+    );
+  }
+}
+
+/**
+ * Writes every file or none: all contents go to temporary files next to their targets first;
+ * only when all of them are written are they renamed over the targets (each rename is atomic).
+ */
+async function writeAllAtomically(files: readonly { file: string; text: string }[]): Promise<void> {
+  const temps: { temp: string; file: string }[] = [];
+  try {
+    for (const [i, { file, text }] of files.entries()) {
+      const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${i}.tmp`);
+      temps.push({ temp, file });
+      await writeFile(temp, text, { flag: "wx" });
+    }
+  } catch (e) {
+    await Promise.all(temps.map(({ temp }) => rm(temp, { force: true })));
+    throw e;
+  }
+  for (const { temp, file } of temps) await rename(temp, file);
+}
+
+/** Rules that cannot make a policy fail before any image is fetched, naming their file. */
+function checkRules(rules: string, path: string): void {
+  try {
+    policyDocument(rules, EMPTY_POLICY_DATA);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    throw new PolicyError(e.code, `${path}: ${e.message}`, { hint: e.hint ?? "", cause: e, file: path });
   }
 }
 
@@ -120,20 +201,26 @@ async function yamlFiles(paths: readonly string[]): Promise<string[]> {
 
 /**
  * settings.json from the workspace (or --settings) with its drop-ins, the JSON-Patch files of
- * `<name>.d/` next to it; undefined (the built-in settings) when the default file does not exist.
+ * `<name>.d/` next to it. Without the default file, the drop-ins of `settings.d/` apply to the
+ * built-in settings; undefined (the built-in settings as they are) when there are none either.
  */
 async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
   const path = resolvePath(ctx, explicit, "settings.json");
   const text = await readOptional(path, explicit !== undefined);
-  if (text === undefined) return undefined;
   const dropInDir = join(dirname(path), `${basename(path, extname(path))}.d`);
   const dropIns: { name: string; text: string }[] = [];
   try {
     for (const name of (await readdir(dropInDir)).sort()) {
-      if (name.endsWith(".json")) dropIns.push({ name, text: await readFile(join(dropInDir, name), "utf8") });
+      // Named by path, so that an error names the file; the order is the names' order still.
+      if (name.endsWith(".json"))
+        dropIns.push({ name: join(dropInDir, name), text: await readFile(join(dropInDir, name), "utf8") });
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  if (text === undefined) {
+    if (dropIns.length === 0) return undefined;
+    return loadSettings(settingsToJson(DEFAULT_SETTINGS), dropIns, "built-in settings");
   }
   return loadSettings(text, dropIns, path);
 }

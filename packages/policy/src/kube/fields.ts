@@ -81,6 +81,9 @@ const CONTAINER: Shape = {
   stdinOnce: ANY,
   tty: ANY,
   restartPolicy: ANY,
+  // Not a Kubernetes field, but genpolicy's Container has it: it is the value the downward API's
+  // spec.serviceAccountName gives this container's env.
+  serviceAccountName: ANY,
 };
 const VOLUME: Shape = {
   name: ANY,
@@ -91,6 +94,8 @@ const VOLUME: Shape = {
   downwardAPI: ANY,
   hostPath: ANY,
   persistentVolumeClaim: ANY,
+  // genpolicy's AzureFileVolumeSource: an SMB share the host mounts and shares into the guest.
+  azureFile: { secretName: ANY, shareName: ANY, readOnly: ANY },
   ephemeral: ANY,
   image: ANY,
 };
@@ -112,6 +117,9 @@ const POD_SPEC: Shape = {
     seLinuxChangePolicy: ANY,
     appArmorProfile: ANY,
     windowsOptions: ANY,
+    // Not in Kubernetes' PodSecurityContext, but genpolicy's: the default of every container's
+    // allowPrivilegeEscalation (NoNewPrivileges).
+    allowPrivilegeEscalation: ANY,
   },
   runtimeClassName: ANY,
   restartPolicy: ANY,
@@ -143,6 +151,9 @@ const POD_SPEC: Shape = {
   readinessGates: ANY,
   schedulingGates: ANY,
   os: ANY,
+  // Pod-level resources (Kubernetes 1.32+) size the sandbox; the agent never sees them, and
+  // genpolicy reads and ignores them.
+  resources: { requests: ANY, limits: ANY },
 };
 
 /** A field the generator does not know, at its path below the pod spec. */
@@ -183,9 +194,10 @@ function walk(value: unknown, shape: Shape, path: string, problems: FieldProblem
 }
 
 /** The error strict mode raises for the first unknown field. */
-export function unsupportedFieldError(where: string, problem: FieldProblem): PolicyError {
+export function unsupportedFieldError(where: string, problem: FieldProblem, file?: string): PolicyError {
   return new PolicyError("POLICY_UNSUPPORTED_FIELD", `${where}: ${problem.message}`, {
     path: problem.path,
+    ...(file === undefined ? {} : { file }),
     hint: "Remove the field, or pass --allow-unsupported-fields (strict: false) to generate anyway with a warning.",
   });
 }

@@ -31,8 +31,10 @@ export interface PodTemplate {
   readonly spec: JsonRecord;
   /** Where the pod spec sits, for messages: e.g. "spec.template.spec". */
   readonly specPath: string;
-  /** Index of the object inside a List ("items[3]"), or "" at top level. */
+  /** Index of the object inside a List ("items[3]."), or "" at top level. */
   readonly itemPath: string;
+  /** A StatefulSet's volumeClaimTemplates names: each becomes a pod volume backed by a claim. */
+  readonly claimTemplates: readonly string[];
 }
 
 export function isRecord(v: unknown): v is JsonRecord {
@@ -83,8 +85,35 @@ export function podTemplates(doc: unknown, itemPath = ""): PodTemplate[] {
       spec,
       specPath,
       itemPath,
+      claimTemplates: kind === "StatefulSet" ? claimTemplateNames(doc, where) : [],
     },
   ];
+}
+
+function claimTemplateNames(doc: JsonRecord, where: string): string[] {
+  const spec = isRecord(doc.spec) ? doc.spec : {};
+  const templates = spec.volumeClaimTemplates;
+  if (templates === undefined || templates === null) return [];
+  if (!Array.isArray(templates)) {
+    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: spec.volumeClaimTemplates must be a list`, {
+      path: "spec.volumeClaimTemplates",
+      hint: "Check the StatefulSet against the Kubernetes API.",
+    });
+  }
+  return templates.map((t, i) => {
+    const name = isRecord(t) && isRecord(t.metadata) ? t.metadata.name : undefined;
+    if (typeof name !== "string" || name === "") {
+      throw new PolicyError(
+        "POLICY_OBJECT_INVALID",
+        `${where}: spec.volumeClaimTemplates[${i}].metadata.name is missing`,
+        {
+          path: `spec.volumeClaimTemplates[${i}].metadata.name`,
+          hint: "Every volumeClaimTemplate needs a name: pods mount it by that name.",
+        },
+      );
+    }
+    return name;
+  });
 }
 
 function required(obj: JsonRecord, key: string, where: string, parent?: string): JsonRecord {

@@ -1,4 +1,5 @@
 import { dump, loadAll } from "js-yaml";
+import { parseDocument } from "yaml";
 import { PolicyError } from "../errors.js";
 
 /** One YAML document of a multi-document stream, with its original text kept verbatim. */
@@ -9,6 +10,19 @@ export interface YamlDocument {
   readonly value: unknown;
   /** 1-based line of the document's first line in the input, for messages. */
   readonly line: number;
+  /**
+   * True for comments (a licence header, say) before the first `---` line: kept verbatim, in
+   * front of the first `---`, and never a workload.
+   */
+  readonly preamble?: boolean;
+  /** False for a first document that no `---` line opened: it is written back without one. */
+  readonly opened?: boolean;
+}
+
+/** A change to one document: the scalar at `path` (keys and list indexes) becomes `value`. */
+export interface YamlEdit {
+  readonly path: readonly (string | number)[];
+  readonly value: string;
 }
 
 const SEPARATOR = /^---(?:[ \t].*)?$/;
@@ -25,9 +39,17 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
     if (SEPARATOR.test(line)) chunks.push({ start: i + 2, lines: [] });
     else chunks[chunks.length - 1]?.lines.push(line);
   });
-  // A leading `---` opens the first document; drop the empty chunk before it.
-  if (chunks.length > 1 && chunks[0]?.lines.every((l) => /^\s*(#.*)?$/.test(l))) chunks.shift();
+  // A leading `---` opens the first document. What stands before it is blank lines and comments
+  // only: drop it if blank, keep comments (licence headers) as a preamble.
   const docs: YamlDocument[] = [];
+  const first = chunks[0];
+  if (chunks.length > 1 && first !== undefined && first.lines.every((l) => /^\s*(#.*)?$/.test(l))) {
+    chunks.shift();
+    if (first.lines.some((l) => l.trim() !== "")) {
+      docs.push({ raw: first.lines.join("\n"), value: null, line: first.start, preamble: true });
+    }
+  }
+  const unopened = chunks.length > 0 && chunks[0] === first && first !== undefined;
   for (const chunk of chunks) {
     const raw = chunk.lines.join("\n");
     let value: unknown;
@@ -44,19 +66,85 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
         hint: "Fix the YAML syntax of this document.",
       });
     }
-    docs.push({ raw, value: value === undefined ? null : value, line: chunk.start });
+    docs.push({
+      raw,
+      value: value === undefined ? null : value,
+      line: chunk.start,
+      ...(unopened && chunk === first ? { opened: false } : {}),
+    });
   }
   return docs;
 }
 
+export interface SerializedDocument {
+  readonly raw: string;
+  readonly preamble?: boolean;
+  readonly opened?: boolean;
+  /** The document's new value; undefined keeps the original text. */
+  readonly replacement?: unknown;
+  /** The changes that turned the original into `replacement`, to apply to the text itself. */
+  readonly edits?: readonly YamlEdit[];
+}
+
 /**
- * Joins documents into one stream. A document whose value was replaced is dumped anew; every
- * other document keeps its original text.
+ * Joins documents into one stream. A document whose value was replaced is rewritten from its
+ * own text with `edits` applied (the `yaml` package's document API keeps its comments), and dumped
+ * anew from `replacement` only when that cannot give the same value; every other document keeps
+ * its original text. A preamble stays in front of the first `---`.
  */
-export function serializeYamlDocuments(docs: readonly { raw: string; replacement?: unknown }[]): string {
-  const parts = docs.map((d) => {
-    if (d.replacement === undefined) return d.raw.replace(/\n*$/, "\n");
-    return dump(d.replacement, { lineWidth: -1, noRefs: true });
-  });
-  return parts.map((p) => `---\n${p}`).join("");
+export function serializeYamlDocuments(docs: readonly SerializedDocument[]): string {
+  return docs
+    .map((d) => {
+      // Byte for byte: the preamble's lines, each ending where the next line (or `---`) starts.
+      if (d.preamble === true) return `${d.raw}\n`;
+      const open = d.opened === false ? "" : "---\n";
+      if (d.replacement === undefined) return `${open}${d.raw.replace(/\n*$/, "\n")}`;
+      const edited = d.edits === undefined ? undefined : applyEdits(d.raw, d.edits, d.replacement);
+      return `${open}${edited ?? dump(d.replacement, { lineWidth: -1, noRefs: true })}`;
+    })
+    .join("");
+}
+
+/**
+ * The document's text with the edits applied, comments kept; undefined when the `yaml` package
+ * reads the text differently from js-yaml (then the caller dumps the value instead, losing the
+ * comments but never changing the meaning).
+ */
+function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown): string | undefined {
+  try {
+    const doc = parseDocument(raw, { keepSourceTokens: false });
+    if (doc.errors.length > 0) return undefined;
+    for (const e of edits) doc.setIn(e.path, e.value);
+    const text = doc.toString({ lineWidth: 0 });
+    const again = loadAll(text);
+    if (again.length !== 1 || canonical(again[0]) !== canonical(expected)) return undefined;
+    return text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON with sorted keys, to compare two parsed values. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
+/** "items[2].spec.template.spec" as keys: ["items", 2, "spec", "template", "spec"]. */
+export function pathKeys(path: string): (string | number)[] {
+  const keys: (string | number)[] = [];
+  for (const part of path.split(".")) {
+    if (part === "") continue;
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (m === null) {
+      keys.push(part);
+      continue;
+    }
+    if (m[1] !== undefined && m[1] !== "") keys.push(m[1]);
+    for (const idx of (m[2] ?? "").matchAll(/\[(\d+)\]/g)) keys.push(Number(idx[1]));
+  }
+  return keys;
 }

@@ -10,6 +10,8 @@ export interface BuildInputs {
   readonly sources: ConfigSources;
   /** Image metadata by the reference written in the pod spec (and the pause image's). */
   readonly images: ReadonlyMap<string, ImageMetadata>;
+  /** The input file's name, for messages and error details. */
+  readonly file?: string;
 }
 
 function escapeRegex(s: string): string {
@@ -68,13 +70,17 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
         : typeof spec.serviceAccount === "string"
           ? spec.serviceAccount
           : "default",
-    where: `${t.kind}/${t.name || t.generateName || "?"}`,
+    where: `${inputs.file === undefined ? "" : `${inputs.file}: `}${t.kind}/${t.name || t.generateName || "?"}`,
+    file: inputs.file,
+    specPath: `${t.itemPath}${t.specPath}`,
+    claimTemplates: t.claimTemplates,
     sandboxName: sandboxName(t),
     podSecurity,
     volumes: Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : [],
     sysctls,
     shareProcessNamespace: spec.shareProcessNamespace === true,
     hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : undefined,
+    hostNetwork: spec.hostNetwork === true,
   };
   const image = (reference: string): ImageMetadata => {
     const m = images.get(reference);
@@ -82,8 +88,8 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
     return m;
   };
   const containers = [pauseContainerPolicy(pod, image(settings.cluster_config.pause_container_image))];
-  for (const c of podContainers(spec)) {
-    containers.push(containerPolicy(pod, image(String(c.image)), c, String(c.image)));
+  for (const { container: c, path } of podContainerEntries(spec, pod.specPath)) {
+    containers.push(containerPolicy(pod, image(String(c.image)), c, String(c.image), path));
   }
   const common: Record<string, unknown> = { ...settings.common };
   // Chooses how layers are verified at generation time; not something the rules read.
@@ -103,6 +109,15 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
 
 /** Init containers first, in order, then the containers: the order the kubelet creates them. */
 export function podContainers(spec: JsonRecord): JsonRecord[] {
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : []);
-  return [...list(spec.initContainers), ...list(spec.containers)];
+  return podContainerEntries(spec, "").map((e) => e.container);
+}
+
+/** podContainers with each container's full path ("<specPath>.initContainers[0]", …). */
+export function podContainerEntries(spec: JsonRecord, specPath: string): { container: JsonRecord; path: string }[] {
+  const list = (field: "initContainers" | "containers") => {
+    const v = spec[field];
+    if (!Array.isArray(v)) return [];
+    return v.flatMap((c, i) => (isRecord(c) ? [{ container: c, path: `${specPath}.${field}[${i}]` }] : []));
+  };
+  return [...list("initContainers"), ...list("containers")];
 }

@@ -1,4 +1,5 @@
 import { sha256Hex, utf8 } from "@contrast/core";
+import { PolicyError } from "../errors.js";
 import { type ImageMetadata, pinnedReference } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
@@ -16,10 +17,16 @@ export interface PodContext extends PodFacts {
   readonly sandboxName: string | undefined;
   readonly podSecurity: JsonRecord;
   readonly volumes: readonly JsonRecord[];
+  /** Names of a StatefulSet's volumeClaimTemplates (empty for other kinds). */
+  readonly claimTemplates: readonly string[];
+  /** Full path of the pod spec in the input, e.g. "spec.template.spec". */
+  readonly specPath: string;
   readonly sysctls: Readonly<Record<string, string>>;
   readonly shareProcessNamespace: boolean;
   /** spec.hostname, when the pod sets it. */
   readonly hostname: string | undefined;
+  /** spec.hostNetwork: the sandbox shares the node's network (and genpolicy drops its UTS namespace). */
+  readonly hostNetwork: boolean;
 }
 
 /** containerd's masked and read-only paths for an unprivileged container. */
@@ -37,6 +44,7 @@ const MASKED_PATHS = [
 const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 const NET_NS_REGEX = "^/var/run/netns/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+const HOST_NET_NS_REGEX = "^/var/run/netns/cnitest-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isInteger(v) ? v : undefined;
@@ -49,10 +57,11 @@ function strings(v: unknown): string[] | undefined {
 export function pauseContainerPolicy(pod: PodContext, image: ImageMetadata): ContainerPolicy {
   const infra = pod.settings.pause_container;
   const security = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false };
-  const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined);
+  const policy = buildContainer(pod, image, { name: "", securityContext: security }, infra, true, undefined, "");
   if (!Object.hasOwn(policy.OCI.Annotations, "nerdctl/network-namespace")) {
     // The sandbox is created in a CNI network namespace; containers join it and must not name one.
-    policy.OCI.Annotations["nerdctl/network-namespace"] = NET_NS_REGEX;
+    // With hostNetwork, genpolicy expects the namespace name containerd gives then ("cnitest-…").
+    policy.OCI.Annotations["nerdctl/network-namespace"] = pod.hostNetwork ? HOST_NET_NS_REGEX : NET_NS_REGEX;
   }
   return policy;
 }
@@ -63,8 +72,9 @@ export function containerPolicy(
   image: ImageMetadata,
   container: JsonRecord,
   imageReference: string,
+  containerPath: string,
 ): ContainerPolicy {
-  return buildContainer(pod, image, container, pod.settings.other_container, false, imageReference);
+  return buildContainer(pod, image, container, pod.settings.other_container, false, imageReference, containerPath);
 }
 
 function buildContainer(
@@ -74,6 +84,7 @@ function buildContainer(
   infra: Settings["pause_container"],
   isPause: boolean,
   imageReference: string | undefined,
+  containerPath: string,
 ): ContainerPolicy {
   const { settings } = pod;
   const sc = isRecord(container.securityContext) ? container.securityContext : {};
@@ -81,7 +92,9 @@ function buildContainer(
   const config = image.config;
 
   // Process: command line, environment, working directory, user, capabilities.
-  let env = containerEnv(config.Env, container, pod.sources, pod);
+  // containerd sets TERM=xterm for a tty (over the image's TERM, under the pod's), as genpolicy.
+  const runtimeEnv = !isPause && container.tty === true ? ["TERM=xterm"] : [];
+  let env = containerEnv(config.Env, container, pod.sources, pod, containerPath, runtimeEnv);
   if (isPause && infra.Process?.Env !== undefined && infra.Process.Env.length > 0) env = [...infra.Process.Env];
   if (!isPause && !env.some((e) => e.startsWith("HOSTNAME="))) {
     // The kubelet sets HOSTNAME to the pod's hostname, which is the (maybe generated) pod name.
@@ -100,17 +113,38 @@ function buildContainer(
   const user = resolveUser(config.User, image.layers, userInputs);
   const noNewPrivileges = isPause
     ? (infra.Process?.NoNewPrivileges ?? true)
-    : !privileged && sc.allowPrivilegeEscalation === false;
+    : !privileged && (sc.allowPrivilegeEscalation ?? pod.podSecurity.allowPrivilegeEscalation) === false;
 
   // Mounts and storages.
   const mounts = containerdMounts(isPause, privileged);
-  applyInfraMounts(mounts, infra);
+  applyInfraMounts(
+    mounts,
+    infra,
+    isPause
+      ? undefined
+      : {
+          terminationMessagePath:
+            typeof container.terminationMessagePath === "string" && container.terminationMessagePath !== ""
+              ? container.terminationMessagePath
+              : undefined,
+          readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+        },
+  );
   const storages: Storage[] = [];
   if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image));
   if (!isPause) {
     volumeMountsAndStorages(
       container,
-      { settings, volumes: pod.volumes, fsGroup: userInputs.fsGroup, where: pod.where },
+      {
+        settings,
+        volumes: pod.volumes,
+        claimTemplates: pod.claimTemplates,
+        fsGroup: userInputs.fsGroup,
+        where: pod.where,
+        file: pod.file,
+        specPath: pod.specPath,
+        containerPath,
+      },
       mounts,
       storages,
     );
@@ -129,9 +163,10 @@ function buildContainer(
   }
 
   const linux: KataLinux = {
+    // As genpolicy: a host-network sandbox has no UTS namespace of its own.
     Namespaces: [
       { Type: "ipc", Path: "" },
-      { Type: "uts", Path: "" },
+      ...(isPause && pod.hostNetwork ? [] : [{ Type: "uts", Path: "" }]),
       { Type: "mount", Path: "" },
     ],
     MaskedPaths: privileged ? [] : [...(infra.Linux?.MaskedPaths ?? MASKED_PATHS)],
@@ -140,7 +175,11 @@ function buildContainer(
     Sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
   };
 
-  const { devices, patterns } = vfioDevices(container, settings);
+  const volumeDevices = isPause ? [] : blockDevices(container, settings, pod, containerPath);
+  linux.Devices.push(...volumeDevices.map((d) => ({ Type: "", Path: d.container_path })));
+  const vfio = vfioDevices(container, settings);
+  const devices = [...volumeDevices, ...vfio.devices];
+  const patterns = vfio.patterns;
   return {
     OCI: {
       Version: settings.kata_config.oci_version,
@@ -232,6 +271,33 @@ function execCommands(container: JsonRecord): string[][] {
     add(container.lifecycle.preStop);
   }
   return out;
+}
+
+/**
+ * Raw block devices of `volumeDevices` (a block-mode claim): as genpolicy, one device per entry,
+ * known by its path in the container only (the host decides the rest), and the same path in the
+ * OCI spec's Linux.Devices. A path under the settings' VFIO device path is refused, as genpolicy
+ * does: it would pass for a GPU.
+ */
+function blockDevices(container: JsonRecord, settings: Settings, pod: PodContext, containerPath: string): Device[] {
+  if (!Array.isArray(container.volumeDevices)) return [];
+  const vfioPath = settings.devices?.vfio?.device_path;
+  return container.volumeDevices.flatMap((d, i) => {
+    if (!isRecord(d) || typeof d.devicePath !== "string") return [];
+    if (vfioPath !== undefined && vfioPath !== "" && d.devicePath.startsWith(vfioPath)) {
+      const path = `${containerPath}.volumeDevices[${i}].devicePath`;
+      throw new PolicyError(
+        "POLICY_FIELD_INVALID",
+        `${pod.where}: ${path}: ${d.devicePath} is under ${vfioPath}, the path reserved for VFIO devices`,
+        {
+          path,
+          ...(pod.file === undefined ? {} : { file: pod.file }),
+          hint: "Choose another devicePath; request GPUs through resource limits (e.g. nvidia.com/pgpu).",
+        },
+      );
+    }
+    return [{ id: "", type_: "", vm_path: "", container_path: d.devicePath, options: [] }];
+  });
 }
 
 /**

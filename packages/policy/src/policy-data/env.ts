@@ -8,7 +8,18 @@ export interface PodFacts {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly serviceAccountName: string;
+  /** `<file>: <Kind>/<name>`, for messages. */
   readonly where: string;
+  readonly file: string | undefined;
+}
+
+/** Where in the input a container is, for messages and error paths. */
+interface At {
+  /** `<file>: <Kind>/<name>: container <name>`. */
+  readonly text: string;
+  readonly file: string | undefined;
+  /** Full path of the container, e.g. "spec.template.spec.containers[0]". */
+  readonly path: string;
 }
 
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -46,18 +57,34 @@ export function containerEnv(
   container: JsonRecord,
   sources: ConfigSources,
   pod: PodFacts,
+  containerPath: string,
+  runtimeEnv: readonly string[] = [],
 ): string[] {
   const env = imageEnv === undefined || imageEnv.length === 0 ? [DEFAULT_PATH] : [...imageEnv];
-  const at = `${pod.where}: container ${String(container.name ?? "")}`;
+  for (const e of runtimeEnv) {
+    const eq = e.indexOf("=");
+    setVar(env, e.slice(0, eq), e.slice(eq + 1));
+  }
+  const at: At = {
+    text: `${pod.where}: container ${String(container.name ?? "")}`,
+    file: pod.file,
+    path: containerPath,
+  };
+  // genpolicy reads spec.serviceAccountName for the downward API from the container's own
+  // (non-Kubernetes) serviceAccountName field when it is set.
+  const facts: PodFacts =
+    typeof container.serviceAccountName === "string"
+      ? { ...pod, serviceAccountName: container.serviceAccountName }
+      : pod;
   if (Array.isArray(container.env)) {
-    for (const item of container.env) {
-      if (!isRecord(item) || typeof item.name !== "string") continue;
-      const value = envValue(item, sources, pod, at, env);
+    container.env.forEach((item, i) => {
+      if (!isRecord(item) || typeof item.name !== "string") return;
+      const value = envValue(item, sources, facts, { ...at, path: `${at.path}.env[${i}]` }, env);
       if (value !== undefined) setVar(env, item.name, value);
-    }
+    });
   }
   if (Array.isArray(container.envFrom)) {
-    for (const from of container.envFrom) {
+    for (const [i, from] of container.envFrom.entries()) {
       if (!isRecord(from)) continue;
       const prefix = typeof from.prefix === "string" ? from.prefix : "";
       const ref = isRecord(from.configMapRef)
@@ -71,7 +98,12 @@ export function containerEnv(
       const data = kind === "ConfigMap" ? sources.configMap(name, pod.namespace) : sources.secret(name, pod.namespace);
       if (data === undefined) {
         if (ref.optional === true) continue;
-        throw missingRef(at, kind, name);
+        throw missingRef(
+          at,
+          kind,
+          name,
+          `${at.path}.envFrom[${i}].${kind === "ConfigMap" ? "configMapRef" : "secretRef"}`,
+        );
       }
       for (const [k, v] of data) setVar(env, `${prefix}${k}`, v);
     }
@@ -83,7 +115,7 @@ function envValue(
   item: JsonRecord,
   sources: ConfigSources,
   pod: PodFacts,
-  at: string,
+  at: At,
   env: readonly string[],
 ): string | undefined {
   if (item.value !== undefined && item.value !== null) return expandVars(String(item.value), env);
@@ -101,7 +133,7 @@ function envValue(
     const value = data?.get(key);
     if (value === undefined) {
       if (ref.optional === true) return undefined;
-      throw missingRef(at, kind, `${name}/${key}`);
+      throw missingRef(at, kind, `${name}/${key}`, `${at.path}.valueFrom.${field}`);
     }
     return value;
   }
@@ -118,14 +150,17 @@ function envValue(
       // Kubernetes gives an empty value for a missing label or annotation.
       return "";
     }
-    throw new PolicyError("POLICY_ENV_UNSUPPORTED", `${at}: env var ${String(item.name)} refers to ${path}`, {
-      path: `env.${String(item.name)}.valueFrom.fieldRef`,
+    throw new PolicyError("POLICY_ENV_UNSUPPORTED", `${at.text}: env var ${String(item.name)} refers to ${path}`, {
+      path: `${at.path}.valueFrom.fieldRef.fieldPath`,
+      ...(at.file === undefined ? {} : { file: at.file }),
       hint: "Supported fieldRef paths: metadata.name/namespace/uid/labels['k']/annotations['k'], spec.nodeName, spec.serviceAccountName, status.hostIP/podIP/podIPs.",
     });
   }
   // Resource limits are decided by the node; the rules accept any value for this placeholder.
   if (isRecord(from.resourceFieldRef)) return "$(resource-field)";
-  throw new PolicyError("POLICY_ENV_UNSUPPORTED", `${at}: env var ${String(item.name)} has an unknown valueFrom`, {
+  throw new PolicyError("POLICY_ENV_UNSUPPORTED", `${at.text}: env var ${String(item.name)} has an unknown valueFrom`, {
+    path: `${at.path}.valueFrom`,
+    ...(at.file === undefined ? {} : { file: at.file }),
     hint: "Use value, or valueFrom with configMapKeyRef, secretKeyRef, fieldRef or resourceFieldRef.",
   });
 }
@@ -155,8 +190,10 @@ export function expandVars(text: string, env: readonly string[]): string {
   return out;
 }
 
-function missingRef(at: string, kind: string, name: string): PolicyError {
-  return new PolicyError("POLICY_CONFIG_REF_MISSING", `${at}: ${kind} ${name} is not among the inputs`, {
+function missingRef(at: At, kind: string, name: string, path: string): PolicyError {
+  return new PolicyError("POLICY_CONFIG_REF_MISSING", `${at.text}: ${path}: ${kind} ${name} is not among the inputs`, {
+    path,
+    ...(at.file === undefined ? {} : { file: at.file }),
     hint: `Pass the file that defines the ${kind} together with the workload, or mark the reference optional.`,
   });
 }

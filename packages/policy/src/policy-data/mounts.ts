@@ -60,11 +60,25 @@ function sharedFileSource(name: string): string {
  * same destination; the others are added. A mount without a source is a shared file named after
  * the destination's last element.
  */
-export function applyInfraMounts(mounts: KataMount[], infra: InfraContainer): void {
-  for (const m of infra.Mounts ?? []) {
+export function applyInfraMounts(
+  mounts: KataMount[],
+  infra: InfraContainer,
+  app?: { readonly terminationMessagePath: string | undefined; readonly readOnlyRootFilesystem: boolean },
+): void {
+  const terminationMessagePath = app?.terminationMessagePath;
+  for (const settingsMount of infra.Mounts ?? []) {
+    // The kubelet mounts the termination log where the container asks for it (genpolicy too).
+    const m =
+      settingsMount.destination === "/dev/termination-log" && terminationMessagePath !== undefined
+        ? { ...settingsMount, destination: terminationMessagePath }
+        : settingsMount;
     const options = [...m.options];
-    // containerd makes a bind mount writable unless told otherwise, and says so in its options.
-    if (m.type_ === "bind" && !options.includes("ro") && !options.includes("rw") && options.includes("rprivate")) {
+    const access = !options.includes("ro") && !options.includes("rw");
+    if (app !== undefined && access && (m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf")) {
+      // containerd mounts these read-only in a container with a read-only root (genpolicy too).
+      options.push(app.readOnlyRootFilesystem ? "ro" : "rw");
+    } else if (m.type_ === "bind" && access && options.includes("rprivate")) {
+      // containerd makes a bind mount writable unless told otherwise, and says so in its options.
       options.push("rw");
     }
     const mount: KataMount = {
@@ -88,11 +102,73 @@ function propagation(_volumeMount: JsonRecord): string {
   return "rprivate";
 }
 
-export interface VolumeContext {
-  readonly settings: Settings;
+/** What a container's volumeMounts refer to, and where they are, for checks and messages. */
+export interface VolumeRefs {
   readonly volumes: readonly JsonRecord[];
-  readonly fsGroup: number | undefined;
+  /**
+   * Names of a StatefulSet's volumeClaimTemplates: the controller gives each pod a
+   * PersistentVolumeClaim per template and a volume of the template's name that refers to it.
+   */
+  readonly claimTemplates: readonly string[];
+  /** `<file>: <Kind>/<name>`, for messages. */
   readonly where: string;
+  readonly file: string | undefined;
+  /** Full path of the pod spec ("spec.template.spec") and of the container ("….containers[0]"). */
+  readonly specPath: string;
+  readonly containerPath: string;
+}
+
+export interface VolumeContext extends VolumeRefs {
+  readonly settings: Settings;
+  readonly fsGroup: number | undefined;
+}
+
+const SHARED_VOLUME_TYPES = ["hostPath", "persistentVolumeClaim", "azureFile", "ephemeral", "image"] as const;
+const CONFIG_VOLUME_TYPES = ["configMap", "secret", "projected", "downwardAPI"] as const;
+
+/**
+ * The volume a volumeMount refers to: "claim" for a StatefulSet's claim template (which replaces a
+ * pod volume of the same name, as the controller does), else the pod volume. Throws when there is
+ * none or its type is not supported, so that generation can check every pod before fetching.
+ */
+export function mountedVolume(vm: JsonRecord, i: number, refs: VolumeRefs): "claim" | JsonRecord {
+  if (typeof vm.name === "string" && refs.claimTemplates.includes(vm.name)) return "claim";
+  const volume = refs.volumes.find((v) => v.name === vm.name);
+  if (volume === undefined) {
+    const path = `${refs.containerPath}.volumeMounts[${i}].name`;
+    const claims = refs.claimTemplates.length > 0 ? " or spec.volumeClaimTemplates" : "";
+    throw new PolicyError(
+      "POLICY_VOLUME_MISSING",
+      `${refs.where}: ${path}: volumeMount ${JSON.stringify(vm.name)} names no volume of ${refs.specPath}.volumes${claims}`,
+      {
+        path,
+        ...(refs.file === undefined ? {} : { file: refs.file }),
+        hint: `Add a volume named ${JSON.stringify(vm.name)} to ${refs.specPath}.volumes (or, in a StatefulSet, a volumeClaimTemplate), or fix the volumeMount's name.`,
+      },
+    );
+  }
+  const known = ["emptyDir", ...CONFIG_VOLUME_TYPES, ...SHARED_VOLUME_TYPES].some((t) => isRecord(volume[t]));
+  if (!known) {
+    const path = `${refs.specPath}.volumes[${refs.volumes.indexOf(volume)}]`;
+    throw new PolicyError(
+      "POLICY_VOLUME_UNSUPPORTED",
+      `${refs.where}: ${path}: volume ${JSON.stringify(volume.name)} has an unsupported type`,
+      {
+        path,
+        ...(refs.file === undefined ? {} : { file: refs.file }),
+        hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile, ephemeral, image.",
+      },
+    );
+  }
+  return volume;
+}
+
+/** Checks every volumeMount of a container (see mountedVolume). */
+export function checkVolumeMounts(container: JsonRecord, refs: VolumeRefs): void {
+  if (!Array.isArray(container.volumeMounts)) return;
+  container.volumeMounts.forEach((vm, i) => {
+    if (isRecord(vm) && typeof vm.mountPath === "string") mountedVolume(vm, i, refs);
+  });
 }
 
 /**
@@ -100,8 +176,9 @@ export interface VolumeContext {
  * - emptyDir: by `cluster_config.emptydir_type` a block device the agent formats (encrypted or
  *   plain), a directory in the sandbox (shared-fs), or tmpfs for medium Memory. One storage per
  *   mount, as the runtime hands one to the agent per mount;
- * - configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image:
- *   files the runtime shares into the guest, bound from the shared directory.
+ * - configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, azureFile,
+ *   ephemeral, image, and a StatefulSet's volumeClaimTemplates: files the runtime shares into the
+ *   guest, bound from the shared directory (genpolicy: `$(sfprefix)<basename of mountPath>$`).
  */
 export function volumeMountsAndStorages(
   container: JsonRecord,
@@ -110,26 +187,17 @@ export function volumeMountsAndStorages(
   storages: Storage[],
 ): void {
   if (!Array.isArray(container.volumeMounts)) return;
-  for (const vm of container.volumeMounts) {
-    if (!isRecord(vm) || typeof vm.mountPath !== "string") continue;
-    const volume = ctx.volumes.find((v) => v.name === vm.name);
-    if (volume === undefined) {
-      throw new PolicyError("POLICY_VOLUME_MISSING", `${ctx.where}: volumeMount ${String(vm.name)} names no volume`, {
-        path: `volumeMounts.${String(vm.name)}`,
-        hint: "Add the volume to spec.volumes or fix the volumeMount's name.",
-      });
-    }
+  container.volumeMounts.forEach((vm, i) => {
+    if (!isRecord(vm) || typeof vm.mountPath !== "string") return;
     const access = vm.readOnly === true ? "ro" : "rw";
     const options = ["rbind", propagation(vm), access];
     const dest = vm.mountPath;
-    if (isRecord(volume.emptyDir)) {
+    const volume = mountedVolume(vm, i, ctx);
+    if (volume !== "claim" && isRecord(volume.hostPath) && !isRecord(volume.emptyDir)) {
+      mounts.push(hostPathMount(volume.hostPath, vm, dest, access));
+    } else if (volume !== "claim" && isRecord(volume.emptyDir)) {
       emptyDir(volume, dest, options, ctx, mounts, storages);
-    } else if (
-      isRecord(volume.configMap) ||
-      isRecord(volume.secret) ||
-      isRecord(volume.projected) ||
-      isRecord(volume.downwardAPI)
-    ) {
+    } else if (volume !== "claim" && CONFIG_VOLUME_TYPES.some((t) => isRecord(volume[t]))) {
       const cfg = ctx.settings.volumes.configMap;
       if (ctx.settings.kata_config.enable_configmap_secret_storages === true && cfg !== undefined) {
         const point = `${cfg.mount_point ?? cfg.mount_source}${escapeRegex(basename(dest))}$`;
@@ -148,24 +216,29 @@ export function volumeMountsAndStorages(
           options: ["rbind", propagation(vm), "ro"],
         });
       }
-    } else if (
-      isRecord(volume.hostPath) ||
-      isRecord(volume.persistentVolumeClaim) ||
-      isRecord(volume.ephemeral) ||
-      isRecord(volume.image)
-    ) {
-      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     } else {
-      throw new PolicyError(
-        "POLICY_VOLUME_UNSUPPORTED",
-        `${ctx.where}: volume ${String(volume.name)} has an unsupported type`,
-        {
-          path: `volumes.${String(volume.name)}`,
-          hint: "Supported volumes: emptyDir, configMap, secret, projected, downwardAPI, hostPath, persistentVolumeClaim, ephemeral, image.",
-        },
-      );
+      // Claims (a StatefulSet's claim templates too), host paths, Azure file shares, ephemeral and
+      // image volumes: the host mounts them and the runtime shares the directory into the guest.
+      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     }
-  }
+  });
+}
+
+/**
+ * A hostPath volume, as genpolicy has it: a path under /dev/ or /sys/ reaches the guest as itself
+ * (the runtime passes devices and sysfs through), anything else as a shared directory; with
+ * `mountPropagation: Bidirectional` the mount is `rshared` (only for hostPath, as in genpolicy).
+ */
+function hostPathMount(hostPath: JsonRecord, vm: JsonRecord, dest: string, access: string): KataMount {
+  const path = typeof hostPath.path === "string" ? hostPath.path : "";
+  const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
+  const passthrough = path.startsWith("/dev/") || path.startsWith("/sys/");
+  return {
+    destination: dest,
+    source: passthrough ? path : sharedFileSource(basename(dest)),
+    type_: "bind",
+    options: ["rbind", propagation, access],
+  };
 }
 
 function storage(v: VolumeSettings, source: string, mountPoint: string, fsGroup: number | undefined | null): Storage {
@@ -200,6 +273,7 @@ function emptyDir(
   else v = volumes.emptyDir;
   if (v === undefined) {
     throw new PolicyError("POLICY_SETTINGS_INVALID", `settings have no volume entry for emptyDir (${type})`, {
+      path: "/volumes",
       hint: "Add the emptyDir entries of the default settings.json to /volumes.",
     });
   }

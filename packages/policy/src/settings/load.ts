@@ -21,8 +21,19 @@ export function loadSettings(
   let doc: unknown = parseDocument(text, source);
   const ordered = [...dropIns].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const dropIn of ordered) {
-    const patch = parseJsonPatch(parseDocument(dropIn.text, dropIn.name), dropIn.name);
-    doc = applyJsonPatch(doc, patch, dropIn.name);
+    try {
+      const patch = parseJsonPatch(parseDocument(dropIn.text, dropIn.name), dropIn.name);
+      doc = applyJsonPatch(doc, patch, dropIn.name);
+    } catch (e) {
+      if (!(e instanceof PolicyError) || e.file !== undefined) throw e;
+      // The operation's index and pointer are in the message; the file is the drop-in.
+      throw new PolicyError(e.code, e.message, {
+        hint: e.hint ?? "",
+        cause: e.cause ?? e,
+        file: dropIn.name,
+        ...(e.path === undefined ? {} : { path: e.path }),
+      });
+    }
   }
   return validateSettings(doc, source);
 }
@@ -33,6 +44,7 @@ function parseDocument(text: string | Uint8Array, source: string): unknown {
   } catch (e) {
     throw new PolicyError("POLICY_SETTINGS_INVALID", `${source} is not valid JSON`, {
       cause: e,
+      file: source,
       hint: "The settings file and its drop-ins must be JSON documents.",
     });
   }
@@ -43,6 +55,7 @@ export function validateSettings(doc: unknown, source = "settings.json"): Settin
   const fail = (path: string, what: string): never => {
     throw new PolicyError("POLICY_SETTINGS_INVALID", `${source}: ${path} ${what}`, {
       path,
+      file: source,
       hint: "Start from the settings.json that `contrast policy generate` writes and apply changes as drop-ins.",
     });
   };
