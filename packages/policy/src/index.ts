@@ -145,3 +145,23 @@ export {
   type WorkspaceWriter,
   writeWorkspaceDefaults,
 } from "./workspace.js";
+export {
+  AGENT_POLICY_PACKAGE,
+  type AgentDecision,
+  type AgentOptions,
+  AgentPolicy,
+  type AgentState,
+  type DecisionOutcome,
+} from "./agent/decision.js";
+export { withProtobufDefaults } from "./agent/defaults.js";
+export {
+  type HonestContainer,
+  type HonestRequestOptions,
+  type HonestStream,
+  honestRequests,
+  honestRequestsForYaml,
+  type ResolvedIdentity,
+  resolveIdentity,
+  type SandboxIdentity,
+} from "./agent/honest.js";
+export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { Policy } from "@contrast/rego";
-import { applyJsonPatch, generatePolicies, loadSettings, type SettingsDropIn } from "../src/index.js";
+import type { JsonValue } from "@contrast/core";
+import { AgentPolicy, generatePolicies, loadSettings, type SettingsDropIn, withProtobufDefaults } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
-import { normalizeRequest } from "./fixtures/requests.js";
 
 export const TESTDATA = new URL("../../../testdata/genpolicy/", import.meta.url).pathname;
 export const CASES = join(TESTDATA, "kata-tests");
@@ -29,16 +28,6 @@ export function caseDirs(dir = CASES): string[] {
     out.push(...caseDirs(path));
   }
   return out;
-}
-
-/** The agent's decision: `true`, or an object whose `allowed` is true (then its ops apply). */
-function decision(v: unknown): { allowed: boolean; ops: unknown[] } {
-  if (v === true) return { allowed: true, ops: [] };
-  if (v !== null && typeof v === "object" && !Array.isArray(v) && (v as Record<string, unknown>).allowed === true) {
-    const ops = (v as Record<string, unknown>).ops;
-    return { allowed: true, ops: Array.isArray(ops) ? ops : [] };
-  }
-  return { allowed: false, ops: [] };
 }
 
 /**
@@ -67,25 +56,15 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
   if (generated.workloads.length !== 1 || workload === undefined) {
     throw new Error(`${name}: expected one workload, got ${generated.workloads.length}`);
   }
-  const policy = Policy.compile({ file: "policy.rego", source: workload.policy });
+  const agent = new AgentPolicy(workload.policy);
   const cases = JSON.parse(read("testcases.json")) as {
     kind: string;
     request: unknown;
     allowed: boolean;
     description: string;
   }[];
-  let state: { pstate: Record<string, unknown> } = { pstate: {} };
   return cases.map((c, index) => {
-    const prints: string[] = [];
-    const input = normalizeRequest(c.kind, c.request);
-    const v = policy.evalRule(`data.agent_policy.${c.kind}`, {
-      input,
-      data: state,
-      strict: false,
-      print: (l) => prints.push(l),
-    });
-    const d = decision(v);
-    if (d.allowed && d.ops.length > 0) state = applyJsonPatch(state, d.ops as never, `${name}#${index} ops`);
+    const d = agent.decide(c.kind, withProtobufDefaults(c.kind, c.request) as JsonValue);
     return {
       case: name,
       index,
@@ -93,7 +72,7 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
       description: c.description,
       expected: c.allowed,
       actual: d.allowed,
-      trace: prints.slice(-6),
+      trace: d.prints.slice(-6),
     };
   });
 }
