@@ -165,3 +165,4 @@ export {
   type SandboxIdentity,
 } from "./agent/honest.js";
 export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
+export { type DenialReason, explainDenial } from "./agent/explain.js";

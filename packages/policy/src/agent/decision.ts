@@ -1,6 +1,7 @@
 import type { JsonValue } from "@contrast/core";
 import { type AgentRequest, Policy, RegoError } from "@contrast/rego";
 import { PolicyError } from "../errors.js";
+import { type DenialReason, explainDenial } from "./explain.js";
 import { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "../settings/json-patch.js";
 
 /** The package every Kata agent policy must use; a request's rule is `data.agent_policy.<name>`. */
@@ -35,6 +36,8 @@ export interface AgentDecision {
   readonly error?: string;
   /** True when this request began a new sandbox (a fresh state). */
   readonly newSandbox: boolean;
+  /** For a denial: why, in the user's words (see explainDenial). */
+  readonly reasons?: readonly DenialReason[];
 }
 
 /** The agent's policy state document: `data.pstate` as the rules read it. */
@@ -77,6 +80,7 @@ export class AgentPolicy {
   private data: AgentState = freshState();
   private failuresAllowed = false;
   private readonly file: string;
+  private data_: { value: JsonValue | undefined } | undefined;
 
   constructor(policy: Policy | string, options: AgentOptions = {}) {
     this.file = options.file ?? "policy.rego";
@@ -99,6 +103,20 @@ export class AgentPolicy {
     return structuredClone(this.data);
   }
 
+  /** The policy's `policy_data` document, when it has one (genpolicy-style policies do). */
+  policyData(): JsonValue | undefined {
+    if (this.data_ === undefined) {
+      let value: JsonValue | undefined;
+      try {
+        value = this.policy.evalRule(`data.${AGENT_POLICY_PACKAGE}.policy_data`, { strict: false });
+      } catch {
+        value = undefined;
+      }
+      this.data_ = { value };
+    }
+    return this.data_.value;
+  }
+
   /** Forgets the state, as a new sandbox (a new VM and agent) would start. */
   reset(): void {
     this.data = freshState();
@@ -108,7 +126,9 @@ export class AgentPolicy {
   decide(name: string, input: JsonValue): AgentDecision {
     const newSandbox = name === "CreateSandboxRequest";
     if (newSandbox) this.reset();
-    const d = this.evaluate(name, input, newSandbox, name !== "AllowRequestsFailingPolicy");
+    const before = this.data;
+    let d = this.evaluate(name, input, newSandbox, name !== "AllowRequestsFailingPolicy");
+    if (!d.allowed || d.bypassed) d = { ...d, reasons: this.reasonsFor(d, input, before) };
     if (d.allowed && name === "SetPolicyRequest" && isObject(input) && typeof input.policy === "string") {
       try {
         this.policy = Policy.compile({ file: this.file, source: input.policy });
@@ -116,9 +136,24 @@ export class AgentPolicy {
         return { ...d, allowed: false, outcome: "eval-error", error: `the new policy does not compile: ${message(e)}` };
       }
       this.data = freshState();
+      this.data_ = undefined;
       this.failuresAllowed = this.readAllowFailures();
     }
     return d;
+  }
+
+  private reasonsFor(d: AgentDecision, input: JsonValue, before: AgentState): DenialReason[] {
+    switch (d.outcome) {
+      case "undefined":
+        return [{ field: "request", message: `the policy has no rule for ${d.request}: requests without one are denied` }];
+      case "invalid-answer":
+      case "state-error":
+      case "eval-error":
+        return [{ field: "request", message: `the agent fails on ${d.request}: ${d.error ?? d.outcome}` }];
+      default:
+        if (d.request === "AllowRequestsFailingPolicy") return [];
+        return explainDenial(this.policyData(), d.request, input, before);
+    }
   }
 
   /** Decides a stream in order, carrying the state between requests. */

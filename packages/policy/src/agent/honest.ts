@@ -450,7 +450,6 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
     storages,
     sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged: false,
-    network: true,
   });
 }
 
@@ -533,16 +532,18 @@ interface CreateParts {
   readonly storages: StorageReq[];
   readonly sysctl: Record<string, string>;
   readonly privileged: boolean;
-  readonly network: boolean;
 }
 
+/**
+ * The Kata runtime hands the agent the IPC, UTS and mount namespaces only; the network namespace
+ * is named by the sandbox's nerdctl/network-namespace annotation (as in Kata's recorded requests).
+ */
 function createRequest(pod: Pod, p: CreateParts): JsonRecord {
   const namespaces = [
     { Path: "", Type: "ipc" },
     { Path: "", Type: "uts" },
     { Path: "", Type: "mount" },
   ];
-  if (p.network) namespaces.push({ Path: `/var/run/netns/cni-${pod.id.netnsId}`, Type: "network" });
   return {
     container_id: p.containerId,
     exec_id: p.containerId,
@@ -781,7 +782,6 @@ function appContainer(
     storages,
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,
-    network: false,
   });
   return { request, process, blockDevices: n };
 }
