@@ -122,7 +122,7 @@ async function yamlFiles(paths: readonly string[]): Promise<string[]> {
  * settings.json from the workspace (or --settings) with its drop-ins, the JSON-Patch files of
  * `<name>.d/` next to it; undefined (the built-in settings) when the default file does not exist.
  */
-async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
+export async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
   const path = resolvePath(ctx, explicit, "settings.json");
   const text = await readOptional(path, explicit !== undefined);
   if (text === undefined) return undefined;
