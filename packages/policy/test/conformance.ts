@@ -30,11 +30,8 @@ export function caseDirs(dir = CASES): string[] {
   return out;
 }
 
-/**
- * Generates the policy for a case's pod.yaml (with the case's settings drop-ins and config maps),
- * then evaluates its requests in order as the agent would, carrying the agent state between them.
- */
-export async function runCase(dir: string, rules?: string): Promise<CaseResult[]> {
+/** A case's inputs as `policy generate` would get them: pod.yaml, settings with drop-ins, config files. */
+export function caseInputs(dir: string) {
   const name = relative(CASES, dir);
   const read = (f: string) => readFileSync(join(dir, f), "utf8");
   const files = readdirSync(dir);
@@ -44,7 +41,16 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
     : [];
   const settings = loadSettings(readFileSync(join(TESTDATA, "genpolicy-settings.json"), "utf8"), dropIns);
   const configFiles = files.filter((f) => f !== "pod.yaml" && /\.ya?ml$/.test(f)).map(read);
-  const generated = await generatePolicies(read("pod.yaml"), {
+  return { name, read, files, dropIns, settings, configFiles, pod: read("pod.yaml") };
+}
+
+/**
+ * Generates the policy for a case's pod.yaml (with the case's settings drop-ins and config maps),
+ * then evaluates its requests in order as the agent would, carrying the agent state between them.
+ */
+export async function runCase(dir: string, rules?: string): Promise<CaseResult[]> {
+  const { name, read, settings, configFiles, pod } = caseInputs(dir);
+  const generated = await generatePolicies(pod, {
     images: fixtureImages(),
     settings,
     ...(rules === undefined ? {} : { rules }),

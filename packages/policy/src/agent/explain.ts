@@ -400,6 +400,12 @@ function diffContainer(c: Collector, data: Rec, p: Rec, input: Rec, pstate: Rec)
     if (pSysctl[k] !== v) c.add("sysctl", `sysctl ${k}=${String(v)} is not allowed${k in pSysctl ? ` (policy: ${String(pSysctl[k])})` : ""}`, pSysctl[k] ?? null, v);
   }
   const pDevices = arr(p.devices).map(rec);
+  const vfioPath = str(rec(rec(data.devices).vfio).device_path);
+  if (vfioPath !== "") {
+    const gpus = pDevices.filter((d) => d.container_path === vfioPath).length;
+    const cdi = Object.keys(ann).filter((k) => k.startsWith("cdi.k8s.io/vfio")).length;
+    if (gpus !== cdi) c.add("devices", `GPUs: the policy has ${gpus}, the request ${cdi} CDI annotation(s)`, gpus, cdi);
+  }
   for (const d of arr(input.devices).map(rec)) {
     if (!pDevices.some((x) => x.container_path === d.container_path)) c.add("devices", `device ${str(d.container_path)} is not allowed`, undefined, d);
   }

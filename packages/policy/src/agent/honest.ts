@@ -764,6 +764,7 @@ function appContainer(
     storages.push(guestPull(source, annotations, containerId));
   } else storages.push(...layerStorages(image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
+  const devices = gpus(c, settings, annotations);
   for (const dest of Object.keys(image.config.Volumes ?? {})) {
     if (mounts.some((m) => m.destination === dest)) continue;
     mounts.push({
@@ -783,7 +784,36 @@ function appContainer(
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,
   });
+  request.devices = devices;
   return { request, process, blockDevices: n };
+}
+
+/**
+ * GPUs the pod asks for through the settings' pGPU resource keys: the runtime hot-plugs one VFIO
+ * device per GPU and the CDI plugin annotates each (as in Kata's gpu_vfio_cdi cases).
+ */
+function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, string>): JsonValue[] {
+  const vfio = settings.devices?.vfio;
+  const nvidia = vfio?.nvidia;
+  if (vfio === undefined || nvidia === undefined) return [];
+  const limits = isRecord(c.resources) && isRecord(c.resources.limits) ? c.resources.limits : {};
+  let count = 0;
+  for (const key of nvidia.pgpu_resource_keys ?? []) {
+    const n = Number(limits[key] ?? 0);
+    if (Number.isInteger(n) && n > 0) count += n;
+  }
+  const out: JsonValue[] = [];
+  for (let i = 1; i <= count; i++) {
+    annotations[`cdi.k8s.io/vfio${i}`] = `nvidia.com/gpu=${i - 1}`;
+    out.push({
+      container_path: `${vfio.device_path}${i}`,
+      id: `vfio${i}`,
+      options: [`0000:${(0x64 + i).toString(16)}:00.0=06/00`],
+      type_: nvidia.gpu_gk_device_type,
+      vm_path: "",
+    });
+  }
+  return out;
 }
 
 /** Block device addresses the runtime hot-plugs for block emptyDirs (SCSI "<host>:<lun>"). */
