@@ -187,7 +187,7 @@ function explainCreate(data: Rec, input: Rec, pstate: Rec): DenialReason[] {
   let best: DenialReason[] | undefined;
   for (const p of candidates) {
     const c = new Collector(pre.length > 0 ? name : containerLabel(p));
-    diffContainer(c, data, p, input, pstate);
+    diffContainer(c, data, p, containers.indexOf(p), input, pstate);
     if (best === undefined || c.reasons.length < best.length) best = c.reasons;
   }
   return [...pre, ...(pre.length > 0 ? [] : (best ?? []))];
@@ -212,7 +212,7 @@ function expandCommon(data: Rec, s: string): string {
     .replaceAll("$(b64_device_id)", "[A-Za-z0-9_=-]+");
 }
 
-function diffContainer(c: Collector, data: Rec, p: Rec, input: Rec, pstate: Rec): void {
+function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Rec, pstate: Rec): void {
   const oci = rec(input.OCI);
   const ann = rec(oci.Annotations);
   const pOci = rec(p.OCI);
@@ -238,8 +238,9 @@ function diffContainer(c: Collector, data: Rec, p: Rec, input: Rec, pstate: Rec)
   if (typeof pstate.network_namespace === "string" && pstate.network_namespace !== netnsPath) {
     c.add("network-namespace", `network namespace ${q(netnsPath)} differs from ${q(pstate.network_namespace)}, the sandbox's`, pstate.network_namespace, netnsPath);
   }
-  if (typeof pstate[str(input.container_id)] === "number") {
-    c.add("container_id", `container ID ${str(input.container_id).slice(0, 12)}… is already in use`, undefined, input.container_id);
+  const recorded = pstate[str(input.container_id)];
+  if (typeof recorded === "number" && recorded !== index) {
+    c.add("container_id", `container ID ${str(input.container_id).slice(0, 12)}… is already used by another container`, undefined, input.container_id);
   }
 
   // Fields the default rules require to be empty.
@@ -413,6 +414,8 @@ function diffContainer(c: Collector, data: Rec, p: Rec, input: Rec, pstate: Rec)
 
 function envAllowed(data: Rec, pEnv: string[], v: string, sName: string, ns: string): boolean {
   if (pEnv.includes(v)) return true;
+  const substituted = (p: string) => p.replaceAll("$(sandbox-name)", sName).replaceAll("$(sandbox-namespace)", ns);
+  if (pEnv.some((p) => p.includes("$(sandbox-") && substituted(p) === v)) return true;
   const at = v.indexOf("=");
   const name = at > 0 ? v.slice(0, at) : v;
   const value = at > 0 ? v.slice(at + 1) : "";
