@@ -41,8 +41,20 @@ function str(v: unknown): string {
 function q(v: unknown): string {
   return JSON.stringify(v);
 }
+/** JSON text with object keys sorted, so that equal documents compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Rec;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonical(a) === canonical(b);
 }
 
 /** Go RE2 patterns of the policy as JS regexes; an unparsable one matches nothing. */
