@@ -147,7 +147,12 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")
     .option("--layers-cache <file>", "--honest: genpolicy-compatible image layer cache", "layers-cache.json")
     .option("--insecure-registry <host>", "--honest: registry to reach over plain HTTP (repeatable)", collect, [])
-    .option("--config <file>", "--honest: YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
+    .option(
+      "--config <file>",
+      "--honest: YAML with ConfigMaps and Secrets the workloads refer to (repeatable)",
+      collect,
+      [],
+    )
     .option("--sandbox-name <name>", "--honest: the pod's name (default: the name a controller would give it)")
     .option("--namespace <ns>", "--honest: the pod's namespace (default: the workload's, else default)")
     .option("--workload <name>", "--honest: only the workload of this name")

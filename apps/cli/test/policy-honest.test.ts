@@ -1,7 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { applyJsonPatch, DEFAULT_SETTINGS, formatRequestStream, parseRequestStream, settingsToJson } from "@contrast/policy";
+import {
+  applyJsonPatch,
+  DEFAULT_SETTINGS,
+  formatRequestStream,
+  parseRequestStream,
+  settingsToJson,
+} from "@contrast/policy";
 import { describe, expect, it } from "vitest";
 import { BUNDLE, REPO, tempDir } from "./helpers.js";
 
@@ -127,7 +133,8 @@ const hostPulled = settingsToJson(
   ]),
 );
 const own = [
-  () => prepare("own Deployment, default settings (guest pull, encrypted emptyDir)", OWN, settingsToJson(DEFAULT_SETTINGS)),
+  () =>
+    prepare("own Deployment, default settings (guest pull, encrypted emptyDir)", OWN, settingsToJson(DEFAULT_SETTINGS)),
   () => prepare("own Deployment, host-pulled layers, shared-fs emptyDir", OWN, hostPulled),
 ];
 
@@ -234,7 +241,10 @@ describe("policy generate → policy requests → policy check (built CLI)", () 
       expect(gen.status, gen.stdout + gen.stderr).toBe(0);
       const req = contrast(w, ["policy", "requests", "pod.yaml", ...common(w), "--output-file", "honest.txt"]);
       expect(req.status, req.stderr).toBe(0);
-      const honest = parseRequestStream(readFileSync(join(w.dir, "honest.txt"), "utf8")) as { name: string; input: Req }[];
+      const honest = parseRequestStream(readFileSync(join(w.dir, "honest.txt"), "utf8")) as {
+        name: string;
+        input: Req;
+      }[];
       expect(honest[0]?.name).toBe("CreateSandboxRequest");
       expect(honest.filter((r) => r.name === "CreateContainerRequest").length).toBeGreaterThanOrEqual(2);
 
@@ -256,7 +266,10 @@ describe("policy generate → policy requests → policy check (built CLI)", () 
         what: bad[i]?.what,
         allowed: d.allowed,
         explained: (d.reasons ?? []).some((x) => x.message.includes(bad[i]?.reason ?? "\u0000")),
-        reasons: d.allowed || (d.reasons ?? []).some((x) => x.message.includes(bad[i]?.reason ?? "\u0000")) ? [] : d.reasons?.map((x) => x.message),
+        reasons:
+          d.allowed || (d.reasons ?? []).some((x) => x.message.includes(bad[i]?.reason ?? "\u0000"))
+            ? []
+            : d.reasons?.map((x) => x.message),
       }));
       expect(got).toEqual(bad.map((t) => ({ what: t.what, allowed: false, explained: true, reasons: [] })));
     }, 60_000);

@@ -28,8 +28,7 @@ Seen := data.pstate.n
 describe("AgentPolicy: the agent's decision protocol", () => {
   it("takes true and {allowed: true} as allowed, and everything else as denied", () => {
     const a = new AgentPolicy(ECHO);
-    const ask = (answer: JsonValue | undefined) =>
-      a.decide("Ask", answer === undefined ? {} : { answer });
+    const ask = (answer: JsonValue | undefined) => a.decide("Ask", answer === undefined ? {} : { answer });
     expect(ask(true)).toMatchObject({ allowed: true, outcome: "allowed" });
     expect(ask(false)).toMatchObject({ allowed: false, outcome: "denied" });
     expect(ask({ allowed: true })).toMatchObject({ allowed: true, outcome: "allowed", ops: [] });
@@ -40,7 +39,10 @@ describe("AgentPolicy: the agent's decision protocol", () => {
       expect(ask(v as JsonValue)).toMatchObject({ allowed: false, outcome: "invalid-answer" });
     }
     // An ops value that is not a JSON patch is an error, even in a denial.
-    expect(ask({ allowed: true, ops: [{ op: "jump", path: "/x" }] })).toMatchObject({ allowed: false, outcome: "invalid-answer" });
+    expect(ask({ allowed: true, ops: [{ op: "jump", path: "/x" }] })).toMatchObject({
+      allowed: false,
+      outcome: "invalid-answer",
+    });
     expect(a.decide("NoSuchRequest", {})).toMatchObject({ allowed: false, outcome: "undefined" });
     expect(a.decide("NoSuchRequest", {}).reasons?.[0]?.message).toBe(
       "the policy has no rule for NoSuchRequest: requests without one are denied",
@@ -86,7 +88,9 @@ describe("AgentPolicy: the agent's decision protocol", () => {
   });
 
   it("ignores denials when the policy sets AllowRequestsFailingPolicy, but not internal errors", () => {
-    const a = new AgentPolicy(ECHO.replace("default AllowRequestsFailingPolicy := false", "default AllowRequestsFailingPolicy := true"));
+    const a = new AgentPolicy(
+      ECHO.replace("default AllowRequestsFailingPolicy := false", "default AllowRequestsFailingPolicy := true"),
+    );
     expect(a.allowsFailures).toBe(true);
     expect(a.decide("Ask", { answer: false })).toMatchObject({ allowed: true, bypassed: true });
     expect(a.decide("NoSuchRequest", {})).toMatchObject({ allowed: true, bypassed: true });
@@ -105,9 +109,9 @@ describe("AgentPolicy: the agent's decision protocol", () => {
   });
 
   it("never throws on random answers and ops, and keeps the state an object (property)", () => {
-    const pointer = fc.array(fc.constantFrom("pstate", "n", "x", "0", "-", "~1", "", "a/b"), { maxLength: 4 }).map(
-      (t) => (t.length === 0 ? "" : `/${t.join("/")}`),
-    );
+    const pointer = fc
+      .array(fc.constantFrom("pstate", "n", "x", "0", "-", "~1", "", "a/b"), { maxLength: 4 })
+      .map((t) => (t.length === 0 ? "" : `/${t.join("/")}`));
     const op = fc.record(
       {
         op: fc.constantFrom("add", "remove", "replace", "move", "copy", "test", "nope"),
@@ -119,7 +123,13 @@ describe("AgentPolicy: the agent's decision protocol", () => {
     );
     const answer = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
-      fc.record({ allowed: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })), ops: fc.oneof(fc.array(op, { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          allowed: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })),
+          ops: fc.oneof(fc.array(op, { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })),
+        },
+        { requiredKeys: [] },
+      ),
     );
     fc.assert(
       fc.property(fc.array(fc.oneof(answer, fc.constant(undefined)), { maxLength: 8 }), (answers) => {
@@ -131,7 +141,10 @@ describe("AgentPolicy: the agent's decision protocol", () => {
           const s = a.state as unknown;
           expect(s !== null && typeof s === "object" && !Array.isArray(s)).toBe(true);
           if (!d.allowed) expect(a.state).toEqual(before);
-          else expect(d.allowed).toBe(v === true || (typeof v === "object" && v !== null && (v as { allowed?: unknown }).allowed === true));
+          else
+            expect(d.allowed).toBe(
+              v === true || (typeof v === "object" && v !== null && (v as { allowed?: unknown }).allowed === true),
+            );
         }
       }),
       { numRuns: FUZZ_RUNS },

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { JsonValue } from "@contrast/core";
-import { AgentPolicy, generatePolicies, loadSettings, type SettingsDropIn, withProtobufDefaults } from "../src/index.js";
+import {
+  AgentPolicy,
+  generatePolicies,
+  loadSettings,
+  type SettingsDropIn,
+  withProtobufDefaults,
+} from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 export const TESTDATA = new URL("../../../testdata/genpolicy/", import.meta.url).pathname;

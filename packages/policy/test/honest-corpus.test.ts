@@ -24,9 +24,13 @@ describe("honest requests of Kata's conformance pods", () => {
         const agent = new AgentPolicy(generated.workloads[i]?.policy ?? "");
         const denied = agent
           .decideAll(stream.requests)
-          .flatMap((d, n) => (d.allowed ? [] : [`#${n} ${d.request}: ${(d.reasons ?? []).map((r) => r.message).join("; ")}`]));
+          .flatMap((d, n) =>
+            d.allowed ? [] : [`#${n} ${d.request}: ${(d.reasons ?? []).map((r) => r.message).join("; ")}`],
+          );
         expect(denied).toEqual([]);
-        expect(stream.requests.filter((r) => r.name === "CreateContainerRequest").length).toBe(stream.containers.length);
+        expect(stream.requests.filter((r) => r.name === "CreateContainerRequest").length).toBe(
+          stream.containers.length,
+        );
       }
     });
   }

@@ -5,8 +5,6 @@ import {
   DEFAULT_SETTINGS,
   generatePolicies,
   honestRequestsForYaml,
-  type ImageMetadata,
-  type ImageMetadataSource,
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
@@ -50,18 +48,6 @@ spec:
           mountPath: /scratch
 `;
 
-function cached(source: ImageMetadataSource): ImageMetadataSource {
-  const seen = new Map<string, Promise<ImageMetadata>>();
-  return {
-    close: () => source.close(),
-    get(ref) {
-      let p = seen.get(ref);
-      if (p === undefined) seen.set(ref, (p = source.get(ref)));
-      return p;
-    },
-  };
-}
-
 describe.each([
   ["guest pull", true],
   ["host-pulled layers", false],
@@ -70,13 +56,15 @@ describe.each([
     const settings = applyJsonPatch(DEFAULT_SETTINGS, [
       { op: "replace", path: "/cluster_config/guest_pull", value: guestPull },
     ]);
-    const images = cached(fixtureImages());
+    const images = fixtureImages();
     const generated = await generatePolicies(POD, { images, settings });
     const [w] = generated.workloads;
     const [built] = await honestRequestsForYaml(POD, { images, settings });
     const agent = new AgentPolicy(w?.policy ?? "");
     const decisions = agent.decideAll(built?.stream.requests ?? []);
-    const denied = decisions.filter((d) => !d.allowed).map((d) => ({ r: d.request, why: d.reasons?.map((x) => x.message) }));
+    const denied = decisions
+      .filter((d) => !d.allowed)
+      .map((d) => ({ r: d.request, why: d.reasons?.map((x) => x.message) }));
     expect(denied).toEqual([]);
     expect(decisions.map((d) => d.request)).toEqual([
       "CreateSandboxRequest",

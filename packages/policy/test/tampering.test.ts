@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "@contrast/core";
+import { describe, expect, it } from "vitest";
 import {
   type AgentDecision,
   AgentPolicy,
@@ -77,7 +77,8 @@ async function setUp(guestPull: boolean): Promise<{ w: GeneratedWorkload; agent:
   const agent = () => {
     const a = new Agent(new AgentPolicy(w.policy));
     // The sandbox comes first: it records the sandbox name, namespace and network namespace.
-    for (const r of requests.slice(0, containers[1]?.create)) expect(a.ask(r.name, r.input), a.why().join("; ")).toBe(true);
+    for (const r of requests.slice(0, containers[1]?.create))
+      expect(a.ask(r.name, r.input), a.why().join("; ")).toBe(true);
     return a;
   };
   const request = () => structuredClone(app);
@@ -94,9 +95,21 @@ describe.each([
   });
 
   const tamper: [string, (r: Req) => void, string][] = [
-    ["an env var's value", (r) => (r.OCI.Process.Env[r.OCI.Process.Env.indexOf("MODE=production")] = "MODE=debug"), 'env MODE: policy "production", request "debug"'],
-    ["an added env var", (r) => r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/x.so"), "env LD_PRELOAD=/usr/lib/x.so is not allowed"],
-    ["an argument", (r) => (r.OCI.Process.Args[1] = "--shell"), 'args differ at index 1: policy "--serve", request "--shell"'],
+    [
+      "an env var's value",
+      (r) => (r.OCI.Process.Env[r.OCI.Process.Env.indexOf("MODE=production")] = "MODE=debug"),
+      'env MODE: policy "production", request "debug"',
+    ],
+    [
+      "an added env var",
+      (r) => r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/x.so"),
+      "env LD_PRELOAD=/usr/lib/x.so is not allowed",
+    ],
+    [
+      "an argument",
+      (r) => (r.OCI.Process.Args[1] = "--shell"),
+      'args differ at index 1: policy "--serve", request "--shell"',
+    ],
     ["an extra argument", (r) => r.OCI.Process.Args.push("--debug"), 'extra arg at index 2: "--debug"'],
     ["the user", (r) => (r.OCI.Process.User.UID = 0), "UID 0, policy 1000"],
     ["the working directory", (r) => (r.OCI.Process.Cwd = "/tmp"), 'working directory "/tmp", policy "/"'],
@@ -131,7 +144,11 @@ describe.each([
       },
       "/proc/kcore is not masked",
     ],
-    ["a read-write root", (r) => (r.OCI.Root.Readonly = !r.OCI.Root.Readonly), "root filesystem is read-only, the policy has it writable"],
+    [
+      "a read-write root",
+      (r) => (r.OCI.Root.Readonly = !r.OCI.Root.Readonly),
+      "root filesystem is read-only, the policy has it writable",
+    ],
     [
       "a container name the pod does not have",
       (r) => (r.OCI.Annotations["io.kubernetes.cri.container-name"] = "sidecar"),
@@ -142,7 +159,11 @@ describe.each([
       (r) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"] = "default"),
       'namespace "default" differs from the policy\'s "shop"',
     ],
-    ["a sysctl", (r) => (r.OCI.Linux.Sysctl["kernel.shm_rmid_forced"] = "1"), "sysctl kernel.shm_rmid_forced=1 is not allowed"],
+    [
+      "a sysctl",
+      (r) => (r.OCI.Linux.Sysctl["kernel.shm_rmid_forced"] = "1"),
+      "sysctl kernel.shm_rmid_forced=1 is not allowed",
+    ],
     [
       "an unknown annotation",
       (r) => (r.OCI.Annotations["io.katacontainers.config.hypervisor.kernel_params"] = "x"),
@@ -167,7 +188,11 @@ describe.each([
       },
       "image layers differ: 1 layer root hash(es) not in the policy",
     ]);
-    tamper.push(["a missing layer", (r) => r.storages.splice(0, 1), "image layers differ: 0 layer root hash(es) not in the policy"]);
+    tamper.push([
+      "a missing layer",
+      (r) => r.storages.splice(0, 1),
+      "image layers differ: 0 layer root hash(es) not in the policy",
+    ]);
   }
 
   it.each(tamper)("denies %s, saying why", async (_what, change, reason) => {
@@ -176,7 +201,10 @@ describe.each([
     change(r);
     const a = agent();
     expect(a.ask("CreateContainerRequest", r)).toBe(false);
-    expect(a.why().some((m) => m.includes(reason)), a.why().join("\n")).toBe(true);
+    expect(
+      a.why().some((m) => m.includes(reason)),
+      a.why().join("\n"),
+    ).toBe(true);
   });
 
   it("denies a second container that the pod does not have", async () => {
@@ -203,7 +231,9 @@ describe.each([
     expect(a.ask("ExecProcessRequest", exec)).toBe(false);
     expect(a.why()).toContain('container "app": exec of "/bin/sh" is not allowed (declared commands: none)');
     expect(a.ask("RemoveContainerRequest", { container_id: r.container_id })).toBe(true);
-    expect(a.ask("ExecProcessRequest", { ...exec, process: { ...exec.process, Args: ["/pause", "--serve"] } })).toBe(false);
+    expect(a.ask("ExecProcessRequest", { ...exec, process: { ...exec.process, Args: ["/pause", "--serve"] } })).toBe(
+      false,
+    );
     expect(a.why()[0]).toMatch(/^exec into container [0-9a-f]{12}… which this sandbox did not create/);
   });
 });

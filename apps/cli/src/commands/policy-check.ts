@@ -64,7 +64,8 @@ export async function policyCheck(
   const { out } = ctx;
   try {
     const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
-    if (!Number.isInteger(traceLines) || traceLines < 0) throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
+    if (!Number.isInteger(traceLines) || traceLines < 0)
+      throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
     const checked: Checked[] = [];
     if (opts.honest === true) {
       if (requestFile !== undefined || opts.kind !== undefined || opts.requests !== undefined) {
@@ -132,7 +133,9 @@ function run(agent: AgentPolicy, requests: readonly (StreamRequest | AgentReques
       outcome: d.outcome,
       bypassed: d.bypassed,
       rule: `data.agent_policy.${r.name}`,
-      ...(d.allowed && !d.bypassed ? {} : { reasons: d.reasons ?? [], trace: traceLines > 0 ? d.prints.slice(-traceLines) : [] }),
+      ...(d.allowed && !d.bypassed
+        ? {}
+        : { reasons: d.reasons ?? [], trace: traceLines > 0 ? d.prints.slice(-traceLines) : [] }),
     };
   });
 }

@@ -54,7 +54,9 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
   const configDocuments: unknown[] = [];
   for (const c of opts.config ?? []) {
     const p = resolvePath(ctx, c, c);
-    configDocuments.push(...parseYamlDocuments(fromUtf8(await readBounded(p, YAML_MAX_BYTES, "config file")), p).map((d) => d.value));
+    configDocuments.push(
+      ...parseYamlDocuments(fromUtf8(await readBounded(p, YAML_MAX_BYTES, "config file")), p).map((d) => d.value),
+    );
   }
   const settings = await readSettings(ctx, opts.settings);
   let images: ImageMetadataSource | undefined;
@@ -94,9 +96,13 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
       });
     }
     if (out.length === 0) {
-      throw new ContrastError("POLICY_NO_WORKLOAD", `${path}: no pod template${opts.workload === undefined ? "" : ` named ${opts.workload}`}`, {
-        hint: "Pass Kubernetes YAML with a Pod, Deployment, StatefulSet, ... (and check --workload).",
-      });
+      throw new ContrastError(
+        "POLICY_NO_WORKLOAD",
+        `${path}: no pod template${opts.workload === undefined ? "" : ` named ${opts.workload}`}`,
+        {
+          hint: "Pass Kubernetes YAML with a Pod, Deployment, StatefulSet, ... (and check --workload).",
+        },
+      );
     }
     return out;
   } finally {
@@ -127,7 +133,8 @@ export async function policyRequests(ctx: Context, file: string, opts: PolicyReq
     }
     if (opts.outputFile !== undefined) {
       await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), text);
-      for (const s of streams) ctx.log.info("wrote requests", { workload: s.workload, requests: s.stream.requests.length });
+      for (const s of streams)
+        ctx.log.info("wrote requests", { workload: s.workload, requests: s.stream.requests.length });
     }
     return 0;
   } catch (e) {

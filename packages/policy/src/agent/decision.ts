@@ -1,8 +1,8 @@
 import type { JsonValue } from "@contrast/core";
 import { type AgentRequest, Policy, RegoError } from "@contrast/rego";
 import { PolicyError } from "../errors.js";
-import { type DenialReason, explainDenial } from "./explain.js";
 import { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "../settings/json-patch.js";
+import { type DenialReason, explainDenial } from "./explain.js";
 
 /** The package every Kata agent policy must use; a request's rule is `data.agent_policy.<name>`. */
 export const AGENT_POLICY_PACKAGE = "agent_policy";
@@ -145,7 +145,9 @@ export class AgentPolicy {
   private reasonsFor(d: AgentDecision, input: JsonValue, before: AgentState): DenialReason[] {
     switch (d.outcome) {
       case "undefined":
-        return [{ field: "request", message: `the policy has no rule for ${d.request}: requests without one are denied` }];
+        return [
+          { field: "request", message: `the policy has no rule for ${d.request}: requests without one are denied` },
+        ];
       case "invalid-answer":
       case "state-error":
       case "eval-error":
@@ -194,10 +196,22 @@ export class AgentPolicy {
       return { ...base, allowed: value || bypassed, bypassed, outcome: value ? "allowed" : "denied", value };
     }
     if (!isObject(value)) {
-      return { ...base, allowed: false, outcome: "invalid-answer", value, error: "the answer is not a boolean or object" };
+      return {
+        ...base,
+        allowed: false,
+        outcome: "invalid-answer",
+        value,
+        error: "the answer is not a boolean or object",
+      };
     }
     if (typeof value.allowed !== "boolean") {
-      return { ...base, allowed: false, outcome: "invalid-answer", value, error: 'the answer has no boolean "allowed"' };
+      return {
+        ...base,
+        allowed: false,
+        outcome: "invalid-answer",
+        value,
+        error: 'the answer has no boolean "allowed"',
+      };
     }
     let ops: JsonPatchOperation[] = [];
     if (value.ops !== undefined && value.ops !== null) {

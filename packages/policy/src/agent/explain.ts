@@ -70,7 +70,12 @@ class Collector {
   readonly reasons: DenialReason[] = [];
   constructor(readonly container: string | undefined) {}
   add(field: string, message: string, expected?: unknown, actual?: unknown): void {
-    const prefix = this.container === undefined ? "" : this.container === "pause" ? "pause container: " : `container ${q(this.container)}: `;
+    const prefix =
+      this.container === undefined
+        ? ""
+        : this.container === "pause"
+          ? "pause container: "
+          : `container ${q(this.container)}: `;
     this.reasons.push({
       ...(this.container === undefined ? {} : { container: this.container }),
       field,
@@ -91,7 +96,12 @@ function containerLabel(p: Rec): string {
  * Explains a denied request against the policy's data (`data.agent_policy.policy_data`) and the
  * agent's state before the request. Returns at least one reason.
  */
-export function explainDenial(policyData: unknown, request: string, input: unknown, state: unknown = {}): DenialReason[] {
+export function explainDenial(
+  policyData: unknown,
+  request: string,
+  input: unknown,
+  state: unknown = {},
+): DenialReason[] {
   const data = rec(policyData);
   const pstate = rec(rec(state).pstate);
   let reasons: DenialReason[];
@@ -121,13 +131,24 @@ export function explainDenial(policyData: unknown, request: string, input: unkno
 
 function explainSandbox(data: Rec, input: Rec): DenialReason[] {
   const c = new Collector("pause");
-  if (str(input.guest_hook_path) !== "") c.add("guest_hook_path", `guest hook path ${q(input.guest_hook_path)} is not allowed`, "", input.guest_hook_path);
-  if (arr(input.kernel_modules).length > 0) c.add("kernel_modules", `kernel modules ${q(input.kernel_modules)} are not allowed`, [], input.kernel_modules);
-  if (input.sandbox_pidns === true) c.add("sandbox_pidns", "a shared sandbox PID namespace is not allowed", false, true);
+  if (str(input.guest_hook_path) !== "")
+    c.add("guest_hook_path", `guest hook path ${q(input.guest_hook_path)} is not allowed`, "", input.guest_hook_path);
+  if (arr(input.kernel_modules).length > 0)
+    c.add("kernel_modules", `kernel modules ${q(input.kernel_modules)} are not allowed`, [], input.kernel_modules);
+  if (input.sandbox_pidns === true)
+    c.add("sandbox_pidns", "a shared sandbox PID namespace is not allowed", false, true);
   const allowed = arr(rec(data.sandbox).storages).map(rec);
   for (const s of arr(input.storages).map(rec)) {
-    const ok = allowed.some((p) => ["driver", "source", "fstype", "mount_point", "options"].every((k) => same(p[k], s[k])));
-    if (!ok) c.add("storages", `sandbox storage ${q(s.mount_point)} (${str(s.driver)} from ${q(s.source)}) is not allowed`, allowed as JsonValue, s);
+    const ok = allowed.some((p) =>
+      ["driver", "source", "fstype", "mount_point", "options"].every((k) => same(p[k], s[k])),
+    );
+    if (!ok)
+      c.add(
+        "storages",
+        `sandbox storage ${q(s.mount_point)} (${str(s.driver)} from ${q(s.source)}) is not allowed`,
+        allowed as JsonValue,
+        s,
+      );
   }
   return c.reasons;
 }
@@ -160,15 +181,26 @@ function explainExec(data: Rec, input: Rec, pstate: Rec): DenialReason[] {
     regexes.some((r) => matches(r, args.join(" ")));
   if (!commandOk) {
     const list = declared.length === 0 ? "none" : declared.map((d) => q(d.join(" "))).join(", ");
-    c.add("exec", `exec of ${q(args.join(" "))} is not allowed (declared commands: ${list})`, declared as JsonValue, args);
+    c.add(
+      "exec",
+      `exec of ${q(args.join(" "))} is not allowed (declared commands: ${list})`,
+      declared as JsonValue,
+      args,
+    );
   }
-  if (input.string_user !== null && input.string_user !== undefined) c.add("string_user", "a string user is not allowed", null, input.string_user);
+  if (input.string_user !== null && input.string_user !== undefined)
+    c.add("string_user", "a string user is not allowed", null, input.string_user);
   if (process.Capabilities !== null && process.Capabilities !== undefined) {
     c.add("capabilities", "an exec'd process may not ask for capabilities", null, process.Capabilities);
   }
   const pp = rec(rec(p.OCI).Process);
   if (declared.some((d) => same(d, args)) && pp.Terminal !== process.Terminal) {
-    c.add("terminal", `terminal: policy ${q(pp.Terminal)}, request ${q(process.Terminal)}`, pp.Terminal, process.Terminal);
+    c.add(
+      "terminal",
+      `terminal: policy ${q(pp.Terminal)}, request ${q(process.Terminal)}`,
+      pp.Terminal,
+      process.Terminal,
+    );
   }
   processCommon(c, data, pp, process, str(pstate.sandbox_name), str(pstate.namespace));
   return c.reasons;
@@ -238,21 +270,44 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     c.add("sandbox-name", `sandbox name ${q(sName)} does not match the policy's ${q(pName)}`, pName, sName);
   }
   if (typeof pstate.sandbox_name === "string" && pstate.sandbox_name !== sName) {
-    c.add("sandbox-name", `sandbox name ${q(sName)} differs from ${q(pstate.sandbox_name)}, the sandbox's name`, pstate.sandbox_name, sName);
+    c.add(
+      "sandbox-name",
+      `sandbox name ${q(sName)} differs from ${q(pstate.sandbox_name)}, the sandbox's name`,
+      pstate.sandbox_name,
+      sName,
+    );
   }
   const pNs = str(pAnn[S_NAMESPACE]);
   if (pNs !== "" && pNs !== ns) c.add("namespace", `namespace ${q(ns)} differs from the policy's ${q(pNs)}`, pNs, ns);
   if (typeof pstate.namespace === "string" && pstate.namespace !== ns) {
-    c.add("namespace", `namespace ${q(ns)} differs from ${q(pstate.namespace)}, the sandbox's namespace`, pstate.namespace, ns);
+    c.add(
+      "namespace",
+      `namespace ${q(ns)} differs from ${q(pstate.namespace)}, the sandbox's namespace`,
+      pstate.namespace,
+      ns,
+    );
   }
-  const netns = arr(rec(oci.Linux).Namespaces).map(rec).filter((x) => x.Type === "network").map((x) => str(x.Path));
+  const netns = arr(rec(oci.Linux).Namespaces)
+    .map(rec)
+    .filter((x) => x.Type === "network")
+    .map((x) => str(x.Path));
   const netnsPath = netns.length === 1 ? (netns[0] as string) : "";
   if (typeof pstate.network_namespace === "string" && pstate.network_namespace !== netnsPath) {
-    c.add("network-namespace", `network namespace ${q(netnsPath)} differs from ${q(pstate.network_namespace)}, the sandbox's`, pstate.network_namespace, netnsPath);
+    c.add(
+      "network-namespace",
+      `network namespace ${q(netnsPath)} differs from ${q(pstate.network_namespace)}, the sandbox's`,
+      pstate.network_namespace,
+      netnsPath,
+    );
   }
   const recorded = pstate[str(input.container_id)];
   if (typeof recorded === "number" && recorded !== index) {
-    c.add("container_id", `container ID ${str(input.container_id).slice(0, 12)}… is already used by another container`, undefined, input.container_id);
+    c.add(
+      "container_id",
+      `container ID ${str(input.container_id).slice(0, 12)}… is already used by another container`,
+      undefined,
+      input.container_id,
+    );
   }
 
   // Fields the default rules require to be empty.
@@ -266,19 +321,38 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     ["OCI.Linux.UIDMappings", arr(linux.UIDMappings).length === 0 ? null : linux.UIDMappings],
     ["OCI.Linux.GIDMappings", arr(linux.GIDMappings).length === 0 ? null : linux.GIDMappings],
   ];
-  for (const [field, v] of empties) if (v !== null && v !== undefined) c.add(field, `${field} must be empty, the request sets ${q(v)}`, null, v);
-  if (str(linux.MountLabel) !== "") c.add("OCI.Linux.MountLabel", `mount label ${q(linux.MountLabel)} is not allowed`, "", linux.MountLabel);
-  if (str(linux.RootfsPropagation) !== "") c.add("OCI.Linux.RootfsPropagation", `rootfs propagation ${q(linux.RootfsPropagation)} is not allowed`, "", linux.RootfsPropagation);
+  for (const [field, v] of empties)
+    if (v !== null && v !== undefined) c.add(field, `${field} must be empty, the request sets ${q(v)}`, null, v);
+  if (str(linux.MountLabel) !== "")
+    c.add("OCI.Linux.MountLabel", `mount label ${q(linux.MountLabel)} is not allowed`, "", linux.MountLabel);
+  if (str(linux.RootfsPropagation) !== "")
+    c.add(
+      "OCI.Linux.RootfsPropagation",
+      `rootfs propagation ${q(linux.RootfsPropagation)} is not allowed`,
+      "",
+      linux.RootfsPropagation,
+    );
 
   if (p.sandbox_pidns !== input.sandbox_pidns) {
-    c.add("sandbox_pidns", `shared PID namespace: policy ${q(p.sandbox_pidns)}, request ${q(input.sandbox_pidns)}`, p.sandbox_pidns, input.sandbox_pidns);
+    c.add(
+      "sandbox_pidns",
+      `shared PID namespace: policy ${q(p.sandbox_pidns)}, request ${q(input.sandbox_pidns)}`,
+      p.sandbox_pidns,
+      input.sandbox_pidns,
+    );
   }
-  if (pOci.Version !== oci.Version) c.add("version", `OCI version: policy ${q(pOci.Version)}, request ${q(oci.Version)}`, pOci.Version, oci.Version);
+  if (pOci.Version !== oci.Version)
+    c.add("version", `OCI version: policy ${q(pOci.Version)}, request ${q(oci.Version)}`, pOci.Version, oci.Version);
   const pRoot = rec(pOci.Root);
   const iRoot = rec(oci.Root);
   if (pRoot.Readonly !== iRoot.Readonly) {
     const word = (b: unknown) => (b === true ? "read-only" : "writable");
-    c.add("root.readonly", `root filesystem is ${word(iRoot.Readonly)}, the policy has it ${word(pRoot.Readonly)}`, pRoot.Readonly, iRoot.Readonly);
+    c.add(
+      "root.readonly",
+      `root filesystem is ${word(iRoot.Readonly)}, the policy has it ${word(pRoot.Readonly)}`,
+      pRoot.Readonly,
+      iRoot.Readonly,
+    );
   }
 
   // Annotations the runtime may not add.
@@ -292,7 +366,8 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
   // The process.
   const pp = rec(pOci.Process);
   const ip = rec(oci.Process);
-  if (pp.Terminal !== ip.Terminal) c.add("terminal", `terminal: policy ${q(pp.Terminal)}, request ${q(ip.Terminal)}`, pp.Terminal, ip.Terminal);
+  if (pp.Terminal !== ip.Terminal)
+    c.add("terminal", `terminal: policy ${q(pp.Terminal)}, request ${q(ip.Terminal)}`, pp.Terminal, ip.Terminal);
   const pArgs = strs(pp.Args).map((a) => a.replaceAll("$$", "$").replaceAll("$(sandbox-name)", sName));
   const iArgs = strs(ip.Args);
   const n = Math.min(pArgs.length, iArgs.length);
@@ -305,7 +380,12 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     }
   }
   if (!argDiff && iArgs.length > pArgs.length) {
-    c.add("args", `extra arg at index ${pArgs.length}: ${q(iArgs[pArgs.length])} (the policy has ${pArgs.length} args)`, pArgs, iArgs);
+    c.add(
+      "args",
+      `extra arg at index ${pArgs.length}: ${q(iArgs[pArgs.length])} (the policy has ${pArgs.length} args)`,
+      pArgs,
+      iArgs,
+    );
   } else if (!argDiff && iArgs.length < pArgs.length) {
     c.add("args", `missing arg at index ${iArgs.length}: policy ${q(pArgs[iArgs.length])}`, pArgs, iArgs);
   }
@@ -348,7 +428,8 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     const po = strs(pm.options);
     const io = strs(m.options);
     if (!same(po, io) && !(pm.type_ === "cgroup" && po.every((o) => io.includes(o)))) {
-      if (io.includes("rw") && po.includes("ro")) c.add("mounts", `mount ${dest} is writable ("rw"), the policy has it read-only`, po, io);
+      if (io.includes("rw") && po.includes("ro"))
+        c.add("mounts", `mount ${dest} is writable ("rw"), the policy has it read-only`, po, io);
       else c.add("mounts", `mount ${dest}: options ${q(io.join(","))}, policy ${q(po.join(","))}`, po, io);
     }
     const ps = str(pm.source);
@@ -373,7 +454,12 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     const [pName, pDigest] = pImage.split("@");
     const [iName, iDigest] = str(s.source).split("@");
     if (iDigest !== undefined && iDigest !== pDigest) {
-      c.add("image", `image digest differs: policy ${pDigest ?? "(none)"}, request ${iDigest}`, pDigest ?? null, iDigest);
+      c.add(
+        "image",
+        `image digest differs: policy ${pDigest ?? "(none)"}, request ${iDigest}`,
+        pDigest ?? null,
+        iDigest,
+      );
     } else if (iDigest === undefined && iName !== pName) {
       c.add("image", `image ${q(s.source)} differs from the policy's ${q(pName)}`, pName ?? null, s.source);
     }
@@ -392,25 +478,48 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
       iLayers,
     );
   }
-  const nonImage = storages.filter((s) => s.driver !== "image_guest_pull" && s.fstype !== "tar" && s.fstype !== "tar-overlay");
+  const nonImage = storages.filter(
+    (s) => s.driver !== "image_guest_pull" && s.fstype !== "tar" && s.fstype !== "tar-overlay",
+  );
   const pNonImage = pStorages.filter((s) => s.fstype !== "tar" && s.fstype !== "tar-overlay");
   if (nonImage.length !== pNonImage.length) {
-    c.add("storages", `volume storages: policy ${pNonImage.length}, request ${nonImage.length}`, pNonImage as JsonValue, nonImage as JsonValue);
+    c.add(
+      "storages",
+      `volume storages: policy ${pNonImage.length}, request ${nonImage.length}`,
+      pNonImage as JsonValue,
+      nonImage as JsonValue,
+    );
   }
 
   // Linux: namespaces, masked and read-only paths, sysctls, devices.
   const pLinux = rec(pOci.Linux);
-  const iNs = arr(linux.Namespaces).map(rec).filter((x) => x.Type !== "network");
-  if (!same(pLinux.Namespaces, iNs)) c.add("namespaces", `Linux namespaces differ: policy ${q(pLinux.Namespaces)}, request ${q(iNs)}`, pLinux.Namespaces, iNs);
+  const iNs = arr(linux.Namespaces)
+    .map(rec)
+    .filter((x) => x.Type !== "network");
+  if (!same(pLinux.Namespaces, iNs))
+    c.add(
+      "namespaces",
+      `Linux namespaces differ: policy ${q(pLinux.Namespaces)}, request ${q(iNs)}`,
+      pLinux.Namespaces,
+      iNs,
+    );
   const masked = strs(linux.MaskedPaths);
   const readonly = strs(linux.ReadonlyPaths);
-  for (const path of strs(pLinux.MaskedPaths)) if (!masked.includes(path)) c.add("masked_paths", `${path} is not masked`, path, masked);
+  for (const path of strs(pLinux.MaskedPaths))
+    if (!masked.includes(path)) c.add("masked_paths", `${path} is not masked`, path, masked);
   for (const path of strs(pLinux.ReadonlyPaths)) {
-    if (!readonly.includes(path) && !masked.includes(path)) c.add("readonly_paths", `${path} is not read-only`, path, readonly);
+    if (!readonly.includes(path) && !masked.includes(path))
+      c.add("readonly_paths", `${path} is not read-only`, path, readonly);
   }
   const pSysctl = rec(pLinux.Sysctl);
   for (const [k, v] of Object.entries(rec(linux.Sysctl))) {
-    if (pSysctl[k] !== v) c.add("sysctl", `sysctl ${k}=${String(v)} is not allowed${k in pSysctl ? ` (policy: ${String(pSysctl[k])})` : ""}`, pSysctl[k] ?? null, v);
+    if (pSysctl[k] !== v)
+      c.add(
+        "sysctl",
+        `sysctl ${k}=${String(v)} is not allowed${k in pSysctl ? ` (policy: ${String(pSysctl[k])})` : ""}`,
+        pSysctl[k] ?? null,
+        v,
+      );
   }
   const pDevices = arr(p.devices).map(rec);
   const vfioPath = str(rec(rec(data.devices).vfio).device_path);
@@ -420,7 +529,8 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     if (gpus !== cdi) c.add("devices", `GPUs: the policy has ${gpus}, the request ${cdi} CDI annotation(s)`, gpus, cdi);
   }
   for (const d of arr(input.devices).map(rec)) {
-    if (!pDevices.some((x) => x.container_path === d.container_path)) c.add("devices", `device ${str(d.container_path)} is not allowed`, undefined, d);
+    if (!pDevices.some((x) => x.container_path === d.container_path))
+      c.add("devices", `device ${str(d.container_path)} is not allowed`, undefined, d);
   }
 }
 
@@ -440,7 +550,8 @@ function envAllowed(data: Rec, pEnv: string[], v: string, sName: string, ns: str
     if (pv === "$(sandbox-name)" && value === sName) return true;
     if (pv === "$(sandbox-namespace)" && value === ns) return true;
     if ((pv === "$(pod-ip)" || pv === "$(host-ip)") && matches(ipv4, value)) return true;
-    if (["$(host-name)", "$(node-name)", "$(pod-uid)", "$(resource-field)", "$(todo-annotation)"].includes(pv)) return true;
+    if (["$(host-name)", "$(node-name)", "$(pod-uid)", "$(resource-field)", "$(todo-annotation)"].includes(pv))
+      return true;
   }
   const regexes = strs(rec(rec(data.request_defaults).CreateContainerRequest).allow_env_regex);
   return regexes.some((r) =>
@@ -458,7 +569,12 @@ function envAllowed(data: Rec, pEnv: string[], v: string, sName: string, ns: str
 function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string, ns: string): void {
   if (pp.Cwd !== ip.Cwd) c.add("cwd", `working directory ${q(ip.Cwd)}, policy ${q(pp.Cwd)}`, pp.Cwd, ip.Cwd);
   if (pp.NoNewPrivileges !== ip.NoNewPrivileges) {
-    c.add("no_new_privileges", `NoNewPrivileges: policy ${q(pp.NoNewPrivileges)}, request ${q(ip.NoNewPrivileges)}`, pp.NoNewPrivileges, ip.NoNewPrivileges);
+    c.add(
+      "no_new_privileges",
+      `NoNewPrivileges: policy ${q(pp.NoNewPrivileges)}, request ${q(ip.NoNewPrivileges)}`,
+      pp.NoNewPrivileges,
+      ip.NoNewPrivileges,
+    );
   }
   const pu = rec(pp.User);
   const iu = rec(ip.User);
@@ -467,7 +583,12 @@ function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string,
   const pg = new Set(arr(pu.AdditionalGids));
   const ig = new Set(arr(iu.AdditionalGids));
   if (pg.size !== ig.size || [...pg].some((g) => !ig.has(g))) {
-    c.add("user.additional_gids", `additional GIDs ${q([...ig])}, policy ${q([...pg])}`, [...pg] as JsonValue, [...ig] as JsonValue);
+    c.add(
+      "user.additional_gids",
+      `additional GIDs ${q([...ig])}, policy ${q([...pg])}`,
+      [...pg] as JsonValue,
+      [...ig] as JsonValue,
+    );
   }
   if (str(iu.Username) !== "") c.add("user.username", `user name ${q(iu.Username)} is not allowed`, "", iu.Username);
   const pEnv = strs(pp.Env);
@@ -477,7 +598,9 @@ function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string,
     const policyValue = pEnv.find((p) => p.startsWith(`${name}=`));
     c.add(
       "env",
-      policyValue === undefined ? `env ${v} is not allowed` : `env ${name}: policy ${q(policyValue.slice(name.length + 1))}, request ${q(v.slice(name.length + 1))}`,
+      policyValue === undefined
+        ? `env ${v} is not allowed`
+        : `env ${name}: policy ${q(policyValue.slice(name.length + 1))}, request ${q(v.slice(name.length + 1))}`,
       policyValue ?? null,
       v,
     );

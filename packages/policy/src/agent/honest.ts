@@ -279,7 +279,12 @@ function containerdMounts(isPause: boolean, privileged: boolean): Mount[] {
   const rw = privileged ? "rw" : "ro";
   const mounts: Mount[] = [
     { destination: "/proc", source: "proc", type_: "proc", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev", source: "tmpfs", type_: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    {
+      destination: "/dev",
+      source: "tmpfs",
+      type_: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
     {
       destination: "/dev/pts",
       source: "devpts",
@@ -313,7 +318,7 @@ function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Moun
   const token = pod.spec.automountServiceAccountToken !== false;
   for (const m of infra.Mounts ?? []) {
     // Only mounted on clusters with workload identity; a plain pod does not get it.
-    if (m.source !== undefined && m.source.startsWith("$(")) continue;
+    if (m.source?.startsWith("$(")) continue;
     if (m.destination === "/var/run/secrets/kubernetes.io/serviceaccount" && !token) continue;
     const options = [...m.options];
     if (m.type_ === "bind" && options.includes("rprivate") && !options.includes("ro") && !options.includes("rw")) {
@@ -606,9 +611,13 @@ function fieldValue(pod: Pod, c: JsonRecord, item: JsonRecord): string | undefin
     const data = pod.sources[kind](String(ref.name ?? ""), pod.id.namespace);
     const v = data?.get(String(ref.key ?? ""));
     if (v === undefined && ref.optional !== true) {
-      throw new PolicyError("POLICY_REQUESTS_UNBUILDABLE", `${kind} ${String(ref.name)} has no key ${String(ref.key)}`, {
-        hint: "Pass the ConfigMaps and Secrets the pod refers to.",
-      });
+      throw new PolicyError(
+        "POLICY_REQUESTS_UNBUILDABLE",
+        `${kind} ${String(ref.name)} has no key ${String(ref.key)}`,
+        {
+          hint: "Pass the ConfigMaps and Secrets the pod refers to.",
+        },
+      );
     }
     return v;
   }
@@ -661,7 +670,11 @@ function containerEnv(pod: Pod, c: JsonRecord, image: ImageMetadata): { list: st
   if (Array.isArray(c.envFrom)) {
     for (const from of c.envFrom.filter(isRecord)) {
       const prefix = typeof from.prefix === "string" ? from.prefix : "";
-      const ref = isRecord(from.configMapRef) ? from.configMapRef : isRecord(from.secretRef) ? from.secretRef : undefined;
+      const ref = isRecord(from.configMapRef)
+        ? from.configMapRef
+        : isRecord(from.secretRef)
+          ? from.secretRef
+          : undefined;
       if (ref === undefined) continue;
       const kind = isRecord(from.configMapRef) ? "configMap" : "secret";
       for (const [k, v] of pod.sources[kind](String(ref.name ?? ""), pod.id.namespace) ?? []) set(`${prefix}${k}`, v);
@@ -670,7 +683,10 @@ function containerEnv(pod: Pod, c: JsonRecord, image: ImageMetadata): { list: st
   if (Array.isArray(c.env)) {
     for (const item of c.env.filter(isRecord)) {
       if (typeof item.name !== "string") continue;
-      const v = item.value !== undefined && item.value !== null ? expand(String(item.value), kubelet) : fieldValue(pod, c, item);
+      const v =
+        item.value !== undefined && item.value !== null
+          ? expand(String(item.value), kubelet)
+          : fieldValue(pod, c, item);
       if (v !== undefined) set(item.name, v);
     }
   }
@@ -759,8 +775,7 @@ function appContainer(
   if (settings.cluster_config.guest_pull === true) {
     // The runtime asks the guest to pull the image by the reference the pod names (by digest
     // when it has one).
-    const source =
-      parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
+    const source = parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
     storages.push(guestPull(source, annotations, containerId));
   } else storages.push(...layerStorages(image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
