@@ -9,7 +9,7 @@ import {
   settingsToJson,
 } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { BUNDLE, cli, REPO, tempDir } from "./helpers.js";
 
 /**
  * End to end through the built CLI: `policy generate` annotates a workload, `policy requests`
@@ -274,4 +274,53 @@ describe("policy generate → policy requests → policy check (built CLI)", () 
       expect(got).toEqual(bad.map((t) => ({ what: t.what, allowed: false, explained: true, reasons: [] })));
     }, 60_000);
   }
+});
+
+describe("policy check --honest and policy requests: options and errors", () => {
+  it("checks every annotated workload of a YAML with its own policy, in one command", async () => {
+    const w = own[1]?.() as Workload;
+    const gen = contrast(w, ["policy", "generate", "pod.yaml", ...common(w)]);
+    expect(gen.status, gen.stderr).toBe(0);
+    const r = await cli(["policy", "check", "pod.yaml", "--honest", ...common(w), "-o", "json"], { cwd: w.dir });
+    expect(r.status, r.stdout).toBe(0);
+    const json = JSON.parse(r.stdout) as { ok: boolean; workloads: { workload: string; decisions: unknown[] }[] };
+    expect(json.ok).toBe(true);
+    expect(json.workloads.map((x) => [x.workload, x.decisions.length])).toEqual([["Deployment/server", 8]]);
+    // The pod's name and namespace are parameters: a name the policy's regex does not accept is denied.
+    const renamed = await cli(["policy", "check", "pod.yaml", "--honest", ...common(w), "--sandbox-name", "other-0"], {
+      cwd: w.dir,
+    });
+    expect(renamed.status).toBe(1);
+    expect(renamed.stdout).toContain('pause container: sandbox name "other-0" does not match the policy\'s');
+  });
+
+  it("exits 2 with a code when the YAML has no policy or an image is unknown", async () => {
+    const w = prepare("plain", OWN, hostPulled);
+    const none = await cli(["policy", "check", "pod.yaml", "--honest", ...common(w)], { cwd: w.dir });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("[POLICY_ANNOTATION_MISSING]");
+    writeFileSync(join(w.dir, "other.yaml"), OWN.replace(PINNED, "quay.io/unknown/image:1"));
+    const missing = await cli(["policy", "requests", "other.yaml", ...common(w)], { cwd: w.dir });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/\[[A-Z_]+\]/);
+  });
+
+  it("writes the stream to stdout in the format policy check reads", async () => {
+    const w = prepare("stdout", OWN, hostPulled);
+    const r = await cli(["policy", "requests", "pod.yaml", ...common(w), "--namespace", "prod"], { cwd: w.dir });
+    expect(r.status, r.stderr).toBe(0);
+    const stream = parseRequestStream(r.stdout);
+    expect(stream.map((x) => x.name)).toEqual([
+      "CreateSandboxRequest",
+      "CreateContainerRequest",
+      "StartContainerRequest",
+      "CreateContainerRequest",
+      "StartContainerRequest",
+      "CreateContainerRequest",
+      "StartContainerRequest",
+      "ExecProcessRequest",
+    ]);
+    const create = stream[1]?.input as Req;
+    expect(create.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"]).toBe("prod");
+  });
 });

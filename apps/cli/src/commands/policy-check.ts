@@ -72,13 +72,22 @@ export async function policyCheck(
         throw usage("--honest builds the requests itself: pass only the YAML file");
       }
       for (const w of await honestStreams(ctx, policyFile, opts)) {
+        // Workloads without a policy (not confidential) never meet an agent policy.
         if (w.policy === undefined) {
-          throw new ContrastError("POLICY_ANNOTATION_MISSING", `${w.workload} has no ${POLICY_ANNOTATION} annotation`, {
-            hint: "Run `contrast policy generate` on the file first.",
-          });
+          ctx.log.info("no policy annotation; skipped", { workload: w.workload });
+          continue;
         }
         const agent = compile(w.policy, "policy.rego");
         checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
+      }
+      if (checked.length === 0) {
+        throw new ContrastError(
+          "POLICY_ANNOTATION_MISSING",
+          `${policyFile}: no workload has a ${POLICY_ANNOTATION} annotation`,
+          {
+            hint: "Run `contrast policy generate` on the file first.",
+          },
+        );
       }
     } else {
       const policyPath = resolvePath(ctx, policyFile, policyFile);
