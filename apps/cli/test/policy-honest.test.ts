@@ -324,3 +324,42 @@ describe("policy check --honest and policy requests: options and errors", () => 
     expect(create.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"]).toBe("prod");
   });
 });
+
+describe("every workload kind through the built CLI", () => {
+  const spec = (indent: string) =>
+    ["runtimeClassName: contrast-cc", "containers:", "  - name: app", `    image: ${PINNED}`]
+      .map((l) => `${indent}${l}`)
+      .join("\n");
+  const template = (kind: string, apiVersion: string, name: string) =>
+    `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}, namespace: shop}\nspec:\n  template:\n    spec:\n${spec("      ")}\n`;
+  const yaml = [
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n${spec("  ")}\n`,
+    template("Deployment", "apps/v1", "d1"),
+    template("StatefulSet", "apps/v1", "s1"),
+    template("DaemonSet", "apps/v1", "ds1"),
+    template("ReplicaSet", "apps/v1", "rs1"),
+    template("ReplicationController", "v1", "rc1"),
+    template("Job", "batch/v1", "j1"),
+    `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c1}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n${spec("          ")}\n`,
+  ].join("---\n");
+
+  it("policy check --honest allows each workload's honest requests with its own policy", () => {
+    const w = prepare("all kinds", yaml, settingsToJson(DEFAULT_SETTINGS));
+    const gen = contrast(w, ["policy", "generate", "pod.yaml", ...common(w)]);
+    expect(gen.status, gen.stderr).toBe(0);
+    const r = contrast(w, ["policy", "check", "pod.yaml", "--honest", ...common(w), "-o", "json"]);
+    expect(r.status, r.stdout).toBe(0);
+    const json = JSON.parse(r.stdout) as { workloads: { workload: string; decisions: { allowed: boolean }[] }[] };
+    expect(json.workloads.map((x) => x.workload)).toEqual([
+      "Pod/p1",
+      "Deployment/d1",
+      "StatefulSet/s1",
+      "DaemonSet/ds1",
+      "ReplicaSet/rs1",
+      "ReplicationController/rc1",
+      "Job/j1",
+      "CronJob/c1",
+    ]);
+    expect(json.workloads.every((x) => x.decisions.length === 5 && x.decisions.every((d) => d.allowed))).toBe(true);
+  }, 60_000);
+});

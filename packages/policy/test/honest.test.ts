@@ -76,3 +76,48 @@ describe.each([
     ]);
   });
 });
+
+const IMAGE = `registry.k8s.io/pause:3.6@${DIGEST}`;
+const spec = (indent: string) =>
+  ["runtimeClassName: contrast-cc", "containers:", "  - name: app", `    image: ${IMAGE}`]
+    .map((l) => `${indent}${l}`)
+    .join("\n");
+const template = (kind: string, apiVersion: string, name: string) =>
+  `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}, namespace: shop}\nspec:\n  template:\n    spec:\n${spec("      ")}\n`;
+/** Every workload kind, as in generate.test.ts: each gets the sandbox name its controller would give. */
+const ALL_KINDS = [
+  `apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n${spec("  ")}\n`,
+  template("Deployment", "apps/v1", "d1"),
+  template("StatefulSet", "apps/v1", "s1"),
+  template("DaemonSet", "apps/v1", "ds1"),
+  template("ReplicaSet", "apps/v1", "rs1"),
+  template("ReplicationController", "v1", "rc1"),
+  template("Job", "batch/v1", "j1"),
+  `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c1}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n${spec("          ")}\n`,
+  `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: in-list}\n    spec:\n${spec("      ")}\n`,
+].join("---\n");
+
+describe("honest requests of every workload kind", () => {
+  it("are allowed by each workload's policy, with the pod names controllers give", async () => {
+    const images = fixtureImages();
+    const generated = await generatePolicies(ALL_KINDS, { images });
+    const built = await honestRequestsForYaml(ALL_KINDS, { images });
+    expect(built.map((b) => b.stream.identity.sandboxName)).toEqual([
+      "p1",
+      "d1-5d8f9c7b6d-x7k2p",
+      "s1-0",
+      "ds1-x7k2p",
+      "rs1-x7k2p",
+      "rc1-x7k2p",
+      "j1-x7k2p",
+      "c1-28934400-x7k2p",
+      "in-list",
+    ]);
+    expect(generated.workloads.length).toBe(built.length);
+    for (const [i, b] of built.entries()) {
+      const agent = new AgentPolicy(generated.workloads[i]?.policy ?? "");
+      const denied = agent.decideAll(b.stream.requests).filter((d) => !d.allowed);
+      expect(denied.map((d) => d.reasons?.map((r) => r.message))).toEqual([]);
+    }
+  });
+});
