@@ -66,6 +66,14 @@ function matches(pattern: string, value: string): boolean {
   }
 }
 
+/** A declared exec command: an argv (our policies) or one space-joined string (Kata's older ones). */
+function commandMatches(declared: unknown, args: readonly string[]): boolean {
+  return typeof declared === "string" ? declared === args.join(" ") : same(strs(declared), args);
+}
+function commandText(declared: unknown): string {
+  return q(typeof declared === "string" ? declared : strs(declared).join(" "));
+}
+
 class Collector {
   readonly reasons: DenialReason[] = [];
   constructor(readonly container: string | undefined) {}
@@ -137,8 +145,10 @@ function explainSandbox(data: Rec, input: Rec): DenialReason[] {
     c.add("kernel_modules", `kernel modules ${q(input.kernel_modules)} are not allowed`, [], input.kernel_modules);
   if (input.sandbox_pidns === true)
     c.add("sandbox_pidns", "a shared sandbox PID namespace is not allowed", false, true);
-  const allowed = arr(rec(data.sandbox).storages).map(rec);
-  for (const s of arr(input.storages).map(rec)) {
+  const listed = rec(data.sandbox).storages;
+  const allowed = arr(listed).map(rec);
+  // Older policies (before Kata listed sandbox storages) do not check them.
+  for (const s of listed === undefined ? [] : arr(input.storages).map(rec)) {
     const ok = allowed.some((p) =>
       ["driver", "source", "fstype", "mount_point", "options"].every((k) => same(p[k], s[k])),
     );
@@ -158,6 +168,28 @@ function explainExec(data: Rec, input: Rec, pstate: Rec): DenialReason[] {
   const index = pstate[id];
   const containers = arr(data.containers).map(rec);
   const p = typeof index === "number" ? containers[index] : undefined;
+  if (p === undefined && Object.keys(pstate).length === 0) {
+    // Rules that keep no state (Kata's older ones) match exec commands against every container.
+    const c = new Collector(undefined);
+    const args = strs(rec(input.process).Args);
+    const declared = containers.flatMap((x) => arr(x.exec_commands));
+    const defaults = rec(rec(data.request_defaults).ExecProcessRequest);
+    const ok =
+      declared.some((d) => commandMatches(d, args)) ||
+      arr(defaults.allowed_commands).some((d) => commandMatches(d, args)) ||
+      strs(defaults.commands).includes(args.join(" ")) ||
+      strs(defaults.regex).some((r) => matches(r, args.join(" ")));
+    if (!ok) {
+      const list = declared.length === 0 ? "none" : declared.map(commandText).join(", ");
+      c.add(
+        "exec",
+        `exec of ${q(args.join(" "))} is not allowed (declared commands: ${list})`,
+        declared as JsonValue,
+        args,
+      );
+    }
+    return c.reasons;
+  }
   if (p === undefined) {
     const c = new Collector(undefined);
     c.add(
@@ -171,16 +203,16 @@ function explainExec(data: Rec, input: Rec, pstate: Rec): DenialReason[] {
   const c = new Collector(containerLabel(p));
   const process = rec(input.process);
   const args = strs(process.Args);
-  const declared = arr(p.exec_commands).map(strs);
+  const declared = arr(p.exec_commands);
   const defaults = rec(rec(data.request_defaults).ExecProcessRequest);
   const allowedCommands = arr(defaults.allowed_commands).map(strs);
   const regexes = strs(defaults.regex);
   const commandOk =
-    declared.some((d) => same(d, args)) ||
-    allowedCommands.some((d) => same(d, args)) ||
+    declared.some((d) => commandMatches(d, args)) ||
+    allowedCommands.some((d) => commandMatches(d, args)) ||
     regexes.some((r) => matches(r, args.join(" ")));
   if (!commandOk) {
-    const list = declared.length === 0 ? "none" : declared.map((d) => q(d.join(" "))).join(", ");
+    const list = declared.length === 0 ? "none" : declared.map(commandText).join(", ");
     c.add(
       "exec",
       `exec of ${q(args.join(" "))} is not allowed (declared commands: ${list})`,
@@ -194,7 +226,7 @@ function explainExec(data: Rec, input: Rec, pstate: Rec): DenialReason[] {
     c.add("capabilities", "an exec'd process may not ask for capabilities", null, process.Capabilities);
   }
   const pp = rec(rec(p.OCI).Process);
-  if (declared.some((d) => same(d, args)) && pp.Terminal !== process.Terminal) {
+  if (declared.some((d) => commandMatches(d, args)) && pp.Terminal !== process.Terminal) {
     c.add(
       "terminal",
       `terminal: policy ${q(pp.Terminal)}, request ${q(process.Terminal)}`,
@@ -529,6 +561,7 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     if (gpus !== cdi) c.add("devices", `GPUs: the policy has ${gpus}, the request ${cdi} CDI annotation(s)`, gpus, cdi);
   }
   for (const d of arr(input.devices).map(rec)) {
+    if (vfioPath !== "" && str(d.container_path).startsWith(vfioPath)) continue; // GPUs: counted above
     if (!pDevices.some((x) => x.container_path === d.container_path))
       c.add("devices", `device ${str(d.container_path)} is not allowed`, undefined, d);
   }
@@ -560,6 +593,7 @@ function envAllowed(data: Rec, pEnv: string[], v: string, sName: string, ns: str
         .replaceAll("$(ipv4_a)", str(common.ipv4_a))
         .replaceAll("$(ip_p)", str(common.ip_p))
         .replaceAll("$(svc_name_downward_env)", str(common.svc_name_downward_env))
+        .replaceAll("$(svc_name)", str(common.svc_name))
         .replaceAll("$(dns_label)", str(common.dns_label)),
       v,
     ),
@@ -582,7 +616,7 @@ function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string,
   if (pu.GID !== iu.GID) c.add("user.gid", `GID ${q(iu.GID)}, policy ${q(pu.GID)}`, pu.GID, iu.GID);
   const pg = new Set(arr(pu.AdditionalGids));
   const ig = new Set(arr(iu.AdditionalGids));
-  if (pg.size !== ig.size || [...pg].some((g) => !ig.has(g))) {
+  if (pu.AdditionalGids !== undefined && (pg.size !== ig.size || [...pg].some((g) => !ig.has(g)))) {
     c.add(
       "user.additional_gids",
       `additional GIDs ${q([...ig])}, policy ${q([...pg])}`,
