@@ -121,3 +121,31 @@ describe("honest requests of every workload kind", () => {
     }
   });
 });
+
+describe("honest requests of a StatefulSet with volumeClaimTemplates", () => {
+  it("mount each claim like a persistentVolumeClaim volume", async () => {
+    const yaml = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: db
+          image: registry.k8s.io/pause:3.6@${DIGEST}
+          volumeMounts: [{name: data, mountPath: /var/lib/db}]
+`;
+    const [built] = await honestRequestsForYaml(yaml, { images: fixtureImages() });
+    const create = built?.stream.requests[built.stream.containers[1]?.create ?? -1]?.input as {
+      OCI: { Mounts: { destination: string; source: string; type_: string; options: string[] }[] };
+    };
+    const mount = create.OCI.Mounts.find((m) => m.destination === "/var/lib/db");
+    expect(mount).toMatchObject({ type_: "bind", options: ["rbind", "rprivate", "rw"] });
+    expect(mount?.source).toMatch(/^\/run\/kata-containers\/shared\/containers\/[0-9a-f]{64}-[0-9a-f]{16}-db$/);
+    expect(built?.stream.identity.sandboxName).toBe("db-0");
+  });
+});

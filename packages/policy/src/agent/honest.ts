@@ -40,6 +40,11 @@ export interface HonestRequestOptions {
   readonly identity?: SandboxIdentity;
   /** ConfigMaps and Secrets env vars may refer to (parsed documents). */
   readonly configDocuments?: readonly unknown[];
+  /**
+   * Names of a StatefulSet's volumeClaimTemplates: volumeMounts may name them instead of a volume
+   * (honestRequestsForYaml fills this in).
+   */
+  readonly claimTemplates?: readonly string[];
 }
 
 /** One container of the stream: its name ("" for the pause container) and ID. */
@@ -164,9 +169,14 @@ export async function honestRequestsForYaml(
   const docs = parseYamlDocuments(yamlText, options.source ?? "input").map((d) => d.value);
   const configDocuments = [...docs, ...(options.configDocuments ?? [])];
   const out: { template: PodTemplate; stream: HonestStream }[] = [];
-  for (const doc of docs) {
+  const objects = docs.flatMap((d) => (isRecord(d) && d.kind === "List" && Array.isArray(d.items) ? d.items : [d]));
+  for (const doc of objects) {
+    const spec = isRecord(doc) && isRecord(doc.spec) ? doc.spec : {};
+    const claimTemplates = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).flatMap((c) =>
+      isRecord(c) && isRecord(c.metadata) && typeof c.metadata.name === "string" ? [c.metadata.name] : [],
+    );
     for (const template of podTemplates(doc)) {
-      out.push({ template, stream: await honestRequests(template, { ...options, configDocuments }) });
+      out.push({ template, stream: await honestRequests(template, { ...options, configDocuments, claimTemplates }) });
     }
   }
   return out;
@@ -184,7 +194,7 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   const id = resolveIdentity(template, options.identity);
   const sources = collectConfigSources(options.configDocuments ?? []);
   const spec = template.spec;
-  const pod = podFacts(template, spec, id, settings, sources);
+  const pod = podFacts(template, spec, id, settings, sources, options.claimTemplates ?? []);
   const requests: StreamRequest[] = [];
   const containers: HonestContainer[] = [];
 
@@ -233,7 +243,14 @@ interface Pod {
   readonly volumes: readonly JsonRecord[];
 }
 
-function podFacts(t: PodTemplate, spec: JsonRecord, id: ResolvedIdentity, settings: Settings, sources: ConfigSources) {
+function podFacts(
+  t: PodTemplate,
+  spec: JsonRecord,
+  id: ResolvedIdentity,
+  settings: Settings,
+  sources: ConfigSources,
+  claimTemplates: readonly string[],
+) {
   const security = isRecord(spec.securityContext) ? spec.securityContext : {};
   const sysctls: Record<string, string> = {};
   if (Array.isArray(security.sysctls)) {
@@ -248,7 +265,11 @@ function podFacts(t: PodTemplate, spec: JsonRecord, id: ResolvedIdentity, settin
     security,
     hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : id.sandboxName,
     sysctls,
-    volumes: Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : [],
+    // A claim template becomes a persistentVolumeClaim volume of the same name in each pod.
+    volumes: [
+      ...(Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : []),
+      ...claimTemplates.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })),
+    ],
   } satisfies Pod;
 }
 
