@@ -149,3 +149,21 @@ spec:
     expect(built?.stream.identity.sandboxName).toBe("db-0");
   });
 });
+
+describe("honest request inputs", () => {
+  it("take image metadata from a source or a map alike, and the identity as parameters", async () => {
+    const source = fixtureImages();
+    const refs = [`registry.k8s.io/pause:3.6@${DIGEST}`, "mcr.microsoft.com/oss/kubernetes/pause:3.6"];
+    const map = new Map(await Promise.all(refs.map(async (r) => [r, await source.get(r)] as const)));
+    const identity = { sandboxName: "web", namespace: "shop", podIp: "10.1.2.3", sandboxId: "e".repeat(64) };
+    const [a] = await honestRequestsForYaml(POD, { images: source, identity });
+    const [b] = await honestRequestsForYaml(POD, { images: map, identity });
+    expect(b?.stream).toEqual(a?.stream);
+    expect(a?.stream.identity).toMatchObject(identity);
+    expect(JSON.stringify(a?.stream.requests)).toContain('"POD_IP=10.1.2.3"');
+    expect(a?.stream.containers[0]?.containerId).toBe("e".repeat(64));
+    await expect(honestRequestsForYaml(POD, { images: new Map(), identity })).rejects.toMatchObject({
+      code: "POLICY_REQUESTS_UNBUILDABLE",
+    });
+  });
+});
