@@ -435,6 +435,14 @@ env_ok(p_env, i_var, s_name, s_namespace) if {
 	placeholder_ok(p_pair[1], i_pair[1], s_name, s_namespace)
 }
 
+# A value that embeds the pod's name or namespace ("http://$(POD_NAME).svc"): the kubelet
+# substitutes it where the policy keeps the placeholder.
+env_ok(p_env, i_var, s_name, s_namespace) if {
+	some p_var in p_env
+	contains(p_var, "$(sandbox-")
+	replace(replace(p_var, "$(sandbox-name)", s_name), "$(sandbox-namespace)", s_namespace) == i_var
+}
+
 env_ok(_, i_var, _, _) if {
 	some r in policy_data.request_defaults.CreateContainerRequest.allow_env_regex
 	regex.match(expand_env_regex(r), i_var)

@@ -145,7 +145,21 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .argument("[request]", "the request as JSON (with --kind)")
     .option("--kind <name>", "the request's name, e.g. CreateContainerRequest")
     .option("--requests <file>", 'a request stream: one ["ep":"<RequestName>",{json}], entry per line')
-    .option("--trace <lines>", "policy print lines to show for a denial", "8")
+    .option("--trace <lines>", "policy print lines to show for a denial (with --log-level debug)", "8")
+    .option("--honest", "build each workload's honest requests from the YAML and check them with its policy")
+    .option("--settings <file>", "--honest: genpolicy settings, as for policy generate", "settings.json")
+    .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")
+    .option("--layers-cache <file>", "--honest: genpolicy-compatible image layer cache", "layers-cache.json")
+    .option("--insecure-registry <host>", "--honest: registry to reach over plain HTTP (repeatable)", collect, [])
+    .option(
+      "--config <file>",
+      "--honest: YAML with ConfigMaps and Secrets the workloads refer to (repeatable)",
+      collect,
+      [],
+    )
+    .option("--sandbox-name <name>", "--honest: the pod's name (default: the name a controller would give it)")
+    .option("--namespace <ns>", "--honest: the pod's namespace (default: the workload's, else default)")
+    .option("--workload <name>", "--honest: only the workload of this name")
     .action(
       async (
         file: string,
@@ -154,9 +168,27 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
         cmd: Command,
       ) => {
         const { policyCheck } = await import("./commands/policy-check.js");
-        setStatus(await policyCheck(context(cmd), file, request, opts));
+        setStatus(await policyCheck(context(cmd), file, request, withDefaults(cmd, opts)));
       },
     );
+
+  policy
+    .command("requests")
+    .description("write the requests an honest runtime sends for a workload (for policy check --requests)")
+    .argument("<yaml>", "Kubernetes YAML with the workload")
+    .option("--output-file <file>", "write the stream there instead of stdout")
+    .option("--settings <file>", "genpolicy settings, as for policy generate", "settings.json")
+    .option("--image-metadata <file>", "offline image metadata file (docs/image-metadata.md)")
+    .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
+    .option("--insecure-registry <host>", "registry to reach over plain HTTP (repeatable)", collect, [])
+    .option("--config <file>", "YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
+    .option("--sandbox-name <name>", "the pod's name (default: the name a controller would give it)")
+    .option("--namespace <ns>", "the pod's namespace (default: the workload's, else default)")
+    .option("--workload <name>", "only the workload of this name")
+    .action(async (file: string, opts: import("./commands/policy-requests.js").PolicyRequestsOptions, cmd: Command) => {
+      const { policyRequests } = await import("./commands/policy-requests.js");
+      setStatus(await policyRequests(context(cmd), file, withDefaults(cmd, opts)));
+    });
 
   policy
     .command("generate")
@@ -195,6 +227,16 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
 
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
+}
+
+/** Default file names of options the user did not give are resolved in --workspace-dir. */
+function withDefaults<T extends object>(cmd: Command, opts: T): T {
+  const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli";
+  return {
+    ...opts,
+    ...(explicit("settings") ? {} : { settings: undefined }),
+    ...(explicit("layersCache") ? {} : { layersCache: undefined }),
+  };
 }
 
 function collect(value: string, previous: string[]): string[] {

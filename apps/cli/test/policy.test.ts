@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { BUNDLE, cli, REPO, tempDir } from "./helpers.js";
 
 const KATA = join(REPO, "testdata/rego/regorus-kata");
@@ -19,6 +19,11 @@ function createRequest(): unknown {
 }
 
 describe("contrast policy check (built CLI)", () => {
+  let decisions = 0;
+  afterAll(() => {
+    // Every recorded decision of regorus' Kata streams, through the agent protocol.
+    if (cases.length === 12) expect(decisions).toBe(442);
+  });
   for (const name of cases) {
     it(`reproduces every regorus decision of ${name} with --requests`, () => {
       const r = spawnSync(
@@ -38,6 +43,7 @@ describe("contrast policy check (built CLI)", () => {
       const expected = JSON.parse(readFileSync(join(KATA, name, "outputs.json"), "utf8")) as boolean[];
       const out = JSON.parse(r.stdout) as { decisions: { allowed: boolean }[]; denied: number };
       expect(out.decisions.map((d) => d.allowed)).toEqual(expected);
+      decisions += out.decisions.length;
       expect(r.status).toBe(expected.every(Boolean) ? 0 : 1);
     });
   }
@@ -68,6 +74,28 @@ describe("contrast policy check (in-process)", () => {
     );
     expect(json.decisions[0].allowed).toBe(false);
     expect(json.decisions[0].trace.join("\n")).toMatch(/policy\.rego:\d+: /);
+  });
+
+  it("explains a denial in words; the policy's print trace only with --log-level debug", async () => {
+    const dir = tempDir();
+    const req = createRequest() as { OCI: { Process: { Args: string[] } } };
+    req.OCI.Process.Args = ["/bin/sh", "-c", "id"];
+    writeFileSync(join(dir, "req.json"), JSON.stringify(req));
+    const args = ["policy", "check", policy, join(dir, "req.json"), "--kind", "CreateContainerRequest"];
+    const r = await cli(args);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('  pause container: args differ at index 0: policy "/pause", request "/bin/sh"\n');
+    expect(r.stdout).not.toMatch(/policy\.rego:\d+: /);
+    const debug = await cli(["--log-level", "debug", ...args, "--trace", "3"]);
+    expect(debug.stdout.match(/ {2}policy\.rego:\d+: /g)?.length).toBe(3);
+    const json = JSON.parse((await cli([...args, "-o", "json"])).stdout);
+    expect(json.decisions[0].reasons).toContainEqual({
+      container: "pause",
+      field: "args",
+      expected: ["/pause"],
+      actual: ["/bin/sh", "-c", "id"],
+      message: 'pause container: args differ at index 0: policy "/pause", request "/bin/sh"',
+    });
   });
 
   it("reads the policy from the base64 annotation value and from YAML", async () => {

@@ -15,7 +15,9 @@ export type PolicyErrorCode =
   | "POLICY_IMAGE_REFERENCE_INVALID"
   | "POLICY_SETTINGS_INVALID"
   | "POLICY_SETTINGS_PATCH_FAILED"
-  | "POLICY_RULES_INVALID";
+  | "POLICY_RULES_INVALID"
+  | "POLICY_REQUEST_INVALID"
+  | "POLICY_REQUESTS_UNBUILDABLE";
 
 export interface PolicyErrorOptions {
   readonly hint: string;

@@ -2,6 +2,27 @@
 // Kubernetes objects to policy data and the policy annotation (src/), image metadata from
 // registries, OCI layouts and offline files with dm-verity layer hashes (src/image/).
 
+export {
+  AGENT_POLICY_PACKAGE,
+  type AgentDecision,
+  type AgentOptions,
+  AgentPolicy,
+  type AgentState,
+  type DecisionOutcome,
+} from "./agent/decision.js";
+export { withProtobufDefaults } from "./agent/defaults.js";
+export { type DenialReason, explainDenial } from "./agent/explain.js";
+export {
+  type HonestContainer,
+  type HonestRequestOptions,
+  type HonestStream,
+  honestRequests,
+  honestRequestsForYaml,
+  type ResolvedIdentity,
+  resolveIdentity,
+  type SandboxIdentity,
+} from "./agent/honest.js";
+export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
 export { DEFAULT_RULES } from "./default-rules.js";
 export {
   decodePolicyAnnotation,

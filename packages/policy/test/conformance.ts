@@ -1,9 +1,14 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { Policy } from "@contrast/rego";
-import { applyJsonPatch, generatePolicies, loadSettings, type SettingsDropIn } from "../src/index.js";
+import type { JsonValue } from "@contrast/core";
+import {
+  AgentPolicy,
+  generatePolicies,
+  loadSettings,
+  type SettingsDropIn,
+  withProtobufDefaults,
+} from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
-import { normalizeRequest } from "./fixtures/requests.js";
 
 export const TESTDATA = new URL("../../../testdata/genpolicy/", import.meta.url).pathname;
 export const CASES = join(TESTDATA, "kata-tests");
@@ -31,21 +36,8 @@ export function caseDirs(dir = CASES): string[] {
   return out;
 }
 
-/** The agent's decision: `true`, or an object whose `allowed` is true (then its ops apply). */
-function decision(v: unknown): { allowed: boolean; ops: unknown[] } {
-  if (v === true) return { allowed: true, ops: [] };
-  if (v !== null && typeof v === "object" && !Array.isArray(v) && (v as Record<string, unknown>).allowed === true) {
-    const ops = (v as Record<string, unknown>).ops;
-    return { allowed: true, ops: Array.isArray(ops) ? ops : [] };
-  }
-  return { allowed: false, ops: [] };
-}
-
-/**
- * Generates the policy for a case's pod.yaml (with the case's settings drop-ins and config maps),
- * then evaluates its requests in order as the agent would, carrying the agent state between them.
- */
-export async function runCase(dir: string, rules?: string): Promise<CaseResult[]> {
+/** A case's inputs as `policy generate` would get them: pod.yaml, settings with drop-ins, config files. */
+export function caseInputs(dir: string) {
   const name = relative(CASES, dir);
   const read = (f: string) => readFileSync(join(dir, f), "utf8");
   const files = readdirSync(dir);
@@ -55,7 +47,16 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
     : [];
   const settings = loadSettings(readFileSync(join(TESTDATA, "genpolicy-settings.json"), "utf8"), dropIns);
   const configFiles = files.filter((f) => f !== "pod.yaml" && /\.ya?ml$/.test(f)).map(read);
-  const generated = await generatePolicies(read("pod.yaml"), {
+  return { name, read, files, dropIns, settings, configFiles, pod: read("pod.yaml") };
+}
+
+/**
+ * Generates the policy for a case's pod.yaml (with the case's settings drop-ins and config maps),
+ * then evaluates its requests in order as the agent would, carrying the agent state between them.
+ */
+export async function runCase(dir: string, rules?: string): Promise<CaseResult[]> {
+  const { name, read, settings, configFiles, pod } = caseInputs(dir);
+  const generated = await generatePolicies(pod, {
     images: fixtureImages(),
     settings,
     ...(rules === undefined ? {} : { rules }),
@@ -67,25 +68,15 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
   if (generated.workloads.length !== 1 || workload === undefined) {
     throw new Error(`${name}: expected one workload, got ${generated.workloads.length}`);
   }
-  const policy = Policy.compile({ file: "policy.rego", source: workload.policy });
+  const agent = new AgentPolicy(workload.policy);
   const cases = JSON.parse(read("testcases.json")) as {
     kind: string;
     request: unknown;
     allowed: boolean;
     description: string;
   }[];
-  let state: { pstate: Record<string, unknown> } = { pstate: {} };
   return cases.map((c, index) => {
-    const prints: string[] = [];
-    const input = normalizeRequest(c.kind, c.request);
-    const v = policy.evalRule(`data.agent_policy.${c.kind}`, {
-      input,
-      data: state,
-      strict: false,
-      print: (l) => prints.push(l),
-    });
-    const d = decision(v);
-    if (d.allowed && d.ops.length > 0) state = applyJsonPatch(state, d.ops as never, `${name}#${index} ops`);
+    const d = agent.decide(c.kind, withProtobufDefaults(c.kind, c.request) as JsonValue);
     return {
       case: name,
       index,
@@ -93,7 +84,7 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
       description: c.description,
       expected: c.allowed,
       actual: d.allowed,
-      trace: prints.slice(-6),
+      trace: d.prints.slice(-6),
     };
   });
 }

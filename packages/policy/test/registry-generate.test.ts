@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AgentPolicy,
   applyJsonPatch,
   createImageMetadataSource,
   DEFAULT_SETTINGS,
   type Fetcher,
   generatePolicies,
+  honestRequestsForYaml,
   type ImageMetadataSource,
   tarWithIndex,
 } from "../src/index.js";
-import { createContainerRequest, FakeAgent } from "./fixtures/agent.js";
 import { type BuiltImage, buildImage } from "./helpers/images.js";
 import { LocalRegistry } from "./helpers/registry.js";
 import { veritysetupRoot } from "./helpers/veritysetup.js";
@@ -88,18 +89,19 @@ describe.each([
       expect(JSON.stringify(w.policyData)).toContain(app.manifestDigest);
     }
 
-    const opts = { sandboxName: "web", namespace: "shop" };
-    const agent = new FakeAgent(w.policy);
-    expect(
-      agent.ask(
-        "CreateContainerRequest",
-        createContainerRequest(w.policyData, 0, { ...opts, bundleId: "b".repeat(64) }),
-      ),
-    ).toBe(true);
-    const request = createContainerRequest(w.policyData, 1, { ...opts, bundleId: "c".repeat(64) });
-    expect(agent.ask("CreateContainerRequest", structuredClone(request))).toBe(true);
-    const tampered = structuredClone(request) as { OCI: { Process: { Args: string[] } } };
+    // The runtime's requests, built from the pod, the registry's images and the settings.
+    const [built] = await honestRequestsForYaml(pod(image), { images: source, settings: settings() });
+    if (built === undefined) throw new Error("no pod template");
+    const agent = new AgentPolicy(w.policy);
+    const decisions = agent.decideAll(built.stream.requests);
+    expect(decisions.filter((d) => !d.allowed).map((d) => d.reasons?.map((r) => r.message))).toEqual([]);
+    const create = built.stream.requests[built.stream.containers[1]?.create ?? -1];
+    const tampered = structuredClone(create?.input) as { OCI: { Process: { Args: string[] } } };
     tampered.OCI.Process.Args.push("--debug");
-    expect(agent.ask("CreateContainerRequest", tampered)).toBe(false);
+    const denied = agent.decide("CreateContainerRequest", tampered);
+    expect(denied.allowed).toBe(false);
+    expect(denied.reasons?.map((r) => r.message)).toContain(
+      'container "web": extra arg at index 3: "--debug" (the policy has 3 args)',
+    );
   }, 60_000);
 });

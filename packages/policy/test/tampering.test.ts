@@ -1,6 +1,14 @@
+import type { JsonValue } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import { applyJsonPatch, DEFAULT_SETTINGS, type GeneratedWorkload, generatePolicies } from "../src/index.js";
-import { createContainerRequest, FakeAgent } from "./fixtures/agent.js";
+import {
+  type AgentDecision,
+  AgentPolicy,
+  applyJsonPatch,
+  DEFAULT_SETTINGS,
+  type GeneratedWorkload,
+  generatePolicies,
+  honestRequestsForYaml,
+} from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 const DIGEST = "sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db";
@@ -39,25 +47,41 @@ spec:
 // biome-ignore lint/suspicious/noExplicitAny: requests are tampered with field by field
 type Req = Record<string, any>;
 
-async function setUp(
-  guestPull: boolean,
-): Promise<{ w: GeneratedWorkload; agent: () => FakeAgent; request: () => Req }> {
+/** The agent of one sandbox; `ask` decides a request as the agent does and keeps its answer. */
+class Agent {
+  last: AgentDecision | undefined;
+  constructor(readonly policy: AgentPolicy) {}
+  ask(kind: string, input: unknown): boolean {
+    this.last = this.policy.decide(kind, input as JsonValue);
+    return this.last.allowed;
+  }
+  /** The reasons of the last denial, in words. */
+  why(): string[] {
+    return (this.last?.reasons ?? []).map((r) => r.message);
+  }
+}
+
+async function setUp(guestPull: boolean): Promise<{ w: GeneratedWorkload; agent: () => Agent; request: () => Req }> {
   const settings = applyJsonPatch(DEFAULT_SETTINGS, [
     { op: "replace", path: "/cluster_config/guest_pull", value: guestPull },
   ]);
-  const result = await generatePolicies(POD, { images: fixtureImages(), settings });
+  const images = fixtureImages();
+  const result = await generatePolicies(POD, { images, settings });
   const w = result.workloads[0];
   if (w === undefined) throw new Error("no workload");
-  const opts = { sandboxName: "web", namespace: "shop" };
+  // What the runtime sends, built from the pod, the images and the settings (not the policy).
+  const [built] = await honestRequestsForYaml(POD, { images, settings });
+  if (built === undefined) throw new Error("no pod template");
+  const { requests, containers } = built.stream;
+  const app = requests[containers[1]?.create ?? -1]?.input as Req;
   const agent = () => {
-    const a = new FakeAgent(w.policy);
+    const a = new Agent(new AgentPolicy(w.policy));
     // The sandbox comes first: it records the sandbox name, namespace and network namespace.
-    expect(
-      a.ask("CreateContainerRequest", createContainerRequest(w.policyData, 0, { ...opts, bundleId: "b".repeat(64) })),
-    ).toBe(true);
+    for (const r of requests.slice(0, containers[1]?.create))
+      expect(a.ask(r.name, r.input), a.why().join("; ")).toBe(true);
     return a;
   };
-  const request = () => createContainerRequest(w.policyData, 1, { ...opts, bundleId: "c".repeat(64) });
+  const request = () => structuredClone(app);
   return { w, agent, request };
 }
 
@@ -70,20 +94,45 @@ describe.each([
     expect(agent().ask("CreateContainerRequest", request())).toBe(true);
   });
 
-  const tamper: [string, (r: Req) => void][] = [
-    ["an env var's value", (r) => (r.OCI.Process.Env[1] = "MODE=debug")],
-    ["an added env var", (r) => r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/x.so")],
-    ["an argument", (r) => (r.OCI.Process.Args[1] = "--shell")],
-    ["an extra argument", (r) => r.OCI.Process.Args.push("--debug")],
-    ["the user", (r) => (r.OCI.Process.User.UID = 0)],
-    ["the working directory", (r) => (r.OCI.Process.Cwd = "/tmp")],
-    ["a mount made writable", (r) => (r.OCI.Mounts.find((m: Req) => m.destination === "/etc/web").options[2] = "rw")],
-    ["a mount moved", (r) => (r.OCI.Mounts.find((m: Req) => m.destination === "/etc/web").destination = "/etc/ssl")],
+  const tamper: [string, (r: Req) => void, string][] = [
+    [
+      "an env var's value",
+      (r) => (r.OCI.Process.Env[r.OCI.Process.Env.indexOf("MODE=production")] = "MODE=debug"),
+      'env MODE: policy "production", request "debug"',
+    ],
+    [
+      "an added env var",
+      (r) => r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/x.so"),
+      "env LD_PRELOAD=/usr/lib/x.so is not allowed",
+    ],
+    [
+      "an argument",
+      (r) => (r.OCI.Process.Args[1] = "--shell"),
+      'args differ at index 1: policy "--serve", request "--shell"',
+    ],
+    ["an extra argument", (r) => r.OCI.Process.Args.push("--debug"), 'extra arg at index 2: "--debug"'],
+    ["the user", (r) => (r.OCI.Process.User.UID = 0), "UID 0, policy 1000"],
+    ["the working directory", (r) => (r.OCI.Process.Cwd = "/tmp"), 'working directory "/tmp", policy "/"'],
+    [
+      "a mount made writable",
+      (r) => (r.OCI.Mounts.find((m: Req) => m.destination === "/etc/web").options[2] = "rw"),
+      'mount /etc/web is writable ("rw")',
+    ],
+    [
+      "a mount moved",
+      (r) => (r.OCI.Mounts.find((m: Req) => m.destination === "/etc/web").destination = "/etc/ssl"),
+      "extra mount /etc/ssl",
+    ],
     [
       "an extra mount",
       (r) => r.OCI.Mounts.push({ destination: "/host", source: "/", type_: "bind", options: ["rbind", "rw"] }),
+      'extra mount /host (bind from "/") is not allowed',
     ],
-    ["an added capability", (r) => r.OCI.Process.Capabilities.Bounding.push("CAP_SYS_ADMIN")],
+    [
+      "an added capability",
+      (r) => r.OCI.Process.Capabilities.Bounding.push("CAP_SYS_ADMIN"),
+      "capabilities (Bounding): CAP_SYS_ADMIN not allowed",
+    ],
     [
       "privileged",
       (r) => {
@@ -93,15 +142,33 @@ describe.each([
         r.OCI.Linux.MaskedPaths = [];
         r.OCI.Linux.ReadonlyPaths = [];
       },
+      "/proc/kcore is not masked",
     ],
-    ["a read-write root", (r) => (r.OCI.Root.Readonly = !r.OCI.Root.Readonly)],
+    [
+      "a read-write root",
+      (r) => (r.OCI.Root.Readonly = !r.OCI.Root.Readonly),
+      "root filesystem is read-only, the policy has it writable",
+    ],
     [
       "a container name the pod does not have",
       (r) => (r.OCI.Annotations["io.kubernetes.cri.container-name"] = "sidecar"),
+      'container "sidecar" is not in the policy (its containers: "app")',
     ],
-    ["another namespace", (r) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"] = "default")],
-    ["a sysctl", (r) => (r.OCI.Linux.Sysctl["kernel.shm_rmid_forced"] = "1")],
-    ["an unknown annotation", (r) => (r.OCI.Annotations["io.katacontainers.config.hypervisor.kernel_params"] = "x")],
+    [
+      "another namespace",
+      (r) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"] = "default"),
+      'namespace "default" differs from the policy\'s "shop"',
+    ],
+    [
+      "a sysctl",
+      (r) => (r.OCI.Linux.Sysctl["kernel.shm_rmid_forced"] = "1"),
+      "sysctl kernel.shm_rmid_forced=1 is not allowed",
+    ],
+    [
+      "an unknown annotation",
+      (r) => (r.OCI.Annotations["io.katacontainers.config.hypervisor.kernel_params"] = "x"),
+      'annotation io.katacontainers.config.hypervisor.kernel_params="x" is not allowed',
+    ],
   ];
   if (guestPull) {
     tamper.push([
@@ -110,6 +177,7 @@ describe.each([
         const s = r.storages.find((x: Req) => x.driver === "image_guest_pull");
         s.source = s.source.replace(/@sha256:.*/, `@sha256:${"0".repeat(64)}`);
       },
+      `image digest differs: policy ${DIGEST}, request sha256:${"0".repeat(64)}`,
     ]);
   } else {
     tamper.push([
@@ -118,15 +186,25 @@ describe.each([
         const s = r.storages.find((x: Req) => x.fstype === "tar");
         s.options = s.options.map((o: string) => o.replace(/root-hash=[0-9a-f]+/, `root-hash=${"0".repeat(64)}`));
       },
+      "image layers differ: 1 layer root hash(es) not in the policy",
     ]);
-    tamper.push(["a missing layer", (r) => r.storages.splice(0, 1)]);
+    tamper.push([
+      "a missing layer",
+      (r) => r.storages.splice(0, 1),
+      "image layers differ: 0 layer root hash(es) not in the policy",
+    ]);
   }
 
-  it.each(tamper)("denies %s", async (_what, change) => {
+  it.each(tamper)("denies %s, saying why", async (_what, change, reason) => {
     const { agent, request } = await setUp(guestPull);
     const r = request();
     change(r);
-    expect(agent().ask("CreateContainerRequest", r)).toBe(false);
+    const a = agent();
+    expect(a.ask("CreateContainerRequest", r)).toBe(false);
+    expect(
+      a.why().some((m) => m.includes(reason)),
+      a.why().join("\n"),
+    ).toBe(true);
   });
 
   it("denies a second container that the pod does not have", async () => {
@@ -151,6 +229,11 @@ describe.each([
       process: { ...r.OCI.Process, Args: ["/bin/sh"], Capabilities: null },
     };
     expect(a.ask("ExecProcessRequest", exec)).toBe(false);
+    expect(a.why()).toContain('container "app": exec of "/bin/sh" is not allowed (declared commands: none)');
     expect(a.ask("RemoveContainerRequest", { container_id: r.container_id })).toBe(true);
+    expect(a.ask("ExecProcessRequest", { ...exec, process: { ...exec.process, Args: ["/pause", "--serve"] } })).toBe(
+      false,
+    );
+    expect(a.why()[0]).toMatch(/^exec into container [0-9a-f]{12}… which this sandbox did not create/);
   });
 });

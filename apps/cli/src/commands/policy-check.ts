@@ -1,35 +1,59 @@
 import { ContrastError, fromBase64, fromUtf8, type JsonValue, parseJson } from "@contrast/core";
-import { type AgentRequest, Policy, parseRequestStream } from "@contrast/rego";
+import {
+  type AgentDecision,
+  AgentPolicy,
+  type AgentRequest,
+  type DenialReason,
+  parseRequestStream,
+  type StreamRequest,
+} from "@contrast/policy";
+import { Policy } from "@contrast/rego";
 import { loadAll } from "js-yaml";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
+import { type HonestOptions, honestStreams } from "./policy-requests.js";
 
-export interface PolicyCheckOptions {
+export interface PolicyCheckOptions extends HonestOptions {
   readonly kind?: string;
   readonly requests?: string;
-  /** Print lines of the policy to show for a denial. */
+  /** Print lines of the policy to show for a denial (with --log-level debug). */
   readonly trace?: string;
+  /** Build the honest requests of each workload of the YAML and check them with its policy. */
+  readonly honest?: boolean;
 }
 
 /** The annotation that carries a Kata agent policy (base64 of the Rego text). */
 export const POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
 const POLICY_MAX_BYTES = 16 * 1024 * 1024;
 const REQUEST_MAX_BYTES = 64 * 1024 * 1024;
-const PACKAGE = "agent_policy";
 
 interface Decision {
   readonly index: number;
+  /** Line of the request in the stream, when it came from one. */
+  readonly line?: number;
   readonly kind: string;
   readonly allowed: boolean;
+  /** How the agent decided (docs/agent-protocol.md): allowed, denied, undefined, ... */
+  readonly outcome: AgentDecision["outcome"];
+  /** Allowed only because the policy sets AllowRequestsFailingPolicy. */
+  readonly bypassed: boolean;
   readonly rule: string;
-  /** For a denial: the policy's last print lines, which name the values that failed. */
+  /** For a denial: which container, which field, what the policy expected and what the request had. */
+  readonly reasons?: readonly DenialReason[];
+  /** For a denial: the policy's last print lines. */
   readonly trace?: readonly string[];
 }
 
+interface Checked {
+  readonly workload?: string;
+  readonly decisions: readonly Decision[];
+}
+
 /**
- * Evaluates Kata agent requests against a policy as the agent does (non-strict built-in errors)
- * and prints allowed/denied. Exit status 0 when every request is allowed, 1 when one is denied,
- * 2 when the policy or a request cannot be read or evaluated.
+ * Evaluates Kata agent requests against a policy as the agent does (AgentPolicy: boolean or
+ * {allowed, ops} answers, the state carried through the stream) and prints allowed/denied with
+ * the reasons of each denial. Exit status 0 when every request is allowed, 1 when one is denied,
+ * 2 when the policy or a request cannot be read.
  */
 export async function policyCheck(
   ctx: Context,
@@ -39,57 +63,120 @@ export async function policyCheck(
 ): Promise<number> {
   const { out } = ctx;
   try {
-    const policyPath = resolvePath(ctx, policyFile, policyFile);
-    const source = regoSource(fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")), policyPath);
-    const policy = Policy.compile({ file: "policy.rego", source: source });
     const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
-    let requests: AgentRequest[];
-    if (opts.requests !== undefined) {
-      if (requestFile !== undefined || opts.kind !== undefined) {
-        throw usage("pass either --requests <file> or a request file with --kind, not both");
+    if (!Number.isInteger(traceLines) || traceLines < 0)
+      throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
+    const checked: Checked[] = [];
+    if (opts.honest === true) {
+      if (requestFile !== undefined || opts.kind !== undefined || opts.requests !== undefined) {
+        throw usage("--honest builds the requests itself: pass only the YAML file");
       }
-      const path = resolvePath(ctx, opts.requests, opts.requests);
-      requests = parseRequestStream(fromUtf8(await readBounded(path, REQUEST_MAX_BYTES, "request stream")), path);
+      for (const w of await honestStreams(ctx, policyFile, opts)) {
+        // Workloads without a policy (not confidential) never meet an agent policy.
+        if (w.policy === undefined) {
+          ctx.log.info("no policy annotation; skipped", { workload: w.workload });
+          continue;
+        }
+        const agent = compile(w.policy, "policy.rego");
+        checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
+      }
+      if (checked.length === 0) {
+        throw new ContrastError(
+          "POLICY_ANNOTATION_MISSING",
+          `${policyFile}: no workload has a ${POLICY_ANNOTATION} annotation`,
+          {
+            hint: "Run `contrast policy generate` on the file first.",
+          },
+        );
+      }
     } else {
-      if (requestFile === undefined || opts.kind === undefined) {
-        throw usage("pass a request file and its --kind (e.g. CreateContainerRequest), or --requests <file>");
+      const policyPath = resolvePath(ctx, policyFile, policyFile);
+      const source = regoSource(fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")), policyPath);
+      const agent = compile(source, "policy.rego");
+      let requests: (StreamRequest | AgentRequest)[];
+      if (opts.requests !== undefined) {
+        if (requestFile !== undefined || opts.kind !== undefined) {
+          throw usage("pass either --requests <file> or a request file with --kind, not both");
+        }
+        const path = resolvePath(ctx, opts.requests, opts.requests);
+        requests = parseRequestStream(fromUtf8(await readBounded(path, REQUEST_MAX_BYTES, "request stream")), path);
+      } else {
+        if (requestFile === undefined || opts.kind === undefined) {
+          throw usage("pass a request file and its --kind (e.g. CreateContainerRequest), or --requests <file>");
+        }
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.kind))
+          throw usage(`--kind ${JSON.stringify(opts.kind)} is not a request name`);
+        const path = resolvePath(ctx, requestFile, requestFile);
+        const input = parseJson(await readBounded(path, REQUEST_MAX_BYTES, "request"), { source: path });
+        requests = [{ name: opts.kind, input, line: 1 }];
       }
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.kind))
-        throw usage(`--kind ${JSON.stringify(opts.kind)} is not a request name`);
-      const path = resolvePath(ctx, requestFile, requestFile);
-      const input = parseJson(await readBounded(path, REQUEST_MAX_BYTES, "request"), { source: path });
-      requests = [{ name: opts.kind, input, line: 1 }];
-    }
-    const decisions = requests.map((r, index) => decide(policy, r, index, traceLines));
-    const denied = decisions.filter((d) => !d.allowed).length;
-    if (out.json) {
-      out.result({ ok: denied === 0, allowed: decisions.length - denied, denied, decisions });
-      return denied === 0 ? 0 : 1;
-    }
-    for (const d of decisions) {
-      const label = decisions.length > 1 ? `${String(d.index + 1).padStart(4)} ${d.kind}: ` : `${d.kind}: `;
-      if (d.allowed) out.info(`${label}${out.style("green", "allowed")}`);
-      else {
-        out.problem(`${label}${out.style("red", "denied")} by ${d.rule}`);
-        for (const line of d.trace ?? []) out.info(`  ${out.style("dim", line)}`);
+      if (agent.allowsFailures) {
+        out.warn("the policy sets AllowRequestsFailingPolicy: the agent ignores every denial (a debug switch)");
       }
+      checked.push({ decisions: run(agent, requests, traceLines) });
     }
-    if (decisions.length > 1) out.info(`${decisions.length - denied} allowed, ${denied} denied`);
-    return denied === 0 ? 0 : 1;
+    return report(ctx, checked);
   } catch (e) {
     out.error(ContrastError.from(e));
     return 2;
   }
 }
 
-function decide(policy: Policy, r: AgentRequest, index: number, traceLines: number): Decision {
-  const rule = `data.${PACKAGE}.${r.name}`;
-  const prints: string[] = [];
-  const v = policy.evalRule(rule, { input: r.input as JsonValue, strict: false, print: (l) => prints.push(l) });
-  // The agent allows a request only when its rule is exactly true.
-  const allowed = v === true;
-  if (allowed) return { index, kind: r.name, allowed, rule };
-  return { index, kind: r.name, allowed, rule, trace: traceLines > 0 ? prints.slice(-traceLines) : [] };
+function compile(source: string, file: string): AgentPolicy {
+  return new AgentPolicy(Policy.compile({ file, source }), { file });
+}
+
+/**
+ * Requests are evaluated as given: a recorded stream already has every field its agent version
+ * sends, and filling in today's protobuf defaults would change what older rules see.
+ */
+function run(agent: AgentPolicy, requests: readonly (StreamRequest | AgentRequest)[], traceLines: number): Decision[] {
+  return requests.map((r, index) => {
+    const d = agent.decide(r.name, r.input as JsonValue);
+    const line = "line" in r ? r.line : undefined;
+    return {
+      index,
+      ...(line === undefined ? {} : { line }),
+      kind: r.name,
+      allowed: d.allowed,
+      outcome: d.outcome,
+      bypassed: d.bypassed,
+      rule: `data.agent_policy.${r.name}`,
+      ...(d.allowed && !d.bypassed
+        ? {}
+        : { reasons: d.reasons ?? [], trace: traceLines > 0 ? d.prints.slice(-traceLines) : [] }),
+    };
+  });
+}
+
+function report(ctx: Context, checked: readonly Checked[]): number {
+  const { out } = ctx;
+  const all = checked.flatMap((c) => c.decisions);
+  const denied = all.filter((d) => !d.allowed).length;
+  const status = denied === 0 ? 0 : 1;
+  if (out.json) {
+    const summary = { ok: denied === 0, allowed: all.length - denied, denied };
+    if (checked.length === 1 && checked[0]?.workload === undefined) out.result({ ...summary, decisions: all });
+    else out.result({ ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) });
+    return status;
+  }
+  const debug = ctx.logLevel === "debug";
+  for (const c of checked) {
+    if (c.workload !== undefined) out.info(`${c.workload}:`);
+    const many = c.decisions.length > 1;
+    for (const d of c.decisions) {
+      const label = many ? `${String(d.index + 1).padStart(4)} ${d.kind}: ` : `${d.kind}: `;
+      if (d.allowed && !d.bypassed) out.info(`${label}${out.style("green", "allowed")}`);
+      else if (d.allowed) out.warn(`${label}denied, allowed only by AllowRequestsFailingPolicy`);
+      else out.problem(`${label}${out.style("red", "denied")} by ${d.rule}`);
+      if (!d.allowed || d.bypassed) {
+        for (const r of d.reasons ?? []) out.info(`  ${r.message}`);
+        if (debug) for (const line of d.trace ?? []) out.info(`  ${out.style("dim", line)}`);
+      }
+    }
+  }
+  if (all.length > 1) out.info(`${all.length - denied} allowed, ${denied} denied`);
+  return status;
 }
 
 /**

@@ -204,7 +204,7 @@ async function yamlFiles(paths: readonly string[]): Promise<string[]> {
  * `<name>.d/` next to it. Without the default file, the drop-ins of `settings.d/` apply to the
  * built-in settings; undefined (the built-in settings as they are) when there are none either.
  */
-async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
+export async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
   const path = resolvePath(ctx, explicit, "settings.json");
   const text = await readOptional(path, explicit !== undefined);
   const dropInDir = join(dirname(path), `${basename(path, extname(path))}.d`);

@@ -1,0 +1,144 @@
+import { writeFile } from "node:fs/promises";
+import { ContrastError, fromUtf8 } from "@contrast/core";
+import {
+  decodePolicyAnnotation,
+  formatRequestStream,
+  type HonestStream,
+  honestRequestsForYaml,
+  type ImageMetadataSource,
+  POLICY_ANNOTATION,
+  type PodTemplate,
+  parseYamlDocuments,
+  type SandboxIdentity,
+} from "@contrast/policy";
+import { type Context, resolvePath } from "../context.js";
+import { readBounded } from "../files.js";
+import { openImageSource } from "../images.js";
+import { readSettings } from "./policy-generate.js";
+
+/** Where the honest requests' inputs come from: the options `policy generate` takes. */
+export interface HonestOptions {
+  readonly settings?: string;
+  readonly layersCache?: string;
+  readonly imageMetadata?: string;
+  readonly insecureRegistry?: string[];
+  readonly config?: string[];
+  readonly sandboxName?: string;
+  readonly namespace?: string;
+  /** Only the pod template of this workload (its name). */
+  readonly workload?: string;
+}
+
+export interface PolicyRequestsOptions extends HonestOptions {
+  readonly outputFile?: string;
+}
+
+export interface WorkloadStream {
+  /** "Kind/name". */
+  readonly workload: string;
+  readonly template: PodTemplate;
+  /** The Rego text of the template's policy annotation, when it has one. */
+  readonly policy: string | undefined;
+  readonly stream: HonestStream;
+}
+
+const YAML_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The request streams an honest runtime would send for each pod template of a YAML file, built
+ * from the pod specs, the images and the settings (not from the policies).
+ */
+export async function honestStreams(ctx: Context, file: string, opts: HonestOptions): Promise<WorkloadStream[]> {
+  const path = resolvePath(ctx, file, file);
+  const text = fromUtf8(await readBounded(path, YAML_MAX_BYTES, "YAML file"));
+  const configDocuments: unknown[] = [];
+  for (const c of opts.config ?? []) {
+    const p = resolvePath(ctx, c, c);
+    configDocuments.push(
+      ...parseYamlDocuments(fromUtf8(await readBounded(p, YAML_MAX_BYTES, "config file")), p).map((d) => d.value),
+    );
+  }
+  const settings = await readSettings(ctx, opts.settings);
+  let images: ImageMetadataSource | undefined;
+  try {
+    images = await openImageSource(ctx, {
+      ...(opts.imageMetadata === undefined
+        ? {}
+        : { imageMetadata: resolvePath(ctx, opts.imageMetadata, opts.imageMetadata) }),
+      layersCache: resolvePath(ctx, opts.layersCache, "layers-cache.json"),
+      insecureRegistries: opts.insecureRegistry ?? [],
+    });
+    const identity: SandboxIdentity = {
+      ...(opts.sandboxName === undefined ? {} : { sandboxName: opts.sandboxName }),
+      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+    };
+    const built = await honestRequestsForYaml(text, {
+      images,
+      ...(settings === undefined ? {} : { settings }),
+      identity,
+      configDocuments,
+      source: path,
+    });
+    const out: WorkloadStream[] = [];
+    for (const { template, stream } of built) {
+      const name = template.name || template.generateName || "?";
+      if (opts.workload !== undefined && name !== opts.workload) continue;
+      const annotations = template.podMetadata.annotations;
+      const value =
+        annotations !== null && typeof annotations === "object" && !Array.isArray(annotations)
+          ? (annotations as Record<string, unknown>)[POLICY_ANNOTATION]
+          : undefined;
+      out.push({
+        workload: `${template.kind}/${name}`,
+        template,
+        policy: typeof value === "string" ? decodePolicyAnnotation(value) : undefined,
+        stream,
+      });
+    }
+    if (out.length === 0) {
+      throw new ContrastError(
+        "POLICY_NO_WORKLOAD",
+        `${path}: no pod template${opts.workload === undefined ? "" : ` named ${opts.workload}`}`,
+        {
+          hint: "Pass Kubernetes YAML with a Pod, Deployment, StatefulSet, ... (and check --workload).",
+        },
+      );
+    }
+    return out;
+  } finally {
+    await images?.close();
+  }
+}
+
+/**
+ * Writes the honest request stream of a workload (the format `policy check --requests` reads).
+ * Exit status 0, or 2 on an error.
+ */
+export async function policyRequests(ctx: Context, file: string, opts: PolicyRequestsOptions): Promise<number> {
+  const { out } = ctx;
+  try {
+    const streams = await honestStreams(ctx, file, opts);
+    const text = streams.map((s) => formatRequestStream(s.stream.requests)).join("\n");
+    if (out.json) {
+      out.result({
+        ok: true,
+        workloads: streams.map((s) => ({
+          workload: s.workload,
+          identity: s.stream.identity,
+          requests: s.stream.requests,
+        })),
+      });
+    } else if (opts.outputFile === undefined) {
+      ctx.out.info(text.trimEnd());
+    }
+    if (opts.outputFile !== undefined) {
+      await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), text);
+      for (const s of streams)
+        ctx.log.info("wrote requests", { workload: s.workload, requests: s.stream.requests.length });
+    }
+    return 0;
+  } catch (e) {
+    out.error(ContrastError.from(e));
+    return 2;
+  }
+}

@@ -1,0 +1,955 @@
+import { type JsonValue, sha256Hex, toBase64, utf8 } from "@contrast/core";
+import { PolicyError } from "../errors.js";
+import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
+import { type ConfigSources, collectConfigSources } from "../kube/config-sources.js";
+import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
+import { parseYamlDocuments } from "../kube/yaml.js";
+import { DEFAULT_SETTINGS } from "../settings/defaults.js";
+import type { InfraContainer, Settings } from "../settings/types.js";
+import type { StreamRequest } from "./stream.js";
+
+/**
+ * What the node decides about a pod, which no manifest says: its name and IDs, IPs, the network
+ * namespace. Everything is a parameter so that a test (or the demo runtime) can vary it; the
+ * defaults are fixed, made-up values of the right shape.
+ */
+export interface SandboxIdentity {
+  /** The pod's name; default: the Pod's name, or a controller-made name (`web-5d8f9c7b6d-x7k2p`). */
+  readonly sandboxName?: string;
+  /** Default: the workload's namespace, else "default". */
+  readonly namespace?: string;
+  /** 64 lowercase hex characters; also the pause container's ID. */
+  readonly sandboxId?: string;
+  readonly podUid?: string;
+  readonly podIp?: string;
+  readonly hostIp?: string;
+  readonly nodeName?: string;
+  /** The UUID of the CNI network namespace (`/var/run/netns/cni-<uuid>`). */
+  readonly netnsId?: string;
+  /** The cluster IP of the `kubernetes` service, for the service environment variables. */
+  readonly kubernetesServiceIp?: string;
+}
+
+export type ResolvedIdentity = Required<SandboxIdentity>;
+
+export interface HonestRequestOptions {
+  /** Image metadata by the reference as the pod spec writes it (and the pause image's). */
+  readonly images: ImageMetadataSource | ReadonlyMap<string, ImageMetadata>;
+  /** The settings the policy was generated with; default: the built-in settings. */
+  readonly settings?: Settings;
+  readonly identity?: SandboxIdentity;
+  /** ConfigMaps and Secrets env vars may refer to (parsed documents). */
+  readonly configDocuments?: readonly unknown[];
+  /**
+   * Names of a StatefulSet's volumeClaimTemplates: volumeMounts may name them instead of a volume
+   * (honestRequestsForYaml fills this in).
+   */
+  readonly claimTemplates?: readonly string[];
+}
+
+/** One container of the stream: its name ("" for the pause container) and ID. */
+export interface HonestContainer {
+  readonly name: string;
+  readonly containerId: string;
+  /** Indexes of its CreateContainerRequest and of its ExecProcessRequests in `requests`. */
+  readonly create: number;
+  readonly execs: readonly number[];
+}
+
+export interface HonestStream {
+  readonly identity: ResolvedIdentity;
+  readonly requests: readonly StreamRequest[];
+  readonly containers: readonly HonestContainer[];
+}
+
+const CONTAINERD_BUNDLE = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/";
+const SHARED_DIR = "/run/kata-containers/shared/containers/";
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// containerd's (and Kata's) masked and read-only paths of an unprivileged container.
+const MASKED_PATHS = [
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/sys/firmware",
+  "/proc/scsi",
+];
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+type Mount = { destination: string; source: string; type_: string; options: string[] };
+type StorageReq = {
+  driver: string;
+  driver_options: string[];
+  source: string;
+  fstype: string;
+  options: string[];
+  mount_point: string;
+  fs_group: { group_id: number; group_change_policy: number } | null;
+  shared: boolean;
+};
+
+function hex(seed: string, n: number): string {
+  return sha256Hex(utf8(seed)).slice(0, n);
+}
+
+function uuid(seed: string): string {
+  const h = hex(seed, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function strings(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.map((x) => String(x)) : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+}
+
+function basename(path: string): string {
+  const parts = path.split("/").filter((p) => p !== "");
+  return parts[parts.length - 1] ?? "";
+}
+
+/** The name a controller gives the pods of a template, as the API server would. */
+function defaultSandboxName(t: PodTemplate): string {
+  const base = t.name !== "" ? t.name : (t.generateName ?? "pod").replace(/-$/, "");
+  switch (t.kind) {
+    case "Pod":
+      return t.name !== "" ? t.name : `${t.generateName ?? "pod-"}x7k2p`;
+    case "Deployment":
+      return `${base}-5d8f9c7b6d-x7k2p`;
+    case "StatefulSet":
+      return `${base}-0`;
+    case "CronJob":
+      return `${base}-28934400-x7k2p`;
+    default:
+      return `${base}-x7k2p`;
+  }
+}
+
+export function resolveIdentity(t: PodTemplate, given: SandboxIdentity = {}): ResolvedIdentity {
+  const sandboxName = given.sandboxName ?? defaultSandboxName(t);
+  const namespace = given.namespace ?? t.namespace ?? "default";
+  const seed = `${namespace}/${sandboxName}`;
+  return {
+    sandboxName,
+    namespace,
+    sandboxId: given.sandboxId ?? hex(`sandbox:${seed}`, 64),
+    podUid: given.podUid ?? uuid(`uid:${seed}`),
+    podIp: given.podIp ?? "10.244.0.21",
+    hostIp: given.hostIp ?? "192.168.49.2",
+    nodeName: given.nodeName ?? "node-1",
+    netnsId: given.netnsId ?? uuid(`netns:${seed}`),
+    kubernetesServiceIp: given.kubernetesServiceIp ?? "10.96.0.1",
+  };
+}
+
+async function imageOf(images: HonestRequestOptions["images"], reference: string): Promise<ImageMetadata> {
+  const found = "get" in images && typeof images.get === "function" ? await images.get(reference) : undefined;
+  if (found === undefined) {
+    throw new PolicyError("POLICY_REQUESTS_UNBUILDABLE", `no image metadata for ${reference}`, {
+      hint: "Pass the metadata of every image of the pod (and of the settings' pause image).",
+    });
+  }
+  return found;
+}
+
+/**
+ * The honest request streams for every pod template of a YAML text: what containerd's CRI plugin
+ * and the Kata runtime would send the agent of each pod. `identity` applies to every template.
+ */
+export async function honestRequestsForYaml(
+  yamlText: string,
+  options: HonestRequestOptions & { readonly source?: string },
+): Promise<{ readonly template: PodTemplate; readonly stream: HonestStream }[]> {
+  const docs = parseYamlDocuments(yamlText, options.source ?? "input").map((d) => d.value);
+  const configDocuments = [...docs, ...(options.configDocuments ?? [])];
+  const out: { template: PodTemplate; stream: HonestStream }[] = [];
+  const objects = docs.flatMap((d) => (isRecord(d) && d.kind === "List" && Array.isArray(d.items) ? d.items : [d]));
+  for (const doc of objects) {
+    const spec = isRecord(doc) && isRecord(doc.spec) ? doc.spec : {};
+    const claimTemplates = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).flatMap((c) =>
+      isRecord(c) && isRecord(c.metadata) && typeof c.metadata.name === "string" ? [c.metadata.name] : [],
+    );
+    for (const template of podTemplates(doc)) {
+      out.push({ template, stream: await honestRequests(template, { ...options, configDocuments, claimTemplates }) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the request stream the runtime sends for one pod, from the pod spec, the images'
+ * configs and the settings (never from a generated policy, so that it can catch generator
+ * bugs): CreateSandboxRequest; CreateContainerRequest and StartContainerRequest for the pause
+ * container, each init container and each container; an ExecProcessRequest for each declared
+ * exec probe and lifecycle hook.
+ */
+export async function honestRequests(template: PodTemplate, options: HonestRequestOptions): Promise<HonestStream> {
+  const settings = options.settings ?? DEFAULT_SETTINGS;
+  const id = resolveIdentity(template, options.identity);
+  const sources = collectConfigSources(options.configDocuments ?? []);
+  const spec = template.spec;
+  const pod = podFacts(template, spec, id, settings, sources, options.claimTemplates ?? []);
+  const requests: StreamRequest[] = [];
+  const containers: HonestContainer[] = [];
+
+  requests.push({ name: "CreateSandboxRequest", input: createSandbox(id, settings) });
+  const pauseImage = await imageOf(options.images, settings.cluster_config.pause_container_image);
+  const pause = pauseContainer(pod, pauseImage);
+  containers.push({ name: "", containerId: id.sandboxId, create: requests.length, execs: [] });
+  requests.push({ name: "CreateContainerRequest", input: pause as JsonValue });
+  requests.push({ name: "StartContainerRequest", input: { container_id: id.sandboxId } });
+
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : []);
+  let blockDevices = 0;
+  for (const c of [...list(spec.initContainers), ...list(spec.containers)]) {
+    const name = String(c.name ?? "");
+    const reference = String(c.image ?? "");
+    const image = await imageOf(options.images, reference);
+    const containerId = hex(`container:${id.sandboxId}/${name}`, 64);
+    const built = appContainer(pod, c, image, reference, containerId, blockDevices);
+    blockDevices = built.blockDevices;
+    const create = requests.length;
+    requests.push({ name: "CreateContainerRequest", input: built.request as JsonValue });
+    requests.push({ name: "StartContainerRequest", input: { container_id: containerId } });
+    const execs: number[] = [];
+    for (const [i, command] of execCommands(c).entries()) {
+      execs.push(requests.length);
+      const process = { ...built.process, Args: command, Terminal: false, Capabilities: null, OOMScoreAdj: 0 };
+      requests.push({
+        name: "ExecProcessRequest",
+        input: { container_id: containerId, exec_id: uuid(`exec:${containerId}/${i}`), string_user: null, process },
+      });
+    }
+    containers.push({ name, containerId, create, execs });
+  }
+  return { identity: id, requests, containers };
+}
+
+interface Pod {
+  readonly id: ResolvedIdentity;
+  readonly settings: Settings;
+  readonly sources: ConfigSources;
+  readonly template: PodTemplate;
+  readonly spec: JsonRecord;
+  readonly security: JsonRecord;
+  readonly hostname: string;
+  readonly sysctls: Record<string, string>;
+  readonly volumes: readonly JsonRecord[];
+}
+
+function podFacts(
+  t: PodTemplate,
+  spec: JsonRecord,
+  id: ResolvedIdentity,
+  settings: Settings,
+  sources: ConfigSources,
+  claimTemplates: readonly string[],
+) {
+  const security = isRecord(spec.securityContext) ? spec.securityContext : {};
+  const sysctls: Record<string, string> = {};
+  if (Array.isArray(security.sysctls)) {
+    for (const s of security.sysctls) if (isRecord(s) && typeof s.name === "string") sysctls[s.name] = String(s.value);
+  }
+  return {
+    id,
+    settings,
+    sources,
+    template: t,
+    spec,
+    security,
+    hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : id.sandboxName,
+    sysctls,
+    // A claim template becomes a persistentVolumeClaim volume of the same name in each pod.
+    volumes: [
+      ...(Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : []),
+      ...claimTemplates.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })),
+    ],
+  } satisfies Pod;
+}
+
+/** The runtime hands shareProcessNamespace to each container, never through this request's flag. */
+function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
+  return {
+    hostname: "",
+    dns: [],
+    storages: settings.sandbox.storages.map((s) => ({
+      driver: s.driver,
+      driver_options: [...(s.driver_options ?? [])],
+      source: s.source,
+      fstype: s.fstype,
+      options: [...s.options],
+      mount_point: s.mount_point,
+      fs_group: null,
+      shared: false,
+    })),
+    sandbox_pidns: false,
+    sandbox_id: id.sandboxId,
+    guest_hook_path: "",
+    kernel_modules: [],
+  } as JsonValue;
+}
+
+/** containerd's mounts of every container; a privileged one gets /sys and cgroups writable. */
+function containerdMounts(isPause: boolean, privileged: boolean): Mount[] {
+  const rw = privileged ? "rw" : "ro";
+  const mounts: Mount[] = [
+    { destination: "/proc", source: "proc", type_: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      source: "tmpfs",
+      type_: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+      destination: "/dev/pts",
+      source: "devpts",
+      type_: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    { destination: "/dev/mqueue", source: "mqueue", type_: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/sys", source: "sysfs", type_: "sysfs", options: ["nosuid", "noexec", "nodev", rw] },
+  ];
+  if (!isPause) {
+    mounts.push({
+      destination: "/sys/fs/cgroup",
+      source: "cgroup",
+      type_: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", rw],
+    });
+  }
+  return mounts;
+}
+
+/** A file the Kata runtime copies or shares into the guest for this container. */
+function sharedFile(bundle: string, name: string): string {
+  return `${SHARED_DIR}${bundle}-${hex(`shared:${bundle}/${name}`, 16)}-${name}`;
+}
+
+/**
+ * The kubelet's and containerd's mounts (hosts, hostname, resolv.conf, termination log, the
+ * sandbox's /dev/shm, the service account token), with the options the settings describe.
+ */
+function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Mount[]): void {
+  const token = pod.spec.automountServiceAccountToken !== false;
+  for (const m of infra.Mounts ?? []) {
+    // Only mounted on clusters with workload identity; a plain pod does not get it.
+    if (m.source?.startsWith("$(")) continue;
+    if (m.destination === "/var/run/secrets/kubernetes.io/serviceaccount" && !token) continue;
+    const options = [...m.options];
+    if (m.type_ === "bind" && options.includes("rprivate") && !options.includes("ro") && !options.includes("rw")) {
+      options.push("rw");
+    }
+    const mount = {
+      destination: m.destination,
+      source: m.source ?? sharedFile(bundle, basename(m.destination)),
+      type_: m.type_,
+      options,
+    };
+    const i = mounts.findIndex((x) => x.destination === m.destination);
+    if (i >= 0) mounts[i] = mount;
+    else mounts.push(mount);
+  }
+}
+
+function annotationsFor(pod: Pod, bundle: string): Record<string, string> {
+  const { id } = pod;
+  return {
+    "io.katacontainers.pkg.oci.bundle_path": `${CONTAINERD_BUNDLE}${bundle}`,
+    "io.kubernetes.cri.sandbox-cpu-period": "100000",
+    "io.kubernetes.cri.sandbox-cpu-quota": "0",
+    "io.kubernetes.cri.sandbox-cpu-shares": "2",
+    "io.kubernetes.cri.sandbox-id": id.sandboxId,
+    "io.kubernetes.cri.sandbox-memory": "0",
+    "io.kubernetes.cri.sandbox-name": id.sandboxName,
+    "io.kubernetes.cri.sandbox-namespace": id.namespace,
+    "io.kubernetes.cri.sandbox-uid": id.podUid,
+  };
+}
+
+interface Passwd {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** The topmost layer's copy of /etc/passwd or /etc/group, as in the unpacked image. */
+function etcFile(image: ImageMetadata, file: "passwd" | "group"): string[][] {
+  for (let i = image.layers.length - 1; i >= 0; i--) {
+    const text = image.layers[i]?.[file];
+    if (text === null) return [];
+    if (text !== undefined) return text.split("\n").map((l) => l.split(":"));
+  }
+  return [];
+}
+
+/** The process user as containerd resolves it from the security contexts and the image. */
+function processUser(pod: Pod, sc: JsonRecord, image: ImageMetadata) {
+  const passwd: Passwd[] = etcFile(image, "passwd").flatMap((f) =>
+    f.length >= 4 && /^[0-9]+$/.test(f[2] ?? "") && /^[0-9]+$/.test(f[3] ?? "")
+      ? [{ name: f[0] ?? "", uid: Number(f[2]), gid: Number(f[3]) }]
+      : [],
+  );
+  const groups = etcFile(image, "group").flatMap((f) =>
+    f.length >= 4 && /^[0-9]+$/.test(f[2] ?? "")
+      ? [{ name: f[0] ?? "", gid: Number(f[2]), members: (f[3] ?? "").split(",").filter((m) => m !== "") }]
+      : [],
+  );
+  const runAsUser = num(sc.runAsUser) ?? num(pod.security.runAsUser);
+  const runAsGroup = num(sc.runAsGroup) ?? num(pod.security.runAsGroup);
+  const [userPart = "", groupPart] = (image.config.User ?? "").split(":", 2);
+  let uid = 0;
+  let entry: Passwd | undefined;
+  if (runAsUser !== undefined) {
+    uid = runAsUser;
+    entry = passwd.find((p) => p.uid === uid);
+  } else if (/^[0-9]+$/.test(userPart)) {
+    uid = Number(userPart);
+    entry = passwd.find((p) => p.uid === uid);
+  } else if (userPart !== "") {
+    entry = passwd.find((p) => p.name === userPart);
+    if (entry === undefined) {
+      throw new PolicyError("POLICY_REQUESTS_UNBUILDABLE", `image user ${userPart} is not in the image's /etc/passwd`, {
+        hint: "containerd would fail to start this container; use a numeric USER or runAsUser.",
+      });
+    }
+    uid = entry.uid;
+  } else entry = passwd.find((p) => p.uid === 0);
+  let gid: number;
+  if (runAsGroup !== undefined) gid = runAsGroup;
+  else if (groupPart !== undefined && groupPart !== "" && runAsUser === undefined) {
+    gid = /^[0-9]+$/.test(groupPart) ? Number(groupPart) : (groups.find((g) => g.name === groupPart)?.gid ?? 0);
+  } else gid = entry?.gid ?? 0;
+  const extra = new Set<number>([gid]);
+  if (entry !== undefined) for (const g of groups) if (g.members.includes(entry.name)) extra.add(g.gid);
+  if (Array.isArray(pod.security.supplementalGroups)) {
+    for (const g of pod.security.supplementalGroups) if (typeof g === "number") extra.add(g);
+  }
+  const fsGroup = num(pod.security.fsGroup);
+  if (fsGroup !== undefined) extra.add(fsGroup);
+  return { UID: uid, GID: gid, AdditionalGids: [...extra].sort((a, b) => a - b), Username: "" };
+}
+
+function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
+  const { id, settings } = pod;
+  const infra = settings.pause_container;
+  const bundle = id.sandboxId;
+  const mounts = containerdMounts(true, false);
+  criMounts(pod, infra, bundle, mounts);
+  const annotations: Record<string, string> = {
+    ...annotationsFor(pod, bundle),
+    "io.katacontainers.pkg.oci.container_type": "pod_sandbox",
+    "io.kubernetes.cri.container-type": "sandbox",
+    "io.kubernetes.cri.podsandbox.image-name": settings.cluster_config.pause_container_image,
+    "io.kubernetes.cri.sandbox-log-directory": `/var/log/pods/${id.namespace}_${id.sandboxName}_${id.podUid}`,
+    "nerdctl/network-namespace": `/var/run/netns/cni-${id.netnsId}`,
+  };
+  const user = processUser(pod, {}, image);
+  const process = {
+    ApparmorProfile: "",
+    Args: [...(image.config.Entrypoint ?? []), ...(image.config.Cmd ?? [])],
+    Capabilities: capabilitySets(settings.common.default_caps as string[]),
+    ConsoleSize: null,
+    Cwd: image.config.WorkingDir || "/",
+    Env: image.config.Env !== undefined && image.config.Env.length > 0 ? [...image.config.Env] : [DEFAULT_PATH],
+    NoNewPrivileges: true,
+    OOMScoreAdj: -998,
+    Rlimits: [],
+    SelinuxLabel: "",
+    Terminal: false,
+    User: user,
+  };
+  const storages: StorageReq[] = [];
+  if (settings.cluster_config.guest_pull === true) storages.push(guestPull("pause", annotations, bundle));
+  else storages.push(...layerStorages(image, bundle));
+  return createRequest(pod, {
+    containerId: bundle,
+    annotations,
+    mounts,
+    process,
+    root: { Path: rootPath(bundle), Readonly: true },
+    storages,
+    sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
+    privileged: false,
+  });
+}
+
+function rootPath(bundle: string): string {
+  return `/run/kata-containers/${bundle}/rootfs`;
+}
+
+function capabilitySets(caps: readonly string[]) {
+  return { Ambient: [], Bounding: [...caps], Effective: [...caps], Inheritable: [], Permitted: [...caps] };
+}
+
+function guestPull(source: string, annotations: Record<string, string>, bundle: string): StorageReq {
+  return {
+    driver: "image_guest_pull",
+    driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
+    source,
+    fstype: "overlay",
+    options: [],
+    mount_point: rootPath(bundle),
+    fs_group: null,
+    shared: false,
+  };
+}
+
+/**
+ * Layers the host pulled and the tardev snapshotter exposes: one dm-verity protected block
+ * device per layer, named after the SHA-256 of its chain ID, and an overlay of them at the root.
+ */
+function layerStorages(image: ImageMetadata, bundle: string): StorageReq[] {
+  const prefix = "/run/kata-containers/sandbox/layers/";
+  const devices: StorageReq[] = [];
+  const layerOptions: string[] = [];
+  const names: string[] = [];
+  let chain = "";
+  for (const layer of image.layers) {
+    chain = chain === "" ? layer.diffId : `sha256:${sha256Hex(utf8(`${chain} ${layer.diffId}`))}`;
+    const name = sha256Hex(utf8(chain));
+    const fs = [
+      "io.katacontainers.fs-opt.block_device=file",
+      "io.katacontainers.fs-opt.is-layer",
+      `io.katacontainers.fs-opt.root-hash=${layer.verityHash}`,
+    ];
+    devices.push({
+      driver: "blk",
+      driver_options: [],
+      source: "",
+      fstype: "tar",
+      options: ["ro", ...fs],
+      mount_point: `${prefix}${name}`,
+      fs_group: null,
+      shared: false,
+    });
+    layerOptions.push(`io.katacontainers.fs-opt.layer=${name},tar,ro,${fs.join(",")}`);
+    names.push(name);
+  }
+  const overlay: StorageReq = {
+    driver: "overlayfs",
+    driver_options: [],
+    source: "none",
+    fstype: "tar-overlay",
+    options: [
+      "io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers",
+      ...[...layerOptions].reverse(),
+      "io.katacontainers.fs-opt.overlay-rw",
+      `lowerdir=${[...names].reverse().join(":")}`,
+    ],
+    mount_point: rootPath(bundle),
+    fs_group: null,
+    shared: false,
+  };
+  return [...devices.reverse(), overlay];
+}
+
+interface CreateParts {
+  readonly containerId: string;
+  readonly annotations: Record<string, string>;
+  readonly mounts: Mount[];
+  readonly process: JsonRecord;
+  readonly root: { Path: string; Readonly: boolean };
+  readonly storages: StorageReq[];
+  readonly sysctl: Record<string, string>;
+  readonly privileged: boolean;
+}
+
+/**
+ * The Kata runtime hands the agent the IPC, UTS and mount namespaces only; the network namespace
+ * is named by the sandbox's nerdctl/network-namespace annotation (as in Kata's recorded requests).
+ */
+function createRequest(pod: Pod, p: CreateParts): JsonRecord {
+  const namespaces = [
+    { Path: "", Type: "ipc" },
+    { Path: "", Type: "uts" },
+    { Path: "", Type: "mount" },
+  ];
+  return {
+    container_id: p.containerId,
+    exec_id: p.containerId,
+    string_user: null,
+    devices: [],
+    storages: p.storages,
+    sandbox_pidns: pod.spec.shareProcessNamespace === true,
+    shared_mounts: [],
+    stdin_port: 0,
+    stdout_port: 0,
+    stderr_port: 0,
+    OCI: {
+      Version: pod.settings.kata_config.oci_version,
+      Annotations: p.annotations,
+      Hooks: null,
+      Hostname: pod.hostname,
+      Linux: {
+        CgroupsPath: `/kubepods/besteffort/pod${pod.id.podUid}/${p.containerId}`,
+        Devices: [],
+        GIDMappings: [],
+        IntelRdt: null,
+        MaskedPaths: p.privileged ? [] : [...MASKED_PATHS],
+        MountLabel: "",
+        Namespaces: namespaces,
+        ReadonlyPaths: p.privileged ? [] : [...READONLY_PATHS],
+        Resources: {
+          BlockIO: null,
+          CPU: { Cpus: "", Mems: "", Period: 0, Quota: 0, RealtimePeriod: 0, RealtimeRuntime: 0, Shares: 2 },
+          Devices: [],
+          HugepageLimits: [],
+          Memory: null,
+          Network: null,
+          Pids: null,
+        },
+        RootfsPropagation: "",
+        Seccomp: null,
+        Sysctl: p.sysctl,
+        UIDMappings: [],
+      },
+      Mounts: p.mounts,
+      Process: p.process,
+      Root: p.root,
+      Solaris: null,
+      Windows: null,
+    },
+  };
+}
+
+/** The value the kubelet gives an env var with valueFrom. */
+function fieldValue(pod: Pod, c: JsonRecord, item: JsonRecord): string | undefined {
+  const from = isRecord(item.valueFrom) ? item.valueFrom : undefined;
+  if (from === undefined) return "";
+  const t = pod.template;
+  for (const [field, kind] of [
+    ["configMapKeyRef", "configMap"],
+    ["secretKeyRef", "secret"],
+  ] as const) {
+    const ref = from[field];
+    if (!isRecord(ref)) continue;
+    const data = pod.sources[kind](String(ref.name ?? ""), pod.id.namespace);
+    const v = data?.get(String(ref.key ?? ""));
+    if (v === undefined && ref.optional !== true) {
+      throw new PolicyError(
+        "POLICY_REQUESTS_UNBUILDABLE",
+        `${kind} ${String(ref.name)} has no key ${String(ref.key)}`,
+        {
+          hint: "Pass the ConfigMaps and Secrets the pod refers to.",
+        },
+      );
+    }
+    return v;
+  }
+  if (isRecord(from.fieldRef)) {
+    const path = String(from.fieldRef.fieldPath ?? "");
+    const labels = isRecord(t.podMetadata.labels) ? t.podMetadata.labels : {};
+    const annotations = isRecord(t.podMetadata.annotations) ? t.podMetadata.annotations : {};
+    const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+    if (m?.[2] !== undefined) return String((m[1] === "labels" ? labels : annotations)[m[2]] ?? "");
+    const values: Record<string, string> = {
+      "metadata.name": pod.id.sandboxName,
+      "metadata.namespace": pod.id.namespace,
+      "metadata.uid": pod.id.podUid,
+      "spec.nodeName": pod.id.nodeName,
+      "spec.serviceAccountName":
+        typeof pod.spec.serviceAccountName === "string" ? pod.spec.serviceAccountName : "default",
+      "status.hostIP": pod.id.hostIp,
+      "status.hostIPs": pod.id.hostIp,
+      "status.podIP": pod.id.podIp,
+      "status.podIPs": pod.id.podIp,
+    };
+    return values[path] ?? "";
+  }
+  if (isRecord(from.resourceFieldRef)) {
+    const resource = String(from.resourceFieldRef.resource ?? "");
+    const [kind, name] = resource.split(".");
+    const resources = isRecord(c.resources) ? c.resources : {};
+    const set = isRecord(resources[kind ?? ""]) ? (resources[kind ?? ""] as JsonRecord) : {};
+    return String(set[name ?? ""] ?? "0");
+  }
+  return "";
+}
+
+/** Kubernetes' $(VAR) expansion: defined variables are replaced, `$$` becomes `$`. */
+function expand(text: string, env: ReadonlyMap<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) => {
+    if (m === "$$") return "$";
+    const v = name === undefined ? undefined : env.get(name);
+    return v ?? m;
+  });
+}
+
+/** The env as the kubelet computes it (with service links) and containerd lays it out. */
+function containerEnv(pod: Pod, c: JsonRecord, image: ImageMetadata): { list: string[]; vars: Map<string, string> } {
+  const kubelet = new Map<string, string>();
+  const set = (k: string, v: string) => {
+    kubelet.delete(k);
+    kubelet.set(k, v);
+  };
+  if (Array.isArray(c.envFrom)) {
+    for (const from of c.envFrom.filter(isRecord)) {
+      const prefix = typeof from.prefix === "string" ? from.prefix : "";
+      const ref = isRecord(from.configMapRef)
+        ? from.configMapRef
+        : isRecord(from.secretRef)
+          ? from.secretRef
+          : undefined;
+      if (ref === undefined) continue;
+      const kind = isRecord(from.configMapRef) ? "configMap" : "secret";
+      for (const [k, v] of pod.sources[kind](String(ref.name ?? ""), pod.id.namespace) ?? []) set(`${prefix}${k}`, v);
+    }
+  }
+  if (Array.isArray(c.env)) {
+    for (const item of c.env.filter(isRecord)) {
+      if (typeof item.name !== "string") continue;
+      const v =
+        item.value !== undefined && item.value !== null
+          ? expand(String(item.value), kubelet)
+          : fieldValue(pod, c, item);
+      if (v !== undefined) set(item.name, v);
+    }
+  }
+  const ip = pod.id.kubernetesServiceIp;
+  const services: [string, string][] = [
+    ["KUBERNETES_SERVICE_HOST", ip],
+    ["KUBERNETES_SERVICE_PORT", "443"],
+    ["KUBERNETES_SERVICE_PORT_HTTPS", "443"],
+    ["KUBERNETES_PORT", `tcp://${ip}:443`],
+    ["KUBERNETES_PORT_443_TCP", `tcp://${ip}:443`],
+    ["KUBERNETES_PORT_443_TCP_PROTO", "tcp"],
+    ["KUBERNETES_PORT_443_TCP_PORT", "443"],
+    ["KUBERNETES_PORT_443_TCP_ADDR", ip],
+  ];
+  for (const [k, v] of services) if (!kubelet.has(k)) kubelet.set(k, v);
+  // containerd: HOSTNAME, then the image's ENV, then the kubelet's; a later NAME replaces an earlier one.
+  const list: string[] = [];
+  const put = (line: string) => {
+    const name = line.slice(0, Math.max(0, line.indexOf("=")));
+    const i = list.findIndex((e) => e.startsWith(`${name}=`));
+    if (i >= 0) list[i] = line;
+    else list.push(line);
+  };
+  put(`HOSTNAME=${pod.hostname}`);
+  for (const e of image.config.Env !== undefined && image.config.Env.length > 0 ? image.config.Env : [DEFAULT_PATH]) {
+    put(e);
+  }
+  for (const [k, v] of kubelet) put(`${k}=${v}`);
+  return { list, vars: kubelet };
+}
+
+function capabilitiesOf(sc: JsonRecord, settings: Settings, privileged: boolean) {
+  let set = [...((privileged ? settings.common.privileged_caps : settings.common.default_caps) as string[])];
+  const caps = isRecord(sc.capabilities) ? sc.capabilities : {};
+  for (const c of strings(caps.drop) ?? []) set = c === "ALL" ? [] : set.filter((x) => x !== `CAP_${c}` && x !== c);
+  for (const c of strings(caps.add) ?? []) {
+    const cap = c.startsWith("CAP_") ? c : `CAP_${c}`;
+    if (!set.includes(cap)) set.push(cap);
+  }
+  return capabilitySets(set);
+}
+
+function appContainer(
+  pod: Pod,
+  c: JsonRecord,
+  image: ImageMetadata,
+  reference: string,
+  containerId: string,
+  blockDevices: number,
+): { request: JsonRecord; process: JsonRecord; blockDevices: number } {
+  const { settings } = pod;
+  const sc = isRecord(c.securityContext) ? c.securityContext : {};
+  const privileged = sc.privileged === true;
+  const env = containerEnv(pod, c, image);
+  const command = strings(c.command)?.map((a) => expand(a, env.vars));
+  const args = strings(c.args)?.map((a) => expand(a, env.vars));
+  const argv =
+    command !== undefined
+      ? [...command, ...(args ?? [])]
+      : [...(image.config.Entrypoint ?? []), ...(args ?? image.config.Cmd ?? [])];
+  const process: JsonRecord = {
+    ApparmorProfile: "",
+    Args: argv,
+    Capabilities: capabilitiesOf(sc, settings, privileged),
+    ConsoleSize: null,
+    Cwd: typeof c.workingDir === "string" && c.workingDir !== "" ? c.workingDir : image.config.WorkingDir || "/",
+    Env: env.list,
+    NoNewPrivileges: !privileged && sc.allowPrivilegeEscalation === false,
+    OOMScoreAdj: 1000,
+    Rlimits: [],
+    SelinuxLabel: "",
+    Terminal: c.tty === true,
+    User: processUser(pod, sc, image),
+  };
+  const mounts = containerdMounts(false, privileged);
+  criMounts(pod, settings.other_container, containerId, mounts);
+  const storages: StorageReq[] = [];
+  const parsed = parseImageReference(reference);
+  const annotations: Record<string, string> = {
+    ...annotationsFor(pod, containerId),
+    "io.katacontainers.pkg.oci.container_type": "pod_container",
+    "io.kubernetes.cri.container-name": String(c.name ?? ""),
+    "io.kubernetes.cri.container-type": "container",
+    "io.kubernetes.cri.image-name": reference,
+  };
+  if (settings.cluster_config.guest_pull === true) {
+    // The runtime asks the guest to pull the image by the reference the pod names (by digest
+    // when it has one).
+    const source = parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
+    storages.push(guestPull(source, annotations, containerId));
+  } else storages.push(...layerStorages(image, containerId));
+  const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
+  const devices = gpus(c, settings, annotations);
+  for (const dest of Object.keys(image.config.Volumes ?? {})) {
+    if (mounts.some((m) => m.destination === dest)) continue;
+    mounts.push({
+      destination: dest,
+      source: sharedFile(containerId, basename(dest)),
+      type_: "bind",
+      options: ["rbind", "rprivate", "rw"],
+    });
+  }
+  const request = createRequest(pod, {
+    containerId,
+    annotations,
+    mounts,
+    process,
+    root: { Path: rootPath(containerId), Readonly: sc.readOnlyRootFilesystem === true },
+    storages,
+    sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
+    privileged,
+  });
+  request.devices = devices;
+  return { request, process, blockDevices: n };
+}
+
+/**
+ * GPUs the pod asks for through the settings' pGPU resource keys: the runtime hot-plugs one VFIO
+ * device per GPU and the CDI plugin annotates each (as in Kata's gpu_vfio_cdi cases).
+ */
+function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, string>): JsonValue[] {
+  const vfio = settings.devices?.vfio;
+  const nvidia = vfio?.nvidia;
+  if (vfio === undefined || nvidia === undefined) return [];
+  const limits = isRecord(c.resources) && isRecord(c.resources.limits) ? c.resources.limits : {};
+  let count = 0;
+  for (const key of nvidia.pgpu_resource_keys ?? []) {
+    const n = Number(limits[key] ?? 0);
+    if (Number.isInteger(n) && n > 0) count += n;
+  }
+  const out: JsonValue[] = [];
+  for (let i = 1; i <= count; i++) {
+    annotations[`cdi.k8s.io/vfio${i}`] = `nvidia.com/gpu=${i - 1}`;
+    out.push({
+      container_path: `${vfio.device_path}${i}`,
+      id: `vfio${i}`,
+      options: [`0000:${(0x64 + i).toString(16)}:00.0=06/00`],
+      type_: nvidia.gpu_gk_device_type,
+      vm_path: "",
+    });
+  }
+  return out;
+}
+
+/** Block device addresses the runtime hot-plugs for block emptyDirs (SCSI "<host>:<lun>"). */
+function scsiAddress(n: number): string {
+  // Padded so that its base64url form has no padding characters either way.
+  let s = `0:${n}`;
+  while (s.length % 3 !== 0) s = `0${s}`;
+  return s;
+}
+
+function volumeMounts(
+  pod: Pod,
+  c: JsonRecord,
+  bundle: string,
+  mounts: Mount[],
+  storages: StorageReq[],
+  blockDevices: number,
+): number {
+  const { settings, id } = pod;
+  let n = blockDevices;
+  const fsGroup = num(pod.security.fsGroup);
+  for (const vm of Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isRecord) : []) {
+    const dest = String(vm.mountPath ?? "");
+    const volume = pod.volumes.find((v) => v.name === vm.name);
+    if (volume === undefined) {
+      throw new PolicyError("POLICY_REQUESTS_UNBUILDABLE", `volumeMount ${String(vm.name)} names no volume`, {
+        hint: "The kubelet would refuse this pod; fix its volumes.",
+      });
+    }
+    const options = ["rbind", "rprivate", vm.readOnly === true ? "ro" : "rw"];
+    const name = String(volume.name);
+    if (isRecord(volume.emptyDir)) {
+      const memory = volume.emptyDir.medium === "Memory";
+      const type = settings.cluster_config.emptydir_type ?? "shared-fs";
+      const v = memory
+        ? settings.volumes.emptyDir_memory
+        : type === "block-encrypted"
+          ? settings.volumes.emptyDir_encrypted
+          : type === "block-plain" || type === "block"
+            ? settings.volumes.emptyDir_plain
+            : settings.volumes.emptyDir;
+      if (v === undefined) continue;
+      const block = !memory && type.startsWith("block");
+      let point: string;
+      let source: string;
+      if (block) {
+        source = scsiAddress(n++);
+        point = `${settings.common.spath}/${toBase64(utf8(source)).replace(/\+/g, "-").replace(/\//g, "_")}`;
+      } else if (memory) {
+        source = "tmpfs";
+        point = `/run/kata-containers/sandbox/ephemeral/${name}`;
+      } else {
+        source = v.source ?? "local";
+        point = `/run/kata-containers/shared/containers/${id.sandboxId}/rootfs/local/${name}`;
+      }
+      mounts.push({ destination: dest, source: point, type_: v.mount_type, options });
+      storages.push({
+        driver: block ? "scsi" : (v.driver ?? ""),
+        driver_options: [...(v.driver_options ?? [])],
+        source,
+        fstype: v.fstype ?? "",
+        options: [...(v.options ?? [])],
+        mount_point: point,
+        fs_group: fsGroup !== undefined && !memory ? { group_id: fsGroup, group_change_policy: 0 } : null,
+        shared: v.shared ?? false,
+      });
+    } else if (
+      isRecord(volume.configMap) ||
+      isRecord(volume.secret) ||
+      isRecord(volume.projected) ||
+      isRecord(volume.downwardAPI)
+    ) {
+      mounts.push({
+        destination: dest,
+        source: sharedFile(bundle, basename(dest)),
+        type_: "bind",
+        options: ["rbind", "rprivate", "ro"],
+      });
+    } else {
+      mounts.push({ destination: dest, source: sharedFile(bundle, basename(dest)), type_: "bind", options });
+    }
+  }
+  return n;
+}
+
+/** Commands the kubelet runs in the container: exec probes and exec lifecycle hooks. */
+function execCommands(c: JsonRecord): string[][] {
+  const out: string[][] = [];
+  const add = (h: unknown) => {
+    if (isRecord(h) && isRecord(h.exec)) {
+      const command = strings(h.exec.command);
+      if (command !== undefined) out.push(command);
+    }
+  };
+  add(c.livenessProbe);
+  add(c.readinessProbe);
+  add(c.startupProbe);
+  if (isRecord(c.lifecycle)) {
+    add(c.lifecycle.postStart);
+    add(c.lifecycle.preStop);
+  }
+  return out;
+}
