@@ -159,7 +159,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     )
     .option("--sandbox-name <name>", "--honest: the pod's name (default: the name a controller would give it)")
     .option("--namespace <ns>", "--honest: the pod's namespace (default: the workload's, else default)")
-    .option("--workload <name>", "--honest: only the workload of this name")
+    .option(
+      "--workload <name>",
+      "the workload (metadata.name) whose policy decides, in a YAML with several; with --honest, only that workload",
+    )
     .action(
       async (
         file: string,

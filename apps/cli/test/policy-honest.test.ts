@@ -10,6 +10,7 @@ import {
 } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
 import { BUNDLE, cli, REPO, tempDir } from "./helpers.js";
+import { type Checked, type Req, tampers } from "./tampers.js";
 
 /**
  * End to end through the built CLI: `policy generate` annotates a workload, `policy requests`
@@ -137,101 +138,6 @@ const own = [
     prepare("own Deployment, default settings (guest pull, encrypted emptyDir)", OWN, settingsToJson(DEFAULT_SETTINGS)),
   () => prepare("own Deployment, host-pulled layers, shared-fs emptyDir", OWN, hostPulled),
 ];
-
-// biome-ignore lint/suspicious/noExplicitAny: requests are tampered with field by field
-type Req = Record<string, any>;
-interface Tamper {
-  readonly what: string;
-  readonly request: { name: string; input: Req };
-  readonly reason: string;
-}
-
-/** The tampers of the issue, applied to the first application container of an honest stream. */
-function tampers(stream: { name: string; input: Req }[]): Tamper[] {
-  const creates = stream.filter(
-    (r) =>
-      r.name === "CreateContainerRequest" &&
-      r.input.OCI.Annotations["io.kubernetes.cri.container-type"] === "container",
-  );
-  const honest = creates[creates.length - 1] as { name: string; input: Req };
-  const copy = (): Req => structuredClone(honest.input);
-  const out: Tamper[] = [];
-  const add = (what: string, reason: string, change: (r: Req) => void) => {
-    const input = copy();
-    change(input);
-    out.push({ what, request: { name: "CreateContainerRequest", input }, reason });
-  };
-  const p = honest.input.OCI.Process;
-  add("an extra env var", "env LD_PRELOAD=/usr/lib/evil.so is not allowed", (r) =>
-    r.OCI.Process.Env.push("LD_PRELOAD=/usr/lib/evil.so"),
-  );
-  if (p.Args.length > 0) {
-    const i = p.Args.length - 1;
-    add("a changed arg", `args differ at index ${i}: policy ${JSON.stringify(p.Args[i])}, request "/bin/sh"`, (r) => {
-      r.OCI.Process.Args[i] = "/bin/sh";
-    });
-  }
-  add("an extra arg", `extra arg at index ${p.Args.length}: "--debug"`, (r) => r.OCI.Process.Args.push("--debug"));
-  const cap = ["CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_BPF"].find((c) => !p.Capabilities.Bounding.includes(c));
-  add("privileged capabilities", `capabilities (Bounding): ${cap} not allowed`, (r) => {
-    for (const set of ["Bounding", "Effective", "Permitted"]) r.OCI.Process.Capabilities[set].push(cap);
-  });
-  const sys = (honest.input.OCI.Mounts as Req[]).find((m) => m.destination === "/sys");
-  if (sys?.options.includes("ro")) {
-    add("/sys writable", "mount /sys is writable", (r) => {
-      const m = r.OCI.Mounts.find((x: Req) => x.destination === "/sys");
-      m.options = m.options.map((o: string) => (o === "ro" ? "rw" : o));
-    });
-  }
-  add("the read-only root flipped", "root filesystem is", (r) => {
-    r.OCI.Root.Readonly = !r.OCI.Root.Readonly;
-  });
-  add("the UID changed", `UID ${p.User.UID + 4242}, policy ${p.User.UID}`, (r) => {
-    r.OCI.Process.User.UID += 4242;
-  });
-  const pull = (honest.input.storages as Req[]).find((s) => s.driver === "image_guest_pull");
-  if (pull !== undefined) {
-    add("the image digest changed", "image digest differs", (r) => {
-      const s = r.storages.find((x: Req) => x.driver === "image_guest_pull");
-      s.source = `${s.source.split("@")[0]}@sha256:${"0".repeat(64)}`;
-    });
-  } else {
-    add("a layer's root hash changed", "image layers differ", (r) => {
-      const s = r.storages.find((x: Req) => x.fstype === "tar");
-      s.options = s.options.map((o: string) => o.replace(/root-hash=[0-9a-f]+/, `root-hash=${"0".repeat(64)}`));
-    });
-  }
-  add("an extra host mount", 'extra mount /host (bind from "/") is not allowed', (r) =>
-    r.OCI.Mounts.push({ destination: "/host", source: "/", type_: "bind", options: ["rbind", "rw"] }),
-  );
-  add("a renamed container", 'container "evil" is not in the policy', (r) => {
-    r.OCI.Annotations["io.kubernetes.cri.container-name"] = "evil";
-  });
-  add("a renamed sandbox", 'sandbox name "evil-sandbox"', (r) => {
-    r.OCI.Annotations["io.kubernetes.cri.sandbox-name"] = "evil-sandbox";
-  });
-  out.push({
-    what: "an exec of /bin/sh",
-    request: {
-      name: "ExecProcessRequest",
-      input: {
-        container_id: honest.input.container_id,
-        exec_id: "f".repeat(32),
-        string_user: null,
-        process: { ...structuredClone(p), Args: ["/bin/sh"], Capabilities: null, Terminal: false },
-      },
-    },
-    reason: 'exec of "/bin/sh" is not allowed',
-  });
-  return out;
-}
-
-interface Checked {
-  ok: boolean;
-  allowed: number;
-  denied: number;
-  decisions: { kind: string; allowed: boolean; reasons?: { message: string; field: string; container?: string }[] }[];
-}
 
 describe("policy generate → policy requests → policy check (built CLI)", () => {
   for (const make of [...own, ...kata]) {

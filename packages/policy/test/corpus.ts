@@ -30,40 +30,31 @@ export const CORPUS_DIR = join(REPO, "testdata/kube");
 export const CORPUS_IMAGES = join(CORPUS_DIR, "images.json");
 
 /**
- * Kata's test scripts fill placeholders with envsubst before applying a workload (tests_common.sh
- * `set_nginx_image`, lib.sh, the .bats files). We substitute the same variables, `${NAME}` and
- * `$NAME` as envsubst does, with the values Kata's scripts use where they are fixed
- * (versions.yaml's nginx digest, tests_common.sh's agnhost 2.21) and synthetic values otherwise
- * (pod names, keys, certificates: base64 of a marker text). Variables not listed (those inside
- * shell scripts of commands) are left alone, as envsubst with a variable list does.
+ * testdata/kube/corpus.json: the values Kata's test scripts fill placeholders with (envsubst,
+ * before applying a workload), and the files that fail on purpose. A data file, because the CLI's
+ * corpus test reads it too and test code cannot be shared across workspaces.
  */
-const SYNTHETIC = (what: string) => Buffer.from(`synthetic ${what} for the contrast corpus test`).toString("base64");
+interface CorpusData {
+  readonly placeholders: Readonly<Record<string, string>>;
+  readonly syntheticBase64: Readonly<Record<string, string>>;
+  readonly expectedFailures: Readonly<Record<string, { code: string; reason: string }>>;
+}
+const DATA = JSON.parse(readFileSync(join(CORPUS_DIR, "corpus.json"), "utf8")) as CorpusData;
+
+/**
+ * The placeholder values: fixed where Kata's scripts fix them (versions.yaml's nginx digest,
+ * tests_common.sh's agnhost 2.21), synthetic otherwise (base64 of a marker text for keys and
+ * certificates). Variables not listed (those inside shell scripts of commands) are left alone, as
+ * envsubst with a variable list does.
+ */
 export const KATA_PLACEHOLDERS: Readonly<Record<string, string>> = {
-  NGINX_IMAGE: "quay.io/kata-containers/nginx@sha256:a905609e0f9adc2607f06da2f76893c6da07caa396c41f2806fee162064cfb4b",
-  agnhost_image: "registry.k8s.io/e2e-test-images/agnhost:2.21",
-  AGNHOST_IMAGE: "registry.k8s.io/e2e-test-images/agnhost:2.21",
-  IMAGE: "quay.io/prometheus/busybox:latest",
-  RUNTIME_CLASS_NAME: "kata",
-  RUNTIMECLASS: "kata",
-  POD_NAME: "custom-node-debugger",
-  NODE_NAME: "node-1",
-  POD_NAME_CUDA: "cuda-vectoradd",
-  POD_NAME_NUMA: "numa-topology",
-  POD_NAME_INSTRUCT: "nim-llama-instruct",
-  POD_NAME_EMBEDQA: "nim-llama-embedqa",
-  NUMA_TEST_VCPUS: "2",
-  NUMA_TEST_MEMORY: "2Gi",
-  memory_size: "256Mi",
-  LOCAL_NIM_CACHE: "/opt/nim/.cache",
-  DOCKER_CONFIG_JSON: Buffer.from('{"auths":{}}').toString("base64"),
-  NGC_API_KEY_BASE64: SYNTHETIC("NGC API key"),
-  NGC_API_KEY_SEALED_SECRET_INSTRUCT_BASE64: SYNTHETIC("sealed secret"),
-  NGC_API_KEY_SEALED_SECRET_EMBEDQA_BASE64: SYNTHETIC("sealed secret"),
-  BASE64_CA_CRT: SYNTHETIC("CA certificate"),
-  BASE64_SERVER_CRT: SYNTHETIC("server certificate"),
-  BASE64_SERVER_KEY: SYNTHETIC("server key"),
-  BASE64_CLIENT_CRT: SYNTHETIC("client certificate"),
-  BASE64_CLIENT_KEY: SYNTHETIC("client key"),
+  ...DATA.placeholders,
+  ...Object.fromEntries(
+    Object.entries(DATA.syntheticBase64).map(([k, what]) => [
+      k,
+      Buffer.from(`synthetic ${what} for the contrast corpus test`).toString("base64"),
+    ]),
+  ),
 };
 
 export function substituteKataPlaceholders(text: string): string {
@@ -73,17 +64,9 @@ export function substituteKataPlaceholders(text: string): string {
   });
 }
 
-/**
- * Corpus files that fail on purpose, with the code and why. Each is listed in docs/policy.md.
- * Every other file must generate.
- */
-export const CORPUS_EXPECTED_FAILURES: Readonly<Record<string, { code: string; reason: string }>> = {
-  "kata-runtimeclass-workloads/pod-sealed-secret.yaml": {
-    code: "POLICY_CONFIG_REF_MISSING",
-    reason:
-      "the Secret sealed-secret is created by Kata's test script (kubectl create secret) and is in no file; the policy cannot pin a value it does not know",
-  },
-};
+/** Corpus files that fail on purpose, with the code and why. Each is listed in docs/policy.md. */
+export const CORPUS_EXPECTED_FAILURES: Readonly<Record<string, { code: string; reason: string }>> =
+  DATA.expectedFailures;
 
 export interface CorpusFile {
   /** Path below testdata/kube/, e.g. "istio-bookinfo/bookinfo.yaml". */

@@ -91,7 +91,11 @@ export async function policyCheck(
       }
     } else {
       const policyPath = resolvePath(ctx, policyFile, policyFile);
-      const source = regoSource(fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")), policyPath);
+      const source = regoSource(
+        fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")),
+        policyPath,
+        opts.workload,
+      );
       const agent = compile(source, "policy.rego");
       let requests: (StreamRequest | AgentRequest)[];
       if (opts.requests !== undefined) {
@@ -181,19 +185,31 @@ function report(ctx: Context, checked: readonly Checked[]): number {
 
 /**
  * Accepts the policy as Rego text, as the base64 annotation value, or as Kubernetes YAML whose
- * (pod or pod template) annotations carry it.
+ * (pod or pod template) annotations carry it. A YAML with several workloads of different policies
+ * needs `workload` (the workload's metadata.name): guessing would check requests against a policy
+ * the user did not mean.
  */
-export function regoSource(text: string, path: string): string {
+export function regoSource(text: string, path: string, workload?: string): string {
   const trimmed = text.trim();
+  const yaml = /\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION);
+  if (workload !== undefined && !yaml) {
+    throw usage("--workload selects a workload of a YAML file; the policy given is not YAML");
+  }
   if (/^(#.*\n\s*)*package\s/.test(trimmed) || path.endsWith(".rego")) return text;
-  if (/\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION)) return fromYaml(text, path);
+  if (yaml) return fromYaml(text, path, workload);
   if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) return decodeAnnotation(trimmed.replace(/\s+/g, ""), path);
   throw new ContrastError("POLICY_UNRECOGNISED", `${path}: neither Rego, a base64 policy nor YAML with a policy`, {
     hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} annotation, or a YAML file that carries it.`,
   });
 }
 
-function fromYaml(text: string, path: string): string {
+interface Annotated {
+  /** metadata.name of the document (the workload), "" when it has none. */
+  readonly name: string;
+  readonly value: string;
+}
+
+function fromYaml(text: string, path: string, workload: string | undefined): string {
   let docs: unknown[];
   try {
     docs = loadAll(text);
@@ -202,13 +218,42 @@ function fromYaml(text: string, path: string): string {
       hint: "Check the YAML syntax of the file.",
     });
   }
+  const found: Annotated[] = [];
   for (const doc of docs) {
     const value = findAnnotation(doc, 0);
-    if (value !== undefined) return decodeAnnotation(value, path);
+    if (value !== undefined) found.push({ name: documentName(doc), value });
   }
-  throw new ContrastError("POLICY_ANNOTATION_MISSING", `${path}: no ${POLICY_ANNOTATION} annotation found`, {
-    hint: "Run `contrast generate` first, or pass the .rego file itself.",
-  });
+  if (found.length === 0) {
+    throw new ContrastError("POLICY_ANNOTATION_MISSING", `${path}: no ${POLICY_ANNOTATION} annotation found`, {
+      hint: "Run `contrast generate` first, or pass the .rego file itself.",
+    });
+  }
+  const names = found.map((f) => f.name || "(unnamed)").join(", ");
+  if (workload !== undefined) {
+    const chosen = found.find((f) => f.name === workload);
+    if (chosen === undefined) {
+      throw new ContrastError("POLICY_NO_WORKLOAD", `${path}: no workload named ${workload} has a policy`, {
+        hint: `Workloads with a policy in this file: ${names}.`,
+      });
+    }
+    return decodeAnnotation(chosen.value, path);
+  }
+  if (new Set(found.map((f) => f.value)).size > 1) {
+    throw new ContrastError(
+      "POLICY_WORKLOAD_AMBIGUOUS",
+      `${path}: ${found.length} workloads carry different policies; which one should decide?`,
+      { hint: `Pass --workload <name> (one of: ${names}), or --honest to check every workload.` },
+    );
+  }
+  return decodeAnnotation((found[0] as Annotated).value, path);
+}
+
+function documentName(doc: unknown): string {
+  if (doc === null || typeof doc !== "object") return "";
+  const meta = (doc as Record<string, unknown>).metadata;
+  if (meta === null || typeof meta !== "object") return "";
+  const name = (meta as Record<string, unknown>).name;
+  return typeof name === "string" ? name : "";
 }
 
 /** The annotation in metadata.annotations of an object or of its (nested) pod template. */

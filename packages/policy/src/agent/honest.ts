@@ -1,5 +1,6 @@
 import { type JsonValue, sha256Hex, toBase64, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
+import { builtinPauseImage } from "../image/builtin-pause.js";
 import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
 import { type ConfigSources, collectConfigSources } from "../kube/config-sources.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
@@ -199,7 +200,10 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   const containers: HonestContainer[] = [];
 
   requests.push({ name: "CreateSandboxRequest", input: createSandbox(id, settings) });
-  const pauseImage = await imageOf(options.images, settings.cluster_config.pause_container_image);
+  // The same pause image metadata generation uses: built in for the default image, so an
+  // offline run needs no entry for it.
+  const pauseReference = settings.cluster_config.pause_container_image;
+  const pauseImage = builtinPauseImage(pauseReference) ?? (await imageOf(options.images, pauseReference));
   const pause = pauseContainer(pod, pauseImage);
   containers.push({ name: "", containerId: id.sandboxId, create: requests.length, execs: [] });
   requests.push({ name: "CreateContainerRequest", input: pause as JsonValue });
