@@ -126,3 +126,47 @@ describe("contrast policy check (in-process)", () => {
     expect(missing.stderr).toContain("[CLI_USAGE]");
   });
 });
+
+describe("contrast policy check: which workload's policy decides", () => {
+  it("refuses to guess in a YAML of several policies, and --workload picks one", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "app.yaml"), readFileSync(join(REPO, "testdata/kube/istio-bookinfo/bookinfo.yaml")));
+    writeFileSync(join(dir, "images.json"), readFileSync(join(REPO, "testdata/kube/images.json")));
+    const gen = await cli(["policy", "generate", "app.yaml", "--all-pods", "--image-metadata", "images.json"], {
+      cwd: dir,
+    });
+    expect(gen.status, gen.stderr).toBe(0);
+    const req = await cli(
+      ["policy", "requests", "app.yaml", "--image-metadata", "images.json", "--workload", "ratings-v1"],
+      { cwd: dir },
+    );
+    expect(req.status, req.stderr).toBe(0);
+    writeFileSync(join(dir, "ratings.txt"), req.stdout);
+
+    const guess = await cli(["policy", "check", "app.yaml", "--requests", "ratings.txt"], { cwd: dir });
+    expect(guess.status).toBe(2);
+    expect(guess.stderr).toContain("[POLICY_WORKLOAD_AMBIGUOUS]");
+    expect(guess.stderr).toContain("ratings-v1");
+
+    const right = await cli(["policy", "check", "app.yaml", "--workload", "ratings-v1", "--requests", "ratings.txt"], {
+      cwd: dir,
+    });
+    expect(right.status, right.stdout).toBe(0);
+    // Another workload's policy denies the ratings pod: the choice matters.
+    const wrong = await cli(["policy", "check", "app.yaml", "--workload", "details-v1", "--requests", "ratings.txt"], {
+      cwd: dir,
+    });
+    expect(wrong.status).toBe(1);
+    const missing = await cli(["policy", "check", "app.yaml", "--workload", "nope", "--requests", "ratings.txt"], {
+      cwd: dir,
+    });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain("[POLICY_NO_WORKLOAD]");
+    const notYaml = await cli(
+      ["policy", "check", join(KATA, "web/policy.rego"), "--workload", "x", "--requests", "ratings.txt"],
+      { cwd: dir },
+    );
+    expect(notYaml.status).toBe(2);
+    expect(notYaml.stderr).toContain("[CLI_USAGE]");
+  }, 60_000);
+});
