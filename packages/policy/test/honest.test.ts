@@ -182,8 +182,10 @@ async function appCreate(podSpec: string) {
     .decideAll(requests)
     .filter((d) => !d.allowed)
     .map((d) => d.reasons?.map((r) => r.message));
-  const policyMounts = (generated.workloads[0]?.policyData as unknown as { containers: { OCI: { Mounts: MountReq[] } }[] })
-    .containers[1]?.OCI.Mounts;
+  const data = (generated.workloads[0]?.policyData ?? { containers: [] }) as unknown as {
+    containers: { OCI: { Mounts: MountReq[] } }[];
+  };
+  const policyMounts = data.containers[1]?.OCI.Mounts;
   return { mounts: create.OCI.Mounts, denied, policyMounts };
 }
 const at = (mounts: readonly MountReq[] | undefined, dest: string) =>

@@ -368,13 +368,7 @@ function sharedFile(bundle: string, name: string): string {
  * The kubelet's and containerd's mounts (hosts, hostname, resolv.conf, termination log, the
  * sandbox's /dev/shm, the service account token), with the options the settings describe.
  */
-function criMounts(
-  pod: Pod,
-  infra: InfraContainer,
-  bundle: string,
-  mounts: Mount[],
-  readOnlyRoot = false,
-): void {
+function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Mount[], readOnlyRoot = false): void {
   const token = pod.spec.automountServiceAccountToken !== false;
   for (const m of infra.Mounts ?? []) {
     // Only mounted on clusters with workload identity; a plain pod does not get it.
@@ -976,7 +970,12 @@ function volumeMounts(
       const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
       const path = String(volume.hostPath.path ?? "");
       const source = hostPathPassthrough(path) ? path : sharedFile(bundle, basename(dest));
-      supplyMount(mounts, { destination: dest, source, type_: "bind", options: ["rbind", propagation, options[2] as string] });
+      supplyMount(mounts, {
+        destination: dest,
+        source,
+        type_: "bind",
+        options: ["rbind", propagation, options[2] as string],
+      });
     } else {
       supplyMount(mounts, { destination: dest, source: sharedFile(bundle, basename(dest)), type_: "bind", options });
     }
