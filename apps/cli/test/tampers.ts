@@ -31,8 +31,10 @@ export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
   );
   if (p.Args.length > 0) {
     const i = p.Args.length - 1;
-    add("a changed arg", `args differ at index ${i}: policy ${JSON.stringify(p.Args[i])}, request "/bin/sh"`, (r) => {
-      r.OCI.Process.Args[i] = "/bin/sh";
+    // The corpus's synthetic images all run "/bin/sh": replacing that with itself changes nothing.
+    const evil = p.Args[i] === "/bin/sh" ? "/bin/bash" : "/bin/sh";
+    add("a changed arg", `args differ at index ${i}: policy ${JSON.stringify(p.Args[i])}, request "${evil}"`, (r) => {
+      r.OCI.Process.Args[i] = evil;
     });
   }
   add("an extra arg", `extra arg at index ${p.Args.length}: "--debug"`, (r) => r.OCI.Process.Args.push("--debug"));
@@ -68,8 +70,11 @@ export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
       s.options = s.options.map((o: string) => o.replace(/root-hash=[0-9a-f]+/, `root-hash=${"0".repeat(64)}`));
     });
   }
-  add("an extra host mount", 'extra mount /host (bind from "/") is not allowed', (r) =>
-    r.OCI.Mounts.push({ destination: "/host", source: "/", type_: "bind", options: ["rbind", "rw"] }),
+  // A workload that already mounts the host's root at /host (custom-node-debugger) gets the extra
+  // mount elsewhere: a second /host would be denied as a duplicate, not as an extra mount.
+  const hostDest = (honest.input.OCI.Mounts as Req[]).some((m) => m.destination === "/host") ? "/host-root" : "/host";
+  add("an extra host mount", `extra mount ${hostDest} (bind from "/") is not allowed`, (r) =>
+    r.OCI.Mounts.push({ destination: hostDest, source: "/", type_: "bind", options: ["rbind", "rw"] }),
   );
   add("a renamed container", 'container "evil" is not in the policy', (r) => {
     r.OCI.Annotations["io.kubernetes.cri.container-name"] = "evil";

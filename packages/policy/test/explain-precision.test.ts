@@ -64,3 +64,36 @@ describe("explainDenial accuses no allowed request", () => {
     expect(wrong).toEqual([]);
   });
 });
+
+describe("explainDenial names the pause container's log directory", () => {
+  const job = (name: string) =>
+    `apiVersion: batch/v1\nkind: Job\nmetadata: {name: "${name}"}\nspec:\n  template:\n    spec:\n      runtimeClassName: contrast-cc\n      containers: [{name: test, image: "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db"}]\n`;
+
+  it("when the sandbox name cannot stand in the policy's pattern (an unsubstituted template name)", async () => {
+    // Kata's job-template.yaml is named process-item-$ITEM until its test seds ITEM in; "$" in the
+    // name then ends the log directory pattern early and the pause container is denied.
+    const images = fixtureImages();
+    const yaml = job("process-item-$ITEM");
+    const g = await generatePolicies(yaml, { images });
+    const [built] = await honestRequestsForYaml(yaml, { images });
+    const agent = new AgentPolicy(g.workloads[0]?.policy ?? "");
+    const pause = agent.decideAll(built?.stream.requests ?? [])[1];
+    expect(pause?.allowed).toBe(false);
+    expect(pause?.reasons?.map((r) => r.field)).toEqual(["sandbox-log-directory"]);
+  });
+
+  it("when the runtime sends another pod's log directory", async () => {
+    const images = fixtureImages();
+    const yaml = job("process-item-test1");
+    const g = await generatePolicies(yaml, { images });
+    const [built] = await honestRequestsForYaml(yaml, { images });
+    const requests = structuredClone(built?.stream.requests ?? []) as { name: string; input: JsonValue }[];
+    const pause = requests[1]?.input as { OCI: { Annotations: Record<string, string> } };
+    const key = "io.kubernetes.cri.sandbox-log-directory";
+    pause.OCI.Annotations[key] = (pause.OCI.Annotations[key] ?? "").replace("process-item-test1", "other");
+    const agent = new AgentPolicy(g.workloads[0]?.policy ?? "");
+    const d = agent.decideAll(requests)[1];
+    expect(d?.allowed).toBe(false);
+    expect(d?.reasons?.map((r) => r.field)).toEqual(["sandbox-log-directory"]);
+  });
+});

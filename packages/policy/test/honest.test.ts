@@ -167,3 +167,103 @@ describe("honest request inputs", () => {
     });
   });
 });
+
+type MountReq = { destination: string; source: string; type_: string; options: string[] };
+/** The honest app container's create request of a one-container pod, and its policy's verdict. */
+async function appCreate(podSpec: string) {
+  const yaml = `apiVersion: v1\nkind: Pod\nmetadata: {name: host, namespace: shop}\nspec:\n  runtimeClassName: contrast-cc\n${podSpec}`;
+  const images = fixtureImages();
+  const generated = await generatePolicies(yaml, { images });
+  const [built] = await honestRequestsForYaml(yaml, { images });
+  const requests = built?.stream.requests ?? [];
+  const create = requests[built?.stream.containers[1]?.create ?? -1]?.input as { OCI: { Mounts: MountReq[] } };
+  const agent = new AgentPolicy(generated.workloads[0]?.policy ?? "");
+  const denied = agent
+    .decideAll(requests)
+    .filter((d) => !d.allowed)
+    .map((d) => d.reasons?.map((r) => r.message));
+  const data = (generated.workloads[0]?.policyData ?? { containers: [] }) as unknown as {
+    containers: { OCI: { Mounts: MountReq[] } }[];
+  };
+  const policyMounts = data.containers[1]?.OCI.Mounts;
+  return { mounts: create.OCI.Mounts, denied, policyMounts };
+}
+const at = (mounts: readonly MountReq[] | undefined, dest: string) =>
+  (mounts ?? []).filter((m) => m.destination === dest);
+
+describe("honest requests: what containerd and the Kata runtime send for special mounts", () => {
+  it("mount hostname and resolv.conf read-only in a container with a read-only root, /etc/hosts writable", async () => {
+    const { mounts, denied } = await appCreate(
+      `  containers:\n    - name: app\n      image: ${IMAGE}\n      securityContext: {readOnlyRootFilesystem: true}\n`,
+    );
+    expect(denied).toEqual([]);
+    expect(at(mounts, "/etc/hostname")[0]?.options).toEqual(["rbind", "rprivate", "ro"]);
+    expect(at(mounts, "/etc/resolv.conf")[0]?.options).toEqual(["rbind", "rprivate", "ro"]);
+    expect(at(mounts, "/etc/hosts")[0]?.options).toEqual(["rbind", "rprivate", "rw"]);
+    const writable = await appCreate(`  containers:\n    - name: app\n      image: ${IMAGE}\n`);
+    expect(at(writable.mounts, "/etc/hostname")[0]?.options).toEqual(["rbind", "rprivate", "rw"]);
+  });
+
+  it("pass device host paths through as themselves, not as shared files", async () => {
+    const { mounts, denied, policyMounts } = await appCreate(
+      [
+        "  volumes: [{name: kmsg, hostPath: {path: /dev/kmsg}}, {name: tun, hostPath: {path: /dev/net/tun, type: CharDevice}}]",
+        "  containers:",
+        "    - name: app",
+        `      image: ${IMAGE}`,
+        "      volumeMounts: [{name: kmsg, mountPath: /dev/kmsg}, {name: tun, mountPath: /dev/net/tun}]",
+        "",
+      ].join("\n"),
+    );
+    expect(denied).toEqual([]);
+    expect(at(mounts, "/dev/kmsg")).toEqual([
+      { destination: "/dev/kmsg", source: "/dev/kmsg", type_: "bind", options: ["rbind", "rprivate", "rw"] },
+    ]);
+    expect(at(mounts, "/dev/net/tun")[0]?.source).toBe("/dev/net/tun");
+    expect(at(policyMounts, "/dev/kmsg")[0]?.source).toBe("/dev/kmsg");
+  });
+
+  it("replace containerd's /dev (and the default mounts under it) with a hostPath /dev", async () => {
+    const { mounts, denied, policyMounts } = await appCreate(
+      [
+        "  volumes: [{name: dev, hostPath: {path: /dev}}]",
+        "  containers:",
+        "    - name: app",
+        `      image: ${IMAGE}`,
+        "      volumeMounts: [{name: dev, mountPath: /dev}]",
+        "",
+      ].join("\n"),
+    );
+    expect(denied).toEqual([]);
+    expect(at(mounts, "/dev")).toEqual([
+      { destination: "/dev", source: "/dev", type_: "bind", options: ["rbind", "rprivate", "rw"] },
+    ]);
+    expect(at(mounts, "/dev/pts")).toEqual([]);
+    expect(at(mounts, "/dev/mqueue")).toEqual([]);
+    // The sandbox's /dev/shm is a mount the kubelet supplies, not a default: it stays.
+    expect(at(mounts, "/dev/shm")).toHaveLength(1);
+    // genpolicy's Path::starts_with("/dev/") holds for /dev itself: the policy binds the guest's /dev.
+    expect(at(policyMounts, "/dev")).toEqual([
+      { destination: "/dev", source: "/dev", type_: "bind", options: ["rbind", "rprivate", "rw"] },
+    ]);
+  });
+
+  it("replace the cgroup mount with a hostPath /sys/fs/cgroup, once", async () => {
+    const { mounts, denied, policyMounts } = await appCreate(
+      [
+        "  volumes: [{name: cg, hostPath: {path: /sys/fs/cgroup}}]",
+        "  containers:",
+        "    - name: app",
+        `      image: ${IMAGE}`,
+        "      volumeMounts: [{name: cg, mountPath: /sys/fs/cgroup, readOnly: true}]",
+        "",
+      ].join("\n"),
+    );
+    expect(denied).toEqual([]);
+    const want = [
+      { destination: "/sys/fs/cgroup", source: "/sys/fs/cgroup", type_: "bind", options: ["rbind", "rprivate", "ro"] },
+    ];
+    expect(at(mounts, "/sys/fs/cgroup")).toEqual(want);
+    expect(at(policyMounts, "/sys/fs/cgroup")).toEqual(want);
+  });
+});

@@ -24,6 +24,8 @@ const S_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
 const C_NAME = "io.kubernetes.cri.container-name";
 const C_TYPE = "io.kubernetes.cri.container-type";
 const IMAGE = "io.kubernetes.cri.image-name";
+const LOG_DIR = "io.kubernetes.cri.sandbox-log-directory";
+const NET_NS = "nerdctl/network-namespace";
 const CAP_SETS = ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"] as const;
 
 function rec(v: unknown): Rec {
@@ -331,6 +333,28 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
       pstate.network_namespace,
       netnsPath,
     );
+  }
+  if (ann[C_TYPE] === "sandbox") {
+    // The pause container's log directory embeds the sandbox's name and namespace: the rules put
+    // them into the policy's pattern, so a name the pattern cannot hold fails here.
+    const pLog = pAnn[LOG_DIR];
+    const iLog = str(ann[LOG_DIR]);
+    if (typeof pLog === "string") {
+      const want = pLog.replaceAll("$(sandbox-name)", sName).replaceAll("$(sandbox-namespace)", ns);
+      if (!matches(want, iLog)) {
+        c.add(
+          "sandbox-log-directory",
+          `log directory ${q(iLog)} does not match the policy's ${q(pLog)} for sandbox ${q(sName)} in ${q(ns)}`,
+          pLog,
+          iLog,
+        );
+      }
+    }
+    const pNet = pAnn[NET_NS];
+    const iNet = ann[NET_NS];
+    if (typeof iNet === "string" && !(typeof pNet === "string" && matches(pNet, iNet))) {
+      c.add("network-namespace", `network namespace annotation ${q(iNet)} is not allowed`, pNet, iNet);
+    }
   }
   const recorded = pstate[str(input.container_id)];
   if (typeof recorded === "number" && recorded !== index) {

@@ -299,6 +299,34 @@ function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
   } as JsonValue;
 }
 
+/** The mounts containerdMounts made, which a mount the container asks for overrides. */
+const CONTAINERD_DEFAULTS = new WeakSet<Mount>();
+
+/**
+ * Adds a mount the kubelet asks for. containerd's WithMounts drops a default mount at the same
+ * destination and, when /dev itself is supplied, every default mount under /dev (spec_opts.go).
+ */
+function supplyMount(mounts: Mount[], mount: Mount): void {
+  const i = mounts.findIndex((m) => m.destination === mount.destination);
+  if (i >= 0) mounts[i] = mount;
+  else mounts.push(mount);
+  if (mount.destination !== "/dev") return;
+  for (let j = mounts.length - 1; j >= 0; j--) {
+    const m = mounts[j] as Mount;
+    if (m.destination.startsWith("/dev/") && CONTAINERD_DEFAULTS.has(m)) mounts.splice(j, 1);
+  }
+}
+
+/**
+ * Whether the runtime hands a hostPath to the guest as itself rather than sharing it: Kata never
+ * shares /dev, device files (isHostDevice) or system paths under /sys (isSystemMount) from the
+ * host; the guest's own are bound. Keyed on the host path, as genpolicy does.
+ */
+function hostPathPassthrough(path: string): boolean {
+  const clean = path.replace(/\/+$/, "");
+  return ["/dev", "/sys"].some((d) => clean === d || clean.startsWith(`${d}/`));
+}
+
 /** containerd's mounts of every container; a privileged one gets /sys and cgroups writable. */
 function containerdMounts(isPause: boolean, privileged: boolean): Mount[] {
   const rw = privileged ? "rw" : "ro";
@@ -327,6 +355,7 @@ function containerdMounts(isPause: boolean, privileged: boolean): Mount[] {
       options: ["nosuid", "noexec", "nodev", "relatime", rw],
     });
   }
+  for (const m of mounts) CONTAINERD_DEFAULTS.add(m);
   return mounts;
 }
 
@@ -339,7 +368,7 @@ function sharedFile(bundle: string, name: string): string {
  * The kubelet's and containerd's mounts (hosts, hostname, resolv.conf, termination log, the
  * sandbox's /dev/shm, the service account token), with the options the settings describe.
  */
-function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Mount[]): void {
+function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Mount[], readOnlyRoot = false): void {
   const token = pod.spec.automountServiceAccountToken !== false;
   for (const m of infra.Mounts ?? []) {
     // Only mounted on clusters with workload identity; a plain pod does not get it.
@@ -347,7 +376,11 @@ function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Moun
     if (m.destination === "/var/run/secrets/kubernetes.io/serviceaccount" && !token) continue;
     const options = [...m.options];
     if (m.type_ === "bind" && options.includes("rprivate") && !options.includes("ro") && !options.includes("rw")) {
-      options.push("rw");
+      // containerd's CRI plugin mounts the sandbox's hostname and resolv.conf with the container's
+      // readOnlyRootFilesystem (containerMounts in container_create_linux.go); /etc/hosts is the
+      // kubelet's own mount and always writable.
+      const followsRoot = m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf";
+      options.push(followsRoot && readOnlyRoot ? "ro" : "rw");
     }
     const mount = {
       destination: m.destination,
@@ -787,7 +820,7 @@ function appContainer(
     User: processUser(pod, sc, image),
   };
   const mounts = containerdMounts(false, privileged);
-  criMounts(pod, settings.other_container, containerId, mounts);
+  criMounts(pod, settings.other_container, containerId, mounts, sc.readOnlyRootFilesystem === true);
   const storages: StorageReq[] = [];
   const parsed = parseImageReference(reference);
   const annotations: Record<string, string> = {
@@ -932,8 +965,19 @@ function volumeMounts(
         type_: "bind",
         options: ["rbind", "rprivate", "ro"],
       });
+    } else if (isRecord(volume.hostPath)) {
+      // Bidirectional propagation reaches the runtime as "rshared" (containerd) for host paths.
+      const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
+      const path = String(volume.hostPath.path ?? "");
+      const source = hostPathPassthrough(path) ? path : sharedFile(bundle, basename(dest));
+      supplyMount(mounts, {
+        destination: dest,
+        source,
+        type_: "bind",
+        options: ["rbind", propagation, options[2] as string],
+      });
     } else {
-      mounts.push({ destination: dest, source: sharedFile(bundle, basename(dest)), type_: "bind", options });
+      supplyMount(mounts, { destination: dest, source: sharedFile(bundle, basename(dest)), type_: "bind", options });
     }
   }
   return n;

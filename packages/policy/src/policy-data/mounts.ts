@@ -194,7 +194,7 @@ export function volumeMountsAndStorages(
     const dest = vm.mountPath;
     const volume = mountedVolume(vm, i, ctx);
     if (volume !== "claim" && isRecord(volume.hostPath) && !isRecord(volume.emptyDir)) {
-      mounts.push(hostPathMount(volume.hostPath, vm, dest, access));
+      putMount(mounts, hostPathMount(volume.hostPath, vm, dest, access));
     } else if (volume !== "claim" && isRecord(volume.emptyDir)) {
       emptyDir(volume, dest, options, ctx, mounts, storages);
     } else if (volume !== "claim" && CONFIG_VOLUME_TYPES.some((t) => isRecord(volume[t]))) {
@@ -219,20 +219,39 @@ export function volumeMountsAndStorages(
     } else {
       // Claims (a StatefulSet's claim templates too), host paths, Azure file shares, ephemeral and
       // image volumes: the host mounts them and the runtime shares the directory into the guest.
-      mounts.push({ destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
+      putMount(mounts, { destination: dest, source: sharedFileSource(basename(dest)), type_: "bind", options });
     }
   });
 }
 
 /**
- * A hostPath volume, as genpolicy has it: a path under /dev/ or /sys/ reaches the guest as itself
+ * A volume mount at the destination of one of containerd's mounts replaces it (containerd drops a
+ * default mount a supplied one overrides; genpolicy updates the mount in place for host paths and
+ * shared directories). Otherwise the mount is added.
+ */
+function putMount(mounts: KataMount[], mount: KataMount): void {
+  const i = mounts.findIndex((m) => m.destination === mount.destination);
+  if (i >= 0) mounts[i] = mount;
+  else mounts.push(mount);
+}
+
+/** Whether `path` is `dir` or below it, by path components (as Rust's Path::starts_with). */
+function under(path: string, dir: string): boolean {
+  const clean = path.replace(/\/+$/, "");
+  return clean === dir || clean.startsWith(`${dir}/`);
+}
+
+/**
+ * A hostPath volume, as genpolicy has it: /dev, /sys or a path below them reaches the guest as itself
  * (the runtime passes devices and sysfs through), anything else as a shared directory; with
  * `mountPropagation: Bidirectional` the mount is `rshared` (only for hostPath, as in genpolicy).
  */
 function hostPathMount(hostPath: JsonRecord, vm: JsonRecord, dest: string, access: string): KataMount {
   const path = typeof hostPath.path === "string" ? hostPath.path : "";
   const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
-  const passthrough = path.startsWith("/dev/") || path.startsWith("/sys/");
+  // genpolicy tests `Path::starts_with("/dev/")`, which compares components: /dev itself is
+  // passed through too (Kata's runtime never shares /dev or anything under /sys from the host).
+  const passthrough = under(path, "/dev") || under(path, "/sys");
   return {
     destination: dest,
     source: passthrough ? path : sharedFileSource(basename(dest)),
