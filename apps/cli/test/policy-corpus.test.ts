@@ -65,12 +65,21 @@ interface Streams {
 
 /** Totals over the corpus, checked at the end so a silently shrinking corpus fails. */
 const totals = { files: 0, generated: 0, failedOnPurpose: 0, workloads: 0, honest: 0, tampers: 0 };
+/** The same figures per source folder (testdata/kube/<source>/), for the docs' table. */
+const bySource = new Map<string, typeof totals>();
+const count = (name: string, key: keyof typeof totals, n = 1) => {
+  totals[key] += n;
+  const source = name.split("/")[0] as string;
+  const t = bySource.get(source) ?? { files: 0, generated: 0, failedOnPurpose: 0, workloads: 0, honest: 0, tampers: 0 };
+  t[key] += n;
+  bySource.set(source, t);
+};
 
 describe("real-world corpus through the built CLI: generate, honest requests allowed, tampers denied", () => {
   for (const path of FILES) {
     const name = relative(CORPUS, path);
     it(name, () => {
-      totals.files++;
+      count(name, "files");
       const dir = tempDir();
       writeFileSync(join(dir, "pod.yaml"), text(path));
       // The directory's other files hold the ConfigMaps and Secrets, as `policy generate <dir>` reads them.
@@ -86,11 +95,11 @@ describe("real-world corpus through the built CLI: generate, honest requests all
       if (expected !== undefined) {
         expect(gen.status).toBe(1);
         expect(gen.stdout + gen.stderr).toContain(expected.code);
-        totals.failedOnPurpose++;
+        count(name, "failedOnPurpose");
         return;
       }
       expect(gen.status, gen.stdout + gen.stderr).toBe(0);
-      totals.generated++;
+      count(name, "generated");
       const generated = JSON.parse(gen.stdout) as { kind: string; name: string }[];
       if (generated.length === 0) return; // no pod spec in this file (e.g. a ConfigMap)
 
@@ -112,10 +121,10 @@ describe("real-world corpus through the built CLI: generate, honest requests all
       expect(streams.workloads.map((w) => w.workload)).toEqual(generated.map((g) => `${g.kind}/${g.name}`));
       expect(honestJson.workloads?.map((w) => w.workload)).toEqual(generated.map((g) => `${g.kind}/${g.name}`));
       for (const w of streams.workloads) {
-        totals.workloads++;
-        totals.honest += w.requests.length;
+        count(name, "workloads");
+        count(name, "honest", w.requests.length);
         const bad = tampers(w.requests);
-        totals.tampers += bad.length;
+        count(name, "tampers", bad.length);
         writeFileSync(join(dir, "tampered.txt"), formatRequestStream([...w.requests, ...bad.map((t) => t.request)]));
         const workload = w.workload.slice(w.workload.indexOf("/") + 1);
         const r = run(dir, [
@@ -153,6 +162,7 @@ describe("real-world corpus through the built CLI: generate, honest requests all
   it("covered the whole corpus", () => {
     // Figures of the closing note of issue 11; a change in the corpus must show up here.
     process.stdout.write(`corpus through the CLI: ${JSON.stringify(totals)}\n`);
+    for (const [source, t] of [...bySource].sort()) process.stdout.write(`  ${source}: ${JSON.stringify(t)}\n`);
     expect(totals.files).toBe(FILES.length);
     expect(totals.failedOnPurpose).toBe(Object.keys(DATA.expectedFailures).length);
     expect(totals.generated + totals.failedOnPurpose).toBe(FILES.length);

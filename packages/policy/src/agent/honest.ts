@@ -1,37 +1,36 @@
-import { type JsonValue, sha256Hex, toBase64, utf8 } from "@contrast/core";
+import { type JsonValue, sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
-import { type ConfigSources, collectConfigSources } from "../kube/config-sources.js";
+import { collectConfigSources } from "../kube/config-sources.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
 import { parseYamlDocuments } from "../kube/yaml.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
-import type { InfraContainer, Settings } from "../settings/types.js";
+import type { Settings } from "../settings/types.js";
+import { hex, type ResolvedIdentity, resolveIdentity, type SandboxIdentity, uuid } from "./honest/identity.js";
+import { containerdMounts, criMounts, sharedFile, volumeMounts } from "./honest/mounts.js";
+import {
+  basename,
+  CONTAINERD_BUNDLE,
+  DEFAULT_PATH,
+  MASKED_PATHS,
+  type Mount,
+  num,
+  type Pod,
+  podFacts,
+  READONLY_PATHS,
+  type StorageReq,
+  strings,
+} from "./honest/pod.js";
 import type { StreamRequest } from "./stream.js";
 
-/**
- * What the node decides about a pod, which no manifest says: its name and IDs, IPs, the network
- * namespace. Everything is a parameter so that a test (or the demo runtime) can vary it; the
- * defaults are fixed, made-up values of the right shape.
- */
-export interface SandboxIdentity {
-  /** The pod's name; default: the Pod's name, or a controller-made name (`web-5d8f9c7b6d-x7k2p`). */
-  readonly sandboxName?: string;
-  /** Default: the workload's namespace, else "default". */
-  readonly namespace?: string;
-  /** 64 lowercase hex characters; also the pause container's ID. */
-  readonly sandboxId?: string;
-  readonly podUid?: string;
-  readonly podIp?: string;
-  readonly hostIp?: string;
-  readonly nodeName?: string;
-  /** The UUID of the CNI network namespace (`/var/run/netns/cni-<uuid>`). */
-  readonly netnsId?: string;
-  /** The cluster IP of the `kubernetes` service, for the service environment variables. */
-  readonly kubernetesServiceIp?: string;
-}
+export type { ResolvedIdentity, SandboxIdentity } from "./honest/identity.js";
+export { resolveIdentity } from "./honest/identity.js";
 
-export type ResolvedIdentity = Required<SandboxIdentity>;
+// The builder models containerd's CRI plugin, the kubelet and the Kata runtime from their own
+// sources, and is written apart from policy-data/ (which models genpolicy) on purpose: where both
+// encode the same fact (containerd's default mounts, exec probes), a mistake shared by the two
+// would let the corpus tests pass a policy the real runtime is denied by.
 
 export interface HonestRequestOptions {
   /** Image metadata by the reference as the pod spec writes it (and the pause image's). */
@@ -61,92 +60,6 @@ export interface HonestStream {
   readonly identity: ResolvedIdentity;
   readonly requests: readonly StreamRequest[];
   readonly containers: readonly HonestContainer[];
-}
-
-const CONTAINERD_BUNDLE = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/";
-const SHARED_DIR = "/run/kata-containers/shared/containers/";
-const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-// containerd's (and Kata's) masked and read-only paths of an unprivileged container.
-const MASKED_PATHS = [
-  "/proc/acpi",
-  "/proc/asound",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/sys/firmware",
-  "/proc/scsi",
-];
-const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
-
-type Mount = { destination: string; source: string; type_: string; options: string[] };
-type StorageReq = {
-  driver: string;
-  driver_options: string[];
-  source: string;
-  fstype: string;
-  options: string[];
-  mount_point: string;
-  fs_group: { group_id: number; group_change_policy: number } | null;
-  shared: boolean;
-};
-
-function hex(seed: string, n: number): string {
-  return sha256Hex(utf8(seed)).slice(0, n);
-}
-
-function uuid(seed: string): string {
-  const h = hex(seed, 32);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-function strings(v: unknown): string[] | undefined {
-  return Array.isArray(v) ? v.map((x) => String(x)) : undefined;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isInteger(v) ? v : undefined;
-}
-
-function basename(path: string): string {
-  const parts = path.split("/").filter((p) => p !== "");
-  return parts[parts.length - 1] ?? "";
-}
-
-/** The name a controller gives the pods of a template, as the API server would. */
-function defaultSandboxName(t: PodTemplate): string {
-  const base = t.name !== "" ? t.name : (t.generateName ?? "pod").replace(/-$/, "");
-  switch (t.kind) {
-    case "Pod":
-      return t.name !== "" ? t.name : `${t.generateName ?? "pod-"}x7k2p`;
-    case "Deployment":
-      return `${base}-5d8f9c7b6d-x7k2p`;
-    case "StatefulSet":
-      return `${base}-0`;
-    case "CronJob":
-      return `${base}-28934400-x7k2p`;
-    default:
-      return `${base}-x7k2p`;
-  }
-}
-
-export function resolveIdentity(t: PodTemplate, given: SandboxIdentity = {}): ResolvedIdentity {
-  const sandboxName = given.sandboxName ?? defaultSandboxName(t);
-  const namespace = given.namespace ?? t.namespace ?? "default";
-  const seed = `${namespace}/${sandboxName}`;
-  return {
-    sandboxName,
-    namespace,
-    sandboxId: given.sandboxId ?? hex(`sandbox:${seed}`, 64),
-    podUid: given.podUid ?? uuid(`uid:${seed}`),
-    podIp: given.podIp ?? "10.244.0.21",
-    hostIp: given.hostIp ?? "192.168.49.2",
-    nodeName: given.nodeName ?? "node-1",
-    netnsId: given.netnsId ?? uuid(`netns:${seed}`),
-    kubernetesServiceIp: given.kubernetesServiceIp ?? "10.96.0.1",
-  };
 }
 
 async function imageOf(images: HonestRequestOptions["images"], reference: string): Promise<ImageMetadata> {
@@ -235,48 +148,6 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   return { identity: id, requests, containers };
 }
 
-interface Pod {
-  readonly id: ResolvedIdentity;
-  readonly settings: Settings;
-  readonly sources: ConfigSources;
-  readonly template: PodTemplate;
-  readonly spec: JsonRecord;
-  readonly security: JsonRecord;
-  readonly hostname: string;
-  readonly sysctls: Record<string, string>;
-  readonly volumes: readonly JsonRecord[];
-}
-
-function podFacts(
-  t: PodTemplate,
-  spec: JsonRecord,
-  id: ResolvedIdentity,
-  settings: Settings,
-  sources: ConfigSources,
-  claimTemplates: readonly string[],
-) {
-  const security = isRecord(spec.securityContext) ? spec.securityContext : {};
-  const sysctls: Record<string, string> = {};
-  if (Array.isArray(security.sysctls)) {
-    for (const s of security.sysctls) if (isRecord(s) && typeof s.name === "string") sysctls[s.name] = String(s.value);
-  }
-  return {
-    id,
-    settings,
-    sources,
-    template: t,
-    spec,
-    security,
-    hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : id.sandboxName,
-    sysctls,
-    // A claim template becomes a persistentVolumeClaim volume of the same name in each pod.
-    volumes: [
-      ...(Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : []),
-      ...claimTemplates.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })),
-    ],
-  } satisfies Pod;
-}
-
 /** The runtime hands shareProcessNamespace to each container, never through this request's flag. */
 function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
   return {
@@ -297,101 +168,6 @@ function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
     guest_hook_path: "",
     kernel_modules: [],
   } as JsonValue;
-}
-
-/** The mounts containerdMounts made, which a mount the container asks for overrides. */
-const CONTAINERD_DEFAULTS = new WeakSet<Mount>();
-
-/**
- * Adds a mount the kubelet asks for. containerd's WithMounts drops a default mount at the same
- * destination and, when /dev itself is supplied, every default mount under /dev (spec_opts.go).
- */
-function supplyMount(mounts: Mount[], mount: Mount): void {
-  const i = mounts.findIndex((m) => m.destination === mount.destination);
-  if (i >= 0) mounts[i] = mount;
-  else mounts.push(mount);
-  if (mount.destination !== "/dev") return;
-  for (let j = mounts.length - 1; j >= 0; j--) {
-    const m = mounts[j] as Mount;
-    if (m.destination.startsWith("/dev/") && CONTAINERD_DEFAULTS.has(m)) mounts.splice(j, 1);
-  }
-}
-
-/**
- * Whether the runtime hands a hostPath to the guest as itself rather than sharing it: Kata never
- * shares /dev, device files (isHostDevice) or system paths under /sys (isSystemMount) from the
- * host; the guest's own are bound. Keyed on the host path, as genpolicy does.
- */
-function hostPathPassthrough(path: string): boolean {
-  const clean = path.replace(/\/+$/, "");
-  return ["/dev", "/sys"].some((d) => clean === d || clean.startsWith(`${d}/`));
-}
-
-/** containerd's mounts of every container; a privileged one gets /sys and cgroups writable. */
-function containerdMounts(isPause: boolean, privileged: boolean): Mount[] {
-  const rw = privileged ? "rw" : "ro";
-  const mounts: Mount[] = [
-    { destination: "/proc", source: "proc", type_: "proc", options: ["nosuid", "noexec", "nodev"] },
-    {
-      destination: "/dev",
-      source: "tmpfs",
-      type_: "tmpfs",
-      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-    },
-    {
-      destination: "/dev/pts",
-      source: "devpts",
-      type_: "devpts",
-      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-    },
-    { destination: "/dev/mqueue", source: "mqueue", type_: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/sys", source: "sysfs", type_: "sysfs", options: ["nosuid", "noexec", "nodev", rw] },
-  ];
-  if (!isPause) {
-    mounts.push({
-      destination: "/sys/fs/cgroup",
-      source: "cgroup",
-      type_: "cgroup",
-      options: ["nosuid", "noexec", "nodev", "relatime", rw],
-    });
-  }
-  for (const m of mounts) CONTAINERD_DEFAULTS.add(m);
-  return mounts;
-}
-
-/** A file the Kata runtime copies or shares into the guest for this container. */
-function sharedFile(bundle: string, name: string): string {
-  return `${SHARED_DIR}${bundle}-${hex(`shared:${bundle}/${name}`, 16)}-${name}`;
-}
-
-/**
- * The kubelet's and containerd's mounts (hosts, hostname, resolv.conf, termination log, the
- * sandbox's /dev/shm, the service account token), with the options the settings describe.
- */
-function criMounts(pod: Pod, infra: InfraContainer, bundle: string, mounts: Mount[], readOnlyRoot = false): void {
-  const token = pod.spec.automountServiceAccountToken !== false;
-  for (const m of infra.Mounts ?? []) {
-    // Only mounted on clusters with workload identity; a plain pod does not get it.
-    if (m.source?.startsWith("$(")) continue;
-    if (m.destination === "/var/run/secrets/kubernetes.io/serviceaccount" && !token) continue;
-    const options = [...m.options];
-    if (m.type_ === "bind" && options.includes("rprivate") && !options.includes("ro") && !options.includes("rw")) {
-      // containerd's CRI plugin mounts the sandbox's hostname and resolv.conf with the container's
-      // readOnlyRootFilesystem (containerMounts in container_create_linux.go); /etc/hosts is the
-      // kubelet's own mount and always writable.
-      const followsRoot = m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf";
-      options.push(followsRoot && readOnlyRoot ? "ro" : "rw");
-    }
-    const mount = {
-      destination: m.destination,
-      source: m.source ?? sharedFile(bundle, basename(m.destination)),
-      type_: m.type_,
-      options,
-    };
-    const i = mounts.findIndex((x) => x.destination === m.destination);
-    if (i >= 0) mounts[i] = mount;
-    else mounts.push(mount);
-  }
 }
 
 function annotationsFor(pod: Pod, bundle: string): Record<string, string> {
@@ -887,100 +663,6 @@ function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, str
     });
   }
   return out;
-}
-
-/** Block device addresses the runtime hot-plugs for block emptyDirs (SCSI "<host>:<lun>"). */
-function scsiAddress(n: number): string {
-  // Padded so that its base64url form has no padding characters either way.
-  let s = `0:${n}`;
-  while (s.length % 3 !== 0) s = `0${s}`;
-  return s;
-}
-
-function volumeMounts(
-  pod: Pod,
-  c: JsonRecord,
-  bundle: string,
-  mounts: Mount[],
-  storages: StorageReq[],
-  blockDevices: number,
-): number {
-  const { settings, id } = pod;
-  let n = blockDevices;
-  const fsGroup = num(pod.security.fsGroup);
-  for (const vm of Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isRecord) : []) {
-    const dest = String(vm.mountPath ?? "");
-    const volume = pod.volumes.find((v) => v.name === vm.name);
-    if (volume === undefined) {
-      throw new PolicyError("POLICY_REQUESTS_UNBUILDABLE", `volumeMount ${String(vm.name)} names no volume`, {
-        hint: "The kubelet would refuse this pod; fix its volumes.",
-      });
-    }
-    const options = ["rbind", "rprivate", vm.readOnly === true ? "ro" : "rw"];
-    const name = String(volume.name);
-    if (isRecord(volume.emptyDir)) {
-      const memory = volume.emptyDir.medium === "Memory";
-      const type = settings.cluster_config.emptydir_type ?? "shared-fs";
-      const v = memory
-        ? settings.volumes.emptyDir_memory
-        : type === "block-encrypted"
-          ? settings.volumes.emptyDir_encrypted
-          : type === "block-plain" || type === "block"
-            ? settings.volumes.emptyDir_plain
-            : settings.volumes.emptyDir;
-      if (v === undefined) continue;
-      const block = !memory && type.startsWith("block");
-      let point: string;
-      let source: string;
-      if (block) {
-        source = scsiAddress(n++);
-        point = `${settings.common.spath}/${toBase64(utf8(source)).replace(/\+/g, "-").replace(/\//g, "_")}`;
-      } else if (memory) {
-        source = "tmpfs";
-        point = `/run/kata-containers/sandbox/ephemeral/${name}`;
-      } else {
-        source = v.source ?? "local";
-        point = `/run/kata-containers/shared/containers/${id.sandboxId}/rootfs/local/${name}`;
-      }
-      mounts.push({ destination: dest, source: point, type_: v.mount_type, options });
-      storages.push({
-        driver: block ? "scsi" : (v.driver ?? ""),
-        driver_options: [...(v.driver_options ?? [])],
-        source,
-        fstype: v.fstype ?? "",
-        options: [...(v.options ?? [])],
-        mount_point: point,
-        fs_group: fsGroup !== undefined && !memory ? { group_id: fsGroup, group_change_policy: 0 } : null,
-        shared: v.shared ?? false,
-      });
-    } else if (
-      isRecord(volume.configMap) ||
-      isRecord(volume.secret) ||
-      isRecord(volume.projected) ||
-      isRecord(volume.downwardAPI)
-    ) {
-      mounts.push({
-        destination: dest,
-        source: sharedFile(bundle, basename(dest)),
-        type_: "bind",
-        options: ["rbind", "rprivate", "ro"],
-      });
-    } else if (isRecord(volume.hostPath)) {
-      // Bidirectional propagation reaches the runtime as "rshared" (containerd) for host paths.
-      const propagation = vm.mountPropagation === "Bidirectional" ? "rshared" : "rprivate";
-      const path = String(volume.hostPath.path ?? "");
-      const source = hostPathPassthrough(path) ? path : sharedFile(bundle, basename(dest));
-      supplyMount(mounts, {
-        destination: dest,
-        source,
-        type_: "bind",
-        options: ["rbind", propagation, options[2] as string],
-      });
-    } else {
-      supplyMount(mounts, { destination: dest, source: sharedFile(bundle, basename(dest)), type_: "bind", options });
-    }
-  }
-  return n;
 }
 
 /** Commands the kubelet runs in the container: exec probes and exec lifecycle hooks. */
