@@ -23,6 +23,7 @@ export {
   type SandboxIdentity,
 } from "./agent/honest.js";
 export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
+export { type AnnotatedPolicy, annotatedPolicies, selectAnnotatedPolicy } from "./annotated.js";
 export { DEFAULT_RULES } from "./default-rules.js";
 export {
   decodePolicyAnnotation,

@@ -337,11 +337,11 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
   });
 
   it("mounts the termination log at terminationMessagePath, as the kubelet and genpolicy do", async () => {
-    const c = await appContainer(pod("", "\n      terminationMessagePath: /tmp/termination-log-path"));
+    const c = await appContainer(pod("", "\n      terminationMessagePath: /var/termination-log-path"));
     const destinations = c.OCI.Mounts.map((m) => m.destination);
-    expect(destinations).toContain("/tmp/termination-log-path");
+    expect(destinations).toContain("/var/termination-log-path");
     expect(destinations).not.toContain("/dev/termination-log");
-    expect(c.OCI.Mounts.find((m) => m.destination === "/tmp/termination-log-path")?.source).toBe(
+    expect(c.OCI.Mounts.find((m) => m.destination === "/var/termination-log-path")?.source).toBe(
       "$(sfprefix)termination-log-path$",
     );
     const plain = await appContainer(pod(""));
@@ -363,7 +363,7 @@ describe("fields genpolicy's pod.rs and volume.rs accept", () => {
   it("mounts hostPath volumes as genpolicy: /dev and /sys paths as themselves, Bidirectional as rshared", async () => {
     const c = await appContainer(
       pod(
-        "  volumes: [{name: kmsg, hostPath: {path: /dev/kmsg}}, {name: data, hostPath: {path: /tmp/results}}]",
+        "  volumes: [{name: kmsg, hostPath: {path: /dev/kmsg}}, {name: data, hostPath: {path: /srv/results}}]",
         "\n      volumeMounts: [{name: kmsg, mountPath: /dev/kmsg, readOnly: true}, {name: data, mountPath: /results, mountPropagation: Bidirectional}]",
       ),
     );

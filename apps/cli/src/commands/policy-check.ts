@@ -4,11 +4,12 @@ import {
   AgentPolicy,
   type AgentRequest,
   type DenialReason,
+  POLICY_ANNOTATION,
   parseRequestStream,
   type StreamRequest,
+  selectAnnotatedPolicy,
 } from "@contrast/policy";
 import { Policy } from "@contrast/rego";
-import { loadAll } from "js-yaml";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { type HonestOptions, honestStreams } from "./policy-requests.js";
@@ -22,8 +23,6 @@ export interface PolicyCheckOptions extends HonestOptions {
   readonly honest?: boolean;
 }
 
-/** The annotation that carries a Kata agent policy (base64 of the Rego text). */
-export const POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
 const POLICY_MAX_BYTES = 16 * 1024 * 1024;
 const REQUEST_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -185,9 +184,8 @@ function report(ctx: Context, checked: readonly Checked[]): number {
 
 /**
  * Accepts the policy as Rego text, as the base64 annotation value, or as Kubernetes YAML whose
- * (pod or pod template) annotations carry it. A YAML with several workloads of different policies
- * needs `workload` (the workload's metadata.name): guessing would check requests against a policy
- * the user did not mean.
+ * (pod or pod template) annotations carry it; in a YAML of several policies `workload` (the
+ * workload's metadata.name) says which one decides.
  */
 export function regoSource(text: string, path: string, workload?: string): string {
   const trimmed = text.trim();
@@ -196,81 +194,11 @@ export function regoSource(text: string, path: string, workload?: string): strin
     throw usage("--workload selects a workload of a YAML file; the policy given is not YAML");
   }
   if (/^(#.*\n\s*)*package\s/.test(trimmed) || path.endsWith(".rego")) return text;
-  if (yaml) return fromYaml(text, path, workload);
+  if (yaml) return selectAnnotatedPolicy(text, path, workload).policy;
   if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) return decodeAnnotation(trimmed.replace(/\s+/g, ""), path);
   throw new ContrastError("POLICY_UNRECOGNISED", `${path}: neither Rego, a base64 policy nor YAML with a policy`, {
     hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} annotation, or a YAML file that carries it.`,
   });
-}
-
-interface Annotated {
-  /** metadata.name of the document (the workload), "" when it has none. */
-  readonly name: string;
-  readonly value: string;
-}
-
-function fromYaml(text: string, path: string, workload: string | undefined): string {
-  let docs: unknown[];
-  try {
-    docs = loadAll(text);
-  } catch (e) {
-    throw new ContrastError("POLICY_YAML_INVALID", `${path}: ${(e as Error).message.split("\n")[0]}`, {
-      hint: "Check the YAML syntax of the file.",
-    });
-  }
-  const found: Annotated[] = [];
-  for (const doc of docs) {
-    const value = findAnnotation(doc, 0);
-    if (value !== undefined) found.push({ name: documentName(doc), value });
-  }
-  if (found.length === 0) {
-    throw new ContrastError("POLICY_ANNOTATION_MISSING", `${path}: no ${POLICY_ANNOTATION} annotation found`, {
-      hint: "Run `contrast generate` first, or pass the .rego file itself.",
-    });
-  }
-  const names = found.map((f) => f.name || "(unnamed)").join(", ");
-  if (workload !== undefined) {
-    const chosen = found.find((f) => f.name === workload);
-    if (chosen === undefined) {
-      throw new ContrastError("POLICY_NO_WORKLOAD", `${path}: no workload named ${workload} has a policy`, {
-        hint: `Workloads with a policy in this file: ${names}.`,
-      });
-    }
-    return decodeAnnotation(chosen.value, path);
-  }
-  if (new Set(found.map((f) => f.value)).size > 1) {
-    throw new ContrastError(
-      "POLICY_WORKLOAD_AMBIGUOUS",
-      `${path}: ${found.length} workloads carry different policies; which one should decide?`,
-      { hint: `Pass --workload <name> (one of: ${names}), or --honest to check every workload.` },
-    );
-  }
-  return decodeAnnotation((found[0] as Annotated).value, path);
-}
-
-function documentName(doc: unknown): string {
-  if (doc === null || typeof doc !== "object") return "";
-  const meta = (doc as Record<string, unknown>).metadata;
-  if (meta === null || typeof meta !== "object") return "";
-  const name = (meta as Record<string, unknown>).name;
-  return typeof name === "string" ? name : "";
-}
-
-/** The annotation in metadata.annotations of an object or of its (nested) pod template. */
-function findAnnotation(v: unknown, depth: number): string | undefined {
-  if (depth > 8 || v === null || typeof v !== "object") return undefined;
-  const o = v as Record<string, unknown>;
-  const meta = o.metadata as Record<string, unknown> | undefined;
-  const ann = meta?.annotations as Record<string, unknown> | undefined;
-  const value = ann !== undefined && Object.hasOwn(ann, POLICY_ANNOTATION) ? ann[POLICY_ANNOTATION] : undefined;
-  if (typeof value === "string") return value;
-  for (const key of ["spec", "template", "jobTemplate"]) {
-    if (Object.hasOwn(o, key)) {
-      const found = findAnnotation(o[key], depth + 1);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
 }
 
 function decodeAnnotation(value: string, path: string): string {
