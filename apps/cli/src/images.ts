@@ -12,7 +12,7 @@ import {
   nodeFileSystem,
   type RegistryCredentials,
 } from "@contrast/policy";
-import type { Context } from "./context.js";
+import { type Context, resolvePath } from "./context.js";
 
 export interface ImageSourceOptions {
   /** Offline: every image must be described by this file; no registry is contacted. */
@@ -20,6 +20,24 @@ export interface ImageSourceOptions {
   /** genpolicy-compatible layer cache; created when missing. */
   readonly layersCache: string;
   readonly insecureRegistries: readonly string[];
+}
+
+/** The image options the policy commands share, as the user gave them. */
+export interface ImageFlags {
+  readonly imageMetadata?: string;
+  readonly layersCache?: string;
+  readonly insecureRegistry?: string[];
+}
+
+/** `openImageSource` with the commands' flags resolved against the working directory. */
+export function openImageSourceFromFlags(ctx: Context, flags: ImageFlags): Promise<ImageMetadataSource> {
+  return openImageSource(ctx, {
+    ...(flags.imageMetadata === undefined
+      ? {}
+      : { imageMetadata: resolvePath(ctx, flags.imageMetadata, flags.imageMetadata) }),
+    layersCache: resolvePath(ctx, flags.layersCache, "layers-cache.json"),
+    insecureRegistries: flags.insecureRegistry ?? [],
+  });
 }
 
 /**

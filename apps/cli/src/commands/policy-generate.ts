@@ -17,7 +17,7 @@ import {
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
-import { openImageSource } from "../images.js";
+import { openImageSourceFromFlags } from "../images.js";
 
 export interface PolicyGenerateOptions {
   readonly settings?: string;
@@ -59,13 +59,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
     const rules = await readOptional(rulesPath, opts.rules !== undefined);
     if (rules !== undefined) checkRules(rules, rulesPath);
-    images = await openImageSource(ctx, {
-      ...(opts.imageMetadata === undefined
-        ? {}
-        : { imageMetadata: resolvePath(ctx, opts.imageMetadata, opts.imageMetadata) }),
-      layersCache: resolvePath(ctx, opts.layersCache, "layers-cache.json"),
-      insecureRegistries: opts.insecureRegistry ?? [],
-    });
+    images = await openImageSourceFromFlags(ctx, opts);
     const texts = new Map<string, string>();
     for (const f of files) texts.set(f, fromUtf8(await readBounded(f, YAML_MAX_BYTES, "YAML file")));
     const configFiles = [...texts.values()];

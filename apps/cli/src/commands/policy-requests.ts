@@ -13,7 +13,7 @@ import {
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
-import { openImageSource } from "../images.js";
+import { openImageSourceFromFlags } from "../images.js";
 import { readSettings } from "./policy-generate.js";
 
 /** Where the honest requests' inputs come from: the options `policy generate` takes. */
@@ -61,13 +61,7 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
   const settings = await readSettings(ctx, opts.settings);
   let images: ImageMetadataSource | undefined;
   try {
-    images = await openImageSource(ctx, {
-      ...(opts.imageMetadata === undefined
-        ? {}
-        : { imageMetadata: resolvePath(ctx, opts.imageMetadata, opts.imageMetadata) }),
-      layersCache: resolvePath(ctx, opts.layersCache, "layers-cache.json"),
-      insecureRegistries: opts.insecureRegistry ?? [],
-    });
+    images = await openImageSourceFromFlags(ctx, opts);
     const identity: SandboxIdentity = {
       ...(opts.sandboxName === undefined ? {} : { sandboxName: opts.sandboxName }),
       ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),

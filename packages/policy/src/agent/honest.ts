@@ -3,6 +3,7 @@ import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
 import { collectConfigSources } from "../kube/config-sources.js";
+import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
 import { parseYamlDocuments } from "../kube/yaml.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
@@ -661,25 +662,6 @@ function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, str
       type_: nvidia.gpu_gk_device_type,
       vm_path: "",
     });
-  }
-  return out;
-}
-
-/** Commands the kubelet runs in the container: exec probes and exec lifecycle hooks. */
-function execCommands(c: JsonRecord): string[][] {
-  const out: string[][] = [];
-  const add = (h: unknown) => {
-    if (isRecord(h) && isRecord(h.exec)) {
-      const command = strings(h.exec.command);
-      if (command !== undefined) out.push(command);
-    }
-  };
-  add(c.livenessProbe);
-  add(c.readinessProbe);
-  add(c.startupProbe);
-  if (isRecord(c.lifecycle)) {
-    add(c.lifecycle.postStart);
-    add(c.lifecycle.preStop);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { type ImageMetadata, pinnedReference } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
+import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
 import type { Settings } from "../settings/types.js";
 import { containerEnv, expandVars, type PodFacts } from "./env.js";
@@ -252,25 +253,6 @@ function capabilities(privileged: boolean, sc: JsonRecord, settings: Settings): 
     Inheritable: [],
     Permitted: [...compressed],
   };
-}
-
-/** Commands the kubelet may run in the container: exec probes and lifecycle hooks. */
-function execCommands(container: JsonRecord): string[][] {
-  const out: string[][] = [];
-  const add = (handler: unknown) => {
-    if (isRecord(handler) && isRecord(handler.exec)) {
-      const command = strings(handler.exec.command);
-      if (command !== undefined) out.push(command);
-    }
-  };
-  add(container.livenessProbe);
-  add(container.readinessProbe);
-  add(container.startupProbe);
-  if (isRecord(container.lifecycle)) {
-    add(container.lifecycle.postStart);
-    add(container.lifecycle.preStop);
-  }
-  return out;
 }
 
 /**
