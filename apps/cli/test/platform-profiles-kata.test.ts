@@ -89,17 +89,19 @@ describe("Kata-flavour profiles through the built CLI", () => {
     const creates = honest.filter((r) => r.name === "CreateContainerRequest");
     expect(creates.map((r) => r.input.OCI?.Version)).toEqual(["1.2.0", "1.2.0", "1.2.0", "1.2.0"]);
     const cuda = creates[2] as Req;
-    expect((cuda.input.OCI?.Annotations as Record<string, string>)["cdi.k8s.io/vfio1"]).toBe("nvidia.com/gpu=0");
-    const models = (cuda.input.OCI?.Mounts as { destination: string; type_: string; options: string[] }[]).find(
-      (m) => m.destination === "/models",
+    expect((cuda.input.OCI as { Annotations: Record<string, string> }).Annotations["cdi.k8s.io/vfio1"]).toBe(
+      "nvidia.com/gpu=0",
     );
+    const models = (
+      cuda.input.OCI as { Mounts: { destination: string; type_: string; options: string[] }[] }
+    ).Mounts.find((m) => m.destination === "/models");
     expect(models).toMatchObject({ type_: "local", options: ["rbind", "rslave", "rw"] });
 
     // Tampered: another hook directory; the secrets volume writable in the app; stdin opened.
     const hook = structuredClone(sandbox);
     hook.input.guest_hook_path = "/tmp/hooks";
     const writable = structuredClone(cuda);
-    for (const m of writable.input.OCI?.Mounts as { destination: string; options: string[] }[])
+    for (const m of (writable.input.OCI as { Mounts: { destination: string; options: string[] }[] }).Mounts)
       if (m.destination === "/contrast") m.options = ["rbind", "rprivate", "rw"];
     const stdin = { name: "WriteStreamRequest", input: { container_id: cuda.input.container_id, data: "aGk=" } };
     const logs = { name: "ReadStreamRequest", input: { container_id: cuda.input.container_id, len: 4096 } };

@@ -236,7 +236,9 @@ describe.each(["metal-qemu-snp-gpu", "k3s-qemu-snp-gpu"])("GPU pod on %s", (id) 
     expect(b.sandbox().input.guest_hook_path).toBe("/usr/share/oci/hooks");
     const c = b.create("cuda");
     expect(c.input.devices).toEqual([]);
-    expect((c.input.OCI?.Annotations as Record<string, string>)["cdi.k8s.io/vfio1"]).toBe("nvidia.com/gpu=0");
+    expect((c.input.OCI as { Annotations: Record<string, string> }).Annotations["cdi.k8s.io/vfio1"]).toBe(
+      "nvidia.com/gpu=0",
+    );
     expect(denials(b)).toEqual([]);
   });
 
@@ -249,10 +251,10 @@ describe.each(["metal-qemu-snp-gpu", "k3s-qemu-snp-gpu"])("GPU pod on %s", (id) 
       why: 'pause container: guest hook path "/run/evil/hooks" is not allowed',
     });
     const extra = b.create("cuda");
-    (extra.input.OCI?.Annotations as Record<string, string>)["cdi.k8s.io/vfio2"] = "nvidia.com/gpu=1";
+    (extra.input.OCI as { Annotations: Record<string, string> }).Annotations["cdi.k8s.io/vfio2"] = "nvidia.com/gpu=1";
     expect(last(b, withRequest(b, extra)).allowed).toBe(false);
     const none = b.create("cuda");
-    delete (none.input.OCI?.Annotations as Record<string, string>)["cdi.k8s.io/vfio1"];
+    delete (none.input.OCI as { Annotations: Record<string, string> }).Annotations["cdi.k8s.io/vfio1"];
     expect(last(b, withRequest(b, none)).allowed).toBe(false);
   });
 
