@@ -2,6 +2,7 @@ import { type JsonValue, sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import type { ImageMetadata, ImageMetadataSource } from "../image.js";
+import { containerdImageName } from "../image/reference.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
@@ -617,7 +618,7 @@ function appContainer(
     "io.katacontainers.pkg.oci.container_type": "pod_container",
     "io.kubernetes.cri.container-name": String(c.name ?? ""),
     "io.kubernetes.cri.container-type": "container",
-    "io.kubernetes.cri.image-name": reference,
+    "io.kubernetes.cri.image-name": containerdImageName(reference),
   };
   if (settings.cluster_config.guest_pull === true) {
     // The runtime names the image to pull by the container's image-name annotation.

@@ -1,6 +1,7 @@
 import { sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
-import { type ImageMetadata, pinnedReference } from "../image.js";
+import { type ImageMetadata, isPinned, pinnedReference } from "../image.js";
+import { containerdImageName } from "../image/reference.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
@@ -159,7 +160,11 @@ function buildContainer(
   if (!isPause) {
     annotations["io.kubernetes.cri.container-name"] = String(container.name ?? "");
     if (imageReference !== undefined) {
-      annotations["io.kubernetes.cri.image-name"] = pinnedReference(imageReference, image.digest);
+      // Pinned to the digest the image resolved to. An unpinned reference is kept in containerd's
+      // fully qualified form: with guest pull, the runtime asks the guest for exactly that name.
+      annotations["io.kubernetes.cri.image-name"] = isPinned(imageReference)
+        ? pinnedReference(imageReference, image.digest)
+        : `${containerdImageName(imageReference)}@${image.digest}`;
     }
   }
 
