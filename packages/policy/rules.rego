@@ -428,10 +428,13 @@ image_reference_ok(p_oci, ref) if {
 	parts[1] == split(p_oci.Annotations[IMAGE], "@")[1]
 }
 
-# A reference by tag (the pod did not pin its image) must be the policy's reference as written.
+# A reference by tag, only for an image the pod did not pin (the policy's name keeps its tag then),
+# must be the policy's name.
 image_reference_ok(p_oci, ref) if {
 	not contains(ref, "@")
-	ref == split(p_oci.Annotations[IMAGE], "@")[0]
+	p_name := split(p_oci.Annotations[IMAGE], "@")[0]
+	regex.match(":[^/]+$", p_name)
+	ref == p_name
 }
 
 ######################################################################

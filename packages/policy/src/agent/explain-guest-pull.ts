@@ -27,9 +27,13 @@ function referenceProblem(policyImage: string, ref: string): string | undefined 
   const [pName, pDigest] = policyImage.split("@");
   const parts = ref.split("@");
   if (parts.length === 2) {
-    return parts[1] === pDigest ? undefined : `image digest differs: policy ${pDigest ?? "(none)"}, request ${parts[1]}`;
+    return parts[1] === pDigest
+      ? undefined
+      : `image digest differs: policy ${pDigest ?? "(none)"}, request ${parts[1]}`;
   }
   if (parts.length > 2) return `image reference ${q(ref)} is malformed`;
+  // The policy's name keeps a tag only for an image the pod did not pin.
+  if (!/:[^/]+$/.test(pName ?? "")) return `image ${q(ref)} is not pinned; the policy pins ${pDigest ?? "(none)"}`;
   return ref === pName ? undefined : `image ${q(ref)} differs from the policy's ${q(pName)}`;
 }
 
@@ -55,7 +59,12 @@ export function explainGuestPull(add: AddReason, data: Rec, p: Rec, input: Rec):
     return;
   }
   if (pulls.length > 1) {
-    add("image", `${pulls.length} ${DRIVER} storages; the runtime sends one, for the container's root`, 1, pulls.length);
+    add(
+      "image",
+      `${pulls.length} ${DRIVER} storages; the runtime sends one, for the container's root`,
+      1,
+      pulls.length,
+    );
   }
   if (pulls.length === 0 && cluster.guest_pull_required === true) {
     add(
@@ -71,7 +80,8 @@ export function explainGuestPull(add: AddReason, data: Rec, p: Rec, input: Rec):
   const id = bundleId(data, pOci, rec(input.OCI));
   const mountPoint = id === undefined ? undefined : str(rec(data.common).root_path).replaceAll("$(bundle-id)", id);
   for (const s of pulls) {
-    if (s.fstype !== "overlay") add("image", `${DRIVER} storage: fstype ${q(s.fstype)}, expected "overlay"`, "overlay", s.fstype);
+    if (s.fstype !== "overlay")
+      add("image", `${DRIVER} storage: fstype ${q(s.fstype)}, expected "overlay"`, "overlay", s.fstype);
     const options = Array.isArray(s.options) ? s.options : [];
     if (options.length > 0) add("image", `${DRIVER} storage: options ${q(options)} are not allowed`, [], options);
     if (s.fs_group !== null && s.fs_group !== undefined)
@@ -119,7 +129,12 @@ export function explainGuestPull(add: AddReason, data: Rec, p: Rec, input: Rec):
     }
     const crio = metadata[CRIO_TYPE];
     if (crio !== undefined && crio !== pType) {
-      add("image", `${DRIVER} metadata: ${CRIO_TYPE} ${q(crio)}, the policy's container type is ${q(pType)}`, pType, crio);
+      add(
+        "image",
+        `${DRIVER} metadata: ${CRIO_TYPE} ${q(crio)}, the policy's container type is ${q(pType)}`,
+        pType,
+        crio,
+      );
     }
     if (pType === "sandbox") {
       if (s.source !== "pause") {

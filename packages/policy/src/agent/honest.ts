@@ -1,8 +1,8 @@
 import { type JsonValue, sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
-import type { ImageMetadata, ImageMetadataSource } from "../image.js";
 import { containerdImageName } from "../image/reference.js";
+import type { ImageMetadata, ImageMetadataSource } from "../image.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
@@ -325,7 +325,10 @@ function guestPull(source: string, annotations: Record<string, string>, bundle: 
 
 /** JSON as Go's encoding/json writes it: HTML-sensitive characters and U+2028/U+2029 escaped. */
 function goJson(value: JsonValue): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
