@@ -60,10 +60,34 @@ export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
   });
   const pull = (honest.input.storages as Req[]).find((s) => s.driver === "image_guest_pull");
   if (pull !== undefined) {
+    const guestPull = (r: Req): Req => r.storages.find((x: Req) => x.driver === "image_guest_pull");
+    const setMetadata = (r: Req, change: (m: Record<string, string>) => void) => {
+      const s = guestPull(r);
+      const { metadata } = JSON.parse(s.driver_options[0].slice("image_guest_pull=".length));
+      change(metadata);
+      s.driver_options[0] = `image_guest_pull=${JSON.stringify({ metadata })}`;
+    };
     add("the image digest changed", "image digest differs", (r) => {
-      const s = r.storages.find((x: Req) => x.driver === "image_guest_pull");
+      const s = guestPull(r);
       s.source = `${s.source.split("@")[0]}@sha256:${"0".repeat(64)}`;
     });
+    add("the guest-pull mount point moved", "image_guest_pull storage: mount point", (r) => {
+      guestPull(r).mount_point = "/run/kata-containers/shared/containers/evil/rootfs";
+    });
+    add("a second guest-pull driver option", "expected exactly one", (r) => {
+      guestPull(r).driver_options.push('image_guest_pull={"metadata":{}}');
+    });
+    // The agent unpacks its built-in pause image for a "sandbox" and ignores the source.
+    add("the guest-pull metadata say sandbox", 'image_guest_pull metadata: container type "sandbox"', (r) =>
+      setMetadata(r, (m) => {
+        m["io.kubernetes.cri.container-type"] = "sandbox";
+      }),
+    );
+    add("another image in the guest-pull metadata", "image_guest_pull metadata: image", (r) =>
+      setMetadata(r, (m) => {
+        m["io.kubernetes.cri.image-name"] = `evil.example/image@sha256:${"0".repeat(64)}`;
+      }),
+    );
   } else {
     add("a layer's root hash changed", "image layers differ", (r) => {
       const s = r.storages.find((x: Req) => x.fstype === "tar");
