@@ -11,7 +11,10 @@ export interface Tamper {
   readonly reason: string;
 }
 
-export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
+export function tampers(
+  stream: { name: string; input: Req }[],
+  options: { readonly guestPullRequired?: boolean } = {},
+): Tamper[] {
   const creates = stream.filter(
     (r) =>
       r.name === "CreateContainerRequest" &&
@@ -92,6 +95,26 @@ export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
     add("a layer's root hash changed", "image layers differ", (r) => {
       const s = r.storages.find((x: Req) => x.fstype === "tar");
       s.options = s.options.map((o: string) => o.replace(/root-hash=[0-9a-f]+/, `root-hash=${"0".repeat(64)}`));
+    });
+  }
+  const sandbox = stream.find(
+    (r) =>
+      r.name === "CreateContainerRequest" && r.input.OCI.Annotations["io.kubernetes.cri.container-type"] === "sandbox",
+  );
+  const sandboxPull = (sandbox?.input.storages as Req[] | undefined)?.find((s) => s.driver === "image_guest_pull");
+  if (sandbox !== undefined && sandboxPull !== undefined) {
+    // The agent pulls the source when the metadata do not say "sandbox"; the rules want "pause".
+    const input = structuredClone(sandbox.input);
+    input.storages.find((s: Req) => s.driver === "image_guest_pull").source = "evil.example/pause:latest";
+    out.push({
+      what: "the sandbox pulls an image",
+      request: { name: "CreateContainerRequest", input },
+      reason: `the sandbox's source is "evil.example/pause:latest", expected "pause"`,
+    });
+  }
+  if (options.guestPullRequired === true && pull !== undefined) {
+    add("no guest-pull storage", "no image_guest_pull storage", (r) => {
+      r.storages = r.storages.filter((x: Req) => x.driver !== "image_guest_pull");
     });
   }
   // A workload that already mounts the host's root at /host (custom-node-debugger) gets the extra

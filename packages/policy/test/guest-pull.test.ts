@@ -194,6 +194,11 @@ const containerTampers: [string, (r: Req) => void, string][] = [
     (r) => (pullOf(r).source = "registry.k8s.io/pause:3.6"),
     `image "registry.k8s.io/pause:3.6" is not pinned; the policy pins ${DIGEST}`,
   ],
+  [
+    "a bare name (latest) as the source for a pinned image",
+    (r) => (pullOf(r).source = "registry.k8s.io/pause"),
+    `image "registry.k8s.io/pause" is not pinned; the policy pins ${DIGEST}`,
+  ],
   ["a shared storage", (r) => (pullOf(r).shared = true), "shared true"],
   ["an fsGroup", (r) => (pullOf(r).fs_group = { group_id: 0, group_change_policy: 0 }), "fs_group"],
   ["mount options", (r) => pullOf(r).options.push("rw"), 'options ["rw"]'],
