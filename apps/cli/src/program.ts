@@ -147,6 +147,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--requests <file>", 'a request stream: one ["ep":"<RequestName>",{json}], entry per line')
     .option("--trace <lines>", "policy print lines to show for a denial (with --log-level debug)", "8")
     .option("--honest", "build each workload's honest requests from the YAML and check them with its policy")
+    .option(
+      "--platform <name>",
+      "--honest: the platform whose Contrast runtime the policy is for (policy profile), e.g. metal-qemu-snp, aks-clh-snp",
+    )
     .option("--settings <file>", "--honest: genpolicy settings, as for policy generate", "settings.json")
     .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")
     .option("--layers-cache <file>", "--honest: genpolicy-compatible image layer cache", "layers-cache.json")
@@ -180,6 +184,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .description("write the requests an honest runtime sends for a workload (for policy check --requests)")
     .argument("<yaml>", "Kubernetes YAML with the workload")
     .option("--output-file <file>", "write the stream there instead of stdout")
+    .option(
+      "--platform <name>",
+      "the platform whose Contrast runtime the policy is for (policy profile), e.g. metal-qemu-snp, aks-clh-snp",
+    )
     .option("--settings <file>", "genpolicy settings, as for policy generate", "settings.json")
     .option("--image-metadata <file>", "offline image metadata file (docs/image-metadata.md)")
     .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
@@ -197,6 +205,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .command("generate")
     .description("annotate confidential workloads (runtimeClassName contrast-cc*) with their agent policy")
     .argument("<paths...>", "YAML files, or directories searched for .yml/.yaml files")
+    .option(
+      "--platform <name>",
+      "the platform whose Contrast runtime the policy is for (policy profile), default metal-qemu-snp; e.g. aks-clh-snp, k3s-qemu-tdx, sim, kata (stock Kata)",
+    )
     .option("--settings <file>", "genpolicy settings; drop-ins from <name>.d/ next to it", "settings.json")
     .option(
       "--rules <file>",

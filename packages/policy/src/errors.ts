@@ -21,7 +21,8 @@ export type PolicyErrorCode =
   | "POLICY_ANNOTATION_MISSING"
   | "POLICY_ANNOTATION_INVALID"
   | "POLICY_NO_WORKLOAD"
-  | "POLICY_WORKLOAD_AMBIGUOUS";
+  | "POLICY_WORKLOAD_AMBIGUOUS"
+  | "POLICY_PLATFORM_UNKNOWN";
 
 export interface PolicyErrorOptions {
   readonly hint: string;

@@ -18,6 +18,7 @@ import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
+import type { PolicyProfile } from "./profiles/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
 
@@ -27,9 +28,14 @@ export const CONFIDENTIAL_RUNTIME_PREFIX = "contrast-cc";
 export interface GenerateOptions {
   /** Image configs and layer hashes; the registry client in the CLI, fixtures in tests. */
   readonly images: ImageMetadataSource;
-  /** Settings with drop-ins applied (loadSettings); default: the built-in settings. */
+  /**
+   * The platform whose runtime the policy is for (policyProfile); its settings and rules are the
+   * defaults of `settings` and `rules`. Default: stock Kata (the `kata` profile).
+   */
+  readonly profile?: PolicyProfile;
+  /** Settings with drop-ins applied (loadSettings); default: the profile's settings. */
   readonly settings?: Settings;
-  /** The Rego rules the policy starts with; default: this package's rules.rego. */
+  /** The Rego rules the policy starts with; default: the profile's rules (this package's rules.rego). */
   readonly rules?: string;
   /** Unknown pod-spec fields are errors (true, default) or warnings (false). */
   readonly strict?: boolean;
@@ -117,8 +123,8 @@ function withFile(e: unknown, file: string): unknown {
 }
 
 async function generate(yamlText: string, options: GenerateOptions, source: string): Promise<GenerateResult> {
-  const settings = options.settings ?? DEFAULT_SETTINGS;
-  const rules = options.rules ?? DEFAULT_RULES;
+  const settings = options.settings ?? options.profile?.settings ?? DEFAULT_SETTINGS;
+  const rules = options.rules ?? options.profile?.rules ?? DEFAULT_RULES;
   const strict = options.strict ?? true;
   const prefixes = options.runtimeClassPrefixes ?? [CONFIDENTIAL_RUNTIME_PREFIX];
   const docs = parseYamlDocuments(yamlText, source);

@@ -157,6 +157,16 @@ export type {
   PolicyData,
   Storage,
 } from "./policy-data/types.js";
+export { DEFAULT_POLICY_PLATFORM, policyProfile, policyProfiles } from "./profiles/registry.js";
+export type {
+  AnnotationFormat,
+  PolicyProfile,
+  ProfileFact,
+  ProfileFlavour,
+  RuntimeFacts,
+  TarfsFlavour,
+  UpstreamVersions,
+} from "./profiles/types.js";
 export { DEFAULT_SETTINGS } from "./settings/defaults.js";
 export { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "./settings/json-patch.js";
 export { loadSettings, type SettingsDropIn, settingsToJson, validateSettings } from "./settings/load.js";

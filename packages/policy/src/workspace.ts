@@ -1,5 +1,5 @@
-import { DEFAULT_RULES } from "./default-rules.js";
-import { DEFAULT_SETTINGS } from "./settings/defaults.js";
+import { policyProfile } from "./profiles/registry.js";
+import type { PolicyProfile } from "./profiles/types.js";
 import { settingsToJson } from "./settings/load.js";
 
 /** The files a fresh workspace gets, by the names `contrast generate` uses. */
@@ -13,13 +13,17 @@ export interface WorkspaceWriter {
 }
 
 /**
- * Writes the default rules.rego and settings.json into a workspace unless they exist, as
- * upstream's `generate` does on its first run. Returns the names of the files it created.
+ * Writes the platform profile's rules.rego and settings.json into a workspace unless they exist,
+ * as upstream's `generate` does on its first run with the platform's embedded files. Returns the
+ * names of the files it created.
  */
-export async function writeWorkspaceDefaults(writer: WorkspaceWriter): Promise<string[]> {
+export async function writeWorkspaceDefaults(
+  writer: WorkspaceWriter,
+  profile: PolicyProfile = policyProfile(),
+): Promise<string[]> {
   const created: string[] = [];
-  if (await writer.createExclusive(WORKSPACE_RULES_FILE, DEFAULT_RULES)) created.push(WORKSPACE_RULES_FILE);
-  if (await writer.createExclusive(WORKSPACE_SETTINGS_FILE, settingsToJson(DEFAULT_SETTINGS))) {
+  if (await writer.createExclusive(WORKSPACE_RULES_FILE, profile.rules)) created.push(WORKSPACE_RULES_FILE);
+  if (await writer.createExclusive(WORKSPACE_SETTINGS_FILE, settingsToJson(profile.settings))) {
     created.push(WORKSPACE_SETTINGS_FILE);
   }
   return created;

@@ -2,16 +2,16 @@ import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/pr
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
-  DEFAULT_RULES,
-  DEFAULT_SETTINGS,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
   loadSettings,
   type PolicyData,
   PolicyError,
+  type PolicyProfile,
   type PolicyWarning,
   policyDocument,
+  policyProfile,
   type Settings,
   settingsToJson,
 } from "@contrast/policy";
@@ -20,6 +20,8 @@ import { readBounded } from "../files.js";
 import { openImageSourceFromFlags } from "../images.js";
 
 export interface PolicyGenerateOptions {
+  /** The platform whose runtime the policies are for (--platform); default: DEFAULT_POLICY_PLATFORM. */
+  readonly platform?: string;
   readonly settings?: string;
   readonly rules?: string;
   readonly layersCache?: string;
@@ -55,7 +57,13 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         hint: "Pass Kubernetes YAML files, or directories that contain some.",
       });
     }
-    const settings = await readSettings(ctx, opts.settings);
+    const profile = policyProfile(opts.platform);
+    if (!out.json) {
+      out.info(
+        `Platform ${profile.name}${opts.platform === undefined ? " (the default; choose with --platform)" : ""}: ${profile.description}`,
+      );
+    }
+    const settings = await readSettings(ctx, opts.settings, profile);
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
     const rules = await readOptional(rulesPath, opts.rules !== undefined);
     if (rules !== undefined) checkRules(rules, rulesPath);
@@ -75,8 +83,9 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     for (const [file, text] of texts) {
       const result = await generatePolicies(text, {
         images,
+        profile,
         ...(settings === undefined ? {} : { settings }),
-        rules: rules ?? DEFAULT_RULES,
+        ...(rules === undefined ? {} : { rules }),
         strict: opts.allowUnsupportedFields !== true,
         pinImages: opts.pinImages === true,
         ...(opts.allPods === true ? { runtimeClassPrefixes: [] } : {}),
@@ -196,9 +205,14 @@ async function yamlFiles(paths: readonly string[]): Promise<string[]> {
 /**
  * settings.json from the workspace (or --settings) with its drop-ins, the JSON-Patch files of
  * `<name>.d/` next to it. Without the default file, the drop-ins of `settings.d/` apply to the
- * built-in settings; undefined (the built-in settings as they are) when there are none either.
+ * platform profile's settings; undefined (the profile's settings as they are) when there are none
+ * either.
  */
-export async function readSettings(ctx: Context, explicit: string | undefined): Promise<Settings | undefined> {
+export async function readSettings(
+  ctx: Context,
+  explicit: string | undefined,
+  profile: PolicyProfile,
+): Promise<Settings | undefined> {
   const path = resolvePath(ctx, explicit, "settings.json");
   const text = await readOptional(path, explicit !== undefined);
   const dropInDir = join(dirname(path), `${basename(path, extname(path))}.d`);
@@ -214,7 +228,7 @@ export async function readSettings(ctx: Context, explicit: string | undefined): 
   }
   if (text === undefined) {
     if (dropIns.length === 0) return undefined;
-    return loadSettings(settingsToJson(DEFAULT_SETTINGS), dropIns, "built-in settings");
+    return loadSettings(settingsToJson(profile.settings), dropIns, `built-in settings of ${profile.id}`);
   }
   return loadSettings(text, dropIns, path);
 }

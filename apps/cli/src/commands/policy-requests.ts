@@ -9,6 +9,7 @@ import {
   POLICY_ANNOTATION,
   type PodTemplate,
   parseYamlDocuments,
+  policyProfile,
   type SandboxIdentity,
 } from "@contrast/policy";
 import { type Context, resolvePath } from "../context.js";
@@ -18,6 +19,8 @@ import { readSettings } from "./policy-generate.js";
 
 /** Where the honest requests' inputs come from: the options `policy generate` takes. */
 export interface HonestOptions {
+  /** The platform whose runtime sends the requests (--platform); default: DEFAULT_POLICY_PLATFORM. */
+  readonly platform?: string;
   readonly settings?: string;
   readonly layersCache?: string;
   readonly imageMetadata?: string;
@@ -58,7 +61,8 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
       ...parseYamlDocuments(fromUtf8(await readBounded(p, YAML_MAX_BYTES, "config file")), p).map((d) => d.value),
     );
   }
-  const settings = await readSettings(ctx, opts.settings);
+  const profile = policyProfile(opts.platform);
+  const settings = await readSettings(ctx, opts.settings, profile);
   let images: ImageMetadataSource | undefined;
   try {
     images = await openImageSourceFromFlags(ctx, opts);
@@ -68,6 +72,7 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
     };
     const built = await honestRequestsForYaml(text, {
       images,
+      profile,
       ...(settings === undefined ? {} : { settings }),
       identity,
       configDocuments,

@@ -7,6 +7,7 @@ import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
 import { parseYamlDocuments } from "../kube/yaml.js";
+import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
 import type { Settings } from "../settings/types.js";
 import { hex, type ResolvedIdentity, resolveIdentity, type SandboxIdentity, uuid } from "./honest/identity.js";
@@ -37,7 +38,12 @@ export { resolveIdentity } from "./honest/identity.js";
 export interface HonestRequestOptions {
   /** Image metadata by the reference as the pod spec writes it (and the pause image's). */
   readonly images: ImageMetadataSource | ReadonlyMap<string, ImageMetadata>;
-  /** The settings the policy was generated with; default: the built-in settings. */
+  /**
+   * The platform whose runtime sends the requests: its settings (unless `settings` is given) and
+   * its runtime facts. Default: stock Kata (the `kata` profile).
+   */
+  readonly profile?: PolicyProfile;
+  /** The settings the policy was generated with; default: the profile's settings. */
   readonly settings?: Settings;
   readonly identity?: SandboxIdentity;
   /** ConfigMaps and Secrets env vars may refer to (parsed documents). */
@@ -106,11 +112,12 @@ export async function honestRequestsForYaml(
  * exec probe and lifecycle hook.
  */
 export async function honestRequests(template: PodTemplate, options: HonestRequestOptions): Promise<HonestStream> {
-  const settings = options.settings ?? DEFAULT_SETTINGS;
+  const settings = options.settings ?? options.profile?.settings ?? DEFAULT_SETTINGS;
+  const runtime: RuntimeFacts = options.profile?.runtime ?? { ociVersion: settings.kata_config.oci_version };
   const id = resolveIdentity(template, options.identity);
   const sources = collectConfigSources(options.configDocuments ?? []);
   const spec = template.spec;
-  const pod = podFacts(template, spec, id, settings, sources, options.claimTemplates ?? []);
+  const pod = podFacts(template, spec, id, settings, runtime, sources, options.claimTemplates ?? []);
   const requests: StreamRequest[] = [];
   const containers: HonestContainer[] = [];
 
@@ -413,7 +420,7 @@ function createRequest(pod: Pod, p: CreateParts): JsonRecord {
     stdout_port: 0,
     stderr_port: 0,
     OCI: {
-      Version: pod.settings.kata_config.oci_version,
+      Version: pod.runtime.ociVersion,
       Annotations: p.annotations,
       Hooks: null,
       Hostname: pod.hostname,

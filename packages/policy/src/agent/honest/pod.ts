@@ -1,5 +1,6 @@
 import type { ConfigSources } from "../../kube/config-sources.js";
 import { isRecord, type JsonRecord, type PodTemplate } from "../../kube/workloads.js";
+import type { RuntimeFacts } from "../../profiles/types.js";
 import type { Settings } from "../../settings/types.js";
 import type { ResolvedIdentity } from "./identity.js";
 
@@ -49,6 +50,8 @@ export function basename(path: string): string {
 export interface Pod {
   readonly id: ResolvedIdentity;
   readonly settings: Settings;
+  /** What the platform's runtime adds beyond the settings (the profile's runtime facts). */
+  readonly runtime: RuntimeFacts;
   readonly sources: ConfigSources;
   readonly template: PodTemplate;
   readonly spec: JsonRecord;
@@ -63,6 +66,7 @@ export function podFacts(
   spec: JsonRecord,
   id: ResolvedIdentity,
   settings: Settings,
+  runtime: RuntimeFacts,
   sources: ConfigSources,
   claimTemplates: readonly string[],
 ) {
@@ -74,6 +78,7 @@ export function podFacts(
   return {
     id,
     settings,
+    runtime,
     sources,
     template: t,
     spec,
