@@ -9,6 +9,7 @@ import {
   explainDenial,
   generatePolicies,
   honestRequestsForYaml,
+  policyProfile,
   type Settings,
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
@@ -359,5 +360,41 @@ describe("the guest-pull driver option (property)", () => {
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 60) },
     );
+  });
+});
+
+describe("platform profiles", () => {
+  /** The honest stream of POD under a profile, and the same with the app's guest-pull storage gone. */
+  async function underProfile(id: string): Promise<{ honest: AgentDecision[]; stripped: AgentDecision }> {
+    const profile = policyProfile(id);
+    const images = fixtureImages();
+    const w = (await generatePolicies(POD, { images, profile })).workloads[0];
+    const [built] = await honestRequestsForYaml(POD, { images, profile });
+    if (w === undefined || built === undefined) throw new Error("no workload");
+    const agent = new AgentPolicy(w.policy);
+    const { requests, containers } = built.stream;
+    const appIndex = containers[1]?.create ?? -1;
+    const honest = requests.map((r) => agent.decide(r.name, r.input as JsonValue));
+    const stripped = structuredClone(requests[appIndex]?.input) as Req;
+    stripped.storages = stripped.storages.filter((x: Req) => x.driver !== DRIVER);
+    return { honest, stripped: new AgentPolicy(w.policy).decide("CreateContainerRequest", stripped as JsonValue) };
+  }
+
+  it.each(["metal-qemu-snp", "metal-qemu-tdx", "k3s-qemu-snp", "rke2-qemu-tdx", "metal-qemu-snp-gpu", "sim"])(
+    "%s: Contrast's rules — the honest stream is allowed, a container without its guest pull is denied",
+    async (id) => {
+      expect(policyProfile(id).settings.cluster_config.guest_pull_required).toBe(true);
+      const { honest, stripped } = await underProfile(id);
+      expect(honest.filter((d) => !d.allowed).map(messages)).toEqual([]);
+      expect(stripped.allowed).toBe(false);
+      expect(messages(stripped)).toContain(`no ${DRIVER} storage`);
+    },
+  );
+
+  it("kata: stock Kata's rules let a container without its guest pull through", async () => {
+    expect(policyProfile("kata").settings.cluster_config.guest_pull_required).toBeUndefined();
+    const { honest, stripped } = await underProfile("kata");
+    expect(honest.every((d) => d.allowed)).toBe(true);
+    expect(stripped.allowed).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import type { JsonPatchOperation } from "../settings/json-patch.js";
+import { GUEST_PULL_FACTS, GUEST_PULL_SETTINGS_PATCH } from "./guest-pull.js";
 import type { ProfileDefinition, ProfileFact } from "./types.js";
 
 /**
@@ -22,10 +23,10 @@ export const KATA_PROFILE: ProfileDefinition = {
  * Contrast v1.5's runtime on the QEMU platforms (bare metal, K3s, RKE2): Kata with Contrast's
  * patches and production settings. Its differences from stock Kata are facts below.
  */
-export const CONTRAST_KATA_FACTS: readonly ProfileFact[] = [];
+export const CONTRAST_KATA_FACTS: readonly ProfileFact[] = [...GUEST_PULL_FACTS];
 
 /** The settings differences of CONTRAST_KATA_FACTS, as JSON-Patch operations. */
-export const CONTRAST_KATA_SETTINGS_PATCH: readonly JsonPatchOperation[] = [];
+export const CONTRAST_KATA_SETTINGS_PATCH: readonly JsonPatchOperation[] = [...GUEST_PULL_SETTINGS_PATCH];
 
 /** The same differences plus those of the GPU variants. */
 export const CONTRAST_KATA_GPU_FACTS: readonly ProfileFact[] = [];
