@@ -1,6 +1,7 @@
 import { sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
-import { type ImageMetadata, pinnedReference } from "../image.js";
+import { containerdImageName } from "../image/reference.js";
+import { type ImageMetadata, isPinned } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
@@ -159,7 +160,12 @@ function buildContainer(
   if (!isPause) {
     annotations["io.kubernetes.cri.container-name"] = String(container.name ?? "");
     if (imageReference !== undefined) {
-      annotations["io.kubernetes.cri.image-name"] = pinnedReference(imageReference, image.digest);
+      // The name containerd gives the image (with guest pull, the one the guest is asked to pull),
+      // pinned to the digest it resolved to. Only an unpinned image keeps a tag in front of the
+      // digest: the rules accept a pull by that tag for it, and by digest only for a pinned one.
+      annotations["io.kubernetes.cri.image-name"] = isPinned(imageReference)
+        ? containerdImageName(imageReference)
+        : `${containerdImageName(imageReference)}@${image.digest}`;
     }
   }
 
