@@ -35,6 +35,28 @@ export {
 } from "./document.js";
 export { PolicyError, type PolicyErrorCode } from "./errors.js";
 export {
+  DEFAULT_INITDATA_ALGORITHM,
+  type DecodeInitdataOptions,
+  decodeInitdataAnnotation,
+  encodeInitdataAnnotation,
+  INITDATA_ALGORITHMS,
+  INITDATA_ANNOTATION,
+  INITDATA_FIELD_SIZE,
+  INITDATA_POLICY_KEY,
+  INITDATA_VERSION,
+  type InitdataAlgorithm,
+  type InitdataDocument,
+  type InitdataOptions,
+  type InitdataTee,
+  initdataDigest,
+  initdataLaunchField,
+  initdataPolicy,
+  initdataPolicyHash,
+  initdataToml,
+  parseInitdata,
+  policyInitdata,
+} from "./initdata.js";
+export {
   CONFIDENTIAL_RUNTIME_PREFIX,
   type GeneratedWorkload,
   type GenerateOptions,
