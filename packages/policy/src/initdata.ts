@@ -102,7 +102,8 @@ export function parseInitdata(bytes: Uint8Array, source = "initdata"): InitdataD
     });
   }
   const { root, tables } = parseTomlStrings(toml, source);
-  const invalid = (message: string) => new PolicyError("POLICY_INITDATA_INVALID", `${source}: ${message}`, { hint: STRUCTURE_HINT });
+  const invalid = (message: string) =>
+    new PolicyError("POLICY_INITDATA_INVALID", `${source}: ${message}`, { hint: STRUCTURE_HINT });
   for (const key of root.keys()) {
     if (key !== "version" && key !== "algorithm") throw invalid(`unknown top-level key ${JSON.stringify(key)}`);
   }
@@ -112,10 +113,14 @@ export function parseInitdata(bytes: Uint8Array, source = "initdata"): InitdataD
   const version = root.get("version");
   if (version === undefined) throw invalid("no version");
   if (version !== INITDATA_VERSION) {
-    throw new PolicyError("POLICY_INITDATA_VERSION", `${source}: initdata version ${JSON.stringify(version)} is not supported`, {
-      hint: `Kata and Contrast read initdata version ${INITDATA_VERSION} only.`,
-      details: { version },
-    });
+    throw new PolicyError(
+      "POLICY_INITDATA_VERSION",
+      `${source}: initdata version ${JSON.stringify(version)} is not supported`,
+      {
+        hint: `Kata and Contrast read initdata version ${INITDATA_VERSION} only.`,
+        details: { version },
+      },
+    );
   }
   const algorithm = root.get("algorithm");
   if (algorithm === undefined) throw invalid("no algorithm");
@@ -127,10 +132,14 @@ export function parseInitdata(bytes: Uint8Array, source = "initdata"): InitdataD
 }
 
 function unsupportedAlgorithm(algorithm: string, source: string): PolicyError {
-  return new PolicyError("POLICY_INITDATA_ALGORITHM", `${source}: initdata algorithm ${JSON.stringify(algorithm)} is not supported`, {
-    hint: `Use one of ${INITDATA_ALGORITHMS.join(", ")}, spelled exactly so.`,
-    details: { algorithm },
-  });
+  return new PolicyError(
+    "POLICY_INITDATA_ALGORITHM",
+    `${source}: initdata algorithm ${JSON.stringify(algorithm)} is not supported`,
+    {
+      hint: `Use one of ${INITDATA_ALGORITHMS.join(", ")}, spelled exactly so.`,
+      details: { algorithm },
+    },
+  );
 }
 
 /** The annotation value: base64 of gzip of the document's bytes. */
@@ -158,7 +167,11 @@ export function decodeInitdataAnnotation(value: string, options: DecodeInitdataO
     bytes = gunzipSingleMember(gz, options.maxBytes ?? DEFAULT_MAX_INITDATA_BYTES);
   } catch (e) {
     if (e instanceof PolicyError) {
-      throw new PolicyError(e.code, `${source}: ${e.message}`, { cause: e, hint: e.hint ?? "", details: e.details ?? {} });
+      throw new PolicyError(e.code, `${source}: ${e.message}`, {
+        cause: e,
+        hint: e.hint ?? "",
+        details: e.details ?? {},
+      });
     }
     throw e;
   }

@@ -2,6 +2,7 @@ import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/pr
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
+  type AnnotationFormat,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
@@ -33,6 +34,8 @@ export interface PolicyGenerateOptions {
   readonly pinImages?: boolean;
   /** Every pod spec gets a policy, not only those of a contrast-cc runtime class. */
   readonly allPods?: boolean;
+  /** agent-policy or initdata (--annotation); default: the platform profile's. */
+  readonly annotation?: string;
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
@@ -58,10 +61,16 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       });
     }
     const profile = policyProfile(opts.platform);
+    const annotation = annotationFormat(opts.annotation) ?? profile.annotation;
     if (!out.json) {
       out.info(
         `Platform ${profile.name}${opts.platform === undefined ? " (the default; choose with --platform)" : ""}: ${profile.description}`,
       );
+      if (annotation !== profile.annotation) {
+        out.info(
+          `Writing the policy as ${annotation} (--annotation); the platform's runtime reads ${profile.annotation}`,
+        );
+      }
     }
     const settings = await readSettings(ctx, opts.settings, profile);
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
@@ -84,6 +93,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       const result = await generatePolicies(text, {
         images,
         profile,
+        annotation,
         ...(settings === undefined ? {} : { settings }),
         ...(rules === undefined ? {} : { rules }),
         strict: opts.allowUnsupportedFields !== true,
@@ -106,7 +116,15 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     await writeAllAtomically(rewrites);
 
     if (out.json) {
-      out.result(workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, hash: w.policyHash })));
+      out.result(
+        workloads.map((w) => ({
+          kind: w.kind,
+          namespace: w.namespace,
+          name: w.name,
+          hash: w.policyHash,
+          annotation: w.annotation,
+        })),
+      );
       return 0;
     }
     if (workloads.length === 0) {
@@ -133,6 +151,16 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
   } finally {
     await images?.close();
   }
+}
+
+/** The --annotation value, checked; undefined when not given. */
+function annotationFormat(value: string | undefined): AnnotationFormat | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === "agent-policy" || v === "initdata") return v;
+  throw new ContrastError("CLI_USAGE", `--annotation ${JSON.stringify(value)} is not agent-policy or initdata`, {
+    hint: "agent-policy writes io.katacontainers.config.agent.policy (Contrast v1.5); initdata writes io.katacontainers.config.hypervisor.cc_init_data (newer runtimes).",
+  });
 }
 
 /**

@@ -368,7 +368,10 @@ export function parseTomlStrings(text: string, source = "initdata"): TomlStrings
     skipSpaces(cur);
     const value = parseValue(cur);
     if (current.has(key)) {
-      cur.fail(`key ${JSON.stringify(key)} is defined twice${currentName === undefined ? "" : ` in [${currentName}]`}`, at);
+      cur.fail(
+        `key ${JSON.stringify(key)} is defined twice${currentName === undefined ? "" : ` in [${currentName}]`}`,
+        at,
+      );
     }
     current.set(key, value);
     endOfLine(cur);
