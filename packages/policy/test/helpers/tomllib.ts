@@ -15,7 +15,7 @@ for b in json.load(sys.stdin):
         out.append({"ok": True, "value": tomllib.loads(base64.b64decode(b).decode("utf-8"))})
     except Exception as e:
         out.append({"ok": False, "error": type(e).__name__ + ": " + str(e)})
-json.dump(out, sys.stdout)
+json.dump(out, sys.stdout, default=lambda o: "<" + type(o).__name__ + ">" + str(o))
 `;
 
 /** Parses every text with tomllib in one python3 process: an independent TOML reader to compare with. */
