@@ -1,16 +1,18 @@
 import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
-import { ContrastError, fromUtf8 } from "@contrast/core";
+import { ContrastError, fromUtf8, toHex, utf8 } from "@contrast/core";
 import {
   type AnnotationFormat,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
+  initdataLaunchField,
   loadSettings,
   type PolicyData,
   PolicyError,
   type PolicyProfile,
   type PolicyWarning,
+  parseInitdata,
   policyDocument,
   policyProfile,
   type Settings,
@@ -123,6 +125,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
           name: w.name,
           hash: w.policyHash,
           annotation: w.annotation,
+          ...(w.initdata === undefined ? {} : { measured: measuredFields(w.initdata) }),
         })),
       );
       return 0;
@@ -136,7 +139,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     for (const w of workloads) {
       const ns = w.namespace === "" ? "" : `${w.namespace}/`;
-      out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}`);
+      out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}${w.initdata === undefined ? "" : " (initdata)"}`);
     }
     if (workloads.length > 0) {
       out.success(
@@ -151,6 +154,15 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
   } finally {
     await images?.close();
   }
+}
+
+/** What the hardware measures of an initdata document: SNP HOST_DATA and TDX MRCONFIGID, hex. */
+function measuredFields(toml: string): { snpHostData: string; tdxMrConfigId: string } {
+  const doc = parseInitdata(utf8(toml));
+  return {
+    snpHostData: toHex(initdataLaunchField(doc, "snp")),
+    tdxMrConfigId: toHex(initdataLaunchField(doc, "tdx")),
+  };
 }
 
 /** The --annotation value, checked; undefined when not given. */
