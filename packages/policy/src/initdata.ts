@@ -155,7 +155,8 @@ export function decodeInitdataAnnotation(value: string, options: DecodeInitdataO
   const source = options.source ?? INITDATA_ANNOTATION;
   let gz: Uint8Array;
   try {
-    gz = fromBase64(value);
+    // The shim's base64 reader skips line breaks (a YAML block scalar may add them); so do we.
+    gz = fromBase64(value.replace(/[\r\n]/g, ""));
   } catch (e) {
     throw new PolicyError("POLICY_INITDATA_ENCODING", `${source}: the initdata annotation is not base64`, {
       cause: e,
