@@ -136,6 +136,40 @@ describe("the initdata TOML reader against Python's tomllib", () => {
     });
   });
 
+  it("refuses what TOML forbids in strings, as tomllib does", () => {
+    const controls = ["\u0000", "\u0008", "\u000b", "\u001f", "\u007f", "\r"];
+    const docs = [
+      ...controls.flatMap((c) => [
+        `a = "x${c}y"\n`,
+        `a = 'x${c}y'\n`,
+        `a = """x${c}y"""\n`,
+        `a = '''x${c}y'''\n`,
+        `"k${c}" = 'v'\n`,
+        `a = 'v' # comment ${c} here\n`,
+      ]),
+      "a = '''x''''''\n",
+      'a = """x""""""\n',
+      'a = "\\e"\n',
+      'a = "\\x41"\n',
+      'a = "\\uD800"\n',
+      'a = "\\U00110000"\n',
+      'a = "\\u12"\n',
+      'a = """\\ x"""\n',
+      "a = 'v'\rb = 'w'\n",
+      "a = 'v'\na = 'w'\n",
+      "[t]\n[t]\n",
+      "a = 'unterminated\n",
+      'a = "two\nlines"\n',
+    ];
+    const theirs = tomllib(docs);
+    docs.forEach((doc, i) => {
+      expect(theirs[i]?.ok, JSON.stringify(doc)).toBe(false);
+      expect(() => asObject(doc), JSON.stringify(doc)).toThrow(
+        expect.objectContaining({ code: "POLICY_INITDATA_SYNTAX" }),
+      );
+    });
+  });
+
   it("(fuzz) accepts only documents that tomllib reads to the same strings", () => {
     const docs = fc.sample(document, { numRuns: FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 12) });
     const theirs = tomllib(docs);

@@ -205,10 +205,19 @@ function parseEscape(cur: Cursor): string {
   }
 }
 
+/** Where a basic string's plain text ends: a quote, a backslash or a control character. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+const BASIC_STOP = /["\\\u0000-\u0008\u000a-\u001f\u007f]/g;
+
 function parseBasicString(cur: Cursor): string {
   cur.pos++;
   let out = "";
   for (;;) {
+    BASIC_STOP.lastIndex = cur.pos;
+    const stop = BASIC_STOP.exec(cur.text);
+    const end = stop === null ? cur.text.length : stop.index;
+    out += cur.text.slice(cur.pos, end);
+    cur.pos = end;
     const c = cur.peek();
     if (c === "") cur.fail("unterminated string");
     if (c === '"') {
@@ -220,9 +229,7 @@ function parseBasicString(cur: Cursor): string {
       continue;
     }
     if (c === "\n" || c === "\r") cur.fail("unterminated string (a basic string ends on its line)");
-    if (c !== "\t" && isControl(c)) cur.fail(`control character ${describe(c)} in a string`);
-    out += c;
-    cur.pos++;
+    cur.fail(`control character ${describe(c)} in a string`);
   }
 }
 
@@ -270,12 +277,19 @@ function multilineChar(cur: Cursor, c: string): void {
   if (c !== "\t" && c !== "\n" && isControl(c)) cur.fail(`control character ${describe(c)} in a string`);
 }
 
+/** Where a multi-line basic string's plain text ends: a quote or a backslash. */
+const SPECIAL = /["\\]/g;
+
 function parseMultilineBasicString(cur: Cursor): string {
   cur.pos += 3;
   skipFirstNewline(cur);
   let out = "";
   for (;;) {
+    SPECIAL.lastIndex = cur.pos;
+    const special = SPECIAL.exec(cur.text);
+    out += plainRun(cur, special === null ? cur.text.length : special.index);
     const c = cur.peek();
+    if (c === "") cur.fail("unterminated multi-line string");
     if (c === '"') {
       const extra = closing(cur, '"');
       if (extra !== undefined) return out + extra;
@@ -283,28 +297,39 @@ function parseMultilineBasicString(cur: Cursor): string {
       cur.pos++;
       continue;
     }
-    if (c === "\\") {
-      // A backslash at a line's end joins the lines: it drops the newline and the whitespace
-      // (newlines included) up to the next visible character.
-      let k = 1;
-      while (cur.peek(k) === " " || cur.peek(k) === "\t") k++;
-      if (cur.peek(k) === "\n" || cur.peek(k) === "\r") {
-        cur.pos += k;
-        for (;;) {
-          const w = cur.peek();
-          if (w === " " || w === "\t" || w === "\n") cur.pos++;
-          else if (w === "\r") cur.fail("carriage return inside a multi-line string");
-          else break;
-        }
-        continue;
+    // A backslash. At a line's end it joins the lines: it drops the newline and the whitespace
+    // (newlines included) up to the next visible character.
+    let k = 1;
+    while (cur.peek(k) === " " || cur.peek(k) === "\t") k++;
+    if (cur.peek(k) === "\n" || cur.peek(k) === "\r") {
+      cur.pos += k;
+      for (;;) {
+        const w = cur.peek();
+        if (w === " " || w === "\t" || w === "\n") cur.pos++;
+        else if (w === "\r") cur.fail("carriage return inside a multi-line string");
+        else break;
       }
-      out += parseEscape(cur);
       continue;
     }
-    multilineChar(cur, c);
-    out += c;
-    cur.pos++;
+    out += parseEscape(cur);
   }
+}
+
+// What may not stand in a multi-line string: control characters other than tab and line feed
+// (a carriage return included, see multilineChar).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+const MULTILINE_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/** The text up to `end`, checked, appended in one piece: policies are long, quotes are rare. */
+function plainRun(cur: Cursor, end: number): string {
+  const run = cur.text.slice(cur.pos, end);
+  const bad = MULTILINE_FORBIDDEN.exec(run);
+  if (bad !== null) {
+    cur.pos += bad.index;
+    multilineChar(cur, cur.peek());
+  }
+  cur.pos = end;
+  return run;
 }
 
 function parseMultilineLiteralString(cur: Cursor): string {
@@ -312,16 +337,12 @@ function parseMultilineLiteralString(cur: Cursor): string {
   skipFirstNewline(cur);
   let out = "";
   for (;;) {
-    const c = cur.peek();
-    if (c === "'") {
-      const extra = closing(cur, "'");
-      if (extra !== undefined) return out + extra;
-      out += c;
-      cur.pos++;
-      continue;
-    }
-    multilineChar(cur, c);
-    out += c;
+    const quote = cur.text.indexOf("'", cur.pos);
+    out += plainRun(cur, quote === -1 ? cur.text.length : quote);
+    if (quote === -1) cur.fail("unterminated multi-line string");
+    const extra = closing(cur, "'");
+    if (extra !== undefined) return out + extra;
+    out += "'";
     cur.pos++;
   }
 }
