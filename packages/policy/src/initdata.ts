@@ -63,8 +63,9 @@ function isAlgorithm(a: string): a is InitdataAlgorithm {
 
 /**
  * The initdata TOML for a set of [data] entries, deterministic: version and algorithm first (as
- * genpolicy writes them), then the entries sorted by key. For a single policy.rego entry the
- * bytes are exactly those genpolicy (Kata 3.21 and later) writes for the same policy text.
+ * genpolicy writes them), then the entries sorted by key. For a single policy.rego entry that a
+ * multi-line literal string can hold, the bytes are exactly those genpolicy (Kata 3.21 and
+ * later) writes for the same policy text.
  */
 export function initdataToml(data: Readonly<Record<string, string>>, algorithm = DEFAULT_INITDATA_ALGORITHM): string {
   if (!isAlgorithm(algorithm)) throw unsupportedAlgorithm(algorithm, "initdata");
