@@ -57,7 +57,13 @@ describe("contrast policy generate", () => {
     expect(r.status).toBe(0);
     const list = JSON.parse(r.stdout) as { kind: string; namespace: string; name: string; hash: string }[];
     expect(list).toEqual([
-      { kind: "Deployment", namespace: "shop", name: "web", hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      {
+        kind: "Deployment",
+        namespace: "shop",
+        name: "web",
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        annotation: "agent-policy",
+      },
     ]);
     const text = readFileSync(join(dir, "app.yaml"), "utf8");
     const deployment = load(text.split(/^---\n/m)[0] ?? "") as {

@@ -11,6 +11,7 @@ import {
   parseImageReference,
   pinnedReference,
 } from "./image.js";
+import { encodeInitdataAnnotation, INITDATA_ANNOTATION, initdataPolicyHash, policyInitdata } from "./initdata.js";
 import { collectConfigSources } from "./kube/config-sources.js";
 import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
@@ -18,7 +19,7 @@ import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
-import type { PolicyProfile } from "./profiles/types.js";
+import type { AnnotationFormat, PolicyProfile } from "./profiles/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
 
@@ -37,6 +38,12 @@ export interface GenerateOptions {
   readonly settings?: Settings;
   /** The Rego rules the policy starts with; default: the profile's rules (this package's rules.rego). */
   readonly rules?: string;
+  /**
+   * Where the policy goes: `agent-policy` (io.katacontainers.config.agent.policy, Contrast v1.5)
+   * or `initdata` (io.katacontainers.config.hypervisor.cc_init_data, newer runtimes, sha256).
+   * Default: the profile's format, else agent-policy.
+   */
+  readonly annotation?: AnnotationFormat;
   /** Unknown pod-spec fields are errors (true, default) or warnings (false). */
   readonly strict?: boolean;
   /**
@@ -71,9 +78,16 @@ export interface GeneratedWorkload {
   readonly name: string;
   /** `<group or core>/<version>/<Kind>/<namespace or default>/<name>`, Contrast's workload ID. */
   readonly workloadId: string;
-  /** Lowercase hex SHA-256 of the policy text. */
+  /**
+   * The workload's key in the manifest's Policies map, lowercase hex SHA-256: of the policy text
+   * (agent-policy), or of the initdata TOML that carries it (initdata).
+   */
   readonly policyHash: string;
   readonly policy: string;
+  /** The annotation the policy was written to. */
+  readonly annotation: AnnotationFormat;
+  /** initdata only: the TOML document whose digest is policyHash. */
+  readonly initdata?: string;
   readonly policyData: PolicyData;
 }
 
@@ -91,7 +105,8 @@ interface Selected {
 
 /**
  * Generates an agent policy for every confidential pod template of a multi-document YAML text
- * and annotates the template with it (`io.katacontainers.config.agent.policy`).
+ * and annotates the template with it: `io.katacontainers.config.agent.policy`, or initdata in
+ * `io.katacontainers.config.hypervisor.cc_init_data` (see GenerateOptions.annotation).
  */
 export async function generatePolicies(yamlText: string, options: GenerateOptions): Promise<GenerateResult> {
   const source = options.source ?? "input";
@@ -125,6 +140,7 @@ function withFile(e: unknown, file: string): unknown {
 async function generate(yamlText: string, options: GenerateOptions, source: string): Promise<GenerateResult> {
   const settings = options.settings ?? options.profile?.settings ?? DEFAULT_SETTINGS;
   const rules = options.rules ?? options.profile?.rules ?? DEFAULT_RULES;
+  const format = options.annotation ?? options.profile?.annotation ?? "agent-policy";
   const strict = options.strict ?? true;
   const prefixes = options.runtimeClassPrefixes ?? [CONFIDENTIAL_RUNTIME_PREFIX];
   const docs = parseYamlDocuments(yamlText, source);
@@ -266,25 +282,32 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   for (const { doc, template } of selected) {
     const data = buildPolicyData(template, { settings, sources, images, file: source });
     const text = policyDocument(rules, data);
+    const initdata = format === "initdata" ? policyInitdata(text) : undefined;
+    const [key, other] =
+      initdata === undefined ? [POLICY_ANNOTATION, INITDATA_ANNOTATION] : [INITDATA_ANNOTATION, POLICY_ANNOTATION];
     const annotations = isRecord(template.podMetadata.annotations) ? template.podMetadata.annotations : {};
-    annotations[POLICY_ANNOTATION] = encodePolicyAnnotation(text);
+    annotations[key] = initdata === undefined ? encodePolicyAnnotation(text) : encodeInitdataAnnotation(initdata.bytes);
     template.podMetadata.annotations = annotations;
     const metadataPath =
       template.kind === "Pod"
         ? `${template.itemPath}metadata`
         : `${template.itemPath}${template.specPath.replace(/spec$/, "metadata")}`;
-    edit(doc, {
-      path: [...pathKeys(metadataPath), "annotations", POLICY_ANNOTATION],
-      value: annotations[POLICY_ANNOTATION] as string,
-    });
+    edit(doc, { path: [...pathKeys(metadataPath), "annotations", key], value: annotations[key] as string });
+    // A policy left in the other annotation by an earlier run would compete with the new one.
+    if (Object.hasOwn(annotations, other)) {
+      delete annotations[other];
+      edit(doc, { path: [...pathKeys(metadataPath), "annotations", other], value: "", remove: true });
+    }
     replaced.add(doc);
     workloads.push({
       kind: template.kind,
       namespace: template.namespace ?? "",
       name: template.name || template.generateName || "",
       workloadId: workloadId(template),
-      policyHash: policyHash(text),
+      policyHash: initdata === undefined ? policyHash(text) : initdataPolicyHash(initdata),
       policy: text,
+      annotation: format,
+      ...(initdata === undefined ? {} : { initdata: initdata.toml }),
       policyData: data,
     });
   }

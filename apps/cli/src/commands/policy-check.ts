@@ -4,7 +4,11 @@ import {
   AgentPolicy,
   type AgentRequest,
   type DenialReason,
+  decodeInitdataAnnotation,
+  INITDATA_ANNOTATION,
+  initdataPolicy,
   POLICY_ANNOTATION,
+  parseInitdata,
   parseRequestStream,
   type StreamRequest,
   selectAnnotatedPolicy,
@@ -82,7 +86,7 @@ export async function policyCheck(
       if (checked.length === 0) {
         throw new ContrastError(
           "POLICY_ANNOTATION_MISSING",
-          `${policyFile}: no workload has a ${POLICY_ANNOTATION} annotation`,
+          `${policyFile}: no workload has a ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`,
           {
             hint: "Run `contrast policy generate` on the file first.",
           },
@@ -90,11 +94,7 @@ export async function policyCheck(
       }
     } else {
       const policyPath = resolvePath(ctx, policyFile, policyFile);
-      const source = regoSource(
-        fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")),
-        policyPath,
-        opts.workload,
-      );
+      const source = regoSource(await readBounded(policyPath, POLICY_MAX_BYTES, "policy"), policyPath, opts.workload);
       const agent = compile(source, "policy.rego");
       let requests: (StreamRequest | AgentRequest)[];
       if (opts.requests !== undefined) {
@@ -183,21 +183,33 @@ function report(ctx: Context, checked: readonly Checked[]): number {
 }
 
 /**
- * Accepts the policy as Rego text, as the base64 annotation value, or as Kubernetes YAML whose
- * (pod or pod template) annotations carry it; in a YAML of several policies `workload` (the
+ * Accepts the policy as Rego text, as an annotation value (the base64 agent-policy annotation or
+ * the base64 gzip initdata annotation), as an initdata TOML file (.toml), or as Kubernetes YAML
+ * whose (pod or pod template) annotations carry it; in a YAML of several policies `workload` (the
  * workload's metadata.name) says which one decides.
  */
-export function regoSource(text: string, path: string, workload?: string): string {
+export function regoSource(bytes: Uint8Array, path: string, workload?: string): string {
+  if (/\.toml$/i.test(path)) {
+    if (workload !== undefined)
+      throw usage("--workload selects a workload of a YAML file; the policy given is initdata");
+    return initdataPolicy(parseInitdata(bytes, path), path);
+  }
+  const text = fromUtf8(bytes);
   const trimmed = text.trim();
-  const yaml = /\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION);
+  const yaml = /\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION) || trimmed.includes(INITDATA_ANNOTATION);
   if (workload !== undefined && !yaml) {
     throw usage("--workload selects a workload of a YAML file; the policy given is not YAML");
   }
   if (/^(#.*\n\s*)*package\s/.test(trimmed) || path.endsWith(".rego")) return text;
   if (yaml) return selectAnnotatedPolicy(text, path, workload).policy;
-  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) return decodeAnnotation(trimmed.replace(/\s+/g, ""), path);
+  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) {
+    const value = trimmed.replace(/\s+/g, "");
+    // base64 of gzip's magic bytes 1f 8b: the initdata annotation.
+    if (value.startsWith("H4s")) return initdataPolicy(decodeInitdataAnnotation(value, { source: path }), path);
+    return decodeAnnotation(value, path);
+  }
   throw new ContrastError("POLICY_UNRECOGNISED", `${path}: neither Rego, a base64 policy nor YAML with a policy`, {
-    hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} annotation, or a YAML file that carries it.`,
+    hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation, an initdata .toml file, or a YAML file that carries one.`,
   });
 }
 
