@@ -7,8 +7,16 @@ import { crc32, deflateRawSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { paxBytes, paxLines, paxNumber, TarParser } from "../src/image/tar.js";
-import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/index.js";
-import { buildTar } from "./helpers/images.js";
+import {
+  type BlobStore,
+  type ImageFileSystem,
+  ImageResolver,
+  LayersCache,
+  processLayerBlob,
+  processLayerTar,
+  tarWithIndex,
+} from "../src/index.js";
+import { buildImage, buildTar } from "./helpers/images.js";
 import { END_OF_ARCHIVE, paxMember, paxRecord, rawHeader, rawMember } from "./helpers/rawtar.js";
 import { readTarfs } from "./helpers/tarfs-reader.js";
 import { veritysetupRoot } from "./helpers/veritysetup.js";
@@ -460,5 +468,58 @@ describe("layer hashes: the Microsoft fork's tarfs keeps long symlink targets", 
     const both = t1 + t2;
     expect(fs.read("a")).toBe(both.slice(0, t2.length));
     expect(fs.read("z")).toBe(both.slice(t2.length, t2.length + t1.length));
+  });
+
+  it("an image resolver hashes for its profile's flavour and caches each flavour apart", async () => {
+    const image = await buildImage([
+      [
+        { name: "bin/", type: "directory" },
+        { name: "bin/tool", type: "symlink", linkname: target },
+      ],
+    ]);
+    const layer = image.layers[0];
+    if (layer === undefined) throw new Error("no layer");
+    let blobReads = 0;
+    const store: BlobStore = {
+      getRootManifest: async () => ({
+        bytes: image.manifest,
+        digest: image.manifestDigest,
+        contentType: "application/vnd.oci.image.manifest.v1+json",
+      }),
+      getManifest: async () => ({ bytes: image.manifest, contentType: "application/vnd.oci.image.manifest.v1+json" }),
+      getBlob: async () => image.config,
+      openBlob: async () => {
+        blobReads++;
+        return [layer.gz];
+      },
+    };
+    const files = new Map<string, Uint8Array>();
+    const fs: ImageFileSystem = {
+      readFile: async (p) => files.get(p),
+      readChunks: async function* () {},
+      writeFileAtomic: async (p, d) => void files.set(p, d),
+      createExclusive: async (p, d) => {
+        if (files.has(p)) return false;
+        files.set(p, d);
+        return true;
+      },
+      remove: async (p) => void files.delete(p),
+      ageMs: async (p) => (files.has(p) ? 0 : undefined),
+    };
+    const get = async (tarfs?: "kata" | "microsoft") => {
+      const cache = new LayersCache({ path: "/cache.json", fs });
+      await cache.load();
+      const r = new ImageResolver(store, { cache, hashThreads: 0, ...(tarfs === undefined ? {} : { tarfs }) });
+      return (await r.get("example.com/app:v1")).layers[0]?.verityHash;
+    };
+    const kata = await get();
+    const ms = await get("microsoft");
+    expect(blobReads).toBe(2); // the Kata record did not answer for Microsoft
+    expect(kata).toBe(veritysetupRoot(tarWithIndex(layer.tar, "kata")));
+    expect(ms).toBe(veritysetupRoot(tarWithIndex(layer.tar, "microsoft")));
+    expect(ms).not.toBe(kata);
+    expect(await get("microsoft")).toBe(ms);
+    expect(await get("kata")).toBe(kata);
+    expect(blobReads).toBe(2); // both now come from the cache
   });
 });

@@ -118,7 +118,7 @@ export class LayersCache {
     if (r === undefined || r.verity_hash === "") return undefined;
     return {
       diffId: r.diff_id,
-      tarfs,
+      ...(tarfs === "kata" ? {} : { tarfs }),
       verityHash: r.verity_hash,
       passwd: fromGenpolicyEtcValue(r.passwd),
       group: fromGenpolicyEtcValue(r.group),
