@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { formatRequestStream } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { CORPUS, CORPUS_DATA, CORPUS_FILES, CORPUS_WORKLOADS, corpusConfigFiles, corpusText } from "./corpus.js";
+import { BUNDLE, tempDir } from "./helpers.js";
 import { type Checked, type Req, tampers } from "./tampers.js";
 
 /**
@@ -15,39 +16,9 @@ import { type Checked, type Req, tampers } from "./tampers.js";
  * its reason by `policy check --workload <name> --requests`. The image metadata is synthetic
  * (testdata/kube/README.md); placeholders and deliberate failures are in testdata/kube/corpus.json.
  */
-const CORPUS = join(REPO, "testdata/kube");
-interface CorpusData {
-  readonly placeholders: Record<string, string>;
-  readonly syntheticBase64: Record<string, string>;
-  readonly expectedFailures: Record<string, { code: string; reason: string }>;
-}
-const DATA = JSON.parse(readFileSync(join(CORPUS, "corpus.json"), "utf8")) as CorpusData;
-const VALUES: Record<string, string> = {
-  ...DATA.placeholders,
-  ...Object.fromEntries(
-    Object.entries(DATA.syntheticBase64).map(([k, what]) => [
-      k,
-      Buffer.from(`synthetic ${what} for the contrast corpus test`).toString("base64"),
-    ]),
-  ),
-};
-/** envsubst with a variable list, as Kata's test scripts run it before applying a workload. */
-const substitute = (text: string) =>
-  text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, a, b) => VALUES[a ?? b] ?? whole);
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((e) => {
-      const p = join(dir, e);
-      return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml(\.in)?$/.test(e) ? [p] : [];
-    });
-}
-const FILES = yamlFiles(CORPUS);
-const text = (path: string) => {
-  const raw = readFileSync(path, "utf8");
-  return relative(CORPUS, path).startsWith("kata-runtimeclass-workloads/") ? substitute(raw) : raw;
-};
+const FILES = CORPUS_FILES;
+const DATA = CORPUS_DATA;
+const text = corpusText;
 
 function run(dir: string, args: string[]) {
   const r = spawnSync(process.execPath, [BUNDLE, ...args], {
@@ -83,7 +54,7 @@ describe("real-world corpus through the built CLI: generate, honest requests all
       const dir = tempDir();
       writeFileSync(join(dir, "pod.yaml"), text(path));
       // The directory's other files hold the ConfigMaps and Secrets, as `policy generate <dir>` reads them.
-      const config = FILES.filter((p) => p !== path && dirname(p) === dirname(path)).map((p, i) => {
+      const config = corpusConfigFiles(path).map((p, i) => {
         writeFileSync(join(dir, `config-${i}.yaml`), text(p));
         return ["--config", `config-${i}.yaml`];
       });
@@ -166,6 +137,6 @@ describe("real-world corpus through the built CLI: generate, honest requests all
     expect(totals.files).toBe(FILES.length);
     expect(totals.failedOnPurpose).toBe(Object.keys(DATA.expectedFailures).length);
     expect(totals.generated + totals.failedOnPurpose).toBe(FILES.length);
-    expect(totals.workloads).toBe(116);
+    expect(totals.workloads).toBe(CORPUS_WORKLOADS);
   });
 });
