@@ -159,6 +159,10 @@ class Driven {
     readonly stream: ReturnType<typeof createInflateRaw> | ReturnType<typeof createGunzip>,
     onData: (chunk: Uint8Array) => Promise<void> | void,
   ) {
+    // zlib's error comes before the stream closes; a write waiting for that close reports it.
+    stream.on("error", (e) => {
+      this.failure ??= e;
+    });
     this.drained = (async () => {
       try {
         for await (const out of stream as AsyncIterable<Buffer>) await onData(out);
@@ -190,8 +194,12 @@ class Driven {
   }
 }
 
-const asGzipError = (e: unknown, what: string): unknown =>
-  e instanceof ImageError ? e : gzipError(`${what}: ${e instanceof Error ? e.message : String(e)}`, e);
+/** zlib's own failures (codes Z_DATA_ERROR, Z_BUF_ERROR, …) become ours; others pass as they are. */
+const asGzipError = (e: unknown, what: string): unknown => {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (e instanceof ImageError || typeof code !== "string" || !code.startsWith("Z_")) return e;
+  return gzipError(`${what}: ${e instanceof Error ? e.message : String(e)}`, e);
+};
 
 /**
  * Decodes a gzip layer blob as the two readers above do, in one pass: the first member through
