@@ -213,7 +213,7 @@ export async function gunzipLayer(
   const header = new MemberHeader();
   let crc = 0;
   let length = 0;
-  const inflate = new Driven(createInflateRaw(), async (out) => {
+  const inflate = new Driven(createInflateRaw({ chunkSize: 64 * 1024 }), async (out) => {
     crc = crc32(out, crc);
     length = (length + out.length) % 2 ** 32;
     await sink.first(out);
