@@ -54,7 +54,7 @@ export function openImageSourceFromFlags(
  * terminal). Registries on loopback addresses are reached over HTTP, as container tools do.
  */
 export async function openImageSource(ctx: Context, opts: ImageSourceOptions): Promise<ImageMetadataSource> {
-  if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata);
+  if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata, opts.tarfs);
   const cache = new LayersCache({ path: opts.layersCache, fs: nodeFileSystem, logger: ctx.log });
   await cache.load();
   const credentials = await dockerCredentials(ctx);

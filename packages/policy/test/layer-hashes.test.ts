@@ -516,7 +516,9 @@ describe("layer hashes: the Microsoft fork's tarfs keeps long symlink targets", 
       const cache = new LayersCache({ path: "/cache.json", fs });
       await cache.load();
       const r = new ImageResolver(store, { cache, hashThreads: 0, ...(tarfs === undefined ? {} : { tarfs }) });
-      return (await r.get("example.com/app:v1")).layers[0]?.verityHash;
+      const m = await r.get("example.com/app:v1");
+      expect(m.tarfs).toBe(tarfs ?? "kata");
+      return m.layers[0]?.verityHash;
     };
     const kata = await get();
     const ms = await get("microsoft");
@@ -527,5 +529,46 @@ describe("layer hashes: the Microsoft fork's tarfs keeps long symlink targets", 
     expect(await get("microsoft")).toBe(ms);
     expect(await get("kata")).toBe(kata);
     expect(blobReads).toBe(2); // both now come from the cache
+  });
+});
+
+describe("layer hashes: offline image-metadata files name their tarfs", () => {
+  it("refuses an entry hashed for the other flavour, accepts its own and unmarked ones", async () => {
+    const { createOfflineImageSource, parseImageMetadataDocument } = await import("../src/index.js");
+    const entry = (tarfs?: string) => ({
+      digest: `sha256:${"a".repeat(64)}`,
+      platform: { os: "linux", architecture: "amd64" },
+      config: {},
+      layers: [{ diffId: `sha256:${"b".repeat(64)}`, verityHash: "c".repeat(64) }],
+      ...(tarfs === undefined ? {} : { tarfs }),
+    });
+    const doc = parseImageMetadataDocument(
+      Buffer.from(
+        JSON.stringify({
+          schema: "contrast.image-metadata/v1",
+          images: {
+            "example.com/kata:v1": entry("kata"),
+            "example.com/ms:v1": entry("microsoft"),
+            "example.com/old:v1": entry(),
+          },
+        }),
+      ),
+    );
+    const ms = createOfflineImageSource(doc, "microsoft");
+    await expect(ms.get("example.com/kata:v1")).rejects.toMatchObject({ code: "IMAGE_TARFS_MISMATCH" });
+    expect((await ms.get("example.com/ms:v1")).tarfs).toBe("microsoft");
+    expect((await ms.get("example.com/old:v1")).tarfs).toBeUndefined();
+    const kata = createOfflineImageSource(doc, "kata");
+    await expect(kata.get("example.com/ms:v1")).rejects.toMatchObject({ code: "IMAGE_TARFS_MISMATCH" });
+    expect((await kata.get("example.com/kata:v1")).layers).toHaveLength(1);
+    // Without a flavour to check against (library callers), every entry is served.
+    expect((await createOfflineImageSource(doc).get("example.com/ms:v1")).tarfs).toBe("microsoft");
+    expect(() =>
+      parseImageMetadataDocument(
+        Buffer.from(
+          JSON.stringify({ schema: "contrast.image-metadata/v1", images: { "example.com/x:v1": entry("erofs") } }),
+        ),
+      ),
+    ).toThrow(expect.objectContaining({ code: "IMAGE_METADATA_FILE_INVALID" }));
   });
 });

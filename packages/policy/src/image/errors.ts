@@ -28,6 +28,7 @@ export type ImageErrorCode =
   | "LAYER_ETC_FILE_INVALID"
   | "OCI_LAYOUT_INVALID"
   | "IMAGE_METADATA_FILE_INVALID"
+  | "IMAGE_TARFS_MISMATCH"
   | "LAYERS_CACHE_LOCKED";
 
 export class ImageError extends ContrastError<ImageErrorCode> {

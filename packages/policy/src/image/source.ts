@@ -134,6 +134,7 @@ export class ImageResolver implements ImageMetadataSource {
       platform: platformOf(config, this.options.platform ?? DEFAULT_PLATFORM),
       config: config.config,
       layers,
+      tarfs: this.options.tarfs ?? "kata",
     };
   }
 
