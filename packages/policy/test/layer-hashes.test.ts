@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { paxBytes, paxLines, paxNumber, TarParser } from "../src/image/tar.js";
@@ -204,6 +204,40 @@ describe("layer hashes: gzip members (genpolicy's flate2 GzDecoder reads the fir
         code: "LAYER_GZIP_INVALID",
       });
     }
+  });
+
+  it("accepts exactly the member headers and trailers zlib accepts (fuzz)", async () => {
+    const tar = await buildTar([{ name: "f", content: "fuzz" }]);
+    const blob = gzipMember(tar, { extra: Buffer.from("xy"), name: "n", comment: "c", hcrc: true });
+    const headerLength = 10 + 2 + 2 + 2 + 2 + 2; // fixed, xlen, extra, name, comment, header CRC
+    const regions = fc.oneof(
+      fc.integer({ min: 0, max: headerLength - 1 }),
+      fc.integer({ min: blob.length - 8, max: blob.length - 1 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(regions, fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        async (edits) => {
+          const b = Buffer.from(blob);
+          for (const [at, v] of edits) b.writeUInt8(v, at);
+          let zlib: Buffer | undefined;
+          try {
+            zlib = gunzipSync(b);
+          } catch {
+            zlib = undefined;
+          }
+          try {
+            const d = await processLayerBlob(chunked(b, [3, 7]));
+            expect(zlib).toBeDefined();
+            expect(d.diffId).toBe(sha256(zlib ?? Buffer.alloc(0)));
+          } catch (e) {
+            if (zlib !== undefined) throw e;
+            expect((e as { code?: string }).code).toBe("LAYER_GZIP_INVALID");
+          }
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
   });
 
   it("an eStargz-like layer (first member = first entry, no end block) fails as genpolicy fails", async () => {

@@ -119,13 +119,6 @@ export class TarfsIndexBuilder {
 
   constructor(readonly flavour: TarfsFlavour = "kata") {}
 
-  /** Symlinks with a target longer than the header field seen so far (kept or left out). */
-  get longSymlinks(): number {
-    return this.longTargetCount;
-  }
-
-  private longTargetCount = 0;
-
   /** Feeds one tar member (in archive order). */
   add(m: TarMember): void {
     const h = m.header;
@@ -164,7 +157,6 @@ export class TarfsIndexBuilder {
         const inHeader = headerLinkName(h) ?? new Uint8Array(0);
         size = BigInt(name.length);
         if (Buffer.compare(Buffer.from(inHeader), Buffer.from(name)) !== 0) {
-          this.longTargetCount++;
           if (this.flavour === "kata") return;
           // Offset 0 marks the target as one of the appended ones (a header is never at 0 - 157).
           this.longTargets.push(name);
