@@ -293,6 +293,26 @@ describe("contrast policy generate", () => {
   });
 });
 
+describe("contrast policy generate: layer hashes per tarfs flavour", () => {
+  it("refuses offline layer hashes made for another platform's tarfs", async () => {
+    const dir = workspace();
+    const marked = (tarfs: string) =>
+      metadataFile(Object.fromEntries(Object.entries(METADATA).map(([k, v]) => [k, { ...v, tarfs }])));
+    writeFileSync(join(dir, "kata.json"), marked("kata"));
+    writeFileSync(join(dir, "ms.json"), marked("microsoft"));
+    const run = (file: string, platform: string) =>
+      cli(["policy", "generate", "app.yaml", "--image-metadata", file, "--platform", platform, "-o", "json"], {
+        cwd: dir,
+      });
+    const wrong = await run("kata.json", "aks-clh-snp");
+    expect(wrong.status).toBe(1);
+    expect(JSON.parse(wrong.stdout).error).toMatchObject({ code: "IMAGE_TARFS_MISMATCH", hint: expect.any(String) });
+    expect((await run("ms.json", "aks-clh-snp")).status).toBe(0);
+    expect((await run("kata.json", "metal-qemu-snp")).status).toBe(0);
+    expect((await run("ms.json", "metal-qemu-snp")).status).toBe(1);
+  });
+});
+
 function policyOf(yamlText: string): string {
   const m = /io\.katacontainers\.config\.agent\.policy: (\S+)/.exec(yamlText);
   return Buffer.from(m?.[1] ?? "", "base64").toString("utf8");

@@ -78,7 +78,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
     const rules = await readOptional(rulesPath, opts.rules !== undefined);
     if (rules !== undefined) checkRules(rules, rulesPath);
-    images = await openImageSourceFromFlags(ctx, opts);
+    images = await openImageSourceFromFlags(ctx, opts, profile.tarfs);
     const texts = new Map<string, string>();
     for (const f of files) texts.set(f, fromUtf8(await readBounded(f, YAML_MAX_BYTES, "YAML file")));
     const configFiles = [...texts.values()];

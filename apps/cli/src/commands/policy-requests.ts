@@ -64,7 +64,7 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
   const settings = await readSettings(ctx, opts.settings, profile);
   let images: ImageMetadataSource | undefined;
   try {
-    images = await openImageSourceFromFlags(ctx, opts);
+    images = await openImageSourceFromFlags(ctx, opts, profile.tarfs);
     const identity: SandboxIdentity = {
       ...(opts.sandboxName === undefined ? {} : { sandboxName: opts.sandboxName }),
       ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
