@@ -1,6 +1,7 @@
 import type { JsonValue } from "@contrast/core";
 import type { Module, Query, Term } from "./ast.js";
 import { type CompiledModules, compileModules } from "./compiler.js";
+import { assertDialect, type RegoDialect, type RegoDialectId } from "./dialect.js";
 import { RegoError } from "./errors.js";
 import { type EvalLimits, Evaluator } from "./evaluator.js";
 import { Layout, newFrame } from "./frame.js";
@@ -18,6 +19,11 @@ export interface CompileOptions {
   readonly v1?: boolean;
   /** Base data document (JSON). Rules and per-query data are layered over it. */
   readonly data?: unknown;
+  /**
+   * Refuse modules that another engine could not run (REGO_DIALECT_UNSUPPORTED), e.g.
+   * "regorus-0.2.8-kata" for the Kata agent of Contrast v1.5. Default: our engine's full language.
+   */
+  readonly dialect?: RegoDialect | RegoDialectId;
 }
 
 export interface EvalOptions extends EvalLimits {
@@ -69,6 +75,7 @@ export class Policy {
       ...(options.v1 === undefined ? {} : { v1: options.v1 }),
     });
     const modules = list.map((s) => parseModule(s.source, parseOptions(s.file)));
+    if (options.dialect !== undefined) assertDialect(modules, options.dialect);
     const data = options.data === undefined ? EMPTY_OBJECT : fromJson(options.data);
     if (!(data instanceof RObject)) throw new RegoError("REGO_INVALID_INPUT", "data must be a JSON object");
     return new Policy(modules, data);

@@ -14,6 +14,18 @@ export type {
   WithModifier,
 } from "./ast.js";
 export { builtinNames } from "./builtins/index.js";
+export {
+  assertDialect,
+  checkDialect,
+  dialectError,
+  REGO_DIALECT_IDS,
+  type RegoDialect,
+  type RegoDialectFinding,
+  type RegoDialectFindingCode,
+  type RegoDialectId,
+  regoDialect,
+} from "./dialect.js";
+export { REGORUS_0_2_8_BUILTINS, type RegorusBuiltin, type RegorusFeature } from "./dialect-regorus.js";
 export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type QueryResult } from "./engine.js";
 export { BuiltinError, type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
 export type { EvalLimits } from "./evaluator.js";
