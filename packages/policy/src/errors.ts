@@ -22,7 +22,8 @@ export type PolicyErrorCode =
   | "POLICY_ANNOTATION_INVALID"
   | "POLICY_NO_WORKLOAD"
   | "POLICY_WORKLOAD_AMBIGUOUS"
-  | "POLICY_PLATFORM_UNKNOWN";
+  | "POLICY_PLATFORM_UNKNOWN"
+  | "POLICY_REGO_DIALECT";
 
 export interface PolicyErrorOptions {
   readonly hint: string;
