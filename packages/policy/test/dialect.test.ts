@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Policy } from "@contrast/rego";
+import { Policy, parseModule, REGORUS_0_2_8_LANGUAGE, regoInventory } from "@contrast/rego";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -42,6 +42,16 @@ describe("the rules keep to the agent's Rego dialect", () => {
       expect(policyDialectFindings(rulesFile, profileDialect(policyProfile(id))), id).toEqual([]);
     }
     expect(rulesFile).toBe(DEFAULT_RULES);
+  });
+
+  it("uses only built-ins of the Kata agent's set and constructs with regorus 0.2.8 evidence", () => {
+    const inv = regoInventory([parseModule(rulesFile, { file: "rules.rego" })]);
+    const kata = profileDialect(policyProfile("metal-qemu-snp")).builtins;
+    expect(inv.builtins.size).toBeGreaterThan(10);
+    for (const name of inv.builtins.keys()) expect(kata.has(name), name).toBe(true);
+    for (const f of inv.features) expect(REGORUS_0_2_8_LANGUAGE[f], f).toBeDefined();
+    // The v0 rules import the keywords they use (regorus reads `if`, `in`, `every` as names otherwise).
+    expect(inv.features.has("import future.keywords")).toBe(true);
   });
 
   for (const profile of policyProfiles()) {

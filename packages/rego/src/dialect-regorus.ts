@@ -1,3 +1,5 @@
+import type { RegoLanguageFeature } from "./inventory.js";
+
 // Facts about regorus, the Rego engine inside the Kata agent: which built-ins a given regorus
 // release compiles in under which cargo features, and which features the agents that Contrast
 // v1.5 ships enable. Sources (read at the commits named; see docs/platform-profiles.md, section
@@ -178,3 +180,45 @@ export const REGORUS_0_2_8_BUILTINS: readonly RegorusBuiltin[] = [
   ["yaml.marshal", 1, "yaml"],
   ["yaml.unmarshal", 1, "yaml"],
 ];
+
+/**
+ * Where each language construct is shown to work in regorus 0.2.8: OPA compliance suites that
+ * regorus lists as passing at that release (tests/opa.passing, vendored as
+ * testdata/rego/regorus-0.2.8/opa.passing) and regorus' own interpreter case folders
+ * (tests/interpreter/cases/<folder>). Every construct regoInventory names is supported; the
+ * future-keyword imports that v0 modules need are checked by checkDialect.
+ */
+export const REGORUS_0_2_8_LANGUAGE: Readonly<
+  Record<RegoLanguageFeature, { readonly opa: readonly string[]; readonly regorus: readonly string[] }>
+> = {
+  "import future.keywords": { opa: ["v0/every", "v0/containskeyword"], regorus: ["import"] },
+  "import rego.v1": { opa: [], regorus: ["rego.v1"] },
+  "import data": { opa: [], regorus: ["import"] },
+  "keyword if": { opa: ["v1/completedoc"], regorus: ["rule"] },
+  "keyword in (membership)": { opa: [], regorus: ["in"] },
+  "some ... in": { opa: [], regorus: ["some"] },
+  "some (declaration)": { opa: ["v0/partialiter"], regorus: ["some"] },
+  every: { opa: ["v0/every"], regorus: ["every"] },
+  "default rule": { opa: ["v0/defaultkeyword"], regorus: ["default"] },
+  "default function": { opa: ["v0/defaultkeyword"], regorus: ["default"] },
+  "complete rule": { opa: ["v0/completedoc"], regorus: ["rule"] },
+  "partial set rule": { opa: ["v0/partialsetdoc"], regorus: ["rule"] },
+  "partial object rule": { opa: ["v0/partialobjectdoc"], regorus: ["rule"] },
+  "ref head (a.b := x)": { opa: ["v0/refheads"], regorus: ["rule"] },
+  function: { opa: ["v0/functions"], regorus: ["call"] },
+  "function with several definitions": { opa: ["v0/functions"], regorus: ["call"] },
+  else: { opa: ["v0/elsekeyword"], regorus: ["rule"] },
+  with: { opa: ["v0/withkeyword"], regorus: [] },
+  not: { opa: ["v0/negation"], regorus: ["negation"] },
+  "array comprehension": { opa: ["v0/comprehensions"], regorus: ["compr"] },
+  "set comprehension": { opa: ["v0/comprehensions"], regorus: ["compr"] },
+  "object comprehension": { opa: ["v0/comprehensions"], regorus: ["compr"] },
+  "set literal": { opa: ["v0/sets"], regorus: [] },
+  "raw string": { opa: ["v0/regexmatch"], regorus: [] },
+  "output argument (f(x, y))": { opa: ["v0/functions"], regorus: ["call"] },
+  "unification (=)": { opa: ["v0/eqexpr"], regorus: ["assign"] },
+  "assignment (:=)": { opa: ["v0/assignments"], regorus: ["assign"] },
+  arithmetic: { opa: ["v0/arithmetic"], regorus: ["arithmetic"] },
+  "set operators (| & -)": { opa: ["v0/sets"], regorus: [] },
+  comparison: { opa: ["v0/comparisonexpr"], regorus: [] },
+};

@@ -31,7 +31,7 @@ const HINTS: Record<RegoErrorCode, string> = {
   REGO_LIMIT_EXCEEDED: "The evaluation or the document exceeded a safety limit; check for runaway input.",
   REGO_INVALID_INPUT: "Pass JSON values (null, booleans, finite numbers, strings, arrays, objects).",
   REGO_DIALECT_UNSUPPORTED:
-    "The policy uses a built-in or keyword the target engine lacks; rewrite it (docs/rego.md, \"Dialects\").",
+    'The policy uses a built-in or keyword the target engine lacks; rewrite it (docs/rego.md, "Dialects").',
   REGO_DIALECT_UNKNOWN: "Name one of the dialects of docs/rego.md, e.g. regorus-0.2.8-kata.",
 };
 

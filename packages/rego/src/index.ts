@@ -25,7 +25,13 @@ export {
   type RegoDialectId,
   regoDialect,
 } from "./dialect.js";
-export { REGORUS_0_2_8_BUILTINS, type RegorusBuiltin, type RegorusFeature } from "./dialect-regorus.js";
+export {
+  REGORUS_0_2_8_BUILTINS,
+  REGORUS_0_2_8_LANGUAGE,
+  type RegorusBuiltin,
+  type RegorusFeature,
+} from "./dialect-regorus.js";
+export { type RegoInventory, type RegoLanguageFeature, regoInventory } from "./inventory.js";
 export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type QueryResult } from "./engine.js";
 export { BuiltinError, type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
 export type { EvalLimits } from "./evaluator.js";

@@ -10,9 +10,11 @@ import {
   parseModule,
   REGO_DIALECT_IDS,
   REGORUS_0_2_8_BUILTINS,
+  REGORUS_0_2_8_LANGUAGE,
   RegoError,
   type RegoDialectId,
   regoDialect,
+  regoInventory,
   type Term,
 } from "../src/index.js";
 import { FUZZ_RUNS, kataCases, testdata } from "./fixtures.js";
@@ -189,6 +191,67 @@ describe("checkDialect", () => {
     expect(() => assertDialect(Policy.compile({ file: "p.rego", source: src }).modules, MSFT)).toThrow(
       expect.objectContaining({ code: "REGO_DIALECT_UNSUPPORTED", details: expect.objectContaining({ dialect: MSFT }) }),
     );
+  });
+});
+
+describe("regoInventory", () => {
+  it("lists built-in calls with counts and the constructs used", () => {
+    const src = [
+      "package p",
+      "import future.keywords.if",
+      "import future.keywords.in",
+      "import data.lib",
+      "default allow := false",
+      "allow if { some x in input.xs; not x in {1, 2}; count(input.xs) > 1 }",
+      "f(x) := y if { y := x + 1 } else := 0",
+      "f(x) := 2 if x == `raw`",
+      "s contains v if { v := [k | some k, _ in input.o][_] }",
+      "o[k] := v if { some k; v := {k: 1 | k := \"a\"}[k] }",
+      "a.b.c := 1",
+      "t if { f(1, y); lib.g(1); regex.match(\"a\", \"a\"); e = 1; count([]) with input as {} }",
+      "every_ok if every x in [1] { x >= 1 }",
+    ].join("\n");
+    const inv = regoInventory([parseModule(src, { file: "p.rego" })]);
+    expect(Object.fromEntries(inv.builtins)).toEqual({ count: 2, "regex.match": 1 });
+    expect([...inv.features].sort()).toEqual(
+      [
+        "import future.keywords",
+        "import data",
+        "default rule",
+        "complete rule",
+        "keyword if",
+        "some ... in",
+        "not",
+        "keyword in (membership)",
+        "set literal",
+        "comparison",
+        "function",
+        "assignment (:=)",
+        "arithmetic",
+        "else",
+        "raw string",
+        "function with several definitions",
+        "partial set rule",
+        "array comprehension",
+        "partial object rule",
+        "some (declaration)",
+        "object comprehension",
+        "ref head (a.b := x)",
+        "output argument (f(x, y))",
+        "unification (=)",
+        "with",
+        "every",
+      ].sort(),
+    );
+  });
+
+  it("cites for every construct evidence that regorus 0.2.8 passes (tests/opa.passing at the release)", () => {
+    const passing = new Set(testdata("regorus-0.2.8/opa.passing").split(/\s+/).filter(Boolean));
+    expect(passing.size).toBe(230);
+    for (const [feature, evidence] of Object.entries(REGORUS_0_2_8_LANGUAGE)) {
+      expect(evidence.opa.length + evidence.regorus.length, feature).toBeGreaterThan(0);
+      for (const suite of evidence.opa) expect(passing.has(suite), `${feature}: ${suite}`).toBe(true);
+    }
   });
 });
 
