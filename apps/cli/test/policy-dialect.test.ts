@@ -36,7 +36,15 @@ function contrast(args: string[], cwd = REPO) {
 
 describe("the agent's Rego dialect in the built CLI", () => {
   it("policy check warns about built-ins the platform agent lacks, decisions unchanged", () => {
-    const args = ["policy", "check", join(KATA, "web/policy.rego"), "--requests", join(KATA, "web/inputs.txt"), "-o", "json"];
+    const args = [
+      "policy",
+      "check",
+      join(KATA, "web/policy.rego"),
+      "--requests",
+      join(KATA, "web/inputs.txt"),
+      "-o",
+      "json",
+    ];
     const expected = JSON.parse(readFileSync(join(KATA, "web/outputs.json"), "utf8")) as boolean[];
 
     // Kata 3.13/3.14's regorus has no base64 built-ins; the policy (made for AKS) calls them.
@@ -53,7 +61,9 @@ describe("the agent's Rego dialect in the built CLI", () => {
       "REGO_DIALECT_BUILTIN base64url.encode",
     ]);
     const text = contrast(args.slice(0, -2));
-    expect(text.stderr).toMatch(/built-in base64\.decode is not available in regorus-0\.2\.8-kata.*\[REGO_DIALECT_BUILTIN\]/);
+    expect(text.stderr).toMatch(
+      /built-in base64\.decode is not available in regorus-0\.2\.8-kata.*\[REGO_DIALECT_BUILTIN\]/,
+    );
     expect(text.status).toBe(metal.status);
 
     // The Microsoft fork's agent, which the policy was made for, has them all.

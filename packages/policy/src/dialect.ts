@@ -25,15 +25,14 @@ export function profileDialect(profile?: PolicyProfile): RegoDialect {
  */
 export function policyDialectFindings(text: string, dialect: RegoDialect, file = "rules.rego"): RegoDialectFinding[] {
   // generatePolicies asks once per input file, nearly always about the same rules.
-  if (last !== undefined && last.text === text && last.dialect === dialect && last.file === file) return [...last.findings];
+  if (last !== undefined && last.text === text && last.dialect === dialect && last.file === file)
+    return [...last.findings];
   const findings = uncachedFindings(text, dialect, file);
   last = { text, dialect, file, findings };
   return [...findings];
 }
 
-let last:
-  | { text: string; dialect: RegoDialect; file: string; findings: readonly RegoDialectFinding[] }
-  | undefined;
+let last: { text: string; dialect: RegoDialect; file: string; findings: readonly RegoDialectFinding[] } | undefined;
 
 function uncachedFindings(text: string, dialect: RegoDialect, file: string): RegoDialectFinding[] {
   let module: ReturnType<typeof parseModule>;
@@ -70,7 +69,12 @@ export function policyDialectError(findings: readonly RegoDialectFinding[], dial
       ...(first === undefined ? {} : { file: first.location.file }),
       details: {
         dialect: dialect.id,
-        findings: findings.map((f) => ({ code: f.code, name: f.name, line: f.location.line, column: f.location.column })),
+        findings: findings.map((f) => ({
+          code: f.code,
+          name: f.name,
+          line: f.location.line,
+          column: f.location.column,
+        })),
       },
     },
   );

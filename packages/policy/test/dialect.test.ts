@@ -85,7 +85,9 @@ describe("generatePolicies and the dialect", () => {
     expect(e.code).toBe("POLICY_REGO_DIALECT");
     expect(e.kind).toBe("policy");
     expect(e.hint).toMatch(/regorus 0\.2\.8/);
-    expect(e.details?.findings).toEqual([expect.objectContaining({ code: "REGO_DIALECT_BUILTIN", name: "time.now_ns" })]);
+    expect(e.details?.findings).toEqual([
+      expect.objectContaining({ code: "REGO_DIALECT_BUILTIN", name: "time.now_ns" }),
+    ]);
   });
 
   it("warns about rules the user brought, and still generates", async () => {
@@ -114,7 +116,8 @@ describe("generatePolicies and the dialect", () => {
 
 describe("b64url_encode in the rules (replaces base64url.encode, which Kata's agent lacks)", () => {
   const policy = Policy.compile({ file: "rules.rego", source: DEFAULT_RULES });
-  const encode = (s: string) => policy.query(`x := data.agent_policy.b64url_encode(${JSON.stringify(s)})`)[0]?.bindings.x;
+  const encode = (s: string) =>
+    policy.query(`x := data.agent_policy.b64url_encode(${JSON.stringify(s)})`)[0]?.bindings.x;
 
   it("gives base64url with padding, as regorus' base64url.encode (property)", () => {
     const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });

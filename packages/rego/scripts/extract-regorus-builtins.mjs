@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 
 const [gitDir, commit] = process.argv.slice(2);
 if (gitDir === undefined || commit === undefined) {
-  console.error("usage: extract-regorus-builtins.mjs <git-dir> <commit>");
+  process.stderr.write("usage: extract-regorus-builtins.mjs <git-dir> <commit>\n");
   process.exit(2);
 }
 const show = (path) => execFileSync("git", ["--git-dir", gitDir, "show", `${commit}:${path}`], { encoding: "utf8" });
@@ -89,7 +89,11 @@ for (const file of ls("src/builtins")) {
   const table = /static ref DEPRECATED[\s\S]*?\n\s*};/.exec(text);
   if (table !== null) {
     for (const b of inserts(table[0], "deprecated")) {
-      builtins.push({ ...b, feature: b.feature === "deprecated" ? "deprecated" : `deprecated+${b.feature}`, module: "deprecated" });
+      builtins.push({
+        ...b,
+        feature: b.feature === "deprecated" ? "deprecated" : `deprecated+${b.feature}`,
+        module: "deprecated",
+      });
     }
   }
 }

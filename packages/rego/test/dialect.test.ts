@@ -11,8 +11,8 @@ import {
   REGO_DIALECT_IDS,
   REGORUS_0_2_8_BUILTINS,
   REGORUS_0_2_8_LANGUAGE,
-  RegoError,
   type RegoDialectId,
+  RegoError,
   regoDialect,
   regoInventory,
   type Term,
@@ -114,7 +114,7 @@ describe("checkDialect", () => {
       "package p",
       "import future.keywords",
       "a := [x | some x in [1]; semver.is_valid(x)]",
-      "b := 1 if false else := hex.encode(\"a\")",
+      'b := 1 if false else := hex.encode("a")',
       "f(x) := time.clock(x)",
       "c if every x in [1] { glob.match(x, [], x) }",
       'd if count([1]) with input as uuid.rfc4122("a")',
@@ -165,9 +165,7 @@ describe("checkDialect", () => {
     expect(findings("package p\nimport future.keywords.in\na if 1 in [1]")).toEqual(["REGO_DIALECT_KEYWORD if"]);
     // regorus reads `p contains x` without an import.
     expect(findings("package p\np contains 1")).toEqual([]);
-    expect(
-      checkDialect([parseModule("package p\na if 1 in [1]", { file: "p.rego", v1: true })], KATA),
-    ).toEqual([]);
+    expect(checkDialect([parseModule("package p\na if 1 in [1]", { file: "p.rego", v1: true })], KATA)).toEqual([]);
   });
 
   it("is the compile option `dialect`: REGO_DIALECT_UNSUPPORTED with every finding in details", () => {
@@ -184,12 +182,16 @@ describe("checkDialect", () => {
     expect(e.kind).toBe("policy");
     expect(e.hint).toMatch(/regorus 0\.2\.8/);
     expect(e.details?.dialect).toBe(KATA);
-    expect((e.details?.findings as { name: string }[]).map((f) => f.name)).toEqual(["time.now_ns", "base64.encode"]);
+    const listed = (e.details?.findings ?? []) as { name: string }[];
+    expect(listed.map((f) => f.name)).toEqual(["time.now_ns", "base64.encode"]);
     expect(e.location).toEqual({ file: "p.rego", line: 4, column: 6 });
     // Without the option our engine runs it; with the Microsoft dialect only time.now_ns is left.
     expect(Policy.compile({ file: "p.rego", source: src }).evalRule("data.p.b")).toBe(true);
     expect(() => assertDialect(Policy.compile({ file: "p.rego", source: src }).modules, MSFT)).toThrow(
-      expect.objectContaining({ code: "REGO_DIALECT_UNSUPPORTED", details: expect.objectContaining({ dialect: MSFT }) }),
+      expect.objectContaining({
+        code: "REGO_DIALECT_UNSUPPORTED",
+        details: expect.objectContaining({ dialect: MSFT }),
+      }),
     );
   });
 });
@@ -206,9 +208,9 @@ describe("regoInventory", () => {
       "f(x) := y if { y := x + 1 } else := 0",
       "f(x) := 2 if x == `raw`",
       "s contains v if { v := [k | some k, _ in input.o][_] }",
-      "o[k] := v if { some k; v := {k: 1 | k := \"a\"}[k] }",
+      'o[k] := v if { some k; v := {k: 1 | k := "a"}[k] }',
       "a.b.c := 1",
-      "t if { f(1, y); lib.g(1); regex.match(\"a\", \"a\"); e = 1; count([]) with input as {} }",
+      't if { f(1, y); lib.g(1); regex.match("a", "a"); e = 1; count([]) with input as {} }',
       "every_ok if every x in [1] { x >= 1 }",
     ].join("\n");
     const inv = regoInventory([parseModule(src, { file: "p.rego" })]);
@@ -286,16 +288,16 @@ const term: fc.Arbitrary<Term> = fc.letrec<{ term: Term }>((tie) => ({
     { depthSize: "small", withCrossShrink: true },
     fc.integer().map((value): Term => ({ t: "scalar", value, loc })),
     fc.constantFrom("x", "y", "input").map((name): Term => ({ t: "var", name, loc })),
-    fc.tuple(callName, fc.array(tie("term"), { maxLength: 4 })).map(
-      ([fn, args]): Term => ({ t: "call", fn: fn.split("."), args, loc }),
-    ),
+    fc
+      .tuple(callName, fc.array(tie("term"), { maxLength: 4 }))
+      .map(([fn, args]): Term => ({ t: "call", fn: fn.split("."), args, loc })),
     fc.array(tie("term"), { maxLength: 3 }).map((items): Term => ({ t: "set", items, loc })),
     fc
       .tuple(fc.option(tie("term"), { nil: undefined }), tie("term"), tie("term"))
       .map(([key, value, coll]): Term => ({ t: "in", key, value, coll, loc })),
-    fc.tuple(tie("term"), fc.array(tie("term"), { maxLength: 2 })).map(
-      ([t, path]): Term => ({ t: "ref", head: t, path, loc }),
-    ),
+    fc
+      .tuple(tie("term"), fc.array(tie("term"), { maxLength: 2 }))
+      .map(([t, path]): Term => ({ t: "ref", head: t, path, loc })),
     fc.tuple(tie("term"), tie("term")).map(([left, right]): Term => ({ t: "assign", left, right, loc })),
     fc.tuple(tie("term"), tie("term")).map(([t, x]): Term => ({ t: "arraycompr", term: t, body: [expr(x)], loc })),
   ),
@@ -308,17 +310,34 @@ function expr(t: Term): Literal {
 const literal: fc.Arbitrary<Literal> = fc.oneof(
   term.map(expr),
   fc.tuple(term, term, fc.array(term, { maxLength: 2 })).map(
-    ([value, coll, body]): Literal => ({ kind: "every", key: undefined, value, coll, body: body.map(expr), with: [], loc }),
+    ([value, coll, body]): Literal => ({
+      kind: "every",
+      key: undefined,
+      value,
+      coll,
+      body: body.map(expr),
+      with: [],
+      loc,
+    }),
   ),
-  fc.tuple(term, term).map(([value, coll]): Literal => ({ kind: "somein", key: undefined, value, coll, with: [], loc })),
-  fc.tuple(term, term, term).map(
-    ([e, target, value]): Literal => ({ ...expr(e), with: [{ target, value, loc }] }),
-  ),
+  fc
+    .tuple(term, term)
+    .map(([value, coll]): Literal => ({ kind: "somein", key: undefined, value, coll, with: [], loc })),
+  fc
+    .tuple(term, term, term)
+    .map(
+      ([e, target, value]): Literal => ({ kind: "expr", negated: false, expr: e, with: [{ target, value, loc }], loc }),
+    ),
 );
 
 const module: fc.Arbitrary<Module> = fc
   .tuple(
-    fc.subarray([["future", "keywords"], ["future", "keywords", "if"], ["future", "keywords", "every"], ["rego", "v1"]]),
+    fc.subarray([
+      ["future", "keywords"],
+      ["future", "keywords", "if"],
+      ["future", "keywords", "every"],
+      ["rego", "v1"],
+    ]),
     fc.boolean(),
     fc.array(fc.tuple(fc.constantFrom("f", "g", "a"), fc.array(literal, { maxLength: 4 }), fc.boolean()), {
       maxLength: 4,

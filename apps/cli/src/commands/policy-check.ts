@@ -200,7 +200,12 @@ function report(
   const denied = all.filter((d) => !d.allowed).length;
   const status = denied === 0 ? 0 : 1;
   if (out.json) {
-    const summary = { ok: denied === 0, allowed: all.length - denied, denied, ...(dialect === undefined ? {} : { dialect }) };
+    const summary = {
+      ok: denied === 0,
+      allowed: all.length - denied,
+      denied,
+      ...(dialect === undefined ? {} : { dialect }),
+    };
     if (checked.length === 1 && checked[0]?.workload === undefined) out.result({ ...summary, decisions: all });
     else out.result({ ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) });
     return status;
