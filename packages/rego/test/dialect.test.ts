@@ -196,6 +196,39 @@ describe("checkDialect", () => {
   });
 });
 
+describe("the compile option `emulate`", () => {
+  const src = [
+    "package p",
+    "import future.keywords.if",
+    'early := "a" if true',
+    'late := base64url.encode("a") if input.reach',
+    "count_ok if count([1]) == 1",
+    'printed if print("x")',
+  ].join("\n");
+
+  it("fails a call of a built-in the engine lacks when evaluation reaches it, as regorus does", () => {
+    const kata = Policy.compile({ file: "p.rego", source: src }, { emulate: KATA });
+    expect(kata.evalRule("data.p.early")).toBe("a");
+    expect(kata.evalRule("data.p.count_ok")).toBe(true);
+    expect(kata.evalRule("data.p.printed", { print: () => {} })).toBe(true);
+    expect(kata.evalRule("data.p.late", { input: { reach: false } })).toBeUndefined();
+    expect(() => kata.evalRule("data.p.late", { input: { reach: true }, strict: false })).toThrow(
+      expect.objectContaining({ code: "REGO_UNKNOWN_FUNCTION" }),
+    );
+    // The Microsoft fork's agent has base64url; our engine has everything.
+    expect(Policy.compile(src, { emulate: MSFT }).evalRule("data.p.late", { input: { reach: true } })).toBe("YQ==");
+    expect(Policy.compile(src).evalRule("data.p.late", { input: { reach: true } })).toBe("YQ==");
+  });
+
+  it("also refuses to mock a built-in the engine lacks", () => {
+    const mock = Policy.compile(
+      "package p\nimport future.keywords.if\nt := time.now_ns() if true\nq := x if x := t with time.now_ns as 5",
+      { emulate: KATA },
+    );
+    expect(() => mock.evalRule("data.p.q")).toThrow(RegoError);
+  });
+});
+
 describe("regoInventory", () => {
   it("lists built-in calls with counts and the constructs used", () => {
     const src = [

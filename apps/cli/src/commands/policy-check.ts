@@ -64,11 +64,13 @@ export async function policyCheck(
 ): Promise<number> {
   const { out } = ctx;
   try {
-    // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack.
+    // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack,
+    // and with an explicit --platform decide as it would (a call it lacks fails the request).
     const dialect = profileDialect(policyProfile(opts.platform));
+    const emulate = opts.platform === undefined ? {} : { emulate: dialect };
     const lacking: DialectProblem[] = [];
     const compile = (source: string, file: string, workload?: string): AgentPolicy => {
-      const policy = Policy.compile({ file, source });
+      const policy = Policy.compile({ file, source }, emulate);
       lacking.push(...dialectProblems(ctx, policy, dialect, workload));
       return new AgentPolicy(policy, { file });
     };
