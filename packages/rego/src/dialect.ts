@@ -103,21 +103,37 @@ function importedKeywords(m: Module): ReadonlySet<Keyword> {
   return on;
 }
 
-/** The first names of everything defined under each package (rules and sub-packages). */
-function packageNames(modules: readonly Module[]): ReadonlyMap<string, ReadonlySet<string>> {
-  const out = new Map<string, Set<string>>();
-  const add = (pkg: readonly string[], name: string): void => {
+/** Per package: the first names of what it defines (rules, sub-packages) and its functions' names. */
+interface PackageNames {
+  readonly first: Set<string>;
+  readonly functions: Set<string>;
+}
+
+function packageNames(modules: readonly Module[]): ReadonlyMap<string, PackageNames> {
+  const out = new Map<string, PackageNames>();
+  const at = (pkg: readonly string[]): PackageNames => {
     const key = pkg.join(".");
     let s = out.get(key);
     if (s === undefined) {
-      s = new Set();
+      s = { first: new Set(), functions: new Set() };
       out.set(key, s);
     }
-    s.add(name);
+    return s;
   };
   for (const m of modules) {
-    for (const r of m.rules) add(m.package, r.head.name);
-    for (let i = 1; i < m.package.length; i++) add(m.package.slice(0, i), m.package[i] as string);
+    for (const r of m.rules) {
+      at(m.package).first.add(r.head.name);
+      const path = r.head.path.map((p) => (p.t === "scalar" && typeof p.value === "string" ? p.value : undefined));
+      if (r.head.args !== undefined && path.every((p) => p !== undefined)) {
+        // Callable by its name from its package and, with the sub-package names, from each parent.
+        for (let i = 0; i < m.package.length; i++) {
+          at(m.package.slice(0, m.package.length - i)).functions.add(
+            [...m.package.slice(m.package.length - i), r.head.name, ...path].join("."),
+          );
+        }
+      }
+    }
+    for (let i = 1; i < m.package.length; i++) at(m.package.slice(0, i)).first.add(m.package[i] as string);
   }
   return out;
 }
@@ -132,7 +148,8 @@ export function checkDialect(modules: readonly Module[], dialect: RegoDialect | 
   const d = typeof dialect === "string" ? regoDialect(dialect) : dialect;
   const names = packageNames(modules);
   const findings: RegoDialectFinding[] = [];
-  for (const m of modules) new ModuleChecker(m, d, names.get(m.package.join(".")) ?? new Set(), findings).run();
+  const none: PackageNames = { first: new Set(), functions: new Set() };
+  for (const m of modules) new ModuleChecker(m, d, names.get(m.package.join(".")) ?? none, findings).run();
   findings.sort(
     (a, b) =>
       (a.location.file < b.location.file ? -1 : a.location.file > b.location.file ? 1 : 0) ||
@@ -177,7 +194,7 @@ class ModuleChecker {
   constructor(
     private readonly m: Module,
     private readonly d: RegoDialect,
-    private readonly local: ReadonlySet<string>,
+    private readonly local: PackageNames,
     private readonly out: RegoDialectFinding[],
   ) {
     this.keywords = importedKeywords(m);
@@ -249,17 +266,22 @@ class ModuleChecker {
     for (const w of mods) {
       // `with f as g` mocks a function; regorus looks the target up among its built-ins.
       const target = refNames(w.target);
-      if (target !== undefined && target[0] !== "input" && target[0] !== "data" && !this.isUser(target)) {
+      if (target !== undefined && target[0] !== "input" && target[0] !== "data" && !this.isUser(target, false)) {
         this.builtin(target.join("."), undefined, w.target.loc);
       }
       this.term(w.value);
     }
   }
 
-  /** A name the module defines (its package's rules, import aliases, `data.`). */
-  private isUser(names: readonly string[]): boolean {
+  /**
+   * Whether a call names one of the modules' functions rather than a built-in: `data.…`, an import
+   * alias, or a function of the module's package (a rule of another kind that shares the first
+   * name does not hide a built-in, as in our evaluator). For a `with` target any rule counts.
+   */
+  private isUser(names: readonly string[], call = true): boolean {
     const head = names[0] as string;
-    return head === "data" || this.aliases.has(head) || this.local.has(head);
+    if (head === "data" || this.aliases.has(head)) return true;
+    return call ? this.local.functions.has(names.join(".")) : this.local.first.has(head);
   }
 
   /**

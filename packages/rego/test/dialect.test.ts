@@ -150,6 +150,10 @@ describe("checkDialect", () => {
       { file: "main.rego" },
     );
     expect(checkDialect([lib, main], KATA)).toEqual([]);
+    // A sub-package's function by its relative name; a non-function rule hides no built-in.
+    const sub = parseModule("package p.util\nh(x) := x\n", { file: "sub.rego" });
+    const top = parseModule(`${head}a if util.h(1)\ntime := 1\nb if time.now_ns()\n`, { file: "top.rego" });
+    expect(checkDialect([sub, top], KATA).map((f) => f.name)).toEqual(["time.now_ns"]);
   });
 
   it("requires future.keywords imports for `if`, `in` and `every` in a Rego v0 module", () => {
