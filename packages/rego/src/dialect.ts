@@ -104,12 +104,12 @@ function importedKeywords(m: Module): ReadonlySet<Keyword> {
 }
 
 /** Per package: the first names of what it defines (rules, sub-packages) and its functions' names. */
-interface PackageNames {
+export interface PackageNames {
   readonly first: Set<string>;
   readonly functions: Set<string>;
 }
 
-function packageNames(modules: readonly Module[]): ReadonlyMap<string, PackageNames> {
+export function packageNames(modules: readonly Module[]): ReadonlyMap<string, PackageNames> {
   const out = new Map<string, PackageNames>();
   const at = (pkg: readonly string[]): PackageNames => {
     const key = pkg.join(".");

@@ -1,4 +1,5 @@
 import type { Literal, Module, Query, Rule, Term } from "./ast.js";
+import { packageNames } from "./dialect.js";
 
 /**
  * A language construct a module uses, named for what Rego's documentation calls it. The list is
@@ -50,15 +51,9 @@ export interface RegoInventory {
 export function regoInventory(modules: readonly Module[]): RegoInventory {
   const builtins = new Map<string, number>();
   const features = new Set<RegoLanguageFeature>();
-  const defined = new Map<string, Set<string>>();
+  const names = packageNames(modules);
   for (const m of modules) {
-    const key = m.package.join(".");
-    const s = defined.get(key) ?? new Set<string>();
-    for (const r of m.rules) s.add(r.head.name);
-    defined.set(key, s);
-  }
-  for (const m of modules) {
-    const local = defined.get(m.package.join(".")) ?? new Set<string>();
+    const functions = names.get(m.package.join("."))?.functions ?? new Set<string>();
     const aliases = new Set<string>();
     for (const imp of m.imports) {
       if (imp.path[0] === "future") features.add("import future.keywords");
@@ -68,8 +63,9 @@ export function regoInventory(modules: readonly Module[]): RegoInventory {
         aliases.add(imp.alias ?? (imp.path[imp.path.length - 1] as string));
       }
     }
+    // Resolved as checkDialect (and the evaluator) resolve calls.
     const isUser = (fn: readonly string[]): boolean =>
-      fn[0] === "data" || aliases.has(fn[0] as string) || local.has(fn[0] as string);
+      fn[0] === "data" || aliases.has(fn[0] as string) || functions.has(fn.join("."));
 
     const term = (t: Term, top = false): void => {
       switch (t.t) {
