@@ -322,7 +322,7 @@ storage_ok(p_storages, i_storage, _) if {
 	block_device(i_storage)
 	some p_storage in p_storages
 	contains(p_storage.mount_point, "$(b64_device_id)")
-	mount_point := replace(replace(p_storage.mount_point, "$(spath)", policy_data.common.spath), "$(b64_device_id)", base64url.encode(i_storage.source))
+	mount_point := replace(replace(p_storage.mount_point, "$(spath)", policy_data.common.spath), "$(b64_device_id)", b64url_encode(i_storage.source))
 	mount_point == i_storage.mount_point
 	storage_fields_ok(p_storage, i_storage)
 }
@@ -803,3 +803,36 @@ WriteStreamRequest if policy_data.request_defaults.WriteStreamRequest == true
 UpdateEphemeralMountsRequest if policy_data.request_defaults.UpdateEphemeralMountsRequest == true
 
 GetDiagnosticDataRequest if policy_data.request_defaults.GetDiagnosticDataRequest == true
+
+######################################################################
+# base64url (with padding) of a printable ASCII string, as base64url.encode computes it. The
+# regorus of the Kata 3.13/3.14 agents is built without the base64url built-ins, so the rules
+# must not call them (docs/rego.md, "Dialects"). Other characters make the result undefined.
+
+B64URL := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+ASCII_PRINTABLE := " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+
+b64url_encode(s) := "" if s == ""
+
+b64url_encode(s) := concat("", [b64url_group(codes, 3 * i) | some i in numbers.range(0, floor((count(codes) - 1) / 3))]) if {
+	s != ""
+	codes := [ascii_code(substring(s, k, 1)) | some k in numbers.range(0, count(s) - 1)]
+	count(codes) == count(s)
+}
+
+ascii_code(c) := n + 32 if {
+	n := indexof(ASCII_PRINTABLE, c)
+	n >= 0
+}
+
+# Three bytes from position k (zeros past the end) make four characters; a short group ends in "=".
+b64url_group(codes, k) := concat("", [b64url_sextet(triple, j, used) | some j in numbers.range(0, 3)]) if {
+	padded := array.concat(codes, [0, 0])
+	triple := ((padded[k] * 256) + padded[k + 1]) * 256 + padded[k + 2]
+	used := min([count(codes) - k, 3]) + 1
+}
+
+b64url_sextet(triple, j, used) := substring(B64URL, bits.and(bits.rsh(triple, 18 - (6 * j)), 63), 1) if j < used
+
+b64url_sextet(_, j, used) := "=" if j >= used

@@ -149,7 +149,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--honest", "build each workload's honest requests from the YAML and check them with its policy")
     .option(
       "--platform <name>",
-      "--honest: the platform whose Contrast runtime the policy is for (policy profile), e.g. metal-qemu-snp, aks-clh-snp",
+      "the platform whose Contrast runtime the policy is for (policy profile; --honest builds its requests, and the agent's Rego dialect is checked), e.g. metal-qemu-snp, aks-clh-snp",
     )
     .option("--settings <file>", "--honest: genpolicy settings, as for policy generate", "settings.json")
     .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")

@@ -30,7 +30,8 @@ export type PolicyErrorCode =
   | "POLICY_INITDATA_VERSION"
   | "POLICY_INITDATA_ALGORITHM"
   | "POLICY_INITDATA_NO_POLICY"
-  | "POLICY_ANNOTATION_CONFLICT";
+  | "POLICY_ANNOTATION_CONFLICT"
+  | "POLICY_REGO_DIALECT";
 
 export interface PolicyErrorOptions {
   readonly hint: string;

@@ -1,5 +1,6 @@
 import { ContrastError } from "@contrast/core";
 import { DEFAULT_RULES } from "./default-rules.js";
+import { describeFindings, policyDialectError, policyDialectFindings, profileDialect } from "./dialect.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./image/builtin-pause.js";
@@ -63,7 +64,7 @@ export interface GenerateOptions {
 }
 
 export interface PolicyWarning {
-  readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED";
+  readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED" | "POLICY_REGO_DIALECT";
   readonly message: string;
   readonly path?: string;
   /** POLICY_IMAGE_UNPINNED: the image reference; there is one warning per image and input. */
@@ -124,7 +125,8 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
 function withFile(e: unknown, file: string): unknown {
   if (!(e instanceof PolicyError) || e.file !== undefined) return e;
   // Rules and settings errors are about those inputs, not the YAML file; the caller names them.
-  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_")) return e;
+  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_") || e.code === "POLICY_REGO_DIALECT")
+    return e;
   const message = e.message.startsWith(`${file}`) ? e.message : `${file}: ${e.message}`;
   const { path: _path, file: _file, ...details } = e.details ?? {};
   return new PolicyError(e.code, message, {
@@ -149,6 +151,18 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   );
   const sources = collectConfigSources([...docs.map((d) => d.value), ...extra]);
   const warnings: PolicyWarning[] = [];
+
+  // A policy the agent's regorus cannot evaluate denies requests on a real node: our own rules
+  // must keep to its dialect (an error), rules the user brought may target another agent (a warning).
+  const dialect = profileDialect(options.profile);
+  const findings = policyDialectFindings(rules, dialect);
+  if (findings.length > 0) {
+    if (options.rules === undefined) throw policyDialectError(findings, dialect);
+    warnings.push({
+      code: "POLICY_REGO_DIALECT",
+      message: `the rules use what the Kata agent's Rego engine lacks (${dialect.id}), so it denies requests that reach it: ${describeFindings(findings)}`,
+    });
+  }
 
   const selected: Selected[] = [];
   docs.forEach((d, i) => {

@@ -25,6 +25,7 @@ export {
 export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
 export { type AnnotatedPolicy, annotatedPolicies, policyOfAnnotations, selectAnnotatedPolicy } from "./annotated.js";
 export { DEFAULT_RULES } from "./default-rules.js";
+export { policyDialectFindings, profileDialect } from "./dialect.js";
 export {
   decodePolicyAnnotation,
   encodePolicyAnnotation,

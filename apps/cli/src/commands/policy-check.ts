@@ -10,10 +10,12 @@ import {
   POLICY_ANNOTATION,
   parseInitdata,
   parseRequestStream,
+  policyProfile,
+  profileDialect,
   type StreamRequest,
   selectAnnotatedPolicy,
 } from "@contrast/policy";
-import { Policy } from "@contrast/rego";
+import { checkDialect, Policy, type RegoDialect } from "@contrast/rego";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { type HonestOptions, honestStreams } from "./policy-requests.js";
@@ -66,6 +68,16 @@ export async function policyCheck(
 ): Promise<number> {
   const { out } = ctx;
   try {
+    // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack,
+    // and with an explicit --platform decide as it would (a call it lacks fails the request).
+    const dialect = profileDialect(policyProfile(opts.platform));
+    const emulate = opts.platform === undefined ? {} : { emulate: dialect };
+    const lacking: DialectProblem[] = [];
+    const compile = (source: string, file: string, workload?: string): AgentPolicy => {
+      const policy = Policy.compile({ file, source }, emulate);
+      lacking.push(...dialectProblems(ctx, policy, dialect, workload));
+      return new AgentPolicy(policy, { file });
+    };
     const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
     if (!Number.isInteger(traceLines) || traceLines < 0)
       throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
@@ -80,7 +92,7 @@ export async function policyCheck(
           ctx.log.info("no policy annotation; skipped", { workload: w.workload });
           continue;
         }
-        const agent = compile(w.policy, "policy.rego");
+        const agent = compile(w.policy, "policy.rego", w.workload);
         checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
       }
       if (checked.length === 0) {
@@ -118,15 +130,43 @@ export async function policyCheck(
       }
       checked.push({ decisions: run(agent, requests, traceLines) });
     }
-    return report(ctx, checked);
+    return report(ctx, checked, lacking.length === 0 ? undefined : { dialect: dialect.id, findings: lacking });
   } catch (e) {
     out.error(ContrastError.from(e));
     return 2;
   }
 }
 
-function compile(source: string, file: string): AgentPolicy {
-  return new AgentPolicy(Policy.compile({ file, source }), { file });
+/**
+ * A warning per built-in or keyword the platform agent's regorus lacks: the agent fails on such
+ * a call (the request is denied) where our engine answers. Not an error: the check still shows
+ * what our engine decides, and a policy may target another agent.
+ */
+function dialectProblems(ctx: Context, policy: Policy, dialect: RegoDialect, workload?: string): DialectProblem[] {
+  return checkDialect(policy.modules, dialect).map((f) => {
+    const where = `${workload === undefined ? "" : `${workload}: `}${f.location.file}:${f.location.line}:${f.location.column}`;
+    ctx.out.warn(`${where}: ${f.message}; the agent denies requests that reach it [${f.code}]`);
+    return {
+      ...(workload === undefined ? {} : { workload }),
+      code: f.code,
+      name: f.name,
+      message: f.message,
+      file: f.location.file,
+      line: f.location.line,
+      column: f.location.column,
+    };
+  });
+}
+
+/** A dialect finding as the JSON output lists it. */
+interface DialectProblem {
+  readonly workload?: string;
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
 }
 
 /**
@@ -152,13 +192,22 @@ function run(agent: AgentPolicy, requests: readonly (StreamRequest | AgentReques
   });
 }
 
-function report(ctx: Context, checked: readonly Checked[]): number {
+function report(
+  ctx: Context,
+  checked: readonly Checked[],
+  dialect: { dialect: string; findings: readonly DialectProblem[] } | undefined,
+): number {
   const { out } = ctx;
   const all = checked.flatMap((c) => c.decisions);
   const denied = all.filter((d) => !d.allowed).length;
   const status = denied === 0 ? 0 : 1;
   if (out.json) {
-    const summary = { ok: denied === 0, allowed: all.length - denied, denied };
+    const summary = {
+      ok: denied === 0,
+      allowed: all.length - denied,
+      denied,
+      ...(dialect === undefined ? {} : { dialect }),
+    };
     if (checked.length === 1 && checked[0]?.workload === undefined) out.result({ ...summary, decisions: all });
     else out.result({ ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) });
     return status;

@@ -181,7 +181,13 @@ function annotationFormat(value: string | undefined): AnnotationFormat | undefin
  */
 function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
   const unpinned = new Map<string, string[]>();
+  const said = new Set<string>();
   for (const w of warnings) {
+    // The rules' dialect warning comes once per input file; once is enough.
+    if (w.code === "POLICY_REGO_DIALECT") {
+      if (said.has(w.message)) continue;
+      said.add(w.message);
+    }
     if (w.code === "POLICY_IMAGE_UNPINNED" && w.image !== undefined) {
       unpinned.set(w.image, [...(unpinned.get(w.image) ?? []), ...(w.usedBy ?? [])]);
     } else {
