@@ -12,7 +12,7 @@ export const GUEST_PULL_FACTS: readonly ProfileFact[] = [
     summary:
       "images are pulled in the guest (nydus snapshotter, guest pulling) and every container, the sandbox's too, must come with its image_guest_pull storage: Contrast's allow_storages has no other path for a policy without layer storages, where stock Kata lets a container without one through",
     source:
-      "edgelesssys/contrast packages/by-name/kata/kata-runtime/0008-genpolicy-allow-image_guest_pull.patch @ d33269bae3cbc3d0fae490c7627b848d973f0f6c; runtime-<platform>.yml nydus-snapshotter --config=config-coco-guest-pulling.toml",
+      "edgelesssys/contrast packages/by-name/kata/kata-runtime (Kata 3.13.0 patch set of Contrast v1.5)/0009-genpolicy-allow-image_guest_pull.patch (rules hunk as in 0008-… @ d33269bae3cbc3d0fae490c7627b848d973f0f6c); runtime-<platform>.yml: nydus-snapshotter --config=config-coco-guest-pulling.toml",
   },
 ];
 
