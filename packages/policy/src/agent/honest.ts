@@ -1,7 +1,14 @@
-import { type JsonValue, sha256Hex, utf8 } from "@contrast/core";
+import type { JsonValue } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
+import {
+  GUEST_LAYERS_DIR,
+  LAYER_SRC_PREFIX_OPTION,
+  STOCK_LAYER_SRC_PREFIX,
+  tardevFormat,
+  tardevLayers,
+} from "../image/tardev.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
@@ -286,84 +293,93 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
     User: user,
   };
   const storages: StorageReq[] = [];
-  if (settings.cluster_config.guest_pull === true) storages.push(guestPull("pause", annotations, bundle));
-  else storages.push(...layerStorages(image, bundle));
+  if (settings.cluster_config.guest_pull === true) storages.push(guestPull(pod, "pause", annotations, bundle));
+  else storages.push(...layerStorages(pod, image, bundle));
   return createRequest(pod, {
     containerId: bundle,
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(bundle), Readonly: true },
+    root: { Path: rootPath(pod, bundle), Readonly: true },
     storages,
     sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged: false,
   });
 }
 
-function rootPath(bundle: string): string {
-  return `/run/kata-containers/${bundle}/rootfs`;
+/** The container's root in the guest: the settings' root_path for this bundle. */
+function rootPath(pod: Pod, bundle: string): string {
+  const template = pod.settings.common.root_path ?? "/run/kata-containers/$(bundle-id)/rootfs";
+  return template.replaceAll("$(bundle-id)", bundle);
 }
 
 function capabilitySets(caps: readonly string[]) {
   return { Ambient: [], Bounding: [...caps], Effective: [...caps], Inheritable: [], Permitted: [...caps] };
 }
 
-function guestPull(source: string, annotations: Record<string, string>, bundle: string): StorageReq {
+function guestPull(pod: Pod, source: string, annotations: Record<string, string>, bundle: string): StorageReq {
   return {
     driver: "image_guest_pull",
     driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
     source,
     fstype: "overlay",
     options: [],
-    mount_point: rootPath(bundle),
+    mount_point: rootPath(pod, bundle),
     fs_group: null,
     shared: false,
   };
 }
 
 /**
+ * The PCI address the runtime hot-plugs a layer's device at: one device per distinct layer in
+ * the sandbox, slots 1 to 31 of segment 1, then of segment 2 (as in the AKS request streams of
+ * microsoft/regorus' Kata tests). The policy does not check it.
+ */
+function layerDevice(pod: Pod, name: string): string {
+  const known = pod.layerDevices.get(name);
+  if (known !== undefined) return known;
+  const n = pod.layerDevices.size;
+  const segment = 1 + Math.floor(n / 31);
+  const slot = (n % 31) + 1;
+  const address = `${segment.toString(16).padStart(4, "0")}:00:${slot.toString(16).padStart(2, "0")}.0`;
+  pod.layerDevices.set(name, address);
+  return address;
+}
+
+/**
  * Layers the host pulled and the tardev snapshotter exposes: one dm-verity protected block
  * device per layer, named after the SHA-256 of its chain ID, and an overlay of them at the root.
+ * The overlay's format (fstype, option encoding) is the settings' `common.tardev`; the directory
+ * it names first is the runtime's snapshotter's.
  */
-function layerStorages(image: ImageMetadata, bundle: string): StorageReq[] {
-  const prefix = "/run/kata-containers/sandbox/layers/";
-  const devices: StorageReq[] = [];
-  const layerOptions: string[] = [];
-  const names: string[] = [];
-  let chain = "";
-  for (const layer of image.layers) {
-    chain = chain === "" ? layer.diffId : `sha256:${sha256Hex(utf8(`${chain} ${layer.diffId}`))}`;
-    const name = sha256Hex(utf8(chain));
-    const fs = [
-      "io.katacontainers.fs-opt.block_device=file",
-      "io.katacontainers.fs-opt.is-layer",
-      `io.katacontainers.fs-opt.root-hash=${layer.verityHash}`,
-    ];
-    devices.push({
-      driver: "blk",
-      driver_options: [],
-      source: "",
-      fstype: "tar",
-      options: ["ro", ...fs],
-      mount_point: `${prefix}${name}`,
-      fs_group: null,
-      shared: false,
-    });
-    layerOptions.push(`io.katacontainers.fs-opt.layer=${name},tar,ro,${fs.join(",")}`);
-    names.push(name);
-  }
+function layerStorages(pod: Pod, image: ImageMetadata, bundle: string): StorageReq[] {
+  const format = tardevFormat(pod.settings);
+  const layers = tardevLayers(image, format);
+  const devices: StorageReq[] = layers.map((l) => ({
+    driver: "blk",
+    driver_options: [],
+    source: layerDevice(pod, l.name),
+    fstype: "tar",
+    options: ["ro", ...l.fsOptions],
+    mount_point: `${GUEST_LAYERS_DIR}${l.name}`,
+    fs_group: null,
+    shared: false,
+  }));
   const overlay: StorageReq = {
     driver: "overlayfs",
     driver_options: [],
     source: "none",
-    fstype: "tar-overlay",
+    fstype: format.overlayFstype,
     options: [
-      "io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers",
-      ...[...layerOptions].reverse(),
+      `${LAYER_SRC_PREFIX_OPTION}${pod.runtime.layerSrcPrefix ?? STOCK_LAYER_SRC_PREFIX}`,
+      ...layers.map((l) => l.overlayOption).reverse(),
       "io.katacontainers.fs-opt.overlay-rw",
-      `lowerdir=${[...names].reverse().join(":")}`,
+      `lowerdir=${layers
+        .map((l) => l.name)
+        .reverse()
+        .join(":")}`,
     ],
-    mount_point: rootPath(bundle),
+    mount_point: rootPath(pod, bundle),
     fs_group: null,
     shared: false,
   };
@@ -618,8 +634,8 @@ function appContainer(
     // The runtime asks the guest to pull the image by the reference the pod names (by digest
     // when it has one).
     const source = parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
-    storages.push(guestPull(source, annotations, containerId));
-  } else storages.push(...layerStorages(image, containerId));
+    storages.push(guestPull(pod, source, annotations, containerId));
+  } else storages.push(...layerStorages(pod, image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
   const devices = gpus(c, settings, annotations);
   for (const dest of Object.keys(image.config.Volumes ?? {})) {
@@ -636,7 +652,7 @@ function appContainer(
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(containerId), Readonly: sc.readOnlyRootFilesystem === true },
+    root: { Path: rootPath(pod, containerId), Readonly: sc.readOnlyRootFilesystem === true },
     storages,
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,

@@ -42,6 +42,11 @@ export interface ProfileFact {
 export interface RuntimeFacts {
   /** The OCI runtime-spec `Version` the node's containerd writes into each container's spec. */
   readonly ociVersion: string;
+  /**
+   * The directory the tardev snapshotter names in the `layer-src-prefix` option of host-pulled
+   * images' overlay storage; default: stock Kata's `/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers`.
+   */
+  readonly layerSrcPrefix?: string;
 }
 
 /** The input a profile is built from: the base settings plus its own differences. */
