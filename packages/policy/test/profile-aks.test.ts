@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "@contrast/core";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,9 @@ import {
   type ImageMetadataSource,
   type PolicyProfile,
   policyProfile,
+  settingsToJson,
 } from "../src/index.js";
+import { AKS_GENPOLICY_TAG, AKS_SETTINGS_PATCH } from "../src/profiles/microsoft.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 /**
@@ -164,7 +167,10 @@ describe("AKS-CLH-SNP profile: golden requests of the fork's runtime", () => {
     // The real pod's storages: its layers, the overlay, a Memory emptyDir and a shared-fs emptyDir.
     const realImage = real.storages.filter((s: Req) => s.driver === "blk" || s.driver === "overlayfs");
     const oursImage = ours.storages.filter((s: Req) => s.driver === "blk" || s.driver === "overlayfs");
-    expect(oursImage.map(shape)).toEqual([...Array(oursImage.length - 1).fill(shape(realImage[0])), shape(realImage.at(-1))]);
+    expect(oursImage.map(shape)).toEqual([
+      ...Array(oursImage.length - 1).fill(shape(realImage[0])),
+      shape(realImage.at(-1)),
+    ]);
     const realLocal = real.storages.find((s: Req) => s.driver === "local");
     expect(shape(ours.storages.find((s: Req) => s.driver === "local"))).toEqual(shape(realLocal));
     expect(ours.OCI.Version).toBe(real.OCI.Version);
@@ -180,19 +186,22 @@ function shape(s: Req): Req {
     driver_options: s.driver_options,
     source: String(s.source).replace(/^[0-9a-f]{4}:00:[0-9a-f]{2}\.0$/, "<pci>"),
     fstype: s.fstype,
-    options: (s.options as string[]).map((o) =>
-      o
-        .replace(/^(io\.katacontainers\.fs-opt\.layer=).*$/, (_m, k: string) => {
-          const decoded = fromUtf8(fromBase64(o.slice(k.length)));
-          return `${k}base64(${decoded.replace(/[0-9a-f]{64}/g, "<h>")})`;
-        })
-        .replace(/^(lowerdir=).*$/, "$1<names>")
-        .replace(/layer-src-prefix=.*$/, "layer-src-prefix=<dir>")
-        .replace(/[0-9a-f]{64}/g, "<h>"),
+    options: (s.options as string[])
+      .map((o) =>
+        o
+          .replace(/^(io\.katacontainers\.fs-opt\.layer=).*$/, (_m, k: string) => {
+            const decoded = fromUtf8(fromBase64(o.slice(k.length)));
+            return `${k}base64(${decoded.replace(/[0-9a-f]{64}/g, "<h>")})`;
+          })
+          .replace(/^(lowerdir=).*$/, "$1<names>")
+          .replace(/layer-src-prefix=.*$/, "layer-src-prefix=<dir>")
+          .replace(/[0-9a-f]{64}/g, "<h>"),
       )
       // One entry per layer: the number of layers is the image's, not part of the shape.
       .filter((o, i, all) => i === 0 || o !== all[i - 1]),
-    mount_point: String(s.mount_point).replace(/[0-9a-f]{64}/g, "<h>").replace(/\/[a-z0-9-]+$/, "/<name>"),
+    mount_point: String(s.mount_point)
+      .replace(/[0-9a-f]{64}/g, "<h>")
+      .replace(/\/[a-z0-9-]+$/, "/<name>"),
     fs_group: s.fs_group ?? null,
   };
 }
@@ -278,7 +287,10 @@ describe("AKS-CLH-SNP profile: tampered requests are denied", () => {
       },
     ],
     ["a sysctl", (r) => (r.OCI.Linux.Sysctl = { "net.ipv4.ip_unprivileged_port_start": "0" })],
-    ["a UDP service variable (the fork allows TCP ones only)", (r) => r.OCI.Process.Env.push("DNS_PORT_53_UDP_PROTO=udp")],
+    [
+      "a UDP service variable (the fork allows TCP ones only)",
+      (r) => r.OCI.Process.Env.push("DNS_PORT_53_UDP_PROTO=udp"),
+    ],
   ];
 
   for (const [what, change] of cases) {
@@ -296,7 +308,8 @@ describe("AKS-CLH-SNP profile: tampered requests are denied", () => {
   it("accepts another Contrast runtime's snapshotter directory (patch 0004 matches any platform spelling it lists)", async () => {
     const { policy, stream } = await golden(aks());
     const input = lastCreate(stream);
-    overlayOf(input).options[0] = `${PREFIX_OPTION}/var/lib/containerd/io.containerd.snapshotter.v1.tardev-contrast-cc-k3s-qemu-snp-0123abcd/layers`;
+    overlayOf(input).options[0] =
+      `${PREFIX_OPTION}/var/lib/containerd/io.containerd.snapshotter.v1.tardev-contrast-cc-k3s-qemu-snp-0123abcd/layers`;
     expect(denied(policy, withLast(stream, input))).toEqual([]);
   });
 
@@ -328,7 +341,25 @@ describe("AKS-CLH-SNP profile against the other platforms", () => {
     expect(denied(k.policy, a.stream.requests).length).toBeGreaterThan(0);
   });
 
-  it("the profile records the modelled fork version and its facts", () => {
+  it("pins the modelled fork version, the facts and the settings: changing any fails here", () => {
+    const p = aks();
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    expect({
+      tag: AKS_GENPOLICY_TAG,
+      genpolicy: p.upstream.genpolicy,
+      facts: p.facts.map((f) => f.id),
+      patch: sha(JSON.stringify(AKS_SETTINGS_PATCH)),
+      settings: sha(settingsToJson(p.settings)),
+    }).toEqual({
+      tag: "3.2.0.azl4",
+      genpolicy: "microsoft/kata-containers@3.2.0.azl4 + Contrast patches 0001-0010",
+      facts: AKS_PINNED_FACTS,
+      patch: "0f9d2e7ceaf689377bf203e3a9bb690185c3e45cff8d237f07a2fbf48057d0e9",
+      settings: "2c3693401188ef2673c7d92a401df9f33bee17cc996811ccca10df1f82277484",
+    });
+  });
+
+  it("the profile's settings say what the facts say", () => {
     const p = aks();
     expect(p.flavour).toBe("microsoft");
     expect(p.upstream.genpolicy).toContain("microsoft/kata-containers@3.2.0.azl4");
@@ -336,17 +367,19 @@ describe("AKS-CLH-SNP profile against the other platforms", () => {
     expect(p.settings.cluster_config.guest_pull).toBe(false);
     expect(p.settings.cluster_config.emptydir_type).toBe("shared-fs");
     expect(p.runtime.ociVersion).toBe("1.1.0-rc.1");
-    expect(p.facts.map((f) => f.id)).toEqual([
-      "oci-version-1.1.0-rc.1",
-      "host-pull-tardev",
-      "tardev-overlay-format",
-      "contrast-layer-src-prefix",
-      "root-under-shared-dir",
-      "cpath-without-passthrough",
-      "emptydir-shared-local",
-      "no-default-sysctls",
-      "read-stream-allowed",
-      "env-regex-fork",
-    ]);
+    expect(p.facts.map((f) => f.id)).toEqual(AKS_PINNED_FACTS);
   });
 });
+
+const AKS_PINNED_FACTS = [
+  "oci-version-1-1-0-rc1",
+  "host-pull-tardev",
+  "tardev-overlay-format",
+  "contrast-layer-src-prefix",
+  "root-under-shared-dir",
+  "cpath-without-passthrough",
+  "emptydir-shared-local",
+  "no-default-sysctls",
+  "read-stream-allowed",
+  "env-regex-fork",
+];

@@ -26,7 +26,7 @@ export const AKS_EXAMPLE_RUNTIME_HANDLER = "contrast-cc-aks-clh-snp-7d6e1f2a";
 /** AKS-CLH-SNP's differences from stock Kata: Microsoft's genpolicy fork and Contrast's patches. */
 export const AKS_FACTS: readonly ProfileFact[] = [
   {
-    id: "oci-version-1.1.0-rc.1",
+    id: "oci-version-1-1-0-rc1",
     summary:
       "policies carry OCI Version 1.1.0-rc.1 (the fork's DEFAULT_OCI_VERSION, what AKS's containerd 1.7 writes); the fork's rules keep the equality check",
     source: `${FORK} src/tools/genpolicy/src/policy.rs, rules.rego (CreateContainerRequest)`,
@@ -85,7 +85,7 @@ export const AKS_FACTS: readonly ProfileFact[] = [
 const EMPTY_DIR_PATH = "^$(cpath)/$(sandbox-id)/local/";
 
 export const AKS_SETTINGS_PATCH: readonly JsonPatchOperation[] = [
-  // oci-version-1.1.0-rc.1
+  // oci-version-1-1-0-rc1
   { op: "replace", path: "/kata_config/oci_version", value: "1.1.0-rc.1" },
   // host-pull-tardev
   { op: "replace", path: "/cluster_config/guest_pull", value: false },
