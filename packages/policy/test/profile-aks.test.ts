@@ -301,7 +301,8 @@ describe("AKS-CLH-SNP profile: tampered requests are denied", () => {
       change(input);
       const out = denied(policy, withLast(stream, input));
       expect(out.length, what).toBe(1);
-      expect(out[0]).toMatch(/^CreateContainerRequest/);
+      expect(out[0]).toMatch(/^CreateContainerRequest: container "app": /);
+      expect(out[0]).toContain(REASONS[what]);
     });
   }
 
@@ -320,6 +321,27 @@ describe("AKS-CLH-SNP profile: tampered requests are denied", () => {
     expect(denied(policy, withLast(stream, input))).toEqual([]);
   });
 });
+
+/** What `policy check` says for each tamper, in the user's words. */
+const REASONS: Record<string, string> = {
+  "stock Kata's snapshotter directory":
+    'snapshotter directory "/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers" does not match',
+  "a directory with more after Contrast's (upstream's regex is unanchored, ours is not)":
+    '/layers/../../../evil/layers" does not match',
+  "a runtime handler whose hash is not 8 hex digits": '-evil0000/layers" does not match',
+  "a layer option naming another root hash": "root-hash=0000",
+  "a layer option in plain text (stock Kata's encoding)": "layer overlay: option 1",
+  "a layer device with another root hash": "image layers differ",
+  "the overlay as stock Kata's tar-overlay": 'layer overlay: fstype "tar-overlay", policy "fuse3.kata-overlay"',
+  "OCI version 1.2.0": 'OCI version: policy "1.1.0-rc.1", request "1.2.0"',
+  "OCI version 1.1.0": 'OCI version: policy "1.1.0-rc.1", request "1.1.0"',
+  "the root at stock Kata's guest-pull path":
+    'is not the policy\'s "/run/kata-containers/shared/containers/$(bundle-id)"',
+  "the emptyDir below rootfs/ (stock Kata's shared-fs path)":
+    '/rootfs/local/contrast-secrets", policy "^$(cpath)/$(sandbox-id)/local/contrast-secrets$"',
+  "a sysctl": "sysctl net.ipv4.ip_unprivileged_port_start=0 is not allowed",
+  "a UDP service variable (the fork allows TCP ones only)": "env DNS_PORT_53_UDP_PROTO=udp is not allowed",
+};
 
 function overlayOf(r: Req): Req {
   return r.storages.find((s: Req) => s.driver === "overlayfs");

@@ -1,4 +1,4 @@
-import type { JsonValue } from "@contrast/core";
+import { fromBase64, fromUtf8, type JsonValue } from "@contrast/core";
 
 /**
  * Why a request was denied, in the user's words: which container, which field, what the policy
@@ -411,6 +411,15 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     );
   }
 
+  // The root: where this platform's runtime puts it (the settings' root_path).
+  const rootTemplate = str(pRoot.Path).replaceAll("$(root_path)", str(rec(data.common).root_path));
+  if (rootTemplate !== "" && typeof iRoot.Path === "string") {
+    const [before = "", after = ""] = rootTemplate.split("$(bundle-id)");
+    const path = iRoot.Path;
+    const fits = path.startsWith(before) && path.endsWith(after) && path.length > before.length + after.length;
+    if (!fits) c.add("root.path", `root path ${q(path)} is not the policy's ${q(rootTemplate)}`, rootTemplate, path);
+  }
+
   // Annotations the runtime may not add.
   const patterns = Object.entries(rec(p.runtime_anno_patterns));
   for (const [k, v] of Object.entries(ann)) {
@@ -534,10 +543,10 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
       iLayers,
     );
   }
-  const nonImage = storages.filter(
-    (s) => s.driver !== "image_guest_pull" && s.fstype !== "tar" && s.fstype !== "tar-overlay",
-  );
-  const pNonImage = pStorages.filter((s) => s.fstype !== "tar" && s.fstype !== "tar-overlay");
+  explainOverlay(c, data, pStorages, storages);
+  const image = (s: Rec) => s.fstype === "tar" || s.driver === "overlayfs";
+  const nonImage = storages.filter((s) => s.driver !== "image_guest_pull" && !image(s));
+  const pNonImage = pStorages.filter((s) => !image(s));
   if (nonImage.length !== pNonImage.length) {
     c.add(
       "storages",
@@ -663,4 +672,59 @@ function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string,
       v,
     );
   }
+}
+
+const PREFIX_OPTION = "io.katacontainers.fs-opt.layer-src-prefix=";
+
+/**
+ * The overlay of host-pulled layers: its fstype, the snapshotter directory it names first (a
+ * literal, or a regex of the settings where each runtime version has its own directory), and
+ * the layer options that follow.
+ */
+function explainOverlay(c: Collector, data: Rec, pStorages: readonly Rec[], storages: readonly Rec[]): void {
+  const p = pStorages.find((s) => s.driver === "overlayfs");
+  const i = storages.find((s) => s.driver === "overlayfs");
+  if (p === undefined || i === undefined) return;
+  if (p.fstype !== i.fstype)
+    c.add("image", `layer overlay: fstype ${q(i.fstype)}, policy ${q(p.fstype)}`, p.fstype ?? null, i.fstype ?? null);
+  const pOpts = strs(p.options);
+  const iOpts = strs(i.options);
+  const pFirst = pOpts[0] ?? "";
+  const iFirst = iOpts[0] ?? "";
+  if (pFirst.endsWith("$(layer_src_prefix)")) {
+    const regex = str(rec(rec(data.common).tardev).layer_src_prefix);
+    const dir = iFirst.startsWith(PREFIX_OPTION) ? iFirst.slice(PREFIX_OPTION.length) : undefined;
+    if (dir === undefined || !matches(regex, dir)) {
+      c.add(
+        "image",
+        `layer overlay: snapshotter directory ${q(dir ?? iFirst)} does not match the policy's ${q(regex)}`,
+        regex,
+        iFirst,
+      );
+    }
+  } else if (pFirst !== iFirst) {
+    c.add("image", `layer overlay: ${q(iFirst)}, policy ${q(pFirst)}`, pFirst, iFirst);
+  }
+  const rest = (o: readonly string[]) => o.slice(1);
+  if (!same(rest(pOpts), rest(iOpts))) {
+    const at = rest(iOpts).findIndex((o, n) => o !== rest(pOpts)[n]);
+    const where = at < 0 ? rest(pOpts).length : at;
+    c.add(
+      "image",
+      `layer overlay: option ${where + 1} ${q(layerText(iOpts[where + 1]))} differs from the policy's ${q(layerText(pOpts[where + 1]))}`,
+      pOpts,
+      iOpts,
+    );
+  }
+}
+
+/** A layer option as the user can read it: base64-encoded layer descriptions are decoded. */
+function layerText(option: string | undefined): string {
+  if (option === undefined) return "(none)";
+  const key = "io.katacontainers.fs-opt.layer=";
+  if (!option.startsWith(key)) return option;
+  const value = option.slice(key.length);
+  if (!/^[A-Za-z0-9+/]+=*$/.test(value) || value.length % 4 !== 0) return option;
+  const decoded = fromUtf8(fromBase64(value));
+  return /^[\x20-\x7e]+$/.test(decoded) ? `${key}base64(${decoded})` : option;
 }
