@@ -77,11 +77,14 @@ describe("policy generate/requests/check --platform aks-clh-snp (built CLI)", ()
     const app = creates[2]?.input as Req;
     const overlay = app.storages.find((s: Req) => s.driver === "overlayfs");
     expect(overlay.options[0]).toMatch(/tardev-contrast-cc-aks-clh-snp-[0-9a-f]{8}\/layers$/);
-    expect(app.storages.some((s: Req) => s.driver === "local" && /\/local\/contrast-secrets$/.test(s.mount_point))).toBe(
-      true,
-    );
+    expect(
+      app.storages.some((s: Req) => s.driver === "local" && /\/local\/contrast-secrets$/.test(s.mount_point)),
+    ).toBe(true);
     // A log read, which this platform allows.
-    const logs = { name: "ReadStreamRequest", input: { container_id: app.container_id, exec_id: app.exec_id, len: 4096 } };
+    const logs = {
+      name: "ReadStreamRequest",
+      input: { container_id: app.container_id, exec_id: app.exec_id, len: 4096 },
+    };
     writeFileSync(join(dir, "honest.txt"), formatRequestStream([...honest, logs]));
 
     const ok = contrast(dir, ["policy", "check", "pod.yaml", "--requests", "honest.txt", "-o", "json"]);

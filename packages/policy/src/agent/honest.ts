@@ -1,7 +1,6 @@
 import type { JsonValue } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
-import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
 import {
   GUEST_LAYERS_DIR,
   LAYER_SRC_PREFIX_OPTION,
@@ -9,6 +8,7 @@ import {
   tardevFormat,
   tardevLayers,
 } from "../image/tardev.js";
+import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";

@@ -1,5 +1,4 @@
 import { PolicyError } from "../errors.js";
-import { type ImageMetadata, pinnedReference } from "../image.js";
 import {
   GUEST_LAYERS_DIR,
   LAYER_SRC_PREFIX_OPTION,
@@ -8,6 +7,7 @@ import {
   tardevFormat,
   tardevLayers,
 } from "../image/tardev.js";
+import { type ImageMetadata, pinnedReference } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
