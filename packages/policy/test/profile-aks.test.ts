@@ -376,8 +376,8 @@ describe("AKS-CLH-SNP profile against the other platforms", () => {
       tag: "3.2.0.azl4",
       genpolicy: "microsoft/kata-containers@3.2.0.azl4 + Contrast patches 0001-0010",
       facts: AKS_PINNED_FACTS,
-      patch: "0f9d2e7ceaf689377bf203e3a9bb690185c3e45cff8d237f07a2fbf48057d0e9",
-      settings: "2c3693401188ef2673c7d92a401df9f33bee17cc996811ccca10df1f82277484",
+      patch: "b90ee6395833c06df05a0b4a110a95327b02f66ea86c5421f1ecfaa937d6d687",
+      settings: "36db05f2429c1cb7c0ac20ca8974d29c121eb3bf9002b17c120f09312d64e9df",
     });
   });
 
@@ -389,6 +389,9 @@ describe("AKS-CLH-SNP profile against the other platforms", () => {
     expect(p.settings.cluster_config.guest_pull).toBe(false);
     expect(p.settings.cluster_config.emptydir_type).toBe("shared-fs");
     expect(p.runtime.ociVersion).toBe("1.1.0-rc.1");
+    // Contrast's patches 0005, 0006 and 0010 to the fork, through the QEMU profiles' switches.
+    expect(p.settings.cluster_config.emptydir_mount_propagation).toBe(true);
+    expect(p.settings.cluster_config.check_rootfs_propagation).toBe(false);
     expect(p.facts.map((f) => f.id)).toEqual(AKS_PINNED_FACTS);
   });
 });
@@ -401,6 +404,7 @@ const AKS_PINNED_FACTS = [
   "root-under-shared-dir",
   "cpath-without-passthrough",
   "emptydir-shared-local",
+  "mount-propagation",
   "no-default-sysctls",
   "read-stream-allowed",
   "env-regex-fork",

@@ -65,6 +65,12 @@ export const AKS_FACTS: readonly ProfileFact[] = [
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json (volumes.emptyDir); ${CONTRAST} 0005-genpolicy-propagate-mount_options-for-empty-dirs.patch`,
   },
   {
+    id: "mount-propagation",
+    summary:
+      "emptyDir mounts carry the pod's propagation (Bidirectional: rshared, HostToContainer: rslave) and any Linux.RootfsPropagation is allowed",
+    source: `${CONTRAST} 0005-genpolicy-propagate-mount_options-for-empty-dirs.patch, 0006-genpolicy-support-HostToContainer-mount-propagation.patch, 0010-genpolicy-support-mount-propagation-and-ro-mounts.patch`,
+  },
+  {
     id: "no-default-sysctls",
     summary: "neither the pause container nor other containers carry sysctls; the fork's rules require none",
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json, rules.rego (allow_create_container_input)`,
@@ -107,6 +113,9 @@ export const AKS_SETTINGS_PATCH: readonly JsonPatchOperation[] = [
   { op: "replace", path: "/cluster_config/emptydir_type", value: "shared-fs" },
   { op: "replace", path: "/volumes/emptyDir/mount_source", value: EMPTY_DIR_PATH },
   { op: "replace", path: "/volumes/emptyDir/mount_point", value: EMPTY_DIR_PATH },
+  // mount-propagation: the switches the QEMU profiles' patches introduced for the same behaviour.
+  { op: "add", path: "/cluster_config/emptydir_mount_propagation", value: true },
+  { op: "add", path: "/cluster_config/check_rootfs_propagation", value: false },
   // no-default-sysctls
   { op: "remove", path: "/pause_container/Linux/Sysctl" },
   { op: "remove", path: "/other_container/Linux/Sysctl" },
