@@ -179,6 +179,47 @@ describe("AKS-CLH-SNP profile: golden requests of the fork's runtime", () => {
   });
 });
 
+describe("AKS-CLH-SNP profile: the pause and app containers as the fork's runtime presents them", () => {
+  const WEB = `apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: default}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: app
+      image: ${IMAGE}
+`;
+  const mounts = (r: Req) => (r.OCI.Mounts as Req[]).map((m) => [m.destination, m.type_, m.options]);
+
+  it("match a real AKS stream (microsoft/regorus 'web') in mounts, process and Linux fields", async () => {
+    const [realPause, realApp] = realCreates("web") as [Req, Req];
+    const [built] = await honestRequestsForYaml(WEB, { images: images(), profile: aks() });
+    const creates = (built?.stream.requests ?? []).filter((r) => r.name === "CreateContainerRequest");
+    const pause = creates[0]?.input as Req;
+    const app = creates[1]?.input as Req;
+    expect(mounts(pause)).toEqual(mounts(realPause));
+    // The real pod mounts one volume more (/usr/share/nginx/html); everything else is the runtime's.
+    expect(mounts(app)).toEqual(mounts(realApp).filter((m) => m[0] !== "/usr/share/nginx/html"));
+    const { Capabilities: _p, ...pauseProcess } = pause.OCI.Process;
+    const { Capabilities: _r, ...realPauseProcess } = realPause.OCI.Process;
+    expect(pauseProcess).toEqual(realPauseProcess);
+    for (const [ours, real] of [
+      [pause, realPause],
+      [app, realApp],
+    ] as const) {
+      expect(ours.OCI.Version).toBe(real.OCI.Version);
+      expect(ours.OCI.Linux.Namespaces).toEqual(real.OCI.Linux.Namespaces);
+      expect(ours.OCI.Linux.Sysctl).toEqual(real.OCI.Linux.Sysctl);
+      expect([...ours.OCI.Linux.MaskedPaths].sort()).toEqual([...real.OCI.Linux.MaskedPaths].sort());
+      expect(ours.OCI.Linux.ReadonlyPaths).toEqual(real.OCI.Linux.ReadonlyPaths);
+      expect(ours.OCI.Root.Path.replace(ours.container_id, "<id>")).toBe(
+        real.OCI.Root.Path.replace(real.container_id, "<id>"),
+      );
+      expect(ours.OCI.Root.Readonly).toBe(real.OCI.Root.Readonly);
+    }
+  });
+});
+
 /** A storage with its values replaced by their form (ids, hashes, addresses, base64). */
 function shape(s: Req): Req {
   return {
