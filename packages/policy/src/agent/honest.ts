@@ -293,38 +293,45 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
     User: user,
   };
   const storages: StorageReq[] = [];
-  if (settings.cluster_config.guest_pull === true) storages.push(guestPull(pod, "pause", annotations, bundle));
+  if (settings.cluster_config.guest_pull === true) storages.push(guestPull("pause", annotations, bundle));
   else storages.push(...layerStorages(pod, image, bundle));
   return createRequest(pod, {
     containerId: bundle,
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(pod, bundle), Readonly: true },
+    root: { Path: containerRoot(pod, bundle), Readonly: true },
     storages,
     sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged: false,
   });
 }
 
-/** The container's root in the guest: the settings' root_path for this bundle. */
-function rootPath(pod: Pod, bundle: string): string {
-  const template = pod.settings.common.root_path ?? "/run/kata-containers/$(bundle-id)/rootfs";
-  return template.replaceAll("$(bundle-id)", bundle);
+function rootPath(bundle: string): string {
+  return `/run/kata-containers/${bundle}/rootfs`;
+}
+
+/**
+ * The container's root in the guest: the settings' root_path for this bundle (a guest-pulled
+ * image's overlay is always at rootPath; a host-pulled one where the platform's shim puts it).
+ */
+function containerRoot(pod: Pod, bundle: string): string {
+  const template = pod.settings.common.root_path;
+  return template === undefined ? rootPath(bundle) : template.replaceAll("$(bundle-id)", bundle);
 }
 
 function capabilitySets(caps: readonly string[]) {
   return { Ambient: [], Bounding: [...caps], Effective: [...caps], Inheritable: [], Permitted: [...caps] };
 }
 
-function guestPull(pod: Pod, source: string, annotations: Record<string, string>, bundle: string): StorageReq {
+function guestPull(source: string, annotations: Record<string, string>, bundle: string): StorageReq {
   return {
     driver: "image_guest_pull",
     driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
     source,
     fstype: "overlay",
     options: [],
-    mount_point: rootPath(pod, bundle),
+    mount_point: rootPath(bundle),
     fs_group: null,
     shared: false,
   };
@@ -379,7 +386,7 @@ function layerStorages(pod: Pod, image: ImageMetadata, bundle: string): StorageR
         .reverse()
         .join(":")}`,
     ],
-    mount_point: rootPath(pod, bundle),
+    mount_point: containerRoot(pod, bundle),
     fs_group: null,
     shared: false,
   };
@@ -634,7 +641,7 @@ function appContainer(
     // The runtime asks the guest to pull the image by the reference the pod names (by digest
     // when it has one).
     const source = parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
-    storages.push(guestPull(pod, source, annotations, containerId));
+    storages.push(guestPull(source, annotations, containerId));
   } else storages.push(...layerStorages(pod, image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
   const devices = gpus(c, settings, annotations);
@@ -652,7 +659,7 @@ function appContainer(
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(pod, containerId), Readonly: sc.readOnlyRootFilesystem === true },
+    root: { Path: containerRoot(pod, containerId), Readonly: sc.readOnlyRootFilesystem === true },
     storages,
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,
