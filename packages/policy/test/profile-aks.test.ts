@@ -329,6 +329,10 @@ describe("AKS-CLH-SNP profile: tampered requests are denied", () => {
     ],
     ["a sysctl", (r) => (r.OCI.Linux.Sysctl = { "net.ipv4.ip_unprivileged_port_start": "0" })],
     [
+      "a cgroup mount with an option a newer kernel adds (stock Kata accepts it)",
+      (r) => r.OCI.Mounts.find((m: Req) => m.type_ === "cgroup").options.push("nsdelegate"),
+    ],
+    [
       "a UDP service variable (the fork allows TCP ones only)",
       (r) => r.OCI.Process.Env.push("DNS_PORT_53_UDP_PROTO=udp"),
     ],
@@ -381,6 +385,7 @@ const REASONS: Record<string, string> = {
   "the emptyDir below rootfs/ (stock Kata's shared-fs path)":
     '/rootfs/local/contrast-secrets", policy "^$(cpath)/$(sandbox-id)/local/contrast-secrets$"',
   "a sysctl": "sysctl net.ipv4.ip_unprivileged_port_start=0 is not allowed",
+  "a cgroup mount with an option a newer kernel adds (stock Kata accepts it)": "mount /sys/fs/cgroup",
   "a UDP service variable (the fork allows TCP ones only)": "env DNS_PORT_53_UDP_PROTO=udp is not allowed",
 };
 
@@ -417,8 +422,8 @@ describe("AKS-CLH-SNP profile against the other platforms", () => {
       tag: "3.2.0.azl4",
       genpolicy: "microsoft/kata-containers@3.2.0.azl4 + Contrast patches 0001-0010",
       facts: AKS_PINNED_FACTS,
-      patch: "b90ee6395833c06df05a0b4a110a95327b02f66ea86c5421f1ecfaa937d6d687",
-      settings: "36db05f2429c1cb7c0ac20ca8974d29c121eb3bf9002b17c120f09312d64e9df",
+      patch: "825638cd9b8e90cec57c9364ea0f73970f051c44c3b809a5c16e970998dad75e",
+      settings: "16492d644dffa513b29da7bf20a3327e6061ef09f024e02fd86a1d6105a4406f",
     });
   });
 
@@ -447,6 +452,7 @@ const AKS_PINNED_FACTS = [
   "emptydir-shared-local",
   "mount-propagation",
   "no-default-sysctls",
+  "cgroup-options-exact",
   "read-stream-allowed",
   "env-regex-fork",
 ];

@@ -413,7 +413,9 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
 
   // The root: where this platform's runtime puts it (the settings' root_path).
   const rootTemplate = str(pRoot.Path).replaceAll("$(root_path)", str(rec(data.common).root_path));
-  if (rootTemplate !== "" && typeof iRoot.Path === "string") {
+  // Only templates our rules expand ($(root_path), $(bundle-id)); Kata's own policies write $(cpath).
+  const literal = rootTemplate.replaceAll("$(bundle-id)", "").includes("$(") === false;
+  if (rootTemplate !== "" && literal && typeof iRoot.Path === "string") {
     const [before = "", after = ""] = rootTemplate.split("$(bundle-id)");
     const path = iRoot.Path;
     const fits = path.startsWith(before) && path.endsWith(after) && path.length > before.length + after.length;
@@ -492,7 +494,11 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     if (pm.type_ !== m.type_) c.add("mounts", `mount ${dest}: type ${q(m.type_)}, policy ${q(pm.type_)}`, pm, m);
     const po = strs(pm.options);
     const io = strs(m.options);
-    if (!same(po, io) && !(pm.type_ === "cgroup" && po.every((o) => io.includes(o)))) {
+    // The cgroup mount may carry the extras the settings list (cluster_config.cgroup_mount_extras_allowed).
+    const extras = strs(rec(data.cluster_config).cgroup_mount_extras_allowed);
+    const cgroupOk =
+      pm.type_ === "cgroup" && po.every((o) => io.includes(o)) && io.every((o) => po.includes(o) || extras.includes(o));
+    if (!same(po, io) && !cgroupOk) {
       if (io.includes("rw") && po.includes("ro"))
         c.add("mounts", `mount ${dest} is writable ("rw"), the policy has it read-only`, po, io);
       else c.add("mounts", `mount ${dest}: options ${q(io.join(","))}, policy ${q(po.join(","))}`, po, io);
@@ -685,12 +691,15 @@ function explainOverlay(c: Collector, data: Rec, pStorages: readonly Rec[], stor
   const p = pStorages.find((s) => s.driver === "overlayfs");
   const i = storages.find((s) => s.driver === "overlayfs");
   if (p === undefined || i === undefined) return;
-  if (p.fstype !== i.fstype)
-    c.add("image", `layer overlay: fstype ${q(i.fstype)}, policy ${q(p.fstype)}`, p.fstype ?? null, i.fstype ?? null);
   const pOpts = strs(p.options);
   const iOpts = strs(i.options);
   const pFirst = pOpts[0] ?? "";
   const iFirst = iOpts[0] ?? "";
+  // Kata's and Microsoft's own policies keep "<layer ids>", "<root hashes>" here instead, and
+  // their rules do not compare the fstype.
+  if (!pFirst.startsWith(PREFIX_OPTION)) return;
+  if (p.fstype !== i.fstype)
+    c.add("image", `layer overlay: fstype ${q(i.fstype)}, policy ${q(p.fstype)}`, p.fstype ?? null, i.fstype ?? null);
   if (pFirst.endsWith("$(layer_src_prefix)")) {
     const regex = str(rec(rec(data.common).tardev).layer_src_prefix);
     const dir = iFirst.startsWith(PREFIX_OPTION) ? iFirst.slice(PREFIX_OPTION.length) : undefined;

@@ -76,6 +76,12 @@ export const AKS_FACTS: readonly ProfileFact[] = [
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json, rules.rego (allow_create_container_input)`,
   },
   {
+    id: "cgroup-options-exact",
+    summary:
+      "the cgroup mount's options must be the policy's exactly; no kernel-added extras (nsdelegate, memory_recursiveprot) are accepted",
+    source: `${FORK} src/tools/genpolicy/rules.rego (check_mount), genpolicy-settings.json (cluster_config: {})`,
+  },
+  {
     id: "read-stream-allowed",
     summary: "ReadStreamRequest is allowed (container logs), as the fork's settings say",
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json (request_defaults)`,
@@ -119,6 +125,8 @@ export const AKS_SETTINGS_PATCH: readonly JsonPatchOperation[] = [
   // no-default-sysctls
   { op: "remove", path: "/pause_container/Linux/Sysctl" },
   { op: "remove", path: "/other_container/Linux/Sysctl" },
+  // cgroup-options-exact
+  { op: "replace", path: "/cluster_config/cgroup_mount_extras_allowed", value: [] },
   // read-stream-allowed
   { op: "replace", path: "/request_defaults/ReadStreamRequest", value: true },
   // env-regex-fork
