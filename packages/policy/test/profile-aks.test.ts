@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "@contrast/core";
+import { Policy } from "@contrast/rego";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   AgentPolicy,
@@ -12,7 +14,7 @@ import {
   policyProfile,
   settingsToJson,
 } from "../src/index.js";
-import { AKS_GENPOLICY_TAG, AKS_SETTINGS_PATCH } from "../src/profiles/microsoft.js";
+import { AKS_GENPOLICY_TAG, AKS_LAYER_SRC_PREFIX_REGEX, AKS_SETTINGS_PATCH } from "../src/profiles/microsoft.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 /**
@@ -456,3 +458,60 @@ const AKS_PINNED_FACTS = [
   "read-stream-allowed",
   "env-regex-fork",
 ];
+
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 100);
+
+describe("AKS-CLH-SNP profile: the snapshotter directory check (property)", () => {
+  const hex8 = fc.stringMatching(/^[0-9a-f]{8}$/);
+  const contrastDir = fc
+    .tuple(fc.constantFrom("aks", "k3s", "rke2"), fc.constantFrom("qemu", "clh"), fc.constantFrom("snp", "tdx"), hex8)
+    .map(
+      ([k, v, t, h]) =>
+        `/var/lib/containerd/io.containerd.snapshotter.v1.tardev-contrast-cc-${k}-${v}-${t}-${h}/layers`,
+    );
+  const mutated = fc
+    .tuple(contrastDir, fc.nat(), fc.string({ minLength: 1, maxLength: 8 }))
+    .map(([d, at, ins]) => d.slice(0, at % (d.length + 1)) + ins + d.slice(at % (d.length + 1)));
+  const dirs = fc.oneof(contrastDir, mutated, fc.string({ maxLength: 120 }));
+
+  it("allows exactly the directories the anchored regex accepts, and explains every denial", async () => {
+    const { policy, stream } = await golden(aks());
+    const compiled = Policy.compile({ file: "policy.rego", source: policy });
+    const honest = lastCreate(stream);
+    const oracle = new RegExp(AKS_LAYER_SRC_PREFIX_REGEX);
+    await fc.assert(
+      fc.asyncProperty(dirs, async (dir) => {
+        const input = structuredClone(honest);
+        overlayOf(input).options[0] = `${PREFIX_OPTION}${dir}`;
+        const d = new AgentPolicy(compiled).decide("CreateContainerRequest", input);
+        expect(d.allowed).toBe(oracle.test(dir));
+        if (!d.allowed) expect((d.reasons ?? []).some((r) => r.message.includes("snapshotter directory"))).toBe(true);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  }, 120_000);
+
+  it("denies any other layer option text, and explains it without failing on undecodable bytes", async () => {
+    const { policy, stream } = await golden(aks());
+    const compiled = Policy.compile({ file: "policy.rego", source: policy });
+    const honest = lastCreate(stream);
+    const texts = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.base64String({ maxLength: 200 }),
+      fc.uint8Array().map((b) => toBase64(b)),
+    );
+    await fc.assert(
+      fc.asyncProperty(texts, async (text) => {
+        const input = structuredClone(honest);
+        const before = overlayOf(input).options[1];
+        const option = `io.katacontainers.fs-opt.layer=${text}`;
+        fc.pre(option !== before);
+        overlayOf(input).options[1] = option;
+        const d = new AgentPolicy(compiled).decide("CreateContainerRequest", input);
+        expect(d.allowed).toBe(false);
+        expect((d.reasons ?? []).some((r) => r.message.includes("layer overlay: option 1"))).toBe(true);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  }, 120_000);
+});

@@ -734,6 +734,12 @@ function layerText(option: string | undefined): string {
   if (!option.startsWith(key)) return option;
   const value = option.slice(key.length);
   if (!/^[A-Za-z0-9+/]+=*$/.test(value) || value.length % 4 !== 0) return option;
-  const decoded = fromUtf8(fromBase64(value));
+  let decoded: string;
+  try {
+    decoded = fromUtf8(fromBase64(value));
+  } catch {
+    // Not text: the request's bytes are shown as they came.
+    return option;
+  }
   return /^[\x20-\x7e]+$/.test(decoded) ? `${key}base64(${decoded})` : option;
 }
