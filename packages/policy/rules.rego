@@ -118,7 +118,7 @@ create_input_ok if {
 	count(i_linux.GIDMappings) == 0
 	count(i_linux.UIDMappings) == 0
 	i_linux.MountLabel == ""
-	i_linux.RootfsPropagation == ""
+	rootfs_propagation_ok(i_linux.RootfsPropagation)
 	is_null(i_linux.IntelRdt)
 	is_null(i_linux.Seccomp)
 	resources_ok(i_linux.Resources)
@@ -138,7 +138,7 @@ resources_ok(r) if {
 container_allows(p_container, i_oci, s_name) if {
 	p_container.sandbox_pidns == input.sandbox_pidns
 	p_oci := p_container.OCI
-	p_oci.Version == i_oci.Version
+	oci_version_ok(p_oci.Version, i_oci.Version)
 	p_oci.Root.Readonly == i_oci.Root.Readonly
 	ns_op := namespace_op(p_oci.Annotations[S_NAMESPACE], i_oci.Annotations[S_NAMESPACE])
 	ns_op == ns_op
@@ -153,6 +153,16 @@ container_allows(p_container, i_oci, s_name) if {
 	devices_ok(p_container.devices, input.devices, i_oci)
 	linux_ok(p_oci.Linux, i_oci.Linux)
 }
+
+# Platform switches (policy_data.cluster_config, from the settings): a platform whose upstream
+# rules skip a check turns it off; absent, the check applies (stock Kata).
+oci_version_ok(p_version, i_version) if p_version == i_version
+
+oci_version_ok(_, _) if policy_data.cluster_config.check_oci_version == false
+
+rootfs_propagation_ok(p) if p == ""
+
+rootfs_propagation_ok(_) if policy_data.cluster_config.check_rootfs_propagation == false
 
 # An empty policy namespace accepts any namespace; either way the first one is recorded.
 namespace_op(p_ns, i_ns) := state_op("namespace", i_ns) if p_ns == i_ns
@@ -249,6 +259,24 @@ mount_options_ok(p_mount, i_mount) if {
 	count(p_opts - i_opts) == 0
 	allowed := {o | some o in object.get(policy_data.cluster_config, "cgroup_mount_extras_allowed", [])}
 	count((i_opts - p_opts) - allowed) == 0
+}
+
+# Where the platform's containerd may mount /sys read-only or read-write, a /sys the policy
+# expects read-write may come read-only; nothing else may differ.
+mount_options_ok(p_mount, i_mount) if {
+	p_mount.type_ == "sysfs"
+	policy_data.cluster_config.privileged_sysfs_ro_or_rw == true
+	count(p_mount.options) == count(i_mount.options)
+	every n, o in i_mount.options {
+		sysfs_option_ok(p_mount.options[n], o)
+	}
+}
+
+sysfs_option_ok(p, i) if p == i
+
+sysfs_option_ok(p, i) if {
+	p == "rw"
+	i == "ro"
 }
 
 mount_source_ok(p_source, i_source, _, _) if p_source == i_source
@@ -654,7 +682,7 @@ state_container(container_id) := policy_data.containers[pstate[container_id]]
 # the sandbox storages of the settings.
 
 CreateSandboxRequest if {
-	input.guest_hook_path == ""
+	guest_hook_ok(input.guest_hook_path)
 	count(input.kernel_modules) == 0
 	input.sandbox_pidns == false
 	every s in input.storages {
@@ -666,6 +694,11 @@ CreateSandboxRequest if {
 		s.options == p.options
 	}
 }
+
+guest_hook_ok(path) if path == ""
+
+# Guest hooks the settings allow (the GPU images' OCI hooks), by exact path.
+guest_hook_ok(path) if path in object.get(policy_data.sandbox, "allowed_guest_hooks", [])
 
 ######################################################################
 # CopyFileRequest: only into the shared directory of a container, without leaving it.

@@ -395,6 +395,30 @@ function overlayOf(r: Req): Req {
   return r.storages.find((s: Req) => s.driver === "overlayfs");
 }
 
+describe("AKS-CLH-SNP profile: mount propagation (Contrast's patches 0005, 0006, 0010 to the fork)", () => {
+  const SIDECAR = POD.replace(
+    "              mountPath: /contrast\n              readOnly: true\n",
+    "              mountPath: /contrast\n              mountPropagation: HostToContainer\n",
+  );
+
+  it("an emptyDir mounted HostToContainer arrives rslave with the spec's RootfsPropagation, and is allowed", async () => {
+    expect(SIDECAR).not.toBe(POD);
+    const src = images();
+    const generated = await generatePolicies(SIDECAR, { images: src, profile: aks() });
+    const [built] = await honestRequestsForYaml(SIDECAR, { images: src, profile: aks() });
+    const policy = generated.workloads[0]?.policy ?? "";
+    const stream = built?.stream as HonestStream;
+    expect(denied(policy, stream.requests)).toEqual([]);
+    const app = lastCreate(stream);
+    expect(app.OCI.Mounts.find((m: Req) => m.destination === "/contrast").options).toEqual(["rbind", "rslave", "rw"]);
+    expect(app.OCI.Linux.RootfsPropagation).not.toBe("");
+    // The same request with the mount private is not what the policy says.
+    const priv = structuredClone(app);
+    priv.OCI.Mounts.find((m: Req) => m.destination === "/contrast").options[1] = "rprivate";
+    expect(denied(policy, withLast(stream, priv)).length).toBe(1);
+  });
+});
+
 describe("AKS-CLH-SNP profile against the other platforms", () => {
   it("reads logs (ReadStreamRequest) where stock Kata and the QEMU platforms do not", async () => {
     const read = { name: "ReadStreamRequest", input: { container_id: "c", exec_id: "c", len: 4096 } };

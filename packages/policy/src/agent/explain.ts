@@ -141,7 +141,8 @@ export function explainDenial(
 
 function explainSandbox(data: Rec, input: Rec): DenialReason[] {
   const c = new Collector("pause");
-  if (str(input.guest_hook_path) !== "")
+  const hooks = strs(rec(data.sandbox).allowed_guest_hooks);
+  if (str(input.guest_hook_path) !== "" && !hooks.includes(str(input.guest_hook_path)))
     c.add("guest_hook_path", `guest hook path ${q(input.guest_hook_path)} is not allowed`, "", input.guest_hook_path);
   if (arr(input.kernel_modules).length > 0)
     c.add("kernel_modules", `kernel modules ${q(input.kernel_modules)} are not allowed`, [], input.kernel_modules);
@@ -381,7 +382,7 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     if (v !== null && v !== undefined) c.add(field, `${field} must be empty, the request sets ${q(v)}`, null, v);
   if (str(linux.MountLabel) !== "")
     c.add("OCI.Linux.MountLabel", `mount label ${q(linux.MountLabel)} is not allowed`, "", linux.MountLabel);
-  if (str(linux.RootfsPropagation) !== "")
+  if (str(linux.RootfsPropagation) !== "" && rec(data.cluster_config).check_rootfs_propagation !== false)
     c.add(
       "OCI.Linux.RootfsPropagation",
       `rootfs propagation ${q(linux.RootfsPropagation)} is not allowed`,
@@ -397,7 +398,7 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
       input.sandbox_pidns,
     );
   }
-  if (pOci.Version !== oci.Version)
+  if (pOci.Version !== oci.Version && rec(data.cluster_config).check_oci_version !== false)
     c.add("version", `OCI version: policy ${q(pOci.Version)}, request ${q(oci.Version)}`, pOci.Version, oci.Version);
   const pRoot = rec(pOci.Root);
   const iRoot = rec(oci.Root);
@@ -498,7 +499,12 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     const extras = strs(rec(data.cluster_config).cgroup_mount_extras_allowed);
     const cgroupOk =
       pm.type_ === "cgroup" && po.every((o) => io.includes(o)) && io.every((o) => po.includes(o) || extras.includes(o));
-    if (!same(po, io) && !cgroupOk) {
+    const sysfsRo =
+      pm.type_ === "sysfs" &&
+      rec(data.cluster_config).privileged_sysfs_ro_or_rw === true &&
+      po.length === io.length &&
+      io.every((o, n) => o === po[n] || (o === "ro" && po[n] === "rw"));
+    if (!same(po, io) && !sysfsRo && !cgroupOk) {
       if (io.includes("rw") && po.includes("ro"))
         c.add("mounts", `mount ${dest} is writable ("rw"), the policy has it read-only`, po, io);
       else c.add("mounts", `mount ${dest}: options ${q(io.join(","))}, policy ${q(po.join(","))}`, po, io);

@@ -127,7 +127,7 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   const requests: StreamRequest[] = [];
   const containers: HonestContainer[] = [];
 
-  requests.push({ name: "CreateSandboxRequest", input: createSandbox(id, settings) });
+  requests.push({ name: "CreateSandboxRequest", input: createSandbox(id, settings, runtime) });
   // The same pause image metadata generation uses: built in for the default image, so an
   // offline run needs no entry for it.
   const pauseReference = settings.cluster_config.pause_container_image;
@@ -164,7 +164,7 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
 }
 
 /** The runtime hands shareProcessNamespace to each container, never through this request's flag. */
-function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
+function createSandbox(id: ResolvedIdentity, settings: Settings, runtime: RuntimeFacts): JsonValue {
   return {
     hostname: "",
     dns: [],
@@ -180,7 +180,7 @@ function createSandbox(id: ResolvedIdentity, settings: Settings): JsonValue {
     })),
     sandbox_pidns: false,
     sandbox_id: id.sandboxId,
-    guest_hook_path: "",
+    guest_hook_path: runtime.guestHookPath ?? "",
     kernel_modules: [],
   } as JsonValue;
 }
@@ -268,6 +268,10 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
   const infra = settings.pause_container;
   const bundle = id.sandboxId;
   const mounts = containerdMounts(true, false);
+  if (pod.runtime.pauseSysfsRwWithPrivileged === true && anyPrivileged(pod.spec)) {
+    // containerd since 2.0.4: the pause container's /sys follows the pod's privileged containers.
+    for (const m of mounts) if (m.type_ === "sysfs") m.options = m.options.map((o) => (o === "ro" ? "rw" : o));
+  }
   criMounts(pod, infra, bundle, mounts);
   const annotations: Record<string, string> = {
     ...annotationsFor(pod, bundle),
@@ -393,6 +397,28 @@ function layerStorages(pod: Pod, image: ImageMetadata, bundle: string): StorageR
   return [...devices.reverse(), overlay];
 }
 
+function anyPrivileged(spec: JsonRecord): boolean {
+  return ["initContainers", "containers"].some(
+    (f) =>
+      Array.isArray(spec[f]) &&
+      (spec[f] as unknown[]).some(
+        (c) => isRecord(c) && isRecord(c.securityContext) && c.securityContext.privileged === true,
+      ),
+  );
+}
+
+/**
+ * containerd's rootfs propagation for a container whose volume mounts ask for propagation:
+ * "rshared" with a Bidirectional mount, else "rslave" with a HostToContainer one.
+ */
+function rootfsPropagation(pod: Pod, c: JsonRecord | undefined): string {
+  if (pod.runtime.mountPropagation !== true || c === undefined || !Array.isArray(c.volumeMounts)) return "";
+  const modes = c.volumeMounts.filter(isRecord).map((vm) => vm.mountPropagation);
+  if (modes.includes("Bidirectional")) return "rshared";
+  if (modes.includes("HostToContainer")) return "rslave";
+  return "";
+}
+
 interface CreateParts {
   readonly containerId: string;
   readonly annotations: Record<string, string>;
@@ -402,6 +428,8 @@ interface CreateParts {
   readonly storages: StorageReq[];
   readonly sysctl: Record<string, string>;
   readonly privileged: boolean;
+  /** The pod spec's container (none for the pause container). */
+  readonly container?: JsonRecord;
 }
 
 /**
@@ -448,7 +476,7 @@ function createRequest(pod: Pod, p: CreateParts): JsonRecord {
           Network: null,
           Pids: null,
         },
-        RootfsPropagation: "",
+        RootfsPropagation: rootfsPropagation(pod, p.container),
         Seccomp: null,
         Sysctl: p.sysctl,
         UIDMappings: [],
@@ -644,7 +672,7 @@ function appContainer(
     storages.push(guestPull(source, annotations, containerId));
   } else storages.push(...layerStorages(pod, image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
-  const devices = gpus(c, settings, annotations);
+  const devices = gpus(c, settings, annotations, pod.runtime.vfioColdPlug === true);
   for (const dest of Object.keys(image.config.Volumes ?? {})) {
     if (mounts.some((m) => m.destination === dest)) continue;
     mounts.push({
@@ -663,6 +691,7 @@ function appContainer(
     storages,
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,
+    container: c,
   });
   request.devices = devices;
   return { request, process, blockDevices: n };
@@ -670,9 +699,10 @@ function appContainer(
 
 /**
  * GPUs the pod asks for through the settings' pGPU resource keys: the runtime hot-plugs one VFIO
- * device per GPU and the CDI plugin annotates each (as in Kata's gpu_vfio_cdi cases).
+ * device per GPU and the CDI plugin annotates each (as in Kata's gpu_vfio_cdi cases). Cold-plugged
+ * GPUs are in the VM from its start: the request keeps the annotations and lists no devices.
  */
-function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, string>): JsonValue[] {
+function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, string>, coldPlug: boolean): JsonValue[] {
   const vfio = settings.devices?.vfio;
   const nvidia = vfio?.nvidia;
   if (vfio === undefined || nvidia === undefined) return [];
@@ -685,6 +715,7 @@ function gpus(c: JsonRecord, settings: Settings, annotations: Record<string, str
   const out: JsonValue[] = [];
   for (let i = 1; i <= count; i++) {
     annotations[`cdi.k8s.io/vfio${i}`] = `nvidia.com/gpu=${i - 1}`;
+    if (coldPlug) continue;
     out.push({
       container_path: `${vfio.device_path}${i}`,
       id: `vfio${i}`,

@@ -87,9 +87,19 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
     if (m === undefined) throw new Error(`internal: image ${reference} was not resolved`);
     return m;
   };
-  const containers = [pauseContainerPolicy(pod, image(settings.cluster_config.pause_container_image))];
+  const pause = pauseContainerPolicy(pod, image(settings.cluster_config.pause_container_image));
+  const containers = [pause];
+  let privileged = false;
   for (const { container: c, path } of podContainerEntries(spec, pod.specPath)) {
     containers.push(containerPolicy(pod, image(String(c.image)), c, String(c.image), path));
+    if (isRecord(c.securityContext) && c.securityContext.privileged === true) privileged = true;
+  }
+  if (privileged && settings.cluster_config.privileged_sysfs_ro_or_rw === true) {
+    // containerd since 2.0.4 mounts the pause container's /sys read-write when a container of the
+    // pod is privileged; the rules let a read-only /sys (older containerd) pass for it as well.
+    for (const m of pause.OCI.Mounts) {
+      if (m.type_ === "sysfs") m.options = m.options.map((o) => (o === "ro" ? "rw" : o));
+    }
   }
   const common: Record<string, unknown> = { ...settings.common };
   // Chooses how layers are verified at generation time; not something the rules read.
@@ -99,6 +109,10 @@ export function buildPolicyData(t: PodTemplate, inputs: BuildInputs): PolicyData
     common,
     sandbox: {
       storages: settings.sandbox.storages.map((s) => ({ ...s, shared: s.shared ?? false })),
+      // Only when the settings name some, so that stock Kata's policy data keeps its shape.
+      ...(settings.sandbox.allowed_guest_hooks === undefined
+        ? {}
+        : { allowed_guest_hooks: [...settings.sandbox.allowed_guest_hooks] }),
     },
     request_defaults: { ...settings.request_defaults },
     cluster_config: { ...settings.cluster_config },

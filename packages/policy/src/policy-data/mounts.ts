@@ -94,11 +94,22 @@ export function applyInfraMounts(
 }
 
 /**
- * The propagation option of a volume mount. Kata's guest does not propagate mounts between the
- * guest and the host, and the runtime hands every volume to the agent as "rprivate" whatever the
- * pod's mountPropagation says (Kata's conformance cases expect exactly that).
+ * The propagation option of a volume mount. Stock Kata's runtime hands every volume to the agent
+ * as "rprivate" whatever the pod's mountPropagation says (Kata's conformance cases expect exactly
+ * that).
  */
 function propagation(_volumeMount: JsonRecord): string {
+  return "rprivate";
+}
+
+/**
+ * An emptyDir's propagation where the runtime carries containerd's (Contrast's genpolicy patch,
+ * `cluster_config.emptydir_mount_propagation`): the pod's mountPropagation, as containerd maps it.
+ */
+function emptyDirPropagation(volumeMount: JsonRecord, settings: Settings): string {
+  if (settings.cluster_config.emptydir_mount_propagation !== true) return propagation(volumeMount);
+  if (volumeMount.mountPropagation === "Bidirectional") return "rshared";
+  if (volumeMount.mountPropagation === "HostToContainer") return "rslave";
   return "rprivate";
 }
 
@@ -196,7 +207,7 @@ export function volumeMountsAndStorages(
     if (volume !== "claim" && isRecord(volume.hostPath) && !isRecord(volume.emptyDir)) {
       putMount(mounts, hostPathMount(volume.hostPath, vm, dest, access));
     } else if (volume !== "claim" && isRecord(volume.emptyDir)) {
-      emptyDir(volume, dest, options, ctx, mounts, storages);
+      emptyDir(volume, dest, ["rbind", emptyDirPropagation(vm, ctx.settings), access], ctx, mounts, storages);
     } else if (volume !== "claim" && CONFIG_VOLUME_TYPES.some((t) => isRecord(volume[t]))) {
       const cfg = ctx.settings.volumes.configMap;
       if (ctx.settings.kata_config.enable_configmap_secret_storages === true && cfg !== undefined) {

@@ -83,7 +83,7 @@ export interface ContainerPolicy {
 export interface PolicyData {
   containers: ContainerPolicy[];
   common: Record<string, unknown>;
-  sandbox: { storages: unknown[] };
+  sandbox: { storages: unknown[]; allowed_guest_hooks?: string[] };
   request_defaults: Record<string, unknown>;
   cluster_config: Record<string, unknown>;
   devices?: unknown;

@@ -171,6 +171,8 @@ export const AKS_PROFILE: ProfileDefinition = {
   facts: AKS_FACTS,
   settingsPatch: AKS_SETTINGS_PATCH,
   runtime: {
+    // mount-propagation: the fork's runtime passes containerd's propagation through (patches 0005, 0006, 0010).
+    mountPropagation: true,
     layerSrcPrefix: `/var/lib/containerd/io.containerd.snapshotter.v1.tardev-${AKS_EXAMPLE_RUNTIME_HANDLER}/layers`,
   },
   annotation: "agent-policy",

@@ -1,4 +1,9 @@
-import { CONTRAST_KATA_FACTS, CONTRAST_KATA_SETTINGS_PATCH, CONTRAST_KATA_UPSTREAM } from "./kata.js";
+import {
+  CONTRAST_KATA_FACTS,
+  CONTRAST_KATA_RUNTIME,
+  CONTRAST_KATA_SETTINGS_PATCH,
+  CONTRAST_KATA_UPSTREAM,
+} from "./kata.js";
 import type { ProfileDefinition } from "./types.js";
 
 /**
@@ -14,6 +19,7 @@ export const SIM_PROFILE: ProfileDefinition = {
   upstream: CONTRAST_KATA_UPSTREAM,
   facts: CONTRAST_KATA_FACTS,
   settingsPatch: CONTRAST_KATA_SETTINGS_PATCH,
+  runtime: CONTRAST_KATA_RUNTIME,
   annotation: "agent-policy",
   tarfs: "kata",
 };

@@ -47,6 +47,23 @@ export interface RuntimeFacts {
    * images' overlay storage; default: stock Kata's `/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers`.
    */
   readonly layerSrcPrefix?: string;
+  /** `CreateSandboxRequest.guest_hook_path`: the Kata configuration's `guest_hook_path` (GPU nodes). */
+  readonly guestHookPath?: string;
+  /**
+   * VFIO devices are cold-plugged (`cold_plug_vfio = "root-port"`): the VM boots with the GPUs,
+   * and a container's request carries only the CDI annotations, no devices.
+   */
+  readonly vfioColdPlug?: boolean;
+  /**
+   * containerd's mount propagation reaches the agent: an emptyDir mount carries the pod's
+   * `mountPropagation` (`rshared`, `rslave`) and the spec's `Linux.RootfsPropagation` is set.
+   */
+  readonly mountPropagation?: boolean;
+  /**
+   * containerd ≥ 2.0.4 mounts the pause container's `/sys` read-write when any container of the
+   * pod is privileged; older releases mount it read-only.
+   */
+  readonly pauseSysfsRwWithPrivileged?: boolean;
 }
 
 /** The input a profile is built from: the base settings plus its own differences. */

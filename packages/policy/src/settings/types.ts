@@ -73,7 +73,11 @@ export interface Settings {
     };
   };
   readonly mount_destinations?: readonly string[];
-  readonly sandbox: { readonly storages: readonly StorageSettings[] };
+  readonly sandbox: {
+    readonly storages: readonly StorageSettings[];
+    /** Guest hook paths CreateSandboxRequest may name (Contrast's genpolicy patch); none by default. */
+    readonly allowed_guest_hooks?: readonly string[];
+  };
   readonly common: {
     readonly cpath: string;
     readonly spath?: string;
@@ -100,6 +104,18 @@ export interface Settings {
     readonly guest_pull?: boolean;
     readonly emptydir_type?: string;
     readonly cgroup_mount_extras_allowed?: readonly string[];
+    /** false: the rules do not compare the OCI Version (Contrast's rules). Default: compared. */
+    readonly check_oci_version?: boolean;
+    /** false: the rules accept any Linux.RootfsPropagation (Contrast's rules). Default: must be empty. */
+    readonly check_rootfs_propagation?: boolean;
+    /** true: an emptyDir mount carries the pod's mountPropagation (Contrast's genpolicy). */
+    readonly emptydir_mount_propagation?: boolean;
+    /**
+     * true: with a privileged container in the pod, the pause container's /sys is expected RW, and
+     * a /sys expected RW may be mounted RO (Contrast's genpolicy, for containerd before and since
+     * 2.0.4).
+     */
+    readonly privileged_sysfs_ro_or_rw?: boolean;
     readonly [key: string]: unknown;
   };
   readonly request_defaults: Readonly<Record<string, unknown>>;

@@ -145,6 +145,11 @@ export function volumeMounts(
     const options = ["rbind", "rprivate", vm.readOnly === true ? "ro" : "rw"];
     const name = String(volume.name);
     if (isRecord(volume.emptyDir)) {
+      if (pod.runtime.mountPropagation === true) {
+        // containerd's propagation of the pod's mountPropagation, carried through to the agent.
+        if (vm.mountPropagation === "Bidirectional") options[1] = "rshared";
+        else if (vm.mountPropagation === "HostToContainer") options[1] = "rslave";
+      }
       const memory = volume.emptyDir.medium === "Memory";
       const type = settings.cluster_config.emptydir_type ?? "shared-fs";
       const v = memory
