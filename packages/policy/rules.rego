@@ -704,17 +704,37 @@ guest_hook_ok(path) if path in object.get(policy_data.sandbox, "allowed_guest_ho
 # CopyFileRequest: only into the shared directory of a container, without leaving it.
 
 CopyFileRequest if {
-	input.file_type in {"Regular", "Directory"}
+	copy_file_type in {"Regular", "Directory"}
 	copy_path_ok(input.path, "")
 }
 
 # A symlink must live below a container's top-level shared directory and point inside it.
 CopyFileRequest if {
-	input.file_type == "Symlink"
+	copy_file_type == "Symlink"
 	copy_path_ok(input.path, ".*/.+")
-	no_traversal(input.symlink_target)
-	not startswith(input.symlink_target, "/")
+	no_traversal(copy_symlink_target)
+	not startswith(copy_symlink_target, "/")
 }
+
+# Newer agents name the file's type and a symlink's target. Microsoft's fork (AKS) passes the
+# file's mode instead (S_IFMT: 0o100000 regular, 0o040000 directory, 0o120000 symlink) and the
+# target as symlink_src.
+copy_file_type := input.file_type
+
+copy_file_type := "Regular" if copy_mode_type(32768)
+
+copy_file_type := "Directory" if copy_mode_type(16384)
+
+copy_file_type := "Symlink" if copy_mode_type(40960)
+
+copy_mode_type(t) if {
+	not has_key(input, "file_type")
+	bits.and(input.file_mode, 61440) == t
+}
+
+copy_symlink_target := input.symlink_src if not has_key(input, "file_type")
+
+copy_symlink_target := input.symlink_target if has_key(input, "file_type")
 
 copy_path_ok(path, suffix) if {
 	no_traversal(path)

@@ -479,6 +479,7 @@ const AKS_PINNED_FACTS = [
   "mount-propagation",
   "no-default-sysctls",
   "cgroup-options-exact",
+  "copyfile-mode-form",
   "read-stream-allowed",
   "env-regex-fork",
 ];
@@ -539,3 +540,92 @@ describe("AKS-CLH-SNP profile: the snapshotter directory check (property)", () =
     );
   }, 120_000);
 });
+
+describe("AKS-CLH-SNP profile: real requests of the fork's runtime that name no container", () => {
+  const KINDS = [
+    "CopyFileRequest",
+    "UpdateInterfaceRequest",
+    "UpdateRoutesRequest",
+    "UpdateEphemeralMountsRequest",
+    "GuestDetailsRequest",
+    "OnlineCPUMemRequest",
+    "GetOOMEventRequest",
+  ];
+  const CASES = [
+    "pod-cm1",
+    "pod-cm2",
+    "pod-exec",
+    "pod-lifecycle",
+    "pod-many-layers",
+    "pod-persistent-volumes",
+    "pod-same-containers",
+    "web",
+    "web2",
+  ];
+
+  it("are decided as the fork's policy decided them (microsoft/regorus streams and decisions)", async () => {
+    const { policy } = await golden(aks());
+    const compiled = Policy.compile({ file: "policy.rego", source: policy });
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const name of CASES) {
+      const requests = realRequests(name);
+      const decisions = JSON.parse(
+        readFileSync(new URL(`../../../testdata/rego/regorus-kata/${name}/outputs.json`, import.meta.url), "utf8"),
+      ) as boolean[];
+      requests.forEach(([kind, input], i) => {
+        if (!KINDS.includes(kind)) return;
+        const d = new AgentPolicy(compiled).decide(kind, input as never);
+        got.push(`${name} #${i} ${kind}: ${d.allowed}`);
+        want.push(`${name} #${i} ${kind}: ${decisions[i]}`);
+      });
+    }
+    expect(got.filter((g) => g.includes("CopyFileRequest")).length).toBe(228);
+    expect(got).toEqual(want);
+  });
+});
+
+describe("AKS-CLH-SNP profile: copies in the fork's request form, tampered", () => {
+  const DIR =
+    "/run/kata-containers/shared/containers/e0735049b06564545e5d65b9cb5ef0504ed9b5591b4c3ab224f650347745fdc8-f6e224b8e9e0262c-serviceaccount";
+  const copy = (path: string, mode: number, symlinkSrc = "") => ({
+    path,
+    file_size: 0,
+    file_mode: mode,
+    dir_mode: 2147484136,
+    uid: 0,
+    gid: 0,
+    offset: 0,
+    symlink_src: symlinkSrc,
+  });
+  const cases: [string, Req, boolean][] = [
+    ["a regular file in a shared directory", copy(`${DIR}/token`, 0o100600), true],
+    ["a relative symlink below it", copy(`${DIR}/ca.crt`, 0o120777, "..data/ca.crt"), true],
+    ["a symlink to an absolute target", copy(`${DIR}/ca.crt`, 0o120777, "/etc/shadow"), false],
+    ["a symlink leaving the directory", copy(`${DIR}/ca.crt`, 0o120777, "../../../../etc/shadow"), false],
+    ["a symlink as the top-level shared file", copy(DIR, 0o120777, "..data"), false],
+    ["a character device", copy(`${DIR}/tty`, 0o020666), false],
+    ["a file outside the shared directory", copy("/etc/ld.so.preload", 0o100644), false],
+    ["a path with ..", copy(`${DIR}/../../../../etc/ld.so.preload`, 0o100644), false],
+  ];
+
+  for (const [what, input, allowed] of cases) {
+    it(`${what}: ${allowed ? "allowed" : "denied"}`, async () => {
+      const { policy } = await golden(aks());
+      expect(new AgentPolicy(policy).decide("CopyFileRequest", input as never).allowed).toBe(allowed);
+    });
+  }
+});
+
+/** Every request of a regorus Kata case as [name, input]. */
+function realRequests(name: string): [string, Req][] {
+  const text = readFileSync(new URL(`../../../testdata/rego/regorus-kata/${name}/inputs.txt`, import.meta.url), "utf8");
+  return text
+    .split("\n")
+    .map((l) => l.trim().replace(/,$/, ""))
+    .filter((l) => l.startsWith('["ep":'))
+    .map((l) => {
+      const [, kind, input] = JSON.parse(l.replace('["ep":', '["ep",')) as [string, string, Req];
+      return [kind, input];
+    });
+}

@@ -82,6 +82,12 @@ export const AKS_FACTS: readonly ProfileFact[] = [
     source: `${FORK} src/tools/genpolicy/rules.rego (check_mount), genpolicy-settings.json (cluster_config: {})`,
   },
   {
+    id: "copyfile-mode-form",
+    summary:
+      "the fork's agent hands CopyFileRequest to the policy as file_mode and symlink_src (no file_type, no symlink_target); the rules read that form too",
+    source: `${FORK} src/agent/src/policy.rs (PolicyCopyFileRequest), rules.rego (CopyFileRequest)`,
+  },
+  {
     id: "read-stream-allowed",
     summary: "ReadStreamRequest is allowed (container logs), as the fork's settings say",
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json (request_defaults)`,
