@@ -131,6 +131,8 @@ describe("AKS-CLH-SNP profile: golden requests of the fork's runtime", () => {
     const names = stream.requests.map((r) => r.name);
     expect(names.filter((n) => n === "CreateContainerRequest").length).toBe(3);
     expect(names).toContain("ExecProcessRequest");
+    // No shared filesystem: the runtime copies /etc/hosts, resolv.conf, the token volume, ….
+    expect(names.filter((n) => n === "CopyFileRequest").length).toBeGreaterThan(10);
   });
 
   it("carry the tardev layers with Contrast's snapshotter directory, the shared-fs emptyDir and OCI 1.1.0-rc.1", async () => {
@@ -192,6 +194,26 @@ spec:
       image: ${IMAGE}
 `;
   const mounts = (r: Req) => (r.OCI.Mounts as Req[]).map((m) => [m.destination, m.type_, m.options]);
+
+  it("copy the shared files before each container as the real AKS stream does (microsoft/regorus 'web')", async () => {
+    const [built] = await honestRequestsForYaml(WEB, { images: images(), profile: aks() });
+    const form = (kind: string, input: Req) =>
+      kind === "CopyFileRequest"
+        ? `copy ${String(input.path)
+            .replace(/^\/run\/kata-containers\/shared\/containers\/[0-9a-f]{64}-[0-9a-f]{16}-/, "")
+            .replace(/\.\.\d{4}(_\d\d){5}\.\d+/g, "<stamp>")} ${(input.file_mode as number).toString(8)} ${String(
+            input.symlink_src,
+          ).replace(/\.\.\d{4}(_\d\d){5}\.\d+/g, "<stamp>")}`
+        : kind;
+    const sequence = (reqs: [string, Req][]) =>
+      reqs
+        .filter(([k]) => k === "CopyFileRequest" || k === "CreateContainerRequest")
+        .map(([k, i]) => form(k, i))
+        // The real pod mounts a volume more (/usr/share/nginx/html, with its lost+found).
+        .filter((x) => !x.includes("html"));
+    const ours = (built?.stream.requests ?? []).map((r) => [r.name, r.input as Req] as [string, Req]);
+    expect(sequence(ours)).toEqual(sequence(realRequests("web")));
+  });
 
   it("match a real AKS stream (microsoft/regorus 'web') in mounts, process and Linux fields", async () => {
     const [realPause, realApp] = realCreates("web") as [Req, Req];

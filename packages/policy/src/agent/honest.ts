@@ -16,6 +16,7 @@ import { parseYamlDocuments } from "../kube/yaml.js";
 import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
 import type { Settings } from "../settings/types.js";
+import { sharedFileCopies } from "./honest/copies.js";
 import { hex, type ResolvedIdentity, resolveIdentity, type SandboxIdentity, uuid } from "./honest/identity.js";
 import { containerdMounts, criMounts, sharedFile, volumeMounts } from "./honest/mounts.js";
 import {
@@ -133,6 +134,8 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   const pauseReference = settings.cluster_config.pause_container_image;
   const pauseImage = builtinPauseImage(pauseReference) ?? (await imageOf(options.images, pauseReference));
   const pause = pauseContainer(pod, pauseImage);
+  if (runtime.sharedFileCopies === true)
+    requests.push(...sharedFileCopies(pod, undefined, id.sandboxId, mountsOf(pause)));
   containers.push({ name: "", containerId: id.sandboxId, create: requests.length, execs: [] });
   requests.push({ name: "CreateContainerRequest", input: pause as JsonValue });
   requests.push({ name: "StartContainerRequest", input: { container_id: id.sandboxId } });
@@ -146,6 +149,9 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
     const containerId = hex(`container:${id.sandboxId}/${name}`, 64);
     const built = appContainer(pod, c, image, reference, containerId, blockDevices);
     blockDevices = built.blockDevices;
+    if (runtime.sharedFileCopies === true) {
+      requests.push(...sharedFileCopies(pod, c, containerId, mountsOf(built.request)));
+    }
     const create = requests.length;
     requests.push({ name: "CreateContainerRequest", input: built.request as JsonValue });
     requests.push({ name: "StartContainerRequest", input: { container_id: containerId } });
@@ -161,6 +167,11 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
     containers.push({ name, containerId, create, execs });
   }
   return { identity: id, requests, containers };
+}
+
+function mountsOf(request: JsonRecord): Mount[] {
+  const oci = isRecord(request.OCI) ? request.OCI : {};
+  return Array.isArray(oci.Mounts) ? (oci.Mounts as Mount[]) : [];
 }
 
 /** The runtime hands shareProcessNamespace to each container, never through this request's flag. */

@@ -179,6 +179,8 @@ export const AKS_PROFILE: ProfileDefinition = {
   runtime: {
     // mount-propagation: the fork's runtime passes containerd's propagation through (patches 0005, 0006, 0010).
     mountPropagation: true,
+    // copyfile-mode-form: AKS's guest has no shared filesystem; the runtime copies shared files.
+    sharedFileCopies: true,
     layerSrcPrefix: `/var/lib/containerd/io.containerd.snapshotter.v1.tardev-${AKS_EXAMPLE_RUNTIME_HANDLER}/layers`,
   },
   annotation: "agent-policy",

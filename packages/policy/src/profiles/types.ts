@@ -47,6 +47,11 @@ export interface RuntimeFacts {
    * images' overlay storage; default: stock Kata's `/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers`.
    */
   readonly layerSrcPrefix?: string;
+  /**
+   * The guest has no shared filesystem: the runtime copies each shared file and directory a
+   * container mounts (`CopyFileRequest`, in the form Microsoft's fork hands the policy).
+   */
+  readonly sharedFileCopies?: boolean;
   /** `CreateSandboxRequest.guest_hook_path`: the Kata configuration's `guest_hook_path` (GPU nodes). */
   readonly guestHookPath?: string;
   /**
