@@ -64,6 +64,7 @@ K_TYPE := "io.katacontainers.pkg.oci.container_type"
 NET_NS := "nerdctl/network-namespace"
 LOG_DIR := "io.kubernetes.cri.sandbox-log-directory"
 IMAGE := "io.kubernetes.cri.image-name"
+CRIO_TYPE := "io.kubernetes.cri-o.ContainerType"
 
 ######################################################################
 # State kept by the agent between requests (data.pstate).
@@ -148,7 +149,7 @@ container_allows(p_container, i_oci, s_name) if {
 	ids := bundle_and_sandbox_id(p_oci, i_oci)
 	mounts_ok(p_oci, i_oci, input.storages, ids)
 	storages_ok(p_container.storages, input.storages, ids)
-	image_ok(p_oci, input.storages)
+	image_ok(p_oci, object.get(input, "storages", []), ids)
 	process_ok(p_oci.Process, i_oci.Process, s_name, i_oci.Annotations[S_NAMESPACE])
 	devices_ok(p_container.devices, input.devices, i_oci)
 	linux_ok(p_oci.Linux, i_oci.Linux)
@@ -313,20 +314,15 @@ storages_ok(p_storages, i_storages, ids) if {
 	}
 }
 
-storage_ok(_, i_storage, _) if {
-	i_storage.driver == "image_guest_pull"
-	policy_data.cluster_config.guest_pull == true
-	i_storage.fstype == "overlay"
-	is_null(i_storage.fs_group)
-	count(i_storage.options) == 0
-}
+# Guest-pull storages are checked by image_ok, against the container they pull for.
+storage_ok(_, i_storage, _) if i_storage.driver == "image_guest_pull"
 
 # A block device the runtime attached (emptyDir): its mount point is derived from its address.
 storage_ok(p_storages, i_storage, _) if {
 	block_device(i_storage)
 	some p_storage in p_storages
 	contains(p_storage.mount_point, "$(b64_device_id)")
-	mount_point := replace(replace(p_storage.mount_point, "$(spath)", policy_data.common.spath), "$(b64_device_id)", base64url.encode(i_storage.source))
+	mount_point := replace(replace(p_storage.mount_point, "$(spath)", policy_data.common.spath), "$(b64_device_id)", b64url_encode(i_storage.source))
 	mount_point == i_storage.mount_point
 	storage_fields_ok(p_storage, i_storage)
 }
@@ -402,35 +398,86 @@ storage_mount_point_ok(p, i, ids) if {
 }
 
 ######################################################################
-# Image: a guest-pulled image must be the one the policy was generated for (same digest).
+# Image: with guest pull the agent pulls the container's image itself, from one storage the
+# runtime builds (docs/platform-profiles.md, "Guest-pull storages"). The agent reads the image
+# reference from the storage's source and decides "this is the pause image, unpack the built-in
+# one" from the container type in the storage's metadata, so both are pinned to the policy's
+# container here; the mount point must be the container's root.
 
-image_ok(p_oci, _) if p_oci.Annotations[C_TYPE] == "sandbox"
+image_ok(_, i_storages, _) if {
+	not guest_pull_on
+	count([s | some s in i_storages; s.driver == "image_guest_pull"]) == 0
+}
 
-image_ok(_, _) if policy_data.cluster_config.guest_pull == false
-
-image_ok(p_oci, i_storages) if {
-	p_oci.Annotations[C_TYPE] == "container"
-	policy_data.cluster_config.guest_pull == true
-	every s in object.get(input, "storages", []) {
-		image_storage_ok(p_oci, s)
+image_ok(p_oci, i_storages, ids) if {
+	guest_pull_on
+	pulls := [s | some s in i_storages; s.driver == "image_guest_pull"]
+	count(pulls) <= 1
+	guest_pull_present_ok(count(pulls))
+	every s in pulls {
+		guest_pull_storage_ok(p_oci, s, ids)
 	}
 }
 
-image_storage_ok(_, s) if s.driver != "image_guest_pull"
+guest_pull_on if policy_data.cluster_config.guest_pull == true
+
+# A platform switch (Contrast): every container's root must come from a guest pull, never from a
+# directory the host shares. Kata leaves it to the runtime, so it is off unless the policy says so.
+guest_pull_required if object.get(policy_data.cluster_config, "guest_pull_required", false) == true
+
+guest_pull_present_ok(n) if n == 1
+
+guest_pull_present_ok(n) if {
+	n == 0
+	not guest_pull_required
+}
+
+guest_pull_storage_ok(p_oci, s, ids) if {
+	s.fstype == "overlay"
+	is_null(object.get(s, "fs_group", null))
+	count(object.get(s, "options", [])) == 0
+	object.get(s, "shared", false) == false
+	s.mount_point == replace(policy_data.common.root_path, "$(bundle-id)", ids.bundle)
+	count(s.driver_options) == 1
+	startswith(s.driver_options[0], "image_guest_pull=")
+	pull := json.unmarshal(trim_prefix(s.driver_options[0], "image_guest_pull="))
+	metadata := pull.metadata
+	is_object(metadata)
+	p_type := p_oci.Annotations[C_TYPE]
+	metadata[C_TYPE] == p_type
+
+	# The agent takes either CRI's or CRI-O's key for the container type; containerd sets CRI's.
+	object.get(metadata, CRIO_TYPE, p_type) == p_type
+	guest_pull_image_ok(p_type, p_oci, s.source, metadata)
+}
+
+# The sandbox runs the pause image built into the guest: the runtime names it "pause".
+guest_pull_image_ok(p_type, _, source, metadata) if {
+	p_type == "sandbox"
+	source == "pause"
+	not has_key(metadata, IMAGE)
+}
+
+guest_pull_image_ok(p_type, p_oci, source, metadata) if {
+	p_type == "container"
+	image_reference_ok(p_oci, source)
+	image_reference_ok(p_oci, metadata[IMAGE])
+}
 
 # A reference with a digest must name the policy's digest.
-image_storage_ok(p_oci, s) if {
-	s.driver == "image_guest_pull"
-	parts := split(s.source, "@")
+image_reference_ok(p_oci, ref) if {
+	parts := split(ref, "@")
 	count(parts) == 2
 	parts[1] == split(p_oci.Annotations[IMAGE], "@")[1]
 }
 
-# A reference by tag (the pod did not pin its image) must be the policy's reference as written.
-image_storage_ok(p_oci, s) if {
-	s.driver == "image_guest_pull"
-	not contains(s.source, "@")
-	s.source == split(p_oci.Annotations[IMAGE], "@")[0]
+# A reference by tag, only for an image the pod did not pin (the policy's name keeps its tag then),
+# must be the policy's name.
+image_reference_ok(p_oci, ref) if {
+	not contains(ref, "@")
+	p_name := split(p_oci.Annotations[IMAGE], "@")[0]
+	regex.match(":[^/]+$", p_name)
+	ref == p_name
 }
 
 ######################################################################
@@ -791,3 +838,36 @@ WriteStreamRequest if policy_data.request_defaults.WriteStreamRequest == true
 UpdateEphemeralMountsRequest if policy_data.request_defaults.UpdateEphemeralMountsRequest == true
 
 GetDiagnosticDataRequest if policy_data.request_defaults.GetDiagnosticDataRequest == true
+
+######################################################################
+# base64url (with padding) of a printable ASCII string, as base64url.encode computes it. The
+# regorus of the Kata 3.13/3.14 agents is built without the base64url built-ins, so the rules
+# must not call them (docs/rego.md, "Dialects"). Other characters make the result undefined.
+
+B64URL := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+ASCII_PRINTABLE := " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+
+b64url_encode(s) := "" if s == ""
+
+b64url_encode(s) := concat("", [b64url_group(codes, 3 * i) | some i in numbers.range(0, floor((count(codes) - 1) / 3))]) if {
+	s != ""
+	codes := [ascii_code(substring(s, k, 1)) | some k in numbers.range(0, count(s) - 1)]
+	count(codes) == count(s)
+}
+
+ascii_code(c) := n + 32 if {
+	n := indexof(ASCII_PRINTABLE, c)
+	n >= 0
+}
+
+# Three bytes from position k (zeros past the end) make four characters; a short group ends in "=".
+b64url_group(codes, k) := concat("", [b64url_sextet(triple, j, used) | some j in numbers.range(0, 3)]) if {
+	padded := array.concat(codes, [0, 0])
+	triple := ((padded[k] * 256) + padded[k + 1]) * 256 + padded[k + 2]
+	used := min([count(codes) - k, 3]) + 1
+}
+
+b64url_sextet(triple, j, used) := substring(B64URL, bits.and(bits.rsh(triple, 18 - (6 * j)), 63), 1) if j < used
+
+b64url_sextet(_, j, used) := "=" if j >= used

@@ -11,6 +11,7 @@ import {
   loadImageMetadataFile,
   nodeFileSystem,
   type RegistryCredentials,
+  type TarfsFlavour,
 } from "@contrast/policy";
 import { type Context, resolvePath } from "./context.js";
 
@@ -20,6 +21,8 @@ export interface ImageSourceOptions {
   /** genpolicy-compatible layer cache; created when missing. */
   readonly layersCache: string;
   readonly insecureRegistries: readonly string[];
+  /** The platform profile's tarfs writer, which the layer hashes are computed for. */
+  readonly tarfs?: TarfsFlavour;
 }
 
 /** The image options the policy commands share, as the user gave them. */
@@ -30,8 +33,13 @@ export interface ImageFlags {
 }
 
 /** `openImageSource` with the commands' flags resolved against the working directory. */
-export function openImageSourceFromFlags(ctx: Context, flags: ImageFlags): Promise<ImageMetadataSource> {
+export function openImageSourceFromFlags(
+  ctx: Context,
+  flags: ImageFlags,
+  tarfs?: TarfsFlavour,
+): Promise<ImageMetadataSource> {
   return openImageSource(ctx, {
+    ...(tarfs === undefined ? {} : { tarfs }),
     ...(flags.imageMetadata === undefined
       ? {}
       : { imageMetadata: resolvePath(ctx, flags.imageMetadata, flags.imageMetadata) }),
@@ -46,13 +54,14 @@ export function openImageSourceFromFlags(ctx: Context, flags: ImageFlags): Promi
  * terminal). Registries on loopback addresses are reached over HTTP, as container tools do.
  */
 export async function openImageSource(ctx: Context, opts: ImageSourceOptions): Promise<ImageMetadataSource> {
-  if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata);
+  if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata, opts.tarfs);
   const cache = new LayersCache({ path: opts.layersCache, fs: nodeFileSystem, logger: ctx.log });
   await cache.load();
   const credentials = await dockerCredentials(ctx);
   return createImageMetadataSource({
     fetch: globalThis.fetch as unknown as Fetcher,
     cache,
+    ...(opts.tarfs === undefined ? {} : { tarfs: opts.tarfs }),
     insecureRegistries: opts.insecureRegistries,
     credentials: (registry) => credentials.get(registry),
     progress: progressLine(ctx),

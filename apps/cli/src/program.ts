@@ -149,7 +149,7 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--honest", "build each workload's honest requests from the YAML and check them with its policy")
     .option(
       "--platform <name>",
-      "--honest: the platform whose Contrast runtime the policy is for (policy profile), e.g. metal-qemu-snp, aks-clh-snp",
+      "the platform whose Contrast runtime the policy is for (policy profile; --honest builds its requests, and the agent's Rego dialect is checked), e.g. metal-qemu-snp, aks-clh-snp",
     )
     .option("--settings <file>", "--honest: genpolicy settings, as for policy generate", "settings.json")
     .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")
@@ -226,6 +226,10 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     .option("--allow-unsupported-fields", "warn about unknown pod-spec fields instead of failing")
     .option("--pin-images", "rewrite image tags in the YAML to the digests the policies were made for")
     .option("--all-pods", "annotate every pod spec, whatever its runtimeClassName (as genpolicy does)")
+    .option(
+      "--annotation <format>",
+      "where the policy goes: agent-policy (io.katacontainers.config.agent.policy, Contrast v1.5) or initdata (io.katacontainers.config.hypervisor.cc_init_data, newer runtimes); default: the platform's",
+    )
     .action(
       async (paths: string[], opts: import("./commands/policy-generate.js").PolicyGenerateOptions, cmd: Command) => {
         const { policyGenerate } = await import("./commands/policy-generate.js");

@@ -18,6 +18,9 @@ kind: Deployment
 metadata: {name: inference, namespace: ai}
 spec:
   template:
+    metadata:
+      # As Contrast v1.5's GPU how-to writes it (docs/versioned_docs/version-1.5/deployment.md).
+      annotations: {cdi.k8s.io/gpu: nvidia.com/pgpu=0, io.katacontainers.config.hypervisor.default_memory: "16384"}
     spec:
       runtimeClassName: contrast-cc
       volumes:

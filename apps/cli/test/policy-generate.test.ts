@@ -57,7 +57,13 @@ describe("contrast policy generate", () => {
     expect(r.status).toBe(0);
     const list = JSON.parse(r.stdout) as { kind: string; namespace: string; name: string; hash: string }[];
     expect(list).toEqual([
-      { kind: "Deployment", namespace: "shop", name: "web", hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      {
+        kind: "Deployment",
+        namespace: "shop",
+        name: "web",
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        annotation: "agent-policy",
+      },
     ]);
     const text = readFileSync(join(dir, "app.yaml"), "utf8");
     const deployment = load(text.split(/^---\n/m)[0] ?? "") as {
@@ -284,6 +290,26 @@ describe("contrast policy generate", () => {
     );
     expect(none.status).toBe(0);
     expect(none.stderr).toContain("no workload with a contrast-cc runtime class found");
+  });
+});
+
+describe("contrast policy generate: layer hashes per tarfs flavour", () => {
+  it("refuses offline layer hashes made for another platform's tarfs", async () => {
+    const dir = workspace();
+    const marked = (tarfs: string) =>
+      metadataFile(Object.fromEntries(Object.entries(METADATA).map(([k, v]) => [k, { ...v, tarfs }])));
+    writeFileSync(join(dir, "kata.json"), marked("kata"));
+    writeFileSync(join(dir, "ms.json"), marked("microsoft"));
+    const run = (file: string, platform: string) =>
+      cli(["policy", "generate", "app.yaml", "--image-metadata", file, "--platform", platform, "-o", "json"], {
+        cwd: dir,
+      });
+    const wrong = await run("kata.json", "aks-clh-snp");
+    expect(wrong.status).toBe(1);
+    expect(JSON.parse(wrong.stdout).error).toMatchObject({ code: "IMAGE_TARFS_MISMATCH", hint: expect.any(String) });
+    expect((await run("ms.json", "aks-clh-snp")).status).toBe(0);
+    expect((await run("kata.json", "metal-qemu-snp")).status).toBe(0);
+    expect((await run("ms.json", "metal-qemu-snp")).status).toBe(1);
   });
 });
 

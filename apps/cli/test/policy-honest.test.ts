@@ -28,6 +28,8 @@ interface Workload {
   readonly dir: string;
   /** Files of the directory besides pod.yaml that hold ConfigMaps and Secrets. */
   readonly config: readonly string[];
+  /** Its settings require a guest-pull storage for every container. */
+  readonly guestPullRequired?: boolean;
 }
 
 function kataCases(dir = KATA_CASES): string[] {
@@ -137,10 +139,17 @@ const hostPulled = settingsToJson(
     { op: "replace", path: "/cluster_config/emptydir_type", value: "shared-fs" },
   ]),
 );
+const guestPullRequired = settingsToJson(
+  applyJsonPatch(DEFAULT_SETTINGS, [{ op: "add", path: "/cluster_config/guest_pull_required", value: true }]),
+);
 const own = [
   () =>
     prepare("own Deployment, default settings (guest pull, encrypted emptyDir)", OWN, settingsToJson(DEFAULT_SETTINGS)),
   () => prepare("own Deployment, host-pulled layers, shared-fs emptyDir", OWN, hostPulled),
+  () => ({
+    ...prepare("own Deployment, guest pull required (Contrast's rules)", OWN, guestPullRequired),
+    guestPullRequired: true,
+  }),
 ];
 
 describe("policy generate → policy requests → policy check (built CLI)", () => {
@@ -166,7 +175,7 @@ describe("policy generate → policy requests → policy check (built CLI)", () 
       expect(ok.status).toBe(0);
       expect(okJson.allowed).toBe(honest.length);
 
-      const bad = tampers(honest);
+      const bad = tampers(honest, { guestPullRequired: w.guestPullRequired === true });
       writeFileSync(join(w.dir, "tampered.txt"), formatRequestStream([...honest, ...bad.map((t) => t.request)]));
       const r = contrast(w, ["policy", "check", "pod.yaml", "--requests", "tampered.txt", "-o", "json"]);
       expect(r.status).toBe(1);

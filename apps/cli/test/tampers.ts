@@ -11,7 +11,10 @@ export interface Tamper {
   readonly reason: string;
 }
 
-export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
+export function tampers(
+  stream: { name: string; input: Req }[],
+  options: { readonly guestPullRequired?: boolean } = {},
+): Tamper[] {
   const creates = stream.filter(
     (r) =>
       r.name === "CreateContainerRequest" &&
@@ -60,14 +63,58 @@ export function tampers(stream: { name: string; input: Req }[]): Tamper[] {
   });
   const pull = (honest.input.storages as Req[]).find((s) => s.driver === "image_guest_pull");
   if (pull !== undefined) {
+    const guestPull = (r: Req): Req => r.storages.find((x: Req) => x.driver === "image_guest_pull");
+    const setMetadata = (r: Req, change: (m: Record<string, string>) => void) => {
+      const s = guestPull(r);
+      const { metadata } = JSON.parse(s.driver_options[0].slice("image_guest_pull=".length));
+      change(metadata);
+      s.driver_options[0] = `image_guest_pull=${JSON.stringify({ metadata })}`;
+    };
     add("the image digest changed", "image digest differs", (r) => {
-      const s = r.storages.find((x: Req) => x.driver === "image_guest_pull");
+      const s = guestPull(r);
       s.source = `${s.source.split("@")[0]}@sha256:${"0".repeat(64)}`;
     });
+    add("the guest-pull mount point moved", "image_guest_pull storage: mount point", (r) => {
+      guestPull(r).mount_point = "/run/kata-containers/shared/containers/evil/rootfs";
+    });
+    add("a second guest-pull driver option", "expected exactly one", (r) => {
+      guestPull(r).driver_options.push('image_guest_pull={"metadata":{}}');
+    });
+    // The agent unpacks its built-in pause image for a "sandbox" and ignores the source.
+    add("the guest-pull metadata say sandbox", 'image_guest_pull metadata: container type "sandbox"', (r) =>
+      setMetadata(r, (m) => {
+        m["io.kubernetes.cri.container-type"] = "sandbox";
+      }),
+    );
+    add("another image in the guest-pull metadata", "image_guest_pull metadata: image", (r) =>
+      setMetadata(r, (m) => {
+        m["io.kubernetes.cri.image-name"] = `evil.example/image@sha256:${"0".repeat(64)}`;
+      }),
+    );
   } else {
     add("a layer's root hash changed", "image layers differ", (r) => {
       const s = r.storages.find((x: Req) => x.fstype === "tar");
       s.options = s.options.map((o: string) => o.replace(/root-hash=[0-9a-f]+/, `root-hash=${"0".repeat(64)}`));
+    });
+  }
+  const sandbox = stream.find(
+    (r) =>
+      r.name === "CreateContainerRequest" && r.input.OCI.Annotations["io.kubernetes.cri.container-type"] === "sandbox",
+  );
+  const sandboxPull = (sandbox?.input.storages as Req[] | undefined)?.find((s) => s.driver === "image_guest_pull");
+  if (sandbox !== undefined && sandboxPull !== undefined) {
+    // The agent pulls the source when the metadata do not say "sandbox"; the rules want "pause".
+    const input = structuredClone(sandbox.input);
+    input.storages.find((s: Req) => s.driver === "image_guest_pull").source = "evil.example/pause:latest";
+    out.push({
+      what: "the sandbox pulls an image",
+      request: { name: "CreateContainerRequest", input },
+      reason: `the sandbox's source is "evil.example/pause:latest", expected "pause"`,
+    });
+  }
+  if (options.guestPullRequired === true && pull !== undefined) {
+    add("no guest-pull storage", "no image_guest_pull storage", (r) => {
+      r.storages = r.storages.filter((x: Req) => x.driver !== "image_guest_pull");
     });
   }
   // A workload that already mounts the host's root at /host (custom-node-debugger) gets the extra

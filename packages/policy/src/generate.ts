@@ -1,5 +1,6 @@
 import { ContrastError } from "@contrast/core";
 import { DEFAULT_RULES } from "./default-rules.js";
+import { describeFindings, policyDialectError, policyDialectFindings, profileDialect } from "./dialect.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./image/builtin-pause.js";
@@ -11,6 +12,7 @@ import {
   parseImageReference,
   pinnedReference,
 } from "./image.js";
+import { encodeInitdataAnnotation, INITDATA_ANNOTATION, initdataPolicyHash, policyInitdata } from "./initdata.js";
 import { collectConfigSources } from "./kube/config-sources.js";
 import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
@@ -18,7 +20,7 @@ import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
-import type { PolicyProfile } from "./profiles/types.js";
+import type { AnnotationFormat, PolicyProfile } from "./profiles/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
 
@@ -37,6 +39,12 @@ export interface GenerateOptions {
   readonly settings?: Settings;
   /** The Rego rules the policy starts with; default: the profile's rules (this package's rules.rego). */
   readonly rules?: string;
+  /**
+   * Where the policy goes: `agent-policy` (io.katacontainers.config.agent.policy, Contrast v1.5)
+   * or `initdata` (io.katacontainers.config.hypervisor.cc_init_data, newer runtimes, sha256).
+   * Default: the profile's format, else agent-policy.
+   */
+  readonly annotation?: AnnotationFormat;
   /** Unknown pod-spec fields are errors (true, default) or warnings (false). */
   readonly strict?: boolean;
   /**
@@ -56,7 +64,7 @@ export interface GenerateOptions {
 }
 
 export interface PolicyWarning {
-  readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED";
+  readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED" | "POLICY_REGO_DIALECT";
   readonly message: string;
   readonly path?: string;
   /** POLICY_IMAGE_UNPINNED: the image reference; there is one warning per image and input. */
@@ -71,9 +79,16 @@ export interface GeneratedWorkload {
   readonly name: string;
   /** `<group or core>/<version>/<Kind>/<namespace or default>/<name>`, Contrast's workload ID. */
   readonly workloadId: string;
-  /** Lowercase hex SHA-256 of the policy text. */
+  /**
+   * The workload's key in the manifest's Policies map, lowercase hex SHA-256: of the policy text
+   * (agent-policy), or of the initdata TOML that carries it (initdata).
+   */
   readonly policyHash: string;
   readonly policy: string;
+  /** The annotation the policy was written to. */
+  readonly annotation: AnnotationFormat;
+  /** initdata only: the TOML document whose digest is policyHash. */
+  readonly initdata?: string;
   readonly policyData: PolicyData;
 }
 
@@ -91,7 +106,8 @@ interface Selected {
 
 /**
  * Generates an agent policy for every confidential pod template of a multi-document YAML text
- * and annotates the template with it (`io.katacontainers.config.agent.policy`).
+ * and annotates the template with it: `io.katacontainers.config.agent.policy`, or initdata in
+ * `io.katacontainers.config.hypervisor.cc_init_data` (see GenerateOptions.annotation).
  */
 export async function generatePolicies(yamlText: string, options: GenerateOptions): Promise<GenerateResult> {
   const source = options.source ?? "input";
@@ -109,7 +125,8 @@ export async function generatePolicies(yamlText: string, options: GenerateOption
 function withFile(e: unknown, file: string): unknown {
   if (!(e instanceof PolicyError) || e.file !== undefined) return e;
   // Rules and settings errors are about those inputs, not the YAML file; the caller names them.
-  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_")) return e;
+  if (e.code.startsWith("POLICY_RULES_") || e.code.startsWith("POLICY_SETTINGS_") || e.code === "POLICY_REGO_DIALECT")
+    return e;
   const message = e.message.startsWith(`${file}`) ? e.message : `${file}: ${e.message}`;
   const { path: _path, file: _file, ...details } = e.details ?? {};
   return new PolicyError(e.code, message, {
@@ -125,6 +142,7 @@ function withFile(e: unknown, file: string): unknown {
 async function generate(yamlText: string, options: GenerateOptions, source: string): Promise<GenerateResult> {
   const settings = options.settings ?? options.profile?.settings ?? DEFAULT_SETTINGS;
   const rules = options.rules ?? options.profile?.rules ?? DEFAULT_RULES;
+  const format = options.annotation ?? options.profile?.annotation ?? "agent-policy";
   const strict = options.strict ?? true;
   const prefixes = options.runtimeClassPrefixes ?? [CONFIDENTIAL_RUNTIME_PREFIX];
   const docs = parseYamlDocuments(yamlText, source);
@@ -133,6 +151,18 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   );
   const sources = collectConfigSources([...docs.map((d) => d.value), ...extra]);
   const warnings: PolicyWarning[] = [];
+
+  // A policy the agent's regorus cannot evaluate denies requests on a real node: our own rules
+  // must keep to its dialect (an error), rules the user brought may target another agent (a warning).
+  const dialect = profileDialect(options.profile);
+  const findings = policyDialectFindings(rules, dialect);
+  if (findings.length > 0) {
+    if (options.rules === undefined) throw policyDialectError(findings, dialect);
+    warnings.push({
+      code: "POLICY_REGO_DIALECT",
+      message: `the rules use what the Kata agent's Rego engine lacks (${dialect.id}), so it denies requests that reach it: ${describeFindings(findings)}`,
+    });
+  }
 
   const selected: Selected[] = [];
   docs.forEach((d, i) => {
@@ -266,25 +296,32 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
   for (const { doc, template } of selected) {
     const data = buildPolicyData(template, { settings, sources, images, file: source });
     const text = policyDocument(rules, data);
+    const initdata = format === "initdata" ? policyInitdata(text) : undefined;
+    const [key, other] =
+      initdata === undefined ? [POLICY_ANNOTATION, INITDATA_ANNOTATION] : [INITDATA_ANNOTATION, POLICY_ANNOTATION];
     const annotations = isRecord(template.podMetadata.annotations) ? template.podMetadata.annotations : {};
-    annotations[POLICY_ANNOTATION] = encodePolicyAnnotation(text);
+    annotations[key] = initdata === undefined ? encodePolicyAnnotation(text) : encodeInitdataAnnotation(initdata.bytes);
     template.podMetadata.annotations = annotations;
     const metadataPath =
       template.kind === "Pod"
         ? `${template.itemPath}metadata`
         : `${template.itemPath}${template.specPath.replace(/spec$/, "metadata")}`;
-    edit(doc, {
-      path: [...pathKeys(metadataPath), "annotations", POLICY_ANNOTATION],
-      value: annotations[POLICY_ANNOTATION] as string,
-    });
+    edit(doc, { path: [...pathKeys(metadataPath), "annotations", key], value: annotations[key] as string });
+    // A policy left in the other annotation by an earlier run would compete with the new one.
+    if (Object.hasOwn(annotations, other)) {
+      delete annotations[other];
+      edit(doc, { path: [...pathKeys(metadataPath), "annotations", other], value: "", remove: true });
+    }
     replaced.add(doc);
     workloads.push({
       kind: template.kind,
       namespace: template.namespace ?? "",
       name: template.name || template.generateName || "",
       workloadId: workloadId(template),
-      policyHash: policyHash(text),
+      policyHash: initdata === undefined ? policyHash(text) : initdataPolicyHash(initdata),
       policy: text,
+      annotation: format,
+      ...(initdata === undefined ? {} : { initdata: initdata.toml }),
       policyData: data,
     });
   }

@@ -23,8 +23,9 @@ export {
   type SandboxIdentity,
 } from "./agent/honest.js";
 export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
-export { type AnnotatedPolicy, annotatedPolicies, selectAnnotatedPolicy } from "./annotated.js";
+export { type AnnotatedPolicy, annotatedPolicies, policyOfAnnotations, selectAnnotatedPolicy } from "./annotated.js";
 export { DEFAULT_RULES } from "./default-rules.js";
+export { policyDialectFindings, profileDialect } from "./dialect.js";
 export {
   decodePolicyAnnotation,
   encodePolicyAnnotation,
@@ -132,6 +133,28 @@ export {
 } from "./image/verity.js";
 export { WorkerBlockHasher } from "./image/verity-workers.js";
 export { type ImageLayer, type OciImageConfig, pinnedReference } from "./image.js";
+export {
+  DEFAULT_INITDATA_ALGORITHM,
+  type DecodeInitdataOptions,
+  decodeInitdataAnnotation,
+  encodeInitdataAnnotation,
+  INITDATA_ALGORITHMS,
+  INITDATA_ANNOTATION,
+  INITDATA_FIELD_SIZE,
+  INITDATA_POLICY_KEY,
+  INITDATA_VERSION,
+  type InitdataAlgorithm,
+  type InitdataDocument,
+  type InitdataOptions,
+  type InitdataTee,
+  initdataDigest,
+  initdataLaunchField,
+  initdataPolicy,
+  initdataPolicyHash,
+  initdataToml,
+  parseInitdata,
+  policyInitdata,
+} from "./initdata.js";
 export { type ConfigSources, collectConfigSources } from "./kube/config-sources.js";
 export { type FieldProblem, unknownPodSpecFields } from "./kube/fields.js";
 export {

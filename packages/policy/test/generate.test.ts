@@ -312,7 +312,11 @@ spec:
     const image = (await fixtureImages().get("quay.io/prometheus/busybox:latest")).digest;
     expect(pinned.yaml).toContain(`"quay.io/prometheus/busybox:latest@${image}"`);
     expect(plain.yaml).not.toContain("@sha256");
-    // The policy already named the resolved digest; pinning makes the pod spec agree with it.
-    expect(pinned.workloads[0]?.policyHash).toBe(plain.workloads[0]?.policyHash);
+    // Both policies name the resolved digest. The unpinned pod's also keeps the tag, since its
+    // runtime may ask the guest to pull by tag; the pinned pod's allows a pull by digest only.
+    const name = (r: typeof plain) =>
+      r.workloads[0]?.policyData.containers[1]?.OCI.Annotations["io.kubernetes.cri.image-name"];
+    expect(name(plain)).toBe(`quay.io/prometheus/busybox:latest@${image}`);
+    expect(name(pinned)).toBe(`quay.io/prometheus/busybox@${image}`);
   });
 });

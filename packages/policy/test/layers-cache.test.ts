@@ -126,3 +126,36 @@ describe("layers-cache.json", () => {
     expect(records).toHaveLength(2 * count);
   }, 60_000);
 });
+
+describe("layers-cache.json: tarfs flavours", () => {
+  it("keeps Kata and Microsoft hashes of one layer apart, Kata's records first and unmarked", async () => {
+    const path = join(dir, "flavours.json");
+    const id = `sha256:${hex("c")}`;
+    writeFileSync(
+      path,
+      JSON.stringify([
+        // A flavour we do not know answers for neither.
+        { diff_id: id, verity_hash: hex("9"), passwd: "", group: "", tarfs: "erofs" },
+      ]),
+    );
+    const cache = new LayersCache({ path, fs: nodeFileSystem });
+    await cache.load();
+    expect(cache.get(id)).toBeUndefined();
+    expect(cache.get(id, "microsoft")).toBeUndefined();
+    cache.put({ diffId: id, tarfs: "microsoft", verityHash: hex("e"), passwd: undefined, group: undefined });
+    expect(cache.get(id)).toBeUndefined();
+    cache.put({ diffId: id, verityHash: hex("d"), passwd: undefined, group: undefined });
+    await cache.persist();
+    const records = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>[];
+    expect(records).toEqual([
+      { diff_id: id, verity_hash: hex("d"), passwd: "", group: "" },
+      { diff_id: id, verity_hash: hex("9"), passwd: "", group: "", tarfs: "erofs" },
+      { diff_id: id, verity_hash: hex("e"), passwd: "", group: "", tarfs: "microsoft" },
+    ]);
+    const again = new LayersCache({ path, fs: nodeFileSystem });
+    await again.load();
+    expect(again.get(id)?.verityHash).toBe(hex("d"));
+    expect(again.get(id, "kata")?.verityHash).toBe(hex("d"));
+    expect(again.get(id, "microsoft")).toMatchObject({ verityHash: hex("e"), tarfs: "microsoft" });
+  });
+});

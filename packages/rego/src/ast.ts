@@ -85,6 +85,8 @@ export interface ElseClause {
   readonly value: Term | undefined;
   readonly assign: ":=" | "=" | undefined;
   readonly body: Query;
+  /** Whether the body was written with `if` (absent: it was not). */
+  readonly usesIf?: boolean;
   readonly else: ElseClause | undefined;
   readonly loc: Location;
 }

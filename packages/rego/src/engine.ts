@@ -1,6 +1,7 @@
 import type { JsonValue } from "@contrast/core";
 import type { Module, Query, Term } from "./ast.js";
 import { type CompiledModules, compileModules } from "./compiler.js";
+import { assertDialect, type RegoDialect, type RegoDialectId, regoDialect } from "./dialect.js";
 import { RegoError } from "./errors.js";
 import { type EvalLimits, Evaluator } from "./evaluator.js";
 import { Layout, newFrame } from "./frame.js";
@@ -18,6 +19,17 @@ export interface CompileOptions {
   readonly v1?: boolean;
   /** Base data document (JSON). Rules and per-query data are layered over it. */
   readonly data?: unknown;
+  /**
+   * Refuse modules that another engine could not run (REGO_DIALECT_UNSUPPORTED), e.g.
+   * "regorus-0.2.8-kata" for the Kata agent of Contrast v1.5. Default: our engine's full language.
+   */
+  readonly dialect?: RegoDialect | RegoDialectId;
+  /**
+   * Evaluate as that engine would: a call of a built-in it lacks is REGO_UNKNOWN_FUNCTION when
+   * evaluation reaches it (regorus: "could not find function"), not before. Default: every
+   * built-in of ours.
+   */
+  readonly emulate?: RegoDialect | RegoDialectId;
 }
 
 export interface EvalOptions extends EvalLimits {
@@ -50,7 +62,11 @@ export class Policy {
   private readonly paths = new Map<string, readonly string[]>();
   private readonly layouts = new WeakMap<Query, Layout>();
 
-  private constructor(modules: readonly Module[], data: Value) {
+  private constructor(
+    modules: readonly Module[],
+    data: Value,
+    private readonly builtins: ReadonlyMap<string, number> | undefined,
+  ) {
     this.modules = modules;
     this.compiled = compileModules(modules);
     this.data = data;
@@ -69,9 +85,11 @@ export class Policy {
       ...(options.v1 === undefined ? {} : { v1: options.v1 }),
     });
     const modules = list.map((s) => parseModule(s.source, parseOptions(s.file)));
+    if (options.dialect !== undefined) assertDialect(modules, options.dialect);
     const data = options.data === undefined ? EMPTY_OBJECT : fromJson(options.data);
     if (!(data instanceof RObject)) throw new RegoError("REGO_INVALID_INPUT", "data must be a JSON object");
-    return new Policy(modules, data);
+    const emulate = typeof options.emulate === "string" ? regoDialect(options.emulate) : options.emulate;
+    return new Policy(modules, data, emulate?.builtins);
   }
 
   /** The rules' package paths, e.g. ["agent_policy"]. */
@@ -187,15 +205,19 @@ export class Policy {
       if (!(extra instanceof RObject)) throw new RegoError("REGO_INVALID_INPUT", "data must be a JSON object");
       data = mergeObjects(data as RObject, extra);
     }
-    return new Evaluator(this.compiled, {
-      input: options.input === undefined ? undefined : fromJson(options.input),
-      data,
-      ...(options.strict === undefined ? {} : { strict: options.strict }),
-      ...(options.print === undefined ? {} : { print: options.print }),
-      ...(options.nowNs === undefined ? {} : { nowNs: options.nowNs }),
-      ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
-      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-    });
+    return new Evaluator(
+      this.compiled,
+      {
+        input: options.input === undefined ? undefined : fromJson(options.input),
+        data,
+        ...(options.strict === undefined ? {} : { strict: options.strict }),
+        ...(options.print === undefined ? {} : { print: options.print }),
+        ...(options.nowNs === undefined ? {} : { nowNs: options.nowNs }),
+        ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+      },
+      this.builtins,
+    );
   }
 }
 

@@ -16,7 +16,9 @@ export type RegoErrorCode =
   | "REGO_UNKNOWN_FUNCTION"
   | "REGO_RECURSION"
   | "REGO_LIMIT_EXCEEDED"
-  | "REGO_INVALID_INPUT";
+  | "REGO_INVALID_INPUT"
+  | "REGO_DIALECT_UNSUPPORTED"
+  | "REGO_DIALECT_UNKNOWN";
 
 const HINTS: Record<RegoErrorCode, string> = {
   REGO_PARSE_ERROR: "Fix the Rego syntax at the line and column shown.",
@@ -28,6 +30,9 @@ const HINTS: Record<RegoErrorCode, string> = {
   REGO_RECURSION: "Rego forbids recursion between rules and functions; break the cycle.",
   REGO_LIMIT_EXCEEDED: "The evaluation or the document exceeded a safety limit; check for runaway input.",
   REGO_INVALID_INPUT: "Pass JSON values (null, booleans, finite numbers, strings, arrays, objects).",
+  REGO_DIALECT_UNSUPPORTED:
+    'The policy uses a built-in or keyword the target engine lacks; rewrite it (docs/rego.md, "Dialects").',
+  REGO_DIALECT_UNKNOWN: "Name one of the dialects of docs/rego.md, e.g. regorus-0.2.8-kata.",
 };
 
 /** Every failure of the Rego engine. Parse and compile errors carry a location. */

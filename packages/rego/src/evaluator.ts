@@ -107,9 +107,14 @@ export class Evaluator {
   private pkgNodes: Map<ModuleScope, VNode | null> | undefined;
   readonly builtinCtx: BuiltinContext;
 
+  /**
+   * @param builtins when given, the only built-ins calls may reach (besides `print`): another
+   *   engine's set, so that a call it lacks fails as it would there (REGO_UNKNOWN_FUNCTION).
+   */
   constructor(
     private readonly compiled: CompiledModules,
     options: EvalOptions,
+    private readonly builtins?: ReadonlyMap<string, number>,
   ) {
     this.ctx = new Ctx(options.input, options.data ?? EMPTY_OBJECT, [], new Map());
     this.active = new Uint8Array(compiled.groups.length);
@@ -613,7 +618,7 @@ export class Evaluator {
       return { kind: "data", path: local };
     }
     const name = names.join(".");
-    if (lookupBuiltin(name) !== undefined) return { kind: "fn", key: name };
+    if (this.builtinFor(name) !== undefined) return { kind: "fn", key: name };
     throw new RegoError("REGO_COMPILE_ERROR", `invalid \`with\` target ${name}`, w.loc);
   }
 
@@ -1621,6 +1626,12 @@ export class Evaluator {
     });
   }
 
+  /** A built-in by name, if this evaluation may call it. */
+  private builtinFor(name: string): ReturnType<typeof lookupBuiltin> {
+    if (this.builtins !== undefined && name !== "print" && !this.builtins.has(name)) return undefined;
+    return lookupBuiltin(name);
+  }
+
   /**
    * resolveFunction for a call term, remembered on the term: a term belongs to one module, so its
    * resolution only changes while `with` mocks functions.
@@ -1681,7 +1692,7 @@ export class Evaluator {
       }
     }
     const name = names.join(".");
-    const b = lookupBuiltin(name);
+    const b = this.builtinFor(name);
     if (b !== undefined) {
       const mocked = mockKey(name);
       if (mocked !== undefined) return { ...mocked, arity: b.arity };

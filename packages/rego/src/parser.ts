@@ -275,8 +275,10 @@ class Parser {
       value = this.expr();
     }
     let body: Query;
+    let usesIf = false;
     if (this.isKw("if")) {
       this.next();
+      usesIf = true;
       body = this.ifBody();
     } else if (this.isOp("{")) {
       if (this.v1) throw this.err("`if` keyword is required before rule body");
@@ -284,7 +286,7 @@ class Parser {
     } else {
       body = [];
     }
-    return { value, assign, body, else: this.elseChain(), loc: this.loc(start) };
+    return { value, assign, body, ...(usesIf ? { usesIf } : {}), else: this.elseChain(), loc: this.loc(start) };
   }
 
   private checkDefaultValue(t: Term): void {

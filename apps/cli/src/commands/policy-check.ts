@@ -4,12 +4,18 @@ import {
   AgentPolicy,
   type AgentRequest,
   type DenialReason,
+  decodeInitdataAnnotation,
+  INITDATA_ANNOTATION,
+  initdataPolicy,
   POLICY_ANNOTATION,
+  parseInitdata,
   parseRequestStream,
+  policyProfile,
+  profileDialect,
   type StreamRequest,
   selectAnnotatedPolicy,
 } from "@contrast/policy";
-import { Policy } from "@contrast/rego";
+import { checkDialect, Policy, type RegoDialect } from "@contrast/rego";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { type HonestOptions, honestStreams } from "./policy-requests.js";
@@ -62,6 +68,16 @@ export async function policyCheck(
 ): Promise<number> {
   const { out } = ctx;
   try {
+    // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack,
+    // and with an explicit --platform decide as it would (a call it lacks fails the request).
+    const dialect = profileDialect(policyProfile(opts.platform));
+    const emulate = opts.platform === undefined ? {} : { emulate: dialect };
+    const lacking: DialectProblem[] = [];
+    const compile = (source: string, file: string, workload?: string): AgentPolicy => {
+      const policy = Policy.compile({ file, source }, emulate);
+      lacking.push(...dialectProblems(ctx, policy, dialect, workload));
+      return new AgentPolicy(policy, { file });
+    };
     const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
     if (!Number.isInteger(traceLines) || traceLines < 0)
       throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
@@ -76,13 +92,13 @@ export async function policyCheck(
           ctx.log.info("no policy annotation; skipped", { workload: w.workload });
           continue;
         }
-        const agent = compile(w.policy, "policy.rego");
+        const agent = compile(w.policy, "policy.rego", w.workload);
         checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
       }
       if (checked.length === 0) {
         throw new ContrastError(
           "POLICY_ANNOTATION_MISSING",
-          `${policyFile}: no workload has a ${POLICY_ANNOTATION} annotation`,
+          `${policyFile}: no workload has a ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`,
           {
             hint: "Run `contrast policy generate` on the file first.",
           },
@@ -90,11 +106,7 @@ export async function policyCheck(
       }
     } else {
       const policyPath = resolvePath(ctx, policyFile, policyFile);
-      const source = regoSource(
-        fromUtf8(await readBounded(policyPath, POLICY_MAX_BYTES, "policy")),
-        policyPath,
-        opts.workload,
-      );
+      const source = regoSource(await readBounded(policyPath, POLICY_MAX_BYTES, "policy"), policyPath, opts.workload);
       const agent = compile(source, "policy.rego");
       let requests: (StreamRequest | AgentRequest)[];
       if (opts.requests !== undefined) {
@@ -118,15 +130,43 @@ export async function policyCheck(
       }
       checked.push({ decisions: run(agent, requests, traceLines) });
     }
-    return report(ctx, checked);
+    return report(ctx, checked, lacking.length === 0 ? undefined : { dialect: dialect.id, findings: lacking });
   } catch (e) {
     out.error(ContrastError.from(e));
     return 2;
   }
 }
 
-function compile(source: string, file: string): AgentPolicy {
-  return new AgentPolicy(Policy.compile({ file, source }), { file });
+/**
+ * A warning per built-in or keyword the platform agent's regorus lacks: the agent fails on such
+ * a call (the request is denied) where our engine answers. Not an error: the check still shows
+ * what our engine decides, and a policy may target another agent.
+ */
+function dialectProblems(ctx: Context, policy: Policy, dialect: RegoDialect, workload?: string): DialectProblem[] {
+  return checkDialect(policy.modules, dialect).map((f) => {
+    const where = `${workload === undefined ? "" : `${workload}: `}${f.location.file}:${f.location.line}:${f.location.column}`;
+    ctx.out.warn(`${where}: ${f.message}; the agent denies requests that reach it [${f.code}]`);
+    return {
+      ...(workload === undefined ? {} : { workload }),
+      code: f.code,
+      name: f.name,
+      message: f.message,
+      file: f.location.file,
+      line: f.location.line,
+      column: f.location.column,
+    };
+  });
+}
+
+/** A dialect finding as the JSON output lists it. */
+interface DialectProblem {
+  readonly workload?: string;
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
 }
 
 /**
@@ -152,13 +192,22 @@ function run(agent: AgentPolicy, requests: readonly (StreamRequest | AgentReques
   });
 }
 
-function report(ctx: Context, checked: readonly Checked[]): number {
+function report(
+  ctx: Context,
+  checked: readonly Checked[],
+  dialect: { dialect: string; findings: readonly DialectProblem[] } | undefined,
+): number {
   const { out } = ctx;
   const all = checked.flatMap((c) => c.decisions);
   const denied = all.filter((d) => !d.allowed).length;
   const status = denied === 0 ? 0 : 1;
   if (out.json) {
-    const summary = { ok: denied === 0, allowed: all.length - denied, denied };
+    const summary = {
+      ok: denied === 0,
+      allowed: all.length - denied,
+      denied,
+      ...(dialect === undefined ? {} : { dialect }),
+    };
     if (checked.length === 1 && checked[0]?.workload === undefined) out.result({ ...summary, decisions: all });
     else out.result({ ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) });
     return status;
@@ -183,21 +232,33 @@ function report(ctx: Context, checked: readonly Checked[]): number {
 }
 
 /**
- * Accepts the policy as Rego text, as the base64 annotation value, or as Kubernetes YAML whose
- * (pod or pod template) annotations carry it; in a YAML of several policies `workload` (the
+ * Accepts the policy as Rego text, as an annotation value (the base64 agent-policy annotation or
+ * the base64 gzip initdata annotation), as an initdata TOML file (.toml), or as Kubernetes YAML
+ * whose (pod or pod template) annotations carry it; in a YAML of several policies `workload` (the
  * workload's metadata.name) says which one decides.
  */
-export function regoSource(text: string, path: string, workload?: string): string {
+export function regoSource(bytes: Uint8Array, path: string, workload?: string): string {
+  if (/\.toml$/i.test(path)) {
+    if (workload !== undefined)
+      throw usage("--workload selects a workload of a YAML file; the policy given is initdata");
+    return initdataPolicy(parseInitdata(bytes, path), path);
+  }
+  const text = fromUtf8(bytes);
   const trimmed = text.trim();
-  const yaml = /\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION);
+  const yaml = /\.(ya?ml)$/i.test(path) || trimmed.includes(POLICY_ANNOTATION) || trimmed.includes(INITDATA_ANNOTATION);
   if (workload !== undefined && !yaml) {
     throw usage("--workload selects a workload of a YAML file; the policy given is not YAML");
   }
   if (/^(#.*\n\s*)*package\s/.test(trimmed) || path.endsWith(".rego")) return text;
   if (yaml) return selectAnnotatedPolicy(text, path, workload).policy;
-  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) return decodeAnnotation(trimmed.replace(/\s+/g, ""), path);
+  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) {
+    const value = trimmed.replace(/\s+/g, "");
+    // base64 of gzip's magic bytes 1f 8b: the initdata annotation.
+    if (value.startsWith("H4s")) return initdataPolicy(decodeInitdataAnnotation(value, { source: path }), path);
+    return decodeAnnotation(value, path);
+  }
   throw new ContrastError("POLICY_UNRECOGNISED", `${path}: neither Rego, a base64 policy nor YAML with a policy`, {
-    hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} annotation, or a YAML file that carries it.`,
+    hint: `Pass a .rego file, the value of the ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation, an initdata .toml file, or a YAML file that carries one.`,
   });
 }
 

@@ -1,15 +1,18 @@
 import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
-import { ContrastError, fromUtf8 } from "@contrast/core";
+import { ContrastError, fromUtf8, toHex, utf8 } from "@contrast/core";
 import {
+  type AnnotationFormat,
   type GeneratedWorkload,
   generatePolicies,
   type ImageMetadataSource,
+  initdataLaunchField,
   loadSettings,
   type PolicyData,
   PolicyError,
   type PolicyProfile,
   type PolicyWarning,
+  parseInitdata,
   policyDocument,
   policyProfile,
   type Settings,
@@ -33,6 +36,8 @@ export interface PolicyGenerateOptions {
   readonly pinImages?: boolean;
   /** Every pod spec gets a policy, not only those of a contrast-cc runtime class. */
   readonly allPods?: boolean;
+  /** agent-policy or initdata (--annotation); default: the platform profile's. */
+  readonly annotation?: string;
 }
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
@@ -58,16 +63,22 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       });
     }
     const profile = policyProfile(opts.platform);
+    const annotation = annotationFormat(opts.annotation) ?? profile.annotation;
     if (!out.json) {
       out.info(
         `Platform ${profile.name}${opts.platform === undefined ? " (the default; choose with --platform)" : ""}: ${profile.description}`,
       );
+      if (annotation !== profile.annotation) {
+        out.info(
+          `Writing the policy as ${annotation} (--annotation); the platform's runtime reads ${profile.annotation}`,
+        );
+      }
     }
     const settings = await readSettings(ctx, opts.settings, profile);
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
     const rules = await readOptional(rulesPath, opts.rules !== undefined);
     if (rules !== undefined) checkRules(rules, rulesPath);
-    images = await openImageSourceFromFlags(ctx, opts);
+    images = await openImageSourceFromFlags(ctx, opts, profile.tarfs);
     const texts = new Map<string, string>();
     for (const f of files) texts.set(f, fromUtf8(await readBounded(f, YAML_MAX_BYTES, "YAML file")));
     const configFiles = [...texts.values()];
@@ -84,6 +95,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
       const result = await generatePolicies(text, {
         images,
         profile,
+        annotation,
         ...(settings === undefined ? {} : { settings }),
         ...(rules === undefined ? {} : { rules }),
         strict: opts.allowUnsupportedFields !== true,
@@ -106,7 +118,16 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     await writeAllAtomically(rewrites);
 
     if (out.json) {
-      out.result(workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, hash: w.policyHash })));
+      out.result(
+        workloads.map((w) => ({
+          kind: w.kind,
+          namespace: w.namespace,
+          name: w.name,
+          hash: w.policyHash,
+          annotation: w.annotation,
+          ...(w.initdata === undefined ? {} : { measured: measuredFields(w.initdata) }),
+        })),
+      );
       return 0;
     }
     if (workloads.length === 0) {
@@ -118,7 +139,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     for (const w of workloads) {
       const ns = w.namespace === "" ? "" : `${w.namespace}/`;
-      out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}`);
+      out.success(`${w.kind} ${ns}${w.name}: ${w.policyHash}${w.initdata === undefined ? "" : " (initdata)"}`);
     }
     if (workloads.length > 0) {
       out.success(
@@ -135,13 +156,38 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
   }
 }
 
+/** What the hardware measures of an initdata document: SNP HOST_DATA and TDX MRCONFIGID, hex. */
+function measuredFields(toml: string): { snpHostData: string; tdxMrConfigId: string } {
+  const doc = parseInitdata(utf8(toml));
+  return {
+    snpHostData: toHex(initdataLaunchField(doc, "snp")),
+    tdxMrConfigId: toHex(initdataLaunchField(doc, "tdx")),
+  };
+}
+
+/** The --annotation value, checked; undefined when not given. */
+function annotationFormat(value: string | undefined): AnnotationFormat | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === "agent-policy" || v === "initdata") return v;
+  throw new ContrastError("CLI_USAGE", `--annotation ${JSON.stringify(value)} is not agent-policy or initdata`, {
+    hint: "agent-policy writes io.katacontainers.config.agent.policy (Contrast v1.5); initdata writes io.katacontainers.config.hypervisor.cc_init_data (newer runtimes).",
+  });
+}
+
 /**
  * Unsupported-field warnings as they are; unpinned images once per image across all files, with
  * where they are used, then one summary line.
  */
 function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
   const unpinned = new Map<string, string[]>();
+  const said = new Set<string>();
   for (const w of warnings) {
+    // The rules' dialect warning comes once per input file; once is enough.
+    if (w.code === "POLICY_REGO_DIALECT") {
+      if (said.has(w.message)) continue;
+      said.add(w.message);
+    }
     if (w.code === "POLICY_IMAGE_UNPINNED" && w.image !== undefined) {
       unpinned.set(w.image, [...(unpinned.get(w.image) ?? []), ...(w.usedBy ?? [])]);
     } else {

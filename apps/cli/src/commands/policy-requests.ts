@@ -1,14 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
-  decodePolicyAnnotation,
   formatRequestStream,
   type HonestStream,
   honestRequestsForYaml,
   type ImageMetadataSource,
-  POLICY_ANNOTATION,
   type PodTemplate,
   parseYamlDocuments,
+  policyOfAnnotations,
   policyProfile,
   type SandboxIdentity,
 } from "@contrast/policy";
@@ -40,7 +39,7 @@ export interface WorkloadStream {
   /** "Kind/name". */
   readonly workload: string;
   readonly template: PodTemplate;
-  /** The Rego text of the template's policy annotation, when it has one. */
+  /** The Rego text of the template's policy (agent-policy or initdata annotation), when it has one. */
   readonly policy: string | undefined;
   readonly stream: HonestStream;
 }
@@ -65,7 +64,7 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
   const settings = await readSettings(ctx, opts.settings, profile);
   let images: ImageMetadataSource | undefined;
   try {
-    images = await openImageSourceFromFlags(ctx, opts);
+    images = await openImageSourceFromFlags(ctx, opts, profile.tarfs);
     const identity: SandboxIdentity = {
       ...(opts.sandboxName === undefined ? {} : { sandboxName: opts.sandboxName }),
       ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
@@ -82,17 +81,9 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
     for (const { template, stream } of built) {
       const name = template.name || template.generateName || "?";
       if (opts.workload !== undefined && name !== opts.workload) continue;
-      const annotations = template.podMetadata.annotations;
-      const value =
-        annotations !== null && typeof annotations === "object" && !Array.isArray(annotations)
-          ? (annotations as Record<string, unknown>)[POLICY_ANNOTATION]
-          : undefined;
-      out.push({
-        workload: `${template.kind}/${name}`,
-        template,
-        policy: typeof value === "string" ? decodePolicyAnnotation(value) : undefined,
-        stream,
-      });
+      const workload = `${template.kind}/${name}`;
+      const found = policyOfAnnotations(template.podMetadata.annotations, `${path}: ${workload}`);
+      out.push({ workload, template, policy: found?.policy, stream });
     }
     if (out.length === 0) {
       throw new ContrastError(

@@ -1,4 +1,5 @@
 import { fromBase64, fromUtf8, type JsonValue } from "@contrast/core";
+import { explainGuestPull } from "./explain-guest-pull.js";
 
 /**
  * Why a request was denied, in the user's words: which container, which field, what the policy
@@ -23,7 +24,6 @@ const S_NAME = "io.kubernetes.cri.sandbox-name";
 const S_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
 const C_NAME = "io.kubernetes.cri.container-name";
 const C_TYPE = "io.kubernetes.cri.container-type";
-const IMAGE = "io.kubernetes.cri.image-name";
 const LOG_DIR = "io.kubernetes.cri.sandbox-log-directory";
 const NET_NS = "nerdctl/network-namespace";
 const CAP_SETS = ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"] as const;
@@ -520,27 +520,7 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
   // Storages: the image and its layers.
   const storages = arr(input.storages).map(rec);
   const pStorages = arr(p.storages).map(rec);
-  const guestPull = rec(data.cluster_config).guest_pull === true;
-  const pImage = str(pAnn[IMAGE]);
-  for (const s of storages.filter((x) => x.driver === "image_guest_pull")) {
-    if (!guestPull) {
-      c.add("image", "the policy does not allow pulling images in the guest", undefined, s);
-      continue;
-    }
-    if (containerLabel(p) === "pause") continue;
-    const [pName, pDigest] = pImage.split("@");
-    const [iName, iDigest] = str(s.source).split("@");
-    if (iDigest !== undefined && iDigest !== pDigest) {
-      c.add(
-        "image",
-        `image digest differs: policy ${pDigest ?? "(none)"}, request ${iDigest}`,
-        pDigest ?? null,
-        iDigest,
-      );
-    } else if (iDigest === undefined && iName !== pName) {
-      c.add("image", `image ${q(s.source)} differs from the policy's ${q(pName)}`, pName ?? null, s.source);
-    }
-  }
+  explainGuestPull((...a) => c.add(...a), data, p, input);
   const layers = (list: Rec[]) =>
     list.filter((s) => s.fstype === "tar").map((s) => strs(s.options).find((o) => o.includes("root-hash=")) ?? "");
   const pLayers = layers(pStorages);

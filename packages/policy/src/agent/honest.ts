@@ -1,6 +1,7 @@
 import type { JsonValue } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
+import { containerdImageName } from "../image/reference.js";
 import {
   GUEST_LAYERS_DIR,
   LAYER_SRC_PREFIX_OPTION,
@@ -8,7 +9,7 @@ import {
   tardevFormat,
   tardevLayers,
 } from "../image/tardev.js";
-import { type ImageMetadata, type ImageMetadataSource, parseImageReference } from "../image.js";
+import type { ImageMetadata, ImageMetadataSource } from "../image.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
@@ -339,10 +340,18 @@ function capabilitySets(caps: readonly string[]) {
   return { Ambient: [], Bounding: [...caps], Effective: [...caps], Inheritable: [], Permitted: [...caps] };
 }
 
+/**
+ * The storage the Kata runtime builds for an image the guest pulls (docs/platform-profiles.md,
+ * "Guest-pull storages"): the image reference (or "pause" for the sandbox), one driver option
+ * `image_guest_pull=<JSON>` whose metadata are the container's annotations (Go's encoder sorts map
+ * keys), an overlay at the container's root.
+ */
 function guestPull(source: string, annotations: Record<string, string>, bundle: string): StorageReq {
+  const metadata: Record<string, string> = {};
+  for (const key of Object.keys(annotations).sort()) metadata[key] = annotations[key] as string;
   return {
     driver: "image_guest_pull",
-    driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
+    driver_options: [`image_guest_pull=${goJson({ metadata })}`],
     source,
     fstype: "overlay",
     options: [],
@@ -350,6 +359,14 @@ function guestPull(source: string, annotations: Record<string, string>, bundle: 
     fs_group: null,
     shared: false,
   };
+}
+
+/** JSON as Go's encoding/json writes it: HTML-sensitive characters and U+2028/U+2029 escaped. */
+function goJson(value: JsonValue): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
@@ -668,19 +685,16 @@ function appContainer(
   const mounts = containerdMounts(false, privileged);
   criMounts(pod, settings.other_container, containerId, mounts, sc.readOnlyRootFilesystem === true);
   const storages: StorageReq[] = [];
-  const parsed = parseImageReference(reference);
   const annotations: Record<string, string> = {
     ...annotationsFor(pod, containerId),
     "io.katacontainers.pkg.oci.container_type": "pod_container",
     "io.kubernetes.cri.container-name": String(c.name ?? ""),
     "io.kubernetes.cri.container-type": "container",
-    "io.kubernetes.cri.image-name": reference,
+    "io.kubernetes.cri.image-name": containerdImageName(reference),
   };
   if (settings.cluster_config.guest_pull === true) {
-    // The runtime asks the guest to pull the image by the reference the pod names (by digest
-    // when it has one).
-    const source = parsed.digest !== undefined ? `${parsed.repository}@${parsed.digest}` : reference;
-    storages.push(guestPull(source, annotations, containerId));
+    // The runtime names the image to pull by the container's image-name annotation.
+    storages.push(guestPull(annotations["io.kubernetes.cri.image-name"] as string, annotations, containerId));
   } else storages.push(...layerStorages(pod, image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
   const devices = gpus(c, settings, annotations, pod.runtime.vfioColdPlug === true);

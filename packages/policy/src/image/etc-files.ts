@@ -25,6 +25,11 @@ export class EtcFilesScanner {
   private foundPasswd = false;
   private foundGroup = false;
 
+  /** Both files (or their whiteouts) seen: genpolicy stops its walk here. */
+  get complete(): boolean {
+    return this.foundPasswd && this.foundGroup;
+  }
+
   /** Returns true when the member's data is needed (then call `onData`). */
   onMember(m: TarMember): boolean {
     if (this.foundPasswd && this.foundGroup) return false;

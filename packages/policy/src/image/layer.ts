@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { EtcFilesScanner, fromGenpolicyEtcValue, type LayerEtcFile } from "./etc-files.js";
+import { gunzipLayer } from "./gzip.js";
 import { TarParser } from "./tar.js";
 import { TarfsIndexBuilder } from "./tarindex.js";
 import { type BlockHasher, VerityHasher } from "./verity.js";
@@ -22,7 +21,7 @@ export interface LayerDigests {
   readonly verityHash: string;
   readonly passwd: LayerEtcFile;
   readonly group: LayerEtcFile;
-  /** Bytes of the uncompressed tar. */
+  /** Bytes of the uncompressed tar the tarfs image holds (the first gzip member's). */
   readonly tarSize: number;
   /** Bytes dm-verity covers (tar + index), which the tardev snapshotter keeps in guest memory. */
   readonly verityDataSize: number;
@@ -35,6 +34,8 @@ export interface ProcessLayerOptions {
   /** The config's diff ID for this layer; the uncompressed tar must hash to it. */
   readonly expectedDiffId?: string;
   readonly hasher?: BlockHasher;
+  /** Which tarfs writer to reproduce (`kata` unless given); see tarindex.ts. */
+  readonly tarfs?: TarfsFlavour;
   /** Compressed bytes read so far, for progress reporting. */
   readonly onBytes?: (bytesDone: number) => void;
 }
@@ -52,6 +53,9 @@ export function assertSupportedLayer(mediaType: string, digest: string): void {
  * Computes a layer's diff ID, dm-verity root hash and /etc/passwd, /etc/group from its
  * compressed blob, streaming: decompression, the tar walk, SHA-256 and the hash tree all run
  * on chunks, so memory depends on the number of files in the layer, not on its size.
+ *
+ * As genpolicy and the tardev snapshotters, only the first gzip member becomes the tarfs image;
+ * the diff ID covers every member, as containerd computes it (see gzip.ts).
  */
 export async function processLayerBlob(
   compressed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -74,9 +78,10 @@ export async function processLayerBlob(
       }
     }
   }
-  const consumer = new TarConsumer(options.hasher);
-  await pipeline(Readable.from(counted()), createGunzip(), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) await consumer.write(chunk);
+  const consumer = new TarConsumer(options.hasher, options.tarfs);
+  await gunzipLayer(counted(), {
+    first: (chunk) => consumer.write(chunk),
+    rest: (chunk) => consumer.writeDiffOnly(chunk),
   });
   const result = await consumer.finish();
   if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
@@ -97,8 +102,9 @@ export async function processLayerBlob(
 export async function processLayerTar(
   tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   hasher?: BlockHasher,
+  tarfs: TarfsFlavour = "kata",
 ): Promise<LayerDigests> {
-  const consumer = new TarConsumer(hasher);
+  const consumer = new TarConsumer(hasher, tarfs);
   for await (const chunk of tar) await consumer.write(chunk);
   return consumer.finish();
 }
@@ -107,8 +113,8 @@ export async function processLayerTar(
  * The full bytes genpolicy's dm-verity tree covers for a tar held in memory: the tar followed
  * by its tarfs index. For tests and tools; the pipeline above never materialises them.
  */
-export function tarWithIndex(tar: Uint8Array): Uint8Array {
-  const index = new TarfsIndexBuilder();
+export function tarWithIndex(tar: Uint8Array, tarfs: TarfsFlavour = "kata"): Uint8Array {
+  const index = new TarfsIndexBuilder(tarfs);
   const parser = new TarParser({
     onMember: (m) => {
       index.add(m);
@@ -123,20 +129,27 @@ export function tarWithIndex(tar: Uint8Array): Uint8Array {
 class TarConsumer {
   private readonly diff = createHash("sha256");
   private readonly verity: VerityHasher;
-  private readonly index = new TarfsIndexBuilder();
+  private readonly index: TarfsIndexBuilder;
   private readonly etc = new EtcFilesScanner();
   private readonly parser: TarParser;
   private size = 0;
+  private indexing = true;
 
-  constructor(hasher?: BlockHasher) {
+  constructor(hasher?: BlockHasher, tarfs: TarfsFlavour = "kata") {
     this.verity = new VerityHasher(hasher);
+    this.index = new TarfsIndexBuilder(tarfs);
     this.parser = new TarParser({
       onMember: (m) => {
-        this.index.add(m);
+        if (this.indexing) this.index.add(m);
         return this.etc.onMember(m);
       },
       onData: (m, data) => this.etc.onData(m, data),
     });
+  }
+
+  /** Bytes of a later gzip member: part of the diff ID, not of the tarfs image. */
+  writeDiffOnly(chunk: Uint8Array): void {
+    this.diff.update(chunk);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -148,7 +161,10 @@ class TarConsumer {
 
   async finish(): Promise<LayerDigests> {
     this.parser.end();
-    for (const part of this.index.finish(this.size)) await this.verity.update(part);
+    const index = this.index.finish(this.size);
+    this.indexing = false;
+    if (!this.parser.terminated && !this.etc.complete) this.walkIntoIndex(index);
+    for (const part of index) await this.verity.update(part);
     const root = await this.verity.digest();
     return {
       diffId: `sha256:${this.diff.digest("hex")}`,
@@ -158,6 +174,31 @@ class TarConsumer {
       tarSize: this.size,
       verityDataSize: this.verity.length,
     };
+  }
+
+  /**
+   * genpolicy looks for /etc/passwd and /etc/group in the file it hashed, the tar with the index
+   * appended. A tar without an end-of-archive block does not stop that walk at its end: it reads
+   * the index as tar headers, which fails (the inode table is no tar header), and genpolicy gives
+   * up on the layer. Doing the same walk gives the same outcome.
+   */
+  private walkIntoIndex(index: readonly Uint8Array[]): void {
+    try {
+      this.parser.resume();
+      for (const part of index) this.parser.write(part);
+      this.parser.end();
+    } catch (cause) {
+      throw new ImageError(
+        "LAYER_TAR_UNTERMINATED",
+        "the layer's tar archive has no end-of-archive block, so genpolicy reads the tarfs index behind it as tar headers and fails",
+        {
+          kind: "input",
+          cause,
+          hint: "Kata's genpolicy cannot hash this layer either. It happens with eStargz and other multi-member gzip layers (only the first member is hashed) and with tar writers that stop without the two zero blocks; rebuild the layer as one plain gzip stream.",
+          details: { tarSize: this.size },
+        },
+      );
+    }
   }
 }
 

@@ -1,12 +1,15 @@
 import { type Logger, noopLogger } from "@contrast/core";
+import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { fromGenpolicyEtcValue, type LayerEtcFile, toGenpolicyEtcValue } from "./etc-files.js";
 import type { ImageFileSystem } from "./fs.js";
 import { defaultSleep, type Sleep } from "./retry.js";
 
-/** One layer as the cache knows it, content-addressed by its diff ID. */
+/** One layer as the cache knows it, content-addressed by its diff ID and tarfs flavour. */
 export interface CachedLayer {
   readonly diffId: string;
+  /** Which tarfs writer the verity hash is for; `kata` when absent. */
+  readonly tarfs?: TarfsFlavour;
   readonly verityHash: string;
   readonly passwd: LayerEtcFile;
   readonly group: LayerEtcFile;
@@ -17,14 +20,27 @@ export interface CachedLayer {
  * layers_cache.rs): a JSON array of these objects, written pretty-printed. serde requires all
  * four fields to be strings; "" means "no such file in the layer", "WHITEOUT" "deleted here".
  * Fields we do not know (later genpolicy versions add some) are kept when we rewrite the file.
+ *
+ * Our one addition, `tarfs: "microsoft"`, marks a hash made for the Microsoft fork's tarfs
+ * (AKS); a record without it is Kata's, as every genpolicy writes it. The two flavours hash a
+ * layer with a long symlink differently, so a record is found only under its own flavour. Kata
+ * records are written first: genpolicy takes the first record with the diff ID it looks for.
  */
 interface GenpolicyRecord {
   diff_id: string;
   verity_hash: string;
   passwd: string;
   group: string;
+  tarfs?: unknown;
   [extra: string]: unknown;
 }
+
+const flavourOf = (r: GenpolicyRecord): TarfsFlavour | undefined =>
+  r.tarfs === undefined ? "kata" : r.tarfs === "microsoft" ? "microsoft" : undefined;
+
+/** The cache key: records of other flavours (or unknown ones) never answer for each other. */
+const keyOf = (diffId: string, tarfs: TarfsFlavour | undefined): string => `${tarfs ?? "unknown"} ${diffId}`;
+const recordKey = (r: GenpolicyRecord): string => keyOf(r.diff_id, flavourOf(r));
 
 export interface LayersCacheOptions {
   readonly path: string;
@@ -71,7 +87,7 @@ export class LayersCache {
   /** Reads the file (again). Missing is fine; unreadable is a warning, not an error. */
   async load(): Promise<void> {
     const records = await this.read();
-    for (const r of records) if (!this.entries.has(r.diff_id)) this.entries.set(r.diff_id, r);
+    for (const r of records) if (!this.entries.has(recordKey(r))) this.entries.set(recordKey(r), r);
     this.loaded = true;
   }
 
@@ -96,11 +112,13 @@ export class LayersCache {
   }
 
   /** A cached layer; entries without a verity hash (written by genpolicy without tardev) miss. */
-  get(diffId: string): CachedLayer | undefined {
-    const r = this.added.get(diffId) ?? this.entries.get(diffId);
+  get(diffId: string, tarfs: TarfsFlavour = "kata"): CachedLayer | undefined {
+    const key = keyOf(diffId, tarfs);
+    const r = this.added.get(key) ?? this.entries.get(key);
     if (r === undefined || r.verity_hash === "") return undefined;
     return {
       diffId: r.diff_id,
+      ...(tarfs === "kata" ? {} : { tarfs }),
       verityHash: r.verity_hash,
       passwd: fromGenpolicyEtcValue(r.passwd),
       group: fromGenpolicyEtcValue(r.group),
@@ -108,15 +126,19 @@ export class LayersCache {
   }
 
   put(layer: CachedLayer): void {
+    const tarfs = layer.tarfs ?? "kata";
+    const key = keyOf(layer.diffId, tarfs);
+    const { tarfs: _old, ...known } = this.entries.get(key) ?? ({} as Partial<GenpolicyRecord>);
     const record: GenpolicyRecord = {
-      ...this.entries.get(layer.diffId),
+      ...known,
       diff_id: layer.diffId,
       verity_hash: layer.verityHash,
       passwd: toGenpolicyEtcValue(layer.passwd),
       group: toGenpolicyEtcValue(layer.group),
+      ...(tarfs === "kata" ? {} : { tarfs }),
     };
-    this.added.set(layer.diffId, record);
-    this.entries.set(layer.diffId, record);
+    this.added.set(key, record);
+    this.entries.set(key, record);
   }
 
   /** Number of entries known in memory. */
@@ -131,9 +153,11 @@ export class LayersCache {
     await this.withLock(async () => {
       const onDisk = await this.read();
       const merged = new Map<string, GenpolicyRecord>();
-      for (const r of onDisk) if (!merged.has(r.diff_id)) merged.set(r.diff_id, r);
+      for (const r of onDisk) if (!merged.has(recordKey(r))) merged.set(recordKey(r), r);
       for (const [id, r] of this.added) merged.set(id, { ...merged.get(id), ...r });
-      const text = `${JSON.stringify([...merged.values()], null, 2)}\n`;
+      const all = [...merged.values()];
+      const ordered = [...all.filter((r) => r.tarfs === undefined), ...all.filter((r) => r.tarfs !== undefined)];
+      const text = `${JSON.stringify(ordered, null, 2)}\n`;
       await this.options.fs.writeFileAtomic(this.options.path, Buffer.from(text, "utf8"));
       for (const [id, r] of merged) this.entries.set(id, r);
       this.added.clear();

@@ -1,3 +1,4 @@
+import type { TarfsFlavour } from "../profiles/types.js";
 import type { LayerEtcFile } from "./etc-files.js";
 import type { ImageConfig, Platform } from "./manifest.js";
 
@@ -28,6 +29,11 @@ export interface ImageMetadata {
   readonly config: ImageConfig;
   /** Layers bottom to top. */
   readonly layers: readonly LayerMetadata[];
+  /**
+   * Which tarfs writer the layers' verity hashes were computed for (see tarindex.ts). Absent in
+   * offline files written before the flavours existed: such entries serve any flavour.
+   */
+  readonly tarfs?: TarfsFlavour;
 }
 
 /** Anything that can describe images: a registry, an OCI layout directory, an offline file. */

@@ -1,3 +1,4 @@
+import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import type { ImageFileSystem } from "./fs.js";
 import type { ImageConfig, Platform } from "./manifest.js";
@@ -18,6 +19,8 @@ import { formatImageReference, parseImageReference } from "./reference.js";
  *                       "digest"?: "sha256:…", "size"?: 123 } ] } } }
  *
  * `passwd`/`group` are absent when the layer does not touch the file and null when it deletes it.
+ * An image's optional `"tarfs": "kata" | "microsoft"` says which tarfs writer its verity hashes
+ * are for; a source asked for the other flavour refuses the entry.
  */
 export const IMAGE_METADATA_SCHEMA = "contrast.image-metadata/v1";
 
@@ -88,6 +91,9 @@ export function parseImageMetadataDocument(bytes: Uint8Array): ImageMetadataDocu
     }
     if (!isObject(v.config)) throw invalid(`${where}.config is not an object`);
     if (!Array.isArray(v.layers)) throw invalid(`${where}.layers is not an array`);
+    if ("tarfs" in v && v.tarfs !== "kata" && v.tarfs !== "microsoft") {
+      throw invalid(`${where}.tarfs is neither "kata" nor "microsoft"`);
+    }
     const platform: Platform = {
       os: p.os,
       architecture: p.architecture,
@@ -99,6 +105,7 @@ export function parseImageMetadataDocument(bytes: Uint8Array): ImageMetadataDocu
       platform,
       config: v.config as ImageConfig,
       layers: v.layers.map((l, i) => parseLayer(l, `${where}.layers[${i}]`)),
+      ...("tarfs" in v ? { tarfs: v.tarfs as TarfsFlavour } : {}),
     };
   }
   return { schema: IMAGE_METADATA_SCHEMA, images };
@@ -115,22 +122,35 @@ export function serializeImageMetadataDocument(doc: ImageMetadataDocument): stri
  * tag; a pinned reference also matches any entry of the same repository with that digest (or
  * index digest), so a document exported for `app:v1` serves `app@sha256:…` too.
  */
-export function createOfflineImageSource(doc: ImageMetadataDocument): ImageMetadataSource {
+export function createOfflineImageSource(doc: ImageMetadataDocument, tarfs?: TarfsFlavour): ImageMetadataSource {
+  const checked = (name: string, image: Omit<ImageMetadata, "reference">): ImageMetadata => {
+    if (tarfs !== undefined && image.tarfs !== undefined && image.tarfs !== tarfs) {
+      throw new ImageError(
+        "IMAGE_TARFS_MISMATCH",
+        `the image-metadata file has layer hashes of ${name} for the ${image.tarfs} tarfs, but this platform's runtime uses the ${tarfs} tarfs`,
+        {
+          hint: "Export the image metadata again with the platform you generate for (AKS-CLH-SNP uses Microsoft's tarfs, the others Kata's).",
+          details: { reference: name, file: image.tarfs, wanted: tarfs },
+        },
+      );
+    }
+    return { reference: name, ...image };
+  };
   return {
     async get(reference: string): Promise<ImageMetadata> {
       const ref = parseImageReference(reference);
       const name = formatImageReference(ref);
       const exact = doc.images[name];
-      if (exact !== undefined) return { reference: name, ...exact };
+      if (exact !== undefined) return checked(name, exact);
       for (const [key, image] of Object.entries(doc.images)) {
         const k = parseImageReference(key);
         if (k.registry !== ref.registry || k.repository !== ref.repository) continue;
         if (ref.digest !== undefined) {
           if (image.digest === ref.digest || image.indexDigest === ref.digest || k.digest === ref.digest) {
-            if (ref.tag === undefined || k.tag === undefined || ref.tag === k.tag) return { reference: name, ...image };
+            if (ref.tag === undefined || k.tag === undefined || ref.tag === k.tag) return checked(name, image);
           }
         } else if (k.tag === ref.tag) {
-          return { reference: name, ...image };
+          return checked(name, image);
         }
       }
       throw new ImageError("IMAGE_NOT_IN_SOURCE", `${name} is not in the image-metadata file`, {
@@ -143,7 +163,11 @@ export function createOfflineImageSource(doc: ImageMetadataDocument): ImageMetad
 }
 
 /** Reads an offline document through the injected file system. */
-export async function loadImageMetadataFile(fs: ImageFileSystem, path: string): Promise<ImageMetadataSource> {
+export async function loadImageMetadataFile(
+  fs: ImageFileSystem,
+  path: string,
+  tarfs?: TarfsFlavour,
+): Promise<ImageMetadataSource> {
   const bytes = await fs.readFile(path);
   if (bytes === undefined) {
     throw new ImageError("IMAGE_METADATA_FILE_INVALID", `the image-metadata file ${path} does not exist`, {
@@ -151,7 +175,7 @@ export async function loadImageMetadataFile(fs: ImageFileSystem, path: string): 
       hint: "Check the path, or export the file first.",
     });
   }
-  return createOfflineImageSource(parseImageMetadataDocument(bytes));
+  return createOfflineImageSource(parseImageMetadataDocument(bytes), tarfs);
 }
 
 /**

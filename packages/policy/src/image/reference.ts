@@ -125,6 +125,19 @@ export function normalizeImageReference(input: string): string {
   return formatImageReference(parseImageReference(input));
 }
 
+/**
+ * The name containerd gives a pulled image (Docker's normalised reference): fully qualified, and
+ * without its tag when a digest pins it (`registry.k8s.io/pause:3.6@sha256:…` becomes
+ * `registry.k8s.io/pause@sha256:…`). Its CRI plugin writes this into a container's
+ * `io.kubernetes.cri.image-name` annotation, which is what Kata's runtime asks the guest to pull.
+ */
+export function containerdImageName(input: string): string {
+  const ref = parseImageReference(input);
+  return ref.digest !== undefined
+    ? `${ref.registry}/${ref.repository}@${ref.digest}`
+    : `${ref.registry}/${ref.repository}:${ref.tag ?? DEFAULT_TAG}`;
+}
+
 /** A reference is pinned when a digest names its content; a tag can move. */
 export function isPinned(ref: ImageReference | string): boolean {
   return (typeof ref === "string" ? parseImageReference(ref) : ref).digest !== undefined;

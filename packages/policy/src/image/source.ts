@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { type Logger, noopLogger } from "@contrast/core";
+import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError, isRetryable } from "./errors.js";
 import type { ImageFileSystem } from "./fs.js";
 import type { Fetcher } from "./http.js";
@@ -37,6 +38,8 @@ export interface BlobStore {
 
 export interface ResolverOptions {
   readonly cache?: LayersCache;
+  /** Which tarfs writer the layer hashes are for: the platform profile's `tarfs`; `kata` by default. */
+  readonly tarfs?: TarfsFlavour;
   /** Platform to choose from image indexes; linux/amd64 by default, as genpolicy. */
   readonly platform?: Platform;
   /** Layers downloaded and hashed at the same time, across all images. Default 3. */
@@ -131,11 +134,13 @@ export class ImageResolver implements ImageMetadataSource {
       platform: platformOf(config, this.options.platform ?? DEFAULT_PLATFORM),
       config: config.config,
       layers,
+      tarfs: this.options.tarfs ?? "kata",
     };
   }
 
   private async layer(ref: ImageReference, name: string, d: Descriptor, diffId: string): Promise<LayerMetadata> {
-    const cached = this.options.cache?.get(diffId);
+    const tarfs = this.options.tarfs ?? "kata";
+    const cached = this.options.cache?.get(diffId, tarfs);
     if (cached !== undefined) {
       this.options.progress?.({ image: name, layer: d.digest, phase: "cached", bytesDone: d.size, bytesTotal: d.size });
       return layerMetadata(cached, d);
@@ -150,7 +155,13 @@ export class ImageResolver implements ImageMetadataSource {
       );
     }
     const digests = await pending;
-    this.options.cache?.put({ diffId, verityHash: digests.verityHash, passwd: digests.passwd, group: digests.group });
+    this.options.cache?.put({
+      diffId,
+      tarfs,
+      verityHash: digests.verityHash,
+      passwd: digests.passwd,
+      group: digests.group,
+    });
     return layerMetadata(digests, d);
   }
 
@@ -166,6 +177,7 @@ export class ImageResolver implements ImageMetadataSource {
           expectedDigest: d.digest,
           expectedDiffId: diffId,
           hasher: this.hasher,
+          tarfs: this.options.tarfs ?? "kata",
           ...(report === undefined
             ? {}
             : {

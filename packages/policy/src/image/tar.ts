@@ -3,8 +3,12 @@ import { ImageError } from "./errors.js";
 /**
  * A push parser for tar archives that reads them the way Rust's `tar` crate does, because
  * genpolicy's tarindex and its /etc/passwd scan see a layer through that crate: GNU long names
- * and links, PAX `path`/`linkpath`/`size`/`uid`/`gid`, GNU sparse extension blocks skipped, the
- * archive ending at the first all-zero header block, a header checksum that must match.
+ * and links, PAX `path`/`linkpath`/`size`/`uid`/`gid` with the crate's record syntax and its
+ * rule that the PAX size counts only when the header size is 0, GNU sparse extension blocks
+ * skipped, the archive ending at the first all-zero header block, a header checksum that must
+ * match. The crate versions Kata and Microsoft pin (0.4.38 … 0.4.41) agree on all of this;
+ * 0.4.38 (the tardev snapshotters' own build) does not apply PAX uid/gid, 0.4.40 and later
+ * (genpolicy's build) do, and so do we.
  *
  * It is fed the decompressed layer in chunks of any size and calls back once per member with
  * the member's header fields and absolute offsets; data is kept only where asked for (metadata
@@ -20,7 +24,7 @@ export interface TarMember {
   readonly headerOffset: number;
   /** Offset of its data. */
   readonly dataOffset: number;
-  /** Data size (the PAX `size` if given, else the header's). */
+  /** Data size: the header's, or the PAX `size` when the header says 0 (see `onHeader`). */
   readonly size: number;
   /** The header block as stored, with PAX uid/gid applied as the tar crate does. */
   readonly header: Uint8Array;
@@ -110,42 +114,102 @@ export function headerLinkName(h: Uint8Array): Uint8Array | undefined {
   return truncateNul(h.subarray(157, 257));
 }
 
-/** PAX records (`<len> <key>=<value>\n`), parsed leniently as the tar crate does. */
-export function paxRecords(data: Uint8Array): { key: string; value: Uint8Array }[] {
-  const out: { key: string; value: Uint8Array }[] = [];
+/** One PAX record: key and value as bytes. */
+export interface PaxRecord {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * The lines of a PAX extension member as the `tar` crate (0.4.38 … 0.4.41, every version Kata's
+ * and Microsoft's genpolicy and tardev snapshotter pin) iterates them (`PaxExtensions`): the data
+ * is split at every `\n`, iteration ends at the first empty line (so at the final newline, but
+ * also at a blank line in the middle), and each line is a record only if it reads
+ * `<len> <key>=<value>` where `<len>` is a Rust `usize` (an optional `+`, ASCII digits) equal to
+ * the line's length plus one and the key ends at the first `=`; otherwise it is malformed
+ * (`undefined` here).
+ */
+export function paxLines(data: Uint8Array): (PaxRecord | undefined)[] {
+  const out: (PaxRecord | undefined)[] = [];
   let start = 0;
-  while (start < data.length) {
+  for (;;) {
     let end = data.indexOf(0x0a, start);
     if (end < 0) end = data.length;
     const line = data.subarray(start, end);
+    if (line.length === 0) return out;
+    out.push(paxLine(line));
+    if (end === data.length) return out;
     start = end + 1;
-    const space = line.indexOf(0x20);
-    if (space < 0) continue;
-    const len = Number(latin1(line.subarray(0, space)));
-    if (!Number.isInteger(len) || len !== line.length + 1) continue;
-    const kv = line.subarray(space + 1);
-    const eq = kv.indexOf(0x3d);
-    if (eq < 0) continue;
-    out.push({ key: Buffer.from(kv.subarray(0, eq)).toString("utf8"), value: kv.subarray(eq + 1) });
   }
-  return out;
 }
 
-function paxValue(records: { key: string; value: Uint8Array }[] | undefined, key: string): Uint8Array | undefined {
-  return records?.find((r) => r.key === key)?.value;
+function paxLine(line: Uint8Array): PaxRecord | undefined {
+  const space = line.indexOf(0x20);
+  if (space < 0) return undefined;
+  const reported = parseRustUnsigned(line.subarray(0, space));
+  if (reported === undefined || reported !== BigInt(line.length + 1)) return undefined;
+  const kv = line.subarray(space + 1);
+  const eq = kv.indexOf(0x3d);
+  if (eq < 0) return undefined;
+  return { key: kv.subarray(0, eq), value: kv.subarray(eq + 1) };
 }
 
-function paxNumber(records: { key: string; value: Uint8Array }[] | undefined, key: string): bigint | undefined {
-  const v = paxValue(records, key);
-  if (v === undefined) return undefined;
-  const s = latin1(v);
-  return /^\d+$/.test(s) && BigInt(s) <= 0xffff_ffff_ffff_ffffn ? BigInt(s) : undefined;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** Rust's `str::parse::<u64>()` (and `usize` on 64-bit): an optional `+`, then only ASCII digits. */
+export function parseRustUnsigned(bytes: Uint8Array): bigint | undefined {
+  const text = latin1(bytes);
+  if (!/^\+?[0-9]+$/.test(text)) return undefined;
+  const v = BigInt(text.startsWith("+") ? text.slice(1) : text);
+  return v <= U64_MAX ? v : undefined;
+}
+
+const equalBytes = (a: Uint8Array, key: string): boolean => a.length === key.length && latin1(a) === key;
+
+/**
+ * `pax_extensions_value`: the crate's lookup of `size`, `uid` and `gid`. It is strict where the
+ * path lookup is lenient: the first malformed record ends the search with no value, and so does
+ * a first matching record whose value is not UTF-8 or not a `u64` (a later record with the same
+ * key is never looked at).
+ */
+export function paxNumber(data: Uint8Array | undefined, key: string): bigint | undefined {
+  if (data === undefined) return undefined;
+  for (const r of paxLines(data)) {
+    if (r === undefined) return undefined;
+    if (!equalBytes(r.key, key)) continue;
+    if (!isUtf8(r.value)) return undefined;
+    return parseRustUnsigned(r.value);
+  }
+  return undefined;
+}
+
+/**
+ * `Entry::path_bytes` / `link_name_bytes`: the first record with this key among the well-formed
+ * ones (malformed records are skipped, not fatal), up to the first empty line.
+ */
+export function paxBytes(data: Uint8Array | undefined, key: string): Uint8Array | undefined {
+  if (data === undefined) return undefined;
+  for (const r of paxLines(data)) if (r !== undefined && equalBytes(r.key, key)) return r.value;
+  return undefined;
+}
+
+/** Whether the crate meets a malformed record before the end of the records it reads. */
+export function paxHasMalformed(data: Uint8Array): boolean {
+  return paxLines(data).includes(undefined);
+}
+
+function isUtf8(b: Uint8Array): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const TYPE_GNU_LONGNAME = 0x4c; // 'L'
 const TYPE_GNU_LONGLINK = 0x4b; // 'K'
 const TYPE_PAX_LOCAL = 0x78; // 'x'
-const TYPE_PAX_GLOBAL = 0x67; // 'g'
 const TYPE_GNU_SPARSE = 0x53; // 'S'
 
 type State =
@@ -170,7 +234,13 @@ export class TarParser {
   private state: State = { kind: "header" };
   private longName: Uint8Array | undefined;
   private longLink: Uint8Array | undefined;
-  private pax: { key: string; value: Uint8Array }[] | undefined;
+  /** The pending PAX extension member's data; it applies to every raw header that follows. */
+  private pax: Uint8Array | undefined;
+  /**
+   * A PAX member with malformed records, until two members later: failures there are most likely
+   * its doing (its `size` was ignored), which the error then says.
+   */
+  private suspectPax: { offset: number; members: number } | undefined;
   private pendingMembers = 0;
   /** Padded data size of a sparse member whose extension blocks are being read. */
   private sparseRemainder = 0;
@@ -231,6 +301,13 @@ export class TarParser {
     }
   }
 
+  /** True when the archive ended at an end-of-archive block, false when the input just stopped. */
+  get terminated(): boolean {
+    return this.terminatedByBlock;
+  }
+
+  private terminatedByBlock = false;
+
   /** Checks that the archive did not stop in the middle of a member. */
   end(): void {
     const s = this.state;
@@ -239,40 +316,62 @@ export class TarParser {
       // EOF where a header would start: the tar crate treats that as the end, unless extension
       // members announced a member that never came.
       if (this.pendingMembers > 0) {
-        throw tarError("members found describing a future member but no future member found", this.offset);
+        throw this.error("members found describing a future member but no future member found", this.offset);
       }
       this.state = { kind: "end" };
       return;
     }
-    throw tarError("unexpected end of archive", this.offset);
+    throw this.error("unexpected end of archive", this.offset);
+  }
+
+  /**
+   * Continues an archive that ended without an end-of-archive block with more bytes, as a reader
+   * of the whole file would (genpolicy's /etc/passwd walk reads the tar with the index appended).
+   */
+  resume(): void {
+    if (this.state.kind !== "end" || this.terminatedByBlock) throw new Error("only an unterminated archive resumes");
+    this.state = { kind: "header" };
+  }
+
+  private error(message: string, offset: number): ImageError {
+    const suspect = this.suspectPax;
+    if (suspect === undefined) return tarError(message, offset);
+    return new ImageError(
+      "LAYER_TAR_PAX_INVALID",
+      `layer is not a valid tar archive: ${message} (at byte ${offset}), after a PAX header with malformed records (at byte ${suspect.offset})`,
+      {
+        kind: "input",
+        hint: "A PAX record is malformed (its length prefix is wrong, or it has no '='). Kata's tar crate ignores the records from the first malformed one on, so a `size` after it does not count; genpolicy fails on this layer too. Rebuild the image with a standard tar writer.",
+        details: { offset, paxOffset: suspect.offset },
+      },
+    );
   }
 
   private onHeader(h: Uint8Array, headerOffset: number): void {
     if (h.every((b) => b === 0)) {
       if (this.pendingMembers > 0) {
-        throw tarError("members found describing a future member but no future member found", headerOffset);
+        throw this.error("members found describing a future member but no future member found", headerOffset);
       }
       this.state = { kind: "end" };
+      this.terminatedByBlock = true;
       return;
     }
     let sum = 8 * 32;
     for (let j = 0; j < TAR_BLOCK; j++) if (j < 148 || j >= 156) sum += h[j] ?? 0;
     const cksum = parseOctal(h.subarray(148, 156));
-    if (cksum === undefined) throw tarError("unparsable header checksum", headerOffset);
-    if (BigInt(sum) !== cksum) throw tarError("archive header checksum mismatch", headerOffset);
+    if (cksum === undefined) throw this.error("unparsable header checksum", headerOffset);
+    if (BigInt(sum) !== cksum) throw this.error("archive header checksum mismatch", headerOffset);
 
     const typeflag = h[156] ?? 0;
-    const isExtension =
-      typeflag === TYPE_GNU_LONGNAME ||
-      typeflag === TYPE_GNU_LONGLINK ||
-      typeflag === TYPE_PAX_LOCAL ||
-      typeflag === TYPE_PAX_GLOBAL;
-    const pax = isExtension ? undefined : this.pax;
+    // The crate hands the pending PAX records to every raw header after them, extension members
+    // (a GNU long name, a global header) included, until a member consumes them.
+    const pax = this.pax;
     const headerSize = parseNumeric(h.subarray(124, 136));
-    if (headerSize === undefined) throw tarError("unparsable size field", headerOffset);
-    const paxSize = paxNumber(pax, "size");
-    const size = paxSize ?? headerSize;
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw tarError("member too large", headerOffset);
+    if (headerSize === undefined) throw this.error("unparsable size field", headerOffset);
+    // Every tar crate version Kata and Microsoft pin (0.4.38 … 0.4.41) takes the PAX size only
+    // when the header says 0; newer crates let it win, which would move every later member.
+    const size = headerSize !== 0n ? headerSize : (paxNumber(pax, "size") ?? 0n);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error("member too large", headerOffset);
     const dataSize = Number(size);
     const padded = Math.ceil(dataSize / TAR_BLOCK) * TAR_BLOCK;
     const dataOffset = headerOffset + TAR_BLOCK;
@@ -284,7 +383,7 @@ export class TarParser {
     ) {
       const slot = typeflag === TYPE_GNU_LONGNAME ? "longName" : typeflag === TYPE_GNU_LONGLINK ? "longLink" : "pax";
       if (this[slot] !== undefined) {
-        throw tarError(
+        throw this.error(
           slot === "pax"
             ? "two pax extensions entries describing the same member"
             : "two long name entries describing the same member",
@@ -293,8 +392,10 @@ export class TarParser {
       }
       this.pendingMembers++;
       this.collect(dataSize, padded, headerOffset, (data) => {
-        if (slot === "pax") this.pax = paxRecords(data);
-        else this[slot] = data;
+        if (slot === "pax") {
+          this.pax = data;
+          if (paxHasMalformed(data)) this.suspectPax = { offset: headerOffset, members: 2 };
+        } else this[slot] = data;
       });
       return;
     }
@@ -310,13 +411,13 @@ export class TarParser {
     if (longName !== undefined) {
       path = longName.length > 0 && longName[longName.length - 1] === 0 ? longName.subarray(0, -1) : longName;
     } else {
-      path = paxValue(pax, "path") ?? headerPath(h);
+      path = paxBytes(pax, "path") ?? headerPath(h);
     }
     let linkName: Uint8Array | undefined;
     if (longLink !== undefined) {
       linkName = longLink.length > 0 && longLink[longLink.length - 1] === 0 ? longLink.subarray(0, -1) : longLink;
     } else {
-      linkName = paxValue(pax, "linkpath") ?? headerLinkName(h);
+      linkName = paxBytes(pax, "linkpath") ?? headerLinkName(h);
     }
     const member: TarMember = {
       headerOffset,
@@ -330,8 +431,10 @@ export class TarParser {
       gid: paxNumber(pax, "gid"),
     };
 
+    if (this.suspectPax !== undefined && --this.suspectPax.members === 0) this.suspectPax = undefined;
+
     if (typeflag === TYPE_GNU_SPARSE) {
-      if (!isGnu(h)) throw tarError("sparse entry type listed but not GNU header", headerOffset);
+      if (!isGnu(h)) throw this.error("sparse entry type listed but not GNU header", headerOffset);
       this.handler.onMember(member);
       if ((h[482] ?? 0) !== 0) {
         // Extension blocks follow the header; the tar crate reads them and then skips the
@@ -364,7 +467,7 @@ export class TarParser {
   }
 
   private collect(size: number, padded: number, at: number, done: (data: Uint8Array) => void): void {
-    if (size > MAX_BUFFERED_MEMBER) throw tarError(`member of ${size} bytes is too large to read`, at);
+    if (size > MAX_BUFFERED_MEMBER) throw this.error(`member of ${size} bytes is too large to read`, at);
     if (size === 0) {
       done(new Uint8Array(0));
       this.state = padded > 0 ? { kind: "skip", remaining: padded } : { kind: "header" };

@@ -1,3 +1,4 @@
+import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { headerLinkName, isGnu, isUstar, parseNumeric, parseOctal, type TarMember } from "./tar.js";
 
@@ -22,6 +23,16 @@ import { headerLinkName, isGnu, isUstar, parseNumeric, parseOctal, type TarMembe
  * Two quirks of the crate are part of the format because they change the hashed bytes: the end
  * offset that A is computed from counts the names twice, and directories visited twice in the
  * breadth-first walks (a hard link to the root) get their tables written twice.
+ *
+ * Flavours. Kata's tarindex (kata-containers/tardev-snapshotter 06183a5, the revision genpolicy
+ * 3.13/3.14 builds) leaves out a symlink whose target does not fit the header's 100-byte field
+ * (a GNU long link or a PAX `linkpath` that differs from the field). Microsoft's fork (every tag
+ * from 3.2.0.azl1 on, the AKS runtime of Contrast v1.5) keeps it: it collects such targets in
+ * archive order, writes them all between the dirent tables and the names, and points each
+ * surviving long symlink's inode, in breadth-first order, at the next `size` bytes from there;
+ * the names then start after the surviving long targets, and the end offset counts every
+ * collected target once more. When a long symlink was replaced or whited out later, the two
+ * orders disagree and inodes point at the wrong bytes, as in the fork.
  */
 
 const S_IFMT = 0o170000;
@@ -103,6 +114,10 @@ function sortedChildren(node: Node): [string, Node][] {
 /** Collects the tree while the tar streams by, then writes the index. */
 export class TarfsIndexBuilder {
   private root: Node = { ...newNode(), mode: S_IFDIR | 0o555 };
+  /** Microsoft flavour: long symlink targets in archive order. */
+  private readonly longTargets: Uint8Array[] = [];
+
+  constructor(readonly flavour: TarfsFlavour = "kata") {}
 
   /** Feeds one tar member (in archive order). */
   add(m: TarMember): void {
@@ -135,14 +150,20 @@ export class TarfsIndexBuilder {
         break;
       }
       case 0x32: {
-        // '2': the link target is read in place from the header, so it must fit there.
+        // '2': the link target is read in place from the header when it fits there.
         mode |= S_IFLNK;
         const name = m.linkName;
         if (name === undefined) return;
         const inHeader = headerLinkName(h) ?? new Uint8Array(0);
-        if (Buffer.compare(Buffer.from(inHeader), Buffer.from(name)) !== 0) return;
         size = BigInt(name.length);
-        offset = BigInt(m.headerOffset + 157);
+        if (Buffer.compare(Buffer.from(inHeader), Buffer.from(name)) !== 0) {
+          if (this.flavour === "kata") return;
+          // Offset 0 marks the target as one of the appended ones (a header is never at 0 - 157).
+          this.longTargets.push(name);
+          offset = 0n;
+        } else {
+          offset = BigInt(m.headerOffset + 157);
+        }
         break;
       }
       case 0x31: // '1'
@@ -249,12 +270,18 @@ export class TarfsIndexBuilder {
       direntOffset += n.size;
     });
     const stringTableOffset = direntOffset;
+    let symlinkOffset = stringTableOffset;
 
     const out: Uint8Array[] = [];
     const inodes: Buffer[] = [];
     this.bfs((n) => {
       if (n.emitted) return;
       n.emitted = true;
+      let inodeOffset = n.offset;
+      if ((n.mode & S_IFMT) === S_IFLNK && n.offset === 0n) {
+        inodeOffset = symlinkOffset;
+        symlinkOffset += n.size;
+      }
       const b = Buffer.alloc(INODE_SIZE);
       b.writeUInt16LE(n.mode & 0xffff, 0);
       b.writeUInt8(n.opaque ? OPAQUE_FLAG : 0, 2);
@@ -263,12 +290,12 @@ export class TarfsIndexBuilder {
       b.writeUInt32LE(n.group >>> 0, 8);
       b.writeUInt32LE(Number(n.mtime & 0xffff_ffffn), 12);
       b.writeBigUInt64LE(n.size & 0xffff_ffff_ffff_ffffn, 16);
-      b.writeBigUInt64LE(n.offset & 0xffff_ffff_ffff_ffffn, 24);
+      b.writeBigUInt64LE(inodeOffset & 0xffff_ffff_ffff_ffffn, 24);
       inodes.push(b);
     });
     out.push(Buffer.concat(inodes));
 
-    let nameOffset = stringTableOffset;
+    let nameOffset = symlinkOffset;
     const dirents: Buffer[] = [];
     const names: Buffer[] = [];
     this.bfs((n) => {
@@ -285,11 +312,13 @@ export class TarfsIndexBuilder {
         nameOffset += BigInt(nameBytes.length);
       }
     });
-    out.push(Buffer.concat(dirents), Buffer.concat(names));
-    const written = Number(nameOffset) - contentsSize;
-    // The crate adds the name lengths to its end offset a second time while writing them.
-    const namesLength = Number(nameOffset - stringTableOffset);
-    const endOffset = Number(nameOffset) + namesLength;
+    const longTargets = Buffer.concat(this.longTargets);
+    out.push(Buffer.concat(dirents), longTargets, Buffer.concat(names));
+    const namesLength = Number(nameOffset - symlinkOffset);
+    const written = Number(stringTableOffset) - contentsSize + longTargets.length + namesLength;
+    // The crate adds the name lengths (and the fork the long targets) to its end offset a second
+    // time while writing them.
+    const endOffset = Number(nameOffset) + longTargets.length + namesLength;
     const aligned = Math.ceil(endOffset / ALIGNMENT) * ALIGNMENT;
     const tail = Buffer.alloc(aligned + ALIGNMENT - contentsSize - written);
     const sbAt = aligned + ALIGNMENT - 512 - contentsSize - written;

@@ -22,7 +22,9 @@ export interface YamlDocument {
 /** A change to one document: the scalar at `path` (keys and list indexes) becomes `value`. */
 export interface YamlEdit {
   readonly path: readonly (string | number)[];
+  /** The new value; with `remove`, the key is deleted instead. */
   readonly value: string;
+  readonly remove?: boolean;
 }
 
 const SEPARATOR = /^---(?:[ \t].*)?$/;
@@ -114,7 +116,10 @@ function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown):
   try {
     const doc = parseDocument(raw, { keepSourceTokens: false });
     if (doc.errors.length > 0) return undefined;
-    for (const e of edits) doc.setIn(e.path, e.value);
+    for (const e of edits) {
+      if (e.remove === true) doc.deleteIn(e.path);
+      else doc.setIn(e.path, e.value);
+    }
     const text = doc.toString({ lineWidth: 0 });
     const again = loadAll(text);
     if (again.length !== 1 || canonical(again[0]) !== canonical(expected)) return undefined;

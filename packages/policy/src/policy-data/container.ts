@@ -1,4 +1,5 @@
 import { PolicyError } from "../errors.js";
+import { containerdImageName } from "../image/reference.js";
 import {
   GUEST_LAYERS_DIR,
   LAYER_SRC_PREFIX_OPTION,
@@ -7,7 +8,7 @@ import {
   tardevFormat,
   tardevLayers,
 } from "../image/tardev.js";
-import { type ImageMetadata, pinnedReference } from "../image.js";
+import { type ImageMetadata, isPinned } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
@@ -166,7 +167,12 @@ function buildContainer(
   if (!isPause) {
     annotations["io.kubernetes.cri.container-name"] = String(container.name ?? "");
     if (imageReference !== undefined) {
-      annotations["io.kubernetes.cri.image-name"] = pinnedReference(imageReference, image.digest);
+      // The name containerd gives the image (with guest pull, the one the guest is asked to pull),
+      // pinned to the digest it resolved to. Only an unpinned image keeps a tag in front of the
+      // digest: the rules accept a pull by that tag for it, and by digest only for a pinned one.
+      annotations["io.kubernetes.cri.image-name"] = isPinned(imageReference)
+        ? containerdImageName(imageReference)
+        : `${containerdImageName(imageReference)}@${image.digest}`;
     }
   }
 

@@ -1,4 +1,5 @@
 import type { JsonPatchOperation } from "../settings/json-patch.js";
+import { GUEST_PULL_FACTS, GUEST_PULL_SETTINGS_PATCH } from "./guest-pull.js";
 import type { ProfileDefinition, ProfileFact, RuntimeFacts } from "./types.js";
 
 /**
@@ -77,6 +78,7 @@ export const CONTRAST_KATA_FACTS: readonly ProfileFact[] = [
     summary: "AddARPNeighborsRequest is denied (Kata 3.13 has no rule for it; Contrast added one only later)",
     source: "kata-containers/kata-containers src/tools/genpolicy/rules.rego@3.13.0",
   },
+  ...GUEST_PULL_FACTS,
 ];
 
 /** The GPU resource names of Contrast's production settings, in its order. */
@@ -98,6 +100,7 @@ export const CONTRAST_KATA_SETTINGS_PATCH: readonly JsonPatchOperation[] = [
   { op: "add", path: "/cluster_config/check_rootfs_propagation", value: false },
   { op: "add", path: "/cluster_config/privileged_sysfs_ro_or_rw", value: true },
   { op: "remove", path: "/request_defaults/AddARPNeighborsRequest" },
+  ...GUEST_PULL_SETTINGS_PATCH,
 ];
 
 /**

@@ -82,6 +82,10 @@ export function validateSettings(doc: unknown, source = "settings.json"): Settin
   str(kata.oci_version, "/kata_config/oci_version");
   const cluster = obj(root.cluster_config, "/cluster_config");
   str(cluster.pause_container_image, "/cluster_config/pause_container_image");
+  for (const key of ["guest_pull", "guest_pull_required"]) {
+    if (cluster[key] !== undefined && typeof cluster[key] !== "boolean")
+      fail(`/cluster_config/${key}`, "must be a boolean");
+  }
   obj(root.request_defaults, "/request_defaults");
   for (const key of ["pause_container", "other_container"] as const) {
     const mounts = obj(root[key], `/${key}`).Mounts;

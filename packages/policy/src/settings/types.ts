@@ -102,6 +102,11 @@ export interface Settings {
   readonly cluster_config: {
     readonly pause_container_image: string;
     readonly guest_pull?: boolean;
+    /**
+     * With guest pull: every container, the sandbox's too, must come with its guest-pull storage
+     * (Contrast's rules); Kata's leave that to the runtime. Off when absent.
+     */
+    readonly guest_pull_required?: boolean;
     readonly emptydir_type?: string;
     readonly cgroup_mount_extras_allowed?: readonly string[];
     /** false: the rules do not compare the OCI Version (Contrast's rules). Default: compared. */
