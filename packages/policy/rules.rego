@@ -349,10 +349,25 @@ block_device(s) if {
 storage_fields_ok(p_storage, i_storage) if {
 	p_storage.driver_options == i_storage.driver_options
 	p_storage.fstype == i_storage.fstype
-	p_storage.options == i_storage.options
+	storage_options_ok(p_storage.options, i_storage.options)
 	object.get(p_storage, "shared", false) == object.get(i_storage, "shared", false)
 	fs_group_ok(p_storage.fs_group, i_storage.fs_group)
 }
+
+storage_options_ok(p, i) if p == i
+
+# A host-pulled image's overlay names the snapshotter's layer directory first. Where each runtime
+# version runs its own snapshotter (Contrast on AKS), the policy holds a placeholder and the
+# settings (common.tardev.layer_src_prefix) a regex of the directories it accepts.
+storage_options_ok(p, i) if {
+	count(p) == count(i)
+	p[0] == concat("", [LAYER_SRC_PREFIX, "$(layer_src_prefix)"])
+	startswith(i[0], LAYER_SRC_PREFIX)
+	regex.match(policy_data.common.tardev.layer_src_prefix, trim_prefix(i[0], LAYER_SRC_PREFIX))
+	array.slice(p, 1, count(p)) == array.slice(i, 1, count(i))
+}
+
+LAYER_SRC_PREFIX := "io.katacontainers.fs-opt.layer-src-prefix="
 
 fs_group_ok(p, i) if {
 	is_null(p)
@@ -539,7 +554,7 @@ placeholder_ok("$(host-ip)", value, _, _) if regex.match(concat("", ["^", policy
 # Values only the node knows; any value is accepted for them.
 placeholder_ok(p_value, _, _, _) if p_value in {"$(host-name)", "$(node-name)", "$(pod-uid)", "$(resource-field)", "$(todo-annotation)"}
 
-expand_env_regex(r) := replace(replace(replace(replace(r, "$(ipv4_a)", policy_data.common.ipv4_a), "$(ip_p)", policy_data.common.ip_p), "$(svc_name_downward_env)", policy_data.common.svc_name_downward_env), "$(dns_label)", policy_data.common.dns_label)
+expand_env_regex(r) := replace(replace(replace(replace(replace(r, "$(ipv4_a)", policy_data.common.ipv4_a), "$(ip_p)", policy_data.common.ip_p), "$(svc_name_downward_env)", policy_data.common.svc_name_downward_env), "$(svc_name)", object.get(policy_data.common, "svc_name", "$(svc_name)")), "$(dns_label)", policy_data.common.dns_label)
 
 caps_ok(p, i) if {
 	not is_null(i)
@@ -736,17 +751,37 @@ guest_hook_ok(path) if path in object.get(policy_data.sandbox, "allowed_guest_ho
 # CopyFileRequest: only into the shared directory of a container, without leaving it.
 
 CopyFileRequest if {
-	input.file_type in {"Regular", "Directory"}
+	copy_file_type in {"Regular", "Directory"}
 	copy_path_ok(input.path, "")
 }
 
 # A symlink must live below a container's top-level shared directory and point inside it.
 CopyFileRequest if {
-	input.file_type == "Symlink"
+	copy_file_type == "Symlink"
 	copy_path_ok(input.path, ".*/.+")
-	no_traversal(input.symlink_target)
-	not startswith(input.symlink_target, "/")
+	no_traversal(copy_symlink_target)
+	not startswith(copy_symlink_target, "/")
 }
+
+# Newer agents name the file's type and a symlink's target. Microsoft's fork (AKS) passes the
+# file's mode instead (S_IFMT: 0o100000 regular, 0o040000 directory, 0o120000 symlink) and the
+# target as symlink_src.
+copy_file_type := input.file_type
+
+copy_file_type := "Regular" if copy_mode_type(32768)
+
+copy_file_type := "Directory" if copy_mode_type(16384)
+
+copy_file_type := "Symlink" if copy_mode_type(40960)
+
+copy_mode_type(t) if {
+	not has_key(input, "file_type")
+	bits.and(input.file_mode, 61440) == t
+}
+
+copy_symlink_target := input.symlink_src if not has_key(input, "file_type")
+
+copy_symlink_target := input.symlink_target if has_key(input, "file_type")
 
 copy_path_ok(path, suffix) if {
 	no_traversal(path)

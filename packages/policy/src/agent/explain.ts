@@ -1,4 +1,4 @@
-import type { JsonValue } from "@contrast/core";
+import { fromBase64, fromUtf8, type JsonValue } from "@contrast/core";
 import { explainGuestPull } from "./explain-guest-pull.js";
 
 /**
@@ -412,6 +412,17 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     );
   }
 
+  // The root: where this platform's runtime puts it (the settings' root_path).
+  const rootTemplate = str(pRoot.Path).replaceAll("$(root_path)", str(rec(data.common).root_path));
+  // Only templates our rules expand ($(root_path), $(bundle-id)); Kata's own policies write $(cpath).
+  const literal = rootTemplate.replaceAll("$(bundle-id)", "").includes("$(") === false;
+  if (rootTemplate !== "" && literal && typeof iRoot.Path === "string") {
+    const [before = "", after = ""] = rootTemplate.split("$(bundle-id)");
+    const path = iRoot.Path;
+    const fits = path.startsWith(before) && path.endsWith(after) && path.length > before.length + after.length;
+    if (!fits) c.add("root.path", `root path ${q(path)} is not the policy's ${q(rootTemplate)}`, rootTemplate, path);
+  }
+
   // Annotations the runtime may not add.
   const patterns = Object.entries(rec(p.runtime_anno_patterns));
   for (const [k, v] of Object.entries(ann)) {
@@ -484,12 +495,16 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
     if (pm.type_ !== m.type_) c.add("mounts", `mount ${dest}: type ${q(m.type_)}, policy ${q(pm.type_)}`, pm, m);
     const po = strs(pm.options);
     const io = strs(m.options);
+    // The cgroup mount may carry the extras the settings list (cluster_config.cgroup_mount_extras_allowed).
+    const extras = strs(rec(data.cluster_config).cgroup_mount_extras_allowed);
+    const cgroupOk =
+      pm.type_ === "cgroup" && po.every((o) => io.includes(o)) && io.every((o) => po.includes(o) || extras.includes(o));
     const sysfsRo =
       pm.type_ === "sysfs" &&
       rec(data.cluster_config).privileged_sysfs_ro_or_rw === true &&
       po.length === io.length &&
       io.every((o, n) => o === po[n] || (o === "ro" && po[n] === "rw"));
-    if (!same(po, io) && !sysfsRo && !(pm.type_ === "cgroup" && po.every((o) => io.includes(o)))) {
+    if (!same(po, io) && !sysfsRo && !cgroupOk) {
       if (io.includes("rw") && po.includes("ro"))
         c.add("mounts", `mount ${dest} is writable ("rw"), the policy has it read-only`, po, io);
       else c.add("mounts", `mount ${dest}: options ${q(io.join(","))}, policy ${q(po.join(","))}`, po, io);
@@ -520,10 +535,10 @@ function diffContainer(c: Collector, data: Rec, p: Rec, index: number, input: Re
       iLayers,
     );
   }
-  const nonImage = storages.filter(
-    (s) => s.driver !== "image_guest_pull" && s.fstype !== "tar" && s.fstype !== "tar-overlay",
-  );
-  const pNonImage = pStorages.filter((s) => s.fstype !== "tar" && s.fstype !== "tar-overlay");
+  explainOverlay(c, data, pStorages, storages);
+  const image = (s: Rec) => s.fstype === "tar" || s.driver === "overlayfs";
+  const nonImage = storages.filter((s) => s.driver !== "image_guest_pull" && !image(s));
+  const pNonImage = pStorages.filter((s) => !image(s));
   if (nonImage.length !== pNonImage.length) {
     c.add(
       "storages",
@@ -649,4 +664,68 @@ function processCommon(c: Collector, data: Rec, pp: Rec, ip: Rec, sName: string,
       v,
     );
   }
+}
+
+const PREFIX_OPTION = "io.katacontainers.fs-opt.layer-src-prefix=";
+
+/**
+ * The overlay of host-pulled layers: its fstype, the snapshotter directory it names first (a
+ * literal, or a regex of the settings where each runtime version has its own directory), and
+ * the layer options that follow.
+ */
+function explainOverlay(c: Collector, data: Rec, pStorages: readonly Rec[], storages: readonly Rec[]): void {
+  const p = pStorages.find((s) => s.driver === "overlayfs");
+  const i = storages.find((s) => s.driver === "overlayfs");
+  if (p === undefined || i === undefined) return;
+  const pOpts = strs(p.options);
+  const iOpts = strs(i.options);
+  const pFirst = pOpts[0] ?? "";
+  const iFirst = iOpts[0] ?? "";
+  // Kata's and Microsoft's own policies keep "<layer ids>", "<root hashes>" here instead, and
+  // their rules do not compare the fstype.
+  if (!pFirst.startsWith(PREFIX_OPTION)) return;
+  if (p.fstype !== i.fstype)
+    c.add("image", `layer overlay: fstype ${q(i.fstype)}, policy ${q(p.fstype)}`, p.fstype ?? null, i.fstype ?? null);
+  if (pFirst.endsWith("$(layer_src_prefix)")) {
+    const regex = str(rec(rec(data.common).tardev).layer_src_prefix);
+    const dir = iFirst.startsWith(PREFIX_OPTION) ? iFirst.slice(PREFIX_OPTION.length) : undefined;
+    if (dir === undefined || !matches(regex, dir)) {
+      c.add(
+        "image",
+        `layer overlay: snapshotter directory ${q(dir ?? iFirst)} does not match the policy's ${q(regex)}`,
+        regex,
+        iFirst,
+      );
+    }
+  } else if (pFirst !== iFirst) {
+    c.add("image", `layer overlay: ${q(iFirst)}, policy ${q(pFirst)}`, pFirst, iFirst);
+  }
+  const rest = (o: readonly string[]) => o.slice(1);
+  if (!same(rest(pOpts), rest(iOpts))) {
+    const at = rest(iOpts).findIndex((o, n) => o !== rest(pOpts)[n]);
+    const where = at < 0 ? rest(pOpts).length : at;
+    c.add(
+      "image",
+      `layer overlay: option ${where + 1} ${q(layerText(iOpts[where + 1]))} differs from the policy's ${q(layerText(pOpts[where + 1]))}`,
+      pOpts,
+      iOpts,
+    );
+  }
+}
+
+/** A layer option as the user can read it: base64-encoded layer descriptions are decoded. */
+function layerText(option: string | undefined): string {
+  if (option === undefined) return "(none)";
+  const key = "io.katacontainers.fs-opt.layer=";
+  if (!option.startsWith(key)) return option;
+  const value = option.slice(key.length);
+  if (!/^[A-Za-z0-9+/]+=*$/.test(value) || value.length % 4 !== 0) return option;
+  let decoded: string;
+  try {
+    decoded = fromUtf8(fromBase64(value));
+  } catch {
+    // Not text: the request's bytes are shown as they came.
+    return option;
+  }
+  return /^[\x20-\x7e]+$/.test(decoded) ? `${key}base64(${decoded})` : option;
 }

@@ -1,7 +1,14 @@
-import { type JsonValue, sha256Hex, utf8 } from "@contrast/core";
+import type { JsonValue } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import { containerdImageName } from "../image/reference.js";
+import {
+  GUEST_LAYERS_DIR,
+  LAYER_SRC_PREFIX_OPTION,
+  STOCK_LAYER_SRC_PREFIX,
+  tardevFormat,
+  tardevLayers,
+} from "../image/tardev.js";
 import type { ImageMetadata, ImageMetadataSource } from "../image.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
@@ -10,6 +17,7 @@ import { parseYamlDocuments } from "../kube/yaml.js";
 import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
 import type { Settings } from "../settings/types.js";
+import { sharedFileCopies } from "./honest/copies.js";
 import { hex, type ResolvedIdentity, resolveIdentity, type SandboxIdentity, uuid } from "./honest/identity.js";
 import { containerdMounts, criMounts, sharedFile, volumeMounts } from "./honest/mounts.js";
 import {
@@ -127,6 +135,8 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
   const pauseReference = settings.cluster_config.pause_container_image;
   const pauseImage = builtinPauseImage(pauseReference) ?? (await imageOf(options.images, pauseReference));
   const pause = pauseContainer(pod, pauseImage);
+  if (runtime.sharedFileCopies === true)
+    requests.push(...sharedFileCopies(pod, undefined, id.sandboxId, mountsOf(pause)));
   containers.push({ name: "", containerId: id.sandboxId, create: requests.length, execs: [] });
   requests.push({ name: "CreateContainerRequest", input: pause as JsonValue });
   requests.push({ name: "StartContainerRequest", input: { container_id: id.sandboxId } });
@@ -140,6 +150,9 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
     const containerId = hex(`container:${id.sandboxId}/${name}`, 64);
     const built = appContainer(pod, c, image, reference, containerId, blockDevices);
     blockDevices = built.blockDevices;
+    if (runtime.sharedFileCopies === true) {
+      requests.push(...sharedFileCopies(pod, c, containerId, mountsOf(built.request)));
+    }
     const create = requests.length;
     requests.push({ name: "CreateContainerRequest", input: built.request as JsonValue });
     requests.push({ name: "StartContainerRequest", input: { container_id: containerId } });
@@ -155,6 +168,11 @@ export async function honestRequests(template: PodTemplate, options: HonestReque
     containers.push({ name, containerId, create, execs });
   }
   return { identity: id, requests, containers };
+}
+
+function mountsOf(request: JsonRecord): Mount[] {
+  const oci = isRecord(request.OCI) ? request.OCI : {};
+  return Array.isArray(oci.Mounts) ? (oci.Mounts as Mount[]) : [];
 }
 
 /** The runtime hands shareProcessNamespace to each container, never through this request's flag. */
@@ -292,13 +310,13 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
   };
   const storages: StorageReq[] = [];
   if (settings.cluster_config.guest_pull === true) storages.push(guestPull("pause", annotations, bundle));
-  else storages.push(...layerStorages(image, bundle));
+  else storages.push(...layerStorages(pod, image, bundle));
   return createRequest(pod, {
     containerId: bundle,
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(bundle), Readonly: true },
+    root: { Path: containerRoot(pod, bundle), Readonly: true },
     storages,
     sysctl: { ...(infra.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged: false,
@@ -307,6 +325,15 @@ function pauseContainer(pod: Pod, image: ImageMetadata): JsonRecord {
 
 function rootPath(bundle: string): string {
   return `/run/kata-containers/${bundle}/rootfs`;
+}
+
+/**
+ * The container's root in the guest: the settings' root_path for this bundle (a guest-pulled
+ * image's overlay is always at rootPath; a host-pulled one where the platform's shim puts it).
+ */
+function containerRoot(pod: Pod, bundle: string): string {
+  const template = pod.settings.common.root_path;
+  return template === undefined ? rootPath(bundle) : template.replaceAll("$(bundle-id)", bundle);
 }
 
 function capabilitySets(caps: readonly string[]) {
@@ -343,48 +370,55 @@ function goJson(value: JsonValue): string {
 }
 
 /**
+ * The PCI address the runtime hot-plugs a layer's device at: one device per distinct layer in
+ * the sandbox, slots 1 to 31 of segment 1, then of segment 2 (as in the AKS request streams of
+ * microsoft/regorus' Kata tests). The policy does not check it.
+ */
+function layerDevice(pod: Pod, name: string): string {
+  const known = pod.layerDevices.get(name);
+  if (known !== undefined) return known;
+  const n = pod.layerDevices.size;
+  const segment = 1 + Math.floor(n / 31);
+  const slot = (n % 31) + 1;
+  const address = `${segment.toString(16).padStart(4, "0")}:00:${slot.toString(16).padStart(2, "0")}.0`;
+  pod.layerDevices.set(name, address);
+  return address;
+}
+
+/**
  * Layers the host pulled and the tardev snapshotter exposes: one dm-verity protected block
  * device per layer, named after the SHA-256 of its chain ID, and an overlay of them at the root.
+ * The overlay's format (fstype, option encoding) is the settings' `common.tardev`; the directory
+ * it names first is the runtime's snapshotter's.
  */
-function layerStorages(image: ImageMetadata, bundle: string): StorageReq[] {
-  const prefix = "/run/kata-containers/sandbox/layers/";
-  const devices: StorageReq[] = [];
-  const layerOptions: string[] = [];
-  const names: string[] = [];
-  let chain = "";
-  for (const layer of image.layers) {
-    chain = chain === "" ? layer.diffId : `sha256:${sha256Hex(utf8(`${chain} ${layer.diffId}`))}`;
-    const name = sha256Hex(utf8(chain));
-    const fs = [
-      "io.katacontainers.fs-opt.block_device=file",
-      "io.katacontainers.fs-opt.is-layer",
-      `io.katacontainers.fs-opt.root-hash=${layer.verityHash}`,
-    ];
-    devices.push({
-      driver: "blk",
-      driver_options: [],
-      source: "",
-      fstype: "tar",
-      options: ["ro", ...fs],
-      mount_point: `${prefix}${name}`,
-      fs_group: null,
-      shared: false,
-    });
-    layerOptions.push(`io.katacontainers.fs-opt.layer=${name},tar,ro,${fs.join(",")}`);
-    names.push(name);
-  }
+function layerStorages(pod: Pod, image: ImageMetadata, bundle: string): StorageReq[] {
+  const format = tardevFormat(pod.settings);
+  const layers = tardevLayers(image, format);
+  const devices: StorageReq[] = layers.map((l) => ({
+    driver: "blk",
+    driver_options: [],
+    source: layerDevice(pod, l.name),
+    fstype: "tar",
+    options: ["ro", ...l.fsOptions],
+    mount_point: `${GUEST_LAYERS_DIR}${l.name}`,
+    fs_group: null,
+    shared: false,
+  }));
   const overlay: StorageReq = {
     driver: "overlayfs",
     driver_options: [],
     source: "none",
-    fstype: "tar-overlay",
+    fstype: format.overlayFstype,
     options: [
-      "io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers",
-      ...[...layerOptions].reverse(),
+      `${LAYER_SRC_PREFIX_OPTION}${pod.runtime.layerSrcPrefix ?? STOCK_LAYER_SRC_PREFIX}`,
+      ...layers.map((l) => l.overlayOption).reverse(),
       "io.katacontainers.fs-opt.overlay-rw",
-      `lowerdir=${[...names].reverse().join(":")}`,
+      `lowerdir=${layers
+        .map((l) => l.name)
+        .reverse()
+        .join(":")}`,
     ],
-    mount_point: rootPath(bundle),
+    mount_point: containerRoot(pod, bundle),
     fs_group: null,
     shared: false,
   };
@@ -661,7 +695,7 @@ function appContainer(
   if (settings.cluster_config.guest_pull === true) {
     // The runtime names the image to pull by the container's image-name annotation.
     storages.push(guestPull(annotations["io.kubernetes.cri.image-name"] as string, annotations, containerId));
-  } else storages.push(...layerStorages(image, containerId));
+  } else storages.push(...layerStorages(pod, image, containerId));
   const n = volumeMounts(pod, c, containerId, mounts, storages, blockDevices);
   const devices = gpus(c, settings, annotations, pod.runtime.vfioColdPlug === true);
   for (const dest of Object.keys(image.config.Volumes ?? {})) {
@@ -678,7 +712,7 @@ function appContainer(
     annotations,
     mounts,
     process,
-    root: { Path: rootPath(containerId), Readonly: sc.readOnlyRootFilesystem === true },
+    root: { Path: containerRoot(pod, containerId), Readonly: sc.readOnlyRootFilesystem === true },
     storages,
     sysctl: { ...(settings.other_container.Linux?.Sysctl ?? {}), ...pod.sysctls },
     privileged,

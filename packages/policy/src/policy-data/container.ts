@@ -1,6 +1,13 @@
-import { sha256Hex, utf8 } from "@contrast/core";
 import { PolicyError } from "../errors.js";
 import { containerdImageName } from "../image/reference.js";
+import {
+  GUEST_LAYERS_DIR,
+  LAYER_SRC_PREFIX_OPTION,
+  LAYER_SRC_PREFIX_PLACEHOLDER,
+  STOCK_LAYER_SRC_PREFIX,
+  tardevFormat,
+  tardevLayers,
+} from "../image/tardev.js";
 import { type ImageMetadata, isPinned } from "../image.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
@@ -133,7 +140,7 @@ function buildContainer(
         },
   );
   const storages: Storage[] = [];
-  if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image));
+  if (settings.cluster_config.guest_pull === false) storages.push(...layerStorages(image, settings));
   if (!isPause) {
     volumeMountsAndStorages(
       container,
@@ -319,45 +326,41 @@ function vfioDevices(
 /**
  * Layer storages for images the host pulls (`cluster_config.guest_pull: false`): one read-only
  * block device per layer, verified by its dm-verity root hash, then an overlay of all layers.
- * The layer's mount point is named after the SHA-256 of its OCI chain ID.
+ * The layer's mount point is named after the SHA-256 of its OCI chain ID. Where the settings
+ * give a regex for the snapshotter's directory (`common.tardev.layer_src_prefix`), the policy
+ * names it by a placeholder the rules match against that regex.
  */
-function layerStorages(image: ImageMetadata): Storage[] {
-  const layersPath = "/run/kata-containers/sandbox/layers/";
-  const layerStorages: Storage[] = [];
-  const overlayOptions: string[] = [];
-  const lowerdirs: string[] = [];
-  let chainId = "";
-  for (const layer of image.layers) {
-    chainId = chainId === "" ? layer.diffId : `sha256:${sha256Hex(utf8(`${chainId} ${layer.diffId}`))}`;
-    const name = sha256Hex(utf8(chainId));
-    const fsOptions = `io.katacontainers.fs-opt.block_device=file,io.katacontainers.fs-opt.is-layer,io.katacontainers.fs-opt.root-hash=${layer.verityHash}`;
-    layerStorages.push({
-      driver: "blk",
-      driver_options: [],
-      source: "",
-      fstype: "tar",
-      options: ["ro", ...fsOptions.split(",")],
-      mount_point: `${layersPath}${name}`,
-      fs_group: null,
-      shared: false,
-    });
-    overlayOptions.push(`io.katacontainers.fs-opt.layer=${name},tar,ro,${fsOptions}`);
-    lowerdirs.push(name);
-  }
+function layerStorages(image: ImageMetadata, settings: Settings): Storage[] {
+  const format = tardevFormat(settings);
+  const layers = tardevLayers(image, format);
+  const devices: Storage[] = layers.map((l) => ({
+    driver: "blk",
+    driver_options: [],
+    source: "",
+    fstype: "tar",
+    options: ["ro", ...l.fsOptions],
+    mount_point: `${GUEST_LAYERS_DIR}${l.name}`,
+    fs_group: null,
+    shared: false,
+  }));
+  const prefix = format.prefixRegex === undefined ? STOCK_LAYER_SRC_PREFIX : LAYER_SRC_PREFIX_PLACEHOLDER;
   const overlay: Storage = {
     driver: "overlayfs",
     driver_options: [],
     source: "",
-    fstype: "tar-overlay",
+    fstype: format.overlayFstype,
     options: [
-      "io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers",
-      ...overlayOptions.reverse(),
+      `${LAYER_SRC_PREFIX_OPTION}${prefix}`,
+      ...layers.map((l) => l.overlayOption).reverse(),
       "io.katacontainers.fs-opt.overlay-rw",
-      `lowerdir=${lowerdirs.reverse().join(":")}`,
+      `lowerdir=${layers
+        .map((l) => l.name)
+        .reverse()
+        .join(":")}`,
     ],
     mount_point: "$(root_path)",
     fs_group: null,
     shared: false,
   };
-  return [...layerStorages.reverse(), overlay];
+  return [...devices.reverse(), overlay];
 }

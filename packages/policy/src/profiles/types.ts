@@ -42,6 +42,16 @@ export interface ProfileFact {
 export interface RuntimeFacts {
   /** The OCI runtime-spec `Version` the node's containerd writes into each container's spec. */
   readonly ociVersion: string;
+  /**
+   * The directory the tardev snapshotter names in the `layer-src-prefix` option of host-pulled
+   * images' overlay storage; default: stock Kata's `/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers`.
+   */
+  readonly layerSrcPrefix?: string;
+  /**
+   * The guest has no shared filesystem: the runtime copies each shared file and directory a
+   * container mounts (`CopyFileRequest`, in the form Microsoft's fork hands the policy).
+   */
+  readonly sharedFileCopies?: boolean;
   /** `CreateSandboxRequest.guest_hook_path`: the Kata configuration's `guest_hook_path` (GPU nodes). */
   readonly guestHookPath?: string;
   /**

@@ -51,6 +51,12 @@ export interface StorageSettings {
   readonly shared?: boolean;
 }
 
+export interface TardevSettings {
+  readonly overlay_fstype?: string;
+  readonly layer_option_encoding?: "plain" | "base64";
+  readonly layer_src_prefix?: string;
+}
+
 export interface Settings {
   readonly pause_container: InfraContainer;
   readonly other_container: InfraContainer;
@@ -80,6 +86,12 @@ export interface Settings {
     readonly default_caps: readonly string[];
     readonly privileged_caps: readonly string[];
     readonly image_layer_verification?: string;
+    /**
+     * How host-pulled layers reach the guest through a tardev snapshotter whose format differs
+     * from stock Kata's (Microsoft's fork on AKS): the overlay's fstype, how its layer options
+     * are encoded, and a regex the overlay's layer-src-prefix directory must match.
+     */
+    readonly tardev?: TardevSettings;
     readonly [key: string]: unknown;
   };
   readonly kata_config: {

@@ -106,6 +106,15 @@ export function criMounts(
   }
 }
 
+/**
+ * Where the runtime creates shared-fs emptyDirs: the directory the settings' emptyDir mount
+ * point names (a regex prefix over $(cpath) and $(sandbox-id)) for this sandbox.
+ */
+function localEmptyDirs(mountPoint: string | undefined, sandboxId: string): string {
+  const template = (mountPoint ?? "^$(cpath)/$(sandbox-id)/rootfs/local/").replace(/^\^/, "");
+  return template.replaceAll("$(cpath)/", SHARED_DIR).replaceAll("$(sandbox-id)", sandboxId);
+}
+
 /** Block device addresses the runtime hot-plugs for block emptyDirs (SCSI "<host>:<lun>"). */
 export function scsiAddress(n: number): string {
   // Padded so that its base64url form has no padding characters either way.
@@ -162,7 +171,7 @@ export function volumeMounts(
         point = `/run/kata-containers/sandbox/ephemeral/${name}`;
       } else {
         source = v.source ?? "local";
-        point = `/run/kata-containers/shared/containers/${id.sandboxId}/rootfs/local/${name}`;
+        point = `${localEmptyDirs(v.mount_point, id.sandboxId)}${name}`;
       }
       mounts.push({ destination: dest, source: point, type_: v.mount_type, options });
       storages.push({

@@ -59,6 +59,8 @@ export interface Pod {
   readonly hostname: string;
   readonly sysctls: Record<string, string>;
   readonly volumes: readonly JsonRecord[];
+  /** The device address of each layer hot-plugged into the sandbox so far, by layer name. */
+  readonly layerDevices: Map<string, string>;
 }
 
 export function podFacts(
@@ -85,6 +87,7 @@ export function podFacts(
     security,
     hostname: typeof spec.hostname === "string" && spec.hostname !== "" ? spec.hostname : id.sandboxName,
     sysctls,
+    layerDevices: new Map<string, string>(),
     // A claim template becomes a persistentVolumeClaim volume of the same name in each pod.
     volumes: [
       ...(Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : []),
