@@ -504,6 +504,7 @@ const AKS_PINNED_FACTS = [
   "copyfile-mode-form",
   "read-stream-allowed",
   "env-regex-fork",
+  "tarfs-long-symlinks",
 ];
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 100);

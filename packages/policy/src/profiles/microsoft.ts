@@ -98,6 +98,12 @@ export const AKS_FACTS: readonly ProfileFact[] = [
       "service environment variables are allowed for TCP services only, named by $(svc_name) = [A-Z0-9_.-]+; no JOB_COMPLETION_INDEX",
     source: `${FORK} src/tools/genpolicy/genpolicy-settings.json (request_defaults.CreateContainerRequest.allow_env_regex)`,
   },
+  {
+    id: "tarfs-long-symlinks",
+    summary:
+      "layer root hashes follow the fork's tarfs index, which keeps symlink targets longer than 100 bytes (appended after the directory tables), so such layers hash differently from stock Kata's (profile tarfs: microsoft)",
+    source: `${FORK} src/tardev-snapshotter/tarindex/src/lib.rs (blob f4e0085a, the same from 3.2.0.azl1 to azl5)`,
+  },
 ];
 
 const EMPTY_DIR_PATH = "^$(cpath)/$(sandbox-id)/local/";
