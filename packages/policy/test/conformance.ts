@@ -5,7 +5,9 @@ import {
   AgentPolicy,
   generatePolicies,
   loadSettings,
+  type Settings,
   type SettingsDropIn,
+  settingsToJson,
   withProtobufDefaults,
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
@@ -22,6 +24,8 @@ export interface CaseResult {
   readonly actual: boolean;
   /** The last policy print lines of a denial, to see which check failed. */
   readonly trace: readonly string[];
+  /** explainDenial's reasons for a denial. */
+  readonly reasons: readonly string[];
 }
 
 /** Every directory below kata-tests/ that holds a testcases.json. */
@@ -37,7 +41,7 @@ export function caseDirs(dir = CASES): string[] {
 }
 
 /** A case's inputs as `policy generate` would get them: pod.yaml, settings with drop-ins, config files. */
-export function caseInputs(dir: string) {
+export function caseInputs(dir: string, base?: Settings) {
   const name = relative(CASES, dir);
   const read = (f: string) => readFileSync(join(dir, f), "utf8");
   const files = readdirSync(dir);
@@ -45,7 +49,10 @@ export function caseInputs(dir: string) {
   const dropIns: SettingsDropIn[] = files.includes("genpolicy-settings.d")
     ? readdirSync(dropInDir).map((f) => ({ name: f, text: readFileSync(join(dropInDir, f), "utf8") }))
     : [];
-  const settings = loadSettings(readFileSync(join(TESTDATA, "genpolicy-settings.json"), "utf8"), dropIns);
+  const settings = loadSettings(
+    base === undefined ? readFileSync(join(TESTDATA, "genpolicy-settings.json"), "utf8") : settingsToJson(base),
+    dropIns,
+  );
   const configFiles = files.filter((f) => f !== "pod.yaml" && /\.ya?ml$/.test(f)).map(read);
   return { name, read, files, dropIns, settings, configFiles, pod: read("pod.yaml") };
 }
@@ -54,8 +61,8 @@ export function caseInputs(dir: string) {
  * Generates the policy for a case's pod.yaml (with the case's settings drop-ins and config maps),
  * then evaluates its requests in order as the agent would, carrying the agent state between them.
  */
-export async function runCase(dir: string, rules?: string): Promise<CaseResult[]> {
-  const { name, read, settings, configFiles, pod } = caseInputs(dir);
+export async function runCase(dir: string, rules?: string, base?: Settings): Promise<CaseResult[]> {
+  const { name, read, settings, configFiles, pod } = caseInputs(dir, base);
   const generated = await generatePolicies(pod, {
     images: fixtureImages(),
     settings,
@@ -85,6 +92,7 @@ export async function runCase(dir: string, rules?: string): Promise<CaseResult[]
       expected: c.allowed,
       actual: d.allowed,
       trace: d.prints.slice(-6),
+      reasons: (d.reasons ?? []).map((r) => r.message),
     };
   });
 }

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY_PLATFORM, PolicyError, policyProfile, policyProfiles, settingsToJson } from "../src/index.js";
+import {
+  DEFAULT_POLICY_PLATFORM,
+  explainDenial,
+  PolicyError,
+  policyProfile,
+  policyProfiles,
+  settingsToJson,
+} from "../src/index.js";
 
 /**
  * Version pinning: each profile's facts, modelled upstream versions and settings digest are
@@ -75,5 +82,16 @@ describe("platform profiles", () => {
     expect(settingsToJson(policyProfile("kata").settings)).toBe(
       readFileSync(new URL("../../../testdata/genpolicy/genpolicy-settings.json", import.meta.url), "utf8"),
     );
+  });
+
+  it("a request the platform's settings switch off is explained by that switch", () => {
+    const kata = { request_defaults: policyProfile("kata").settings.request_defaults };
+    expect(explainDenial(kata, "ReadStreamRequest", { container_id: "c" }).map((r) => r.message)).toEqual([
+      "ReadStreamRequest is not allowed: the policy's settings set request_defaults.ReadStreamRequest to false",
+    ]);
+    const qemu = { request_defaults: policyProfile("metal-qemu-snp").settings.request_defaults };
+    expect(explainDenial(qemu, "AddARPNeighborsRequest", {})[0]?.field).toBe("request_defaults.AddARPNeighborsRequest");
+    // A boolean switch left out is no accusation: Kata's older rules allow those by default.
+    expect(explainDenial({ request_defaults: {} }, "UpdateEphemeralMountsRequest", {})[0]?.field).toBe("request");
   });
 });

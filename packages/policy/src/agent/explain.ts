@@ -126,7 +126,7 @@ export function explainDenial(
       reasons = explainSandbox(data, rec(input));
       break;
     default:
-      reasons = [];
+      reasons = explainByDefaults(data, request);
   }
   if (reasons.length === 0) {
     reasons = [
@@ -138,6 +138,36 @@ export function explainDenial(
   }
   return reasons;
 }
+
+/**
+ * Requests the settings switch on or off as a whole (`request_defaults.<Request>`): a platform
+ * whose settings leave one out, or set it false, denies every such request.
+ */
+function explainByDefaults(data: Rec, request: string): DenialReason[] {
+  const defaults = rec(data.request_defaults);
+  if (!SWITCHED_REQUESTS.has(request)) return [];
+  const value = defaults[request];
+  // Absent counts only where the rules need the entry to allow anything (the ARP rule reads its
+  // limits from it); Kata's older policies leave the boolean ones out and allow them by default.
+  if (value === undefined ? request !== "AddARPNeighborsRequest" : value !== false) return [];
+  return [
+    {
+      field: `request_defaults.${request}`,
+      message: `${request} is not allowed: the policy's settings ${value === false ? `set request_defaults.${request} to false` : `have no request_defaults.${request}`}`,
+      expected: true,
+      actual: value === undefined ? null : value,
+    },
+  ];
+}
+
+const SWITCHED_REQUESTS = new Set([
+  "AddARPNeighborsRequest",
+  "CloseStdinRequest",
+  "GetDiagnosticDataRequest",
+  "ReadStreamRequest",
+  "UpdateEphemeralMountsRequest",
+  "WriteStreamRequest",
+]);
 
 function explainSandbox(data: Rec, input: Rec): DenialReason[] {
   const c = new Collector("pause");
