@@ -155,7 +155,7 @@ function explainByDefaults(data: Rec, request: string): DenialReason[] {
       field: `request_defaults.${request}`,
       message: `${request} is not allowed: the policy's settings ${value === false ? `set request_defaults.${request} to false` : `have no request_defaults.${request}`}`,
       expected: true,
-      actual: value === undefined ? null : value,
+      actual: value === undefined ? null : (value as JsonValue),
     },
   ];
 }
