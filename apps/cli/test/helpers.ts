@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -30,4 +31,19 @@ export async function cli(
   const stderr = new Capture(options.tty ?? false);
   const status = await run(argv, { stdout, stderr, cwd: options.cwd ?? REPO, env: options.env ?? { NO_COLOR: "1" } });
   return { status, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** Runs the built CLI bundle in `cwd` as a user would (a separate node process, no colour). */
+export function runBundle(
+  cwd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...env, NO_COLOR: "1" },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,9 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatRequestStream, parseRequestStream, policyProfiles } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { REPO, runBundle, tempDir } from "./helpers.js";
 import type { Checked } from "./tampers.js";
 
 /**
@@ -45,15 +44,7 @@ spec:
           volumeMounts: [{name: contrast-secrets, mountPath: /contrast, readOnly: true}]
 `;
 
-function contrast(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const contrast = runBundle;
 
 // biome-ignore lint/suspicious/noExplicitAny: requests are changed field by field
 type Req = { name: string; input: Record<string, any> };

@@ -1,9 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatRequestStream, parseRequestStream } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { REPO, runBundle, tempDir } from "./helpers.js";
 import type { Checked } from "./tampers.js";
 
 /**
@@ -52,15 +51,7 @@ function workspace(): string {
   return dir;
 }
 
-function contrast(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const contrast = runBundle;
 
 type Req = { name: string; input: Record<string, unknown> & { OCI?: Record<string, unknown> } };
 const IMAGES = ["--image-metadata", "images.json"];
@@ -102,7 +93,7 @@ describe("Kata-flavour profiles through the built CLI", () => {
 
     // Tampered: another hook directory; the secrets volume writable in the app; stdin opened.
     const hook = structuredClone(sandbox);
-    hook.input.guest_hook_path = "/tmp/hooks";
+    hook.input.guest_hook_path = "/var/lib/evil/hooks";
     const writable = structuredClone(cuda);
     for (const m of (writable.input.OCI as { Mounts: { destination: string; options: string[] }[] }).Mounts)
       if (m.destination === "/contrast") m.options = ["rbind", "rprivate", "rw"];
@@ -123,7 +114,7 @@ describe("Kata-flavour profiles through the built CLI", () => {
       ["WriteStreamRequest", false],
     ]);
     expect(tail[1]?.reasons?.map((r) => r.message)).toEqual([
-      'pause container: guest hook path "/tmp/hooks" is not allowed',
+      'pause container: guest hook path "/var/lib/evil/hooks" is not allowed',
     ]);
     expect(tail[2]?.reasons?.some((r) => r.message.includes("/contrast"))).toBe(true);
 

@@ -1,9 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatRequestStream, parseRequestStream } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { REPO, runBundle, tempDir } from "./helpers.js";
 import type { Req } from "./tampers.js";
 
 /**
@@ -45,15 +44,7 @@ spec:
               readOnly: true
 `;
 
-function contrast(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const contrast = runBundle;
 
 interface Checked {
   readonly allowed: number;

@@ -1,10 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { formatRequestStream } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
 import { CORPUS, CORPUS_DATA, CORPUS_FILES, CORPUS_WORKLOADS, corpusConfigFiles, corpusText } from "./corpus.js";
-import { BUNDLE, tempDir } from "./helpers.js";
+import { runBundle, tempDir } from "./helpers.js";
 import { type Checked, type Req, tampers } from "./tampers.js";
 
 /**
@@ -20,15 +19,7 @@ const FILES = CORPUS_FILES;
 const DATA = CORPUS_DATA;
 const text = corpusText;
 
-function run(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runBundle;
 
 interface Streams {
   workloads: { workload: string; requests: { name: string; input: Req }[] }[];

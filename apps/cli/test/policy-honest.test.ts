@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
@@ -9,7 +8,7 @@ import {
   settingsToJson,
 } from "@contrast/policy";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, cli, REPO, tempDir } from "./helpers.js";
+import { cli, REPO, runBundle, tempDir } from "./helpers.js";
 import { type Checked, type Req, tampers } from "./tampers.js";
 
 /**
@@ -53,15 +52,7 @@ function prepare(name: string, yaml: string, settings: string, config: Record<st
   return { name, dir, config: Object.keys(config) };
 }
 
-function contrast(w: Workload, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: w.dir,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const contrast = (w: Workload, args: string[]) => runBundle(w.dir, args);
 
 // Kata's own cases and settings model stock Kata's runtime, so its profile sends the requests
 // (the default platform's containerd writes another OCI version than these settings expect).

@@ -1,10 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from "@contrast/policy";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, REPO, tempDir } from "./helpers.js";
+import { REPO, runBundle, tempDir } from "./helpers.js";
 
 /**
  * The initdata format end to end through the built CLI: `policy generate --annotation initdata`
@@ -25,15 +25,7 @@ spec:
       command: ["/pause", "--serve"]
 `;
 
-function contrast(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const contrast = runBundle;
 
 function annotations(path: string): Record<string, string> {
   return (
