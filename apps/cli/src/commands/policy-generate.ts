@@ -78,6 +78,11 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     const rulesPath = resolvePath(ctx, opts.rules, "rules.rego");
     const rules = await readOptional(rulesPath, opts.rules !== undefined);
     if (rules !== undefined) checkRules(rules, rulesPath);
+    if (!out.json && (settings !== undefined || rules !== undefined)) {
+      // A workspace file silently winning over the platform would surprise whoever chose it.
+      const replaced = [settings === undefined ? "" : "settings", rules === undefined ? "" : `rules (${rulesPath})`];
+      out.info(`The workspace's ${replaced.filter((x) => x !== "").join(" and ")} replace the platform's`);
+    }
     images = await openImageSourceFromFlags(ctx, opts, profile.tarfs);
     const texts = new Map<string, string>();
     for (const f of files) texts.set(f, fromUtf8(await readBounded(f, YAML_MAX_BYTES, "YAML file")));
