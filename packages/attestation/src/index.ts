@@ -108,23 +108,19 @@ export {
 } from "./snp/verify.js";
 export {
   collateralFromDcapQvl,
-  evaluateTdxTcb,
-  intelDate,
   missingTdxCollateral,
   parsePcsResponse,
   type SignedCollateral,
-  TCB_STATUSES,
-  type TcbStatus,
   type TdxCollateral,
-  type TdxTcbEvaluation,
   tdxCollateralSources,
-  type VerifyTdxCollateralOptions,
-  verifyTdxCollateral,
-} from "./tdx/collateral.js";
+} from "./tdx/collateral-documents.js";
+export { intelDate } from "./tdx/collateral-fields.js";
 export { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "./tdx/intel-root.js";
 export { type JudgeTdxQuoteOptions, judgeTdxQuote, type TdxJudgement } from "./tdx/judge.js";
 export { type PckExtension, parsePckExtension, type SgxType } from "./tdx/pck.js";
 export { INTEL_QE_VENDOR_ID, parseTdxQuote, type QeReport, type TdxQuote, type TdxQuoteBody } from "./tdx/quote.js";
+export { evaluateTdxTcb, type TdxTcbEvaluation } from "./tdx/tcb-evaluation.js";
+export { TCB_STATUSES, type TcbStatus } from "./tdx/tcb-status.js";
 export {
   CONTRAST_TD_ATTRIBUTES,
   type TdxExpectations,
@@ -142,4 +138,5 @@ export {
   verifyPckChain,
   verifyTdxQuote,
 } from "./tdx/verify.js";
+export { type VerifyTdxCollateralOptions, verifyTdxCollateral } from "./tdx/verify-collateral.js";
 export { type Crl, parseCrl, verifyCrl } from "./x509.js";

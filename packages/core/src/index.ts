@@ -32,20 +32,10 @@ export {
   type SerializedError,
 } from "./error.js";
 export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
-export {
-  compareUtf8,
-  DEFAULT_JSON_MAX_BYTES,
-  formatJsonPath,
-  type JsonObject,
-  type JsonPath,
-  type JsonValue,
-  type JsonWritable,
-  type ParseJsonOptions,
-  parseJson,
-  quoteGo,
-  type StringifyJsonOptions,
-  stringifyJson,
-} from "./json.js";
+export { compareUtf8, quoteGo } from "./json/go-strings.js";
+export { type JsonWritable, type StringifyJsonOptions, stringifyJson } from "./json/go-writer.js";
+export { DEFAULT_JSON_MAX_BYTES, type ParseJsonOptions, parseJson } from "./json/parse.js";
+export { formatJsonPath, type JsonObject, type JsonPath, type JsonValue } from "./json/value.js";
 export {
   LOG_LEVELS,
   type LogFields,

@@ -1,6 +1,7 @@
 import { type JsonObject, parseJson } from "@contrast/core";
 import { EvidenceError } from "../errors.js";
-import { intelDate, parsePcsResponse, type TdxCollateral } from "../tdx/collateral.js";
+import { parsePcsResponse, type TdxCollateral } from "../tdx/collateral-documents.js";
+import { intelDate } from "../tdx/collateral-fields.js";
 import { parsePckExtension } from "../tdx/pck.js";
 import type { VerifiedTdxQuote } from "../tdx/verify.js";
 import { parseCrl } from "../x509.js";

@@ -1,5 +1,5 @@
 import { fromHex, parseJson, toHex } from "@contrast/core";
-import type { TdxCollateral } from "../tdx/collateral.js";
+import type { TdxCollateral } from "../tdx/collateral-documents.js";
 import { parseTdxQuote } from "../tdx/quote.js";
 import { documentError, type Field, MessageWriter, readMessage, sized } from "./wire.js";
 

@@ -1,16 +1,12 @@
 import type { X509Certificate } from "node:crypto";
 import { EvidenceError } from "../errors.js";
-import {
-  missingTdxCollateral,
-  type TcbStatus,
-  type TdxCollateral,
-  type TdxTcbEvaluation,
-  tdxCollateralSources,
-  verifyTdxCollateral,
-} from "./collateral.js";
+import { missingTdxCollateral, type TdxCollateral, tdxCollateralSources } from "./collateral-documents.js";
 import { type PckExtension, parsePckExtension } from "./pck.js";
+import type { TdxTcbEvaluation } from "./tcb-evaluation.js";
+import type { TcbStatus } from "./tcb-status.js";
 import { type TdxExpectations, validateTdxQuote } from "./validate.js";
 import type { VerifiedTdxQuote } from "./verify.js";
+import { verifyTdxCollateral } from "./verify-collateral.js";
 
 export interface JudgeTdxQuoteOptions {
   now: Date;

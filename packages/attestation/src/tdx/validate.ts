@@ -1,8 +1,8 @@
 import { bytesEqual, toHex } from "@contrast/core";
 import { acceptAny, type Mismatch } from "../accept-any.js";
-import type { TdxTcbEvaluation } from "./collateral.js";
 import { parsePckExtension } from "./pck.js";
 import { INTEL_QE_VENDOR_ID } from "./quote.js";
+import type { TdxTcbEvaluation } from "./tcb-evaluation.js";
 import type { VerifiedTdxQuote } from "./verify.js";
 
 /** Contrast requires exactly SEPT_VE_DISABLE: no debug, no migration, no PKS, no KL, no PERFMON. */

@@ -3,10 +3,11 @@ import { bytesEqual, type Clock, decodePem, sha256, toBase64Url, toHex } from "@
 import type { CollateralStore } from "../collateral/store.js";
 import { fetchTdxCollateral } from "../collateral/tdx.js";
 import { EvidenceError } from "../errors.js";
-import type { TcbStatus, TdxCollateral } from "./collateral.js";
+import type { TdxCollateral } from "./collateral-documents.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
 import { judgeTdxQuote, type TdxJudgement } from "./judge.js";
 import { INTEL_QE_VENDOR_ID, parseTdxQuote, type TdxQuote } from "./quote.js";
+import type { TcbStatus } from "./tcb-status.js";
 import type { TdxExpectations } from "./validate.js";
 
 export interface VerifyTdxOptions {
