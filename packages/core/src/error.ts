@@ -32,6 +32,14 @@ export interface SerializedError {
 
 const CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
+/**
+ * The brand every ContrastError carries. It is a registered symbol, so two copies of
+ * @contrast/core in one process (a bundled CLI next to a library from node_modules, two versions
+ * in one dependency tree) agree on it, and an error thrown by one copy is still a ContrastError to
+ * the other. connect-es brands ConnectError the same way.
+ */
+const BRAND: unique symbol = Symbol.for("@contrast/core.ContrastError");
+
 export class ContrastError<TCode extends string = string> extends Error {
   readonly code: TCode;
   readonly kind: ErrorKind;
@@ -49,6 +57,21 @@ export class ContrastError<TCode extends string = string> extends Error {
     this.kind = options.kind ?? "input";
     this.hint = options.hint;
     this.details = options.details;
+  }
+
+  /**
+   * `x instanceof ContrastError` holds for errors of any copy of this package (by the brand);
+   * `x instanceof SomeSubclass` keeps the ordinary prototype check, so a plain ContrastError is
+   * not a PolicyError.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return (
+      this === ContrastError &&
+      typeof value === "object" &&
+      value !== null &&
+      (value as { readonly [BRAND]?: unknown })[BRAND] === true
+    );
   }
 
   /**
@@ -90,6 +113,9 @@ export class ContrastError<TCode extends string = string> extends Error {
     return out;
   }
 }
+
+// On the prototype, not the instance: the brand stays out of own keys, JSON and deep equality.
+Object.defineProperty(ContrastError.prototype, BRAND, { value: true, enumerable: false });
 
 /** Type guard that also narrows on a specific code. */
 export function isContrastError<T extends string>(value: unknown, code?: T): value is ContrastError<T> {
