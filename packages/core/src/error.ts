@@ -64,10 +64,15 @@ export class ContrastError<TCode extends string = string> extends Error {
    * `x instanceof SomeSubclass` keeps the ordinary prototype check, so a plain ContrastError is
    * not a PolicyError.
    */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class on the right of instanceof (a subclass inherits this method), so it
+    // cannot be replaced by the class name here.
+    // biome-ignore lint/complexity/noThisInStatic: the receiver decides between brand and prototype check
+    // biome-ignore lint/complexity/noUselessThisAlias: named once, used twice below
+    const target: unknown = this;
+    if (Function.prototype[Symbol.hasInstance].call(target, value)) return true;
     return (
-      this === ContrastError &&
+      target === ContrastError &&
       typeof value === "object" &&
       value !== null &&
       (value as { readonly [BRAND]?: unknown })[BRAND] === true

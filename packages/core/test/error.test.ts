@@ -107,8 +107,8 @@ describe("ContrastError brand (two copies of @contrast/core)", () => {
     const lookAlike = Object.assign(new Error("x"), { name: "ContrastError", code: "A_B", kind: "input" });
     expect(lookAlike instanceof ContrastError).toBe(false);
     expect(ContrastError.from(lookAlike).code).toBe("INTERNAL");
-    expect(null instanceof ContrastError).toBe(false);
-    expect((42 as unknown) instanceof ContrastError).toBe(false);
+    expect((null as unknown as object) instanceof ContrastError).toBe(false);
+    expect((42 as unknown as object) instanceof ContrastError).toBe(false);
     // The brand is the registered symbol, so anything carrying it is recognised (what a third copy
     // of a future version would do).
     const branded = Object.create(Error.prototype, {
