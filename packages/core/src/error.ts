@@ -13,6 +13,20 @@ export type ErrorKind =
   | "io" // file system or network trouble
   | "internal"; // a bug: an invariant of ours did not hold
 
+/**
+ * One entry of a package's error registry: each package lists every code it reports in an
+ * `as const` array of these (its `*_ERROR_CODES`), derives its code union from it, and
+ * docs/errors.md is generated from all of them. `hint` is the usual advice; a throw site may give
+ * a more specific one.
+ */
+export interface ErrorCodeInfo {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  /** One sentence: what happened, independent of the instance. */
+  readonly meaning: string;
+  readonly hint: string;
+}
+
 export interface ContrastErrorOptions {
   readonly hint?: string;
   readonly cause?: unknown;
