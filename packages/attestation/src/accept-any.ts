@@ -1,3 +1,4 @@
+import type { AttestationErrorCode } from "./error-codes.js";
 import { PolicyError } from "./errors.js";
 
 /** One field that differs from the expectations. */
@@ -13,7 +14,7 @@ export interface Mismatch<C extends string = string> {
  * Returns the index of the first matching entry; otherwise throws a PolicyError that lists, per
  * entry, every field with its expected and actual value.
  */
-export function acceptAny<E, C extends string>(
+export function acceptAny<E, C extends AttestationErrorCode>(
   entries: readonly E[],
   mismatches: (entry: E) => Mismatch<C>[],
   what: { evidence: string; tee: string },
