@@ -71,12 +71,6 @@ export const REGO_ERROR_CODES = [
     meaning: "The named Rego dialect does not exist.",
     hint: "Name one of the dialects of docs/rego.md, e.g. regorus-0.2.8-kata.",
   },
-  {
-    code: "ENCODING_INVALID_URL",
-    kind: "input",
-    meaning: "urlquery.decode met an invalid percent escape.",
-    hint: "Check the string passed to urlquery.decode: every % must start a valid escape.",
-  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type RegoErrorCode = (typeof REGO_ERROR_CODES)[number]["code"];
