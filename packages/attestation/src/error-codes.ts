@@ -3,7 +3,7 @@ import type { ErrorCodeInfo } from "@contrast/core";
 /**
  * Every code @contrast/attestation reports, with what it means, its kind and the usual hint.
  * Programs branch on the code, never on the message; docs/errors.md is generated from this list.
- * `crypto` codes are EvidenceError (the evidence cannot be trusted), `policy` codes PolicyError
+ * `crypto` codes are EvidenceError (the evidence cannot be trusted), `policy` codes AttestationPolicyError
  * (genuine evidence that does not meet the expectations).
  */
 export const ATTESTATION_ERROR_CODES = [

@@ -19,7 +19,7 @@ export class EvidenceError extends ContrastError<AttestationErrorCode> {
  * The evidence is genuine but does not satisfy the expectations (reference values, report
  * data, policy). Kept apart from EvidenceError so that operators can tell tampering from drift.
  */
-export class PolicyError extends ContrastError<AttestationErrorCode> {
+export class AttestationPolicyError extends ContrastError<AttestationErrorCode> {
   constructor(code: AttestationErrorCode, message: string, options: Omit<ContrastErrorOptions, "kind"> = {}) {
     super(code, message, { ...options, kind: "policy" });
   }

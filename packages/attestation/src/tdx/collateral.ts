@@ -10,7 +10,7 @@ import {
   toHex,
   utf8,
 } from "@contrast/core";
-import { EvidenceError, PolicyError } from "../errors.js";
+import { AttestationPolicyError, EvidenceError } from "../errors.js";
 import { type Crl, parseCrl, serialHex, verifyCrl } from "../x509.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
 import { type PckExtension, parsePckExtension } from "./pck.js";
@@ -297,9 +297,13 @@ function evaluateQe(quote: TdxQuote, id: JsonObject): TcbStatus {
     const level = obj(raw, "QE tcb level");
     if (num(obj(level.tcb, "QE tcb").isvsvn, "isvsvn") <= qe.isvSvn) return status(level.tcbStatus);
   }
-  throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `QE ISVSVN ${qe.isvSvn} is below every level of Intel's QE identity`, {
-    hint: "The quoting enclave is too old; update the platform's DCAP software.",
-  });
+  throw new AttestationPolicyError(
+    "TDX_TCB_NOT_SUPPORTED",
+    `QE ISVSVN ${qe.isvSvn} is below every level of Intel's QE identity`,
+    {
+      hint: "The quoting enclave is too old; update the platform's DCAP software.",
+    },
+  );
 }
 
 function svns(v: JsonValue | undefined, what: string): number[] {
@@ -396,10 +400,14 @@ function evaluateTeeTcbSvn(
   const first = levels.findIndex(sgxOk);
   const match = first < 0 ? undefined : levels.slice(first).find((l) => sgxOk(l) && tdxOk(l));
   if (match === undefined) {
-    throw new PolicyError("TDX_TCB_NOT_SUPPORTED", "the platform's TCB matches no level of Intel's TCB info", {
-      hint: "The platform's firmware or microcode is older than anything Intel lists; update it.",
-      details: { fmspc: pck.fmspc, pceSvn: pck.pceSvn, sgxComponents: pck.tcbComponents, teeTcbSvn: toHex(tee) },
-    });
+    throw new AttestationPolicyError(
+      "TDX_TCB_NOT_SUPPORTED",
+      "the platform's TCB matches no level of Intel's TCB info",
+      {
+        hint: "The platform's firmware or microcode is older than anything Intel lists; update it.",
+        details: { fmspc: pck.fmspc, pceSvn: pck.pceSvn, sgxComponents: pck.tcbComponents, teeTcbSvn: toHex(tee) },
+      },
+    );
   }
 
   let moduleStatus: TcbStatus | undefined;
@@ -433,9 +441,13 @@ function evaluateTeeTcbSvn(
       }
     }
     if (moduleStatus === undefined) {
-      throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `TDX module SVN ${tee[0]} is below every level of ${wanted}`, {
-        hint: "Update the TDX module.",
-      });
+      throw new AttestationPolicyError(
+        "TDX_TCB_NOT_SUPPORTED",
+        `TDX module SVN ${tee[0]} is below every level of ${wanted}`,
+        {
+          hint: "Update the TDX module.",
+        },
+      );
     }
   }
   return {
@@ -475,7 +487,7 @@ export function tdxCollateralSources(parts: readonly string[] = Object.keys(COLL
  * identity (both required), the PCK CRL and root CA CRL (required unless `revocation` is
  * "if-present"): PCK, PCK CA and TCB Signing certificate not revoked; FMSPC/PCE-ID; the QE
  * identity; the TCB level (for TD 1.5 quotes, of TEE_TCB_SVN and TEE_TCB_SVN_2). Returns the
- * evaluation; throws a PolicyError if the status is not accepted.
+ * evaluation; throws a AttestationPolicyError if the status is not accepted.
  */
 export function verifyTdxCollateral(
   verified: VerifiedTdxQuote,
@@ -540,7 +552,7 @@ export function verifyTdxCollateral(
     options.minTcbEvaluationDataNumber !== undefined &&
     tcbEvaluationDataNumber < options.minTcbEvaluationDataNumber
   ) {
-    throw new PolicyError(
+    throw new AttestationPolicyError(
       "TDX_TCB_EVALUATION_TOO_OLD",
       `the collateral has TCB evaluation data number ${tcbEvaluationDataNumber}, below the required ${options.minTcbEvaluationDataNumber}`,
       { hint: "Fetch current TCB info and QE identity from Intel's PCS." },
@@ -555,7 +567,7 @@ export function verifyTdxCollateral(
   };
   const accepted = options.acceptedStatuses ?? ["UpToDate"];
   if (!accepted.includes(result.status)) {
-    throw new PolicyError(
+    throw new AttestationPolicyError(
       "TDX_TCB_STATUS_NOT_ACCEPTED",
       `the platform's TCB status is ${result.status} (accepted: ${accepted.join(", ")})`,
       {
