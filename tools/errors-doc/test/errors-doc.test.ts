@@ -112,3 +112,16 @@ describe("error registries", () => {
     for (const r of REGISTRIES) for (const e of r.codes) expect(committed).toContain(`| \`${e.code}\` | ${e.kind} |`);
   });
 });
+
+describe("docs/CONTRIBUTING.md", () => {
+  it("lists the same prefixes per package as the registries", () => {
+    const text = readFileSync(join(root, "docs/CONTRIBUTING.md"), "utf8");
+    for (const r of REGISTRIES) {
+      const name = r.package.replace("@contrast/", "");
+      const row = text.split("\n").find((l) => l.startsWith(`| \`${name}\``));
+      expect(row, name).toBeDefined();
+      const listed = [...(row as string).split("|")[2]!.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
+      expect(listed, name).toEqual(r.prefixes);
+    }
+  });
+});
