@@ -120,7 +120,7 @@ describe("docs/CONTRIBUTING.md", () => {
       const name = r.package.replace("@contrast/", "");
       const row = text.split("\n").find((l) => l.startsWith(`| \`${name}\``));
       expect(row, name).toBeDefined();
-      const listed = [...(row as string).split("|")[2]!.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
+      const listed = [...((row as string).split("|")[2] ?? "").matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
       expect(listed, name).toEqual(r.prefixes);
     }
   });
