@@ -183,7 +183,7 @@ export const CORE_ERROR_CODES = [
     code: "PEM_NOT_FOUND",
     kind: "input",
     meaning: "No PEM block in the input.",
-    hint: 'Expected a file that contains "-----BEGIN …-----".',
+    hint: "Pass a PEM file of the expected type (the message names it).",
   },
   {
     code: "PEM_WRONG_TYPE",

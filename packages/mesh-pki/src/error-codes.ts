@@ -57,7 +57,7 @@ export const MESH_PKI_ERROR_CODES = [
     code: "KEY_TOO_SMALL",
     kind: "input",
     meaning: "An RSA key is shorter than required.",
-    hint: "Generate a new RSA-… key.",
+    hint: "Generate a new RSA key of at least the size the message names.",
   },
   {
     code: "CERT_SAN_INVALID",
