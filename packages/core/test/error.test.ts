@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import { ContrastError, isContrastError } from "../src/index.js";
 
@@ -115,6 +117,20 @@ describe("ContrastError brand (two copies of @contrast/core)", () => {
       [Symbol.for("@contrast/core.ContrastError")]: { value: true },
     }) as unknown;
     expect(branded instanceof ContrastError).toBe(true);
+  });
+
+  it("recognises errors across two loads of the built package in plain Node (dist)", () => {
+    // Node's ESM loader keeps modules apart by URL, so two query strings load error.js twice.
+    const dist = pathToFileURL(fileURLToPath(new URL("../dist/error.js", import.meta.url))).href;
+    const script = `
+      const a = await import(${JSON.stringify(`${dist}?copy=a`)});
+      const b = await import(${JSON.stringify(`${dist}?copy=b`)});
+      class Sub extends a.ContrastError {}
+      const e = new a.ContrastError("A_B", "x");
+      console.log(JSON.stringify([a.ContrastError === b.ContrastError, e instanceof b.ContrastError,
+        new Sub("A_B", "x") instanceof b.ContrastError, e instanceof Sub, b.ContrastError.from(e) === e]));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([false, true, true, false, true]);
   });
 
   it("keeps the brand out of own keys and JSON", () => {
