@@ -117,6 +117,13 @@ export const ATTESTATION_ERROR_CODES = [
     hint: "The evidence is genuine but not what the manifest expects; check the reference values and the platform.",
   },
   {
+    code: "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
+    kind: "crypto",
+    meaning:
+      "Simulated evidence is signed by an ARK that no reference values name (ReferenceValues.sim[].ArkKeyDigest): untrusted, not a mismatch.",
+    hint: "Pass the manifest whose ReferenceValues.sim[].ArkKeyDigest names the simulated ARK.",
+  },
+  {
     code: "COLLATERAL_UNAVAILABLE",
     kind: "io",
     meaning: "Collateral (certificates, CRLs, TCB info) is not in the offline bundle and may not be fetched.",
@@ -163,6 +170,12 @@ export const ATTESTATION_ERROR_CODES = [
     kind: "crypto",
     meaning: "The SNP report signature does not verify with the endorsement key.",
     hint: "The report was altered, or the key belongs to another chip or TCB.",
+  },
+  {
+    code: "SNP_CRL_REQUIRED",
+    kind: "input",
+    meaning: "Judging SNP evidence against reference values needs AMD's CRL, and none was given.",
+    hint: "Pass AMD's CRL for the product, or accept unchecked revocation explicitly.",
   },
   {
     code: "SNP_CERT_MALFORMED",
