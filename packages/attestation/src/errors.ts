@@ -1,12 +1,13 @@
 import { ContrastError, type ContrastErrorOptions } from "@contrast/core";
+import type { AttestationErrorCode } from "./error-codes.js";
 
 /**
  * The evidence itself is bad: malformed, a signature or chain that does not verify, a
  * certificate outside its validity. Nothing it says can be trusted.
  */
-export class EvidenceError extends ContrastError {
+export class EvidenceError extends ContrastError<AttestationErrorCode> {
   constructor(
-    code: string,
+    code: AttestationErrorCode,
     message: string,
     options: Omit<ContrastErrorOptions, "kind"> & { kind?: "input" | "crypto" } = {},
   ) {
@@ -18,8 +19,8 @@ export class EvidenceError extends ContrastError {
  * The evidence is genuine but does not satisfy the expectations (reference values, report
  * data, policy). Kept apart from EvidenceError so that operators can tell tampering from drift.
  */
-export class PolicyError extends ContrastError {
-  constructor(code: string, message: string, options: Omit<ContrastErrorOptions, "kind"> = {}) {
+export class AttestationPolicyError extends ContrastError<AttestationErrorCode> {
+  constructor(code: AttestationErrorCode, message: string, options: Omit<ContrastErrorOptions, "kind"> = {}) {
     super(code, message, { ...options, kind: "policy" });
   }
 }

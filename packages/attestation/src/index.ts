@@ -24,7 +24,8 @@ export {
   pcsQeIdentityUrl,
   pcsTcbInfoUrl,
 } from "./collateral/urls.js";
-export { EvidenceError, PolicyError } from "./errors.js";
+export { ATTESTATION_ERROR_CODES, type AttestationErrorCode } from "./error-codes.js";
+export { AttestationPolicyError, EvidenceError } from "./errors.js";
 export { EVIDENCE_OIDS } from "./evidence/oids.js";
 export { decodeSnpEvidence, encodeSnpEvidence, SNP_CRL_EXTRAS_KEY, type SnpEvidence } from "./evidence/snp.js";
 export {

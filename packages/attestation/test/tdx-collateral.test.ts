@@ -3,10 +3,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
+  AttestationPolicyError,
   collateralFromDcapQvl,
   EvidenceError,
   evaluateTdxTcb,
-  PolicyError,
   parseCrl,
   parsePckExtension,
   parsePcsResponse,
@@ -47,11 +47,11 @@ function check(quote: string, collateral: TdxCollateral, now: string, accepted: 
   return verifyTdxCollateral(v, collateral, { now: new Date(now), acceptedStatuses: accepted, ...extra });
 }
 
-function thrown(fn: () => unknown): EvidenceError | PolicyError {
+function thrown(fn: () => unknown): EvidenceError | AttestationPolicyError {
   try {
     fn();
   } catch (e) {
-    expect(e instanceof EvidenceError || e instanceof PolicyError).toBe(true);
+    expect(e instanceof EvidenceError || e instanceof AttestationPolicyError).toBe(true);
     return e as EvidenceError;
   }
   throw new Error("expected a rejection");
@@ -60,7 +60,7 @@ function thrown(fn: () => unknown): EvidenceError | PolicyError {
 describe("TDX collateral: the documented outcomes of every vector", () => {
   it("T1 with go-tdx-guest's collateral: signatures, CRLs and QE pass; no TCB level matches", () => {
     const e = thrown(() => check("gtg-quote-v4-spr.dat", gtg(), "2023-07-01T01:00:00Z"));
-    expect(e).toBeInstanceOf(PolicyError);
+    expect(e).toBeInstanceOf(AttestationPolicyError);
     expect(e.code).toBe("TDX_TCB_NOT_SUPPORTED");
   });
 
@@ -130,7 +130,7 @@ describe("TDX collateral: the documented outcomes of every vector", () => {
         revocation: "if-present",
       }),
     );
-    expect(e).toBeInstanceOf(PolicyError);
+    expect(e).toBeInstanceOf(AttestationPolicyError);
     expect(e.code).toBe("TDX_TCB_STATUS_NOT_ACCEPTED");
   });
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { fromHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
 import {
-  PolicyError,
+  AttestationPolicyError,
   parsePckExtension,
   type TdxExpectations,
   tdxMismatches,
@@ -105,7 +105,7 @@ describe("TDX validation against reference values (Contrast's checks)", () => {
     } catch (x) {
       err = x;
     }
-    expect(err).toBeInstanceOf(PolicyError);
-    expect((err as PolicyError).code).toBe("ATTESTATION_NO_MATCHING_REFERENCE_VALUES");
+    expect(err).toBeInstanceOf(AttestationPolicyError);
+    expect((err as AttestationPolicyError).code).toBe("ATTESTATION_NO_MATCHING_REFERENCE_VALUES");
   });
 });

@@ -1,8 +1,8 @@
 import { fromHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
 import {
+  AttestationPolicyError,
   decodeGuestPolicy,
-  PolicyError,
   type SnpExpectations,
   snpMismatches,
   validateSnpReport,
@@ -35,15 +35,15 @@ function expectationsFor(name: string, overrides: Partial<SnpExpectations> = {})
   };
 }
 
-function policyError(fn: () => unknown): PolicyError {
+function policyError(fn: () => unknown): AttestationPolicyError {
   try {
     fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(PolicyError);
-    expect((e as PolicyError).kind).toBe("policy");
-    return e as PolicyError;
+    expect(e).toBeInstanceOf(AttestationPolicyError);
+    expect((e as AttestationPolicyError).kind).toBe("policy");
+    return e as AttestationPolicyError;
   }
-  throw new Error("expected a PolicyError");
+  throw new Error("expected a AttestationPolicyError");
 }
 
 describe("SNP validation against reference values", () => {

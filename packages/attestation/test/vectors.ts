@@ -103,7 +103,7 @@ export const SNP_VECTORS = [
   },
 ] as const;
 
-/** The error `fn` throws, which must be an EvidenceError (or a PolicyError where allowed). */
+/** The error `fn` throws, which must be an EvidenceError (or a AttestationPolicyError where allowed). */
 export function rejection(fn: () => unknown): EvidenceError {
   try {
     fn();

@@ -13,6 +13,20 @@ export type ErrorKind =
   | "io" // file system or network trouble
   | "internal"; // a bug: an invariant of ours did not hold
 
+/**
+ * One entry of a package's error registry: each package lists every code it reports in an
+ * `as const` array of these (its `*_ERROR_CODES`), derives its code union from it, and
+ * docs/errors.md is generated from all of them. `hint` is the usual advice; a throw site may give
+ * a more specific one.
+ */
+export interface ErrorCodeInfo {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  /** One sentence: what happened, independent of the instance. */
+  readonly meaning: string;
+  readonly hint: string;
+}
+
 export interface ContrastErrorOptions {
   readonly hint?: string;
   readonly cause?: unknown;
@@ -32,6 +46,14 @@ export interface SerializedError {
 
 const CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
+/**
+ * The brand every ContrastError carries. It is a registered symbol, so two copies of
+ * @contrast/core in one process (a bundled CLI next to a library from node_modules, two versions
+ * in one dependency tree) agree on it, and an error thrown by one copy is still a ContrastError to
+ * the other. connect-es brands ConnectError the same way.
+ */
+const BRAND: unique symbol = Symbol.for("@contrast/core.ContrastError");
+
 export class ContrastError<TCode extends string = string> extends Error {
   readonly code: TCode;
   readonly kind: ErrorKind;
@@ -49,6 +71,26 @@ export class ContrastError<TCode extends string = string> extends Error {
     this.kind = options.kind ?? "input";
     this.hint = options.hint;
     this.details = options.details;
+  }
+
+  /**
+   * `x instanceof ContrastError` holds for errors of any copy of this package (by the brand);
+   * `x instanceof SomeSubclass` keeps the ordinary prototype check, so a plain ContrastError is
+   * not a PolicyError.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class on the right of instanceof (a subclass inherits this method), so it
+    // cannot be replaced by the class name here.
+    // biome-ignore lint/complexity/noThisInStatic: the receiver decides between brand and prototype check
+    // biome-ignore lint/complexity/noUselessThisAlias: named once, used twice below
+    const target: unknown = this;
+    if (Function.prototype[Symbol.hasInstance].call(target, value)) return true;
+    return (
+      target === ContrastError &&
+      typeof value === "object" &&
+      value !== null &&
+      (value as { readonly [BRAND]?: unknown })[BRAND] === true
+    );
   }
 
   /**
@@ -90,6 +132,9 @@ export class ContrastError<TCode extends string = string> extends Error {
     return out;
   }
 }
+
+// On the prototype, not the instance: the brand stays out of own keys, JSON and deep equality.
+Object.defineProperty(ContrastError.prototype, BRAND, { value: true, enumerable: false });
 
 /** Type guard that also narrows on a specific code. */
 export function isContrastError<T extends string>(value: unknown, code?: T): value is ContrastError<T> {

@@ -27,10 +27,12 @@ export {
 export {
   ContrastError,
   type ContrastErrorOptions,
+  type ErrorCodeInfo,
   type ErrorKind,
   isContrastError,
   type SerializedError,
 } from "./error.js";
+export { CORE_ERROR_CODES, type CoreErrorCode } from "./error-codes.js";
 export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
 export { compareUtf8, quoteGo } from "./json/go-strings.js";
 export { type JsonWritable, type StringifyJsonOptions, stringifyJson } from "./json/go-writer.js";

@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { describe, expect, it, vi } from "vitest";
 import { ContrastError, isContrastError } from "../src/index.js";
 
 describe("ContrastError", () => {
@@ -68,5 +70,72 @@ describe("ContrastError", () => {
     expect(isContrastError(err, "A_B")).toBe(true);
     expect(isContrastError(err, "C")).toBe(false);
     expect(isContrastError(new Error("x"))).toBe(false);
+  });
+});
+
+describe("ContrastError brand (two copies of @contrast/core)", () => {
+  // A fresh module registry evaluates error.ts again: a second ContrastError class, as when a
+  // bundled CLI and a library from node_modules each carry their own copy of the package.
+  async function secondCopy(): Promise<typeof import("../src/error.js")> {
+    vi.resetModules();
+    return await import("../src/error.js");
+  }
+
+  it("recognises an error of another copy, both ways", async () => {
+    const other = await secondCopy();
+    expect(other.ContrastError).not.toBe(ContrastError);
+    const foreign = new other.ContrastError("SIGNATURE_INVALID", "x", { kind: "crypto" });
+    expect(Object.getPrototypeOf(foreign)).not.toBe(ContrastError.prototype);
+    expect(foreign instanceof ContrastError).toBe(true);
+    expect(isContrastError(foreign, "SIGNATURE_INVALID")).toBe(true);
+    expect(new ContrastError("A_B", "y") instanceof other.ContrastError).toBe(true);
+    // from() passes a foreign ContrastError through instead of wrapping it as INTERNAL.
+    expect(ContrastError.from(foreign)).toBe(foreign);
+  });
+
+  it("recognises subclasses of another copy as ContrastError, but keeps subclass checks strict", async () => {
+    const other = await secondCopy();
+    class ForeignPolicyError extends other.ContrastError {}
+    class PolicyError extends ContrastError {}
+    const foreign = new ForeignPolicyError("POLICY_DENIED", "x");
+    expect(foreign instanceof ContrastError).toBe(true);
+    expect(foreign instanceof PolicyError).toBe(false);
+    expect(new ContrastError("POLICY_DENIED", "x") instanceof PolicyError).toBe(false);
+    expect(new PolicyError("POLICY_DENIED", "x") instanceof PolicyError).toBe(true);
+    expect(new PolicyError("POLICY_DENIED", "x") instanceof ContrastError).toBe(true);
+  });
+
+  it("does not take look-alikes for ContrastErrors", () => {
+    const lookAlike = Object.assign(new Error("x"), { name: "ContrastError", code: "A_B", kind: "input" });
+    expect(lookAlike instanceof ContrastError).toBe(false);
+    expect(ContrastError.from(lookAlike).code).toBe("INTERNAL");
+    expect((null as unknown as object) instanceof ContrastError).toBe(false);
+    expect((42 as unknown as object) instanceof ContrastError).toBe(false);
+    // The brand is the registered symbol, so anything carrying it is recognised (what a third copy
+    // of a future version would do).
+    const branded = Object.create(Error.prototype, {
+      [Symbol.for("@contrast/core.ContrastError")]: { value: true },
+    }) as unknown;
+    expect(branded instanceof ContrastError).toBe(true);
+  });
+
+  it("recognises errors across two loads of the built package in plain Node (dist)", () => {
+    // Node's ESM loader keeps modules apart by URL, so two query strings load error.js twice.
+    const dist = pathToFileURL(fileURLToPath(new URL("../dist/error.js", import.meta.url))).href;
+    const script = `
+      const a = await import(${JSON.stringify(`${dist}?copy=a`)});
+      const b = await import(${JSON.stringify(`${dist}?copy=b`)});
+      class Sub extends a.ContrastError {}
+      const e = new a.ContrastError("A_B", "x");
+      console.log(JSON.stringify([a.ContrastError === b.ContrastError, e instanceof b.ContrastError,
+        new Sub("A_B", "x") instanceof b.ContrastError, e instanceof Sub, b.ContrastError.from(e) === e]));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([false, true, true, false, true]);
+  });
+
+  it("keeps the brand out of own keys and JSON", () => {
+    const err = new ContrastError("A_B", "x", { hint: "h" });
+    expect(Object.getOwnPropertySymbols(err)).toEqual([]);
+    expect(JSON.stringify(err)).toBe('{"code":"A_B","kind":"input","message":"x","hint":"h"}');
   });
 });

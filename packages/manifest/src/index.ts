@@ -2,6 +2,7 @@
 
 export { decodeManifest } from "./decode.js";
 export { ManifestError } from "./error.js";
+export { MANIFEST_ERROR_CODES, type ManifestErrorCode } from "./error-codes.js";
 export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
 export {
   formatIssue,

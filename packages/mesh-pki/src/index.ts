@@ -23,6 +23,7 @@ export {
   keyFromScalar,
 } from "./det-keygen.js";
 export { type EcdsaCurve, ecdsaCurveParameters, verifyEcdsaDigest } from "./ecdsa-digest.js";
+export { MESH_PKI_ERROR_CODES } from "./error-codes.js";
 export { MeshPkiError, type MeshPkiErrorCode } from "./errors.js";
 export {
   encodeEcPrivateKey,

@@ -1,37 +1,7 @@
 import { ContrastError, type ErrorKind } from "@contrast/core";
+import type { PolicyErrorCode } from "./error-codes.js";
 
-/** Stable codes of every failure this package reports. Scripts match on these, never on text. */
-export type PolicyErrorCode =
-  | "POLICY_YAML_INVALID"
-  | "POLICY_OBJECT_INVALID"
-  | "POLICY_UNSUPPORTED_FIELD"
-  | "POLICY_FIELD_INVALID"
-  | "POLICY_POD_NAME_MISSING"
-  | "POLICY_CONFIG_REF_MISSING"
-  | "POLICY_ENV_UNSUPPORTED"
-  | "POLICY_VOLUME_MISSING"
-  | "POLICY_VOLUME_UNSUPPORTED"
-  | "POLICY_IMAGE_METADATA"
-  | "POLICY_IMAGE_REFERENCE_INVALID"
-  | "POLICY_SETTINGS_INVALID"
-  | "POLICY_SETTINGS_PATCH_FAILED"
-  | "POLICY_RULES_INVALID"
-  | "POLICY_REQUEST_INVALID"
-  | "POLICY_REQUESTS_UNBUILDABLE"
-  | "POLICY_ANNOTATION_MISSING"
-  | "POLICY_ANNOTATION_INVALID"
-  | "POLICY_NO_WORKLOAD"
-  | "POLICY_WORKLOAD_AMBIGUOUS"
-  | "POLICY_PLATFORM_UNKNOWN"
-  | "POLICY_INITDATA_ENCODING"
-  | "POLICY_INITDATA_TOO_LARGE"
-  | "POLICY_INITDATA_SYNTAX"
-  | "POLICY_INITDATA_INVALID"
-  | "POLICY_INITDATA_VERSION"
-  | "POLICY_INITDATA_ALGORITHM"
-  | "POLICY_INITDATA_NO_POLICY"
-  | "POLICY_ANNOTATION_CONFLICT"
-  | "POLICY_REGO_DIALECT";
+export type { PolicyErrorCode } from "./error-codes.js";
 
 export interface PolicyErrorOptions {
   readonly hint: string;

@@ -34,6 +34,7 @@ export {
   policyHash,
   policyHashOfAnnotation,
 } from "./document.js";
+export { POLICY_ERROR_CODES } from "./error-codes.js";
 export { PolicyError, type PolicyErrorCode } from "./errors.js";
 export {
   CONFIDENTIAL_RUNTIME_PREFIX,
@@ -43,6 +44,7 @@ export {
   generatePolicies,
   type PolicyWarning,
 } from "./generate.js";
+export { IMAGE_ERROR_CODES } from "./image/error-codes.js";
 export { ImageError, type ImageErrorCode } from "./image/errors.js";
 export {
   type LayerEtcFile,

@@ -32,6 +32,7 @@ export {
   type RegorusFeature,
 } from "./dialect-regorus.js";
 export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type QueryResult } from "./engine.js";
+export { REGO_ERROR_CODES } from "./error-codes.js";
 export { BuiltinError, type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
 export type { EvalLimits } from "./evaluator.js";
 export { formatValue } from "./format.js";

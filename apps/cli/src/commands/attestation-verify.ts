@@ -8,7 +8,7 @@ export type { AttestationVerifyOptions } from "./attestation/options.js";
 /**
  * `contrast attestation verify`: verifies captured evidence offline and prints its claims.
  * Broken evidence fails with an EvidenceError (exit 1); genuine evidence that does not match the
- * reference values fails with a PolicyError (exit 2).
+ * reference values fails with an AttestationPolicyError (exit 2).
  */
 export async function attestationVerify(
   ctx: Context,

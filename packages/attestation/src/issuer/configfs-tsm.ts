@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ContrastError, toHex } from "@contrast/core";
+import type { AttestationErrorCode } from "../error-codes.js";
 
 /** Where Linux (6.7+) exposes the TSM report interface for SEV-SNP and TDX guests. */
 export const CONFIGFS_TSM_REPORT = "/sys/kernel/config/tsm/report";
@@ -45,7 +46,7 @@ export interface ConfigfsTsmOptions {
   readonly privlevel?: number;
 }
 
-function tsmError(code: string, message: string, hint: string, cause?: unknown): ContrastError {
+function tsmError(code: AttestationErrorCode, message: string, hint: string, cause?: unknown): ContrastError {
   return new ContrastError(code, message, { kind: "io", hint, cause });
 }
 

@@ -255,7 +255,7 @@ export function snpMismatches(v: VerifiedSnpReport, e: SnpExpectations): Mismatc
 /**
  * Accepts the report if it matches any of the entries ("accept if any entry matches", as the
  * manifest's reference values are meant). Returns the index of the first match; otherwise throws
- * a PolicyError whose details list, per entry, every field that did not match.
+ * a AttestationPolicyError whose details list, per entry, every field that did not match.
  */
 export function validateSnpReport(v: VerifiedSnpReport, entries: readonly SnpExpectations[]): number {
   return acceptAny(entries, (e) => snpMismatches(v, e), { evidence: "report", tee: "SNP" });

@@ -1,5 +1,6 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { bytesEqual, type Clock, sha256Hex, toHex } from "@contrast/core";
+import type { AttestationErrorCode } from "../error-codes.js";
 import { EvidenceError } from "../errors.js";
 import { parseCrl, serialHex, signatureAlgorithmOid, verifyCrl } from "../x509.js";
 import { AMD_ROOT_CERTS } from "./amd-roots.js";
@@ -69,7 +70,12 @@ export interface VerifiedSnpReport {
   launchTcb: TcbParts;
 }
 
-function fail(code: string, message: string, hint: string, details?: Record<string, unknown>): EvidenceError {
+function fail(
+  code: AttestationErrorCode,
+  message: string,
+  hint: string,
+  details?: Record<string, unknown>,
+): EvidenceError {
   return new EvidenceError(code, message, { hint, ...(details ? { details } : {}) });
 }
 

@@ -1,5 +1,5 @@
 import { bytesEqual, type JsonObject, toHex } from "@contrast/core";
-import { EvidenceError, PolicyError } from "../errors.js";
+import { AttestationPolicyError, EvidenceError } from "../errors.js";
 import { arr, collateralError, hexField, num, obj, status } from "./collateral-fields.js";
 import type { TdxQuote } from "./quote.js";
 import type { TcbStatus } from "./tcb-status.js";
@@ -35,7 +35,11 @@ export function evaluateQe(quote: TdxQuote, id: JsonObject): TcbStatus {
     const level = obj(raw, "QE tcb level");
     if (num(obj(level.tcb, "QE tcb").isvsvn, "isvsvn") <= qe.isvSvn) return status(level.tcbStatus);
   }
-  throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `QE ISVSVN ${qe.isvSvn} is below every level of Intel's QE identity`, {
-    hint: "The quoting enclave is too old; update the platform's DCAP software.",
-  });
+  throw new AttestationPolicyError(
+    "TDX_TCB_NOT_SUPPORTED",
+    `QE ISVSVN ${qe.isvSvn} is below every level of Intel's QE identity`,
+    {
+      hint: "The quoting enclave is too old; update the platform's DCAP software.",
+    },
+  );
 }

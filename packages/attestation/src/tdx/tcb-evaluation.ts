@@ -1,5 +1,5 @@
 import { bytesEqual, type JsonObject, type JsonValue, toHex } from "@contrast/core";
-import { EvidenceError, PolicyError } from "../errors.js";
+import { AttestationPolicyError, EvidenceError } from "../errors.js";
 import { arr, collateralError, hexField, num, obj, status } from "./collateral-fields.js";
 import { type PckExtension, parsePckExtension } from "./pck.js";
 import type { TdxQuote } from "./quote.js";
@@ -117,10 +117,14 @@ function evaluateTeeTcbSvn(
   const first = levels.findIndex(sgxOk);
   const match = first < 0 ? undefined : levels.slice(first).find((l) => sgxOk(l) && tdxOk(l));
   if (match === undefined) {
-    throw new PolicyError("TDX_TCB_NOT_SUPPORTED", "the platform's TCB matches no level of Intel's TCB info", {
-      hint: "The platform's firmware or microcode is older than anything Intel lists; update it.",
-      details: { fmspc: pck.fmspc, pceSvn: pck.pceSvn, sgxComponents: pck.tcbComponents, teeTcbSvn: toHex(tee) },
-    });
+    throw new AttestationPolicyError(
+      "TDX_TCB_NOT_SUPPORTED",
+      "the platform's TCB matches no level of Intel's TCB info",
+      {
+        hint: "The platform's firmware or microcode is older than anything Intel lists; update it.",
+        details: { fmspc: pck.fmspc, pceSvn: pck.pceSvn, sgxComponents: pck.tcbComponents, teeTcbSvn: toHex(tee) },
+      },
+    );
   }
 
   let moduleStatus: TcbStatus | undefined;
@@ -154,9 +158,13 @@ function evaluateTeeTcbSvn(
       }
     }
     if (moduleStatus === undefined) {
-      throw new PolicyError("TDX_TCB_NOT_SUPPORTED", `TDX module SVN ${tee[0]} is below every level of ${wanted}`, {
-        hint: "Update the TDX module.",
-      });
+      throw new AttestationPolicyError(
+        "TDX_TCB_NOT_SUPPORTED",
+        `TDX module SVN ${tee[0]} is below every level of ${wanted}`,
+        {
+          hint: "Update the TDX module.",
+        },
+      );
     }
   }
   return {

@@ -168,7 +168,7 @@ export function tdxMismatches(
   return out;
 }
 
-/** Accepts if any entry matches; otherwise a PolicyError lists, per entry, every mismatch. */
+/** Accepts if any entry matches; otherwise a AttestationPolicyError lists, per entry, every mismatch. */
 export function validateTdxQuote(
   v: VerifiedTdxQuote,
   entries: readonly TdxExpectations[],

@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { EvidenceError, PolicyError } from "../errors.js";
+import { AttestationPolicyError, EvidenceError } from "../errors.js";
 import { type Crl, parseCrl, serialHex, verifyCrl } from "../x509.js";
 import {
   missingTdxCollateral,
@@ -34,7 +34,7 @@ export interface VerifyTdxCollateralOptions {
  * identity (both required), the PCK CRL and root CA CRL (required unless `revocation` is
  * "if-present"): PCK, PCK CA and TCB Signing certificate not revoked; FMSPC/PCE-ID; the QE
  * identity; the TCB level (for TD 1.5 quotes, of TEE_TCB_SVN and TEE_TCB_SVN_2). Returns the
- * evaluation; throws a PolicyError if the status is not accepted.
+ * evaluation; throws an AttestationPolicyError if the status is not accepted.
  */
 export function verifyTdxCollateral(
   verified: VerifiedTdxQuote,
@@ -106,7 +106,7 @@ export function verifyTdxCollateral(
     options.minTcbEvaluationDataNumber !== undefined &&
     tcbEvaluationDataNumber < options.minTcbEvaluationDataNumber
   ) {
-    throw new PolicyError(
+    throw new AttestationPolicyError(
       "TDX_TCB_EVALUATION_TOO_OLD",
       `the collateral has TCB evaluation data number ${tcbEvaluationDataNumber}, below the required ${options.minTcbEvaluationDataNumber}`,
       { hint: "Fetch current TCB info and QE identity from Intel's PCS." },
@@ -121,7 +121,7 @@ export function verifyTdxCollateral(
   };
   const accepted = options.acceptedStatuses ?? ["UpToDate"];
   if (!accepted.includes(result.status)) {
-    throw new PolicyError(
+    throw new AttestationPolicyError(
       "TDX_TCB_STATUS_NOT_ACCEPTED",
       `the platform's TCB status is ${result.status} (accepted: ${accepted.join(", ")})`,
       {

@@ -2,6 +2,7 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificat
 import { bytesEqual, type Clock, decodePem, sha256, toBase64Url, toHex } from "@contrast/core";
 import type { CollateralStore } from "../collateral/store.js";
 import { fetchTdxCollateral } from "../collateral/tdx.js";
+import type { AttestationErrorCode } from "../error-codes.js";
 import { EvidenceError } from "../errors.js";
 import type { TdxCollateral } from "./collateral-documents.js";
 import { INTEL_SGX_ROOT_CA } from "./intel-root.js";
@@ -23,7 +24,12 @@ export interface VerifiedTdxQuote {
   pckIntermediate: X509Certificate;
 }
 
-function fail(code: string, message: string, hint: string, details?: Record<string, unknown>): EvidenceError {
+function fail(
+  code: AttestationErrorCode,
+  message: string,
+  hint: string,
+  details?: Record<string, unknown>,
+): EvidenceError {
   return new EvidenceError(code, message, { hint, ...(details ? { details } : {}) });
 }
 

@@ -83,7 +83,7 @@ export function computeDigest(bytes: Uint8Array, algorithm = "sha256"): string {
 }
 
 function invalidManifest(what: string, why: string): ImageError {
-  return new ImageError("MANIFEST_INVALID", `${what} is malformed: ${why}`, {
+  return new ImageError("IMAGE_MANIFEST_INVALID", `${what} is malformed: ${why}`, {
     hint: "The registry served a manifest that is not a valid OCI or Docker v2 manifest.",
   });
 }
@@ -130,7 +130,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null, wha
   if (!isObject(doc)) throw invalidManifest(what, "not a JSON object");
   const declared = typeof doc.mediaType === "string" ? doc.mediaType : (contentType?.split(";")[0]?.trim() ?? "");
   if (declared === MEDIA_TYPE.dockerSchema1 || declared === MEDIA_TYPE.dockerSchema1Signed || doc.schemaVersion === 1) {
-    throw new ImageError("MANIFEST_UNSUPPORTED", `${what} is a Docker schema 1 manifest`, {
+    throw new ImageError("IMAGE_MANIFEST_UNSUPPORTED", `${what} is a Docker schema 1 manifest`, {
       hint: "Schema 1 images are deprecated and carry no diff IDs; re-push the image with a current tool.",
     });
   }

@@ -94,7 +94,7 @@ export class ImageResolver implements ImageMetadataSource {
     // Nested indexes exist in the wild (attestation wrappers); two levels are plenty.
     for (let depth = 0; parsed.kind === "index"; depth++) {
       if (depth >= 2) {
-        throw new ImageError("MANIFEST_UNSUPPORTED", `${name} nests image indexes too deeply`, {
+        throw new ImageError("IMAGE_MANIFEST_UNSUPPORTED", `${name} nests image indexes too deeply`, {
           hint: "Reference the platform manifest by digest instead.",
         });
       }
@@ -116,7 +116,7 @@ export class ImageResolver implements ImageMetadataSource {
     const config = parseImageConfig(configBytes, `config of ${name}`);
     if (config.diffIds.length !== manifest.layers.length) {
       throw new ImageError(
-        "MANIFEST_INVALID",
+        "IMAGE_MANIFEST_INVALID",
         `${name} has ${manifest.layers.length} layers but its config lists ${config.diffIds.length} diff IDs`,
         { hint: "The image is inconsistent; rebuild and re-push it." },
       );

@@ -92,7 +92,8 @@ export const ENCODING_BUILTINS: BuiltinTable = {
         try {
           return decodeURIComponent(str("urlquery.decode", a, 0).replace(/\+/g, " "));
         } catch {
-          throw new ContrastError("ENCODING_INVALID_URL", "invalid URL escape");
+          // decode() prefixes the built-in's name, as for the other decoders.
+          return fail("invalid URL escape");
         }
       }),
   },

@@ -1,0 +1,43 @@
+const CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
+const KINDS = new Set(["input", "crypto", "policy", "io", "internal"]);
+
+/** Whether `code` falls under `prefix`: a word prefix ending in "_", or the whole code. */
+export function hasPrefix(code, prefix) {
+  return prefix.endsWith("_") ? code.startsWith(prefix) : code === prefix;
+}
+
+/**
+ * Every problem of a set of registries, as sentences: a code declared twice (in one package or
+ * across packages), a code outside its package's prefixes or inside another's, a prefix two
+ * packages claim, a malformed code, an unknown kind, or an empty meaning or hint.
+ */
+export function checkRegistries(registries) {
+  const problems = [];
+  const owner = new Map();
+  for (const r of registries) {
+    for (const e of r.codes) {
+      const where = `${r.package}: ${e.code}`;
+      if (!CODE_PATTERN.test(e.code)) problems.push(`${where}: not SCREAMING_SNAKE`);
+      if (!KINDS.has(e.kind)) problems.push(`${where}: unknown kind ${JSON.stringify(e.kind)}`);
+      for (const field of ["meaning", "hint"]) {
+        if (typeof e[field] !== "string" || e[field].trim() === "") problems.push(`${where}: empty ${field}`);
+      }
+      const first = owner.get(e.code);
+      if (first === undefined) owner.set(e.code, r.package);
+      else problems.push(`${where}: collides with the same code in ${first}`);
+      const claimants = registries.filter((o) => o.prefixes.some((p) => hasPrefix(e.code, p))).map((o) => o.package);
+      if (!claimants.includes(r.package)) problems.push(`${where}: outside the package's prefixes`);
+      const others = claimants.filter((p) => p !== r.package);
+      if (others.length > 0) problems.push(`${where}: also under the prefixes of ${others.join(", ")}`);
+    }
+  }
+  const prefixOwner = new Map();
+  for (const r of registries) {
+    for (const p of r.prefixes) {
+      const first = prefixOwner.get(p);
+      if (first === undefined) prefixOwner.set(p, r.package);
+      else problems.push(`prefix ${p} is claimed by ${first} and ${r.package}`);
+    }
+  }
+  return problems;
+}

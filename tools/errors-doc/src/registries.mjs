@@ -1,0 +1,62 @@
+import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
+import { CORE_ERROR_CODES } from "@contrast/core";
+import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
+import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
+import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
+import { REGO_ERROR_CODES } from "@contrast/rego";
+
+/**
+ * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
+ * (a word prefix) or is a whole code (an exception kept for compatibility). No code may match the
+ * prefixes of two packages, so a code names its package. Packages are listed bottom-up.
+ */
+export const REGISTRIES = [
+  {
+    package: "@contrast/core",
+    prefixes: [
+      "ABORTED",
+      "INTERNAL",
+      "IO_ERROR",
+      "DISK_",
+      "DER_",
+      "ENCODING_",
+      "FILE_",
+      "JSON_",
+      "LOG_LEVEL_",
+      "NETWORK_",
+      "PEM_",
+    ],
+    codes: CORE_ERROR_CODES,
+  },
+  {
+    package: "@contrast/manifest",
+    prefixes: ["MANIFEST_", "PLATFORM_", "RUNTIME_HANDLER_", "SEED_SHARES_"],
+    codes: MANIFEST_ERROR_CODES,
+  },
+  {
+    package: "@contrast/attestation",
+    prefixes: ["ATTESTATION_", "COLLATERAL_", "CRL_", "EVIDENCE_", "SIM_", "SNP_", "TDX_", "TSM_", "X509_"],
+    codes: ATTESTATION_ERROR_CODES,
+  },
+  { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
+  {
+    package: "@contrast/policy",
+    prefixes: ["POLICY_", "IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_"],
+    codes: [...POLICY_ERROR_CODES, ...IMAGE_ERROR_CODES],
+  },
+  {
+    package: "@contrast/mesh-pki",
+    prefixes: [
+      "CERT_",
+      "DET_KEYGEN_",
+      "KEY_",
+      "RANDOM_SOURCE_",
+      "SALT_",
+      "SEED_INVALID_",
+      "SEED_SHARE_",
+      "TRANSITION_",
+      "WORKLOAD_SECRET_",
+    ],
+    codes: MESH_PKI_ERROR_CODES,
+  },
+];

@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: plain ESM tool without type declarations
+import { checkRegistries as check } from "../src/check.mjs";
+// @ts-expect-error: plain ESM tool without type declarations
+import { REGISTRIES as registries } from "../src/registries.mjs";
+// @ts-expect-error: plain ESM tool without type declarations
+import { renderErrorsDoc as render } from "../src/render.mjs";
+
+interface Entry {
+  code: string;
+  kind: string;
+  meaning: string;
+  hint: string;
+}
+interface Registry {
+  package: string;
+  prefixes: string[];
+  codes: readonly Entry[];
+}
+const REGISTRIES = registries as Registry[];
+const checkRegistries = check as (r: Registry[]) => string[];
+const renderErrorsDoc = render as (r: Registry[]) => string;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+const entry = (code: string, kind = "input"): Entry => ({ code, kind, meaning: "m", hint: "h" });
+
+describe("error registries", () => {
+  it("have no collisions, stray prefixes or empty fields", () => {
+    expect(checkRegistries(REGISTRIES)).toEqual([]);
+    expect(REGISTRIES.map((r) => r.package)).toEqual([
+      "@contrast/core",
+      "@contrast/manifest",
+      "@contrast/attestation",
+      "@contrast/rego",
+      "@contrast/policy",
+      "@contrast/mesh-pki",
+    ]);
+  });
+
+  it("find the collision there was: MANIFEST_INVALID for a Contrast and an OCI image manifest", () => {
+    const manifest = { package: "@contrast/manifest", prefixes: ["MANIFEST_"], codes: [entry("MANIFEST_INVALID")] };
+    const policy = { package: "@contrast/policy", prefixes: ["IMAGE_"], codes: [entry("MANIFEST_INVALID")] };
+    expect(checkRegistries([manifest, policy])).toEqual([
+      "@contrast/policy: MANIFEST_INVALID: collides with the same code in @contrast/manifest",
+      "@contrast/policy: MANIFEST_INVALID: outside the package's prefixes",
+      "@contrast/policy: MANIFEST_INVALID: also under the prefixes of @contrast/manifest",
+    ]);
+    // The rename resolves it.
+    const renamed = { ...policy, codes: [entry("IMAGE_MANIFEST_INVALID")] };
+    expect(checkRegistries([manifest, renamed])).toEqual([]);
+  });
+
+  it("find duplicates within a package, shared prefixes and malformed entries", () => {
+    const a = {
+      package: "a",
+      prefixes: ["A_", "SHARED_", "WHOLE"],
+      codes: [
+        entry("A_ONE"),
+        entry("A_ONE"),
+        entry("A_bad"),
+        entry("A_TWO", "weird"),
+        { ...entry("WHOLE"), hint: " " },
+      ],
+    };
+    const b = { package: "b", prefixes: ["SHARED_", "B_"], codes: [entry("B_ONE"), entry("WHOLE_NOT")] };
+    expect(checkRegistries([a, b])).toEqual([
+      "a: A_ONE: collides with the same code in a",
+      "a: A_bad: not SCREAMING_SNAKE",
+      'a: A_TWO: unknown kind "weird"',
+      "a: WHOLE: empty hint",
+      // A whole-code prefix is not a word prefix.
+      "b: WHOLE_NOT: outside the package's prefixes",
+      "prefix SHARED_ is claimed by a and b",
+    ]);
+  });
+
+  it("register every code the packages' sources throw with a literal code", () => {
+    // Where a class takes a typed code the compiler already checks this; this also covers
+    // `new ContrastError("…")`, whose code is any string.
+    const dirs: Record<string, string> = {
+      "@contrast/core": "packages/core/src",
+      "@contrast/manifest": "packages/manifest/src",
+      "@contrast/attestation": "packages/attestation/src",
+      "@contrast/rego": "packages/rego/src",
+      "@contrast/policy": "packages/policy/src",
+      "@contrast/mesh-pki": "packages/mesh-pki/src",
+    };
+    const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
+    const unregistered: string[] = [];
+    let seen = 0;
+    for (const r of REGISTRIES) {
+      const codes = new Set(r.codes.map((e) => e.code));
+      const dir = join(root, dirs[r.package] as string);
+      for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+        if (!file.endsWith(".ts") || file.endsWith("error-codes.ts")) continue;
+        for (const m of readFileSync(join(dir, file), "utf8").matchAll(thrown)) {
+          seen++;
+          if (!codes.has(m[1] as string)) unregistered.push(`${r.package}: ${file}: ${m[1]}`);
+        }
+      }
+    }
+    expect(unregistered).toEqual([]);
+    expect(seen).toBeGreaterThan(100);
+  });
+
+  it("docs/errors.md is generated from them (run `pnpm errors-doc` after a change)", () => {
+    const committed = readFileSync(join(root, "docs/errors.md"), "utf8");
+    expect(committed).toBe(renderErrorsDoc(REGISTRIES));
+    for (const r of REGISTRIES) for (const e of r.codes) expect(committed).toContain(`| \`${e.code}\` | ${e.kind} |`);
+  });
+});
+
+describe("docs/CONTRIBUTING.md", () => {
+  it("lists the same prefixes per package as the registries", () => {
+    const text = readFileSync(join(root, "docs/CONTRIBUTING.md"), "utf8");
+    for (const r of REGISTRIES) {
+      const name = r.package.replace("@contrast/", "");
+      const row = text.split("\n").find((l) => l.startsWith(`| \`${name}\``));
+      expect(row, name).toBeDefined();
+      const listed = [...((row as string).split("|")[2] ?? "").matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
+      expect(listed, name).toEqual(r.prefixes);
+    }
+  });
+});
