@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { PACKAGE_LAYERS, SCOPE } from "./layers.mjs";
+import { ALLOWED_EDGES, SCOPE } from "./layers.mjs";
 
 const KINDS = ["packages", "apps", "tools"];
 const SOURCE = /\.(?:[cm]?[jt]s|tsx)$/;
@@ -66,8 +66,12 @@ export function lintWorkspace(root) {
     const expectedName =
       w.kind === "packages" || w.kind === "apps" || w.kind === "tools" ? `${SCOPE}${w.name}` : undefined;
     if (w.pkg.name !== expectedName) report(w.dir, "naming", `package name ${w.pkg.name} should be ${expectedName}`);
-    if (w.kind === "packages" && !(w.name in PACKAGE_LAYERS)) {
-      report(w.dir, "direction", `packages/${w.name} has no layer; add it to tools/workspace-lint/src/layers.mjs`);
+    if (w.kind === "packages" && !(w.name in ALLOWED_EDGES)) {
+      report(
+        w.dir,
+        "direction",
+        `packages/${w.name} has no entry in the table of allowed edges; add it to tools/workspace-lint/src/layers.mjs`,
+      );
     }
     const declared = new Set(
       ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"].flatMap((k) =>
@@ -80,10 +84,10 @@ export function lintWorkspace(root) {
       if (target.kind === "tools" && w.kind !== "tools")
         return `${w.kind}/${w.name} must not depend on a tool (${target.pkg.name})`;
       if (w.kind === "packages" && target.kind === "packages") {
-        const mine = PACKAGE_LAYERS[w.name];
-        const theirs = PACKAGE_LAYERS[target.name];
-        if (mine !== undefined && theirs !== undefined && theirs >= mine) {
-          return `packages/${w.name} (layer ${mine}) must not depend on packages/${target.name} (layer ${theirs}); dependencies point to lower layers`;
+        const mine = ALLOWED_EDGES[w.name];
+        if (mine !== undefined && !mine.includes(target.name)) {
+          const list = mine.length === 0 ? "nothing" : mine.join(", ");
+          return `packages/${w.name} must not depend on packages/${target.name}; its allowed edges are: ${list} (tools/workspace-lint/src/layers.mjs)`;
         }
       }
       return undefined;

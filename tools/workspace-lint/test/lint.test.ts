@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ALLOWED_EDGES, edgesAreAcyclic } from "../src/layers.mjs";
 // @ts-expect-error: plain ESM tool without type declarations
 import { importsOf, lintWorkspace } from "../src/lint.mjs";
 // Source snippets live in JSON so that the linter, run on this repository, does not take the
@@ -77,7 +78,7 @@ describe("workspace-lint", () => {
     expect(problems.some((p) => p.rule === "declared" && p.where === "packages/core/src/bad.ts")).toBe(true);
   });
 
-  it("forbids imports against the layer order and undeclared or unused dependencies", () => {
+  it("forbids edges missing from the explicit table, and undeclared or unused dependencies", () => {
     const root = workspace({
       ...base,
       "packages/core/package.json": lib("core", { "@contrast/manifest": "workspace:^" }),
@@ -86,7 +87,7 @@ describe("workspace-lint", () => {
     });
     const messages = lint(root).map((p) => `${p.rule}: ${p.message}`);
     expect(messages).toContain(
-      "direction: packages/core (layer 0) must not depend on packages/manifest (layer 1); dependencies point to lower layers",
+      "direction: packages/core must not depend on packages/manifest; its allowed edges are: nothing (tools/workspace-lint/src/layers.mjs)",
     );
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
@@ -96,7 +97,29 @@ describe("workspace-lint", () => {
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
   });
 
-  it("requires new packages to be given a layer, and publishable metadata", () => {
+  it("forbids an edge between two packages that the table does not list, even towards a lower package", () => {
+    const root = workspace({
+      ...base,
+      "packages/rego/package.json": lib("rego", {
+        "@contrast/core": "workspace:^",
+        "@contrast/manifest": "workspace:^",
+      }),
+      "packages/rego/src/index.ts": src.regoImportsManifest,
+      "packages/manifest/src/index.ts": src.manifestPlain,
+    });
+    const messages = lint(root).map((p) => `${p.rule}: ${p.message}`);
+    expect(messages).toContain(
+      "direction: packages/rego must not depend on packages/manifest; its allowed edges are: core (tools/workspace-lint/src/layers.mjs)",
+    );
+  });
+
+  it("keeps the table of allowed edges acyclic and closed over known packages", () => {
+    expect(edgesAreAcyclic()).toBe(true);
+    expect(edgesAreAcyclic({ a: ["b"], b: ["a"] })).toBe(false);
+    for (const deps of Object.values(ALLOWED_EDGES)) for (const d of deps) expect(ALLOWED_EDGES).toHaveProperty(d);
+  });
+
+  it("requires new packages to be given an entry in the table, and publishable metadata", () => {
     const root = workspace({
       ...base,
       "packages/newthing/package.json": { name: "@contrast/newthing", version: "0.1.0" },
