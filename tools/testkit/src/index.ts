@@ -1,0 +1,4 @@
+export { errorCode, expectCode, expectCodeAsync, thrownBy } from "./errors.js";
+export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
+export { scratchDir } from "./scratch.js";
+export { childEnv, openssl } from "./tools.js";

@@ -1,0 +1,69 @@
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { errorCode, expectCode, fuzzRuns, openssl, scratchDir, thrownBy } from "../src/index.js";
+
+class Coded extends Error {
+  constructor(
+    readonly code: string,
+    readonly kind = "input",
+  ) {
+    super(code);
+  }
+}
+
+describe("testkit", () => {
+  it("reads FUZZ_RUNS and rejects nonsense", () => {
+    const saved = process.env.FUZZ_RUNS;
+    try {
+      delete process.env.FUZZ_RUNS;
+      expect(fuzzRuns(7)).toBe(7);
+      process.env.FUZZ_RUNS = "5000";
+      expect(fuzzRuns(7)).toBe(5000);
+      process.env.FUZZ_RUNS = "lots";
+      expect(() => fuzzRuns()).toThrow(/FUZZ_RUNS/);
+    } finally {
+      if (saved === undefined) delete process.env.FUZZ_RUNS;
+      else process.env.FUZZ_RUNS = saved;
+    }
+  });
+
+  it("reports codes, and fails when the code or kind differs or nothing is thrown", () => {
+    expect(errorCode(() => 1)).toBeUndefined();
+    expect(
+      errorCode(() => {
+        throw new Coded("X_Y");
+      }),
+    ).toBe("X_Y");
+    expectCode(
+      () => {
+        throw new Coded("X_Y", "crypto");
+      },
+      "X_Y",
+      "crypto",
+    );
+    expect(thrownBy(() => expectCode(() => 1, "X_Y"))).toBeInstanceOf(Error);
+    expect(
+      thrownBy(() =>
+        expectCode(() => {
+          throw new Coded("X_Z");
+        }, "X_Y"),
+      ),
+    ).toBeInstanceOf(Error);
+    expect(
+      thrownBy(() =>
+        expectCode(
+          () => {
+            throw new Coded("X_Y");
+          },
+          "X_Y",
+          "crypto",
+        ),
+      ),
+    ).toBeInstanceOf(Error);
+  });
+
+  it("makes scratch directories and runs the real openssl", () => {
+    expect(existsSync(scratchDir())).toBe(true);
+    expect(openssl(["version"]).toString()).toMatch(/^OpenSSL /);
+  });
+});
