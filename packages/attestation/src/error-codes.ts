@@ -411,12 +411,6 @@ export const ATTESTATION_ERROR_CODES = [
     meaning: "Report data for configfs-tsm is not 64 bytes.",
     hint: "Pass the 64-byte binding (e.g. SHA-512 of key and nonce).",
   },
-  {
-    code: "X509_MALFORMED",
-    kind: "input",
-    meaning: "A certificate or CRL cannot be parsed.",
-    hint: "The certificate or CRL is damaged.",
-  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number]["code"];

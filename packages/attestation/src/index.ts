@@ -24,6 +24,7 @@ export {
   pcsQeIdentityUrl,
   pcsTcbInfoUrl,
 } from "./collateral/urls.js";
+export { verifyCrl } from "./crl.js";
 export { ATTESTATION_ERROR_CODES, type AttestationErrorCode } from "./error-codes.js";
 export { AttestationPolicyError, EvidenceError } from "./errors.js";
 export { EVIDENCE_OIDS } from "./evidence/oids.js";
@@ -36,6 +37,9 @@ export {
   encodeTdxEvidence,
   type TdxEvidence,
 } from "./evidence/tdx.js";
+export { simArkKeyDigest, simEntriesNaming } from "./expectations/sim.js";
+export { type EvidenceBindings, type SnpExpectationOptions, snpExpectations } from "./expectations/snp.js";
+export { tdxExpectations } from "./expectations/tdx.js";
 export {
   buildSnpCertTable,
   CONFIGFS_TSM_REPORT,
@@ -140,4 +144,3 @@ export {
   verifyTdxQuote,
 } from "./tdx/verify.js";
 export { type VerifyTdxCollateralOptions, verifyTdxCollateral } from "./tdx/verify-collateral.js";
-export { type Crl, parseCrl, verifyCrl } from "./x509.js";

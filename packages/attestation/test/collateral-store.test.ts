@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromHex, type Logger, manualClock } from "@contrast/core";
+import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
 import {
   CollateralStore,
@@ -11,7 +12,6 @@ import {
   kdsCertChainUrl,
   kdsCrlUrl,
   kdsVcekUrl,
-  parseCrl,
   pcsPckCrlUrl,
   pcsTcbInfoUrl,
 } from "../src/index.js";

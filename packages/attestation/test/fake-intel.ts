@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, sign, X509Certificate } from "node:crypto";
 import { DerTag, encodeDer, encodeOid } from "@contrast/core";
+import { derInteger, encodeName, NAME, type NameAttribute } from "@contrast/x509";
 import type { SignedCollateral } from "../src/index.js";
-import { derInteger, encodeName, NAME, type NameAttribute } from "../src/sim/x509.js";
 
 // A self-made "Intel SGX Root CA" and "Intel SGX TCB Signing" certificate (ECDSA P-256 with
 // SHA-256, as Intel's), to sign altered collateral. Verification only accepts it when a test
@@ -45,9 +45,9 @@ function certificate(
     encodeDer(0xa0, derInteger(2)),
     derInteger(serial),
     ECDSA_SHA256,
-    encodeName(issuer),
+    encodeName(issuer, "utf8"),
     seq(utc(new Date("2020-01-01T00:00:00Z")), utc(new Date("2040-01-01T00:00:00Z"))),
-    encodeName(subject),
+    encodeName(subject, "utf8"),
     new Uint8Array(publicKey.export({ type: "spki", format: "der" })),
     encodeDer(0xa3, seq(basicConstraints)),
   );
@@ -84,7 +84,7 @@ export function fakeIntel(): FakeIntel {
       const tbs = seq(
         derInteger(1),
         ECDSA_SHA256,
-        encodeName(ROOT_NAME),
+        encodeName(ROOT_NAME, "utf8"),
         utc(new Date("2020-01-01T00:00:00Z")),
         utc(new Date("2040-01-01T00:00:00Z")),
         ...(entries.length > 0 ? [seq(...entries)] : []),

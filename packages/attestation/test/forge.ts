@@ -1,7 +1,16 @@
 import { generateKeyPairSync, type KeyObject, sign, X509Certificate } from "node:crypto";
 import { DerTag, encodeDer, utf8 } from "@contrast/core";
+import {
+  caBasicConstraintsExtension,
+  derInteger,
+  encodeExtension,
+  encodeName,
+  NAME,
+  rsaPssSigner,
+  signCertificate,
+  spkiOfKey,
+} from "@contrast/x509";
 import { AMD_OIDS, type AmdRoots, SNP_REPORT_SIZE, SNP_SIGNED_SIZE, type TcbParts } from "../src/index.js";
-import { basicConstraintsCa, derInteger, NAME, signCertificateRsaPss } from "../src/sim/x509.js";
 
 /**
  * A self-made AMD-style chain that signs whatever report bytes a test writes, so that the checks
@@ -10,37 +19,33 @@ import { basicConstraintsCa, derInteger, NAME, signCertificateRsaPss } from "../
  */
 export const FORGE_NOW = new Date("2026-11-22T00:00:00Z");
 
-const name = (cn: string) => [[NAME.commonName, cn] as const];
+const name = (cn: string) => encodeName([[NAME.commonName, cn]], "utf8");
 const ark = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const ask = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const validity = { notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2040-01-01T00:00:00Z") };
 
 export const forgedRoots: AmdRoots = {
   ark: new X509Certificate(
-    signCertificateRsaPss(
-      {
-        serial: 1,
-        issuer: name("ARK-Forged"),
-        subject: name("ARK-Forged"),
-        ...validity,
-        subjectPublicKey: ark.publicKey,
-        extensions: [basicConstraintsCa()],
-      },
-      ark.privateKey,
-    ),
+    signCertificate({
+      serial: 1,
+      signer: rsaPssSigner(ark.privateKey),
+      issuer: name("ARK-Forged"),
+      subject: name("ARK-Forged"),
+      ...validity,
+      subjectPublicKeyInfo: spkiOfKey(ark.publicKey),
+      extensions: [caBasicConstraintsExtension()],
+    }),
   ),
   ask: new X509Certificate(
-    signCertificateRsaPss(
-      {
-        serial: 2,
-        issuer: name("ARK-Forged"),
-        subject: name("SEV-Forged"),
-        ...validity,
-        subjectPublicKey: ask.publicKey,
-        extensions: [basicConstraintsCa()],
-      },
-      ark.privateKey,
-    ),
+    signCertificate({
+      serial: 2,
+      signer: rsaPssSigner(ark.privateKey),
+      issuer: name("ARK-Forged"),
+      subject: name("SEV-Forged"),
+      ...validity,
+      subjectPublicKeyInfo: spkiOfKey(ask.publicKey),
+      extensions: [caBasicConstraintsExtension()],
+    }),
   ),
 };
 
@@ -61,27 +66,25 @@ export interface ForgedKey {
 export function forgeKey(o: ForgedKeyOptions): ForgedKey {
   const keys = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
   const int = (oid: string, n: number) => ({ oid, value: derInteger(n) });
-  const der = signCertificateRsaPss(
-    {
-      serial: 3,
-      issuer: name("SEV-Forged"),
-      subject: name(o.kind === "vlek" ? "SEV-VLEK" : "SEV-VCEK"),
-      ...validity,
-      subjectPublicKey: keys.publicKey,
-      extensions: [
-        int(AMD_OIDS.structVersion, 1),
-        { oid: AMD_OIDS.productName, value: encodeDer(DerTag.IA5_STRING, utf8(o.productName ?? "Genoa")) },
-        int(AMD_OIDS.blSPL, o.tcb.bootloader),
-        int(AMD_OIDS.teeSPL, o.tcb.tee),
-        int(AMD_OIDS.snpSPL, o.tcb.snp),
-        int(AMD_OIDS.ucodeSPL, o.tcb.microcode),
-        ...(o.tcb.fmc === undefined ? [] : [int(AMD_OIDS.fmcSPL, o.tcb.fmc)]),
-        ...(o.hwId === undefined ? [] : [{ oid: AMD_OIDS.hwID, value: o.hwId }]),
-        ...(o.cspId === undefined ? [] : [{ oid: AMD_OIDS.cspID, value: encodeDer(DerTag.IA5_STRING, utf8(o.cspId)) }]),
-      ],
-    },
-    ask.privateKey,
-  );
+  const der = signCertificate({
+    serial: 3,
+    signer: rsaPssSigner(ask.privateKey),
+    issuer: name("SEV-Forged"),
+    subject: name(o.kind === "vlek" ? "SEV-VLEK" : "SEV-VCEK"),
+    ...validity,
+    subjectPublicKeyInfo: spkiOfKey(keys.publicKey),
+    extensions: [
+      int(AMD_OIDS.structVersion, 1),
+      { oid: AMD_OIDS.productName, value: encodeDer(DerTag.IA5_STRING, utf8(o.productName ?? "Genoa")) },
+      int(AMD_OIDS.blSPL, o.tcb.bootloader),
+      int(AMD_OIDS.teeSPL, o.tcb.tee),
+      int(AMD_OIDS.snpSPL, o.tcb.snp),
+      int(AMD_OIDS.ucodeSPL, o.tcb.microcode),
+      ...(o.tcb.fmc === undefined ? [] : [int(AMD_OIDS.fmcSPL, o.tcb.fmc)]),
+      ...(o.hwId === undefined ? [] : [{ oid: AMD_OIDS.hwID, value: o.hwId }]),
+      ...(o.cspId === undefined ? [] : [{ oid: AMD_OIDS.cspID, value: encodeDer(DerTag.IA5_STRING, utf8(o.cspId)) }]),
+    ].map(encodeExtension),
+  });
   return { der, privateKey: keys.privateKey };
 }
 

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
 import {
   AttestationPolicyError,
   collateralFromDcapQvl,
   EvidenceError,
   evaluateTdxTcb,
-  parseCrl,
   parsePckExtension,
   parsePcsResponse,
   TCB_STATUSES,

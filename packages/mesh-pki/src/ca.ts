@@ -1,30 +1,35 @@
 import type { KeyObject } from "node:crypto";
-import { type Clock, encodePem, utf8 } from "@contrast/core";
+import { type Clock, encodePem, isContrastError, utf8 } from "@contrast/core";
 import {
   authorityKeyIdExtension,
   type CertificateExtension,
   caBasicConstraintsExtension,
+  checkedSpki,
+  derCommonNameName,
+  derOctetString,
+  ecdsaSigner,
   encodeExtension,
   extKeyUsageExtension,
   KEY_USAGE,
   keyIdentifier,
   keyUsageExtension,
   leafBasicConstraintsExtension,
-  OIDS,
   type Signer,
   signCertificate,
-  signerFor,
+  spkiOfKey,
   subjectAltNameExtension,
   subjectKeyIdExtension,
-} from "./certificate.js";
-import { derCommonNameName, derOctetString } from "./der-writer.js";
+  X509_OIDS,
+} from "@contrast/x509";
 import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
 import { PEM_TYPES, publicKeyDer } from "./keys.js";
-import { checkedSpki, spkiOfKey } from "./public-key.js";
 import { drawRandom, type RandomSource } from "./random.js";
 import { classifySans } from "./san.js";
 import type { SeedEngine } from "./seed-engine.js";
+
+/** Contrast: the workload secret ID of the pod a mesh certificate was issued to. */
+export const WORKLOAD_SECRET_ID_OID = "1.3.9901.3.1";
 
 export const ROOT_CA_COMMON_NAME = "system:coordinator:root";
 export const INTERMEDIATE_CA_COMMON_NAME = "system:coordinator:intermediate";
@@ -164,7 +169,7 @@ export class CoordinatorCa {
     // authority key ID (no subject key ID: Go makes one only for CAs), then the SANs.
     this.#leafFixedExtensions = [
       keyUsageExtension([KEY_USAGE.digitalSignature]),
-      extKeyUsageExtension([OIDS.clientAuth, OIDS.serverAuth]),
+      extKeyUsageExtension([X509_OIDS.clientAuth, X509_OIDS.serverAuth]),
       leafBasicConstraintsExtension(),
       authorityKeyIdExtension(meshKeyId),
     ];
@@ -193,7 +198,7 @@ export class CoordinatorCa {
     for (const ext of request.extensions ?? []) extensions.push(encodeExtension(ext));
     if (request.workloadSecretId !== undefined && request.workloadSecretId !== "") {
       extensions.push(
-        encodeExtension({ oid: OIDS.workloadSecretId, value: derOctetString(utf8(request.workloadSecretId)) }),
+        encodeExtension({ oid: WORKLOAD_SECRET_ID_OID, value: derOctetString(utf8(request.workloadSecretId)) }),
       );
     }
     const der = signCertificate({
@@ -210,6 +215,27 @@ export class CoordinatorCa {
   }
 }
 
+function signerFor(key: KeyObject): Signer {
+  try {
+    return ecdsaSigner(key);
+  } catch (cause) {
+    throw new MeshPkiError("KEY_WRONG_TYPE", "CA keys must be ECDSA private keys on P-256, P-384 or P-521", {
+      cause,
+      hint: "Contrast's CA keys are ECDSA P-384.",
+    });
+  }
+}
+
 function leafSpki(key: KeyObject | Uint8Array): Uint8Array {
-  return key instanceof Uint8Array ? checkedSpki(key) : spkiOfKey(key);
+  if (!(key instanceof Uint8Array)) return spkiOfKey(key);
+  try {
+    return checkedSpki(key);
+  } catch (cause) {
+    // A workload's key is mesh-pki input: its code stays KEY_MALFORMED, as for every other key.
+    if (!isContrastError(cause, "X509_PUBLIC_KEY_MALFORMED")) throw cause;
+    throw new MeshPkiError("KEY_MALFORMED", cause.message, {
+      cause,
+      hint: "Pass the public key as SubjectPublicKeyInfo DER or a KeyObject.",
+    });
+  }
 }

@@ -1,6 +1,5 @@
 import { decodeGuestPolicy, decodeTcb, type SnpProduct, type SnpReport, type TdxQuote } from "@contrast/attestation";
-import type { CertificateExtension } from "./certificate.js";
-import { derBoolean, derInteger, derOctetString } from "./der-writer.js";
+import { type CertificateExtension, derBoolean, derInteger, derOctetString } from "@contrast/x509";
 
 /** The arc under which mesh certificates carry SEV-SNP report claims. */
 export const SNP_CLAIMS_OID = "1.3.9901.2.1";

@@ -1,6 +1,6 @@
 import { createECDH, createHmac, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { concatBytes, DerTag, encodeDer, fromHex, toHex, utf8 } from "@contrast/core";
-import { derBitString, derExplicit, derInteger, derOid, derSequence } from "./der-writer.js";
+import { derBitString, derExplicit, derInteger, derOid, derSequence } from "@contrast/x509";
 import { MeshPkiError } from "./errors.js";
 
 /** The NIST curves that c2sp.org/det-keygen covers, by their JOSE names. */

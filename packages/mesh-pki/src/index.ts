@@ -12,8 +12,8 @@ export {
   type LeafRequest,
   ROOT_CA_COMMON_NAME,
   TLS_CONFIG_FILES,
+  WORKLOAD_SECRET_ID_OID,
 } from "./ca.js";
-export { type CertificateExtension, OIDS } from "./certificate.js";
 export { SNP_CLAIMS_OID, snpClaimExtensions, TDX_CLAIMS_OID, tdxClaimExtensions } from "./claims.js";
 export {
   curveOrder,

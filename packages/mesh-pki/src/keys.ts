@@ -7,9 +7,9 @@ import {
   type PublicKeyInput,
 } from "node:crypto";
 import { decodePemBlock, encodePem, fromHex, isContrastError, sha256Hex, toHex } from "@contrast/core";
+import { spkiOfKey } from "@contrast/x509";
 import { deriveEcdsaKey } from "./det-keygen.js";
 import { MeshPkiError } from "./errors.js";
-import { spkiOfKey } from "./public-key.js";
 import { drawRandom, type RandomSource } from "./random.js";
 
 /** PEM types upstream writes and reads; part of the file-format contract. */

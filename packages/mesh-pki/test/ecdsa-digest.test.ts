@@ -2,9 +2,9 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:cryp
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { concatBytes, DerTag, encodeDer, readDerChildren, readDerExact, toHex } from "@contrast/core";
+import { derSequence } from "@contrast/x509";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { derSequence } from "../src/der-writer.js";
 import { ecdsaCurveParameters, verifyEcdsaDigest } from "../src/index.js";
 import { FUZZ_RUNS, openssl, scratchDir } from "./helpers.js";
 

@@ -12,9 +12,9 @@ import {
   toHex,
   utf8,
 } from "@contrast/core";
+import { derInteger, derOid, derSequence } from "@contrast/x509";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { derInteger, derOid, derSequence } from "../src/der-writer.js";
 import {
   curveOrder,
   type DetKeygenCurve,

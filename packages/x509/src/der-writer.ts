@@ -1,6 +1,7 @@
 import { concatBytes, DerTag, encodeDer, encodeOid, utf8 } from "@contrast/core";
 
-// Small DER constructors over core's encodeDer, for the certificate fields we write.
+// Small DER constructors over core's encodeDer, for the certificate and CRL fields we write.
+// Reading DER stays in core (readDer and friends), so that every parser shares one bounds check.
 
 export function derSequence(...parts: readonly Uint8Array[]): Uint8Array {
   return encodeDer(DerTag.SEQUENCE, concatBytes(...parts));
@@ -25,6 +26,12 @@ export function derOid(oid: string): Uint8Array {
 
 export function derBoolean(value: boolean): Uint8Array {
   return encodeDer(DerTag.BOOLEAN, new Uint8Array([value ? 0xff : 0x00]));
+}
+
+const NULL = encodeDer(DerTag.NULL, new Uint8Array());
+
+export function derNull(): Uint8Array {
+  return NULL;
 }
 
 export function derOctetString(value: Uint8Array): Uint8Array {
@@ -86,10 +93,40 @@ export function derDirectoryString(value: string): Uint8Array {
     : encodeDer(DerTag.UTF8_STRING, utf8(value));
 }
 
+/** Attribute types of distinguished names (X.520). */
+export const NAME = {
+  commonName: "2.5.4.3",
+  country: "2.5.4.6",
+  locality: "2.5.4.7",
+  state: "2.5.4.8",
+  organization: "2.5.4.10",
+  organizationalUnit: "2.5.4.11",
+} as const;
+
+export type NameAttribute = readonly [oid: string, value: string];
+
+/**
+ * How a Name's strings are written: "go" as Go's x509 does (PrintableString when the value fits,
+ * else UTF8String), "utf8" as AMD's and Intel's certificates do (UTF8String, but countryName is
+ * always a PrintableString, as X.520 requires).
+ */
+export type NameStrings = "go" | "utf8";
+
+function nameString(type: string, value: string, strings: NameStrings): Uint8Array {
+  if (strings === "go") return derDirectoryString(value);
+  return encodeDer(type === NAME.country ? DerTag.PRINTABLE_STRING : DerTag.UTF8_STRING, utf8(value));
+}
+
+/** A Name: one RDN per attribute, in the order given. */
+export function encodeName(attributes: readonly NameAttribute[], strings: NameStrings = "go"): Uint8Array {
+  return derSequence(
+    ...attributes.map(([type, value]) => derSet(derSequence(derOid(type), nameString(type, value, strings)))),
+  );
+}
+
 /** A Name with one RDN holding the common name (the only attribute Contrast's certificates set). */
 export function derCommonNameName(commonName: string): Uint8Array {
-  if (commonName === "") return derSequence();
-  return derSequence(derSet(derSequence(derOid("2.5.4.3"), derDirectoryString(commonName))));
+  return encodeName(commonName === "" ? [] : [[NAME.commonName, commonName]]);
 }
 
 function pad(n: number, width: number): string {

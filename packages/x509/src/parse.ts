@@ -1,13 +1,11 @@
-import { constants, verify as cryptoVerify, type X509Certificate } from "node:crypto";
 import { type DerElement, DerTag, decodeOid, readDerChildren, readDerExact, toHex } from "@contrast/core";
-import { EvidenceError } from "./errors.js";
+import { X509Error } from "./errors.js";
 
 // Certificate and CRL structures that Node's X509Certificate does not expose: extensions by
 // OID and certificate revocation lists. Read with core's bounds-checked DER reader.
 
-function malformed(what: string, cause?: unknown): EvidenceError {
-  return new EvidenceError("X509_MALFORMED", `${what} is malformed`, {
-    kind: "input",
+function malformed(what: string, cause?: unknown): X509Error {
+  return new X509Error("X509_MALFORMED", `${what} is malformed`, {
     cause,
     hint: "The certificate or CRL is damaged.",
   });
@@ -67,10 +65,13 @@ export function serialHex(raw: string | Uint8Array): string {
 
 export interface Crl {
   der: Uint8Array;
+  /** The signed part (TBSCertList), for checking the signature. */
   tbs: Uint8Array;
+  /** The issuer's DER Name. */
   issuer: Uint8Array;
   thisUpdate: Date;
   nextUpdate: Date | undefined;
+  /** Revoked serial numbers, as serialHex writes them. */
   revoked: Set<string>;
   signatureAlgorithm: string;
   signature: Uint8Array;
@@ -115,49 +116,7 @@ export function parseCrl(der: Uint8Array): Crl {
       signature: sigEl.value.subarray(1),
     };
   } catch (e) {
-    if (e instanceof EvidenceError && e.code === "X509_MALFORMED") throw e;
+    if (e instanceof X509Error) throw e;
     throw malformed("CRL", e);
-  }
-}
-
-const ECDSA_SHA256 = "1.2.840.10045.4.3.2";
-const ECDSA_SHA384 = "1.2.840.10045.4.3.3";
-const RSASSA_PSS = "1.2.840.113549.1.1.10";
-
-/**
- * Checks a CRL's signature with its issuer's key and that `now` lies within its update window.
- * Supports the algorithms Intel (ECDSA) and AMD (RSASSA-PSS, SHA-384, salt 48) use.
- */
-export function verifyCrl(crl: Crl, issuer: X509Certificate, now: Date, what: string): void {
-  let ok: boolean;
-  if (crl.signatureAlgorithm === ECDSA_SHA256 || crl.signatureAlgorithm === ECDSA_SHA384) {
-    ok = cryptoVerify(
-      crl.signatureAlgorithm === ECDSA_SHA256 ? "sha256" : "sha384",
-      crl.tbs,
-      issuer.publicKey,
-      crl.signature,
-    );
-  } else if (crl.signatureAlgorithm === RSASSA_PSS) {
-    ok = cryptoVerify(
-      "sha384",
-      crl.tbs,
-      { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 },
-      crl.signature,
-    );
-  } else {
-    throw new EvidenceError("CRL_INVALID", `${what}: unsupported signature algorithm ${crl.signatureAlgorithm}`, {
-      hint: "Use the vendor's CRL.",
-    });
-  }
-  if (!ok)
-    throw new EvidenceError("CRL_INVALID", `${what} is not signed by its issuer`, {
-      hint: "The CRL was altered or belongs to another issuer.",
-    });
-  if (now < crl.thisUpdate || (crl.nextUpdate !== undefined && now > crl.nextUpdate)) {
-    throw new EvidenceError(
-      "CRL_NOT_VALID_AT_TIME",
-      `${what} covers ${crl.thisUpdate.toISOString()} to ${crl.nextUpdate?.toISOString() ?? "(open)"}, not ${now.toISOString()}`,
-      { hint: "Fetch a current CRL; revocation cannot be judged with a stale one." },
-    );
   }
 }

@@ -9,11 +9,11 @@ import {
   toHex,
 } from "@contrast/core";
 import { derBitString, derOid, derSequence } from "./der-writer.js";
-import { MeshPkiError } from "./errors.js";
+import { X509Error } from "./errors.js";
 
 // Exporting a KeyObject as SPKI goes through OpenSSL's encoder framework and costs about as much
 // as a third of a P-384 signature; parsing one back costs as much again. Mesh certificates are
-// issued for every starting pod, so the common case (a NIST EC key) is handled here directly:
+// issued for every starting pod (mesh-pki), so the common case (a NIST EC key) is handled here directly:
 // the point is read through JWK (cheap) or checked against the curve equation in the SPKI bytes.
 
 const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
@@ -99,8 +99,8 @@ export function spkiOfKey(key: KeyObject): Uint8Array {
   return slowSpki(key.type === "private" ? createPublicKey(key) : key);
 }
 
-function malformed(cause?: unknown): MeshPkiError {
-  return new MeshPkiError("KEY_MALFORMED", "public key: not a valid PKIX SubjectPublicKeyInfo", {
+function malformed(cause?: unknown): X509Error {
+  return new X509Error("X509_PUBLIC_KEY_MALFORMED", "public key: not a valid PKIX SubjectPublicKeyInfo", {
     cause,
     hint: "Pass the public key as SubjectPublicKeyInfo DER or a KeyObject.",
   });
@@ -124,7 +124,7 @@ export function checkedSpki(der: Uint8Array): Uint8Array {
       }
     }
   } catch (cause) {
-    throw isContrastError(cause, "KEY_MALFORMED") ? cause : malformed(cause);
+    throw isContrastError(cause, "X509_PUBLIC_KEY_MALFORMED") ? cause : malformed(cause);
   }
   const input: PublicKeyInput = { key: Buffer.from(der), format: "der", type: "spki" };
   try {

@@ -4,6 +4,7 @@ import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
 import { REGO_ERROR_CODES } from "@contrast/rego";
+import { X509_ERROR_CODES } from "@contrast/x509";
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -28,6 +29,7 @@ export const REGISTRIES = [
     ],
     codes: CORE_ERROR_CODES,
   },
+  { package: "@contrast/x509", prefixes: ["X509_"], codes: X509_ERROR_CODES },
   {
     package: "@contrast/manifest",
     prefixes: ["MANIFEST_", "PLATFORM_", "RUNTIME_HANDLER_", "SEED_SHARES_"],
@@ -35,7 +37,7 @@ export const REGISTRIES = [
   },
   {
     package: "@contrast/attestation",
-    prefixes: ["ATTESTATION_", "COLLATERAL_", "CRL_", "EVIDENCE_", "SIM_", "SNP_", "TDX_", "TSM_", "X509_"],
+    prefixes: ["ATTESTATION_", "COLLATERAL_", "CRL_", "EVIDENCE_", "SIM_", "SNP_", "TDX_", "TSM_"],
     codes: ATTESTATION_ERROR_CODES,
   },
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },

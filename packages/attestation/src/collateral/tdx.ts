@@ -1,10 +1,10 @@
 import { type JsonObject, parseJson } from "@contrast/core";
+import { parseCrl } from "@contrast/x509";
 import { EvidenceError } from "../errors.js";
 import { parsePcsResponse, type TdxCollateral } from "../tdx/collateral-documents.js";
 import { intelDate } from "../tdx/collateral-fields.js";
 import { parsePckExtension } from "../tdx/pck.js";
 import type { VerifiedTdxQuote } from "../tdx/verify.js";
-import { parseCrl } from "../x509.js";
 import type { CollateralStore, FetchedDocument } from "./store.js";
 import { type IntelCollateralUrls, intelCollateralUrls } from "./urls.js";
 

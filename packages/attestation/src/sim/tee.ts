@@ -1,18 +1,23 @@
 import { generateKeyPairSync, type KeyObject, randomBytes, sign, X509Certificate } from "node:crypto";
-import { type Clock, DerTag, encodeDer, sha256Hex, utf8 } from "@contrast/core";
+import { type Clock, DerTag, encodeDer, utf8 } from "@contrast/core";
+import {
+  type CertificateExtension,
+  caBasicConstraintsExtension,
+  derInteger,
+  encodeExtension,
+  encodeName,
+  NAME,
+  rsaPssSigner,
+  signCertificate,
+  signCrl,
+  spkiOfKey,
+} from "@contrast/x509";
 import { EvidenceError } from "../errors.js";
+import { simArkKeyDigest } from "../expectations/sim.js";
 import { AMD_OIDS } from "../snp/endorsement.js";
 import { contrastIdBlock } from "../snp/id-block.js";
 import { SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from "../snp/report.js";
 import type { AmdRoots } from "../snp/verify.js";
-import {
-  basicConstraintsCa,
-  derInteger,
-  NAME,
-  type NameAttribute,
-  signCertificateRsaPss,
-  signCrlRsaPss,
-} from "./x509.js";
 
 /**
  * The simulated TEE: an ARK -> ASK -> VCEK chain made here, and SEV-SNP reports in the real
@@ -69,14 +74,19 @@ export interface CreateSimulatedAuthorityOptions {
 }
 
 const INSECURE = "Contrast simulated TEE (INSECURE, not AMD)";
-const name = (cn: string): NameAttribute[] => [
-  [NAME.organizationalUnit, INSECURE],
-  [NAME.organization, INSECURE],
-  [NAME.commonName, cn],
-];
+// UTF8String names, as AMD writes them.
+const name = (cn: string) =>
+  encodeName(
+    [
+      [NAME.organizationalUnit, INSECURE],
+      [NAME.organization, INSECURE],
+      [NAME.commonName, cn],
+    ],
+    "utf8",
+  );
 
-function amdExtensions(tcb: SimTcb, chipId: Uint8Array) {
-  const int = (oid: string, n: number) => ({ oid, value: derInteger(n) });
+function amdExtensions(tcb: SimTcb, chipId: Uint8Array): Uint8Array[] {
+  const int = (oid: string, n: number): CertificateExtension => ({ oid, value: derInteger(n) });
   return [
     int(AMD_OIDS.structVersion, 0),
     { oid: AMD_OIDS.productName, value: encodeDer(DerTag.IA5_STRING, utf8("Genoa")) },
@@ -89,7 +99,7 @@ function amdExtensions(tcb: SimTcb, chipId: Uint8Array) {
     int(AMD_OIDS.spl7, 0),
     int(AMD_OIDS.ucodeSPL, tcb.microcode),
     { oid: AMD_OIDS.hwID, value: chipId }, // raw, as AMD's KDS writes it
-  ];
+  ].map(encodeExtension);
 }
 
 /** Creates the simulated "hardware": keys, chain and chip identity. */
@@ -107,61 +117,55 @@ export function createSimulatedAuthority(options: CreateSimulatedAuthorityOption
   const vcekKeys = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
   const chipId = random(64);
 
-  const arkCert = signCertificateRsaPss(
-    {
-      serial: 0x10000,
-      issuer: name("ARK-Genoa"),
-      subject: name("ARK-Genoa"),
-      notBefore,
-      notAfter,
-      subjectPublicKey: ark.publicKey,
-      extensions: [basicConstraintsCa()],
-    },
-    ark.privateKey,
-  );
-  const askCert = signCertificateRsaPss(
-    {
-      serial: 0x10001,
-      issuer: name("ARK-Genoa"),
-      subject: name("SEV-Genoa"),
-      notBefore,
-      notAfter,
-      subjectPublicKey: ask.publicKey,
-      extensions: [basicConstraintsCa()],
-    },
-    ark.privateKey,
-  );
-  const vcek = signCertificateRsaPss(
-    {
-      serial: 0,
-      issuer: name("SEV-Genoa"),
-      subject: name("SEV-VCEK"),
-      notBefore,
-      notAfter: new Date(now.getTime() + 7 * 365 * 86_400_000),
-      subjectPublicKey: vcekKeys.publicKey,
-      extensions: amdExtensions(tcb, chipId),
-    },
-    ask.privateKey,
-  );
+  // RSASSA-PSS with SHA-384 and salt 48, as AMD signs, so the chain is checked by AMD's code path.
+  const arkSigner = rsaPssSigner(ark.privateKey);
+  const arkCert = signCertificate({
+    serial: 0x10000,
+    signer: arkSigner,
+    issuer: name("ARK-Genoa"),
+    subject: name("ARK-Genoa"),
+    notBefore,
+    notAfter,
+    subjectPublicKeyInfo: spkiOfKey(ark.publicKey),
+    extensions: [caBasicConstraintsExtension()],
+  });
+  const askCert = signCertificate({
+    serial: 0x10001,
+    signer: arkSigner,
+    issuer: name("ARK-Genoa"),
+    subject: name("SEV-Genoa"),
+    notBefore,
+    notAfter,
+    subjectPublicKeyInfo: spkiOfKey(ask.publicKey),
+    extensions: [caBasicConstraintsExtension()],
+  });
+  const vcek = signCertificate({
+    serial: 0,
+    signer: rsaPssSigner(ask.privateKey),
+    issuer: name("SEV-Genoa"),
+    subject: name("SEV-VCEK"),
+    notBefore,
+    notAfter: new Date(now.getTime() + 7 * 365 * 86_400_000),
+    subjectPublicKeyInfo: spkiOfKey(vcekKeys.publicKey),
+    extensions: amdExtensions(tcb, chipId),
+  });
 
   const roots: AmdRoots = { ark: new X509Certificate(arkCert), ask: new X509Certificate(askCert) };
   return {
     roots,
-    arkKeyDigest: sha256Hex(new Uint8Array(ark.publicKey.export({ type: "spki", format: "der" }))),
+    arkKeyDigest: simArkKeyDigest(ark.publicKey),
     vcek,
     chipId,
     tcb,
     report: (request) => buildReport(request, { key: vcekKeys.privateKey, chipId, tcb, random }),
     crl: ({ now: at, revokeAsk }) =>
-      signCrlRsaPss(
-        {
-          issuer: name("ARK-Genoa"),
-          thisUpdate: new Date(at.getTime() - 3_600_000),
-          nextUpdate: new Date(at.getTime() + 7 * 86_400_000),
-          revoked: revokeAsk ? [{ serial: 0x10001, date: at }] : [],
-        },
-        ark.privateKey,
-      ),
+      signCrl({
+        signer: arkSigner,
+        issuer: name("ARK-Genoa"),
+        thisUpdate: new Date(at.getTime() - 3_600_000),
+        nextUpdate: new Date(at.getTime() + 7 * 86_400_000),
+        revoked: revokeAsk ? [{ serial: 0x10001, date: at }] : [],
+      }),
   };
 }
 

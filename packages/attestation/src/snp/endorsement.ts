@@ -1,7 +1,7 @@
 import { type KeyObject, X509Certificate } from "node:crypto";
 import { DerTag, decodePemBlock, readDerExact } from "@contrast/core";
+import { certificateExtensions, signatureAlgorithmOid } from "@contrast/x509";
 import { EvidenceError } from "../errors.js";
-import { certificateExtensions, signatureAlgorithmOid } from "../x509.js";
 
 const AMD_ARC = "1.3.6.1.4.1.3704.1";
 export const AMD_OIDS = {
@@ -82,7 +82,7 @@ export function parseEndorsementKey(input: Uint8Array | string): EndorsementKey 
     ext = certificateExtensions(der);
     signatureAlgorithm = signatureAlgorithmOid(der);
   } catch (e) {
-    if (e instanceof EvidenceError && e.code !== "X509_MALFORMED") throw e;
+    if (e instanceof EvidenceError) throw e;
     throw certError("not a parsable X.509 certificate", e);
   }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];

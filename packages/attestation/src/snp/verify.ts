@@ -1,8 +1,9 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { bytesEqual, type Clock, sha256Hex, toHex } from "@contrast/core";
+import { parseCrl, serialHex, signatureAlgorithmOid } from "@contrast/x509";
+import { verifyCrl } from "../crl.js";
 import type { AttestationErrorCode } from "../error-codes.js";
 import { EvidenceError } from "../errors.js";
-import { parseCrl, serialHex, signatureAlgorithmOid, verifyCrl } from "../x509.js";
 import { AMD_ROOT_CERTS } from "./amd-roots.js";
 import {
   certificateBytes,

@@ -1,7 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import { type DerElement, DerTag, decodeOid, readDerChildren, readDerExact, toHex } from "@contrast/core";
+import { certificateExtensions } from "@contrast/x509";
 import { EvidenceError } from "../errors.js";
-import { certificateExtensions } from "../x509.js";
 
 const SGX_EXT = "1.2.840.113741.1.13.1";
 

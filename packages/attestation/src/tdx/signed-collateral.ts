@@ -1,7 +1,7 @@
 import { verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { decodePem, fromHex, isHex, type JsonObject, parseJson, utf8 } from "@contrast/core";
+import { type Crl, serialHex } from "@contrast/x509";
 import { EvidenceError } from "../errors.js";
-import { type Crl, serialHex } from "../x509.js";
 import type { SignedCollateral } from "./collateral-documents.js";
 import { collateralError, intelDate } from "./collateral-fields.js";
 

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
+import { type Crl, parseCrl, serialHex } from "@contrast/x509";
+import { verifyCrl } from "../crl.js";
 import { AttestationPolicyError, EvidenceError } from "../errors.js";
-import { type Crl, parseCrl, serialHex, verifyCrl } from "../x509.js";
 import {
   missingTdxCollateral,
   type SignedCollateral,

@@ -1,21 +1,20 @@
 import { X509Certificate } from "node:crypto";
 import {
   type AmdRoots,
-  contrastIdKeyDigest,
   decodeGuestPolicy,
   decodePlatformInfo,
   decodeSnpEvidence,
   EvidenceError,
   kdsCrlUrl,
   parseSnpReport,
-  type SnpExpectations,
   type SnpProduct,
+  simEntriesNaming,
+  snpExpectations,
   type VerifiedSnpReport,
   validateSnpReport,
   verifySnpReport,
 } from "@contrast/attestation";
-import { ContrastError, decodePem, fromHex, sha256Hex, toHex } from "@contrast/core";
-import type { SNPReferenceValues } from "@contrast/manifest";
+import { ContrastError, decodePem, toHex } from "@contrast/core";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -27,64 +26,6 @@ import {
   MAX_EVIDENCE,
   usage,
 } from "./options.js";
-
-function toExpectations(
-  rv: SNPReferenceValues,
-  reportData: Uint8Array | undefined,
-  hostData: Uint8Array | undefined,
-  idBlock: boolean,
-): SnpExpectations {
-  const t = rv.MinimumTCB;
-  const gp = rv.GuestPolicy;
-  const measurement = fromHex(rv.TrustedMeasurement, 48);
-  const guestPolicy = {
-    abiMajor: gp.ABIMajor,
-    abiMinor: gp.ABIMinor,
-    smt: gp.SMT,
-    migrateMa: gp.MigrateMA,
-    debug: gp.Debug,
-    singleSocket: gp.SingleSocket,
-    cxlAllowed: gp.CXLAllowed,
-    memAes256Xts: gp.MemAES256XTS,
-    raplDis: gp.RAPLDis,
-    ciphertextHidingDram: gp.CipherTextHidingDRAM,
-    pageSwapDisable: gp.PageSwapDisable ?? false,
-  };
-  const pi = rv.PlatformInfo;
-  return {
-    measurement,
-    // Upstream picks the AMD roots by ProductName, so an entry only ever matches its own product.
-    ...(rv.ProductName === "Milan" || rv.ProductName === "Genoa" ? { product: rv.ProductName } : {}),
-    ...(pi === undefined
-      ? {}
-      : {
-          platformInfo: {
-            smtEnabled: pi.SMTEnabled,
-            tsmeEnabled: pi.TSMEEnabled,
-            eccEnabled: pi.ECCEnabled,
-            raplDisabled: pi.RAPLDisabled,
-            ciphertextHidingDramEnabled: pi.CiphertextHidingDRAMEnabled,
-            aliasCheckComplete: pi.AliasCheckComplete,
-            tioEnabled: pi.TIOEnabled,
-          },
-        }),
-    ...(rv.MinimumMitigationVector ? { minimumMitigationVector: BigInt(rv.MinimumMitigationVector) } : {}),
-    minimumTcb: {
-      bootloader: t.BootloaderVersion ?? 0,
-      tee: t.TEEVersion ?? 0,
-      snp: t.SNPVersion ?? 0,
-      microcode: t.MicrocodeVersion ?? 0,
-    },
-    guestPolicy,
-    // Contrast launches every guest with an ID block derived from these two values.
-    ...(idBlock ? { idKeyDigest: contrastIdKeyDigest(measurement, guestPolicy) } : {}),
-    ...(rv.AllowedChipIDs && rv.AllowedChipIDs.length > 0
-      ? { allowedChipIds: rv.AllowedChipIDs.map((id) => fromHex(id, 64)) }
-      : {}),
-    ...(reportData ? { reportData } : {}),
-    ...(hostData ? { hostData } : {}),
-  };
-}
 
 /** The chain file in KDS format: ASK (or ASVK) first, then ARK. */
 function chainRoots(pem: string, path: string): AmdRoots {
@@ -243,31 +184,17 @@ export async function snpVerify(
 
   let matched: number | undefined;
   const idBlock = opts.skipIdBlock !== true;
+  const bindings = { ...(reportData ? { reportData } : {}), ...(hostData ? { hostData } : {}) };
   if (opts.referenceValues !== undefined) {
     if (opts.platform === "sim") {
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "sim");
       // The manifest must name the simulated ARK explicitly; otherwise any self-made chain would do.
-      const digest = sha256Hex(
-        new Uint8Array((roots as AmdRoots).ark.publicKey.export({ type: "spki", format: "der" })),
-      );
-      // Hex digests are case-insensitive; the anchor is what makes the chain trustworthy at all, so
-      // an unnamed one is untrusted evidence (exit 1), not a mismatch.
-      const named = entries.filter((e) => e.ArkKeyDigest.toLowerCase() === digest);
-      if (named.length === 0) {
-        throw new EvidenceError(
-          "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
-          `the simulated ARK (key digest ${digest}) is not named by the reference values`,
-          {
-            hint: "ReferenceValues.sim[].ArkKeyDigest must equal the digest of the chain's ARK key.",
-            details: { arkKeyDigest: digest },
-          },
-        );
-      }
+      const named = simEntriesNaming((roots as AmdRoots).ark.publicKey, entries);
       matched = entries.indexOf(
         named[
           validateSnpReport(
             verified,
-            named.map((e) => toExpectations(e, reportData, hostData, idBlock)),
+            named.map((e) => snpExpectations(e, { ...bindings, idBlock })),
           )
         ] as never,
       );
@@ -275,7 +202,7 @@ export async function snpVerify(
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "snp");
       matched = validateSnpReport(
         verified,
-        entries.map((e) => toExpectations(e, reportData, hostData, idBlock)),
+        entries.map((e) => snpExpectations(e, { ...bindings, idBlock })),
       );
     }
   }

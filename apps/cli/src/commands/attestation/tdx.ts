@@ -10,12 +10,11 @@ import {
   parsePcsResponse,
   TCB_STATUSES,
   type TdxCollateral,
-  type TdxExpectations,
+  tdxExpectations,
   type VerifiedTdxQuote,
   verifyTdxQuote,
 } from "@contrast/attestation";
-import { fixedClock, fromHex, toHex } from "@contrast/core";
-import type { TDXReferenceValues } from "@contrast/manifest";
+import { fixedClock, toHex } from "@contrast/core";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -49,27 +48,6 @@ async function loadTdxCollateral(ctx: Context, location: string): Promise<TdxCol
   if (await exists("pck_crl.der")) collateral.pckCrl = await readBounded(file("pck_crl.der"), 1024 * 1024, "CRL");
   if (await exists("root_crl.der")) collateral.rootCaCrl = await readBounded(file("root_crl.der"), 1024 * 1024, "CRL");
   return collateral;
-}
-
-function toTdxExpectations(
-  rv: TDXReferenceValues,
-  reportData: Uint8Array | undefined,
-  hostData: Uint8Array | undefined,
-): TdxExpectations {
-  return {
-    mrTd: fromHex(rv.MrTd, 48),
-    rtmrs: [fromHex(rv.Rtrms[0], 48), fromHex(rv.Rtrms[1], 48), fromHex(rv.Rtrms[2], 48), fromHex(rv.Rtrms[3], 48)],
-    mrSeam: fromHex(rv.MrSeam),
-    xfam: fromHex(rv.Xfam, 8),
-    tdAttributes: fromHex(rv.TdAttributes, 8),
-    minimumQeSvn: rv.MinimumQeSvn ?? 0,
-    minimumPceSvn: rv.MinimumPceSvn ?? 0,
-    minimumTeeTcbSvn: fromHex(rv.MinimumTeeTcbSvn, 16),
-    ...(reportData ? { reportData } : {}),
-    ...(hostData ? { hostData } : {}),
-    ...(rv.MinTCBEvaluationDataNumber ? { minTcbEvaluationDataNumber: rv.MinTCBEvaluationDataNumber } : {}),
-    ...(rv.AllowedPIIDs ? { allowedPiids: rv.AllowedPIIDs.map((p) => fromHex(p, 16)) } : {}),
-  };
 }
 
 /**
@@ -131,7 +109,7 @@ export async function tdxVerify(
     opts.referenceValues === undefined
       ? undefined
       : (await loadReferenceValues(ctx, opts.referenceValues, "tdx")).map((e) =>
-          toTdxExpectations(e, reportData, hostData),
+          tdxExpectations(e, { ...(reportData ? { reportData } : {}), ...(hostData ? { hostData } : {}) }),
         );
   // One rule for CLI and verifiers: reference values are judged only with complete collateral.
   const { pck, tcb, matched } = judgeTdxQuote(verified, {
