@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createSimulatedAuthority, encodeSnpEvidence } from "@contrast/attestation";
+import { encodeSnpEvidence } from "@contrast/attestation";
+import { createSimulatedAuthority } from "@contrast/attestation/testing";
 import { fixedClock, fromHex } from "@contrast/core";
 import {
   type Manifest,

@@ -1,11 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  collateralFromDcapQvl,
-  createSimulatedAuthority,
-  encodeSnpEvidence,
-  encodeTdxEvidence,
-} from "@contrast/attestation";
+import { collateralFromDcapQvl, encodeSnpEvidence, encodeTdxEvidence } from "@contrast/attestation";
+import { createSimulatedAuthority } from "@contrast/attestation/testing";
 import { fixedClock, fromHex } from "@contrast/core";
 import {
   type Manifest,

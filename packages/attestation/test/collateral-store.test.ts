@@ -5,16 +5,8 @@ import { fileURLToPath } from "node:url";
 import { fromHex, type Logger, manualClock } from "@contrast/core";
 import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
-import {
-  CollateralStore,
-  directoryStorage,
-  type FetchedDocument,
-  kdsCertChainUrl,
-  kdsCrlUrl,
-  kdsVcekUrl,
-  pcsPckCrlUrl,
-  pcsTcbInfoUrl,
-} from "../src/index.js";
+import { CollateralStore, directoryStorage, type FetchedDocument } from "../src/collateral/store.js";
+import { kdsCertChainUrl, kdsCrlUrl, kdsVcekUrl, pcsPckCrlUrl, pcsTcbInfoUrl } from "../src/collateral/urls.js";
 
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
 

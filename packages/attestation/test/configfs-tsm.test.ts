@@ -5,14 +5,14 @@ import { fixedClock, toHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
 import {
   buildSnpCertTable,
-  createSimulatedAuthority,
   issueTsmReport,
   nodeTsmFileSystem,
   parseSnpCertTable,
   SNP_CERT_GUIDS,
   type TsmFileSystem,
-  verifySnpReport,
-} from "../src/index.js";
+} from "../src/issuer/configfs-tsm.js";
+import { createSimulatedAuthority } from "../src/sim/tee.js";
+import { verifySnpReport } from "../src/snp/verify.js";
 import { snpFile } from "./vectors.js";
 
 const clock = fixedClock("2026-11-22T00:00:00Z");

@@ -5,21 +5,15 @@ import { fileURLToPath } from "node:url";
 import { fixedClock, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  COLLATERAL_KEY,
-  collateralFromDcapQvl,
-  createSimulatedAuthority,
-  decodeSnpEvidence,
-  decodeTdxEvidence,
-  EvidenceError,
-  encodeSnpEvidence,
-  encodeTdxEvidence,
-  parseTdxQuote,
-  SNP_CRL_EXTRAS_KEY,
-  verifySnpReport,
-  verifyTdxCollateral,
-  verifyTdxQuote,
-} from "../src/index.js";
+import { EvidenceError } from "../src/errors.js";
+import { decodeSnpEvidence, encodeSnpEvidence, SNP_CRL_EXTRAS_KEY } from "../src/evidence/snp.js";
+import { COLLATERAL_KEY, decodeTdxEvidence, encodeTdxEvidence } from "../src/evidence/tdx.js";
+import { createSimulatedAuthority } from "../src/sim/tee.js";
+import { verifySnpReport } from "../src/snp/verify.js";
+import { collateralFromDcapQvl } from "../src/tdx/collateral-documents.js";
+import { parseTdxQuote } from "../src/tdx/quote.js";
+import { verifyTdxQuote } from "../src/tdx/verify.js";
+import { verifyTdxCollateral } from "../src/tdx/verify-collateral.js";
 import { FUZZ_RUNS, SNP_VECTORS, snpFile } from "./vectors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

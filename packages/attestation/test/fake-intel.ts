@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, sign, X509Certificate } from "node:crypto";
 import { DerTag, encodeDer, encodeOid } from "@contrast/core";
 import { derInteger, encodeName, NAME, type NameAttribute } from "@contrast/x509";
-import type { SignedCollateral } from "../src/index.js";
+import type { SignedCollateral } from "../src/tdx/collateral-documents.js";
 
 // A self-made "Intel SGX Root CA" and "Intel SGX TCB Signing" certificate (ECDSA P-256 with
 // SHA-256, as Intel's), to sign altered collateral. Verification only accepts it when a test

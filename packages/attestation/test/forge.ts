@@ -10,7 +10,9 @@ import {
   signCertificate,
   spkiOfKey,
 } from "@contrast/x509";
-import { AMD_OIDS, type AmdRoots, SNP_REPORT_SIZE, SNP_SIGNED_SIZE, type TcbParts } from "../src/index.js";
+import { AMD_OIDS } from "../src/snp/endorsement.js";
+import { SNP_REPORT_SIZE, SNP_SIGNED_SIZE, type TcbParts } from "../src/snp/report.js";
+import type { AmdRoots } from "../src/snp/verify.js";
 
 /**
  * A self-made AMD-style chain that signs whatever report bytes a test writes, so that the checks

@@ -6,21 +6,19 @@ import { join } from "node:path";
 import { encodeDer, fixedClock, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { EvidenceError } from "../src/errors.js";
+import { createSimulatedAuthority } from "../src/sim/tee.js";
 import {
   CONTRAST_ID_SIGNATURE,
   contrastIdBlock,
-  contrastIdKeyDigest,
-  createSimulatedAuthority,
-  decodeGuestPolicy,
-  EvidenceError,
   encodeGuestPolicy,
   isOnP384,
   type P384Point,
-  parseSnpReport,
   recoverP384PublicKeys,
-  snpMismatches,
-  verifySnpReport,
-} from "../src/index.js";
+} from "../src/snp/id-block.js";
+import { decodeGuestPolicy, parseSnpReport } from "../src/snp/report.js";
+import { contrastIdKeyDigest, snpMismatches } from "../src/snp/validate.js";
+import { verifySnpReport } from "../src/snp/verify.js";
 import { FUZZ_RUNS } from "./vectors.js";
 
 const sha384 = (b: Uint8Array) => new Uint8Array(createHash("sha384").update(b).digest());

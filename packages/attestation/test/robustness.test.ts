@@ -1,13 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type EvidenceError,
-  parseEndorsementKey,
-  parseSnpReport,
-  SNP_REPORT_SIZE,
-  SNP_SIGNED_SIZE,
-  verifySnpReport,
-} from "../src/index.js";
+import type { EvidenceError } from "../src/errors.js";
+import { parseEndorsementKey } from "../src/snp/endorsement.js";
+import { parseSnpReport, SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from "../src/snp/report.js";
+import { verifySnpReport } from "../src/snp/verify.js";
 import { BIT_FLIPS, expectEveryFlipRejected, FUZZ_RUNS, SNP_VECTORS, sampleBits, snpFile } from "./vectors.js";
 
 describe("bit flips in the signed region of every real SNP report (property)", () => {

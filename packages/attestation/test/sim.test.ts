@@ -5,15 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePem, fixedClock, sha256Hex, toHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import {
-  createSimulatedAuthority,
-  decodeGuestPolicy,
-  EvidenceError,
-  parseEndorsementKey,
-  SnpVerifier,
-  validateSnpReport,
-  verifySnpReport,
-} from "../src/index.js";
+import { EvidenceError } from "../src/errors.js";
+import { createSimulatedAuthority } from "../src/sim/tee.js";
+import { parseEndorsementKey } from "../src/snp/endorsement.js";
+import { decodeGuestPolicy } from "../src/snp/report.js";
+import { validateSnpReport } from "../src/snp/validate.js";
+import { SnpVerifier, verifySnpReport } from "../src/snp/verify.js";
 
 const clock = fixedClock("2026-11-22T00:00:00Z");
 // 2048-bit RSA keeps the suite fast; production sim authorities use 4096 like AMD.

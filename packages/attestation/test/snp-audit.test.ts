@@ -1,14 +1,11 @@
 import { fromHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  decodeGuestPolicy,
-  EvidenceError,
-  parseEndorsementKey,
-  type SnpExpectations,
-  snpMismatches,
-  verifySnpReport,
-} from "../src/index.js";
+import { EvidenceError } from "../src/errors.js";
+import { parseEndorsementKey } from "../src/snp/endorsement.js";
+import { decodeGuestPolicy } from "../src/snp/report.js";
+import { type SnpExpectations, snpMismatches } from "../src/snp/validate.js";
+import { verifySnpReport } from "../src/snp/verify.js";
 import { FORGE_NOW, forgedRoots, forgeKey, forgeReport } from "./forge.js";
 import { FUZZ_RUNS, rejection, SNP_VECTORS, snpFile } from "./vectors.js";
 

@@ -3,16 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodePem, toHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import {
-  AMD_ROOT_CERTS,
-  AMD_ROOT_FINGERPRINTS,
-  amdRoots,
-  decodeGuestPolicy,
-  parseEndorsementKey,
-  parseSnpReport,
-  productFromCpuid,
-  verifySnpReport,
-} from "../src/index.js";
+import { AMD_ROOT_CERTS, AMD_ROOT_FINGERPRINTS } from "../src/snp/amd-roots.js";
+import { parseEndorsementKey } from "../src/snp/endorsement.js";
+import { decodeGuestPolicy, parseSnpReport, productFromCpuid } from "../src/snp/report.js";
+import { amdRoots, verifySnpReport } from "../src/snp/verify.js";
 import { rejection, SNP_DIR, SNP_VECTORS, snpFile } from "./vectors.js";
 
 describe("pinned AMD roots", () => {

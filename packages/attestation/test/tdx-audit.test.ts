@@ -6,26 +6,19 @@ import { fileURLToPath } from "node:url";
 import { fromHex, manualClock } from "@contrast/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CollateralStore,
-  collateralFromDcapQvl,
-  decodeTdxEvidence,
-  directoryStorage,
-  EvidenceError,
-  encodeTdxEvidence,
-  evaluateTdxTcb,
-  fetchTdxCollateral,
-  intelCollateralUrls,
-  intelDate,
-  judgeTdxQuote,
-  parsePckExtension,
-  type TdxCollateral,
-  type TdxExpectations,
-  TdxVerifier,
-  tdxMismatches,
-  verifyTdxCollateral,
-  verifyTdxQuote,
-} from "../src/index.js";
+import { CollateralStore, directoryStorage } from "../src/collateral/store.js";
+import { fetchTdxCollateral } from "../src/collateral/tdx.js";
+import { intelCollateralUrls } from "../src/collateral/urls.js";
+import { EvidenceError } from "../src/errors.js";
+import { decodeTdxEvidence, encodeTdxEvidence } from "../src/evidence/tdx.js";
+import { collateralFromDcapQvl, type TdxCollateral } from "../src/tdx/collateral-documents.js";
+import { intelDate } from "../src/tdx/collateral-fields.js";
+import { judgeTdxQuote } from "../src/tdx/judge.js";
+import { parsePckExtension } from "../src/tdx/pck.js";
+import { evaluateTdxTcb } from "../src/tdx/tcb-evaluation.js";
+import { type TdxExpectations, tdxMismatches } from "../src/tdx/validate.js";
+import { TdxVerifier, verifyTdxQuote } from "../src/tdx/verify.js";
+import { verifyTdxCollateral } from "../src/tdx/verify-collateral.js";
 import { fakeIntel } from "./fake-intel.js";
 import { FUZZ_RUNS } from "./vectors.js";
 

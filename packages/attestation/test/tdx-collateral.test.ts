@@ -3,20 +3,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
-import {
-  AttestationPolicyError,
-  collateralFromDcapQvl,
-  EvidenceError,
-  evaluateTdxTcb,
-  parsePckExtension,
-  parsePcsResponse,
-  TCB_STATUSES,
-  type TcbStatus,
-  type TdxCollateral,
-  verifyCrl,
-  verifyTdxCollateral,
-  verifyTdxQuote,
-} from "../src/index.js";
+import { verifyCrl } from "../src/crl.js";
+import { AttestationPolicyError, EvidenceError } from "../src/errors.js";
+import { collateralFromDcapQvl, parsePcsResponse, type TdxCollateral } from "../src/tdx/collateral-documents.js";
+import { parsePckExtension } from "../src/tdx/pck.js";
+import { evaluateTdxTcb } from "../src/tdx/tcb-evaluation.js";
+import { TCB_STATUSES, type TcbStatus } from "../src/tdx/tcb-status.js";
+import { verifyTdxQuote } from "../src/tdx/verify.js";
+import { verifyTdxCollateral } from "../src/tdx/verify-collateral.js";
 
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
 const text = (f: string) => readFileSync(join(TDX_DIR, f), "utf8");

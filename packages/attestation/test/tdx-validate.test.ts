@@ -3,14 +3,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import {
-  AttestationPolicyError,
-  parsePckExtension,
-  type TdxExpectations,
-  tdxMismatches,
-  validateTdxQuote,
-  verifyTdxQuote,
-} from "../src/index.js";
+import { AttestationPolicyError } from "../src/errors.js";
+import { parsePckExtension } from "../src/tdx/pck.js";
+import { type TdxExpectations, tdxMismatches, validateTdxQuote } from "../src/tdx/validate.js";
+import { verifyTdxQuote } from "../src/tdx/verify.js";
 
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
 const verified = (f: string, now: string) =>

@@ -5,13 +5,10 @@ import { fileURLToPath } from "node:url";
 import { toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type EvidenceError,
-  INTEL_SGX_ROOT_CA,
-  INTEL_SGX_ROOT_CA_FINGERPRINT,
-  parseTdxQuote,
-  verifyTdxQuote,
-} from "../src/index.js";
+import type { EvidenceError } from "../src/errors.js";
+import { INTEL_SGX_ROOT_CA, INTEL_SGX_ROOT_CA_FINGERPRINT } from "../src/tdx/intel-root.js";
+import { parseTdxQuote } from "../src/tdx/quote.js";
+import { verifyTdxQuote } from "../src/tdx/verify.js";
 import { BIT_FLIPS, expectEveryFlipRejected, FUZZ_RUNS, rejection, sampleBits } from "./vectors.js";
 
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");

@@ -1,13 +1,9 @@
 import { fromHex } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import {
-  AttestationPolicyError,
-  decodeGuestPolicy,
-  type SnpExpectations,
-  snpMismatches,
-  validateSnpReport,
-  verifySnpReport,
-} from "../src/index.js";
+import { AttestationPolicyError } from "../src/errors.js";
+import { decodeGuestPolicy } from "../src/snp/report.js";
+import { type SnpExpectations, snpMismatches, validateSnpReport } from "../src/snp/validate.js";
+import { verifySnpReport } from "../src/snp/verify.js";
 import { SNP_VECTORS, snpFile } from "./vectors.js";
 
 const verified = (name: string) => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import { EvidenceError } from "../src/index.js";
+import { EvidenceError } from "../src/errors.js";
 
 export const SNP_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp");
 export const snpFile = (name: string): Uint8Array => new Uint8Array(readFileSync(join(SNP_DIR, name)));

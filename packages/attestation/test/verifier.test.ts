@@ -3,7 +3,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { manualClock } from "@contrast/core";
 import { describe, expect, it } from "vitest";
-import { amdRoots, EvidenceError, type SnpProduct, SnpVerifier, TdxVerifier } from "../src/index.js";
+import { EvidenceError } from "../src/errors.js";
+import type { SnpProduct } from "../src/snp/report.js";
+import { amdRoots, SnpVerifier } from "../src/snp/verify.js";
+import { TdxVerifier } from "../src/tdx/verify.js";
 import { SNP_VECTORS, snpFile } from "./vectors.js";
 
 const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");

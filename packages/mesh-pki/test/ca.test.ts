@@ -9,17 +9,11 @@ import { parseSnpReport, parseTdxQuote } from "@contrast/attestation";
 import { DerTag, decodePem, encodeDer, fixedClock, readDerExact, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  CoordinatorCa,
-  classifySans,
-  encodeEcPrivateKey,
-  INTERMEDIATE_CA_COMMON_NAME,
-  publicKeyDer,
-  ROOT_CA_COMMON_NAME,
-  SeedEngine,
-  snpClaimExtensions,
-  tdxClaimExtensions,
-} from "../src/index.js";
+import { CoordinatorCa, INTERMEDIATE_CA_COMMON_NAME, ROOT_CA_COMMON_NAME } from "../src/ca.js";
+import { snpClaimExtensions, tdxClaimExtensions } from "../src/claims.js";
+import { encodeEcPrivateKey, publicKeyDer } from "../src/keys.js";
+import { classifySans } from "../src/san.js";
+import { SeedEngine } from "../src/seed-engine.js";
 import { childEnv, expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom, x509 } from "./helpers.js";
 
 const NOW = new Date("2025-03-01T12:34:56.789Z");

@@ -5,7 +5,7 @@ import { concatBytes, DerTag, encodeDer, readDerChildren, readDerExact, toHex } 
 import { derSequence } from "@contrast/x509";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ecdsaCurveParameters, verifyEcdsaDigest } from "../src/index.js";
+import { ecdsaCurveParameters, verifyEcdsaDigest } from "../src/ecdsa-digest.js";
 import { FUZZ_RUNS, openssl, scratchDir } from "./helpers.js";
 
 const CURVES = [

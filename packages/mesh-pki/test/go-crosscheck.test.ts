@@ -18,27 +18,27 @@ import {
 } from "@contrast/core";
 import { serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
+import { CoordinatorCa } from "../src/ca.js";
+import { snpClaimExtensions } from "../src/claims.js";
+import { ecdsaCurveParameters, verifyEcdsaDigest } from "../src/ecdsa-digest.js";
 import {
-  CoordinatorCa,
-  createSeedShareDocument,
-  ecdsaCurveParameters,
   encodeEcPrivateKey,
   encodePublicKey,
   encodeSeedShareOwnerKey,
-  encodeTransition,
-  generateSeed,
   generateWorkloadOwnerKey,
   publicKeyDer,
-  SeedEngine,
   seedShareOwnerPublicKeyHex,
+  workloadOwnerKeyDigest,
+} from "../src/keys.js";
+import { generateSeed, SeedEngine } from "../src/seed-engine.js";
+import { createSeedShareDocument } from "../src/seed-shares.js";
+import {
+  encodeTransition,
   signTransition,
   signUpdate,
-  snpClaimExtensions,
   type Transition,
-  verifyEcdsaDigest,
-  workloadOwnerKeyDigest,
   ZERO_TRANSITION_HASH,
-} from "../src/index.js";
+} from "../src/transitions.js";
 import { childEnv, scratchDir, TESTDATA, testRandom } from "./helpers.js";
 
 interface DigestCase {

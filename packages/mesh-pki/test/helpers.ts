@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as x509 from "@peculiar/x509";
 import { afterAll, expect } from "vitest";
-import type { RandomSource } from "../src/index.js";
+import type { RandomSource } from "../src/random.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

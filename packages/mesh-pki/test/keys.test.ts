@@ -18,7 +18,7 @@ import {
   publicKeyDer,
   seedShareOwnerPublicKeyHex,
   workloadOwnerKeyDigest,
-} from "../src/index.js";
+} from "../src/keys.js";
 import { expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom } from "./helpers.js";
 
 describe("key files", () => {

@@ -2,25 +2,25 @@ import { X509Certificate } from "node:crypto";
 import { fixedClock, sha256, toHex } from "@contrast/core";
 import { parseSeedShareDocument, serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
+import { CoordinatorCa } from "../src/ca.js";
 import {
-  assertLatestTransition,
-  assertTransitionSignature,
-  CoordinatorCa,
-  createSeedShareDocument,
-  decodeLatestTransition,
-  encodeLatestTransition,
   encodeSeedShareOwnerKey,
-  generateSeed,
   generateSeedShareOwnerKey,
   parseSeedShareOwnerKey,
   publicKeyDer,
-  recoverSeed,
-  SeedEngine,
   seedShareOwnerPublicKeyHex,
+} from "../src/keys.js";
+import { generateSeed, SeedEngine } from "../src/seed-engine.js";
+import { createSeedShareDocument, recoverSeed } from "../src/seed-shares.js";
+import {
+  assertLatestTransition,
+  assertTransitionSignature,
+  decodeLatestTransition,
+  encodeLatestTransition,
   signTransition,
   transitionHash,
   ZERO_TRANSITION_HASH,
-} from "../src/index.js";
+} from "../src/transitions.js";
 import { expectCode, testRandom } from "./helpers.js";
 
 describe("first set, restart, user recovery", () => {

@@ -15,17 +15,9 @@ import {
 import { derInteger, derOid, derSequence } from "@contrast/x509";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  curveOrder,
-  type DetKeygenCurve,
-  deriveEcdsaKey,
-  generateSeed,
-  MAX_SEED_BYTES,
-  MIN_SEED_BYTES,
-  publicKeyDer,
-  SEED_LABELS,
-  SeedEngine,
-} from "../src/index.js";
+import { curveOrder, type DetKeygenCurve, deriveEcdsaKey } from "../src/det-keygen.js";
+import { publicKeyDer } from "../src/keys.js";
+import { generateSeed, MAX_SEED_BYTES, MIN_SEED_BYTES, SEED_LABELS, SeedEngine } from "../src/seed-engine.js";
 import { expectCode, FUZZ_RUNS, openssl, scratchDir, TESTDATA, testRandom } from "./helpers.js";
 
 const SEED = Uint8Array.from({ length: 64 }, (_, i) => i);

@@ -4,17 +4,15 @@ import { join } from "node:path";
 import { toHex } from "@contrast/core";
 import { parseSeedShareDocument, serializeSeedShareDocument } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
+import { encodeSeedShareOwnerKey, seedShareOwnerPublicKeyHex } from "../src/keys.js";
+import { generateSeed, SeedEngine } from "../src/seed-engine.js";
 import {
   createSeedShareDocument,
   decryptSeed,
-  encodeSeedShareOwnerKey,
   encryptSeed,
-  generateSeed,
   recoverSeed,
   SEED_SHARE_LABEL,
-  SeedEngine,
-  seedShareOwnerPublicKeyHex,
-} from "../src/index.js";
+} from "../src/seed-shares.js";
 import { expectCode, openssl, scratchDir, testRandom } from "./helpers.js";
 
 // Written out rather than taken from the source, so a changed label fails the openssl tests.

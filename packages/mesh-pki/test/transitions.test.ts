@@ -4,17 +4,15 @@ import { join } from "node:path";
 import { concatBytes, sha256, toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { encodeEcPrivateKey, encodePublicKey, generateWorkloadOwnerKey } from "../src/keys.js";
+import { SeedEngine } from "../src/seed-engine.js";
 import {
   assertLatestTransition,
   assertTransitionSignature,
   decodeLatestTransition,
   decodeTransition,
-  encodeEcPrivateKey,
   encodeLatestTransition,
-  encodePublicKey,
   encodeTransition,
-  generateWorkloadOwnerKey,
-  SeedEngine,
   signTransition,
   signUpdate,
   type Transition,
@@ -25,7 +23,7 @@ import {
   verifyTransitionSignature,
   verifyUpdateSignature,
   ZERO_TRANSITION_HASH,
-} from "../src/index.js";
+} from "../src/transitions.js";
 import { expectCode, FUZZ_RUNS, openssl, scratchDir, testRandom } from "./helpers.js";
 
 const engine = SeedEngine.fromSeed(new Uint8Array(64).fill(7), new Uint8Array(32).fill(9));

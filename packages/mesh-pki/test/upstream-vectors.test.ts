@@ -3,17 +3,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodePem, fixedClock, fromBase64, fromHex, sha256, toHex, utf8 } from "@contrast/core";
 import { describe, expect, it } from "vitest";
+import { CoordinatorCa } from "../src/ca.js";
+import { encodeEcPrivateKey, publicKeyDer } from "../src/keys.js";
+import { SeedEngine } from "../src/seed-engine.js";
 import {
   assertLatestTransition,
-  CoordinatorCa,
   decodeLatestTransition,
-  encodeEcPrivateKey,
   encodeTransition,
-  publicKeyDer,
-  SeedEngine,
   transitionHash,
   verifyLatestTransition,
-} from "../src/index.js";
+} from "../src/transitions.js";
 import { expectCode, TESTDATA, testRandom, x509 } from "./helpers.js";
 
 /**

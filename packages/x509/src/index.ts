@@ -5,7 +5,6 @@ export {
   type CertificateTemplate,
   ecdsaSigner,
   rsaPssSigner,
-  type Serial,
   type Signer,
   signCertificate,
 } from "./certificate.js";
@@ -22,7 +21,6 @@ export {
   encodeName,
   NAME,
   type NameAttribute,
-  type NameStrings,
 } from "./der-writer.js";
 export { X509_ERROR_CODES, type X509ErrorCode } from "./error-codes.js";
 export { X509Error } from "./errors.js";

@@ -1,0 +1,83 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DerTag, type readDer, readDerChildren, readDerExact, toHex } from "@contrast/core";
+import { fuzzRuns, openssl, scratchDir } from "@contrast/testkit";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { derCommonNameName, derInteger, derTime, derUnsignedInteger, encodeName, NAME } from "../src/der-writer.js";
+
+/** Two's complement value of a DER INTEGER's content octets. */
+function integerValue(content: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of content) v = (v << 8n) | BigInt(b);
+  return (content[0] as number) & 0x80 ? v - (1n << BigInt(content.length * 8)) : v;
+}
+
+/** Minimal two's complement: no leading 0x00 before a clear top bit, no 0xff before a set one. */
+function minimal(content: Uint8Array): boolean {
+  if (content.length < 2) return content.length === 1;
+  const [a, b] = content as unknown as [number, number];
+  return !((a === 0 && (b & 0x80) === 0) || (a === 0xff && (b & 0x80) !== 0));
+}
+
+describe("DER writer", () => {
+  it("writes INTEGERs that read back to the same value, minimally encoded (property)", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(1n << 600n), max: 1n << 600n }), (n) => {
+        const el = readDerExact(derInteger(n), DerTag.INTEGER);
+        expect(integerValue(el.value)).toBe(n);
+        expect(minimal(el.value)).toBe(true);
+      }),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it("writes unsigned magnitudes as positive minimal INTEGERs (property)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        const el = readDerExact(derUnsignedInteger(bytes), DerTag.INTEGER);
+        const expected = bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+        expect(integerValue(el.value)).toBe(expected);
+        expect(minimal(el.value)).toBe(true);
+      }),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it("agrees with openssl asn1parse on integers and times", () => {
+    const dir = scratchDir();
+    const cases: [Uint8Array, RegExp][] = [
+      [derInteger(0), /INTEGER\s+:00/],
+      [derInteger(128), /INTEGER\s+:80/],
+      [derInteger(-129), /INTEGER\s+:-81/],
+      [derUnsignedInteger(new Uint8Array([0, 0, 0xff, 1])), /INTEGER\s+:FF01/],
+      [derTime(new Date("2049-12-31T23:59:59Z")), /UTCTIME\s+:491231235959Z/],
+      [derTime(new Date("2050-01-01T00:00:00Z")), /GENERALIZEDTIME\s+:20500101000000Z/],
+      [derTime(new Date("1949-12-31T23:59:59.999Z")), /GENERALIZEDTIME\s+:19491231235959Z/],
+      [derTime(new Date("1950-01-01T00:00:00Z")), /UTCTIME\s+:500101000000Z/],
+    ];
+    for (const [der, expected] of cases) {
+      const file = join(dir, "x.der");
+      writeFileSync(file, der);
+      expect(openssl(["asn1parse", "-inform", "DER", "-in", file]).toString()).toMatch(expected);
+    }
+  });
+
+  it("writes names as Go does by default, and as AMD and Intel do with utf8", () => {
+    const attrs = [
+      [NAME.country, "US"],
+      [NAME.organization, "Intel Corporation"],
+      [NAME.commonName, "Grüße"],
+    ] as const;
+    const tags = (der: Uint8Array) =>
+      readDerChildren(readDerExact(der, DerTag.SEQUENCE)).map((rdn) => {
+        const [atv] = readDerChildren(rdn);
+        const [, value] = readDerChildren(atv as ReturnType<typeof readDer>);
+        return value?.tag;
+      });
+    expect(tags(encodeName(attrs))).toEqual([DerTag.PRINTABLE_STRING, DerTag.PRINTABLE_STRING, DerTag.UTF8_STRING]);
+    expect(tags(encodeName(attrs, "utf8"))).toEqual([DerTag.PRINTABLE_STRING, DerTag.UTF8_STRING, DerTag.UTF8_STRING]);
+    // An empty common name is an empty Name, as Go writes for a template without a subject.
+    expect(toHex(derCommonNameName(""))).toBe("3000");
+  });
+});
