@@ -92,6 +92,45 @@ describe("workspace-lint", () => {
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
 
+  it("lets tests, and only tests, use a private tool declared as a dev dependency", () => {
+    const testkit = { name: "@contrast/testkit", version: "0.0.0", private: true, exports: { ".": "./src/index.ts" } };
+    const withDev = {
+      ...lib("manifest", { "@contrast/core": "workspace:^" }),
+      devDependencies: { "@contrast/testkit": "workspace:*" },
+    };
+    const ok = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
+      "packages/manifest/package.json": withDev,
+      "packages/manifest/test/a.test.ts": src.testkitImport,
+    });
+    expect(lint(ok)).toEqual([]);
+    const inSource = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
+      "packages/manifest/package.json": withDev,
+      "packages/manifest/src/bad.ts": src.testkitImport,
+    });
+    expect(lint(inSource).map((p) => `${p.where}: ${p.message}`)).toEqual([
+      "packages/manifest/src/bad.ts: packages/manifest must not depend on a tool (@contrast/testkit)",
+    ]);
+    const asDependency = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
+      "packages/manifest/package.json": lib("manifest", {
+        "@contrast/core": "workspace:^",
+        "@contrast/testkit": "workspace:*",
+      }),
+      "packages/manifest/test/a.test.ts": src.testkitImport,
+    });
+    expect(
+      lint(asDependency).some((p) => p.message === "packages/manifest must not depend on a tool (@contrast/testkit)"),
+    ).toBe(true);
+  });
+
   it("forbids relative imports into another workspace", () => {
     const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
