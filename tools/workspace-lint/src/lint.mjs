@@ -82,7 +82,7 @@ export function lintWorkspace(root) {
     // A private tool (test helpers such as @contrast/testkit) may be a dev dependency, used by tests only.
     const testTool = (target, file) =>
       target.pkg.private === true &&
-      (w.pkg.devDependencies ?? {})[target.pkg.name] !== undefined &&
+      w.pkg.devDependencies?.[target.pkg.name] !== undefined &&
       (file === undefined || relative(w.dir, file).split(sep)[0] === "test");
     const allowed = (target, file) => {
       if (target.kind === "apps") return `${w.kind}/${w.name} must not depend on an app (${target.pkg.name})`;
