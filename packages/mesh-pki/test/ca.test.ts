@@ -237,6 +237,12 @@ describe("CoordinatorCa", () => {
     expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["wéb"] }), "CERT_SAN_INVALID");
     expectCode(() => ca.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["a\nb"] }), "CERT_SAN_INVALID");
     expectCode(() => ca.issueLeaf({ publicKey: new Uint8Array([0x30, 0x00]), sans: ["a"] }), "KEY_MALFORMED");
+    // A point off the curve is caught by @contrast/x509 and still reported with mesh-pki's code.
+    const offCurve = new Uint8Array(workloadKey.publicKey.export({ type: "spki", format: "der" }));
+    offCurve[offCurve.length - 1] = (offCurve[offCurve.length - 1] as number) ^ 1;
+    expectCode(() => ca.issueLeaf({ publicKey: offCurve, sans: ["a"] }), "KEY_MALFORMED", "input");
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+    expectCode(() => CoordinatorCa.create(engine, { clock, random: testRandom(), meshCaKey: rsa }), "KEY_WRONG_TYPE");
     expectCode(
       () => CoordinatorCa.create(engine, { clock, random: () => new Uint8Array(3) }),
       "RANDOM_SOURCE_INVALID",

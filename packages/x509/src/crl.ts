@@ -1,10 +1,10 @@
-import { type CertificateTemplate, derSerial, type Serial, type Signer } from "./certificate.js";
+import { derSerial, type Serial, type Signer } from "./certificate.js";
 import { derBitString, derInteger, derSequence, derTime } from "./der-writer.js";
 
 export interface CrlTemplate {
   readonly signer: Signer;
   /** DER Name of the issuing CA. */
-  readonly issuer: CertificateTemplate["issuer"];
+  readonly issuer: Uint8Array;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date;
   readonly revoked?: readonly { readonly serial: Serial; readonly date: Date }[];
@@ -12,7 +12,10 @@ export interface CrlTemplate {
 
 const VERSION_2 = derInteger(1);
 
-/** Builds and signs a CertificateList (RFC 5280 §5, v2, no extensions), as AMD's KDS and Intel's PCS serve them. */
+/**
+ * Builds and signs a CertificateList (RFC 5280 §5, v2, without extensions), the shape of the CRLs
+ * AMD's KDS and Intel's PCS serve.
+ */
 export function signCrl(t: CrlTemplate): Uint8Array {
   const entries = (t.revoked ?? []).map((r) => derSequence(derSerial(r.serial), derTime(r.date)));
   const tbs = derSequence(

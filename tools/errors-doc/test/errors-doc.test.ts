@@ -32,6 +32,7 @@ describe("error registries", () => {
     expect(checkRegistries(REGISTRIES)).toEqual([]);
     expect(REGISTRIES.map((r) => r.package)).toEqual([
       "@contrast/core",
+      "@contrast/x509",
       "@contrast/manifest",
       "@contrast/attestation",
       "@contrast/rego",
@@ -82,6 +83,7 @@ describe("error registries", () => {
     // `new ContrastError("…")`, whose code is any string.
     const dirs: Record<string, string> = {
       "@contrast/core": "packages/core/src",
+      "@contrast/x509": "packages/x509/src",
       "@contrast/manifest": "packages/manifest/src",
       "@contrast/attestation": "packages/attestation/src",
       "@contrast/rego": "packages/rego/src",
