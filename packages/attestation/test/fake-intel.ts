@@ -1,17 +1,20 @@
 import { generateKeyPairSync, type KeyObject, sign, X509Certificate } from "node:crypto";
-import { DerTag, encodeDer, encodeOid } from "@contrast/core";
-import { derInteger, encodeName, NAME, type NameAttribute } from "@contrast/x509";
+import {
+  caBasicConstraintsExtension,
+  ecdsaSigner,
+  encodeName,
+  leafBasicConstraintsExtension,
+  NAME,
+  type NameAttribute,
+  signCertificate,
+  signCrl,
+  spkiOfKey,
+} from "@contrast/x509";
 import type { SignedCollateral } from "../src/tdx/collateral-documents.js";
 
 // A self-made "Intel SGX Root CA" and "Intel SGX TCB Signing" certificate (ECDSA P-256 with
 // SHA-256, as Intel's), to sign altered collateral. Verification only accepts it when a test
 // passes its root explicitly: the pinned Intel root rejects it.
-
-const cat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
-const seq = (...parts: Uint8Array[]) => encodeDer(DerTag.SEQUENCE, cat(parts));
-const ECDSA_SHA256 = seq(encodeDer(DerTag.OID, encodeOid("1.2.840.10045.4.3.2")));
-const utc = (d: Date) =>
-  encodeDer(DerTag.UTC_TIME, new TextEncoder().encode(`${d.toISOString().replace(/[-:T]/g, "").slice(2, 14)}Z`));
 
 const ROOT_NAME: NameAttribute[] = [
   [NAME.commonName, "Intel SGX Root CA"],
@@ -24,9 +27,7 @@ const SIGNER_NAME: NameAttribute[] = [
   [NAME.country, "US"],
 ];
 
-function signed(tbs: Uint8Array, key: KeyObject): Uint8Array {
-  return seq(tbs, ECDSA_SHA256, encodeDer(DerTag.BIT_STRING, cat([new Uint8Array([0]), sign("sha256", tbs, key)])));
-}
+const VALIDITY = { notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2040-01-01T00:00:00Z") };
 
 function certificate(
   serial: number,
@@ -36,22 +37,16 @@ function certificate(
   issuerKey: KeyObject,
   ca: boolean,
 ): X509Certificate {
-  const basicConstraints = seq(
-    encodeDer(DerTag.OID, encodeOid("2.5.29.19")),
-    encodeDer(DerTag.BOOLEAN, new Uint8Array([0xff])),
-    encodeDer(DerTag.OCTET_STRING, seq(...(ca ? [encodeDer(DerTag.BOOLEAN, new Uint8Array([0xff]))] : []))),
-  );
-  const tbs = seq(
-    encodeDer(0xa0, derInteger(2)),
-    derInteger(serial),
-    ECDSA_SHA256,
-    encodeName(issuer, "utf8"),
-    seq(utc(new Date("2020-01-01T00:00:00Z")), utc(new Date("2040-01-01T00:00:00Z"))),
-    encodeName(subject, "utf8"),
-    new Uint8Array(publicKey.export({ type: "spki", format: "der" })),
-    encodeDer(0xa3, seq(basicConstraints)),
-  );
-  return new X509Certificate(Buffer.from(signed(tbs, issuerKey)));
+  const der = signCertificate({
+    serial,
+    signer: ecdsaSigner(issuerKey),
+    issuer: encodeName(issuer, "utf8"),
+    subject: encodeName(subject, "utf8"),
+    ...VALIDITY,
+    subjectPublicKeyInfo: spkiOfKey(publicKey),
+    extensions: [ca ? caBasicConstraintsExtension() : leafBasicConstraintsExtension()],
+  });
+  return new X509Certificate(Buffer.from(der));
 }
 
 export interface FakeIntel {
@@ -79,17 +74,13 @@ export function fakeIntel(): FakeIntel {
         sign("sha256", Buffer.from(body), { key: signerKeys.privateKey, dsaEncoding: "ieee-p1363" }),
       ).toString("hex"),
     }),
-    rootCrl: (revoked) => {
-      const entries = revoked.map((s) => seq(derInteger(s), utc(new Date("2021-01-01T00:00:00Z"))));
-      const tbs = seq(
-        derInteger(1),
-        ECDSA_SHA256,
-        encodeName(ROOT_NAME, "utf8"),
-        utc(new Date("2020-01-01T00:00:00Z")),
-        utc(new Date("2040-01-01T00:00:00Z")),
-        ...(entries.length > 0 ? [seq(...entries)] : []),
-      );
-      return signed(tbs, rootKeys.privateKey);
-    },
+    rootCrl: (revoked) =>
+      signCrl({
+        signer: ecdsaSigner(rootKeys.privateKey),
+        issuer: encodeName(ROOT_NAME, "utf8"),
+        thisUpdate: VALIDITY.notBefore,
+        nextUpdate: VALIDITY.notAfter,
+        revoked: revoked.map((serial) => ({ serial, date: new Date("2021-01-01T00:00:00Z") })),
+      }),
   };
 }
