@@ -5,9 +5,9 @@ import { contrastIdKeyDigest, type SnpExpectations } from "../snp/validate.js";
 /** Values bound into the evidence by the protocol, not by the manifest. */
 export interface EvidenceBindings {
   /** 64 bytes the report must carry as REPORT_DATA (aTLS: the key and nonce binding). */
-  readonly reportData?: Uint8Array;
+  readonly reportData?: Uint8Array | undefined;
   /** 32 bytes the report must carry as HOST_DATA (Contrast: the policy hash). */
-  readonly hostData?: Uint8Array;
+  readonly hostData?: Uint8Array | undefined;
 }
 
 export interface SnpExpectationOptions extends EvidenceBindings {
@@ -15,7 +15,7 @@ export interface SnpExpectationOptions extends EvidenceBindings {
    * Whether the guest was launched with Contrast's ID block (the default, as every Contrast
    * runtime launches), so that ID_KEY_DIGEST must be the one derived from measurement and policy.
    */
-  readonly idBlock?: boolean;
+  readonly idBlock?: boolean | undefined;
 }
 
 /**

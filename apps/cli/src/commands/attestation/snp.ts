@@ -184,7 +184,6 @@ export async function snpVerify(
 
   let matched: number | undefined;
   const idBlock = opts.skipIdBlock !== true;
-  const bindings = { ...(reportData ? { reportData } : {}), ...(hostData ? { hostData } : {}) };
   if (opts.referenceValues !== undefined) {
     if (opts.platform === "sim") {
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "sim");
@@ -194,7 +193,7 @@ export async function snpVerify(
         named[
           validateSnpReport(
             verified,
-            named.map((e) => snpExpectations(e, { ...bindings, idBlock })),
+            named.map((e) => snpExpectations(e, { reportData, hostData, idBlock })),
           )
         ] as never,
       );
@@ -202,7 +201,7 @@ export async function snpVerify(
       const entries = await loadReferenceValues(ctx, opts.referenceValues, "snp");
       matched = validateSnpReport(
         verified,
-        entries.map((e) => snpExpectations(e, { ...bindings, idBlock })),
+        entries.map((e) => snpExpectations(e, { reportData, hostData, idBlock })),
       );
     }
   }

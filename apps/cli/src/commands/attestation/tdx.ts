@@ -109,7 +109,7 @@ export async function tdxVerify(
     opts.referenceValues === undefined
       ? undefined
       : (await loadReferenceValues(ctx, opts.referenceValues, "tdx")).map((e) =>
-          tdxExpectations(e, { ...(reportData ? { reportData } : {}), ...(hostData ? { hostData } : {}) }),
+          tdxExpectations(e, { reportData, hostData }),
         );
   // One rule for CLI and verifiers: reference values are judged only with complete collateral.
   const { pck, tcb, matched } = judgeTdxQuote(verified, {
