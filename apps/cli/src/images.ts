@@ -12,7 +12,7 @@ import {
   nodeFileSystem,
   type RegistryCredentials,
   type TarfsFlavour,
-} from "@contrast/policy";
+} from "@contrast/oci";
 import { type Context, resolvePath } from "./context.js";
 
 export interface ImageSourceOptions {

@@ -35,6 +35,7 @@ describe("error registries", () => {
       "@contrast/manifest",
       "@contrast/attestation",
       "@contrast/rego",
+      "@contrast/oci",
       "@contrast/policy",
       "@contrast/mesh-pki",
     ]);
@@ -85,6 +86,7 @@ describe("error registries", () => {
       "@contrast/manifest": "packages/manifest/src",
       "@contrast/attestation": "packages/attestation/src",
       "@contrast/rego": "packages/rego/src",
+      "@contrast/oci": "packages/oci/src",
       "@contrast/policy": "packages/policy/src",
       "@contrast/mesh-pki": "packages/mesh-pki/src",
     };
