@@ -1,10 +1,16 @@
 import type { ErrorCodeInfo } from "@contrast/core";
 
 /**
- * Every code @contrast/policy reports, with what it means, its kind and the usual hint. Programs
+ * Every code @contrast/oci reports, with what it means, its kind and the usual hint. Programs
  * branch on the code, never on the message; docs/errors.md is generated from this list.
  */
 export const IMAGE_ERROR_CODES = [
+  {
+    code: "DOCKER_CONFIG_INVALID",
+    kind: "input",
+    meaning: "Docker's config.json, which holds registry credentials, cannot be read.",
+    hint: "Fix or move the file; it holds registry credentials.",
+  },
   {
     code: "IMAGE_REFERENCE_INVALID",
     kind: "input",

@@ -3,6 +3,7 @@
 // each layer's dm-verity root hash over "tar ‖ tarfs index" as Kata's tardev snapshotter presents
 // it. Only what other packages and the documented API use is exported; the rest is internal.
 
+export { type DockerConfig, parseDockerConfig } from "./docker-config.js";
 export { IMAGE_ERROR_CODES } from "./error-codes.js";
 export { ImageError, type ImageErrorCode } from "./errors.js";
 export { type LayerEtcFile, mergeEtcFiles } from "./etc-files.js";
