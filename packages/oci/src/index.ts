@@ -8,6 +8,7 @@ export { IMAGE_ERROR_CODES } from "./error-codes.js";
 export { ImageError, type ImageErrorCode } from "./errors.js";
 export { type LayerEtcFile, mergeEtcFiles } from "./etc-files.js";
 export { type ImageFileSystem, nodeFileSystem } from "./fs.js";
+export { gunzipSingleMember, gzipDeterministic } from "./gzip.js";
 export type { Fetcher, HttpRequestInit, HttpResponse } from "./http.js";
 export { tarWithIndex } from "./layer.js";
 export { LayersCache, type LayersCacheOptions } from "./layers-cache.js";

@@ -100,9 +100,14 @@ describe("hostile input", () => {
             await generatePolicies(dump(pod), { images: fetching, runtimeClassPrefixes: [] });
             expect.unreachable("the image source was not asked");
           } catch (e) {
-            if (accepted) expect(e).toBeInstanceOf(Fetched);
-            else expect((e as PolicyError).code).toMatch(/^POLICY_(IMAGE_REFERENCE|OBJECT)_INVALID$/);
-            if (!accepted) typedOnly(e);
+            typedOnly(e);
+            if (accepted) {
+              // Only an accepted reference reaches the image source.
+              expect((e as PolicyError).code).toBe("POLICY_IMAGE_METADATA");
+              expect((e as PolicyError).cause).toBeInstanceOf(Fetched);
+            } else {
+              expect((e as PolicyError).code).toMatch(/^POLICY_(IMAGE_REFERENCE|OBJECT)_INVALID$/);
+            }
           }
         },
       ),
