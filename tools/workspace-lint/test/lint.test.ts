@@ -92,6 +92,42 @@ describe("workspace-lint", () => {
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
 
+  it("lets packages use the shared test helpers from their tests only, as a devDependency", () => {
+    const testkit = { name: "@contrast/testkit", version: "0.0.0", private: true };
+    const withKit = (deps: "dependencies" | "devDependencies") => ({
+      ...lib("manifest", { "@contrast/core": "workspace:^" }),
+      [deps]: {
+        ...(deps === "dependencies" ? { "@contrast/core": "workspace:^" } : {}),
+        "@contrast/testkit": "workspace:*",
+      },
+    });
+    const ok = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "packages/manifest/package.json": withKit("devDependencies"),
+      "packages/manifest/test/x.test.ts": src.testkitImport,
+    });
+    expect(lint(ok)).toEqual([]);
+    const inSource = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "packages/manifest/package.json": withKit("devDependencies"),
+      "packages/manifest/src/x.ts": src.testkitImport,
+    });
+    expect(lint(inSource)).toEqual([
+      expect.objectContaining({ rule: "direction", where: "packages/manifest/src/x.ts" }),
+    ]);
+    const asDependency = workspace({
+      ...base,
+      "tools/testkit/package.json": testkit,
+      "packages/manifest/package.json": withKit("dependencies"),
+      "packages/manifest/test/x.test.ts": src.testkitImport,
+    });
+    expect(lint(asDependency)).toEqual([
+      expect.objectContaining({ rule: "direction", where: "packages/manifest/package.json" }),
+    ]);
+  });
+
   it("forbids relative imports into another workspace", () => {
     const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
