@@ -3,15 +3,15 @@
 // each layer's dm-verity root hash over "tar ‖ tarfs index" as Kata's tardev snapshotter presents
 // it. Only what other packages and the documented API use is exported; the rest is internal.
 
-export { type DockerConfig, parseDockerConfig } from "./docker-config.js";
+export { parseDockerConfig } from "./docker-config.js";
 export { IMAGE_ERROR_CODES } from "./error-codes.js";
-export { ImageError, type ImageErrorCode } from "./errors.js";
-export { type LayerEtcFile, mergeEtcFiles } from "./etc-files.js";
+export { ImageError } from "./errors.js";
+export { mergeEtcFiles } from "./etc-files.js";
 export { type ImageFileSystem, nodeFileSystem } from "./fs.js";
 export { gunzipSingleMember, gzipDeterministic } from "./gzip.js";
-export type { Fetcher, HttpRequestInit, HttpResponse } from "./http.js";
+export type { Fetcher } from "./http.js";
 export { tarWithIndex } from "./layer.js";
-export { LayersCache, type LayersCacheOptions } from "./layers-cache.js";
+export { LayersCache } from "./layers-cache.js";
 export type { ImageConfig, Platform } from "./manifest.js";
 export type { ImageMetadata, ImageMetadataSource, LayerMetadata, LayerProgress } from "./metadata.js";
 export {
@@ -27,11 +27,9 @@ export {
   containerdImageName,
   findUnpinnedReferences,
   formatImageReference,
-  type ImageReference,
   isPinned,
   normalizeImageReference,
   parseImageReference,
-  type UnpinnedReference,
 } from "./reference.js";
 export type { RegistryCredentials } from "./registry.js";
 export type { RetryPolicy } from "./retry.js";
@@ -40,8 +38,6 @@ export {
   createOciLayoutSource,
   type ImageResolver,
   pinReference,
-  type RegistrySourceOptions,
-  type ResolverOptions,
 } from "./source.js";
 export {
   GUEST_LAYERS_DIR,
@@ -49,7 +45,6 @@ export {
   LAYER_SRC_PREFIX_PLACEHOLDER,
   STOCK_LAYER_SRC_PREFIX,
   type TardevFormat,
-  type TardevLayer,
   tardevLayers,
 } from "./tardev.js";
 export type { TarfsFlavour } from "./tarindex.js";
