@@ -14,6 +14,26 @@ import { fixtureImages } from "./fixtures/images.js";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const images = fixtureImages();
 
+/**
+ * What policy generation accepted before the image code moved to @contrast/oci (the grammar of
+ * the former policy-side parser): the one parser now used must refuse at least as much.
+ */
+function formerlyAccepted(reference: string): boolean {
+  const at = reference.indexOf("@");
+  const name = at < 0 ? reference : reference.slice(0, at);
+  const digest = at < 0 ? undefined : reference.slice(at + 1);
+  const slash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  const tag = colon > slash ? name.slice(colon + 1) : undefined;
+  const repository = colon > slash ? name.slice(0, colon) : name;
+  return (
+    repository !== "" &&
+    !/\s/.test(reference) &&
+    (digest === undefined || /^sha256:[0-9a-f]{64}$/.test(digest)) &&
+    (tag === undefined || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
+  );
+}
+
 function typedOnly(e: unknown): void {
   if (!(e instanceof PolicyError)) throw e;
 }
@@ -81,7 +101,28 @@ describe("hostile input", () => {
     };
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom(`nginx@sha512:${"a".repeat(128)}`)),
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc
+            .tuple(
+              fc.constantFrom("", "ghcr.io/", "localhost:5000/", "Registry.Example/", "/"),
+              fc.stringMatching(/^[a-zA-Z0-9._/-]{0,30}$/),
+              fc.option(fc.stringMatching(/^[\w.-]{0,12}$/), { nil: undefined }),
+              fc.option(
+                fc.constantFrom(
+                  `sha256:${"a".repeat(64)}`,
+                  `sha256:${"A".repeat(64)}`,
+                  `sha512:${"b".repeat(128)}`,
+                  "sha256:abc",
+                ),
+                { nil: undefined },
+              ),
+            )
+            .map(
+              ([registry, repo, tag, digest]) =>
+                `${registry}${repo}${tag === undefined ? "" : `:${tag}`}${digest === undefined ? "" : `@${digest}`}`,
+            ),
+        ),
         async (s) => {
           const pod = {
             apiVersion: "v1",
@@ -96,6 +137,7 @@ describe("hostile input", () => {
           } catch {
             accepted = false;
           }
+          if (accepted) expect(formerlyAccepted(s)).toBe(true);
           try {
             await generatePolicies(dump(pod), { images: fetching, runtimeClassPrefixes: [] });
             expect.unreachable("the image source was not asked");
