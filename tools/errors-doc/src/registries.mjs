@@ -42,7 +42,7 @@ export const REGISTRIES = [
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
   {
     package: "@contrast/oci",
-    prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_"],
+    prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],
     codes: IMAGE_ERROR_CODES,
   },
   { package: "@contrast/policy", prefixes: ["POLICY_"], codes: POLICY_ERROR_CODES },
