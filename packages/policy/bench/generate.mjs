@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import tarStream from "tar-stream";
 import { createOciLayoutSource, LayersCache, nodeFileSystem } from "@contrast/oci";
+import tarStream from "tar-stream";
 import { applyJsonPatch, DEFAULT_SETTINGS, generatePolicies } from "../dist/index.js";
 
 const workloads = Number(process.env.BENCH_WORKLOADS ?? 200);
