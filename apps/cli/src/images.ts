@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ContrastError, fromBase64 } from "@contrast/core";
 import {
   createImageMetadataSource,
   type Fetcher,
@@ -10,9 +9,10 @@ import {
   LayersCache,
   loadImageMetadataFile,
   nodeFileSystem,
+  parseDockerConfig,
   type RegistryCredentials,
   type TarfsFlavour,
-} from "@contrast/policy";
+} from "@contrast/oci";
 import { type Context, resolvePath } from "./context.js";
 
 export interface ImageSourceOptions {
@@ -69,39 +69,24 @@ export async function openImageSource(ctx: Context, opts: ImageSourceOptions): P
   });
 }
 
-/** Basic credentials from Docker's config.json (`auths`); credential helpers are not run. */
-async function dockerCredentials(ctx: Context): Promise<Map<string, RegistryCredentials>> {
-  const dir = process.env.DOCKER_CONFIG ?? join(homedir(), ".docker");
-  const out = new Map<string, RegistryCredentials>();
+/**
+ * Basic credentials from Docker's config.json (`auths`) in $DOCKER_CONFIG or ~/.docker;
+ * credential helpers are not run.
+ */
+async function dockerCredentials(ctx: Context): Promise<ReadonlyMap<string, RegistryCredentials>> {
+  const file = join(process.env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json");
   let text: string;
   try {
-    text = await readFile(join(dir, "config.json"), "utf8");
+    text = await readFile(file, "utf8");
   } catch {
-    return out; // no Docker config: anonymous and token access only
+    return new Map(); // no Docker config: anonymous and token access only
   }
-  try {
-    const doc = JSON.parse(text) as { auths?: Record<string, { auth?: string }>; credsStore?: string };
-    for (const [key, entry] of Object.entries(doc.auths ?? {})) {
-      if (typeof entry?.auth !== "string" || entry.auth === "") continue;
-      const plain = Buffer.from(fromBase64(entry.auth)).toString("utf8");
-      const colon = plain.indexOf(":");
-      if (colon < 0) continue;
-      // Docker writes Docker Hub as its legacy index URL; registries appear as host[:port].
-      const host = key.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-      const registry = host === "index.docker.io" ? "docker.io" : host;
-      out.set(registry, { username: plain.slice(0, colon), password: plain.slice(colon + 1) });
-    }
-    if (doc.credsStore !== undefined)
-      ctx.log.info("Docker credential helpers are not used; only credentials stored in config.json", {
-        credsStore: doc.credsStore,
-      });
-  } catch (e) {
-    throw new ContrastError("DOCKER_CONFIG_INVALID", `${join(dir, "config.json")} is not valid`, {
-      hint: "Fix or move the file; it holds registry credentials.",
-      cause: e,
+  const config = parseDockerConfig(text, file);
+  if (config.credsStore !== undefined)
+    ctx.log.info("Docker credential helpers are not used; only credentials stored in config.json", {
+      credsStore: config.credsStore,
     });
-  }
-  return out;
+  return config.credentials;
 }
 
 /** One line on a terminal: layers done, bytes downloaded, per image being pulled. */

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { JsonValue } from "@contrast/core";
+import { createOfflineImageSource, parseImageMetadataDocument } from "@contrast/oci";
 import {
   AgentPolicy,
-  createOfflineImageSource,
   DEFAULT_POLICY_PLATFORM,
   generatePolicies,
   honestRequestsForYaml,
   PolicyError,
-  parseImageMetadataDocument,
   parseYamlDocuments,
   policyProfiles,
 } from "@contrast/policy";

@@ -8,15 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { createOciLayoutSource, LayersCache, nodeFileSystem } from "@contrast/oci";
 import tarStream from "tar-stream";
-import {
-  applyJsonPatch,
-  createOciLayoutSource,
-  DEFAULT_SETTINGS,
-  generatePolicies,
-  LayersCache,
-  nodeFileSystem,
-} from "../dist/index.js";
+import { applyJsonPatch, DEFAULT_SETTINGS, generatePolicies } from "../dist/index.js";
 
 const workloads = Number(process.env.BENCH_WORKLOADS ?? 200);
 const imageCount = Number(process.env.BENCH_IMAGES ?? 20);

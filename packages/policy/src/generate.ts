@@ -1,22 +1,15 @@
 import { ContrastError } from "@contrast/core";
+import { type ImageMetadata, type ImageMetadataSource, isPinned, parseImageReference } from "@contrast/oci";
 import { DEFAULT_RULES } from "./default-rules.js";
 import { describeFindings, policyDialectError, policyDialectFindings, profileDialect } from "./dialect.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
-import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./image/builtin-pause.js";
-import { parseImageReference as parseDistributionReference } from "./image/reference.js";
-import {
-  type ImageMetadata,
-  type ImageMetadataSource,
-  isPinned,
-  parseImageReference,
-  pinnedReference,
-} from "./image.js";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION, initdataPolicyHash, policyInitdata } from "./initdata.js";
 import { collectConfigSources } from "./kube/config-sources.js";
 import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
 import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
 import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument, type YamlEdit } from "./kube/yaml.js";
+import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./pause-image.js";
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";
@@ -205,9 +198,15 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
         );
       }
       try {
-        parseImageReference(c.image);
-        // The distribution grammar too: a template placeholder such as ${IMAGE} is no image.
-        parseDistributionReference(c.image);
+        // The distribution grammar: a template placeholder such as ${IMAGE} is no image.
+        const ref = parseImageReference(c.image);
+        if (ref.digest !== undefined && !ref.digest.startsWith("sha256:")) {
+          // The runtime and the rules compare SHA-256 image digests; another algorithm would
+          // never match them.
+          throw new PolicyError("POLICY_IMAGE_REFERENCE_INVALID", `${c.image} is not pinned by a sha256 digest`, {
+            hint: "Use registry/repository[:tag][@sha256:<64 hex digits>].",
+          });
+        }
       } catch (e) {
         if (!(e instanceof ContrastError)) throw e;
         throw new PolicyError("POLICY_IMAGE_REFERENCE_INVALID", `${where}: ${path}.image: ${e.message}`, {
@@ -283,7 +282,8 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
       )) {
         const image = typeof c.image === "string" ? images.get(c.image) : undefined;
         if (image === undefined || isPinned(c.image as string)) continue;
-        const pinned = pinnedReference(c.image as string, image.digest);
+        // The reference as the user wrote it, pinned: only the digest is added.
+        const pinned = `${c.image as string}@${image.digest}`;
         images.set(pinned, image);
         c.image = pinned;
         edit(doc, { path: [...pathKeys(path), "image"], value: pinned });

@@ -22,7 +22,7 @@ import {
   type ImageMetadataSource,
   parseImageMetadataDocument,
   serializeImageMetadataDocument,
-} from "../src/index.js";
+} from "@contrast/oci";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const CORPUS_DIR = join(REPO, "testdata/kube");

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
 import {
   IMAGE_METADATA_SCHEMA,
   type ImageMetadataDocument,
   normalizeImageReference,
   serializeImageMetadataDocument,
-} from "../src/index.js";
+} from "@contrast/oci";
+import { describe, expect, it } from "vitest";
 import { FIXTURE_REFERENCES, fixtureImages } from "./fixtures/images.js";
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "@contrast/core";
+import type { ImageMetadataSource } from "@contrast/oci";
 import { Policy } from "@contrast/rego";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,6 @@ import {
   generatePolicies,
   type HonestStream,
   honestRequestsForYaml,
-  type ImageMetadataSource,
   type PolicyProfile,
   policyProfile,
   settingsToJson,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ImageMetadata, ImageMetadataSource } from "@contrast/oci";
 import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -7,8 +8,6 @@ import {
   type ContainerPolicy,
   DEFAULT_SETTINGS,
   generatePolicies,
-  type ImageMetadata,
-  type ImageMetadataSource,
   PolicyError,
   parseYamlDocuments,
   serializeYamlDocuments,

@@ -1,18 +1,13 @@
+import { createImageMetadataSource, type Fetcher, type ImageMetadataSource, tarWithIndex } from "@contrast/oci";
+import { type BuiltImage, buildImage, LocalRegistry, veritysetupRoot } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AgentPolicy,
   applyJsonPatch,
-  createImageMetadataSource,
   DEFAULT_SETTINGS,
-  type Fetcher,
   generatePolicies,
   honestRequestsForYaml,
-  type ImageMetadataSource,
-  tarWithIndex,
 } from "../src/index.js";
-import { type BuiltImage, buildImage } from "./helpers/images.js";
-import { LocalRegistry } from "./helpers/registry.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
 
 // The whole path a user takes: images built here are pushed to a real registry (Debian's
 // docker-registry on 127.0.0.1), fetched through the distribution API, hashed, turned into a

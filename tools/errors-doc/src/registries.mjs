@@ -2,7 +2,8 @@ import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
-import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
+import { IMAGE_ERROR_CODES } from "@contrast/oci";
+import { POLICY_ERROR_CODES } from "@contrast/policy";
 import { REGO_ERROR_CODES } from "@contrast/rego";
 import { X509_ERROR_CODES } from "@contrast/x509";
 
@@ -42,10 +43,11 @@ export const REGISTRIES = [
   },
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
   {
-    package: "@contrast/policy",
-    prefixes: ["POLICY_", "IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_"],
-    codes: [...POLICY_ERROR_CODES, ...IMAGE_ERROR_CODES],
+    package: "@contrast/oci",
+    prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],
+    codes: IMAGE_ERROR_CODES,
   },
+  { package: "@contrast/policy", prefixes: ["POLICY_"], codes: POLICY_ERROR_CODES },
   {
     package: "@contrast/mesh-pki",
     prefixes: [

@@ -36,6 +36,7 @@ describe("error registries", () => {
       "@contrast/manifest",
       "@contrast/attestation",
       "@contrast/rego",
+      "@contrast/oci",
       "@contrast/policy",
       "@contrast/mesh-pki",
     ]);
@@ -87,6 +88,7 @@ describe("error registries", () => {
       "@contrast/manifest": "packages/manifest/src",
       "@contrast/attestation": "packages/attestation/src",
       "@contrast/rego": "packages/rego/src",
+      "@contrast/oci": "packages/oci/src",
       "@contrast/policy": "packages/policy/src",
       "@contrast/mesh-pki": "packages/mesh-pki/src",
     };

@@ -1,11 +1,11 @@
 import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8, toHex, utf8 } from "@contrast/core";
+import type { ImageMetadataSource } from "@contrast/oci";
 import {
   type AnnotationFormat,
   type GeneratedWorkload,
   generatePolicies,
-  type ImageMetadataSource,
   initdataLaunchField,
   loadSettings,
   type PolicyData,

@@ -1,10 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { ContrastError, fromUtf8 } from "@contrast/core";
+import type { ImageMetadataSource } from "@contrast/oci";
 import {
   formatRequestStream,
   type HonestStream,
   honestRequestsForYaml,
-  type ImageMetadataSource,
   type PodTemplate,
   parseYamlDocuments,
   policyOfAnnotations,

@@ -1,19 +1,20 @@
 import type { JsonValue } from "@contrast/core";
-import { PolicyError } from "../errors.js";
-import { builtinPauseImage } from "../image/builtin-pause.js";
-import { containerdImageName } from "../image/reference.js";
 import {
+  containerdImageName,
   GUEST_LAYERS_DIR,
+  type ImageMetadata,
+  type ImageMetadataSource,
   LAYER_SRC_PREFIX_OPTION,
   STOCK_LAYER_SRC_PREFIX,
-  tardevFormat,
   tardevLayers,
-} from "../image/tardev.js";
-import type { ImageMetadata, ImageMetadataSource } from "../image.js";
+} from "@contrast/oci";
+import { PolicyError } from "../errors.js";
 import { collectConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
 import { parseYamlDocuments } from "../kube/yaml.js";
+import { builtinPauseImage } from "../pause-image.js";
+import { tardevFormat } from "../policy-data/tardev-format.js";
 import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
 import type { Settings } from "../settings/types.js";

@@ -1,4 +1,4 @@
-import type { ImageMetadata } from "../image.js";
+import type { ImageMetadata } from "@contrast/oci";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { isRecord, type JsonRecord, type PodTemplate } from "../kube/workloads.js";
 import type { Settings } from "../settings/types.js";

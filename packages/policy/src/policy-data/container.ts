@@ -1,20 +1,21 @@
-import { PolicyError } from "../errors.js";
-import { containerdImageName } from "../image/reference.js";
 import {
+  containerdImageName,
   GUEST_LAYERS_DIR,
+  type ImageMetadata,
+  isPinned,
   LAYER_SRC_PREFIX_OPTION,
   LAYER_SRC_PREFIX_PLACEHOLDER,
   STOCK_LAYER_SRC_PREFIX,
-  tardevFormat,
   tardevLayers,
-} from "../image/tardev.js";
-import { type ImageMetadata, isPinned } from "../image.js";
+} from "@contrast/oci";
+import { PolicyError } from "../errors.js";
 import type { ConfigSources } from "../kube/config-sources.js";
 import { execCommands } from "../kube/exec.js";
 import { isRecord, type JsonRecord } from "../kube/workloads.js";
 import type { Settings } from "../settings/types.js";
 import { containerEnv, expandVars, type PodFacts } from "./env.js";
 import { applyInfraMounts, containerdMounts, imageVolumeMounts, volumeMountsAndStorages } from "./mounts.js";
+import { tardevFormat } from "./tardev-format.js";
 import type { ContainerPolicy, Device, KataCapabilities, KataLinux, Storage } from "./types.js";
 import { resolveUser, type UserInputs } from "./user.js";
 

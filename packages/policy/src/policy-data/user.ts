@@ -1,4 +1,4 @@
-import type { ImageLayer } from "../image.js";
+import type { LayerMetadata as ImageLayer } from "@contrast/oci";
 import type { KataUser } from "./types.js";
 
 interface PasswdEntry {

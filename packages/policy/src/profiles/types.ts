@@ -1,3 +1,4 @@
+import type { TarfsFlavour } from "@contrast/oci";
 import type { JsonPatchOperation } from "../settings/json-patch.js";
 import type { Settings } from "../settings/types.js";
 
@@ -11,9 +12,6 @@ export type ProfileFlavour = "kata" | "contrast-kata" | "microsoft" | "sim";
 
 /** Where the policy travels: the agent-policy annotation (Contrast v1.5) or initdata (newer). */
 export type AnnotationFormat = "agent-policy" | "initdata";
-
-/** Which tarfs writer the platform's snapshotter uses, as it changes layer root hashes. */
-export type TarfsFlavour = "kata" | "microsoft";
 
 /** The upstream versions a profile models; each value names a release, tag or commit. */
 export interface UpstreamVersions {

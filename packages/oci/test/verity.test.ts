@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { veritysetupRoot } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
-import { hashDataBlocks, VerityHasher, verityLevelCount, verityRootHash } from "../src/image/verity.js";
-import { WorkerBlockHasher } from "../src/image/verity-workers.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
+import { hashDataBlocks, VerityHasher, verityLevelCount, verityRootHash } from "../src/verity.js";
+import { WorkerBlockHasher } from "../src/verity-workers.js";
 
 describe("dm-verity root hash (genpolicy parameters)", () => {
   const sizes = [1, 2, 3, 127, 128, 129, 255, 300, 128 * 128 + 1].map((blocks) => blocks * 4096);

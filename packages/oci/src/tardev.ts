@@ -1,6 +1,5 @@
 import { sha256Hex, toBase64, utf8 } from "@contrast/core";
-import type { ImageMetadata } from "../image.js";
-import type { Settings } from "../settings/types.js";
+import type { ImageMetadata } from "./metadata.js";
 
 /** Where the tardev snapshotter of stock Kata keeps layers (its `layer-src-prefix`). */
 export const STOCK_LAYER_SRC_PREFIX = "/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers";
@@ -29,15 +28,6 @@ export interface TardevFormat {
   readonly encoding: "plain" | "base64";
   /** A regex of the layer-src-prefix directory, where the policy does not name one literally. */
   readonly prefixRegex?: string;
-}
-
-export function tardevFormat(settings: Settings): TardevFormat {
-  const t = settings.common.tardev;
-  return {
-    overlayFstype: t?.overlay_fstype ?? "tar-overlay",
-    encoding: t?.layer_option_encoding ?? "plain",
-    ...(t?.layer_src_prefix === undefined ? {} : { prefixRegex: t.layer_src_prefix }),
-  };
 }
 
 /**

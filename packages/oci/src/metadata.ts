@@ -1,6 +1,6 @@
-import type { TarfsFlavour } from "../profiles/types.js";
 import type { LayerEtcFile } from "./etc-files.js";
 import type { ImageConfig, Platform } from "./manifest.js";
+import type { TarfsFlavour } from "./tarindex.js";
 
 /** One layer of an image, as policy generation needs it. */
 export interface LayerMetadata {

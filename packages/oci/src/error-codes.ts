@@ -1,10 +1,29 @@
 import type { ErrorCodeInfo } from "@contrast/core";
 
 /**
- * Every code @contrast/policy reports, with what it means, its kind and the usual hint. Programs
+ * Every code @contrast/oci reports, with what it means, its kind and the usual hint. Programs
  * branch on the code, never on the message; docs/errors.md is generated from this list.
  */
 export const IMAGE_ERROR_CODES = [
+  {
+    code: "GZIP_INVALID",
+    kind: "input",
+    meaning:
+      "Data that must be exactly one gzip member is not: a bad header, corrupt data, a CRC or length mismatch, or bytes after it.",
+    hint: "The data must be exactly one gzip member with nothing after it.",
+  },
+  {
+    code: "GZIP_TOO_LARGE",
+    kind: "input",
+    meaning: "A gzip stream unpacks to more bytes than its reader accepts.",
+    hint: "The reader limits how much a gzip stream may unpack to; this one is larger.",
+  },
+  {
+    code: "DOCKER_CONFIG_INVALID",
+    kind: "input",
+    meaning: "Docker's config.json, which holds registry credentials, cannot be read.",
+    hint: "Fix or move the file; it holds registry credentials.",
+  },
   {
     code: "IMAGE_REFERENCE_INVALID",
     kind: "input",

@@ -1,9 +1,9 @@
 import { type Logger, noopLogger } from "@contrast/core";
-import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { fromGenpolicyEtcValue, type LayerEtcFile, toGenpolicyEtcValue } from "./etc-files.js";
 import type { ImageFileSystem } from "./fs.js";
 import { defaultSleep, type Sleep } from "./retry.js";
+import type { TarfsFlavour } from "./tarindex.js";
 
 /** One layer as the cache knows it, content-addressed by its diff ID and tarfs flavour. */
 export interface CachedLayer {

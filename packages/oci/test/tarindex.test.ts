@@ -3,12 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { buildTar, type FileSpec, veritysetupRoot } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
-import { TarParser } from "../src/image/tar.js";
-import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/index.js";
-import { buildTar, type FileSpec } from "./helpers/images.js";
+import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/layer.js";
+import { TarParser } from "../src/tar.js";
 import { readTarfs } from "./helpers/tarfs-reader.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
 
 describe("tarfs index (tardev snapshotter format)", () => {
   it("matches hand-computed bytes for a one-file archive", async () => {

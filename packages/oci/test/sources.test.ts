@@ -1,20 +1,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type BuiltImage, buildImage, buildIndex, veritysetupRoot } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mergeEtcFiles } from "../src/etc-files.js";
+import { nodeFileSystem } from "../src/fs.js";
+import { tarWithIndex } from "../src/layer.js";
 import {
-  createOciLayoutSource,
   createOfflineImageSource,
   exportImageMetadata,
   loadImageMetadataFile,
-  mergeEtcFiles,
-  nodeFileSystem,
   parseImageMetadataDocument,
   serializeImageMetadataDocument,
-  tarWithIndex,
-} from "../src/index.js";
-import { type BuiltImage, buildImage, buildIndex } from "./helpers/images.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
+} from "../src/offline.js";
+import { createOciLayoutSource } from "../src/source.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contrast-oci-layout-"));
 let image: BuiltImage;

@@ -1,6 +1,5 @@
 import { availableParallelism } from "node:os";
 import { type Logger, noopLogger } from "@contrast/core";
-import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError, isRetryable } from "./errors.js";
 import type { ImageFileSystem } from "./fs.js";
 import type { Fetcher } from "./http.js";
@@ -24,6 +23,7 @@ import type { ImageMetadata, ImageMetadataSource, LayerMetadata, ProgressCallbac
 import { formatImageReference, type ImageReference, parseImageReference } from "./reference.js";
 import { RegistryClient, type RegistryClientOptions, type RegistryCredentials } from "./registry.js";
 import { backoffDelay, DEFAULT_RETRY, defaultSleep, type Random, type RetryPolicy, type Sleep } from "./retry.js";
+import type { TarfsFlavour } from "./tarindex.js";
 import { type BlockHasher, inlineBlockHasher } from "./verity.js";
 import { WorkerBlockHasher } from "./verity-workers.js";
 

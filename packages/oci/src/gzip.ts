@@ -1,4 +1,4 @@
-import { crc32, createGunzip, createInflateRaw } from "node:zlib";
+import { crc32, createGunzip, createInflateRaw, gzipSync, inflateRawSync } from "node:zlib";
 import { ImageError } from "./errors.js";
 
 /**
@@ -49,6 +49,9 @@ class MemberHeader {
   private crc = 0;
   private readonly two = new Uint8Array(2);
 
+  /** `fail` makes the error for a bad header: a layer's, or a single-member stream's. */
+  constructor(private readonly fail: (message: string) => Error = gzipError) {}
+
   get done(): boolean {
     return this.stage === "done";
   }
@@ -69,10 +72,10 @@ class MemberHeader {
           i += n;
           if (this.fill < 10) break;
           const f = this.fixed;
-          if (f[0] !== 0x1f || f[1] !== 0x8b) throw gzipError("no gzip magic bytes (1f 8b)");
-          if (f[2] !== 8) throw gzipError(`compression method ${f[2]} is not deflate (8)`);
+          if (f[0] !== 0x1f || f[1] !== 0x8b) throw this.fail("no gzip magic bytes (1f 8b)");
+          if (f[2] !== 8) throw this.fail(`compression method ${f[2]} is not deflate (8)`);
           this.flags = f[3] ?? 0;
-          if ((this.flags & FRESERVED) !== 0) throw gzipError("reserved header flag bits are set");
+          if ((this.flags & FRESERVED) !== 0) throw this.fail("reserved header flag bits are set");
           this.crc = crc32(f);
           this.fill = 0;
           this.stage = "xlen";
@@ -97,7 +100,7 @@ class MemberHeader {
             this.need = value;
             this.stage = "extra";
           } else {
-            if (value !== (this.crc & 0xffff)) throw gzipError("header checksum mismatch");
+            if (value !== (this.crc & 0xffff)) throw this.fail("header checksum mismatch");
             this.stage = "done";
           }
           break;
@@ -291,4 +294,66 @@ export async function gunzipLayer(
     throw asGzipError(e, "the first member is corrupt");
   }
   return { laterMembers };
+}
+
+const OS_UNKNOWN = 0xff;
+
+/**
+ * gzip of the bytes, the same on every machine: no name, modification time 0, and the OS byte
+ * set to 255 ("unknown", as Go's and flate2's writers leave it) where zlib would write the build
+ * platform's code. The bytes can still differ between zlib versions; readers that hash only the
+ * data inside are not affected.
+ */
+export function gzipDeterministic(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(gzipSync(bytes, { level: 9 }));
+  out[9] = OS_UNKNOWN;
+  return out;
+}
+
+function singleError(message: string, cause?: unknown): ImageError {
+  return new ImageError("GZIP_INVALID", `not one valid gzip member: ${message}`, {
+    kind: "input",
+    hint: "The data must be exactly one gzip member with nothing after it.",
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * The bytes of a gzip stream that holds exactly one member and nothing after it, at most
+ * `maxBytes` of them (GZIP_TOO_LARGE beyond). The header is read as for layers. Go's gzip
+ * reader reads every member of a concatenation and flate2 only the first, so a second member,
+ * or trailing bytes, would mean different data to different readers: refused (GZIP_INVALID), as
+ * are a bad header, a CRC or length mismatch and a truncated stream.
+ */
+export function gunzipSingleMember(gz: Uint8Array, maxBytes: number): Uint8Array {
+  const header = new MemberHeader((message) => singleError(message));
+  let pos = header.feed(gz);
+  if (!header.done) throw singleError(header.started ? "the header is cut off" : "no data");
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    // `info` also returns the engine, whose bytesWritten is the compressed input it consumed.
+    inflated = inflateRawSync(gz.subarray(pos), { info: true, maxOutputLength: maxBytes } as never) as never;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new ImageError("GZIP_TOO_LARGE", `the data is larger than ${maxBytes} bytes when unpacked`, {
+        kind: "input",
+        cause: e,
+        hint: "The reader limits how much a gzip stream may unpack to; this one is larger.",
+        details: { maxBytes },
+      });
+    }
+    throw singleError(`corrupt deflate data: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const data = new Uint8Array(inflated.buffer);
+  pos += inflated.engine.bytesWritten;
+  if (pos + 8 > gz.length) throw singleError("the trailer is cut off");
+  const view = new DataView(gz.buffer, gz.byteOffset + pos, 8);
+  if (view.getUint32(0, true) !== crc32(data)) throw singleError("the CRC32 does not match the data");
+  if (view.getUint32(4, true) !== data.length % 2 ** 32) throw singleError("the length does not match the data");
+  pos += 8;
+  if (pos !== gz.length) {
+    const more = gz[pos] === 0x1f && gz[pos + 1] === 0x8b ? "a second gzip member" : "trailing bytes";
+    throw singleError(`${more} after the first member (${gz.length - pos} bytes)`);
+  }
+  return data;
 }

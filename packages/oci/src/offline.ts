@@ -1,9 +1,9 @@
-import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import type { ImageFileSystem } from "./fs.js";
 import type { ImageConfig, Platform } from "./manifest.js";
 import type { ImageMetadata, ImageMetadataSource, LayerMetadata } from "./metadata.js";
 import { formatImageReference, parseImageReference } from "./reference.js";
+import type { TarfsFlavour } from "./tarindex.js";
 
 /**
  * The offline image-metadata file (documented in docs/image-metadata.md): everything policy

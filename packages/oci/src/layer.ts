@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { EtcFilesScanner, fromGenpolicyEtcValue, type LayerEtcFile } from "./etc-files.js";
 import { gunzipLayer } from "./gzip.js";
 import { TarParser } from "./tar.js";
+import type { TarfsFlavour } from "./tarindex.js";
 import { TarfsIndexBuilder } from "./tarindex.js";
 import { type BlockHasher, VerityHasher } from "./verity.js";
 

@@ -4,22 +4,16 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
+import { buildImage, buildTar, veritysetupRoot } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { paxBytes, paxLines, paxNumber, TarParser } from "../src/image/tar.js";
-import {
-  type BlobStore,
-  type ImageFileSystem,
-  ImageResolver,
-  LayersCache,
-  processLayerBlob,
-  processLayerTar,
-  tarWithIndex,
-} from "../src/index.js";
-import { buildImage, buildTar } from "./helpers/images.js";
+import type { ImageFileSystem } from "../src/fs.js";
+import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/layer.js";
+import { LayersCache } from "../src/layers-cache.js";
+import { type BlobStore, ImageResolver } from "../src/source.js";
+import { paxBytes, paxLines, paxNumber, TarParser } from "../src/tar.js";
 import { END_OF_ARCHIVE, paxMember, paxRecord, rawHeader, rawMember } from "./helpers/rawtar.js";
 import { readTarfs } from "./helpers/tarfs-reader.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;

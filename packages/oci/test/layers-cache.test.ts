@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { LayersCache, nodeFileSystem } from "../src/index.js";
+import { nodeFileSystem } from "../src/fs.js";
+import { LayersCache } from "../src/layers-cache.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contrast-layers-cache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,4 @@
-import type { ImageMetadata } from "./metadata.js";
-import { formatImageReference, parseImageReference } from "./reference.js";
+import { formatImageReference, type ImageMetadata, parseImageReference } from "@contrast/oci";
 
 /** genpolicy's default `cluster_config.pause_container_image`, as our default settings name it. */
 export const DEFAULT_PAUSE_IMAGE = "mcr.microsoft.com/oss/kubernetes/pause:3.6";

@@ -1,6 +1,8 @@
-import type { TarfsFlavour } from "../profiles/types.js";
 import { ImageError } from "./errors.js";
 import { headerLinkName, isGnu, isUstar, parseNumeric, parseOctal, type TarMember } from "./tar.js";
+
+/** Which tarfs writer the platform's snapshotter uses, as it changes layer root hashes. */
+export type TarfsFlavour = "kata" | "microsoft";
 
 /**
  * The tarfs index that Kata's tardev snapshotter appends to every decompressed layer before

@@ -7,7 +7,7 @@ import {
   isPinned,
   normalizeImageReference,
   parseImageReference,
-} from "../src/index.js";
+} from "../src/reference.js";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const hex64 = "a".repeat(64);

@@ -1,17 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createImageMetadataSource,
-  type Fetcher,
-  type ImageFileSystem,
-  type LayerProgress,
-  LayersCache,
-  pinReference,
-  tarWithIndex,
-} from "../src/index.js";
-import { type BuiltImage, buildImage, buildIndex, type FileSpec } from "./helpers/images.js";
+  type BuiltImage,
+  buildImage,
+  buildIndex,
+  type FileSpec,
+  LocalRegistry,
+  veritysetupRoot,
+} from "@contrast/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ImageFileSystem } from "../src/fs.js";
+import type { Fetcher } from "../src/http.js";
+import { tarWithIndex } from "../src/layer.js";
+import { LayersCache } from "../src/layers-cache.js";
+import type { LayerProgress } from "../src/metadata.js";
+import { createImageMetadataSource, pinReference } from "../src/source.js";
 import { RegistryProxy } from "./helpers/proxy.js";
-import { LocalRegistry } from "./helpers/registry.js";
-import { veritysetupRoot } from "./helpers/veritysetup.js";
 
 const fetcher: Fetcher = (url, init) => fetch(url, init);
 

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { VerityHasher, WorkerBlockHasher } from "../dist/index.js";
+import { VerityHasher } from "../dist/verity.js";
+import { WorkerBlockHasher } from "../dist/verity-workers.js";
 
 const mib = Number(process.env.BENCH_VERITY_MIB ?? 256);
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
