@@ -38,6 +38,7 @@ export { compareUtf8 } from "./json/go-strings.js";
 export { type JsonWritable, type StringifyJsonOptions, stringifyJson } from "./json/go-writer.js";
 export { type ParseJsonOptions, parseJson } from "./json/parse.js";
 export { formatJsonPath, type JsonObject, type JsonPath, type JsonValue } from "./json/value.js";
+export { type JsonLoggerOptions, jsonLogger } from "./json-logger.js";
 export {
   type LogFields,
   type Logger,
