@@ -49,14 +49,23 @@ export function toGrpcStatus(reason: unknown): StatusObject {
   return { code, details: err.message, metadata: trailer };
 }
 
-function wireError(reason: unknown): ContrastError {
-  if (reason instanceof ContrastError) return reason;
+interface WireError {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly message: string;
+  readonly hint: string | undefined;
+}
+
+function wireError(reason: unknown): WireError {
   const err = ContrastError.from(reason);
-  if (err.kind !== "internal") return err; // system errors (FILE_NOT_FOUND ...) keep their code
-  return new ContrastError("INTERNAL", "internal error", {
+  // System errors (FILE_NOT_FOUND ...) keep their code; a bug is reported as core's INTERNAL.
+  if (reason instanceof ContrastError || err.kind !== "internal") return err;
+  return {
+    code: "INTERNAL",
     kind: "internal",
+    message: "internal error",
     hint: "This is a bug in the server. Its log has the details; please report it.",
-  });
+  };
 }
 
 /**

@@ -37,6 +37,7 @@ describe("error registries", () => {
       "@contrast/rego",
       "@contrast/policy",
       "@contrast/mesh-pki",
+      "@contrast/api",
     ]);
   });
 
@@ -87,6 +88,7 @@ describe("error registries", () => {
       "@contrast/rego": "packages/rego/src",
       "@contrast/policy": "packages/policy/src",
       "@contrast/mesh-pki": "packages/mesh-pki/src",
+      "@contrast/api": "packages/api/src",
     };
     const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
     const unregistered: string[] = [];

@@ -81,7 +81,9 @@ export function lintWorkspace(root) {
 
     const allowed = (target) => {
       if (target.kind === "apps") return `${w.kind}/${w.name} must not depend on an app (${target.pkg.name})`;
-      if (target.kind === "tools" && w.kind !== "tools")
+      // @contrast/testkit is the one tool packages may use, for their tests (a devDependency).
+      const testkit = target.pkg.name === "@contrast/testkit" && w.pkg.devDependencies?.[target.pkg.name] !== undefined;
+      if (target.kind === "tools" && w.kind !== "tools" && !testkit)
         return `${w.kind}/${w.name} must not depend on a tool (${target.pkg.name})`;
       if (w.kind === "packages" && target.kind === "packages") {
         const mine = ALLOWED_EDGES[w.name];
