@@ -1,5 +1,5 @@
 import { ContrastError, type ErrorKind } from "@contrast/core";
-import { Metadata, type StatusObject } from "@grpc/grpc-js";
+import { type status as GrpcStatus, Metadata, type StatusObject } from "@grpc/grpc-js";
 import { ApiError } from "./error.js";
 import { API_ERROR_CODES } from "./error-codes.js";
 import { apiCodeOfStatus, grpcStatusOfKind } from "./grpc-status.js";
@@ -23,9 +23,19 @@ const MAX_CODE = 128;
 const MAX_MESSAGE = 4096;
 const MAX_HINT = 1024;
 
+export interface ToGrpcStatusOptions {
+  /**
+   * Statuses for particular codes, where a server must answer as upstream's Coordinator does
+   * rather than by kind: upstream answers FAILED_PRECONDITION for state conflicts (recovery mode,
+   * no manifest yet, a concurrent update), which no kind expresses. The error travels unchanged in
+   * the details either way, so our clients restore the same code, kind and hint.
+   */
+  readonly statusByCode?: Readonly<Partial<Record<string, GrpcStatus>>>;
+}
+
 /**
  * Server side: the status a handler answers with for anything it caught, for
- * `callback(toGrpcStatus(e))`. The code follows the error's kind; the error itself travels in
+ * `callback(toGrpcStatus(e))`. The code follows the error's kind (unless `statusByCode` names it); the error itself travels in
  * `grpc-status-details-bin` as a google.rpc.Status with one google.rpc.ErrorInfo (reason = code,
  * metadata `kind` and `hint`). The status message is the error's message, which is what a client
  * without this mapping (upstream's Go CLI, `buf curl`) shows.
@@ -33,9 +43,11 @@ const MAX_HINT = 1024;
  * A value that is not a ContrastError is a bug on the server; its message may hold internals, so
  * the client gets `INTERNAL` with a fixed message and the server should log the original.
  */
-export function toGrpcStatus(reason: unknown): StatusObject {
+export function toGrpcStatus(reason: unknown, options: ToGrpcStatusOptions = {}): StatusObject {
   const err = wireError(reason);
-  const code = grpcStatusOfKind(err.kind);
+  const override = options.statusByCode?.[err.code];
+  // OK would turn the failure into a success; only real error statuses may replace the default.
+  const code = override !== undefined && override >= 1 && override <= 16 ? override : grpcStatusOfKind(err.kind);
   const metadata = new Map<string, string>([["kind", err.kind]]);
   if (err.hint !== undefined) metadata.set("hint", err.hint);
   const info: ErrorInfo = { reason: err.code, domain: ERROR_DOMAIN, metadata };

@@ -2,5 +2,11 @@
 
 export { ApiError } from "./error.js";
 export { API_ERROR_CODES, type ApiErrorCode } from "./error-codes.js";
-export { ERROR_DOMAIN, fromGrpcError, STATUS_DETAILS_KEY, toGrpcStatus } from "./grpc-error.js";
+export {
+  ERROR_DOMAIN,
+  fromGrpcError,
+  STATUS_DETAILS_KEY,
+  type ToGrpcStatusOptions,
+  toGrpcStatus,
+} from "./grpc-error.js";
 export { grpcStatusOfKind } from "./grpc-status.js";

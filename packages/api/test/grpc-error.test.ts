@@ -17,7 +17,7 @@ interface Throw {
 }
 
 type Request =
-  | { readonly throw: Throw }
+  | { readonly throw: Throw; readonly status?: grpc.status }
   | { readonly plain: string }
   | { readonly system: "ENOENT" }
   | { readonly bare: { readonly code: number; readonly details: string } }
@@ -48,7 +48,8 @@ const probe = probeServer((raw, callback) => {
     }
     // "hang": never answers, so the client's deadline passes.
   } catch (e) {
-    callback(toGrpcStatus(e));
+    const status = "throw" in request ? request.status : undefined;
+    callback(toGrpcStatus(e, status === undefined ? {} : { statusByCode: { [(e as ContrastError).code]: status } }));
   }
 });
 
@@ -81,6 +82,22 @@ describe("errors across a real grpc-js connection", () => {
     expect(got).toBeInstanceOf(ContrastError);
     expect(fields(got)).toEqual(sent);
     expect(got.cause).toBe(err);
+  });
+
+  it("answers with the status named for a code, and the client still restores the error", async () => {
+    const sent = {
+      code: "COORDINATOR_RECOVERY_MODE",
+      kind: "io" as const,
+      message: "in recovery mode",
+      hint: "Run contrast recover.",
+    };
+    const err = await probe.fail({ throw: sent, status: grpc.status.FAILED_PRECONDITION });
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(fields(fromGrpcError(err))).toEqual(sent);
+    // OK cannot replace the status of a failure.
+    expect(
+      toGrpcStatus(new ContrastError("X_Y", "m", { kind: "io" }), { statusByCode: { X_Y: grpc.status.OK } }).code,
+    ).toBe(grpc.status.UNAVAILABLE);
   });
 
   it("keeps a missing hint missing", async () => {
