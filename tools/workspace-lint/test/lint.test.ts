@@ -92,6 +92,45 @@ describe("workspace-lint", () => {
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
 
+  it("lets a package's tests use @contrast/testkit as a devDependency, and no other tool", () => {
+    const tool = (name: string) => ({ name: `@contrast/${name}`, version: "0.0.0", private: true });
+    const withTools = {
+      ...base,
+      "tools/testkit/package.json": tool("testkit"),
+      "tools/errors-doc/package.json": tool("errors-doc"),
+      "packages/manifest/test/a.test.ts": src.testImportsTestkit,
+    };
+    const ok = workspace({
+      ...withTools,
+      "packages/manifest/package.json": {
+        ...lib("manifest", { "@contrast/core": "workspace:^" }),
+        devDependencies: { "@contrast/testkit": "workspace:*" },
+      },
+    });
+    expect(lint(ok)).toEqual([]);
+    const asDependency = workspace({
+      ...withTools,
+      "packages/manifest/package.json": lib("manifest", {
+        "@contrast/core": "workspace:^",
+        "@contrast/testkit": "workspace:*",
+      }),
+    });
+    expect(lint(asDependency).map((p) => p.message)).toContain(
+      "packages/manifest must not depend on a tool (@contrast/testkit)",
+    );
+    const otherTool = workspace({
+      ...withTools,
+      "packages/manifest/test/b.test.ts": src.testImportsOtherTool,
+      "packages/manifest/package.json": {
+        ...lib("manifest", { "@contrast/core": "workspace:^" }),
+        devDependencies: { "@contrast/testkit": "workspace:*", "@contrast/errors-doc": "workspace:*" },
+      },
+    });
+    expect(lint(otherTool).map((p) => p.message)).toContain(
+      "packages/manifest must not depend on a tool (@contrast/errors-doc)",
+    );
+  });
+
   it("forbids relative imports into another workspace", () => {
     const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
