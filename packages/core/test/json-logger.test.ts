@@ -1,3 +1,4 @@
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fixedClock, manualClock } from "../src/clock.js";
@@ -5,7 +6,6 @@ import { ContrastError } from "../src/error.js";
 import { parseJson } from "../src/json/parse.js";
 import type { JsonObject } from "../src/json/value.js";
 import { jsonLogger } from "../src/json-logger.js";
-import { FUZZ_RUNS } from "./helpers.js";
 
 const AT = "2026-03-01T12:00:00.000Z";
 
@@ -166,7 +166,7 @@ describe("jsonLogger", () => {
           expect(entry?.msg).toBe(msg);
         },
       ),
-      { numRuns: FUZZ_RUNS },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });
