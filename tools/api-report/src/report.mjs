@@ -3,9 +3,11 @@
 // signature, in a stable order and with no machine-specific paths.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 export const REPORT_FILE = "api.md";
+const TYPE_ROOTS = fileURLToPath(new URL("../../../node_modules/@types", import.meta.url));
 
 const FLAGS =
   ts.TypeFormatFlags.NoTruncation |
@@ -52,6 +54,8 @@ export function createProgram(files, oldProgram = undefined) {
       noEmit: true,
       skipLibCheck: true,
       types: ["node"],
+      // The repository's @types, wherever the tool is run from (the default looks from the cwd).
+      typeRoots: [TYPE_ROOTS],
     },
     undefined,
     oldProgram,
