@@ -33,13 +33,13 @@ export {
   type SerializedError,
 } from "./error.js";
 export { CORE_ERROR_CODES, type CoreErrorCode } from "./error-codes.js";
-export { digest, HASH_SIZES, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
-export { compareUtf8, quoteGo } from "./json/go-strings.js";
+export { digest, type HashAlgorithm, sha256, sha256Hex, sha384, sha512 } from "./hash.js";
+export { compareUtf8 } from "./json/go-strings.js";
 export { type JsonWritable, type StringifyJsonOptions, stringifyJson } from "./json/go-writer.js";
-export { DEFAULT_JSON_MAX_BYTES, type ParseJsonOptions, parseJson } from "./json/parse.js";
+export { type ParseJsonOptions, parseJson } from "./json/parse.js";
 export { formatJsonPath, type JsonObject, type JsonPath, type JsonValue } from "./json/value.js";
+export { type JsonLoggerOptions, jsonLogger } from "./json-logger.js";
 export {
-  LOG_LEVELS,
   type LogFields,
   type Logger,
   type LogLevel,

@@ -12,7 +12,7 @@ import {
   toBase64Url,
   toHex,
   utf8,
-} from "../src/index.js";
+} from "../src/bytes.js";
 import { errorCode, FUZZ_RUNS } from "./helpers.js";
 
 describe("hex", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fixedClock, type Logger, manualClock, parseLogLevel, systemClock, withLevel } from "../src/index.js";
+import { fixedClock, manualClock, systemClock } from "../src/clock.js";
+import { type Logger, parseLogLevel, withLevel } from "../src/logger.js";
 
 describe("clocks", () => {
   it("fixed clocks stay put and return fresh Date objects", () => {

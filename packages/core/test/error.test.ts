@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, vi } from "vitest";
-import { ContrastError, isContrastError } from "../src/index.js";
+import { ContrastError, isContrastError } from "../src/error.js";
 
 describe("ContrastError", () => {
   it("carries code, kind, hint, details and cause", () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { digest, HASH_SIZES, sha256, sha256Hex, sha384, sha512, toHex, utf8 } from "../src/index.js";
+import { toHex, utf8 } from "../src/bytes.js";
+import { digest, HASH_SIZES, sha256, sha256Hex, sha384, sha512 } from "../src/hash.js";
 
 describe("hashing", () => {
   it("matches the FIPS 180-2 'abc' vectors", () => {

@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareUtf8, formatJsonPath, parseJson, quoteGo, stringifyJson, utf8 } from "../src/index.js";
+import { utf8 } from "../src/bytes.js";
+import { compareUtf8, quoteGo } from "../src/json/go-strings.js";
+import { stringifyJson } from "../src/json/go-writer.js";
+import { parseJson } from "../src/json/parse.js";
+import { formatJsonPath } from "../src/json/value.js";
 import { FUZZ_RUNS } from "./helpers.js";
 
 function fail(input: string | Uint8Array, options = {}): { code?: string; message: string; hint?: string } {

@@ -5,19 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DerTag,
-  decodeOid,
-  decodePem,
-  decodePemBlock,
-  encodeDer,
-  encodeOid,
-  encodePem,
-  readDer,
-  readDerChildren,
-  readDerExact,
-  toHex,
-} from "../src/index.js";
+import { toHex } from "../src/bytes.js";
+import { DerTag, decodeOid, encodeDer, encodeOid, readDer, readDerChildren, readDerExact } from "../src/der.js";
+import { decodePem, decodePemBlock, encodePem } from "../src/pem.js";
 import { errorCode, FUZZ_RUNS } from "./helpers.js";
 
 const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });

@@ -1,7 +1,8 @@
 // Manifest parsing: parseManifest (strict JSON, decode, validate every field, canonical check,
 // hash) on a 2,000-workload manifest, against the anchor JSON.parse on the same bytes, same run.
 import { generateKeyPairSync } from "node:crypto";
-import { emptyGuestPolicy, parseManifest, serializeManifest } from "../dist/index.js";
+import { parseManifest, serializeManifest } from "../dist/index.js";
+import { emptyGuestPolicy } from "../dist/types.js";
 
 const workloads = Number(process.env.BENCH_WORKLOADS ?? 2000);
 const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

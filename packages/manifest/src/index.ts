@@ -1,12 +1,10 @@
 // @contrast/manifest: the Contrast v1.5 manifest, its validation and its byte-stable form.
 
-export { decodeManifest } from "./decode.js";
 export { ManifestError } from "./error.js";
 export { MANIFEST_ERROR_CODES, type ManifestErrorCode } from "./error-codes.js";
-export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
+export { parseRuntimeHandler, runtimeHandler } from "./handler.js";
 export {
   formatIssue,
-  hasErrors,
   type IssueSeverity,
   type ManifestIssue,
   type ManifestIssueCode,
@@ -24,7 +22,6 @@ export {
   type Platform,
   type PlatformId,
   parsePlatform,
-  SIM_MEASUREMENT_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
   type TeeType,
@@ -32,12 +29,11 @@ export {
 export {
   parseSeedShareDocument,
   SEED_SALT_BYTES,
-  SEED_SHARES_FILE,
   type SeedShare,
   type SeedShareDocument,
   serializeSeedShareDocument,
 } from "./seed-shares.js";
-export { serializeManifest, serializeManifestBytes } from "./serialize.js";
+export { serializeManifest } from "./serialize.js";
 export type {
   Manifest,
   PolicyEntry,
@@ -49,5 +45,3 @@ export type {
   SnpPlatformInfo,
   TDXReferenceValues,
 } from "./types.js";
-export { emptyGuestPolicy } from "./types.js";
-export { POLICY_ROLES, PRODUCT_NAMES, validateManifest } from "./validate.js";

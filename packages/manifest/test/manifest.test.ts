@@ -1,16 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  hasErrors,
-  loadManifest,
-  type Manifest,
-  ManifestError,
-  manifestHash,
-  parseManifest,
-  serializeManifest,
-  simReferenceValues,
-} from "../src/index.js";
+import { ManifestError } from "../src/error.js";
+import { hasErrors } from "../src/issues.js";
+import { loadManifest, manifestHash, parseManifest } from "../src/manifest.js";
+import { simReferenceValues } from "../src/platforms.js";
+import { serializeManifest } from "../src/serialize.js";
+import type { Manifest } from "../src/types.js";
 import { fixture, TESTDATA } from "./fixtures.js";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");

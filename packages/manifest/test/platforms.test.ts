@@ -1,15 +1,13 @@
 import { sha384, toHex, utf8 } from "@contrast/core";
 import { describe, expect, it } from "vitest";
+import { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "../src/handler.js";
 import {
   PLATFORMS,
   parsePlatform,
-  parseRuntimeHandler,
-  RUNTIME_CLASS_PLACEHOLDER,
-  runtimeHandler,
   SIM_MEASUREMENT_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
-} from "../src/index.js";
+} from "../src/platforms.js";
 import { errorCode } from "./fixtures.js";
 
 describe("platforms", () => {

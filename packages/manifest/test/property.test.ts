@@ -1,14 +1,9 @@
 import { toHex } from "@contrast/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type Manifest,
-  parseManifest,
-  type SimReferenceValues,
-  type SNPReferenceValues,
-  serializeManifest,
-  type TDXReferenceValues,
-} from "../src/index.js";
+import { parseManifest } from "../src/manifest.js";
+import { serializeManifest } from "../src/serialize.js";
+import type { Manifest, SimReferenceValues, SNPReferenceValues, TDXReferenceValues } from "../src/types.js";
 import { FUZZ_RUNS, fixture } from "./fixtures.js";
 
 // Any value the model can hold after decoding, valid or not: the serialiser and the decoder must

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSeedShareDocument, type SeedShareDocument, serializeSeedShareDocument } from "../src/index.js";
+import { parseSeedShareDocument, type SeedShareDocument, serializeSeedShareDocument } from "../src/seed-shares.js";
 
 const doc: SeedShareDocument = {
   SeedShares: [{ PublicKey: "3082020a0282020100ab", EncryptedSeed: new Uint8Array([1, 2, 3, 250]) }],

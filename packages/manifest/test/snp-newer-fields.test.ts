@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseManifest, serializeManifest } from "../src/index.js";
+import { parseManifest } from "../src/manifest.js";
+import { serializeManifest } from "../src/serialize.js";
 import { fixture } from "./fixtures.js";
 
 // Upstream's newer SNP reference values (internal/manifest/referencevalues.go on main) add

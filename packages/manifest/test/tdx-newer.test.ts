@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { hasErrors, type Manifest, parseManifest, serializeManifest } from "../src/index.js";
+import { hasErrors } from "../src/issues.js";
+import { parseManifest } from "../src/manifest.js";
+import { serializeManifest } from "../src/serialize.js";
+import type { Manifest } from "../src/types.js";
 import { fixture } from "./fixtures.js";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");

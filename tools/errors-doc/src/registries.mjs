@@ -1,3 +1,4 @@
+import { API_ERROR_CODES } from "@contrast/api";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
@@ -63,4 +64,5 @@ export const REGISTRIES = [
     ],
     codes: MESH_PKI_ERROR_CODES,
   },
+  { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
 ];

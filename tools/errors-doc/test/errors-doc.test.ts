@@ -39,6 +39,7 @@ describe("error registries", () => {
       "@contrast/oci",
       "@contrast/policy",
       "@contrast/mesh-pki",
+      "@contrast/api",
     ]);
   });
 
@@ -91,6 +92,7 @@ describe("error registries", () => {
       "@contrast/oci": "packages/oci/src",
       "@contrast/policy": "packages/policy/src",
       "@contrast/mesh-pki": "packages/mesh-pki/src",
+      "@contrast/api": "packages/api/src",
     };
     const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
     const unregistered: string[] = [];
