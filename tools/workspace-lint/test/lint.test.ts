@@ -129,6 +129,45 @@ describe("workspace-lint", () => {
     expect(rules.filter((r) => r === "publishable").length).toBeGreaterThanOrEqual(5);
   });
 
+  it("lets packages and apps use tools as devDependencies from tests and scripts, never from src", () => {
+    const tools = {
+      "tools/testkit/package.json": { name: "@contrast/testkit", private: true },
+      "tools/testkit/src/index.ts": src.coreIndex,
+      "tools/build-app/package.json": { name: "@contrast/build-app", private: true, bin: { "build-app": "./cli.mjs" } },
+    };
+    const good = workspace({
+      ...base,
+      ...tools,
+      "packages/core/package.json": { ...lib("core"), devDependencies: { "@contrast/testkit": "workspace:*" } },
+      "packages/core/test/x.test.ts": src.importsTestkit,
+      "apps/cli/package.json": {
+        ...app("cli", { "@contrast/manifest": "workspace:^", "@contrast/build-app": "workspace:*" }),
+        scripts: { build: "build-app" },
+      },
+    });
+    expect(lint(good)).toEqual([]);
+
+    const bad = workspace({
+      ...base,
+      ...tools,
+      "packages/core/package.json": { ...lib("core"), devDependencies: { "@contrast/testkit": "workspace:*" } },
+      "packages/core/src/x.ts": src.importsTestkit,
+      "packages/manifest/package.json": lib("manifest", {
+        "@contrast/core": "workspace:^",
+        "@contrast/testkit": "workspace:*",
+      }),
+      "packages/manifest/test/x.test.ts": src.importsTestkit,
+      "apps/cli/package.json": app("cli", { "@contrast/manifest": "workspace:^", "@contrast/build-app": "workspace:*" }),
+    });
+    expect(lint(bad).map((p) => `${p.where} ${p.rule}: ${p.message}`)).toEqual(
+      expect.arrayContaining([
+        "packages/core/src/x.ts direction: packages/core/src must not import a tool (@contrast/testkit); tools serve tests, benchmarks and builds",
+        "packages/manifest/package.json direction: packages/manifest may use a tool (@contrast/testkit) only as a devDependency",
+        "apps/cli/package.json declared: declares @contrast/build-app but never imports it",
+      ]),
+    );
+  });
+
   it("finds every import form", () => {
     expect(importsOf(src.allForms).sort()).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
   });
