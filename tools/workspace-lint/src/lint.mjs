@@ -94,7 +94,7 @@ export function lintWorkspace(root) {
       if (target.kind === "tools" && w.kind !== "tools") {
         if (!devOnly.has(target.pkg.name))
           return `${w.kind}/${w.name} may use a tool (${target.pkg.name}) only as a devDependency`;
-        if (file !== undefined && file.startsWith(srcDir + sep))
+        if (file?.startsWith(srcDir + sep))
           return `${w.kind}/${w.name}/src must not import a tool (${target.pkg.name}); tools serve tests, benchmarks and builds`;
       }
       if (w.kind === "packages" && target.kind === "packages") {

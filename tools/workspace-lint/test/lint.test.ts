@@ -157,7 +157,10 @@ describe("workspace-lint", () => {
         "@contrast/testkit": "workspace:*",
       }),
       "packages/manifest/test/x.test.ts": src.importsTestkit,
-      "apps/cli/package.json": app("cli", { "@contrast/manifest": "workspace:^", "@contrast/build-app": "workspace:*" }),
+      "apps/cli/package.json": app("cli", {
+        "@contrast/manifest": "workspace:^",
+        "@contrast/build-app": "workspace:*",
+      }),
     });
     expect(lint(bad).map((p) => `${p.where} ${p.rule}: ${p.message}`)).toEqual(
       expect.arrayContaining([
