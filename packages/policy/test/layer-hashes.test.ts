@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { paxBytes, paxLines, paxNumber, TarParser } from "../src/image/tar.js";
@@ -21,7 +22,7 @@ import { END_OF_ARCHIVE, paxMember, paxRecord, rawHeader, rawMember } from "./he
 import { readTarfs } from "./helpers/tarfs-reader.js";
 import { veritysetupRoot } from "./helpers/veritysetup.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const FUZZ_RUNS = fuzzRuns(200);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const FLAVOURS = ["kata", "microsoft"] as const;
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -604,7 +605,7 @@ describe("comments and separators (property)", () => {
           expect(serializeYamlDocuments(docs)).toBe(text);
         },
       ),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
+      { numRuns: fuzzRuns(100) },
     );
   });
 });

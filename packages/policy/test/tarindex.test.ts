@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { fuzzRuns } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { TarParser } from "../src/image/tar.js";
 import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/index.js";
@@ -173,7 +174,7 @@ describe("tarfs index (tardev snapshotter format)", () => {
     });
     p1.write(tar);
     p1.end();
-    const runs = Number(process.env.FUZZ_RUNS ?? 20);
+    const runs = fuzzRuns(20);
     for (let r = 0; r < Math.min(runs, 200); r++) {
       const seen: string[] = [];
       const p = new TarParser({

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { fuzzRuns } from "@contrast/testkit";
 
-export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+export const FUZZ_RUNS = fuzzRuns(200);
 
 export const TESTDATA = fileURLToPath(new URL("../../../testdata/rego/", import.meta.url));
 
