@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT } from "@contrast/testkit";
 import { run } from "../src/cli.js";
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const REPO = REPO_ROOT;
 export const MANIFESTS = join(REPO, "testdata/manifests");
 export const BUNDLE = join(REPO, "apps/cli/dist/contrast.cjs");
 

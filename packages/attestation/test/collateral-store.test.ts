@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { fromHex, type Logger, manualClock } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import {
   CollateralStore,
@@ -16,7 +16,7 @@ import {
   pcsTcbInfoUrl,
 } from "../src/index.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 
 describe("vendor URLs", () => {
   it("builds the KDS VCEK URL go-sev-guest's test serves S1's VCEK at", () => {

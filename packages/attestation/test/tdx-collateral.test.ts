@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import {
   AttestationPolicyError,
@@ -18,7 +18,7 @@ import {
   verifyTdxQuote,
 } from "../src/index.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const text = (f: string) => readFileSync(join(TDX_DIR, f), "utf8");
 const bin = (f: string) => new Uint8Array(readFileSync(join(TDX_DIR, f)));
 const ALL: TcbStatus[] = [...TCB_STATUSES];

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { manualClock } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { amdRoots, EvidenceError, type SnpProduct, SnpVerifier, TdxVerifier } from "../src/index.js";
 import { SNP_VECTORS, snpFile } from "./vectors.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 
 function countingRoots() {
   const calls: string[] = [];

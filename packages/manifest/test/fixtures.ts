@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { fuzzRuns } from "@contrast/testkit";
+import { join } from "node:path";
+import { fuzzRuns, testdataPath } from "@contrast/testkit";
 
-export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/manifests");
+export const TESTDATA = testdataPath("manifests");
 
 export function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(TESTDATA, name)));

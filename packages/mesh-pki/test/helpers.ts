@@ -1,8 +1,6 @@
 import "reflect-metadata";
 import { createHash, webcrypto } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { fuzzRuns } from "@contrast/testkit";
+import { fuzzRuns, testdataPath } from "@contrast/testkit";
 import * as x509 from "@peculiar/x509";
 import type { RandomSource } from "../src/index.js";
 
@@ -12,7 +10,7 @@ export { childEnv, expectCode, openssl, scratchDir } from "@contrast/testkit";
 export { x509 };
 
 export const FUZZ_RUNS = fuzzRuns(200);
-export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/mesh-pki");
+export const TESTDATA = testdataPath("mesh-pki");
 
 /** A deterministic RandomSource: SHA-256 in counter mode over a label. */
 export function testRandom(label = "test"): RandomSource {

@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "@contrast/testkit";
 import {
   createOfflineImageSource,
   exportImageMetadata,
@@ -24,7 +24,7 @@ import {
   serializeImageMetadataDocument,
 } from "../src/index.js";
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const REPO = REPO_ROOT;
 export const CORPUS_DIR = join(REPO, "testdata/kube");
 /** The offline image-metadata file (docs/image-metadata.md) for every corpus image; synthetic. */
 export const CORPUS_IMAGES = join(CORPUS_DIR, "images.json");

@@ -1,8 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { expectCodeAsync, scratchDir } from "@contrast/testkit";
+import { expectCodeAsync, REPO_ROOT, scratchDir } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain ESM tool without type declarations
 import * as buildAppModule from "../src/index.mjs";
@@ -17,7 +16,7 @@ const { buildApp, formatReport, inputGroup, nodeTarget, publishes } = buildAppMo
   publishes: (files: readonly string[], path: string) => boolean;
 };
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+const REPO = REPO_ROOT;
 const CLI = join(REPO, "tools/build-app/src/cli.mjs");
 const scratch = scratchDir("build-app-");
 

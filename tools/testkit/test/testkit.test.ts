@@ -1,6 +1,16 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { errorCode, expectCode, fuzzRuns, openssl, scratchDir, thrownBy } from "../src/index.js";
+import {
+  errorCode,
+  expectCode,
+  fuzzRuns,
+  openssl,
+  REPO_ROOT,
+  repoPath,
+  scratchDir,
+  testdataPath,
+  thrownBy,
+} from "../src/index.js";
 
 class Coded extends Error {
   constructor(
@@ -60,6 +70,12 @@ describe("testkit", () => {
         ),
       ),
     ).toBeInstanceOf(Error);
+  });
+
+  it("finds the repository root and testdata/", () => {
+    expect(existsSync(repoPath("pnpm-workspace.yaml"))).toBe(true);
+    expect(existsSync(testdataPath("SOURCES.md"))).toBe(true);
+    expect(testdataPath("a", "b")).toBe(`${REPO_ROOT}/testdata/a/b`);
   });
 
   it("makes scratch directories and runs the real openssl", () => {
