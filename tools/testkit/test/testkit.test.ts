@@ -78,8 +78,20 @@ describe("testkit", () => {
     expect(testdataPath("a", "b")).toBe(`${REPO_ROOT}/testdata/a/b`);
   });
 
-  it("makes scratch directories and runs the real openssl", () => {
-    expect(existsSync(scratchDir())).toBe(true);
+  const fileScoped = scratchDir();
+  let testScoped = "";
+  it("makes scratch directories: one made in a test is gone when the test has finished", () => {
+    expect(existsSync(fileScoped)).toBe(true);
+    testScoped = scratchDir();
+    expect(existsSync(testScoped)).toBe(true);
+  });
+  it("(the previous test's directory is gone, the file's stays)", () => {
+    expect(testScoped).not.toBe("");
+    expect(existsSync(testScoped)).toBe(false);
+    expect(existsSync(fileScoped)).toBe(true);
+  });
+
+  it("runs the real openssl", () => {
     expect(openssl(["version"]).toString()).toMatch(/^OpenSSL /);
   });
 });
