@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { ALLOWED_EDGES, edgesAreAcyclic } from "../src/layers.mjs";
 // @ts-expect-error: plain ESM tool without type declarations
@@ -14,7 +14,7 @@ type Problem = { where: string; rule: string; message: string };
 const lint = lintWorkspace as (root: string) => Problem[];
 
 function workspace(files: Record<string, string | object>): string {
-  const root = mkdtempSync(join(tmpdir(), "ws-lint-"));
+  const root = scratchDir("ws-lint-");
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), typeof content === "string" ? content : JSON.stringify(content));
