@@ -11,6 +11,7 @@ import {
   serializeManifest,
   simReferenceValues,
 } from "@contrast/manifest";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseNow } from "../src/commands/attestation/options.js";
@@ -183,7 +184,7 @@ describe("--now parsing", () => {
   const stamp = (y: number, mo: number, d: number, h: number, mi: number, s: number) =>
     `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(s)}Z`;
   const days = (y: number, mo: number) => new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  const runs = Number(process.env.FUZZ_RUNS ?? 500);
+  const runs = fuzzRuns(500);
 
   it("reads every real instant exactly, and refuses every field out of range (property)", () => {
     const fields = fc.record({

@@ -1,17 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT, scratchDir } from "@contrast/testkit";
 import { run } from "../src/cli.js";
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const REPO = REPO_ROOT;
 export const MANIFESTS = join(REPO, "testdata/manifests");
 export const BUNDLE = join(REPO, "apps/cli/dist/contrast.cjs");
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "contrast-cli-test-"));
-}
+/** A scratch directory, removed after the test (or the file) that made it. */
+export const tempDir = (): string => scratchDir("contrast-cli-test-");
 
 class Capture {
   text = "";

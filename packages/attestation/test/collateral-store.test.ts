@@ -1,14 +1,14 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { fromHex, type Logger, manualClock } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
 import { CollateralStore, directoryStorage, type FetchedDocument } from "../src/collateral/store.js";
 import { kdsCertChainUrl, kdsCrlUrl, kdsVcekUrl, pcsPckCrlUrl, pcsTcbInfoUrl } from "../src/collateral/urls.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 
 describe("vendor URLs", () => {
   it("builds the KDS VCEK URL go-sev-guest's test serves S1's VCEK at", () => {

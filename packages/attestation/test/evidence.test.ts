@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fixedClock, toHex } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EvidenceError } from "../src/errors.js";
@@ -18,7 +19,7 @@ import { FUZZ_RUNS, SNP_VECTORS, snpFile } from "./vectors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PROTO = join(here, "../proto");
-const TDX_DIR = join(here, "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const tdxFile = (name: string) => new Uint8Array(readFileSync(join(TDX_DIR, name)));
 const V4_QUOTES = [
   "gtg-quote-v4-spr.dat",

@@ -1,4 +1,5 @@
 import { fromHex } from "@contrast/core";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EvidenceError } from "../src/errors.js";
@@ -7,7 +8,7 @@ import { decodeGuestPolicy } from "../src/snp/report.js";
 import { type SnpExpectations, snpMismatches } from "../src/snp/validate.js";
 import { verifySnpReport } from "../src/snp/verify.js";
 import { FORGE_NOW, forgedRoots, forgeKey, forgeReport } from "./forge.js";
-import { FUZZ_RUNS, rejection, SNP_VECTORS, snpFile } from "./vectors.js";
+import { rejection, SNP_VECTORS, snpFile } from "./vectors.js";
 
 // Each test here stands for one finding of the adversarial audit (issue 11, section 4) and failed
 // before its fix.
@@ -120,7 +121,7 @@ describe("SNP TCB relations (property)", () => {
         ];
         expect(m).toEqual(expected);
       }),
-      { numRuns: process.env.FUZZ_RUNS === undefined ? 300 : FUZZ_RUNS },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

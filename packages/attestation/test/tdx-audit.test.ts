@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { fromHex, manualClock } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CollateralStore, directoryStorage } from "../src/collateral/store.js";
@@ -25,7 +25,7 @@ import { FUZZ_RUNS } from "./vectors.js";
 // The TDX findings of the adversarial audit (issue 11 §4), one test (or more) each; every one of
 // them failed before its fix.
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const text = (f: string) => readFileSync(join(TDX_DIR, f), "utf8");
 const bin = (f: string) => new Uint8Array(readFileSync(join(TDX_DIR, f)));
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { testdataPath } from "@contrast/testkit";
 import { parseCrl } from "@contrast/x509";
 import { describe, expect, it } from "vitest";
 import { verifyCrl } from "../src/crl.js";
@@ -12,7 +12,7 @@ import { TCB_STATUSES, type TcbStatus } from "../src/tdx/tcb-status.js";
 import { verifyTdxQuote } from "../src/tdx/verify.js";
 import { verifyTdxCollateral } from "../src/tdx/verify-collateral.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const text = (f: string) => readFileSync(join(TDX_DIR, f), "utf8");
 const bin = (f: string) => new Uint8Array(readFileSync(join(TDX_DIR, f)));
 const ALL: TcbStatus[] = [...TCB_STATUSES];

@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { fromHex } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { AttestationPolicyError } from "../src/errors.js";
 import { parsePckExtension } from "../src/tdx/pck.js";
 import { type TdxExpectations, tdxMismatches, validateTdxQuote } from "../src/tdx/validate.js";
 import { verifyTdxQuote } from "../src/tdx/verify.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const verified = (f: string, now: string) =>
   verifyTdxQuote({ quote: new Uint8Array(readFileSync(join(TDX_DIR, f))), now: new Date(now) });
 

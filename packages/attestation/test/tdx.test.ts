@@ -1,8 +1,8 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { toHex } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EvidenceError } from "../src/errors.js";
@@ -11,7 +11,7 @@ import { parseTdxQuote } from "../src/tdx/quote.js";
 import { verifyTdxQuote } from "../src/tdx/verify.js";
 import { BIT_FLIPS, expectEveryFlipRejected, FUZZ_RUNS, rejection, sampleBits } from "./vectors.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 const tdxFile = (name: string) => new Uint8Array(readFileSync(join(TDX_DIR, name)));
 
 /** Real quotes and their expected facts, from testdata/attestation/SOURCES.md. */

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fuzzRuns, testdataPath } from "@contrast/testkit";
 import { expect } from "vitest";
 import { EvidenceError } from "../src/errors.js";
 
-export const SNP_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/snp");
+export const SNP_DIR = testdataPath("attestation/snp");
 export const snpFile = (name: string): Uint8Array => new Uint8Array(readFileSync(join(SNP_DIR, name)));
-export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
+export const FUZZ_RUNS = fuzzRuns(10_000);
 
 /** The real reports and their expected facts, from testdata/attestation/SOURCES.md. */
 export const SNP_VECTORS = [

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { manualClock } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { EvidenceError } from "../src/errors.js";
 import type { SnpProduct } from "../src/snp/report.js";
@@ -9,7 +9,7 @@ import { amdRoots, SnpVerifier } from "../src/snp/verify.js";
 import { TdxVerifier } from "../src/tdx/verify.js";
 import { SNP_VECTORS, snpFile } from "./vectors.js";
 
-const TDX_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../testdata/attestation/tdx");
+const TDX_DIR = testdataPath("attestation/tdx");
 
 function countingRoots() {
   const calls: string[] = [];

@@ -1,12 +1,6 @@
-/** Property-test iteration count: small in the normal suite, large under `pnpm fuzz`. */
-export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+import { fuzzRuns } from "@contrast/testkit";
 
-/** The `code` of what `fn` throws, or undefined if it returns. */
-export function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-}
+export { errorCode } from "@contrast/testkit";
+
+/** Property-test iteration count: small in the normal suite, large under `pnpm fuzz`. */
+export const FUZZ_RUNS = fuzzRuns(300);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
-import { buildImage, buildTar, veritysetupRoot } from "@contrast/testkit";
+import { buildImage, buildTar, fuzzRuns, veritysetupRoot } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ImageFileSystem } from "../src/fs.js";
@@ -15,7 +15,7 @@ import { paxBytes, paxLines, paxNumber, TarParser } from "../src/tar.js";
 import { END_OF_ARCHIVE, paxMember, paxRecord, rawHeader, rawMember } from "./helpers/rawtar.js";
 import { readTarfs } from "./helpers/tarfs-reader.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const FUZZ_RUNS = fuzzRuns(200);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const FLAVOURS = ["kata", "microsoft"] as const;
 

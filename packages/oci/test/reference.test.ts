@@ -1,3 +1,4 @@
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,7 +10,7 @@ import {
   parseImageReference,
 } from "../src/reference.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const FUZZ_RUNS = fuzzRuns(200);
 const hex64 = "a".repeat(64);
 
 describe("image references", () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { buildTar, type FileSpec, veritysetupRoot } from "@contrast/testkit";
+import { buildTar, type FileSpec, fuzzRuns, veritysetupRoot } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/layer.js";
 import { TarParser } from "../src/tar.js";
@@ -172,7 +172,7 @@ describe("tarfs index (tardev snapshotter format)", () => {
     });
     p1.write(tar);
     p1.end();
-    const runs = Number(process.env.FUZZ_RUNS ?? 20);
+    const runs = fuzzRuns(20);
     for (let r = 0; r < Math.min(runs, 200); r++) {
       const seen: string[] = [];
       const p = new TarParser({

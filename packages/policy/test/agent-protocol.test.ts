@@ -1,4 +1,5 @@
 import type { JsonValue } from "@contrast/core";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,7 +13,7 @@ import {
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const FUZZ_RUNS = fuzzRuns(200);
 
 /** A policy whose answer to `Ask` is whatever the request carries in `answer`. */
 const ECHO = `package agent_policy

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { JsonValue } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import {
   AgentPolicy,
   generatePolicies,
@@ -12,7 +13,7 @@ import {
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
-export const TESTDATA = new URL("../../../testdata/genpolicy/", import.meta.url).pathname;
+export const TESTDATA = `${testdataPath("genpolicy")}/`;
 export const CASES = join(TESTDATA, "kata-tests");
 
 export interface CaseResult {

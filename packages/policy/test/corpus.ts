@@ -13,7 +13,6 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createOfflineImageSource,
   exportImageMetadata,
@@ -23,8 +22,9 @@ import {
   parseImageMetadataDocument,
   serializeImageMetadataDocument,
 } from "@contrast/oci";
+import { REPO_ROOT } from "@contrast/testkit";
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const REPO = REPO_ROOT;
 export const CORPUS_DIR = join(REPO, "testdata/kube");
 /** The offline image-metadata file (docs/image-metadata.md) for every corpus image; synthetic. */
 export const CORPUS_IMAGES = join(CORPUS_DIR, "images.json");

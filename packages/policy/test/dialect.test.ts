@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Policy, parseModule, REGORUS_0_2_8_LANGUAGE, regoInventory } from "@contrast/rego";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -13,7 +14,7 @@ import {
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const FUZZ_RUNS = fuzzRuns(200);
 const IMAGE = "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db";
 const images = fixtureImages();
 

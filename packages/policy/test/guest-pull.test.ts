@@ -1,4 +1,5 @@
 import type { JsonValue } from "@contrast/core";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -358,7 +359,7 @@ describe("the guest-pull driver option (property)", () => {
           expect(reasons.some((r) => r.message.includes(DRIVER))).toBe(true);
         }
       }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 60) },
+      { numRuns: fuzzRuns(60) },
     );
   });
 });

@@ -1,5 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { fromBase64, toBase64 } from "@contrast/core";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,7 +15,7 @@ import {
 import { parseTomlStrings } from "../src/initdata/toml.js";
 import { tomllib } from "./helpers/tomllib.js";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const FUZZ_RUNS = fuzzRuns(300);
 
 /** Passes, or fails with one of the initdata codes: nothing else may escape the decoder. */
 function onlyInitdataErrors(f: () => unknown): "ok" | string {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fromBase64, toBase64, toHex } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import {
   decodeInitdataAnnotation,
@@ -22,7 +23,7 @@ import {
  * reader refuses what Go would read. `.ci/run` installs golang-go; the program runs offline.
  */
 const SHIM = new URL("./go/initdata-shim.go", import.meta.url).pathname;
-const TESTDATA = join(import.meta.dirname, "../../../testdata");
+const TESTDATA = testdataPath();
 
 interface GoResult {
   readonly ok: boolean;

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fromBase64, toBase64, toHex, utf8 } from "@contrast/core";
+import { testdataPath } from "@contrast/testkit";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import {
@@ -21,7 +22,7 @@ import {
 } from "../src/index.js";
 import { gunzipSingleMember } from "../src/initdata/gzip.js";
 
-const TESTDATA = join(import.meta.dirname, "../../../testdata");
+const TESTDATA = testdataPath();
 
 /** The value of the initdata annotation of the first document of a YAML file. */
 function annotationOf(path: string): string {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "@contrast/core";
 import type { ImageMetadataSource } from "@contrast/oci";
 import { Policy } from "@contrast/rego";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -507,7 +508,7 @@ const AKS_PINNED_FACTS = [
   "tarfs-long-symlinks",
 ];
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 100);
+const FUZZ_RUNS = fuzzRuns(100);
 
 describe("AKS-CLH-SNP profile: the snapshotter directory check (property)", () => {
   const hex8 = fc.stringMatching(/^[0-9a-f]{8}$/);

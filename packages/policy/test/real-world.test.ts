@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageMetadata, ImageMetadataSource } from "@contrast/oci";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -603,7 +604,7 @@ describe("comments and separators (property)", () => {
           expect(serializeYamlDocuments(docs)).toBe(text);
         },
       ),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
+      { numRuns: fuzzRuns(100) },
     );
   });
 });

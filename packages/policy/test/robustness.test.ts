@@ -1,4 +1,5 @@
 import { parseImageReference } from "@contrast/oci";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { dump } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -11,7 +12,7 @@ import {
 } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
+const RUNS = fuzzRuns(100);
 const images = fixtureImages();
 
 /**

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -13,7 +14,7 @@ import {
 } from "../src/index.js";
 import { TESTDATA } from "./conformance.js";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const RUNS = fuzzRuns(200);
 
 describe("JSON Patch (RFC 6902)", () => {
   const doc = { a: { b: [1, 2, 3] }, "x/y": { "m~n": 1 } };

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fuzzRuns, testdataPath } from "@contrast/testkit";
 
-export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+export const FUZZ_RUNS = fuzzRuns(200);
 
-export const TESTDATA = fileURLToPath(new URL("../../../testdata/rego/", import.meta.url));
+export const TESTDATA = `${testdataPath("rego")}/`;
 
 export function testdata(path: string): string {
   return readFileSync(TESTDATA + path, "utf8");

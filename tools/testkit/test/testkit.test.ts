@@ -1,6 +1,16 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { errorCode, expectCode, fuzzRuns, openssl, scratchDir, thrownBy } from "../src/index.js";
+import {
+  errorCode,
+  expectCode,
+  fuzzRuns,
+  openssl,
+  REPO_ROOT,
+  repoPath,
+  scratchDir,
+  testdataPath,
+  thrownBy,
+} from "../src/index.js";
 
 class Coded extends Error {
   constructor(
@@ -62,8 +72,26 @@ describe("testkit", () => {
     ).toBeInstanceOf(Error);
   });
 
-  it("makes scratch directories and runs the real openssl", () => {
-    expect(existsSync(scratchDir())).toBe(true);
+  it("finds the repository root and testdata/", () => {
+    expect(existsSync(repoPath("pnpm-workspace.yaml"))).toBe(true);
+    expect(existsSync(testdataPath("SOURCES.md"))).toBe(true);
+    expect(testdataPath("a", "b")).toBe(`${REPO_ROOT}/testdata/a/b`);
+  });
+
+  const fileScoped = scratchDir();
+  let testScoped = "";
+  it("makes scratch directories: one made in a test is gone when the test has finished", () => {
+    expect(existsSync(fileScoped)).toBe(true);
+    testScoped = scratchDir();
+    expect(existsSync(testScoped)).toBe(true);
+  });
+  it("(the previous test's directory is gone, the file's stays)", () => {
+    expect(testScoped).not.toBe("");
+    expect(existsSync(testScoped)).toBe(false);
+    expect(existsSync(fileScoped)).toBe(true);
+  });
+
+  it("runs the real openssl", () => {
     expect(openssl(["version"]).toString()).toMatch(/^OpenSSL /);
   });
 });

@@ -52,7 +52,10 @@ export function importsOf(text) {
 /**
  * Returns a list of problems: `{ where, rule, message }`. Rules:
  * - direction: packages -> lower-layer packages only; apps -> packages; tools -> packages.
- * - declared: every @contrast/* import is declared in package.json (and the reverse).
+ *   Packages and apps may use a tool (test helpers, the app bundler) only as a devDependency and
+ *   never from `src/`: tools serve tests, benchmarks and builds, not what is published.
+ * - declared: every @contrast/* import is declared in package.json (and the reverse: a declared
+ *   one is imported, or its bin is run by one of the package's scripts).
  * - relative: no relative import reaches into another workspace.
  * - publishable: non-private workspaces have README, exports/bin, files, version, engines.
  */
@@ -78,16 +81,22 @@ export function lintWorkspace(root) {
         Object.keys(w.pkg[k] ?? {}),
       ),
     );
+    const devOnly = new Set(
+      Object.keys(w.pkg.devDependencies ?? {}).filter((d) =>
+        ["dependencies", "peerDependencies", "optionalDependencies"].every((k) => !(d in (w.pkg[k] ?? {}))),
+      ),
+    );
+    const srcDir = join(w.dir, "src");
 
-    // A private tool (test helpers such as @contrast/testkit) may be a dev dependency, used by tests only.
-    const testTool = (target, file) =>
-      target.pkg.private === true &&
-      w.pkg.devDependencies?.[target.pkg.name] !== undefined &&
-      (file === undefined || relative(w.dir, file).split(sep)[0] === "test");
+    // `file` is the importing file, or undefined for a package.json declaration.
     const allowed = (target, file) => {
       if (target.kind === "apps") return `${w.kind}/${w.name} must not depend on an app (${target.pkg.name})`;
-      if (target.kind === "tools" && w.kind !== "tools" && !testTool(target, file))
-        return `${w.kind}/${w.name} must not depend on a tool (${target.pkg.name})`;
+      if (target.kind === "tools" && w.kind !== "tools") {
+        if (!devOnly.has(target.pkg.name))
+          return `${w.kind}/${w.name} may use a tool (${target.pkg.name}) only as a devDependency`;
+        if (file?.startsWith(srcDir + sep))
+          return `${w.kind}/${w.name}/src must not import a tool (${target.pkg.name}); tools serve tests, benchmarks and builds`;
+      }
       if (w.kind === "packages" && target.kind === "packages") {
         const mine = ALLOWED_EDGES[w.name];
         if (mine !== undefined && !mine.includes(target.name)) {
@@ -105,7 +114,7 @@ export function lintWorkspace(root) {
       if (why) report(join(w.dir, "package.json"), "direction", why);
     }
 
-    const used = new Set();
+    const used = new Set(binsRunByScripts(w.pkg, workspaces));
     for (const file of sourceFiles(w.dir)) {
       const text = readFileSync(file, "utf8");
       for (const spec of importsOf(text)) {
@@ -141,6 +150,20 @@ export function lintWorkspace(root) {
     if (!w.pkg.private) checkPublishable(w, report);
   }
   return problems;
+}
+
+/** The workspaces whose bin one of `pkg`'s scripts runs (`"build": "build-app"` uses @contrast/build-app). */
+function binsRunByScripts(pkg, workspaces) {
+  const scripts = Object.values(pkg.scripts ?? {}).join("\n");
+  const words = new Set(scripts.split(/[\s;&|()]+/));
+  return workspaces
+    .filter((o) => o.pkg !== pkg && Object.keys(binsOf(o.pkg)).some((bin) => words.has(bin)))
+    .map((o) => o.pkg.name);
+}
+
+function binsOf(pkg) {
+  if (typeof pkg.bin === "string") return { [pkg.name.split("/").pop()]: pkg.bin };
+  return pkg.bin ?? {};
 }
 
 function checkPublishable(w, report) {

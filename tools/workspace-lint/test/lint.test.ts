@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { ALLOWED_EDGES, edgesAreAcyclic } from "../src/layers.mjs";
 // @ts-expect-error: plain ESM tool without type declarations
@@ -14,7 +14,7 @@ type Problem = { where: string; rule: string; message: string };
 const lint = lintWorkspace as (root: string) => Problem[];
 
 function workspace(files: Record<string, string | object>): string {
-  const root = mkdtempSync(join(tmpdir(), "ws-lint-"));
+  const root = scratchDir("ws-lint-");
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), typeof content === "string" ? content : JSON.stringify(content));
@@ -92,45 +92,6 @@ describe("workspace-lint", () => {
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
 
-  it("lets tests, and only tests, use a private tool declared as a dev dependency", () => {
-    const testkit = { name: "@contrast/testkit", version: "0.0.0", private: true, exports: { ".": "./src/index.ts" } };
-    const withDev = {
-      ...lib("manifest", { "@contrast/core": "workspace:^" }),
-      devDependencies: { "@contrast/testkit": "workspace:*" },
-    };
-    const ok = workspace({
-      ...base,
-      "tools/testkit/package.json": testkit,
-      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
-      "packages/manifest/package.json": withDev,
-      "packages/manifest/test/a.test.ts": src.testkitImport,
-    });
-    expect(lint(ok)).toEqual([]);
-    const inSource = workspace({
-      ...base,
-      "tools/testkit/package.json": testkit,
-      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
-      "packages/manifest/package.json": withDev,
-      "packages/manifest/src/bad.ts": src.testkitImport,
-    });
-    expect(lint(inSource).map((p) => `${p.where}: ${p.message}`)).toEqual([
-      "packages/manifest/src/bad.ts: packages/manifest must not depend on a tool (@contrast/testkit)",
-    ]);
-    const asDependency = workspace({
-      ...base,
-      "tools/testkit/package.json": testkit,
-      "tools/testkit/src/index.ts": "export const expectCode = () => {};\n",
-      "packages/manifest/package.json": lib("manifest", {
-        "@contrast/core": "workspace:^",
-        "@contrast/testkit": "workspace:*",
-      }),
-      "packages/manifest/test/a.test.ts": src.testkitImport,
-    });
-    expect(
-      lint(asDependency).some((p) => p.message === "packages/manifest must not depend on a tool (@contrast/testkit)"),
-    ).toBe(true);
-  });
-
   it("forbids relative imports into another workspace", () => {
     const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
@@ -166,6 +127,48 @@ describe("workspace-lint", () => {
     const rules = lint(root).map((p) => p.rule);
     expect(rules).toContain("direction");
     expect(rules.filter((r) => r === "publishable").length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("lets packages and apps use tools as devDependencies from tests and scripts, never from src", () => {
+    const tools = {
+      "tools/testkit/package.json": { name: "@contrast/testkit", private: true },
+      "tools/testkit/src/index.ts": src.coreIndex,
+      "tools/build-app/package.json": { name: "@contrast/build-app", private: true, bin: { "build-app": "./cli.mjs" } },
+    };
+    const good = workspace({
+      ...base,
+      ...tools,
+      "packages/core/package.json": { ...lib("core"), devDependencies: { "@contrast/testkit": "workspace:*" } },
+      "packages/core/test/x.test.ts": src.importsTestkit,
+      "apps/cli/package.json": {
+        ...app("cli", { "@contrast/manifest": "workspace:^", "@contrast/build-app": "workspace:*" }),
+        scripts: { build: "build-app" },
+      },
+    });
+    expect(lint(good)).toEqual([]);
+
+    const bad = workspace({
+      ...base,
+      ...tools,
+      "packages/core/package.json": { ...lib("core"), devDependencies: { "@contrast/testkit": "workspace:*" } },
+      "packages/core/src/x.ts": src.importsTestkit,
+      "packages/manifest/package.json": lib("manifest", {
+        "@contrast/core": "workspace:^",
+        "@contrast/testkit": "workspace:*",
+      }),
+      "packages/manifest/test/x.test.ts": src.importsTestkit,
+      "apps/cli/package.json": app("cli", {
+        "@contrast/manifest": "workspace:^",
+        "@contrast/build-app": "workspace:*",
+      }),
+    });
+    expect(lint(bad).map((p) => `${p.where} ${p.rule}: ${p.message}`)).toEqual(
+      expect.arrayContaining([
+        "packages/core/src/x.ts direction: packages/core/src must not import a tool (@contrast/testkit); tools serve tests, benchmarks and builds",
+        "packages/manifest/package.json direction: packages/manifest may use a tool (@contrast/testkit) only as a devDependency",
+        "apps/cli/package.json declared: declares @contrast/build-app but never imports it",
+      ]),
+    );
   });
 
   it("finds every import form", () => {
