@@ -1,8 +1,8 @@
+import { isRecord } from "@contrast/kube";
 import { decodePolicyAnnotation, POLICY_ANNOTATION } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION, type InitdataDocument, initdataPolicy } from "./initdata.js";
-import { isRecord } from "./kube/workloads.js";
-import { parseYamlDocuments } from "./kube/yaml.js";
+import { parseYamlDocuments } from "./kube-input.js";
 import type { AnnotationFormat } from "./profiles/types.js";
 
 /** The policy one workload of a YAML file carries in its pod (template) annotations. */

@@ -1,4 +1,16 @@
 import { ContrastError } from "@contrast/core";
+import {
+  isRecord,
+  type PodTemplate,
+  pathKeys,
+  runtimeClassName,
+  serializeYamlDocuments,
+  unknownPodSpecFields,
+  workloadId,
+  type YamlDocument,
+  type YamlEdit,
+} from "@contrast/kube";
+import { collectConfigSources } from "./config-sources.js";
 import { DEFAULT_RULES } from "./default-rules.js";
 import { describeFindings, policyDialectError, policyDialectFindings, profileDialect } from "./dialect.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
@@ -13,10 +25,7 @@ import {
   pinnedReference,
 } from "./image.js";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION, initdataPolicyHash, policyInitdata } from "./initdata.js";
-import { collectConfigSources } from "./kube/config-sources.js";
-import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
-import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
-import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument, type YamlEdit } from "./kube/yaml.js";
+import { parseYamlDocuments, podTemplates, unsupportedFieldError } from "./kube-input.js";
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
 import type { PolicyData } from "./policy-data/types.js";

@@ -24,6 +24,7 @@ export {
 } from "./agent/honest.js";
 export { type AgentRequest, formatRequestStream, parseRequestStream, type StreamRequest } from "./agent/stream.js";
 export { type AnnotatedPolicy, annotatedPolicies, policyOfAnnotations, selectAnnotatedPolicy } from "./annotated.js";
+export { type ConfigSources, collectConfigSources } from "./config-sources.js";
 export { DEFAULT_RULES } from "./default-rules.js";
 export { policyDialectFindings, profileDialect } from "./dialect.js";
 export {
@@ -157,18 +158,7 @@ export {
   parseInitdata,
   policyInitdata,
 } from "./initdata.js";
-export { type ConfigSources, collectConfigSources } from "./kube/config-sources.js";
-export { type FieldProblem, unknownPodSpecFields } from "./kube/fields.js";
-export {
-  isWorkloadKind,
-  type PodTemplate,
-  podTemplates,
-  runtimeClassName,
-  WORKLOAD_KINDS,
-  type WorkloadKind,
-  workloadId,
-} from "./kube/workloads.js";
-export { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from "./kube/yaml.js";
+export { parseYamlDocuments } from "./kube-input.js";
 export { type BuildInputs, buildPolicyData } from "./policy-data/build.js";
 export type {
   ContainerPolicy,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { serializeYamlDocuments } from "@contrast/kube";
 import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -11,7 +12,6 @@ import {
   type ImageMetadataSource,
   PolicyError,
   parseYamlDocuments,
-  serializeYamlDocuments,
 } from "../src/index.js";
 import { corpusImageSource, REPO } from "./corpus.js";
 import { fixtureImages } from "./fixtures/images.js";

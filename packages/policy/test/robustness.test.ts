@@ -1,14 +1,9 @@
+import { serializeYamlDocuments } from "@contrast/kube";
 import fc from "fast-check";
 import { dump } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { parseImageReference } from "../src/image.js";
-import {
-  decodePolicyAnnotation,
-  generatePolicies,
-  PolicyError,
-  parseYamlDocuments,
-  serializeYamlDocuments,
-} from "../src/index.js";
+import { decodePolicyAnnotation, generatePolicies, PolicyError, parseYamlDocuments } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

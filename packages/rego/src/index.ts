@@ -39,7 +39,6 @@ export { formatValue } from "./format.js";
 export { type RegoInventory, type RegoLanguageFeature, regoInventory } from "./inventory.js";
 export { type ParseOptions, parseModule, parseQuery } from "./parser.js";
 export { printModule, printQuery, printTerm } from "./printer.js";
-export { type AgentRequest, parseRequestStream } from "./requests.js";
 export {
   compare,
   equal,

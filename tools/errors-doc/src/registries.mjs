@@ -1,5 +1,6 @@
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
+import { KUBE_ERROR_CODES } from "@contrast/kube";
 import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
@@ -39,6 +40,7 @@ export const REGISTRIES = [
     codes: ATTESTATION_ERROR_CODES,
   },
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
+  { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES },
   {
     package: "@contrast/policy",
     prefixes: ["POLICY_", "IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_"],

@@ -1,11 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { ContrastError, fromUtf8 } from "@contrast/core";
+import type { PodTemplate } from "@contrast/kube";
 import {
   formatRequestStream,
   type HonestStream,
   honestRequestsForYaml,
   type ImageMetadataSource,
-  type PodTemplate,
   parseYamlDocuments,
   policyOfAnnotations,
   policyProfile,

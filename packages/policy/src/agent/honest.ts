@@ -1,4 +1,6 @@
 import type { JsonValue } from "@contrast/core";
+import { execCommands, isRecord, type JsonRecord, type PodTemplate } from "@contrast/kube";
+import { collectConfigSources } from "../config-sources.js";
 import { PolicyError } from "../errors.js";
 import { builtinPauseImage } from "../image/builtin-pause.js";
 import { containerdImageName } from "../image/reference.js";
@@ -10,10 +12,7 @@ import {
   tardevLayers,
 } from "../image/tardev.js";
 import type { ImageMetadata, ImageMetadataSource } from "../image.js";
-import { collectConfigSources } from "../kube/config-sources.js";
-import { execCommands } from "../kube/exec.js";
-import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
-import { parseYamlDocuments } from "../kube/yaml.js";
+import { parseYamlDocuments, podTemplates } from "../kube-input.js";
 import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";
 import { DEFAULT_SETTINGS } from "../settings/defaults.js";
 import type { Settings } from "../settings/types.js";

@@ -1,3 +1,5 @@
+import { execCommands, isRecord, type JsonRecord } from "@contrast/kube";
+import type { ConfigSources } from "../config-sources.js";
 import { PolicyError } from "../errors.js";
 import { containerdImageName } from "../image/reference.js";
 import {
@@ -9,9 +11,6 @@ import {
   tardevLayers,
 } from "../image/tardev.js";
 import { type ImageMetadata, isPinned } from "../image.js";
-import type { ConfigSources } from "../kube/config-sources.js";
-import { execCommands } from "../kube/exec.js";
-import { isRecord, type JsonRecord } from "../kube/workloads.js";
 import type { Settings } from "../settings/types.js";
 import { containerEnv, expandVars, type PodFacts } from "./env.js";
 import { applyInfraMounts, containerdMounts, imageVolumeMounts, volumeMountsAndStorages } from "./mounts.js";
