@@ -108,7 +108,7 @@ export function addInitContainer(
   options: InitContainerOptions = {},
 ): YamlDocument {
   checkContainer(container);
-  const value = JSON.parse(JSON.stringify(container)) as ContainerSpec;
+  const value = structuredClone(container);
   return mutate(doc, (root) =>
     podTargets(root, options).map((t) => {
       const listPath = [...pathKeys(`${t.itemPath}${t.specPath}`), "initContainers"];
@@ -225,9 +225,17 @@ function checkContainer(container: ContainerSpec): void {
     throw invalid("a container needs a name", "spec.initContainers");
   }
   // The value is written into YAML: only what JSON can hold round-trips.
-  if (!sameJson(JSON.parse(JSON.stringify(container)), container)) {
+  if (!isJson(container)) {
     throw invalid(`container ${container.name} holds values that are not JSON`, "spec.initContainers");
   }
+}
+
+function isJson(v: unknown): boolean {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  if (!isRecord(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  return Object.values(v).every(isJson);
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
