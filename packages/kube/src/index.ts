@@ -19,9 +19,10 @@ export {
 } from "./mutations.js";
 export {
   isRecord,
-  isWorkloadKind,
   type JsonRecord,
   type PodTemplate,
+  podMetadataOf,
+  podMetadataPath,
   podTemplates,
   runtimeClassName,
   WORKLOAD_KINDS,

@@ -1,5 +1,5 @@
 import { KubeError } from "./errors.js";
-import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "./workloads.js";
+import { isRecord, type JsonRecord, type PodTemplate, podMetadataPath, podTemplates } from "./workloads.js";
 import { pathKeys, type YamlDocument, type YamlEdit } from "./yaml.js";
 
 /**
@@ -209,10 +209,6 @@ function objectTargets(root: unknown, selector: PodSelector): { object: JsonReco
     const meta = isRecord(object.metadata) ? object.metadata : {};
     return (meta.name || meta.generateName || "") === selector.workload;
   });
-}
-
-function podMetadataPath(t: PodTemplate): string {
-  return t.kind === "Pod" ? `${t.itemPath}metadata` : `${t.itemPath}${t.specPath.replace(/spec$/, "metadata")}`;
 }
 
 function at(object: JsonRecord, keys: readonly string[]): JsonRecord | undefined {

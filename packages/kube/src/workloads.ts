@@ -141,6 +141,28 @@ function ensureRecord(obj: JsonRecord, key: string, where: string): JsonRecord {
   return v;
 }
 
+/** Where a template's pod metadata sits in its document, e.g. "items[0].spec.template.metadata". */
+export function podMetadataPath(t: Pick<PodTemplate, "kind" | "itemPath" | "specPath">): string {
+  return t.kind === "Pod" ? `${t.itemPath}metadata` : `${t.itemPath}${t.specPath.replace(/spec$/, "metadata")}`;
+}
+
+/**
+ * The pod metadata of one object (a Pod's own, a template's, a CronJob's job template's), or
+ * undefined. Unlike podTemplates it never throws: it looks only at the metadata's place, so a
+ * trimmed-down object that keeps just its annotations is read too.
+ */
+export function podMetadataOf(object: JsonRecord): JsonRecord | undefined {
+  const at = (v: unknown, ...keys: string[]): unknown =>
+    keys.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
+  const meta =
+    object.kind === "Pod"
+      ? object.metadata
+      : object.kind === "CronJob"
+        ? at(object, "spec", "jobTemplate", "spec", "template", "metadata")
+        : at(object, "spec", "template", "metadata");
+  return isRecord(meta) ? meta : undefined;
+}
+
 /** The runtime class of a pod spec, or "". */
 export function runtimeClassName(spec: JsonRecord): string {
   return typeof spec.runtimeClassName === "string" ? spec.runtimeClassName : "";

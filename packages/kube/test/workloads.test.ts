@@ -2,7 +2,15 @@ import { expectCode } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { execCommands } from "../src/exec.js";
 import { unknownPodSpecFields } from "../src/fields.js";
-import { isWorkloadKind, podTemplates, runtimeClassName, WORKLOAD_KINDS, workloadId } from "../src/workloads.js";
+import {
+  isWorkloadKind,
+  podMetadataOf,
+  podMetadataPath,
+  podTemplates,
+  runtimeClassName,
+  WORKLOAD_KINDS,
+  workloadId,
+} from "../src/workloads.js";
 import { parseYamlDocuments } from "../src/yaml.js";
 import { emojivoto, FILES, read } from "./corpus.js";
 
@@ -74,6 +82,22 @@ describe("pod templates", () => {
       spec: { template: { spec }, volumeClaimTemplates: [{ metadata: { name: "data" } }] },
     });
     expect(t?.claimTemplates).toEqual(["data"]);
+  });
+});
+
+describe("pod metadata", () => {
+  it("sits where podMetadataPath says, and podMetadataOf finds it without the rest of the object", () => {
+    const meta = { annotations: { a: "1" } };
+    const cron = { kind: "CronJob", spec: { jobTemplate: { spec: { template: { metadata: meta, spec } } } } };
+    const [t] = podTemplates(cron);
+    expect(podMetadataPath(t as never)).toBe("spec.jobTemplate.spec.template.metadata");
+    expect(t?.podMetadata).toBe(cron.spec.jobTemplate.spec.template.metadata);
+    expect(podMetadataOf(cron)).toEqual(meta);
+    expect(podMetadataOf({ kind: "Deployment", spec: { template: { metadata: meta } } })).toEqual(meta);
+    expect(podMetadataOf({ kind: "Pod", metadata: meta })).toEqual(meta);
+    expect(podMetadataOf({ kind: "Deployment", spec: { template: "x" } })).toBeUndefined();
+    const [p] = podTemplates({ kind: "List", items: [{ kind: "Pod", metadata: {}, spec }] });
+    expect(podMetadataPath(p as never)).toBe("items[0].metadata");
   });
 });
 

@@ -1,4 +1,4 @@
-import { isRecord } from "@contrast/kube";
+import { isRecord, podMetadataOf } from "@contrast/kube";
 import { decodePolicyAnnotation, POLICY_ANNOTATION } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION, type InitdataDocument, initdataPolicy } from "./initdata.js";
@@ -76,19 +76,6 @@ export function policyOfAnnotations(
       hint: `${POLICY_ANNOTATION} holds the policy's Rego text in standard base64.`,
     });
   }
-}
-
-/** Where a workload's pods get their annotations from. */
-function podMetadataOf(doc: Record<string, unknown>): Record<string, unknown> | undefined {
-  const at = (v: unknown, ...keys: string[]): unknown =>
-    keys.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
-  const meta =
-    doc.kind === "Pod"
-      ? doc.metadata
-      : doc.kind === "CronJob"
-        ? at(doc, "spec", "jobTemplate", "spec", "template", "metadata")
-        : at(doc, "spec", "template", "metadata");
-  return isRecord(meta) ? meta : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   isRecord,
   type PodTemplate,
   pathKeys,
+  podMetadataPath,
   runtimeClassName,
   serializeYamlDocuments,
   unknownPodSpecFields,
@@ -311,10 +312,7 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
     const annotations = isRecord(template.podMetadata.annotations) ? template.podMetadata.annotations : {};
     annotations[key] = initdata === undefined ? encodePolicyAnnotation(text) : encodeInitdataAnnotation(initdata.bytes);
     template.podMetadata.annotations = annotations;
-    const metadataPath =
-      template.kind === "Pod"
-        ? `${template.itemPath}metadata`
-        : `${template.itemPath}${template.specPath.replace(/spec$/, "metadata")}`;
+    const metadataPath = podMetadataPath(template);
     edit(doc, { path: [...pathKeys(metadataPath), "annotations", key], value: annotations[key] as string });
     // A policy left in the other annotation by an earlier run would compete with the new one.
     if (Object.hasOwn(annotations, other)) {

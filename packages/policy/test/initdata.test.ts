@@ -9,8 +9,6 @@ import {
   decodeInitdataAnnotation,
   encodeInitdataAnnotation,
   INITDATA_ANNOTATION,
-  type InitdataAlgorithm,
-  initdataDigest,
   initdataLaunchField,
   initdataPolicy,
   initdataPolicyHash,
@@ -20,6 +18,7 @@ import {
   policyInitdata,
 } from "../src/index.js";
 import { gunzipSingleMember } from "../src/initdata/gzip.js";
+import { type InitdataAlgorithm, initdataDigest } from "../src/initdata.js";
 
 const TESTDATA = join(import.meta.dirname, "../../../testdata");
 

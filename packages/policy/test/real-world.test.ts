@@ -5,7 +5,6 @@ import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import {
-  type ContainerPolicy,
   DEFAULT_SETTINGS,
   generatePolicies,
   type ImageMetadata,
@@ -13,6 +12,7 @@ import {
   PolicyError,
   parseYamlDocuments,
 } from "../src/index.js";
+import type { ContainerPolicy } from "../src/policy-data/types.js";
 import { corpusImageSource, REPO } from "./corpus.js";
 import { fixtureImages } from "./fixtures/images.js";
 

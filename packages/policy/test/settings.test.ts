@@ -2,15 +2,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  applyJsonPatch,
-  DEFAULT_RULES,
-  DEFAULT_SETTINGS,
-  loadSettings,
-  PolicyError,
-  parseJsonPatch,
-  settingsToJson,
-} from "../src/index.js";
+import { DEFAULT_RULES } from "../src/default-rules.js";
+import { applyJsonPatch, DEFAULT_SETTINGS, loadSettings, PolicyError, settingsToJson } from "../src/index.js";
+import { parseJsonPatch } from "../src/settings/json-patch.js";
 import { TESTDATA } from "./conformance.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
