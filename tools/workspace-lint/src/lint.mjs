@@ -79,9 +79,17 @@ export function lintWorkspace(root) {
       ),
     );
 
-    const allowed = (target) => {
+    // A private tool (the shared test helpers of @contrast/testkit) may serve tests: declared in
+    // devDependencies only and imported from test/ only, it never reaches a published build.
+    const devOnly = (name) =>
+      Object.hasOwn(w.pkg.devDependencies ?? {}, name) && !Object.hasOwn(w.pkg.dependencies ?? {}, name);
+    const allowed = (target, inTests) => {
       if (target.kind === "apps") return `${w.kind}/${w.name} must not depend on an app (${target.pkg.name})`;
-      if (target.kind === "tools" && w.kind !== "tools")
+      if (
+        target.kind === "tools" &&
+        w.kind !== "tools" &&
+        !(inTests && target.pkg.private === true && devOnly(target.pkg.name))
+      )
         return `${w.kind}/${w.name} must not depend on a tool (${target.pkg.name})`;
       if (w.kind === "packages" && target.kind === "packages") {
         const mine = ALLOWED_EDGES[w.name];
@@ -96,7 +104,7 @@ export function lintWorkspace(root) {
     for (const dep of declared) {
       const target = byName.get(dep);
       if (!target) continue;
-      const why = target === w ? `${w.pkg.name} depends on itself` : allowed(target);
+      const why = target === w ? `${w.pkg.name} depends on itself` : allowed(target, true);
       if (why) report(join(w.dir, "package.json"), "direction", why);
     }
 
@@ -124,7 +132,7 @@ export function lintWorkspace(root) {
         if (target === w) continue;
         if (!declared.has(name))
           report(file, "declared", `imports ${name} but ${w.pkg.name} does not declare it in package.json`);
-        const why = allowed(target);
+        const why = allowed(target, relative(w.dir, file).split(sep)[0] === "test");
         if (why) report(file, "direction", why);
       }
     }
