@@ -81,6 +81,21 @@ describe("hostile input", () => {
     );
   });
 
+  it("keeps blank lines and comments between documents (property)", () => {
+    const obj = fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.string({ maxLength: 8 }), { maxKeys: 3 });
+    const gap = fc.array(fc.constantFrom("", "# note", "  "), { maxLength: 3 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(obj, gap), { minLength: 1, maxLength: 4 }), fc.boolean(), (parts, finalNewline) => {
+        const joined = parts.map(([o, g]) => `---\n${dump(o)}${g.map((l) => `${l}\n`).join("")}`).join("");
+        const text = finalNewline ? joined : joined.replace(/\n$/, "");
+        const docs = parseYamlDocuments(text);
+        expect(docs.map((d) => d.value)).toEqual(parts.map(([o]) => (Object.keys(o).length === 0 ? {} : o)));
+        expect(serializeYamlDocuments(docs)).toBe(text.endsWith("\n") ? text : `${text}\n`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("round-trips documents it does not change byte for byte (property)", () => {
     const obj = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), {
       maxKeys: 4,
