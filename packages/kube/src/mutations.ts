@@ -182,13 +182,24 @@ function getIn(root: unknown, path: readonly (string | number)[]): unknown {
 /** Sets the value at `path`, creating maps on the way as the `yaml` package's setIn does. */
 function setIn(root: JsonRecord, path: readonly (string | number)[], value: unknown): void {
   let node: unknown = root;
-  for (let i = 0; i < path.length - 1; i++) {
+  for (let i = 0; i < path.length; i++) {
     const k = path[i] as string | number;
+    // A key goes into a map, an index into a list; anything else is not the shape Kubernetes has.
+    if (typeof k === "number" ? !Array.isArray(node) : !isRecord(node)) {
+      const at = path.slice(0, i).join(".") || "(document)";
+      throw new KubeError("KUBE_OBJECT_INVALID", `${at} must be ${typeof k === "number" ? "a list" : "an object"}`, {
+        path: at,
+        hint: "Check the object against its Kubernetes schema at the path shown.",
+      });
+    }
     const container = node as Record<string | number, unknown>;
+    if (i === path.length - 1) {
+      container[k] = value;
+      return;
+    }
     if (container[k] === undefined || container[k] === null) container[k] = {};
     node = container[k];
   }
-  (node as Record<string | number, unknown>)[path[path.length - 1] as string | number] = value;
 }
 
 function podTargets(root: unknown, selector: PodSelector): PodTemplate[] {

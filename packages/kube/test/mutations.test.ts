@@ -1,7 +1,8 @@
 import { expectCode, fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
-import { loadAll } from "js-yaml";
+import { dump, loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { KubeError } from "../src/errors.js";
 import { addInitContainer, addSidecar, removeAnnotation, setAnnotation, setRuntimeClass } from "../src/mutations.js";
 import { podTemplates } from "../src/workloads.js";
 import { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from "../src/yaml.js";
@@ -260,6 +261,42 @@ describe("mutations on the real-world corpus", () => {
         }
       }),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe("hostile documents", () => {
+  it("mutations throw only KubeError, and what they write reads back as their value (fuzz)", () => {
+    const workload = fc.record({
+      apiVersion: fc.constant("v1"),
+      kind: fc.constantFrom("Pod", "Deployment", "List", "CronJob", "ConfigMap"),
+      metadata: fc.option(fc.record({ name: fc.string(), annotations: fc.jsonValue({ maxDepth: 1 }) }), {
+        nil: undefined,
+      }),
+      spec: fc.jsonValue({ maxDepth: 3 }),
+      items: fc.option(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 2 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(workload, (obj) => {
+        const text = `---\n${dump(obj, { skipInvalid: true } as never)}`;
+        let docs: YamlDocument[];
+        try {
+          docs = parseYamlDocuments(text);
+        } catch (e) {
+          if (!(e instanceof KubeError)) throw e;
+          return;
+        }
+        let out: YamlDocument[];
+        try {
+          out = docs.map(contrastify);
+        } catch (e) {
+          if (!(e instanceof KubeError)) throw e;
+          return;
+        }
+        const written = write(out);
+        expect(values(written)).toEqual(out.map((d) => d.value).filter((v) => v !== null));
+      }),
+      { numRuns: RUNS * 4 },
     );
   });
 });
