@@ -1,8 +1,8 @@
+import { isRecord, podMetadataOf } from "@contrast/kube";
 import { decodePolicyAnnotation, POLICY_ANNOTATION } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION, type InitdataDocument, initdataPolicy } from "./initdata.js";
-import { isRecord } from "./kube/workloads.js";
-import { parseYamlDocuments } from "./kube/yaml.js";
+import { parseYamlDocuments } from "./kube-input.js";
 import type { AnnotationFormat } from "./profiles/types.js";
 
 /** The policy one workload of a YAML file carries in its pod (template) annotations. */
@@ -76,19 +76,6 @@ export function policyOfAnnotations(
       hint: `${POLICY_ANNOTATION} holds the policy's Rego text in standard base64.`,
     });
   }
-}
-
-/** Where a workload's pods get their annotations from. */
-function podMetadataOf(doc: Record<string, unknown>): Record<string, unknown> | undefined {
-  const at = (v: unknown, ...keys: string[]): unknown =>
-    keys.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
-  const meta =
-    doc.kind === "Pod"
-      ? doc.metadata
-      : doc.kind === "CronJob"
-        ? at(doc, "spec", "jobTemplate", "spec", "template", "metadata")
-        : at(doc, "spec", "template", "metadata");
-  return isRecord(meta) ? meta : undefined;
 }
 
 /**

@@ -1,14 +1,24 @@
 import { ContrastError } from "@contrast/core";
+import {
+  isRecord,
+  type PodTemplate,
+  pathKeys,
+  podMetadataPath,
+  runtimeClassName,
+  serializeYamlDocuments,
+  unknownPodSpecFields,
+  workloadId,
+  type YamlDocument,
+  type YamlEdit,
+} from "@contrast/kube";
 import { type ImageMetadata, type ImageMetadataSource, isPinned, parseImageReference } from "@contrast/oci";
+import { collectConfigSources } from "./config-sources.js";
 import { DEFAULT_RULES } from "./default-rules.js";
 import { describeFindings, policyDialectError, policyDialectFindings, profileDialect } from "./dialect.js";
 import { encodePolicyAnnotation, POLICY_ANNOTATION, policyDocument, policyHash } from "./document.js";
 import { PolicyError } from "./errors.js";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION, initdataPolicyHash, policyInitdata } from "./initdata.js";
-import { collectConfigSources } from "./kube/config-sources.js";
-import { unknownPodSpecFields, unsupportedFieldError } from "./kube/fields.js";
-import { isRecord, type PodTemplate, podTemplates, runtimeClassName, workloadId } from "./kube/workloads.js";
-import { parseYamlDocuments, pathKeys, serializeYamlDocuments, type YamlDocument, type YamlEdit } from "./kube/yaml.js";
+import { parseYamlDocuments, podTemplates, unsupportedFieldError } from "./kube-input.js";
 import { builtinPauseImage, DEFAULT_PAUSE_IMAGE } from "./pause-image.js";
 import { buildPolicyData, podContainerEntries } from "./policy-data/build.js";
 import { checkVolumeMounts } from "./policy-data/mounts.js";
@@ -302,10 +312,7 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
     const annotations = isRecord(template.podMetadata.annotations) ? template.podMetadata.annotations : {};
     annotations[key] = initdata === undefined ? encodePolicyAnnotation(text) : encodeInitdataAnnotation(initdata.bytes);
     template.podMetadata.annotations = annotations;
-    const metadataPath =
-      template.kind === "Pod"
-        ? `${template.itemPath}metadata`
-        : `${template.itemPath}${template.specPath.replace(/spec$/, "metadata")}`;
+    const metadataPath = podMetadataPath(template);
     edit(doc, { path: [...pathKeys(metadataPath), "annotations", key], value: annotations[key] as string });
     // A policy left in the other annotation by an earlier run would compete with the new one.
     if (Object.hasOwn(annotations, other)) {

@@ -7,10 +7,10 @@ import {
   generatePolicies,
   loadSettings,
   type Settings,
-  type SettingsDropIn,
   settingsToJson,
   withProtobufDefaults,
 } from "../src/index.js";
+import type { SettingsDropIn } from "../src/settings/load.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 export const TESTDATA = `${testdataPath("genpolicy")}/`;

@@ -3,15 +3,9 @@ import { Policy, parseModule, REGORUS_0_2_8_LANGUAGE, regoInventory } from "@con
 import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_RULES,
-  generatePolicies,
-  PolicyError,
-  policyDialectFindings,
-  policyProfile,
-  policyProfiles,
-  profileDialect,
-} from "../src/index.js";
+import { DEFAULT_RULES } from "../src/default-rules.js";
+import { policyDialectFindings } from "../src/dialect.js";
+import { generatePolicies, PolicyError, policyProfile, policyProfiles, profileDialect } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 const FUZZ_RUNS = fuzzRuns(200);

@@ -6,13 +6,13 @@ import { describe, expect, it } from "vitest";
 import {
   decodeInitdataAnnotation,
   encodeInitdataAnnotation,
-  INITDATA_VERSION,
   initdataToml,
   PolicyError,
   parseInitdata,
   policyInitdata,
 } from "../src/index.js";
 import { parseTomlStrings } from "../src/initdata/toml.js";
+import { INITDATA_VERSION } from "../src/initdata.js";
 import { tomllib } from "./helpers/tomllib.js";
 
 const FUZZ_RUNS = fuzzRuns(300);

@@ -9,12 +9,11 @@ import { describe, expect, it } from "vitest";
 import {
   decodeInitdataAnnotation,
   encodeInitdataAnnotation,
-  type InitdataAlgorithm,
-  initdataDigest,
   initdataLaunchField,
   PolicyError,
   policyInitdata,
 } from "../src/index.js";
+import { type InitdataAlgorithm, initdataDigest } from "../src/initdata.js";
 
 /**
  * The Kata shim is Go: it reads the annotation through Go's base64 and gzip readers and hashes

@@ -10,8 +10,6 @@ import {
   decodeInitdataAnnotation,
   encodeInitdataAnnotation,
   INITDATA_ANNOTATION,
-  type InitdataAlgorithm,
-  initdataDigest,
   initdataLaunchField,
   initdataPolicy,
   initdataPolicyHash,
@@ -21,6 +19,7 @@ import {
   policyInitdata,
 } from "../src/index.js";
 import { gunzipSingleMember } from "../src/initdata/gzip.js";
+import { type InitdataAlgorithm, initdataDigest } from "../src/initdata.js";
 
 const TESTDATA = testdataPath();
 

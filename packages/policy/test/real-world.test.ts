@@ -1,18 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { serializeYamlDocuments } from "@contrast/kube";
 import type { ImageMetadata, ImageMetadataSource } from "@contrast/oci";
 import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { dump, load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import {
-  type ContainerPolicy,
-  DEFAULT_SETTINGS,
-  generatePolicies,
-  PolicyError,
-  parseYamlDocuments,
-  serializeYamlDocuments,
-} from "../src/index.js";
+import { DEFAULT_SETTINGS, generatePolicies, PolicyError, parseYamlDocuments } from "../src/index.js";
+import type { ContainerPolicy } from "../src/policy-data/types.js";
 import { corpusImageSource, REPO } from "./corpus.js";
 import { fixtureImages } from "./fixtures/images.js";
 

@@ -1,15 +1,10 @@
+import { serializeYamlDocuments } from "@contrast/kube";
 import { parseImageReference } from "@contrast/oci";
 import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { dump } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import {
-  decodePolicyAnnotation,
-  generatePolicies,
-  PolicyError,
-  parseYamlDocuments,
-  serializeYamlDocuments,
-} from "../src/index.js";
+import { decodePolicyAnnotation, generatePolicies, PolicyError, parseYamlDocuments } from "../src/index.js";
 import { fixtureImages } from "./fixtures/images.js";
 
 const RUNS = fuzzRuns(100);

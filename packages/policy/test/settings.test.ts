@@ -3,15 +3,9 @@ import { join } from "node:path";
 import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  applyJsonPatch,
-  DEFAULT_RULES,
-  DEFAULT_SETTINGS,
-  loadSettings,
-  PolicyError,
-  parseJsonPatch,
-  settingsToJson,
-} from "../src/index.js";
+import { DEFAULT_RULES } from "../src/default-rules.js";
+import { applyJsonPatch, DEFAULT_SETTINGS, loadSettings, PolicyError, settingsToJson } from "../src/index.js";
+import { parseJsonPatch } from "../src/settings/json-patch.js";
 import { TESTDATA } from "./conformance.js";
 
 const RUNS = fuzzRuns(200);

@@ -1,22 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  assertDialect,
-  builtinNames,
-  checkDialect,
-  type Literal,
-  type Module,
-  Policy,
-  parseModule,
-  REGO_DIALECT_IDS,
-  REGORUS_0_2_8_BUILTINS,
-  REGORUS_0_2_8_LANGUAGE,
-  type RegoDialectId,
-  RegoError,
-  regoDialect,
-  regoInventory,
-  type Term,
-} from "../src/index.js";
+import type { Literal, Module, Term } from "../src/ast.js";
+import { builtinNames } from "../src/builtins/index.js";
+import { assertDialect, checkDialect, REGO_DIALECT_IDS, type RegoDialectId, regoDialect } from "../src/dialect.js";
+import { REGORUS_0_2_8_BUILTINS, REGORUS_0_2_8_LANGUAGE } from "../src/dialect-regorus.js";
+import { Policy } from "../src/engine.js";
+import { RegoError } from "../src/errors.js";
+import { regoInventory } from "../src/inventory.js";
+import { parseModule } from "../src/parser.js";
 import { FUZZ_RUNS, kataCases, testdata } from "./fixtures.js";
 
 const KATA: RegoDialectId = "regorus-0.2.8-kata";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Policy, RegoError, RegoParseError } from "../src/index.js";
+import { Policy } from "../src/engine.js";
+import { RegoError, RegoParseError } from "../src/errors.js";
 
 describe("Policy", () => {
   it("keeps __proto__ and constructor keys of the input as plain data", () => {

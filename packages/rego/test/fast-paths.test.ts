@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Policy } from "../src/index.js";
+import { Policy } from "../src/engine.js";
 
 // The evaluator computes single-valued terms directly and falls back to enumeration when a ref
 // segment is an unbound variable; these cases sit on the border between the two paths.

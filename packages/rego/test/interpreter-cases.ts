@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { load } from "js-yaml";
-import { equal, fromJson, ObjectBuilder, Policy, type QueryResult, RSet, type Value } from "../src/index.js";
+import { Policy, type QueryResult } from "../src/engine.js";
+import { equal, fromJson, ObjectBuilder, RSet, type Value } from "../src/values.js";
 import { TESTDATA } from "./fixtures.js";
 
 export interface InterpreterCase {
@@ -135,7 +136,7 @@ function pushResults(rs: QueryResult<Value>[], out: (Value | undefined)[], sortB
   }
 }
 
-import { compare as compareValues } from "../src/index.js";
+import { compare as compareValues } from "../src/values.js";
 
 export interface Outcome {
   readonly ok: boolean;

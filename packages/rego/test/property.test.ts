@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Module, Term } from "../src/index.js";
-import { Policy, parseModule, printModule, RegoError } from "../src/index.js";
+import type { Module, Term } from "../src/ast.js";
+import { Policy } from "../src/engine.js";
+import { RegoError } from "../src/errors.js";
+import { parseModule } from "../src/parser.js";
+import { printModule } from "../src/printer.js";
 import { FUZZ_RUNS } from "./fixtures.js";
 
 // Strips locations so two parses of equivalent text compare equal.

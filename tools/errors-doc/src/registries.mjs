@@ -1,6 +1,7 @@
 import { API_ERROR_CODES } from "@contrast/api";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
+import { KUBE_ERROR_CODES } from "@contrast/kube";
 import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES } from "@contrast/oci";
@@ -43,6 +44,7 @@ export const REGISTRIES = [
     codes: ATTESTATION_ERROR_CODES,
   },
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
+  { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES },
   {
     package: "@contrast/oci",
     prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],

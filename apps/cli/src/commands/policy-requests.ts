@@ -1,11 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { ContrastError, fromUtf8 } from "@contrast/core";
+import type { PodTemplate } from "@contrast/kube";
 import type { ImageMetadataSource } from "@contrast/oci";
 import {
   formatRequestStream,
   type HonestStream,
   honestRequestsForYaml,
-  type PodTemplate,
   parseYamlDocuments,
   policyOfAnnotations,
   policyProfile,

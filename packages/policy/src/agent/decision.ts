@@ -1,8 +1,9 @@
 import type { JsonValue } from "@contrast/core";
-import { type AgentRequest, Policy, RegoError } from "@contrast/rego";
+import { Policy, RegoError } from "@contrast/rego";
 import { PolicyError } from "../errors.js";
 import { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "../settings/json-patch.js";
 import { type DenialReason, explainDenial } from "./explain.js";
+import type { AgentRequest } from "./requests.js";
 
 /** The package every Kata agent policy must use; a request's rule is `data.agent_policy.<name>`. */
 export const AGENT_POLICY_PACKAGE = "agent_policy";

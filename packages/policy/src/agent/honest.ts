@@ -1,4 +1,5 @@
 import type { JsonValue } from "@contrast/core";
+import { execCommands, isRecord, type JsonRecord, type PodTemplate } from "@contrast/kube";
 import {
   containerdImageName,
   GUEST_LAYERS_DIR,
@@ -8,11 +9,9 @@ import {
   STOCK_LAYER_SRC_PREFIX,
   tardevLayers,
 } from "@contrast/oci";
+import { collectConfigSources } from "../config-sources.js";
 import { PolicyError } from "../errors.js";
-import { collectConfigSources } from "../kube/config-sources.js";
-import { execCommands } from "../kube/exec.js";
-import { isRecord, type JsonRecord, type PodTemplate, podTemplates } from "../kube/workloads.js";
-import { parseYamlDocuments } from "../kube/yaml.js";
+import { parseYamlDocuments, podTemplates } from "../kube-input.js";
 import { builtinPauseImage } from "../pause-image.js";
 import { tardevFormat } from "../policy-data/tardev-format.js";
 import type { PolicyProfile, RuntimeFacts } from "../profiles/types.js";

@@ -1,7 +1,7 @@
 import type { JsonValue } from "@contrast/core";
-import type { AgentRequest } from "@contrast/rego";
+import type { AgentRequest } from "./requests.js";
 
-export { type AgentRequest, parseRequestStream } from "@contrast/rego";
+export { type AgentRequest, parseRequestStream } from "./requests.js";
 
 /** A request to send: its name (the rule that decides it) and its body. */
 export interface StreamRequest {

@@ -1,6 +1,6 @@
+import { isRecord, type JsonRecord, type PodTemplate } from "@contrast/kube";
 import type { ImageMetadata } from "@contrast/oci";
-import type { ConfigSources } from "../kube/config-sources.js";
-import { isRecord, type JsonRecord, type PodTemplate } from "../kube/workloads.js";
+import type { ConfigSources } from "../config-sources.js";
 import type { Settings } from "../settings/types.js";
 import { containerPolicy, type PodContext, pauseContainerPolicy } from "./container.js";
 import type { PolicyData } from "./types.js";

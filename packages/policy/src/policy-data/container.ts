@@ -1,3 +1,4 @@
+import { execCommands, isRecord, type JsonRecord } from "@contrast/kube";
 import {
   containerdImageName,
   GUEST_LAYERS_DIR,
@@ -8,10 +9,8 @@ import {
   STOCK_LAYER_SRC_PREFIX,
   tardevLayers,
 } from "@contrast/oci";
+import type { ConfigSources } from "../config-sources.js";
 import { PolicyError } from "../errors.js";
-import type { ConfigSources } from "../kube/config-sources.js";
-import { execCommands } from "../kube/exec.js";
-import { isRecord, type JsonRecord } from "../kube/workloads.js";
 import type { Settings } from "../settings/types.js";
 import { containerEnv, expandVars, type PodFacts } from "./env.js";
 import { applyInfraMounts, containerdMounts, imageVolumeMounts, volumeMountsAndStorages } from "./mounts.js";

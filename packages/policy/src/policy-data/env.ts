@@ -1,6 +1,6 @@
+import { isRecord, type JsonRecord } from "@contrast/kube";
+import type { ConfigSources } from "../config-sources.js";
 import { PolicyError } from "../errors.js";
-import type { ConfigSources } from "../kube/config-sources.js";
-import { isRecord, type JsonRecord } from "../kube/workloads.js";
 
 /** What an env var's valueFrom may refer to, beyond ConfigMaps and Secrets. */
 export interface PodFacts {

@@ -1,5 +1,5 @@
+import { isRecord, type JsonRecord } from "@contrast/kube";
 import { PolicyError } from "../errors.js";
-import { isRecord, type JsonRecord } from "../kube/workloads.js";
 import type { InfraContainer, Settings, VolumeSettings } from "../settings/types.js";
 import type { KataMount, Storage } from "./types.js";
 

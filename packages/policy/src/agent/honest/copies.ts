@@ -1,5 +1,5 @@
 import type { JsonValue } from "@contrast/core";
-import { isRecord, type JsonRecord } from "../../kube/workloads.js";
+import { isRecord, type JsonRecord } from "@contrast/kube";
 import type { StreamRequest } from "../stream.js";
 import { hex } from "./identity.js";
 import { basename, type Mount, type Pod, SHARED_DIR } from "./pod.js";

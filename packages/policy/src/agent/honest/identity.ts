@@ -1,5 +1,5 @@
 import { sha256Hex, utf8 } from "@contrast/core";
-import type { PodTemplate } from "../../kube/workloads.js";
+import type { PodTemplate } from "@contrast/kube";
 
 /**
  * What the node decides about a pod, which no manifest says: its name and IDs, IPs, the network

@@ -1,6 +1,6 @@
 import { toBase64, utf8 } from "@contrast/core";
+import { isRecord, type JsonRecord } from "@contrast/kube";
 import { PolicyError } from "../../errors.js";
-import { isRecord, type JsonRecord } from "../../kube/workloads.js";
 import type { InfraContainer } from "../../settings/types.js";
 import { hex } from "./identity.js";
 import { basename, type Mount, num, type Pod, SHARED_DIR, type StorageReq } from "./pod.js";

@@ -1,5 +1,5 @@
-import type { ConfigSources } from "../../kube/config-sources.js";
-import { isRecord, type JsonRecord, type PodTemplate } from "../../kube/workloads.js";
+import { isRecord, type JsonRecord, type PodTemplate } from "@contrast/kube";
+import type { ConfigSources } from "../../config-sources.js";
 import type { RuntimeFacts } from "../../profiles/types.js";
 import type { Settings } from "../../settings/types.js";
 import type { ResolvedIdentity } from "./identity.js";

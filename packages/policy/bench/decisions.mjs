@@ -4,7 +4,8 @@
 // machine (no OPA, no regorus, no genpolicy), so the figures stand alone.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Policy, parseRequestStream } from "../dist/index.js";
+import { Policy } from "@contrast/rego";
+import { parseRequestStream } from "../dist/index.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -1,5 +1,5 @@
 import { ContrastError, type JsonValue, parseJson } from "@contrast/core";
-import { RegoError } from "./errors.js";
+import { RegoError } from "@contrast/rego";
 
 /** One agent request of a recorded stream: the request's name and its JSON body. */
 export interface AgentRequest {

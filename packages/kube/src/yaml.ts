@@ -1,6 +1,6 @@
 import { dump, loadAll } from "js-yaml";
-import { parseDocument } from "yaml";
-import { PolicyError } from "../errors.js";
+import { isSeq, parseDocument } from "yaml";
+import { KubeError } from "./errors.js";
 
 /** One YAML document of a multi-document stream, with its original text kept verbatim. */
 export interface YamlDocument {
@@ -17,14 +17,23 @@ export interface YamlDocument {
   readonly preamble?: boolean;
   /** False for a first document that no `---` line opened: it is written back without one. */
   readonly opened?: boolean;
+  /**
+   * The changes the mutations made to `value` (in order), applied to `raw` when the stream is
+   * written; absent or empty: the document is written back as it was read.
+   */
+  readonly edits?: readonly YamlEdit[];
 }
 
-/** A change to one document: the scalar at `path` (keys and list indexes) becomes `value`. */
+/**
+ * A change to one document: the node at `path` (keys and list indexes) becomes `value` (a string
+ * or a JSON-like value). With `remove`, the key is deleted instead; with `insert`, `path` ends in
+ * a list index and `value` is inserted there (the list is created when absent).
+ */
 export interface YamlEdit {
   readonly path: readonly (string | number)[];
-  /** The new value; with `remove`, the key is deleted instead. */
-  readonly value: string;
+  readonly value: unknown;
   readonly remove?: boolean;
+  readonly insert?: boolean;
 }
 
 const SEPARATOR = /^---(?:[ \t].*)?$/;
@@ -63,7 +72,7 @@ export function parseYamlDocuments(text: string, source = "input"): YamlDocument
       value = values[0];
     } catch (e) {
       const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      throw new PolicyError("POLICY_YAML_INVALID", `${source}:${chunk.start}: ${msg}`, {
+      throw new KubeError("KUBE_YAML_INVALID", `${source}:${chunk.start}: ${msg}`, {
         cause: e,
         hint: "Fix the YAML syntax of this document.",
       });
@@ -84,6 +93,8 @@ export interface SerializedDocument {
   readonly opened?: boolean;
   /** The document's new value; undefined keeps the original text. */
   readonly replacement?: unknown;
+  /** With edits and no `replacement`, the value they produced (a mutated `YamlDocument`). */
+  readonly value?: unknown;
   /** The changes that turned the original into `replacement`, to apply to the text itself. */
   readonly edits?: readonly YamlEdit[];
 }
@@ -96,13 +107,19 @@ export interface SerializedDocument {
  */
 export function serializeYamlDocuments(docs: readonly SerializedDocument[]): string {
   return docs
-    .map((d) => {
+    .map((d, i) => {
       // Byte for byte: the preamble's lines, each ending where the next line (or `---`) starts.
       if (d.preamble === true) return `${d.raw}\n`;
       const open = d.opened === false ? "" : "---\n";
-      if (d.replacement === undefined) return `${open}${d.raw.replace(/\n*$/, "\n")}`;
-      const edited = d.edits === undefined ? undefined : applyEdits(d.raw, d.edits, d.replacement);
-      return `${open}${edited ?? dump(d.replacement, { lineWidth: -1, noRefs: true })}`;
+      const replacement = d.replacement ?? (d.edits !== undefined && d.edits.length > 0 ? d.value : undefined);
+      if (replacement === undefined) {
+        // A document's text ends where the next `---` line starts, blank lines included; the last
+        // one ends with the input (an empty one after a final `---`), given a final newline.
+        if (i < docs.length - 1) return `${open}${d.raw}\n`;
+        return `${open}${d.raw === "" || d.raw.endsWith("\n") ? d.raw : `${d.raw}\n`}`;
+      }
+      const edited = d.edits === undefined ? undefined : applyEdits(d.raw, d.edits, replacement);
+      return `${open}${edited ?? dump(replacement, { lineWidth: -1, noRefs: true })}`;
     })
     .join("");
 }
@@ -118,7 +135,13 @@ function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown):
     if (doc.errors.length > 0) return undefined;
     for (const e of edits) {
       if (e.remove === true) doc.deleteIn(e.path);
-      else doc.setIn(e.path, e.value);
+      else if (e.insert === true) {
+        const listPath = e.path.slice(0, -1);
+        const index = e.path[e.path.length - 1] as number;
+        const list = doc.getIn(listPath, true);
+        if (isSeq(list)) list.items.splice(index, 0, doc.createNode(e.value));
+        else doc.setIn(listPath, doc.createNode([e.value]));
+      } else doc.setIn(e.path, typeof e.value === "string" ? e.value : doc.createNode(e.value));
     }
     const text = doc.toString({ lineWidth: 0 });
     const again = loadAll(text);

@@ -1,6 +1,6 @@
 import { fromBase64, fromUtf8 } from "@contrast/core";
-import { PolicyError } from "../errors.js";
-import { isRecord } from "./workloads.js";
+import { isRecord } from "@contrast/kube";
+import { PolicyError } from "./errors.js";
 
 /** Key/value data of the ConfigMaps and Secrets that env vars and volumes refer to. */
 export interface ConfigSources {

@@ -1,4 +1,4 @@
-import { PolicyError } from "../errors.js";
+import { KubeError } from "./errors.js";
 
 export type JsonRecord = Record<string, unknown>;
 
@@ -95,7 +95,7 @@ function claimTemplateNames(doc: JsonRecord, where: string): string[] {
   const templates = spec.volumeClaimTemplates;
   if (templates === undefined || templates === null) return [];
   if (!Array.isArray(templates)) {
-    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: spec.volumeClaimTemplates must be a list`, {
+    throw new KubeError("KUBE_OBJECT_INVALID", `${where}: spec.volumeClaimTemplates must be a list`, {
       path: "spec.volumeClaimTemplates",
       hint: "Check the StatefulSet against the Kubernetes API.",
     });
@@ -103,14 +103,10 @@ function claimTemplateNames(doc: JsonRecord, where: string): string[] {
   return templates.map((t, i) => {
     const name = isRecord(t) && isRecord(t.metadata) ? t.metadata.name : undefined;
     if (typeof name !== "string" || name === "") {
-      throw new PolicyError(
-        "POLICY_OBJECT_INVALID",
-        `${where}: spec.volumeClaimTemplates[${i}].metadata.name is missing`,
-        {
-          path: `spec.volumeClaimTemplates[${i}].metadata.name`,
-          hint: "Every volumeClaimTemplate needs a name: pods mount it by that name.",
-        },
-      );
+      throw new KubeError("KUBE_OBJECT_INVALID", `${where}: spec.volumeClaimTemplates[${i}].metadata.name is missing`, {
+        path: `spec.volumeClaimTemplates[${i}].metadata.name`,
+        hint: "Every volumeClaimTemplate needs a name: pods mount it by that name.",
+      });
     }
     return name;
   });
@@ -120,7 +116,7 @@ function required(obj: JsonRecord, key: string, where: string, parent?: string):
   const v = obj[key];
   if (!isRecord(v)) {
     const path = parent === undefined || parent === "" ? key : `${parent}.${key}`;
-    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: ${path} is missing or not an object`, {
+    throw new KubeError("KUBE_OBJECT_INVALID", `${where}: ${path} is missing or not an object`, {
       path,
       hint: "Check the object against the Kubernetes API: a workload needs its pod template.",
     });
@@ -137,12 +133,34 @@ function ensureRecord(obj: JsonRecord, key: string, where: string): JsonRecord {
     return created;
   }
   if (!isRecord(v)) {
-    throw new PolicyError("POLICY_OBJECT_INVALID", `${where}: ${key} must be an object`, {
+    throw new KubeError("KUBE_OBJECT_INVALID", `${where}: ${key} must be an object`, {
       path: key,
       hint: "Check the object against the Kubernetes API.",
     });
   }
   return v;
+}
+
+/** Where a template's pod metadata sits in its document, e.g. "items[0].spec.template.metadata". */
+export function podMetadataPath(t: Pick<PodTemplate, "kind" | "itemPath" | "specPath">): string {
+  return t.kind === "Pod" ? `${t.itemPath}metadata` : `${t.itemPath}${t.specPath.replace(/spec$/, "metadata")}`;
+}
+
+/**
+ * The pod metadata of one object (a Pod's own, a template's, a CronJob's job template's), or
+ * undefined. Unlike podTemplates it never throws: it looks only at the metadata's place, so a
+ * trimmed-down object that keeps just its annotations is read too.
+ */
+export function podMetadataOf(object: JsonRecord): JsonRecord | undefined {
+  const at = (v: unknown, ...keys: string[]): unknown =>
+    keys.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
+  const meta =
+    object.kind === "Pod"
+      ? object.metadata
+      : object.kind === "CronJob"
+        ? at(object, "spec", "jobTemplate", "spec", "template", "metadata")
+        : at(object, "spec", "template", "metadata");
+  return isRecord(meta) ? meta : undefined;
 }
 
 /** The runtime class of a pod spec, or "". */

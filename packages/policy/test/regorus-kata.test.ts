@@ -1,6 +1,19 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Policy } from "@contrast/rego";
 import { describe, expect, it } from "vitest";
-import { Policy, parseRequestStream } from "../src/index.js";
-import { kataCases, testdata } from "./fixtures.js";
+import { parseRequestStream } from "../src/agent/requests.js";
+
+const TESTDATA = fileURLToPath(new URL("../../../testdata/rego/", import.meta.url));
+const testdata = (path: string): string => readFileSync(TESTDATA + path, "utf8");
+
+/** The regorus Kata cases: directories with policy.rego, inputs.txt and outputs.json. */
+function kataCases(): string[] {
+  return readdirSync(`${TESTDATA}regorus-kata`, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+}
 
 describe("regorus Kata policies and request streams", () => {
   const cases = kataCases();

@@ -1,8 +1,7 @@
-import { PolicyError } from "../errors.js";
 import { isRecord } from "./workloads.js";
 
 /**
- * What generation knows about each pod-spec field. `true`: a scalar or a subtree that does not
+ * What policy generation knows about each pod-spec field. `true`: a scalar or a subtree that does not
  * change what the agent sees (scheduling, probes' network actions, resources...), taken as is.
  * An object: a structure whose fields are checked in turn. `[x]`: a list of x.
  * A field that is not listed is unknown, and policy generation cannot vouch for what it would
@@ -191,13 +190,4 @@ function walk(value: unknown, shape: Shape, path: string, problems: FieldProblem
     if (sub === undefined) problems.push({ path: `${path}.${key}`, message: `unsupported field ${path}.${key}` });
     else walk(child, sub, `${path}.${key}`, problems);
   }
-}
-
-/** The error strict mode raises for the first unknown field. */
-export function unsupportedFieldError(where: string, problem: FieldProblem, file?: string): PolicyError {
-  return new PolicyError("POLICY_UNSUPPORTED_FIELD", `${where}: ${problem.message}`, {
-    path: problem.path,
-    ...(file === undefined ? {} : { file }),
-    hint: "Remove the field, or pass --allow-unsupported-fields (strict: false) to generate anyway with a warning.",
-  });
 }

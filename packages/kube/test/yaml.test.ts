@@ -1,0 +1,113 @@
+import { expectCode, fuzzRuns } from "@contrast/testkit";
+import fc from "fast-check";
+import { dump, loadAll } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { KubeError } from "../src/errors.js";
+import { parseYamlDocuments, serializeYamlDocuments } from "../src/yaml.js";
+import { FILES, name, read } from "./corpus.js";
+
+const RUNS = fuzzRuns(200);
+
+describe("multi-document YAML on the real-world corpus", () => {
+  it("finds the corpus and emojivoto", () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(120);
+    expect(FILES.some((f) => f.endsWith("emojivoto/web.yml"))).toBe(true);
+  });
+
+  for (const file of FILES) {
+    it(`${name(file)}: reads every document js-yaml reads and writes the file back byte for byte`, () => {
+      const text = read(file);
+      let expected: unknown[];
+      try {
+        expected = loadAll(text);
+      } catch {
+        // A template whose placeholders are not YAML yet: we must refuse it too.
+        expectCode(() => parseYamlDocuments(text, name(file)), "KUBE_YAML_INVALID", "input");
+        return;
+      }
+      const docs = parseYamlDocuments(text, name(file));
+      const values = docs.filter((d) => d.preamble !== true).map((d) => d.value);
+      expect(values.filter((v) => v !== null)).toEqual(expected.filter((v) => v !== null && v !== undefined));
+      // Byte for byte; a file without a final newline gets one.
+      expect(serializeYamlDocuments(docs)).toBe(text === "" || text.endsWith("\n") ? text : `${text}\n`);
+    });
+  }
+});
+
+describe("separators", () => {
+  it("keeps a licence preamble before the first ---, and a first document no --- opened", () => {
+    const text = "# Copyright\n# SPDX-License-Identifier: Apache-2.0\n---\na: 1\n---\nb: 2\n";
+    const docs = parseYamlDocuments(text);
+    expect(docs.map((d) => d.preamble === true)).toEqual([true, false, false]);
+    expect(serializeYamlDocuments(docs)).toBe(text);
+    const bare = "a: 1\n---\nb: 2\n";
+    const bareDocs = parseYamlDocuments(bare);
+    expect(bareDocs[0]?.opened).toBe(false);
+    expect(serializeYamlDocuments(bareDocs)).toBe(bare);
+  });
+
+  it("does not split at a --- inside a block scalar (it is indented there)", () => {
+    const text = "---\ndata:\n  script: |\n    echo a\n    ---\n    echo b\n";
+    const docs = parseYamlDocuments(text);
+    expect(docs).toHaveLength(1);
+    expect(docs[0]?.value).toEqual({ data: { script: "echo a\n---\necho b\n" } });
+  });
+
+  it("reports the document's line and the source name in KUBE_YAML_INVALID", () => {
+    const text = "---\na: 1\n---\nb: [1,\n";
+    let thrown: unknown;
+    try {
+      parseYamlDocuments(text, "app.yaml");
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(KubeError);
+    expect((thrown as KubeError).code).toBe("KUBE_YAML_INVALID");
+    expect((thrown as KubeError).message.startsWith("app.yaml:4:")).toBe(true);
+  });
+});
+
+describe("hostile input", () => {
+  it("parsing throws only KubeError (fuzz)", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        try {
+          parseYamlDocuments(text);
+        } catch (e) {
+          if (!(e instanceof KubeError)) throw e;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("keeps blank lines and comments between documents (property)", () => {
+    const obj = fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.string({ maxLength: 8 }), { maxKeys: 3 });
+    const gap = fc.array(fc.constantFrom("", "# note", "  "), { maxLength: 3 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(obj, gap), { minLength: 1, maxLength: 4 }), fc.boolean(), (parts, finalNewline) => {
+        const joined = parts.map(([o, g]) => `---\n${dump(o)}${g.map((l) => `${l}\n`).join("")}`).join("");
+        const text = finalNewline ? joined : joined.replace(/\n$/, "");
+        const docs = parseYamlDocuments(text);
+        expect(docs.map((d) => d.value)).toEqual(parts.map(([o]) => (Object.keys(o).length === 0 ? {} : o)));
+        expect(serializeYamlDocuments(docs)).toBe(text.endsWith("\n") ? text : `${text}\n`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("round-trips documents it does not change byte for byte (property)", () => {
+    const obj = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), {
+      maxKeys: 4,
+    });
+    fc.assert(
+      fc.property(fc.array(obj, { maxLength: 4 }), (objs) => {
+        const text = objs.map((o) => `---\n${dump(o)}`).join("");
+        const docs = parseYamlDocuments(text);
+        expect(docs.map((d) => d.value).filter((v) => v !== null)).toEqual(JSON.parse(JSON.stringify(objs)));
+        if (text !== "") expect(serializeYamlDocuments(docs)).toBe(text);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
