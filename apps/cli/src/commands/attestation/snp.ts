@@ -16,6 +16,7 @@ import {
 } from "@contrast/attestation";
 import { ContrastError, decodePem, fromHex, sha256Hex, toHex } from "@contrast/core";
 import type { SNPReferenceValues } from "@contrast/manifest";
+import type { Outcome } from "../../command-spec.js";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -146,7 +147,7 @@ export async function snpVerify(
   now: Date,
   reportData: Uint8Array | undefined,
   hostData: Uint8Array | undefined,
-): Promise<number> {
+): Promise<Outcome> {
   const { out } = ctx;
   const product =
     opts.product === undefined
@@ -281,10 +282,7 @@ export async function snpVerify(
   }
 
   const result = claims(verified, opts.platform, matched);
-  if (out.json) {
-    out.result({ ok: true, claims: result });
-    return 0;
-  }
+  if (out.json) return { ok: true, fields: { claims: result } };
   out.success(
     `${opts.platform === "sim" ? "SIMULATED " : ""}${verified.endorsementKey.kind.toUpperCase()}-signed report from a ${verified.product} verified (chain, signature, TCB and chip binding)`,
   );
@@ -302,5 +300,5 @@ export async function snpVerify(
   })) {
     out.info(`  ${k.padEnd(12)} ${v}`);
   }
-  return 0;
+  return { ok: true, fields: { claims: result } };
 }

@@ -16,6 +16,7 @@ import {
 } from "@contrast/attestation";
 import { fixedClock, fromHex, toHex } from "@contrast/core";
 import type { TDXReferenceValues } from "@contrast/manifest";
+import type { Outcome } from "../../command-spec.js";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -112,7 +113,7 @@ export async function tdxVerify(
   now: Date,
   reportData: Uint8Array | undefined,
   hostData: Uint8Array | undefined,
-): Promise<number> {
+): Promise<Outcome> {
   const { out } = ctx;
   const input = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "evidence");
   // A raw quote starts with its version (4 or 5, u16); a document with protobuf field 1 (0x0a).
@@ -185,10 +186,7 @@ export async function tdxVerify(
       : {}),
     ...(matched === undefined ? {} : { matchedReferenceValues: matched }),
   };
-  if (out.json) {
-    out.result({ ok: true, claims: result });
-    return 0;
-  }
+  if (out.json) return { ok: true, fields: { claims: result } };
   out.success(
     `TDX quote v${result.version} verified (PCK chain to Intel's root, QE report, attestation key, quote signature)`,
   );
@@ -210,5 +208,5 @@ export async function tdxVerify(
   })) {
     out.info(`  ${k.padEnd(12)} ${v}`);
   }
-  return 0;
+  return { ok: true, fields: { claims: result } };
 }
