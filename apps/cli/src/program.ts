@@ -2,14 +2,10 @@ import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
 import { Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type CommandSpec, EXIT, type FlagSpec, type Outcome } from "./command-spec.js";
-import { ATTESTATION_VERIFY } from "./commands/attestation-verify.flags.js";
-import { MANIFEST_VALIDATE } from "./commands/manifest-validate.flags.js";
-import { POLICY_CHECK } from "./commands/policy-check.flags.js";
-import { POLICY_GENERATE } from "./commands/policy-generate.flags.js";
-import { POLICY_REQUESTS } from "./commands/policy-requests.flags.js";
 import { type Context, createCliLogger } from "./context.js";
 import { GLOBAL_FLAGS, GROUPS } from "./global-flags.js";
 import type { Output, OutputFormat } from "./output.js";
+import { SPECS } from "./specs.js";
 
 interface RawGlobals {
   logLevel: string;
@@ -21,45 +17,28 @@ interface RawGlobals {
 // biome-ignore lint/suspicious/noExplicitAny: the spec, not the compiler, ties a body's options to its flags
 type Options = any;
 
-/** A command: its spec, and its body, loaded only when it runs. */
-interface Registered {
-  readonly spec: CommandSpec;
-  run(ctx: Context, args: readonly unknown[], opts: Options): Promise<Outcome>;
-}
+type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<Outcome>;
 
-/** Every command the program has, in help order. */
-export const REGISTERED: readonly Registered[] = [
-  {
-    spec: MANIFEST_VALIDATE,
-    run: async (ctx, [file], opts) =>
-      (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
-  },
-  {
-    spec: ATTESTATION_VERIFY,
-    run: async (ctx, [file], opts) =>
-      (await import("./commands/attestation-verify.js")).attestationVerify(ctx, file as string, opts),
-  },
-  {
-    spec: POLICY_CHECK,
-    run: async (ctx, [file, request], opts) =>
-      (await import("./commands/policy-check.js")).policyCheck(
-        ctx,
-        file as string,
-        request as string | undefined,
-        opts,
-      ),
-  },
-  {
-    spec: POLICY_REQUESTS,
-    run: async (ctx, [file], opts) =>
-      (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
-  },
-  {
-    spec: POLICY_GENERATE,
-    run: async (ctx, [paths], opts) =>
-      (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
-  },
-];
+/** Each command's body by its words, imported only when the command runs. */
+const BODIES: Readonly<Record<string, Body>> = {
+  "manifest validate": async (ctx, [file], opts) =>
+    (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
+  "attestation verify": async (ctx, [file], opts) =>
+    (await import("./commands/attestation-verify.js")).attestationVerify(ctx, file as string, opts),
+  "policy check": async (ctx, [file, request], opts) =>
+    (await import("./commands/policy-check.js")).policyCheck(ctx, file as string, request as string | undefined, opts),
+  "policy requests": async (ctx, [file], opts) =>
+    (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
+  "policy generate": async (ctx, [paths], opts) =>
+    (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
+};
+
+/** The spec and body of every command, in help order. */
+export const REGISTERED: readonly { readonly spec: CommandSpec; readonly run: Body }[] = SPECS.map((spec) => {
+  const run = BODIES[spec.path.join(" ")];
+  if (run === undefined) throw new Error(`no body for the command ${spec.path.join(" ")}`);
+  return { spec, run };
+});
 
 /**
  * Parses the command line, runs the command and renders its outcome or its error: the one place

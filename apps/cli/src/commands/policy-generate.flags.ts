@@ -55,4 +55,5 @@ export const POLICY_GENERATE: CommandSpec = {
         "where the policy goes: agent-policy (io.katacontainers.config.agent.policy, Contrast v1.5) or initdata (io.katacontainers.config.hypervisor.cc_init_data, newer runtimes); default: the platform's",
     },
   ],
+  verdict: "the rules use a built-in the platform's agent lacks (`POLICY_REGO_DIALECT`, kind `policy`)",
 };
