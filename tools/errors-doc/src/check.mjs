@@ -7,6 +7,17 @@ export function hasPrefix(code, prefix) {
 }
 
 /**
+ * The packages whose prefixes a code falls under. A whole-code prefix is an exception that wins
+ * over word prefixes: it names the one package a historical code belongs to, even when the code
+ * also starts with another package's word prefix (the CLI's FILE_TOO_LARGE under core's FILE_).
+ */
+export function claimantsOf(code, registries) {
+  const exact = registries.filter((r) => r.prefixes.includes(code)).map((r) => r.package);
+  if (exact.length > 0) return exact;
+  return registries.filter((r) => r.prefixes.some((p) => hasPrefix(code, p))).map((r) => r.package);
+}
+
+/**
  * Every problem of a set of registries, as sentences: a code declared twice (in one package or
  * across packages), a code outside its package's prefixes or inside another's, a prefix two
  * packages claim, a malformed code, an unknown kind, or an empty meaning or hint.
@@ -25,7 +36,7 @@ export function checkRegistries(registries) {
       const first = owner.get(e.code);
       if (first === undefined) owner.set(e.code, r.package);
       else problems.push(`${where}: collides with the same code in ${first}`);
-      const claimants = registries.filter((o) => o.prefixes.some((p) => hasPrefix(e.code, p))).map((o) => o.package);
+      const claimants = claimantsOf(e.code, registries);
       if (!claimants.includes(r.package)) problems.push(`${where}: outside the package's prefixes`);
       const others = claimants.filter((p) => p !== r.package);
       if (others.length > 0) problems.push(`${where}: also under the prefixes of ${others.join(", ")}`);

@@ -1,9 +1,22 @@
+import { readFileSync } from "node:fs";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
 import { REGO_ERROR_CODES } from "@contrast/rego";
+import { transformSync } from "esbuild";
+
+/**
+ * The CLI is an app: it has no library build to import from, so its registry is read from its
+ * source (a plain `as const` array whose only import is a type, erased by the transform).
+ */
+async function cliErrorCodes() {
+  const source = readFileSync(new URL("../../../apps/cli/src/error-codes.ts", import.meta.url), "utf8");
+  const { code } = transformSync(source, { loader: "ts", format: "esm" });
+  const module = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
+  return module.CLI_ERROR_CODES;
+}
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -58,5 +71,19 @@ export const REGISTRIES = [
       "WORKLOAD_SECRET_",
     ],
     codes: MESH_PKI_ERROR_CODES,
+  },
+  {
+    package: "@contrast/cli",
+    // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.
+    prefixes: [
+      "CLI_",
+      "REFERENCE_VALUES_",
+      "CERT_CHAIN_INVALID",
+      "DOCKER_CONFIG_INVALID",
+      "FILE_TOO_LARGE",
+      "POLICY_NO_INPUT",
+      "POLICY_UNRECOGNISED",
+    ],
+    codes: await cliErrorCodes(),
   },
 ];

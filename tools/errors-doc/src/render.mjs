@@ -20,7 +20,8 @@ export function renderErrorsDoc(registries) {
     "",
     `${total} codes in ${registries.length} packages. Each package owns the code prefixes listed under`,
     "its name; a code under two packages' prefixes, or the same code in two packages, fails the",
-    "build (tools/errors-doc). The CLI's own codes are not in the registry yet.",
+    "build (tools/errors-doc); a whole code listed as a prefix is a historical exception that wins",
+    "over other packages' word prefixes.",
     "",
   ];
   for (const r of registries) {

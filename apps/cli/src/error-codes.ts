@@ -1,0 +1,55 @@
+import type { ErrorCodeInfo } from "@contrast/core";
+
+/**
+ * Every code the CLI itself reports (the libraries' codes are in their own registries). Some
+ * predate the prefix rule and sit under another package's prefix; they are listed as whole-code
+ * exceptions in tools/errors-doc, because users match on them and they do not change.
+ * docs/errors.md is generated from this list.
+ */
+export const CLI_ERROR_CODES = [
+  {
+    code: "CLI_USAGE",
+    kind: "input",
+    meaning: "The command line is wrong: an unknown command or option, a missing argument, an invalid value.",
+    hint: "Run `contrast --help` or `contrast <command> --help` for usage.",
+  },
+  {
+    code: "CERT_CHAIN_INVALID",
+    kind: "input",
+    meaning: "The certificate chain file does not hold the expected certificates (ASK or ASVK, then ARK).",
+    hint: "Pass the cert_chain file in AMD's KDS format, or the simulated TEE's chain.",
+  },
+  {
+    code: "DOCKER_CONFIG_INVALID",
+    kind: "input",
+    meaning: "Docker's config.json, which holds the registry credentials, cannot be read.",
+    hint: "Fix or move the file; it holds registry credentials.",
+  },
+  {
+    code: "FILE_TOO_LARGE",
+    kind: "input",
+    meaning: "A file is larger than any file of its kind can be (or is a device such as /dev/zero).",
+    hint: "Check that the right file was passed.",
+  },
+  {
+    code: "POLICY_NO_INPUT",
+    kind: "input",
+    meaning: "`policy generate` found no .yml or .yaml file in the paths it was given.",
+    hint: "Pass Kubernetes YAML files, or directories that contain some.",
+  },
+  {
+    code: "POLICY_UNRECOGNISED",
+    kind: "input",
+    meaning:
+      "`policy check` was given a policy that is neither Rego, an annotation value, initdata nor YAML with a policy.",
+    hint: "Pass a .rego file, the policy or initdata annotation's value, an initdata .toml file, or a YAML file that carries one.",
+  },
+  {
+    code: "REFERENCE_VALUES_INVALID",
+    kind: "input",
+    meaning: "The reference values given to `attestation verify` are invalid or have no entry for the platform.",
+    hint: "Run `contrast manifest validate` on the file; expected-missing values must be filled in to verify.",
+  },
+] as const satisfies readonly ErrorCodeInfo[];
+
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number]["code"];
