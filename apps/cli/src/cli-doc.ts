@@ -69,9 +69,14 @@ function exitTable(specs: readonly CommandSpec[]): string {
   return table(["command", "0", "1", "2"], rows);
 }
 
+/** A table laid out as the formatter (biome) lays it out, so that formatting keeps it current. */
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |\n`;
-  return line(head) + line(head.map(() => "---")) + rows.map(line).join("");
+  const cells = [head, ...rows].map((r) => r.map((c) => c.replace(/\|/g, "\\|")));
+  const widths = head.map((_, i) => Math.max(3, ...cells.map((r) => [...(r[i] ?? "")].length)));
+  const line = (r: readonly string[]) =>
+    `| ${r.map((c, i) => c + " ".repeat((widths[i] as number) - [...c].length)).join(" | ")} |\n`;
+  const [first, ...rest] = cells as [string[], ...string[][]];
+  return line(first) + line(widths.map((w) => "-".repeat(w))) + rest.map(line).join("");
 }
 
 function code(text: string): string {
