@@ -46,7 +46,7 @@ export async function manifestValidate(
   }
   if (summary.expectedMissing > 0) {
     out.warn(
-      `${summary.expectedMissing} reference value${summary.expectedMissing === 1 ? "" : "s"} must be filled in for your platform before \`contrast set\``,
+      `${summary.expectedMissing} reference value${summary.expectedMissing === 1 ? "" : "s"} must be filled in for your platform before the manifest is set`,
     );
   }
   if (result.manifest !== undefined && !result.canonical && summary.errors === 0) {
