@@ -196,6 +196,7 @@ export { DEFAULT_SETTINGS } from "./settings/defaults.js";
 export { applyJsonPatch, type JsonPatchOperation, parseJsonPatch } from "./settings/json-patch.js";
 export { loadSettings, type SettingsDropIn, settingsToJson, validateSettings } from "./settings/load.js";
 export type { Settings } from "./settings/types.js";
+export { POLICY_WARNING_CODES } from "./warning-codes.js";
 export {
   WORKSPACE_RULES_FILE,
   WORKSPACE_SETTINGS_FILE,

@@ -35,6 +35,7 @@ export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type 
 export { REGO_ERROR_CODES } from "./error-codes.js";
 export { BuiltinError, type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
 export type { EvalLimits } from "./evaluator.js";
+export { REGO_FINDING_CODES } from "./finding-codes.js";
 export { formatValue } from "./format.js";
 export { type RegoInventory, type RegoLanguageFeature, regoInventory } from "./inventory.js";
 export { type ParseOptions, parseModule, parseQuery } from "./parser.js";

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
-import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
+import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
-import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES } from "@contrast/policy";
-import { REGO_ERROR_CODES } from "@contrast/rego";
+import { IMAGE_ERROR_CODES, POLICY_ERROR_CODES, POLICY_WARNING_CODES } from "@contrast/policy";
+import { REGO_ERROR_CODES, REGO_FINDING_CODES } from "@contrast/rego";
 import { transformSync } from "esbuild";
 
 /**
@@ -22,6 +22,8 @@ async function cliErrorCodes() {
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
  * (a word prefix) or is a whole code (an exception kept for compatibility). No code may match the
  * prefixes of two packages, so a code names its package. Packages are listed bottom-up.
+ * `findings` are the codes a package reports without throwing: manifest issues, warnings and
+ * dialect findings, at the severities listed (`warning` when none are).
  */
 export const REGISTRIES = [
   {
@@ -45,17 +47,19 @@ export const REGISTRIES = [
     package: "@contrast/manifest",
     prefixes: ["MANIFEST_", "PLATFORM_", "RUNTIME_HANDLER_", "SEED_SHARES_"],
     codes: MANIFEST_ERROR_CODES,
+    findings: MANIFEST_ISSUE_CODES,
   },
   {
     package: "@contrast/attestation",
     prefixes: ["ATTESTATION_", "COLLATERAL_", "CRL_", "EVIDENCE_", "SIM_", "SNP_", "TDX_", "TSM_", "X509_"],
     codes: ATTESTATION_ERROR_CODES,
   },
-  { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
+  { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES, findings: REGO_FINDING_CODES },
   {
     package: "@contrast/policy",
     prefixes: ["POLICY_", "IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_"],
     codes: [...POLICY_ERROR_CODES, ...IMAGE_ERROR_CODES],
+    findings: POLICY_WARNING_CODES,
   },
   {
     package: "@contrast/mesh-pki",

@@ -15,10 +15,17 @@ interface Entry {
   meaning: string;
   hint: string;
 }
+interface Finding {
+  code: string;
+  severities?: readonly string[];
+  meaning: string;
+  hint: string;
+}
 interface Registry {
   package: string;
   prefixes: string[];
   codes: readonly Entry[];
+  findings?: readonly Finding[];
 }
 const REGISTRIES = registries as Registry[];
 const checkRegistries = check as (r: Registry[]) => string[];
@@ -70,6 +77,48 @@ describe("error registries", () => {
       "cli: FILE_TOO_SMALL: outside the package's prefixes",
       "cli: FILE_TOO_SMALL: also under the prefixes of core",
     ]);
+  });
+
+  it("check findings as codes, letting a warning share its code with an error of its own package only", () => {
+    const finding = (code: string, severities?: string[]): Finding => ({
+      code,
+      ...(severities ? { severities } : {}),
+      meaning: "m",
+      hint: "h",
+    });
+    const policy = {
+      package: "policy",
+      prefixes: ["POLICY_"],
+      codes: [entry("POLICY_REGO_DIALECT")],
+      findings: [finding("POLICY_REGO_DIALECT"), finding("POLICY_IMAGE_UNPINNED")],
+    };
+    const manifest = {
+      package: "manifest",
+      prefixes: ["MANIFEST_"],
+      codes: [entry("MANIFEST_INVALID")],
+      findings: [
+        finding("MANIFEST_WRONG_TYPE", ["error"]),
+        finding("MANIFEST_VALUE_REQUIRED", ["error", "expected-missing"]),
+      ],
+    };
+    expect(checkRegistries([policy, manifest])).toEqual([]);
+    const bad = {
+      ...manifest,
+      findings: [
+        finding("MANIFEST_WRONG_TYPE", ["fatal"]),
+        finding("MANIFEST_WRONG_TYPE"),
+        finding("POLICY_REGO_DIALECT"),
+      ],
+    };
+    expect(checkRegistries([policy, bad])).toEqual([
+      'manifest: MANIFEST_WRONG_TYPE (finding): unknown severity "fatal"',
+      "manifest: MANIFEST_WRONG_TYPE (finding): collides with the same finding in manifest",
+      "manifest: POLICY_REGO_DIALECT (finding): collides with the same finding in policy",
+      "manifest: POLICY_REGO_DIALECT (finding): collides with the same code in policy",
+      "manifest: POLICY_REGO_DIALECT (finding): outside the package's prefixes",
+      "manifest: POLICY_REGO_DIALECT (finding): also under the prefixes of policy",
+    ]);
+    expect(renderErrorsDoc([policy])).toContain("| `POLICY_IMAGE_UNPINNED` | warning | m | h |");
   });
 
   it("find duplicates within a package, shared prefixes and malformed entries", () => {
@@ -134,6 +183,10 @@ describe("error registries", () => {
     const committed = readFileSync(join(root, "docs/errors.md"), "utf8");
     expect(committed).toBe(renderErrorsDoc(REGISTRIES));
     for (const r of REGISTRIES) for (const e of r.codes) expect(committed).toContain(`| \`${e.code}\` | ${e.kind} |`);
+    // The findings the CLI prints as warnings or issues are there too.
+    for (const code of ["POLICY_IMAGE_UNPINNED", "MANIFEST_VALUE_EXPECTED_MISSING", "REGO_DIALECT_BUILTIN"]) {
+      expect(committed).toMatch(new RegExp(`\\| \`${code}\` \\| [a-z, -]+ \\|`));
+    }
   });
 });
 
