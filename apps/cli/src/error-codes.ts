@@ -53,3 +53,39 @@ export const CLI_ERROR_CODES = [
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number]["code"];
+
+/** One kind of warning the CLI gives: in text on stderr, in `--output json` under `warnings`. */
+export interface WarningCodeInfo {
+  readonly code: string;
+  readonly meaning: string;
+  readonly hint: string;
+}
+
+/**
+ * The CLI's own warning codes (the libraries' warnings and findings are in their registries).
+ * A script can branch on them, e.g. refuse a verification whose revocation was not checked.
+ */
+export const CLI_WARNING_CODES = [
+  {
+    code: "CLI_EVIDENCE_SIMULATED",
+    meaning: "The evidence comes from the simulated TEE: it proves nothing about confidentiality or integrity.",
+    hint: "Use simulated evidence for development, tests and demos only.",
+  },
+  {
+    code: "CLI_REVOCATION_UNCHECKED",
+    meaning: "Evidence was verified without a CRL: a revoked key or intermediate would not be noticed.",
+    hint: "Pass the CRL (SNP: --crl or --collateral; TDX: complete collateral, or --fetch-collateral).",
+  },
+  {
+    code: "CLI_COLLATERAL_MISSING",
+    meaning: "A TDX quote was verified without collateral: its TCB status, QE identity and revocation are unchecked.",
+    hint: "Pass --collateral, --collateral-dir or --fetch-collateral.",
+  },
+  {
+    code: "CLI_POLICY_ALLOWS_FAILURES",
+    meaning: "The policy sets AllowRequestsFailingPolicy: the agent lets every denied request through.",
+    hint: "Remove the setting outside debugging; denials are reported as bypassed.",
+  },
+] as const satisfies readonly WarningCodeInfo[];
+
+export type CliWarningCode = (typeof CLI_WARNING_CODES)[number]["code"];

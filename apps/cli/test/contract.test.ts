@@ -137,6 +137,10 @@ describe("exit status: one rule for every command", () => {
     const genuine = json(dir, ["attestation", "verify", ...EVIDENCE]);
     expect(genuine.status).toBe(0);
     expect(genuine.doc.claims).toMatchObject({ product: "Milan" });
+    // Verified, but without AMD's CRL: a script can see that revocation was not checked.
+    expect(genuine.doc.warnings).toEqual([
+      expect.objectContaining({ code: "CLI_REVOCATION_UNCHECKED", crlUrl: expect.stringContaining("/crl") }),
+    ]);
 
     // A denied request.
     const gen = runBundle(dir, ["policy", "generate", "pod.yaml", "--image-metadata", "images.json"]);

@@ -11,12 +11,12 @@ import { transformSync } from "esbuild";
  * The CLI is an app: it has no library build to import from, so its registry is read from its
  * source (a plain `as const` array whose only import is a type, erased by the transform).
  */
-async function cliErrorCodes() {
+async function cliRegistry() {
   const source = readFileSync(new URL("../../../apps/cli/src/error-codes.ts", import.meta.url), "utf8");
   const { code } = transformSync(source, { loader: "ts", format: "esm" });
-  const module = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
-  return module.CLI_ERROR_CODES;
+  return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
 }
+const CLI = await cliRegistry();
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -88,6 +88,7 @@ export const REGISTRIES = [
       "POLICY_NO_INPUT",
       "POLICY_UNRECOGNISED",
     ],
-    codes: await cliErrorCodes(),
+    codes: CLI.CLI_ERROR_CODES,
+    findings: CLI.CLI_WARNING_CODES,
   },
 ];

@@ -126,7 +126,10 @@ export async function policyCheck(
       requests = [{ name: opts.kind, input, line: 1 }];
     }
     if (agent.allowsFailures) {
-      out.warn("the policy sets AllowRequestsFailingPolicy: the agent ignores every denial (a debug switch)");
+      out.warn(
+        "the policy sets AllowRequestsFailingPolicy: the agent ignores every denial (a debug switch)",
+        "CLI_POLICY_ALLOWS_FAILURES",
+      );
     }
     checked.push({ decisions: run(agent, requests, traceLines) });
   }

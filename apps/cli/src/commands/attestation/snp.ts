@@ -202,6 +202,7 @@ export async function snpVerify(
     }
     out.warn(
       "verifying SIMULATED evidence: it proves nothing about confidentiality or integrity (development and tests only)",
+      "CLI_EVIDENCE_SIMULATED",
     );
     if (opts.referenceValues === undefined) {
       // Anyone can make a chain that verifies; only the manifest's ArkKeyDigest makes one trusted.
@@ -239,7 +240,13 @@ export async function snpVerify(
         details: { url },
       });
     }
-    out.warn(`no CRL given: revocation of the ASK and the key was not checked (AMD's CRL: ${url})`);
+    out.warn(
+      `no CRL given: revocation of the ASK and the key was not checked (AMD's CRL: ${url})`,
+      "CLI_REVOCATION_UNCHECKED",
+      {
+        crlUrl: url,
+      },
+    );
   }
 
   let matched: number | undefined;

@@ -144,9 +144,13 @@ export async function tdxVerify(
   if (tcb === undefined) {
     out.warn(
       "no collateral (--collateral, --collateral-dir or --fetch-collateral): the platform's TCB status, QE identity and revocation were not checked",
+      "CLI_COLLATERAL_MISSING",
     );
   } else if (!tcb.revocationChecked) {
-    out.warn("the collateral lacks the PCK CRL or the root CA CRL: revocation was not checked");
+    out.warn(
+      "the collateral lacks the PCK CRL or the root CA CRL: revocation was not checked",
+      "CLI_REVOCATION_UNCHECKED",
+    );
   }
   const b = verified.quote.body;
   const result = {
