@@ -4,7 +4,7 @@ export { decodeManifest } from "./decode.js";
 export { ManifestError } from "./error.js";
 export { MANIFEST_ERROR_CODES, type ManifestErrorCode } from "./error-codes.js";
 export { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "./handler.js";
-export { type IssueCodeInfo, MANIFEST_ISSUE_CODES } from "./issue-codes.js";
+export { MANIFEST_ISSUE_CODES } from "./issue-codes.js";
 export {
   formatIssue,
   hasErrors,
