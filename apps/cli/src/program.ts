@@ -91,9 +91,8 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       // Usage errors are rendered by runProgram with a code and hint.
       outputError: () => {},
     })
-    .action(() => {
-      program.help();
-    });
+    .allowExcessArguments()
+    .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
   for (const flag of GLOBAL_FLAGS) program.addOption(option(flag));
 
   const context = (cmd: Command): Context => {
@@ -112,9 +111,8 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
     const parent = program
       .command(group.name)
       .description(group.summary)
-      .action(() => {
-        parent.help();
-      });
+      .allowExcessArguments()
+      .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
     for (const { spec, run } of REGISTERED.filter((r) => r.spec.path[0] === group.name)) {
       const cmd = parent.command(spec.path[1]).description(spec.summary);
       for (const arg of spec.args) cmd.argument(arg.name, arg.description);
@@ -134,6 +132,19 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
+}
+
+/**
+ * A command group (or the program) run without a subcommand prints its help; with a word that is
+ * no subcommand, it is a usage error naming that word (commander would say "too many arguments").
+ */
+function helpOrUnknown(cmd: Command): void {
+  const [word] = cmd.args;
+  if (word === undefined) cmd.help();
+  const where = cmd.parent === null ? "contrast" : `contrast ${cmd.name()}`;
+  throw new ContrastError("CLI_USAGE", `unknown command '${word}' for '${where}'`, {
+    hint: `Run \`${where} --help\` for its commands; docs/cli.md lists the planned ones.`,
+  });
 }
 
 /** The commander option for a flag spec. */

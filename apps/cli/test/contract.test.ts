@@ -80,6 +80,21 @@ describe("exit status: one rule for every command", () => {
       expect(r.status, spec.path.join(" ")).toBe(1);
       expect(r.stderr).toContain("[CLI_USAGE]");
     }
+    // The planned commands are not registered (docs/cli.md): unknown commands, named as such.
+    for (const args of [
+      ["generate", "."],
+      ["set"],
+      ["verify"],
+      ["recover"],
+      ["runtime"],
+      ["demo"],
+      ["policy", "nope"],
+    ]) {
+      const r = json(dir, args);
+      expect(r.status, args.join(" ")).toBe(1);
+      expect(r.doc.error?.code).toBe("CLI_USAGE");
+      expect(r.doc.error?.message).toContain(`unknown command '${args[0] === "policy" ? "nope" : args[0]}'`);
+    }
     // The bodies: each of these exited 2 before, or 1, depending on where it was caught.
     const policy = join(KATA, "web/policy.rego");
     const found = [
