@@ -14,6 +14,13 @@ export interface OutputOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** A warning as the JSON document lists it: its code when it has one, the message, any details. */
+export interface Warning {
+  readonly code?: string;
+  readonly message: string;
+  readonly [detail: string]: unknown;
+}
+
 type Style = "green" | "red" | "yellow" | "cyan" | "dim" | "bold";
 const SGR: Record<Style, [number, number]> = {
   green: [32, 39],
@@ -27,7 +34,7 @@ const SGR: Record<Style, [number, number]> = {
 /**
  * Every command prints through this one layer. On a terminal: symbols (✔ ✖ !) and colour. When
  * piped: the same lines, plain. With `--output json`: nothing but one JSON document on stdout,
- * so scripts can parse it; human lines are suppressed.
+ * so scripts can parse it; human lines are suppressed, warnings are collected into the document.
  */
 export class Output {
   readonly format: OutputFormat;
@@ -35,6 +42,8 @@ export class Output {
   private readonly stderr: Stream;
   private readonly fancy: boolean;
   private readonly color: boolean;
+  private readonly collected: Warning[] = [];
+  private progressShown = false;
 
   constructor(options: OutputOptions) {
     const env = options.env ?? {};
@@ -58,6 +67,8 @@ export class Output {
    */
   progress(line: string | undefined): void {
     if (this.json || this.stderr.isTTY !== true) return;
+    if (line === undefined && !this.progressShown) return;
+    this.progressShown = line !== undefined;
     this.stderr.write(line === undefined ? "\r\x1b[2K" : `\r\x1b[2K${line}`);
   }
 
@@ -77,9 +88,19 @@ export class Output {
     this.line(this.stdout, message);
   }
 
-  /** Something the user should read, on stderr so it survives `> file`. */
-  warn(message: string): void {
-    this.line(this.stderr, this.fancy ? `${this.style("yellow", "!")} ${message}` : `Warning: ${message}`);
+  /**
+   * Something the user should read, on stderr so it survives `> file`, with its code in brackets.
+   * In json mode it goes into the document's `warnings` instead, with the details.
+   */
+  warn(message: string, code?: string, details: Readonly<Record<string, unknown>> = {}): void {
+    this.collected.push({ ...details, ...(code === undefined ? {} : { code }), message });
+    const text = code === undefined ? message : `${message} [${code}]`;
+    this.line(this.stderr, this.fancy ? `${this.style("yellow", "!")} ${text}` : `Warning: ${text}`);
+  }
+
+  /** The warnings so far, in order. */
+  get warnings(): readonly Warning[] {
+    return this.collected;
   }
 
   /** A failed check that is reported, not thrown (e.g. one validation finding). */
@@ -87,15 +108,19 @@ export class Output {
     this.line(this.stdout, this.fancy ? `${this.style("red", "✖")} ${message}` : message);
   }
 
-  /** Writes the command's JSON result (json mode only). */
-  result(value: unknown): void {
-    if (this.json) this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  /**
+   * The run's one JSON document (json mode only; docs/cli.md, "JSON output"): `ok`, then the
+   * command's own fields, then every warning. The keys `ok`, `error` and `warnings` are the
+   * envelope's; a command's fields never use them.
+   */
+  document(ok: boolean, fields: Readonly<Record<string, unknown>>): void {
+    if (this.json) this.stdout.write(`${JSON.stringify({ ok, ...fields, warnings: this.collected }, null, 2)}\n`);
   }
 
-  /** Renders a failure with its code and hint; in json mode as `{ "ok": false, "error": ... }`. */
+  /** Renders a failure with its code and hint; in json mode as `{ "ok": false, "error", "warnings" }`. */
   error(err: ContrastError): void {
     if (this.json) {
-      this.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() }, null, 2)}\n`);
+      this.document(false, { error: err.toJSON() });
       return;
     }
     const head = this.fancy ? `${this.style("red", "✖")} ` : "";

@@ -1,8 +1,11 @@
 import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
 import { Command, Option } from "commander";
 import type { Io } from "./cli.js";
+import { type CommandSpec, EXIT, type FlagSpec, type Outcome } from "./command-spec.js";
 import { type Context, createCliLogger } from "./context.js";
+import { GLOBAL_FLAGS, GROUPS } from "./global-flags.js";
 import type { Output, OutputFormat } from "./output.js";
+import { SPECS } from "./specs.js";
 
 interface RawGlobals {
   logLevel: string;
@@ -10,29 +13,63 @@ interface RawGlobals {
   output: OutputFormat;
 }
 
-/** Parses the command line and runs the command; returns the exit status and never throws. */
+// Bodies take their own option interfaces; commander hands over a plain record of the spec's flags.
+// biome-ignore lint/suspicious/noExplicitAny: the spec, not the compiler, ties a body's options to its flags
+type Options = any;
+
+type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<Outcome>;
+
+/** Each command's body by its words, imported only when the command runs. */
+const BODIES: Readonly<Record<string, Body>> = {
+  "manifest validate": async (ctx, [file], opts) =>
+    (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
+  "attestation verify": async (ctx, [file], opts) =>
+    (await import("./commands/attestation-verify.js")).attestationVerify(ctx, file as string, opts),
+  "policy check": async (ctx, [file, request], opts) =>
+    (await import("./commands/policy-check.js")).policyCheck(ctx, file as string, request as string | undefined, opts),
+  "policy requests": async (ctx, [file], opts) =>
+    (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
+  "policy generate": async (ctx, [paths], opts) =>
+    (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
+};
+
+/** The spec and body of every command, in help order. */
+export const REGISTERED: readonly { readonly spec: CommandSpec; readonly run: Body }[] = SPECS.map((spec) => {
+  const run = BODIES[spec.path.join(" ")];
+  if (run === undefined) throw new Error(`no body for the command ${spec.path.join(" ")}`);
+  return { spec, run };
+});
+
+/**
+ * Parses the command line, runs the command and renders its outcome or its error: the one place
+ * that prints an error and decides the exit status (docs/cli.md, "Exit status"). Never throws.
+ */
 export async function runProgram(argv: readonly string[], io: Io, out: Output): Promise<number> {
   try {
-    let status = 0;
-    const program = buildProgram(io, out, (s) => {
-      status = s;
+    let outcome: Outcome | undefined;
+    const program = buildProgram(io, out, (o) => {
+      outcome = o;
     });
     await program.parseAsync([...argv], { from: "user" });
-    return status;
+    // No outcome: help was printed.
+    if (outcome === undefined) return EXIT.ok;
+    out.document(outcome.ok, outcome.fields);
+    return outcome.ok ? EXIT.ok : EXIT.verdict;
   } catch (e) {
+    out.progress(undefined);
     if (isCommanderError(e)) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.exitCode === 0) return 0;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.exitCode === 0) return EXIT.ok;
       out.error(
         new ContrastError("CLI_USAGE", e.message.replace(/^error: /, ""), {
           hint: "Run `contrast --help` or `contrast <command> --help` for usage.",
         }),
       );
-      return 1;
+      return EXIT.failed;
     }
     const err = ContrastError.from(e);
     out.error(err);
-    // Genuine evidence that does not match expectations is told apart from broken evidence.
-    return err.kind === "policy" ? 2 : 1;
+    // Genuine evidence that does not match expectations is a verdict, told apart from broken evidence.
+    return err.kind === "policy" ? EXIT.verdict : EXIT.failed;
   }
 }
 
@@ -41,26 +78,22 @@ function isCommanderError(e: unknown): e is Error & { code: string; exitCode: nu
   return e instanceof Error && typeof code === "string" && code.startsWith("commander.");
 }
 
-export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void): Command {
+export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => void): Command {
   const program = new Command("contrast")
     .description(
       "Confidential containers on Kubernetes: generate policies and manifests, set and verify the Coordinator, recover it.",
     )
-    .option("--version", "print version and supported platforms")
-    .option("--log-level <level>", "log level: debug, info, warn, error, or a number", "warn")
-    .option("--workspace-dir <dir>", "directory that default file paths are relative to")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      // Usage errors are rendered by run() with a code and hint.
+      // Usage errors are rendered by runProgram with a code and hint.
       outputError: () => {},
     })
-    .action(() => {
-      program.help();
-    });
+    .allowExcessArguments()
+    .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
+  for (const flag of GLOBAL_FLAGS) program.addOption(option(flag));
 
   const context = (cmd: Command): Context => {
     const g = cmd.optsWithGlobals() as RawGlobals;
@@ -74,188 +107,53 @@ export function buildProgram(io: Io, out: Output, setStatus: (s: number) => void
     };
   };
 
-  const manifest = program
-    .command("manifest")
-    .description("inspect manifest files")
-    .action(() => {
-      manifest.help();
-    });
-  manifest
-    .command("validate")
-    .description("check a manifest and list every problem with its code and hint")
-    .argument("[file]", "manifest file (default: manifest.json in --workspace-dir or the current directory)")
-    .option("--strict", "also fail on warnings and expected-missing values")
-    .action(async (file: string | undefined, opts: { strict?: boolean }, cmd: Command) => {
-      const { manifestValidate } = await import("./commands/manifest-validate.js");
-      setStatus(await manifestValidate(context(cmd), file, opts));
-    });
-
-  const attestation = program
-    .command("attestation")
-    .description("verify attestation evidence offline")
-    .action(() => {
-      attestation.help();
-    });
-  attestation
-    .command("verify")
-    .description("verify a captured SEV-SNP report, TDX quote or simulated evidence and print its claims")
-    .argument("<evidence-file>", "the raw attestation report or quote")
-    .addOption(new Option("--platform <platform>", "kind of evidence").choices(["snp", "tdx", "sim"]).default("snp"))
-    .option("--vcek <file>", "the VCEK or VLEK (DER or PEM)")
-    .option("--cert-chain <file>", "ASK then ARK (PEM); required for sim, ignored for snp (AMD's roots are pinned)")
-    .option(
-      "--collateral <dir>",
-      "snp/sim: directory with vcek.der and cert_chain.pem; tdx: directory of PCS responses or a collateral JSON file",
-    )
-    .option("--crl <file>", "snp/sim: AMD's CRL (DER) for the product; checked when given")
-    .option("--allow-missing-crl", "snp: judge --reference-values without AMD's CRL (revocation unchecked)")
-    .option("--reference-values <file>", "manifest.json, a ReferenceValues object or an array of entries")
-    .option("--report-data <hex>", "expected REPORT_DATA (64 bytes)")
-    .option("--host-data <hex>", "expected HOST_DATA (32 bytes), e.g. a policy hash")
-    .option("--product <name>", "Milan, Genoa or Turin (needed for some version 2 reports)")
-    .option(
-      "--skip-id-block",
-      "snp/sim: do not require Contrast's deterministic ID block (for evidence from other launchers)",
-    )
-    .option("--now <time>", "verification time, RFC 3339 (default: now)")
-    .option("--accept-tcb-status <list>", "tdx: TCB statuses to accept, comma-separated (default: UpToDate)")
-    .option("--collateral-dir <dir>", "tdx: collateral cache and offline bundle (Intel PCS responses by URL)")
-    .option("--fetch-collateral", "tdx: fetch missing or stale collateral from Intel's PCS (into --collateral-dir)")
-    .option("--pcs-url <url>", "tdx: origin replacing Intel's in collateral URLs, e.g. a PCCS mirror")
-    .action(
-      async (file: string, opts: import("./commands/attestation-verify.js").AttestationVerifyOptions, cmd: Command) => {
-        const { attestationVerify } = await import("./commands/attestation-verify.js");
-        setStatus(await attestationVerify(context(cmd), file, opts));
-      },
-    );
-
-  const policy = program
-    .command("policy")
-    .description("generate and check Kata agent policies")
-    .action(() => {
-      policy.help();
-    });
-  policy
-    .command("check")
-    .description("evaluate agent requests against a policy; exit 0 allowed, 1 denied, 2 error")
-    .argument(
-      "<policy>",
-      "a .rego file, the base64 annotation value, or YAML carrying io.katacontainers.config.agent.policy",
-    )
-    .argument("[request]", "the request as JSON (with --kind)")
-    .option("--kind <name>", "the request's name, e.g. CreateContainerRequest")
-    .option("--requests <file>", 'a request stream: one ["ep":"<RequestName>",{json}], entry per line')
-    .option("--trace <lines>", "policy print lines to show for a denial (with --log-level debug)", "8")
-    .option("--honest", "build each workload's honest requests from the YAML and check them with its policy")
-    .option(
-      "--platform <name>",
-      "the platform whose Contrast runtime the policy is for (policy profile; --honest builds its requests, and the agent's Rego dialect is checked), e.g. metal-qemu-snp, aks-clh-snp",
-    )
-    .option("--settings <file>", "--honest: genpolicy settings, as for policy generate", "settings.json")
-    .option("--image-metadata <file>", "--honest: offline image metadata file (docs/image-metadata.md)")
-    .option("--layers-cache <file>", "--honest: genpolicy-compatible image layer cache", "layers-cache.json")
-    .option("--insecure-registry <host>", "--honest: registry to reach over plain HTTP (repeatable)", collect, [])
-    .option(
-      "--config <file>",
-      "--honest: YAML with ConfigMaps and Secrets the workloads refer to (repeatable)",
-      collect,
-      [],
-    )
-    .option("--sandbox-name <name>", "--honest: the pod's name (default: the name a controller would give it)")
-    .option("--namespace <ns>", "--honest: the pod's namespace (default: the workload's, else default)")
-    .option(
-      "--workload <name>",
-      "the workload (metadata.name) whose policy decides, in a YAML with several; with --honest, only that workload",
-    )
-    .action(
-      async (
-        file: string,
-        request: string | undefined,
-        opts: import("./commands/policy-check.js").PolicyCheckOptions,
-        cmd: Command,
-      ) => {
-        const { policyCheck } = await import("./commands/policy-check.js");
-        setStatus(await policyCheck(context(cmd), file, request, withDefaults(cmd, opts)));
-      },
-    );
-
-  policy
-    .command("requests")
-    .description("write the requests an honest runtime sends for a workload (for policy check --requests)")
-    .argument("<yaml>", "Kubernetes YAML with the workload")
-    .option("--output-file <file>", "write the stream there instead of stdout")
-    .option(
-      "--platform <name>",
-      "the platform whose Contrast runtime the policy is for (policy profile), e.g. metal-qemu-snp, aks-clh-snp",
-    )
-    .option("--settings <file>", "genpolicy settings, as for policy generate", "settings.json")
-    .option("--image-metadata <file>", "offline image metadata file (docs/image-metadata.md)")
-    .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
-    .option("--insecure-registry <host>", "registry to reach over plain HTTP (repeatable)", collect, [])
-    .option("--config <file>", "YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
-    .option("--sandbox-name <name>", "the pod's name (default: the name a controller would give it)")
-    .option("--namespace <ns>", "the pod's namespace (default: the workload's, else default)")
-    .option("--workload <name>", "only the workload of this name")
-    .action(async (file: string, opts: import("./commands/policy-requests.js").PolicyRequestsOptions, cmd: Command) => {
-      const { policyRequests } = await import("./commands/policy-requests.js");
-      setStatus(await policyRequests(context(cmd), file, withDefaults(cmd, opts)));
-    });
-
-  policy
-    .command("generate")
-    .description("annotate confidential workloads (runtimeClassName contrast-cc*) with their agent policy")
-    .argument("<paths...>", "YAML files, or directories searched for .yml/.yaml files")
-    .option(
-      "--platform <name>",
-      "the platform whose Contrast runtime the policy is for (policy profile), default metal-qemu-snp; e.g. aks-clh-snp, k3s-qemu-tdx, sim, kata (stock Kata)",
-    )
-    .option("--settings <file>", "genpolicy settings; drop-ins from <name>.d/ next to it", "settings.json")
-    .option(
-      "--rules <file>",
-      "Rego rules the policy starts with; the built-in rules if the default file does not exist",
-      "rules.rego",
-    )
-    .option("--layers-cache <file>", "genpolicy-compatible image layer cache", "layers-cache.json")
-    .option(
-      "--image-metadata <file>",
-      "offline: image metadata file (docs/image-metadata.md); no registry is contacted",
-    )
-    .option("--insecure-registry <host>", "registry to reach over plain HTTP (repeatable)", collect, [])
-    .option("--config <file>", "more YAML with ConfigMaps and Secrets the workloads refer to (repeatable)", collect, [])
-    .option("--output-file <file>", "write the annotated YAML there instead of changing the files in place")
-    .option("--allow-unsupported-fields", "warn about unknown pod-spec fields instead of failing")
-    .option("--pin-images", "rewrite image tags in the YAML to the digests the policies were made for")
-    .option("--all-pods", "annotate every pod spec, whatever its runtimeClassName (as genpolicy does)")
-    .option(
-      "--annotation <format>",
-      "where the policy goes: agent-policy (io.katacontainers.config.agent.policy, Contrast v1.5) or initdata (io.katacontainers.config.hypervisor.cc_init_data, newer runtimes); default: the platform's",
-    )
-    .action(
-      async (paths: string[], opts: import("./commands/policy-generate.js").PolicyGenerateOptions, cmd: Command) => {
-        const { policyGenerate } = await import("./commands/policy-generate.js");
-        const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli";
-        const resolved = {
-          ...opts,
-          ...(explicit("settings") ? {} : { settings: undefined }),
-          ...(explicit("rules") ? {} : { rules: undefined }),
-          ...(explicit("layersCache") ? {} : { layersCache: undefined }),
-        } as import("./commands/policy-generate.js").PolicyGenerateOptions;
-        setStatus(await policyGenerate(context(cmd), paths, resolved));
-      },
-    );
-
+  for (const group of GROUPS) {
+    const parent = program
+      .command(group.name)
+      .description(group.summary)
+      .allowExcessArguments()
+      .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
+    for (const { spec, run } of REGISTERED.filter((r) => r.spec.path[0] === group.name)) {
+      const cmd = parent.command(spec.path[1]).description(spec.summary);
+      for (const arg of spec.args) cmd.argument(arg.name, arg.description);
+      for (const flag of spec.flags) cmd.addOption(option(flag));
+      cmd.action(async (...params: unknown[]) => {
+        // commander passes the arguments, then the options, then the command itself.
+        const args = params.slice(0, spec.args.length);
+        const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
+        for (const flag of spec.flags) {
+          // A default file name the user did not give is resolved in --workspace-dir by the body.
+          const key = new Option(flag.flags).attributeName();
+          if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
+        }
+        setOutcome(await run(context(cmd), args, opts));
+      });
+    }
+  }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
 }
 
-/** Default file names of options the user did not give are resolved in --workspace-dir. */
-function withDefaults<T extends object>(cmd: Command, opts: T): T {
-  const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli";
-  return {
-    ...opts,
-    ...(explicit("settings") ? {} : { settings: undefined }),
-    ...(explicit("layersCache") ? {} : { layersCache: undefined }),
-  };
+/**
+ * A command group (or the program) run without a subcommand prints its help; with a word that is
+ * no subcommand, it is a usage error naming that word (commander would say "too many arguments").
+ */
+function helpOrUnknown(cmd: Command): void {
+  const [word] = cmd.args;
+  if (word === undefined) cmd.help();
+  const where = cmd.parent === null ? "contrast" : `contrast ${cmd.name()}`;
+  throw new ContrastError("CLI_USAGE", `unknown command '${word}' for '${where}'`, {
+    hint: `Run \`${where} --help\` for its commands; docs/cli.md lists the planned ones.`,
+  });
+}
+
+/** The commander option for a flag spec. */
+function option(flag: FlagSpec): Option {
+  const o = new Option(flag.flags, flag.description);
+  if (flag.choices !== undefined) o.choices(flag.choices);
+  if (flag.repeatable === true) o.argParser(collect).default([]);
+  if (flag.default !== undefined) o.default(flag.default);
+  return o;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -9,7 +9,7 @@ export const COMPATIBLE_WITH = "Contrast v1.5";
 
 export function printVersion(out: Output): void {
   if (out.json) {
-    out.result({
+    out.document(true, {
       version: VERSION,
       compatibleWith: COMPATIBLE_WITH,
       node: process.version,

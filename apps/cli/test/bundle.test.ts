@@ -36,11 +36,11 @@ describe("the bundled CLI", () => {
     expect(program).toMatch(/var init_policy_generate = __esm\(/);
   });
 
-  it("exits non-zero with a coded error for a broken manifest", () => {
+  it("exits 2 (a negative verdict) with coded findings for a broken manifest", () => {
     const r = spawnSync(process.execPath, [BUNDLE, "manifest", "validate", join(MANIFESTS, "broken.json")], {
       encoding: "utf8",
     });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toContain("MANIFEST_HEX_INVALID");
   });
 
@@ -57,7 +57,7 @@ describe("the bundled CLI", () => {
       },
     );
     expect(out).toMatch(/^error MANIFEST_/);
-    expect(out).toMatch(/status=1$/m);
+    expect(out).toMatch(/status=2$/m);
   });
 
   it("is the stable entry point `pnpm contrast` at the repository root", () => {

@@ -51,7 +51,8 @@ describe("contrast (in-process)", () => {
 
   it("validate rejects a broken manifest, listing every problem with code and hint", async () => {
     const r = await cli(["manifest", "validate", broken]);
-    expect(r.status).toBe(1);
+    // An invalid manifest is a negative verdict.
+    expect(r.status).toBe(2);
     const lines = r.stdout.split("\n");
     const errors = lines.filter((l) => l.startsWith("error MANIFEST_"));
     expect(errors.length).toBeGreaterThanOrEqual(20);
@@ -65,12 +66,12 @@ describe("contrast (in-process)", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("missing MANIFEST_VALUE_EXPECTED_MISSING ReferenceValues.tdx[0].MrSeam");
     expect(r.stderr).toContain("Warning: 5 reference values must be filled in");
-    expect((await cli(["manifest", "validate", "--strict", unfilled])).status).toBe(1);
+    expect((await cli(["manifest", "validate", "--strict", unfilled])).status).toBe(2);
   });
 
   it("--output json prints exactly one JSON document", async () => {
     const r = await cli(["-o", "json", "manifest", "validate", broken]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     const doc = JSON.parse(r.stdout);
     expect(doc.ok).toBe(false);
     expect(doc.summary.errors).toBe(doc.issues.filter((i: { severity: string }) => i.severity === "error").length);

@@ -104,7 +104,7 @@ describe("Kata-flavour profiles through the built CLI", () => {
       formatRequestStream([...honest, logs, hook, writable, stdin] as Parameters<typeof formatRequestStream>[0]),
     );
     const bad = contrast(dir, ["policy", "check", "pod.yaml", "--requests", "tampered.txt", "-o", "json"]);
-    expect(bad.status, bad.stderr).toBe(1);
+    expect(bad.status, bad.stderr).toBe(2);
     const json = JSON.parse(bad.stdout) as Checked;
     const tail = json.decisions.slice(honest.length);
     expect(tail.map((d) => [d.kind, d.allowed])).toEqual([
@@ -120,7 +120,7 @@ describe("Kata-flavour profiles through the built CLI", () => {
 
     // Stock Kata's runtime (encrypted block emptyDirs, no hook, OCI 1.1.0) does not fit this policy.
     const stock = contrast(dir, ["policy", "check", "pod.yaml", "--honest", "--platform", "kata", ...IMAGES]);
-    expect(stock.status).toBe(1);
+    expect(stock.status).toBe(2);
     expect(stock.stdout).toContain("denied");
   }, 120_000);
 

@@ -106,7 +106,7 @@ describe("policy generate/requests/check --platform aks-clh-snp (built CLI)", ()
     ];
     writeFileSync(join(dir, "tampered.txt"), formatRequestStream([...honest, ...bad]));
     const r = contrast(dir, ["policy", "check", "pod.yaml", "--requests", "tampered.txt", "-o", "json"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     const json = JSON.parse(r.stdout) as Checked;
     expect(json.decisions.slice(0, honest.length).every((d) => d.allowed)).toBe(true);
     expect(json.decisions.slice(honest.length).map((d) => d.allowed)).toEqual([false, false, false]);
@@ -126,6 +126,6 @@ describe("policy generate/requests/check --platform aks-clh-snp (built CLI)", ()
     ]);
     expect(qemu.status, qemu.stderr).toBe(0);
     const other = contrast(dir, ["policy", "check", "pod.yaml", "--requests", "qemu.txt", "-o", "json"]);
-    expect(other.status).toBe(1);
+    expect(other.status).toBe(2);
   }, 120_000);
 });

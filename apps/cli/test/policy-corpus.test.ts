@@ -62,7 +62,7 @@ describe("real-world corpus through the built CLI: generate, honest requests all
       }
       expect(gen.status, gen.stdout + gen.stderr).toBe(0);
       count(name, "generated");
-      const generated = JSON.parse(gen.stdout) as { kind: string; name: string }[];
+      const generated = (JSON.parse(gen.stdout) as { workloads: { kind: string; name: string }[] }).workloads;
       if (generated.length === 0) return; // no pod spec in this file (e.g. a ConfigMap)
 
       const honest = run(dir, ["policy", "check", "pod.yaml", "--honest", ...opts, "-o", "json"]);
@@ -100,7 +100,7 @@ describe("real-world corpus through the built CLI: generate, honest requests all
           "-o",
           "json",
         ]);
-        expect(r.status, r.stderr).toBe(1);
+        expect(r.status, r.stderr).toBe(2);
         const json = JSON.parse(r.stdout) as Checked;
         expect(json.decisions.slice(0, w.requests.length).every((d) => d.allowed)).toBe(true);
         const got = json.decisions.slice(w.requests.length).map((d, i) => {

@@ -55,7 +55,14 @@ describe("contrast policy generate", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const list = JSON.parse(r.stdout) as { kind: string; namespace: string; name: string; hash: string }[];
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      workloads: { kind: string; namespace: string; name: string; hash: string }[];
+      warnings: unknown[];
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.warnings).toEqual([]);
+    const list = doc.workloads;
     expect(list).toEqual([
       {
         kind: "Deployment",
@@ -261,7 +268,7 @@ describe("contrast policy generate", () => {
     const args = ["policy", "generate", dir, "--all-pods", "--image-metadata", images, "-o", "json"];
     const r = await cli(args, { cwd: dir });
     expect(r.status).toBe(0);
-    const list = JSON.parse(r.stdout) as { kind: string; name: string }[];
+    const list = (JSON.parse(r.stdout) as { workloads: { kind: string; name: string }[] }).workloads;
     expect(list.map((w) => `${w.kind}/${w.name}`)).toEqual(
       expect.arrayContaining(["StatefulSet/web", "StatefulSet/mysql"]),
     );

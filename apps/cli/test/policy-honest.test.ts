@@ -169,7 +169,7 @@ describe("policy generate → policy requests → policy check (built CLI)", () 
       const bad = tampers(honest, { guestPullRequired: w.guestPullRequired === true });
       writeFileSync(join(w.dir, "tampered.txt"), formatRequestStream([...honest, ...bad.map((t) => t.request)]));
       const r = contrast(w, ["policy", "check", "pod.yaml", "--requests", "tampered.txt", "-o", "json"]);
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(2);
       const json = JSON.parse(r.stdout) as Checked;
       expect(json.decisions.slice(0, honest.length).every((d) => d.allowed)).toBe(true);
       const got = json.decisions.slice(honest.length).map((d, i) => ({
@@ -200,18 +200,18 @@ describe("policy check --honest and policy requests: options and errors", () => 
     const renamed = await cli(["policy", "check", "pod.yaml", "--honest", ...common(w), "--sandbox-name", "other-0"], {
       cwd: w.dir,
     });
-    expect(renamed.status).toBe(1);
+    expect(renamed.status).toBe(2);
     expect(renamed.stdout).toContain('pause container: sandbox name "other-0" does not match the policy\'s');
   });
 
-  it("exits 2 with a code when the YAML has no policy or an image is unknown", async () => {
+  it("exits 1 with a code when the YAML has no policy or an image is unknown", async () => {
     const w = prepare("plain", OWN, hostPulled);
     const none = await cli(["policy", "check", "pod.yaml", "--honest", ...common(w)], { cwd: w.dir });
-    expect(none.status).toBe(2);
+    expect(none.status).toBe(1);
     expect(none.stderr).toContain("[POLICY_ANNOTATION_MISSING]");
     writeFileSync(join(w.dir, "other.yaml"), OWN.replace(PINNED, "quay.io/unknown/image:1"));
     const missing = await cli(["policy", "requests", "other.yaml", ...common(w)], { cwd: w.dir });
-    expect(missing.status).toBe(2);
+    expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/\[[A-Z_]+\]/);
   });
 

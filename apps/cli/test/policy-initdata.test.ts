@@ -50,11 +50,11 @@ describe("contrast policy generate --annotation initdata", () => {
     ]);
     expect(gen.stderr).toBe("");
     expect(gen.status).toBe(0);
-    const [w] = JSON.parse(gen.stdout) as {
-      hash: string;
-      annotation: string;
-      measured: { snpHostData: string; tdxMrConfigId: string };
-    }[];
+    const [w] = (
+      JSON.parse(gen.stdout) as {
+        workloads: { hash: string; annotation: string; measured: { snpHostData: string; tdxMrConfigId: string } }[];
+      }
+    ).workloads;
     expect(w?.annotation).toBe("initdata");
     const ann = annotations(join(dir, "pod.yaml"));
     expect(ann[POLICY_ANNOTATION]).toBeUndefined();
@@ -82,7 +82,7 @@ describe("contrast policy generate --annotation initdata", () => {
     writeFileSync(join(dir, "tampered.txt"), requests.stdout.replace('"/pause","--serve"', '"/bin/sh","-c","id"'));
     expect(readFileSync(join(dir, "tampered.txt"), "utf8")).not.toBe(requests.stdout);
     const denied = contrast(dir, ["policy", "check", "annotation.txt", "--requests", "tampered.txt"]);
-    expect(denied.status).toBe(1);
+    expect(denied.status).toBe(2);
     expect(denied.stdout + denied.stderr).toContain("CreateContainerRequest");
   });
 
@@ -96,7 +96,7 @@ describe("contrast policy generate --annotation initdata", () => {
     writeFileSync(join(dir, "garbled.txt"), "H4sIAAAAAAAA/wAAAAAAAAAAAAAA\n");
     writeFileSync(join(dir, "r.txt"), '["ep":"GetOOMEventRequest",{}],\n');
     const garbled = contrast(dir, ["policy", "check", "garbled.txt", "--requests", "r.txt"]);
-    expect(garbled.status).toBe(2);
+    expect(garbled.status).toBe(1);
     expect(garbled.stderr).toContain("POLICY_INITDATA_ENCODING");
     writeFileSync(join(dir, "v.toml"), "version = '0.2.0'\nalgorithm = 'sha256'\n[data]\n");
     const version = contrast(dir, ["policy", "check", "v.toml", "--requests", "r.txt"]);

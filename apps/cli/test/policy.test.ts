@@ -44,7 +44,7 @@ describe("contrast policy check (built CLI)", () => {
       const out = JSON.parse(r.stdout) as { decisions: { allowed: boolean }[]; denied: number };
       expect(out.decisions.map((d) => d.allowed)).toEqual(expected);
       decisions += out.decisions.length;
-      expect(r.status).toBe(expected.every(Boolean) ? 0 : 1);
+      expect(r.status).toBe(expected.every(Boolean) ? 0 : 2);
     });
   }
 });
@@ -60,13 +60,13 @@ describe("contrast policy check (in-process)", () => {
     expect(r.status).toBe(0);
   });
 
-  it("denies a changed request, naming the rule and the failing values: exit 1", async () => {
+  it("denies a changed request, naming the rule and the failing values: exit 2", async () => {
     const dir = tempDir();
     const req = createRequest() as { OCI: { Process: { Args: string[] } } };
     req.OCI.Process.Args = ["/bin/sh", "-c", "id"];
     writeFileSync(join(dir, "req.json"), JSON.stringify(req));
     const r = await cli(["policy", "check", policy, join(dir, "req.json"), "--kind", "CreateContainerRequest"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toContain("CreateContainerRequest: denied by data.agent_policy.CreateContainerRequest");
     const json = JSON.parse(
       (await cli(["policy", "check", policy, join(dir, "req.json"), "--kind", "CreateContainerRequest", "-o", "json"]))
@@ -83,7 +83,7 @@ describe("contrast policy check (in-process)", () => {
     writeFileSync(join(dir, "req.json"), JSON.stringify(req));
     const args = ["policy", "check", policy, join(dir, "req.json"), "--kind", "CreateContainerRequest"];
     const r = await cli(args);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toContain('  pause container: args differ at index 0: policy "/pause", request "/bin/sh"\n');
     expect(r.stdout).not.toMatch(/policy\.rego:\d+: /);
     const debug = await cli(["--log-level", "debug", ...args, "--trace", "3"]);
@@ -113,16 +113,16 @@ describe("contrast policy check (in-process)", () => {
     }
   });
 
-  it("exits 2 with a code and hint on a broken policy or missing arguments", async () => {
+  it("exits 1 with a code and hint on a broken policy or missing arguments", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "bad.rego"), "package agent_policy\n\nallow {\n  x := \n}\n");
     writeFileSync(join(dir, "req.json"), "{}");
     const r = await cli(["policy", "check", join(dir, "bad.rego"), join(dir, "req.json"), "--kind", "X"]);
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(1);
     expect(r.stderr).toContain("[REGO_PARSE_ERROR]");
     expect(r.stderr).toMatch(/bad\.rego|policy\.rego:5:1/);
     const missing = await cli(["policy", "check", policy]);
-    expect(missing.status).toBe(2);
+    expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("[CLI_USAGE]");
   });
 });
@@ -144,7 +144,7 @@ describe("contrast policy check: which workload's policy decides", () => {
     writeFileSync(join(dir, "ratings.txt"), req.stdout);
 
     const guess = await cli(["policy", "check", "app.yaml", "--requests", "ratings.txt"], { cwd: dir });
-    expect(guess.status).toBe(2);
+    expect(guess.status).toBe(1);
     expect(guess.stderr).toContain("[POLICY_WORKLOAD_AMBIGUOUS]");
     expect(guess.stderr).toContain("ratings-v1");
 
@@ -156,17 +156,17 @@ describe("contrast policy check: which workload's policy decides", () => {
     const wrong = await cli(["policy", "check", "app.yaml", "--workload", "details-v1", "--requests", "ratings.txt"], {
       cwd: dir,
     });
-    expect(wrong.status).toBe(1);
+    expect(wrong.status).toBe(2);
     const missing = await cli(["policy", "check", "app.yaml", "--workload", "nope", "--requests", "ratings.txt"], {
       cwd: dir,
     });
-    expect(missing.status).toBe(2);
+    expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("[POLICY_NO_WORKLOAD]");
     const notYaml = await cli(
       ["policy", "check", join(KATA, "web/policy.rego"), "--workload", "x", "--requests", "ratings.txt"],
       { cwd: dir },
     );
-    expect(notYaml.status).toBe(2);
+    expect(notYaml.status).toBe(1);
     expect(notYaml.stderr).toContain("[CLI_USAGE]");
   }, 60_000);
 });

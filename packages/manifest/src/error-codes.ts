@@ -27,7 +27,7 @@ export const MANIFEST_ERROR_CODES = [
     code: "SEED_SHARES_INVALID",
     kind: "input",
     meaning: "A seed-shares.json document is invalid.",
-    hint: "Use the seed-shares.json that `contrast set` wrote on the first manifest set, unmodified.",
+    hint: "Use the seed-shares.json written when the manifest was first set, unmodified.",
   },
 ] as const satisfies readonly ErrorCodeInfo[];
 

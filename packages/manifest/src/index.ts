@@ -3,6 +3,7 @@
 export { ManifestError } from "./error.js";
 export { MANIFEST_ERROR_CODES, type ManifestErrorCode } from "./error-codes.js";
 export { parseRuntimeHandler, runtimeHandler } from "./handler.js";
+export { MANIFEST_ISSUE_CODES } from "./issue-codes.js";
 export {
   formatIssue,
   type IssueSeverity,

@@ -73,7 +73,7 @@ export function parseSeedShareDocument(bytes: Uint8Array | string, source = SEED
     problems.push(`salt: expected ${SEED_SALT_BYTES} bytes, got ${doc.salt.length}`);
   if (problems.length > 0) {
     throw new ContrastError("SEED_SHARES_INVALID", `${source} is invalid: ${problems.join("; ")}`, {
-      hint: "Use the seed-shares.json that `contrast set` wrote on the first manifest set, unmodified.",
+      hint: "Use the seed-shares.json written when the manifest was first set, unmodified.",
       details: { problems },
     });
   }

@@ -67,7 +67,7 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
         "MANIFEST_HEX_INVALID",
         p,
         "policy hash must be 64 hex characters (SHA-256)",
-        "Policy hashes are written by `contrast generate`; regenerate rather than editing them.",
+        "Use the hash `contrast policy generate` prints for the workload (SHA-256 of its policy); copy it rather than typing it.",
       );
     } else if (hash !== hash.toLowerCase()) {
       add(
@@ -112,7 +112,7 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
       "MANIFEST_REFERENCE_VALUES_EMPTY",
       ["ReferenceValues"],
       "reference values in manifest cannot be empty. Is the chosen platform supported?",
-      "Run `contrast generate --reference-values <platform>` with one of the platforms that `contrast --help` lists.",
+      "Fill in the reference values of your platform; `contrast --version` lists the platforms (docs/manifest.md).",
     );
   }
   if (rv.sim.length > 0) {
@@ -151,7 +151,7 @@ export function validateManifest(m: Manifest): ManifestIssue[] {
         "MANIFEST_SEEDSHARE_KEY_INVALID",
         p,
         "seed share owner key is not a PKCS#1 RSA public key",
-        "Derive it from seedshare-owner.pem; `contrast generate` writes it for you.",
+        "Derive it from seedshare-owner.pem: the hex of its PKCS#1 DER public key (`openssl rsa -in seedshare-owner.pem -RSAPublicKey_out -outform DER | xxd -p | tr -d '\\n'`).",
       );
     }
   });

@@ -15,7 +15,7 @@ export const MESH_PKI_ERROR_CODES = [
     code: "SALT_INVALID_LENGTH",
     kind: "input",
     meaning: "A salt has the wrong length.",
-    hint: "Use the seed-shares.json that `contrast set` wrote, unmodified.",
+    hint: "Use the seed-shares.json written when the manifest was first set, unmodified.",
   },
   {
     code: "WORKLOAD_SECRET_ID_EMPTY",
@@ -87,7 +87,7 @@ export const MESH_PKI_ERROR_CODES = [
     code: "SEED_SHARE_OWNER_KEY_INVALID",
     kind: "input",
     meaning: "A seed share owner public key of the manifest is not a usable RSA key.",
-    hint: "Regenerate the manifest with `contrast generate`.",
+    hint: "Put the hex PKCS#1 DER public key of seedshare-owner.pem in SeedshareOwnerPubKeys; `contrast manifest validate` checks it.",
   },
   {
     code: "TRANSITION_MALFORMED",

@@ -66,7 +66,9 @@ function requireEc(key: KeyObject, role: string): KeyObject {
     throw new MeshPkiError(
       "KEY_WRONG_TYPE",
       `${role}: expected an ECDSA key on a NIST curve, got ${key.asymmetricKeyType ?? "unknown"}${curve ? ` ${curve}` : ""}`,
-      { hint: `Use an ECDSA P-384 key for the ${role} (\`contrast generate\` creates one).` },
+      {
+        hint: `Use an ECDSA P-384 key for the ${role} (\`openssl ecparam -name secp384r1 -genkey -noout\` creates one).`,
+      },
     );
   }
   return key;
@@ -78,7 +80,7 @@ function requireRsa(key: KeyObject, role: string): KeyObject {
       "KEY_WRONG_TYPE",
       `${role}: expected an RSA key, got ${key.asymmetricKeyType ?? "unknown"}`,
       {
-        hint: `Use an RSA-${SEEDSHARE_OWNER_RSA_BITS} key for the ${role} (\`contrast generate\` creates one).`,
+        hint: `Use an RSA-${SEEDSHARE_OWNER_RSA_BITS} key for the ${role} (\`openssl genrsa -traditional ${SEEDSHARE_OWNER_RSA_BITS}\` creates one).`,
       },
     );
   }

@@ -45,7 +45,10 @@ export function createSeedShareDocument(secret: SeedAndSalt, ownerPublicKeysHex:
     } catch (cause) {
       throw new MeshPkiError("SEED_SHARE_OWNER_KEY_INVALID", `SeedshareOwnerPubKeys[${i}] is not a usable RSA key`, {
         cause,
-        hint: isContrastError(cause) && cause.hint ? cause.hint : "Regenerate the manifest with `contrast generate`.",
+        hint:
+          isContrastError(cause) && cause.hint
+            ? cause.hint
+            : "Put the hex PKCS#1 DER public key of seedshare-owner.pem in SeedshareOwnerPubKeys; `contrast manifest validate` checks it.",
         details: { index: i, reason: isContrastError(cause) ? cause.code : "unknown" },
       });
     }
@@ -69,7 +72,7 @@ export function recoverSeed(doc: SeedShareDocument, ownerPrivateKey: KeyObject):
   }
   if (doc.salt.length !== SALT_BYTES) {
     throw new MeshPkiError("SALT_INVALID_LENGTH", `the salt has ${doc.salt.length} bytes; expected ${SALT_BYTES}`, {
-      hint: "Use the seed-shares.json that `contrast set` wrote, unmodified.",
+      hint: "Use the seed-shares.json written when the manifest was first set, unmodified.",
     });
   }
   return { seed: decryptSeed(share.EncryptedSeed, ownerPrivateKey), salt: new Uint8Array(doc.salt) };

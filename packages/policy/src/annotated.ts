@@ -90,7 +90,7 @@ export function selectAnnotatedPolicy(yamlText: string, source: string, workload
       "POLICY_ANNOTATION_MISSING",
       `${source}: no ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation found`,
       {
-        hint: "Run `contrast generate` first, or pass the .rego file itself.",
+        hint: "Run `contrast policy generate` first, or pass the .rego file itself.",
       },
     );
   }

@@ -105,7 +105,7 @@ export const POLICY_ERROR_CODES = [
     code: "POLICY_ANNOTATION_MISSING",
     kind: "input",
     meaning: "A workload carries no policy annotation.",
-    hint: "Run `contrast generate` first, or pass the .rego file itself.",
+    hint: "Run `contrast policy generate` first, or pass the .rego file itself.",
   },
   {
     code: "POLICY_ANNOTATION_INVALID",

@@ -26,6 +26,7 @@ import type { PolicyData } from "./policy-data/types.js";
 import type { AnnotationFormat, PolicyProfile } from "./profiles/types.js";
 import { DEFAULT_SETTINGS } from "./settings/defaults.js";
 import type { Settings } from "./settings/types.js";
+import type { PolicyWarningCode } from "./warning-codes.js";
 
 /** The runtime class prefix of confidential workloads. */
 export const CONFIDENTIAL_RUNTIME_PREFIX = "contrast-cc";
@@ -67,7 +68,7 @@ export interface GenerateOptions {
 }
 
 export interface PolicyWarning {
-  readonly code: "POLICY_UNSUPPORTED_FIELD" | "POLICY_IMAGE_UNPINNED" | "POLICY_REGO_DIALECT";
+  readonly code: PolicyWarningCode;
   readonly message: string;
   readonly path?: string;
   /** POLICY_IMAGE_UNPINNED: the image reference; there is one warning per image and input. */

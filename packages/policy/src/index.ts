@@ -52,4 +52,5 @@ export { DEFAULT_SETTINGS } from "./settings/defaults.js";
 export { applyJsonPatch } from "./settings/json-patch.js";
 export { loadSettings, settingsToJson } from "./settings/load.js";
 export type { Settings } from "./settings/types.js";
+export { POLICY_WARNING_CODES } from "./warning-codes.js";
 export { writeWorkspaceDefaults } from "./workspace.js";

@@ -1,6 +1,7 @@
 import type { Literal, Module, Query, Rule, Term, WithModifier } from "./ast.js";
 import { REGORUS_0_2_8_BUILTINS, type RegorusFeature } from "./dialect-regorus.js";
 import { type Location, RegoError } from "./errors.js";
+import type { RegoDialectFindingCode } from "./finding-codes.js";
 
 /**
  * A Rego dialect: what another engine accepts, so that a policy written for it can be checked
@@ -25,14 +26,8 @@ export interface RegoDialect {
  */
 export type RegoDialectId = "regorus-0.2.8-kata" | "regorus-0.2.8-microsoft";
 
-/** The finding kinds, each a stable code (RegoDialectFinding.code). */
-export type RegoDialectFindingCode =
-  /** A built-in the dialect does not have (not in the release, or its feature is off). */
-  | "REGO_DIALECT_BUILTIN"
-  /** A built-in called with a number of arguments the dialect refuses. */
-  | "REGO_DIALECT_ARITY"
-  /** `if`, `in` or `every` in a Rego v0 module that does not import it from future.keywords. */
-  | "REGO_DIALECT_KEYWORD";
+/** The finding kinds, each a stable code (RegoDialectFinding.code), registered in finding-codes.ts. */
+export type { RegoDialectFindingCode };
 
 export interface RegoDialectFinding {
   readonly code: RegoDialectFindingCode;

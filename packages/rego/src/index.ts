@@ -18,6 +18,7 @@ export { type CompileOptions, type EvalOptions, Policy, type PolicySource, type 
 export { REGO_ERROR_CODES } from "./error-codes.js";
 export { type Location, RegoError, type RegoErrorCode, RegoParseError } from "./errors.js";
 export type { EvalLimits } from "./evaluator.js";
+export { REGO_FINDING_CODES } from "./finding-codes.js";
 export { type RegoInventory, regoInventory } from "./inventory.js";
 export { type ParseOptions, parseModule } from "./parser.js";
 export { RObject, RSet, type Value } from "./values.js";

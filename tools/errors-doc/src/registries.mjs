@@ -1,18 +1,33 @@
+import { readFileSync } from "node:fs";
 import { API_ERROR_CODES } from "@contrast/api";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { KUBE_ERROR_CODES } from "@contrast/kube";
-import { MANIFEST_ERROR_CODES } from "@contrast/manifest";
+import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES } from "@contrast/oci";
-import { POLICY_ERROR_CODES } from "@contrast/policy";
-import { REGO_ERROR_CODES } from "@contrast/rego";
+import { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from "@contrast/policy";
+import { REGO_ERROR_CODES, REGO_FINDING_CODES } from "@contrast/rego";
 import { X509_ERROR_CODES } from "@contrast/x509";
+import { transformSync } from "esbuild";
+
+/**
+ * The CLI is an app: it has no library build to import from, so its registry is read from its
+ * source (a plain `as const` array whose only import is a type, erased by the transform).
+ */
+async function cliRegistry() {
+  const source = readFileSync(new URL("../../../apps/cli/src/error-codes.ts", import.meta.url), "utf8");
+  const { code } = transformSync(source, { loader: "ts", format: "esm" });
+  return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
+}
+const CLI = await cliRegistry();
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
  * (a word prefix) or is a whole code (an exception kept for compatibility). No code may match the
  * prefixes of two packages, so a code names its package. Packages are listed bottom-up.
+ * `findings` are the codes a package reports without throwing: manifest issues, warnings and
+ * dialect findings, at the severities listed (`warning` when none are).
  */
 export const REGISTRIES = [
   {
@@ -37,20 +52,26 @@ export const REGISTRIES = [
     package: "@contrast/manifest",
     prefixes: ["MANIFEST_", "PLATFORM_", "RUNTIME_HANDLER_", "SEED_SHARES_"],
     codes: MANIFEST_ERROR_CODES,
+    findings: MANIFEST_ISSUE_CODES,
   },
   {
     package: "@contrast/attestation",
     prefixes: ["ATTESTATION_", "COLLATERAL_", "CRL_", "EVIDENCE_", "SIM_", "SNP_", "TDX_", "TSM_"],
     codes: ATTESTATION_ERROR_CODES,
   },
-  { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES },
+  { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES, findings: REGO_FINDING_CODES },
   { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES },
   {
     package: "@contrast/oci",
     prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],
     codes: IMAGE_ERROR_CODES,
   },
-  { package: "@contrast/policy", prefixes: ["POLICY_"], codes: POLICY_ERROR_CODES },
+  {
+    package: "@contrast/policy",
+    prefixes: ["POLICY_"],
+    codes: POLICY_ERROR_CODES,
+    findings: POLICY_WARNING_CODES,
+  },
   {
     package: "@contrast/mesh-pki",
     prefixes: [
@@ -67,4 +88,18 @@ export const REGISTRIES = [
     codes: MESH_PKI_ERROR_CODES,
   },
   { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
+  {
+    package: "@contrast/cli",
+    // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.
+    prefixes: [
+      "CLI_",
+      "REFERENCE_VALUES_",
+      "CERT_CHAIN_INVALID",
+      "FILE_TOO_LARGE",
+      "POLICY_NO_INPUT",
+      "POLICY_UNRECOGNISED",
+    ],
+    codes: CLI.CLI_ERROR_CODES,
+    findings: CLI.CLI_WARNING_CODES,
+  },
 ];

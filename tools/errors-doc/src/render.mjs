@@ -3,6 +3,7 @@ const cell = (s) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 /** docs/errors.md: one table per package, codes in registry order. */
 export function renderErrorsDoc(registries) {
   const total = registries.reduce((n, r) => n + r.codes.length, 0);
+  const findings = registries.reduce((n, r) => n + (r.findings?.length ?? 0), 0);
   const out = [
     "# Error codes",
     "",
@@ -20,7 +21,16 @@ export function renderErrorsDoc(registries) {
     "",
     `${total} codes in ${registries.length} packages. Each package owns the code prefixes listed under`,
     "its name; a code under two packages' prefixes, or the same code in two packages, fails the",
-    "build (tools/errors-doc). The CLI's own codes are not in the registry yet.",
+    "build (tools/errors-doc); a whole code listed as a prefix is a historical exception that wins",
+    "over other packages' word prefixes.",
+    "",
+    "## Warnings and findings",
+    "",
+    `Besides errors, ${findings} codes are reported without failing on their own: manifest findings`,
+    "(`contrast manifest validate`; an `error` finding makes the manifest invalid), warnings (in",
+    "`--output json` under `warnings`) and Rego dialect findings. They follow the same prefix rules;",
+    "a warning may share its code with an error of its own package when one condition is an error",
+    "by default and a warning when relaxed. Each package lists them after its errors.",
     "",
   ];
   for (const r of registries) {
@@ -31,6 +41,15 @@ export function renderErrorsDoc(registries) {
       out.push(`| \`${e.code}\` | ${e.kind} | ${cell(e.meaning)} | ${cell(e.hint)} |`);
     }
     out.push("");
+    if (r.findings !== undefined && r.findings.length > 0) {
+      out.push(`### ${r.package}: warnings and findings`, "");
+      out.push("| Code | Reported as | Meaning | Hint |", "| --- | --- | --- | --- |");
+      for (const f of r.findings) {
+        const as = (f.severities ?? ["warning"]).join(", ");
+        out.push(`| \`${f.code}\` | ${as} | ${cell(f.meaning)} | ${cell(f.hint)} |`);
+      }
+      out.push("");
+    }
   }
   return out.join("\n");
 }

@@ -1,3 +1,4 @@
+import type { Outcome } from "../command-spec.js";
 import type { Context } from "../context.js";
 import { type AttestationVerifyOptions, hexOption, parseNow, usage } from "./attestation/options.js";
 import { snpVerify } from "./attestation/snp.js";
@@ -8,13 +9,13 @@ export type { AttestationVerifyOptions } from "./attestation/options.js";
 /**
  * `contrast attestation verify`: verifies captured evidence offline and prints its claims.
  * Broken evidence fails with an EvidenceError (exit 1); genuine evidence that does not match the
- * reference values fails with an AttestationPolicyError (exit 2).
+ * reference values fails with an AttestationPolicyError (kind policy: exit 2).
  */
 export async function attestationVerify(
   ctx: Context,
   evidenceFile: string,
   opts: AttestationVerifyOptions,
-): Promise<number> {
+): Promise<Outcome> {
   const now = parseNow(opts.now);
   const reportData = hexOption("--report-data", opts.reportData, 64);
   const hostData = hexOption("--host-data", opts.hostData, 32);

@@ -1,4 +1,5 @@
 import { MANIFEST_MAX_BYTES, type ManifestIssue, parseManifest } from "@contrast/manifest";
+import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 
@@ -9,14 +10,15 @@ export interface ManifestValidateOptions {
 const MANIFEST_FILE = "manifest.json";
 
 /**
- * Prints every finding with its code and hint. Exit status 1 when there are errors (or, with
- * --strict, any finding at all); expected-missing values and warnings are reported but pass.
+ * Prints every finding with its code and hint. A negative verdict (exit 2) when there are errors
+ * (or, with --strict, any finding at all); expected-missing values and warnings are reported but
+ * pass. A manifest that cannot be read at all is an error (exit 1).
  */
 export async function manifestValidate(
   ctx: Context,
   file: string | undefined,
   opts: ManifestValidateOptions,
-): Promise<number> {
+): Promise<Outcome> {
   const path = resolvePath(ctx, file, MANIFEST_FILE);
   ctx.log.debug("reading manifest", { path });
   const bytes = await readBounded(path, MANIFEST_MAX_BYTES, "manifest");
@@ -25,11 +27,11 @@ export async function manifestValidate(
   const summary = { errors: count("error"), warnings: count("warning"), expectedMissing: count("expected-missing") };
   const ok = summary.errors === 0 && (!opts.strict || result.issues.length === 0);
   const { out } = ctx;
-
-  if (out.json) {
-    out.result({ ok, file: path, hash: result.hash, canonical: result.canonical, summary, issues: result.issues });
-    return ok ? 0 : 1;
-  }
+  const outcome = {
+    ok,
+    fields: { file: path, hash: result.hash, canonical: result.canonical, summary, issues: result.issues },
+  };
+  if (out.json) return outcome;
 
   const label = file ?? (ctx.workspaceDir === undefined ? MANIFEST_FILE : path);
   for (const issue of result.issues) {
@@ -44,7 +46,7 @@ export async function manifestValidate(
   }
   if (summary.expectedMissing > 0) {
     out.warn(
-      `${summary.expectedMissing} reference value${summary.expectedMissing === 1 ? "" : "s"} must be filled in for your platform before \`contrast set\``,
+      `${summary.expectedMissing} reference value${summary.expectedMissing === 1 ? "" : "s"} must be filled in for your platform before the manifest is set`,
     );
   }
   if (result.manifest !== undefined && !result.canonical && summary.errors === 0) {
@@ -58,7 +60,7 @@ export async function manifestValidate(
   const counts = `${plural(summary.errors, "error")}, ${plural(summary.warnings, "warning")}, ${summary.expectedMissing} expected-missing`;
   if (ok) out.success(`${label} is valid (${counts}; sha256 ${result.hash})`);
   else out.problem(`${label} is invalid (${counts})`);
-  return ok ? 0 : 1;
+  return outcome;
 }
 
 function plural(n: number, word: string): string {

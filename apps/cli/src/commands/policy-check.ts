@@ -16,6 +16,7 @@ import {
   selectAnnotatedPolicy,
 } from "@contrast/policy";
 import { checkDialect, Policy, type RegoDialect } from "@contrast/rego";
+import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { type HonestOptions, honestStreams } from "./policy-requests.js";
@@ -57,84 +58,82 @@ interface Checked {
 /**
  * Evaluates Kata agent requests against a policy as the agent does (AgentPolicy: boolean or
  * {allowed, ops} answers, the state carried through the stream) and prints allowed/denied with
- * the reasons of each denial. Exit status 0 when every request is allowed, 1 when one is denied,
- * 2 when the policy or a request cannot be read.
+ * the reasons of each denial. A denial is a negative verdict (exit 2); a policy or request that
+ * cannot be read is thrown (exit 1).
  */
 export async function policyCheck(
   ctx: Context,
   policyFile: string,
   requestFile: string | undefined,
   opts: PolicyCheckOptions,
-): Promise<number> {
+): Promise<Outcome> {
   const { out } = ctx;
-  try {
-    // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack,
-    // and with an explicit --platform decide as it would (a call it lacks fails the request).
-    const dialect = profileDialect(policyProfile(opts.platform));
-    const emulate = opts.platform === undefined ? {} : { emulate: dialect };
-    const lacking: DialectProblem[] = [];
-    const compile = (source: string, file: string, workload?: string): AgentPolicy => {
-      const policy = Policy.compile({ file, source }, emulate);
-      lacking.push(...dialectProblems(ctx, policy, dialect, workload));
-      return new AgentPolicy(policy, { file });
-    };
-    const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
-    if (!Number.isInteger(traceLines) || traceLines < 0)
-      throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
-    const checked: Checked[] = [];
-    if (opts.honest === true) {
-      if (requestFile !== undefined || opts.kind !== undefined || opts.requests !== undefined) {
-        throw usage("--honest builds the requests itself: pass only the YAML file");
-      }
-      for (const w of await honestStreams(ctx, policyFile, opts)) {
-        // Workloads without a policy (not confidential) never meet an agent policy.
-        if (w.policy === undefined) {
-          ctx.log.info("no policy annotation; skipped", { workload: w.workload });
-          continue;
-        }
-        const agent = compile(w.policy, "policy.rego", w.workload);
-        checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
-      }
-      if (checked.length === 0) {
-        throw new ContrastError(
-          "POLICY_ANNOTATION_MISSING",
-          `${policyFile}: no workload has a ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`,
-          {
-            hint: "Run `contrast policy generate` on the file first.",
-          },
-        );
-      }
-    } else {
-      const policyPath = resolvePath(ctx, policyFile, policyFile);
-      const source = regoSource(await readBounded(policyPath, POLICY_MAX_BYTES, "policy"), policyPath, opts.workload);
-      const agent = compile(source, "policy.rego");
-      let requests: (StreamRequest | AgentRequest)[];
-      if (opts.requests !== undefined) {
-        if (requestFile !== undefined || opts.kind !== undefined) {
-          throw usage("pass either --requests <file> or a request file with --kind, not both");
-        }
-        const path = resolvePath(ctx, opts.requests, opts.requests);
-        requests = parseRequestStream(fromUtf8(await readBounded(path, REQUEST_MAX_BYTES, "request stream")), path);
-      } else {
-        if (requestFile === undefined || opts.kind === undefined) {
-          throw usage("pass a request file and its --kind (e.g. CreateContainerRequest), or --requests <file>");
-        }
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.kind))
-          throw usage(`--kind ${JSON.stringify(opts.kind)} is not a request name`);
-        const path = resolvePath(ctx, requestFile, requestFile);
-        const input = parseJson(await readBounded(path, REQUEST_MAX_BYTES, "request"), { source: path });
-        requests = [{ name: opts.kind, input, line: 1 }];
-      }
-      if (agent.allowsFailures) {
-        out.warn("the policy sets AllowRequestsFailingPolicy: the agent ignores every denial (a debug switch)");
-      }
-      checked.push({ decisions: run(agent, requests, traceLines) });
+  // The agent of the platform's runtime evaluates with regorus 0.2.8: say what it would lack,
+  // and with an explicit --platform decide as it would (a call it lacks fails the request).
+  const dialect = profileDialect(policyProfile(opts.platform));
+  const emulate = opts.platform === undefined ? {} : { emulate: dialect };
+  const lacking: DialectProblem[] = [];
+  const compile = (source: string, file: string, workload?: string): AgentPolicy => {
+    const policy = Policy.compile({ file, source }, emulate);
+    lacking.push(...dialectProblems(ctx, policy, dialect, workload));
+    return new AgentPolicy(policy, { file });
+  };
+  const traceLines = opts.trace === undefined ? 8 : Number(opts.trace);
+  if (!Number.isInteger(traceLines) || traceLines < 0)
+    throw usage(`--trace ${JSON.stringify(opts.trace)} is not a count`);
+  const checked: Checked[] = [];
+  if (opts.honest === true) {
+    if (requestFile !== undefined || opts.kind !== undefined || opts.requests !== undefined) {
+      throw usage("--honest builds the requests itself: pass only the YAML file");
     }
-    return report(ctx, checked, lacking.length === 0 ? undefined : { dialect: dialect.id, findings: lacking });
-  } catch (e) {
-    out.error(ContrastError.from(e));
-    return 2;
+    for (const w of await honestStreams(ctx, policyFile, opts)) {
+      // Workloads without a policy (not confidential) never meet an agent policy.
+      if (w.policy === undefined) {
+        ctx.log.info("no policy annotation; skipped", { workload: w.workload });
+        continue;
+      }
+      const agent = compile(w.policy, "policy.rego", w.workload);
+      checked.push({ workload: w.workload, decisions: run(agent, w.stream.requests, traceLines) });
+    }
+    if (checked.length === 0) {
+      throw new ContrastError(
+        "POLICY_ANNOTATION_MISSING",
+        `${policyFile}: no workload has a ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`,
+        {
+          hint: "Run `contrast policy generate` on the file first.",
+        },
+      );
+    }
+  } else {
+    const policyPath = resolvePath(ctx, policyFile, policyFile);
+    const source = regoSource(await readBounded(policyPath, POLICY_MAX_BYTES, "policy"), policyPath, opts.workload);
+    const agent = compile(source, "policy.rego");
+    let requests: (StreamRequest | AgentRequest)[];
+    if (opts.requests !== undefined) {
+      if (requestFile !== undefined || opts.kind !== undefined) {
+        throw usage("pass either --requests <file> or a request file with --kind, not both");
+      }
+      const path = resolvePath(ctx, opts.requests, opts.requests);
+      requests = parseRequestStream(fromUtf8(await readBounded(path, REQUEST_MAX_BYTES, "request stream")), path);
+    } else {
+      if (requestFile === undefined || opts.kind === undefined) {
+        throw usage("pass a request file and its --kind (e.g. CreateContainerRequest), or --requests <file>");
+      }
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.kind))
+        throw usage(`--kind ${JSON.stringify(opts.kind)} is not a request name`);
+      const path = resolvePath(ctx, requestFile, requestFile);
+      const input = parseJson(await readBounded(path, REQUEST_MAX_BYTES, "request"), { source: path });
+      requests = [{ name: opts.kind, input, line: 1 }];
+    }
+    if (agent.allowsFailures) {
+      out.warn(
+        "the policy sets AllowRequestsFailingPolicy: the agent ignores every denial (a debug switch)",
+        "CLI_POLICY_ALLOWS_FAILURES",
+      );
+    }
+    checked.push({ decisions: run(agent, requests, traceLines) });
   }
+  return report(ctx, checked, lacking.length === 0 ? undefined : { dialect: dialect.id, findings: lacking });
 }
 
 /**
@@ -145,7 +144,12 @@ export async function policyCheck(
 function dialectProblems(ctx: Context, policy: Policy, dialect: RegoDialect, workload?: string): DialectProblem[] {
   return checkDialect(policy.modules, dialect).map((f) => {
     const where = `${workload === undefined ? "" : `${workload}: `}${f.location.file}:${f.location.line}:${f.location.column}`;
-    ctx.out.warn(`${where}: ${f.message}; the agent denies requests that reach it [${f.code}]`);
+    ctx.out.warn(`${where}: ${f.message}; the agent denies requests that reach it`, f.code, {
+      ...(workload === undefined ? {} : { workload }),
+      file: f.location.file,
+      line: f.location.line,
+      column: f.location.column,
+    });
     return {
       ...(workload === undefined ? {} : { workload }),
       code: f.code,
@@ -196,22 +200,19 @@ function report(
   ctx: Context,
   checked: readonly Checked[],
   dialect: { dialect: string; findings: readonly DialectProblem[] } | undefined,
-): number {
+): Outcome {
   const { out } = ctx;
   const all = checked.flatMap((c) => c.decisions);
   const denied = all.filter((d) => !d.allowed).length;
-  const status = denied === 0 ? 0 : 1;
-  if (out.json) {
-    const summary = {
-      ok: denied === 0,
-      allowed: all.length - denied,
-      denied,
-      ...(dialect === undefined ? {} : { dialect }),
-    };
-    if (checked.length === 1 && checked[0]?.workload === undefined) out.result({ ...summary, decisions: all });
-    else out.result({ ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) });
-    return status;
-  }
+  const summary = { allowed: all.length - denied, denied, ...(dialect === undefined ? {} : { dialect }) };
+  const outcome: Outcome = {
+    ok: denied === 0,
+    fields:
+      checked.length === 1 && checked[0]?.workload === undefined
+        ? { ...summary, decisions: all }
+        : { ...summary, workloads: checked.map((c) => ({ workload: c.workload, decisions: c.decisions })) },
+  };
+  if (out.json) return outcome;
   const debug = ctx.logLevel === "debug";
   for (const c of checked) {
     if (c.workload !== undefined) out.info(`${c.workload}:`);
@@ -228,7 +229,7 @@ function report(
     }
   }
   if (all.length > 1) out.info(`${all.length - denied} allowed, ${denied} denied`);
-  return status;
+  return outcome;
 }
 
 /**

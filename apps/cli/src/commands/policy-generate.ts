@@ -18,6 +18,7 @@ import {
   type Settings,
   settingsToJson,
 } from "@contrast/policy";
+import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { openImageSourceFromFlags } from "../images.js";
@@ -49,10 +50,9 @@ const FILE_MAX_BYTES = 16 * 1024 * 1024;
  * Annotates every confidential pod template (runtimeClassName contrast-cc*) of the given files
  * with its agent policy, in place or into --output-file, and prints each workload's policy hash.
  * Every file is generated before any is written, so an error leaves all inputs untouched.
- * Exit status 0 on success, 1 on an error (the CLI's rule: 2 is kept for genuine evidence that
- * does not match).
+ * It has no verdict: it succeeds or throws.
  */
-export async function policyGenerate(ctx: Context, paths: string[], opts: PolicyGenerateOptions): Promise<number> {
+export async function policyGenerate(ctx: Context, paths: string[], opts: PolicyGenerateOptions): Promise<Outcome> {
   const { out } = ctx;
   let images: ImageMetadataSource | undefined;
   try {
@@ -122,9 +122,10 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
     }
     await writeAllAtomically(rewrites);
 
-    if (out.json) {
-      out.result(
-        workloads.map((w) => ({
+    const outcome: Outcome = {
+      ok: true,
+      fields: {
+        workloads: workloads.map((w) => ({
           kind: w.kind,
           namespace: w.namespace,
           name: w.name,
@@ -132,9 +133,9 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
           annotation: w.annotation,
           ...(w.initdata === undefined ? {} : { measured: measuredFields(w.initdata) }),
         })),
-      );
-      return 0;
-    }
+      },
+    };
+    if (out.json) return outcome;
     if (workloads.length === 0) {
       out.warn(
         opts.allPods === true
@@ -151,11 +152,7 @@ export async function policyGenerate(ctx: Context, paths: string[], opts: Policy
         `Generated workload policy annotations${opts.outputFile === undefined ? "" : ` in ${opts.outputFile}`}`,
       );
     }
-    return 0;
-  } catch (e) {
-    out.progress(undefined);
-    out.error(ContrastError.from(e));
-    return 1;
+    return outcome;
   } finally {
     await images?.close();
   }
@@ -196,17 +193,23 @@ function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
     if (w.code === "POLICY_IMAGE_UNPINNED" && w.image !== undefined) {
       unpinned.set(w.image, [...(unpinned.get(w.image) ?? []), ...(w.usedBy ?? [])]);
     } else {
-      ctx.out.warn(`${w.message} [${w.code}]`);
+      const { code, message, ...details } = w;
+      ctx.out.warn(message, code, details);
     }
   }
   for (const [image, usedBy] of unpinned) {
     const users = usedBy.length === 1 ? (usedBy[0] ?? "") : `${usedBy.length} containers`;
-    ctx.out.warn(`image ${image} is not pinned by digest (used by ${users}) [POLICY_IMAGE_UNPINNED]`);
+    ctx.out.warn(`image ${image} is not pinned by digest (used by ${users})`, "POLICY_IMAGE_UNPINNED", {
+      image,
+      usedBy,
+    });
   }
-  if (unpinned.size > 0) {
+  // The summary is for a reader; the JSON document already lists every image.
+  if (unpinned.size > 0 && !ctx.out.json) {
     const n = unpinned.size;
     ctx.out.warn(
-      `${n} image${n === 1 ? " is" : "s are"} not pinned by digest: each policy pins the digest its tag resolves to now, so a moved tag stops the pod; --pin-images writes the digests into the YAML [POLICY_IMAGE_UNPINNED]`,
+      `${n} image${n === 1 ? " is" : "s are"} not pinned by digest: each policy pins the digest its tag resolves to now, so a moved tag stops the pod; --pin-images writes the digests into the YAML`,
+      "POLICY_IMAGE_UNPINNED",
     );
   }
 }

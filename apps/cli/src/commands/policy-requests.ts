@@ -11,6 +11,7 @@ import {
   policyProfile,
   type SandboxIdentity,
 } from "@contrast/policy";
+import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { readBounded } from "../files.js";
 import { openImageSourceFromFlags } from "../images.js";
@@ -102,33 +103,26 @@ export async function honestStreams(ctx: Context, file: string, opts: HonestOpti
 
 /**
  * Writes the honest request stream of a workload (the format `policy check --requests` reads).
- * Exit status 0, or 2 on an error.
+ * It has no verdict: it succeeds or throws.
  */
-export async function policyRequests(ctx: Context, file: string, opts: PolicyRequestsOptions): Promise<number> {
+export async function policyRequests(ctx: Context, file: string, opts: PolicyRequestsOptions): Promise<Outcome> {
   const { out } = ctx;
-  try {
-    const streams = await honestStreams(ctx, file, opts);
-    const text = streams.map((s) => formatRequestStream(s.stream.requests)).join("\n");
-    if (out.json) {
-      out.result({
-        ok: true,
-        workloads: streams.map((s) => ({
-          workload: s.workload,
-          identity: s.stream.identity,
-          requests: s.stream.requests,
-        })),
-      });
-    } else if (opts.outputFile === undefined) {
-      ctx.out.info(text.trimEnd());
-    }
-    if (opts.outputFile !== undefined) {
-      await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), text);
-      for (const s of streams)
-        ctx.log.info("wrote requests", { workload: s.workload, requests: s.stream.requests.length });
-    }
-    return 0;
-  } catch (e) {
-    out.error(ContrastError.from(e));
-    return 2;
+  const streams = await honestStreams(ctx, file, opts);
+  const text = streams.map((s) => formatRequestStream(s.stream.requests)).join("\n");
+  if (!out.json && opts.outputFile === undefined) out.info(text.trimEnd());
+  if (opts.outputFile !== undefined) {
+    await writeFile(resolvePath(ctx, opts.outputFile, opts.outputFile), text);
+    for (const s of streams)
+      ctx.log.info("wrote requests", { workload: s.workload, requests: s.stream.requests.length });
   }
+  return {
+    ok: true,
+    fields: {
+      workloads: streams.map((s) => ({
+        workload: s.workload,
+        identity: s.stream.identity,
+        requests: s.stream.requests,
+      })),
+    },
+  };
 }

@@ -15,6 +15,7 @@ import {
   verifySnpReport,
 } from "@contrast/attestation";
 import { ContrastError, decodePem, toHex } from "@contrast/core";
+import type { Outcome } from "../../command-spec.js";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -87,7 +88,7 @@ export async function snpVerify(
   now: Date,
   reportData: Uint8Array | undefined,
   hostData: Uint8Array | undefined,
-): Promise<number> {
+): Promise<Outcome> {
   const { out } = ctx;
   const product =
     opts.product === undefined
@@ -142,6 +143,7 @@ export async function snpVerify(
     }
     out.warn(
       "verifying SIMULATED evidence: it proves nothing about confidentiality or integrity (development and tests only)",
+      "CLI_EVIDENCE_SIMULATED",
     );
     if (opts.referenceValues === undefined) {
       // Anyone can make a chain that verifies; only the manifest's ArkKeyDigest makes one trusted.
@@ -179,7 +181,13 @@ export async function snpVerify(
         details: { url },
       });
     }
-    out.warn(`no CRL given: revocation of the ASK and the key was not checked (AMD's CRL: ${url})`);
+    out.warn(
+      `no CRL given: revocation of the ASK and the key was not checked (AMD's CRL: ${url})`,
+      "CLI_REVOCATION_UNCHECKED",
+      {
+        crlUrl: url,
+      },
+    );
   }
 
   let matched: number | undefined;
@@ -207,10 +215,7 @@ export async function snpVerify(
   }
 
   const result = claims(verified, opts.platform, matched);
-  if (out.json) {
-    out.result({ ok: true, claims: result });
-    return 0;
-  }
+  if (out.json) return { ok: true, fields: { claims: result } };
   out.success(
     `${opts.platform === "sim" ? "SIMULATED " : ""}${verified.endorsementKey.kind.toUpperCase()}-signed report from a ${verified.product} verified (chain, signature, TCB and chip binding)`,
   );
@@ -228,5 +233,5 @@ export async function snpVerify(
   })) {
     out.info(`  ${k.padEnd(12)} ${v}`);
   }
-  return 0;
+  return { ok: true, fields: { claims: result } };
 }

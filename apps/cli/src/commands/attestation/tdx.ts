@@ -15,6 +15,7 @@ import {
   verifyTdxQuote,
 } from "@contrast/attestation";
 import { fixedClock, toHex } from "@contrast/core";
+import type { Outcome } from "../../command-spec.js";
 import { type Context, resolvePath } from "../../context.js";
 import { readBounded } from "../../files.js";
 
@@ -90,7 +91,7 @@ export async function tdxVerify(
   now: Date,
   reportData: Uint8Array | undefined,
   hostData: Uint8Array | undefined,
-): Promise<number> {
+): Promise<Outcome> {
   const { out } = ctx;
   const input = await readBounded(resolvePath(ctx, evidenceFile, evidenceFile), MAX_EVIDENCE, "evidence");
   // A raw quote starts with its version (4 or 5, u16); a document with protobuf field 1 (0x0a).
@@ -121,9 +122,13 @@ export async function tdxVerify(
   if (tcb === undefined) {
     out.warn(
       "no collateral (--collateral, --collateral-dir or --fetch-collateral): the platform's TCB status, QE identity and revocation were not checked",
+      "CLI_COLLATERAL_MISSING",
     );
   } else if (!tcb.revocationChecked) {
-    out.warn("the collateral lacks the PCK CRL or the root CA CRL: revocation was not checked");
+    out.warn(
+      "the collateral lacks the PCK CRL or the root CA CRL: revocation was not checked",
+      "CLI_REVOCATION_UNCHECKED",
+    );
   }
   const b = verified.quote.body;
   const result = {
@@ -163,10 +168,7 @@ export async function tdxVerify(
       : {}),
     ...(matched === undefined ? {} : { matchedReferenceValues: matched }),
   };
-  if (out.json) {
-    out.result({ ok: true, claims: result });
-    return 0;
-  }
+  if (out.json) return { ok: true, fields: { claims: result } };
   out.success(
     `TDX quote v${result.version} verified (PCK chain to Intel's root, QE report, attestation key, quote signature)`,
   );
@@ -188,5 +190,5 @@ export async function tdxVerify(
   })) {
     out.info(`  ${k.padEnd(12)} ${v}`);
   }
-  return 0;
+  return { ok: true, fields: { claims: result } };
 }

@@ -1,0 +1,15 @@
+import type { CommandSpec } from "./command-spec.js";
+import { ATTESTATION_VERIFY } from "./commands/attestation-verify.flags.js";
+import { MANIFEST_VALIDATE } from "./commands/manifest-validate.flags.js";
+import { POLICY_CHECK } from "./commands/policy-check.flags.js";
+import { POLICY_GENERATE } from "./commands/policy-generate.flags.js";
+import { POLICY_REQUESTS } from "./commands/policy-requests.flags.js";
+
+/** Every command's spec, in help order. The program pairs each with its lazily loaded body. */
+export const SPECS: readonly CommandSpec[] = [
+  MANIFEST_VALIDATE,
+  ATTESTATION_VERIFY,
+  POLICY_CHECK,
+  POLICY_REQUESTS,
+  POLICY_GENERATE,
+];
