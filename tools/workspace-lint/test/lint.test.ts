@@ -92,26 +92,6 @@ describe("workspace-lint", () => {
     expect(messages).toContain("declared: declares @contrast/core but never imports it");
   });
 
-  it("lets tests use a private tool from devDependencies, and nothing else", () => {
-    const testkit = { name: "@contrast/testkit", version: "0.0.0", private: true, license: "Apache-2.0" };
-    const withTestkit = (where: "dependencies" | "devDependencies", file: string) => {
-      const pkg = lib("manifest", { "@contrast/core": "workspace:^" }) as Record<string, unknown>;
-      pkg[where] = { ...(pkg[where] as object), "@contrast/testkit": "workspace:*" };
-      return lint(
-        workspace({
-          ...base,
-          "tools/testkit/package.json": testkit,
-          "tools/testkit/src/index.ts": "export const x = 1;\n",
-          "packages/manifest/package.json": pkg,
-          [`packages/manifest/${file}`]: src.testkitImport,
-        }),
-      ).filter((p) => p.rule === "direction");
-    };
-    expect(withTestkit("devDependencies", "test/a.test.ts")).toEqual([]);
-    expect(withTestkit("devDependencies", "src/a.ts").map((p) => p.where)).toEqual(["packages/manifest/src/a.ts"]);
-    expect(withTestkit("dependencies", "test/a.test.ts").length).toBeGreaterThan(0);
-  });
-
   it("forbids relative imports into another workspace", () => {
     const root = workspace({ ...base, "apps/cli/src/x.ts": src.relativeIntoPackage });
     expect(lint(root)).toEqual([expect.objectContaining({ rule: "relative", where: "apps/cli/src/x.ts" })]);
