@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { yamlFilesUnder } from "@contrast/testkit";
 import { REPO } from "./helpers.js";
 
 /**
@@ -29,15 +30,7 @@ const VALUES: Record<string, string> = {
 const substitute = (text: string) =>
   text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, a, b) => VALUES[a ?? b] ?? whole);
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((e) => {
-      const p = join(dir, e);
-      return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml(\.in)?$/.test(e) ? [p] : [];
-    });
-}
-export const CORPUS_FILES = yamlFiles(CORPUS);
+export const CORPUS_FILES = yamlFilesUnder(CORPUS);
 
 /** A corpus file's text as a user would apply it. */
 export function corpusText(path: string): string {

@@ -95,3 +95,15 @@ describe("testkit", () => {
     expect(openssl(["version"]).toString()).toMatch(/^OpenSSL /);
   });
 });
+
+describe("yamlFilesUnder", () => {
+  it("lists YAML files and Kata's .yaml.in templates recursively, sorted, and nothing else", async () => {
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { yamlFilesUnder } = await import("../src/index.js");
+    const dir = scratchDir();
+    mkdirSync(join(dir, "b/c"), { recursive: true });
+    for (const f of ["z.yaml", "a.yml", "b/c/pod.yaml.in", "b/readme.md", "b/x.json"]) writeFileSync(join(dir, f), "");
+    expect(yamlFilesUnder(dir).map((p) => p.slice(dir.length + 1))).toEqual(["a.yml", "b/c/pod.yaml.in", "z.yaml"]);
+  });
+});
