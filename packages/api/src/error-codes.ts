@@ -56,6 +56,12 @@ export const API_ERROR_CODES = [
     hint: "The server's message names the invalid part of the request.",
   },
   {
+    code: "API_METHOD_UNSUPPORTED",
+    kind: "internal",
+    meaning: "A service descriptor has a streaming method, which the gRPC wiring does not serve.",
+    hint: "Only unary methods are served; the Contrast APIs have no streaming method.",
+  },
+  {
     code: "API_NOT_FOUND",
     kind: "input",
     meaning: "The server has nothing under the requested name.",

@@ -1,0 +1,57 @@
+import type { DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { fromGrpcError } from "./grpc-error.js";
+import { grpcServiceDefinition } from "./services.js";
+
+type UnaryCall = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Absolute deadline of the call. */
+  readonly deadline?: Date;
+  readonly metadata?: grpc.Metadata;
+}
+
+/** A typed, promise-returning client of one protobuf-es service over grpc-js. */
+export type ServiceClient<S extends DescService> = {
+  [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : never;
+} & { close(): void };
+
+/**
+ * A client of `service` at `address` (`host:port`, or `unix:/path`). Every call resolves with the
+ * response message or rejects with the server's ContrastError (code, kind, hint restored by
+ * fromGrpcError), never with a bare grpc-js error. The channel's credentials decide the
+ * transport; the attested-TLS credentials come with @contrast/atls.
+ */
+export function createServiceClient<S extends DescService>(
+  service: S,
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ClientOptions = {},
+): ServiceClient<S> {
+  const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name);
+  const client = new Client(address, credentials, options);
+  const calls: Record<string, unknown> = { close: () => client.close() };
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const raw = (client as unknown as Record<string, UnaryCall | undefined>)[method.localName];
+    calls[method.localName] = (init: MessageInitShape<typeof method.input>, call: CallOptions = {}) =>
+      new Promise((resolve, reject) => {
+        const request = create(method.input, init);
+        const callOptions: grpc.CallOptions = call.deadline === undefined ? {} : { deadline: call.deadline };
+        raw?.call(client, request, call.metadata ?? new grpc.Metadata(), callOptions, (err, response) => {
+          if (err) reject(fromGrpcError(err));
+          else resolve(response);
+        });
+      });
+  }
+  return calls as ServiceClient<S>;
+}
