@@ -16,6 +16,7 @@ import {
   GetManifestsResponseSchema,
   SetManifestRequestSchema,
   type SetManifestResponse,
+  SetManifestResponseSchema,
   UserAPI,
 } from "../src/gen/contrast/userapi_pb.js";
 import { toGrpcStatus } from "../src/grpc-error.js";
@@ -29,7 +30,10 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 // A Coordinator-shaped server: state in memory, every handler answering errors with toGrpcStatus.
 let manifests: Uint8Array[] = [];
 const userApi: grpc.UntypedServiceImplementation = {
-  setManifest(call: grpc.ServerUnaryCall<{ Manifest: Uint8Array }, SetManifestResponse>, callback) {
+  setManifest(
+    call: grpc.ServerUnaryCall<{ Manifest: Uint8Array }, SetManifestResponse>,
+    callback: grpc.sendUnaryData<SetManifestResponse>,
+  ) {
     if (call.request.Manifest.length === 0) {
       callback(
         toGrpcStatus(
@@ -42,16 +46,15 @@ const userApi: grpc.UntypedServiceImplementation = {
       return;
     }
     manifests.push(call.request.Manifest);
-    callback(null, {
-      $typeName: "edgelesssys.contrast.userapi.SetManifestResponse",
-      RootCA: bytes("root"),
-      MeshCA: bytes("mesh"),
-    } as SetManifestResponse);
+    callback(null, create(SetManifestResponseSchema, { RootCA: bytes("root"), MeshCA: bytes("mesh") }));
   },
-  getManifests(_call: grpc.ServerUnaryCall<unknown, GetManifestsResponse>, callback) {
+  getManifests(
+    _call: grpc.ServerUnaryCall<unknown, GetManifestsResponse>,
+    callback: grpc.sendUnaryData<GetManifestsResponse>,
+  ) {
     callback(null, create(GetManifestsResponseSchema, { Manifests: manifests, RootCA: bytes("root") }));
   },
-  recover(_call, callback) {
+  recover(_call: unknown, callback: grpc.sendUnaryData<unknown>) {
     callback(
       toGrpcStatus(
         new ContrastError("COORDINATOR_NOT_IN_RECOVERY", "the Coordinator is already recovered", {

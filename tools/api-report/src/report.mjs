@@ -223,7 +223,16 @@ function typeParams(nodes) {
 }
 
 function typeText(ctx, type, extra = 0) {
-  return clean(ctx.checker.typeToString(type, ctx.source, FLAGS | extra));
+  const text = clean(ctx.checker.typeToString(type, ctx.source, FLAGS | extra));
+  // The checker orders a union's members by when their types were created, which depends on
+  // which files the program happened to read first. Where it spelt a union of literals out
+  // member by member (not as an alias, enum or `boolean`), the report sorts the members, so it
+  // does not change when an unrelated file is added.
+  if (type.isUnion() && type.types.every((t) => t.isLiteral())) {
+    const members = type.types.map((t) => clean(ctx.checker.typeToString(t, ctx.source, FLAGS | extra)));
+    if (members.join(" | ") === text) return members.sort().join(" | ");
+  }
+  return text;
 }
 
 // TypeScript qualifies a type it cannot name from the entry file (a re-exported name has no local

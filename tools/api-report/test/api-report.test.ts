@@ -61,7 +61,7 @@ describe("api-report", { timeout: 120_000 }, () => {
       "interface Shape {",
       "  readonly name: string;",
       "  tags?: string[];",
-      "type Unit = 'cm' | 'in';",
+      "type Unit = 'cm' | 'in' | 'mm';", // declared "in" | "cm" | "mm": literal unions are written sorted
       "function scale<T extends Shape>(shape: T, factor: number): T;",
       "function scale(shape: Shape, factor: number, unit: Unit): Shape;",
       "function unitCircle(): Circle;",
