@@ -7,11 +7,11 @@ import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
 import { buildImage, buildTar, fuzzRuns, veritysetupRoot } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ImageFileSystem } from "../src/fs.js";
 import { processLayerBlob, processLayerTar, tarWithIndex } from "../src/layer.js";
 import { LayersCache } from "../src/layers-cache.js";
 import { type BlobStore, ImageResolver } from "../src/source.js";
 import { paxBytes, paxLines, paxNumber, TarParser } from "../src/tar.js";
+import { memoryFileSystem } from "./helpers/memory-fs.js";
 import { END_OF_ARCHIVE, paxMember, paxRecord, rawHeader, rawMember } from "./helpers/rawtar.js";
 import { readTarfs } from "./helpers/tarfs-reader.js";
 
@@ -527,19 +527,7 @@ describe("layer hashes: the Microsoft fork's tarfs keeps long symlink targets", 
         })();
       },
     };
-    const files = new Map<string, Uint8Array>();
-    const fs: ImageFileSystem = {
-      readFile: async (p) => files.get(p),
-      readChunks: async function* () {},
-      writeFileAtomic: async (p, d) => void files.set(p, d),
-      createExclusive: async (p, d) => {
-        if (files.has(p)) return false;
-        files.set(p, d);
-        return true;
-      },
-      remove: async (p) => void files.delete(p),
-      ageMs: async (p) => (files.has(p) ? 0 : undefined),
-    };
+    const { fs } = memoryFileSystem();
     const get = async (tarfs?: "kata" | "microsoft") => {
       const cache = new LayersCache({ path: "/cache.json", fs });
       await cache.load();

@@ -7,12 +7,12 @@ import {
   veritysetupRoot,
 } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ImageFileSystem } from "../src/fs.js";
 import type { Fetcher } from "../src/http.js";
 import { tarWithIndex } from "../src/layer.js";
 import { LayersCache } from "../src/layers-cache.js";
 import type { LayerProgress } from "../src/metadata.js";
 import { createImageMetadataSource, pinReference } from "../src/source.js";
+import { memoryFileSystem } from "./helpers/memory-fs.js";
 import { RegistryProxy } from "./helpers/proxy.js";
 
 const fetcher: Fetcher = (url, init) => fetch(url, init);
@@ -183,19 +183,7 @@ describe("registry source against Debian's docker-registry", () => {
   });
 
   it("answers layers from the cache the second time and reports progress", async () => {
-    const files = new Map<string, Uint8Array>();
-    const fs: ImageFileSystem = {
-      readFile: async (p) => files.get(p),
-      readChunks: async function* () {},
-      writeFileAtomic: async (p, d) => void files.set(p, d),
-      createExclusive: async (p, d) => {
-        if (files.has(p)) return false;
-        files.set(p, d);
-        return true;
-      },
-      remove: async (p) => void files.delete(p),
-      ageMs: async (p) => (files.has(p) ? 0 : undefined),
-    };
+    const { fs, files } = memoryFileSystem();
     const events: LayerProgress[] = [];
     const blobFetches: string[] = [];
     const counting: Fetcher = (url, init) => {
