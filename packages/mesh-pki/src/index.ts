@@ -28,6 +28,7 @@ export { createSeedShareDocument, recoverSeed } from "./seed-shares.js";
 export {
   assertLatestTransition,
   decodeLatestTransition,
+  decodeTransition,
   encodeLatestTransition,
   encodeTransition,
   type LatestTransition,
@@ -39,4 +40,5 @@ export {
   verifyLatestTransition,
   verifyTransitionSignature,
   verifyUpdateSignature,
+  ZERO_TRANSITION_HASH,
 } from "./transitions.js";

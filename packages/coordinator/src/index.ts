@@ -1,0 +1,9 @@
+// @contrast/coordinator: the Coordinator as a library: its state machine, the history store
+// (port and backends) and the logic of the user API and mesh API, testable without a socket.
+// apps/coordinator wires it to servers, probes, metrics and signals.
+
+export { COORDINATOR_ERROR_CODES, type CoordinatorErrorCode } from "./error-codes.js";
+export { CoordinatorError } from "./errors.js";
+export { History, type HistoryEntry } from "./history/history.js";
+export { MemoryStore } from "./history/memory-store.js";
+export { type HistoryStore, isValidKey } from "./history/store.js";
