@@ -4,6 +4,7 @@
 
 export { COORDINATOR_ERROR_CODES, type CoordinatorErrorCode } from "./error-codes.js";
 export { CoordinatorError } from "./errors.js";
+export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store.js";
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
