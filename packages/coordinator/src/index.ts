@@ -4,7 +4,28 @@
 
 export { COORDINATOR_ERROR_CODES, type CoordinatorErrorCode } from "./error-codes.js";
 export { CoordinatorError } from "./errors.js";
+export {
+  CONFIGMAP_STORE_LABELS,
+  ConfigMapStore,
+  type ConfigMapStoreOptions,
+  configMapName,
+} from "./history/configmap-store.js";
 export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store.js";
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
+export {
+  coreV1Api,
+  type InClusterConfig,
+  inClusterKubeConfig,
+  kubeConfigFromString,
+  SERVICE_ACCOUNT_DIR,
+} from "./peers/kube-api.js";
+export {
+  COORDINATOR_POD_SELECTOR,
+  COORDINATOR_ROLE,
+  type KubernetesPeer,
+  KubernetesPeerSource,
+  type KubernetesPeerSourceOptions,
+  POD_ROLE_KEY,
+} from "./peers/kubernetes-peers.js";
