@@ -9,6 +9,7 @@ export {
   ConfigMapStore,
   type ConfigMapStoreOptions,
   configMapName,
+  statefulSetOwnerOf,
 } from "./history/configmap-store.js";
 export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store.js";
 export { History, type HistoryEntry } from "./history/history.js";

@@ -14,6 +14,7 @@ import {
   History,
   inClusterKubeConfig,
   kubeConfigFromString,
+  statefulSetOwnerOf,
 } from "../src/index.js";
 import { behavesLikeMemoryStore } from "./helpers/store-model.js";
 
@@ -156,7 +157,9 @@ describe("ConfigMapStore", () => {
     const ns = freshNamespace();
     const store = storeFor(ns);
     const before = kube.requests.length;
-    for (const key of ["../x", "a/b/c", "a"]) await expectCodeAsync(() => store.get(key), "HISTORY_KEY_INVALID");
+    // Upstream objectName test cases plus path tricks.
+    for (const key of ["foo/bar/baz", "***/***", "", "../x", "a"])
+      await expectCodeAsync(() => store.get(key), "HISTORY_KEY_INVALID");
     await expectCodeAsync(() => store.set("Manifests/abc", utf8("x")), "HISTORY_KEY_INVALID");
     expect(kube.requests.length).toBe(before);
   });
@@ -186,6 +189,34 @@ describe("ConfigMapStore", () => {
     });
     await store.compareAndSwap("transitions/latest", undefined, utf8("a"));
     expect(kube.configMap(ns, "contrast-store-transitions-latest")?.metadata.ownerReferences).toEqual([owner]);
+  });
+
+  it("takes the owner reference from the StatefulSet that owns its own pod, as newer upstream", async () => {
+    const ns = freshNamespace();
+    const api = coreV1Api(kubeConfigFromString(kube.kubeconfig(ns)));
+    const sts = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "coordinator",
+      uid: "00000000-0000-0000-0000-000000000000",
+    };
+    kube.putPod(ns, { name: "coordinator-0", ip: "10.0.0.1", ownerReferences: [sts] });
+    kube.putPod(ns, { name: "bare", ip: "10.0.0.2" });
+    expect(await statefulSetOwnerOf(api, ns, "coordinator-0")).toEqual([sts]);
+    expect(await statefulSetOwnerOf(api, ns, "bare")).toEqual([]);
+    await expectCodeAsync(() => statefulSetOwnerOf(api, ns, "missing"), "HISTORY_STORE_KUBE_API");
+    const store = new ConfigMapStore({
+      api,
+      namespace: ns,
+      ownerReferences: await statefulSetOwnerOf(api, ns, "coordinator-0"),
+    });
+    await store.set("foo/bar", utf8("val1"));
+    expect(kube.configMap(ns, "contrast-store-foo-bar")?.metadata.ownerReferences).toEqual([sts]);
+  });
+
+  it("names objects as upstream's objectName cases", () => {
+    expect(configMapName("foo/bar")).toBe("contrast-store-foo-bar");
+    expect(configMapName("transitions/latest")).toBe("contrast-store-transitions-latest");
   });
 
   it("works with the in-cluster configuration from injected service-account files, and refuses a server the CA does not vouch for", async () => {

@@ -106,6 +106,7 @@ export class KubeApiDouble {
         creationTimestamp: new Date(0).toISOString(),
         labels: pod.labels ?? {},
         annotations: pod.annotations ?? {},
+        ...(pod.ownerReferences === undefined ? {} : { ownerReferences: pod.ownerReferences }),
       },
       spec: { containers: [{ name: "coordinator", image: "coordinator" }] },
       status: {
@@ -283,6 +284,7 @@ export interface PodSpecForDouble {
   readonly ready?: boolean;
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
+  readonly ownerReferences?: readonly { apiVersion: string; kind: string; name: string; uid: string }[];
 }
 
 export interface KubeObject {

@@ -28,6 +28,32 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /** `set` retries a lost race this often before giving up; every retry means another writer progressed. */
 const SET_ATTEMPTS = 10;
 
+/**
+ * The owner references for the store's ConfigMaps as newer upstream sets them: the StatefulSet
+ * that owns the Coordinator's own pod (`podName` is `HOSTNAME`), so deleting the deployment
+ * deletes its history. Empty when the pod has no StatefulSet owner (a bare pod, a test).
+ */
+export async function statefulSetOwnerOf(
+  api: CoreV1Api,
+  namespace: string,
+  podName: string,
+  requestTimeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<V1OwnerReference[]> {
+  try {
+    const pod = await api.readNamespacedPod({ name: podName, namespace }, timeoutOptions(requestTimeoutMs));
+    return (pod.metadata?.ownerReferences ?? [])
+      .filter((o) => o.kind === "StatefulSet")
+      .map((o) => ({ apiVersion: o.apiVersion || "apps/v1", kind: o.kind, name: o.name, uid: o.uid }));
+  } catch (err) {
+    const f = kubeFailure(err);
+    throw new CoordinatorError(
+      "HISTORY_STORE_KUBE_API",
+      `reading the Coordinator's own pod ${podName} failed${f === undefined ? "" : `: ${f.status} ${f.reason}`.trimEnd()}`,
+      { cause: err, details: { namespace, pod: podName } },
+    );
+  }
+}
+
 /** `contrast-store-<key with "/" replaced by "-">`, as upstream's ConfigMap store names its objects. */
 export function configMapName(key: string): string {
   return `contrast-store-${key.replace("/", "-")}`;
