@@ -226,10 +226,10 @@ describe("FileSystemStore", () => {
 });
 
 describe("FileSystemStore across processes", () => {
-  const script = (() => {
-    const out = join(scratchDir("contrast-cas-hammer-"), "cas-hammer.mjs");
+  const bundle = (name: string) => {
+    const out = join(scratchDir("contrast-fs-store-"), `${name}.mjs`);
     buildSync({
-      entryPoints: [fileURLToPath(new URL("./fixtures/cas-hammer.ts", import.meta.url))],
+      entryPoints: [fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))],
       bundle: true,
       platform: "node",
       format: "esm",
@@ -239,7 +239,9 @@ describe("FileSystemStore across processes", () => {
       logLevel: "error",
     });
     return out;
-  })();
+  };
+  const script = bundle("cas-hammer");
+  const bigWriter = bundle("big-writer");
 
   interface Hammer {
     readonly child: ChildProcess;
@@ -303,4 +305,42 @@ describe("FileSystemStore across processes", () => {
     const final = readFileSync(join(dir, "history", "transitions", "latest"), "utf8");
     expect(Number(final.split(" ")[0])).toBe(target);
   }, 180_000);
+
+  /** A value written by big-writer: 2 MiB of "a" or 3 MiB of "b", nothing in between. */
+  const isWholeValue = (v: Uint8Array | undefined) =>
+    v !== undefined &&
+    ((v.length === 2 << 20 && v.every((b) => b === 0x61)) || (v.length === 3 << 20 && v.every((b) => b === 0x62)));
+
+  it("never lets a reader see a partial value while another process writes", async () => {
+    const dir = scratchDir();
+    const writer = spawn(process.execPath, [bigWriter, dir], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve) => writer.stdout?.once("data", () => resolve()));
+      const reader = await open(dir);
+      for (let i = 0; i < 150; i++) {
+        const v = await reader.get("manifests/big");
+        expect(isWholeValue(v), `read ${i}: ${v?.length} bytes`).toBe(true);
+      }
+    } finally {
+      writer.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  it("keeps a whole value when the writer is killed with SIGKILL mid-write, and cleans its temporary file", async () => {
+    const dir = scratchDir();
+    for (let trial = 0; trial < 5; trial++) {
+      const writer = spawn(process.execPath, [bigWriter, dir], { stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise<void>((resolve) => writer.stdout?.once("data", () => resolve()));
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      writer.kill("SIGKILL");
+      await new Promise((r) => writer.once("exit", r));
+      const store = await open(dir, { staleLockMs: 0 });
+      expect(isWholeValue(await store.get("manifests/big"))).toBe(true);
+      // Its lock (dead pid) and temporary file are gone after the next write and open.
+      await store.set("manifests/other", utf8("x"));
+      await store.set("manifests/big", new Uint8Array(2 << 20).fill(0x61));
+      await open(dir, { staleLockMs: 0 });
+      expect(readdirSync(join(dir, "history", "manifests")).sort()).toEqual(["big", "other"]);
+    }
+  }, 120_000);
 });
