@@ -16,10 +16,9 @@ export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
 export {
-  coreV1Api,
   type InClusterConfig,
-  inClusterKubeConfig,
-  kubeConfigFromString,
+  inClusterCoreV1Api,
+  kubeconfigCoreV1Api,
   SERVICE_ACCOUNT_DIR,
 } from "./peers/kube-api.js";
 export {

@@ -10,10 +10,9 @@ import {
   CONFIGMAP_STORE_LABELS,
   ConfigMapStore,
   configMapName,
-  coreV1Api,
   History,
-  inClusterKubeConfig,
-  kubeConfigFromString,
+  inClusterCoreV1Api,
+  kubeconfigCoreV1Api,
   statefulSetOwnerOf,
 } from "../src/index.js";
 import { behavesLikeMemoryStore } from "./helpers/store-model.js";
@@ -30,9 +29,9 @@ let nsCounter = 0;
 /** A fresh namespace per test, so tests sharing the double do not see each other's ConfigMaps. */
 const freshNamespace = () => `ns-${++nsCounter}`;
 
-const storeFor = (namespace: string, extra: { requestTimeoutMs?: number; token?: string } = {}) =>
+const storeFor = async (namespace: string, extra: { requestTimeoutMs?: number; token?: string } = {}) =>
   new ConfigMapStore({
-    api: coreV1Api(kubeConfigFromString(kube.kubeconfig(namespace, extra.token))),
+    api: await kubeconfigCoreV1Api(kube.kubeconfig(namespace, extra.token)),
     namespace,
     ...(extra.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: extra.requestTimeoutMs }),
   });
@@ -40,7 +39,7 @@ const storeFor = (namespace: string, extra: { requestTimeoutMs?: number; token?:
 describe("ConfigMapStore", () => {
   it("keeps key <kind>/<name> in ConfigMap contrast-store-<kind>-<name> as binaryData[<name>] with upstream's labels", async () => {
     const ns = freshNamespace();
-    const store = storeFor(ns);
+    const store = await storeFor(ns);
     expect(await store.get("manifests/abc")).toBeUndefined();
     await store.set("manifests/abc", utf8("hello"));
     expect(configMapName("manifests/abc")).toBe("contrast-store-manifests-abc");
@@ -55,7 +54,7 @@ describe("ConfigMapStore", () => {
   });
 
   it("implements compareAndSwap's contract (absent, mismatch, match)", async () => {
-    const store = storeFor(freshNamespace());
+    const store = await storeFor(freshNamespace());
     const k = "transitions/latest";
     expect(await store.compareAndSwap(k, utf8("x"), utf8("a"))).toBe(false);
     expect(await store.get(k)).toBeUndefined();
@@ -68,7 +67,7 @@ describe("ConfigMapStore", () => {
 
   it("holds a History: upstream's contrast-store-transitions-latest, readable by a second client", async () => {
     const ns = freshNamespace();
-    const h = new History(storeFor(ns));
+    const h = new History(await storeFor(ns));
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
     const m = await h.putManifest(utf8("hello"));
     const t = await h.setLatest(
@@ -88,20 +87,20 @@ describe("ConfigMapStore", () => {
       "base64",
     );
     expect(toHex(latest.subarray(0, 32))).toBe(toHex(t.transitionHash));
-    const again = new History(storeFor(ns));
+    const again = new History(await storeFor(ns));
     expect((await again.getLatest(publicKey))?.transitionHash).toEqual(t.transitionHash);
   });
 
   it("answers every sequence of operations as the MemoryStore does (property)", async () => {
     await fc.assert(
-      behavesLikeMemoryStore(async () => storeFor(freshNamespace())),
+      behavesLikeMemoryStore(() => storeFor(freshNamespace())),
       { numRuns: Math.min(fuzzRuns(30), 500) },
     );
   });
 
   it("gives exactly one winner when two stores swap from the same value concurrently", async () => {
     const ns = freshNamespace();
-    const [a, b] = [storeFor(ns), storeFor(ns)];
+    const [a, b] = [await storeFor(ns), await storeFor(ns)];
     const k = "transitions/latest";
     expect(
       await Promise.all([a.compareAndSwap(k, undefined, utf8("a0")), b.compareAndSwap(k, undefined, utf8("b0"))]),
@@ -120,7 +119,7 @@ describe("ConfigMapStore", () => {
 
   it("loses no increment with eight concurrent writers on two clients", async () => {
     const ns = freshNamespace();
-    const stores = [storeFor(ns), storeFor(ns)];
+    const stores = [await storeFor(ns), await storeFor(ns)];
     const key = "transitions/latest";
     const wins: number[] = [];
     await Promise.all(
@@ -141,7 +140,7 @@ describe("ConfigMapStore", () => {
 
   it("retries a set that lost an update race, and keeps other entries of a shared ConfigMap", async () => {
     const ns = freshNamespace();
-    const store = storeFor(ns);
+    const store = await storeFor(ns);
     await store.set("policies/abc", utf8("one"));
     kube.failNext("PUT", `/api/v1/namespaces/${ns}/configmaps/contrast-store-policies-abc`, 409, "Conflict", 2);
     await store.set("policies/abc", utf8("two"));
@@ -155,7 +154,7 @@ describe("ConfigMapStore", () => {
 
   it("rejects keys outside the grammar and upper-case keys without a request", async () => {
     const ns = freshNamespace();
-    const store = storeFor(ns);
+    const store = await storeFor(ns);
     const before = kube.requests.length;
     // Upstream objectName test cases plus path tricks.
     for (const key of ["foo/bar/baz", "***/***", "", "../x", "a"])
@@ -166,8 +165,12 @@ describe("ConfigMapStore", () => {
 
   it("reports API failures as HISTORY_STORE_KUBE_API: bad token, server error, too large, timeout", async () => {
     const ns = freshNamespace();
-    await expectCodeAsync(() => storeFor(ns, { token: "wrong" }).get("manifests/abc"), "HISTORY_STORE_KUBE_API", "io");
-    const store = storeFor(ns, { requestTimeoutMs: 500 });
+    await expectCodeAsync(
+      async () => (await storeFor(ns, { token: "wrong" })).get("manifests/abc"),
+      "HISTORY_STORE_KUBE_API",
+      "io",
+    );
+    const store = await storeFor(ns, { requestTimeoutMs: 500 });
     kube.failNext("GET", `/api/v1/namespaces/${ns}/configmaps/`, 500, "InternalError");
     await expectCodeAsync(() => store.get("manifests/abc"), "HISTORY_STORE_KUBE_API");
     // A ConfigMap holds at most 1 MiB: the API server refuses larger values with 422 Invalid.
@@ -183,7 +186,7 @@ describe("ConfigMapStore", () => {
     const ns = freshNamespace();
     const owner = { apiVersion: "apps/v1", kind: "StatefulSet", name: "coordinator", uid: "1234-5678" };
     const store = new ConfigMapStore({
-      api: coreV1Api(kubeConfigFromString(kube.kubeconfig(ns))),
+      api: await kubeconfigCoreV1Api(kube.kubeconfig(ns)),
       namespace: ns,
       ownerReferences: [owner],
     });
@@ -193,7 +196,7 @@ describe("ConfigMapStore", () => {
 
   it("takes the owner reference from the StatefulSet that owns its own pod, as newer upstream", async () => {
     const ns = freshNamespace();
-    const api = coreV1Api(kubeConfigFromString(kube.kubeconfig(ns)));
+    const api = await kubeconfigCoreV1Api(kube.kubeconfig(ns));
     const sts = {
       apiVersion: "apps/v1",
       kind: "StatefulSet",
@@ -228,7 +231,7 @@ describe("ConfigMapStore", () => {
     const port = new URL(kube.url).port;
     const ns = freshNamespace();
     const store = new ConfigMapStore({
-      api: coreV1Api(inClusterKubeConfig({ host: "127.0.0.1", port, tokenFile, caFile })),
+      api: await inClusterCoreV1Api({ host: "127.0.0.1", port, tokenFile, caFile }),
       namespace: ns,
     });
     await store.set("manifests/abc", utf8("in-cluster"));
@@ -237,7 +240,7 @@ describe("ConfigMapStore", () => {
     try {
       writeFileSync(caFile, other.caPem);
       const untrusting = new ConfigMapStore({
-        api: coreV1Api(inClusterKubeConfig({ host: "127.0.0.1", port, tokenFile, caFile })),
+        api: await inClusterCoreV1Api({ host: "127.0.0.1", port, tokenFile, caFile }),
         namespace: ns,
       });
       await expectCodeAsync(() => untrusting.get("manifests/abc"), "HISTORY_STORE_KUBE_API");

@@ -1,6 +1,6 @@
 import { expectCodeAsync, KubeApiDouble, type PodSpecForDouble } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COORDINATOR_POD_SELECTOR, coreV1Api, KubernetesPeerSource, kubeConfigFromString } from "../src/index.js";
+import { COORDINATOR_POD_SELECTOR, KubernetesPeerSource, kubeconfigCoreV1Api } from "../src/index.js";
 
 let kube: KubeApiDouble;
 beforeAll(async () => {
@@ -22,11 +22,11 @@ const coordinatorPod = (name: string, ip: string, extra: Partial<PodSpecForDoubl
   ...extra,
 });
 
-function peersIn(pods: PodSpecForDouble[]): { source: KubernetesPeerSource; namespace: string } {
+async function peersIn(pods: PodSpecForDouble[]): Promise<{ source: KubernetesPeerSource; namespace: string }> {
   const namespace = `peers-${++nsCounter}`;
   for (const p of pods) kube.putPod(namespace, p);
   const source = new KubernetesPeerSource({
-    api: coreV1Api(kubeConfigFromString(kube.kubeconfig(namespace))),
+    api: await kubeconfigCoreV1Api(kube.kubeconfig(namespace)),
     namespace,
     selfName: self,
   });
@@ -36,12 +36,12 @@ function peersIn(pods: PodSpecForDouble[]): { source: KubernetesPeerSource; name
 describe("KubernetesPeerSource", () => {
   // The cases of upstream's peer discovery test, plus the ones its filter implies.
   it("finds nothing without pods, and nothing when only itself runs", async () => {
-    expect(await peersIn([]).source.listPeers()).toEqual([]);
-    expect(await peersIn([coordinatorPod(self, "1.2.3.4")]).source.listPeers()).toEqual([]);
+    expect(await (await peersIn([])).source.listPeers()).toEqual([]);
+    expect(await (await peersIn([coordinatorPod(self, "1.2.3.4")])).source.listPeers()).toEqual([]);
   });
 
   it("lists the other ready Coordinators by name and pod IP, asking the API server with upstream's selector", async () => {
-    const { source, namespace } = peersIn([
+    const { source, namespace } = await peersIn([
       coordinatorPod(self, "1.2.3.4"),
       coordinatorPod("coordinator-2", "9.10.11.12"),
       coordinatorPod("coordinator-1", "5.6.7.8"),
@@ -56,7 +56,7 @@ describe("KubernetesPeerSource", () => {
   });
 
   it("skips peers that are not ready, have no IP yet, lack the coordinator role or are other apps", async () => {
-    const { source } = peersIn([
+    const { source } = await peersIn([
       coordinatorPod(self, "1.2.3.4"),
       coordinatorPod("coordinator-1", "5.6.7.8", { ready: false }),
       coordinatorPod("coordinator-2", "5.6.7.9", { ip: undefined }),
@@ -73,7 +73,7 @@ describe("KubernetesPeerSource", () => {
   });
 
   it("accepts the role as a label (newer upstream deployments)", async () => {
-    const { source } = peersIn([
+    const { source } = await peersIn([
       coordinatorPod("coordinator-1", "5.6.7.8", {
         annotations: {},
         labels: { "app.kubernetes.io/name": "coordinator", "contrast.edgeless.systems/pod-role": "coordinator" },
@@ -83,7 +83,7 @@ describe("KubernetesPeerSource", () => {
   });
 
   it("reports a refused listing as COORDINATOR_PEER_DISCOVERY_FAILED", async () => {
-    const { source, namespace } = peersIn([coordinatorPod("coordinator-1", "5.6.7.8")]);
+    const { source, namespace } = await peersIn([coordinatorPod("coordinator-1", "5.6.7.8")]);
     kube.failNext("GET", `/api/v1/namespaces/${namespace}/pods`, 403, "Forbidden");
     await expectCodeAsync(() => source.listPeers(), "COORDINATOR_PEER_DISCOVERY_FAILED", "io");
     expect(await source.listPeers()).toHaveLength(1);

@@ -6,7 +6,7 @@ import { checkKey } from "./memory-store.js";
 import type { HistoryStore } from "./store.js";
 
 export interface ConfigMapStoreOptions {
-  /** A core/v1 client (`coreV1Api(inClusterKubeConfig(...))`). */
+  /** A core/v1 client (`await inClusterCoreV1Api(...)`). */
   readonly api: CoreV1Api;
   /** The namespace the Coordinator runs in; its service account needs get/create/update on ConfigMaps there. */
   readonly namespace: string;
@@ -40,7 +40,7 @@ export async function statefulSetOwnerOf(
   requestTimeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<V1OwnerReference[]> {
   try {
-    const pod = await api.readNamespacedPod({ name: podName, namespace }, timeoutOptions(requestTimeoutMs));
+    const pod = await api.readNamespacedPod({ name: podName, namespace }, await timeoutOptions(requestTimeoutMs));
     return (pod.metadata?.ownerReferences ?? [])
       .filter((o) => o.kind === "StatefulSet")
       .map((o) => ({ apiVersion: o.apiVersion || "apps/v1", kind: o.kind, name: o.name, uid: o.uid }));
@@ -131,7 +131,7 @@ export class ConfigMapStore implements HistoryStore {
 
   async #read(name: string, key: string): Promise<V1ConfigMap | undefined> {
     try {
-      return await this.#api.readNamespacedConfigMap({ name, namespace: this.#namespace }, this.#opts());
+      return await this.#api.readNamespacedConfigMap({ name, namespace: this.#namespace }, await this.#opts());
     } catch (err) {
       if (kubeFailure(err)?.status === 404) return undefined;
       throw this.#failure("reading", key, name, err);
@@ -152,7 +152,7 @@ export class ConfigMapStore implements HistoryStore {
       binaryData: { [entry]: Buffer.from(value).toString("base64") },
     };
     try {
-      await this.#api.createNamespacedConfigMap({ namespace: this.#namespace, body }, this.#opts());
+      await this.#api.createNamespacedConfigMap({ namespace: this.#namespace, body }, await this.#opts());
       return true;
     } catch (err) {
       if (kubeFailure(err)?.status === 409) return false;
@@ -172,7 +172,7 @@ export class ConfigMapStore implements HistoryStore {
       binaryData: { ...cm.binaryData, [entry]: Buffer.from(value).toString("base64") },
     };
     try {
-      await this.#api.replaceNamespacedConfigMap({ name, namespace: this.#namespace, body }, this.#opts());
+      await this.#api.replaceNamespacedConfigMap({ name, namespace: this.#namespace, body }, await this.#opts());
       return true;
     } catch (err) {
       const status = kubeFailure(err)?.status;

@@ -1,12 +1,17 @@
 import { isIPv6 } from "node:net";
-import {
-  ApiException,
-  type ConfigurationOptions,
-  CoreV1Api,
-  KubeConfig,
-  Observable,
-  type ObservableMiddleware,
-} from "@kubernetes/client-node";
+import type { ConfigurationOptions, CoreV1Api, ObservableMiddleware } from "@kubernetes/client-node";
+
+type ClientNode = typeof import("@kubernetes/client-node");
+let clientNodeModule: Promise<ClientNode> | undefined;
+
+/**
+ * The Kubernetes client library, loaded on first use: it takes most of a second to load, and a
+ * Coordinator on the filesystem store never needs it.
+ */
+function clientNode(): Promise<ClientNode> {
+  clientNodeModule ??= import("@kubernetes/client-node");
+  return clientNodeModule;
+}
 
 /** Where a Coordinator pod finds the API server and its service-account credentials. */
 export interface InClusterConfig {
@@ -23,12 +28,13 @@ export interface InClusterConfig {
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /**
- * The pod's own API access, like client-go's `rest.InClusterConfig`, with every input passed in:
- * the library reads neither the environment nor fixed paths on its own.
+ * A core/v1 client with the pod's own API access, like client-go's `rest.InClusterConfig`, with
+ * every input passed in: the library reads neither the environment nor fixed paths on its own.
  */
-export function inClusterKubeConfig(config: InClusterConfig): KubeConfig {
+export async function inClusterCoreV1Api(config: InClusterConfig): Promise<CoreV1Api> {
+  const k8s = await clientNode();
   const host = isIPv6(config.host) ? `[${config.host}]` : config.host;
-  const kc = new KubeConfig();
+  const kc = new k8s.KubeConfig();
   kc.loadFromClusterAndUser(
     {
       name: "in-cluster",
@@ -41,23 +47,20 @@ export function inClusterKubeConfig(config: InClusterConfig): KubeConfig {
       authProvider: { name: "tokenFile", config: { tokenFile: config.tokenFile ?? `${SERVICE_ACCOUNT_DIR}/token` } },
     },
   );
-  return kc;
+  return kc.makeApiClient(k8s.CoreV1Api);
 }
 
-/** A kubeconfig document (YAML or JSON), e.g. for running a Coordinator outside the cluster. */
-export function kubeConfigFromString(document: string): KubeConfig {
-  const kc = new KubeConfig();
+/** A core/v1 client from a kubeconfig document (YAML or JSON), e.g. for a Coordinator outside the cluster. */
+export async function kubeconfigCoreV1Api(document: string): Promise<CoreV1Api> {
+  const k8s = await clientNode();
+  const kc = new k8s.KubeConfig();
   kc.loadFromString(document);
-  return kc;
-}
-
-/** The core/v1 client the ConfigMap store and peer discovery take. */
-export function coreV1Api(kc: KubeConfig): CoreV1Api {
-  return kc.makeApiClient(CoreV1Api);
+  return kc.makeApiClient(k8s.CoreV1Api);
 }
 
 /** Per-call options that abort a request after `ms` (upstream gives every API call 10 s). */
-export function timeoutOptions(ms: number): ConfigurationOptions<ObservableMiddleware> {
+export async function timeoutOptions(ms: number): Promise<ConfigurationOptions<ObservableMiddleware>> {
+  const { Observable } = await clientNode();
   const middleware: ObservableMiddleware = {
     pre: (ctx) => {
       ctx.setSignal(AbortSignal.timeout(ms));
@@ -77,7 +80,10 @@ export interface KubeFailure {
 
 /** The HTTP status and Status reason of a client error, or undefined for other failures (network, abort). */
 export function kubeFailure(err: unknown): KubeFailure | undefined {
-  if (!(err instanceof ApiException)) return undefined;
+  // The client's ApiException, recognised by shape so that this module need not load the client.
+  if (!(err instanceof Error) || !("body" in err) || !("headers" in err)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "number") return undefined;
   let body: unknown = err.body;
   if (typeof body === "string") {
     try {
@@ -88,7 +94,7 @@ export function kubeFailure(err: unknown): KubeFailure | undefined {
   }
   const b = (typeof body === "object" && body !== null ? body : {}) as { reason?: unknown; message?: unknown };
   return {
-    status: err.code,
+    status: code,
     reason: typeof b.reason === "string" ? b.reason : "",
     message: typeof b.message === "string" ? b.message : (String(err.message).split("\n")[0] ?? ""),
   };

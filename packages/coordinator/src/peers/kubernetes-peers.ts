@@ -41,7 +41,7 @@ export class KubernetesPeerSource {
     try {
       const list = await api.listNamespacedPod(
         { namespace, labelSelector: this.#options.labelSelector ?? COORDINATOR_POD_SELECTOR },
-        timeoutOptions(this.#options.requestTimeoutMs ?? 10_000),
+        await timeoutOptions(this.#options.requestTimeoutMs ?? 10_000),
       );
       pods = list.items;
     } catch (err) {
