@@ -120,7 +120,7 @@ describe("FileSystemStore", () => {
     const dir = scratchDir();
     const lock = writeLock(dir, "transitions/latest", lockOf(deadPid()));
     // Not by age: the lock is fresh and the stale age far away, so only the dead pid can explain it.
-    const store = await open(dir, { staleLockMs: 3600_000, lockTimeoutMs: 2_000 });
+    const store = await open(dir, { staleLockMs: 3600_000, lockTimeoutMs: 10_000 });
     expect(await store.compareAndSwap("transitions/latest", undefined, utf8("a"))).toBe(true);
     expect(existsSync(lock)).toBe(false);
   });
@@ -307,9 +307,9 @@ describe("FileSystemStore across processes", () => {
   }, 180_000);
 
   /** A value written by big-writer: 2 MiB of "a" or 3 MiB of "b", nothing in between. */
+  const wholeValues = [Buffer.alloc(2 << 20, 0x61), Buffer.alloc(3 << 20, 0x62)];
   const isWholeValue = (v: Uint8Array | undefined) =>
-    v !== undefined &&
-    ((v.length === 2 << 20 && v.every((b) => b === 0x61)) || (v.length === 3 << 20 && v.every((b) => b === 0x62)));
+    v !== undefined && wholeValues.some((w) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).equals(w));
 
   it("never lets a reader see a partial value while another process writes", async () => {
     const dir = scratchDir();
