@@ -242,6 +242,7 @@ describe("FileSystemStore across processes", () => {
   };
   const script = bundle("cas-hammer");
   const bigWriter = bundle("big-writer");
+  const historyWriter = bundle("history-writer");
 
   interface Hammer {
     readonly child: ChildProcess;
@@ -342,5 +343,40 @@ describe("FileSystemStore across processes", () => {
       await open(dir, { staleLockMs: 0 });
       expect(readdirSync(join(dir, "history", "manifests")).sort()).toEqual(["big", "other"]);
     }
+  }, 120_000);
+
+  it("keeps one linear, verifiable history when four Coordinator processes append to one state directory", async () => {
+    const dir = scratchDir();
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const keyFile = join(dir, "key.pem");
+    writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const perWriter = 8;
+    const runs = ["w0", "w1", "w2", "w3"].map(
+      (id) =>
+        new Promise<string[]>((resolve, reject) => {
+          const child = spawn(process.execPath, [historyWriter, dir, keyFile, id, String(perWriter)], {
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          let out = "";
+          let err = "";
+          child.stdout?.on("data", (d: Buffer) => {
+            out += d.toString();
+          });
+          child.stderr?.on("data", (d: Buffer) => {
+            err += d.toString();
+          });
+          child.on("exit", (code) =>
+            code === 0 ? resolve(out.trim().split("\n")) : reject(new Error(`writer ${id}: ${err}`)),
+          );
+        }),
+    );
+    const won = (await Promise.all(runs)).flat();
+    const history = new History(await open(dir));
+    const latest = await history.getLatest(publicKey);
+    const chain = await history.chain(latest?.transitionHash ?? new Uint8Array(32));
+    // Every acknowledged append is in the one chain, and the chain holds nothing else: no fork.
+    expect(chain).toHaveLength(4 * perWriter);
+    expect(new Set(chain.map((e) => toHex(e.transitionHash)))).toEqual(new Set(won));
+    expect(new Set(chain.map((e) => Buffer.from(e.manifest).toString())).size).toBe(4 * perWriter);
   }, 120_000);
 });
