@@ -138,6 +138,40 @@ describe("ConfigMapStore", () => {
     expect(kube.requests.filter((r) => r.startsWith(`PUT /api/v1/namespaces/${ns}/`)).length).toBeGreaterThan(29);
   });
 
+  it("keeps one linear history when four Coordinators on separate clients append concurrently", async () => {
+    const ns = freshNamespace();
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const perWriter = 3;
+    const won = (
+      await Promise.all(
+        ["w0", "w1", "w2", "w3"].map(async (id) => {
+          const history = new History(await storeFor(ns));
+          const mine: string[] = [];
+          while (mine.length < perWriter) {
+            const latest = await history.getLatest(publicKey);
+            const manifest = await history.putManifest(utf8(`manifest ${id}-${mine.length}`));
+            try {
+              const next = await history.setLatest(
+                latest,
+                { manifestHash: manifest, previousTransitionHash: latest?.transitionHash ?? ZERO_TRANSITION_HASH },
+                privateKey,
+              );
+              mine.push(toHex(next.transitionHash));
+            } catch (e) {
+              if ((e as { code?: string }).code !== "HISTORY_CONCURRENT_UPDATE") throw e;
+            }
+          }
+          return mine;
+        }),
+      )
+    ).flat();
+    const history = new History(await storeFor(ns));
+    const latest = await history.getLatest(publicKey);
+    const chain = await history.chain(latest?.transitionHash ?? new Uint8Array(32));
+    expect(chain).toHaveLength(4 * perWriter);
+    expect(new Set(chain.map((e) => toHex(e.transitionHash)))).toEqual(new Set(won));
+  }, 60_000);
+
   it("retries a set that lost an update race, and keeps other entries of a shared ConfigMap", async () => {
     const ns = freshNamespace();
     const store = await storeFor(ns);
