@@ -245,7 +245,7 @@ describe("NewMeshCert", () => {
     const { c } = await running({ maxNonces: 3 });
     const key = ecKey("P-256");
     const caller = callerOf(key);
-    const nonces = [];
+    const nonces: Uint8Array[] = [];
     for (let i = 0; i < 5; i++) nonces.push((await c.newAttestationNonce(caller)).Nonce);
     expect(c.pendingNonces).toBe(3);
     const use = (n: Uint8Array) =>
