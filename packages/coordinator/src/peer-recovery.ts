@@ -87,7 +87,13 @@ export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryO
     const transition = await history.getTransition(latest.transitionHash);
     const manifestBytes = await history.getManifest(transition.manifestHash);
     if (!bytesEqual(manifestBytes, answer.LatestManifest)) {
-      throw invalid("the peer's latest manifest is not the one this store's latest transition names");
+      // Same seed, so the same deployment: a manifest was set between the peer's answer and our
+      // read of the store. Transient; the caller's recovery loop asks again.
+      throw new CoordinatorError(
+        "COORDINATOR_PEER_STATE_MOVED",
+        "the peer's latest manifest is not the one this store's latest transition names",
+        { hint: "Transient: recovery is retried with the peer's current state." },
+      );
     }
     let meshCaKey: ReturnType<typeof parseEcPrivateKey>;
     try {

@@ -346,7 +346,7 @@ describe("peer recovery (mesh API Recover)", () => {
     );
   });
 
-  it("refuses a peer whose latest manifest differs from the store's", async () => {
+  it("reports a peer whose latest manifest differs from the store's as a transient race", async () => {
     const { c: a, store } = await running();
     const b = await open(store).coordinator;
     const key = ecKey("P-256");
@@ -365,7 +365,7 @@ describe("peer recovery (mesh API Recover)", () => {
           clientPublicKeyDer: publicKeyDer(key),
           issuer: issuerFor("coordinator"),
         }),
-      "COORDINATOR_PEER_RECOVERY_INVALID",
+      "COORDINATOR_PEER_STATE_MOVED",
     );
   });
 
