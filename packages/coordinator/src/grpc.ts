@@ -50,25 +50,20 @@ function unary(
   run: (request: never, caller: Caller) => Promise<unknown>,
 ): Unary {
   return (call, callback) => {
-    let caller: Caller;
-    try {
-      caller = peerOf(call) ?? {};
-    } catch (e) {
-      callback(toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE }));
-      return;
-    }
-    run(call.request as never, caller).then(
-      (response) => callback(null, response),
-      (e: unknown) => {
-        const status = toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE });
-        if (status.code === grpc.status.INTERNAL) {
-          log.error("rpc failed", { method, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        } else {
-          log.debug("rpc refused", { method, status: grpc.status[status.code], message: status.details });
-        }
-        callback(status);
-      },
-    );
+    Promise.resolve()
+      .then(() => run(call.request as never, peerOf(call) ?? {}))
+      .then(
+        (response) => callback(null, response),
+        (e: unknown) => {
+          const status = toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE });
+          if (status.code === grpc.status.INTERNAL) {
+            log.error("rpc failed", { method, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+          } else {
+            log.debug("rpc refused", { method, status: grpc.status[status.code], message: status.details });
+          }
+          callback(status);
+        },
+      );
   };
 }
 
