@@ -14,7 +14,7 @@ import {
   reportData,
   userApiHandlers,
 } from "../src/index.js";
-import { callerOf, ecKey, fakeEvidence, open, policyHash, rsaKey, SNP_OID, setRequest } from "./fixture.js";
+import { ecKey, fakeEvidence, open, policyHash, rsaKey, SNP_OID, setRequest } from "./fixture.js";
 
 // The transport is not under test here (the aTLS server's peerOf is): the caller's key travels in
 // a metadata entry that only this test server reads.
