@@ -4,13 +4,14 @@ import { CoordinatorError } from "./errors.js";
 
 /**
  * Evidence an upstream Go initializer presented in its aTLS client certificate, bound to the
- * nonce the server put in its CertificateRequest. The Coordinator verifies it like request
- * evidence; only the nonce comes from the handshake.
+ * nonce the server put in its CertificateRequest: `reportData` is what the aTLS server expects it
+ * to carry, SHA-512(the certificate's SPKI DER || that nonce). The Coordinator verifies it like
+ * request evidence. (@contrast/atls's AtlsPeer has this shape.)
  */
 export interface HandshakeEvidence {
   readonly oid: string;
   readonly evidence: Uint8Array;
-  readonly serverNonce: Uint8Array;
+  readonly reportData: Uint8Array;
 }
 
 /**

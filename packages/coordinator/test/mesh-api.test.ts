@@ -81,7 +81,7 @@ describe("NewMeshCert", () => {
     const lenient: typeof fakeVerifier = (req) =>
       fakeVerifier({
         ...req,
-        allowedHostData: [Buffer.from(sha256Hex(new Uint8Array([1])), "hex"), ...req.allowedHostData],
+        allowedHostData: [sha256Hex(new Uint8Array([1])), ...req.allowedHostData],
       });
     const { c, failures } = await running({ verifyEvidence: lenient });
     await expectCodeAsync(
@@ -214,14 +214,18 @@ describe("NewMeshCert", () => {
     const { c } = await running();
     const key = ecKey("P-256");
     const serverNonce = randomBytes(32);
-    const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), serverNonce));
-    const caller = { ...callerOf(key), handshakeEvidence: { oid: SNP_OID, evidence, serverNonce } };
+    const rd = reportData(publicKeyDer(key), serverNonce);
+    const evidence = fakeEvidence(policyHash("web"), rd);
+    const caller = { ...callerOf(key), handshakeEvidence: { oid: SNP_OID, evidence, reportData: rd } };
     const res = await c.newMeshCert(
       { AttestationNonce: new Uint8Array(), Evidence: new Uint8Array(), EvidenceOID: "" },
       caller,
     );
     expect(chainOf(res.CertChain)).toHaveLength(2);
-    const other = { ...caller, handshakeEvidence: { oid: SNP_OID, evidence, serverNonce: randomBytes(32) } };
+    const other = {
+      ...caller,
+      handshakeEvidence: { oid: SNP_OID, evidence, reportData: reportData(publicKeyDer(key), randomBytes(32)) },
+    };
     await expectCodeAsync(
       () => c.newMeshCert({ AttestationNonce: new Uint8Array(), Evidence: new Uint8Array(), EvidenceOID: "" }, other),
       "ATTESTATION_REPORT_DATA_MISMATCH",
