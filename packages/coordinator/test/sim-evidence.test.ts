@@ -74,7 +74,7 @@ describe("NewMeshCert with simulated SNP evidence and the real verifier", () => 
     const key = ecKey("P-256");
     const res = await attest(c, key, issuerFor(authority, "web"));
     const leaf = new X509Certificate(
-      fromUtf8(res.CertChain).split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----",
+      `${fromUtf8(res.CertChain).split("-----END CERTIFICATE-----")[0]}-----END CERTIFICATE-----`,
     );
     expect(leaf.publicKey.export({ type: "spki", format: "der" })).toEqual(Buffer.from(publicKeyDer(key)));
     expect(leaf.verify(new X509Certificate(Buffer.from(res.MeshCACert)).publicKey)).toBe(true);
