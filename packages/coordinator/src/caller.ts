@@ -54,7 +54,13 @@ function parseSpki(der: Uint8Array): KeyObject {
 export function authorizationDigest(spkiDer: Uint8Array): Uint8Array {
   const key = parseSpki(spkiDer);
   if (key.asymmetricKeyType === "rsa") return sha256(new Uint8Array(key.export({ type: "pkcs1", format: "der" })));
-  if (key.asymmetricKeyType === "ec") return sha256(spkiDer);
+  // Re-encoded as upstream's MarshalPKIXPublicKey does (named curve, uncompressed point), so an
+  // equivalent but differently encoded certificate key still matches the manifest's digest.
+  // (OpenSSL keeps a compressed point compressed on export; a JWK round trip does not.)
+  if (key.asymmetricKeyType === "ec") {
+    const canonical = createPublicKey({ key: key.export({ format: "jwk" }), format: "jwk" });
+    return sha256(new Uint8Array(canonical.export({ type: "spki", format: "der" })));
+  }
   throw new CoordinatorError(
     "COORDINATOR_CLIENT_KEY_UNSUPPORTED",
     `the client certificate key is ${key.asymmetricKeyType ?? "of an unknown type"}; expected RSA or ECDSA`,
