@@ -107,7 +107,7 @@ export async function meshRecover(
     ctx.onAttestationFailure("COORDINATOR_PEER_NOT_COORDINATOR");
     throw new CoordinatorError(
       "COORDINATOR_PEER_NOT_COORDINATOR",
-      `policy ${policyHash} has role ${JSON.stringify(entry.Role)}, not "coordinator"`,
+      `role ${JSON.stringify(entry.Role)} not allowed to recover (policy ${policyHash})`,
       { hint: 'Only Coordinators whose policy entry has Role "coordinator" may recover from a peer.' },
     );
   }

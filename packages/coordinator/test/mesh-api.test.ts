@@ -414,4 +414,41 @@ describe("peer recovery (mesh API Recover)", () => {
     expect(fromUtf8(res.MeshCAKey)).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
     expect(SeedEngine.fromSeed(res.Seed, res.Salt).salt).toEqual(salt);
   });
+
+  it("recoverFromPeers tries the ready peers in turn until one recovers it", async () => {
+    const { c: a, store } = await running();
+    const { c: foreign } = await running();
+    const logged: string[] = [];
+    const b = await open(store, {
+      logger: { debug() {}, info() {}, error() {}, warn: (m, f) => logged.push(`${m} ${String(f?.code ?? f?.error)}`) },
+    }).coordinator;
+    const key = ecKey("P-256");
+    const closed: string[] = [];
+    const servers: Record<string, Coordinator> = { "coordinator-1": foreign, "coordinator-2": a };
+    let listed = [
+      { name: "coordinator-1", ip: "10.0.0.1" },
+      { name: "coordinator-2", ip: "10.0.0.2" },
+    ];
+    const options = {
+      peers: { listPeers: async () => listed },
+      connect: (peer: { name: string }) => ({
+        ...inProcessClient(servers[peer.name] as Coordinator, key),
+        close: () => closed.push(peer.name),
+      }),
+      clientPublicKeyDer: publicKeyDer(key),
+      issuer: issuerFor("coordinator"),
+    };
+    listed = [];
+    expect(await b.recoverFromPeers(options)).toBeUndefined();
+    listed = [
+      { name: "coordinator-1", ip: "10.0.0.1" },
+      { name: "coordinator-2", ip: "10.0.0.2" },
+    ];
+    expect((await b.recoverFromPeers(options))?.name).toBe("coordinator-2");
+    expect(closed).toEqual(["coordinator-1", "coordinator-2"]);
+    expect(logged).toEqual(["peer recovery failed COORDINATOR_PEER_RECOVERY_INVALID"]);
+    expect((await b.status()).phase).toBe("running");
+    // Running: a further round does nothing.
+    expect(await b.recoverFromPeers(options)).toBeUndefined();
+  });
 });

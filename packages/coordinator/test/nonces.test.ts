@@ -10,11 +10,6 @@ const KEYS = [0, 1, 2].map((i) => sha256(new Uint8Array([i])));
 
 describe("NonceTable", () => {
   it("(property) agrees with a model: single use, bound to a key, TTL, bounded, oldest evicted", () => {
-    type Step =
-      | { op: "issue"; key: number }
-      | { op: "consume"; pick: number; key: number }
-      | { op: "forge"; key: number }
-      | { op: "advance"; ms: number };
     const step = fc.oneof(
       fc.record({ op: fc.constant("issue" as const), key: fc.integer({ min: 0, max: 2 }) }),
       fc.record({ op: fc.constant("consume" as const), pick: fc.nat(), key: fc.integer({ min: 0, max: 2 }) }),
