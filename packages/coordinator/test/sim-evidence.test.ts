@@ -1,12 +1,12 @@
 import { X509Certificate } from "node:crypto";
-import { type EvidenceIssuer, simIssuer, verifyEvidence } from "@contrast/atls";
+import { type AtlsServer, type EvidenceIssuer, simIssuer, verifyEvidence } from "@contrast/atls";
 import { createSimulatedAuthority, type SimulatedAuthority } from "@contrast/attestation/testing";
 import { fromHex, fromUtf8, manualClock, sha256Hex, utf8 } from "@contrast/core";
 import { SIM_TRUSTED_MEASUREMENT, serializeManifest, simReferenceValues } from "@contrast/manifest";
 import { cryptoRandom, publicKeyDer } from "@contrast/mesh-pki";
 import { expectCodeAsync } from "@contrast/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Coordinator, type EvidenceVerifier, MemoryStore, reportData } from "../src/index.js";
+import { Coordinator, type EvidenceVerifier, MemoryStore, type PeerOf, reportData } from "../src/index.js";
 import { callerOf, ecKey, policyDoc, policyHash } from "./fixture.js";
 
 // The real path: @contrast/atls's verifyEvidence on evidence from the simulated TEE, whose chain
@@ -14,7 +14,12 @@ import { callerOf, ecKey, policyDoc, policyHash } from "./fixture.js";
 const clock = manualClock("2026-12-01T00:00:00Z");
 let authority: SimulatedAuthority;
 let stranger: SimulatedAuthority;
-const verifier: EvidenceVerifier = (req) => verifyEvidence(req);
+// @contrast/atls's verifyEvidence and its server's peerOf plug in as they are (checked by tsc).
+const verifier: EvidenceVerifier = verifyEvidence;
+export const peerOfAtls =
+  (server: AtlsServer): PeerOf =>
+  (call) =>
+    server.peerOf(call);
 // The DER content of OID 1.3.9901.2.1, the arc of the SNP claim extensions.
 const SNP_CLAIMS_ARC = Buffer.from([0x2b, 0xcd, 0x2d, 0x02, 0x01]);
 
