@@ -31,6 +31,11 @@ export const COORDINATOR_STATUS_BY_CODE: Readonly<Record<string, grpc.status>> =
   COORDINATOR_PEERS_AVAILABLE: grpc.status.FAILED_PRECONDITION,
   HISTORY_CONCURRENT_UPDATE: grpc.status.FAILED_PRECONDITION,
   COORDINATOR_PEER_LISTING_FAILED: grpc.status.INTERNAL,
+  // A damaged store is the server's problem, as upstream answers it (INTERNAL), not the caller's
+  // authentication (the kind crypto would say UNAUTHENTICATED) nor a retryable outage.
+  HISTORY_HASH_MISMATCH: grpc.status.INTERNAL,
+  HISTORY_CORRUPT: grpc.status.INTERNAL,
+  HISTORY_ENTRY_MISSING: grpc.status.INTERNAL,
 };
 
 /** The caller of a grpc-js call, from the transport (the aTLS server's `peerOf`). */

@@ -10,6 +10,7 @@ import {
   COORDINATOR_GRPC_SERVER_OPTIONS,
   type Coordinator,
   GRPC_MAX_MESSAGE_BYTES,
+  type MemoryStore,
   meshApiHandlers,
   reportData,
   userApiHandlers,
@@ -160,5 +161,24 @@ describe("gRPC handlers", () => {
     await statusOf(() => mesh.newMeshCert({}, as(ecKey("P-256"))));
     expect(logged.slice(before).some((l) => l.level === "debug" && l.message === "rpc refused")).toBe(true);
     mesh.close();
+  });
+
+  it("report a damaged history as INTERNAL, never serving the damaged bytes", async () => {
+    const o = open();
+    const c = await o.coordinator;
+    await c.setManifest(setRequest(spec));
+    const damagedServer = new grpc.Server(COORDINATOR_GRPC_SERVER_OPTIONS);
+    damagedServer.addService(grpcServiceDefinition(UserAPI), userApiHandlers(c, peerOf));
+    const addr = `unix://${join(scratchDir("contrast-coordinator-grpc-"), "d.sock")}`;
+    await new Promise<void>((resolve, reject) =>
+      damagedServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
+    );
+    const key = (o.store as MemoryStore).keys().find((k) => k.startsWith("manifests/")) as string;
+    await o.store.set(key, new TextEncoder().encode("{}"));
+    const user = createServiceClient(UserAPI, addr, grpc.credentials.createInsecure());
+    expect(await statusOf(() => user.getManifests({}))).toBe("INTERNAL");
+    await expectCodeAsync(() => user.getManifests({}), "HISTORY_HASH_MISMATCH", "crypto");
+    user.close();
+    damagedServer.forceShutdown();
   });
 });
