@@ -66,6 +66,21 @@ async function peerRecover(from: Coordinator, to: Coordinator): Promise<void> {
 // Each run sets up to ~20 manifests (each a new CA): about 30 ms a run on this machine.
 const RUNS = fuzzRuns(25);
 
+describe("one Coordinator", () => {
+  it("runs concurrent SetManifests one after the other: both succeed, the history stays linear", async () => {
+    const c = await open().coordinator;
+    await c.setManifest(setRequest(spec(0)));
+    const reqs = [1, 2, 3].map((n) => setRequest(spec(n)));
+    await Promise.all(reqs.map((r) => c.setManifest(r, callerOf(owner))));
+    const { Manifests } = await c.getManifests();
+    expect(Manifests).toHaveLength(4);
+    expect(new Set(Manifests.slice(1).map((m) => toHex(sha256(m))))).toEqual(
+      new Set(reqs.map((r) => toHex(sha256(r.Manifest)))),
+    );
+    expect(await c.status()).toMatchObject({ phase: "running", generation: 4 });
+  });
+});
+
 describe("two Coordinators on one store", () => {
   it("concurrent first SetManifests: one wins, the other goes to recovery", async () => {
     const store = barrierStore(new MemoryStore(), 2);
