@@ -60,6 +60,158 @@ export const COORDINATOR_ERROR_CODES = [
     meaning: "The latest transition was moved by another writer between read and compare-and-swap.",
     hint: "Another Coordinator changed the manifest first. Fetch the current manifests and retry.",
   },
+  {
+    code: "COORDINATOR_IN_RECOVERY",
+    kind: "input",
+    meaning:
+      "The Coordinator has a history but no usable state: it restarted, or another Coordinator moved the history on.",
+    hint: "Recover it: `contrast recover` with a seed share, or wait for a ready peer Coordinator to recover it.",
+  },
+  {
+    code: "COORDINATOR_NO_MANIFEST",
+    kind: "input",
+    meaning: "No manifest has been set yet.",
+    hint: "Set a manifest first with `contrast set`.",
+  },
+  {
+    code: "COORDINATOR_ALREADY_RECOVERED",
+    kind: "input",
+    meaning: "Recover was called on a Coordinator that is running with a current state.",
+    hint: "Nothing to do: the Coordinator is running.",
+  },
+  {
+    code: "COORDINATOR_NOTHING_TO_RECOVER",
+    kind: "input",
+    meaning: "Recover was called on a Coordinator whose history store is empty.",
+    hint: "Set a manifest instead; there is no history to recover.",
+  },
+  {
+    code: "COORDINATOR_PEERS_AVAILABLE",
+    kind: "input",
+    meaning: "User recovery was refused because ready peer Coordinators can recover this one.",
+    hint: "Wait for peer recovery, or pass --force to recover with the seed anyway (this replaces the mesh CA key).",
+  },
+  {
+    code: "COORDINATOR_PEER_LISTING_FAILED",
+    kind: "io",
+    meaning: "The Coordinator could not list its peers to decide whether user recovery is safe.",
+    hint: "Check the Coordinator's access to the Kubernetes API, or pass --force.",
+  },
+
+  {
+    code: "COORDINATOR_CLIENT_CERT_MISSING",
+    kind: "policy",
+    meaning: "The call needs the caller's TLS client certificate, and the connection had none.",
+    hint: "Connect with the workload owner key, the seed share owner key or the mesh key as the client certificate key.",
+  },
+  {
+    code: "COORDINATOR_CLIENT_KEY_UNSUPPORTED",
+    kind: "policy",
+    meaning: "The caller's client certificate key is neither RSA nor ECDSA.",
+    hint: "Use the ECDSA workload owner key or the RSA seed share owner key.",
+  },
+  {
+    code: "COORDINATOR_UPDATE_DISABLED",
+    kind: "policy",
+    meaning: "The current manifest lists no workload owner key, so it cannot be replaced.",
+    hint: "Manifest updates are disabled for this deployment; redeploy the Coordinator to start over.",
+  },
+  {
+    code: "COORDINATOR_UPDATE_UNAUTHORIZED",
+    kind: "policy",
+    meaning: "The caller's key is not a workload owner key of the current manifest.",
+    hint: "Use the workload owner key whose digest is in the current manifest's WorkloadOwnerKeyDigests.",
+  },
+  {
+    code: "COORDINATOR_SEEDSHARE_OWNERS_CHANGED",
+    kind: "policy",
+    meaning: "A manifest update changes SeedshareOwnerPubKeys, which must stay as they were first set.",
+    hint: "Keep SeedshareOwnerPubKeys exactly as in the current manifest (same keys, same order).",
+  },
+  {
+    code: "COORDINATOR_POLICY_MISSING",
+    kind: "input",
+    meaning: "The manifest names a policy hash for which the request carries no policy.",
+    hint: "Send every policy the manifest names; `contrast set` does this from the resources.",
+  },
+  {
+    code: "COORDINATOR_RECOVERY_UNAUTHORIZED",
+    kind: "policy",
+    meaning: "The caller's key is not a seed share owner key of the latest manifest.",
+    hint: "Connect with the seedshare-owner.pem whose public key is in the manifest's SeedshareOwnerPubKeys.",
+  },
+  {
+    code: "COORDINATOR_RECOVERY_SEED_WRONG",
+    kind: "input",
+    meaning: "The seed and salt given for recovery do not sign the latest transition in the history.",
+    hint: "Use the seed share and salt (seed-shares.json) written when this deployment's first manifest was set.",
+  },
+  {
+    code: "COORDINATOR_MESH_NOT_READY",
+    kind: "io",
+    meaning: "The Coordinator cannot issue mesh certificates yet: no manifest, or it is in recovery.",
+    hint: "Set a manifest, or recover the Coordinator; initializers retry until then.",
+  },
+  {
+    code: "COORDINATOR_NONCE_UNKNOWN",
+    kind: "crypto",
+    meaning: "The attestation nonce was never issued, was already used, or was evicted.",
+    hint: "Ask for a new nonce with NewAttestationNonce right before NewMeshCert; every nonce works once.",
+  },
+  {
+    code: "COORDINATOR_NONCE_EXPIRED",
+    kind: "crypto",
+    meaning: "The attestation nonce is older than its time to live.",
+    hint: "Ask for a new nonce and use it within TtlSeconds.",
+  },
+  {
+    code: "COORDINATOR_NONCE_KEY_MISMATCH",
+    kind: "crypto",
+    meaning: "The attestation nonce was issued to a connection with another client certificate key.",
+    hint: "Ask for the nonce on the same connection (same client key) that sends the evidence.",
+  },
+  {
+    code: "COORDINATOR_EVIDENCE_MISSING",
+    kind: "crypto",
+    meaning: "The call carries no attestation evidence, neither in the request nor in the handshake.",
+    hint: "Send evidence bound to a nonce from NewAttestationNonce in the request.",
+  },
+  {
+    code: "COORDINATOR_EVIDENCE_REJECTED",
+    kind: "crypto",
+    meaning: "The attestation evidence did not verify.",
+    hint: "Check the workload's platform and the manifest's reference values.",
+  },
+  {
+    code: "COORDINATOR_REPORT_DATA_MISMATCH",
+    kind: "crypto",
+    meaning: "The evidence's report data does not bind the caller's client certificate key and nonce.",
+    hint: "Create the evidence for SHA-512(SPKI DER of the TLS client certificate key || nonce).",
+  },
+  {
+    code: "COORDINATOR_POLICY_NOT_IN_MANIFEST",
+    kind: "policy",
+    meaning: "The attested policy hash (HOST_DATA / MRCONFIGID) is not in the current manifest.",
+    hint: "Regenerate the policies and set a manifest that lists this workload's policy.",
+  },
+  {
+    code: "COORDINATOR_PEER_NOT_COORDINATOR",
+    kind: "policy",
+    meaning: "A peer asked for the Coordinator's secrets but its policy is not one with role coordinator.",
+    hint: 'Only Coordinators whose policy entry has Role "coordinator" may recover from a peer.',
+  },
+  {
+    code: "COORDINATOR_PEER_STATE_MOVED",
+    kind: "io",
+    meaning: "The history moved on while recovering from a peer: its latest manifest is not the store's.",
+    hint: "Transient: recovery is retried with the peer's current state.",
+  },
+  {
+    code: "COORDINATOR_PEER_RECOVERY_INVALID",
+    kind: "crypto",
+    meaning: "What a peer Coordinator sent for recovery does not match the history store.",
+    hint: "The peer serves another deployment or another history; check which Coordinators share the store.",
+  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type CoordinatorErrorCode = (typeof COORDINATOR_ERROR_CODES)[number]["code"];

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { API_ERROR_CODES } from "@contrast/api";
+import { ATLS_ERROR_CODES } from "@contrast/atls";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
+import { COORDINATOR_ERROR_CODES } from "@contrast/coordinator";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { KUBE_ERROR_CODES } from "@contrast/kube";
 import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
@@ -87,7 +89,13 @@ export const REGISTRIES = [
     ],
     codes: MESH_PKI_ERROR_CODES,
   },
+  {
+    package: "@contrast/coordinator",
+    prefixes: ["HISTORY_", "COORDINATOR_"],
+    codes: COORDINATOR_ERROR_CODES,
+  },
   { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
+  { package: "@contrast/atls", prefixes: ["ATLS_"], codes: ATLS_ERROR_CODES },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.

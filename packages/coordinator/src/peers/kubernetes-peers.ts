@@ -6,7 +6,10 @@ import { kubeFailure, timeoutOptions } from "./kube-api.js";
 export const COORDINATOR_POD_SELECTOR = "app.kubernetes.io/name=coordinator";
 /** Marks a pod that may act as Coordinator: an annotation in v1.5-era deployments, a label in newer ones. */
 export const POD_ROLE_KEY = "contrast.edgeless.systems/pod-role";
-export const COORDINATOR_ROLE = "coordinator";
+
+import { COORDINATOR_ROLE } from "../mesh-api.js";
+
+export { COORDINATOR_ROLE };
 
 export interface KubernetesPeerSourceOptions {
   readonly api: CoreV1Api;
