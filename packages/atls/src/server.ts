@@ -43,7 +43,7 @@ export interface AtlsServerOptions {
   readonly serverNonceInCertificateRequest?: boolean;
   /** From the first byte to a finished handshake; default 10 s. */
   readonly handshakeTimeoutMs?: number;
-  /** Connections in the handshake at once; more are refused at once. Default 256. */
+  /** Connections in the handshake at once; more are refused at once. Default 1024. */
   readonly maxConcurrentHandshakes?: number;
   /** Largest ClientHello accepted; default 16 KiB. */
   readonly maxClientHelloBytes?: number;
@@ -96,7 +96,7 @@ function nonceCa(nonce: Uint8Array, key: AtlsCertificate["privateKey"], clock: C
 export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   const log = options.log ?? noopLogger;
   const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const maxHandshakes = options.maxConcurrentHandshakes ?? 256;
+  const maxHandshakes = options.maxConcurrentHandshakes ?? 1024;
   const maxHello = options.maxClientHelloBytes ?? 16_384;
   const serverNonce = options.serverNonceInCertificateRequest === true;
   const requestCert = serverNonce || options.requestClientCert !== false;
