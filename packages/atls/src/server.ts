@@ -171,12 +171,27 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
     timer: NodeJS.Timeout,
   ): Promise<void> {
     const nonce = nonceFromClientHello(hello);
-    const own = await createAtlsCertificate({
-      issuer: options.issuer,
-      nonce,
-      clock: options.clock,
-      random: options.random,
-    });
+    let own: AtlsCertificate;
+    try {
+      own = await createAtlsCertificate({
+        issuer: options.issuer,
+        nonce,
+        clock: options.clock,
+        random: options.random,
+      });
+    } catch (e) {
+      // The local TEE failed, not the client: reported as such, and logged louder.
+      log.warn("aTLS evidence issuing failed", { error: e instanceof Error ? e.message : String(e) });
+      throw e instanceof AtlsError
+        ? e
+        : new AtlsError(
+            "ATLS_ISSUER_FAILED",
+            `issuing evidence failed: ${e instanceof Error ? e.message : String(e)}`,
+            {
+              cause: e,
+            },
+          );
+    }
     if (!handshaking.has(raw)) return; // timed out or closed while the TEE worked
     const ownNonce = serverNonce ? options.random(NONCE_BYTES) : undefined;
     const secureContext = createSecureContext({

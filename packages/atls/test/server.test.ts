@@ -218,6 +218,32 @@ describe("the aTLS server under bad input stays up", () => {
   });
 });
 
+describe("a failing TEE", () => {
+  it("is reported as ATLS_ISSUER_FAILED, the client refuses, and the server stays up", async () => {
+    let broken = true;
+    const good = issuer();
+    const r = await start({
+      issuer: {
+        platform: "snp",
+        oid: good.oid,
+        issue: async (rd) => {
+          if (broken) throw new Error("sev-guest: firmware busy");
+          return good.issue(rd);
+        },
+      },
+    });
+    const client = new EchoClient(
+      `127.0.0.1:${r.port}`,
+      atlsChannelCredentials({ verify: verifyOptions(systemClock), random }),
+    );
+    cleanups.push(() => client.close());
+    await expect(echo(client, Buffer.from("x"), 1500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    expect(r.failures).toContain("ATLS_ISSUER_FAILED");
+    broken = false;
+    await goodCall(r);
+  });
+});
+
 describe("peers as handlers see them", () => {
   it("the handler's peer is the live connection's client certificate, and is forgotten when it closes", async () => {
     // The good path also pins the `secureConnecting = false` workaround: without it, grpc-js's
