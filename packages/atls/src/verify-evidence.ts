@@ -6,6 +6,7 @@ import {
   EvidenceError,
   judgeTdxQuote,
   parseSnpReport,
+  type SnpExpectations,
   type SnpProduct,
   SnpVerifier,
   simEntriesNaming,
@@ -57,6 +58,8 @@ interface CacheState {
   readonly hardware: SnpVerifier;
   readonly sim: Map<string, SnpVerifier>;
   readonly tdx: TdxVerifier;
+  /** Expectations per reference-values entry: Contrast's ID key digest costs ~15 ms to derive. */
+  readonly snpExpectations: Map<string, SnpExpectations>;
   readonly clock: { now(): Date };
   readonly maxChains: number;
 }
@@ -79,6 +82,7 @@ export class EvidenceCache {
       hardware: new SnpVerifier({ clock, maxCachedChains: maxChains }),
       sim: new Map(),
       tdx: new TdxVerifier({ clock, maxCachedPlatforms: maxChains }),
+      snpExpectations: new Map(),
       maxChains,
     };
     states.set(this, state);
@@ -236,10 +240,21 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   checkBinding(verified.report.reportData, o.reportData);
   checkHostData(verified.report.hostData, o.allowedHostData);
   const entries: readonly SNPReferenceValues[] = simEntries ?? snps;
-  const matched = validateSnpReport(
-    verified,
-    entries.map((e) => snpExpectations(e, { reportData: o.reportData })),
-  );
+  const expect = (e: SNPReferenceValues): SnpExpectations => {
+    if (state === undefined) return snpExpectations(e, { reportData: o.reportData });
+    // Keyed by content: manifests are parsed anew, so entry objects are not stable.
+    const id = JSON.stringify(e);
+    let cached = state.snpExpectations.get(id);
+    if (cached === undefined) {
+      cached = snpExpectations(e);
+      if (state.snpExpectations.size >= state.maxChains) {
+        state.snpExpectations.delete(state.snpExpectations.keys().next().value as string);
+      }
+      state.snpExpectations.set(id, cached);
+    }
+    return { ...cached, reportData: o.reportData };
+  };
+  const matched = validateSnpReport(verified, entries.map(expect));
   const index = simEntries === undefined ? matched : sims.indexOf(simEntries[matched] as SimReferenceValues);
   return {
     platform,
