@@ -53,8 +53,11 @@ export interface AtlsServerOptions {
 }
 
 export interface AtlsServer {
-  /** Injects every verified connection into this grpc-js server (call once, before listening). */
-  attach(server: grpc.Server): void;
+  /**
+   * Injects every verified connection into this grpc-js server, or into a connection injector
+   * made from one (call once, before listening).
+   */
+  attach(target: grpc.Server | grpc.ConnectionInjector): void;
   /** Listens on a TCP port (0: any free one); resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** Runs the aTLS handshake on a connection accepted elsewhere. */
@@ -268,8 +271,11 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   }
 
   return {
-    attach(server) {
-      injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    attach(target) {
+      injector =
+        target instanceof grpc.Server
+          ? target.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+          : target;
     },
     listen(port, host) {
       if (closed) return Promise.reject(new AtlsError("ATLS_SERVER_CLOSED", "the aTLS server is closed"));

@@ -218,6 +218,40 @@ describe("the aTLS server under bad input stays up", () => {
   });
 });
 
+describe("attaching", () => {
+  it("takes a connection injector made by the caller as well as a grpc-js server", async () => {
+    const grpcServer = new grpc.Server();
+    grpcServer.addService(ECHO, {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+    });
+    const atls = createAtlsServer({ issuer: issuer(), clock: systemClock, random });
+    atls.attach(grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure()));
+    const r: Running = {
+      atls,
+      grpcServer,
+      port: await atls.listen(0, "127.0.0.1"),
+      peers: [],
+      keyingMaterial: [],
+      failures: [],
+    };
+    running.push(r);
+    const client = new EchoClient(
+      `127.0.0.1:${r.port}`,
+      atlsChannelCredentials({ verify: verifyOptions(systemClock), random }),
+    );
+    cleanups.push(() => client.close());
+    expect((await echo(client, Buffer.from("inj"))).toString()).toBe("inj");
+  });
+
+  it("refuses connections until attached", async () => {
+    const atls = createAtlsServer({ issuer: issuer(), clock: systemClock, random });
+    const port = await atls.listen(0, "127.0.0.1");
+    running.push({ atls, grpcServer: new grpc.Server(), port, peers: [], keyingMaterial: [], failures: [] });
+    const s = await rawConnect(port);
+    await closed(s);
+  });
+});
+
 describe("a failing TEE", () => {
   it("is reported as ATLS_ISSUER_FAILED, the client refuses, and the server stays up", async () => {
     let broken = true;
