@@ -10,6 +10,7 @@ export {
   checkAtlsCertificate,
   createAtlsCertificate,
   type ParsedAtlsCertificate,
+  readAtlsCertificate,
 } from "./certificate.js";
 export {
   AtlsChannelCredentials,
@@ -28,6 +29,7 @@ export { reportData } from "./report-data.js";
 export { type AtlsPeer, type AtlsServer, type AtlsServerOptions, createAtlsServer } from "./server.js";
 export {
   type AtlsReferenceValues,
+  EvidenceCache,
   type EvidenceCollateral,
   type VerifiedEvidence,
   type VerifyEvidenceOptions,

@@ -3,7 +3,12 @@ import { createSecureContext, TLSSocket } from "node:tls";
 import { type Clock, ContrastError, concatBytes, encodePem, type Logger, noopLogger, toBase64 } from "@contrast/core";
 import { derCommonNameName, ecdsaSigner, signCertificate, spkiOfKey } from "@contrast/x509";
 import * as grpc from "@grpc/grpc-js";
-import { type AtlsCertificate, checkAtlsCertificate, createAtlsCertificate } from "./certificate.js";
+import {
+  type AtlsCertificate,
+  checkAtlsCertificate,
+  createAtlsCertificate,
+  readAtlsCertificate,
+} from "./certificate.js";
 import { parseClientHello } from "./client-hello.js";
 import type { AtlsErrorCode } from "./error-codes.js";
 import { AtlsError } from "./errors.js";
@@ -43,7 +48,7 @@ export interface AtlsServerOptions {
   readonly serverNonceInCertificateRequest?: boolean;
   /** From the first byte to a finished handshake; default 10 s. */
   readonly handshakeTimeoutMs?: number;
-  /** Connections in the handshake at once; more are refused at once. Default 256. */
+  /** Connections in the handshake at once; more are refused at once. Default 1024. */
   readonly maxConcurrentHandshakes?: number;
   /** Largest ClientHello accepted; default 16 KiB. */
   readonly maxClientHelloBytes?: number;
@@ -53,8 +58,11 @@ export interface AtlsServerOptions {
 }
 
 export interface AtlsServer {
-  /** Injects every verified connection into this grpc-js server (call once, before listening). */
-  attach(server: grpc.Server): void;
+  /**
+   * Injects every verified connection into this grpc-js server, or into a connection injector
+   * made from one (call once, before listening).
+   */
+  attach(target: grpc.Server | grpc.ConnectionInjector): void;
   /** Listens on a TCP port (0: any free one); resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** Runs the aTLS handshake on a connection accepted elsewhere. */
@@ -96,7 +104,7 @@ function nonceCa(nonce: Uint8Array, key: AtlsCertificate["privateKey"], clock: C
 export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   const log = options.log ?? noopLogger;
   const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const maxHandshakes = options.maxConcurrentHandshakes ?? 256;
+  const maxHandshakes = options.maxConcurrentHandshakes ?? 1024;
   const maxHello = options.maxClientHelloBytes ?? 16_384;
   const serverNonce = options.serverNonceInCertificateRequest === true;
   const requestCert = serverNonce || options.requestClientCert !== false;
@@ -171,12 +179,27 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
     timer: NodeJS.Timeout,
   ): Promise<void> {
     const nonce = nonceFromClientHello(hello);
-    const own = await createAtlsCertificate({
-      issuer: options.issuer,
-      nonce,
-      clock: options.clock,
-      random: options.random,
-    });
+    let own: AtlsCertificate;
+    try {
+      own = await createAtlsCertificate({
+        issuer: options.issuer,
+        nonce,
+        clock: options.clock,
+        random: options.random,
+      });
+    } catch (e) {
+      // The local TEE failed, not the client: reported as such, and logged louder.
+      log.warn("aTLS evidence issuing failed", { error: e instanceof Error ? e.message : String(e) });
+      throw e instanceof AtlsError
+        ? e
+        : new AtlsError(
+            "ATLS_ISSUER_FAILED",
+            `issuing evidence failed: ${e instanceof Error ? e.message : String(e)}`,
+            {
+              cause: e,
+            },
+          );
+    }
     if (!handshaking.has(raw)) return; // timed out or closed while the TEE worked
     const ownNonce = serverNonce ? options.random(NONCE_BYTES) : undefined;
     const secureContext = createSecureContext({
@@ -210,8 +233,11 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
       };
       if (certificateDer !== undefined && certificateDer.length > 0) {
         try {
-          // The key proves nothing by itself: the handlers authorise by it, or verify evidence.
-          const parsed = checkAtlsCertificate(certificateDer, options.clock.now());
+          // TLS proved possession of the key, which is all authorisation uses (upstream takes any
+          // client certificate on the user API). A certificate with evidence for our nonce is
+          // checked as upstream's mesh API checks it: self-signed and valid now.
+          const read = readAtlsCertificate(certificateDer);
+          const parsed = ownNonce && read.evidence ? checkAtlsCertificate(certificateDer, options.clock.now()) : read;
           peer = {
             ...peer,
             certificateDer,
@@ -253,8 +279,11 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   }
 
   return {
-    attach(server) {
-      injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    attach(target) {
+      injector =
+        target instanceof grpc.Server
+          ? target.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+          : target;
     },
     listen(port, host) {
       if (closed) return Promise.reject(new AtlsError("ATLS_SERVER_CLOSED", "the aTLS server is closed"));

@@ -6,11 +6,14 @@ import {
   EvidenceError,
   judgeTdxQuote,
   parseSnpReport,
+  type SnpExpectations,
   type SnpProduct,
+  SnpVerifier,
   simEntriesNaming,
   snpExpectations,
   type TcbStatus,
   type TdxCollateral,
+  TdxVerifier,
   tdxExpectations,
   type VerifiedSnpReport,
   type VerifiedTdxQuote,
@@ -18,7 +21,7 @@ import {
   verifySnpReport,
   verifyTdxQuote,
 } from "@contrast/attestation";
-import { bytesEqual, sha256Hex, toHex } from "@contrast/core";
+import { bytesEqual, isContrastError, sha256Hex, toHex } from "@contrast/core";
 import type { SimReferenceValues, SNPReferenceValues, TDXReferenceValues } from "@contrast/manifest";
 import { AtlsError } from "./errors.js";
 import type { EvidencePlatform } from "./issuer.js";
@@ -43,6 +46,58 @@ export interface EvidenceCollateral {
   readonly tdxCollateral?: (verified: VerifiedTdxQuote) => Promise<TdxCollateral>;
   /** TDX TCB statuses accepted; default UpToDate only. */
   readonly acceptedTcbStatuses?: readonly TcbStatus[];
+  /**
+   * Verified endorsement chains to reuse (createEvidenceCache): a Coordinator verifies the same
+   * VCEK/PCK chain for every pod, which otherwise costs two RSA-4096 signatures per SNP report.
+   */
+  readonly cache?: EvidenceCache | undefined;
+}
+
+interface CacheState {
+  now: Date;
+  readonly hardware: SnpVerifier;
+  readonly sim: Map<string, SnpVerifier>;
+  readonly tdx: TdxVerifier;
+  /** Expectations per reference-values entry: Contrast's ID key digest costs ~15 ms to derive. */
+  readonly snpExpectations: Map<string, SnpExpectations>;
+  readonly clock: { now(): Date };
+  readonly maxChains: number;
+}
+
+const states = new WeakMap<EvidenceCache, CacheState>();
+
+/**
+ * Remembers verified vendor (and simulated) chains between verifyEvidence calls, at most
+ * `maxChains` per kind (default 256); revocation is never cached. One per verifier.
+ */
+export class EvidenceCache {
+  constructor(options: { maxChains?: number } = {}) {
+    const maxChains = options.maxChains ?? 256;
+    // verifyEvidence passes its `now` through this clock; verification is synchronous, so the
+    // value set just before a call is the one the call sees.
+    const clock = { now: () => state.now };
+    const state: CacheState = {
+      now: new Date(0),
+      clock,
+      hardware: new SnpVerifier({ clock, maxCachedChains: maxChains }),
+      sim: new Map(),
+      tdx: new TdxVerifier({ clock, maxCachedPlatforms: maxChains }),
+      snpExpectations: new Map(),
+      maxChains,
+    };
+    states.set(this, state);
+  }
+}
+
+function simVerifier(state: CacheState, ark: X509Certificate, ask: X509Certificate): SnpVerifier {
+  const id = `${sha256Hex(new Uint8Array(ark.raw))}:${sha256Hex(new Uint8Array(ask.raw))}`;
+  let v = state.sim.get(id);
+  if (v === undefined) {
+    v = new SnpVerifier({ clock: state.clock, roots: () => ({ ark, ask }), maxCachedChains: 16 });
+    state.sim.set(id, v);
+    if (state.sim.size > state.maxChains) state.sim.delete(state.sim.keys().next().value as string);
+  }
+  return v;
 }
 
 export interface VerifyEvidenceOptions extends EvidenceCollateral {
@@ -87,9 +142,18 @@ export async function verifyEvidence(options: VerifyEvidenceOptions): Promise<Ve
       `expected report data must be 64 bytes, got ${options.reportData.length}`,
     );
   }
-  if (options.oid === EVIDENCE_OIDS.snp) return verifySnp(options);
-  if (options.oid === EVIDENCE_OIDS.tdx) return verifyTdx(options);
-  throw new AtlsError("ATLS_EVIDENCE_TYPE_UNSUPPORTED", `evidence type ${options.oid} is not accepted`);
+  const verify =
+    options.oid === EVIDENCE_OIDS.snp ? verifySnp : options.oid === EVIDENCE_OIDS.tdx ? verifyTdx : undefined;
+  if (verify === undefined) {
+    throw new AtlsError("ATLS_EVIDENCE_TYPE_UNSUPPORTED", `evidence type ${options.oid} is not accepted`);
+  }
+  try {
+    return await verify(options);
+  } catch (e) {
+    // Node's crypto parses keys inside certificates lazily; its errors mean forged bytes too.
+    if (isContrastError(e)) throw e;
+    throw new AtlsError("ATLS_EVIDENCE_MALFORMED", `the evidence cannot be parsed: ${String(e)}`, { cause: e });
+  }
 }
 
 function checkBinding(actual: Uint8Array, expected: Uint8Array): void {
@@ -133,8 +197,16 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   let ark: X509Certificate | undefined;
   let ask: X509Certificate | undefined;
   if (doc.ark !== undefined && doc.ask !== undefined && sims.length > 0) {
-    ark = new X509Certificate(doc.ark);
-    ask = new X509Certificate(doc.ask);
+    try {
+      ark = new X509Certificate(doc.ark);
+      ask = new X509Certificate(doc.ask);
+    } catch (e) {
+      throw new EvidenceError("SNP_CERT_MALFORMED", "the evidence document's ASK or ARK cannot be parsed", {
+        kind: "input",
+        hint: "The evidence was damaged or forged.",
+        cause: e,
+      });
+    }
     const digest = sha256Hex(new Uint8Array(ark.publicKey.export({ type: "spki", format: "der" })));
     if (sims.some((e) => e.ArkKeyDigest.toLowerCase() === digest) || snps.length === 0) {
       simEntries = simEntriesNaming(ark.publicKey, sims);
@@ -157,24 +229,49 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   if (crl === undefined && platform === "snp" && o.snpCrl !== undefined && product !== undefined) {
     crl = await o.snpCrl(product, signer === "vlek" ? "vlek" : "vcek");
   }
-  const verified = verifySnpReport({
-    report: doc.report,
-    endorsementKey,
-    now: o.now,
-    ...(product ? { product } : {}),
-    ...(platform === "sim" && ark && ask ? { roots: { ark, ask } } : {}),
-    ...(crl ? { crl } : {}),
-  });
+  const state = o.cache === undefined ? undefined : states.get(o.cache);
+  const roots = platform === "sim" && ark && ask ? { ark, ask } : undefined;
+  let verified: VerifiedSnpReport;
+  if (state === undefined) {
+    verified = verifySnpReport({
+      report: doc.report,
+      endorsementKey,
+      now: o.now,
+      ...(product ? { product } : {}),
+      ...(roots ? { roots } : {}),
+      ...(crl ? { crl } : {}),
+    });
+  } else {
+    state.now = o.now;
+    const verifier = roots ? simVerifier(state, roots.ark, roots.ask) : state.hardware;
+    verified = verifier.verify({
+      report: doc.report,
+      endorsementKey,
+      ...(product ? { product } : {}),
+      ...(crl ? { crl } : {}),
+    });
+  }
   if (crl === undefined && platform === "snp" && o.allowMissingCrl !== true) {
     throw new AtlsError("ATLS_CRL_REQUIRED", `no CRL for ${verified.product}: revocation cannot be checked`);
   }
   checkBinding(verified.report.reportData, o.reportData);
   checkHostData(verified.report.hostData, o.allowedHostData);
   const entries: readonly SNPReferenceValues[] = simEntries ?? snps;
-  const matched = validateSnpReport(
-    verified,
-    entries.map((e) => snpExpectations(e, { reportData: o.reportData })),
-  );
+  const expect = (e: SNPReferenceValues): SnpExpectations => {
+    if (state === undefined) return snpExpectations(e, { reportData: o.reportData });
+    // Keyed by content: manifests are parsed anew, so entry objects are not stable.
+    const id = JSON.stringify(e);
+    let cached = state.snpExpectations.get(id);
+    if (cached === undefined) {
+      cached = snpExpectations(e);
+      if (state.snpExpectations.size >= state.maxChains) {
+        state.snpExpectations.delete(state.snpExpectations.keys().next().value as string);
+      }
+      state.snpExpectations.set(id, cached);
+    }
+    return { ...cached, reportData: o.reportData };
+  };
+  const matched = validateSnpReport(verified, entries.map(expect));
   const index = simEntries === undefined ? matched : sims.indexOf(simEntries[matched] as SimReferenceValues);
   return {
     platform,
@@ -189,7 +286,13 @@ async function verifyTdx(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   const tdxs = o.referenceValues.tdx ?? [];
   if (tdxs.length === 0) throw noReferenceValues("tdx");
   const doc = decodeTdxEvidence(o.evidence);
-  const verified = verifyTdxQuote({ quote: doc.quote, now: o.now });
+  const state = o.cache === undefined ? undefined : states.get(o.cache);
+  let verified: VerifiedTdxQuote;
+  if (state === undefined) verified = verifyTdxQuote({ quote: doc.quote, now: o.now });
+  else {
+    state.now = o.now;
+    verified = state.tdx.verify(doc.quote);
+  }
   const body = verified.quote.body;
   checkBinding(body.reportData, o.reportData);
   const hostData = body.mrConfigId.subarray(0, 32);

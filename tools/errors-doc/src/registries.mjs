@@ -89,13 +89,13 @@ export const REGISTRIES = [
     ],
     codes: MESH_PKI_ERROR_CODES,
   },
+  { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
+  { package: "@contrast/atls", prefixes: ["ATLS_"], codes: ATLS_ERROR_CODES },
   {
     package: "@contrast/coordinator",
     prefixes: ["HISTORY_", "COORDINATOR_"],
     codes: COORDINATOR_ERROR_CODES,
   },
-  { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
-  { package: "@contrast/atls", prefixes: ["ATLS_"], codes: ATLS_ERROR_CODES },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.
