@@ -9,7 +9,8 @@ import {
   type SnpExpectations,
   type SnpProduct,
   SnpVerifier,
-  simEntriesNaming,
+  simArkKeyDigest,
+  simEntriesNamingDigest,
   snpExpectations,
   type TcbStatus,
   type TdxCollateral,
@@ -56,12 +57,26 @@ export interface EvidenceCollateral {
 interface CacheState {
   now: Date;
   readonly hardware: SnpVerifier;
-  readonly sim: Map<string, SnpVerifier>;
+  /** Simulated roots by the SHA-256 of their raw ARK and ASK bytes. */
+  readonly sim: Map<string, SimRoots>;
   readonly tdx: TdxVerifier;
   /** Expectations per reference-values entry: Contrast's ID key digest costs ~15 ms to derive. */
   readonly snpExpectations: Map<string, SnpExpectations>;
   readonly clock: { now(): Date };
   readonly maxChains: number;
+}
+
+/**
+ * A simulated ARK and ASK as parsed from exactly the bytes their key names: parsing and the ARK's
+ * key digest are functions of those bytes, so a hit may skip both. It vouches for nothing by
+ * itself: whether the ARK is trusted is decided per call from the digest and the reference
+ * values, and the chain is checked by the verifier (per endorsement key, at each call's time).
+ */
+interface SimRoots {
+  readonly ark: X509Certificate;
+  readonly ask: X509Certificate;
+  readonly arkKeyDigest: string;
+  readonly verifier: SnpVerifier;
 }
 
 const states = new WeakMap<EvidenceCache, CacheState>();
@@ -89,15 +104,35 @@ export class EvidenceCache {
   }
 }
 
-function simVerifier(state: CacheState, ark: X509Certificate, ask: X509Certificate): SnpVerifier {
-  const id = `${sha256Hex(new Uint8Array(ark.raw))}:${sha256Hex(new Uint8Array(ask.raw))}`;
-  let v = state.sim.get(id);
-  if (v === undefined) {
-    v = new SnpVerifier({ clock: state.clock, roots: () => ({ ark, ask }), maxCachedChains: 16 });
-    state.sim.set(id, v);
+function parseSimRoots(arkDer: Uint8Array, askDer: Uint8Array): { ark: X509Certificate; ask: X509Certificate } {
+  try {
+    return { ark: new X509Certificate(arkDer), ask: new X509Certificate(askDer) };
+  } catch (e) {
+    throw new EvidenceError("SNP_CERT_MALFORMED", "the evidence document's ASK or ARK cannot be parsed", {
+      kind: "input",
+      hint: "The evidence was damaged or forged.",
+      cause: e,
+    });
+  }
+}
+
+/** The simulated roots for these exact bytes, parsed once; failures are not remembered. */
+function cachedSimRoots(state: CacheState, arkDer: Uint8Array, askDer: Uint8Array): SimRoots {
+  // Keyed by a hash of both raw encodings: any changed byte is a miss, parsed and judged anew.
+  const id = `${sha256Hex(arkDer)}:${sha256Hex(askDer)}`;
+  let roots = state.sim.get(id);
+  if (roots === undefined) {
+    const { ark, ask } = parseSimRoots(arkDer, askDer);
+    roots = {
+      ark,
+      ask,
+      arkKeyDigest: simArkKeyDigest(ark.publicKey),
+      verifier: new SnpVerifier({ clock: state.clock, roots: () => ({ ark, ask }), maxCachedChains: 16 }),
+    };
+    state.sim.set(id, roots);
     if (state.sim.size > state.maxChains) state.sim.delete(state.sim.keys().next().value as string);
   }
-  return v;
+  return roots;
 }
 
 export interface VerifyEvidenceOptions extends EvidenceCollateral {
@@ -193,23 +228,17 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   const snps = o.referenceValues.snp ?? [];
   // Sim evidence is SNP evidence under another ARK; it is taken as sim only when an entry
   // names that ARK, so a self-made chain never reaches the hardware path's trust.
+  const state = o.cache === undefined ? undefined : states.get(o.cache);
   let simEntries: SimReferenceValues[] | undefined;
-  let ark: X509Certificate | undefined;
-  let ask: X509Certificate | undefined;
+  let sim: (Omit<SimRoots, "verifier"> & { verifier?: SnpVerifier }) | undefined;
   if (doc.ark !== undefined && doc.ask !== undefined && sims.length > 0) {
-    try {
-      ark = new X509Certificate(doc.ark);
-      ask = new X509Certificate(doc.ask);
-    } catch (e) {
-      throw new EvidenceError("SNP_CERT_MALFORMED", "the evidence document's ASK or ARK cannot be parsed", {
-        kind: "input",
-        hint: "The evidence was damaged or forged.",
-        cause: e,
-      });
-    }
-    const digest = sha256Hex(new Uint8Array(ark.publicKey.export({ type: "spki", format: "der" })));
+    if (state === undefined) {
+      const parsed = parseSimRoots(doc.ark, doc.ask);
+      sim = { ...parsed, arkKeyDigest: simArkKeyDigest(parsed.ark.publicKey) };
+    } else sim = cachedSimRoots(state, doc.ark, doc.ask);
+    const digest = sim.arkKeyDigest;
     if (sims.some((e) => e.ArkKeyDigest.toLowerCase() === digest) || snps.length === 0) {
-      simEntries = simEntriesNaming(ark.publicKey, sims);
+      simEntries = simEntriesNamingDigest(digest, sims);
     }
   } else if (snps.length === 0) {
     if (sims.length > 0) {
@@ -229,8 +258,7 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   if (crl === undefined && platform === "snp" && o.snpCrl !== undefined && product !== undefined) {
     crl = await o.snpCrl(product, signer === "vlek" ? "vlek" : "vcek");
   }
-  const state = o.cache === undefined ? undefined : states.get(o.cache);
-  const roots = platform === "sim" && ark && ask ? { ark, ask } : undefined;
+  const roots = platform === "sim" && sim !== undefined ? { ark: sim.ark, ask: sim.ask } : undefined;
   let verified: VerifiedSnpReport;
   if (state === undefined) {
     verified = verifySnpReport({
@@ -243,7 +271,7 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
     });
   } else {
     state.now = o.now;
-    const verifier = roots ? simVerifier(state, roots.ark, roots.ask) : state.hardware;
+    const verifier = platform === "sim" && sim?.verifier !== undefined ? sim.verifier : state.hardware;
     verified = verifier.verify({
       report: doc.report,
       endorsementKey,

@@ -1,4 +1,5 @@
-import { X509Certificate } from "node:crypto";
+import { type KeyObject, X509Certificate } from "node:crypto";
+import { decodeSnpEvidence, encodeSnpEvidence } from "@contrast/attestation";
 import { createSimulatedAuthority } from "@contrast/attestation/testing";
 import { fixedClock } from "@contrast/core";
 import { simReferenceValues } from "@contrast/manifest";
@@ -83,5 +84,163 @@ describe("EvidenceCache", () => {
         }),
       "SNP_CERT_NOT_VALID_AT_TIME",
     );
+  });
+
+  it("a hit on known simulated roots parses no certificate and exports no key", async () => {
+    const cache = new EvidenceCache();
+    const rv = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    const docs = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const rd = random(64);
+        return { rd, evidence: await issuer().issue(rd) };
+      }),
+    );
+    const first = docs[0] as (typeof docs)[number];
+    await verifyEvidence({
+      oid: SNP_OID,
+      evidence: first.evidence,
+      reportData: first.rd,
+      referenceValues: rv,
+      now,
+      cache,
+    });
+    // Public KeyObjects get export() from a subclass's prototype.
+    const proto = Object.getPrototypeOf(
+      new X509Certificate(decodeSnpEvidence(first.evidence).ark as Uint8Array).publicKey,
+    ) as KeyObject;
+    const exports = vi.spyOn(proto, "export");
+    try {
+      for (const d of docs) {
+        const v = await verifyEvidence({
+          oid: SNP_OID,
+          evidence: d.evidence,
+          reportData: d.rd,
+          referenceValues: rv,
+          now,
+          cache,
+        });
+        expect(v.platform).toBe("sim");
+      }
+      expect(exports).not.toHaveBeenCalled();
+      // Without a cache the ARK's key is exported (to name it) on every call.
+      await verifyEvidence({ oid: SNP_OID, evidence: first.evidence, reportData: first.rd, referenceValues: rv, now });
+      expect(exports).toHaveBeenCalled();
+    } finally {
+      exports.mockRestore();
+    }
+  });
+
+  it("cached ARK and ASK bytes do not vouch for another TEE's VCEK (no cache poisoning)", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const rv = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    const good = await issuer().issue(rd);
+    await verifyEvidence({ oid: SNP_OID, evidence: good, reportData: rd, referenceValues: rv, now, cache });
+    // Another TEE's report and VCEK under the trusted (and cached) ARK and ASK bytes.
+    const other = createSimulatedAuthority({ clock: fixedClock(now), rsaModulusLength: 2048 });
+    const foreign = decodeSnpEvidence(
+      await simIssuer(other, { measurement: MEASUREMENT, hostData: POLICY_HASH }).issue(rd),
+    );
+    const trusted = decodeSnpEvidence(good);
+    const spliced = encodeSnpEvidence({ ...foreign, ark: trusted.ark, ask: trusted.ask });
+    for (let i = 0; i < 2; i++) {
+      await expectCodeAsync(
+        () => verifyEvidence({ oid: SNP_OID, evidence: spliced, reportData: rd, referenceValues: rv, now, cache }),
+        "SNP_CHAIN_INVALID",
+      );
+    }
+    // The genuine document still verifies: the failure cached nothing.
+    expect(
+      (await verifyEvidence({ oid: SNP_OID, evidence: good, reportData: rd, referenceValues: rv, now, cache }))
+        .platform,
+    ).toBe("sim");
+  });
+
+  it("tampered root bytes after a cached hit are judged anew, never served from the cache", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const rv = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    const good = await issuer().issue(rd);
+    await verifyEvidence({ oid: SNP_OID, evidence: good, reportData: rd, referenceValues: rv, now, cache });
+    const doc = decodeSnpEvidence(good);
+    const flip = (b: Uint8Array | undefined) => {
+      const c = new Uint8Array(b as Uint8Array);
+      c[c.length - 1] = (c[c.length - 1] as number) ^ 1; // the last byte of the signature
+      return c;
+    };
+    await expectCodeAsync(
+      () =>
+        verifyEvidence({
+          oid: SNP_OID,
+          evidence: encodeSnpEvidence({ ...doc, ask: flip(doc.ask) }),
+          reportData: rd,
+          referenceValues: rv,
+          now,
+          cache,
+        }),
+      "SNP_CHAIN_INVALID",
+    );
+    await expectCodeAsync(
+      () =>
+        verifyEvidence({
+          oid: SNP_OID,
+          evidence: encodeSnpEvidence({ ...doc, ark: flip(doc.ark) }),
+          reportData: rd,
+          referenceValues: rv,
+          now,
+          cache,
+        }),
+      "SNP_CHAIN_INVALID",
+    );
+    const report = new Uint8Array(doc.report);
+    report[0x50] = (report[0x50] as number) ^ 1; // inside the signed part
+    await expectCodeAsync(
+      () =>
+        verifyEvidence({
+          oid: SNP_OID,
+          evidence: encodeSnpEvidence({ ...doc, report }),
+          reportData: rd,
+          referenceValues: rv,
+          now,
+          cache,
+        }),
+      "SNP_SIGNATURE_INVALID",
+    );
+  });
+
+  it("revocation is checked on every call, also for cached roots and chains", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const rv = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    const good = await issuer().issue(rd);
+    const doc = decodeSnpEvidence(good);
+    const withCrl = (revokeAsk: boolean) => encodeSnpEvidence({ ...doc, crl: authority().crl({ now, revokeAsk }) });
+    await verifyEvidence({ oid: SNP_OID, evidence: withCrl(false), reportData: rd, referenceValues: rv, now, cache });
+    await expectCodeAsync(
+      () => verifyEvidence({ oid: SNP_OID, evidence: withCrl(true), reportData: rd, referenceValues: rv, now, cache }),
+      "SNP_CERT_REVOKED",
+    );
+  });
+
+  it("a chain cached while valid is refused once a certificate expires, and before it is valid", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const evidence = await issuer().issue(rd);
+    const rv = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    const vcek = new X509Certificate(decodeSnpEvidence(evidence).vcek as Uint8Array);
+    await verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues: rv, now, cache });
+    for (const at of [
+      new Date(new Date(vcek.validTo).getTime() + 1000),
+      new Date(new Date(vcek.validFrom).getTime() - 1000),
+    ]) {
+      await expectCodeAsync(
+        () => verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues: rv, now: at, cache }),
+        "SNP_CERT_NOT_VALID_AT_TIME",
+      );
+    }
+    // And valid again at a time inside every certificate's validity.
+    expect(
+      (await verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues: rv, now, cache })).platform,
+    ).toBe("sim");
   });
 });

@@ -17,7 +17,7 @@ export { AttestationPolicyError, EvidenceError } from "./errors.js";
 export { EVIDENCE_OIDS } from "./evidence/oids.js";
 export { decodeSnpEvidence, encodeSnpEvidence, type SnpEvidence } from "./evidence/snp.js";
 export { decodeTdxEvidence, encodeTdxEvidence, type TdxEvidence } from "./evidence/tdx.js";
-export { simEntriesNaming } from "./expectations/sim.js";
+export { simArkKeyDigest, simEntriesNaming, simEntriesNamingDigest } from "./expectations/sim.js";
 export { type EvidenceBindings, type SnpExpectationOptions, snpExpectations } from "./expectations/snp.js";
 export { tdxExpectations } from "./expectations/tdx.js";
 export {

@@ -18,7 +18,17 @@ export function simEntriesNaming<T extends Pick<SimReferenceValues, "ArkKeyDiges
   arkPublicKey: KeyObject,
   entries: readonly T[],
 ): T[] {
-  const digest = simArkKeyDigest(arkPublicKey);
+  return simEntriesNamingDigest(simArkKeyDigest(arkPublicKey), entries);
+}
+
+/**
+ * simEntriesNaming for an ARK whose key digest (simArkKeyDigest, lower-case hex) is already
+ * known, so that a verifier that remembers it need not export the key again.
+ */
+export function simEntriesNamingDigest<T extends Pick<SimReferenceValues, "ArkKeyDigest">>(
+  digest: string,
+  entries: readonly T[],
+): T[] {
   const named = entries.filter((e) => e.ArkKeyDigest.toLowerCase() === digest);
   if (named.length === 0) {
     throw new EvidenceError(
