@@ -42,11 +42,24 @@ export interface CoordinatorStatus {
  * Holds the snapshot, decides the phase from it and the store, and serialises the operations that
  * replace it. Staleness is detected by re-reading `transitions/latest` on every state-reading
  * call: a single file read (or ConfigMap GET), cheap next to any RPC's cryptography.
+ *
+ * Concurrent calls share reads, but a call only ever shares a read that STARTED AFTER the call
+ * began (see readLatest): so every call still sees the store as it was at some instant after its
+ * arrival, exactly as with a read of its own, and a move of `latest` that completed before a call
+ * arrived is never missed. Joining a read already in flight would break that (the read may have
+ * started before another writer's CAS that completed before the call arrived); calls arriving
+ * during a read therefore wait for the next one, which starts when the one in flight settles.
+ * Under load this is at most one read in flight and one queued, whatever the RPC rate.
  */
 export class StateKeeper {
   #state: CoordinatorState | undefined;
   #stale = false;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The read of `latest` in flight, and the one queued behind it for calls that came later. */
+  #inflight: Promise<Uint8Array | undefined> | undefined;
+  #queued: Promise<Uint8Array | undefined> | undefined;
+  /** encodeLatestTransition of the installed state, made once per install rather than per call. */
+  #stateLatest: Uint8Array | undefined;
 
   constructor(
     readonly history: History,
@@ -54,16 +67,45 @@ export class StateKeeper {
     private readonly onGeneration: (generation: number) => void,
   ) {}
 
+  /**
+   * `transitions/latest` as read by a store read that starts no earlier than this call: a new
+   * read if none is in flight, else the read queued to start once the one in flight settles.
+   */
+  readLatest(): Promise<Uint8Array | undefined> {
+    if (this.#inflight === undefined) return this.#startRead();
+    this.#queued ??= this.#inflight.then(settled, settled).then(() => {
+      this.#queued = undefined;
+      return this.#startRead();
+    });
+    return this.#queued;
+  }
+
+  #startRead(): Promise<Uint8Array | undefined> {
+    const read = this.history.store.get("transitions/latest");
+    this.#inflight = read;
+    const done = () => {
+      if (this.#inflight === read) this.#inflight = undefined;
+    };
+    read.then(done, done);
+    return read;
+  }
+
   /** The phase now, re-reading the store; a running state whose latest moved becomes stale. */
   async current(): Promise<{ phase: CoordinatorPhase; state: CoordinatorState | undefined }> {
-    const stored = await this.history.store.get("transitions/latest");
-    const state = this.#state;
-    if (state === undefined || this.#stale) {
-      return { phase: stored === undefined && state === undefined ? "uninitialised" : "recovery", state };
+    for (;;) {
+      const before = this.#state;
+      const stored = await this.readLatest();
+      const state = this.#state;
+      // This process installed a state while the read ran: the read may predate that install's
+      // own CAS, so it says nothing about the new state. Read again (installs are rare).
+      if (state !== before) continue;
+      if (state === undefined || this.#stale) {
+        return { phase: stored === undefined && state === undefined ? "uninitialised" : "recovery", state };
+      }
+      this.#stateLatest ??= encodeLatestTransition(state.latest);
+      if (stored === undefined || !bytesEqual(stored, this.#stateLatest)) this.markStale("transitions/latest moved");
+      return { phase: this.#stale ? "recovery" : "running", state };
     }
-    const ours = encodeLatestTransition(state.latest);
-    if (stored === undefined || !bytesEqual(stored, ours)) this.markStale("transitions/latest moved");
-    return { phase: this.#stale ? "recovery" : "running", state };
   }
 
   async status(): Promise<CoordinatorStatus> {
@@ -93,6 +135,7 @@ export class StateKeeper {
   /** Installs a new state (after SetManifest or a recovery) and reports its generation. */
   install(state: CoordinatorState): void {
     this.#state = state;
+    this.#stateLatest = undefined;
     this.#stale = false;
     this.onGeneration(state.generation);
   }
@@ -104,6 +147,8 @@ export class StateKeeper {
     return run;
   }
 }
+
+const settled = (): void => undefined;
 
 /** Parses a manifest read back from the history; it was valid when set, so failure is corruption. */
 export function storedManifest(bytes: Uint8Array): Manifest {
