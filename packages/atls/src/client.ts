@@ -25,6 +25,14 @@ export interface AtlsClientOptions {
   readonly onVerified?: (server: AtlsAttestedPeer) => void;
 }
 
+/**
+ * The cache for verifications that bring none: every credentials object and connection of this
+ * process shares it, so a client making many channels to one Coordinator verifies its chain once.
+ * Sharing is safe: a hit is keyed by the exact bytes that were fully verified before, and gives
+ * the verdict an uncached verification would (validity at each call's time, CRLs never cached).
+ */
+const sharedCache = new EvidenceCache();
+
 export interface AtlsConnection {
   readonly socket: TLSSocket;
   readonly server: AtlsAttestedPeer;
@@ -81,7 +89,8 @@ export async function atlsHandshake(socket: Socket, options: AtlsClientOptions):
     );
     tls.once("secureConnect", () => {
       const raw = tls.getPeerCertificate(true)?.raw;
-      verifyAtlsCertificate(raw === undefined ? undefined : new Uint8Array(raw), nonce, options.verify).then(
+      const verify = options.verify.cache ? options.verify : { ...options.verify, cache: sharedCache };
+      verifyAtlsCertificate(raw === undefined ? undefined : new Uint8Array(raw), nonce, verify).then(
         (server) => {
           if (tls.alpnProtocol !== "h2") {
             done(
@@ -126,10 +135,7 @@ export class AtlsChannelCredentials extends grpc.ChannelCredentials {
   private readonly options: AtlsClientOptions;
   constructor(options: AtlsClientOptions) {
     super();
-    // Every connection of a channel meets the same server chain: verify it once.
-    this.options = options.verify.cache
-      ? options
-      : { ...options, verify: { ...options.verify, cache: new EvidenceCache() } };
+    this.options = options;
   }
   /** The most recent handshake failure of a channel using these credentials. */
   lastError(): ContrastError | undefined {

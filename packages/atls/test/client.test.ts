@@ -1,9 +1,10 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { createSimulatedAuthority } from "@contrast/attestation/testing";
 import { manualClock, systemClock, toHex } from "@contrast/core";
 import { simReferenceValues } from "@contrast/manifest";
 import { openssl } from "@contrast/testkit";
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type AtlsVerifyOptions,
   atlsChannelCredentials,
@@ -200,5 +201,29 @@ describe("the client's nonce", () => {
     expect(seen[0]).not.toBe(seen[1]);
     const rd = reportData(a.server.publicKeyDer, new Uint8Array(Buffer.from(seen[0] as string, "hex")));
     expect(toHex(a.server.evidence.reportData)).toBe(toHex(rd));
+  });
+});
+
+describe("the client's evidence cache", () => {
+  it("is shared by connections that bring none: a second connection verifies no chain, yet is judged in full", async () => {
+    const s = await serverWith(async (nonce) =>
+      pem(await createAtlsCertificate({ issuer: issuer(), nonce, clock: systemClock, random })),
+    );
+    const first = await atlsConnect("127.0.0.1", s.port, { verify: verifyOptions(systemClock), random });
+    first.socket.destroy();
+    const chainChecks = vi.spyOn(X509Certificate.prototype, "verify");
+    try {
+      const second = await atlsConnect("127.0.0.1", s.port, { verify: verifyOptions(systemClock), random });
+      second.socket.destroy();
+      // Only the server's self-signed aTLS certificate is checked; the ARK -> ASK -> VCEK chain is not.
+      expect(chainChecks.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      chainChecks.mockRestore();
+    }
+    // Sharing does not make another client's judgement lax: other reference values still refuse.
+    const other = createSimulatedAuthority({ clock: manualClock("2026-12-01T00:00:00Z"), rsaModulusLength: 2048 });
+    await expect(
+      atlsConnect("127.0.0.1", s.port, { verify: verifyOptions(systemClock, other), random }),
+    ).rejects.toMatchObject({ code: "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED" });
   });
 });
