@@ -142,6 +142,7 @@ describe("EvidenceCache", () => {
       await simIssuer(other, { measurement: MEASUREMENT, hostData: POLICY_HASH }).issue(rd),
     );
     const trusted = decodeSnpEvidence(good);
+    if (trusted.ark === undefined || trusted.ask === undefined) throw new Error("sim evidence carries its chain");
     const spliced = encodeSnpEvidence({ ...foreign, ark: trusted.ark, ask: trusted.ask });
     for (let i = 0; i < 2; i++) {
       await expectCodeAsync(
