@@ -103,8 +103,12 @@ const KNOWN_OIDS: readonly string[] = [EVIDENCE_OIDS.snp, EVIDENCE_OIDS.tdx];
  * signed by its own key and valid at `now`, as Go's Verify against a pool of just that
  * certificate does. The evidence is returned unverified.
  */
-export function checkAtlsCertificate(der: Uint8Array | undefined, now: Date): ParsedAtlsCertificate {
-  const parsed = readAtlsCertificate(der);
+export function checkAtlsCertificate(der: Uint8Array | X509Certificate | undefined, now: Date): ParsedAtlsCertificate {
+  return judgeAtlsCertificate(readAtlsCertificate(der), now);
+}
+
+/** checkAtlsCertificate's checks on a certificate readAtlsCertificate already parsed. */
+export function judgeAtlsCertificate(parsed: ParsedAtlsCertificate, now: Date): ParsedAtlsCertificate {
   const { certificate } = parsed;
   let selfSigned = false;
   try {
@@ -130,15 +134,19 @@ export function checkAtlsCertificate(der: Uint8Array | undefined, now: Date): Pa
  * is only used for its key (TLS already proved possession of it), as upstream's servers take any
  * client certificate on the user API.
  */
-export function readAtlsCertificate(der: Uint8Array | undefined): ParsedAtlsCertificate {
-  if (der === undefined || der.length === 0) {
+export function readAtlsCertificate(der: Uint8Array | X509Certificate | undefined): ParsedAtlsCertificate {
+  // A TLS socket's getPeerX509Certificate() is already parsed: parsing its bytes again costs
+  // about as much as the rest of this function.
+  const given = der instanceof X509Certificate ? der : undefined;
+  const bytes = given === undefined ? (der as Uint8Array | undefined) : new Uint8Array(given.raw);
+  if (bytes === undefined || bytes.length === 0) {
     throw new AtlsError("ATLS_PEER_CERTIFICATE_MISSING", "the peer presented no certificate");
   }
   let certificate: X509Certificate;
   let extensions: Map<string, Uint8Array>;
   try {
-    certificate = new X509Certificate(der);
-    extensions = certificateExtensions(der);
+    certificate = given ?? new X509Certificate(bytes);
+    extensions = certificateExtensions(bytes);
   } catch (e) {
     throw new AtlsError("ATLS_CERTIFICATE_MALFORMED", "the peer's certificate cannot be parsed", { cause: e });
   }

@@ -88,9 +88,9 @@ export async function atlsHandshake(socket: Socket, options: AtlsClientOptions):
       done(new AtlsError("ATLS_HANDSHAKE_FAILED", "the server closed the connection during the handshake")),
     );
     tls.once("secureConnect", () => {
-      const raw = tls.getPeerCertificate(true)?.raw;
+      const peer509 = tls.getPeerX509Certificate();
       const verify = options.verify.cache ? options.verify : { ...options.verify, cache: sharedCache };
-      verifyAtlsCertificate(raw === undefined ? undefined : new Uint8Array(raw), nonce, verify).then(
+      verifyAtlsCertificate(peer509, nonce, verify).then(
         (server) => {
           if (tls.alpnProtocol !== "h2") {
             done(

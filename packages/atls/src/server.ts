@@ -5,8 +5,8 @@ import { derCommonNameName, ecdsaSigner, signCertificate, spkiOfKey } from "@con
 import * as grpc from "@grpc/grpc-js";
 import {
   type AtlsCertificate,
-  checkAtlsCertificate,
   createAtlsCertificate,
+  judgeAtlsCertificate,
   readAtlsCertificate,
 } from "./certificate.js";
 import { parseClientHello } from "./client-hello.js";
@@ -224,8 +224,8 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
         return;
       }
       const address = `${raw.remoteAddress}:${raw.remotePort}`;
-      const raw509 = tls.getPeerCertificate(true)?.raw;
-      const certificateDer = raw509 === undefined ? undefined : new Uint8Array(raw509);
+      const peer509 = tls.getPeerX509Certificate();
+      const certificateDer = peer509 === undefined ? undefined : new Uint8Array(peer509.raw);
       let peer: AtlsPeer = {
         address,
         exportKeyingMaterial: (length, label, context) =>
@@ -236,8 +236,8 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
           // TLS proved possession of the key, which is all authorisation uses (upstream takes any
           // client certificate on the user API). A certificate with evidence for our nonce is
           // checked as upstream's mesh API checks it: self-signed and valid now.
-          const read = readAtlsCertificate(certificateDer);
-          const parsed = ownNonce && read.evidence ? checkAtlsCertificate(certificateDer, options.clock.now()) : read;
+          const read = readAtlsCertificate(peer509);
+          const parsed = ownNonce && read.evidence ? judgeAtlsCertificate(read, options.clock.now()) : read;
           peer = {
             ...peer,
             certificateDer,

@@ -1,3 +1,4 @@
+import type { X509Certificate } from "node:crypto";
 import type { Clock } from "@contrast/core";
 import { checkAtlsCertificate } from "./certificate.js";
 import { AtlsError } from "./errors.js";
@@ -30,7 +31,7 @@ export interface AtlsAttestedPeer {
  * an evidence extension, and the evidence with report data SHA-512(certificate key ‖ nonce).
  */
 export async function verifyAtlsCertificate(
-  der: Uint8Array | undefined,
+  der: Uint8Array | X509Certificate | undefined,
   nonce: Uint8Array,
   options: AtlsVerifyOptions,
 ): Promise<AtlsAttestedPeer> {

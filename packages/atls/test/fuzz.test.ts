@@ -1,4 +1,5 @@
-import { isContrastError, systemClock } from "@contrast/core";
+import { X509Certificate } from "node:crypto";
+import { isContrastError, systemClock, toHex } from "@contrast/core";
 import { fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +46,38 @@ describe("untrusted peer bytes", () => {
       ),
       { numRuns: fuzzRuns(300) },
     );
+  });
+
+  it("a certificate TLS already parsed is judged exactly as its bytes are (property)", () => {
+    const outcome = (input: Uint8Array | X509Certificate) => {
+      try {
+        const p = checkAtlsCertificate(input, new Date());
+        return `ok ${toHex(p.publicKeyDer)} ${p.evidence?.oid} ${p.evidence ? toHex(p.evidence.document) : ""}`;
+      } catch (e) {
+        return `error ${(e as { code?: string }).code}`;
+      }
+    };
+    let parsed = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          mutate(() => cert),
+          fc.constant(cert),
+        ),
+        (bytes) => {
+          let x509: X509Certificate;
+          try {
+            x509 = new X509Certificate(bytes);
+          } catch {
+            return; // what TLS cannot parse never reaches the check as an X509Certificate
+          }
+          parsed++;
+          expect(outcome(x509)).toBe(outcome(bytes));
+        },
+      ),
+      { numRuns: fuzzRuns(300) },
+    );
+    expect(parsed).toBeGreaterThan(0);
   });
 
   it("verifyEvidence refuses every changed evidence document with a ContrastError (fuzz)", async () => {
