@@ -7,6 +7,10 @@ export { ApiError } from "./error.js";
 export { API_ERROR_CODES, type ApiErrorCode } from "./error-codes.js";
 export {
   MeshAPI,
+  type NewAttestationNonceRequest,
+  NewAttestationNonceRequestSchema,
+  type NewAttestationNonceResponse,
+  NewAttestationNonceResponseSchema,
   type NewMeshCertRequest,
   NewMeshCertRequestSchema,
   type NewMeshCertResponse,

@@ -2,8 +2,26 @@
 // (port and backends) and the logic of the user API and mesh API, testable without a socket.
 // apps/coordinator wires it to servers, probes, metrics and signals.
 
+export { authorizationDigest, type Caller, type HandshakeEvidence } from "./caller.js";
+export { Coordinator, type CoordinatorMetrics, type CoordinatorOptions } from "./coordinator.js";
 export { COORDINATOR_ERROR_CODES, type CoordinatorErrorCode } from "./error-codes.js";
 export { CoordinatorError } from "./errors.js";
+export {
+  COORDINATOR_GRPC_SERVER_OPTIONS,
+  COORDINATOR_STATUS_BY_CODE,
+  GRPC_MAX_MESSAGE_BYTES,
+  type HandlerOptions,
+  meshApiHandlers,
+  type PeerOf,
+  userApiHandlers,
+} from "./grpc.js";
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
+export { type AttestationInput, COORDINATOR_ROLE, reportData } from "./mesh-api.js";
+export { DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_TTL_MS, NONCE_BYTES } from "./nonces.js";
+export type { PeerMeshClient, PeerRecoveryOptions, RecoveryEvidenceIssuer } from "./peer-recovery.js";
+export type { PeerCoordinator, PeerSource } from "./peer-source.js";
+export type { CoordinatorPhase, CoordinatorStatus } from "./state.js";
+export type { RecoverInput, SetManifestInput } from "./user-api.js";
+export type { EvidenceVerificationRequest, EvidenceVerifier, VerifiedEvidence } from "./verifier.js";

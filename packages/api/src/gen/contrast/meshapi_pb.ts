@@ -13,12 +13,76 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file contrast/meshapi.proto.
  */
 export const file_contrast_meshapi: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb250cmFzdC9tZXNoYXBpLnByb3RvEgdtZXNoYXBpIi0KEk5ld01lc2hDZXJ0UmVxdWVzdEoECAEQAlIRUGVlclB1YmxpY0tleUhhc2giaAoTTmV3TWVzaENlcnRSZXNwb25zZRISCgpNZXNoQ0FDZXJ0GAEgASgMEhEKCUNlcnRDaGFpbhgCIAEoDBISCgpSb290Q0FDZXJ0GAMgASgMEhYKDldvcmtsb2FkU2VjcmV0GAQgASgMIhAKDlJlY292ZXJSZXF1ZXN0IlgKD1JlY292ZXJSZXNwb25zZRIMCgRTZWVkGAEgASgMEgwKBFNhbHQYAiABKAwSEQoJTWVzaENBS2V5GAMgASgMEhYKDkxhdGVzdE1hbmlmZXN0GAQgASgMMpEBCgdNZXNoQVBJEkgKC05ld01lc2hDZXJ0EhsubWVzaGFwaS5OZXdNZXNoQ2VydFJlcXVlc3QaHC5tZXNoYXBpLk5ld01lc2hDZXJ0UmVzcG9uc2USPAoHUmVjb3ZlchIXLm1lc2hhcGkuUmVjb3ZlclJlcXVlc3QaGC5tZXNoYXBpLlJlY292ZXJSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChZjb250cmFzdC9tZXNoYXBpLnByb3RvEgdtZXNoYXBpIhwKGk5ld0F0dGVzdGF0aW9uTm9uY2VSZXF1ZXN0IkAKG05ld0F0dGVzdGF0aW9uTm9uY2VSZXNwb25zZRINCgVOb25jZRgBIAEoDBISCgpUdGxTZWNvbmRzGAIgASgNIm4KEk5ld01lc2hDZXJ0UmVxdWVzdBIYChBBdHRlc3RhdGlvbk5vbmNlGGQgASgMEhAKCEV2aWRlbmNlGGUgASgMEhMKC0V2aWRlbmNlT0lEGGYgASgJSgQIARACUhFQZWVyUHVibGljS2V5SGFzaCJoChNOZXdNZXNoQ2VydFJlc3BvbnNlEhIKCk1lc2hDQUNlcnQYASABKAwSEQoJQ2VydENoYWluGAIgASgMEhIKClJvb3RDQUNlcnQYAyABKAwSFgoOV29ya2xvYWRTZWNyZXQYBCABKAwiUQoOUmVjb3ZlclJlcXVlc3QSGAoQQXR0ZXN0YXRpb25Ob25jZRhkIAEoDBIQCghFdmlkZW5jZRhlIAEoDBITCgtFdmlkZW5jZU9JRBhmIAEoCSJYCg9SZWNvdmVyUmVzcG9uc2USDAoEU2VlZBgBIAEoDBIMCgRTYWx0GAIgASgMEhEKCU1lc2hDQUtleRgDIAEoDBIWCg5MYXRlc3RNYW5pZmVzdBgEIAEoDDLzAQoHTWVzaEFQSRJICgtOZXdNZXNoQ2VydBIbLm1lc2hhcGkuTmV3TWVzaENlcnRSZXF1ZXN0GhwubWVzaGFwaS5OZXdNZXNoQ2VydFJlc3BvbnNlEjwKB1JlY292ZXISFy5tZXNoYXBpLlJlY292ZXJSZXF1ZXN0GhgubWVzaGFwaS5SZWNvdmVyUmVzcG9uc2USYAoTTmV3QXR0ZXN0YXRpb25Ob25jZRIjLm1lc2hhcGkuTmV3QXR0ZXN0YXRpb25Ob25jZVJlcXVlc3QaJC5tZXNoYXBpLk5ld0F0dGVzdGF0aW9uTm9uY2VSZXNwb25zZWIGcHJvdG8z");
+
+/**
+ * Contrast-TS extension.
+ *
+ * @generated from message meshapi.NewAttestationNonceRequest
+ */
+export type NewAttestationNonceRequest = Message<"meshapi.NewAttestationNonceRequest"> & {
+};
+
+/**
+ * Describes the message meshapi.NewAttestationNonceRequest.
+ * Use `create(NewAttestationNonceRequestSchema)` to create a new message.
+ */
+export const NewAttestationNonceRequestSchema: GenMessage<NewAttestationNonceRequest> = /*@__PURE__*/
+  messageDesc(file_contrast_meshapi, 0);
+
+/**
+ * Contrast-TS extension.
+ *
+ * @generated from message meshapi.NewAttestationNonceResponse
+ */
+export type NewAttestationNonceResponse = Message<"meshapi.NewAttestationNonceResponse"> & {
+  /**
+   * 32 random bytes, bound to the key of the TLS client certificate of the connection that asked.
+   *
+   * @generated from field: bytes Nonce = 1;
+   */
+  Nonce: Uint8Array;
+
+  /**
+   * How long the nonce stays valid; it is consumed by the first NewMeshCert or Recover naming it.
+   *
+   * @generated from field: uint32 TtlSeconds = 2;
+   */
+  TtlSeconds: number;
+};
+
+/**
+ * Describes the message meshapi.NewAttestationNonceResponse.
+ * Use `create(NewAttestationNonceResponseSchema)` to create a new message.
+ */
+export const NewAttestationNonceResponseSchema: GenMessage<NewAttestationNonceResponse> = /*@__PURE__*/
+  messageDesc(file_contrast_meshapi, 1);
 
 /**
  * @generated from message meshapi.NewMeshCertRequest
  */
 export type NewMeshCertRequest = Message<"meshapi.NewMeshCertRequest"> & {
+  /**
+   * Contrast-TS extension (numbered from 100 so it never collides with upstream's fields): the
+   * nonce from NewAttestationNonce and the caller's evidence, whose report data is
+   * SHA-512(PKIX SPKI DER of the TLS client certificate's key || nonce). Empty: the evidence came
+   * in the client certificate during the handshake (upstream's Go initializers).
+   *
+   * @generated from field: bytes AttestationNonce = 100;
+   */
+  AttestationNonce: Uint8Array;
+
+  /**
+   * @generated from field: bytes Evidence = 101;
+   */
+  Evidence: Uint8Array;
+
+  /**
+   * The evidence format's OID: 1.3.9901.2.1 (SNP) or 1.3.9901.2.2 (TDX).
+   *
+   * @generated from field: string EvidenceOID = 102;
+   */
+  EvidenceOID: string;
 };
 
 /**
@@ -26,7 +90,7 @@ export type NewMeshCertRequest = Message<"meshapi.NewMeshCertRequest"> & {
  * Use `create(NewMeshCertRequestSchema)` to create a new message.
  */
 export const NewMeshCertRequestSchema: GenMessage<NewMeshCertRequest> = /*@__PURE__*/
-  messageDesc(file_contrast_meshapi, 0);
+  messageDesc(file_contrast_meshapi, 2);
 
 /**
  * @generated from message meshapi.NewMeshCertResponse
@@ -64,12 +128,28 @@ export type NewMeshCertResponse = Message<"meshapi.NewMeshCertResponse"> & {
  * Use `create(NewMeshCertResponseSchema)` to create a new message.
  */
 export const NewMeshCertResponseSchema: GenMessage<NewMeshCertResponse> = /*@__PURE__*/
-  messageDesc(file_contrast_meshapi, 1);
+  messageDesc(file_contrast_meshapi, 3);
 
 /**
  * @generated from message meshapi.RecoverRequest
  */
 export type RecoverRequest = Message<"meshapi.RecoverRequest"> & {
+  /**
+   * Contrast-TS extension, as in NewMeshCertRequest: the recovering Coordinator's attestation.
+   *
+   * @generated from field: bytes AttestationNonce = 100;
+   */
+  AttestationNonce: Uint8Array;
+
+  /**
+   * @generated from field: bytes Evidence = 101;
+   */
+  Evidence: Uint8Array;
+
+  /**
+   * @generated from field: string EvidenceOID = 102;
+   */
+  EvidenceOID: string;
 };
 
 /**
@@ -77,7 +157,7 @@ export type RecoverRequest = Message<"meshapi.RecoverRequest"> & {
  * Use `create(RecoverRequestSchema)` to create a new message.
  */
 export const RecoverRequestSchema: GenMessage<RecoverRequest> = /*@__PURE__*/
-  messageDesc(file_contrast_meshapi, 2);
+  messageDesc(file_contrast_meshapi, 4);
 
 /**
  * @generated from message meshapi.RecoverResponse
@@ -111,7 +191,7 @@ export type RecoverResponse = Message<"meshapi.RecoverResponse"> & {
  * Use `create(RecoverResponseSchema)` to create a new message.
  */
 export const RecoverResponseSchema: GenMessage<RecoverResponse> = /*@__PURE__*/
-  messageDesc(file_contrast_meshapi, 3);
+  messageDesc(file_contrast_meshapi, 5);
 
 /**
  * @generated from service meshapi.MeshAPI
@@ -134,6 +214,19 @@ export const MeshAPI: GenService<{
     methodKind: "unary";
     input: typeof RecoverRequestSchema;
     output: typeof RecoverResponseSchema;
+  },
+  /**
+   * Contrast-TS extension: a single-use, short-lived nonce that the caller's evidence in
+   * NewMeshCert or Recover must bind, together with the key of its TLS client certificate.
+   * Node cannot read the nonce a server puts in its CertificateRequest, so Node clients attest
+   * in the request instead of in the handshake.
+   *
+   * @generated from rpc meshapi.MeshAPI.NewAttestationNonce
+   */
+  newAttestationNonce: {
+    methodKind: "unary";
+    input: typeof NewAttestationNonceRequestSchema;
+    output: typeof NewAttestationNonceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_contrast_meshapi, 0);

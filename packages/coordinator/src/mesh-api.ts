@@ -1,0 +1,202 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type MeshRecoverResponse,
+  MeshRecoverResponseSchema,
+  type NewAttestationNonceResponse,
+  NewAttestationNonceResponseSchema,
+  type NewMeshCertResponse,
+  NewMeshCertResponseSchema,
+} from "@contrast/api";
+import {
+  bytesEqual,
+  type Clock,
+  ContrastError,
+  concatBytes,
+  type Logger,
+  sha256,
+  sha512,
+  toHex,
+  utf8,
+} from "@contrast/core";
+import type { PolicyEntry } from "@contrast/manifest";
+import { encodeEcPrivateKey, snpClaimExtensions, tdxClaimExtensions } from "@contrast/mesh-pki";
+import type { CertificateExtension } from "@contrast/x509";
+import { type Caller, requireClientKey } from "./caller.js";
+import { CoordinatorError } from "./errors.js";
+import type { NonceTable } from "./nonces.js";
+import type { CoordinatorState, StateKeeper } from "./state.js";
+import type { EvidenceVerifier, VerifiedEvidence } from "./verifier.js";
+
+export interface MeshApiContext {
+  readonly keeper: StateKeeper;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly nonces: NonceTable;
+  readonly verifyEvidence: EvidenceVerifier;
+  readonly onAttestationFailure: (reason: string) => void;
+}
+
+/** The attestation fields of NewMeshCertRequest and MeshAPI.RecoverRequest. */
+export interface AttestationInput {
+  readonly AttestationNonce: Uint8Array;
+  readonly Evidence: Uint8Array;
+  readonly EvidenceOID: string;
+}
+
+/** The role of the policy entries whose pods may recover from this Coordinator. */
+export const COORDINATOR_ROLE = "coordinator";
+
+/** Upstream's binding of evidence to a TLS key: SHA-512(PKIX SPKI DER of the key || nonce). */
+export function reportData(publicKeyDer: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return sha512(concatBytes(publicKeyDer, nonce));
+}
+
+const notReady = (phase: "recovery" | "uninitialised") => () =>
+  new CoordinatorError(
+    "COORDINATOR_MESH_NOT_READY",
+    phase === "recovery" ? "coordinator is in recovery mode" : "coordinator is not initialized",
+    { hint: "Set a manifest, or recover the Coordinator; initializers retry until then." },
+  );
+
+/** A nonce for the caller's client key, to be bound by the evidence of its next NewMeshCert or Recover. */
+export function newAttestationNonce(ctx: MeshApiContext, caller: Caller): NewAttestationNonceResponse {
+  const key = requireClientKey(caller);
+  const nonce = ctx.nonces.issue(sha256(key));
+  return create(NewAttestationNonceResponseSchema, { Nonce: nonce, TtlSeconds: ctx.nonces.ttlSeconds });
+}
+
+/**
+ * NewMeshCert: the caller proves with evidence bound to its client certificate key (and a nonce
+ * this Coordinator issued to that key) that it runs a policy of the current manifest; it gets a
+ * mesh certificate for exactly that key, the CAs and, if its policy entry names one, its workload
+ * secret.
+ */
+export async function newMeshCert(
+  ctx: MeshApiContext,
+  request: AttestationInput,
+  caller: Caller,
+): Promise<NewMeshCertResponse> {
+  const state = await ctx.keeper.running({ recovery: notReady("recovery"), uninitialised: notReady("uninitialised") });
+  const { key, verified, entry } = await attest(ctx, state, request, caller);
+  const leaf = state.ca.issueLeaf({
+    publicKey: key,
+    sans: entry.SANs ?? [],
+    ...(entry.WorkloadSecretID === "" ? {} : { workloadSecretId: entry.WorkloadSecretID }),
+    extensions: claimExtensions(verified),
+  });
+  return create(NewMeshCertResponseSchema, {
+    MeshCACert: utf8(state.ca.meshCaPem),
+    CertChain: utf8(leaf.certChainPem),
+    RootCACert: utf8(state.ca.rootCaPem),
+    ...(entry.WorkloadSecretID === "" ? {} : { WorkloadSecret: state.engine.workloadSecret(entry.WorkloadSecretID) }),
+  });
+}
+
+/**
+ * The serving side of peer recovery: a Coordinator in recovery attests with a policy whose entry
+ * has role `coordinator` and gets the seed, the salt, the mesh CA key and the latest manifest.
+ */
+export async function meshRecover(
+  ctx: MeshApiContext,
+  request: AttestationInput,
+  caller: Caller,
+): Promise<MeshRecoverResponse> {
+  const state = await ctx.keeper.running({ recovery: notReady("recovery"), uninitialised: notReady("uninitialised") });
+  const { entry, policyHash } = await attest(ctx, state, request, caller);
+  if (entry.Role !== COORDINATOR_ROLE) {
+    ctx.onAttestationFailure("COORDINATOR_PEER_NOT_COORDINATOR");
+    throw new CoordinatorError(
+      "COORDINATOR_PEER_NOT_COORDINATOR",
+      `policy ${policyHash} has role ${JSON.stringify(entry.Role)}, not "coordinator"`,
+      { hint: 'Only Coordinators whose policy entry has Role "coordinator" may recover from a peer.' },
+    );
+  }
+  ctx.log.info("handing the state to a recovering peer Coordinator", { policyHash, generation: state.generation });
+  return create(MeshRecoverResponseSchema, {
+    Seed: state.seed,
+    Salt: state.engine.salt,
+    MeshCAKey: utf8(encodeEcPrivateKey(state.ca.meshCaKey)),
+    LatestManifest: state.manifestBytes,
+  });
+}
+
+async function attest(
+  ctx: MeshApiContext,
+  state: CoordinatorState,
+  request: AttestationInput,
+  caller: Caller,
+): Promise<{ key: Uint8Array; verified: VerifiedEvidence; entry: PolicyEntry; policyHash: string }> {
+  try {
+    const key = requireClientKey(caller);
+    let nonce: Uint8Array;
+    let oid: string;
+    let evidence: Uint8Array;
+    if (request.AttestationNonce.length > 0 || request.Evidence.length > 0) {
+      // Consumed first: the nonce is gone whatever happens next, so it cannot be tried twice.
+      ctx.nonces.consume(request.AttestationNonce, sha256(key));
+      if (request.Evidence.length === 0) throw missingEvidence();
+      ({ EvidenceOID: oid, Evidence: evidence, AttestationNonce: nonce } = request);
+    } else if (caller.handshakeEvidence !== undefined) {
+      ({ oid, evidence, serverNonce: nonce } = caller.handshakeEvidence);
+    } else {
+      throw missingEvidence();
+    }
+    const expected = reportData(key, nonce);
+    const policies = state.manifest.Policies ?? new Map<string, PolicyEntry>();
+    let verified: VerifiedEvidence;
+    try {
+      verified = await ctx.verifyEvidence({
+        oid,
+        evidence,
+        reportData: expected,
+        referenceValues: state.manifest.ReferenceValues,
+        allowedHostData: [...policies.keys()].map((h) => Buffer.from(h, "hex")),
+        now: ctx.clock.now(),
+      });
+    } catch (cause) {
+      if (cause instanceof ContrastError) throw cause;
+      throw new CoordinatorError("COORDINATOR_EVIDENCE_REJECTED", "the attestation evidence did not verify", {
+        cause,
+        hint: "Check the workload's platform and the manifest's reference values.",
+      });
+    }
+    if (verified.reportData !== undefined && !bytesEqual(verified.reportData, expected)) {
+      throw new CoordinatorError(
+        "COORDINATOR_REPORT_DATA_MISMATCH",
+        "the evidence does not bind the client certificate key and the nonce",
+        { hint: "Create the evidence for SHA-512(SPKI DER of the TLS client certificate key || nonce)." },
+      );
+    }
+    // TDX carries the policy hash in the first 32 bytes of the 48-byte MRCONFIGID.
+    const policyHash = toHex(verified.hostData.subarray(0, 32));
+    const entry = policies.get(policyHash);
+    if (entry === undefined) {
+      throw new CoordinatorError(
+        "COORDINATOR_POLICY_NOT_IN_MANIFEST",
+        `policy hash ${policyHash} not found in manifest`,
+        {
+          hint: "Regenerate the policies and set a manifest that lists this workload's policy.",
+          details: { policyHash },
+        },
+      );
+    }
+    return { key, verified, entry, policyHash };
+  } catch (e) {
+    const reason = e instanceof ContrastError ? e.code : "UNKNOWN";
+    ctx.onAttestationFailure(reason);
+    ctx.log.info("attestation failed", { reason });
+    throw e;
+  }
+}
+
+function missingEvidence(): CoordinatorError {
+  return new CoordinatorError("COORDINATOR_EVIDENCE_MISSING", "the call carries no attestation evidence", {
+    hint: "Send evidence bound to a nonce from NewAttestationNonce in the request.",
+  });
+}
+
+function claimExtensions(v: VerifiedEvidence): CertificateExtension[] {
+  if (v.tdxQuote !== undefined) return tdxClaimExtensions(v.tdxQuote, v.tdxExtraBytes);
+  if (v.snpReport !== undefined) return snpClaimExtensions(v.snpReport);
+  return [];
+}

@@ -1,0 +1,109 @@
+import type { MeshRecoverResponse, NewAttestationNonceResponse } from "@contrast/api";
+import { bytesEqual, type Clock, type Logger } from "@contrast/core";
+import { parseEcPrivateKey, type RandomSource, SeedEngine, verifyLatestTransition } from "@contrast/mesh-pki";
+import { CoordinatorError } from "./errors.js";
+import { reportData } from "./mesh-api.js";
+import { type StateKeeper, storedManifest } from "./state.js";
+import { buildState } from "./user-api.js";
+
+/**
+ * The mesh API of a ready peer, as the recovering Coordinator calls it. A
+ * `ServiceClient<typeof MeshAPI>` over aTLS client credentials fits; those credentials verify the
+ * peer's evidence against the manifest (the Coordinator policy) before any request is sent.
+ */
+export interface PeerMeshClient {
+  newAttestationNonce(request: Record<string, never>): Promise<NewAttestationNonceResponse>;
+  recover(request: {
+    AttestationNonce: Uint8Array;
+    Evidence: Uint8Array;
+    EvidenceOID: string;
+  }): Promise<MeshRecoverResponse>;
+}
+
+/** Makes this Coordinator's evidence; @contrast/atls's EvidenceIssuer fits. */
+export interface RecoveryEvidenceIssuer {
+  readonly oid: string;
+  issue(reportData: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface PeerRecoveryOptions {
+  readonly client: PeerMeshClient;
+  /** PKIX SPKI DER of the key of the TLS client certificate `client` connects with. */
+  readonly clientPublicKeyDer: Uint8Array;
+  readonly issuer: RecoveryEvidenceIssuer;
+}
+
+export interface PeerRecoveryContext {
+  readonly keeper: StateKeeper;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly log: Logger;
+}
+
+/**
+ * Recovers from a ready peer: attest to it with a nonce it issued, receive the seed, salt, mesh
+ * CA key and latest manifest, and adopt them only if the seed signs this store's latest
+ * transition and the manifest is the one it names. Keeps the peer's mesh CA key, so certificates
+ * the peer issued stay valid (user recovery cannot do that).
+ */
+export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryOptions): Promise<void> {
+  return ctx.keeper.exclusive(async () => {
+    const { phase } = await ctx.keeper.current();
+    if (phase === "running") {
+      throw new CoordinatorError("COORDINATOR_ALREADY_RECOVERED", "coordinator is already recovered", {
+        hint: "Nothing to do: the Coordinator is running.",
+      });
+    }
+    if (phase === "uninitialised") {
+      throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
+        hint: "Set a manifest instead; there is no history to recover.",
+      });
+    }
+    const { Nonce } = await options.client.newAttestationNonce({});
+    const evidence = await options.issuer.issue(reportData(options.clientPublicKeyDer, Nonce));
+    const answer = await options.client.recover({
+      AttestationNonce: Nonce,
+      Evidence: evidence,
+      EvidenceOID: options.issuer.oid,
+    });
+
+    const invalid = (message: string, cause?: unknown) =>
+      new CoordinatorError("COORDINATOR_PEER_RECOVERY_INVALID", message, {
+        hint: "The peer serves another deployment or another history; check which Coordinators share the store.",
+        ...(cause === undefined ? {} : { cause }),
+      });
+    let engine: SeedEngine;
+    try {
+      engine = SeedEngine.fromSeed(answer.Seed, answer.Salt);
+    } catch (cause) {
+      throw invalid("the peer sent an unusable seed or salt", cause);
+    }
+    const history = ctx.keeper.history;
+    const latest = await history.readLatestUnverified();
+    if (latest === undefined) throw invalid("the history store has no latest transition");
+    if (!verifyLatestTransition(latest, engine.transactionSigningKey.publicKey)) {
+      throw invalid("the peer's seed does not sign this store's latest transition");
+    }
+    const transition = await history.getTransition(latest.transitionHash);
+    const manifestBytes = await history.getManifest(transition.manifestHash);
+    if (!bytesEqual(manifestBytes, answer.LatestManifest)) {
+      throw invalid("the peer's latest manifest is not the one this store's latest transition names");
+    }
+    let meshCaKey: ReturnType<typeof parseEcPrivateKey>;
+    try {
+      meshCaKey = parseEcPrivateKey(answer.MeshCAKey, "mesh CA key");
+    } catch (cause) {
+      throw invalid("the peer sent an unusable mesh CA key", cause);
+    }
+    const state = await buildState(ctx, {
+      seed: answer.Seed,
+      engine,
+      manifest: storedManifest(manifestBytes),
+      manifestBytes,
+      latest,
+      meshCaKey,
+    });
+    ctx.keeper.install(state);
+    ctx.log.info("recovered from a peer Coordinator", { generation: state.generation });
+  });
+}

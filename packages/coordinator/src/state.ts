@@ -1,0 +1,118 @@
+import { bytesEqual, type Logger, sha256Hex } from "@contrast/core";
+import { loadManifest, type Manifest } from "@contrast/manifest";
+import { type CoordinatorCa, encodeLatestTransition, type LatestTransition, type SeedEngine } from "@contrast/mesh-pki";
+import { CoordinatorError } from "./errors.js";
+import type { History } from "./history/history.js";
+
+/**
+ * Everything the Coordinator knows about the current manifest generation, as one immutable
+ * snapshot: an RPC works on the snapshot it started with, and an update replaces it whole.
+ */
+export interface CoordinatorState {
+  /** Kept for peer recovery, which hands the seed to another attested Coordinator. */
+  readonly seed: Uint8Array;
+  readonly engine: SeedEngine;
+  readonly manifest: Manifest;
+  readonly manifestBytes: Uint8Array;
+  readonly ca: CoordinatorCa;
+  readonly latest: LatestTransition;
+  /** Number of transitions from the first manifest to this one (the first manifest is 1). */
+  readonly generation: number;
+}
+
+/**
+ * - `uninitialised`: the history is empty; only SetManifest works.
+ * - `running`: the in-memory state is the store's latest transition.
+ * - `recovery`: the store has a history but this process has no usable state: it restarted, or
+ *   another writer moved `transitions/latest` past it (stale). Only Recover works.
+ */
+export type CoordinatorPhase = "uninitialised" | "running" | "recovery";
+
+export interface CoordinatorStatus {
+  readonly phase: CoordinatorPhase;
+  /** True in recovery caused by another writer (as opposed to a restart). */
+  readonly stale: boolean;
+  /** The generation of the in-memory state (0 when there is none). */
+  readonly generation: number;
+  /** Hex SHA-256 of the current manifest when running. */
+  readonly manifestHash?: string;
+}
+
+/**
+ * Holds the snapshot, decides the phase from it and the store, and serialises the operations that
+ * replace it. Staleness is detected by re-reading `transitions/latest` on every state-reading
+ * call: a single file read (or ConfigMap GET), cheap next to any RPC's cryptography.
+ */
+export class StateKeeper {
+  #state: CoordinatorState | undefined;
+  #stale = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly history: History,
+    private readonly log: Logger,
+    private readonly onGeneration: (generation: number) => void,
+  ) {}
+
+  /** The phase now, re-reading the store; a running state whose latest moved becomes stale. */
+  async current(): Promise<{ phase: CoordinatorPhase; state: CoordinatorState | undefined }> {
+    const stored = await this.history.store.get("transitions/latest");
+    const state = this.#state;
+    if (state === undefined || this.#stale) {
+      return { phase: stored === undefined && state === undefined ? "uninitialised" : "recovery", state };
+    }
+    const ours = encodeLatestTransition(state.latest);
+    if (stored === undefined || !bytesEqual(stored, ours)) this.markStale("transitions/latest moved");
+    return { phase: this.#stale ? "recovery" : "running", state };
+  }
+
+  async status(): Promise<CoordinatorStatus> {
+    const { phase, state } = await this.current();
+    return {
+      phase,
+      stale: this.#stale,
+      generation: state?.generation ?? 0,
+      ...(phase === "running" && state !== undefined ? { manifestHash: sha256Hex(state.manifestBytes) } : {}),
+    };
+  }
+
+  /** The running state, or the error the calling API answers with in another phase. */
+  async running(errors: { recovery: () => Error; uninitialised: () => Error }): Promise<CoordinatorState> {
+    const { phase, state } = await this.current();
+    if (phase === "running" && state !== undefined) return state;
+    throw phase === "recovery" ? errors.recovery() : errors.uninitialised();
+  }
+
+  markStale(reason: string): void {
+    if (this.#state !== undefined && !this.#stale) {
+      this.#stale = true;
+      this.log.warn("coordinator state is stale; entering recovery mode", { reason });
+    }
+  }
+
+  /** Installs a new state (after SetManifest or a recovery) and reports its generation. */
+  install(state: CoordinatorState): void {
+    this.#state = state;
+    this.#stale = false;
+    this.onGeneration(state.generation);
+  }
+
+  /** Runs `fn` after every earlier exclusive operation of this process has finished. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Parses a manifest read back from the history; it was valid when set, so failure is corruption. */
+export function storedManifest(bytes: Uint8Array): Manifest {
+  try {
+    return loadManifest(bytes).manifest;
+  } catch (cause) {
+    throw new CoordinatorError("HISTORY_CORRUPT", "a manifest in the history does not parse", {
+      cause,
+      hint: "The history store was modified or damaged outside the Coordinator.",
+    });
+  }
+}
