@@ -5,6 +5,31 @@ import type { ErrorCodeInfo } from "@contrast/core";
  * Programs branch on the code, never on the message; docs/errors.md is generated from this list.
  */
 export const COORDINATOR_ERROR_CODES = [
+  // History store backends and peer discovery (fs-store, configmap-store, peers/).
+  {
+    code: "HISTORY_STORE_IO",
+    kind: "io",
+    meaning: "The filesystem history store could not read or write its state directory.",
+    hint: "Check that the state directory exists, is writable by the Coordinator and the volume is not full.",
+  },
+  {
+    code: "HISTORY_STORE_LOCKED",
+    kind: "io",
+    meaning: "A history entry stayed locked by another writer longer than the lock timeout, or the lock was lost.",
+    hint: "Another Coordinator sharing the state directory is stuck; if none runs, remove the .lock file named in the details.",
+  },
+  {
+    code: "HISTORY_STORE_KUBE_API",
+    kind: "io",
+    meaning: "The Kubernetes API server refused or failed a ConfigMap request of the ConfigMap history store.",
+    hint: "Check the Coordinator's service account may get, create and update ConfigMaps in its namespace.",
+  },
+  {
+    code: "PEER_DISCOVERY_FAILED",
+    kind: "io",
+    meaning: "Listing the Coordinator's peer pods through the Kubernetes API failed.",
+    hint: "Check the Coordinator's service account may list pods in its namespace.",
+  },
   {
     code: "HISTORY_KEY_INVALID",
     kind: "internal",

@@ -15,6 +15,7 @@ export {
   type PeerOf,
   userApiHandlers,
 } from "./grpc.js";
+export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store.js";
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";

@@ -1,0 +1,277 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { systemClock, toHex, utf8 } from "@contrast/core";
+import { ZERO_TRANSITION_HASH } from "@contrast/mesh-pki";
+import { expectCodeAsync, scratchDir } from "@contrast/testkit";
+import { buildSync } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { FileSystemStore, History } from "../src/index.js";
+
+const open = (stateDir: string, extra: { staleLockMs?: number; lockTimeoutMs?: number } = {}) =>
+  FileSystemStore.open({ stateDir, clock: systemClock, ...extra });
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** A pid that is certainly not running: a process that has exited and been reaped. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ["-e", ""]);
+  return r.pid as number;
+}
+
+function writeLock(stateDir: string, key: string, content: string, ageMs = 0): string {
+  const [kind, name] = key.split("/") as [string, string];
+  const dir = join(stateDir, "history", kind);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `.${name}.lock`);
+  writeFileSync(path, content);
+  if (ageMs > 0) {
+    const t = new Date(Date.now() - ageMs);
+    utimesSync(path, t, t);
+  }
+  return path;
+}
+
+const lockOf = (pid: number, host = hostname()) =>
+  `${JSON.stringify({ pid, host, token: "someone-else", since: new Date().toISOString() })}\n`;
+
+describe("FileSystemStore", () => {
+  it("keeps entries at <state-dir>/history/<kind>/<name> with modes 0700/0600", async () => {
+    const dir = scratchDir();
+    const store = await open(dir);
+    expect(await store.get("manifests/abc")).toBeUndefined();
+    await store.set("manifests/abc", utf8("hello"));
+    const file = join(dir, "history", "manifests", "abc");
+    expect(readFileSync(file, "utf8")).toBe("hello");
+    expect(mode(file)).toBe(0o600);
+    expect(mode(join(dir, "history"))).toBe(0o700);
+    expect(mode(join(dir, "history", "manifests"))).toBe(0o700);
+    expect(await store.get("manifests/abc")).toEqual(utf8("hello"));
+    await store.set("manifests/abc", utf8("again"));
+    expect(await store.get("manifests/abc")).toEqual(utf8("again"));
+    // Only the entry is left: no temporary file, no lock file.
+    expect(readdirSync(join(dir, "history", "manifests"))).toEqual(["abc"]);
+  });
+
+  it("rejects keys outside the grammar before touching the disk", async () => {
+    const dir = scratchDir();
+    const store = await open(dir);
+    for (const key of ["../x", "a/../../b", "a/.b", "a", "a/b/c", "/etc/passwd"]) {
+      await expectCodeAsync(() => store.set(key, utf8("x")), "HISTORY_KEY_INVALID");
+      await expectCodeAsync(() => store.get(key), "HISTORY_KEY_INVALID");
+    }
+    expect(readdirSync(join(dir, "history"))).toEqual([]);
+  });
+
+  it("implements compareAndSwap's contract (absent, mismatch, match)", async () => {
+    const store = await open(scratchDir());
+    const k = "transitions/latest";
+    expect(await store.compareAndSwap(k, utf8("x"), utf8("a"))).toBe(false);
+    expect(await store.get(k)).toBeUndefined();
+    expect(await store.compareAndSwap(k, undefined, utf8("a"))).toBe(true);
+    expect(await store.compareAndSwap(k, undefined, utf8("b"))).toBe(false);
+    expect(await store.compareAndSwap(k, utf8("b"), utf8("c"))).toBe(false);
+    expect(await store.compareAndSwap(k, utf8("a"), utf8("c"))).toBe(true);
+    expect(await store.get(k)).toEqual(utf8("c"));
+  });
+
+  it("holds a History in upstream's file layout, readable by a second store on the same directory", async () => {
+    const dir = scratchDir();
+    const h = new History(await open(dir));
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const m = await h.putManifest(utf8("hello"));
+    const t = await h.setLatest(
+      undefined,
+      { manifestHash: m, previousTransitionHash: ZERO_TRANSITION_HASH },
+      privateKey,
+    );
+    expect(existsSync(join(dir, "history", "manifests", toHex(m)))).toBe(true);
+    expect(existsSync(join(dir, "history", "transitions", toHex(t.transitionHash)))).toBe(true);
+    const latest = readFileSync(join(dir, "history", "transitions", "latest"));
+    expect(toHex(latest.subarray(0, 32))).toBe(toHex(t.transitionHash));
+    const again = new History(await open(dir));
+    expect((await again.getLatest(publicKey))?.transitionHash).toEqual(t.transitionHash);
+  });
+
+  it("ignores leftover temporary files and removes old ones on open", async () => {
+    const dir = scratchDir();
+    const store = await open(dir);
+    await store.set("manifests/abc", utf8("whole"));
+    const kindDir = join(dir, "history", "manifests");
+    const oldTmp = join(kindDir, ".abc.4242-dead.tmp");
+    const youngTmp = join(kindDir, ".abc.4243-live.tmp");
+    writeFileSync(oldTmp, "half");
+    writeFileSync(youngTmp, "half");
+    const t = new Date(Date.now() - 3600_000);
+    utimesSync(oldTmp, t, t);
+    expect(await store.get("manifests/abc")).toEqual(utf8("whole"));
+    const reopened = await open(dir);
+    expect(existsSync(oldTmp)).toBe(false);
+    expect(existsSync(youngTmp)).toBe(true);
+    expect(await reopened.removeLeftovers()).toBe(0);
+  });
+
+  it("breaks a lock left by a killed process on this host at once", async () => {
+    const dir = scratchDir();
+    const lock = writeLock(dir, "transitions/latest", lockOf(deadPid()));
+    const store = await open(dir, { lockTimeoutMs: 60_000 });
+    const started = Date.now();
+    expect(await store.compareAndSwap("transitions/latest", undefined, utf8("a"))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("waits for a live holder's lock and gives up with HISTORY_STORE_LOCKED, then breaks it once it is old", async () => {
+    const dir = scratchDir();
+    const holder = spawn("sleep", ["30"]);
+    try {
+      const lock = writeLock(dir, "transitions/latest", lockOf(holder.pid as number));
+      const store = await open(dir, { lockTimeoutMs: 300 });
+      await expectCodeAsync(
+        () => store.compareAndSwap("transitions/latest", undefined, utf8("a")),
+        "HISTORY_STORE_LOCKED",
+        "io",
+      );
+      await expectCodeAsync(() => store.set("transitions/latest", utf8("a")), "HISTORY_STORE_LOCKED");
+      expect(await store.get("transitions/latest")).toBeUndefined();
+      // The same lock, older than the stale age: its holder is presumed stuck and the lock broken.
+      const t = new Date(Date.now() - 60_000);
+      utimesSync(lock, t, t);
+      expect(await store.compareAndSwap("transitions/latest", undefined, utf8("a"))).toBe(true);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  });
+
+  it("does not judge another host's lock by its pid, only by its age", async () => {
+    const dir = scratchDir();
+    const lock = writeLock(dir, "transitions/latest", lockOf(deadPid(), "another-pod"));
+    const store = await open(dir, { lockTimeoutMs: 200 });
+    await expectCodeAsync(
+      () => store.compareAndSwap("transitions/latest", undefined, utf8("a")),
+      "HISTORY_STORE_LOCKED",
+    );
+    const t = new Date(Date.now() - 60_000);
+    utimesSync(lock, t, t);
+    expect(await store.compareAndSwap("transitions/latest", undefined, utf8("a"))).toBe(true);
+  });
+
+  it("treats an empty lock file (holder killed before writing it) by its age", async () => {
+    const dir = scratchDir();
+    const lock = writeLock(dir, "transitions/latest", "");
+    const store = await open(dir, { lockTimeoutMs: 200 });
+    await expectCodeAsync(() => store.set("transitions/latest", utf8("a")), "HISTORY_STORE_LOCKED");
+    const t = new Date(Date.now() - 60_000);
+    utimesSync(lock, t, t);
+    await store.set("transitions/latest", utf8("a"));
+    expect(await store.get("transitions/latest")).toEqual(utf8("a"));
+  });
+
+  it("reports an unwritable state directory as HISTORY_STORE_IO", async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, "history"), "not a directory");
+    await expectCodeAsync(() => open(dir), "HISTORY_STORE_IO", "io");
+  });
+
+  it("serialises concurrent compareAndSwap calls of one process and of two stores on one directory", async () => {
+    const dir = scratchDir();
+    const stores = [await open(dir), await open(dir)];
+    const key = "transitions/latest";
+    const wins: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const store = stores[i % 2] as FileSystemStore;
+        for (;;) {
+          const cur = await store.get(key);
+          const n = cur === undefined ? 0 : Number(Buffer.from(cur).toString());
+          if (n >= 40) return;
+          if (await store.compareAndSwap(key, cur, utf8(String(n + 1)))) wins.push(n + 1);
+        }
+      }),
+    );
+    expect(wins.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+});
+
+describe("FileSystemStore across processes", () => {
+  const script = (() => {
+    const out = join(scratchDir("contrast-cas-hammer-"), "cas-hammer.mjs");
+    buildSync({
+      entryPoints: [fileURLToPath(new URL("./fixtures/cas-hammer.ts", import.meta.url))],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile: out,
+      conditions: ["@contrast/source"],
+      logLevel: "error",
+    });
+    return out;
+  })();
+
+  interface Hammer {
+    readonly child: ChildProcess;
+    readonly wins: number[];
+    readonly stderr: string[];
+    readonly done: Promise<number | null>;
+  }
+
+  function hammer(stateDir: string, target: number, id: string): Hammer {
+    const child = spawn(process.execPath, [script, stateDir, String(target), id], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const wins: number[] = [];
+    const stderr: string[] = [];
+    let buf = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split("\n");
+      buf = lines.pop() ?? "";
+      for (const l of lines) wins.push(Number(l));
+    });
+    child.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, wins, stderr, done };
+  }
+
+  it("loses no update and has exactly one winner per value with 6 processes on one key", async () => {
+    const dir = scratchDir();
+    const target = 120;
+    const hammers = Array.from({ length: 6 }, (_, i) => hammer(dir, target, `p${i}`));
+    const codes = await Promise.all(hammers.map((h) => h.done));
+    expect(codes, hammers.map((h) => h.stderr.join("")).join("\n")).toEqual([0, 0, 0, 0, 0, 0]);
+    const all = hammers.flatMap((h) => h.wins).sort((a, b) => a - b);
+    // Every increment 1..target was won by exactly one process.
+    expect(all).toEqual(Array.from({ length: target }, (_, i) => i + 1));
+    // More than one process won something: the test really raced.
+    expect(hammers.filter((h) => h.wins.length > 0).length).toBeGreaterThan(1);
+    expect(readdirSync(join(dir, "history", "transitions"))).toEqual(["latest"]);
+  }, 120_000);
+
+  it("survives writers killed with SIGKILL mid-run: the others finish, no value is won twice", async () => {
+    const dir = scratchDir();
+    const target = 150;
+    const survivors = Array.from({ length: 3 }, (_, i) => hammer(dir, target, `s${i}`));
+    const victims: Hammer[] = [];
+    // Kill writers at random points, some of them while they hold the lock.
+    for (let i = 0; i < 6; i++) {
+      const v = hammer(dir, target, `v${i}`);
+      victims.push(v);
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 200));
+      v.child.kill("SIGKILL");
+      await v.done;
+    }
+    const codes = await Promise.all(survivors.map((h) => h.done));
+    expect(codes, survivors.map((h) => h.stderr.join("")).join("\n")).toEqual([0, 0, 0]);
+    const won = [...survivors, ...victims].flatMap((h) => h.wins);
+    expect(new Set(won).size).toBe(won.length);
+    // A victim may have committed its last win without printing it: at most one per victim.
+    const missing = Array.from({ length: target }, (_, i) => i + 1).filter((n) => !won.includes(n));
+    expect(missing.length).toBeLessThanOrEqual(victims.length);
+    const final = readFileSync(join(dir, "history", "transitions", "latest"), "utf8");
+    expect(Number(final.split(" ")[0])).toBe(target);
+  }, 180_000);
+});
