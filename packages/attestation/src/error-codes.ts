@@ -148,6 +148,13 @@ export const ATTESTATION_ERROR_CODES = [
     hint: "The evidence document is damaged, truncated, or not in the format its OID names.",
   },
   {
+    code: "SIM_AUTHORITY_INVALID",
+    kind: "input",
+    meaning:
+      "A saved simulated TEE (keys, chain, chip ID, TCB) cannot be read or its keys do not fit its certificates.",
+    hint: "Delete the saved simulated TEE to make a new one, and update the manifest's ArkKeyDigest.",
+  },
+  {
     code: "SIM_REPORT_REQUEST_INVALID",
     kind: "input",
     meaning: "A simulated report was requested with fields of the wrong size.",

@@ -14,6 +14,7 @@ export { fetchTdxCollateral } from "./collateral/tdx.js";
 export { intelCollateralUrls, kdsCrlUrl, kdsVcekUrl, pcsTcbInfoUrl } from "./collateral/urls.js";
 export { ATTESTATION_ERROR_CODES, type AttestationErrorCode } from "./error-codes.js";
 export { AttestationPolicyError, EvidenceError } from "./errors.js";
+export { EVIDENCE_OIDS } from "./evidence/oids.js";
 export { decodeSnpEvidence, encodeSnpEvidence, type SnpEvidence } from "./evidence/snp.js";
 export { decodeTdxEvidence, encodeTdxEvidence, type TdxEvidence } from "./evidence/tdx.js";
 export { simEntriesNaming } from "./expectations/sim.js";

@@ -4,6 +4,14 @@
 // proves anything about confidentiality.
 
 export {
+  decodeSimulatedAuthority,
+  encodeSimulatedAuthority,
+  loadSimulatedAuthority,
+  nodeSimAuthorityFileSystem,
+  type SimAuthorityFileSystem,
+  saveSimulatedAuthority,
+} from "./sim/persist.js";
+export {
   type CreateSimulatedAuthorityOptions,
   createSimulatedAuthority,
   type SimReportRequest,

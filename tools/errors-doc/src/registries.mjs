@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { API_ERROR_CODES } from "@contrast/api";
+import { ATLS_ERROR_CODES } from "@contrast/atls";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { KUBE_ERROR_CODES } from "@contrast/kube";
@@ -89,6 +90,7 @@ export const REGISTRIES = [
     codes: MESH_PKI_ERROR_CODES,
   },
   { package: "@contrast/api", prefixes: ["API_"], codes: API_ERROR_CODES },
+  { package: "@contrast/atls", prefixes: ["ATLS_"], codes: ATLS_ERROR_CODES },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.

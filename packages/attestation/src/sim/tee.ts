@@ -150,14 +150,53 @@ export function createSimulatedAuthority(options: CreateSimulatedAuthorityOption
     extensions: amdExtensions(tcb, chipId),
   });
 
-  const roots: AmdRoots = { ark: new X509Certificate(arkCert), ask: new X509Certificate(askCert) };
-  return {
+  return assembleAuthority(
+    {
+      arkKey: ark.privateKey,
+      askKey: ask.privateKey,
+      vcekKey: vcekKeys.privateKey,
+      ark: arkCert,
+      ask: askCert,
+      vcek,
+      chipId,
+      tcb,
+    },
+    random,
+  );
+}
+
+/** Everything a simulated authority is made of: what saving and loading it carries. */
+export interface SimAuthorityParts {
+  readonly arkKey: KeyObject;
+  readonly askKey: KeyObject;
+  readonly vcekKey: KeyObject;
+  readonly ark: Uint8Array;
+  readonly ask: Uint8Array;
+  readonly vcek: Uint8Array;
+  readonly chipId: Uint8Array;
+  readonly tcb: SimTcb;
+}
+
+// The private parts stay out of the public object, so that printing or serialising an authority
+// never leaks its keys; only encodeSimulatedAuthority reads them, deliberately.
+const PARTS = new WeakMap<SimulatedAuthority, SimAuthorityParts>();
+
+/** The parts of an authority made by this module (for saving it). */
+export function simAuthorityParts(authority: SimulatedAuthority): SimAuthorityParts | undefined {
+  return PARTS.get(authority);
+}
+
+export function assembleAuthority(parts: SimAuthorityParts, random: (n: number) => Uint8Array): SimulatedAuthority {
+  const roots: AmdRoots = { ark: new X509Certificate(parts.ark), ask: new X509Certificate(parts.ask) };
+  const arkSigner = rsaPssSigner(parts.arkKey);
+  const { chipId, tcb } = parts;
+  const authority: SimulatedAuthority = {
     roots,
-    arkKeyDigest: simArkKeyDigest(ark.publicKey),
-    vcek,
+    arkKeyDigest: simArkKeyDigest(roots.ark.publicKey),
+    vcek: parts.vcek,
     chipId,
     tcb,
-    report: (request) => buildReport(request, { key: vcekKeys.privateKey, chipId, tcb, random }),
+    report: (request) => buildReport(request, { key: parts.vcekKey, chipId, tcb, random }),
     crl: ({ now: at, revokeAsk }) =>
       signCrl({
         signer: arkSigner,
@@ -167,6 +206,8 @@ export function createSimulatedAuthority(options: CreateSimulatedAuthorityOption
         revoked: revokeAsk ? [{ serial: 0x10001, date: at }] : [],
       }),
   };
+  PARTS.set(authority, parts);
+  return authority;
 }
 
 function checkLength(what: string, value: Uint8Array, size: number): void {

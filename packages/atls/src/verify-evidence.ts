@@ -1,0 +1,217 @@
+import { X509Certificate } from "node:crypto";
+import {
+  decodeSnpEvidence,
+  decodeTdxEvidence,
+  EVIDENCE_OIDS,
+  EvidenceError,
+  judgeTdxQuote,
+  parseSnpReport,
+  type SnpProduct,
+  simEntriesNaming,
+  snpExpectations,
+  type TcbStatus,
+  type TdxCollateral,
+  tdxExpectations,
+  type VerifiedSnpReport,
+  type VerifiedTdxQuote,
+  validateSnpReport,
+  verifySnpReport,
+  verifyTdxQuote,
+} from "@contrast/attestation";
+import { bytesEqual, sha256Hex, toHex } from "@contrast/core";
+import type { SimReferenceValues, SNPReferenceValues, TDXReferenceValues } from "@contrast/manifest";
+import { AtlsError } from "./errors.js";
+import type { EvidencePlatform } from "./issuer.js";
+
+/** The reference values a verifier accepts, by platform (a manifest's ReferenceValues fits). */
+export interface AtlsReferenceValues {
+  readonly snp?: readonly SNPReferenceValues[] | null | undefined;
+  readonly tdx?: readonly TDXReferenceValues[] | null | undefined;
+  readonly sim?: readonly SimReferenceValues[] | null | undefined;
+}
+
+/** Where revocation and TCB collateral come from; injected, because libraries do not fetch. */
+export interface EvidenceCollateral {
+  /** AMD's CRL for a product and key kind (KDS), when the evidence document does not carry it. */
+  readonly snpCrl?: (product: SnpProduct, kind: "vcek" | "vlek") => Promise<Uint8Array | undefined>;
+  /**
+   * Accept hardware SNP evidence without any CRL (revocation unchecked). Default false: then
+   * ATLS_CRL_REQUIRED.
+   */
+  readonly allowMissingCrl?: boolean;
+  /** Intel's collateral for a verified quote; else the document's own collateral is used. */
+  readonly tdxCollateral?: (verified: VerifiedTdxQuote) => Promise<TdxCollateral>;
+  /** TDX TCB statuses accepted; default UpToDate only. */
+  readonly acceptedTcbStatuses?: readonly TcbStatus[];
+}
+
+export interface VerifyEvidenceOptions extends EvidenceCollateral {
+  /** The certificate extension OID the evidence came under. */
+  readonly oid: string;
+  readonly evidence: Uint8Array;
+  /** The 64 bytes the evidence must carry: reportData(peer key, verifier nonce). */
+  readonly reportData: Uint8Array;
+  readonly referenceValues: AtlsReferenceValues;
+  /**
+   * Hex policy hashes HOST_DATA (SNP, sim) or the first 32 bytes of MRCONFIGID (TDX) must be one
+   * of; when left out, any policy is accepted.
+   */
+  readonly allowedHostData?: readonly string[] | undefined;
+  readonly now: Date;
+}
+
+export interface VerifiedEvidence {
+  readonly platform: EvidencePlatform;
+  /** HOST_DATA (SNP, sim) or MRCONFIGID[0:32] (TDX): in Contrast the policy hash, 32 bytes. */
+  readonly hostData: Uint8Array;
+  readonly reportData: Uint8Array;
+  /** Index of the matching entry in the platform's reference values. */
+  readonly matched: number;
+  readonly snpReport?: VerifiedSnpReport;
+  readonly tdxQuote?: VerifiedTdxQuote;
+  readonly tdxExtraBytes?: Uint8Array;
+}
+
+/**
+ * Verifies an aTLS evidence document: its signature and chain to the vendor's pinned roots (or,
+ * for the simulated TEE, to an ARK that ReferenceValues.sim names), then the binding (REPORT_DATA
+ * must be `reportData`), then the policy hash (`allowedHostData`), then the reference values.
+ * One function for the client credentials, the Coordinator's mesh API and the CLI, so all judge
+ * evidence alike. Throws ContrastErrors: `crypto` for evidence that is not genuine or not bound
+ * to this key and nonce, `policy` for genuine evidence the reference values do not allow.
+ */
+export async function verifyEvidence(options: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
+  if (options.reportData.length !== 64) {
+    throw new AtlsError(
+      "ATLS_REPORT_DATA_MISMATCH",
+      `expected report data must be 64 bytes, got ${options.reportData.length}`,
+    );
+  }
+  if (options.oid === EVIDENCE_OIDS.snp) return verifySnp(options);
+  if (options.oid === EVIDENCE_OIDS.tdx) return verifyTdx(options);
+  throw new AtlsError("ATLS_EVIDENCE_TYPE_UNSUPPORTED", `evidence type ${options.oid} is not accepted`);
+}
+
+function checkBinding(actual: Uint8Array, expected: Uint8Array): void {
+  if (!bytesEqual(actual, expected)) {
+    throw new AtlsError(
+      "ATLS_REPORT_DATA_MISMATCH",
+      "the evidence's report data does not bind the peer's key and this verifier's nonce",
+      { details: { expected: toHex(expected), actual: toHex(actual) } },
+    );
+  }
+}
+
+function checkHostData(hostData: Uint8Array, allowed: readonly string[] | undefined): void {
+  if (allowed === undefined) return;
+  const hex = toHex(hostData);
+  if (!allowed.some((a) => a.toLowerCase() === hex)) {
+    throw new AtlsError("ATLS_HOST_DATA_NOT_ALLOWED", `policy hash ${hex} is not allowed`, {
+      details: { hostData: hex },
+    });
+  }
+}
+
+function noReferenceValues(platform: EvidencePlatform): AtlsError {
+  return new AtlsError("ATLS_NO_REFERENCE_VALUES", `the reference values have no ${platform} entries`);
+}
+
+async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
+  const doc = decodeSnpEvidence(o.evidence);
+  const signer = parseSnpReport(doc.report).signingKey;
+  const endorsementKey = signer === "vlek" ? doc.vlek : (doc.vcek ?? doc.vlek);
+  if (endorsementKey === undefined) {
+    throw new EvidenceError("EVIDENCE_DOCUMENT_MALFORMED", "the SNP evidence document carries no VCEK or VLEK", {
+      hint: "The issuer must include the endorsement key the host supplied.",
+    });
+  }
+  const sims = o.referenceValues.sim ?? [];
+  const snps = o.referenceValues.snp ?? [];
+  // Sim evidence is SNP evidence under another ARK; it is taken as sim only when an entry
+  // names that ARK, so a self-made chain never reaches the hardware path's trust.
+  let simEntries: SimReferenceValues[] | undefined;
+  let ark: X509Certificate | undefined;
+  let ask: X509Certificate | undefined;
+  if (doc.ark !== undefined && doc.ask !== undefined && sims.length > 0) {
+    ark = new X509Certificate(doc.ark);
+    ask = new X509Certificate(doc.ask);
+    const digest = sha256Hex(new Uint8Array(ark.publicKey.export({ type: "spki", format: "der" })));
+    if (sims.some((e) => e.ArkKeyDigest.toLowerCase() === digest) || snps.length === 0) {
+      simEntries = simEntriesNaming(ark.publicKey, sims);
+    }
+  } else if (snps.length === 0) {
+    if (sims.length > 0) {
+      throw new EvidenceError(
+        "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED",
+        "the evidence carries no simulated chain to check",
+        {
+          hint: "Simulated evidence documents carry their ASK and ARK; hardware evidence needs ReferenceValues.snp.",
+        },
+      );
+    }
+    throw noReferenceValues("snp");
+  }
+  const platform: EvidencePlatform = simEntries === undefined ? "snp" : "sim";
+  let crl = doc.crl;
+  const product = doc.product?.name;
+  if (crl === undefined && platform === "snp" && o.snpCrl !== undefined && product !== undefined) {
+    crl = await o.snpCrl(product, signer === "vlek" ? "vlek" : "vcek");
+  }
+  const verified = verifySnpReport({
+    report: doc.report,
+    endorsementKey,
+    now: o.now,
+    ...(product ? { product } : {}),
+    ...(platform === "sim" && ark && ask ? { roots: { ark, ask } } : {}),
+    ...(crl ? { crl } : {}),
+  });
+  if (crl === undefined && platform === "snp" && o.allowMissingCrl !== true) {
+    throw new AtlsError("ATLS_CRL_REQUIRED", `no CRL for ${verified.product}: revocation cannot be checked`);
+  }
+  checkBinding(verified.report.reportData, o.reportData);
+  checkHostData(verified.report.hostData, o.allowedHostData);
+  const entries: readonly SNPReferenceValues[] = simEntries ?? snps;
+  const matched = validateSnpReport(
+    verified,
+    entries.map((e) => snpExpectations(e, { reportData: o.reportData })),
+  );
+  const index = simEntries === undefined ? matched : sims.indexOf(simEntries[matched] as SimReferenceValues);
+  return {
+    platform,
+    hostData: verified.report.hostData,
+    reportData: verified.report.reportData,
+    matched: index,
+    snpReport: verified,
+  };
+}
+
+async function verifyTdx(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
+  const tdxs = o.referenceValues.tdx ?? [];
+  if (tdxs.length === 0) throw noReferenceValues("tdx");
+  const doc = decodeTdxEvidence(o.evidence);
+  const verified = verifyTdxQuote({ quote: doc.quote, now: o.now });
+  const body = verified.quote.body;
+  checkBinding(body.reportData, o.reportData);
+  const hostData = body.mrConfigId.subarray(0, 32);
+  if (!body.mrConfigId.subarray(32).every((b) => b === 0)) {
+    throw new AtlsError("ATLS_HOST_DATA_NOT_ALLOWED", "MRCONFIGID is not a policy hash followed by 16 zero bytes", {
+      details: { mrConfigId: toHex(body.mrConfigId) },
+    });
+  }
+  checkHostData(hostData, o.allowedHostData);
+  const collateral = o.tdxCollateral === undefined ? doc.collateral : await o.tdxCollateral(verified);
+  const { matched } = judgeTdxQuote(verified, {
+    now: o.now,
+    ...(collateral ? { collateral } : {}),
+    entries: tdxs.map((e) => tdxExpectations(e, { reportData: o.reportData })),
+    ...(o.acceptedTcbStatuses ? { acceptedStatuses: o.acceptedTcbStatuses } : {}),
+  });
+  return {
+    platform: "tdx",
+    hostData: new Uint8Array(hostData),
+    reportData: body.reportData,
+    matched: matched ?? 0,
+    tdxQuote: verified,
+    ...(doc.extraBytes ? { tdxExtraBytes: doc.extraBytes } : {}),
+  };
+}
