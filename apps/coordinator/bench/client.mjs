@@ -1,9 +1,10 @@
 // What a workload owner, a seed share owner and an initializer do against a running Coordinator
 // on the simulated TEE: shared by the process tests, the crash soak and the mesh-cert benchmark.
 import { generateKeyPairSync } from "node:crypto";
+import { join } from "node:path";
 import { createServiceClient, MeshAPI, UserAPI } from "@contrast/api";
 import { atlsChannelCredentials, reportData, simIssuer } from "@contrast/atls";
-import { loadSimulatedAuthority } from "@contrast/attestation/testing";
+import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
 import { fromHex, sha256Hex, systemClock, utf8 } from "@contrast/core";
 import {
   SIM_COORDINATOR_POLICY_HASH,
@@ -19,7 +20,7 @@ export const rsaKey = () => generateKeyPairSync("rsa", { modulusLength: 2048 }).
 
 /** The simulated authority a Coordinator keeps in `simDir`. */
 export async function loadSim(simDir) {
-  const authority = await loadSimulatedAuthority({ dir: simDir, clock: systemClock });
+  const authority = await loadSimulatedAuthority(join(simDir, "authority.json"), nodeSimAuthorityFileSystem);
   if (authority === undefined) throw new Error(`no simulated authority in ${simDir}`);
   return authority;
 }

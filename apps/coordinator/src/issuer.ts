@@ -1,5 +1,13 @@
-import { mkdir } from "node:fs/promises";
-import { loadSimulatedAuthority, saveSimulatedAuthority, type SimulatedAuthority, createSimulatedAuthority } from "@contrast/attestation/testing";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  createSimulatedAuthority,
+  encodeSimulatedAuthority,
+  loadSimulatedAuthority,
+  nodeSimAuthorityFileSystem,
+  type SimulatedAuthority,
+} from "@contrast/attestation/testing";
 import { type EvidenceIssuer, simIssuer, tsmIssuer } from "@contrast/atls";
 import { type Clock, fromHex, type Logger } from "@contrast/core";
 import { SIM_COORDINATOR_POLICY_HASH, SIM_TRUSTED_MEASUREMENT } from "@contrast/manifest";
@@ -29,17 +37,36 @@ export async function openIssuer(
   });
 }
 
-/** Loads the simulated authority from `dir`, or creates and saves one there when there is none. */
+/** The simulated authority's file in the sim directory. */
+export const SIM_AUTHORITY_FILE = "authority.json";
+
+/**
+ * Loads the simulated authority from `dir`, or creates one there when there is none. Creation is
+ * create-if-absent (a temporary file hard-linked to the final name, which fails when it exists),
+ * so two Coordinators starting at once on one sim directory end up with the same authority.
+ */
 export async function openSimAuthority(
   dir: string,
   deps: { readonly clock: Clock; readonly log: Logger },
 ): Promise<SimulatedAuthority> {
-  const existing = await loadSimulatedAuthority({ dir, clock: deps.clock });
+  const path = join(dir, SIM_AUTHORITY_FILE);
+  const existing = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
   if (existing !== undefined) return existing;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const created = createSimulatedAuthority({ clock: deps.clock });
-  await saveSimulatedAuthority(created, { dir });
-  deps.log.info("created a simulated TEE authority", { simDir: dir, arkKeyDigest: created.arkKeyDigest });
-  // Another process may have saved its own at the same time; whatever is on disk now wins.
-  return (await loadSimulatedAuthority({ dir, clock: deps.clock })) ?? created;
+  const tmp = join(dir, `.${SIM_AUTHORITY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  await writeFile(tmp, encodeSimulatedAuthority(created), { mode: 0o600, flag: "wx" });
+  try {
+    await link(tmp, path);
+    deps.log.info("created a simulated TEE authority", { simDir: dir, arkKeyDigest: created.arkKeyDigest });
+    return created;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    // Another process created one first: use it.
+    const theirs = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
+    if (theirs === undefined) throw e;
+    return theirs;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
 }

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { grpcServiceDefinition, MeshAPI, UserAPI } from "@contrast/api";
 import { type AtlsPeer, type AtlsServer, createAtlsServer } from "@contrast/atls";
-import { ContrastError, type Logger, jsonLogger, systemClock } from "@contrast/core";
+import { ContrastError, jsonLogger, systemClock } from "@contrast/core";
 import {
   type Caller,
   COORDINATOR_GRPC_SERVER_OPTIONS,
@@ -19,7 +19,7 @@ import { createMetrics } from "./metrics.js";
 import { createProbeServer } from "./probes.js";
 import { type Stoppable, shutdown } from "./shutdown.js";
 import { openStore } from "./store.js";
-import { evidenceVerifier } from "./verifier.js";
+import { evidenceVerifier, httpFetcher } from "./verifier.js";
 import { VERSION } from "./version.js";
 
 export interface RunIo {
@@ -54,12 +54,12 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
   let stopping = false;
   try {
     const store = await openStore(config, { clock, log });
-    const issuer = await openIssuer(config, { clock, log, env: io.env });
+    const issuer = await openIssuer(config, { clock, log });
     const coordinator = await Coordinator.open({
       history: store,
       clock,
       random,
-      verifyEvidence: evidenceVerifier(config.platform),
+      verifyEvidence: evidenceVerifier({ clock, log, fetcher: config.platform === "snp" ? httpFetcher : undefined }),
       logger: log,
       metrics: {
         onGeneration: (n) => metrics.onGeneration(n),
@@ -162,10 +162,9 @@ function callerOf(server: AtlsServer): (call: { getPeer(): string }) => Caller |
   return (call) => {
     const peer: AtlsPeer | undefined = server.peerOf(call);
     if (peer === undefined) return undefined;
-    return {
-      publicKeyDer: peer.publicKeyDer,
-      ...(peer.handshakeEvidence === undefined ? {} : { handshakeEvidence: peer.handshakeEvidence }),
-    };
+    // Evidence from the handshake (upstream initializers) is not passed on yet: the aTLS server
+    // exposes its report data, the Coordinator library expects the server nonce.
+    return { publicKeyDer: peer.publicKeyDer };
   };
 }
 

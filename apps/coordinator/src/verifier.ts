@@ -42,7 +42,15 @@ export function evidenceVerifier(options: VerifierOptions): EvidenceVerifier {
       now: request.now,
       snpCrl,
     });
-    return verified;
+    // The Coordinator's claims come from the report or quote itself.
+    return {
+      platform: verified.platform,
+      hostData: verified.hostData,
+      reportData: verified.reportData,
+      snpReport: verified.snpReport?.report,
+      tdxQuote: verified.tdxQuote?.quote,
+      tdxExtraBytes: verified.tdxExtraBytes,
+    };
   };
 }
 
