@@ -8,8 +8,16 @@ export declare const ecKey: (curve?: string) => KeyObject;
 export declare const rsaKey: () => KeyObject;
 export declare function loadSim(simDir: string): Promise<SimulatedAuthority>;
 export declare function simVerify(authority: SimulatedAuthority): AtlsVerifyOptions;
-export declare function userClient(port: number, authority: SimulatedAuthority, key: KeyObject): ServiceClient<typeof UserAPI>;
-export declare function meshClient(port: number, authority: SimulatedAuthority, meshKey: KeyObject): ServiceClient<typeof MeshAPI>;
+export declare function userClient(
+  port: number,
+  authority: SimulatedAuthority,
+  key: KeyObject,
+): ServiceClient<typeof UserAPI>;
+export declare function meshClient(
+  port: number,
+  authority: SimulatedAuthority,
+  meshKey: KeyObject,
+): ServiceClient<typeof MeshAPI>;
 export declare const policy: (name: string) => { doc: Uint8Array; hash: string };
 export declare const coordinatorPolicy: { doc: Uint8Array; hash: string };
 export declare function setManifestRequest(options: {

@@ -44,7 +44,11 @@ export function userClient(port, authority, key) {
 
 /** A mesh API client over aTLS with the workload's mesh key as its client certificate key. */
 export function meshClient(port, authority, meshKey) {
-  const credentials = atlsChannelCredentials({ verify: simVerify(authority), clientKey: meshKey, random: cryptoRandom });
+  const credentials = atlsChannelCredentials({
+    verify: simVerify(authority),
+    clientKey: meshKey,
+    random: cryptoRandom,
+  });
   return createServiceClient(MeshAPI, `127.0.0.1:${port}`, credentials, channelOptions);
 }
 

@@ -21,7 +21,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export async function crashSoak({ trials = 100, log = () => {}, random = Math.random } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "coordinator-crash-soak-"));
-  const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim"), "--log-level", "warn"];
+  const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim")];
   const owner = ecKey("P-384");
   const seedOwner = rsaKey();
   const workloads = { web: {} };
@@ -29,7 +29,8 @@ export async function crashSoak({ trials = 100, log = () => {}, random = Math.ra
   let c = await startCoordinator(args);
   try {
     const authority = await loadSim(join(dir, "sim"));
-    const request = (generation) => setManifestRequest({ authority, workloads, owners: [owner], seedShareOwners: [seedOwner], generation });
+    const request = (generation) =>
+      setManifestRequest({ authority, workloads, owners: [owner], seedShareOwners: [seedOwner], generation });
     // The first manifest, and the time an update usually takes (the window to kill in).
     let user = userClient(c.userApiPort, authority, owner);
     const first = await user.setManifest(request(0));
@@ -75,7 +76,8 @@ export async function crashSoak({ trials = 100, log = () => {}, random = Math.ra
           }
         }
         if (manifests.length === acked.length + 1) {
-          if (!equalBytes(manifests[acked.length], next.Manifest)) throw new Error(`trial ${trial}: an unknown manifest follows`);
+          if (!equalBytes(manifests[acked.length], next.Manifest))
+            throw new Error(`trial ${trial}: an unknown manifest follows`);
           acked.push(next.Manifest);
           if (acknowledged) counts.acknowledged++;
           else counts.committedUnacknowledged++;
@@ -83,7 +85,9 @@ export async function crashSoak({ trials = 100, log = () => {}, random = Math.ra
           if (acknowledged) throw new Error(`trial ${trial}: an acknowledged update was lost`);
           counts.lostInFlight++;
         } else {
-          throw new Error(`trial ${trial}: ${manifests.length} manifests, expected ${acked.length} or ${acked.length + 1}`);
+          throw new Error(
+            `trial ${trial}: ${manifests.length} manifests, expected ${acked.length} or ${acked.length + 1}`,
+          );
         }
       } finally {
         recoverer.close();

@@ -17,14 +17,16 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 
 const dir = mkdtempSync(join(tmpdir(), "coordinator-bench-"));
-const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim"), "--log-level", "error"];
+const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim")];
 const c = await startCoordinator(args);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 try {
   const authority = await loadSim(join(dir, "sim"));
   const owner = ecKey("P-384");
   const user = userClient(c.userApiPort, authority, owner);
-  await user.setManifest(setManifestRequest({ authority, workloads: { web: { WorkloadSecretID: "web" } }, owners: [owner] }));
+  await user.setManifest(
+    setManifestRequest({ authority, workloads: { web: { WorkloadSecretID: "web" } }, owners: [owner] }),
+  );
   user.close();
 
   // Connections first (each an aTLS handshake with the Coordinator's evidence verified), then the
@@ -63,11 +65,15 @@ try {
   console.log(
     `NewMeshCert, simulated TEE, ${clients} concurrent aTLS connections x ${rounds} rounds; node ${process.version}, ${anchor.version}`,
   );
-  console.log(`  connections (aTLS handshakes + first nonce)  ${clients} in ${(connectMs / 1000).toFixed(2)} s, ${connectFailures} failed`);
+  console.log(
+    `  connections (aTLS handshakes + first nonce)  ${clients} in ${(connectMs / 1000).toFixed(2)} s, ${connectFailures} failed`,
+  );
   console.log(
     `  certificates                                 ${certsPerS.toFixed(0).padStart(6)} /s   p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms (nonce + evidence + NewMeshCert)`,
   );
-  console.log(`  failures                                     ${failures}${firstFailure ? ` (first: ${firstFailure.code ?? ""} ${firstFailure.message})` : ""}`);
+  console.log(
+    `  failures                                     ${failures}${firstFailure ? ` (first: ${firstFailure.code ?? ""} ${firstFailure.message})` : ""}`,
+  );
   console.log(
     `  openssl speed ecdsap384 sign ${anchor.sign.toFixed(0)} /s, verify ${anchor.verify.toFixed(0)} /s: sign+verify ${anchor.signPlusVerifyPerS.toFixed(0)} /s per core (anchor)   ratio ${ratio.toFixed(2)} (target >= 0.5)`,
   );

@@ -23,7 +23,10 @@ export interface RunningCoordinator {
   probe(path: string): Promise<{ status: number; body: string }>;
 }
 
-export declare function startCoordinator(args: readonly string[], env?: Record<string, string>): Promise<RunningCoordinator>;
+export declare function startCoordinator(
+  args: readonly string[],
+  env?: Record<string, string>,
+): Promise<RunningCoordinator>;
 export declare function runToExit(
   args: readonly string[],
   env?: Record<string, string>,

@@ -54,7 +54,10 @@ export function startCoordinator(args, env = {}) {
     const seen = logs.find((l) => l.msg === msg);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no log line ${JSON.stringify(msg)} within ${timeoutMs} ms:\n${dump()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no log line ${JSON.stringify(msg)} within ${timeoutMs} ms:\n${dump()}`)),
+        timeoutMs,
+      );
       waiters.push({
         msg,
         resolve: (l) => {
@@ -87,7 +90,10 @@ export function startCoordinator(args, env = {}) {
 export function runToExit(args, env = {}) {
   requireBundle();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BUNDLE, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...baseEnv(), ...env } });
+    const p = spawn(process.execPath, [BUNDLE, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...baseEnv(), ...env },
+    });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type EvidenceIssuer, simIssuer, tsmIssuer } from "@contrast/atls";
 import {
   createSimulatedAuthority,
   encodeSimulatedAuthority,
@@ -8,7 +9,6 @@ import {
   nodeSimAuthorityFileSystem,
   type SimulatedAuthority,
 } from "@contrast/attestation/testing";
-import { type EvidenceIssuer, simIssuer, tsmIssuer } from "@contrast/atls";
 import { type Clock, fromHex, type Logger } from "@contrast/core";
 import { SIM_COORDINATOR_POLICY_HASH, SIM_TRUSTED_MEASUREMENT } from "@contrast/manifest";
 import type { CoordinatorConfig } from "./config.js";

@@ -3,7 +3,6 @@ import type { Server as HttpServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { grpcServiceDefinition, MeshAPI, UserAPI } from "@contrast/api";
 import { type AtlsPeer, type AtlsServer, createAtlsServer } from "@contrast/atls";
-import { ContrastError, jsonLogger, systemClock } from "@contrast/core";
 import {
   type Caller,
   COORDINATOR_GRPC_SERVER_OPTIONS,
@@ -11,6 +10,7 @@ import {
   meshApiHandlers,
   userApiHandlers,
 } from "@contrast/coordinator";
+import { ContrastError, jsonLogger, systemClock } from "@contrast/core";
 import * as grpc from "@grpc/grpc-js";
 import type { CoordinatorConfig } from "./config.js";
 import { ServerError } from "./error.js";
@@ -136,9 +136,15 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
     });
     parts.push(httpPart(probeServer));
 
-    const userApiPort = await listenOn("user API", config.userApiPort, () => userAtls.listen(config.userApiPort, config.host));
-    const meshApiPort = await listenOn("mesh API", config.meshApiPort, () => meshAtls.listen(config.meshApiPort, config.host));
-    const probePort = await listenOn("probe server", config.probePort, () => listenHttp(probeServer, config.probePort, config.host));
+    const userApiPort = await listenOn("user API", config.userApiPort, () =>
+      userAtls.listen(config.userApiPort, config.host),
+    );
+    const meshApiPort = await listenOn("mesh API", config.meshApiPort, () =>
+      meshAtls.listen(config.meshApiPort, config.host),
+    );
+    const probePort = await listenOn("probe server", config.probePort, () =>
+      listenHttp(probeServer, config.probePort, config.host),
+    );
     listening = true;
     const status = await coordinator.status();
     log.info("coordinator listening", { host: config.host, userApiPort, meshApiPort, probePort, phase: status.phase });
@@ -212,9 +218,13 @@ async function listenOn(what: string, port: number, listen: () => Promise<number
     return await listen();
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    throw new ServerError("SERVER_PORT_UNAVAILABLE", `cannot listen for the ${what} on port ${port}: ${String(code ?? e)}`, {
-      cause: e,
-    });
+    throw new ServerError(
+      "SERVER_PORT_UNAVAILABLE",
+      `cannot listen for the ${what} on port ${port}: ${String(code ?? e)}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -229,4 +239,3 @@ function waitForSignal(): Promise<string> {
     process.on("SIGINT", on);
   });
 }
-

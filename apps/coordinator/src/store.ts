@@ -1,5 +1,5 @@
-import { type Clock, type Logger } from "@contrast/core";
 import { FileSystemStore, type HistoryStore } from "@contrast/coordinator";
+import type { Clock, Logger } from "@contrast/core";
 import type { CoordinatorConfig } from "./config.js";
 import { ServerError } from "./error.js";
 

@@ -1,13 +1,15 @@
-import { CollateralStore, type CollateralCacheStorage, kdsCrlUrl } from "@contrast/attestation";
 import { type VerifyEvidenceOptions, verifyEvidence } from "@contrast/atls";
-import { type Clock, type Logger, toHex } from "@contrast/core";
+import { type CollateralCacheStorage, CollateralStore, kdsCrlUrl } from "@contrast/attestation";
 import type { EvidenceVerifier } from "@contrast/coordinator";
+import { type Clock, type Logger, toHex } from "@contrast/core";
 
 export interface VerifierOptions {
   readonly clock: Clock;
   readonly log: Logger;
   /** Network access for AMD's CRLs; the program passes fetch. Absent: hardware SNP evidence must carry its CRL. */
-  readonly fetcher?: ((url: string) => Promise<{ body: Uint8Array; headers: Readonly<Record<string, string>> }>) | undefined;
+  readonly fetcher?:
+    | ((url: string) => Promise<{ body: Uint8Array; headers: Readonly<Record<string, string>> }>)
+    | undefined;
 }
 
 /**

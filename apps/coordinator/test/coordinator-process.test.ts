@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { GetManifestsResponse } from "@contrast/api";
+import { atlsChannelCredentials } from "@contrast/atls";
 import type { SimulatedAuthority } from "@contrast/attestation/testing";
 import { toBase64 } from "@contrast/core";
 import { publicKeyDer, recoverSeed } from "@contrast/mesh-pki";
 import * as grpc from "@grpc/grpc-js";
-import { atlsChannelCredentials } from "@contrast/atls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ecKey,
@@ -53,10 +53,25 @@ afterAll(async () => {
 async function bufCurl(method: string, port: number, body = "{}") {
   const url = `https://127.0.0.1:${port}/edgelesssys.contrast.userapi.UserAPI/${method}`;
   const servername = toBase64(new Uint8Array(randomBytes(32)));
-  const a = ["curl", "--protocol", "grpc", "--insecure", "--servername", servername, "--schema", PROTO, "-d", body, url];
+  const a = [
+    "curl",
+    "--protocol",
+    "grpc",
+    "--insecure",
+    "--servername",
+    servername,
+    "--schema",
+    PROTO,
+    "-d",
+    body,
+    url,
+  ];
   return run(BUF, a).then(
     ({ stdout }) => ({ ok: true as const, out: JSON.parse(stdout) as Record<string, unknown> }),
-    (e: { stdout?: string; stderr?: string }) => ({ ok: false as const, out: JSON.parse(e.stderr || e.stdout || "{}") }),
+    (e: { stdout?: string; stderr?: string }) => ({
+      ok: false as const,
+      out: JSON.parse(e.stderr || e.stdout || "{}"),
+    }),
   );
 }
 
@@ -109,11 +124,15 @@ describe("the built Coordinator on the simulated TEE", () => {
     const mesh = meshClient(c.meshApiPort, authority, meshKey);
     try {
       const res = await requestMeshCert(mesh, authority, meshKey, "web");
-      const pems = new TextDecoder().decode(res.CertChain).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
+      const pems = new TextDecoder()
+        .decode(res.CertChain)
+        .match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
       const leaf = new X509Certificate(pems?.[0] ?? "");
       const intermediate = new X509Certificate(pems?.[1] ?? "");
       // Issued for the key of this connection's client certificate, by the Coordinator's CA.
-      expect(Buffer.from(leaf.publicKey.export({ type: "spki", format: "der" }))).toEqual(Buffer.from(publicKeyDer(meshKey)));
+      expect(Buffer.from(leaf.publicKey.export({ type: "spki", format: "der" }))).toEqual(
+        Buffer.from(publicKeyDer(meshKey)),
+      );
       expect(leaf.verify(intermediate.publicKey)).toBe(true);
       expect(leaf.subjectAltName).toContain("DNS:web.default.svc");
       expect(res.WorkloadSecret.length).toBeGreaterThan(0);
@@ -158,7 +177,11 @@ describe("the built Coordinator on the simulated TEE", () => {
     await new Promise<void>((resolve) => garbage.on("close", () => resolve()));
 
     const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
-    const credentials = atlsChannelCredentials({ verify: simVerify(authority), clientKey: owner, random: (n) => new Uint8Array(randomBytes(n)) });
+    const credentials = atlsChannelCredentials({
+      verify: simVerify(authority),
+      clientKey: owner,
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
     const client = new grpc.Client(`127.0.0.1:${c.userApiPort}`, credentials, {
       "grpc.max_send_message_length": 64 * 1024 * 1024,
     });
