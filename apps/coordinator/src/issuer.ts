@@ -30,7 +30,7 @@ export async function openIssuer(
     arkKeyDigest: authority.arkKeyDigest,
     policyHash: SIM_COORDINATOR_POLICY_HASH,
   });
-  return simIssuer(authority, {
+  return simIssuer(withCachedCrl(authority), {
     measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
     hostData: fromHex(SIM_COORDINATOR_POLICY_HASH),
     clock: deps.clock,
@@ -69,4 +69,26 @@ export async function openSimAuthority(
   } finally {
     await unlink(tmp).catch(() => {});
   }
+}
+
+/** How long one CRL of the simulated ARK is reused; it is valid from an hour before to 7 days after it is made. */
+const SIM_CRL_REUSE_MS = 3_600_000;
+
+/**
+ * The authority with its CRL made at most once an hour: every aTLS handshake's evidence carries
+ * the CRL, and signing one with the 4096-bit ARK costs more than the rest of the handshake.
+ */
+export function withCachedCrl(authority: SimulatedAuthority): SimulatedAuthority {
+  let cached: { readonly at: number; readonly crl: Uint8Array } | undefined;
+  return {
+    ...authority,
+    crl(options) {
+      if (options.revokeAsk === true) return authority.crl(options);
+      const at = options.now.getTime();
+      if (cached === undefined || at < cached.at || at - cached.at >= SIM_CRL_REUSE_MS) {
+        cached = { at, crl: authority.crl(options) };
+      }
+      return cached.crl;
+    },
+  };
 }
