@@ -22,7 +22,19 @@ export function startCoordinator(args, env = {}) {
   requireBundle();
   const proc = spawn(
     process.execPath,
-    [BUNDLE, "--host", "127.0.0.1", "--user-api-port", "0", "--mesh-api-port", "0", "--probe-port", "0", ...args],
+    [
+      ...(env.NODE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.NODE_PROFILE_DIR}`] : []),
+      BUNDLE,
+      "--host",
+      "127.0.0.1",
+      "--user-api-port",
+      "0",
+      "--mesh-api-port",
+      "0",
+      "--probe-port",
+      "0",
+      ...args,
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...baseEnv(), ...env } },
   );
   const logs = [];

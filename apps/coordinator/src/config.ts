@@ -23,6 +23,8 @@ export interface CoordinatorConfig {
   readonly simDir: string | undefined;
   /** How long SIGTERM waits for open calls before cutting connections. */
   readonly shutdownBudgetMs: number;
+  /** From a connection's first byte to a finished aTLS handshake. */
+  readonly handshakeTimeoutMs: number;
 }
 
 /** What parsing the command line asks for: run, or print help/version and exit 0. */
@@ -61,6 +63,12 @@ export const SETTINGS = [
     env: "CONTRAST_SIM_DIR",
     def: undefined,
     help: "the simulated TEE's authority (platform sim; default $XDG_STATE_HOME/contrast/sim)",
+  },
+  {
+    flag: "--handshake-timeout <seconds>",
+    env: "CONTRAST_HANDSHAKE_TIMEOUT",
+    def: "30",
+    help: "how long a client may take from its first byte to a finished aTLS handshake",
   },
   {
     flag: "--shutdown-budget <seconds>",
@@ -173,14 +181,8 @@ export function parseCommandLine(
     });
   }
 
-  const budgetText = value("--shutdown-budget <seconds>") ?? "20";
-  const budget = Number(budgetText);
-  if (!/^\d+(\.\d+)?$/.test(budgetText) || !Number.isFinite(budget) || budget > 3600) {
-    throw new ServerError(
-      "SERVER_CONFIG_INVALID",
-      `--shutdown-budget ${JSON.stringify(budgetText)} is not 0..3600 seconds`,
-    );
-  }
+  const budget = seconds("--shutdown-budget", value("--shutdown-budget <seconds>") ?? "20", 0);
+  const handshakeTimeout = seconds("--handshake-timeout", value("--handshake-timeout <seconds>") ?? "30", 0.1);
 
   let simDir = value("--sim-dir <dir>");
   if (platform === "sim" && simDir === undefined) {
@@ -206,12 +208,21 @@ export function parseCommandLine(
       logLevel,
       simDir: platform === "sim" ? simDir : undefined,
       shutdownBudgetMs: Math.round(budget * 1000),
+      handshakeTimeoutMs: Math.round(handshakeTimeout * 1000),
     },
   };
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s === "" ? undefined : s;
+}
+
+function seconds(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n) || n < min || n > 3600) {
+    throw new ServerError("SERVER_CONFIG_INVALID", `${flag} ${JSON.stringify(text)} is not ${min}..3600 seconds`);
+  }
+  return n;
 }
 
 function port(flag: string, text: string | undefined): number {

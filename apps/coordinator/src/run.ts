@@ -27,8 +27,6 @@ export interface RunIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** How long a client may take from its first byte to a finished aTLS handshake. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** aTLS handshakes in progress at once per API; more are refused (each costs a key and evidence). */
 const MAX_CONCURRENT_HANDSHAKES = 512;
 
@@ -74,7 +72,7 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
       issuer,
       clock,
       random,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
       maxConcurrentHandshakes: MAX_CONCURRENT_HANDSHAKES,
       log,
     };

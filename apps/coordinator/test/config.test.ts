@@ -29,6 +29,7 @@ describe("parseCommandLine", () => {
       logLevel: "info",
       simDir: "/x/contrast/sim",
       shutdownBudgetMs: 20_000,
+      handshakeTimeoutMs: 30_000,
     });
     expect(config(["--platform", "sim", "--state-dir", "/s"]).simDir).toBe("/home/u/.local/state/contrast/sim");
   });
@@ -75,6 +76,8 @@ describe("parseCommandLine", () => {
       ["--user-api-port", "7777"],
       ["--log-level", "loud"],
       ["--shutdown-budget", "soon"],
+      ["--handshake-timeout", "0"],
+      ["--handshake-timeout", "1e3"],
       ["--no-such-flag"],
       ["extra-argument"],
       ["--sim-dir"],

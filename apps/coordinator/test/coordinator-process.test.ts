@@ -31,7 +31,8 @@ const PROTO = join(APP, "../../packages/api/proto");
 const tmp = mkdtempSync(join(tmpdir(), "coordinator-process-"));
 const stateDir = join(tmp, "state");
 const simDir = join(tmp, "sim");
-const args = ["--platform", "sim", "--state-dir", stateDir, "--sim-dir", simDir];
+// A short handshake budget, so the stalled-client test does not wait the default 30 s.
+const args = ["--platform", "sim", "--state-dir", stateDir, "--sim-dir", simDir, "--handshake-timeout", "3"];
 let c: RunningCoordinator;
 let authority: SimulatedAuthority;
 const owner = ecKey("P-384");
@@ -209,7 +210,7 @@ describe("the built Coordinator on the simulated TEE", () => {
     } finally {
       user.close();
     }
-    // The server cuts the stalled handshake after its 10 s budget.
+    // The server cuts the stalled handshake after its budget (3 s here).
     await stalledClosed;
     expect(c.proc.exitCode).toBeNull();
   }, 30_000);
