@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 export function parseOpensslEcdsaSpeed(out, bits = 384) {
   const row = out.split("\n").find((l) => new RegExp(`^\\s*${bits} bits ecdsa`).test(l));
   const nums = row?.trim().split(/\s+/).slice(-2).map(Number);
-  if (!nums || nums.length !== 2 || nums.some((n) => !Number.isFinite(n) || n <= 0)) {
+  if (nums?.length !== 2 || nums.some((n) => !Number.isFinite(n) || n <= 0)) {
     throw new Error(`cannot read openssl speed output:\n${out}`);
   }
   return { sign: nums[0], verify: nums[1] };
