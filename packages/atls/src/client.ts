@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createAtlsCertificate } from "./certificate.js";
 import { AtlsError } from "./errors.js";
 import { NONCE_BYTES, nonceToAlpn, nonceToServerName } from "./nonce.js";
+import { EvidenceCache } from "./verify-evidence.js";
 import { type AtlsAttestedPeer, type AtlsVerifyOptions, verifyAtlsCertificate } from "./verify-peer.js";
 
 export interface AtlsClientOptions {
@@ -122,8 +123,13 @@ export function atlsConnect(host: string, port: number, options: AtlsClientOptio
  */
 export class AtlsChannelCredentials extends grpc.ChannelCredentials {
   #lastError: ContrastError | undefined;
-  constructor(private readonly options: AtlsClientOptions) {
+  private readonly options: AtlsClientOptions;
+  constructor(options: AtlsClientOptions) {
     super();
+    // Every connection of a channel meets the same server chain: verify it once.
+    this.options = options.verify.cache
+      ? options
+      : { ...options, verify: { ...options.verify, cache: new EvidenceCache() } };
   }
   /** The most recent handshake failure of a channel using these credentials. */
   lastError(): ContrastError | undefined {

@@ -28,6 +28,7 @@ export { reportData } from "./report-data.js";
 export { type AtlsPeer, type AtlsServer, type AtlsServerOptions, createAtlsServer } from "./server.js";
 export {
   type AtlsReferenceValues,
+  EvidenceCache,
   type EvidenceCollateral,
   type VerifiedEvidence,
   type VerifyEvidenceOptions,

@@ -43,7 +43,7 @@ export interface AtlsServerOptions {
   readonly serverNonceInCertificateRequest?: boolean;
   /** From the first byte to a finished handshake; default 10 s. */
   readonly handshakeTimeoutMs?: number;
-  /** Connections in the handshake at once; more are refused at once. Default 256. */
+  /** Connections in the handshake at once; more are refused at once. Default 1024. */
   readonly maxConcurrentHandshakes?: number;
   /** Largest ClientHello accepted; default 16 KiB. */
   readonly maxClientHelloBytes?: number;
@@ -96,7 +96,7 @@ function nonceCa(nonce: Uint8Array, key: AtlsCertificate["privateKey"], clock: C
 export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   const log = options.log ?? noopLogger;
   const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const maxHandshakes = options.maxConcurrentHandshakes ?? 256;
+  const maxHandshakes = options.maxConcurrentHandshakes ?? 1024;
   const maxHello = options.maxClientHelloBytes ?? 16_384;
   const serverNonce = options.serverNonceInCertificateRequest === true;
   const requestCert = serverNonce || options.requestClientCert !== false;
@@ -171,12 +171,27 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
     timer: NodeJS.Timeout,
   ): Promise<void> {
     const nonce = nonceFromClientHello(hello);
-    const own = await createAtlsCertificate({
-      issuer: options.issuer,
-      nonce,
-      clock: options.clock,
-      random: options.random,
-    });
+    let own: AtlsCertificate;
+    try {
+      own = await createAtlsCertificate({
+        issuer: options.issuer,
+        nonce,
+        clock: options.clock,
+        random: options.random,
+      });
+    } catch (e) {
+      // The local TEE failed, not the client: reported as such, and logged louder.
+      log.warn("aTLS evidence issuing failed", { error: e instanceof Error ? e.message : String(e) });
+      throw e instanceof AtlsError
+        ? e
+        : new AtlsError(
+            "ATLS_ISSUER_FAILED",
+            `issuing evidence failed: ${e instanceof Error ? e.message : String(e)}`,
+            {
+              cause: e,
+            },
+          );
+    }
     if (!handshaking.has(raw)) return; // timed out or closed while the TEE worked
     const ownNonce = serverNonce ? options.random(NONCE_BYTES) : undefined;
     const secureContext = createSecureContext({

@@ -7,10 +7,12 @@ import {
   judgeTdxQuote,
   parseSnpReport,
   type SnpProduct,
+  SnpVerifier,
   simEntriesNaming,
   snpExpectations,
   type TcbStatus,
   type TdxCollateral,
+  TdxVerifier,
   tdxExpectations,
   type VerifiedSnpReport,
   type VerifiedTdxQuote,
@@ -43,6 +45,55 @@ export interface EvidenceCollateral {
   readonly tdxCollateral?: (verified: VerifiedTdxQuote) => Promise<TdxCollateral>;
   /** TDX TCB statuses accepted; default UpToDate only. */
   readonly acceptedTcbStatuses?: readonly TcbStatus[];
+  /**
+   * Verified endorsement chains to reuse (createEvidenceCache): a Coordinator verifies the same
+   * VCEK/PCK chain for every pod, which otherwise costs two RSA-4096 signatures per SNP report.
+   */
+  readonly cache?: EvidenceCache | undefined;
+}
+
+interface CacheState {
+  now: Date;
+  readonly hardware: SnpVerifier;
+  readonly sim: Map<string, SnpVerifier>;
+  readonly tdx: TdxVerifier;
+  readonly clock: { now(): Date };
+  readonly maxChains: number;
+}
+
+const states = new WeakMap<EvidenceCache, CacheState>();
+
+/**
+ * Remembers verified vendor (and simulated) chains between verifyEvidence calls, at most
+ * `maxChains` per kind (default 256); revocation is never cached. One per verifier.
+ */
+export class EvidenceCache {
+  constructor(options: { maxChains?: number } = {}) {
+    const maxChains = options.maxChains ?? 256;
+    // verifyEvidence passes its `now` through this clock; verification is synchronous, so the
+    // value set just before a call is the one the call sees.
+    const clock = { now: () => state.now };
+    const state: CacheState = {
+      now: new Date(0),
+      clock,
+      hardware: new SnpVerifier({ clock, maxCachedChains: maxChains }),
+      sim: new Map(),
+      tdx: new TdxVerifier({ clock, maxCachedPlatforms: maxChains }),
+      maxChains,
+    };
+    states.set(this, state);
+  }
+}
+
+function simVerifier(state: CacheState, ark: X509Certificate, ask: X509Certificate): SnpVerifier {
+  const id = `${sha256Hex(new Uint8Array(ark.raw))}:${sha256Hex(new Uint8Array(ask.raw))}`;
+  let v = state.sim.get(id);
+  if (v === undefined) {
+    v = new SnpVerifier({ clock: state.clock, roots: () => ({ ark, ask }), maxCachedChains: 16 });
+    state.sim.set(id, v);
+    if (state.sim.size > state.maxChains) state.sim.delete(state.sim.keys().next().value as string);
+  }
+  return v;
 }
 
 export interface VerifyEvidenceOptions extends EvidenceCollateral {
@@ -157,14 +208,28 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   if (crl === undefined && platform === "snp" && o.snpCrl !== undefined && product !== undefined) {
     crl = await o.snpCrl(product, signer === "vlek" ? "vlek" : "vcek");
   }
-  const verified = verifySnpReport({
-    report: doc.report,
-    endorsementKey,
-    now: o.now,
-    ...(product ? { product } : {}),
-    ...(platform === "sim" && ark && ask ? { roots: { ark, ask } } : {}),
-    ...(crl ? { crl } : {}),
-  });
+  const state = o.cache === undefined ? undefined : states.get(o.cache);
+  const roots = platform === "sim" && ark && ask ? { ark, ask } : undefined;
+  let verified: VerifiedSnpReport;
+  if (state === undefined) {
+    verified = verifySnpReport({
+      report: doc.report,
+      endorsementKey,
+      now: o.now,
+      ...(product ? { product } : {}),
+      ...(roots ? { roots } : {}),
+      ...(crl ? { crl } : {}),
+    });
+  } else {
+    state.now = o.now;
+    const verifier = roots ? simVerifier(state, roots.ark, roots.ask) : state.hardware;
+    verified = verifier.verify({
+      report: doc.report,
+      endorsementKey,
+      ...(product ? { product } : {}),
+      ...(crl ? { crl } : {}),
+    });
+  }
   if (crl === undefined && platform === "snp" && o.allowMissingCrl !== true) {
     throw new AtlsError("ATLS_CRL_REQUIRED", `no CRL for ${verified.product}: revocation cannot be checked`);
   }
@@ -189,7 +254,13 @@ async function verifyTdx(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   const tdxs = o.referenceValues.tdx ?? [];
   if (tdxs.length === 0) throw noReferenceValues("tdx");
   const doc = decodeTdxEvidence(o.evidence);
-  const verified = verifyTdxQuote({ quote: doc.quote, now: o.now });
+  const state = o.cache === undefined ? undefined : states.get(o.cache);
+  let verified: VerifiedTdxQuote;
+  if (state === undefined) verified = verifyTdxQuote({ quote: doc.quote, now: o.now });
+  else {
+    state.now = o.now;
+    verified = state.tdx.verify(doc.quote);
+  }
   const body = verified.quote.body;
   checkBinding(body.reportData, o.reportData);
   const hostData = body.mrConfigId.subarray(0, 32);

@@ -162,6 +162,29 @@ describe("verifyEvidence with simulated evidence", () => {
     expect(thrown?.kind).toBe("crypto");
   });
 
+  it("checks the CRL a simulated document carries: a revoked ASK is refused", async () => {
+    const { fixedClock: at } = await import("@contrast/core");
+    const rd = random(64);
+    const withCrl = await simIssuer(authority(), {
+      measurement: MEASUREMENT,
+      hostData: POLICY_HASH,
+      clock: at(now),
+    }).issue(rd);
+    expect(
+      (await verifyEvidence({ oid: SNP_OID, evidence: withCrl, reportData: rd, referenceValues: rv(), now })).platform,
+    ).toBe("sim");
+    const { decodeSnpEvidence, encodeSnpEvidence } = await import("@contrast/attestation");
+    const revoked = encodeSnpEvidence({
+      ...decodeSnpEvidence(withCrl),
+      crl: authority().crl({ now, revokeAsk: true }),
+    });
+    await expectCodeAsync(
+      () => verifyEvidence({ oid: SNP_OID, evidence: revoked, reportData: rd, referenceValues: rv(), now }),
+      "SNP_CERT_REVOKED",
+      "crypto",
+    );
+  });
+
   it("refuses unknown evidence types, and platforms without reference values", async () => {
     const rd = random(64);
     const evidence = await issuer().issue(rd);

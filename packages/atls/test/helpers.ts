@@ -51,3 +51,40 @@ export function echo(client: grpc.Client, body: Buffer, deadlineMs = 10_000): Pr
     );
   });
 }
+
+/**
+ * A TLS server that is NOT a correct aTLS server: it answers each client with whatever
+ * certificate `certFor(nonce)` makes, and counts the application bytes clients send after the
+ * handshake, to prove that a refusing client never wrote a request.
+ */
+export async function fakeServer(
+  certFor: (nonce: Uint8Array) => Promise<{ key: string; cert: string }>,
+): Promise<{ port: number; received: () => number; handshakes: () => number; close: () => Promise<void> }> {
+  const { createServer, createSecureContext } = await import("node:tls");
+  let received = 0;
+  let handshakes = 0;
+  const server = createServer({
+    ALPNProtocols: ["h2"],
+    SNICallback: (name, cb) => {
+      certFor(new Uint8Array(Buffer.from(name, "base64"))).then(
+        (c) => cb(null, createSecureContext(c)),
+        (e: Error) => cb(e),
+      );
+    },
+  });
+  server.on("secureConnection", (s) => {
+    handshakes++;
+    s.on("data", (d: Buffer) => {
+      received += d.length;
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : 0,
+    received: () => received,
+    handshakes: () => handshakes,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -48,6 +48,7 @@ describe("error registries", () => {
       "@contrast/policy",
       "@contrast/mesh-pki",
       "@contrast/api",
+      "@contrast/atls",
       "@contrast/cli",
     ]);
   });
@@ -163,6 +164,7 @@ describe("error registries", () => {
       "@contrast/policy": "packages/policy/src",
       "@contrast/mesh-pki": "packages/mesh-pki/src",
       "@contrast/api": "packages/api/src",
+      "@contrast/atls": "packages/atls/src",
       "@contrast/cli": "apps/cli/src",
     };
     const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
