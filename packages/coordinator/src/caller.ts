@@ -4,13 +4,14 @@ import { CoordinatorError } from "./errors.js";
 
 /**
  * Evidence an upstream Go initializer presented in its aTLS client certificate, bound to the
- * nonce the server put in its CertificateRequest. The Coordinator verifies it like request
- * evidence; only the nonce comes from the handshake.
+ * nonce the server put in its CertificateRequest: `reportData` is what the aTLS server expects it
+ * to carry, SHA-512(the certificate's SPKI DER || that nonce). The Coordinator verifies it like
+ * request evidence. (@contrast/atls's AtlsPeer has this shape.)
  */
 export interface HandshakeEvidence {
   readonly oid: string;
   readonly evidence: Uint8Array;
-  readonly serverNonce: Uint8Array;
+  readonly reportData: Uint8Array;
 }
 
 /**
@@ -53,7 +54,13 @@ function parseSpki(der: Uint8Array): KeyObject {
 export function authorizationDigest(spkiDer: Uint8Array): Uint8Array {
   const key = parseSpki(spkiDer);
   if (key.asymmetricKeyType === "rsa") return sha256(new Uint8Array(key.export({ type: "pkcs1", format: "der" })));
-  if (key.asymmetricKeyType === "ec") return sha256(spkiDer);
+  // Re-encoded as upstream's MarshalPKIXPublicKey does (named curve, uncompressed point), so an
+  // equivalent but differently encoded certificate key still matches the manifest's digest.
+  // (OpenSSL keeps a compressed point compressed on export; a JWK round trip does not.)
+  if (key.asymmetricKeyType === "ec") {
+    const canonical = createPublicKey({ key: key.export({ format: "jwk" }), format: "jwk" });
+    return sha256(new Uint8Array(canonical.export({ type: "spki", format: "der" })));
+  }
   throw new CoordinatorError(
     "COORDINATOR_CLIENT_KEY_UNSUPPORTED",
     `the client certificate key is ${key.asymmetricKeyType ?? "of an unknown type"}; expected RSA or ECDSA`,

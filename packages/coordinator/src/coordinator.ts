@@ -13,8 +13,13 @@ import { History } from "./history/history.js";
 import type { HistoryStore } from "./history/store.js";
 import { type AttestationInput, meshRecover, newAttestationNonce, newMeshCert } from "./mesh-api.js";
 import { DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_TTL_MS, NonceTable } from "./nonces.js";
-import { type PeerRecoveryOptions, recoverFromPeer } from "./peer-recovery.js";
-import type { PeerSource } from "./peer-source.js";
+import {
+  type PeerRecoveryOptions,
+  type RecoverFromPeersOptions,
+  recoverFromPeer,
+  recoverFromPeers,
+} from "./peer-recovery.js";
+import type { PeerCoordinator, PeerSource } from "./peer-source.js";
 import { type CoordinatorStatus, StateKeeper } from "./state.js";
 import { getManifests, type RecoverInput, recover, type SetManifestInput, setManifest } from "./user-api.js";
 import type { EvidenceVerifier } from "./verifier.js";
@@ -132,7 +137,19 @@ export class Coordinator {
 
   /** Peer recovery, the recovering side: see recoverFromPeer. */
   recoverFromPeer(options: PeerRecoveryOptions): Promise<void> {
-    return recoverFromPeer({ keeper: this.#keeper, clock: this.#clock, random: this.#random, log: this.#log }, options);
+    return recoverFromPeer(this.#recoveryCtx(), options);
+  }
+
+  /**
+   * One round of automatic peer recovery over the ready peers; the app calls it periodically while
+   * `status()` is in recovery. Resolves with the peer that recovered this Coordinator, if any.
+   */
+  recoverFromPeers(options: RecoverFromPeersOptions): Promise<PeerCoordinator | undefined> {
+    return recoverFromPeers(this.#recoveryCtx(), options);
+  }
+
+  #recoveryCtx() {
+    return { keeper: this.#keeper, clock: this.#clock, random: this.#random, log: this.#log };
   }
 
   #userCtx() {

@@ -97,12 +97,7 @@ export const COORDINATOR_ERROR_CODES = [
     meaning: "The Coordinator could not list its peers to decide whether user recovery is safe.",
     hint: "Check the Coordinator's access to the Kubernetes API, or pass --force.",
   },
-  {
-    code: "COORDINATOR_RECOVERED_CONCURRENTLY",
-    kind: "input",
-    meaning: "Another recovery of the same Coordinator finished first.",
-    hint: "Nothing to do: the Coordinator is running.",
-  },
+
   {
     code: "COORDINATOR_CLIENT_CERT_MISSING",
     kind: "policy",
@@ -204,6 +199,12 @@ export const COORDINATOR_ERROR_CODES = [
     kind: "policy",
     meaning: "A peer asked for the Coordinator's secrets but its policy is not one with role coordinator.",
     hint: 'Only Coordinators whose policy entry has Role "coordinator" may recover from a peer.',
+  },
+  {
+    code: "COORDINATOR_PEER_STATE_MOVED",
+    kind: "io",
+    meaning: "The history moved on while recovering from a peer: its latest manifest is not the store's.",
+    hint: "Transient: recovery is retried with the peer's current state.",
   },
   {
     code: "COORDINATOR_PEER_RECOVERY_INVALID",

@@ -29,9 +29,13 @@ export const COORDINATOR_STATUS_BY_CODE: Readonly<Record<string, grpc.status>> =
   COORDINATOR_ALREADY_RECOVERED: grpc.status.FAILED_PRECONDITION,
   COORDINATOR_NOTHING_TO_RECOVER: grpc.status.FAILED_PRECONDITION,
   COORDINATOR_PEERS_AVAILABLE: grpc.status.FAILED_PRECONDITION,
-  COORDINATOR_RECOVERED_CONCURRENTLY: grpc.status.FAILED_PRECONDITION,
   HISTORY_CONCURRENT_UPDATE: grpc.status.FAILED_PRECONDITION,
   COORDINATOR_PEER_LISTING_FAILED: grpc.status.INTERNAL,
+  // A damaged store is the server's problem, as upstream answers it (INTERNAL), not the caller's
+  // authentication (the kind crypto would say UNAUTHENTICATED) nor a retryable outage.
+  HISTORY_HASH_MISMATCH: grpc.status.INTERNAL,
+  HISTORY_CORRUPT: grpc.status.INTERNAL,
+  HISTORY_ENTRY_MISSING: grpc.status.INTERNAL,
 };
 
 /** The caller of a grpc-js call, from the transport (the aTLS server's `peerOf`). */
@@ -51,25 +55,20 @@ function unary(
   run: (request: never, caller: Caller) => Promise<unknown>,
 ): Unary {
   return (call, callback) => {
-    let caller: Caller;
-    try {
-      caller = peerOf(call) ?? {};
-    } catch (e) {
-      callback(toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE }));
-      return;
-    }
-    run(call.request as never, caller).then(
-      (response) => callback(null, response),
-      (e: unknown) => {
-        const status = toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE });
-        if (status.code === grpc.status.INTERNAL) {
-          log.error("rpc failed", { method, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        } else {
-          log.debug("rpc refused", { method, status: grpc.status[status.code], message: status.details });
-        }
-        callback(status);
-      },
-    );
+    Promise.resolve()
+      .then(() => run(call.request as never, peerOf(call) ?? {}))
+      .then(
+        (response) => callback(null, response),
+        (e: unknown) => {
+          const status = toGrpcStatus(e, { statusByCode: COORDINATOR_STATUS_BY_CODE });
+          if (status.code === grpc.status.INTERNAL) {
+            log.error("rpc failed", { method, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+          } else {
+            log.debug("rpc refused", { method, status: grpc.status[status.code], message: status.details });
+          }
+          callback(status);
+        },
+      );
   };
 }
 

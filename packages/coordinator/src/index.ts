@@ -21,7 +21,12 @@ export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
 export { type AttestationInput, COORDINATOR_ROLE, reportData } from "./mesh-api.js";
 export { DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_TTL_MS, NONCE_BYTES } from "./nonces.js";
-export type { PeerMeshClient, PeerRecoveryOptions, RecoveryEvidenceIssuer } from "./peer-recovery.js";
+export type {
+  PeerMeshClient,
+  PeerRecoveryOptions,
+  RecoverFromPeersOptions,
+  RecoveryEvidenceIssuer,
+} from "./peer-recovery.js";
 export type { PeerCoordinator, PeerSource } from "./peer-source.js";
 export type { CoordinatorPhase, CoordinatorStatus } from "./state.js";
 export type { RecoverInput, SetManifestInput } from "./user-api.js";

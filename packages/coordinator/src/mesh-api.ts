@@ -107,7 +107,7 @@ export async function meshRecover(
     ctx.onAttestationFailure("COORDINATOR_PEER_NOT_COORDINATOR");
     throw new CoordinatorError(
       "COORDINATOR_PEER_NOT_COORDINATOR",
-      `policy ${policyHash} has role ${JSON.stringify(entry.Role)}, not "coordinator"`,
+      `role ${JSON.stringify(entry.Role)} not allowed to recover (policy ${policyHash})`,
       { hint: 'Only Coordinators whose policy entry has Role "coordinator" may recover from a peer.' },
     );
   }
@@ -128,20 +128,20 @@ async function attest(
 ): Promise<{ key: Uint8Array; verified: VerifiedEvidence; entry: PolicyEntry; policyHash: string }> {
   try {
     const key = requireClientKey(caller);
-    let nonce: Uint8Array;
     let oid: string;
     let evidence: Uint8Array;
+    let expected: Uint8Array;
     if (request.AttestationNonce.length > 0 || request.Evidence.length > 0) {
       // Consumed first: the nonce is gone whatever happens next, so it cannot be tried twice.
       ctx.nonces.consume(request.AttestationNonce, sha256(key));
       if (request.Evidence.length === 0) throw missingEvidence();
-      ({ EvidenceOID: oid, Evidence: evidence, AttestationNonce: nonce } = request);
+      ({ EvidenceOID: oid, Evidence: evidence } = request);
+      expected = reportData(key, request.AttestationNonce);
     } else if (caller.handshakeEvidence !== undefined) {
-      ({ oid, evidence, serverNonce: nonce } = caller.handshakeEvidence);
+      ({ oid, evidence, reportData: expected } = caller.handshakeEvidence);
     } else {
       throw missingEvidence();
     }
-    const expected = reportData(key, nonce);
     const policies = state.manifest.Policies ?? new Map<string, PolicyEntry>();
     let verified: VerifiedEvidence;
     try {
@@ -150,7 +150,7 @@ async function attest(
         evidence,
         reportData: expected,
         referenceValues: state.manifest.ReferenceValues,
-        allowedHostData: [...policies.keys()].map((h) => Buffer.from(h, "hex")),
+        allowedHostData: [...policies.keys()].map((h) => h.toLowerCase()),
         now: ctx.clock.now(),
       });
     } catch (cause) {
@@ -196,7 +196,7 @@ function missingEvidence(): CoordinatorError {
 }
 
 function claimExtensions(v: VerifiedEvidence): CertificateExtension[] {
-  if (v.tdxQuote !== undefined) return tdxClaimExtensions(v.tdxQuote, v.tdxExtraBytes);
-  if (v.snpReport !== undefined) return snpClaimExtensions(v.snpReport);
+  if (v.tdxQuote !== undefined) return tdxClaimExtensions(v.tdxQuote.quote, v.tdxExtraBytes);
+  if (v.snpReport !== undefined) return snpClaimExtensions(v.snpReport.report);
   return [];
 }

@@ -1,8 +1,9 @@
 import type { MeshRecoverResponse, NewAttestationNonceResponse } from "@contrast/api";
-import { bytesEqual, type Clock, type Logger } from "@contrast/core";
+import { bytesEqual, type Clock, ContrastError, type Logger } from "@contrast/core";
 import { parseEcPrivateKey, type RandomSource, SeedEngine, verifyLatestTransition } from "@contrast/mesh-pki";
 import { CoordinatorError } from "./errors.js";
 import { reportData } from "./mesh-api.js";
+import type { PeerCoordinator, PeerSource } from "./peer-source.js";
 import { type StateKeeper, storedManifest } from "./state.js";
 import { buildState } from "./user-api.js";
 
@@ -87,7 +88,13 @@ export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryO
     const transition = await history.getTransition(latest.transitionHash);
     const manifestBytes = await history.getManifest(transition.manifestHash);
     if (!bytesEqual(manifestBytes, answer.LatestManifest)) {
-      throw invalid("the peer's latest manifest is not the one this store's latest transition names");
+      // Same seed, so the same deployment: a manifest was set between the peer's answer and our
+      // read of the store. Transient; the caller's recovery loop asks again.
+      throw new CoordinatorError(
+        "COORDINATOR_PEER_STATE_MOVED",
+        "the peer's latest manifest is not the one this store's latest transition names",
+        { hint: "Transient: recovery is retried with the peer's current state." },
+      );
     }
     let meshCaKey: ReturnType<typeof parseEcPrivateKey>;
     try {
@@ -106,4 +113,45 @@ export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryO
     ctx.keeper.install(state);
     ctx.log.info("recovered from a peer Coordinator", { generation: state.generation });
   });
+}
+
+export interface RecoverFromPeersOptions {
+  readonly peers: PeerSource;
+  /** A mesh API client for one peer (aTLS client credentials verifying it as a Coordinator). */
+  readonly connect: (peer: PeerCoordinator) => PeerMeshClient & { close(): void };
+  readonly clientPublicKeyDer: Uint8Array;
+  readonly issuer: RecoveryEvidenceIssuer;
+}
+
+/**
+ * One round of automatic peer recovery, as upstream's recovery loop runs it: try the ready peers
+ * in turn until one recovers this Coordinator. Resolves with that peer, or undefined when there
+ * is none or every one failed (each failure is logged; the caller tries again later).
+ */
+export async function recoverFromPeers(
+  ctx: PeerRecoveryContext,
+  options: RecoverFromPeersOptions,
+): Promise<PeerCoordinator | undefined> {
+  let peers: readonly PeerCoordinator[];
+  try {
+    peers = await options.peers.listPeers();
+  } catch (e) {
+    ctx.log.warn("listing peers for recovery failed", { error: ContrastError.from(e).message });
+    return undefined;
+  }
+  for (const peer of peers) {
+    const client = options.connect(peer);
+    try {
+      await recoverFromPeer(ctx, { client, clientPublicKeyDer: options.clientPublicKeyDer, issuer: options.issuer });
+      return peer;
+    } catch (e) {
+      const err = ContrastError.from(e);
+      // Recovered meanwhile (by a user or another round): done, not a failure.
+      if (err.code === "COORDINATOR_ALREADY_RECOVERED") return undefined;
+      ctx.log.warn("peer recovery failed", { peer: peer.name, code: err.code, error: err.message });
+    } finally {
+      client.close();
+    }
+  }
+  return undefined;
 }

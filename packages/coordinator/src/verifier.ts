@@ -10,8 +10,8 @@ export interface EvidenceVerificationRequest {
   readonly reportData: Uint8Array;
   /** The current manifest's reference values; evidence must satisfy one entry. */
   readonly referenceValues: ReferenceValues;
-  /** HOST_DATA (SNP) or the first 32 bytes of MRCONFIGID (TDX) must be one of these. */
-  readonly allowedHostData: readonly Uint8Array[];
+  /** HOST_DATA (SNP) or the first 32 bytes of MRCONFIGID (TDX) must be one of these (lower-case hex). */
+  readonly allowedHostData: readonly string[];
   readonly now: Date;
 }
 
@@ -22,14 +22,15 @@ export interface VerifiedEvidence {
   readonly hostData: Uint8Array;
   /** When given, checked again against the expected report data. */
   readonly reportData?: Uint8Array | undefined;
-  readonly snpReport?: SnpReport | undefined;
-  readonly tdxQuote?: TdxQuote | undefined;
+  readonly snpReport?: { readonly report: SnpReport } | undefined;
+  readonly tdxQuote?: { readonly quote: TdxQuote } | undefined;
   readonly tdxExtraBytes?: Uint8Array | undefined;
 }
 
 /**
  * Verifies evidence or throws a ContrastError saying why (its code is the failure reason the
- * attestation-failure metric counts). @contrast/atls's verifyEvidence is the production one; the
- * Coordinator takes it injected so that it can be tested without hardware and without sockets.
+ * attestation-failure metric counts). @contrast/atls's verifyEvidence has this shape (wrap it to
+ * add the SNP CRL and TDX collateral getters); the Coordinator takes it injected so that it can be
+ * tested without hardware and without sockets.
  */
 export type EvidenceVerifier = (request: EvidenceVerificationRequest) => Promise<VerifiedEvidence>;

@@ -76,7 +76,7 @@ export const fakeVerifier: EvidenceVerifier = async (req) => {
     throw new ContrastError("ATTESTATION_REPORT_DATA_MISMATCH", "report data mismatch", { kind: "crypto" });
   }
   const hostData = fromHex(doc.hostData);
-  if (!req.allowedHostData.some((h) => toHex(h) === doc.hostData)) {
+  if (!req.allowedHostData.includes(doc.hostData)) {
     throw new ContrastError("ATTESTATION_HOST_DATA_MISMATCH", "host data not allowed", { kind: "policy" });
   }
   return { platform: "sim", hostData, reportData: fromHex(doc.reportData) };

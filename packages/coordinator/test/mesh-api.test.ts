@@ -81,7 +81,7 @@ describe("NewMeshCert", () => {
     const lenient: typeof fakeVerifier = (req) =>
       fakeVerifier({
         ...req,
-        allowedHostData: [Buffer.from(sha256Hex(new Uint8Array([1])), "hex"), ...req.allowedHostData],
+        allowedHostData: [sha256Hex(new Uint8Array([1])), ...req.allowedHostData],
       });
     const { c, failures } = await running({ verifyEvidence: lenient });
     await expectCodeAsync(
@@ -214,14 +214,18 @@ describe("NewMeshCert", () => {
     const { c } = await running();
     const key = ecKey("P-256");
     const serverNonce = randomBytes(32);
-    const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), serverNonce));
-    const caller = { ...callerOf(key), handshakeEvidence: { oid: SNP_OID, evidence, serverNonce } };
+    const rd = reportData(publicKeyDer(key), serverNonce);
+    const evidence = fakeEvidence(policyHash("web"), rd);
+    const caller = { ...callerOf(key), handshakeEvidence: { oid: SNP_OID, evidence, reportData: rd } };
     const res = await c.newMeshCert(
       { AttestationNonce: new Uint8Array(), Evidence: new Uint8Array(), EvidenceOID: "" },
       caller,
     );
     expect(chainOf(res.CertChain)).toHaveLength(2);
-    const other = { ...caller, handshakeEvidence: { oid: SNP_OID, evidence, serverNonce: randomBytes(32) } };
+    const other = {
+      ...caller,
+      handshakeEvidence: { oid: SNP_OID, evidence, reportData: reportData(publicKeyDer(key), randomBytes(32)) },
+    };
     await expectCodeAsync(
       () => c.newMeshCert({ AttestationNonce: new Uint8Array(), Evidence: new Uint8Array(), EvidenceOID: "" }, other),
       "ATTESTATION_REPORT_DATA_MISMATCH",
@@ -346,7 +350,7 @@ describe("peer recovery (mesh API Recover)", () => {
     );
   });
 
-  it("refuses a peer whose latest manifest differs from the store's", async () => {
+  it("reports a peer whose latest manifest differs from the store's as a transient race", async () => {
     const { c: a, store } = await running();
     const b = await open(store).coordinator;
     const key = ecKey("P-256");
@@ -365,7 +369,7 @@ describe("peer recovery (mesh API Recover)", () => {
           clientPublicKeyDer: publicKeyDer(key),
           issuer: issuerFor("coordinator"),
         }),
-      "COORDINATOR_PEER_RECOVERY_INVALID",
+      "COORDINATOR_PEER_STATE_MOVED",
     );
   });
 
@@ -409,5 +413,42 @@ describe("peer recovery (mesh API Recover)", () => {
     expect(toHex(res.Salt)).toBe(toHex(salt));
     expect(fromUtf8(res.MeshCAKey)).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
     expect(SeedEngine.fromSeed(res.Seed, res.Salt).salt).toEqual(salt);
+  });
+
+  it("recoverFromPeers tries the ready peers in turn until one recovers it", async () => {
+    const { c: a, store } = await running();
+    const { c: foreign } = await running();
+    const logged: string[] = [];
+    const b = await open(store, {
+      logger: { debug() {}, info() {}, error() {}, warn: (m, f) => logged.push(`${m} ${String(f?.code ?? f?.error)}`) },
+    }).coordinator;
+    const key = ecKey("P-256");
+    const closed: string[] = [];
+    const servers: Record<string, Coordinator> = { "coordinator-1": foreign, "coordinator-2": a };
+    let listed = [
+      { name: "coordinator-1", ip: "10.0.0.1" },
+      { name: "coordinator-2", ip: "10.0.0.2" },
+    ];
+    const options = {
+      peers: { listPeers: async () => listed },
+      connect: (peer: { name: string }) => ({
+        ...inProcessClient(servers[peer.name] as Coordinator, key),
+        close: () => closed.push(peer.name),
+      }),
+      clientPublicKeyDer: publicKeyDer(key),
+      issuer: issuerFor("coordinator"),
+    };
+    listed = [];
+    expect(await b.recoverFromPeers(options)).toBeUndefined();
+    listed = [
+      { name: "coordinator-1", ip: "10.0.0.1" },
+      { name: "coordinator-2", ip: "10.0.0.2" },
+    ];
+    expect((await b.recoverFromPeers(options))?.name).toBe("coordinator-2");
+    expect(closed).toEqual(["coordinator-1", "coordinator-2"]);
+    expect(logged).toEqual(["peer recovery failed COORDINATOR_PEER_RECOVERY_INVALID"]);
+    expect((await b.status()).phase).toBe("running");
+    // Running: a further round does nothing.
+    expect(await b.recoverFromPeers(options)).toBeUndefined();
   });
 });
