@@ -25,7 +25,7 @@ export const COORDINATOR_ERROR_CODES = [
     hint: "Check the Coordinator's service account may get, create and update ConfigMaps in its namespace.",
   },
   {
-    code: "PEER_DISCOVERY_FAILED",
+    code: "COORDINATOR_PEER_DISCOVERY_FAILED",
     kind: "io",
     meaning: "Listing the Coordinator's peer pods through the Kubernetes API failed.",
     hint: "Check the Coordinator's service account may list pods in its namespace.",

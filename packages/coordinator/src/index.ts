@@ -15,6 +15,13 @@ export {
   type PeerOf,
   userApiHandlers,
 } from "./grpc.js";
+export {
+  CONFIGMAP_STORE_LABELS,
+  ConfigMapStore,
+  type ConfigMapStoreOptions,
+  configMapName,
+  statefulSetOwnerOf,
+} from "./history/configmap-store.js";
 export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store.js";
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
@@ -31,3 +38,16 @@ export type { PeerCoordinator, PeerSource } from "./peer-source.js";
 export type { CoordinatorPhase, CoordinatorStatus } from "./state.js";
 export type { RecoverInput, SetManifestInput } from "./user-api.js";
 export type { EvidenceVerificationRequest, EvidenceVerifier, VerifiedEvidence } from "./verifier.js";
+export {
+  type InClusterConfig,
+  inClusterCoreV1Api,
+  kubeconfigCoreV1Api,
+  SERVICE_ACCOUNT_DIR,
+} from "./peers/kube-api.js";
+export {
+  COORDINATOR_POD_SELECTOR,
+  type KubernetesPeer,
+  KubernetesPeerSource,
+  type KubernetesPeerSourceOptions,
+  POD_ROLE_KEY,
+} from "./peers/kubernetes-peers.js";

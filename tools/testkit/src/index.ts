@@ -2,6 +2,7 @@ export { errorCode, expectCode, expectCodeAsync, thrownBy } from "./errors.js";
 export { yamlFilesUnder } from "./files.js";
 export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
 export { type BuiltImage, buildImage, buildIndex, buildTar, type FileSpec } from "./images.js";
+export { KubeApiDouble, type KubeObject, type PodSpecForDouble } from "./kube-api-double.js";
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";

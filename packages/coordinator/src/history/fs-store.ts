@@ -199,6 +199,10 @@ export class FileSystemStore implements HistoryStore {
         const fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
         try {
           await fh.writeFile(content);
+        } catch (err) {
+          // A lock we cannot fill in (disk full) would hold everyone off until it ages out.
+          await unlink(path).catch(() => {});
+          throw err;
         } finally {
           await fh.close();
         }
