@@ -50,6 +50,7 @@ describe("error registries", () => {
       "@contrast/api",
       "@contrast/atls",
       "@contrast/cli",
+      "@contrast/coordinator-app",
     ]);
   });
 
@@ -166,6 +167,7 @@ describe("error registries", () => {
       "@contrast/api": "packages/api/src",
       "@contrast/atls": "packages/atls/src",
       "@contrast/cli": "apps/cli/src",
+      "@contrast/coordinator-app": "apps/coordinator/src",
     };
     const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
     const all = new Set(REGISTRIES.flatMap((r) => r.codes.map((e) => e.code)));
