@@ -12,6 +12,7 @@ export declare function userClient(
   port: number,
   authority: SimulatedAuthority,
   key: KeyObject,
+  host?: string,
 ): ServiceClient<typeof UserAPI>;
 export declare function meshClient(
   port: number,

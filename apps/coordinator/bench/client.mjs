@@ -37,9 +37,9 @@ export function simVerify(authority) {
 const channelOptions = { "grpc.max_receive_message_length": 8 * 1024 * 1024 };
 
 /** A user API client over aTLS whose client certificate has `key`. */
-export function userClient(port, authority, key) {
+export function userClient(port, authority, key, host = "127.0.0.1") {
   const credentials = atlsChannelCredentials({ verify: simVerify(authority), clientKey: key, random: cryptoRandom });
-  return createServiceClient(UserAPI, `127.0.0.1:${port}`, credentials, channelOptions);
+  return createServiceClient(UserAPI, `${host}:${port}`, credentials, channelOptions);
 }
 
 /** A mesh API client over aTLS with the workload's mesh key as its client certificate key. */

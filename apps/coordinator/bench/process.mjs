@@ -92,7 +92,7 @@ export function startCoordinator(args, env = {}) {
     exited,
     waitForLog,
     async probe(path) {
-      const res = await fetch(`http://127.0.0.1:${line.probePort}${path}`);
+      const res = await fetch(`http://${line.host ?? "127.0.0.1"}:${line.probePort}${path}`);
       return { status: res.status, body: await res.text() };
     },
   }));

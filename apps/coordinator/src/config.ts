@@ -8,7 +8,15 @@ export const PLATFORM_NAMES: readonly Platform[] = ["sim", "snp", "tdx"];
 
 export type StoreConfig =
   | { readonly kind: "fs"; readonly stateDir: string }
-  | { readonly kind: "configmap"; readonly namespace: string };
+  | {
+      readonly kind: "configmap";
+      readonly namespace: string;
+      /** A kubeconfig file to reach the API server; absent: the pod's own (in-cluster) access. */
+      readonly kubeconfig: string | undefined;
+      /** This Coordinator's pod name, never its own peer. */
+      readonly podName: string | undefined;
+      readonly peerRecoveryIntervalMs: number;
+    };
 
 export interface CoordinatorConfig {
   readonly platform: Platform;
@@ -47,6 +55,24 @@ export const SETTINGS = [
     env: "CONTRAST_NAMESPACE",
     def: undefined,
     help: "the Kubernetes namespace of the ConfigMaps (store configmap)",
+  },
+  {
+    flag: "--kubeconfig <file>",
+    env: "CONTRAST_KUBECONFIG",
+    def: undefined,
+    help: "store configmap: a kubeconfig instead of the pod's in-cluster access",
+  },
+  {
+    flag: "--pod-name <name>",
+    env: "HOSTNAME",
+    def: undefined,
+    help: "store configmap: this Coordinator's pod name (peer discovery skips it)",
+  },
+  {
+    flag: "--peer-recovery-interval <seconds>",
+    env: "CONTRAST_PEER_RECOVERY_INTERVAL",
+    def: "10",
+    help: "store configmap: how often a Coordinator in recovery asks its peers",
   },
   { flag: "--host <address>", env: "CONTRAST_LISTEN_HOST", def: "0.0.0.0", help: "the address to listen on" },
   { flag: "--user-api-port <port>", env: "CONTRAST_USER_API_PORT", def: "1313", help: "the user API (aTLS)" },
@@ -149,7 +175,15 @@ export function parseCommandLine(
         hint: "Pass the namespace the Coordinator runs in, e.g. from the downward API.",
       });
     }
-    store = { kind: "configmap", namespace };
+    store = {
+      kind: "configmap",
+      namespace,
+      kubeconfig: value("--kubeconfig <file>"),
+      podName: value("--pod-name <name>"),
+      peerRecoveryIntervalMs: Math.round(
+        seconds("--peer-recovery-interval", value("--peer-recovery-interval <seconds>") ?? "10", 0.1) * 1000,
+      ),
+    };
   } else {
     throw new ServerError("SERVER_CONFIG_INVALID", `unknown store ${JSON.stringify(storeKind)}: use fs or configmap`);
   }

@@ -16,6 +16,7 @@ import type { CoordinatorConfig } from "./config.js";
 import { ServerError } from "./error.js";
 import { openIssuer } from "./issuer.js";
 import { createMetrics } from "./metrics.js";
+import { startPeerRecovery } from "./peer-recovery.js";
 import { createProbeServer } from "./probes.js";
 import { type Stoppable, shutdown } from "./shutdown.js";
 import { openStore } from "./store.js";
@@ -51,7 +52,7 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
   let listening = false;
   let stopping = false;
   try {
-    const store = await openStore(config, { clock, log });
+    const { store, peers } = await openStore(config, { clock, log, env: io.env });
     const issuer = await openIssuer(config, { clock, log });
     const coordinator = await Coordinator.open({
       history: store,
@@ -59,6 +60,7 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
       random,
       verifyEvidence: evidenceVerifier({ clock, log, fetcher: config.platform === "snp" ? httpFetcher : undefined }),
       logger: log,
+      ...(peers === undefined ? {} : { peers }),
       metrics: {
         onGeneration: (n) => metrics.onGeneration(n),
         onAttestationFailure: (reason) => {
@@ -144,6 +146,18 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
       listenHttp(probeServer, config.probePort, config.host),
     );
     listening = true;
+    if (peers !== undefined && config.store.kind === "configmap") {
+      const stop = startPeerRecovery({
+        coordinator,
+        peers,
+        issuer,
+        meshApiPort: config.meshApiPort,
+        clock,
+        log,
+        intervalMs: config.store.peerRecoveryIntervalMs,
+      });
+      parts.push({ name: "peer recovery", graceful: async () => stop(), force: stop });
+    }
     const status = await coordinator.status();
     log.info("coordinator listening", { host: config.host, userApiPort, meshApiPort, probePort, phase: status.phase });
 

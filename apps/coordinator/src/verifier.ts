@@ -1,7 +1,7 @@
-import { type VerifyEvidenceOptions, verifyEvidence } from "@contrast/atls";
+import { EvidenceCache, type VerifyEvidenceOptions, verifyEvidence } from "@contrast/atls";
 import { type CollateralCacheStorage, CollateralStore, kdsCrlUrl } from "@contrast/attestation";
 import type { EvidenceVerifier } from "@contrast/coordinator";
-import { type Clock, type Logger, toHex } from "@contrast/core";
+import type { Clock, Logger } from "@contrast/core";
 
 export interface VerifierOptions {
   readonly clock: Clock;
@@ -32,28 +32,21 @@ export function evidenceVerifier(options: VerifierOptions): EvidenceVerifier {
     log: options.log,
     ...(options.fetcher === undefined ? {} : { fetcher: options.fetcher }),
   });
+  // Workloads of one deployment share a few chains: verify each once, check revocation every time.
+  const cache = new EvidenceCache();
   const snpCrl: VerifyEvidenceOptions["snpCrl"] = async (product, kind) =>
     (await collateral.get(kdsCrlUrl(product, kind))).body;
-  return async (request) => {
-    const verified = await verifyEvidence({
+  return (request) =>
+    verifyEvidence({
       oid: request.oid,
       evidence: request.evidence,
       reportData: request.reportData,
       referenceValues: request.referenceValues,
-      allowedHostData: request.allowedHostData.map((h) => toHex(h)),
+      allowedHostData: request.allowedHostData,
       now: request.now,
       snpCrl,
+      cache,
     });
-    // The Coordinator's claims come from the report or quote itself.
-    return {
-      platform: verified.platform,
-      hostData: verified.hostData,
-      reportData: verified.reportData,
-      snpReport: verified.snpReport?.report,
-      tdxQuote: verified.tdxQuote?.quote,
-      tdxExtraBytes: verified.tdxExtraBytes,
-    };
-  };
 }
 
 /** fetch as a collateral fetcher: the body of a 2xx answer, else an error naming the status. */

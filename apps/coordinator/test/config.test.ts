@@ -58,9 +58,14 @@ describe("parseCommandLine", () => {
   it("needs a state directory for fs and a namespace for configmap", () => {
     expect(code(() => parse(["--platform", "sim"]))).toBe("SERVER_CONFIG_INVALID");
     expect(code(() => parse(["--platform", "sim", "--store", "configmap"]))).toBe("SERVER_CONFIG_INVALID");
-    expect(config(["--platform", "snp", "--store", "configmap", "--namespace", "ns"]).store).toEqual({
+    expect(
+      config(["--platform", "snp", "--store", "configmap", "--namespace", "ns"], { HOSTNAME: "c-0" }).store,
+    ).toEqual({
       kind: "configmap",
       namespace: "ns",
+      kubeconfig: undefined,
+      podName: "c-0",
+      peerRecoveryIntervalMs: 10_000,
     });
     expect(code(() => parse(["--platform", "sim", "--store", "etcd", "--state-dir", "/s"]))).toBe(
       "SERVER_CONFIG_INVALID",
