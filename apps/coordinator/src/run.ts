@@ -180,9 +180,11 @@ function callerOf(server: AtlsServer): (call: { getPeer(): string }) => Caller |
   return (call) => {
     const peer: AtlsPeer | undefined = server.peerOf(call);
     if (peer === undefined) return undefined;
-    // Evidence from the handshake (upstream initializers) is not passed on yet: the aTLS server
-    // exposes its report data, the Coordinator library expects the server nonce.
-    return { publicKeyDer: peer.publicKeyDer };
+    // Evidence in the client certificate (upstream initializers), bound to this handshake's server nonce.
+    return {
+      publicKeyDer: peer.publicKeyDer,
+      ...(peer.handshakeEvidence === undefined ? {} : { handshakeEvidence: peer.handshakeEvidence }),
+    };
   };
 }
 
