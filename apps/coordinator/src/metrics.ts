@@ -36,6 +36,8 @@ export interface CoordinatorMetrics {
   initialize(definition: grpc.ServiceDefinition): void;
   onGeneration(generation: number): void;
   onAttestationFailure(reason?: string): void;
+  /** A failed aTLS handshake on one of the APIs, by its ATLS_* code. */
+  onHandshakeFailure(api: "user" | "mesh", code: string): void;
 }
 
 export interface MetricsOptions {
@@ -95,6 +97,15 @@ export function createMetrics(options: MetricsOptions): CoordinatorMetrics {
     registers: [registry],
   });
 
+  // Ours, not upstream's (its handshakes fail inside grpc-go's TLS): scanners, garbage and
+  // clients that time out show here by reason, a bounded set of codes.
+  const handshakeFailures = new Counter({
+    name: "contrast_atls_handshake_failures_total",
+    help: "Number of aTLS handshakes on the user API and mesh API that failed, by reason.",
+    labelNames: ["api", "reason"],
+    registers: [registry],
+  });
+
   const interceptor: grpc.ServerInterceptor = (method, call) => {
     const l = methodLabels(method.path, method.requestStream, method.responseStream);
     const t0 = options.monotonicMs();
@@ -140,6 +151,7 @@ export function createMetrics(options: MetricsOptions): CoordinatorMetrics {
     onGeneration: (n) => generation.set(n),
     // Unlabelled, as upstream's: the reason goes to the log, so the series stays one.
     onAttestationFailure: () => attestationFailures.inc(),
+    onHandshakeFailure: (api, code) => handshakeFailures.inc({ api, reason: code }),
   };
 }
 

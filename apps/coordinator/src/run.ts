@@ -78,8 +78,10 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
       maxConcurrentHandshakes: MAX_CONCURRENT_HANDSHAKES,
       log,
     };
-    const handshakeFailure = (api: string) => (code: string, error: ContrastError) =>
+    const handshakeFailure = (api: "user" | "mesh") => (code: string, error: ContrastError) => {
+      metrics.onHandshakeFailure(api, code);
       log.debug("aTLS handshake failed", { api, code, message: error.message });
+    };
     const userAtls = createAtlsServer({
       ...atlsOptions,
       requestClientCert: true,

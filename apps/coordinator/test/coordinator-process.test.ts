@@ -212,6 +212,8 @@ describe("the built Coordinator on the simulated TEE", () => {
     }
     // The server cuts the stalled handshake after its budget (3 s here).
     await stalledClosed;
+    const { body } = await c.probe("/metrics");
+    expect(body).toMatch(/contrast_atls_handshake_failures_total\{api="user",reason="ATLS_[A-Z_]+"\} [1-9]/);
     expect(c.proc.exitCode).toBeNull();
   }, 30_000);
 

@@ -104,9 +104,11 @@ describe("metrics", () => {
     metrics.onGeneration(3);
     metrics.onAttestationFailure("EVIDENCE_REPORT_DATA_MISMATCH");
     metrics.onAttestationFailure("ATLS_NONCE_UNKNOWN");
+    metrics.onHandshakeFailure("mesh", "ATLS_HANDSHAKE_TIMEOUT");
     const text = await scrape();
     expect(sample(text, "contrast_coordinator_manifest_generation")).toBe(3);
     expect(sample(text, "contrast_meshapi_attestation_failures_total")).toBe(2);
+    expect(sample(text, 'contrast_atls_handshake_failures_total{api="mesh",reason="ATLS_HANDSHAKE_TIMEOUT"}')).toBe(1);
   });
 });
 
