@@ -104,17 +104,8 @@ const KNOWN_OIDS: readonly string[] = [EVIDENCE_OIDS.snp, EVIDENCE_OIDS.tdx];
  * certificate does. The evidence is returned unverified.
  */
 export function checkAtlsCertificate(der: Uint8Array | undefined, now: Date): ParsedAtlsCertificate {
-  if (der === undefined || der.length === 0) {
-    throw new AtlsError("ATLS_PEER_CERTIFICATE_MISSING", "the peer presented no certificate");
-  }
-  let certificate: X509Certificate;
-  let extensions: Map<string, Uint8Array>;
-  try {
-    certificate = new X509Certificate(der);
-    extensions = certificateExtensions(der);
-  } catch (e) {
-    throw new AtlsError("ATLS_CERTIFICATE_MALFORMED", "the peer's certificate cannot be parsed", { cause: e });
-  }
+  const parsed = readAtlsCertificate(der);
+  const { certificate } = parsed;
   let selfSigned = false;
   try {
     selfSigned = certificate.verify(certificate.publicKey);
@@ -131,7 +122,32 @@ export function checkAtlsCertificate(der: Uint8Array | undefined, now: Date): Pa
       `the peer's certificate is valid from ${certificate.validFrom} to ${certificate.validTo}, not at ${now.toISOString()}`,
     );
   }
-  const publicKeyDer = new Uint8Array(certificate.publicKey.export({ type: "spki", format: "der" }));
+  return parsed;
+}
+
+/**
+ * Parses a peer certificate without judging it: what a server needs of a client certificate that
+ * is only used for its key (TLS already proved possession of it), as upstream's servers take any
+ * client certificate on the user API.
+ */
+export function readAtlsCertificate(der: Uint8Array | undefined): ParsedAtlsCertificate {
+  if (der === undefined || der.length === 0) {
+    throw new AtlsError("ATLS_PEER_CERTIFICATE_MISSING", "the peer presented no certificate");
+  }
+  let certificate: X509Certificate;
+  let extensions: Map<string, Uint8Array>;
+  try {
+    certificate = new X509Certificate(der);
+    extensions = certificateExtensions(der);
+  } catch (e) {
+    throw new AtlsError("ATLS_CERTIFICATE_MALFORMED", "the peer's certificate cannot be parsed", { cause: e });
+  }
+  let publicKeyDer: Uint8Array;
+  try {
+    publicKeyDer = new Uint8Array(certificate.publicKey.export({ type: "spki", format: "der" }));
+  } catch (e) {
+    throw new AtlsError("ATLS_CERTIFICATE_MALFORMED", "the peer certificate's key cannot be read", { cause: e });
+  }
   const oid = [...extensions.keys()].find((o) => KNOWN_OIDS.includes(o));
   return {
     certificate,

@@ -86,6 +86,12 @@ export const ATLS_ERROR_CODES = [
     hint: "The peer is not running in a TEE, or is not an aTLS endpoint.",
   },
   {
+    code: "ATLS_EVIDENCE_MALFORMED",
+    kind: "crypto",
+    meaning: "A part of the evidence (a key or certificate inside the document) cannot be parsed.",
+    hint: "The evidence was damaged or forged. Do not trust this peer.",
+  },
+  {
     code: "ATLS_EVIDENCE_TYPE_UNSUPPORTED",
     kind: "crypto",
     meaning: "The evidence is of a type (certificate extension OID) this verifier does not accept.",

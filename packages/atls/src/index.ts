@@ -10,6 +10,7 @@ export {
   checkAtlsCertificate,
   createAtlsCertificate,
   type ParsedAtlsCertificate,
+  readAtlsCertificate,
 } from "./certificate.js";
 export {
   AtlsChannelCredentials,

@@ -3,7 +3,12 @@ import { createSecureContext, TLSSocket } from "node:tls";
 import { type Clock, ContrastError, concatBytes, encodePem, type Logger, noopLogger, toBase64 } from "@contrast/core";
 import { derCommonNameName, ecdsaSigner, signCertificate, spkiOfKey } from "@contrast/x509";
 import * as grpc from "@grpc/grpc-js";
-import { type AtlsCertificate, checkAtlsCertificate, createAtlsCertificate } from "./certificate.js";
+import {
+  type AtlsCertificate,
+  checkAtlsCertificate,
+  createAtlsCertificate,
+  readAtlsCertificate,
+} from "./certificate.js";
 import { parseClientHello } from "./client-hello.js";
 import type { AtlsErrorCode } from "./error-codes.js";
 import { AtlsError } from "./errors.js";
@@ -53,8 +58,11 @@ export interface AtlsServerOptions {
 }
 
 export interface AtlsServer {
-  /** Injects every verified connection into this grpc-js server (call once, before listening). */
-  attach(server: grpc.Server): void;
+  /**
+   * Injects every verified connection into this grpc-js server, or into a connection injector
+   * made from one (call once, before listening).
+   */
+  attach(target: grpc.Server | grpc.ConnectionInjector): void;
   /** Listens on a TCP port (0: any free one); resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** Runs the aTLS handshake on a connection accepted elsewhere. */
@@ -225,8 +233,11 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
       };
       if (certificateDer !== undefined && certificateDer.length > 0) {
         try {
-          // The key proves nothing by itself: the handlers authorise by it, or verify evidence.
-          const parsed = checkAtlsCertificate(certificateDer, options.clock.now());
+          // TLS proved possession of the key, which is all authorisation uses (upstream takes any
+          // client certificate on the user API). A certificate with evidence for our nonce is
+          // checked as upstream's mesh API checks it: self-signed and valid now.
+          const read = readAtlsCertificate(certificateDer);
+          const parsed = ownNonce && read.evidence ? checkAtlsCertificate(certificateDer, options.clock.now()) : read;
           peer = {
             ...peer,
             certificateDer,
@@ -268,8 +279,11 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
   }
 
   return {
-    attach(server) {
-      injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    attach(target) {
+      injector =
+        target instanceof grpc.Server
+          ? target.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+          : target;
     },
     listen(port, host) {
       if (closed) return Promise.reject(new AtlsError("ATLS_SERVER_CLOSED", "the aTLS server is closed"));

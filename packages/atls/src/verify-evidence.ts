@@ -6,6 +6,7 @@ import {
   EvidenceError,
   judgeTdxQuote,
   parseSnpReport,
+  type SnpExpectations,
   type SnpProduct,
   SnpVerifier,
   simEntriesNaming,
@@ -20,7 +21,7 @@ import {
   verifySnpReport,
   verifyTdxQuote,
 } from "@contrast/attestation";
-import { bytesEqual, sha256Hex, toHex } from "@contrast/core";
+import { bytesEqual, isContrastError, sha256Hex, toHex } from "@contrast/core";
 import type { SimReferenceValues, SNPReferenceValues, TDXReferenceValues } from "@contrast/manifest";
 import { AtlsError } from "./errors.js";
 import type { EvidencePlatform } from "./issuer.js";
@@ -57,6 +58,8 @@ interface CacheState {
   readonly hardware: SnpVerifier;
   readonly sim: Map<string, SnpVerifier>;
   readonly tdx: TdxVerifier;
+  /** Expectations per reference-values entry: Contrast's ID key digest costs ~15 ms to derive. */
+  readonly snpExpectations: Map<string, SnpExpectations>;
   readonly clock: { now(): Date };
   readonly maxChains: number;
 }
@@ -79,6 +82,7 @@ export class EvidenceCache {
       hardware: new SnpVerifier({ clock, maxCachedChains: maxChains }),
       sim: new Map(),
       tdx: new TdxVerifier({ clock, maxCachedPlatforms: maxChains }),
+      snpExpectations: new Map(),
       maxChains,
     };
     states.set(this, state);
@@ -138,9 +142,18 @@ export async function verifyEvidence(options: VerifyEvidenceOptions): Promise<Ve
       `expected report data must be 64 bytes, got ${options.reportData.length}`,
     );
   }
-  if (options.oid === EVIDENCE_OIDS.snp) return verifySnp(options);
-  if (options.oid === EVIDENCE_OIDS.tdx) return verifyTdx(options);
-  throw new AtlsError("ATLS_EVIDENCE_TYPE_UNSUPPORTED", `evidence type ${options.oid} is not accepted`);
+  const verify =
+    options.oid === EVIDENCE_OIDS.snp ? verifySnp : options.oid === EVIDENCE_OIDS.tdx ? verifyTdx : undefined;
+  if (verify === undefined) {
+    throw new AtlsError("ATLS_EVIDENCE_TYPE_UNSUPPORTED", `evidence type ${options.oid} is not accepted`);
+  }
+  try {
+    return await verify(options);
+  } catch (e) {
+    // Node's crypto parses keys inside certificates lazily; its errors mean forged bytes too.
+    if (isContrastError(e)) throw e;
+    throw new AtlsError("ATLS_EVIDENCE_MALFORMED", `the evidence cannot be parsed: ${String(e)}`, { cause: e });
+  }
 }
 
 function checkBinding(actual: Uint8Array, expected: Uint8Array): void {
@@ -184,8 +197,16 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   let ark: X509Certificate | undefined;
   let ask: X509Certificate | undefined;
   if (doc.ark !== undefined && doc.ask !== undefined && sims.length > 0) {
-    ark = new X509Certificate(doc.ark);
-    ask = new X509Certificate(doc.ask);
+    try {
+      ark = new X509Certificate(doc.ark);
+      ask = new X509Certificate(doc.ask);
+    } catch (e) {
+      throw new EvidenceError("SNP_CERT_MALFORMED", "the evidence document's ASK or ARK cannot be parsed", {
+        kind: "input",
+        hint: "The evidence was damaged or forged.",
+        cause: e,
+      });
+    }
     const digest = sha256Hex(new Uint8Array(ark.publicKey.export({ type: "spki", format: "der" })));
     if (sims.some((e) => e.ArkKeyDigest.toLowerCase() === digest) || snps.length === 0) {
       simEntries = simEntriesNaming(ark.publicKey, sims);
@@ -236,10 +257,21 @@ async function verifySnp(o: VerifyEvidenceOptions): Promise<VerifiedEvidence> {
   checkBinding(verified.report.reportData, o.reportData);
   checkHostData(verified.report.hostData, o.allowedHostData);
   const entries: readonly SNPReferenceValues[] = simEntries ?? snps;
-  const matched = validateSnpReport(
-    verified,
-    entries.map((e) => snpExpectations(e, { reportData: o.reportData })),
-  );
+  const expect = (e: SNPReferenceValues): SnpExpectations => {
+    if (state === undefined) return snpExpectations(e, { reportData: o.reportData });
+    // Keyed by content: manifests are parsed anew, so entry objects are not stable.
+    const id = JSON.stringify(e);
+    let cached = state.snpExpectations.get(id);
+    if (cached === undefined) {
+      cached = snpExpectations(e);
+      if (state.snpExpectations.size >= state.maxChains) {
+        state.snpExpectations.delete(state.snpExpectations.keys().next().value as string);
+      }
+      state.snpExpectations.set(id, cached);
+    }
+    return { ...cached, reportData: o.reportData };
+  };
+  const matched = validateSnpReport(verified, entries.map(expect));
   const index = simEntries === undefined ? matched : sims.indexOf(simEntries[matched] as SimReferenceValues);
   return {
     platform,

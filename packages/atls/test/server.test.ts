@@ -10,6 +10,7 @@ import {
   type AtlsServer,
   type AtlsServerOptions,
   atlsChannelCredentials,
+  createAtlsCertificate,
   createAtlsServer,
   verifyAtlsCertificate,
 } from "../src/index.js";
@@ -215,6 +216,89 @@ describe("the aTLS server under bad input stays up", () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(r.failures).toEqual(["ATLS_HANDSHAKE_FAILED"]);
     expect(r.atls.handshaking).toBe(0);
+  });
+});
+
+describe("attaching", () => {
+  it("takes a connection injector made by the caller as well as a grpc-js server", async () => {
+    const grpcServer = new grpc.Server();
+    grpcServer.addService(ECHO, {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+    });
+    const atls = createAtlsServer({ issuer: issuer(), clock: systemClock, random });
+    atls.attach(grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure()));
+    const r: Running = {
+      atls,
+      grpcServer,
+      port: await atls.listen(0, "127.0.0.1"),
+      peers: [],
+      keyingMaterial: [],
+      failures: [],
+    };
+    running.push(r);
+    const client = new EchoClient(
+      `127.0.0.1:${r.port}`,
+      atlsChannelCredentials({ verify: verifyOptions(systemClock), random }),
+    );
+    cleanups.push(() => client.close());
+    expect((await echo(client, Buffer.from("inj"))).toString()).toBe("inj");
+  });
+
+  it("refuses connections until attached", async () => {
+    const atls = createAtlsServer({ issuer: issuer(), clock: systemClock, random });
+    const port = await atls.listen(0, "127.0.0.1");
+    running.push({ atls, grpcServer: new grpc.Server(), port, peers: [], keyingMaterial: [], failures: [] });
+    const s = await rawConnect(port);
+    await closed(s);
+  });
+});
+
+describe("client certificates", () => {
+  it("are used for their key only: an expired certificate from another issuer still names its key", async () => {
+    const { connect: tlsConnect } = await import("node:tls");
+    const { connect: h2Connect } = await import("node:http2");
+    const r = await start();
+    // A certificate that expired a day ago, issued by "someone else" (not self-signed).
+    const past = { now: () => new Date(Date.now() - 86_400_000) };
+    const issuerCert = await createAtlsCertificate({ clock: past, random });
+    const own = await createAtlsCertificate({ clock: past, random });
+    const { signCertificate, ecdsaSigner, derCommonNameName } = await import("@contrast/x509");
+    const der = signCertificate({
+      serial: 7,
+      signer: ecdsaSigner(issuerCert.privateKey),
+      issuer: derCommonNameName("someone else"),
+      subject: derCommonNameName("client"),
+      notBefore: new Date(Date.now() - 2 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+      subjectPublicKeyInfo: own.publicKeyDer,
+    });
+    const { encodePem } = await import("@contrast/core");
+    const socket = tlsConnect({
+      port: r.port,
+      host: "127.0.0.1",
+      servername: toBase64(random(32)),
+      ALPNProtocols: ["h2"],
+      key: own.keyPem,
+      cert: encodePem("CERTIFICATE", der),
+      rejectUnauthorized: false,
+    });
+    const session = h2Connect(`https://127.0.0.1:${r.port}`, { createConnection: () => socket });
+    cleanups.push(() => session.destroy());
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/atls.test.Echo/Echo",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    req.end(Buffer.from([0, 0, 0, 0, 2, 0x68, 0x69]));
+    const body = await new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      req.on("data", (d: Buffer) => parts.push(d));
+      req.on("end", () => resolve(Buffer.concat(parts)));
+    });
+    expect(body.subarray(5).toString()).toBe("echo:hi");
+    expect(toHex(r.peers[0]?.publicKeyDer as Uint8Array)).toBe(toHex(own.publicKeyDer));
+    expect(r.failures).toEqual([]);
   });
 });
 
