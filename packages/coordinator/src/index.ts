@@ -35,9 +35,6 @@ export type {
   RecoveryEvidenceIssuer,
 } from "./peer-recovery.js";
 export type { PeerCoordinator, PeerSource } from "./peer-source.js";
-export type { CoordinatorPhase, CoordinatorStatus } from "./state.js";
-export type { RecoverInput, SetManifestInput } from "./user-api.js";
-export type { EvidenceVerificationRequest, EvidenceVerifier, VerifiedEvidence } from "./verifier.js";
 export {
   type InClusterConfig,
   inClusterCoreV1Api,
@@ -51,3 +48,6 @@ export {
   type KubernetesPeerSourceOptions,
   POD_ROLE_KEY,
 } from "./peers/kubernetes-peers.js";
+export type { CoordinatorPhase, CoordinatorStatus } from "./state.js";
+export type { RecoverInput, SetManifestInput } from "./user-api.js";
+export type { EvidenceVerificationRequest, EvidenceVerifier, VerifiedEvidence } from "./verifier.js";
