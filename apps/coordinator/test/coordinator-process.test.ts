@@ -241,9 +241,15 @@ describe("the built Coordinator on the simulated TEE", () => {
     expect((await c.probe("/probe/readiness")).status).toBe(200);
   }, 60_000);
 
-  it("stops gracefully on SIGTERM with exit status 0", async () => {
+  it("stops gracefully on SIGTERM with exit status 0, closing idle client connections", async () => {
+    // A client whose connection stays open (idle after a call) must not hold up the drain.
+    const idle = userClient(c.userApiPort, authority, owner);
+    await idle.getManifests({});
+    const t0 = Date.now();
     c.proc.kill("SIGTERM");
     expect(await c.exited).toBe(0);
     expect(c.logs.find((l) => l.msg === "coordinator stopped")).toMatchObject({ drained: true });
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    idle.close();
   });
 });
