@@ -192,3 +192,21 @@ describe("ID key digests in validation", () => {
     expect(single.map((m) => m.code)).toEqual(["ATTESTATION_ID_KEY_MISMATCH"]);
   });
 });
+
+describe("contrastIdBlock's memory of recent results", () => {
+  it("answers a repeated launch digest with equal results that callers cannot change for each other", () => {
+    const fields = { launchDigest: new Uint8Array(48).fill(7), policy: encodeGuestPolicy(CONTRAST_POLICY) };
+    const first = contrastIdBlock(fields);
+    const expected = toHex(first.idKeyDigest);
+    first.idKeyDigest.fill(0);
+    first.idAuth.fill(0);
+    first.idKey.x = 0n;
+    const again = contrastIdBlock(fields);
+    expect(toHex(again.idKeyDigest)).toBe(expected);
+    expect(again.idKey.x).not.toBe(0n);
+    expect(again.idAuth.some((b) => b !== 0)).toBe(true);
+    // Another launch digest is another key.
+    const other = contrastIdBlock({ ...fields, launchDigest: new Uint8Array(48).fill(8) });
+    expect(toHex(other.idKeyDigest)).not.toBe(expected);
+  });
+});

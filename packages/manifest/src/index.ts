@@ -23,6 +23,8 @@ export {
   type Platform,
   type PlatformId,
   parsePlatform,
+  SIM_COORDINATOR_POLICY_HASH,
+  SIM_COORDINATOR_POLICY_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
   type TeeType,

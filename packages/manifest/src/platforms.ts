@@ -119,6 +119,17 @@ export const SIM_MEASUREMENT_LABEL = "contrast simulated TEE: launch measurement
 export const SIM_TRUSTED_MEASUREMENT =
   "82f3858aa4e024b12efa6607526f2d604c74ab55129bf958fd2a7f6fdcecc7d989bb64627fd7cab2f32529fea14038b3";
 
+/** The label whose SHA-256 is the simulated Coordinator's policy hash. */
+export const SIM_COORDINATOR_POLICY_LABEL = "contrast simulated TEE: coordinator policy v1";
+
+/**
+ * The policy hash a Coordinator on the simulated TEE reports as HOST_DATA: SHA-256 of
+ * SIM_COORDINATOR_POLICY_LABEL (a test checks the literal). A real Coordinator's HOST_DATA is the
+ * hash of its pod's policy; a simulated one runs no pod, so a fixed label stands in, and a client
+ * verifying it (the CLI's `--coordinator-policy-hash`) names this value.
+ */
+export const SIM_COORDINATOR_POLICY_HASH = "79437e1e6a3473e721650caa22358c9364e48c4dde511b1917b41e09c7d092ed";
+
 /**
  * Reference values that accept the simulated TEE whose ARK has the given key digest (SHA-256 of
  * the ARK's PKIX public key). They live under `ReferenceValues.sim`, never under `snp`.

@@ -1,9 +1,11 @@
-import { sha384, toHex, utf8 } from "@contrast/core";
+import { sha256, sha384, toHex, utf8 } from "@contrast/core";
 import { describe, expect, it } from "vitest";
 import { parseRuntimeHandler, RUNTIME_CLASS_PLACEHOLDER, runtimeHandler } from "../src/handler.js";
 import {
   PLATFORMS,
   parsePlatform,
+  SIM_COORDINATOR_POLICY_HASH,
+  SIM_COORDINATOR_POLICY_LABEL,
   SIM_MEASUREMENT_LABEL,
   SIM_TRUSTED_MEASUREMENT,
   simReferenceValues,
@@ -93,5 +95,11 @@ describe("simulated reference values", () => {
     expect(SIM_TRUSTED_MEASUREMENT).toBe(toHex(sha384(utf8(SIM_MEASUREMENT_LABEL))));
     expect(rv.GuestPolicy.SMT).toBe(true);
     expect(rv.GuestPolicy.Debug).toBe(false);
+  });
+});
+
+describe("the simulated Coordinator's policy hash", () => {
+  it("is SHA-256 of its fixed label", () => {
+    expect(SIM_COORDINATOR_POLICY_HASH).toBe(toHex(sha256(utf8(SIM_COORDINATOR_POLICY_LABEL))));
   });
 });

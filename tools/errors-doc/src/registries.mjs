@@ -17,12 +17,13 @@ import { transformSync } from "esbuild";
  * The CLI is an app: it has no library build to import from, so its registry is read from its
  * source (a plain `as const` array whose only import is a type, erased by the transform).
  */
-async function cliRegistry() {
-  const source = readFileSync(new URL("../../../apps/cli/src/error-codes.ts", import.meta.url), "utf8");
+async function cliRegistry(app = "cli") {
+  const source = readFileSync(new URL(`../../../apps/${app}/src/error-codes.ts`, import.meta.url), "utf8");
   const { code } = transformSync(source, { loader: "ts", format: "esm" });
   return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
 }
 const CLI = await cliRegistry();
+const COORDINATOR_APP = await cliRegistry("coordinator");
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -110,4 +111,5 @@ export const REGISTRIES = [
     codes: CLI.CLI_ERROR_CODES,
     findings: CLI.CLI_WARNING_CODES,
   },
+  { package: "@contrast/coordinator-app", prefixes: ["SERVER_"], codes: COORDINATOR_APP.SERVER_ERROR_CODES },
 ];

@@ -51,6 +51,7 @@ describe("error registries", () => {
       "@contrast/atls",
       "@contrast/coordinator",
       "@contrast/cli",
+      "@contrast/coordinator-app",
     ]);
   });
 
@@ -168,6 +169,7 @@ describe("error registries", () => {
       "@contrast/atls": "packages/atls/src",
       "@contrast/coordinator": "packages/coordinator/src",
       "@contrast/cli": "apps/cli/src",
+      "@contrast/coordinator-app": "apps/coordinator/src",
     };
     const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
     const all = new Set(REGISTRIES.flatMap((r) => r.codes.map((e) => e.code)));

@@ -65,9 +65,12 @@ export function lintWorkspace(root) {
   const byName = new Map(workspaces.map((w) => [w.pkg.name, w]));
   const report = (where, rule, message) => problems.push({ where: relative(root, where) || ".", rule, message });
 
+  const packageDirs = new Set(workspaces.filter((w) => w.kind === "packages").map((w) => w.name));
   for (const w of workspaces) {
+    // An app named like a library (apps/coordinator next to packages/coordinator) takes "-app".
+    const appSuffix = w.kind === "apps" && packageDirs.has(w.name) ? "-app" : "";
     const expectedName =
-      w.kind === "packages" || w.kind === "apps" || w.kind === "tools" ? `${SCOPE}${w.name}` : undefined;
+      w.kind === "packages" || w.kind === "apps" || w.kind === "tools" ? `${SCOPE}${w.name}${appSuffix}` : undefined;
     if (w.pkg.name !== expectedName) report(w.dir, "naming", `package name ${w.pkg.name} should be ${expectedName}`);
     if (w.kind === "packages" && !(w.name in ALLOWED_EDGES)) {
       report(

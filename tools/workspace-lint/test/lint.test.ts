@@ -60,6 +60,21 @@ describe("workspace-lint", () => {
     expect(lint(repo)).toEqual([]);
   });
 
+  it("names an app like a library's directory <name>-app (apps/manifest next to packages/manifest)", () => {
+    const files = (name: string) => ({
+      ...base,
+      "apps/manifest/package.json": { ...app("manifest"), name },
+      "apps/manifest/README.md": "x",
+      "apps/manifest/src/main.ts": "export {};\n",
+    });
+    expect(lint(workspace(files("@contrast/manifest-app"))).filter((p) => p.rule === "naming")).toEqual([]);
+    expect(
+      lint(workspace(files("@contrast/manifest")))
+        .filter((p) => p.rule === "naming")
+        .map((p) => p.message),
+    ).toEqual(["package name @contrast/manifest should be @contrast/manifest-app"]);
+  });
+
   it("forbids package -> app and app -> app imports", () => {
     const root = workspace({
       ...base,

@@ -248,6 +248,31 @@ const sha384 = (b: Uint8Array) => new Uint8Array(createHash("sha384").update(b).
  */
 export function contrastIdBlock(f: SnpIdBlockFields): ContrastIdBlock {
   const idBlock = snpIdBlock(f);
+  // The key recovery is bigint arithmetic (tens of milliseconds), and a Coordinator validates or
+  // a simulated TEE issues the same few launch digests over and over: remember recent results.
+  const key = Buffer.from(idBlock).toString("hex");
+  let derived = ID_BLOCK_CACHE.get(key);
+  if (derived === undefined) {
+    derived = deriveIdAuth(idBlock);
+    if (ID_BLOCK_CACHE.size >= ID_BLOCK_CACHE_SIZE) {
+      const oldest = ID_BLOCK_CACHE.keys().next().value;
+      if (oldest !== undefined) ID_BLOCK_CACHE.delete(oldest);
+    }
+    ID_BLOCK_CACHE.set(key, derived);
+  }
+  // Copies, so that a caller changing its result cannot change another's.
+  return {
+    idBlock,
+    idAuth: new Uint8Array(derived.idAuth),
+    idKey: { ...derived.idKey },
+    idKeyDigest: new Uint8Array(derived.idKeyDigest),
+  };
+}
+
+const ID_BLOCK_CACHE_SIZE = 64;
+const ID_BLOCK_CACHE = new Map<string, Omit<ContrastIdBlock, "idBlock">>();
+
+function deriveIdAuth(idBlock: Uint8Array): Omit<ContrastIdBlock, "idBlock"> {
   const { r, s } = CONTRAST_ID_SIGNATURE;
   const [idKey] = recoverP384PublicKeys(r, s, sha384(idBlock));
   if (idKey === undefined) throw new Error("P-384 recovery with r = 2 yields two keys"); // unreachable
@@ -258,5 +283,5 @@ export function contrastIdBlock(f: SnpIdBlockFields): ContrastIdBlock {
   v.setUint32(0x04, 1, true); // AUTH_KEY_ALGO; ignored while AUTHOR_KEY_EN is 0
   idAuth.set(amdEcdsaSignature(r, s), 0x40);
   idAuth.set(publicKey, 0x240);
-  return { idBlock, idAuth, idKey, idKeyDigest: sha384(publicKey) };
+  return { idAuth, idKey, idKeyDigest: sha384(publicKey) };
 }

@@ -1,0 +1,115 @@
+// Starting the built Coordinator as a separate process on free ports, for the process tests, the
+// crash soak and the benchmark: it runs as users run it, and can be killed with SIGKILL.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const APP = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const BUNDLE = join(APP, "dist/contrast-coordinator.cjs");
+
+export function requireBundle() {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run pnpm --filter @contrast/coordinator-app build`);
+}
+
+const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/" });
+
+/**
+ * Starts the Coordinator on 127.0.0.1 with every port 0 (the kernel picks free ones) and resolves
+ * once it logs "coordinator listening" with the ports it got. `args` follow the port flags.
+ */
+export function startCoordinator(args, env = {}) {
+  requireBundle();
+  const proc = spawn(
+    process.execPath,
+    [
+      ...(env.NODE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.NODE_PROFILE_DIR}`] : []),
+      BUNDLE,
+      "--host",
+      "127.0.0.1",
+      "--user-api-port",
+      "0",
+      "--mesh-api-port",
+      "0",
+      "--probe-port",
+      "0",
+      ...args,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...baseEnv(), ...env } },
+  );
+  const logs = [];
+  const waiters = [];
+  let buffer = "";
+  proc.stderr.setEncoding("utf8");
+  proc.stderr.on("data", (chunk) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+      const text = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      let line;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        line = { time: "", level: "RAW", msg: text };
+      }
+      logs.push(line);
+      for (const w of waiters.filter((x) => x.msg === line.msg)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  proc.stdout.resume();
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+  const dump = () => logs.map((l) => JSON.stringify(l)).join("\n");
+  const waitForLog = (msg, timeoutMs = 60_000) => {
+    const seen = logs.find((l) => l.msg === msg);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no log line ${JSON.stringify(msg)} within ${timeoutMs} ms:\n${dump()}`)),
+        timeoutMs,
+      );
+      waiters.push({
+        msg,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the Coordinator exited (${code}) before logging ${JSON.stringify(msg)}:\n${dump()}`));
+      });
+    });
+  };
+  return waitForLog("coordinator listening").then((line) => ({
+    proc,
+    userApiPort: line.userApiPort,
+    meshApiPort: line.meshApiPort,
+    probePort: line.probePort,
+    logs,
+    exited,
+    waitForLog,
+    async probe(path) {
+      const res = await fetch(`http://${line.host ?? "127.0.0.1"}:${line.probePort}${path}`);
+      return { status: res.status, body: await res.text() };
+    },
+  }));
+}
+
+/** Runs the bundle to its end (configuration errors, --help). */
+export function runToExit(args, env = {}) {
+  requireBundle();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BUNDLE, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...baseEnv(), ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}

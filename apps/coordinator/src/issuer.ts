@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { link, mkdir, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type EvidenceIssuer, simIssuer, tsmIssuer } from "@contrast/atls";
+import {
+  createSimulatedAuthority,
+  encodeSimulatedAuthority,
+  loadSimulatedAuthority,
+  nodeSimAuthorityFileSystem,
+  type SimulatedAuthority,
+} from "@contrast/attestation/testing";
+import { type Clock, fromHex, type Logger } from "@contrast/core";
+import { SIM_COORDINATOR_POLICY_HASH, SIM_TRUSTED_MEASUREMENT } from "@contrast/manifest";
+import type { CoordinatorConfig } from "./config.js";
+
+/**
+ * The TEE's evidence issuer for the configured platform, chosen explicitly (no detection, no
+ * fallback): configfs-tsm for snp and tdx; for sim, the simulated authority kept in the sim
+ * directory (created there on first use), so a CLI on the same machine can name its ARK.
+ */
+export async function openIssuer(
+  config: CoordinatorConfig,
+  deps: { readonly clock: Clock; readonly log: Logger },
+): Promise<EvidenceIssuer> {
+  if (config.platform !== "sim") return tsmIssuer(config.platform);
+  const dir = config.simDir as string;
+  const authority = await openSimAuthority(dir, deps);
+  deps.log.warn("platform sim: evidence comes from a simulated TEE and proves nothing", {
+    simDir: dir,
+    arkKeyDigest: authority.arkKeyDigest,
+    policyHash: SIM_COORDINATOR_POLICY_HASH,
+  });
+  return simIssuer(withCachedCrl(authority), {
+    measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
+    hostData: fromHex(SIM_COORDINATOR_POLICY_HASH),
+    clock: deps.clock,
+  });
+}
+
+/** The simulated authority's file in the sim directory. */
+export const SIM_AUTHORITY_FILE = "authority.json";
+
+/**
+ * Loads the simulated authority from `dir`, or creates one there when there is none. Creation is
+ * create-if-absent (a temporary file hard-linked to the final name, which fails when it exists),
+ * so two Coordinators starting at once on one sim directory end up with the same authority.
+ */
+export async function openSimAuthority(
+  dir: string,
+  deps: { readonly clock: Clock; readonly log: Logger },
+): Promise<SimulatedAuthority> {
+  const path = join(dir, SIM_AUTHORITY_FILE);
+  const existing = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
+  if (existing !== undefined) return existing;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const created = createSimulatedAuthority({ clock: deps.clock });
+  const tmp = join(dir, `.${SIM_AUTHORITY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  await writeFile(tmp, encodeSimulatedAuthority(created), { mode: 0o600, flag: "wx" });
+  try {
+    await link(tmp, path);
+    deps.log.info("created a simulated TEE authority", { simDir: dir, arkKeyDigest: created.arkKeyDigest });
+    return created;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    // Another process created one first: use it.
+    const theirs = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
+    if (theirs === undefined) throw e;
+    return theirs;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
+
+/** How long one CRL of the simulated ARK is reused; it is valid from an hour before to 7 days after it is made. */
+const SIM_CRL_REUSE_MS = 3_600_000;
+
+/**
+ * The authority with its CRL made at most once an hour: every aTLS handshake's evidence carries
+ * the CRL, and signing one with the 4096-bit ARK costs more than the rest of the handshake.
+ */
+export function withCachedCrl(authority: SimulatedAuthority): SimulatedAuthority {
+  let cached: { readonly at: number; readonly crl: Uint8Array } | undefined;
+  return {
+    ...authority,
+    crl(options) {
+      if (options.revokeAsk === true) return authority.crl(options);
+      const at = options.now.getTime();
+      if (cached === undefined || at < cached.at || at - cached.at >= SIM_CRL_REUSE_MS) {
+        cached = { at, crl: authority.crl(options) };
+      }
+      return cached.crl;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import * as grpc from "@grpc/grpc-js";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Upstream's handling-time buckets (seconds), go-grpc-middleware's histogram as Contrast sets it. */
+export const HANDLING_SECONDS_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5] as const;
+
+/**
+ * gRPC status codes by number, spelled as grpc-go's `codes.Code.String()` does, because that is
+ * the `grpc_code` label upstream's Go Coordinator exports and dashboards match on.
+ */
+export const GRPC_CODE_NAMES = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+] as const;
+
+export interface CoordinatorMetrics {
+  readonly registry: Registry;
+  /** The interceptor both gRPC servers install (one set of series, as upstream shares one). */
+  readonly interceptor: grpc.ServerInterceptor;
+  /** Pre-creates zero series for every method of a served service, as InitializeMetrics does. */
+  initialize(definition: grpc.ServiceDefinition): void;
+  onGeneration(generation: number): void;
+  onAttestationFailure(reason?: string): void;
+  /** A failed aTLS handshake on one of the APIs, by its ATLS_* code. */
+  onHandshakeFailure(api: "user" | "mesh", code: string): void;
+}
+
+export interface MetricsOptions {
+  /** A monotonic clock in milliseconds; the program passes performance.now. */
+  readonly monotonicMs: () => number;
+}
+
+/**
+ * The Coordinator's Prometheus metrics, named as upstream's: `contrast_grpc_server_*` (started,
+ * handled by code, handling seconds, messages received and sent), `contrast_coordinator_manifest_generation`
+ * and `contrast_meshapi_attestation_failures_total`. The registry is the program's own, never the
+ * global one, so two Coordinators in one process (tests) do not share counters.
+ */
+export function createMetrics(options: MetricsOptions): CoordinatorMetrics {
+  const registry = new Registry();
+  const labels = ["grpc_type", "grpc_service", "grpc_method"] as const;
+  const started = new Counter({
+    name: "contrast_grpc_server_started_total",
+    help: "Total number of RPCs started on the server.",
+    labelNames: labels,
+    registers: [registry],
+  });
+  const handled = new Counter({
+    name: "contrast_grpc_server_handled_total",
+    help: "Total number of RPCs completed on the server, regardless of success or failure.",
+    labelNames: [...labels, "grpc_code"],
+    registers: [registry],
+  });
+  const handling = new Histogram({
+    name: "contrast_grpc_server_handling_seconds",
+    help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+    labelNames: labels,
+    buckets: [...HANDLING_SECONDS_BUCKETS],
+    registers: [registry],
+  });
+  const received = new Counter({
+    name: "contrast_grpc_server_msg_received_total",
+    help: "Total number of RPC stream messages received on the server.",
+    labelNames: labels,
+    registers: [registry],
+  });
+  const sent = new Counter({
+    name: "contrast_grpc_server_msg_sent_total",
+    help: "Total number of gRPC stream messages sent by the server.",
+    labelNames: labels,
+    registers: [registry],
+  });
+  const generation = new Gauge({
+    name: "contrast_coordinator_manifest_generation",
+    help: "Current manifest generation.",
+    registers: [registry],
+  });
+  generation.set(0);
+  const attestationFailures = new Counter({
+    name: "contrast_meshapi_attestation_failures_total",
+    help: "Number of attestation failures from workloads to the Coordinator.",
+    registers: [registry],
+  });
+
+  // Ours, not upstream's (its handshakes fail inside grpc-go's TLS): scanners, garbage and
+  // clients that time out show here by reason, a bounded set of codes.
+  const handshakeFailures = new Counter({
+    name: "contrast_atls_handshake_failures_total",
+    help: "Number of aTLS handshakes on the user API and mesh API that failed, by reason.",
+    labelNames: ["api", "reason"],
+    registers: [registry],
+  });
+
+  const interceptor: grpc.ServerInterceptor = (method, call) => {
+    const l = methodLabels(method.path, method.requestStream, method.responseStream);
+    const t0 = options.monotonicMs();
+    let done = false;
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        started.inc(l);
+        next({
+          onReceiveMessage(message, nextMessage) {
+            received.inc(l);
+            nextMessage(message);
+          },
+        });
+      },
+      sendMessage(message, next) {
+        sent.inc(l);
+        next(message);
+      },
+      sendStatus(status, next) {
+        if (!done) {
+          done = true;
+          handled.inc({ ...l, grpc_code: GRPC_CODE_NAMES[status.code ?? 2] ?? String(status.code) });
+          handling.observe(l, (options.monotonicMs() - t0) / 1000);
+        }
+        next(status);
+      },
+    });
+  };
+
+  return {
+    registry,
+    interceptor,
+    initialize(definition) {
+      for (const m of Object.values(definition)) {
+        const l = methodLabels(m.path, m.requestStream, m.responseStream);
+        started.inc(l, 0);
+        received.inc(l, 0);
+        sent.inc(l, 0);
+        handling.zero(l);
+        for (const code of GRPC_CODE_NAMES) handled.inc({ ...l, grpc_code: code }, 0);
+      }
+    },
+    onGeneration: (n) => generation.set(n),
+    // Unlabelled, as upstream's: the reason goes to the log, so the series stays one.
+    onAttestationFailure: () => attestationFailures.inc(),
+    onHandshakeFailure: (api, code) => handshakeFailures.inc({ api, reason: code }),
+  };
+}
+
+/** "/edgelesssys.contrast.userapi.UserAPI/SetManifest" -> service and method labels. */
+function methodLabels(path: string, clientStream: boolean, serverStream: boolean) {
+  const slash = path.lastIndexOf("/");
+  const grpc_type =
+    clientStream && serverStream
+      ? "bidi_stream"
+      : clientStream
+        ? "client_stream"
+        : serverStream
+          ? "server_stream"
+          : "unary";
+  return { grpc_type, grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1) };
+}
