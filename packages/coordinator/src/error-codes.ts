@@ -65,13 +65,13 @@ export const COORDINATOR_ERROR_CODES = [
     kind: "input",
     meaning:
       "The Coordinator has a history but no usable state: it restarted, or another Coordinator moved the history on.",
-    hint: "Recover it: `contrast recover` with a seed share, or wait for a ready peer Coordinator to recover it.",
+    hint: "Recover it with the seed and salt from a seed share (UserAPI Recover, as a seed-share owner), or wait for a ready peer Coordinator to recover it.",
   },
   {
     code: "COORDINATOR_NO_MANIFEST",
     kind: "input",
     meaning: "No manifest has been set yet.",
-    hint: "Set a manifest first with `contrast set`.",
+    hint: "Set a manifest first (UserAPI SetManifest, signed in with a workload-owner key).",
   },
   {
     code: "COORDINATOR_ALREADY_RECOVERED",
@@ -132,7 +132,7 @@ export const COORDINATOR_ERROR_CODES = [
     code: "COORDINATOR_POLICY_MISSING",
     kind: "input",
     meaning: "The manifest names a policy hash for which the request carries no policy.",
-    hint: "Send every policy the manifest names; `contrast set` does this from the resources.",
+    hint: "Send every policy the manifest names, in SetManifestRequest.Policies.",
   },
   {
     code: "COORDINATOR_RECOVERY_UNAUTHORIZED",

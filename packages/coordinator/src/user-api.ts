@@ -45,12 +45,12 @@ export interface RecoverInput {
 
 export const inRecovery = (): CoordinatorError =>
   new CoordinatorError("COORDINATOR_IN_RECOVERY", "coordinator is in recovery mode", {
-    hint: "Recover it: `contrast recover` with a seed share, or wait for a ready peer Coordinator to recover it.",
+    hint: "Recover it with the seed and salt from a seed share (UserAPI Recover, as a seed-share owner), or wait for a ready peer Coordinator to recover it.",
   });
 
 const noManifest = (): CoordinatorError =>
   new CoordinatorError("COORDINATOR_NO_MANIFEST", "no manifest configured", {
-    hint: "Set a manifest first with `contrast set`.",
+    hint: "Set a manifest first (UserAPI SetManifest, signed in with a workload-owner key).",
   });
 
 /**
@@ -98,7 +98,7 @@ export function setManifest(
       const policy = provided.get(hash.toLowerCase());
       if (policy === undefined) {
         throw new CoordinatorError("COORDINATOR_POLICY_MISSING", `no policy provided for hash "${hash}"`, {
-          hint: "Send every policy the manifest names; `contrast set` does this from the resources.",
+          hint: "Send every policy the manifest names, in SetManifestRequest.Policies.",
           details: { policyHash: hash },
         });
       }

@@ -139,7 +139,7 @@ export class History {
     const value = await this.store.get(key);
     if (value === undefined) {
       throw new CoordinatorError("HISTORY_ENTRY_MISSING", `${key} is missing from the history store`, {
-        hint: "The state volume (or the ConfigMaps) lost entries; restore them from a backup or from `contrast verify` output.",
+        hint: "The state volume (or the ConfigMaps) lost entries; restore them from a backup, or from manifests and policies saved from GetManifests.",
         details: { key },
       });
     }
