@@ -16,9 +16,19 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 
+// A call that never settles would hang `pnpm bench` (and CI's smoke run) for good: fail loudly,
+// and take the Coordinator process down with us.
+const watchdog = Number(process.env.BENCH_TIMEOUT_S ?? 300);
+setTimeout(() => {
+  console.error(`coordinator bench: not finished after ${watchdog} s; giving up`);
+  c?.proc?.kill("SIGKILL");
+  process.exit(1);
+}, watchdog * 1000).unref();
+
 const dir = mkdtempSync(join(tmpdir(), "coordinator-bench-"));
 const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim")];
-const c = await startCoordinator(args);
+let c;
+c = await startCoordinator(args);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 try {
   const authority = await loadSim(join(dir, "sim"));

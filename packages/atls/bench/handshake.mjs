@@ -17,6 +17,13 @@ const total = Number(process.env.BENCH_HANDSHAKES ?? 2000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const random = (n) => new Uint8Array(randomBytes(n));
 
+// A connection that never settles would hang `pnpm bench` (and CI's smoke run) for good: fail loudly instead.
+const watchdog = Number(process.env.BENCH_TIMEOUT_S ?? 300);
+setTimeout(() => {
+  console.error(`atls bench: not finished after ${watchdog} s; giving up`);
+  process.exit(1);
+}, watchdog * 1000).unref();
+
 function opensslRates(alg) {
   const out = execFileSync("openssl", ["speed", "-seconds", String(seconds), alg], {
     encoding: "utf8",
@@ -103,6 +110,9 @@ const plainElapsed = await run(
         () => resolve(c),
       );
       c.on("error", reject);
+      // A socket the server drops before the handshake ends closes without "error" on some paths.
+      c.on("close", () => reject(new Error("closed before the handshake completed")));
+      c.setTimeout(120_000, () => c.destroy(new Error("handshake timeout")));
     }),
 );
 const plainRate = latencies.length / plainElapsed;
