@@ -2,7 +2,7 @@ import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { createSimulatedAuthority } from "@contrast/attestation/testing";
 import { manualClock, systemClock, toHex } from "@contrast/core";
 import { simReferenceValues } from "@contrast/manifest";
-import { openssl } from "@contrast/testkit";
+import { opensslSelfSigned } from "@contrast/testkit";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
@@ -161,26 +161,10 @@ describe("the client refuses servers that cannot prove what they run, before wri
 
   it("a server with an ordinary CA-issued certificate made by openssl", async () => {
     const dir = (await import("node:fs")).mkdtempSync(`${(await import("node:os")).tmpdir()}/atls-plain-`);
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${dir}/k.pem`,
-      "-out",
-      `${dir}/c.pem`,
-      "-subj",
-      "/CN=plain",
-      "-days",
-      "1",
-    ]);
+    const { keyPath, certPath } = opensslSelfSigned(dir, "plain");
     const { readFileSync } = await import("node:fs");
-    const key = readFileSync(`${dir}/k.pem`, "utf8");
-    const cert = readFileSync(`${dir}/c.pem`, "utf8");
+    const key = readFileSync(keyPath, "utf8");
+    const cert = readFileSync(certPath, "utf8");
     const s = await serverWith(async () => ({ key, cert }));
     await expectRefused(s.port, s.received, "ATLS_EVIDENCE_MISSING");
   });

@@ -6,5 +6,5 @@ export { KubeApiDouble, type KubeObject, type PodSpecForDouble } from "./kube-ap
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";
-export { childEnv, openssl } from "./tools.js";
+export { childEnv, openssl, opensslSelfSigned } from "./tools.js";
 export { veritysetupRoot } from "./veritysetup.js";

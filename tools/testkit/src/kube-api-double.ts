@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openssl } from "./tools.js";
+import { opensslSelfSigned } from "./tools.js";
 
 /**
  * A stand-in for the Kubernetes API server, for the few REST paths the Coordinator uses:
@@ -34,25 +34,7 @@ export class KubeApiDouble {
 
   static async start(options: { token?: string } = {}): Promise<KubeApiDouble> {
     const dir = mkdtempSync(join(tmpdir(), "contrast-kube-api-"));
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=kube-apiserver-double",
-      "-addext",
+    const { keyPath: key, certPath: cert } = opensslSelfSigned(dir, "kube-apiserver-double", [
       "subjectAltName=IP:127.0.0.1,DNS:localhost",
     ]);
     const caPem = readFileSync(cert, "utf8");
