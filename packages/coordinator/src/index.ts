@@ -26,7 +26,7 @@ export { FileSystemStore, type FileSystemStoreOptions } from "./history/fs-store
 export { History, type HistoryEntry } from "./history/history.js";
 export { MemoryStore } from "./history/memory-store.js";
 export { type HistoryStore, isValidKey } from "./history/store.js";
-export { type AttestationInput, COORDINATOR_ROLE, reportData } from "./mesh-api.js";
+export { type AttestationInput, COORDINATOR_ROLE } from "./mesh-api.js";
 export { DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_TTL_MS, NONCE_BYTES } from "./nonces.js";
 export type {
   PeerMeshClient,

@@ -7,17 +7,8 @@ import {
   type NewMeshCertResponse,
   NewMeshCertResponseSchema,
 } from "@contrast/api";
-import {
-  bytesEqual,
-  type Clock,
-  ContrastError,
-  concatBytes,
-  type Logger,
-  sha256,
-  sha512,
-  toHex,
-  utf8,
-} from "@contrast/core";
+import { reportData } from "@contrast/atls";
+import { bytesEqual, type Clock, ContrastError, type Logger, sha256, toHex, utf8 } from "@contrast/core";
 import type { PolicyEntry } from "@contrast/manifest";
 import { encodeEcPrivateKey, snpClaimExtensions, tdxClaimExtensions } from "@contrast/mesh-pki";
 import type { CertificateExtension } from "@contrast/x509";
@@ -45,11 +36,6 @@ export interface AttestationInput {
 
 /** The role of the policy entries whose pods may recover from this Coordinator. */
 export const COORDINATOR_ROLE = "coordinator";
-
-/** Upstream's binding of evidence to a TLS key: SHA-512(PKIX SPKI DER of the key || nonce). */
-export function reportData(publicKeyDer: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return sha512(concatBytes(publicKeyDer, nonce));
-}
 
 const notReady = (phase: "recovery" | "uninitialised") => () =>
   new CoordinatorError(

@@ -1,8 +1,8 @@
 import type { MeshRecoverResponse, NewAttestationNonceResponse } from "@contrast/api";
+import { reportData } from "@contrast/atls";
 import { bytesEqual, type Clock, ContrastError, type Logger } from "@contrast/core";
 import { parseEcPrivateKey, type RandomSource, SeedEngine, verifyLatestTransition } from "@contrast/mesh-pki";
 import { CoordinatorError } from "./errors.js";
-import { reportData } from "./mesh-api.js";
 import type { PeerCoordinator, PeerSource } from "./peer-source.js";
 import { type StateKeeper, storedManifest } from "./state.js";
 import { buildState } from "./user-api.js";

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { reportData } from "@contrast/atls";
 import { ContrastError, fromHex, fromUtf8, manualClock, sha256Hex, toHex, utf8 } from "@contrast/core";
 import { type Manifest, type PolicyEntry, serializeManifest, simReferenceValues } from "@contrast/manifest";
 import {
@@ -16,7 +17,6 @@ import {
   type EvidenceVerifier,
   type HistoryStore,
   MemoryStore,
-  reportData,
 } from "../src/index.js";
 
 export const SNP_OID = "1.3.9901.2.1";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { createServiceClient, grpcServiceDefinition, MeshAPI, UserAPI } from "@contrast/api";
+import { reportData } from "@contrast/atls";
 import { fromHex, type Logger, toHex } from "@contrast/core";
 import { publicKeyDer } from "@contrast/mesh-pki";
 import { expectCodeAsync, scratchDir } from "@contrast/testkit";
@@ -12,7 +13,6 @@ import {
   GRPC_MAX_MESSAGE_BYTES,
   type MemoryStore,
   meshApiHandlers,
-  reportData,
   userApiHandlers,
 } from "../src/index.js";
 import { ecKey, fakeEvidence, open, policyHash, rsaKey, SNP_OID, setRequest } from "./fixture.js";

@@ -1,9 +1,10 @@
 import { randomBytes, X509Certificate } from "node:crypto";
+import { reportData } from "@contrast/atls";
 import { fromUtf8, sha256Hex, toHex } from "@contrast/core";
 import { publicKeyDer, SeedEngine } from "@contrast/mesh-pki";
 import { expectCodeAsync } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
-import { type Coordinator, MemoryStore, reportData } from "../src/index.js";
+import { type Coordinator, MemoryStore } from "../src/index.js";
 import {
   callerOf,
   ecKey,

@@ -1,12 +1,12 @@
 import { X509Certificate } from "node:crypto";
-import { type AtlsServer, type EvidenceIssuer, simIssuer, verifyEvidence } from "@contrast/atls";
+import { type AtlsServer, type EvidenceIssuer, reportData, simIssuer, verifyEvidence } from "@contrast/atls";
 import { createSimulatedAuthority, type SimulatedAuthority } from "@contrast/attestation/testing";
 import { fromHex, fromUtf8, manualClock, sha256Hex, utf8 } from "@contrast/core";
 import { SIM_TRUSTED_MEASUREMENT, serializeManifest, simReferenceValues } from "@contrast/manifest";
 import { cryptoRandom, publicKeyDer } from "@contrast/mesh-pki";
 import { expectCodeAsync } from "@contrast/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Coordinator, type EvidenceVerifier, MemoryStore, type PeerOf, reportData } from "../src/index.js";
+import { Coordinator, type EvidenceVerifier, MemoryStore, type PeerOf } from "../src/index.js";
 import { callerOf, ecKey, policyDoc, policyHash } from "./fixture.js";
 
 // The real path: @contrast/atls's verifyEvidence on evidence from the simulated TEE, whose chain
