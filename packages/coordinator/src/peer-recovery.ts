@@ -4,7 +4,7 @@ import { bytesEqual, type Clock, ContrastError, type Logger } from "@contrast/co
 import { parseEcPrivateKey, type RandomSource, SeedEngine, verifyLatestTransition } from "@contrast/mesh-pki";
 import { CoordinatorError } from "./errors.js";
 import type { PeerCoordinator, PeerSource } from "./peer-source.js";
-import { type StateKeeper, storedManifest } from "./state.js";
+import { requireRecoveryPhase, type StateKeeper, storedManifest } from "./state.js";
 import { buildState } from "./user-api.js";
 
 /**
@@ -50,16 +50,7 @@ export interface PeerRecoveryContext {
 export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryOptions): Promise<void> {
   return ctx.keeper.exclusive(async () => {
     const { phase } = await ctx.keeper.current();
-    if (phase === "running") {
-      throw new CoordinatorError("COORDINATOR_ALREADY_RECOVERED", "coordinator is already recovered", {
-        hint: "Nothing to do: the Coordinator is running.",
-      });
-    }
-    if (phase === "uninitialised") {
-      throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
-        hint: "Set a manifest instead; there is no history to recover.",
-      });
-    }
+    requireRecoveryPhase(phase);
     const { Nonce } = await options.client.newAttestationNonce({});
     const evidence = await options.issuer.issue(reportData(options.clientPublicKeyDer, Nonce));
     const answer = await options.client.recover({

@@ -28,6 +28,20 @@ export interface CoordinatorState {
  */
 export type CoordinatorPhase = "uninitialised" | "running" | "recovery";
 
+/** Both kinds of recovery (by a seed-share owner, from a peer) start only in recovery mode. */
+export function requireRecoveryPhase(phase: CoordinatorPhase): void {
+  if (phase === "running") {
+    throw new CoordinatorError("COORDINATOR_ALREADY_RECOVERED", "coordinator is already recovered", {
+      hint: "Nothing to do: the Coordinator is running.",
+    });
+  }
+  if (phase === "uninitialised") {
+    throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
+      hint: "Set a manifest instead; there is no history to recover.",
+    });
+  }
+}
+
 export interface CoordinatorStatus {
   readonly phase: CoordinatorPhase;
   /** True in recovery caused by another writer (as opposed to a restart). */

@@ -22,7 +22,7 @@ import {
 import { authorizationDigest, type Caller, requireClientKey } from "./caller.js";
 import { CoordinatorError } from "./errors.js";
 import type { PeerSource } from "./peer-source.js";
-import { type CoordinatorState, type StateKeeper, storedManifest } from "./state.js";
+import { type CoordinatorState, requireRecoveryPhase, type StateKeeper, storedManifest } from "./state.js";
 
 export interface UserApiContext {
   readonly keeper: StateKeeper;
@@ -168,16 +168,7 @@ export async function getManifests(ctx: UserApiContext): Promise<GetManifestsRes
 export function recover(ctx: UserApiContext, request: RecoverInput, caller: Caller): Promise<RecoverResponse> {
   return ctx.keeper.exclusive(async () => {
     const { phase } = await ctx.keeper.current();
-    if (phase === "running") {
-      throw new CoordinatorError("COORDINATOR_ALREADY_RECOVERED", "coordinator is already recovered", {
-        hint: "Nothing to do: the Coordinator is running.",
-      });
-    }
-    if (phase === "uninitialised") {
-      throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
-        hint: "Set a manifest instead; there is no history to recover.",
-      });
-    }
+    requireRecoveryPhase(phase);
     if (request.Force === true) {
       ctx.log.warn("skipping the peer check because user recovery was forced");
     } else {

@@ -16,6 +16,7 @@ import {
   statefulSetOwnerOf,
 } from "../src/index.js";
 import { behavesLikeMemoryStore } from "./helpers/store-model.js";
+import { expectCompareAndSwapContract } from "./store-contract.js";
 
 let kube: KubeApiDouble;
 beforeAll(async () => {
@@ -55,14 +56,7 @@ describe("ConfigMapStore", () => {
 
   it("implements compareAndSwap's contract (absent, mismatch, match)", async () => {
     const store = await storeFor(freshNamespace());
-    const k = "transitions/latest";
-    expect(await store.compareAndSwap(k, utf8("x"), utf8("a"))).toBe(false);
-    expect(await store.get(k)).toBeUndefined();
-    expect(await store.compareAndSwap(k, undefined, utf8("a"))).toBe(true);
-    expect(await store.compareAndSwap(k, undefined, utf8("b"))).toBe(false);
-    expect(await store.compareAndSwap(k, utf8("b"), utf8("c"))).toBe(false);
-    expect(await store.compareAndSwap(k, utf8("a"), utf8("c"))).toBe(true);
-    expect(await store.get(k)).toEqual(utf8("c"));
+    await expectCompareAndSwapContract(store);
   });
 
   it("holds a History: upstream's contrast-store-transitions-latest, readable by a second client", async () => {

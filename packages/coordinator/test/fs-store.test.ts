@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FileSystemStore, History } from "../src/index.js";
 import { behavesLikeMemoryStore } from "./helpers/store-model.js";
+import { expectCompareAndSwapContract } from "./store-contract.js";
 
 const open = (stateDir: string, extra: { staleLockMs?: number; lockTimeoutMs?: number } = {}) =>
   FileSystemStore.open({ stateDir, clock: systemClock, ...extra });
@@ -70,14 +71,7 @@ describe("FileSystemStore", () => {
 
   it("implements compareAndSwap's contract (absent, mismatch, match)", async () => {
     const store = await open(scratchDir());
-    const k = "transitions/latest";
-    expect(await store.compareAndSwap(k, utf8("x"), utf8("a"))).toBe(false);
-    expect(await store.get(k)).toBeUndefined();
-    expect(await store.compareAndSwap(k, undefined, utf8("a"))).toBe(true);
-    expect(await store.compareAndSwap(k, undefined, utf8("b"))).toBe(false);
-    expect(await store.compareAndSwap(k, utf8("b"), utf8("c"))).toBe(false);
-    expect(await store.compareAndSwap(k, utf8("a"), utf8("c"))).toBe(true);
-    expect(await store.get(k)).toEqual(utf8("c"));
+    await expectCompareAndSwapContract(store);
   });
 
   it("holds a History in upstream's file layout, readable by a second store on the same directory", async () => {
