@@ -1,5 +1,5 @@
 import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type CommandSpec, EXIT, type FlagSpec, type Outcome } from "./command-spec.js";
 import { type Context, createCliLogger } from "./context.js";
@@ -29,6 +29,7 @@ const BODIES: Readonly<Record<string, Body>> = {
     (await import("./commands/policy-check.js")).policyCheck(ctx, file as string, request as string | undefined, opts),
   "policy requests": async (ctx, [file], opts) =>
     (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
+  completion: async (ctx, [shell]) => (await import("./commands/completion.js")).completion(ctx, shell as string),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
 };
@@ -107,28 +108,39 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
     };
   };
 
+  const groups = new Map<string, Command>();
   for (const group of GROUPS) {
-    const parent = program
-      .command(group.name)
-      .description(group.summary)
-      .allowExcessArguments()
-      .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
-    for (const { spec, run } of REGISTERED.filter((r) => r.spec.path[0] === group.name)) {
-      const cmd = parent.command(spec.path[1]).description(spec.summary);
-      for (const arg of spec.args) cmd.argument(arg.name, arg.description);
-      for (const flag of spec.flags) cmd.addOption(option(flag));
-      cmd.action(async (...params: unknown[]) => {
-        // commander passes the arguments, then the options, then the command itself.
-        const args = params.slice(0, spec.args.length);
-        const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
-        for (const flag of spec.flags) {
-          // A default file name the user did not give is resolved in --workspace-dir by the body.
-          const key = new Option(flag.flags).attributeName();
-          if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
-        }
-        setOutcome(await run(context(cmd), args, opts));
-      });
+    groups.set(
+      group.name,
+      program
+        .command(group.name)
+        .description(group.summary)
+        .allowExcessArguments()
+        .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd)),
+    );
+  }
+  for (const { spec, run } of REGISTERED) {
+    const [first, second] = spec.path;
+    const parent = second === undefined ? program : groups.get(first);
+    if (parent === undefined) throw new Error(`no command group ${first} for ${spec.path.join(" ")}`);
+    const cmd = parent.command(second ?? first).description(spec.summary);
+    for (const arg of spec.args) {
+      const argument = new Argument(arg.name, arg.description);
+      if (arg.choices !== undefined) argument.choices(arg.choices);
+      cmd.addArgument(argument);
     }
+    for (const flag of spec.flags) cmd.addOption(option(flag));
+    cmd.action(async (...params: unknown[]) => {
+      // commander passes the arguments, then the options, then the command itself.
+      const args = params.slice(0, spec.args.length);
+      const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
+      for (const flag of spec.flags) {
+        // A default file name the user did not give is resolved in --workspace-dir by the body.
+        const key = new Option(flag.flags).attributeName();
+        if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
+      }
+      setOutcome(await run(context(cmd), args, opts));
+    });
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;
