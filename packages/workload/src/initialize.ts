@@ -1,4 +1,4 @@
-import type { KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import type { EvidenceIssuer } from "@contrast/atls";
 import type { Clock, Logger } from "@contrast/core";
 import { type CredentialFile, credentialFiles } from "./layout.js";
@@ -41,7 +41,7 @@ export interface InitializeResult {
  * accepted the files are written to the end, so the pod never sees half of them.
  */
 export async function initializeWorkload(options: InitializeOptions): Promise<InitializeResult> {
-  const publicKeyDer = new Uint8Array(options.key.export({ type: "spki", format: "der" }));
+  const publicKeyDer = new Uint8Array(createPublicKey(options.key).export({ type: "spki", format: "der" }));
   const privateKeyPem = options.key.export({ type: "pkcs8", format: "pem" }).toString();
   const { value: files, attempts } = await obtainMeshCredentials<CredentialFile[]>({
     connect: options.connect,
