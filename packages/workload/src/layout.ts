@@ -73,7 +73,13 @@ export function credentialFiles(
   certificates("RootCACert", answer.RootCACert);
   const chain = certificates("CertChain", answer.CertChain);
   const leaf = chain[0] as X509Certificate;
-  const leafKey = new Uint8Array(leaf.publicKey.export({ type: "spki", format: "der" }));
+  let leafKey: Uint8Array;
+  try {
+    leafKey = new Uint8Array(leaf.publicKey.export({ type: "spki", format: "der" }));
+  } catch (cause) {
+    // X509Certificate parses lazily: a damaged key surfaces only here.
+    throw invalid("the CertChain's leaf has no usable public key", cause);
+  }
   if (!bytesEqual(leafKey, key.publicKeyDer)) throw invalid("the CertChain's leaf is for another key");
   if (!key.privateKeyPem.startsWith("-----BEGIN PRIVATE KEY-----")) {
     throw new TypeError("the workload key must be PKCS#8 PEM (PRIVATE KEY)");
