@@ -45,7 +45,12 @@ export const SETTINGS = [
     def: undefined,
     help: "the Coordinator's host name (required; contrast generate sets it)",
   },
-  { flag: "--mesh-api-port <port>", env: "CONTRAST_MESH_API_PORT", def: "7777", help: "the Coordinator's mesh API port" },
+  {
+    flag: "--mesh-api-port <port>",
+    env: "CONTRAST_MESH_API_PORT",
+    def: "7777",
+    help: "the Coordinator's mesh API port",
+  },
   {
     flag: "--platform <name>",
     env: "CONTRAST_PLATFORM",
@@ -64,7 +69,12 @@ export const SETTINGS = [
     def: undefined,
     help: "platform sim: this pod's policy hash, reported as HOST_DATA (a real TEE gets it from the runtime)",
   },
-  { flag: "--root <dir>", env: "CONTRAST_INITIALIZER_ROOT", def: "/contrast", help: "where tls-config/ and secrets/ go" },
+  {
+    flag: "--root <dir>",
+    env: "CONTRAST_INITIALIZER_ROOT",
+    def: "/contrast",
+    help: "where tls-config/ and secrets/ go",
+  },
   {
     flag: "--done-file <path>",
     env: "CONTRAST_DONE_FILE",
@@ -116,7 +126,8 @@ function seconds(flag: string, text: string, min: number): number {
 }
 
 function policyHash(flag: string, text: string): string {
-  if (text.length !== 64 || !isHex(text)) throw invalid(`${flag} must be 64 hex digits (a SHA-256), not ${JSON.stringify(text)}`);
+  if (text.length !== 64 || !isHex(text))
+    throw invalid(`${flag} must be 64 hex digits (a SHA-256), not ${JSON.stringify(text)}`);
   return text.toLowerCase();
 }
 
@@ -143,7 +154,8 @@ export function parseCommandLine(
     program.parse([...argv], { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return { kind: "print", text: printed };
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version")
+        return { kind: "print", text: printed };
       throw invalid(e.message.replace(/^error: /, ""));
     }
     throw e;
@@ -193,7 +205,9 @@ export function parseCommandLine(
   } catch (e) {
     throw invalid(e instanceof Error ? e.message : String(e));
   }
-  const retryInitialMs = Math.round(seconds("--retry-initial", value("--retry-initial <seconds>") as string, 0.01) * 1000);
+  const retryInitialMs = Math.round(
+    seconds("--retry-initial", value("--retry-initial <seconds>") as string, 0.01) * 1000,
+  );
   const retryMaxMs = Math.round(seconds("--retry-max", value("--retry-max <seconds>") as string, 0.01) * 1000);
   if (retryMaxMs < retryInitialMs) throw invalid("--retry-max must not be shorter than --retry-initial");
   const callTimeoutMs = Math.round(seconds("--call-timeout", value("--call-timeout <seconds>") as string, 0.1) * 1000);

@@ -4,9 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServiceClient, UserAPI } from "@contrast/api";
 import { atlsChannelCredentials } from "@contrast/atls";
-import { createSimulatedAuthority, loadSimulatedAuthority, nodeSimAuthorityFileSystem, type SimulatedAuthority } from "@contrast/attestation/testing";
+import {
+  createSimulatedAuthority,
+  loadSimulatedAuthority,
+  nodeSimAuthorityFileSystem,
+  type SimulatedAuthority,
+} from "@contrast/attestation/testing";
 import { sha256Hex, systemClock, utf8 } from "@contrast/core";
-import { SIM_COORDINATOR_POLICY_HASH, SIM_COORDINATOR_POLICY_LABEL, serializeManifest, simReferenceValues } from "@contrast/manifest";
+import {
+  SIM_COORDINATOR_POLICY_HASH,
+  SIM_COORDINATOR_POLICY_LABEL,
+  serializeManifest,
+  simReferenceValues,
+} from "@contrast/manifest";
 import { cryptoRandom } from "@contrast/mesh-pki";
 import { openssl } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,27 +74,36 @@ async function setManifest(): Promise<void> {
 }
 
 /** Runs the built initializer as a pod would, on the sim platform, with its root under `tmp`. */
-function initializer(name: string, policyHash: string, extra: readonly string[] = [], port?: number): Running & { root: string } {
+function initializer(
+  name: string,
+  policyHash: string,
+  extra: readonly string[] = [],
+  port?: number,
+): Running & { root: string } {
   const root = join(tmp, name);
-  const r = start(INITIALIZER, [
-    "--platform",
-    "sim",
-    "--sim-dir",
-    simDir,
-    "--sim-policy-hash",
-    policyHash,
-    "--root",
-    root,
-    "--done-file",
-    join(root, "done"),
-    "--mesh-api-port",
-    String(port ?? coordinator.meshApiPort),
-    "--retry-initial",
-    "0.05",
-    "--retry-max",
-    "0.2",
-    ...extra,
-  ], { COORDINATOR_HOST: "127.0.0.1" });
+  const r = start(
+    INITIALIZER,
+    [
+      "--platform",
+      "sim",
+      "--sim-dir",
+      simDir,
+      "--sim-policy-hash",
+      policyHash,
+      "--root",
+      root,
+      "--done-file",
+      join(root, "done"),
+      "--mesh-api-port",
+      String(port ?? coordinator.meshApiPort),
+      "--retry-initial",
+      "0.05",
+      "--retry-max",
+      "0.2",
+      ...extra,
+    ],
+    { COORDINATOR_HOST: "127.0.0.1" },
+  );
   started.push(r);
   return { ...r, root };
 }
@@ -159,7 +178,14 @@ describe("the built initializer against a real Coordinator process (sim)", () =>
     writeFileSync(intermediatePath, pems[1] as string);
     expect(openssl(["verify", "-CAfile", join(tls, "mesh-ca.pem"), leafPath]).toString()).toContain("OK");
     expect(
-      openssl(["verify", "-CAfile", join(tls, "coordinator-root-ca.pem"), "-untrusted", intermediatePath, leafPath]).toString(),
+      openssl([
+        "verify",
+        "-CAfile",
+        join(tls, "coordinator-root-ca.pem"),
+        "-untrusted",
+        intermediatePath,
+        leafPath,
+      ]).toString(),
     ).toContain("OK");
     const leaf = new X509Certificate(pems[0] as string);
     expect(leaf.subjectAltName).toContain("DNS:web");

@@ -63,7 +63,10 @@ export function start(bundle: string, args: readonly string[], env: Record<strin
       const seen = logs.find(match);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no log line ${what} within ${timeoutMs} ms:\n${dump()}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no log line ${what} within ${timeoutMs} ms:\n${dump()}`)),
+          timeoutMs,
+        );
         waiters.push({
           match,
           resolve: (l) => {

@@ -38,7 +38,8 @@ export const WORKLOAD_ERROR_CODES = [
   {
     code: "INITIALIZER_RESPONSE_INVALID",
     kind: "crypto",
-    meaning: "The Coordinator's NewMeshCert answer is unusable: a missing or malformed PEM, a leaf for another key, or a secret of the wrong size.",
+    meaning:
+      "The Coordinator's NewMeshCert answer is unusable: a missing or malformed PEM, a leaf for another key, or a secret of the wrong size.",
     hint: "Check that COORDINATOR_HOST names the Coordinator of this deployment; the initializer keeps retrying.",
   },
   {

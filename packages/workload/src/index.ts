@@ -14,7 +14,7 @@ export {
   WORKLOAD_SECRET_BYTES,
 } from "./layout.js";
 export { type MeshApiConnectorOptions, type MeshCertClient, meshApiConnector, requestMeshCert } from "./mesh-client.js";
-export { type ObtainOptions, type Obtained, obtainMeshCredentials } from "./obtain.js";
+export { type Obtained, type ObtainOptions, obtainMeshCredentials } from "./obtain.js";
 export {
   type Backoff,
   backoffDelay,

@@ -96,7 +96,11 @@ export function credentialFiles(
   ];
   // Only when the policy entry has a WorkloadSecretID (upstream writes no file otherwise).
   if (secret.length > 0) {
-    files.push({ path: CREDENTIAL_LAYOUT.workloadSecretSeed, contents: utf8(toHex(secret)), mode: CREDENTIAL_MODES.secret });
+    files.push({
+      path: CREDENTIAL_LAYOUT.workloadSecretSeed,
+      contents: utf8(toHex(secret)),
+      mode: CREDENTIAL_MODES.secret,
+    });
   }
   return files;
 }

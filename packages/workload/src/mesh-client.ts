@@ -92,10 +92,15 @@ export function meshApiConnector(options: MeshApiConnectorOptions): () => Promis
       };
     }
     const own = await createAtlsCertificate({ key: options.key, clock: options.clock, random: options.random });
-    const credentials = grpc.credentials.createSsl(null, Buffer.from(utf8(own.keyPem)), Buffer.from(utf8(own.certificatePem)), {
-      rejectUnauthorized: false,
-      checkServerIdentity: () => undefined,
-    });
+    const credentials = grpc.credentials.createSsl(
+      null,
+      Buffer.from(utf8(own.keyPem)),
+      Buffer.from(utf8(own.certificatePem)),
+      {
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      },
+    );
     return createServiceClient(MeshAPI, options.address, credentials, {
       ...CHANNEL_OPTIONS,
       "grpc.ssl_target_name_override": nonceToServerName(options.random(NONCE_BYTES)),

@@ -53,7 +53,12 @@ export function classifyFailure(e: unknown): ClassifiedFailure {
   else if (code === "INITIALIZER_RESPONSE_INVALID") reason = "bad-response";
   else if (UNREACHABLE.has(code) || code.startsWith("NETWORK_") || code.startsWith("ATLS_HANDSHAKE_")) {
     reason = "unreachable";
-  } else if (code.startsWith("ATLS_") || code.startsWith("ATTESTATION_") || code.startsWith("SNP_") || code.startsWith("TDX_")) {
+  } else if (
+    code.startsWith("ATLS_") ||
+    code.startsWith("ATTESTATION_") ||
+    code.startsWith("SNP_") ||
+    code.startsWith("TDX_")
+  ) {
     // Client-side aTLS errors are about the Coordinator's evidence (verification is on).
     reason = "coordinator-unverified";
   } else if (

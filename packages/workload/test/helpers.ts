@@ -19,7 +19,10 @@ export async function certPem(key: KeyObject): Promise<string> {
 }
 
 /** A NewMeshCert answer whose leaf is for `workloadKey`. */
-export async function answerFor(workloadKey: KeyObject, secret = new Uint8Array(64).fill(0xab)): Promise<MeshCredentials> {
+export async function answerFor(
+  workloadKey: KeyObject,
+  secret = new Uint8Array(64).fill(0xab),
+): Promise<MeshCredentials> {
   const ca = await certPem(p256());
   const root = await certPem(p256());
   const leaf = await certPem(workloadKey);

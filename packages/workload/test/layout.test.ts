@@ -1,7 +1,6 @@
 import { fromUtf8, utf8 } from "@contrast/core";
-import { expectCode } from "@contrast/testkit";
+import { expectCode, FUZZ_RUNS } from "@contrast/testkit";
 import fc from "fast-check";
-import { FUZZ_RUNS } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
 import { CREDENTIAL_LAYOUT, CREDENTIAL_MODES, credentialFiles, WorkloadError } from "../src/index.js";
 import { answerFor, keyMaterial, p256 } from "./helpers.js";
@@ -9,7 +8,10 @@ import { answerFor, keyMaterial, p256 } from "./helpers.js";
 describe("credentialFiles", () => {
   it("lays the answer out as upstream does: four tls-config files and the seed as lower-case hex", async () => {
     const key = p256();
-    const answer = await answerFor(key, new Uint8Array(64).map((_, i) => i * 4));
+    const answer = await answerFor(
+      key,
+      new Uint8Array(64).map((_, i) => i * 4),
+    );
     const files = credentialFiles(answer, keyMaterial(key));
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       ["tls-config/mesh-ca.pem", 0o444],

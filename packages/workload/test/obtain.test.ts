@@ -87,7 +87,13 @@ describe("obtainMeshCredentials", () => {
       err("COORDINATOR_POLICY_NOT_IN_MANIFEST", "policy"),
     ]);
     const { sleeps, log, options } = base();
-    const got = await obtainMeshCredentials({ ...options, connect, publicKeyDer: spki(key), accept: (a) => a, callTimeoutMs: 7000 });
+    const got = await obtainMeshCredentials({
+      ...options,
+      connect,
+      publicKeyDer: spki(key),
+      accept: (a) => a,
+      callTimeoutMs: 7000,
+    });
     expect(got).toEqual({ value: answer, attempts: 5 });
     expect(sleeps).toEqual([1000, 2000, 4000, 5000]);
     expect(log.entries.map((e) => [e.level, e.msg, e.fields?.reason])).toEqual([
@@ -97,7 +103,11 @@ describe("obtainMeshCredentials", () => {
       ["warn", "permission denied: the Coordinator's manifest does not list this pod's policy; retrying", "denied"],
       ["info", "received mesh credentials", undefined],
     ]);
-    expect(log.entries[3]?.fields).toMatchObject({ attempt: 4, retryInMs: 5000, error: { code: "COORDINATOR_POLICY_NOT_IN_MANIFEST" } });
+    expect(log.entries[3]?.fields).toMatchObject({
+      attempt: 4,
+      retryInMs: 5000,
+      error: { code: "COORDINATOR_POLICY_NOT_IN_MANIFEST" },
+    });
     // A fresh connection and nonce per attempt, every client closed, each call with its deadline.
     expect(state).toMatchObject({ connects: 5, closes: 5 });
     expect(new Set(state.nonces.map((n) => n[0])).size).toBe(5);
@@ -117,9 +127,17 @@ describe("obtainMeshCredentials", () => {
     const { log, options } = base();
     const { credentialFiles } = await import("../src/index.js");
     const km = { publicKeyDer: spki(key), privateKeyPem: key.export({ type: "pkcs8", format: "pem" }).toString() };
-    const got = await obtainMeshCredentials({ ...options, connect, publicKeyDer: km.publicKeyDer, accept: (a) => credentialFiles(a, km) });
+    const got = await obtainMeshCredentials({
+      ...options,
+      connect,
+      publicKeyDer: km.publicKeyDer,
+      accept: (a) => credentialFiles(a, km),
+    });
     expect(got.attempts).toBe(2);
-    expect(log.entries[0]).toMatchObject({ level: "warn", fields: { reason: "bad-response", error: { code: "INITIALIZER_RESPONSE_INVALID" } } });
+    expect(log.entries[0]).toMatchObject({
+      level: "warn",
+      fields: { reason: "bad-response", error: { code: "INITIALIZER_RESPONSE_INVALID" } },
+    });
   });
 
   it("stops with INITIALIZER_STOPPED when aborted while waiting to retry", async () => {

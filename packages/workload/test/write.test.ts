@@ -51,7 +51,9 @@ describe("writeCredentials with Node's file system", () => {
   it("an absolute marker path is used as it is", async () => {
     const root = scratchDir();
     const elsewhere = scratchDir();
-    const written = await writeCredentials(nodeCredentialFs, root, files.slice(0, 1), { marker: join(elsewhere, "done") });
+    const written = await writeCredentials(nodeCredentialFs, root, files.slice(0, 1), {
+      marker: join(elsewhere, "done"),
+    });
     expect(written.at(-1)).toBe(join(elsewhere, "done"));
     expect(existsSync(join(elsewhere, "done"))).toBe(true);
   });
@@ -60,7 +62,11 @@ describe("writeCredentials with Node's file system", () => {
     const root = scratchDir();
     // secrets/ exists as a file.
     writeFileSync(join(root, "secrets"), "in the way");
-    await expectCodeAsync(() => writeCredentials(nodeCredentialFs, root, files, { marker: "done" }), "INITIALIZER_WRITE_FAILED", "io");
+    await expectCodeAsync(
+      () => writeCredentials(nodeCredentialFs, root, files, { marker: "done" }),
+      "INITIALIZER_WRITE_FAILED",
+      "io",
+    );
     expect(all(root)).toEqual(["secrets"]);
   });
 
