@@ -148,6 +148,21 @@ describe("the built initializer against a real Coordinator process (sim)", { tim
     expect(filesUnder(p.root)).toEqual([]);
   });
 
+  it("many failed attempts hold no file descriptors: each attempt's connection is closed", async () => {
+    // Still before the manifest: every attempt is a TLS connection, a nonce, evidence, a refusal.
+    const p = initializer("fds", web.hash, ["--retry-initial", "0.01", "--retry-max", "0.01"]);
+    const fds = () => readdirSync(`/proc/${p.proc.pid}/fd`).length;
+    const attempt = (n: number) => (l: { attempt?: unknown }) => typeof l.attempt === "number" && l.attempt >= n;
+    await p.waitFor(attempt(10), "attempt 10");
+    const early = fds();
+    await p.waitFor(attempt(100), "attempt 100", 60_000);
+    const late = fds();
+    expect(late - early).toBeLessThanOrEqual(3);
+    expect(p.logs.filter(retrying("not-ready")).length).toBeGreaterThanOrEqual(100);
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(143);
+  });
+
   it("started before the manifest, gets its credentials once one lists its policy: files, contents and modes", async () => {
     const p = initializer("web", web.hash);
     await p.waitFor(retrying("not-ready"), "not-ready");
