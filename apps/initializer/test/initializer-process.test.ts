@@ -19,7 +19,7 @@ import {
 import { cryptoRandom } from "@contrast/mesh-pki";
 import { openssl } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { INITIALIZER, type Running, retrying, start, startCoordinator } from "./processes.js";
+import { INITIALIZER, type LogLine, type Running, retrying, start, startCoordinator } from "./processes.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "initializer-process-"));
 const simDir = join(tmp, "sim");
@@ -152,7 +152,7 @@ describe("the built initializer against a real Coordinator process (sim)", { tim
     // Still before the manifest: every attempt is a TLS connection, a nonce, evidence, a refusal.
     const p = initializer("fds", web.hash, ["--retry-initial", "0.01", "--retry-max", "0.01"]);
     const fds = () => readdirSync(`/proc/${p.proc.pid}/fd`).length;
-    const attempt = (n: number) => (l: { attempt?: unknown }) => typeof l.attempt === "number" && l.attempt >= n;
+    const attempt = (n: number) => (l: LogLine) => typeof l.attempt === "number" && l.attempt >= n;
     await p.waitFor(attempt(10), "attempt 10");
     const early = fds();
     await p.waitFor(attempt(100), "attempt 100", 60_000);
