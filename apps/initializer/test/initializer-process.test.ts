@@ -265,6 +265,26 @@ describe("the built initializer against a real Coordinator process (sim)", { tim
     expect(filesUnder(refused.root)).toEqual([]);
   });
 
+  it.skipIf(existsSync("/sys/kernel/config/tsm/report"))(
+    "--platform snp without configfs-tsm (skipped where the kernel has it): no evidence, retried with the reason",
+    async () => {
+      const root = join(tmp, "snp");
+      const p = start(
+        INITIALIZER,
+        ["--platform", "snp", "--mesh-api-port", String(coordinator.meshApiPort), "--root", root],
+        {
+          COORDINATOR_HOST: "127.0.0.1",
+        },
+      );
+      started.push(p);
+      const line = await p.waitFor(retrying("no-evidence"), "no-evidence");
+      expect(["TSM_UNAVAILABLE", "ATLS_ISSUER_FAILED"]).toContain((line.error as { code: string }).code);
+      p.proc.kill("SIGTERM");
+      expect(await p.exited).toBe(143);
+      expect(filesUnder(root)).toEqual([]);
+    },
+  );
+
   it("an unreachable Coordinator: retries, saying so", async () => {
     // A port nothing listens on: the Coordinator's own user API port is aTLS, so use a closed one.
     const p = initializer("unreachable", web.hash, [], 1);

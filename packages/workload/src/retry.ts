@@ -7,6 +7,7 @@ import { ContrastError } from "@contrast/core";
  * - `denied`: the Coordinator refuses this pod: its policy hash is not in the manifest;
  * - `attestation-failed`: the evidence did not verify (nonce, signature, binding, measurements);
  * - `coordinator-unverified`: with verification on, the Coordinator's own evidence did not verify;
+ * - `no-evidence`: this pod could not produce evidence (configfs-tsm missing or failing);
  * - `bad-response`: the answer was unusable;
  * - `other`: anything else (the code says what).
  */
@@ -16,6 +17,7 @@ export type FailureReason =
   | "denied"
   | "attestation-failed"
   | "coordinator-unverified"
+  | "no-evidence"
   | "bad-response"
   | "other";
 
@@ -32,6 +34,7 @@ const SUMMARY: Readonly<Record<FailureReason, string>> = {
   denied: "permission denied: the Coordinator's manifest does not list this pod's policy",
   "attestation-failed": "the Coordinator rejected this pod's attestation",
   "coordinator-unverified": "the Coordinator's own attestation did not verify",
+  "no-evidence": "this pod could not produce attestation evidence",
   "bad-response": "the Coordinator's answer is unusable",
   other: "the mesh certificate request failed",
 };
@@ -51,6 +54,8 @@ export function classifyFailure(e: unknown): ClassifiedFailure {
   if (NOT_READY.has(code)) reason = "not-ready";
   else if (DENIED.has(code)) reason = "denied";
   else if (code === "INITIALIZER_RESPONSE_INVALID") reason = "bad-response";
+  // Before the ATLS_ rule: the issuer's failure is this pod's, not the Coordinator's.
+  else if (code === "ATLS_ISSUER_FAILED" || code.startsWith("TSM_")) reason = "no-evidence";
   else if (UNREACHABLE.has(code) || code.startsWith("NETWORK_") || code.startsWith("ATLS_HANDSHAKE_")) {
     reason = "unreachable";
   } else if (

@@ -50,6 +50,8 @@ describe("classifyFailure", () => {
     ["COORDINATOR_REPORT_DATA_MISMATCH", "attestation-failed"],
     ["ATLS_REPORT_DATA_MISMATCH", "coordinator-unverified"],
     ["ATTESTATION_MEASUREMENT_MISMATCH", "coordinator-unverified"],
+    ["ATLS_ISSUER_FAILED", "no-evidence"],
+    ["TSM_UNAVAILABLE", "no-evidence"],
     ["API_INTERNAL", "other"],
   ])("%s is %s", (code, reason) => {
     const c = classifyFailure(err(code));
