@@ -308,5 +308,12 @@ describe("the built initializer against a real Coordinator process (sim)", { tim
     );
     expect(await noAuthority.exited).toBe(1);
     expect(noAuthority.logs.at(-1)).toMatchObject({ error: { code: "INITIALIZER_SIM_AUTHORITY_MISSING" } });
+    // A --coordinator-manifest that is not a manifest: exit 1 with the manifest's code, before any attempt.
+    const broken = join(tmp, "broken-manifest.json");
+    writeFileSync(broken, "{}");
+    const badManifest = initializer("broken-manifest", web.hash, ["--coordinator-manifest", broken]);
+    expect(await badManifest.exited).toBe(1);
+    expect(String((badManifest.logs.at(-1)?.error as { code: string }).code)).toMatch(/^MANIFEST_/);
+    expect(badManifest.logs.some((l) => l.msg === "requesting mesh credentials")).toBe(false);
   });
 });
