@@ -201,6 +201,24 @@ describe("initializeWorkload", () => {
     expect(files.get("/contrast/tls-config/key.pem")?.mode).toBe(0o400);
   });
 
+  it("a stop that comes while the files are written does not cut them short", async () => {
+    const key = p256();
+    const controller = new AbortController();
+    const { connect } = fakeCoordinator(spki(key), await answerFor(key), []);
+    const { files, fs } = memoryFs();
+    const stopping: CredentialFileSystem = {
+      mkdir: async (p, m) => {
+        controller.abort();
+        await fs.mkdir(p, m);
+      },
+      stage: fs.stage,
+    };
+    const { options } = base(controller.signal);
+    const result = await initializeWorkload({ ...options, key, connect, fs: stopping, root: "/r", marker: "done" });
+    expect(result.written).toHaveLength(6);
+    expect(files.size).toBe(6);
+  });
+
   it("writes nothing when stopped before an answer", async () => {
     const key = p256();
     const controller = new AbortController();
