@@ -313,7 +313,7 @@ describe("the built initializer against a real Coordinator process (sim)", { tim
     writeFileSync(broken, "{}");
     const badManifest = initializer("broken-manifest", web.hash, ["--coordinator-manifest", broken]);
     expect(await badManifest.exited).toBe(1);
-    expect(String((badManifest.logs.at(-1)?.error as { code: string }).code)).toMatch(/^MANIFEST_/);
+    expect(badManifest.logs.at(-1)).toMatchObject({ error: { code: expect.stringMatching(/^MANIFEST_/) } });
     expect(badManifest.logs.some((l) => l.msg === "requesting mesh credentials")).toBe(false);
   });
 });
