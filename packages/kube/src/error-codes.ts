@@ -57,6 +57,13 @@ export const KUBE_ERROR_CODES = [
     hint: "Set the annotation to a decimal port between 1 and 65535, as a quoted string.",
   },
   {
+    code: "KUBE_MESH_ANNOTATION_MISPLACED",
+    kind: "input",
+    meaning:
+      "A service-mesh annotation stands on a workload's pod template, where generate does not read it: no sidecar is injected for it.",
+    hint: "Move the contrast.edgeless.systems/servicemesh-* annotations to the workload's own metadata.annotations.",
+  },
+  {
     code: "KUBE_MEMORY_LIMIT_MISSING",
     kind: "input",
     meaning:

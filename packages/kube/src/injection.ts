@@ -231,8 +231,8 @@ function listAt(spec: JsonRecord, key: string, where: readonly (string | number)
 }
 
 /**
- * Puts `container` first or last among the init containers. One of that name elsewhere is
- * removed first, as upstream does; one in place is replaced only when it differs.
+ * Puts `container` first or last among the init containers. Others of that name are removed first,
+ * as upstream does; a single one already in place is replaced only when it differs.
  */
 function placeInitContainer(
   t: PodTemplate,
@@ -242,16 +242,24 @@ function placeInitContainer(
 ): YamlEdit[] {
   const list = listAt(t.spec, "initContainers", base);
   const listPath = [...base, "initContainers"];
-  const existing = list.findIndex((c) => isRecord(c) && c.name === container.name);
+  const existing = indexesNamed(list, container.name);
   const target = position === "first" ? 0 : list.length - 1;
-  if (existing >= 0 && existing === target) {
-    return sameJson(list[existing], container) ? [] : [{ path: [...listPath, existing], value: container }];
+  if (existing.length === 1 && existing[0] === target) {
+    return sameJson(list[target], container) ? [] : [{ path: [...listPath, target], value: container }];
   }
-  const edits: YamlEdit[] = [];
-  if (existing >= 0) edits.push({ path: [...listPath, existing], value: "", remove: true });
-  const length = list.length - (existing >= 0 ? 1 : 0);
-  edits.push({ path: [...listPath, position === "first" ? 0 : length], value: container, insert: true });
-  return edits;
+  return [
+    ...removals(listPath, existing),
+    { path: [...listPath, position === "first" ? 0 : list.length - existing.length], value: container, insert: true },
+  ];
+}
+
+function indexesNamed(list: readonly unknown[], name: unknown): number[] {
+  return list.flatMap((c, i) => (isRecord(c) && c.name === name ? [i] : []));
+}
+
+/** Removal edits for these indexes, last first, so that each index is still right when applied. */
+function removals(listPath: readonly (string | number)[], indexes: readonly number[]): YamlEdit[] {
+  return [...indexes].reverse().map((i) => ({ path: [...listPath, i], value: "", remove: true }));
 }
 
 function ensureSecretsVolume(t: PodTemplate, base: (string | number)[]): YamlEdit[] {

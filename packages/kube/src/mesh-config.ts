@@ -1,7 +1,7 @@
 import { CONTRAST_ANNOTATIONS } from "./annotations.js";
 import type { Finding, YamlFile } from "./findings.js";
 import { sourcedObjects } from "./resources.js";
-import { isRecord, isWorkloadKind } from "./workloads.js";
+import { isRecord, isWorkloadKind, podMetadataOf } from "./workloads.js";
 
 /**
  * The service-mesh annotation grammars (reference §2.2.2), checked here before the sidecar is
@@ -200,6 +200,20 @@ export function validateMeshAnnotations(files: YamlFile | readonly YamlFile[]): 
     if (!isWorkloadKind(object.kind)) continue;
     const meta = isRecord(object.metadata) ? object.metadata : {};
     const annotations = isRecord(meta.annotations) ? meta.annotations : {};
+    // Upstream reads the object's own annotations; on a template they silently do nothing.
+    const podMeta = object.kind === "Pod" ? undefined : podMetadataOf(object);
+    const podAnnotations = podMeta !== undefined && isRecord(podMeta.annotations) ? podMeta.annotations : {};
+    const misplaced = MESH_KEYS.filter((k) => Object.hasOwn(podAnnotations, k) && !Object.hasOwn(annotations, k));
+    if (misplaced.length > 0) {
+      findings.push({
+        code: "KUBE_MESH_ANNOTATION_MISPLACED",
+        severity: "warning",
+        message: `${misplaced.join(", ")} on the pod template, where generate does not read it: the service mesh is configured from the ${String(object.kind)}'s own annotations`,
+        hint: "Move the contrast.edgeless.systems/servicemesh-* annotations to the workload's own metadata.annotations.",
+        resource: ref,
+        annotation: misplaced[0] as string,
+      });
+    }
     for (const key of MESH_KEYS) {
       if (!Object.hasOwn(annotations, key)) continue;
       const value = annotations[key];
