@@ -15,8 +15,8 @@ import { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from ".
 import { KINDS, POD_SPEC, workload, yaml } from "./kinds.js";
 
 const RUNS = fuzzRuns(60);
-const INIT_IMAGE = "ghcr.io/edgelesssys/contrast/initializer:v1.5.1@sha256:" + "1".repeat(64);
-const MESH_IMAGE = "ghcr.io/edgelesssys/contrast/service-mesh-proxy:v1.5.1@sha256:" + "2".repeat(64);
+const INIT_IMAGE = `ghcr.io/edgelesssys/contrast/initializer:v1.5.1@sha256:${"1".repeat(64)}`;
+const MESH_IMAGE = `ghcr.io/edgelesssys/contrast/service-mesh-proxy:v1.5.1@sha256:${"2".repeat(64)}`;
 const HANDLER = "contrast-cc-metal-qemu-snp-1a2b3c4d";
 const ALL: PatchOptions = {
   initializer: { image: INIT_IMAGE },
@@ -379,7 +379,7 @@ items:
     const out = patchText(HELM, {
       ...ALL,
       imageReplacements: parseImageReplacements(
-        "registry.example/migrate:1 = registry.example/migrate@sha256:" + "c".repeat(64),
+        `registry.example/migrate:1 = registry.example/migrate@sha256:${"c".repeat(64)}`,
       ),
     });
     const sources = [...out.matchAll(/^# Source: (.*)$/gm)].map((m) => m[1]);
@@ -399,7 +399,9 @@ items:
     const [deployment, job] = podTemplates(values[2]).concat(podTemplates(values[3]));
     expect(names(deployment?.spec.initContainers)).toEqual(["contrast-initializer", "contrast-service-mesh"]);
     expect(names(job?.spec.initContainers)).toEqual(["contrast-initializer"]);
-    expect((job?.spec.containers as JsonRecord[])[0]?.image).toBe("registry.example/migrate@sha256:" + "c".repeat(64));
+    expect(((job?.spec.containers ?? []) as JsonRecord[])[0]?.image).toBe(
+      `registry.example/migrate@sha256:${"c".repeat(64)}`,
+    );
     expect(patchText(out, { ...ALL })).toBe(out);
   });
 });
@@ -417,7 +419,7 @@ describe("patchWorkload", () => {
   it("is idempotent on any workload: twice gives the same bytes as once, and the output patched again too (property)", () => {
     const container = fc.record({
       name: fc.constantFrom("app", "side", "contrast-initializer", "contrast-service-mesh", "x"),
-      image: fc.constantFrom("a:1", "b@sha256:" + "d".repeat(64), "ghcr.io/edgelesssys/contrast/initializer:latest"),
+      image: fc.constantFrom("a:1", `b@sha256:${"d".repeat(64)}`, "ghcr.io/edgelesssys/contrast/initializer:latest"),
       volumeMounts: fc.option(
         fc.array(
           fc.record({

@@ -14,7 +14,7 @@ export const POD_SPEC = {
       volumeMounts: [{ name: "data", mountPath: "/data" }],
       resources: { limits: { memory: "128Mi" }, requests: { memory: "128Mi" } },
     },
-    { name: "metrics", image: "registry.example/metrics@sha256:" + "b".repeat(64) },
+    { name: "metrics", image: `registry.example/metrics@sha256:${"b".repeat(64)}` },
   ],
   volumes: [{ name: "data", emptyDir: {} }],
 };
