@@ -3,6 +3,7 @@ import { KubeError } from "./errors.js";
 import { applyImageReplacements } from "./image-replacements.js";
 import { parseAdminPort } from "./mesh-config.js";
 import { mutate, podTargets, sameJson } from "./mutations.js";
+import { isContrastRuntimeClass } from "./runtime-class.js";
 import { isRecord, type JsonRecord, type PodTemplate, runtimeClassName } from "./workloads.js";
 import { pathKeys, type YamlDocument, type YamlEdit } from "./yaml.js";
 
@@ -17,20 +18,7 @@ export const SERVICE_MESH_NAME = "contrast-service-mesh";
 export const SECRETS_VOLUME = "contrast-secrets";
 export const SECRETS_MOUNT_PATH = "/contrast";
 
-/** The runtime class users write; generate turns it into the versioned handler. */
-export const RUNTIME_CLASS_PLACEHOLDER = "contrast-cc";
-/** AKS's own confidential runtime class, which generate also turns into the handler. */
-export const AKS_RUNTIME_CLASS = "kata-cc-isolation";
-
-/**
- * True for the runtime classes generate treats as Contrast's: `contrast-cc` and every versioned
- * handler (`contrast-cc-<platform>-<hash>`), and AKS's `kata-cc-isolation`, which the runtime
- * class rewrite turns into the handler. Upstream injects only for `contrast-cc*`, so a
- * `kata-cc-isolation` pod got its initializer on the second run; docs/deviations.md.
- */
-export function isContrastRuntimeClass(name: string): boolean {
-  return name.startsWith(RUNTIME_CLASS_PLACEHOLDER) || name === AKS_RUNTIME_CLASS;
-}
+export { AKS_RUNTIME_CLASS, isContrastRuntimeClass, RUNTIME_CLASS_PLACEHOLDER } from "./runtime-class.js";
 
 export interface InitializerOptions {
   /** The initializer image, e.g. ghcr.io/edgelesssys/contrast/initializer:v1.5.1@sha256:... */
