@@ -125,14 +125,15 @@ export function injectInitializer(doc: YamlDocument, options: InitializerOptions
  * Injects the service-mesh sidecar (§2.2.2) into every Contrast pod whose object carries at least
  * one of the `servicemesh-ingress`, `servicemesh-egress`, `servicemesh-admin-interface-port`
  * annotations (present counts, even empty): the last init container `contrast-service-mesh`,
- * a native sidecar configured from those annotations. The ingress and egress values are passed
- * through as they are: check them first with `validateMeshAnnotations`.
+ * a native sidecar configured from those annotations. The Coordinator (pod-role coordinator) is
+ * skipped. The ingress and egress values are passed through as they are: check them first with
+ * `validateMeshAnnotations`.
  */
 export function injectServiceMesh(doc: YamlDocument, options: ServiceMeshOptions): YamlDocument {
   checkImage(options.image, "service mesh");
   return mutate(doc, (root) =>
     podTargets(root, {}).map((t) => {
-      if (!isContrastPod(t)) return [];
+      if (!isContrastPod(t) || isCoordinator(t)) return [];
       const meta = t.objectMetadata;
       const ingress = annotation(meta, CONTRAST_ANNOTATIONS.meshIngress);
       const egress = annotation(meta, CONTRAST_ANNOTATIONS.meshEgress);

@@ -24,7 +24,14 @@ const junk = fc.oneof(
   fc.string({ maxLength: 5 }),
   fc.integer(),
   fc.boolean(),
-  fc.array(fc.oneof(fc.constant(null), fc.string({ maxLength: 3 }), fc.dictionary(fc.constantFrom("name", "image", "emptyDir"), fc.string({ maxLength: 3 }))), { maxLength: 3 }),
+  fc.array(
+    fc.oneof(
+      fc.constant(null),
+      fc.string({ maxLength: 3 }),
+      fc.dictionary(fc.constantFrom("name", "image", "emptyDir"), fc.string({ maxLength: 3 })),
+    ),
+    { maxLength: 3 },
+  ),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }),
 );
 const podSpec = fc.record(
@@ -32,9 +39,21 @@ const podSpec = fc.record(
     runtimeClassName: fc.oneof(fc.constant("contrast-cc"), junk),
     containers: fc.oneof(
       junk,
-      fc.array(fc.record({ name: fc.oneof(fc.constant("app"), junk), image: fc.oneof(fc.constant("a:1"), junk), volumeMounts: junk, resources: junk, env: junk }, { requiredKeys: [] }), {
-        maxLength: 2,
-      }),
+      fc.array(
+        fc.record(
+          {
+            name: fc.oneof(fc.constant("app"), junk),
+            image: fc.oneof(fc.constant("a:1"), junk),
+            volumeMounts: junk,
+            resources: junk,
+            env: junk,
+          },
+          { requiredKeys: [] },
+        ),
+        {
+          maxLength: 2,
+        },
+      ),
     ),
     initContainers: junk,
     volumes: junk,
@@ -82,9 +101,15 @@ describe("robustness", () => {
   });
 
   it("validateMeshAnnotations reports exactly the parsers' problems, per resource, in input order (property)", () => {
-    const entry = fc.oneof(fc.constantFrom("a#80#true", "b#x#true", "c#127.0.0.1:1#c:2", "d#10.0.0.1:1#d:2", "e", "##", ""), fc.string({ maxLength: 8 }));
+    const entry = fc.oneof(
+      fc.constantFrom("a#80#true", "b#x#true", "c#127.0.0.1:1#c:2", "d#10.0.0.1:1#d:2", "e", "##", ""),
+      fc.string({ maxLength: 8 }),
+    );
     const value = fc.array(entry, { maxLength: 4 }).map((e) => e.join("##"));
-    const resource = fc.record({ ingress: fc.option(value, { nil: undefined }), egress: fc.option(value, { nil: undefined }) });
+    const resource = fc.record({
+      ingress: fc.option(value, { nil: undefined }),
+      egress: fc.option(value, { nil: undefined }),
+    });
     fc.assert(
       fc.property(fc.array(resource, { minLength: 1, maxLength: 5 }), (resources) => {
         const docs = resources.map((r, i) => {
@@ -93,10 +118,17 @@ describe("robustness", () => {
           if (r.egress !== undefined) a["contrast.edgeless.systems/servicemesh-egress"] = r.egress;
           return `---\n${yaml(workload("Deployment", `w${i}`, undefined, a))}`;
         });
-        const findings = validateMeshAnnotations({ source: "all.yml", documents: parseYamlDocuments(docs.join(""), "all.yml") });
+        const findings = validateMeshAnnotations({
+          source: "all.yml",
+          documents: parseYamlDocuments(docs.join(""), "all.yml"),
+        });
         const expected = resources.flatMap((r, i) => [
-          ...(r.ingress === undefined ? [] : parseIngressConfig(r.ingress).problems.map((p) => [i, "KUBE_MESH_INGRESS_INVALID", p.entry])),
-          ...(r.egress === undefined ? [] : parseEgressConfig(r.egress).problems.map((p) => [i, "KUBE_MESH_EGRESS_INVALID", p.entry])),
+          ...(r.ingress === undefined
+            ? []
+            : parseIngressConfig(r.ingress).problems.map((p) => [i, "KUBE_MESH_INGRESS_INVALID", p.entry])),
+          ...(r.egress === undefined
+            ? []
+            : parseEgressConfig(r.egress).problems.map((p) => [i, "KUBE_MESH_EGRESS_INVALID", p.entry])),
         ]);
         expect(findings.map((f) => [f.resource.document, f.code, f.entry])).toEqual(expected);
         expect(findings.every((f) => f.resource.name === `w${f.resource.document}`)).toBe(true);
