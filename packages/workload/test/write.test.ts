@@ -17,7 +17,7 @@ const all = (dir: string) =>
     .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
     .sort();
 
-describe("writeCredentials with Node's file system", () => {
+describe("writeCredentials", () => {
   it("writes each file with its mode and the directories 0755, whatever the umask; the marker last", async () => {
     const root = scratchDir();
     const old = process.umask(0o077);
@@ -70,7 +70,7 @@ describe("writeCredentials with Node's file system", () => {
     expect(all(root)).toEqual(["secrets"]);
   });
 
-  it("a failure while staging discards what was staged and commits nothing", async () => {
+  it("(recording double) a failure while staging discards what was staged and commits nothing", async () => {
     const root = scratchDir();
     const log: string[] = [];
     let stages = 0;
@@ -94,7 +94,7 @@ describe("writeCredentials with Node's file system", () => {
     ]);
   });
 
-  it("a failure of a rename discards every staged file; nothing after it is committed, the marker never", async () => {
+  it("(recording double) a failure of a rename discards the staged files; nothing after it is committed, the marker never", async () => {
     const root = scratchDir();
     const log: string[] = [];
     let renames = 0;
