@@ -27,15 +27,17 @@ setTimeout(() => {
 
 const dir = mkdtempSync(join(tmpdir(), "coordinator-bench-"));
 const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir", join(dir, "sim")];
+// NODE_PROFILE_DIR: the Coordinator writes a V8 CPU profile there (it needs a clean exit: SIGTERM).
+const profileDir = process.env.NODE_PROFILE_DIR;
 let c;
-c = await startCoordinator(args);
+c = await startCoordinator(args, profileDir ? { NODE_PROFILE_DIR: profileDir } : {});
 // CPU seconds (user + system) the Coordinator process has used, from /proc (clock ticks of 1/100 s
 // on Linux): the clients share this machine's cores, so certificates per Coordinator CPU second is
 // the per-core figure that compares with the per-core anchor.
-const cpuSeconds = (pid) => {
+const cpuTimes = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 };
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 try {
@@ -60,7 +62,7 @@ try {
   let failures = 0;
   let firstFailure;
   t = performance.now();
-  const cpuBefore = cpuSeconds(c.proc.pid);
+  const cpuBefore = cpuTimes(c.proc.pid);
   await Promise.all(
     conns.map(async (m, i) => {
       for (let r = 0; r < rounds; r++) {
@@ -76,7 +78,10 @@ try {
     }),
   );
   const elapsed = (performance.now() - t) / 1000;
-  const coordinatorCpu = cpuSeconds(c.proc.pid) - cpuBefore;
+  const cpuAfter = cpuTimes(c.proc.pid);
+  const userCpu = cpuAfter.user - cpuBefore.user;
+  const systemCpu = cpuAfter.system - cpuBefore.system;
+  const coordinatorCpu = userCpu + systemCpu;
   const certsPerCpuS = latencies.length / coordinatorCpu;
   for (const m of conns) m.close();
   const certsPerS = latencies.length / elapsed;
@@ -94,7 +99,7 @@ try {
     `  certificates                                 ${certsPerS.toFixed(0).padStart(6)} /s   p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms (nonce + evidence + NewMeshCert)`,
   );
   console.log(
-    `  per Coordinator CPU second                   ${certsPerCpuS.toFixed(0).padStart(6)} /s   (${coordinatorCpu.toFixed(2)} CPU s for ${latencies.length} certificates; the clients use the other core)`,
+    `  per Coordinator CPU second                   ${certsPerCpuS.toFixed(0).padStart(6)} /s   (${coordinatorCpu.toFixed(2)} CPU s for ${latencies.length} certificates, ${userCpu.toFixed(2)} user + ${systemCpu.toFixed(2)} system; the clients use the other core)`,
   );
   console.log(
     `  failures                                     ${failures}${firstFailure ? ` (first: ${firstFailure.code ?? ""} ${firstFailure.message})` : ""}`,
@@ -107,7 +112,7 @@ try {
   );
   if (failures + connectFailures > 0) process.exitCode = 1;
 } finally {
-  c.proc.kill("SIGKILL");
+  c.proc.kill(profileDir ? "SIGTERM" : "SIGKILL");
   await c.exited;
   rmSync(dir, { recursive: true, force: true });
 }

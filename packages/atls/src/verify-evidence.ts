@@ -201,10 +201,21 @@ function checkBinding(actual: Uint8Array, expected: Uint8Array): void {
   }
 }
 
+// A Coordinator passes the same list (its manifest's policy hashes, possibly hundreds) with every
+// evidence of a generation: lower-cased into a set once per list, not once per entry and call.
+const allowedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 function checkHostData(hostData: Uint8Array, allowed: readonly string[] | undefined): void {
   if (allowed === undefined) return;
   const hex = toHex(hostData);
-  if (!allowed.some((a) => a.toLowerCase() === hex)) {
+  let set = allowedSets.get(allowed);
+  // Frozen lists cannot change under the cache; others (callers may reuse and edit an array) are
+  // lower-cased anew each time, as before.
+  if (set === undefined) {
+    set = new Set(allowed.map((a) => a.toLowerCase()));
+    if (Object.isFrozen(allowed)) allowedSets.set(allowed, set);
+  }
+  if (!set.has(hex)) {
     throw new AtlsError("ATLS_HOST_DATA_NOT_ALLOWED", `policy hash ${hex} is not allowed`, {
       details: { hostData: hex },
     });

@@ -72,6 +72,26 @@ describe("verifyEvidence with simulated evidence", () => {
     expect(ok.platform).toBe("sim");
   });
 
+  it("judges a reused allowed list by its entries at each call: frozen lists once, edited arrays anew", async () => {
+    const rd = random(64);
+    const evidence = await issuer().issue(rd);
+    const call = (allowedHostData: readonly string[]) =>
+      verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues: rv(), allowedHostData, now });
+    // A frozen list of many hashes, the Coordinator's case, used for several calls.
+    const many = Object.freeze([...Array.from({ length: 500 }, () => toHex(random(32))), toHex(POLICY_HASH)]);
+    for (let i = 0; i < 3; i++) expect((await call(many)).platform).toBe("sim");
+    const others = Object.freeze(Array.from({ length: 500 }, () => toHex(random(32))));
+    await expectCodeAsync(() => call(others), "ATLS_HOST_DATA_NOT_ALLOWED", "policy");
+    await expectCodeAsync(() => call(others), "ATLS_HOST_DATA_NOT_ALLOWED", "policy");
+    // A caller that edits its array between calls gets each call judged on the array as it is.
+    const edited = [toHex(POLICY_HASH)];
+    expect((await call(edited)).platform).toBe("sim");
+    edited[0] = toHex(random(32));
+    await expectCodeAsync(() => call(edited), "ATLS_HOST_DATA_NOT_ALLOWED", "policy");
+    edited.push(toHex(POLICY_HASH).toUpperCase());
+    expect((await call(edited)).platform).toBe("sim");
+  });
+
   it("refuses a simulated chain that the reference values do not name", async () => {
     const rd = random(64);
     const evidence = await issuer().issue(rd);

@@ -70,10 +70,11 @@ export async function newMeshCert(
     ...(entry.WorkloadSecretID === "" ? {} : { workloadSecretId: entry.WorkloadSecretID }),
     extensions: claimExtensions(verified),
   });
+  const fixed = perState(state);
   return create(NewMeshCertResponseSchema, {
-    MeshCACert: utf8(state.ca.meshCaPem),
+    MeshCACert: fixed.meshCaPem,
     CertChain: utf8(leaf.certChainPem),
-    RootCACert: utf8(state.ca.rootCaPem),
+    RootCACert: fixed.rootCaPem,
     ...(entry.WorkloadSecretID === "" ? {} : { WorkloadSecret: state.engine.workloadSecret(entry.WorkloadSecretID) }),
   });
 }
@@ -129,6 +130,7 @@ async function attest(
       throw missingEvidence();
     }
     const policies = state.manifest.Policies ?? new Map<string, PolicyEntry>();
+    const { allowedHostData } = perState(state);
     let verified: VerifiedEvidence;
     try {
       verified = await ctx.verifyEvidence({
@@ -136,7 +138,7 @@ async function attest(
         evidence,
         reportData: expected,
         referenceValues: state.manifest.ReferenceValues,
-        allowedHostData: [...policies.keys()].map((h) => h.toLowerCase()),
+        allowedHostData,
         now: ctx.clock.now(),
       });
     } catch (cause) {
@@ -173,6 +175,35 @@ async function attest(
     ctx.log.info("attestation failed", { reason });
     throw e;
   }
+}
+
+/**
+ * What every attestation and certificate of one manifest generation shares, made once per state
+ * rather than per call: the policy hashes evidence may carry (a manifest may list hundreds) and the
+ * CA certificates as response bytes. Never mutated: grpc-js serialises the response at once.
+ */
+interface PerState {
+  readonly allowedHostData: readonly string[];
+  readonly meshCaPem: Uint8Array;
+  readonly rootCaPem: Uint8Array;
+}
+
+const perStateCache = new WeakMap<CoordinatorState, PerState>();
+
+function perState(state: CoordinatorState): PerState {
+  let fixed = perStateCache.get(state);
+  if (fixed === undefined) {
+    fixed = {
+      // Frozen, so @contrast/atls may keep its lookup set for the list.
+      allowedHostData: Object.freeze(
+        [...(state.manifest.Policies ?? new Map<string, PolicyEntry>()).keys()].map((h) => h.toLowerCase()),
+      ),
+      meshCaPem: utf8(state.ca.meshCaPem),
+      rootCaPem: utf8(state.ca.rootCaPem),
+    };
+    perStateCache.set(state, fixed);
+  }
+  return fixed;
 }
 
 function missingEvidence(): CoordinatorError {

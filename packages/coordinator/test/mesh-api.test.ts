@@ -78,6 +78,27 @@ describe("NewMeshCert", () => {
     expect(failures).toEqual(["ATTESTATION_HOST_DATA_MISMATCH"]);
   });
 
+  it("after a manifest update, allows exactly the new policies and hands out the new mesh CA", async () => {
+    const { c } = await running();
+    const before = await meshCertFlow(c, ecKey("P-256"), policyHash("web"));
+    await meshCertFlow(c, ecKey("P-256"), policyHash("web"));
+    const owner = spec.owners[0] as ReturnType<typeof ecKey>;
+    await c.setManifest(
+      setRequest({ ...spec, policies: { db: { WorkloadSecretID: "db-secret" }, api: {} } }),
+      callerOf(owner),
+    );
+    await expectCodeAsync(() => meshCertFlow(c, ecKey("P-256"), policyHash("web")), "ATTESTATION_HOST_DATA_MISMATCH");
+    const after = await meshCertFlow(c, ecKey("P-256"), policyHash("api"));
+    // A new generation has a new mesh CA and root CA certificate; the root key (from the seed) stays.
+    expect(fromUtf8(after.MeshCACert)).not.toBe(fromUtf8(before.MeshCACert));
+    expect(fromUtf8(after.RootCACert)).not.toBe(fromUtf8(before.RootCACert));
+    const rootKey = (r: typeof before) =>
+      new X509Certificate(Buffer.from(r.RootCACert)).publicKey.export({ type: "spki", format: "der" });
+    expect(rootKey(after)).toEqual(rootKey(before));
+    const [leaf] = chainOf(after.CertChain);
+    expect(leaf?.verify(new X509Certificate(Buffer.from(after.MeshCACert)).publicKey)).toBe(true);
+  });
+
   it("checks the policy hash itself, even behind a verifier that does not", async () => {
     const lenient: typeof fakeVerifier = (req) =>
       fakeVerifier({

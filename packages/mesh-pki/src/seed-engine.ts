@@ -14,6 +14,8 @@ export const MIN_SEED_BYTES = 32;
  */
 export const MAX_SEED_BYTES = 255 * 32;
 export const SALT_BYTES = SEED_SALT_BYTES;
+/** Workload secrets a SeedEngine remembers at most (see workloadSecret). */
+const MAX_REMEMBERED_WORKLOAD_SECRETS = 4096;
 
 /** The HKDF info strings; part of the compatibility contract with upstream Contrast. */
 export const SEED_LABELS = {
@@ -48,6 +50,12 @@ export class SeedEngine {
   readonly #rootCaSeed: Uint8Array;
   #transactionSigningKey: DeterministicEcKey | undefined;
   #rootCaKey: DeterministicEcKey | undefined;
+  /**
+   * Workload secrets already derived, by ID: every pod of a workload asks for the same one, and
+   * HKDF (a secret KeyObject and four HMACs) is a measurable part of a NewMeshCert. The pod state
+   * seed they derive from is held all the same, so remembering them exposes nothing new.
+   */
+  readonly #workloadSecrets = new Map<string, Uint8Array>();
 
   private constructor(seed: Uint8Array, salt: Uint8Array) {
     this.#salt = new Uint8Array(salt);
@@ -118,7 +126,15 @@ export class SeedEngine {
         hint: "Set WorkloadSecretID in the manifest's policy entry, or request no workload secret.",
       });
     }
-    return this.#derive(this.#podStateSeed, `${SEED_LABELS.workloadSecretPrefix}${workloadSecretId}`);
+    let secret = this.#workloadSecrets.get(workloadSecretId);
+    if (secret === undefined) {
+      secret = this.#derive(this.#podStateSeed, `${SEED_LABELS.workloadSecretPrefix}${workloadSecretId}`);
+      // IDs come from the manifest's policy entries, so this stays small; the bound is a backstop.
+      if (this.#workloadSecrets.size >= MAX_REMEMBERED_WORKLOAD_SECRETS) this.#workloadSecrets.clear();
+      this.#workloadSecrets.set(workloadSecretId, secret);
+    }
+    // A copy: callers own what they get (it goes into a response message).
+    return new Uint8Array(secret);
   }
 
   /** The ECDSA P-384 key that signs `transitions/latest` in the history store. */

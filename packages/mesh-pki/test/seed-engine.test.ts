@@ -225,6 +225,21 @@ describe("seed engine", () => {
     expectCode(() => engine.workloadSecret(""), "WORKLOAD_SECRET_ID_EMPTY", "input");
   });
 
+  it("remembers workload secrets without sharing them: a caller's changes never reach the next caller", () => {
+    const e = SeedEngine.fromSeed(SEED, SALT);
+    const podState = opensslHkdf(SEED, SALT, "POD STATE SECRET", 64);
+    const expected = toHex(opensslHkdf(podState, SALT, "WORKLOAD SECRET ID: my-app", 64));
+    const first = e.workloadSecret("my-app");
+    first.fill(0);
+    const second = e.workloadSecret("my-app");
+    expect(toHex(second)).toBe(expected);
+    expect(second).not.toBe(e.workloadSecret("my-app"));
+    // Past the bound the memory starts over; the values stay the same.
+    for (let i = 0; i < 4100; i++) e.workloadSecret(`w${i}`);
+    expect(toHex(e.workloadSecret("my-app"))).toBe(expected);
+    expect(toHex(e.workloadSecret("w7"))).toBe(toHex(SeedEngine.fromSeed(SEED, SALT).workloadSecret("w7")));
+  });
+
   it("gives different workload secrets for different IDs", () => {
     expect(toHex(engine.workloadSecret("a"))).not.toBe(toHex(engine.workloadSecret("b")));
     expect(toHex(engine.workloadSecret("a"))).not.toBe(toHex(engine.workloadSecret("a ")));
