@@ -29,8 +29,11 @@ export interface FlagSpec {
 }
 
 export interface CommandSpec {
-  /** The command's words: `["policy", "generate"]`. */
-  readonly path: readonly [string, string];
+  /**
+   * The command's words: `["policy", "generate"]` (a noun and a verb), or one word for upstream's
+   * top-level verbs (`["generate"]`).
+   */
+  readonly path: readonly [string] | readonly [string, string];
   readonly summary: string;
   readonly args: readonly ArgSpec[];
   readonly flags: readonly FlagSpec[];

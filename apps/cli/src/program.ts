@@ -21,6 +21,8 @@ type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<O
 
 /** Each command's body by its words, imported only when the command runs. */
 const BODIES: Readonly<Record<string, Body>> = {
+  generate: async (ctx, [paths], opts) =>
+    (await import("./commands/generate.js")).generate(ctx, paths as string[], opts),
   "manifest validate": async (ctx, [file], opts) =>
     (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
   "attestation verify": async (ctx, [file], opts) =>
@@ -104,30 +106,39 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       logLevel,
       workspaceDir: g.workspaceDir,
       log: createCliLogger(io.stderr, logLevel),
+      env: io.env,
     };
   };
 
+  const register = (parent: Command, word: string, spec: CommandSpec, run: Body): void => {
+    const cmd = parent.command(word).description(spec.summary);
+    for (const arg of spec.args) cmd.argument(arg.name, arg.description);
+    for (const flag of spec.flags) cmd.addOption(option(flag));
+    cmd.action(async (...params: unknown[]) => {
+      // commander passes the arguments, then the options, then the command itself.
+      const args = params.slice(0, spec.args.length);
+      const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
+      for (const flag of spec.flags) {
+        // A default file name the user did not give is resolved in --workspace-dir by the body.
+        const key = new Option(flag.flags).attributeName();
+        if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
+      }
+      setOutcome(await run(context(cmd), args, opts));
+    });
+  };
+
+  // Upstream's top-level verbs (`contrast generate`) come first, as in upstream's help.
+  for (const { spec, run } of REGISTERED) {
+    if (spec.path.length === 1) register(program, spec.path[0], spec, run);
+  }
   for (const group of GROUPS) {
     const parent = program
       .command(group.name)
       .description(group.summary)
       .allowExcessArguments()
       .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
-    for (const { spec, run } of REGISTERED.filter((r) => r.spec.path[0] === group.name)) {
-      const cmd = parent.command(spec.path[1]).description(spec.summary);
-      for (const arg of spec.args) cmd.argument(arg.name, arg.description);
-      for (const flag of spec.flags) cmd.addOption(option(flag));
-      cmd.action(async (...params: unknown[]) => {
-        // commander passes the arguments, then the options, then the command itself.
-        const args = params.slice(0, spec.args.length);
-        const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
-        for (const flag of spec.flags) {
-          // A default file name the user did not give is resolved in --workspace-dir by the body.
-          const key = new Option(flag.flags).attributeName();
-          if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
-        }
-        setOutcome(await run(context(cmd), args, opts));
-      });
+    for (const { spec, run } of REGISTERED) {
+      if (spec.path.length === 2 && spec.path[0] === group.name) register(parent, spec.path[1], spec, run);
     }
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
