@@ -1,7 +1,18 @@
 import { chmod, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ContrastError, fromUtf8, utf8 } from "@contrast/core";
-import { isRecord, parseYamlDocuments, podTemplates, runtimeClassName, workloadId } from "@contrast/kube";
+import {
+  type Finding,
+  formatFinding,
+  isRecord,
+  lintWorkloads,
+  type PatchOptions,
+  parseImageReplacements,
+  parseYamlDocuments,
+  podTemplates,
+  runtimeClassName,
+  workloadId,
+} from "@contrast/kube";
 import {
   type Manifest,
   type ManifestIssue,
@@ -10,7 +21,7 @@ import {
   parsePlatform,
   serializeManifest,
 } from "@contrast/manifest";
-import type { ImageMetadataSource } from "@contrast/oci";
+import type { ImageMetadata, ImageMetadataSource } from "@contrast/oci";
 import {
   type GeneratedWorkload,
   generatePolicies,
@@ -29,7 +40,7 @@ import {
   seedShareOwnerHexOfFile,
   workloadOwnerDigestOfFile,
 } from "../generate/owner-keys.js";
-import { type PatchedFile, type PatchOptions, patchFile } from "../generate/patch.js";
+import { findingDetails, type PatchedFile, patchFiles } from "../generate/patch.js";
 import {
   buildPolicies,
   POD_ROLE_ANNOTATION,
@@ -103,14 +114,19 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   const manifestPath = resolvePath(ctx, opts.manifest, "manifest.json");
   const manifest = await loadOrCreateManifest(ctx, manifestPath, platform, opts);
 
-  // 6: patch every target file.
+  // 6: patch every target file; every problem in every resource is reported at once.
+  const replacements =
+    opts.imageReplacements === undefined
+      ? new Map<string, string>()
+      : await readImageReplacements(resolvePath(ctx, opts.imageReplacements, opts.imageReplacements));
   const patchOptions: PatchOptions = {
     runtimeHandler: handler,
-    initializer: opts.skipInitializer === true ? undefined : { image: DEFAULT_INITIALIZER_IMAGE },
-    serviceMesh: opts.skipServiceMesh === true ? undefined : { image: DEFAULT_SERVICE_MESH_IMAGE },
-    imageReplacements: new Map(),
+    ...(opts.skipInitializer === true ? {} : { initializer: { image: DEFAULT_INITIALIZER_IMAGE } }),
+    ...(opts.skipServiceMesh === true ? {} : { serviceMesh: { image: DEFAULT_SERVICE_MESH_IMAGE } }),
+    imageReplacements: replacements,
   };
-  const patched: PatchedFile[] = targets.map((f) => patchFile(f.path, f.text, patchOptions));
+  const patch = patchFiles(targets, patchOptions);
+  const patched = patch.files;
   if (!out.json) out.success("Patched targets");
 
   // 7: settings.json and rules.rego from the platform's defaults unless they exist.
@@ -126,17 +142,21 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
 
   // 8: the policies, one file at a time, with every input's ConfigMaps and Secrets at hand.
   let images: ImageMetadataSource | undefined;
+  const seen = new Map<string, ImageMetadata>();
   const generated: { file: PatchedFile; yaml: string; workloads: readonly GeneratedWorkload[] }[] = [];
   const warnings: PolicyWarning[] = [];
   try {
-    images = await openImageSourceFromFlags(
-      ctx,
-      {
-        ...(opts.imageMetadata === undefined ? {} : { imageMetadata: opts.imageMetadata }),
-        layersCache: cachePath,
-        insecureRegistry: opts.insecureRegistry ?? [],
-      },
-      profile.tarfs,
+    images = recording(
+      await openImageSourceFromFlags(
+        ctx,
+        {
+          ...(opts.imageMetadata === undefined ? {} : { imageMetadata: opts.imageMetadata }),
+          layersCache: cachePath,
+          insecureRegistry: opts.insecureRegistry ?? [],
+        },
+        profile.tarfs,
+      ),
+      seen,
     );
     const configFiles = inputs.map((f) => f.text);
     for (const file of patched) {
@@ -158,11 +178,36 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   } finally {
     await images?.close();
   }
+  // Unpinned images are the workload lints' (with a fix hint), once per container.
   for (const w of warnings) {
+    if (w.code === "POLICY_IMAGE_UNPINNED") continue;
     const { code, message, ...details } = w;
     out.warn(message, code, details);
   }
   if (!out.json) out.success("Generated workload policy annotations");
+
+  // Beyond upstream: the workload lints on the patched resources, warnings unless --strict.
+  const findings = [
+    ...patch.warnings,
+    ...lintWorkloads(
+      generated.map((g) => ({ source: g.file.path, documents: parseYamlDocuments(g.yaml, g.file.path) })),
+      {
+        podOverheadMiB: platform.podOverheadMiB,
+        bareMetal: !platform.simulated && platform.id !== "aks-clh-snp",
+        imageSize: (image) => compressedSize(seen.get(image)),
+      },
+    ),
+  ];
+  const blocking = findings.filter((f) => f.severity !== "info");
+  for (const f of findings) {
+    if (f.severity === "info") {
+      if (!out.json) out.info(formatFinding(f));
+    } else out.warn(`${formatFinding(f)}; ${f.hint}`, f.code, findingDetails(f));
+  }
+  if (opts.strict === true && blocking.length > 0) {
+    if (!out.json) out.problem(`--strict: ${blocking.length} workload warning(s); nothing was written`);
+    return { ok: false, fields: { platform: platform.id, findings: blocking.map(findingJson) } };
+  }
 
   // 9-10: the workloads with a policy, and the Policies map.
   const workloads = generated.flatMap((g) => policyWorkloads(g.file.path, g.yaml, g.workloads));
@@ -253,6 +298,32 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
       },
     },
   };
+}
+
+/** Records each image's metadata as policy generation fetches it, for the tmpfs lint. */
+function recording(source: ImageMetadataSource, seen: Map<string, ImageMetadata>): ImageMetadataSource {
+  return {
+    get: async (reference) => {
+      const m = await source.get(reference);
+      seen.set(reference, m);
+      return m;
+    },
+    close: () => source.close(),
+  };
+}
+
+/** The compressed image size (sum of the layer blobs), when every layer's size is known. */
+function compressedSize(m: ImageMetadata | undefined): number | undefined {
+  if (m === undefined || m.layers.some((l) => l.size === undefined)) return undefined;
+  return m.layers.reduce((sum, l) => sum + (l.size ?? 0), 0);
+}
+
+function findingJson(f: Finding): Record<string, unknown> {
+  return { code: f.code, severity: f.severity, message: f.message, ...findingDetails(f) };
+}
+
+async function readImageReplacements(path: string): Promise<ReadonlyMap<string, string>> {
+  return parseImageReplacements(fromUtf8(await readBounded(path, FILE_MAX_BYTES, "image replacements file")), path);
 }
 
 /**

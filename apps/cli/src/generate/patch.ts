@@ -1,22 +1,15 @@
+import { ContrastError } from "@contrast/core";
 import {
-  isRecord,
+  type Finding,
+  formatFinding,
+  type PatchOptions,
   parseYamlDocuments,
-  podTemplates,
-  runtimeClassName,
+  patchWorkload,
   serializeYamlDocuments,
-  setRuntimeClass,
+  validateMeshAnnotations,
   type YamlDocument,
+  type YamlFile,
 } from "@contrast/kube";
-
-/** What `generate` injects and rewrites, chosen by its flags. */
-export interface PatchOptions {
-  /** The versioned runtime handler `contrast-cc` and `kata-cc-isolation` become. */
-  readonly runtimeHandler: string;
-  readonly initializer: { readonly image: string } | undefined;
-  readonly serviceMesh: { readonly image: string } | undefined;
-  /** Image replacements: exact `image` strings of containers and init containers. */
-  readonly imageReplacements: ReadonlyMap<string, string>;
-}
 
 /** One input file after patching: its documents and the text they serialise to. */
 export interface PatchedFile {
@@ -27,33 +20,75 @@ export interface PatchedFile {
   readonly changed: boolean;
 }
 
-/**
- * Upstream's step 6 on one file's documents: the initializer, the service mesh, image
- * replacements, then the runtime class rewrite. Each step is an idempotent mutation of
- * @contrast/kube, so a second run changes no byte.
- */
-export function patchDocuments(docs: readonly YamlDocument[], opts: PatchOptions): YamlDocument[] {
-  return docs.map((doc) => rewriteRuntimeClass(doc, opts.runtimeHandler));
-}
-
-/** Parses, patches and serialises one file. */
-export function patchFile(path: string, text: string, opts: PatchOptions): PatchedFile {
-  const docs = patchDocuments(parseYamlDocuments(text, path), opts);
-  const changed = docs.some((d) => (d.edits?.length ?? 0) > 0);
-  return { path, docs, text: changed ? serializeYamlDocuments(docs) : text, changed };
+/** The result of patching every file: the files, and the findings that are not errors. */
+export interface PatchResult {
+  readonly files: readonly PatchedFile[];
+  readonly warnings: readonly Finding[];
 }
 
 /**
- * Sets the versioned handler on every pod spec whose runtime class is the `contrast-cc`
- * placeholder (or any `contrast-cc*` name, an older handler) or `kata-cc-isolation`.
+ * Upstream's step 6 on every file: the initializer, the service mesh, image replacements and the
+ * runtime class rewrite (@contrast/kube's patchWorkload, idempotent, comments kept). Every
+ * problem in every resource is collected first (the mesh annotations' grammar, a clashing
+ * `contrast-secrets` volume) and reported at once, with the resource and the entry, so that one
+ * run shows everything to fix.
  */
-export function rewriteRuntimeClass(doc: YamlDocument, handler: string): YamlDocument {
-  if (!isRecord(doc.value)) return doc;
-  let out = doc;
-  for (const t of podTemplates(doc.value)) {
-    const rc = runtimeClassName(t.spec);
-    if (rc === handler || !(rc.startsWith("contrast-cc") || rc === "kata-cc-isolation")) continue;
-    out = setRuntimeClass(out, handler, { workload: t.name || t.generateName || "" });
+export function patchFiles(inputs: readonly { path: string; text: string }[], opts: PatchOptions): PatchResult {
+  const parsed: YamlFile[] = inputs.map((f) => ({ source: f.path, documents: parseYamlDocuments(f.text, f.path) }));
+  const findings = opts.serviceMesh === undefined ? [] : validateMeshAnnotations(parsed);
+  const errors: { message: string; code: string; details: Record<string, unknown> }[] = findings
+    .filter((f) => f.severity === "error")
+    .map((f) => ({ message: formatFinding(f), code: f.code, details: findingDetails(f) }));
+  const files: PatchedFile[] = [];
+  for (const [i, file] of parsed.entries()) {
+    const docs = file.documents.map((doc, d) => {
+      try {
+        return patchWorkload(doc, opts);
+      } catch (e) {
+        const err = ContrastError.from(e);
+        if (err.kind !== "input") throw e;
+        errors.push({
+          message: `${file.source}:${doc.line} (document ${d}): ${err.message}`,
+          code: err.code,
+          details: { file: file.source, document: d, line: doc.line, ...(err.details ?? {}) },
+        });
+        return doc;
+      }
+    });
+    // Mutations return the document they were given when nothing changes.
+    const changed = docs.some((d, j) => d !== file.documents[j]);
+    const text = (inputs[i] as { text: string }).text;
+    files.push({ path: file.source, docs, text: changed ? serializeYamlDocuments(docs) : text, changed });
   }
-  return out;
+  if (errors.length > 0) {
+    const [first] = errors as [(typeof errors)[number]];
+    const n = errors.length;
+    throw new ContrastError(
+      "CLI_GENERATE_RESOURCES_INVALID",
+      n === 1 ? first.message : `${n} problems in the resources; the first: ${first.message}`,
+      {
+        hint: "Fix every listed entry and run generate again; `contrast generate -o json` lists them under error.details.problems.",
+        details: { problems: errors.map((e) => ({ code: e.code, message: e.message, ...e.details })) },
+      },
+    );
+  }
+  return { files, warnings: findings.filter((f) => f.severity !== "error") };
+}
+
+/** A finding's structured fields, for the JSON document. */
+export function findingDetails(f: Finding): Record<string, unknown> {
+  return {
+    resource: {
+      kind: f.resource.kind,
+      name: f.resource.name,
+      ...(f.resource.namespace === undefined ? {} : { namespace: f.resource.namespace }),
+      file: f.resource.source,
+      document: f.resource.document,
+      line: f.resource.line,
+    },
+    ...(f.container === undefined ? {} : { container: f.container }),
+    ...(f.annotation === undefined ? {} : { annotation: f.annotation }),
+    ...(f.entry === undefined ? {} : { entry: f.entry }),
+    hint: f.hint,
+  };
 }
