@@ -8,6 +8,9 @@ import { cli, tempDir } from "./helpers.js";
 
 const IMAGE = "registry.example/app:1.0";
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML walked by known paths; a wrong path fails the test
+type Obj = Record<string, any>;
+
 /** One of every workload kind, a List of two, and every Contrast annotation form. */
 const EVERY_KIND = `# every workload kind
 apiVersion: v1
@@ -208,24 +211,24 @@ describe("contrast generate: every workload kind and annotation form", () => {
     // The JSON result lists the same workloads with the hashes that key the manifest.
     expect(doc.workloads?.map((w) => w.hash).sort()).toEqual(Object.keys(manifest.Policies).sort());
 
-    const docs = loadAll(readFileSync(join(dir, "app.yaml"), "utf8")) as Record<string, any>[];
-    const spec = (d: Record<string, any>) =>
+    const docs = loadAll(readFileSync(join(dir, "app.yaml"), "utf8")) as Obj[];
+    const spec = (d: Obj) =>
       d.kind === "Pod" ? d.spec : d.kind === "CronJob" ? d.spec.jobTemplate.spec.template.spec : d.spec.template.spec;
     const byName = new Map(docs.filter((d) => d.kind !== "List").map((d) => [d.metadata.name as string, d]));
     const handler = doc.runtimeHandler;
     expect(handler).toMatch(/^contrast-cc-metal-qemu-tdx-[0-9a-f]{8}$/);
     for (const name of ["p1", "coordinator", "rs", "db", "ds", "job", "cron", "rc"]) {
-      expect(spec(byName.get(name) as Record<string, any>).runtimeClassName, name).toBe(handler);
+      expect(spec(byName.get(name) as Obj).runtimeClassName, name).toBe(handler);
     }
     // The initializer: first init container everywhere, except where skipped by annotation and in the Coordinator.
     const initNames = (name: string) =>
-      (spec(byName.get(name) as Record<string, any>).initContainers ?? []).map((c: { name: string }) => c.name);
+      (spec(byName.get(name) as Obj).initContainers ?? []).map((c: { name: string }) => c.name);
     expect(initNames("p1")).toEqual(["contrast-initializer"]);
     expect(initNames("ds")).toEqual([]);
     expect(initNames("cron")).toEqual(["contrast-initializer"]);
     // The service mesh: the last init container, env from the object's annotations.
     expect(initNames("db")).toEqual(["contrast-initializer", "contrast-service-mesh"]);
-    const mesh = spec(byName.get("db") as Record<string, any>).initContainers[1];
+    const mesh = spec(byName.get("db") as Obj).initContainers[1];
     expect(mesh.restartPolicy).toBe("Always");
     expect(mesh.env).toEqual(
       expect.arrayContaining([
@@ -235,7 +238,7 @@ describe("contrast generate: every workload kind and annotation form", () => {
       ]),
     );
     // The List keeps its items in place; the non-confidential item is left alone.
-    const list = docs.find((d) => d.kind === "List") as Record<string, any>;
+    const list = docs.find((d) => d.kind === "List") as Obj;
     expect(list.items[0].spec.template.spec.runtimeClassName).toBe(handler);
     expect(list.items[1].spec.template.spec.runtimeClassName).toBeUndefined();
     expect(readFileSync(join(dir, "app.yaml"), "utf8")).toContain("name: untouched # a comment that stays\n");
