@@ -31,6 +31,8 @@ export interface EgressEntry {
 export interface EntryProblem {
   /** The entry as written (between `##`). */
   readonly entry: string;
+  /** Its 0-based position among the value's non-empty entries. */
+  readonly index: number;
   readonly message: string;
 }
 
@@ -72,11 +74,12 @@ export function parseIngressConfig(value: string): ParsedEntries<IngressEntry> {
   const entries: IngressEntry[] = [];
   const problems: EntryProblem[] = [];
   const seen = new Map<number, string>();
-  for (const entry of entriesOf(value)) {
+  for (const [index, entry] of entriesOf(value).entries()) {
     const parts = entry.split("#");
     if (parts.length !== 3) {
       problems.push({
         entry,
+        index,
         message: `entry ${JSON.stringify(entry)} has ${parts.length} fields, not 3 (name#port#disableTLS)`,
       });
       continue;
@@ -85,14 +88,18 @@ export function parseIngressConfig(value: string): ParsedEntries<IngressEntry> {
     const port = parsePort(portText);
     const disableTLS = GO_BOOLS[boolText];
     if (port === undefined)
-      problems.push({ entry, message: `port ${JSON.stringify(portText)} is not a port number (1-65535)` });
+      problems.push({ entry, index, message: `port ${JSON.stringify(portText)} is not a port number (1-65535)` });
     if (disableTLS === undefined) {
-      problems.push({ entry, message: `disableTLS ${JSON.stringify(boolText)} is not true or false` });
+      problems.push({ entry, index, message: `disableTLS ${JSON.stringify(boolText)} is not true or false` });
     }
     if (port === undefined || disableTLS === undefined) continue;
     const earlier = seen.get(port);
     if (earlier !== undefined) {
-      problems.push({ entry, message: `port ${port} is already configured by entry ${JSON.stringify(earlier)}` });
+      problems.push({
+        entry,
+        index,
+        message: `port ${port} is already configured by entry ${JSON.stringify(earlier)}`,
+      });
       continue;
     }
     seen.set(port, entry);
@@ -106,11 +113,12 @@ export function parseEgressConfig(value: string): ParsedEntries<EgressEntry> {
   const entries: EgressEntry[] = [];
   const problems: EntryProblem[] = [];
   const seen = new Map<string, string>();
-  for (const entry of entriesOf(value)) {
+  for (const [index, entry] of entriesOf(value).entries()) {
     const parts = entry.split("#");
     if (parts.length !== 3) {
       problems.push({
         entry,
+        index,
         message: `entry ${JSON.stringify(entry)} has ${parts.length} fields, not 3 (name#listen#remote)`,
       });
       continue;
@@ -121,24 +129,32 @@ export function parseEgressConfig(value: string): ParsedEntries<EgressEntry> {
     let listenAddress: string | undefined;
     let listenPort: number | undefined;
     if (l === undefined || !isIPv4(l.host) || l.bracketed) {
-      problems.push({ entry, message: `listen address ${JSON.stringify(listen)} is not <IPv4>:<port>` });
+      problems.push({ entry, index, message: `listen address ${JSON.stringify(listen)} is not <IPv4>:<port>` });
     } else {
       listenAddress = l.host;
       listenPort = parsePort(l.port);
       if (!l.host.startsWith("127.")) {
-        problems.push({ entry, message: `listen address ${l.host} is not in the loopback range 127.0.0.0/8` });
+        problems.push({ entry, index, message: `listen address ${l.host} is not in the loopback range 127.0.0.0/8` });
       }
       if (listenPort === undefined)
-        problems.push({ entry, message: `listen port ${JSON.stringify(l.port)} is not a port number (1-65535)` });
+        problems.push({
+          entry,
+          index,
+          message: `listen port ${JSON.stringify(l.port)} is not a port number (1-65535)`,
+        });
     }
     const r = splitHostPort(remote);
     let remotePort: number | undefined;
     if (r === undefined || r.host === "") {
-      problems.push({ entry, message: `remote ${JSON.stringify(remote)} is not <host>:<port>` });
+      problems.push({ entry, index, message: `remote ${JSON.stringify(remote)} is not <host>:<port>` });
     } else {
       remotePort = parsePort(r.port);
       if (remotePort === undefined)
-        problems.push({ entry, message: `remote port ${JSON.stringify(r.port)} is not a port number (1-65535)` });
+        problems.push({
+          entry,
+          index,
+          message: `remote port ${JSON.stringify(r.port)} is not a port number (1-65535)`,
+        });
     }
     if (
       problems.length > before ||
@@ -152,7 +168,11 @@ export function parseEgressConfig(value: string): ParsedEntries<EgressEntry> {
     const key = `${listenAddress}:${listenPort}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) {
-      problems.push({ entry, message: `listen address ${key} is already used by entry ${JSON.stringify(earlier)}` });
+      problems.push({
+        entry,
+        index,
+        message: `listen address ${key} is already used by entry ${JSON.stringify(earlier)}`,
+      });
       continue;
     }
     seen.set(key, entry);
