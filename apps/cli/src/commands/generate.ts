@@ -8,7 +8,6 @@ import {
   lintWorkloads,
   type PatchOptions,
   parseImageReplacements,
-  parseYamlDocuments,
   podTemplates,
   runtimeClassName,
   workloadId,
@@ -76,6 +75,8 @@ export const DEFAULT_INITIALIZER_IMAGE = "ghcr.io/edgelesssys/contrast/initializ
 export const DEFAULT_SERVICE_MESH_IMAGE = "ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest";
 
 const FILE_MAX_BYTES = 16 * 1024 * 1024;
+/** A line that makes an object a ConfigMap or a Secret (upstream remembers such files too). */
+const CONFIG_KIND = /^\s*(?:-\s+)?kind:\s*["']?(?:ConfigMap|Secret)["']?\s*(?:#.*)?$/m;
 const MANIFEST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -158,7 +159,8 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
       ),
       seen,
     );
-    const configFiles = inputs.map((f) => f.text);
+    // Only files that can hold ConfigMaps or Secrets are worth parsing again for every file.
+    const configFiles = inputs.filter((f) => CONFIG_KIND.test(f.text)).map((f) => f.text);
     for (const file of patched) {
       const result = await generatePolicies(file.text, {
         images,
@@ -189,8 +191,9 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   // Beyond upstream: the workload lints on the patched resources, warnings unless --strict.
   const findings = [
     ...patch.warnings,
+    // On the patched documents: the policy annotations (tens of KiB each) would only slow parsing.
     ...lintWorkloads(
-      generated.map((g) => ({ source: g.file.path, documents: parseYamlDocuments(g.yaml, g.file.path) })),
+      patched.map((f) => ({ source: f.path, documents: f.docs })),
       {
         podOverheadMiB: platform.podOverheadMiB,
         bareMetal: !platform.simulated && platform.id !== "aks-clh-snp",
@@ -210,7 +213,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   }
 
   // 9-10: the workloads with a policy, and the Policies map.
-  const workloads = generated.flatMap((g) => policyWorkloads(g.file.path, g.yaml, g.workloads));
+  const workloads = generated.flatMap((g) => policyWorkloads(g.file, g.workloads));
   const policies = buildPolicies(workloads);
   if (![...policies.values()].some((p) => p.Role === "coordinator") && !platform.simulated) {
     out.warn(
@@ -300,13 +303,21 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   };
 }
 
-/** Records each image's metadata as policy generation fetches it, for the tmpfs lint. */
+/** Fetches each image once, and records its metadata for the tmpfs lint. */
 function recording(source: ImageMetadataSource, seen: Map<string, ImageMetadata>): ImageMetadataSource {
+  const pending = new Map<string, Promise<ImageMetadata>>();
   return {
-    get: async (reference) => {
-      const m = await source.get(reference);
-      seen.set(reference, m);
-      return m;
+    // Each file is generated on its own; an image several files use is fetched once.
+    get: (reference) => {
+      let p = pending.get(reference);
+      if (p === undefined) {
+        p = source.get(reference).then((m) => {
+          seen.set(reference, m);
+          return m;
+        });
+        pending.set(reference, p);
+      }
+      return p;
     },
     close: () => source.close(),
   };
@@ -328,12 +339,14 @@ async function readImageReplacements(path: string): Promise<ReadonlyMap<string, 
 
 /**
  * The generated workloads of one file with the annotations upstream reads from the pod metadata
- * (role, workload secret ID). generatePolicies reports workloads in document order, so the
- * confidential pod templates of the annotated YAML line up with them.
+ * (role, workload secret ID), which policy generation does not touch. generatePolicies reports
+ * workloads in document order, so the confidential pod templates of the patched YAML line up
+ * with them.
  */
-function policyWorkloads(file: string, yaml: string, generated: readonly GeneratedWorkload[]): PolicyWorkload[] {
-  const templates = parseYamlDocuments(yaml, file)
-    .flatMap((d) => (isRecord(d.value) ? podTemplates(d.value) : []))
+function policyWorkloads(patched: PatchedFile, generated: readonly GeneratedWorkload[]): PolicyWorkload[] {
+  const file = patched.path;
+  const templates = patched.docs
+    .flatMap((d) => (isRecord(d.value) ? podTemplates(structuredClone(d.value)) : []))
     .filter((t) => runtimeClassName(t.spec).startsWith("contrast-cc"));
   if (templates.length !== generated.length) {
     throw new ContrastError("INTERNAL", `${file}: ${generated.length} policies for ${templates.length} workloads`, {
