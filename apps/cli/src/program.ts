@@ -1,5 +1,5 @@
 import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type CommandSpec, EXIT, type FlagSpec, type Outcome } from "./command-spec.js";
 import { type Context, createCliLogger } from "./context.js";
@@ -31,6 +31,7 @@ const BODIES: Readonly<Record<string, Body>> = {
     (await import("./commands/policy-check.js")).policyCheck(ctx, file as string, request as string | undefined, opts),
   "policy requests": async (ctx, [file], opts) =>
     (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
+  completion: async (ctx, [shell]) => (await import("./commands/completion.js")).completion(ctx, shell as string),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
 };
@@ -110,9 +111,27 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
     };
   };
 
-  const register = (parent: Command, word: string, spec: CommandSpec, run: Body): void => {
-    const cmd = parent.command(word).description(spec.summary);
-    for (const arg of spec.args) cmd.argument(arg.name, arg.description);
+  const groups = new Map<string, Command>();
+  for (const group of GROUPS) {
+    groups.set(
+      group.name,
+      program
+        .command(group.name)
+        .description(group.summary)
+        .allowExcessArguments()
+        .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd)),
+    );
+  }
+  for (const { spec, run } of REGISTERED) {
+    const [first, second] = spec.path;
+    const parent = second === undefined ? program : groups.get(first);
+    if (parent === undefined) throw new Error(`no command group ${first} for ${spec.path.join(" ")}`);
+    const cmd = parent.command(second ?? first).description(spec.summary);
+    for (const arg of spec.args) {
+      const argument = new Argument(arg.name, arg.description);
+      if (arg.choices !== undefined) argument.choices(arg.choices);
+      cmd.addArgument(argument);
+    }
     for (const flag of spec.flags) cmd.addOption(option(flag));
     cmd.action(async (...params: unknown[]) => {
       // commander passes the arguments, then the options, then the command itself.
@@ -125,21 +144,6 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       }
       setOutcome(await run(context(cmd), args, opts));
     });
-  };
-
-  // Upstream's top-level verbs (`contrast generate`) come first, as in upstream's help.
-  for (const { spec, run } of REGISTERED) {
-    if (spec.path.length === 1) register(program, spec.path[0], spec, run);
-  }
-  for (const group of GROUPS) {
-    const parent = program
-      .command(group.name)
-      .description(group.summary)
-      .allowExcessArguments()
-      .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
-    for (const { spec, run } of REGISTERED) {
-      if (spec.path.length === 2 && spec.path[0] === group.name) register(parent, spec.path[1], spec, run);
-    }
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;

@@ -1,5 +1,6 @@
 import type { CommandSpec } from "./command-spec.js";
 import { ATTESTATION_VERIFY } from "./commands/attestation-verify.flags.js";
+import { COMPLETION } from "./commands/completion.flags.js";
 import { GENERATE } from "./commands/generate.flags.js";
 import { MANIFEST_VALIDATE } from "./commands/manifest-validate.flags.js";
 import { POLICY_CHECK } from "./commands/policy-check.flags.js";
@@ -14,4 +15,5 @@ export const SPECS: readonly CommandSpec[] = [
   POLICY_CHECK,
   POLICY_REQUESTS,
   POLICY_GENERATE,
+  COMPLETION,
 ];
