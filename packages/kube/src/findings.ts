@@ -1,4 +1,4 @@
-import type { KubeErrorCode } from "./error-codes.js";
+import type { KubeFindingCode } from "./error-codes.js";
 import type { YamlDocument } from "./yaml.js";
 
 /** The documents of one file, named for messages (a path, or "stdin"). */
@@ -29,9 +29,9 @@ export interface ResourceRef {
  */
 export type FindingSeverity = "error" | "warning" | "info";
 
-/** One problem in one resource; codes are listed in KUBE_ERROR_CODES (docs/errors.md). */
+/** One problem in one resource; codes are listed in KUBE_FINDING_CODES (docs/errors.md). */
 export interface Finding {
-  readonly code: KubeErrorCode;
+  readonly code: KubeFindingCode;
   readonly severity: FindingSeverity;
   readonly message: string;
   readonly hint: string;

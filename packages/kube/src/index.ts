@@ -3,7 +3,7 @@
 // pod-spec fields policy generation knows, and pure, idempotent mutations.
 
 export { CONTRAST_ANNOTATIONS, GPU_ANNOTATIONS } from "./annotations.js";
-export { KUBE_ERROR_CODES } from "./error-codes.js";
+export { type FindingCodeInfo, KUBE_ERROR_CODES, KUBE_FINDING_CODES, type KubeFindingCode } from "./error-codes.js";
 export { KubeError, type KubeErrorCode } from "./errors.js";
 export { execCommands } from "./exec.js";
 export { type FieldProblem, unknownPodSpecFields } from "./fields.js";

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONTRAST_ANNOTATIONS } from "../src/annotations.js";
 import { formatFinding } from "../src/findings.js";
@@ -7,7 +8,7 @@ import { validateMeshAnnotations } from "../src/mesh-config.js";
 import { setAnnotation, setRuntimeClass } from "../src/mutations.js";
 import { type JsonRecord, podTemplates } from "../src/workloads.js";
 import { parseYamlDocuments, serializeYamlDocuments, type YamlDocument } from "../src/yaml.js";
-import { emojivoto } from "./corpus.js";
+import { emojivoto, REPO } from "./corpus.js";
 
 /**
  * The real emojivoto app (BuoyantIO/emojivoto, testdata/k8s/emojivoto) prepared as a Contrast
@@ -60,7 +61,7 @@ describe("emojivoto, injected", () => {
     it(`${file}: matches its golden file, changes only the Deployments, and a second run changes nothing`, async () => {
       const input = prepare(file);
       const out = serializeYamlDocuments(patch(input, file));
-      await expect(out).toMatchFileSnapshot(`golden/emojivoto/${file}`);
+      await expect(out).toMatchFileSnapshot(join(REPO, "testdata/golden/kube/emojivoto", file));
       expect(serializeYamlDocuments(patch(out, file))).toBe(out);
       const before = parseYamlDocuments(input, file);
       const after = parseYamlDocuments(out, file);
