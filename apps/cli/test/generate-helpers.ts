@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from "
 import { join } from "node:path";
 import { REPO, tempDir } from "./helpers.js";
 
-export const GOLDEN = join(REPO, "testdata/generate");
+export const GOLDEN = join(REPO, "testdata/golden/generate");
 export const EMOJIVOTO = join(REPO, "testdata/k8s/emojivoto");
 export const INITIALIZER = "ghcr.io/edgelesssys/contrast/initializer:latest";
 export const SERVICE_MESH = "ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest";
