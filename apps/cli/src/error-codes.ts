@@ -144,6 +144,11 @@ export const CLI_WARNING_CODES = [
     hint: "Fill in the listed fields (docs/workload-deployment.md); `contrast manifest validate` lists them with hints.",
   },
   {
+    code: "CLI_SIM_AUTHORITY_MISMATCH",
+    meaning: "The manifest trusts a simulated TEE other than the one in the sim directory a local Coordinator uses.",
+    hint: "Move manifest.json away and run generate again, or pass the Coordinator's --sim-dir.",
+  },
+  {
     code: "CLI_GENERATE_NO_COORDINATOR",
     meaning: "No workload has the pod-role coordinator annotation: the deployment has no Coordinator.",
     hint: "Add the Coordinator's resources to the paths given to generate.",

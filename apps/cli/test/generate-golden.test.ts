@@ -98,9 +98,19 @@ describe("contrast generate on emojivoto (golden, the real CLI process)", () => 
     const web = readFileSync(join(dir, "resources/web.yml"), "utf8");
     expect(web).toContain(`runtimeClassName: ${doc.runtimeHandler}`);
 
-    // The authority is reused, not replaced: a second run gives the same bytes.
+    // The authority is reused, not replaced: a second run gives the same bytes and writes nothing.
     const before = snapshot(dir);
-    expect(runBundle(dir, args, env).status).toBe(0);
+    const again = runBundle(dir, args, env);
+    expect(again.status).toBe(0);
+    expect(JSON.parse(again.stdout).files.written).toEqual([]);
     expect(snapshot(dir)).toEqual(before);
+
+    // A manifest that trusts another simulated TEE is kept, with a warning naming the sim directory.
+    const other = (before.get("manifest.json") as string).replace(authority?.arkKeyDigest as string, "a".repeat(64));
+    writeFileSync(join(dir, "manifest.json"), other);
+    const warned = runBundle(dir, args, env);
+    expect(warned.status).toBe(0);
+    const warnings = JSON.parse(warned.stdout).warnings as { code?: string; simDir?: string }[];
+    expect(warnings.find((w) => w.code === "CLI_SIM_AUTHORITY_MISMATCH")?.simDir).toBe(sim);
   });
 });

@@ -1,5 +1,6 @@
 import { chmod, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
 import { ContrastError, fromUtf8, utf8 } from "@contrast/core";
 import {
   type Finding,
@@ -46,7 +47,7 @@ import {
   type PolicyWorkload,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "../generate/policies-map.js";
-import { initialReferenceValues, simArkKeyDigest, simDir } from "../generate/reference-values.js";
+import { initialReferenceValues, SIM_AUTHORITY_FILE, simArkKeyDigest, simDir } from "../generate/reference-values.js";
 import { runtimeHandlerFor } from "../generate/runtime.js";
 import { openImageSourceFromFlags } from "../images.js";
 import { readSettings } from "./policy-generate.js";
@@ -203,9 +204,9 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   ];
   const blocking = findings.filter((f) => f.severity !== "info");
   for (const f of findings) {
-    if (f.severity === "info") {
-      if (!out.json) out.info(formatFinding(f));
-    } else out.warn(`${formatFinding(f)}; ${f.hint}`, f.code, findingDetails(f));
+    // Information (each pod VM's computed memory) is for --log-level info; warnings are for everyone.
+    if (f.severity === "info") ctx.log.info(formatFinding(f), { code: f.code });
+    else out.warn(`${formatFinding(f)}; ${f.hint}`, f.code, findingDetails(f));
   }
   if (opts.strict === true && blocking.length > 0) {
     if (!out.json) out.problem(`--strict: ${blocking.length} workload warning(s); nothing was written`);
@@ -277,7 +278,8 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   }
   await writeAllAtomically(rewrites.filter((r) => !unchanged.has(r.file)));
   const manifestBefore = await readFile(manifestPath, "utf8").catch(() => undefined);
-  if (manifestBefore !== manifestText) await writeAtomically(manifestPath, manifestText, 0o644);
+  const manifestChanged = manifestBefore !== manifestText;
+  if (manifestChanged) await writeAtomically(manifestPath, manifestText, 0o644);
   if (!out.json) out.success(`Updated manifest ${manifestPath}`);
 
   return {
@@ -297,7 +299,11 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
       })),
       files: {
         created,
-        written: [...rewrites.filter((r) => !unchanged.has(r.file)).map((r) => r.file), manifestPath],
+        // Files whose bytes changed; a repeated run on unchanged input writes none.
+        written: [
+          ...rewrites.filter((r) => !unchanged.has(r.file)).map((r) => r.file),
+          ...(manifestChanged ? [manifestPath] : []),
+        ],
       },
     },
   };
@@ -408,6 +414,19 @@ async function loadOrCreateManifest(
   const parsed = parseManifest(bytes, { source: path });
   if (parsed.manifest === undefined) throw manifestInvalid(path, parsed.issues);
   checkManifest(parsed.issues, path, parsed.manifest);
+  const sims = parsed.manifest.ReferenceValues.sim;
+  if (platform.simulated && sims.length > 0) {
+    // A Coordinator started on another sim directory will be refused by set and verify: say so now.
+    const dir = simDir(opts.simDir === undefined ? undefined : resolvePath(ctx, opts.simDir, opts.simDir), ctx.env);
+    const local = await loadSimulatedAuthority(join(dir, SIM_AUTHORITY_FILE), nodeSimAuthorityFileSystem);
+    if (local !== undefined && !sims.some((s) => s.ArkKeyDigest === local.arkKeyDigest)) {
+      ctx.out.warn(
+        `${path} trusts another simulated TEE than the one in ${dir}; a Coordinator using ${dir} will be refused. Move the manifest away to start anew with this one`,
+        "CLI_SIM_AUTHORITY_MISMATCH",
+        { simDir: dir, arkKeyDigest: local.arkKeyDigest },
+      );
+    }
+  }
   return parsed.manifest;
 }
 
