@@ -360,6 +360,48 @@ spec:
   });
 });
 
+describe("contrast generate: helm template output", () => {
+  it("keeps the `# Source:` comments, empty documents and untouched documents byte for byte", async () => {
+    // Shaped like `helm template` output (written by hand): a leading `---`, `# Source:` lines,
+    // an empty document from a template that rendered nothing.
+    const helm = `---
+# Source: shop/templates/serviceaccount.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: shop
+---
+# Source: shop/templates/optional.yaml
+---
+# Source: shop/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  labels:
+    helm.sh/chart: shop-0.1.0 # chart label
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: shop
+          image: ${IMAGE}
+`;
+    const dir = workspace(helm);
+    const r = await generate(dir);
+    expect(r.status).toBe(0);
+    const out = readFileSync(join(dir, "app.yaml"), "utf8");
+    expect(out.startsWith(helm.slice(0, helm.indexOf("# Source: shop/templates/deployment.yaml")))).toBe(true);
+    expect(out).toContain("# Source: shop/templates/deployment.yaml\n");
+    expect(out).toContain("helm.sh/chart: shop-0.1.0 # chart label");
+    expect(out).toContain("contrast-initializer");
+    expect(Object.values(manifestOf(dir).Policies).map((p) => p.WorkloadSecretID)).toEqual([
+      "apps/v1/Deployment/default/shop",
+    ]);
+  });
+});
+
 describe("contrast generate: bad input gets a code and a hint", () => {
   const fails = async (dir: string, extra: string[], code: string, status = 1) => {
     const r = await generate(dir, ...extra, "-o", "json");
@@ -435,6 +477,7 @@ describe("contrast generate: bad input gets a code and a hint", () => {
       cwd: dir,
     });
     expect(JSON.parse(unknown.stdout).error.code).toBe("PLATFORM_UNKNOWN");
+    await fails(dir, ["missing.yaml"], "CLI_PATH_NOT_FOUND");
     const empty = tempDir();
     const r = await cli(["generate", "--reference-values", "sim", empty, "-o", "json"], { cwd: empty });
     expect(JSON.parse(r.stdout).error.code).toBe("POLICY_NO_INPUT");
