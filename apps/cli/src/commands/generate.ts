@@ -40,7 +40,7 @@ import {
   seedShareOwnerHexOfFile,
   workloadOwnerDigestOfFile,
 } from "../generate/owner-keys.js";
-import { findingDetails, type PatchedFile, patchFiles } from "../generate/patch.js";
+import { copyFile, findingDetails, type PatchedFile, patchFiles } from "../generate/patch.js";
 import {
   buildPolicies,
   POD_ROLE_ANNOTATION,
@@ -194,7 +194,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
     ...patch.warnings,
     // On the patched documents: the policy annotations (tens of KiB each) would only slow parsing.
     ...lintWorkloads(
-      patched.map((f) => ({ source: f.path, documents: f.docs })),
+      patched.map((f) => copyFile({ source: f.path, documents: f.docs })),
       {
         podOverheadMiB: platform.podOverheadMiB,
         bareMetal: !platform.simulated && platform.id !== "aks-clh-snp",
