@@ -486,6 +486,23 @@ describe("contrast generate: bad input gets a code and a hint", () => {
     expect(JSON.parse(plain.stdout).error.code).toBe("CLI_GENERATE_NO_CONFIDENTIAL_WORKLOAD");
   });
 
+  it("a named owner key that does not exist, when more than one is named (nothing is created then)", async () => {
+    const dir = workspace();
+    await fails(dir, ["-w", "workload-owner.pem", "-w", "missing.pem"], "CLI_KEY_FILE_MISSING");
+    expect(existsSync(join(dir, "missing.pem"))).toBe(false);
+  });
+
+  it("--reference-values sim without a sim directory to use", async () => {
+    const dir = workspace();
+    // In-process with an environment that has neither CONTRAST_SIM_DIR nor XDG_STATE_HOME nor HOME.
+    const r = await cli(
+      ["generate", "--reference-values", "sim", "--image-metadata", "images.json", "app.yaml", "-o", "json"],
+      { cwd: dir, env: { NO_COLOR: "1" } },
+    );
+    expect(JSON.parse(r.stdout).error.code).toBe("CLI_SIM_DIR_UNSET");
+    expect(r.status).toBe(1);
+  });
+
   it("an existing manifest with errors is not overwritten", async () => {
     const dir = workspace();
     writeFileSync(join(dir, "manifest.json"), '{"Policies": {"zz": {"SANs": null}}, "ReferenceValues": {}}\n');
