@@ -298,11 +298,32 @@ describe("contrast generate: every workload kind and annotation form", () => {
     mkdirSync(ws);
     withKeys(ws);
     const input = readFileSync(join(dir, "app.yaml"), "utf8");
-    const r = await generate(dir, "--workspace-dir", "ws", "--output-file", "out.yaml");
+    const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop # no confidential pod here\n";
+    writeFileSync(join(dir, "ns.yaml"), ns);
+    const r = await cli(
+      [
+        "generate",
+        "--reference-values",
+        "metal-qemu-tdx",
+        "--image-metadata",
+        "images.json",
+        "--workspace-dir",
+        "ws",
+        "--output-file",
+        "out.yaml",
+        "app.yaml",
+        "ns.yaml",
+      ],
+      { cwd: dir },
+    );
     expect(r.stderr).not.toContain("Error");
     expect(r.status).toBe(0);
     expect(readFileSync(join(dir, "app.yaml"), "utf8")).toBe(input);
-    expect(readFileSync(join(dir, "out.yaml"), "utf8")).toContain("contrast-initializer");
+    const out = readFileSync(join(dir, "out.yaml"), "utf8");
+    expect(out).toContain("contrast-initializer");
+    // The whole deployment in one file: the file without confidential workloads too, unchanged.
+    expect(out.endsWith(`---\n${ns}`)).toBe(true);
+    expect(readFileSync(join(dir, "ns.yaml"), "utf8")).toBe(ns);
     expect(readdirSync(ws).sort()).toEqual([
       "layers-cache.json",
       "manifest.json",
