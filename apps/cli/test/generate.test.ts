@@ -291,6 +291,33 @@ describe("contrast generate: every workload kind and annotation form", () => {
     expect(manifestOf(dir).WorkloadOwnerKeyDigests).toHaveLength(1);
   });
 
+  it("on a terminal: a progress line while the RSA key is made, symbols; piped: plain lines, no escapes", async () => {
+    const fresh = () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, "app.yaml"), EVERY_KIND);
+      writeFileSync(join(dir, "images.json"), imageMetadata([IMAGE, INITIALIZER, SERVICE_MESH]));
+      return dir;
+    };
+    const args = ["generate", "--reference-values", "metal-qemu-snp", "--image-metadata", "images.json", "app.yaml"];
+    const tty = await cli(args, { cwd: fresh(), tty: true });
+    expect(tty.status).toBe(0);
+    expect(tty.stderr).toContain("\r\x1b[2KGenerating an RSA-4096 seed share owner key");
+    expect(tty.stdout).toContain("✔ Updated manifest");
+    const dir = fresh();
+    const piped = await cli([...args, "-o", "json"], { cwd: dir });
+    expect(piped.stderr).not.toContain("\x1b");
+    const doc = JSON.parse(piped.stdout) as { files: { created: string[]; written: string[] } };
+    expect(doc.files.created.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      "layers-cache.json",
+      "rules.rego",
+      "seedshare-owner.pem",
+      "settings.json",
+      "workload-owner.pem",
+    ]);
+    expect(doc.files.written.map((f) => f.slice(dir.length + 1))).toEqual(["app.yaml", "manifest.json"]);
+    expect(readFileSync(join(dir, "seedshare-owner.pem"), "utf8")).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+  }, 60_000);
+
   it("--workspace-dir places the default files there; --output-file leaves the input alone", async () => {
     const dir = workspace();
     const ws = join(dir, "ws");
