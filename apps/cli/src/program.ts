@@ -21,6 +21,8 @@ type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<O
 
 /** Each command's body by its words, imported only when the command runs. */
 const BODIES: Readonly<Record<string, Body>> = {
+  generate: async (ctx, [paths], opts) =>
+    (await import("./commands/generate.js")).generate(ctx, paths as string[], opts),
   "manifest validate": async (ctx, [file], opts) =>
     (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
   "attestation verify": async (ctx, [file], opts) =>
@@ -105,6 +107,7 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       logLevel,
       workspaceDir: g.workspaceDir,
       log: createCliLogger(io.stderr, logLevel),
+      env: io.env,
     };
   };
 
