@@ -163,7 +163,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
     // Only files that can hold ConfigMaps or Secrets are worth parsing again for every file.
     const configFiles = inputs.filter((f) => CONFIG_KIND.test(f.text)).map((f) => f.text);
     for (const file of patched) {
-      const result = await generatePolicies(file.text, {
+      const result = await generatePolicies(file.docs, {
         images,
         profile,
         ...(settings === undefined ? {} : { settings }),
@@ -273,7 +273,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
     rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: joined });
   } else {
     for (const g of generated) {
-      if (g.yaml !== g.file.text || g.file.changed) rewrites.push({ file: g.file.path, text: g.yaml });
+      if (g.file.changed || g.yaml !== g.file.input) rewrites.push({ file: g.file.path, text: g.yaml });
     }
   }
   const unchanged = new Set<string>();

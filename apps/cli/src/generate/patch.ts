@@ -14,7 +14,11 @@ import {
 /** One input file after patching: its documents and the text they serialise to. */
 export interface PatchedFile {
   readonly path: string;
+  /** The documents with the patch's edits recorded, not yet written (policy generation adds its own). */
   readonly docs: readonly YamlDocument[];
+  /** The file as it was read. */
+  readonly input: string;
+  /** The patched text; written on first use, since generate usually writes docs and policies in one go. */
   readonly text: string;
   /** False when no document changed: the text is the input's, byte for byte. */
   readonly changed: boolean;
@@ -60,7 +64,17 @@ export function patchFiles(inputs: readonly { path: string; text: string }[], op
     // Mutations return the document they were given when nothing changes.
     const changed = docs.some((d, j) => d !== file.documents[j]);
     const text = (inputs[i] as { text: string }).text;
-    files.push({ path: file.source, docs, text: changed ? serializeYamlDocuments(docs) : text, changed });
+    let written: string | undefined;
+    files.push({
+      path: file.source,
+      docs,
+      input: text,
+      get text() {
+        written ??= changed ? serializeYamlDocuments(docs) : text;
+        return written;
+      },
+      changed,
+    });
   }
   if (errors.length > 0) {
     const [first] = errors as [(typeof errors)[number]];
