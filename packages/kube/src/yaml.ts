@@ -159,16 +159,18 @@ function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown):
     let text = doc.toString({ lineWidth: 0 });
     const again = loadAll(text);
     if (again.length !== 1) return undefined;
-    let seen = canonical(again[0]);
+    // Compared with the placeholders standing in for the strings on both sides, so the long
+    // strings are never copied into the comparison.
+    const placeholders = new Map(stand.map(([placeholder, value]) => [value, placeholder]));
+    if (canonical(again[0]) !== canonical(expected, placeholders)) return undefined;
     for (const [placeholder, value] of stand) {
-      // Each placeholder must stand exactly once in the text, as a plain word, and nowhere else in
-      // the value, so that putting the string in its place changes that one scalar only.
-      if (text.split(placeholder).length !== 2 || seen.split(`"${placeholder}"`).length !== 2) return undefined;
-      if (raw.includes(placeholder)) return undefined;
-      text = text.replace(placeholder, () => value);
-      seen = seen.replace(`"${placeholder}"`, () => JSON.stringify(value));
+      // Each placeholder must stand at most once in the text, as a plain word, and nowhere in the
+      // input, so that putting the string in its place changes that one scalar only. (None: a
+      // later edit replaced it, and the comparison above showed the string is not wanted.)
+      const count = text.split(placeholder).length - 1;
+      if (count > 1 || raw.includes(placeholder)) return undefined;
+      if (count === 1) text = text.replace(placeholder, () => value);
     }
-    if (seen !== canonical(expected)) return undefined;
     return text;
   } catch {
     return undefined;
@@ -186,12 +188,14 @@ function opaque(value: string): boolean {
   return value.length >= 256 && /^[A-Za-z0-9+/]+={0,2}$/.test(value) && /[g-nG-Np-wP-WyzYZ/]/.test(value);
 }
 
-/** JSON with sorted keys, to compare two parsed values. */
-function canonical(v: unknown): string {
+/** JSON with sorted keys, to compare two parsed values; strings in `substitute` are replaced. */
+function canonical(v: unknown, substitute?: ReadonlyMap<string, string>): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x !== null && typeof x === "object" && !Array.isArray(x)
       ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
+      : typeof x === "string" && substitute !== undefined
+        ? (substitute.get(x) ?? x)
+        : x,
   );
 }
 

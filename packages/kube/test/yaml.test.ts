@@ -179,3 +179,26 @@ describe("long opaque strings written by edits (the policy annotation's path)", 
     expect(back.metadata.annotations.note).toBe(`contrastPlaceholder0x${base.length}`);
   });
 });
+
+describe("long opaque strings edited twice", () => {
+  it("the last edit of a path wins, and the same string at two paths is written at both", () => {
+    const raw = "kind: Pod # c\nmetadata:\n  name: p\n";
+    const first = "QUJD".repeat(100);
+    const second = "WFla".repeat(100);
+    const value = { kind: "Pod", metadata: { name: "p", annotations: { a: second, b: second } } };
+    const text = serializeYamlDocuments([
+      {
+        raw,
+        value,
+        opened: false,
+        edits: [
+          { path: ["metadata", "annotations", "a"], value: first },
+          { path: ["metadata", "annotations", "a"], value: second },
+          { path: ["metadata", "annotations", "b"], value: second },
+        ],
+      },
+    ]);
+    expect(loadAll(text)[0]).toEqual(value);
+    expect(text).not.toContain("contrastPlaceholder");
+  });
+});
