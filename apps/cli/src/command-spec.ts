@@ -29,8 +29,11 @@ export interface FlagSpec {
 }
 
 export interface CommandSpec {
-  /** The command's words: `["policy", "generate"]`. */
-  readonly path: readonly [string, string];
+  /**
+   * The command's words: `["policy", "generate"]` in a group, or one word for upstream's verbs at
+   * the top level (`["set"]`).
+   */
+  readonly path: readonly [string] | readonly [string, string];
   readonly summary: string;
   readonly args: readonly ArgSpec[];
   readonly flags: readonly FlagSpec[];

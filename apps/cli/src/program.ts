@@ -31,6 +31,10 @@ const BODIES: Readonly<Record<string, Body>> = {
     (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
+  set: async (ctx, [paths], opts) =>
+    (await import("./commands/set.js")).set(ctx, (paths as string[] | undefined) ?? [], opts),
+  verify: async (ctx, _args, opts) => (await import("./commands/verify.js")).verify(ctx, opts),
+  recover: async (ctx, _args, opts) => (await import("./commands/recover.js")).recover(ctx, opts),
 };
 
 /** The spec and body of every command, in help order. */
@@ -107,27 +111,35 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
     };
   };
 
+  const register = (parent: Command, name: string, spec: CommandSpec, run: Body) => {
+    const cmd = parent.command(name).description(spec.summary);
+    for (const arg of spec.args) cmd.argument(arg.name, arg.description);
+    for (const flag of spec.flags) cmd.addOption(option(flag));
+    cmd.action(async (...params: unknown[]) => {
+      // commander passes the arguments, then the options, then the command itself.
+      const args = params.slice(0, spec.args.length);
+      const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
+      for (const flag of spec.flags) {
+        // A default file name the user did not give is resolved in --workspace-dir by the body.
+        const key = new Option(flag.flags).attributeName();
+        if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
+      }
+      setOutcome(await run(context(cmd), args, opts));
+    });
+  };
+
+  // Upstream's verbs (`contrast set`) first, in their workflow order, then the groups.
+  for (const { spec, run } of REGISTERED) {
+    if (spec.path.length === 1) register(program, spec.path[0], spec, run);
+  }
   for (const group of GROUPS) {
     const parent = program
       .command(group.name)
       .description(group.summary)
       .allowExcessArguments()
       .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
-    for (const { spec, run } of REGISTERED.filter((r) => r.spec.path[0] === group.name)) {
-      const cmd = parent.command(spec.path[1]).description(spec.summary);
-      for (const arg of spec.args) cmd.argument(arg.name, arg.description);
-      for (const flag of spec.flags) cmd.addOption(option(flag));
-      cmd.action(async (...params: unknown[]) => {
-        // commander passes the arguments, then the options, then the command itself.
-        const args = params.slice(0, spec.args.length);
-        const opts = { ...(params[spec.args.length] as Record<string, unknown>) };
-        for (const flag of spec.flags) {
-          // A default file name the user did not give is resolved in --workspace-dir by the body.
-          const key = new Option(flag.flags).attributeName();
-          if (flag.workspaceFile === true && cmd.getOptionValueSource(key) !== "cli") opts[key] = undefined;
-        }
-        setOutcome(await run(context(cmd), args, opts));
-      });
+    for (const { spec, run } of REGISTERED) {
+      if (spec.path.length === 2 && spec.path[0] === group.name) register(parent, spec.path[1], spec, run);
     }
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
