@@ -191,3 +191,56 @@ spec:
 
 /** The bundle's path, for messages. */
 export const CLI_BUNDLE = BUNDLE;
+
+export interface Deployment {
+  readonly root: string;
+  readonly ws: string;
+  readonly stateDir: string;
+  readonly simDir: string;
+  coordinator: RunningCoordinator;
+  readonly keys: OwnerKeys;
+  readonly ark: string;
+  /** Runs the built CLI in the workspace. */
+  contrast(...args: string[]): { status: number | null; stdout: string; stderr: string };
+  /** `policy generate` on the YAML for `env`, then manifest.json for its workloads. */
+  generate(env: string): void;
+}
+
+/** A Coordinator with a first manifest set by `contrast set`, in scratch directories. */
+export async function deploy(root: string): Promise<Deployment> {
+  const { mkdirSync } = await import("node:fs");
+  const { runBundle } = await import("./helpers.js");
+  const ws = join(root, "workspace");
+  const stateDir = join(root, "state");
+  const simDir = join(root, "sim");
+  mkdirSync(ws, { recursive: true });
+  const coordinator = await startCoordinator(stateDir, simDir);
+  const ark = await simArkDigest(simDir);
+  const keys = writeOwnerKeys(ws);
+  writeFileSync(join(ws, "images.json"), IMAGE_METADATA);
+  const contrast = (...args: string[]) => runBundle(ws, args);
+  const generate = (env: string) => {
+    writeFileSync(join(ws, "app.yaml"), workloadsYaml(env));
+    const r = contrast(
+      "policy",
+      "generate",
+      "app.yaml",
+      "--platform",
+      "sim",
+      "--image-metadata",
+      "images.json",
+      "-o",
+      "json",
+    );
+    if (r.status !== 0) throw new Error(`policy generate failed: ${r.stdout}${r.stderr}`);
+    const workloads = (JSON.parse(r.stdout) as { workloads: GeneratedWorkload[] }).workloads;
+    writeFileSync(
+      join(ws, "manifest.json"),
+      manifestFor(workloads, ark, { workloadOwners: [keys.workloadOwner], seedShareOwners: [keys.seedShareOwner] }),
+    );
+  };
+  generate("v1");
+  const set = contrast("set", "-c", coordinator.address, "app.yaml");
+  if (set.status !== 0) throw new Error(`contrast set failed: ${set.stdout}${set.stderr}`);
+  return { root, ws, stateDir, simDir, coordinator, keys, ark, contrast, generate };
+}
