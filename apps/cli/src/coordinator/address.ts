@@ -1,3 +1,4 @@
+import { ContrastError } from "@contrast/core";
 import { cliError } from "./errors.js";
 
 export interface CoordinatorAddress {
@@ -14,9 +15,9 @@ export interface CoordinatorAddress {
  */
 export function parseCoordinatorAddress(value: string | undefined): CoordinatorAddress {
   if (value === undefined || value.trim() === "") {
-    throw cliError("CLI_COORDINATOR_ADDRESS_INVALID", "--coordinator is required", {
-      kind: "input",
-      hint: "Pass the Coordinator's user API as -c host:port (the LoadBalancer IP and port 1313).",
+    // As commander words a missing required option.
+    throw new ContrastError("CLI_USAGE", "required option '-c, --coordinator <host:port>' not specified", {
+      hint: "Pass the Coordinator's user API as -c host:port (the LoadBalancer IP and port 1313); see `contrast set --help`.",
     });
   }
   const v = value.trim();
