@@ -8,6 +8,8 @@ export interface ArgSpec {
   /** Commander syntax: `<file>`, `[request]`, `<paths...>`. */
   readonly name: string;
   readonly description: string;
+  /** The only values the argument takes (checked by commander, offered by shell completion). */
+  readonly choices?: readonly string[];
 }
 
 export interface FlagSpec {
@@ -30,8 +32,8 @@ export interface FlagSpec {
 
 export interface CommandSpec {
   /**
-   * The command's words: `["policy", "generate"]` in a group, or one word for upstream's verbs at
-   * the top level (`["set"]`).
+   * The command's words: a noun and a verb (`["policy", "generate"]`), or one word for upstream's
+   * top-level workflow verbs and our top-level nouns (`["generate"]`, `["completion"]`).
    */
   readonly path: readonly [string] | readonly [string, string];
   readonly summary: string;

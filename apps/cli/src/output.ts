@@ -103,6 +103,11 @@ export class Output {
     return this.collected;
   }
 
+  /** Text that is the command's product (a script, a document), written as is; nothing in json mode. */
+  raw(text: string): void {
+    if (!this.json) this.stdout.write(text);
+  }
+
   /** A failed check that is reported, not thrown (e.g. one validation finding). */
   problem(message: string): void {
     this.line(this.stdout, this.fancy ? `${this.style("red", "✖")} ${message}` : message);

@@ -1,5 +1,5 @@
 import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import type { Io } from "./cli.js";
 import { type CommandSpec, EXIT, type FlagSpec, type Outcome } from "./command-spec.js";
 import { type Context, createCliLogger } from "./context.js";
@@ -21,6 +21,8 @@ type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<O
 
 /** Each command's body by its words, imported only when the command runs. */
 const BODIES: Readonly<Record<string, Body>> = {
+  generate: async (ctx, [paths], opts) =>
+    (await import("./commands/generate.js")).generate(ctx, paths as string[], opts),
   "manifest validate": async (ctx, [file], opts) =>
     (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
   "attestation verify": async (ctx, [file], opts) =>
@@ -29,6 +31,7 @@ const BODIES: Readonly<Record<string, Body>> = {
     (await import("./commands/policy-check.js")).policyCheck(ctx, file as string, request as string | undefined, opts),
   "policy requests": async (ctx, [file], opts) =>
     (await import("./commands/policy-requests.js")).policyRequests(ctx, file as string, opts),
+  completion: async (ctx, [shell]) => (await import("./commands/completion.js")).completion(ctx, shell as string),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
   set: async (ctx, [paths], opts) =>
@@ -108,12 +111,31 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       logLevel,
       workspaceDir: g.workspaceDir,
       log: createCliLogger(io.stderr, logLevel),
+      env: io.env,
     };
   };
 
-  const register = (parent: Command, name: string, spec: CommandSpec, run: Body) => {
-    const cmd = parent.command(name).description(spec.summary);
-    for (const arg of spec.args) cmd.argument(arg.name, arg.description);
+  const groups = new Map<string, Command>();
+  for (const group of GROUPS) {
+    groups.set(
+      group.name,
+      program
+        .command(group.name)
+        .description(group.summary)
+        .allowExcessArguments()
+        .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd)),
+    );
+  }
+  for (const { spec, run } of REGISTERED) {
+    const [first, second] = spec.path;
+    const parent = second === undefined ? program : groups.get(first);
+    if (parent === undefined) throw new Error(`no command group ${first} for ${spec.path.join(" ")}`);
+    const cmd = parent.command(second ?? first).description(spec.summary);
+    for (const arg of spec.args) {
+      const argument = new Argument(arg.name, arg.description);
+      if (arg.choices !== undefined) argument.choices(arg.choices);
+      cmd.addArgument(argument);
+    }
     for (const flag of spec.flags) cmd.addOption(option(flag));
     cmd.action(async (...params: unknown[]) => {
       // commander passes the arguments, then the options, then the command itself.
@@ -126,21 +148,6 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       }
       setOutcome(await run(context(cmd), args, opts));
     });
-  };
-
-  // Upstream's verbs (`contrast set`) first, in their workflow order, then the groups.
-  for (const { spec, run } of REGISTERED) {
-    if (spec.path.length === 1) register(program, spec.path[0], spec, run);
-  }
-  for (const group of GROUPS) {
-    const parent = program
-      .command(group.name)
-      .description(group.summary)
-      .allowExcessArguments()
-      .action((_opts: unknown, cmd: Command) => helpOrUnknown(cmd));
-    for (const { spec, run } of REGISTERED) {
-      if (spec.path.length === 2 && spec.path[0] === group.name) register(parent, spec.path[1], spec, run);
-    }
   }
   // Subcommands inherit exitOverride and configureOutput from their parent when created.
   return program;

@@ -1,5 +1,13 @@
 import { KubeError } from "./errors.js";
-import { isRecord, type JsonRecord, type PodTemplate, podMetadataPath, podTemplates } from "./workloads.js";
+import {
+  isRecord,
+  type JsonRecord,
+  type KubeObject,
+  kubeObjects,
+  type PodTemplate,
+  podMetadataPath,
+  podTemplates,
+} from "./workloads.js";
 import { pathKeys, type YamlDocument, type YamlEdit } from "./yaml.js";
 
 /**
@@ -143,7 +151,7 @@ export function addSidecar(
  * copy, so that the new value holds exactly what the edits write (podTemplates fills in missing
  * metadata on the copy it reads, which the text would not have).
  */
-function mutate(doc: YamlDocument, plan: (root: unknown) => YamlEdit[][]): YamlDocument {
+export function mutate(doc: YamlDocument, plan: (root: unknown) => YamlEdit[][]): YamlDocument {
   if (doc.preamble === true || !isRecord(doc.value)) return doc;
   const edits = plan(structuredClone(doc.value)).flat();
   if (edits.length === 0) return doc;
@@ -163,7 +171,8 @@ function applyToValue(root: JsonRecord, e: YamlEdit): void {
   }
   if (e.remove === true) {
     const parent = getIn(root, parentPath);
-    if (isRecord(parent)) delete parent[last as string];
+    if (Array.isArray(parent) && typeof last === "number") parent.splice(last, 1);
+    else if (isRecord(parent)) delete parent[last as string];
     return;
   }
   setIn(root, e.path, structuredClone(e.value));
@@ -202,20 +211,15 @@ function setIn(root: JsonRecord, path: readonly (string | number)[], value: unkn
   }
 }
 
-function podTargets(root: unknown, selector: PodSelector): PodTemplate[] {
+export function podTargets(root: unknown, selector: PodSelector): PodTemplate[] {
   return podTemplates(root).filter(
     (t) => selector.workload === undefined || (t.name || t.generateName || "") === selector.workload,
   );
 }
 
 /** Every object of the document (the items of a List) with its key path. */
-function objectTargets(root: unknown, selector: PodSelector): { object: JsonRecord; path: (string | number)[] }[] {
-  if (!isRecord(root)) return [];
-  const items =
-    root.kind === "List" && Array.isArray(root.items)
-      ? root.items.flatMap((item, i) => (isRecord(item) ? [{ object: item, path: ["items", i] }] : []))
-      : [{ object: root, path: [] }];
-  return items.filter(({ object }) => {
+function objectTargets(root: unknown, selector: PodSelector): KubeObject[] {
+  return kubeObjects(root).filter(({ object }) => {
     if (selector.workload === undefined) return true;
     const meta = isRecord(object.metadata) ? object.metadata : {};
     return (meta.name || meta.generateName || "") === selector.workload;
@@ -245,7 +249,7 @@ function isJson(v: unknown): boolean {
   return Object.values(v).every(isJson);
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);
 }
 

@@ -45,10 +45,34 @@ export function isWorkloadKind(kind: unknown): kind is WorkloadKind {
   return typeof kind === "string" && (WORKLOAD_KINDS as readonly string[]).includes(kind);
 }
 
+/**
+ * `v1/List` and the typed lists (`DeploymentList`, `PodList`, ...) that `kubectl get -o yaml`
+ * writes: their items are objects of their own. An edited item stays inside its List.
+ */
+export function isListKind(kind: unknown): boolean {
+  return typeof kind === "string" && /^(?:[A-Z][A-Za-z0-9]*)?List$/.test(kind);
+}
+
+/** One object of a document: the document itself, or an item of a List, with its key path. */
+export interface KubeObject {
+  readonly object: JsonRecord;
+  /** Keys from the document's root to the object: [] at top level, ["items", 3] in a List. */
+  readonly path: readonly (string | number)[];
+}
+
+/** The objects of one parsed document, Lists (nested ones too) unwrapped, in document order. */
+export function kubeObjects(doc: unknown, path: readonly (string | number)[] = []): KubeObject[] {
+  if (!isRecord(doc)) return [];
+  if (isListKind(doc.kind) && Array.isArray(doc.items)) {
+    return doc.items.flatMap((item, i) => kubeObjects(item, [...path, "items", i]));
+  }
+  return [{ object: doc, path }];
+}
+
 /** The pod templates of one parsed document (a List yields the templates of its items). */
 export function podTemplates(doc: unknown, itemPath = ""): PodTemplate[] {
   if (!isRecord(doc)) return [];
-  if (doc.kind === "List" && Array.isArray(doc.items)) {
+  if (isListKind(doc.kind) && Array.isArray(doc.items)) {
     return doc.items.flatMap((item, i) => podTemplates(item, `${itemPath}items[${i}].`));
   }
   if (!isWorkloadKind(doc.kind)) return [];

@@ -1,6 +1,6 @@
 const CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 const KINDS = new Set(["input", "crypto", "policy", "io", "internal"]);
-const SEVERITIES = new Set(["error", "warning", "expected-missing"]);
+const SEVERITIES = new Set(["error", "warning", "expected-missing", "info"]);
 
 /** Whether `code` falls under `prefix`: a word prefix ending in "_", or the whole code. */
 export function hasPrefix(code, prefix) {

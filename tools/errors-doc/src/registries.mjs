@@ -4,7 +4,7 @@ import { ATLS_ERROR_CODES } from "@contrast/atls";
 import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { COORDINATOR_ERROR_CODES } from "@contrast/coordinator";
 import { CORE_ERROR_CODES } from "@contrast/core";
-import { KUBE_ERROR_CODES } from "@contrast/kube";
+import { KUBE_ERROR_CODES, KUBE_FINDING_CODES } from "@contrast/kube";
 import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES } from "@contrast/oci";
@@ -63,7 +63,7 @@ export const REGISTRIES = [
     codes: ATTESTATION_ERROR_CODES,
   },
   { package: "@contrast/rego", prefixes: ["REGO_"], codes: REGO_ERROR_CODES, findings: REGO_FINDING_CODES },
-  { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES },
+  { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES, findings: KUBE_FINDING_CODES },
   {
     package: "@contrast/oci",
     prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],

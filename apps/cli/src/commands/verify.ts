@@ -1,5 +1,5 @@
-import { bytesEqual, sha256Hex } from "@contrast/core";
 import { join } from "node:path";
+import { bytesEqual, sha256Hex } from "@contrast/core";
 import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { cliError } from "../coordinator/errors.js";

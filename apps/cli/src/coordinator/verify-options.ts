@@ -1,7 +1,7 @@
 import type { AtlsVerifyOptions } from "@contrast/atls";
 import { CollateralStore, kdsCrlUrl } from "@contrast/attestation";
 import { type Clock, ContrastError, type Logger } from "@contrast/core";
-import type { ManifestIssue, Manifest } from "@contrast/manifest";
+import type { Manifest, ManifestIssue } from "@contrast/manifest";
 
 export interface CoordinatorVerifyInput {
   readonly manifest: Manifest;

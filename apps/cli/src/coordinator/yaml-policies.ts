@@ -1,8 +1,8 @@
 import { readdir, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { ContrastError, fromUtf8, sha256Hex, utf8 } from "@contrast/core";
-import { initdataPolicyHash, parseYamlDocuments, policyOfAnnotations } from "@contrast/policy";
 import { podTemplates, runtimeClassName } from "@contrast/kube";
+import { initdataPolicyHash, parseYamlDocuments, policyOfAnnotations } from "@contrast/policy";
 import { readBounded } from "../files.js";
 
 const YAML_MAX_BYTES = 64 * 1024 * 1024;
