@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { bytesEqual, sha256Hex } from "@contrast/core";
+import { bytesEqual, sha256Hex, toHex } from "@contrast/core";
 import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
 import { cliError } from "../coordinator/errors.js";
@@ -45,7 +45,7 @@ export async function verify(ctx: Context, opts: VerifyOptions): Promise<Outcome
   const transitionHash = res.LatestTransition?.TransitionHash;
   if (transitionHash !== undefined && transitionHash.length > 0) {
     latestTransition = join(dir, "latest-transition");
-    await writeFileAtomically(latestTransition, Buffer.from(transitionHash).toString("hex"), 0o644);
+    await writeFileAtomically(latestTransition, toHex(transitionHash), 0o644);
   }
   out.info(`Wrote the Coordinator's CAs, ${manifests.length} manifest(s) and ${policies.length} policies to ${dir}`);
 

@@ -58,7 +58,7 @@ export async function callCoordinator<T>(
     let reason: ContrastError;
     try {
       const remaining = Math.max(1000, end - options.clock.now().getTime());
-      return await call(client, new Date(Date.now() + remaining));
+      return await call(client, new Date(options.clock.now().getTime() + remaining));
     } catch (e) {
       const err = ContrastError.from(e);
       const handshake = credentials.lastError();

@@ -54,7 +54,7 @@ export function expectedCoordinatorPolicyHashes(manifest: Manifest, flag: string
   for (const [hash, entry] of manifest.Policies ?? new Map()) {
     if (entry.Role === "coordinator") hashes.add(hash.toLowerCase());
   }
-  if (hashes.size === 0 || (missing.length > 0 && hashes.size === 0)) {
+  if (hashes.size === 0) {
     throw cliError(
       "CLI_COORDINATOR_POLICY_HASH_UNKNOWN",
       tees.length === 0

@@ -64,9 +64,7 @@ export async function withCoordinator<T>(
     return await callCoordinator(
       {
         address: session.address,
-        verify: {
-          ...session.verify,
-        },
+        verify: session.verify,
         clientKey,
         random: cryptoRandom,
         timeoutMs: session.timeoutMs,
