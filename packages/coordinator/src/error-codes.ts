@@ -192,7 +192,7 @@ export const COORDINATOR_ERROR_CODES = [
     code: "COORDINATOR_POLICY_NOT_IN_MANIFEST",
     kind: "policy",
     meaning: "The attested policy hash (HOST_DATA / MRCONFIGID) is not in the current manifest.",
-    hint: "Regenerate the workload's policy and run `contrast set` with a manifest that lists it.",
+    hint: "Run `contrast generate` and `contrast set` again, so that the manifest lists this workload's policy.",
   },
   {
     code: "COORDINATOR_PEER_NOT_COORDINATOR",

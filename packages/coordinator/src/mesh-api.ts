@@ -161,7 +161,7 @@ async function attest(
         "COORDINATOR_POLICY_NOT_IN_MANIFEST",
         `policy hash ${policyHash} not found in manifest`,
         {
-          hint: "Regenerate the workload's policy and run `contrast set` with a manifest that lists it.",
+          hint: "Run `contrast generate` and `contrast set` again, so that the manifest lists this workload's policy.",
           details: { policyHash },
         },
       );
