@@ -10,6 +10,7 @@ import {
   parseManifest,
   SIM_COORDINATOR_POLICY_HASH,
   SIM_COORDINATOR_POLICY_LABEL,
+  serializeManifest,
   simReferenceValues,
 } from "@contrast/manifest";
 import { encodeEcPrivateKey, encodeSeedShareOwnerKey } from "@contrast/mesh-pki";
@@ -197,6 +198,21 @@ describe("contrast set, failing before the manifest is sent", () => {
       { cwd: dir },
     );
     expect(JSON.parse(unfilled.stdout).error.code).toBe("REFERENCE_VALUES_INVALID");
+  });
+
+  it("on hardware without --coordinator-policy-hash: this build has no default to expect", async () => {
+    const dir = tempDir();
+    const snp = parseManifest(readFileSync(`${MANIFESTS}/v1.5-metal-qemu-snp.json`)).manifest as Manifest;
+    writeFileSync(`${dir}/manifest.json`, serializeManifest({ ...snp, Policies: new Map() }));
+    const r = await cli(["set", "-c", "127.0.0.1:1", "-o", "json"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe("CLI_COORDINATOR_POLICY_HASH_UNKNOWN");
+    // Named, it is expected (and the unreachable port is tried).
+    const named = await cli(
+      ["set", "-c", "127.0.0.1:1", "--coordinator-policy-hash", "ab".repeat(32), "--timeout", "0.5", "-o", "json"],
+      { cwd: dir },
+    );
+    expect(JSON.parse(named.stdout).error.code).toBe("CLI_COORDINATOR_UNREACHABLE");
   });
 
   it("with a key of the wrong type, or a named key file that does not exist", async () => {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, deploy, killCoordinator } from "./e2e-harness.js";
-import { tempDir } from "./helpers.js";
+import { runBundle, tempDir } from "./helpers.js";
 
 let a: Deployment;
 let b: Deployment;
@@ -34,6 +34,14 @@ describe("contrast verify", () => {
       expect(hash).toBe(createHash("sha256").update(readFileSync(p)).digest("hex"));
     }
     expect(readFileSync(join(dir, "latest-transition"), "utf8")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("looks up manifest.json and writes verify/ in --workspace-dir", () => {
+    const elsewhere = tempDir();
+    const r = runBundle(elsewhere, ["--workspace-dir", a.ws, "verify", "-c", a.coordinator.address, "-o", "json"]);
+    expect(r.status, r.stdout).toBe(0);
+    expect(json(r).directory).toBe(join(a.ws, "verify"));
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it("exits 2 when the active manifest is not the local one (another manifest, same platform)", () => {
