@@ -291,6 +291,33 @@ describe("contrast generate: every workload kind and annotation form", () => {
     expect(manifestOf(dir).WorkloadOwnerKeyDigests).toHaveLength(1);
   });
 
+  it("on a terminal: a progress line while the RSA key is made, symbols; piped: plain lines, no escapes", async () => {
+    const fresh = () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, "app.yaml"), EVERY_KIND);
+      writeFileSync(join(dir, "images.json"), imageMetadata([IMAGE, INITIALIZER, SERVICE_MESH]));
+      return dir;
+    };
+    const args = ["generate", "--reference-values", "metal-qemu-snp", "--image-metadata", "images.json", "app.yaml"];
+    const tty = await cli(args, { cwd: fresh(), tty: true });
+    expect(tty.status).toBe(0);
+    expect(tty.stderr).toContain("\r\x1b[2KGenerating an RSA-4096 seed share owner key");
+    expect(tty.stdout).toContain("✔ Updated manifest");
+    const dir = fresh();
+    const piped = await cli([...args, "-o", "json"], { cwd: dir });
+    expect(piped.stderr).not.toContain("\x1b");
+    const doc = JSON.parse(piped.stdout) as { files: { created: string[]; written: string[] } };
+    expect(doc.files.created.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      "layers-cache.json",
+      "rules.rego",
+      "seedshare-owner.pem",
+      "settings.json",
+      "workload-owner.pem",
+    ]);
+    expect(doc.files.written.map((f) => f.slice(dir.length + 1))).toEqual(["app.yaml", "manifest.json"]);
+    expect(readFileSync(join(dir, "seedshare-owner.pem"), "utf8")).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+  }, 60_000);
+
   it("--workspace-dir places the default files there; --output-file leaves the input alone", async () => {
     const dir = workspace();
     const ws = join(dir, "ws");
@@ -298,11 +325,32 @@ describe("contrast generate: every workload kind and annotation form", () => {
     mkdirSync(ws);
     withKeys(ws);
     const input = readFileSync(join(dir, "app.yaml"), "utf8");
-    const r = await generate(dir, "--workspace-dir", "ws", "--output-file", "out.yaml");
+    const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop # no confidential pod here\n";
+    writeFileSync(join(dir, "ns.yaml"), ns);
+    const r = await cli(
+      [
+        "generate",
+        "--reference-values",
+        "metal-qemu-tdx",
+        "--image-metadata",
+        "images.json",
+        "--workspace-dir",
+        "ws",
+        "--output-file",
+        "out.yaml",
+        "app.yaml",
+        "ns.yaml",
+      ],
+      { cwd: dir },
+    );
     expect(r.stderr).not.toContain("Error");
     expect(r.status).toBe(0);
     expect(readFileSync(join(dir, "app.yaml"), "utf8")).toBe(input);
-    expect(readFileSync(join(dir, "out.yaml"), "utf8")).toContain("contrast-initializer");
+    const out = readFileSync(join(dir, "out.yaml"), "utf8");
+    expect(out).toContain("contrast-initializer");
+    // The whole deployment in one file: the file without confidential workloads too, unchanged.
+    expect(out.endsWith(`---\n${ns}`)).toBe(true);
+    expect(readFileSync(join(dir, "ns.yaml"), "utf8")).toBe(ns);
     expect(readdirSync(ws).sort()).toEqual([
       "layers-cache.json",
       "manifest.json",
@@ -357,6 +405,48 @@ spec:
     expect(JSON.parse(strict.stdout).error).toBeUndefined();
     expect(strict.status).toBe(0);
     expect(readFileSync(join(ok, "app.yaml"), "utf8")).not.toContain(INITIALIZER);
+  });
+});
+
+describe("contrast generate: helm template output", () => {
+  it("keeps the `# Source:` comments, empty documents and untouched documents byte for byte", async () => {
+    // Shaped like `helm template` output (written by hand): a leading `---`, `# Source:` lines,
+    // an empty document from a template that rendered nothing.
+    const helm = `---
+# Source: shop/templates/serviceaccount.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: shop
+---
+# Source: shop/templates/optional.yaml
+---
+# Source: shop/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  labels:
+    helm.sh/chart: shop-0.1.0 # chart label
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: shop
+          image: ${IMAGE}
+`;
+    const dir = workspace(helm);
+    const r = await generate(dir);
+    expect(r.status).toBe(0);
+    const out = readFileSync(join(dir, "app.yaml"), "utf8");
+    expect(out.startsWith(helm.slice(0, helm.indexOf("# Source: shop/templates/deployment.yaml")))).toBe(true);
+    expect(out).toContain("# Source: shop/templates/deployment.yaml\n");
+    expect(out).toContain("helm.sh/chart: shop-0.1.0 # chart label");
+    expect(out).toContain("contrast-initializer");
+    expect(Object.values(manifestOf(dir).Policies).map((p) => p.WorkloadSecretID)).toEqual([
+      "apps/v1/Deployment/default/shop",
+    ]);
   });
 });
 
@@ -435,12 +525,30 @@ describe("contrast generate: bad input gets a code and a hint", () => {
       cwd: dir,
     });
     expect(JSON.parse(unknown.stdout).error.code).toBe("PLATFORM_UNKNOWN");
+    await fails(dir, ["missing.yaml"], "CLI_PATH_NOT_FOUND");
     const empty = tempDir();
     const r = await cli(["generate", "--reference-values", "sim", empty, "-o", "json"], { cwd: empty });
     expect(JSON.parse(r.stdout).error.code).toBe("POLICY_NO_INPUT");
     writeFileSync(join(empty, "svc.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n");
     const plain = await cli(["generate", "--reference-values", "sim", empty, "-o", "json"], { cwd: empty });
     expect(JSON.parse(plain.stdout).error.code).toBe("CLI_GENERATE_NO_CONFIDENTIAL_WORKLOAD");
+  });
+
+  it("a named owner key that does not exist, when more than one is named (nothing is created then)", async () => {
+    const dir = workspace();
+    await fails(dir, ["-w", "workload-owner.pem", "-w", "missing.pem"], "CLI_KEY_FILE_MISSING");
+    expect(existsSync(join(dir, "missing.pem"))).toBe(false);
+  });
+
+  it("--reference-values sim without a sim directory to use", async () => {
+    const dir = workspace();
+    // In-process with an environment that has neither CONTRAST_SIM_DIR nor XDG_STATE_HOME nor HOME.
+    const r = await cli(
+      ["generate", "--reference-values", "sim", "--image-metadata", "images.json", "app.yaml", "-o", "json"],
+      { cwd: dir, env: { NO_COLOR: "1" } },
+    );
+    expect(JSON.parse(r.stdout).error.code).toBe("CLI_SIM_DIR_UNSET");
+    expect(r.status).toBe(1);
   });
 
   it("an existing manifest with errors is not overwritten", async () => {

@@ -81,6 +81,13 @@ export const KUBE_FINDING_CODES = [
     hint: "Set the annotation to a decimal port between 1 and 65535, as a quoted string.",
   },
   {
+    code: "KUBE_MESH_ADMIN_PORT_UNREACHABLE",
+    severities: ["warning"],
+    meaning:
+      "A service-mesh admin port that the ingress annotation does not exclude from TLS: only mesh peers with a client certificate reach it.",
+    hint: "Add ##admin#<port>#true to the contrast.edgeless.systems/servicemesh-ingress annotation.",
+  },
+  {
     code: "KUBE_MESH_ANNOTATION_MISPLACED",
     severities: ["warning"],
     meaning:

@@ -3,6 +3,7 @@ import { KubeError } from "./errors.js";
 import { applyImageReplacements } from "./image-replacements.js";
 import { parseAdminPort } from "./mesh-config.js";
 import { mutate, podTargets, sameJson } from "./mutations.js";
+import { isContrastRuntimeClass } from "./runtime-class.js";
 import { isRecord, type JsonRecord, type PodTemplate, runtimeClassName } from "./workloads.js";
 import { pathKeys, type YamlDocument, type YamlEdit } from "./yaml.js";
 
@@ -17,20 +18,7 @@ export const SERVICE_MESH_NAME = "contrast-service-mesh";
 export const SECRETS_VOLUME = "contrast-secrets";
 export const SECRETS_MOUNT_PATH = "/contrast";
 
-/** The runtime class users write; generate turns it into the versioned handler. */
-export const RUNTIME_CLASS_PLACEHOLDER = "contrast-cc";
-/** AKS's own confidential runtime class, which generate also turns into the handler. */
-export const AKS_RUNTIME_CLASS = "kata-cc-isolation";
-
-/**
- * True for the runtime classes generate treats as Contrast's: `contrast-cc` and every versioned
- * handler (`contrast-cc-<platform>-<hash>`), and AKS's `kata-cc-isolation`, which the runtime
- * class rewrite turns into the handler. Upstream injects only for `contrast-cc*`, so a
- * `kata-cc-isolation` pod got its initializer on the second run; docs/deviations.md.
- */
-export function isContrastRuntimeClass(name: string): boolean {
-  return name.startsWith(RUNTIME_CLASS_PLACEHOLDER) || name === AKS_RUNTIME_CLASS;
-}
+export { AKS_RUNTIME_CLASS, isContrastRuntimeClass, RUNTIME_CLASS_PLACEHOLDER } from "./runtime-class.js";
 
 export interface InitializerOptions {
   /** The initializer image, e.g. ghcr.io/edgelesssys/contrast/initializer:v1.5.1@sha256:... */
@@ -137,14 +125,15 @@ export function injectInitializer(doc: YamlDocument, options: InitializerOptions
  * Injects the service-mesh sidecar (§2.2.2) into every Contrast pod whose object carries at least
  * one of the `servicemesh-ingress`, `servicemesh-egress`, `servicemesh-admin-interface-port`
  * annotations (present counts, even empty): the last init container `contrast-service-mesh`,
- * a native sidecar configured from those annotations. The ingress and egress values are passed
- * through as they are: check them first with `validateMeshAnnotations`.
+ * a native sidecar configured from those annotations. The Coordinator (pod-role coordinator) is
+ * skipped. The ingress and egress values are passed through as they are: check them first with
+ * `validateMeshAnnotations`.
  */
 export function injectServiceMesh(doc: YamlDocument, options: ServiceMeshOptions): YamlDocument {
   checkImage(options.image, "service mesh");
   return mutate(doc, (root) =>
     podTargets(root, {}).map((t) => {
-      if (!isContrastPod(t)) return [];
+      if (!isContrastPod(t) || isCoordinator(t)) return [];
       const meta = t.objectMetadata;
       const ingress = annotation(meta, CONTRAST_ANNOTATIONS.meshIngress);
       const egress = annotation(meta, CONTRAST_ANNOTATIONS.meshEgress);

@@ -1,8 +1,9 @@
 import { GPU_ANNOTATIONS } from "./annotations.js";
 import type { Finding, ResourceRef, YamlFile } from "./findings.js";
-import { INITIALIZER_NAME, isContrastRuntimeClass, SERVICE_MESH_NAME } from "./injection.js";
+import { INITIALIZER_NAME, SERVICE_MESH_NAME } from "./injection.js";
 import { MIB, parseQuantity } from "./quantity.js";
 import { sourcedObjects } from "./resources.js";
+import { isContrastRuntimeClass } from "./runtime-class.js";
 import { isRecord, type JsonRecord, type PodTemplate, podTemplates, runtimeClassName } from "./workloads.js";
 
 /**

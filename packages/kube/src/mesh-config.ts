@@ -1,7 +1,15 @@
 import { CONTRAST_ANNOTATIONS } from "./annotations.js";
 import type { Finding, YamlFile } from "./findings.js";
 import { sourcedObjects } from "./resources.js";
-import { isRecord, isWorkloadKind, podMetadataOf } from "./workloads.js";
+import { isContrastRuntimeClass } from "./runtime-class.js";
+import {
+  isRecord,
+  isWorkloadKind,
+  type JsonRecord,
+  podMetadataOf,
+  podTemplates,
+  runtimeClassName,
+} from "./workloads.js";
 
 /**
  * The service-mesh annotation grammars (reference §2.2.2), checked here before the sidecar is
@@ -217,7 +225,7 @@ const MESH_KEYS = [
 export function validateMeshAnnotations(files: YamlFile | readonly YamlFile[]): Finding[] {
   const findings: Finding[] = [];
   for (const { object, ref } of sourcedObjects(Array.isArray(files) ? files : [files as YamlFile])) {
-    if (!isWorkloadKind(object.kind)) continue;
+    if (!isWorkloadKind(object.kind) || !runsInContrast(object)) continue;
     const meta = isRecord(object.metadata) ? object.metadata : {};
     const annotations = isRecord(meta.annotations) ? meta.annotations : {};
     // Upstream reads the object's own annotations; on a template they silently do nothing.
@@ -283,8 +291,35 @@ export function validateMeshAnnotations(files: YamlFile | readonly YamlFile[]): 
         });
       }
     }
+    const admin = annotations[CONTRAST_ANNOTATIONS.meshAdminPort];
+    const ingress = annotations[CONTRAST_ANNOTATIONS.meshIngress];
+    const adminPort = typeof admin === "string" ? parseAdminPort(admin) : undefined;
+    if (adminPort !== undefined) {
+      const plain = typeof ingress === "string" ? parseIngressConfig(ingress).entries : [];
+      if (!plain.some((e) => e.port === adminPort && e.disableTLS)) {
+        findings.push({
+          code: "KUBE_MESH_ADMIN_PORT_UNREACHABLE",
+          severity: "warning",
+          message: `the admin interface on port ${adminPort} is not excluded from TLS in ${CONTRAST_ANNOTATIONS.meshIngress}: only mesh peers with a client certificate reach it`,
+          hint: `Add ##admin#${adminPort}#true to the ${CONTRAST_ANNOTATIONS.meshIngress} annotation to reach the admin interface (metrics) without TLS.`,
+          resource: ref,
+          annotation: CONTRAST_ANNOTATIONS.meshAdminPort,
+          entry: admin as string,
+        });
+      }
+    }
   }
   return findings;
+}
+
+/** True when some pod of the workload has a Contrast runtime class, or it cannot be told. */
+function runsInContrast(object: JsonRecord): boolean {
+  try {
+    return podTemplates(object).some((t) => isContrastRuntimeClass(runtimeClassName(t.spec)));
+  } catch {
+    // A malformed workload fails elsewhere with its own error; its annotations are still checked.
+    return true;
+  }
 }
 
 const HINTS = {

@@ -38,7 +38,8 @@ const MESH: Record<string, Record<string, string>> = {
     [CONTRAST_ANNOTATIONS.meshEgress]: "emoji#127.137.0.1:8081#emoji-svc:8080##voting#127.137.0.2:8081#voting-svc:8080",
   },
   emoji: { [CONTRAST_ANNOTATIONS.meshIngress]: "" },
-  voting: { [CONTRAST_ANNOTATIONS.meshIngress]: "", [CONTRAST_ANNOTATIONS.meshAdminPort]: "9901" },
+  // The admin interface (Envoy's metrics) excluded from TLS, as upstream's docs advise.
+  voting: { [CONTRAST_ANNOTATIONS.meshIngress]: "admin#9901#true", [CONTRAST_ANNOTATIONS.meshAdminPort]: "9901" },
 };
 
 /** What the user writes before running generate. */

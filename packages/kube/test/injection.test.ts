@@ -223,6 +223,15 @@ describe("injectServiceMesh", () => {
     expect(sidecar.ports !== undefined).toBe(ports);
   });
 
+  it("skips the Coordinator (pod-role coordinator), as upstream's generate does", () => {
+    const coordinator = workload("StatefulSet", "coordinator", POD_SPEC, MESH) as {
+      spec: { template: { metadata: JsonRecord } };
+    };
+    coordinator.spec.template.metadata.annotations = { "contrast.edgeless.systems/pod-role": "coordinator" };
+    const doc = one(yaml(coordinator));
+    expect(injectServiceMesh(doc, { image: MESH_IMAGE })).toBe(doc);
+  });
+
   it("needs an annotation on the object: none, or only on the pod template, injects nothing", () => {
     const plain = one(yaml(workload("Deployment", "d")));
     expect(injectServiceMesh(plain, { image: MESH_IMAGE })).toBe(plain);

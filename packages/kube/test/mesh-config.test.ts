@@ -239,13 +239,13 @@ describe("validateMeshAnnotations", () => {
     ).toEqual([
       ["KUBE_MESH_INGRESS_INVALID", "a.yml", 1, "Deployment", "web", "", "bad#x#true"],
       ["KUBE_MESH_EGRESS_INVALID", "a.yml", 1, "Deployment", "web", "", "emoji#10.0.0.1:8081#emoji-svc:8080"],
+      ["KUBE_MESH_ADMIN_PORT_UNREACHABLE", "a.yml", 2, "Pod", "fine", "", "9901"],
       ["KUBE_MESH_ADMIN_PORT_INVALID", "b.yml", 0, "StatefulSet", "db", "items[0]", "admin"],
       ["KUBE_MESH_EGRESS_INVALID", "b.yml", 0, "CronJob", "cron", "items[1]", "x#127.0.0.1:1#y"],
       ["KUBE_MESH_EGRESS_INVALID", "b.yml", 0, "CronJob", "cron", "items[1]", "z"],
     ]);
-    expect(findings.every((f) => f.severity === "error" && f.hint !== "" && f.resource.namespace === "shop")).toBe(
-      true,
-    );
+    expect(findings.map((f) => f.severity)).toEqual(["error", "error", "warning", "error", "error", "error"]);
+    expect(findings.every((f) => f.hint !== "" && f.resource.namespace === "shop")).toBe(true);
     expect(formatFinding(findings[0] as (typeof findings)[number])).toBe(
       `a.yml:${a.documents[1]?.line} (document 1) Deployment shop/web: ${INGRESS}: port "x" is not a port number (1-65535)`,
     );
@@ -255,7 +255,7 @@ describe("validateMeshAnnotations", () => {
     const unquoted = {
       source: "u.yml",
       documents: parseYamlDocuments(
-        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    ${ADMIN}: 9901\nspec:\n  containers: []\n`,
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    ${ADMIN}: 9901\nspec:\n  runtimeClassName: contrast-cc\n  containers: []\n`,
         "u.yml",
       ),
     };
@@ -267,6 +267,18 @@ describe("validateMeshAnnotations", () => {
       ["KUBE_MESH_ANNOTATION_MISPLACED", "warning", "d"],
     ]);
     expect(findings[0]?.message).toMatch(/must be a string, not number/);
+  });
+
+  it("skips workloads outside Contrast, and warns about an admin port that needs a client certificate", () => {
+    const runc = file("r.yml", [workload("Pod", "p", { ...POD_SPEC, runtimeClassName: "runc" }, { [INGRESS]: "bad" })]);
+    expect(validateMeshAnnotations(runc)).toEqual([]);
+    const admin = (ingress: string) =>
+      file("a.yml", [workload("Pod", "p", POD_SPEC, { [INGRESS]: ingress, [ADMIN]: "9901" })]);
+    expect(validateMeshAnnotations(admin("web#8080#false")).map((f) => [f.code, f.severity])).toEqual([
+      ["KUBE_MESH_ADMIN_PORT_UNREACHABLE", "warning"],
+    ]);
+    expect(validateMeshAnnotations(admin("web#8080#false##admin#9901#false"))).toHaveLength(1);
+    expect(validateMeshAnnotations(admin("web#8080#false##admin#9901#true"))).toEqual([]);
   });
 
   it("finds nothing in correct input (emojivoto-style annotations)", () => {

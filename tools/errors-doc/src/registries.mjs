@@ -10,6 +10,7 @@ import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { IMAGE_ERROR_CODES } from "@contrast/oci";
 import { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from "@contrast/policy";
 import { REGO_ERROR_CODES, REGO_FINDING_CODES } from "@contrast/rego";
+import { WORKLOAD_ERROR_CODES } from "@contrast/workload";
 import { X509_ERROR_CODES } from "@contrast/x509";
 import { transformSync } from "esbuild";
 
@@ -97,6 +98,7 @@ export const REGISTRIES = [
     prefixes: ["HISTORY_", "COORDINATOR_"],
     codes: COORDINATOR_ERROR_CODES,
   },
+  { package: "@contrast/workload", prefixes: ["INITIALIZER_"], codes: WORKLOAD_ERROR_CODES },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.

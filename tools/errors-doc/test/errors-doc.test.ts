@@ -50,6 +50,7 @@ describe("error registries", () => {
       "@contrast/api",
       "@contrast/atls",
       "@contrast/coordinator",
+      "@contrast/workload",
       "@contrast/cli",
       "@contrast/coordinator-app",
     ]);
@@ -168,6 +169,7 @@ describe("error registries", () => {
       "@contrast/api": "packages/api/src",
       "@contrast/atls": "packages/atls/src",
       "@contrast/coordinator": "packages/coordinator/src",
+      "@contrast/workload": "packages/workload/src",
       "@contrast/cli": "apps/cli/src",
       "@contrast/coordinator-app": "apps/coordinator/src",
     };

@@ -15,6 +15,7 @@ export const ALLOWED_EDGES = {
   atls: ["core", "x509", "attestation", "manifest"],
   api: ["core"],
   coordinator: ["core", "api", "atls", "mesh-pki", "manifest", "policy", "attestation", "x509"],
+  workload: ["core", "api", "atls"],
 };
 
 export const SCOPE = "@contrast/";

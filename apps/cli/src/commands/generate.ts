@@ -40,7 +40,7 @@ import {
   seedShareOwnerHexOfFile,
   workloadOwnerDigestOfFile,
 } from "../generate/owner-keys.js";
-import { findingDetails, type PatchedFile, patchFiles } from "../generate/patch.js";
+import { copyFile, findingDetails, type PatchedFile, patchFiles } from "../generate/patch.js";
 import {
   buildPolicies,
   POD_ROLE_ANNOTATION,
@@ -194,7 +194,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
     ...patch.warnings,
     // On the patched documents: the policy annotations (tens of KiB each) would only slow parsing.
     ...lintWorkloads(
-      patched.map((f) => ({ source: f.path, documents: f.docs })),
+      patched.map((f) => copyFile({ source: f.path, documents: f.docs })),
       {
         podOverheadMiB: platform.podOverheadMiB,
         bareMetal: !platform.simulated && platform.id !== "aks-clh-snp",
@@ -209,7 +209,8 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
     else out.warn(`${formatFinding(f)}; ${f.hint}`, f.code, findingDetails(f));
   }
   if (opts.strict === true && blocking.length > 0) {
-    if (!out.json) out.problem(`--strict: ${blocking.length} workload warning(s); nothing was written`);
+    if (!out.json)
+      out.problem(`--strict: ${blocking.length} workload warning(s); the YAML and the manifest were not written`);
     return { ok: false, fields: { platform: platform.id, findings: blocking.map(findingJson) } };
   }
 
@@ -262,8 +263,12 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   // Write: the YAML (in place or --output-file), then the manifest.
   const rewrites: { file: string; text: string }[] = [];
   if (opts.outputFile !== undefined) {
-    const joined = generated
-      .map((g) => (g.yaml === "" || g.yaml.startsWith("---\n") ? g.yaml : `---\n${g.yaml}`))
+    // Every input, in order, so that the one file is the whole deployment: the patched files as
+    // generated, the others (Namespaces, Services without a confidential pod) as they are.
+    const byPath = new Map(generated.map((g) => [g.file.path, g.yaml]));
+    const joined = inputs
+      .map((f) => byPath.get(f.path) ?? f.text)
+      .map((y) => (y === "" || y.startsWith("---\n") ? y : `---\n${y.endsWith("\n") || y === "" ? y : `${y}\n`}`))
       .join("");
     rewrites.push({ file: resolvePath(ctx, opts.outputFile, opts.outputFile), text: joined });
   } else {

@@ -35,7 +35,9 @@ export interface PatchResult {
  */
 export function patchFiles(inputs: readonly { path: string; text: string }[], opts: PatchOptions): PatchResult {
   const parsed: YamlFile[] = inputs.map((f) => ({ source: f.path, documents: parseYamlDocuments(f.text, f.path) }));
-  const findings = opts.serviceMesh === undefined ? [] : validateMeshAnnotations(parsed);
+  // On copies: reading pod templates fills in missing metadata in the values it is given, and a
+  // value that no longer matches its text would make the serialiser drop the comments.
+  const findings = opts.serviceMesh === undefined ? [] : validateMeshAnnotations(parsed.map(copyFile));
   const errors: { message: string; code: string; details: Record<string, unknown> }[] = findings
     .filter((f) => f.severity === "error")
     .map((f) => ({ message: formatFinding(f), code: f.code, details: findingDetails(f) }));
@@ -73,6 +75,11 @@ export function patchFiles(inputs: readonly { path: string; text: string }[], op
     );
   }
   return { files, warnings: findings.filter((f) => f.severity !== "error") };
+}
+
+/** A file whose document values can be read by functions that fill in defaults. */
+export function copyFile(file: YamlFile): YamlFile {
+  return { source: file.source, documents: file.documents.map((d) => ({ ...d, value: structuredClone(d.value) })) };
 }
 
 /** A finding's structured fields, for the JSON document. */
