@@ -34,6 +34,10 @@ const BODIES: Readonly<Record<string, Body>> = {
   completion: async (ctx, [shell]) => (await import("./commands/completion.js")).completion(ctx, shell as string),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
+  set: async (ctx, [paths], opts) =>
+    (await import("./commands/set.js")).set(ctx, (paths as string[] | undefined) ?? [], opts),
+  verify: async (ctx, _args, opts) => (await import("./commands/verify.js")).verify(ctx, opts),
+  recover: async (ctx, _args, opts) => (await import("./commands/recover.js")).recover(ctx, opts),
 };
 
 /** The spec and body of every command, in help order. */
