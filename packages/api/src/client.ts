@@ -1,6 +1,7 @@
 import type { DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { ApiError } from "./error.js";
 import { fromGrpcError } from "./grpc-error.js";
 import { grpcServiceDefinition } from "./services.js";
 
@@ -23,7 +24,15 @@ export type ServiceClient<S extends DescService> = {
   [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
     ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
     : never;
-} & { close(): void };
+} & {
+  close(): void;
+  /**
+   * Resolves once the channel has a ready connection (connecting if it has none), so a caller
+   * can read that connection's properties (e.g. its TLS exporter) before the first call;
+   * API_UNAVAILABLE when none is ready by `deadline`.
+   */
+  waitForReady(deadline: Date): Promise<void>;
+};
 
 /**
  * A client of `service` at `address` (`host:port`, or `unix:/path`). Every call resolves with the
@@ -39,7 +48,16 @@ export function createServiceClient<S extends DescService>(
 ): ServiceClient<S> {
   const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name);
   const client = new Client(address, credentials, options);
-  const calls: Record<string, unknown> = { close: () => client.close() };
+  const calls: Record<string, unknown> = {
+    close: () => client.close(),
+    waitForReady: (deadline: Date) =>
+      new Promise<void>((resolve, reject) =>
+        client.waitForReady(deadline, (err) => {
+          if (err === undefined || err === null) resolve();
+          else reject(new ApiError("API_UNAVAILABLE", `no connection to ${address}: ${err.message}`, { cause: err }));
+        }),
+      ),
+  };
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const raw = (client as unknown as Record<string, UnaryCall | undefined>)[method.localName];

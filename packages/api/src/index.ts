@@ -6,6 +6,8 @@ export { type CallOptions, createServiceClient, type ServiceClient } from "./cli
 export { ApiError } from "./error.js";
 export { API_ERROR_CODES, type ApiErrorCode } from "./error-codes.js";
 export {
+  EvidenceBinding,
+  EvidenceBindingSchema,
   MeshAPI,
   type NewAttestationNonceRequest,
   NewAttestationNonceRequestSchema,
