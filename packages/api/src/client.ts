@@ -28,8 +28,9 @@ export type ServiceClient<S extends DescService> = {
   close(): void;
   /**
    * Resolves once the channel has a ready connection (connecting if it has none), so a caller
-   * can read that connection's properties (e.g. its TLS exporter) before the first call;
-   * API_UNAVAILABLE when none is ready by `deadline`.
+   * can read that connection's properties (e.g. its TLS exporter) before the first call.
+   * Fails as fast as a call does: API_UNAVAILABLE as soon as a connection attempt fails (not
+   * grpc-js's wait-for-ready, which waits out the deadline), API_DEADLINE_EXCEEDED at `deadline`.
    */
   waitForReady(deadline: Date): Promise<void>;
 };
@@ -50,13 +51,7 @@ export function createServiceClient<S extends DescService>(
   const client = new Client(address, credentials, options);
   const calls: Record<string, unknown> = {
     close: () => client.close(),
-    waitForReady: (deadline: Date) =>
-      new Promise<void>((resolve, reject) =>
-        client.waitForReady(deadline, (err) => {
-          if (err === undefined || err === null) resolve();
-          else reject(new ApiError("API_UNAVAILABLE", `no connection to ${address}: ${err.message}`, { cause: err }));
-        }),
-      ),
+    waitForReady: (deadline: Date) => connected(client, address, deadline),
   };
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
@@ -72,4 +67,26 @@ export function createServiceClient<S extends DescService>(
       });
   }
   return calls as ServiceClient<S>;
+}
+
+function connected(client: grpc.Client, address: string, deadline: Date): Promise<void> {
+  const channel = client.getChannel();
+  return new Promise<void>((resolve, reject) => {
+    const step = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) {
+        resolve();
+        return;
+      }
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+        reject(new ApiError("API_UNAVAILABLE", `no connection to ${address}`));
+        return;
+      }
+      channel.watchConnectivityState(state, deadline, (err) => {
+        if (err) reject(new ApiError("API_DEADLINE_EXCEEDED", `no connection to ${address} by the deadline`));
+        else step();
+      });
+    };
+    step();
+  });
 }
