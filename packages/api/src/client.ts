@@ -24,8 +24,10 @@ export type ServiceClient<S extends DescService> = {
   [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
     ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
     : never;
-} & {
-  close(): void;
+} & { close(): void };
+
+/** What createServiceClient's clients offer beyond the calls. */
+export interface ChannelReadiness {
   /**
    * Resolves once the channel has a ready connection (connecting if it has none), so a caller
    * can read that connection's properties (e.g. its TLS exporter) before the first call.
@@ -33,7 +35,7 @@ export type ServiceClient<S extends DescService> = {
    * grpc-js's wait-for-ready, which waits out the deadline), API_DEADLINE_EXCEEDED at `deadline`.
    */
   waitForReady(deadline: Date): Promise<void>;
-};
+}
 
 /**
  * A client of `service` at `address` (`host:port`, or `unix:/path`). Every call resolves with the
@@ -46,7 +48,7 @@ export function createServiceClient<S extends DescService>(
   address: string,
   credentials: grpc.ChannelCredentials,
   options: grpc.ClientOptions = {},
-): ServiceClient<S> {
+): ServiceClient<S> & ChannelReadiness {
   const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name);
   const client = new Client(address, credentials, options);
   const calls: Record<string, unknown> = {
@@ -66,7 +68,7 @@ export function createServiceClient<S extends DescService>(
         });
       });
   }
-  return calls as ServiceClient<S>;
+  return calls as ServiceClient<S> & ChannelReadiness;
 }
 
 function connected(client: grpc.Client, address: string, deadline: Date): Promise<void> {

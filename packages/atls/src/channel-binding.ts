@@ -33,6 +33,12 @@ export function channelBinding(connection: ExporterSource): Uint8Array {
       `no TLS exporter channel binding on a ${protocol ?? "not established"} connection; TLS 1.3 is required`,
     );
   }
-  const binding = connection.exportKeyingMaterial(CHANNEL_BINDING_BYTES, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+  let binding: Buffer | Uint8Array;
+  try {
+    binding = connection.exportKeyingMaterial(CHANNEL_BINDING_BYTES, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+  } catch (cause) {
+    // E.g. the connection closed meanwhile.
+    throw new AtlsError("ATLS_CHANNEL_BINDING_UNAVAILABLE", "the connection gave no TLS exporter", { cause });
+  }
   return new Uint8Array(binding.buffer, binding.byteOffset, binding.byteLength).slice();
 }

@@ -3,9 +3,8 @@ import {
   EvidenceBinding,
   grpcServiceDefinition,
   MeshAPI,
-  NewAttestationNonceResponseSchema,
+  type NewAttestationNonceResponse,
   type NewMeshCertRequest,
-  NewMeshCertResponseSchema,
 } from "@contrast/api";
 import { type AtlsServer, channelBinding, createAtlsServer, reportData } from "@contrast/atls";
 import { bytesEqual, ContrastError, systemClock, toHex } from "@contrast/core";
