@@ -1,9 +1,10 @@
 import { randomBytes, X509Certificate } from "node:crypto";
 import { EvidenceBinding } from "@contrast/api";
 import { channelBinding, reportData } from "@contrast/atls";
-import { fromUtf8, sha256Hex, toHex } from "@contrast/core";
+import { bytesEqual, fromUtf8, sha256Hex, toHex } from "@contrast/core";
 import { publicKeyDer, SeedEngine } from "@contrast/mesh-pki";
 import { expectCodeAsync } from "@contrast/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Coordinator, MemoryStore } from "../src/index.js";
 import {
@@ -561,6 +562,39 @@ describe("TLS exporter channel binding (EvidenceBinding TLS_EXPORTER)", () => {
       () => c.newMeshCert(exporterRequest(new Uint8Array()), conn.caller),
       "COORDINATOR_EVIDENCE_MISSING",
     );
+  });
+
+  it("(property) issues only for evidence whose report data is the key and this connection's exporter; unknown bindings are refused", async () => {
+    const { c } = await running();
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 3, max: 2 ** 31 - 1 }),
+        async (other, unknownBinding) => {
+          fc.pre(!bytesEqual(other, conn.exporter));
+          const wrong = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), other));
+          await expectCodeAsync(
+            () => c.newMeshCert(exporterRequest(wrong), conn.caller),
+            "ATTESTATION_REPORT_DATA_MISMATCH",
+          );
+          const right = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+          await expectCodeAsync(
+            () =>
+              c.newMeshCert(
+                { ...exporterRequest(right), EvidenceBinding: unknownBinding as EvidenceBinding },
+                conn.caller,
+              ),
+            "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+          );
+        },
+      ),
+      { numRuns: 50 },
+    );
+    // And the right evidence is still accepted after all of that.
+    const right = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+    await c.newMeshCert(exporterRequest(right), conn.caller);
   });
 
   it("refuses when the connection cannot give a binding (TLS 1.2), with the transport's code", async () => {
