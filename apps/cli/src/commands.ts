@@ -2,4 +2,13 @@
  * Top-level command names. Known before commander is set up, so that `contrast --version` can
  * answer without loading it; program.ts registers exactly these.
  */
-export const COMMANDS: readonly string[] = ["manifest", "attestation", "policy", "completion"];
+export const COMMANDS: readonly string[] = [
+  "generate",
+  "set",
+  "verify",
+  "recover",
+  "manifest",
+  "attestation",
+  "policy",
+  "completion",
+];

@@ -12,6 +12,8 @@ export interface Context extends GlobalOptions {
   readonly out: Output;
   readonly log: Logger;
   readonly cwd: string;
+  /** The process environment (CONTRAST_SIM_DIR, HOME, …); injected so tests can set it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /**

@@ -21,6 +21,8 @@ type Body = (ctx: Context, args: readonly unknown[], opts: Options) => Promise<O
 
 /** Each command's body by its words, imported only when the command runs. */
 const BODIES: Readonly<Record<string, Body>> = {
+  generate: async (ctx, [paths], opts) =>
+    (await import("./commands/generate.js")).generate(ctx, paths as string[], opts),
   "manifest validate": async (ctx, [file], opts) =>
     (await import("./commands/manifest-validate.js")).manifestValidate(ctx, file as string | undefined, opts),
   "attestation verify": async (ctx, [file], opts) =>
@@ -32,6 +34,10 @@ const BODIES: Readonly<Record<string, Body>> = {
   completion: async (ctx, [shell]) => (await import("./commands/completion.js")).completion(ctx, shell as string),
   "policy generate": async (ctx, [paths], opts) =>
     (await import("./commands/policy-generate.js")).policyGenerate(ctx, paths as string[], opts),
+  set: async (ctx, [paths], opts) =>
+    (await import("./commands/set.js")).set(ctx, (paths as string[] | undefined) ?? [], opts),
+  verify: async (ctx, _args, opts) => (await import("./commands/verify.js")).verify(ctx, opts),
+  recover: async (ctx, _args, opts) => (await import("./commands/recover.js")).recover(ctx, opts),
 };
 
 /** The spec and body of every command, in help order. */
@@ -105,6 +111,7 @@ export function buildProgram(io: Io, out: Output, setOutcome: (o: Outcome) => vo
       logLevel,
       workspaceDir: g.workspaceDir,
       log: createCliLogger(io.stderr, logLevel),
+      env: io.env,
     };
   };
 

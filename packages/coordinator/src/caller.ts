@@ -35,7 +35,7 @@ export function requireClientKey(caller: Caller | undefined): Uint8Array {
   const der = caller?.publicKeyDer;
   if (der === undefined || der.length === 0) {
     throw new CoordinatorError("COORDINATOR_CLIENT_CERT_MISSING", "no client certificate on the connection", {
-      hint: "Connect with the workload owner key, the seed share owner key or the mesh key as the client certificate key.",
+      hint: "`contrast set` and `contrast recover` always present a client certificate; other clients must connect with the workload owner, seed share owner or mesh key.",
     });
   }
   return der;

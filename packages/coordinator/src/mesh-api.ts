@@ -44,7 +44,7 @@ const notReady = (phase: "recovery" | "uninitialised") => () =>
   new CoordinatorError(
     "COORDINATOR_MESH_NOT_READY",
     phase === "recovery" ? "coordinator is in recovery mode" : "coordinator is not initialized",
-    { hint: "Set a manifest, or recover the Coordinator; initializers retry until then." },
+    { hint: "Run `contrast set` (or `contrast recover` after a restart); initializers retry until then." },
   );
 
 /** A nonce for the caller's client key, to be bound by the evidence of its next NewMeshCert or Recover. */
@@ -155,7 +155,7 @@ async function attest(
         "COORDINATOR_POLICY_NOT_IN_MANIFEST",
         `policy hash ${policyHash} not found in manifest`,
         {
-          hint: "Regenerate the policies and set a manifest that lists this workload's policy.",
+          hint: "Run `contrast generate` and `contrast set` again, so that the manifest lists this workload's policy.",
           details: { policyHash },
         },
       );

@@ -32,12 +32,12 @@ export type CoordinatorPhase = "uninitialised" | "running" | "recovery";
 export function requireRecoveryPhase(phase: CoordinatorPhase): void {
   if (phase === "running") {
     throw new CoordinatorError("COORDINATOR_ALREADY_RECOVERED", "coordinator is already recovered", {
-      hint: "Nothing to do: the Coordinator is running.",
+      hint: "Nothing to do: the Coordinator is running; `contrast verify` shows its manifest.",
     });
   }
   if (phase === "uninitialised") {
     throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
-      hint: "Set a manifest instead; there is no history to recover.",
+      hint: "Nothing to recover: set a manifest with `contrast set` instead.",
     });
   }
 }

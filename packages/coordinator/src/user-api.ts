@@ -45,12 +45,12 @@ export interface RecoverInput {
 
 export const inRecovery = (): CoordinatorError =>
   new CoordinatorError("COORDINATOR_IN_RECOVERY", "coordinator is in recovery mode", {
-    hint: "Recover it with the seed and salt from a seed share (UserAPI Recover, as a seed-share owner), or wait for a ready peer Coordinator to recover it.",
+    hint: "Run `contrast recover -c <host:port>` with your seedshare-owner.pem and seed-shares.json, or wait for a ready peer Coordinator to recover it.",
   });
 
 const noManifest = (): CoordinatorError =>
   new CoordinatorError("COORDINATOR_NO_MANIFEST", "no manifest configured", {
-    hint: "Set a manifest first (UserAPI SetManifest, signed in with a workload-owner key).",
+    hint: "Set a manifest first: `contrast set -c <host:port> <resources>`.",
   });
 
 /**
@@ -80,7 +80,7 @@ export function setManifest(
           "COORDINATOR_SEEDSHARE_OWNERS_CHANGED",
           "changes to seedshare owners are not allowed",
           {
-            hint: "Keep SeedshareOwnerPubKeys exactly as in the current manifest (same keys, same order).",
+            hint: "Keep SeedshareOwnerPubKeys exactly as in the current manifest (same keys, same order), then run `contrast set` again.",
           },
         );
       }
@@ -98,7 +98,7 @@ export function setManifest(
       const policy = provided.get(hash.toLowerCase());
       if (policy === undefined) {
         throw new CoordinatorError("COORDINATOR_POLICY_MISSING", `no policy provided for hash "${hash}"`, {
-          hint: "Send every policy the manifest names, in SetManifestRequest.Policies.",
+          hint: "Pass `contrast set` every YAML file the manifest was generated from: it sends the policies the manifest names.",
           details: { policyHash: hash },
         });
       }
@@ -179,7 +179,7 @@ export function recover(ctx: UserApiContext, request: RecoverInput, caller: Call
     const latest = await history.readLatestUnverified();
     if (latest === undefined) {
       throw new CoordinatorError("COORDINATOR_NOTHING_TO_RECOVER", "no state to recover from", {
-        hint: "Set a manifest instead; there is no history to recover.",
+        hint: "Nothing to recover: set a manifest with `contrast set` instead.",
       });
     }
     const transition = await history.getTransition(latest.transitionHash);
@@ -193,7 +193,7 @@ export function recover(ctx: UserApiContext, request: RecoverInput, caller: Call
         "COORDINATOR_RECOVERY_SEED_WRONG",
         "recovery failed: the seed does not sign the latest transition",
         {
-          hint: "Use the seed share and salt (seed-shares.json) written when this deployment's first manifest was set.",
+          hint: "Run `contrast recover --seed <file>` with the seed-shares.json `contrast set` wrote when this deployment's first manifest was set.",
         },
       );
     }
@@ -234,7 +234,7 @@ async function refuseWithReadyPeers(peers: PeerSource | undefined): Promise<void
   } catch (cause) {
     throw new CoordinatorError("COORDINATOR_PEER_LISTING_FAILED", "listing peers failed", {
       cause,
-      hint: "Check the Coordinator's access to the Kubernetes API, or recover with --force.",
+      hint: "Check the Coordinator's access to the Kubernetes API, or run `contrast recover --force`.",
     });
   }
   if (ready.length > 0) {
@@ -242,7 +242,7 @@ async function refuseWithReadyPeers(peers: PeerSource | undefined): Promise<void
       "COORDINATOR_PEERS_AVAILABLE",
       `rejecting user recovery because ${ready.length} recovered peers are available`,
       {
-        hint: "Wait for peer recovery, or pass --force to recover with the seed anyway (this replaces the mesh CA key).",
+        hint: "Wait for peer recovery, or run `contrast recover --force` to recover with the seed anyway (this replaces the mesh CA key).",
         details: { peers: ready.length },
       },
     );
@@ -259,7 +259,7 @@ function authorizeUpdate(current: Manifest, caller: Caller): void {
   const digest = toHex(authorizationDigest(requireClientKey(caller)));
   if (!digests.some((d) => d.toLowerCase() === digest)) {
     throw new CoordinatorError("COORDINATOR_UPDATE_UNAUTHORIZED", "validating peer: peer not authorized", {
-      hint: "Use the workload owner key whose digest is in the current manifest's WorkloadOwnerKeyDigests.",
+      hint: "Run `contrast set --workload-owner-key <file>` with a key whose digest is in the current manifest's WorkloadOwnerKeyDigests (`contrast verify` fetches that manifest).",
       details: { keyDigest: digest },
     });
   }
@@ -281,7 +281,9 @@ function authorizeRecovery(manifest: Manifest, caller: Caller): void {
       owners.length === 0
         ? "peer not authorized to recover existing state: the manifest has no seed share owners"
         : "peer not authorized to recover existing state: not a seed share owner",
-      { hint: "Connect with the seedshare-owner.pem whose public key is in the manifest's SeedshareOwnerPubKeys." },
+      {
+        hint: "Run `contrast recover --seedshare-owner-key <file>` with the key whose public key is in the manifest's SeedshareOwnerPubKeys.",
+      },
     );
   }
 }

@@ -128,11 +128,16 @@ export function serializeYamlDocuments(docs: readonly SerializedDocument[]): str
  * The document's text with the edits applied, comments kept; undefined when the `yaml` package
  * reads the text differently from js-yaml (then the caller dumps the value instead, losing the
  * comments but never changing the meaning).
+ *
+ * Long opaque strings (a base64 policy annotation is 10–100 KiB) dominate the cost of that
+ * check, so they are written and checked as short placeholder words first and put in place
+ * afterwards; see `opaque` for why that cannot change what the text means.
  */
 function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown): string | undefined {
   try {
     const doc = parseDocument(raw, { keepSourceTokens: false });
     if (doc.errors.length > 0) return undefined;
+    const stand: [placeholder: string, value: string][] = [];
     for (const e of edits) {
       if (e.remove === true) doc.deleteIn(e.path);
       else if (e.insert === true) {
@@ -141,23 +146,56 @@ function applyEdits(raw: string, edits: readonly YamlEdit[], expected: unknown):
         const list = doc.getIn(listPath, true);
         if (isSeq(list)) list.items.splice(index, 0, doc.createNode(e.value));
         else doc.setIn(listPath, doc.createNode([e.value]));
-      } else doc.setIn(e.path, typeof e.value === "string" ? e.value : doc.createNode(e.value));
+      } else if (typeof e.value === "string") {
+        let value = e.value;
+        if (opaque(value)) {
+          const placeholder = `contrastPlaceholder${stand.length}x${raw.length}`;
+          stand.push([placeholder, value]);
+          value = placeholder;
+        }
+        doc.setIn(e.path, value);
+      } else doc.setIn(e.path, doc.createNode(e.value));
     }
-    const text = doc.toString({ lineWidth: 0 });
+    let text = doc.toString({ lineWidth: 0 });
     const again = loadAll(text);
-    if (again.length !== 1 || canonical(again[0]) !== canonical(expected)) return undefined;
+    if (again.length !== 1) return undefined;
+    // Compared with the placeholders standing in for the strings on both sides, so the long
+    // strings are never copied into the comparison.
+    const placeholders = new Map(stand.map(([placeholder, value]) => [value, placeholder]));
+    if (canonical(again[0]) !== canonical(expected, placeholders)) return undefined;
+    for (const [placeholder, value] of stand) {
+      // Each placeholder must stand at most once in the text, as a plain word, and nowhere in the
+      // input, so that putting the string in its place changes that one scalar only. (None: a
+      // later edit replaced it, and the comparison above showed the string is not wanted.)
+      const count = text.split(placeholder).length - 1;
+      if (count > 1 || raw.includes(placeholder)) return undefined;
+      if (count === 1) text = text.replace(placeholder, () => value);
+    }
     return text;
   } catch {
     return undefined;
   }
 }
 
-/** JSON with sorted keys, to compare two parsed values. */
-function canonical(v: unknown): string {
+/**
+ * A string that reads back as itself when written as a plain scalar wherever a plain word
+ * (letters and digits) can stand: at least 256 characters of the base64 alphabet, one of them a
+ * character no YAML 1.2 core-schema number can hold (null, booleans, .inf and .nan are shorter),
+ * and none of the characters that end or change a plain scalar (`: `, ` #`, flow indicators,
+ * quotes, spaces and line breaks are all outside the alphabet).
+ */
+function opaque(value: string): boolean {
+  return value.length >= 256 && /^[A-Za-z0-9+/]+={0,2}$/.test(value) && /[g-nG-Np-wP-WyzYZ/]/.test(value);
+}
+
+/** JSON with sorted keys, to compare two parsed values; strings in `substitute` are replaced. */
+function canonical(v: unknown, substitute?: ReadonlyMap<string, string>): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x !== null && typeof x === "object" && !Array.isArray(x)
       ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
+      : typeof x === "string" && substitute !== undefined
+        ? (substitute.get(x) ?? x)
+        : x,
   );
 }
 

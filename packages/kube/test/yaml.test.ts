@@ -111,3 +111,94 @@ describe("hostile input", () => {
     );
   });
 });
+
+describe("long opaque strings written by edits (the policy annotation's path)", () => {
+  const base = "# keep me\nkind: Pod\nmetadata:\n  name: p # and me\n  annotations:\n    other: x\n";
+  const write = (raw: string, value: string) => {
+    const doc = parseYamlDocuments(raw)[0];
+    const expected = loadAll(raw)[0] as { metadata: { annotations: Record<string, unknown> } };
+    expected.metadata.annotations.policy = value;
+    return serializeYamlDocuments([
+      {
+        raw: doc?.raw ?? "",
+        value: expected,
+        edits: [{ path: ["metadata", "annotations", "policy"], value }],
+        opened: false,
+      },
+    ]);
+  };
+  const b64 = fc
+    .array(fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".split("")), {
+      minLength: 200,
+      maxLength: 2000,
+    })
+    .map((cs) => cs.join(""));
+  const numberish = fc
+    .array(fc.constantFrom(..."0123456789abcdefABCDEFxXoObBeE+".split("")), { minLength: 256, maxLength: 600 })
+    .map((cs) => cs.join(""));
+
+  it("read back as the same string, with the comments kept (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          b64,
+          numberish,
+          b64.map((s) => `${s}==`),
+        ),
+        (value) => {
+          const text = write(base, value);
+          expect(text).toContain("# keep me");
+          expect(text).toContain("# and me");
+          const back = loadAll(text)[0] as { metadata: { annotations: Record<string, unknown> } };
+          expect(back.metadata.annotations.policy).toBe(value);
+          expect(back.metadata.annotations.other).toBe("x");
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a number-like value or one the input already names is still written correctly", () => {
+    // Digits only: as a plain scalar it would read as a number, so it must be quoted.
+    const digits = "1".repeat(300);
+    expect(
+      (loadAll(write(base, digits))[0] as { metadata: { annotations: { policy: unknown } } }).metadata.annotations
+        .policy,
+    ).toBe(digits);
+    const float = `1${"0".repeat(300)}e+5`;
+    expect(
+      (loadAll(write(base, float))[0] as { metadata: { annotations: { policy: unknown } } }).metadata.annotations
+        .policy,
+    ).toBe(float);
+    // The input holds the placeholder word itself: the edit must not land there.
+    const sneaky = `${base}    note: contrastPlaceholder0x${base.length}\n`;
+    const value = "Zm9v".repeat(100);
+    const text = write(sneaky, value);
+    const back = loadAll(text)[0] as { metadata: { annotations: Record<string, unknown> } };
+    expect(back.metadata.annotations.policy).toBe(value);
+    expect(back.metadata.annotations.note).toBe(`contrastPlaceholder0x${base.length}`);
+  });
+});
+
+describe("long opaque strings edited twice", () => {
+  it("the last edit of a path wins, and the same string at two paths is written at both", () => {
+    const raw = "kind: Pod # c\nmetadata:\n  name: p\n";
+    const first = "QUJD".repeat(100);
+    const second = "WFla".repeat(100);
+    const value = { kind: "Pod", metadata: { name: "p", annotations: { a: second, b: second } } };
+    const text = serializeYamlDocuments([
+      {
+        raw,
+        value,
+        opened: false,
+        edits: [
+          { path: ["metadata", "annotations", "a"], value: first },
+          { path: ["metadata", "annotations", "a"], value: second },
+          { path: ["metadata", "annotations", "b"], value: second },
+        ],
+      },
+    ]);
+    expect(loadAll(text)[0]).toEqual(value);
+    expect(text).not.toContain("contrastPlaceholder");
+  });
+});

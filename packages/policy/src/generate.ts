@@ -113,7 +113,10 @@ interface Selected {
  * and annotates the template with it: `io.katacontainers.config.agent.policy`, or initdata in
  * `io.katacontainers.config.hypervisor.cc_init_data` (see GenerateOptions.annotation).
  */
-export async function generatePolicies(yamlText: string, options: GenerateOptions): Promise<GenerateResult> {
+export async function generatePolicies(
+  yamlText: string | readonly YamlDocument[],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const source = options.source ?? "input";
   try {
     return await generate(yamlText, options, source);
@@ -143,13 +146,23 @@ function withFile(e: unknown, file: string): unknown {
   });
 }
 
-async function generate(yamlText: string, options: GenerateOptions, source: string): Promise<GenerateResult> {
+async function generate(
+  input: string | readonly YamlDocument[],
+  options: GenerateOptions,
+  source: string,
+): Promise<GenerateResult> {
   const settings = options.settings ?? options.profile?.settings ?? DEFAULT_SETTINGS;
   const rules = options.rules ?? options.profile?.rules ?? DEFAULT_RULES;
   const format = options.annotation ?? options.profile?.annotation ?? "agent-policy";
   const strict = options.strict ?? true;
   const prefixes = options.runtimeClassPrefixes ?? [CONFIDENTIAL_RUNTIME_PREFIX];
-  const docs = parseYamlDocuments(yamlText, source);
+  // Documents a caller already parsed (and perhaps edited, as `contrast generate` injects the
+  // initializer first) are used as they are, so their text is parsed and written once; their
+  // values are copied because reading pod templates fills in defaults.
+  const docs: readonly YamlDocument[] =
+    typeof input === "string"
+      ? parseYamlDocuments(input, source)
+      : input.map((d) => ({ ...d, value: structuredClone(d.value) }));
   const extra = (options.configFiles ?? []).flatMap((text, i) =>
     parseYamlDocuments(text, `config file ${i + 1}`).map((d) => d.value),
   );
@@ -339,11 +352,12 @@ async function generate(yamlText: string, options: GenerateOptions, source: stri
         ? {
             raw: d.raw,
             replacement: d.value,
-            edits: edits.get(i) ?? [],
+            edits: [...(d.edits ?? []), ...(edits.get(i) ?? [])],
             ...(d.opened === false ? { opened: false } : {}),
           }
         : {
             raw: d.raw,
+            ...(d.edits !== undefined && d.edits.length > 0 ? { value: d.value, edits: d.edits } : {}),
             ...(d.preamble === true ? { preamble: true } : {}),
             ...(d.opened === false ? { opened: false } : {}),
           },
