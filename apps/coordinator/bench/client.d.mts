@@ -14,11 +14,8 @@ export declare function userClient(
   key: KeyObject,
   host?: string,
 ): ServiceClient<typeof UserAPI>;
-export declare function meshClient(
-  port: number,
-  authority: SimulatedAuthority,
-  meshKey: KeyObject,
-): ServiceClient<typeof MeshAPI>;
+export type MeshClient = ServiceClient<typeof MeshAPI> & { channelBinding(deadline?: Date): Promise<Uint8Array> };
+export declare function meshClient(port: number, authority: SimulatedAuthority, meshKey: KeyObject): MeshClient;
 export declare const policy: (name: string) => { doc: Uint8Array; hash: string };
 export declare const coordinatorPolicy: { doc: Uint8Array; hash: string };
 export declare function setManifestRequest(options: {
@@ -29,9 +26,9 @@ export declare function setManifestRequest(options: {
   generation?: number;
 }): { Manifest: Uint8Array; Policies: Uint8Array[] };
 export declare function requestMeshCert(
-  client: ServiceClient<typeof MeshAPI>,
+  client: MeshClient,
   authority: SimulatedAuthority,
   meshKey: KeyObject,
   workloadName: string,
-  options?: { evidenceKey?: KeyObject; nonce?: Uint8Array },
+  options?: { evidenceKey?: KeyObject; nonce?: Uint8Array; binding?: "tls-exporter" | "nonce"; exporter?: Uint8Array },
 ): Promise<NewMeshCertResponse>;

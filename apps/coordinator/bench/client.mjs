@@ -2,7 +2,7 @@
 // on the simulated TEE: shared by the process tests, the crash soak and the mesh-cert benchmark.
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
-import { createServiceClient, MeshAPI, UserAPI } from "@contrast/api";
+import { createServiceClient, EvidenceBinding, MeshAPI, UserAPI } from "@contrast/api";
 import { atlsChannelCredentials, reportData, simIssuer } from "@contrast/atls";
 import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
 import { fromHex, sha256Hex, systemClock, utf8 } from "@contrast/core";
@@ -42,14 +42,25 @@ export function userClient(port, authority, key, host = "127.0.0.1") {
   return createServiceClient(UserAPI, `${host}:${port}`, credentials, channelOptions);
 }
 
-/** A mesh API client over aTLS with the workload's mesh key as its client certificate key. */
+/**
+ * A mesh API client over aTLS with the workload's mesh key as its client certificate key, one
+ * connection per client; `channelBinding(deadline)` connects if need be and gives that
+ * connection's TLS exporter channel binding (as @contrast/workload's connector does).
+ */
 export function meshClient(port, authority, meshKey) {
   const credentials = atlsChannelCredentials({
     verify: simVerify(authority),
     clientKey: meshKey,
     random: cryptoRandom,
   });
-  return createServiceClient(MeshAPI, `127.0.0.1:${port}`, credentials, channelOptions);
+  const client = createServiceClient(MeshAPI, `127.0.0.1:${port}`, credentials, channelOptions);
+  return {
+    ...client,
+    channelBinding: async (deadline = new Date(Date.now() + 30_000)) => {
+      await client.waitForReady(deadline);
+      return credentials.channelBinding();
+    },
+  };
 }
 
 /** A policy document and its hash (the manifest's key for it). */
@@ -86,14 +97,34 @@ export function setManifestRequest({ authority, workloads, owners = [], seedShar
   return { Manifest: utf8(serializeManifest(manifest)), Policies: docs };
 }
 
-/** An initializer's NewMeshCert: nonce, simulated evidence for its key and that nonce, request. */
+/**
+ * An initializer's NewMeshCert with simulated evidence for its key. `binding` "tls-exporter"
+ * (the default, what @contrast/workload does): one call, the evidence binds the connection's TLS
+ * exporter (or `options.exporter`, to test another connection's). "nonce": NewAttestationNonce
+ * first, the evidence binds that nonce (or `options.nonce`). `evidenceKey`: bind another key.
+ */
 export async function requestMeshCert(client, authority, meshKey, workloadName, options = {}) {
-  const { Nonce } = await client.newAttestationNonce({});
   const issuer = simIssuer(authority, {
     measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
     hostData: fromHex(policy(workloadName).hash),
   });
-  const boundKey = options.evidenceKey ?? meshKey;
-  const evidence = await issuer.issue(reportData(publicKeyDer(boundKey), options.nonce ?? Nonce));
-  return client.newMeshCert({ AttestationNonce: Nonce, Evidence: evidence, EvidenceOID: issuer.oid });
+  const boundKey = publicKeyDer(options.evidenceKey ?? meshKey);
+  const binding = options.binding ?? (options.nonce === undefined ? "tls-exporter" : "nonce");
+  if (binding === "tls-exporter") {
+    const exporter = options.exporter ?? (await client.channelBinding());
+    const evidence = await issuer.issue(reportData(boundKey, exporter));
+    return client.newMeshCert({
+      Evidence: evidence,
+      EvidenceOID: issuer.oid,
+      EvidenceBinding: EvidenceBinding.TLS_EXPORTER,
+    });
+  }
+  const { Nonce } = await client.newAttestationNonce({});
+  const evidence = await issuer.issue(reportData(boundKey, options.nonce ?? Nonce));
+  return client.newMeshCert({
+    AttestationNonce: Nonce,
+    Evidence: evidence,
+    EvidenceOID: issuer.oid,
+    EvidenceBinding: EvidenceBinding.NONCE,
+  });
 }

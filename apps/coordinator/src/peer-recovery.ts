@@ -6,6 +6,9 @@ import { type Clock, ContrastError, type Logger } from "@contrast/core";
 import { loadManifest } from "@contrast/manifest";
 import { publicKeyDer } from "@contrast/mesh-pki";
 
+/** How long one round waits for the aTLS connection to a peer (upstream's MinConnectTimeout). */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 export interface PeerRecoveryLoopOptions {
   readonly coordinator: Coordinator;
   readonly peers: PeerSource;
@@ -39,12 +42,22 @@ export function startPeerRecovery(options: PeerRecoveryLoopOptions): () => void 
     const random = (n: number) => new Uint8Array(randomBytes(n));
     const peer = await options.coordinator.recoverFromPeers({
       peers: options.peers,
-      connect: (p) =>
-        createServiceClient(
+      connect: (p) => {
+        const credentials = atlsChannelCredentials({ verify, clientKey: key, random });
+        const client = createServiceClient(
           MeshAPI,
           `${p.ip.includes(":") ? `[${p.ip}]` : p.ip}:${options.meshApiPort}`,
-          atlsChannelCredentials({ verify, clientKey: key, random }),
-        ),
+          credentials,
+        );
+        return {
+          ...client,
+          // One call per recovery: the evidence binds this connection's TLS exporter.
+          channelBinding: async () => {
+            await client.waitForReady(new Date(options.clock.now().getTime() + CONNECT_TIMEOUT_MS));
+            return credentials.channelBinding();
+          },
+        };
+      },
       clientPublicKeyDer: publicKeyDer(key),
       issuer: options.issuer,
     });

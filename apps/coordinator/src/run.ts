@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { grpcServiceDefinition, MeshAPI, UserAPI } from "@contrast/api";
-import { type AtlsPeer, type AtlsServer, createAtlsServer } from "@contrast/atls";
+import { type AtlsPeer, type AtlsServer, channelBinding, createAtlsServer } from "@contrast/atls";
 import {
   type Caller,
   COORDINATOR_GRPC_SERVER_OPTIONS,
@@ -186,6 +186,8 @@ function callerOf(server: AtlsServer): (call: { getPeer(): string }) => Caller |
     return {
       publicKeyDer: peer.publicKeyDer,
       ...(peer.handshakeEvidence === undefined ? {} : { handshakeEvidence: peer.handshakeEvidence }),
+      // Read from this call's own connection, only when the request asks for it.
+      channelBinding: () => channelBinding(peer),
     };
   };
 }

@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { GetManifestsResponse } from "@contrast/api";
+import { EvidenceBinding, type GetManifestsResponse } from "@contrast/api";
 import { atlsChannelCredentials } from "@contrast/atls";
 import type { SimulatedAuthority } from "@contrast/attestation/testing";
 import { toBase64 } from "@contrast/core";
@@ -124,7 +124,7 @@ describe("the built Coordinator on the simulated TEE", () => {
     const meshKey = ecKey();
     const mesh = meshClient(c.meshApiPort, authority, meshKey);
     try {
-      const res = await requestMeshCert(mesh, authority, meshKey, "web");
+      const res = await requestMeshCert(mesh, authority, meshKey, "web", { binding: "nonce" });
       const pems = new TextDecoder()
         .decode(res.CertChain)
         .match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
@@ -144,6 +144,44 @@ describe("the built Coordinator on the simulated TEE", () => {
     const r = await bufCurl("GetManifests", c.userApiPort);
     expect(r.ok).toBe(true);
     expect((r.out.Manifests as string[])[0]).toBe(toBase64(before.Manifests[0] as Uint8Array));
+  });
+
+  it("issues in one call for evidence bound to the connection's TLS exporter, and refuses another connection's", async () => {
+    const failuresBefore = (await metric("contrast_meshapi_attestation_failures_total")) ?? 0;
+    const meshKey = ecKey();
+    // Two connections with the same client key: what a relay that somehow held the key would
+    // have. Only the exporter tells them apart.
+    const a = meshClient(c.meshApiPort, authority, meshKey);
+    const b = meshClient(c.meshApiPort, authority, meshKey);
+    try {
+      const res = await requestMeshCert(a, authority, meshKey, "web");
+      const leaf = new X509Certificate(Buffer.from(res.CertChain));
+      expect(Buffer.from(leaf.publicKey.export({ type: "spki", format: "der" }))).toEqual(
+        Buffer.from(publicKeyDer(meshKey)),
+      );
+      const [exporterA, exporterB] = [await a.channelBinding(), await b.channelBinding()];
+      expect(Buffer.from(exporterA).equals(Buffer.from(exporterB))).toBe(false);
+      // Evidence for connection A's exporter, sent on connection B: refused as evidence.
+      await expect(requestMeshCert(b, authority, meshKey, "web", { exporter: exporterA })).rejects.toMatchObject({
+        code: "ATLS_REPORT_DATA_MISMATCH",
+        kind: "crypto",
+      });
+      // A's own exporter on A still works (the same attested key, the same connection).
+      await requestMeshCert(a, authority, meshKey, "web", { exporter: exporterA });
+      // The exporter with a nonce as well is a malformed request.
+      await expect(
+        a.newMeshCert({
+          AttestationNonce: exporterA,
+          Evidence: new Uint8Array([1]),
+          EvidenceOID: "1.3.9901.2.1",
+          EvidenceBinding: EvidenceBinding.TLS_EXPORTER,
+        }),
+      ).rejects.toMatchObject({ code: "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED" });
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect(await metric("contrast_meshapi_attestation_failures_total")).toBe(failuresBefore + 2);
   });
 
   it("never issues a certificate for evidence bound to another key, a used nonce or an unknown policy", async () => {

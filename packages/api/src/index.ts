@@ -2,10 +2,12 @@
 // (generated from proto/contrast by `pnpm generate`), grpc-js wiring and typed clients, and errors
 // carried across the wire with their code, kind and hint.
 
-export { type CallOptions, createServiceClient, type ServiceClient } from "./client.js";
+export { type CallOptions, type ChannelReadiness, createServiceClient, type ServiceClient } from "./client.js";
 export { ApiError } from "./error.js";
 export { API_ERROR_CODES, type ApiErrorCode } from "./error-codes.js";
 export {
+  EvidenceBinding,
+  EvidenceBindingSchema,
   MeshAPI,
   type NewAttestationNonceRequest,
   NewAttestationNonceRequestSchema,

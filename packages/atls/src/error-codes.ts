@@ -128,6 +128,13 @@ export const ATLS_ERROR_CODES = [
     hint: "Check that the process runs in a confidential VM with configfs-tsm, or use the sim platform.",
   },
   {
+    code: "ATLS_CHANNEL_BINDING_UNAVAILABLE",
+    kind: "crypto",
+    meaning:
+      "The connection cannot give a TLS exporter channel binding: it is not TLS 1.3 (a TLS 1.2 exporter without the extended master secret does not bind the session), or it is not established.",
+    hint: "Connect with TLS 1.3 (every Contrast-TS client does), or bind the evidence to a nonce from NewAttestationNonce.",
+  },
+  {
     code: "ATLS_SERVER_CLOSED",
     kind: "io",
     meaning: "The aTLS server is closed.",

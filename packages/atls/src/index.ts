@@ -13,6 +13,12 @@ export {
   readAtlsCertificate,
 } from "./certificate.js";
 export {
+  CHANNEL_BINDING_BYTES,
+  CHANNEL_BINDING_LABEL,
+  channelBinding,
+  type ExporterSource,
+} from "./channel-binding.js";
+export {
   AtlsChannelCredentials,
   type AtlsClientOptions,
   type AtlsConnection,

@@ -26,6 +26,8 @@ export interface AtlsPeer {
   readonly address: string;
   /** RFC 5705 keying material of this connection's TLS session. */
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array;
+  /** The negotiated TLS version ("TLSv1.3"): channelBinding needs 1.3. */
+  getProtocol(): string | null;
   /**
    * Evidence the client put into its certificate for the server nonce of this handshake
    * (upstream initializers, `serverNonceInCertificateRequest`): not verified here; verify it with
@@ -230,6 +232,7 @@ export function createAtlsServer(options: AtlsServerOptions): AtlsServer {
         address,
         exportKeyingMaterial: (length, label, context) =>
           new Uint8Array(tls.exportKeyingMaterial(length, label, Buffer.from(context ?? new Uint8Array(0)))),
+        getProtocol: () => tls.getProtocol(),
       };
       if (certificateDer !== undefined && certificateDer.length > 0) {
         try {

@@ -22,6 +22,12 @@ export interface HandshakeEvidence {
 export interface Caller {
   readonly publicKeyDer?: Uint8Array | undefined;
   readonly handshakeEvidence?: HandshakeEvidence | undefined;
+  /**
+   * The TLS exporter channel binding of the caller's connection (@contrast/atls's
+   * channelBinding of the server-side socket); throws ATLS_CHANNEL_BINDING_UNAVAILABLE when the
+   * connection is not TLS 1.3. Absent when the transport has none.
+   */
+  readonly channelBinding?: (() => Uint8Array) | undefined;
 }
 
 /** The caller's key; COORDINATOR_CLIENT_CERT_MISSING when the connection had no client certificate. */

@@ -212,6 +212,14 @@ export const COORDINATOR_ERROR_CODES = [
     meaning: "What a peer Coordinator sent for recovery does not match the history store.",
     hint: "The peer serves another deployment or another history; check which Coordinators share the store.",
   },
+  // TLS exporter channel binding (docs/atls.md, "Channel binding").
+  {
+    code: "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+    kind: "input",
+    meaning:
+      "The request's EvidenceBinding is a value this Coordinator does not know, or names the TLS exporter while also carrying a nonce.",
+    hint: "Send EVIDENCE_BINDING_TLS_EXPORTER without AttestationNonce, or EVIDENCE_BINDING_NONCE with a nonce from NewAttestationNonce.",
+  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type CoordinatorErrorCode = (typeof COORDINATOR_ERROR_CODES)[number]["code"];

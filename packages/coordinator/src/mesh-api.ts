@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  EvidenceBinding,
   type MeshRecoverResponse,
   MeshRecoverResponseSchema,
   type NewAttestationNonceResponse,
@@ -32,6 +33,8 @@ export interface AttestationInput {
   readonly AttestationNonce: Uint8Array;
   readonly Evidence: Uint8Array;
   readonly EvidenceOID: string;
+  /** What the evidence binds besides the client key; unspecified (0) when left out. */
+  readonly EvidenceBinding?: EvidenceBinding | undefined;
 }
 
 /** The role of the policy entries whose pods may recover from this Coordinator. */
@@ -115,20 +118,7 @@ async function attest(
 ): Promise<{ key: Uint8Array; verified: VerifiedEvidence; entry: PolicyEntry; policyHash: string }> {
   try {
     const key = requireClientKey(caller);
-    let oid: string;
-    let evidence: Uint8Array;
-    let expected: Uint8Array;
-    if (request.AttestationNonce.length > 0 || request.Evidence.length > 0) {
-      // Consumed first: the nonce is gone whatever happens next, so it cannot be tried twice.
-      ctx.nonces.consume(request.AttestationNonce, sha256(key));
-      if (request.Evidence.length === 0) throw missingEvidence();
-      ({ EvidenceOID: oid, Evidence: evidence } = request);
-      expected = reportData(key, request.AttestationNonce);
-    } else if (caller.handshakeEvidence !== undefined) {
-      ({ oid, evidence, reportData: expected } = caller.handshakeEvidence);
-    } else {
-      throw missingEvidence();
-    }
+    const { oid, evidence, expected } = boundEvidence(ctx, request, caller, key);
     const policies = state.manifest.Policies ?? new Map<string, PolicyEntry>();
     const { allowedHostData } = perState(state);
     let verified: VerifiedEvidence;
@@ -151,8 +141,10 @@ async function attest(
     if (verified.reportData !== undefined && !bytesEqual(verified.reportData, expected)) {
       throw new CoordinatorError(
         "COORDINATOR_REPORT_DATA_MISMATCH",
-        "the evidence does not bind the client certificate key and the nonce",
-        { hint: "Create the evidence for SHA-512(SPKI DER of the TLS client certificate key || nonce)." },
+        "the evidence does not bind the client certificate key and the nonce or channel binding",
+        {
+          hint: "Create the evidence for SHA-512(SPKI DER of the TLS client certificate key || nonce or TLS exporter).",
+        },
       );
     }
     // TDX carries the policy hash in the first 32 bytes of the 48-byte MRCONFIGID.
@@ -175,6 +167,57 @@ async function attest(
     ctx.log.info("attestation failed", { reason });
     throw e;
   }
+}
+
+/**
+ * The evidence of a call and the report data it must carry, by the request's binding. The
+ * freshness value never comes from the request itself: a nonce is looked up (and consumed) in
+ * this Coordinator's table for the caller's key, the TLS exporter is read from the caller's own
+ * connection.
+ */
+function boundEvidence(
+  ctx: MeshApiContext,
+  request: AttestationInput,
+  caller: Caller,
+  key: Uint8Array,
+): { oid: string; evidence: Uint8Array; expected: Uint8Array } {
+  const binding = request.EvidenceBinding ?? EvidenceBinding.UNSPECIFIED;
+  const { EvidenceOID: oid, Evidence: evidence, AttestationNonce: nonce } = request;
+  switch (binding) {
+    case EvidenceBinding.TLS_EXPORTER: {
+      if (nonce.length > 0) throw bindingUnsupported("EvidenceBinding TLS_EXPORTER with an AttestationNonce");
+      if (evidence.length === 0) throw missingEvidence();
+      if (caller.channelBinding === undefined) {
+        throw new CoordinatorError(
+          "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+          "this transport offers no TLS exporter channel binding",
+          { hint: "Bind the evidence to a nonce from NewAttestationNonce instead." },
+        );
+      }
+      return { oid, evidence, expected: reportData(key, caller.channelBinding()) };
+    }
+    case EvidenceBinding.NONCE:
+    case EvidenceBinding.UNSPECIFIED:
+      if (binding === EvidenceBinding.NONCE || nonce.length > 0 || evidence.length > 0) {
+        // Consumed first: the nonce is gone whatever happens next, so it cannot be tried twice.
+        ctx.nonces.consume(nonce, sha256(key));
+        if (evidence.length === 0) throw missingEvidence();
+        return { oid, evidence, expected: reportData(key, nonce) };
+      }
+      if (caller.handshakeEvidence !== undefined) {
+        const h = caller.handshakeEvidence;
+        return { oid: h.oid, evidence: h.evidence, expected: h.reportData };
+      }
+      throw missingEvidence();
+    default:
+      throw bindingUnsupported(`EvidenceBinding ${String(binding)}`);
+  }
+}
+
+function bindingUnsupported(what: string): CoordinatorError {
+  return new CoordinatorError("COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED", `${what} is not supported`, {
+    hint: "Send EVIDENCE_BINDING_TLS_EXPORTER without AttestationNonce, or EVIDENCE_BINDING_NONCE with a nonce from NewAttestationNonce.",
+  });
 }
 
 /**
@@ -208,7 +251,7 @@ function perState(state: CoordinatorState): PerState {
 
 function missingEvidence(): CoordinatorError {
   return new CoordinatorError("COORDINATOR_EVIDENCE_MISSING", "the call carries no attestation evidence", {
-    hint: "Send evidence bound to a nonce from NewAttestationNonce in the request.",
+    hint: "Send evidence bound to the connection's TLS exporter, or to a nonce from NewAttestationNonce, in the request.",
   });
 }
 

@@ -1,4 +1,4 @@
-import type { MeshRecoverResponse, NewAttestationNonceResponse } from "@contrast/api";
+import { EvidenceBinding, type MeshRecoverResponse, type NewAttestationNonceResponse } from "@contrast/api";
 import { reportData } from "@contrast/atls";
 import { bytesEqual, type Clock, ContrastError, type Logger } from "@contrast/core";
 import { parseEcPrivateKey, type RandomSource, SeedEngine, verifyLatestTransition } from "@contrast/mesh-pki";
@@ -18,7 +18,15 @@ export interface PeerMeshClient {
     AttestationNonce: Uint8Array;
     Evidence: Uint8Array;
     EvidenceOID: string;
+    EvidenceBinding?: EvidenceBinding;
   }): Promise<MeshRecoverResponse>;
+  /**
+   * The TLS exporter channel binding of the connection the next call goes on (connecting first
+   * if need be): @contrast/atls's AtlsChannelCredentials.channelBinding after the client's
+   * waitForReady. With it, recovery takes one call (the evidence binds the connection); without,
+   * it asks for a nonce first.
+   */
+  channelBinding?(): Promise<Uint8Array>;
 }
 
 /** Makes this Coordinator's evidence; @contrast/atls's EvidenceIssuer fits. */
@@ -51,13 +59,7 @@ export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryO
   return ctx.keeper.exclusive(async () => {
     const { phase } = await ctx.keeper.current();
     requireRecoveryPhase(phase);
-    const { Nonce } = await options.client.newAttestationNonce({});
-    const evidence = await options.issuer.issue(reportData(options.clientPublicKeyDer, Nonce));
-    const answer = await options.client.recover({
-      AttestationNonce: Nonce,
-      Evidence: evidence,
-      EvidenceOID: options.issuer.oid,
-    });
+    const answer = await attestedRecover(options);
 
     const invalid = (message: string, cause?: unknown) =>
       new CoordinatorError("COORDINATOR_PEER_RECOVERY_INVALID", message, {
@@ -103,6 +105,29 @@ export function recoverFromPeer(ctx: PeerRecoveryContext, options: PeerRecoveryO
     });
     ctx.keeper.install(state);
     ctx.log.info("recovered from a peer Coordinator", { generation: state.generation });
+  });
+}
+
+/** The Recover call, its evidence bound to the connection's TLS exporter or else to a nonce. */
+async function attestedRecover(options: PeerRecoveryOptions): Promise<MeshRecoverResponse> {
+  const { client, issuer, clientPublicKeyDer } = options;
+  if (client.channelBinding !== undefined) {
+    const binding = await client.channelBinding();
+    const evidence = await issuer.issue(reportData(clientPublicKeyDer, binding));
+    return client.recover({
+      AttestationNonce: new Uint8Array(0),
+      Evidence: evidence,
+      EvidenceOID: issuer.oid,
+      EvidenceBinding: EvidenceBinding.TLS_EXPORTER,
+    });
+  }
+  const { Nonce } = await client.newAttestationNonce({});
+  const evidence = await issuer.issue(reportData(clientPublicKeyDer, Nonce));
+  return client.recover({
+    AttestationNonce: Nonce,
+    Evidence: evidence,
+    EvidenceOID: issuer.oid,
+    EvidenceBinding: EvidenceBinding.NONCE,
   });
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes, X509Certificate } from "node:crypto";
-import { reportData } from "@contrast/atls";
-import { fromUtf8, sha256Hex, toHex } from "@contrast/core";
+import { EvidenceBinding } from "@contrast/api";
+import { channelBinding, reportData } from "@contrast/atls";
+import { bytesEqual, fromUtf8, sha256Hex, toHex } from "@contrast/core";
 import { publicKeyDer, SeedEngine } from "@contrast/mesh-pki";
 import { expectCodeAsync } from "@contrast/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Coordinator, MemoryStore } from "../src/index.js";
 import {
@@ -472,5 +474,231 @@ describe("peer recovery (mesh API Recover)", () => {
     expect((await b.status()).phase).toBe("running");
     // Running: a further round does nothing.
     expect(await b.recoverFromPeers(options)).toBeUndefined();
+  });
+});
+
+describe("TLS exporter channel binding (EvidenceBinding TLS_EXPORTER)", () => {
+  /** The caller a transport reports for one connection: its client key and its exporter. */
+  const connection = (key: ReturnType<typeof ecKey>, exporter = randomBytes(32)) => ({
+    caller: { ...callerOf(key), channelBinding: () => new Uint8Array(exporter) },
+    exporter: new Uint8Array(exporter),
+  });
+  const exporterRequest = (evidence: Uint8Array) => ({
+    AttestationNonce: new Uint8Array(),
+    Evidence: evidence,
+    EvidenceOID: SNP_OID,
+    EvidenceBinding: EvidenceBinding.TLS_EXPORTER,
+  });
+
+  it("issues a certificate in one call for evidence bound to the key and the calling connection's exporter", async () => {
+    const { c, failures } = await running();
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+    const res = await c.newMeshCert(exporterRequest(evidence), conn.caller);
+    const [leaf] = chainOf(res.CertChain);
+    expect(leaf?.publicKey.export({ type: "spki", format: "der" })).toEqual(Buffer.from(publicKeyDer(key)));
+    // No nonce was issued or consumed.
+    expect(c.pendingNonces).toBe(0);
+    // The same evidence again on the same connection, by the same key: the same attested key
+    // gets another certificate, which is what it could ask for anyway.
+    await c.newMeshCert(exporterRequest(evidence), conn.caller);
+    expect(failures).toEqual([]);
+  });
+
+  it("refuses evidence bound to another connection's exporter, even with the same client key", async () => {
+    const { c, failures } = await running();
+    const key = ecKey("P-256");
+    const a = connection(key);
+    const b = connection(key);
+    const forA = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), a.exporter));
+    await expectCodeAsync(
+      () => c.newMeshCert(exporterRequest(forA), b.caller),
+      "ATTESTATION_REPORT_DATA_MISMATCH",
+      "crypto",
+    );
+    // Bound to the right exporter but for another key (a key substitution): refused too.
+    const otherKey = ecKey("P-256");
+    const forOtherKey = fakeEvidence(policyHash("web"), reportData(publicKeyDer(otherKey), b.exporter));
+    await expectCodeAsync(
+      () => c.newMeshCert(exporterRequest(forOtherKey), b.caller),
+      "ATTESTATION_REPORT_DATA_MISMATCH",
+    );
+    // A nonce-bound evidence whose "nonce" is the exporter, sent as the nonce flow: no such nonce.
+    await expectCodeAsync(
+      () =>
+        c.newMeshCert(
+          { ...exporterRequest(forA), AttestationNonce: a.exporter, EvidenceBinding: EvidenceBinding.NONCE },
+          a.caller,
+        ),
+      "COORDINATOR_NONCE_UNKNOWN",
+    );
+    expect(failures).toEqual([
+      "ATTESTATION_REPORT_DATA_MISMATCH",
+      "ATTESTATION_REPORT_DATA_MISMATCH",
+      "COORDINATOR_NONCE_UNKNOWN",
+    ]);
+  });
+
+  it("takes the exporter only from the transport: a binding with a nonce, an unknown binding, or none offered are refused", async () => {
+    const { c } = await running();
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+    await expectCodeAsync(
+      () => c.newMeshCert({ ...exporterRequest(evidence), AttestationNonce: conn.exporter }, conn.caller),
+      "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+      "input",
+    );
+    await expectCodeAsync(
+      () => c.newMeshCert({ ...exporterRequest(evidence), EvidenceBinding: 7 as EvidenceBinding }, conn.caller),
+      "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+    );
+    await expectCodeAsync(
+      () => c.newMeshCert(exporterRequest(evidence), callerOf(key)),
+      "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+    );
+    await expectCodeAsync(
+      () => c.newMeshCert(exporterRequest(new Uint8Array()), conn.caller),
+      "COORDINATOR_EVIDENCE_MISSING",
+    );
+  });
+
+  it("(property) issues only for evidence whose report data is the key and this connection's exporter; unknown bindings are refused", async () => {
+    const { c } = await running();
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 3, max: 2 ** 31 - 1 }),
+        async (other, unknownBinding) => {
+          fc.pre(!bytesEqual(other, conn.exporter));
+          const wrong = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), other));
+          await expectCodeAsync(
+            () => c.newMeshCert(exporterRequest(wrong), conn.caller),
+            "ATTESTATION_REPORT_DATA_MISMATCH",
+          );
+          const right = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+          await expectCodeAsync(
+            () =>
+              c.newMeshCert(
+                { ...exporterRequest(right), EvidenceBinding: unknownBinding as EvidenceBinding },
+                conn.caller,
+              ),
+            "COORDINATOR_EVIDENCE_BINDING_UNSUPPORTED",
+          );
+        },
+      ),
+      { numRuns: 50 },
+    );
+    // And the right evidence is still accepted after all of that.
+    const right = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+    await c.newMeshCert(exporterRequest(right), conn.caller);
+  });
+
+  it("refuses when the connection cannot give a binding (TLS 1.2), with the transport's code", async () => {
+    const { c } = await running();
+    const key = ecKey("P-256");
+    const tls12 = {
+      ...callerOf(key),
+      channelBinding: () =>
+        channelBinding({ getProtocol: () => "TLSv1.2", exportKeyingMaterial: () => randomBytes(32) }),
+    };
+    const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), randomBytes(32)));
+    await expectCodeAsync(
+      () => c.newMeshCert(exporterRequest(evidence), tls12),
+      "ATLS_CHANNEL_BINDING_UNAVAILABLE",
+      "crypto",
+    );
+  });
+
+  it("leaves the nonce flow as it was, with EvidenceBinding NONCE or unspecified", async () => {
+    const { c } = await running();
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    for (const binding of [EvidenceBinding.NONCE, EvidenceBinding.UNSPECIFIED]) {
+      const { Nonce } = await c.newAttestationNonce(conn.caller);
+      const evidence = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), Nonce));
+      await c.newMeshCert(
+        { AttestationNonce: Nonce, Evidence: evidence, EvidenceOID: SNP_OID, EvidenceBinding: binding },
+        conn.caller,
+      );
+      // Evidence bound to the exporter is no answer to the nonce flow.
+      const second = await c.newAttestationNonce(conn.caller);
+      const wrong = fakeEvidence(policyHash("web"), reportData(publicKeyDer(key), conn.exporter));
+      await expectCodeAsync(
+        () =>
+          c.newMeshCert(
+            { AttestationNonce: second.Nonce, Evidence: wrong, EvidenceOID: SNP_OID, EvidenceBinding: binding },
+            conn.caller,
+          ),
+        "ATTESTATION_REPORT_DATA_MISMATCH",
+      );
+    }
+    // NONCE without a nonce is refused, not taken as handshake evidence.
+    await expectCodeAsync(
+      () =>
+        c.newMeshCert(
+          {
+            AttestationNonce: new Uint8Array(),
+            Evidence: new Uint8Array(),
+            EvidenceOID: "",
+            EvidenceBinding: EvidenceBinding.NONCE,
+          },
+          {
+            ...conn.caller,
+            handshakeEvidence: { oid: SNP_OID, evidence: new Uint8Array([1]), reportData: new Uint8Array(64) },
+          },
+        ),
+      "COORDINATOR_NONCE_UNKNOWN",
+    );
+  });
+
+  it("peer recovery takes one call when the client offers a channel binding", async () => {
+    const { c: a, store } = await running();
+    const b = await open(store).coordinator;
+    const key = ecKey("P-256");
+    const conn = connection(key);
+    const calls: string[] = [];
+    await b.recoverFromPeer({
+      client: {
+        newAttestationNonce: () => {
+          calls.push("nonce");
+          return a.newAttestationNonce(conn.caller);
+        },
+        recover: (r) => {
+          calls.push(`recover:${r.EvidenceBinding}`);
+          return a.meshRecover(r, conn.caller);
+        },
+        channelBinding: async () => conn.exporter,
+      },
+      clientPublicKeyDer: publicKeyDer(key),
+      issuer: { oid: SNP_OID, issue: async (rd: Uint8Array) => fakeEvidence(policyHash("coordinator"), rd) },
+    });
+    expect(calls).toEqual([`recover:${EvidenceBinding.TLS_EXPORTER}`]);
+    expect((await b.status()).phase).toBe("running");
+  });
+
+  it("a recovering peer whose evidence binds another connection is refused", async () => {
+    const { c: a, store } = await running();
+    const b = await open(store).coordinator;
+    const key = ecKey("P-256");
+    const served = connection(key);
+    await expectCodeAsync(
+      () =>
+        b.recoverFromPeer({
+          client: {
+            newAttestationNonce: () => a.newAttestationNonce(served.caller),
+            recover: (r) => a.meshRecover(r, served.caller),
+            // What the client believes its binding is: another connection's.
+            channelBinding: async () => new Uint8Array(randomBytes(32)),
+          },
+          clientPublicKeyDer: publicKeyDer(key),
+          issuer: { oid: SNP_OID, issue: async (rd: Uint8Array) => fakeEvidence(policyHash("coordinator"), rd) },
+        }),
+      "ATTESTATION_REPORT_DATA_MISMATCH",
+    );
+    expect((await b.status()).phase).toBe("recovery");
   });
 });

@@ -1,5 +1,5 @@
 // @contrast/workload: the workload side of the mesh API. A pod attests to the Coordinator with
-// a server-issued nonce, receives its mesh certificate, the CAs and its workload secret, and
+// evidence bound to its TLS connection's exporter (or a server-issued nonce), receives its mesh certificate, the CAs and its workload secret, and
 // writes them where its containers read them (/contrast/tls-config, /contrast/secrets).
 
 export { WORKLOAD_ERROR_CODES, type WorkloadErrorCode } from "./error-codes.js";

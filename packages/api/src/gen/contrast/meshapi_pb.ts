@@ -5,15 +5,15 @@
 // @generated from file contrast/meshapi.proto (package meshapi, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file contrast/meshapi.proto.
  */
 export const file_contrast_meshapi: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb250cmFzdC9tZXNoYXBpLnByb3RvEgdtZXNoYXBpIhwKGk5ld0F0dGVzdGF0aW9uTm9uY2VSZXF1ZXN0IkAKG05ld0F0dGVzdGF0aW9uTm9uY2VSZXNwb25zZRINCgVOb25jZRgBIAEoDBISCgpUdGxTZWNvbmRzGAIgASgNIm4KEk5ld01lc2hDZXJ0UmVxdWVzdBIYChBBdHRlc3RhdGlvbk5vbmNlGGQgASgMEhAKCEV2aWRlbmNlGGUgASgMEhMKC0V2aWRlbmNlT0lEGGYgASgJSgQIARACUhFQZWVyUHVibGljS2V5SGFzaCJoChNOZXdNZXNoQ2VydFJlc3BvbnNlEhIKCk1lc2hDQUNlcnQYASABKAwSEQoJQ2VydENoYWluGAIgASgMEhIKClJvb3RDQUNlcnQYAyABKAwSFgoOV29ya2xvYWRTZWNyZXQYBCABKAwiUQoOUmVjb3ZlclJlcXVlc3QSGAoQQXR0ZXN0YXRpb25Ob25jZRhkIAEoDBIQCghFdmlkZW5jZRhlIAEoDBITCgtFdmlkZW5jZU9JRBhmIAEoCSJYCg9SZWNvdmVyUmVzcG9uc2USDAoEU2VlZBgBIAEoDBIMCgRTYWx0GAIgASgMEhEKCU1lc2hDQUtleRgDIAEoDBIWCg5MYXRlc3RNYW5pZmVzdBgEIAEoDDLzAQoHTWVzaEFQSRJICgtOZXdNZXNoQ2VydBIbLm1lc2hhcGkuTmV3TWVzaENlcnRSZXF1ZXN0GhwubWVzaGFwaS5OZXdNZXNoQ2VydFJlc3BvbnNlEjwKB1JlY292ZXISFy5tZXNoYXBpLlJlY292ZXJSZXF1ZXN0GhgubWVzaGFwaS5SZWNvdmVyUmVzcG9uc2USYAoTTmV3QXR0ZXN0YXRpb25Ob25jZRIjLm1lc2hhcGkuTmV3QXR0ZXN0YXRpb25Ob25jZVJlcXVlc3QaJC5tZXNoYXBpLk5ld0F0dGVzdGF0aW9uTm9uY2VSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChZjb250cmFzdC9tZXNoYXBpLnByb3RvEgdtZXNoYXBpIhwKGk5ld0F0dGVzdGF0aW9uTm9uY2VSZXF1ZXN0IkAKG05ld0F0dGVzdGF0aW9uTm9uY2VSZXNwb25zZRINCgVOb25jZRgBIAEoDBISCgpUdGxTZWNvbmRzGAIgASgNIqEBChJOZXdNZXNoQ2VydFJlcXVlc3QSGAoQQXR0ZXN0YXRpb25Ob25jZRhkIAEoDBIQCghFdmlkZW5jZRhlIAEoDBITCgtFdmlkZW5jZU9JRBhmIAEoCRIxCg9FdmlkZW5jZUJpbmRpbmcYZyABKA4yGC5tZXNoYXBpLkV2aWRlbmNlQmluZGluZ0oECAEQAlIRUGVlclB1YmxpY0tleUhhc2giaAoTTmV3TWVzaENlcnRSZXNwb25zZRISCgpNZXNoQ0FDZXJ0GAEgASgMEhEKCUNlcnRDaGFpbhgCIAEoDBISCgpSb290Q0FDZXJ0GAMgASgMEhYKDldvcmtsb2FkU2VjcmV0GAQgASgMIoQBCg5SZWNvdmVyUmVxdWVzdBIYChBBdHRlc3RhdGlvbk5vbmNlGGQgASgMEhAKCEV2aWRlbmNlGGUgASgMEhMKC0V2aWRlbmNlT0lEGGYgASgJEjEKD0V2aWRlbmNlQmluZGluZxhnIAEoDjIYLm1lc2hhcGkuRXZpZGVuY2VCaW5kaW5nIlgKD1JlY292ZXJSZXNwb25zZRIMCgRTZWVkGAEgASgMEgwKBFNhbHQYAiABKAwSEQoJTWVzaENBS2V5GAMgASgMEhYKDkxhdGVzdE1hbmlmZXN0GAQgASgMKnIKD0V2aWRlbmNlQmluZGluZxIgChxFVklERU5DRV9CSU5ESU5HX1VOU1BFQ0lGSUVEEAASGgoWRVZJREVOQ0VfQklORElOR19OT05DRRABEiEKHUVWSURFTkNFX0JJTkRJTkdfVExTX0VYUE9SVEVSEAIy8wEKB01lc2hBUEkSSAoLTmV3TWVzaENlcnQSGy5tZXNoYXBpLk5ld01lc2hDZXJ0UmVxdWVzdBocLm1lc2hhcGkuTmV3TWVzaENlcnRSZXNwb25zZRI8CgdSZWNvdmVyEhcubWVzaGFwaS5SZWNvdmVyUmVxdWVzdBoYLm1lc2hhcGkuUmVjb3ZlclJlc3BvbnNlEmAKE05ld0F0dGVzdGF0aW9uTm9uY2USIy5tZXNoYXBpLk5ld0F0dGVzdGF0aW9uTm9uY2VSZXF1ZXN0GiQubWVzaGFwaS5OZXdBdHRlc3RhdGlvbk5vbmNlUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Contrast-TS extension.
@@ -83,6 +83,13 @@ export type NewMeshCertRequest = Message<"meshapi.NewMeshCertRequest"> & {
    * @generated from field: string EvidenceOID = 102;
    */
   EvidenceOID: string;
+
+  /**
+   * Contrast-TS extension: what the evidence's report data binds besides the client key.
+   *
+   * @generated from field: meshapi.EvidenceBinding EvidenceBinding = 103;
+   */
+  EvidenceBinding: EvidenceBinding;
 };
 
 /**
@@ -150,6 +157,11 @@ export type RecoverRequest = Message<"meshapi.RecoverRequest"> & {
    * @generated from field: string EvidenceOID = 102;
    */
   EvidenceOID: string;
+
+  /**
+   * @generated from field: meshapi.EvidenceBinding EvidenceBinding = 103;
+   */
+  EvidenceBinding: EvidenceBinding;
 };
 
 /**
@@ -192,6 +204,45 @@ export type RecoverResponse = Message<"meshapi.RecoverResponse"> & {
  */
 export const RecoverResponseSchema: GenMessage<RecoverResponse> = /*@__PURE__*/
   messageDesc(file_contrast_meshapi, 5);
+
+/**
+ * Contrast-TS extension (docs/atls.md, "Channel binding"): the fresh value that the request's
+ * evidence binds together with the key of the TLS client certificate, as
+ * SHA-512(SPKI DER || value).
+ *
+ * @generated from enum meshapi.EvidenceBinding
+ */
+export enum EvidenceBinding {
+  /**
+   * As before this field existed: the nonce when AttestationNonce or Evidence is set, else the
+   * evidence in the client certificate (upstream's Go initializers).
+   *
+   * @generated from enum value: EVIDENCE_BINDING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * AttestationNonce, from NewAttestationNonce (two calls per certificate).
+   *
+   * @generated from enum value: EVIDENCE_BINDING_NONCE = 1;
+   */
+  NONCE = 1,
+
+  /**
+   * The TLS 1.3 exporter of the calling connection (RFC 8446 section 7.5, as RFC 9266's
+   * "tls-exporter"): 32 bytes, label "EXPERIMENTAL-Contrast-attestation-v1", empty context.
+   * One call per certificate; AttestationNonce must be empty.
+   *
+   * @generated from enum value: EVIDENCE_BINDING_TLS_EXPORTER = 2;
+   */
+  TLS_EXPORTER = 2,
+}
+
+/**
+ * Describes the enum meshapi.EvidenceBinding.
+ */
+export const EvidenceBindingSchema: GenEnum<EvidenceBinding> = /*@__PURE__*/
+  enumDesc(file_contrast_meshapi, 0);
 
 /**
  * @generated from service meshapi.MeshAPI
