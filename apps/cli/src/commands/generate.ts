@@ -1,7 +1,7 @@
-import { chmod, open, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
-import { ContrastError, fromUtf8, utf8 } from "@contrast/core";
+import { ContrastError, fromUtf8 } from "@contrast/core";
 import {
   type Finding,
   formatFinding,
@@ -31,7 +31,7 @@ import {
 } from "@contrast/policy";
 import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
-import { readBounded } from "../files.js";
+import { readBounded, writeAllAtomically, writeFileAtomically } from "../files.js";
 import { collectYamlFiles, confidentialFiles } from "../generate/inputs.js";
 import {
   ensureSeedShareOwnerKey,
@@ -284,7 +284,7 @@ export async function generate(ctx: Context, paths: string[], opts: GenerateOpti
   await writeAllAtomically(rewrites.filter((r) => !unchanged.has(r.file)));
   const manifestBefore = await readFile(manifestPath, "utf8").catch(() => undefined);
   const manifestChanged = manifestBefore !== manifestText;
-  if (manifestChanged) await writeAtomically(manifestPath, manifestText, 0o644);
+  if (manifestChanged) await writeFileAtomically(manifestPath, manifestText, 0o644);
   if (!out.json) out.success(`Updated manifest ${manifestPath}`);
 
   return {
@@ -507,27 +507,4 @@ async function createExclusive(path: string, content: string, mode: number): Pro
     await handle.close();
   }
   return true;
-}
-
-async function writeAtomically(file: string, text: string, mode: number): Promise<void> {
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  await writeFile(temp, utf8(text), { flag: "w", mode });
-  await chmod(temp, mode);
-  await rename(temp, file);
-}
-
-/** Every file or none: all go to temporary files first, then each is renamed over its target. */
-async function writeAllAtomically(files: readonly { file: string; text: string }[]): Promise<void> {
-  const temps: { temp: string; file: string }[] = [];
-  try {
-    for (const [i, { file, text }] of files.entries()) {
-      const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${i}.tmp`);
-      temps.push({ temp, file });
-      await writeFile(temp, text, { flag: "wx" });
-    }
-  } catch (e) {
-    await Promise.all(temps.map(({ temp }) => rm(temp, { force: true })));
-    throw e;
-  }
-  for (const { temp, file } of temps) await rename(temp, file);
 }

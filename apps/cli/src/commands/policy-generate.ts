@@ -1,4 +1,4 @@
-import { open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { ContrastError, fromUtf8, toHex, utf8 } from "@contrast/core";
 import type { ImageMetadataSource } from "@contrast/oci";
@@ -20,7 +20,7 @@ import {
 } from "@contrast/policy";
 import type { Outcome } from "../command-spec.js";
 import { type Context, resolvePath } from "../context.js";
-import { readBounded } from "../files.js";
+import { readBounded, writeAllAtomically } from "../files.js";
 import { openImageSourceFromFlags } from "../images.js";
 
 export interface PolicyGenerateOptions {
@@ -212,25 +212,6 @@ function printWarnings(ctx: Context, warnings: readonly PolicyWarning[]): void {
       "POLICY_IMAGE_UNPINNED",
     );
   }
-}
-
-/**
- * Writes every file or none: all contents go to temporary files next to their targets first;
- * only when all of them are written are they renamed over the targets (each rename is atomic).
- */
-async function writeAllAtomically(files: readonly { file: string; text: string }[]): Promise<void> {
-  const temps: { temp: string; file: string }[] = [];
-  try {
-    for (const [i, { file, text }] of files.entries()) {
-      const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${i}.tmp`);
-      temps.push({ temp, file });
-      await writeFile(temp, text, { flag: "wx" });
-    }
-  } catch (e) {
-    await Promise.all(temps.map(({ temp }) => rm(temp, { force: true })));
-    throw e;
-  }
-  for (const { temp, file } of temps) await rename(temp, file);
 }
 
 /** Rules that cannot make a policy fail before any image is fetched, naming their file. */

@@ -11,8 +11,9 @@ import { type Context, resolvePath } from "../context.js";
 import { cliError } from "../coordinator/errors.js";
 import { evidenceHint } from "../coordinator/hints.js";
 import { openSession, type SessionFlags, withCoordinator } from "../coordinator/session.js";
-import { FILES, readWorkloadOwnerKey, writeFileAtomically } from "../coordinator/workspace.js";
+import { FILES, readWorkloadOwnerKey } from "../coordinator/workspace.js";
 import { type WorkloadPolicy, workloadPolicies, yamlFiles } from "../coordinator/yaml-policies.js";
+import { writeFileAtomically } from "../files.js";
 
 export interface SetOptions extends SessionFlags {
   readonly workloadOwnerKey?: string;

@@ -5,7 +5,8 @@ import { type Context, resolvePath } from "../context.js";
 import { cliError } from "../coordinator/errors.js";
 import { evidenceHint } from "../coordinator/hints.js";
 import { openSession, type SessionFlags, withCoordinator } from "../coordinator/session.js";
-import { FILES, writeFileAtomically } from "../coordinator/workspace.js";
+import { FILES } from "../coordinator/workspace.js";
+import { writeFileAtomically } from "../files.js";
 
 export type VerifyOptions = SessionFlags;
 

@@ -1,6 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename } from "node:path";
 import { ContrastError, isContrastError } from "@contrast/core";
 import { loadManifest, MANIFEST_MAX_BYTES, type Manifest, type ManifestIssue } from "@contrast/manifest";
 import { parseSeedShareOwnerKey, parseWorkloadOwnerKey } from "@contrast/mesh-pki";
@@ -76,22 +75,4 @@ export function readWorkloadOwnerKey(path: string): Promise<KeyObject | undefine
 /** seedshare-owner.pem (RSA, PKCS#1 PEM); required. */
 export async function readSeedShareOwnerKey(path: string): Promise<KeyObject> {
   return (await readKey(path, "--seedshare-owner-key", parseSeedShareOwnerKey, false)) as KeyObject;
-}
-
-/**
- * Writes a file whole or not at all (temporary file, then rename) with its mode, creating the
- * directory (0755) when needed: a half-written CA or seed share file would be worse than none.
- */
-export async function writeFileAtomically(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    await writeFile(temp, data, { mode });
-    // The umask may have narrowed the mode; the file's mode is part of the contract.
-    await chmod(temp, mode);
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
 }
