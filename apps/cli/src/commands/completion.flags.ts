@@ -12,4 +12,5 @@ export const COMPLETION: CommandSpec = {
     },
   ],
   flags: [],
+  verdict: "never: printing a script has no verdict",
 };
