@@ -104,10 +104,14 @@ describe("hostile input", () => {
       fc.property(fc.array(obj, { maxLength: 4 }), (objs) => {
         const text = objs.map((o) => `---\n${dump(o)}`).join("");
         const docs = parseYamlDocuments(text);
-        expect(docs.map((d) => d.value).filter((v) => v !== null)).toEqual(JSON.parse(JSON.stringify(objs)));
+        // JSON has no -0: js-yaml writes it as -0.0 and reads -0 back, so compare through JSON on
+        // both sides rather than on the expected side only.
+        const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+        expect(asJson(docs.map((d) => d.value).filter((v) => v !== null))).toEqual(asJson(objs));
         if (text !== "") expect(serializeYamlDocuments(docs)).toBe(text);
       }),
-      { numRuns: RUNS },
+      // The first example is the counterexample a CI run found (seed 1937288793).
+      { numRuns: RUNS, examples: [[[{ " ": -0 }]]] },
     );
   });
 });
