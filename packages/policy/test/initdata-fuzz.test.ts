@@ -252,11 +252,13 @@ describe("the initdata annotation decoder", () => {
           expect((e as PolicyError).code).toMatch(/^POLICY_INITDATA_/);
           return;
         }
-        // Only header bytes nobody reads (time, XFL, OS, the FTEXT hint) may change unnoticed.
+        // Only bits nobody reads may change unnoticed: header bytes (time, XFL, OS, the FTEXT
+        // hint) and the padding after the end-of-block code in the last deflate byte, just before
+        // the 8-byte trailer (a CI fuzz run found xor 0x80 there).
         expect(toml).toBe(original);
-        expect([3, 4, 5, 6, 7, 8, 9]).toContain(at);
+        expect([3, 4, 5, 6, 7, 8, 9, gz.length - 9]).toContain(at);
       }),
-      { numRuns: FUZZ_RUNS },
+      { numRuns: FUZZ_RUNS, examples: [[gz.length - 9, 128]] },
     );
   });
 });
