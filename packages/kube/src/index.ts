@@ -29,6 +29,7 @@ export {
   rewriteRuntimeClass,
   SECRETS_MOUNT_PATH,
   SECRETS_VOLUME,
+  SERVICE_MESH_DISABLED_ENV,
   SERVICE_MESH_NAME,
   type ServiceMeshOptions,
   serviceMeshContainer,

@@ -25,7 +25,18 @@ export interface InitializerOptions {
   readonly image: string;
   /** The Coordinator's service name, given to the initializer as COORDINATOR_HOST. */
   readonly coordinatorHost?: string;
+  /**
+   * True when no pod gets the service-mesh sidecar (generate's --skip-service-mesh). Otherwise a
+   * pod gets it exactly when its object carries a mesh annotation, as in `injectServiceMesh`.
+   */
+  readonly withoutServiceMesh?: boolean;
 }
+
+/**
+ * Tells the initializer that no sidecar will lift the pod VM's default-deny rule, so it must
+ * (upstream sets it on every pod without a mesh annotation). Any non-empty value counts.
+ */
+export const SERVICE_MESH_DISABLED_ENV = "CONTRAST_SERVICE_MESH_DISABLED";
 
 export interface ServiceMeshOptions {
   /** The service-mesh proxy image. */
@@ -35,12 +46,14 @@ export interface ServiceMeshOptions {
 const SECRETS_MOUNT = { name: SECRETS_VOLUME, mountPath: SECRETS_MOUNT_PATH } as const;
 
 /** The initializer container, as injected. */
-export function initializerContainer(options: InitializerOptions): JsonRecord {
+export function initializerContainer(options: InitializerOptions, serviceMesh = true): JsonRecord {
   checkImage(options.image, "initializer");
+  const env: JsonRecord[] = [{ name: "COORDINATOR_HOST", value: options.coordinatorHost ?? "coordinator" }];
+  if (!serviceMesh) env.push({ name: SERVICE_MESH_DISABLED_ENV, value: "true" });
   return {
     name: INITIALIZER_NAME,
     image: options.image,
-    env: [{ name: "COORDINATOR_HOST", value: options.coordinatorHost ?? "coordinator" }],
+    env,
     resources: { requests: { memory: "50Mi" } },
     volumeMounts: [{ ...SECRETS_MOUNT }],
   };
@@ -105,12 +118,14 @@ export function serviceMeshContainer(
  * `contrast-secrets` volume of another type exists.
  */
 export function injectInitializer(doc: YamlDocument, options: InitializerOptions): YamlDocument {
-  const container = initializerContainer(options);
+  const withMesh = initializerContainer(options, true);
+  const withoutMesh = initializerContainer(options, false);
   return mutate(doc, (root) =>
     podTargets(root, {}).map((t) => {
       if (!isContrastPod(t)) return [];
       if (annotation(t.objectMetadata, CONTRAST_ANNOTATIONS.skipInitializer) === "true") return [];
       if (isCoordinator(t)) return [];
+      const container = options.withoutServiceMesh !== true && hasMeshAnnotation(t) ? withMesh : withoutMesh;
       const base = specKeys(t);
       return [
         ...placeInitContainer(t, base, container, "first"),
@@ -134,11 +149,11 @@ export function injectServiceMesh(doc: YamlDocument, options: ServiceMeshOptions
   return mutate(doc, (root) =>
     podTargets(root, {}).map((t) => {
       if (!isContrastPod(t) || isCoordinator(t)) return [];
+      if (!hasMeshAnnotation(t)) return [];
       const meta = t.objectMetadata;
       const ingress = annotation(meta, CONTRAST_ANNOTATIONS.meshIngress);
       const egress = annotation(meta, CONTRAST_ANNOTATIONS.meshEgress);
       const adminPort = annotation(meta, CONTRAST_ANNOTATIONS.meshAdminPort);
-      if (ingress === undefined && egress === undefined && adminPort === undefined) return [];
       const container = serviceMeshContainer(options, {
         ...(ingress === undefined ? {} : { ingress }),
         ...(egress === undefined ? {} : { egress }),
@@ -172,6 +187,16 @@ export function rewriteRuntimeClass(doc: YamlDocument, handler: string): YamlDoc
       if (current === "" || current === handler || !isContrastRuntimeClass(current)) return [];
       return [{ path: [...specKeys(t), "runtimeClassName"], value: handler }];
     }),
+  );
+}
+
+/** Presence counts, even empty (reference §2.2.2). */
+function hasMeshAnnotation(t: PodTemplate): boolean {
+  const meta = t.objectMetadata;
+  return (
+    annotation(meta, CONTRAST_ANNOTATIONS.meshIngress) !== undefined ||
+    annotation(meta, CONTRAST_ANNOTATIONS.meshEgress) !== undefined ||
+    annotation(meta, CONTRAST_ANNOTATIONS.meshAdminPort) !== undefined
   );
 }
 
@@ -316,7 +341,12 @@ export interface PatchOptions {
  */
 export function patchWorkload(doc: YamlDocument, options: PatchOptions): YamlDocument {
   let d = doc;
-  if (options.initializer !== undefined) d = injectInitializer(d, options.initializer);
+  if (options.initializer !== undefined) {
+    d = injectInitializer(d, {
+      ...options.initializer,
+      ...(options.serviceMesh === undefined ? { withoutServiceMesh: true } : {}),
+    });
+  }
   if (options.serviceMesh !== undefined) d = injectServiceMesh(d, options.serviceMesh);
   if (options.imageReplacements !== undefined) d = applyImageReplacements(d, options.imageReplacements);
   if (options.runtimeHandler !== undefined) d = rewriteRuntimeClass(d, options.runtimeHandler);

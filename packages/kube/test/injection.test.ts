@@ -2,6 +2,7 @@ import { expectCode, fuzzRuns } from "@contrast/testkit";
 import fc from "fast-check";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { CONTRAST_ANNOTATIONS } from "../src/annotations.js";
 import { parseImageReplacements } from "../src/image-replacements.js";
 import {
   injectInitializer,
@@ -49,7 +50,11 @@ describe("injectInitializer", () => {
       expect((spec.initContainers as JsonRecord[])[0]).toEqual({
         name: "contrast-initializer",
         image: INIT_IMAGE,
-        env: [{ name: "COORDINATOR_HOST", value: "coordinator" }],
+        // No mesh annotation: no sidecar lifts the default-deny rule, so the initializer must.
+        env: [
+          { name: "COORDINATOR_HOST", value: "coordinator" },
+          { name: "CONTRAST_SERVICE_MESH_DISABLED", value: "true" },
+        ],
         resources: { requests: { memory: "50Mi" } },
         volumeMounts: [{ name: "contrast-secrets", mountPath: "/contrast" }],
       });
@@ -73,7 +78,30 @@ describe("injectInitializer", () => {
     const spec = specOf(injectInitializer(doc, { image: INIT_IMAGE, coordinatorHost: "coordinator-ready" }).value);
     expect((spec.initContainers as JsonRecord[])[0]?.env).toEqual([
       { name: "COORDINATOR_HOST", value: "coordinator-ready" },
+      { name: "CONTRAST_SERVICE_MESH_DISABLED", value: "true" },
     ]);
+  });
+
+  it("tells the initializer to lift the default-deny rule exactly when no sidecar will", () => {
+    const envNames = (doc: YamlDocument): unknown[] => {
+      const first = (specOf(doc.value).initContainers as JsonRecord[])[0] ?? {};
+      return ((first.env ?? []) as JsonRecord[]).map((e) => e.name);
+    };
+    const inject = (text: string, options: { withoutServiceMesh?: boolean } = {}) =>
+      envNames(injectInitializer(one(text), { image: INIT_IMAGE, ...options }));
+    const disabled = ["COORDINATOR_HOST", "CONTRAST_SERVICE_MESH_DISABLED"];
+    expect(inject(yaml(workload("Deployment", "d")))).toEqual(disabled);
+    for (const key of ["meshIngress", "meshEgress", "meshAdminPort"] as const) {
+      const text = yaml(workload("Deployment", "d", POD_SPEC, { [CONTRAST_ANNOTATIONS[key]]: "" }));
+      // Presence counts, even empty, as for the sidecar itself.
+      expect(inject(text)).toEqual(["COORDINATOR_HOST"]);
+      expect(inject(text, { withoutServiceMesh: true })).toEqual(disabled);
+      // patchWorkload without a mesh image injects no sidecar, so the initializer lifts the rule.
+      expect(envNames(patchWorkload(one(text), { initializer: { image: INIT_IMAGE } }))).toEqual(disabled);
+      const both = patchWorkload(one(text), { initializer: { image: INIT_IMAGE }, serviceMesh: { image: MESH_IMAGE } });
+      expect(names(specOf(both.value).initContainers)).toContain("contrast-service-mesh");
+      expect(envNames(both)).toEqual(["COORDINATOR_HOST"]);
+    }
   });
 
   it('skips objects annotated skip-initializer: "true" (on the object, not the pod template)', () => {
