@@ -153,22 +153,29 @@ describe("interception in a network namespace (real iptables)", () => {
           `[${POD6}]:8080`,
           `[${POD6}]:5432`,
           `[${POD6}]:9090`,
+          `${POD4}:15007`,
         ]);
         expect(outcomes.map((o) => o.reply)).toEqual([
-          { listener: 15007, dst: { family: 4, address: POD4, port: 8080 } },
-          { listener: 15006, dst: { family: 4, address: POD4, port: 5432 } },
+          { listener: 15007, dst: { family: 4, address: POD4, port: 8080 }, target: `${POD4} 8080` },
+          { listener: 15006, dst: { family: 4, address: POD4, port: 5432 }, target: `${POD4} 5432` },
           // Passthrough: the app itself; tracked but not rewritten, so its own address.
           { listener: 9090, dst: { family: 4, address: POD4, port: 9090 } },
-          { listener: 15007, dst: { family: 6, address: POD6, port: 8080 } },
-          { listener: 15006, dst: { family: 6, address: POD6, port: 5432 } },
+          { listener: 15007, dst: { family: 6, address: POD6, port: 8080 }, target: `${POD6} 8080` },
+          { listener: 15006, dst: { family: 6, address: POD6, port: 5432 }, target: `${POD6} 5432` },
           { listener: 9090, dst: { family: 6, address: POD6, port: 9090 } },
+          // Addressed to the proxy port itself: redirected onto itself, refused as a loop.
+          { listener: 15006, dst: { family: 4, address: POD4, port: 15007 }, target: "NETFILTER_PROXY_LOOP" },
         ]);
         // Loopback is not intercepted: inside the pod, 8080 has no listener.
         const inside = await connectAll(pod, ["127.0.0.1:8080", "127.0.0.1:15006"]);
         expect(inside[0]?.error).toBe("ECONNREFUSED");
         // A local connection straight to the proxy port is tracked but not rewritten: its original
         // destination is the proxy port itself, which the proxy's loop protection refuses.
-        expect(inside[1]?.reply).toEqual({ listener: 15006, dst: { family: 4, address: "127.0.0.1", port: 15006 } });
+        expect(inside[1]?.reply).toEqual({
+          listener: 15006,
+          dst: { family: 4, address: "127.0.0.1", port: 15006 },
+          target: "NETFILTER_PROXY_LOOP",
+        });
       },
     );
   }
@@ -178,8 +185,8 @@ describe("interception in a network namespace (real iptables)", () => {
     await startServer(pod, "split");
     const outcomes = await connectAll(client, [`${POD4}:15006`, `[${POD6}]:15007`]);
     expect(outcomes.map((o) => o.reply)).toEqual([
-      { listener: 15006, error: "NETFILTER_NOT_REDIRECTED" },
-      { listener: 15007, error: "NETFILTER_NOT_REDIRECTED" },
+      { listener: 15006, error: "NETFILTER_NOT_REDIRECTED", target: "NETFILTER_NOT_REDIRECTED" },
+      { listener: 15007, error: "NETFILTER_NOT_REDIRECTED", target: "NETFILTER_NOT_REDIRECTED" },
     ]);
   });
 
