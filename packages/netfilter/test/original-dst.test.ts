@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expectCode, scratchDir } from "@contrast/testkit";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { originalDestination, originalDestinationAvailable, redirectTarget } from "../src/index.js";
 
 // The addon outside a namespace: loading, and the errors it reports for sockets it cannot answer
@@ -58,6 +58,9 @@ describe("originalDestination (addon)", () => {
   it("an accepted TCP socket answers with its destination or NETFILTER_NOT_REDIRECTED, never anything else", async () => {
     // Outside a namespace of our own, whether loopback is tracked depends on the host's rules.
     const socket = await accepted({ port: 0, host: "127.0.0.1" });
+    onTestFinished(() => {
+      socket.destroy();
+    });
     let outcome: unknown;
     try {
       outcome = originalDestination(socket);
@@ -67,6 +70,5 @@ describe("originalDestination (addon)", () => {
     if (outcome === "NETFILTER_NOT_REDIRECTED") return;
     expect(outcome).toEqual({ family: 4, address: "127.0.0.1", port: socket.localPort });
     expectCode(() => redirectTarget(socket, { ownPorts: [socket.localPort ?? 0] }), "NETFILTER_PROXY_LOOP");
-    socket.destroy();
   });
 });
