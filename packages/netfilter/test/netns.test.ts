@@ -60,7 +60,7 @@ function pods(): Pods {
 }
 
 async function startServer(pod: Netns, mode: "split" | "dual"): Promise<ChildProcess> {
-  const child = spawnIn(pod, [process.execPath, fixture("intercept-server.mjs"), DIST_INDEX, mode], {
+  const child = spawnIn(pod, [process.execPath, fixture("intercept-server.mjs"), DIST_INDEX, ADDON, mode], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -185,7 +185,7 @@ describe("interception in a network namespace (real iptables)", () => {
     async () => {
       const { pod, client, runner } = pods();
       await setUpInterception({ ingress: INGRESS, proxyPorts: PROXY, runner });
-      const child = spawnIn(pod, [process.execPath, fixture("forwarding-proxy.mjs"), DIST_INDEX], {
+      const child = spawnIn(pod, [process.execPath, fixture("forwarding-proxy.mjs"), DIST_INDEX, ADDON], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       await new Promise((resolve) => child.stdout?.once("data", resolve));
