@@ -133,6 +133,12 @@ describe("interception in a network namespace (real iptables)", () => {
       const plan = planInterception({ ingress: [{ port: 7000, disableTLS: true }], proxyPorts: PROXY, family: 4 });
       expect(natRules(pod, 4)).toEqual([ruleText(plan.jump), ...plan.rules.map(ruleText)]);
 
+      // A guard left behind by a run that died mid-rewrite is cleared by the next run.
+      execInSync(pod, ["iptables", "-w", "-t", "nat", "-I", "PREROUTING", "1", ...plan.guard.spec]);
+      expect(natRules(pod, 4)[0]).toBe(ruleText(plan.guard));
+      await setUpInterception({ ingress: [{ port: 7000, disableTLS: true }], proxyPorts: PROXY, runner });
+      expect(natRules(pod, 4)).toEqual([ruleText(plan.jump), ...plan.rules.map(ruleText)]);
+
       await removeInterception(runner);
       await removeInterception(runner);
       expect(natRules(pod, 4)).toEqual([]);
