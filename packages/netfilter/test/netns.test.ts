@@ -172,6 +172,11 @@ describe("interception in a network namespace (real iptables)", () => {
           // Addressed to the proxy port itself: redirected onto itself, refused as a loop.
           { listener: 15006, dst: { family: 4, address: POD4, port: 15007 }, target: "NETFILTER_PROXY_LOOP" },
         ]);
+        // conntrack, read with the conntrack tool, holds the same mapping the addon read.
+        const flows = execInSync(pod, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", "8080"]);
+        expect(flows).toMatch(
+          new RegExp(`src=${CLIENT4} dst=${POD4} sport=\\d+ dport=8080 src=${POD4} dst=${CLIENT4} sport=15007 `),
+        );
         // Loopback is not intercepted: inside the pod, 8080 has no listener.
         const inside = await connectAll(pod, ["127.0.0.1:8080", "127.0.0.1:15006"]);
         expect(inside[0]?.error).toBe("ECONNREFUSED");
