@@ -17,6 +17,7 @@ export const ALLOWED_EDGES = {
   coordinator: ["core", "api", "atls", "mesh-pki", "manifest", "policy", "attestation", "x509"],
   workload: ["core", "api", "atls"],
   "mesh-proxy": ["core", "x509", "kube"],
+  netfilter: ["core"],
 };
 
 export const SCOPE = "@contrast/";
