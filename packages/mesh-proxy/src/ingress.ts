@@ -157,6 +157,7 @@ export class IngressListener {
         ended = true;
         state.handshakeOver();
         if (this.#pending.get(key) === state) this.#pending.delete(key);
+        this.#tracker.remove(raw);
         metrics.connectionEnded(this.name);
       },
     };

@@ -204,6 +204,7 @@ describe("limits and timeouts", () => {
     await eventually(
       async () => (await sample(metrics.text(), "contrast_mesh_handshakes_active", { listener: "ingress" })) === 0,
     );
+    await eventually(async () => (await total(metrics.text(), "contrast_mesh_connections_active")) === 0);
     expect((await tlsRoundTrip(address, { ca: ca.meshCaPem, client })).data).toBe("echo:hello");
   });
 
