@@ -2,13 +2,15 @@
 import { execFile } from "node:child_process";
 
 const LATENCY_UNITS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+// Microseconds are divided rather than multiplied by 0.001, so 950us reads as exactly 0.95.
+const toMs = (n, unit) => (unit === "us" ? n / 1000 : n * LATENCY_UNITS[unit]);
 // wrk prints sizes in binary units (format_binary: 1024 steps).
 const SIZE_UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 function latencyMs(text) {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
   if (!m) throw new Error(`cannot read wrk latency "${text}"`);
-  return Number(m[1]) * LATENCY_UNITS[m[2]];
+  return toMs(Number(m[1]), m[2]);
 }
 
 function bytes(text) {
@@ -35,7 +37,7 @@ export function parseWrk(out) {
   const errors = socket ? socket.slice(1).reduce((a, n) => a + Number(n), 0) : 0;
   return {
     requests: Number(total[1]),
-    seconds: Number(total[2]) * LATENCY_UNITS[total[3]] / 1000,
+    seconds: toMs(Number(total[2]), total[3]) / 1000,
     requestsPerS: Number(rps[1]),
     bytesPerS: bytes(transfer[1]),
     p50Ms: percentiles["50"],
