@@ -122,8 +122,21 @@ try {
   for (const mtls of [false, true]) {
     const port = mtls ? "mTLS" : "TLS";
     scenarios.push(
-      { id: `${port.toLowerCase()}_small_keepalive`, label: `${port} small, keep-alive`, mtls, path: "/small", c: connections },
-      { id: `${port.toLowerCase()}_small_newconn`, label: `${port} small, new connection each`, mtls, path: "/small", c: connections, close: true },
+      {
+        id: `${port.toLowerCase()}_small_keepalive`,
+        label: `${port} small, keep-alive`,
+        mtls,
+        path: "/small",
+        c: connections,
+      },
+      {
+        id: `${port.toLowerCase()}_small_newconn`,
+        label: `${port} small, new connection each`,
+        mtls,
+        path: "/small",
+        c: connections,
+        close: true,
+      },
       { id: `${port.toLowerCase()}_bulk`, label: `${port} bulk ${bulkMiB} MiB`, mtls, path: "/bulk", c: 4, bulk: true },
     );
   }
@@ -159,7 +172,13 @@ try {
 
   const ours = anchorsOnly ? undefined : "ours";
   console.log(
-    `service-mesh ingress TLS termination, ${rounds} x ${seconds} s per figure (medians), wrk 1 thread; node ${process.version}, ${execFileSync("haproxy", ["-v"], { encoding: "utf8" }).split("\n")[0].replace(/ - https.*/, "")}, ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim()}`,
+    `service-mesh ingress TLS termination, ${rounds} x ${seconds} s per figure (medians), wrk 1 thread; node ${process.version}, ${execFileSync(
+      "haproxy",
+      ["-v"],
+      { encoding: "utf8" },
+    )
+      .split("\n")[0]
+      .replace(/ - https.*/, "")}, ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim()}`,
   );
   const fmt = (x, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   for (const s of scenarios) {
@@ -169,7 +188,9 @@ try {
       const runs = results.get(`${s.id}/${t.key}`);
       const perS = median(runs.map((w) => (s.bulk ? w.bytesPerS / 1e6 : w.requestsPerS)));
       const p99 = median(runs.map((w) => w.p99Ms));
-      const perCpu = median(runs.map((w) => (s.bulk ? w.bytesPerS * w.seconds / 1e6 : w.requests) / Math.max(w.cpu, 0.01)));
+      const perCpu = median(
+        runs.map((w) => (s.bulk ? (w.bytesPerS * w.seconds) / 1e6 : w.requests) / Math.max(w.cpu, 0.01)),
+      );
       fig[t.key] = { perS, p99, perCpu };
       const unit = s.bulk ? "MB/s" : "req/s";
       console.log(
@@ -179,7 +200,9 @@ try {
     const line = [`BENCH service_mesh.${s.id}`];
     for (const t of targets) {
       const u = s.bulk ? "mb_per_s" : "per_s";
-      line.push(`${t.key}_${u}=${fmt(fig[t.key].perS, 1).replaceAll(",", "")} ${t.key}_p99_ms=${fig[t.key].p99.toFixed(2)}`);
+      line.push(
+        `${t.key}_${u}=${fmt(fig[t.key].perS, 1).replaceAll(",", "")} ${t.key}_p99_ms=${fig[t.key].p99.toFixed(2)}`,
+      );
     }
     if (ours) {
       const ratio = (a) => fig.ours.perS / fig[a].perS;

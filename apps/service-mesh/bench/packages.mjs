@@ -20,7 +20,9 @@ function onPath(bin) {
 }
 
 export function ensurePackages() {
-  const missing = NEEDED.filter((n) => (n.bin ? !onPath(n.bin) && !existsSync(`/usr/sbin/${n.bin}`) : !existsSync(n.file)));
+  const missing = NEEDED.filter((n) =>
+    n.bin ? !onPath(n.bin) && !existsSync(`/usr/sbin/${n.bin}`) : !existsSync(n.file),
+  );
   if (missing.length === 0) return;
   const pkgs = missing.map((m) => m.pkg);
   if (process.getuid?.() !== 0) {

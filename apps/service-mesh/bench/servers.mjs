@@ -109,7 +109,7 @@ export async function startBackend(dir, bulkBytes) {
     `  client_body_temp_path ${dir};`,
     `  server { listen 127.0.0.1:${port} backlog=4096; root ${dir};`,
     `    location = /small { default_type text/plain; return 200 "${"x".repeat(63)}\\n"; }`,
-    "    location = /bulk { alias " + join(dir, "bulk.bin") + "; default_type application/octet-stream; }",
+    `    location = /bulk { alias ${join(dir, "bulk.bin")}; default_type application/octet-stream; }`,
     "  }",
     "}",
   ];

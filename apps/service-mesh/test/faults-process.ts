@@ -54,7 +54,7 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
-export interface Proxy {
+export interface RunningProxy {
   readonly proc: ChildProcess;
   readonly port: number;
   readonly adminPort: number;
@@ -67,7 +67,7 @@ export async function startProxy(
   tlsDir: string,
   upstreamPort: number,
   options: { readonly noClientAuth?: boolean; readonly extraArgs?: readonly string[] } = {},
-): Promise<Proxy> {
+): Promise<RunningProxy> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`pnpm build\` first`);
   const port = await freePort();
   const adminPort = await freePort();

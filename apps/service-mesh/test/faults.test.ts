@@ -4,7 +4,7 @@
 // memory (VmRSS) and its own metrics (admin port) are read from outside, as an operator would.
 import { rmSync } from "node:fs";
 import { createConnection, createServer, type Server, Socket } from "node:net";
-import { createSecureContext, type SecureContext, connect as tlsConnect, type TLSSocket } from "node:tls";
+import { createSecureContext, type SecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { freePort, scratchDir } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -12,9 +12,9 @@ import {
   fdCount,
   type MeshFiles,
   meshCredentials,
-  metrics,
   metricSum,
-  type Proxy,
+  metrics,
+  type RunningProxy,
   rssBytes,
   startProxy,
 } from "./faults-process.js";
@@ -26,8 +26,7 @@ const ACTIVE = "contrast_mesh_connections_active";
 const CONNECTIONS_TOTAL = "contrast_mesh_connections_total";
 const CLOSED = "contrast_mesh_connections_closed_total";
 const HANDSHAKE_FAILURES = "contrast_mesh_handshake_failures_total";
-const closedWithError = async (adminPort: number) =>
-  metricSum(await metrics(adminPort), CLOSED, ['reason="error"']);
+const closedWithError = async (adminPort: number) => metricSum(await metrics(adminPort), CLOSED, ['reason="error"']);
 let dir: string;
 let creds: Record<string, MeshFiles>;
 const cleanups: (() => unknown)[] = [];
@@ -43,7 +42,11 @@ afterAll(async () => {
 });
 
 // One context for every client connection (made per connection, its PEM parsing would dominate).
-let clientContext: SecureContext | undefined;
+let context: SecureContext | undefined;
+function clientContext(c: MeshFiles): SecureContext {
+  context ??= createSecureContext({ ca: c.meshCaPem, cert: c.certChainPem, key: c.keyPem });
+  return context;
+}
 
 /** A TLS client of the proxy presenting the client mesh certificate (no hostname check: mesh). */
 function client(port: number, socket?: Socket, session?: Buffer): TLSSocket {
@@ -53,7 +56,7 @@ function client(port: number, socket?: Socket, session?: Buffer): TLSSocket {
     port,
     ...(socket ? { socket } : {}),
     ...(session ? { session } : {}),
-    secureContext: (clientContext ??= createSecureContext({ ca: c.meshCaPem, cert: c.certChainPem, key: c.keyPem })),
+    secureContext: clientContext(c),
     checkServerIdentity: () => undefined,
   });
 }
@@ -65,7 +68,7 @@ async function listen(server: Server): Promise<number> {
   return port;
 }
 
-async function proxyFor(upstreamPort: number): Promise<Proxy> {
+async function proxyFor(upstreamPort: number): Promise<RunningProxy> {
   const p = await startProxy((creds.server as MeshFiles).dir, upstreamPort);
   cleanups.push(() => p.stop());
   return p;
@@ -165,8 +168,8 @@ describe("service-mesh proxy under faults (real process, loopback)", () => {
     // here) hold most of what was written; the proxy's own memory must not have absorbed the flow.
     expect(stalledAt).toBeLessThan(LIMIT);
     expect(rssGrowth).toBeLessThan(64 * MiB);
-    console.log(
-      `slow client: application stalled after ${(stalledAt / MiB).toFixed(1)} MiB, proxy RSS grew ${(rssGrowth / MiB).toFixed(1)} MiB`,
+    process.stdout.write(
+      `slow client: application stalled after ${(stalledAt / MiB).toFixed(1)} MiB, proxy RSS grew ${(rssGrowth / MiB).toFixed(1)} MiB\n`,
     );
 
     // Reading again releases the flow: the client gets the stream intact well past the stall point.
@@ -336,8 +339,8 @@ describe("service-mesh proxy under faults (real process, loopback)", () => {
     expect(metricSum(m, CONNECTIONS_TOTAL) - total0).toBe(10_000);
     // Every abandoned connection (a quarter of every tenth batch) is a handshake failure.
     expect(metricSum(m, HANDSHAKE_FAILURES, ['reason="closed"']) - closed0).toBe(250);
-    console.log(
-      `10,000 connections (${resumed} TLS sessions resumed) in ${seconds.toFixed(1)} s: fds ${fd0} -> ${fdCount(pid)}, RSS ${(rss0 / MiB).toFixed(1)} -> ${(rss1 / MiB).toFixed(1)} MiB (every 1,000: ${trajectory.map((r) => (r / MiB).toFixed(0)).join(" ")})`,
+    process.stdout.write(
+      `10,000 connections (${resumed} TLS sessions resumed) in ${seconds.toFixed(1)} s: fds ${fd0} -> ${fdCount(pid)}, RSS ${(rss0 / MiB).toFixed(1)} -> ${(rss1 / MiB).toFixed(1)} MiB (every 1,000: ${trajectory.map((r) => (r / MiB).toFixed(0)).join(" ")})\n`,
     );
     // The heap settles after the first thousands (garbage the collector has not returned yet);
     // a leak keeps growing. Over the second 5,000 connections RSS must stay flat.
