@@ -15,6 +15,8 @@
 // write V8 CPU profiles there.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { connect } from "node:tls";
@@ -75,6 +77,23 @@ function refusesWithoutClientCert(port, ca) {
   });
 }
 
+/** GETs `url` once (https: verifying the proxy against the mesh CA) and returns the body's length. */
+function fetchLength(url, ca) {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith("https:") ? httpsGet : httpGet;
+    const req = get(url, { ca, checkServerIdentity: () => undefined, agent: false }, (res) => {
+      let n = 0;
+      res.on("data", (d) => {
+        n += d.length;
+      });
+      res.on("end", () => resolve(res.statusCode === 200 ? n : -res.statusCode));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`${url}: no answer in 60 s`)));
+  });
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -118,6 +137,20 @@ try {
 
   const url = (t, mtls, path) =>
     mtls ? `http://127.0.0.1:${client.ports[t.key]}${path}` : `https://127.0.0.1:${t.ports.tls}${path}`;
+  // Every path must serve both bodies whole before anything is timed: a proxy that accepts and
+  // never answers would otherwise show up only as an empty wrk window.
+  for (const t of targets) {
+    for (const mtls of [false, true]) {
+      for (const [path, size] of [
+        ["/small", 64],
+        ["/bulk", bulkMiB * 1024 * 1024],
+      ]) {
+        const got = await fetchLength(url(t, mtls, path), ca);
+        if (got !== size) throw new Error(`${t.key} ${mtls ? "mTLS" : "TLS"} ${path}: ${got} bytes, not ${size}`);
+      }
+    }
+  }
+
   const scenarios = [];
   for (const mtls of [false, true]) {
     const port = mtls ? "mTLS" : "TLS";
@@ -157,7 +190,12 @@ try {
         if (!results.has(key)) results.set(key, []);
         results.get(key).push({ ...w, cpu });
         const expectedBytes = s.bulk ? bulkMiB * 1024 * 1024 : 64;
-        if (w.socketErrors > 0 || w.non2xx > 0 || w.requests === 0) {
+        if (w.requests === 0) {
+          console.error(
+            `${s.label} / ${t.key}: no request finished in ${seconds} s (a busy machine or a short BENCH_SECONDS)`,
+          );
+        }
+        if (w.socketErrors > 0 || w.non2xx > 0) {
           failed = true;
           console.error(`${s.label} / ${t.key}: ${w.socketErrors} socket errors, ${w.non2xx} non-2xx\n${w.raw}`);
         }
