@@ -7,7 +7,8 @@
 //   - bulk: BENCH_BULK_MIB (8) MiB responses over 4 keep-alive connections, MB/s;
 // each on the TLS-without-client-auth port (wrk speaks TLS itself) and on the mTLS-required port
 // through one client-side haproxy shared by all three (wrk cannot present a client certificate).
-// BENCH_ROUNDS (2) rounds of BENCH_SECONDS (5) s each, the targets' order rotating; medians.
+// BENCH_ROUNDS (2) rounds of BENCH_SECONDS (5) s each after BENCH_WARMUP_SECONDS (3) s of warm-up
+// per path and target, the targets' order rotating; medians.
 // Besides requests/s and p99 the proxies' own CPU time is read from /proc, so requests per proxy
 // CPU second compares them even when the machine is busy. Prints the ratios ours/haproxy and
 // ours/nginx and `BENCH service_mesh.*` lines; exits 1 when a run had errors.
@@ -30,6 +31,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const bulkMiB = Number(process.env.BENCH_BULK_MIB ?? 8);
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(3, seconds));
 const anchorsOnly = process.env.BENCH_ANCHORS_ONLY === "1";
 const bundle = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "service-mesh.cjs");
 
@@ -174,9 +176,11 @@ try {
     );
   }
 
-  // Warm-up: each path once, short (JIT, session caches, backend).
+  // Warm-up of every path on every target (a sidecar runs for days: V8 needs a few thousand
+  // connections before the handshake path is optimised; haproxy and nginx get the same).
   for (const s of scenarios)
-    for (const t of targets) await runWrk(url(t, s.mtls, s.path), { seconds: 1, connections: s.c, close: s.close });
+    for (const t of targets)
+      await runWrk(url(t, s.mtls, s.path), { seconds: warmup, connections: s.c, close: s.close });
 
   const results = new Map();
   for (let r = 0; r < rounds; r++) {
@@ -210,7 +214,7 @@ try {
 
   const ours = anchorsOnly ? undefined : "ours";
   console.log(
-    `service-mesh ingress TLS termination, ${rounds} x ${seconds} s per figure (medians), wrk 1 thread; node ${process.version}, ${execFileSync(
+    `service-mesh ingress TLS termination, ${rounds} x ${seconds} s per figure (medians) after ${warmup} s of warm-up, wrk 1 thread; node ${process.version}, ${execFileSync(
       "haproxy",
       ["-v"],
       { encoding: "utf8" },
