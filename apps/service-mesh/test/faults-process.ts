@@ -133,17 +133,24 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** GET from the admin port; the body as text. */
+/**
+ * GET from the admin port; the body as text. Without keep-alive: a pooled connection would stay
+ * open in the proxy for the admin server's keep-alive timeout and count as one of its file
+ * descriptors.
+ */
 export function adminGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: "GET" }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        body += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, path, method: "GET", agent: false, headers: { connection: "close" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
