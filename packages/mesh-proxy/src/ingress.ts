@@ -5,7 +5,7 @@ import { formatHostPort, type HostPort } from "./config.js";
 import { type MeshCredentials, tlsOptionsFor } from "./credentials.js";
 import { listenOn } from "./listen.js";
 import type { HandshakeFailureReason, MeshMetrics } from "./metrics.js";
-import { splice } from "./splice.js";
+import { IdleSweeper, splice } from "./splice.js";
 import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
 import { ConnectionTracker } from "./tracker.js";
 
@@ -74,9 +74,13 @@ export class IngressListener {
   readonly #handshakes: HandshakeLimiter;
   readonly #tracker = new ConnectionTracker();
   readonly #log: Logger;
+  readonly #idle: IdleSweeper;
   // Accepted connections until their handshake ends, by the peer's address (unique among open
   // connections): the TLS socket of tls.Server is a new object, this finds the raw socket's state.
   readonly #pending = new Map<string, Pending>();
+  // Connections refused at accept: their TLS wrapper's error is not a handshake failure of its own.
+  readonly #refused = new WeakSet<Socket>();
+  readonly #byRaw = new WeakMap<Socket, Pending>();
 
   constructor(options: IngressOptions) {
     this.name = options.name;
@@ -84,6 +88,7 @@ export class IngressListener {
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#handshakes = options.handshakes ?? new HandshakeLimiter();
     this.#log = options.logger ?? noopLogger;
+    this.#idle = new IdleSweeper(this.#timeouts.idleMs);
     this.#server = createServer({
       // tls.Server builds its context from these (it ignores a `secureContext` option).
       ...tlsOptionsFor(options.credentials),
@@ -130,7 +135,7 @@ export class IngressListener {
     if (!this.#handshakes.tryAcquire()) {
       metrics.handshakeFailed(this.name, "handshake_limit");
       raw.once("close", () => metrics.connectionEnded(this.name));
-      raw.destroy();
+      this.#refuse(raw);
       return;
     }
     metrics.handshakeStarted(this.name);
@@ -154,10 +159,12 @@ export class IngressListener {
         ended = true;
         state.handshakeOver();
         if (this.#pending.get(key) === state) this.#pending.delete(key);
+        this.#tracker.remove(raw);
         metrics.connectionEnded(this.name);
       },
     };
     this.#pending.set(key, state);
+    this.#byRaw.set(raw, state);
     raw.once("close", state.ended);
     let target: HostPort | Error;
     try {
@@ -168,16 +175,36 @@ export class IngressListener {
     if (target instanceof Error) {
       metrics.targetRefused(this.name);
       this.#log.info("connection refused", { listener: this.name, peer: raw.remoteAddress, error: target });
-      raw.destroy();
+      this.#refuse(raw);
       return;
     }
     state.target = target;
   }
 
+  /** The accept-time state of a TLS socket's raw socket. */
+  #stateOf(socket: TLSSocket): Pending | undefined {
+    const parent = parentOf(socket);
+    const state = parent === undefined ? undefined : this.#byRaw.get(parent);
+    return state ?? this.#pending.get(peerKey(socket));
+  }
+
+  /** Closes a connection before any TLS; its wrapper's error (if any) is not counted again. */
+  #refuse(raw: Socket): void {
+    this.#refused.add(raw);
+    raw.destroy();
+  }
+
   #onTlsError(error: Error, socket: TLSSocket): void {
+    // tls.Server's wrapper keeps the raw socket as `_parent` (Node internals; without it a refused
+    // connection would only be counted twice).
+    const parent = parentOf(socket);
+    if (parent !== undefined && this.#refused.has(parent)) {
+      socket.destroy();
+      return;
+    }
     this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
     this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
-    const state = this.#pending.get(peerKey(socket));
+    const state = this.#stateOf(socket);
     // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
     socket.destroy();
     state?.raw.destroy();
@@ -186,7 +213,7 @@ export class IngressListener {
 
   #onSecure(socket: TLSSocket): void {
     const { metrics } = this.#options;
-    const state = this.#pending.get(peerKey(socket));
+    const state = this.#stateOf(socket);
     if (state === undefined) {
       socket.destroy();
       return;
@@ -242,7 +269,7 @@ export class IngressListener {
       };
       metrics.forwarding(bytes);
       const pair = splice(socket, upstream, {
-        idleMs: this.#timeouts.idleMs,
+        idle: this.#idle,
         halfOpenMs: this.#timeouts.halfOpenMs,
         onClosed: (reason) => metrics.forwarded(bytes, reason),
       });
@@ -256,6 +283,15 @@ interface Pending {
   target: HostPort | undefined;
   readonly handshakeOver: () => void;
   readonly ended: () => void;
+}
+
+/**
+ * The raw socket a tls.Server wrapped (`_parent`, Node internals); undefined if a future Node
+ * renames it, and then the peer's address finds the state instead.
+ */
+function parentOf(socket: TLSSocket): Socket | undefined {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent !== null && typeof parent === "object" ? (parent as Socket) : undefined;
 }
 
 function peerKey(socket: Socket): string {

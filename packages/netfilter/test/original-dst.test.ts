@@ -35,8 +35,8 @@ describe("originalDestination (addon)", () => {
     if (!existsSync(ADDON)) throw new Error(`${ADDON} is missing: run pnpm --filter @contrast/netfilter build`);
   });
 
-  it("loads from its default place; a missing or foreign file is NETFILTER_ADDON_UNAVAILABLE", () => {
-    expect(originalDestinationAvailable()).toEqual({ ok: true });
+  it("loads from the given path; a missing or foreign file is NETFILTER_ADDON_UNAVAILABLE", () => {
+    expect(originalDestinationAvailable({ addonPath: ADDON })).toEqual({ ok: true });
     const dir = scratchDir();
     const notAnAddon = join(dir, "original_dst.node");
     writeFileSync(notAnAddon, "not a shared object");
@@ -49,10 +49,10 @@ describe("originalDestination (addon)", () => {
 
   it("a UNIX socket and a closed socket are NETFILTER_ORIGINAL_DST_FAILED", async () => {
     const unix = await accepted({ path: join(scratchDir(), "s.sock") });
-    expectCode(() => originalDestination(unix), "NETFILTER_ORIGINAL_DST_FAILED");
+    expectCode(() => originalDestination(unix, { addonPath: ADDON }), "NETFILTER_ORIGINAL_DST_FAILED");
     const tcp = await accepted({ port: 0, host: "127.0.0.1" });
     tcp.destroy();
-    expectCode(() => originalDestination(tcp), "NETFILTER_ORIGINAL_DST_FAILED");
+    expectCode(() => originalDestination(tcp, { addonPath: ADDON }), "NETFILTER_ORIGINAL_DST_FAILED");
   });
 
   it("an accepted TCP socket answers with its destination or NETFILTER_NOT_REDIRECTED, never anything else", async () => {
@@ -63,12 +63,15 @@ describe("originalDestination (addon)", () => {
     });
     let outcome: unknown;
     try {
-      outcome = originalDestination(socket);
+      outcome = originalDestination(socket, { addonPath: ADDON });
     } catch (error) {
       outcome = (error as { code?: string }).code;
     }
     if (outcome === "NETFILTER_NOT_REDIRECTED") return;
     expect(outcome).toEqual({ family: 4, address: "127.0.0.1", port: socket.localPort });
-    expectCode(() => redirectTarget(socket, { ownPorts: [socket.localPort ?? 0] }), "NETFILTER_PROXY_LOOP");
+    expectCode(
+      () => redirectTarget(socket, { addonPath: ADDON, ownPorts: [socket.localPort ?? 0] }),
+      "NETFILTER_PROXY_LOOP",
+    );
   });
 });

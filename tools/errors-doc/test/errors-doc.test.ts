@@ -51,6 +51,8 @@ describe("error registries", () => {
       "@contrast/atls",
       "@contrast/coordinator",
       "@contrast/workload",
+      "@contrast/mesh-proxy",
+      "@contrast/netfilter",
       "@contrast/cli",
       "@contrast/coordinator-app",
     ]);
@@ -170,6 +172,8 @@ describe("error registries", () => {
       "@contrast/atls": "packages/atls/src",
       "@contrast/coordinator": "packages/coordinator/src",
       "@contrast/workload": "packages/workload/src",
+      "@contrast/mesh-proxy": "packages/mesh-proxy/src",
+      "@contrast/netfilter": "packages/netfilter/src",
       "@contrast/cli": "apps/cli/src",
       "@contrast/coordinator-app": "apps/coordinator/src",
     };
