@@ -6,7 +6,9 @@
 //   - small requests with `Connection: close`: a new connection, so a full TLS handshake, each;
 //   - bulk: BENCH_BULK_MIB (8) MiB responses over 4 keep-alive connections, MB/s;
 // each on the TLS-without-client-auth port (wrk speaks TLS itself) and on the mTLS-required port
-// through one client-side haproxy shared by all three (wrk cannot present a client certificate).
+// through one client-side haproxy shared by all three (wrk cannot present a client certificate);
+// and the mesh path with the same kind on both sides (ours egress → ours ingress, haproxy →
+// haproxy, nginx stream → nginx stream), small requests only, counting both sides' CPU.
 // BENCH_ROUNDS (2) rounds of BENCH_SECONDS (5) s each after BENCH_WARMUP_SECONDS (3) s of warm-up
 // per path and target, the targets' order rotating; medians.
 // Besides requests/s and p99 the proxies' own CPU time is read from /proc, so requests per proxy
@@ -15,7 +17,7 @@
 // BENCH_ANCHORS_ONLY=1 measures haproxy and nginx alone; NODE_PROFILE_DIR=dir makes our proxy
 // write V8 CPU profiles there.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
@@ -24,7 +26,15 @@ import { connect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { makeMeshCredentials } from "./certs.mjs";
 import { ensurePackages } from "./packages.mjs";
-import { startBackend, startClientSide, startHaproxy, startNginxStream, startOurs } from "./servers.mjs";
+import {
+  startBackend,
+  startClientSide,
+  startHaproxy,
+  startNginxClient,
+  startNginxStream,
+  startOurs,
+  startOursEgress,
+} from "./servers.mjs";
 import { runWrk } from "./wrk.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -137,8 +147,24 @@ try {
     }
   }
 
-  const url = (t, mtls, path) =>
-    mtls ? `http://127.0.0.1:${client.ports[t.key]}${path}` : `https://127.0.0.1:${t.ports.tls}${path}`;
+  // The mesh path with each kind on both sides: ours egress → ours ingress, haproxy → haproxy (the
+  // shared client side), nginx stream → nginx stream. Its CPU is both sides'.
+  const meshClient = { haproxy: client };
+  if (!anchorsOnly) {
+    meshClient.ours = await startOursEgress(bundle, creds.client, targets[0].ports.mtls);
+    running.push(meshClient.ours);
+  }
+  mkdirSync(join(dir, "client-nginx"));
+  meshClient.nginx = await startNginxClient(join(dir, "client-nginx"), creds.client, nginx.ports.mtls);
+  running.push(meshClient.nginx);
+  const meshPort = (t) => (t.key === "haproxy" ? client.ports.haproxy : meshClient[t.key].port);
+
+  const url = (t, mtls, path, mesh = false) =>
+    mesh
+      ? `http://127.0.0.1:${meshPort(t)}${path}`
+      : mtls
+        ? `http://127.0.0.1:${client.ports[t.key]}${path}`
+        : `https://127.0.0.1:${t.ports.tls}${path}`;
   // Every path must serve both bodies whole before anything is timed: a proxy that accepts and
   // never answers would otherwise show up only as an empty wrk window.
   for (const t of targets) {
@@ -149,6 +175,10 @@ try {
       ]) {
         const got = await fetchLength(url(t, mtls, path), ca);
         if (got !== size) throw new Error(`${t.key} ${mtls ? "mTLS" : "TLS"} ${path}: ${got} bytes, not ${size}`);
+        if (mtls) {
+          const viaMesh = await fetchLength(url(t, mtls, path, true), ca);
+          if (viaMesh !== size) throw new Error(`${t.key} mesh path ${path}: ${viaMesh} bytes, not ${size}`);
+        }
       }
     }
   }
@@ -175,21 +205,41 @@ try {
       { id: `${port.toLowerCase()}_bulk`, label: `${port} bulk ${bulkMiB} MiB`, mtls, path: "/bulk", c: 4, bulk: true },
     );
   }
+  scenarios.push(
+    {
+      id: "mesh_small_keepalive",
+      label: "mesh path (same kind both sides) small, keep-alive",
+      mtls: true,
+      mesh: true,
+      path: "/small",
+      c: connections,
+    },
+    {
+      id: "mesh_small_newconn",
+      label: "mesh path (same kind both sides) small, new connection each",
+      mtls: true,
+      mesh: true,
+      path: "/small",
+      c: connections,
+      close: true,
+    },
+  );
 
   // Warm-up of every path on every target (a sidecar runs for days: V8 needs a few thousand
   // connections before the handshake path is optimised; haproxy and nginx get the same).
   for (const s of scenarios)
     for (const t of targets)
-      await runWrk(url(t, s.mtls, s.path), { seconds: warmup, connections: s.c, close: s.close });
+      await runWrk(url(t, s.mtls, s.path, s.mesh), { seconds: warmup, connections: s.c, close: s.close });
 
   const results = new Map();
   for (let r = 0; r < rounds; r++) {
     for (const s of scenarios) {
       const order = targets.map((_, i) => targets[(i + r) % targets.length]);
       for (const t of order) {
-        const cpu0 = targetCpu(t);
-        const w = await runWrk(url(t, s.mtls, s.path), { seconds, connections: s.c, close: s.close });
-        const cpu = targetCpu(t) - cpu0;
+        const cpuOf = () => targetCpu(t) + (s.mesh ? targetCpu(t.key === "haproxy" ? client : meshClient[t.key]) : 0);
+        const cpu0 = cpuOf();
+        const w = await runWrk(url(t, s.mtls, s.path, s.mesh), { seconds, connections: s.c, close: s.close });
+        const cpu = cpuOf() - cpu0;
         const key = `${s.id}/${t.key}`;
         if (!results.has(key)) results.set(key, []);
         results.get(key).push({ ...w, cpu });

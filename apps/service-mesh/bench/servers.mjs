@@ -226,3 +226,45 @@ export async function startClientSide(dir, creds, targets) {
   const p = await startProcess("client-side haproxy", ["haproxy", "-f", file, "-db"], Object.values(listeners));
   return { ports: listeners, ...p };
 }
+
+/**
+ * The mesh path with each kind on both sides: nginx stream originating mTLS to `targetPort` with
+ * the client mesh certificate (the server verified against the mesh CA, as `server`), one worker,
+ * a full handshake per connection.
+ */
+export async function startNginxClient(dir, creds, targetPort) {
+  const port = await freePort();
+  const conf = [
+    `load_module ${NGINX_STREAM_MODULE};`,
+    ...nginxCommon(dir),
+    "stream {",
+    `  server { listen 127.0.0.1:${port} backlog=4096; proxy_pass 127.0.0.1:${targetPort}; proxy_ssl on;`,
+    `    proxy_ssl_certificate ${join(creds, "certChain.pem")}; proxy_ssl_certificate_key ${join(creds, "key.pem")};`,
+    `    proxy_ssl_trusted_certificate ${join(creds, "mesh-ca.pem")}; proxy_ssl_verify on; proxy_ssl_verify_depth 2;`,
+    "    proxy_ssl_name server; proxy_ssl_session_reuse off; }",
+    "}",
+  ];
+  const p = await startNginx("nginx stream client", dir, conf, [port]);
+  return { port, ...p };
+}
+
+/** Our proxy's egress side (standalone `service-mesh egress`) to `remotePort`, one process. */
+export async function startOursEgress(bundle, creds, remotePort) {
+  const port = await freePort();
+  const p = await startProcess(
+    "ours (egress)",
+    [
+      process.execPath,
+      bundle,
+      "egress",
+      "--tls-dir",
+      creds,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--remote",
+      `127.0.0.1:${remotePort}`,
+    ],
+    [port],
+  );
+  return { port, ...p };
+}
