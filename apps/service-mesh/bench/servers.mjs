@@ -169,11 +169,17 @@ export async function startNginxStream(dir, creds, backendPort) {
   return { ports: { mtls, tls }, ...p };
 }
 
+/**
+ * The Node that runs our proxy: BENCH_NODE, or the one running the bench. The images ship their
+ * own Node runtime, so the bench can measure the one they ship.
+ */
+const proxyNode = process.env.BENCH_NODE || process.execPath;
+
 /** Our proxy in standalone mode, one process per port (each a single Node thread). */
 export async function startOurs(bundle, creds, backendPort, { profileDir } = {}) {
   const mtls = await freePort();
   const tls = await freePort();
-  const node = [process.execPath, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), bundle];
+  const node = [proxyNode, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), bundle];
   const common = ["ingress", "--tls-dir", creds, "--upstream", `127.0.0.1:${backendPort}`];
   const a = await startProcess("ours (mTLS)", [...node, ...common, "--listen", `127.0.0.1:${mtls}`], [mtls]);
   let b;
@@ -254,7 +260,7 @@ export async function startOursEgress(bundle, creds, remotePort) {
   const p = await startProcess(
     "ours (egress)",
     [
-      process.execPath,
+      proxyNode,
       bundle,
       "egress",
       "--tls-dir",
