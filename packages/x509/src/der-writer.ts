@@ -203,6 +203,27 @@ function pad(n: number, width: number): string {
 /** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu. */
 export function derTime(date: Date): Uint8Array {
   const y = date.getUTCFullYear();
+  // Every certificate carries two: digits written straight into the bytes, no strings on the way.
+  if (y >= 0 && y <= 9999) {
+    const utc = y >= 1950 && y < 2050;
+    const out = new Uint8Array(utc ? 15 : 17);
+    out[0] = utc ? DerTag.UTC_TIME : DerTag.GENERALIZED_TIME;
+    out[1] = out.length - 2;
+    let at = 2;
+    const digits = (n: number, width: number) => {
+      for (let i = width - 1; i >= 0; i--, n = Math.floor(n / 10)) out[at + i] = 0x30 + (n % 10);
+      at += width;
+    };
+    if (utc) digits(y % 100, 2);
+    else digits(y, 4);
+    digits(date.getUTCMonth() + 1, 2);
+    digits(date.getUTCDate(), 2);
+    digits(date.getUTCHours(), 2);
+    digits(date.getUTCMinutes(), 2);
+    digits(date.getUTCSeconds(), 2);
+    out[at] = 0x5a; // Z
+    return out;
+  }
   const rest =
     pad(date.getUTCMonth() + 1, 2) +
     pad(date.getUTCDate(), 2) +

@@ -87,6 +87,42 @@ describe("DER writer", () => {
     );
   });
 
+  it("writes times as RFC 5280's string form of the date, for any date (property)", () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, "0");
+    const reference = (d: Date): string => {
+      const y = d.getUTCFullYear();
+      const rest = [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+        .map((n) => pad(n, 2))
+        .join("");
+      return y >= 1950 && y < 2050 ? `17${pad(y % 100, 2)}${rest}Z` : `18${pad(y, 4)}${rest}Z`;
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.date({
+            min: new Date("0000-01-01T00:00:00Z"),
+            max: new Date("9999-12-31T23:59:59Z"),
+            noInvalidDate: true,
+          }),
+          fc.date({
+            min: new Date("1949-12-31T00:00:00Z"),
+            max: new Date("2050-01-02T00:00:00Z"),
+            noInvalidDate: true,
+          }),
+          fc.date({ noInvalidDate: true }),
+        ),
+        (d) => {
+          const der = derTime(d);
+          const expected = reference(d);
+          // Tag and text: the text is ASCII, so its bytes are its char codes.
+          expect(`${der[0]?.toString(16)}${new TextDecoder().decode(der.subarray(2))}`).toBe(expected);
+          expect(der[1]).toBe(der.length - 2);
+        },
+      ),
+      { numRuns: fuzzRuns(500) },
+    );
+  });
+
   it("writes unsigned magnitudes as positive minimal INTEGERs (property)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
