@@ -210,8 +210,8 @@ export function derTime(date: Date): Uint8Array {
     out[0] = utc ? DerTag.UTC_TIME : DerTag.GENERALIZED_TIME;
     out[1] = out.length - 2;
     let at = 2;
-    const digits = (n: number, width: number) => {
-      for (let i = width - 1; i >= 0; i--, n = Math.floor(n / 10)) out[at + i] = 0x30 + (n % 10);
+    const digits = (value: number, width: number) => {
+      for (let i = width - 1, n = value; i >= 0; i--, n = Math.floor(n / 10)) out[at + i] = 0x30 + (n % 10);
       at += width;
     };
     if (utc) digits(y % 100, 2);
