@@ -36,7 +36,18 @@ const args = ["--platform", "sim", "--state-dir", join(dir, "state"), "--sim-dir
 // NODE_PROFILE_DIR: the Coordinator writes a V8 CPU profile there (it needs a clean exit: SIGTERM).
 const profileDir = process.env.NODE_PROFILE_DIR;
 let c;
-c = await startCoordinator(args, profileDir ? { NODE_PROFILE_DIR: profileDir } : {});
+// BENCH_COORDINATOR_NODE_OPTIONS: NODE_OPTIONS for the Coordinator alone (e.g. a preload);
+// BENCH_COORDINATOR_NODE_ARGS: node arguments before the bundle (V8 flags NODE_OPTIONS refuses).
+const nodeOptions = process.env.BENCH_COORDINATOR_NODE_OPTIONS;
+const nodeArgs = (process.env.BENCH_COORDINATOR_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+c = await startCoordinator(
+  args,
+  {
+    ...(profileDir ? { NODE_PROFILE_DIR: profileDir } : {}),
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  },
+  nodeArgs,
+);
 // CPU seconds (user + system) the Coordinator process has used, from /proc (clock ticks of 1/100 s
 // on Linux): the clients share this machine's cores, so certificates per Coordinator CPU second is
 // the per-core figure that compares with the per-core anchor.

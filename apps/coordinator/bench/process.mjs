@@ -16,13 +16,15 @@ const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ??
 
 /**
  * Starts the Coordinator on 127.0.0.1 with every port 0 (the kernel picks free ones) and resolves
- * once it logs "coordinator listening" with the ports it got. `args` follow the port flags.
+ * once it logs "coordinator listening" with the ports it got. `args` follow the port flags;
+ * `nodeArgs` go to node before the bundle (V8 flags that NODE_OPTIONS does not take).
  */
-export function startCoordinator(args, env = {}) {
+export function startCoordinator(args, env = {}, nodeArgs = []) {
   requireBundle();
   const proc = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       ...(env.NODE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.NODE_PROFILE_DIR}`] : []),
       BUNDLE,
       "--host",

@@ -26,6 +26,11 @@ export interface ExporterSource {
  * connections (the triple handshake attack), and Node cannot say whether EMS was negotiated.
  */
 export function channelBinding(connection: ExporterSource): Uint8Array {
+  // A TLS 1.3 connection's exporter secret is fixed once the handshake is done (key updates do
+  // not change it), so the value is read from OpenSSL once per connection: a Coordinator asks for
+  // it on every NewMeshCert. The caller gets its own copy each time.
+  const known = bindings.get(connection);
+  if (known !== undefined) return known.slice();
   const protocol = connection.getProtocol();
   if (protocol !== "TLSv1.3") {
     throw new AtlsError(
@@ -40,5 +45,9 @@ export function channelBinding(connection: ExporterSource): Uint8Array {
     // E.g. the connection closed meanwhile.
     throw new AtlsError("ATLS_CHANNEL_BINDING_UNAVAILABLE", "the connection gave no TLS exporter", { cause });
   }
-  return new Uint8Array(binding.buffer, binding.byteOffset, binding.byteLength).slice();
+  const value = new Uint8Array(binding.buffer, binding.byteOffset, binding.byteLength).slice();
+  bindings.set(connection, value);
+  return value.slice();
 }
+
+const bindings = new WeakMap<ExporterSource, Uint8Array>();

@@ -66,6 +66,55 @@ describe("EvidenceCache", () => {
     ).toBe(1);
   });
 
+  it("judges deep-frozen reference values as it judges unfrozen ones, each frozen entry by its own content", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const evidence = await issuer().issue(rd);
+    const deepFreeze = <T>(v: T): T => {
+      if (typeof v === "object" && v !== null) {
+        for (const x of Object.values(v)) deepFreeze(x);
+        Object.freeze(v);
+      }
+      return v;
+    };
+    const good = simReferenceValues(authority().arkKeyDigest);
+    const wrong = { ...good, TrustedMeasurement: "00".repeat(48) };
+    const frozenGood = deepFreeze({ sim: [structuredClone(good)] });
+    const frozenWrong = deepFreeze({ sim: [structuredClone(wrong)] });
+    const call = (referenceValues: { sim: (typeof good)[] }) =>
+      verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues, now, cache });
+    // Alternating, so an entry remembered by identity is never taken for the other one.
+    for (let i = 0; i < 2; i++) {
+      expect((await call(frozenGood)).platform).toBe("sim");
+      await expectCodeAsync(() => call(frozenWrong), "ATTESTATION_MEASUREMENT_MISMATCH");
+      await expectCodeAsync(() => call({ sim: [wrong] }), "ATTESTATION_MEASUREMENT_MISMATCH");
+      expect((await call({ sim: [good] })).platform).toBe("sim");
+    }
+    // An entry that is not frozen is judged by its content at each call, edits included.
+    const editable = structuredClone(good);
+    expect((await call({ sim: [editable] })).platform).toBe("sim");
+    editable.TrustedMeasurement = "00".repeat(48);
+    await expectCodeAsync(() => call({ sim: [editable] }), "ATTESTATION_MEASUREMENT_MISMATCH");
+  });
+
+  it("alternating evidence under two trusted simulated roots is judged under each one's own roots", async () => {
+    const cache = new EvidenceCache();
+    const rd = random(64);
+    const other = createSimulatedAuthority({ clock: fixedClock(now), rsaModulusLength: 2048 });
+    const mine = await issuer().issue(rd);
+    const theirs = await simIssuer(other, { measurement: MEASUREMENT, hostData: POLICY_HASH }).issue(rd);
+    const both = { sim: [simReferenceValues(authority().arkKeyDigest), simReferenceValues(other.arkKeyDigest)] };
+    const onlyMine = { sim: [simReferenceValues(authority().arkKeyDigest)] };
+    for (let i = 0; i < 3; i++) {
+      const call = (evidence: Uint8Array, referenceValues: typeof both) =>
+        verifyEvidence({ oid: SNP_OID, evidence, reportData: rd, referenceValues, now, cache });
+      expect((await call(mine, both)).matched).toBe(0);
+      expect((await call(theirs, both)).matched).toBe(1);
+      await expectCodeAsync(() => call(theirs, onlyMine), "ATTESTATION_SIM_ANCHOR_NOT_TRUSTED");
+      expect((await call(mine, onlyMine)).matched).toBe(0);
+    }
+  });
+
   it("checks validity at each call's time, not the time the chain was cached", async () => {
     const cache = new EvidenceCache();
     const rd = random(64);

@@ -59,6 +59,26 @@ describe("channelBinding", () => {
     expectCode(() => channelBinding(server), "ATLS_CHANNEL_BINDING_UNAVAILABLE", "crypto");
   });
 
+  it("reads a connection's exporter once and hands each caller its own copy", () => {
+    let reads = 0;
+    const connection = {
+      getProtocol: () => "TLSv1.3",
+      exportKeyingMaterial: (length: number) => {
+        reads++;
+        return new Uint8Array(length).fill(7);
+      },
+    };
+    const first = channelBinding(connection);
+    first.fill(0);
+    const second = channelBinding(connection);
+    expect(toHex(second)).toBe("07".repeat(32));
+    expect(second).not.toBe(first);
+    expect(reads).toBe(1);
+    // Another connection is read on its own.
+    channelBinding({ ...connection });
+    expect(reads).toBe(2);
+  });
+
   it("refuses a connection without a negotiated protocol", () => {
     const notYet = { getProtocol: () => null, exportKeyingMaterial: () => new Uint8Array(32) };
     expectCode(() => channelBinding(notYet), "ATLS_CHANNEL_BINDING_UNAVAILABLE");

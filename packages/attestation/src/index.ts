@@ -35,6 +35,7 @@ export {
   parseSnpReport,
   type SnpProduct,
   type SnpReport,
+  snpReportSigningKey,
 } from "./snp/report.js";
 export { contrastIdKeyDigest, type SnpExpectations, validateSnpReport } from "./snp/validate.js";
 export {

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EvidenceError } from "../src/errors.js";
 import { parseEndorsementKey } from "../src/snp/endorsement.js";
-import { parseSnpReport, SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from "../src/snp/report.js";
+import { parseSnpReport, SNP_REPORT_SIZE, SNP_SIGNED_SIZE, snpReportSigningKey } from "../src/snp/report.js";
 import { verifySnpReport } from "../src/snp/verify.js";
 import { BIT_FLIPS, expectEveryFlipRejected, FUZZ_RUNS, SNP_VECTORS, sampleBits, snpFile } from "./vectors.js";
 
@@ -53,6 +53,40 @@ describe("parsers on hostile input (fuzz)", () => {
       }),
       { numRuns: FUZZ_RUNS },
     );
+  });
+
+  it("snpReportSigningKey: the key parseSnpReport reads, or the same SNP_REPORT_MALFORMED, for any signer field (fuzz)", () => {
+    const outcome = (f: () => string): string => {
+      try {
+        return f();
+      } catch (e) {
+        return `error ${(e as EvidenceError).code}`;
+      }
+    };
+    const input = fc.oneof(
+      fc.tuple(fc.constantFrom(...SNP_VECTORS), fc.nat({ max: 0xffffffff })).map(([v, signer]) => {
+        const r = new Uint8Array(snpFile(v.report));
+        new DataView(r.buffer).setUint32(0x48, signer, true);
+        return r;
+      }),
+      fc.tuple(fc.constantFrom(...SNP_VECTORS), fc.integer({ min: 0, max: 7 }), fc.boolean()).map(([v, key, high]) => {
+        const r = new Uint8Array(snpFile(v.report));
+        new DataView(r.buffer).setUint32(0x48, (key << 2) | (high ? 1 << 5 : 0) | 3, true);
+        return r;
+      }),
+      fc.uint8Array({ maxLength: SNP_REPORT_SIZE + 8 }),
+    );
+    fc.assert(
+      fc.property(input, (bytes) => {
+        const parsed = outcome(() => parseSnpReport(bytes).signingKey);
+        const read = outcome(() => snpReportSigningKey(bytes));
+        // The shortcut checks only what it reads: where the full parse succeeds it must agree.
+        if (!parsed.startsWith("error")) expect(read).toBe(parsed);
+        else expect(read === "vcek" || read === "vlek" || read === "none" || read === parsed).toBe(true);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    for (const v of SNP_VECTORS) expect(snpReportSigningKey(snpFile(v.report))).toBe(v.signingKey);
   });
 
   it("parseEndorsementKey: truncated, extended and mutated certificates give coded errors (fuzz)", () => {

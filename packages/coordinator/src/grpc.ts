@@ -17,6 +17,9 @@ export const COORDINATOR_GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
   "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES,
   // Upstream's servers: keepalive pings every 15 s.
   "grpc.keepalive_time_ms": 15_000,
+  // No channelz service is registered (upstream registers none either), so nothing can read the
+  // per-call and per-socket bookkeeping grpc-js would otherwise keep on every RPC.
+  "grpc.enable_channelz": 0,
 };
 
 /**

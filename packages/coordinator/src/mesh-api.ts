@@ -10,7 +10,7 @@ import {
 } from "@contrast/api";
 import { reportData } from "@contrast/atls";
 import { bytesEqual, type Clock, ContrastError, type Logger, sha256, toHex, utf8 } from "@contrast/core";
-import type { PolicyEntry } from "@contrast/manifest";
+import type { Manifest, PolicyEntry } from "@contrast/manifest";
 import { encodeEcPrivateKey, snpClaimExtensions, tdxClaimExtensions } from "@contrast/mesh-pki";
 import type { CertificateExtension } from "@contrast/x509";
 import { type Caller, requireClientKey } from "./caller.js";
@@ -120,14 +120,14 @@ async function attest(
     const key = requireClientKey(caller);
     const { oid, evidence, expected } = boundEvidence(ctx, request, caller, key);
     const policies = state.manifest.Policies ?? new Map<string, PolicyEntry>();
-    const { allowedHostData } = perState(state);
+    const { allowedHostData, referenceValues } = perState(state);
     let verified: VerifiedEvidence;
     try {
       verified = await ctx.verifyEvidence({
         oid,
         evidence,
         reportData: expected,
-        referenceValues: state.manifest.ReferenceValues,
+        referenceValues,
         allowedHostData,
         now: ctx.clock.now(),
       });
@@ -227,6 +227,8 @@ function bindingUnsupported(what: string): CoordinatorError {
  */
 interface PerState {
   readonly allowedHostData: readonly string[];
+  /** The manifest's reference values, deep-frozen, so @contrast/atls may keep what it derives per entry. */
+  readonly referenceValues: Manifest["ReferenceValues"];
   readonly meshCaPem: Uint8Array;
   readonly rootCaPem: Uint8Array;
 }
@@ -241,12 +243,21 @@ function perState(state: CoordinatorState): PerState {
       allowedHostData: Object.freeze(
         [...(state.manifest.Policies ?? new Map<string, PolicyEntry>()).keys()].map((h) => h.toLowerCase()),
       ),
+      referenceValues: deepFreeze(structuredClone(state.manifest.ReferenceValues)),
       meshCaPem: utf8(state.ca.meshCaPem),
       rootCaPem: utf8(state.ca.rootCaPem),
     };
     perStateCache.set(state, fixed);
   }
   return fixed;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function missingEvidence(): CoordinatorError {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { concatBytes, DerTag, encodeDer, readDerChildren, readDerExact } from "@contrast/core";
+import { concatBytes, DerTag, encodeDer, readDerChildren, readDerExact, utf8 } from "@contrast/core";
 import { derBoolean, derImplicit, derOctetString, derOid, derSequence } from "./der-writer.js";
 import { X509Error } from "./errors.js";
 
@@ -75,11 +75,10 @@ export interface GeneralNames {
 
 /** GeneralNames in Go's order: DNS names, then IP addresses, then URIs. */
 export function subjectAltNameExtension(sans: GeneralNames, critical: boolean): Uint8Array {
-  const te = new TextEncoder();
   const names = [
-    ...sans.dns.map((d) => derImplicit(2, te.encode(d))),
+    ...sans.dns.map((d) => derImplicit(2, utf8(d))),
     ...sans.ip.map((ip) => derImplicit(7, ip)),
-    ...sans.uri.map((u) => derImplicit(6, te.encode(u))),
+    ...sans.uri.map((u) => derImplicit(6, utf8(u))),
   ];
   return encodeExtension({ oid: X509_OIDS.subjectAltName, critical, value: derSequence(...names) });
 }

@@ -4,7 +4,18 @@ import { DerTag, type readDer, readDerChildren, readDerExact, toHex } from "@con
 import { fuzzRuns, openssl, scratchDir } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { derCommonNameName, derInteger, derTime, derUnsignedInteger, encodeName, NAME } from "../src/der-writer.js";
+import {
+  derBitString,
+  derCommonNameName,
+  derExplicit,
+  derInteger,
+  derOctetString,
+  derSequence,
+  derTime,
+  derUnsignedInteger,
+  encodeName,
+  NAME,
+} from "../src/der-writer.js";
 
 /** Two's complement value of a DER INTEGER's content octets. */
 function integerValue(content: Uint8Array): bigint {
@@ -29,6 +40,86 @@ describe("DER writer", () => {
         expect(minimal(el.value)).toBe(true);
       }),
       { numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it("writes JavaScript numbers as the same INTEGER as their bigint, small ones on their own path (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: 0x7fffffff }),
+          fc.integer(),
+          fc.maxSafeInteger(),
+          fc.constantFrom(0, 127, 128, 255, 256, 32767, 32768, 0x7fffff, 0x800000, 0x7fffffff, 0x80000000),
+        ),
+        (n) => {
+          expect(toHex(derInteger(n))).toBe(toHex(derInteger(BigInt(n))));
+          const el = readDerExact(derInteger(n), DerTag.INTEGER);
+          expect(integerValue(el.value)).toBe(BigInt(n));
+          expect(minimal(el.value)).toBe(true);
+        },
+      ),
+      { numRuns: fuzzRuns(500) },
+    );
+  });
+
+  it("writes nested elements with short and long definite lengths that read back to their parts (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 30 }),
+        (parts, n) => {
+          const children = parts.map((p, i) =>
+            i % 3 === 0 ? derOctetString(p) : i % 3 === 1 ? derBitString(p) : derExplicit(n, p),
+          );
+          const seq = readDerExact(derSequence(...children), DerTag.SEQUENCE);
+          const read = readDerChildren(seq);
+          expect(read.length).toBe(parts.length);
+          read.forEach((el, i) => {
+            const p = parts[i] as Uint8Array;
+            if (i % 3 === 0) expect([el.tag, toHex(el.value)]).toEqual([DerTag.OCTET_STRING, toHex(p)]);
+            else if (i % 3 === 1) expect([el.tag, toHex(el.value)]).toEqual([DerTag.BIT_STRING, `00${toHex(p)}`]);
+            else expect([el.tag, toHex(el.value)]).toEqual([0xa0 | n, toHex(p)]);
+          });
+        },
+      ),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it("writes times as RFC 5280's string form of the date, for any date (property)", () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, "0");
+    const reference = (d: Date): string => {
+      const y = d.getUTCFullYear();
+      const rest = [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+        .map((n) => pad(n, 2))
+        .join("");
+      return y >= 1950 && y < 2050 ? `17${pad(y % 100, 2)}${rest}Z` : `18${pad(y, 4)}${rest}Z`;
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.date({
+            min: new Date("0000-01-01T00:00:00Z"),
+            max: new Date("9999-12-31T23:59:59Z"),
+            noInvalidDate: true,
+          }),
+          fc.date({
+            min: new Date("1949-12-31T00:00:00Z"),
+            max: new Date("2050-01-02T00:00:00Z"),
+            noInvalidDate: true,
+          }),
+          fc.date({ noInvalidDate: true }),
+        ),
+        (d) => {
+          const der = derTime(d);
+          const expected = reference(d);
+          // Tag and text: the text is ASCII, so its bytes are its char codes.
+          expect(`${der[0]?.toString(16)}${new TextDecoder().decode(der.subarray(2))}`).toBe(expected);
+          expect(der[1]).toBe(der.length - 2);
+        },
+      ),
+      { numRuns: fuzzRuns(500) },
     );
   });
 

@@ -96,11 +96,13 @@ function reportMessage(raw: Uint8Array): Uint8Array {
   return w.finish();
 }
 
+const SLOT_BY_FIELD: ReadonlyMap<number, Slot> = new Map(REPORT_SLOTS.map((s) => [s[0], s]));
+
 function reportFromMessage(msg: Uint8Array): Uint8Array {
   const what = `${WHAT} (report)`;
   const b = new Uint8Array(SNP_REPORT_SIZE);
   const v = new DataView(b.buffer);
-  const bySlot = new Map(REPORT_SLOTS.map((s) => [s[0], s]));
+  const bySlot = SLOT_BY_FIELD;
   const seen = new Set<number>();
   let cpuid: number | undefined;
   readMessage(msg, what, (f: Field) => {

@@ -33,29 +33,35 @@ const MAX_DEPTH = 8; // the deepest schema (TDX) nests five messages
 export function readMessage(bytes: Uint8Array, what: string, visit: (f: Field) => boolean, depth = 0): void {
   if (depth > MAX_DEPTH) throw documentError(what, "messages nested too deeply");
   const r = new BinaryReader(bytes);
+  // One accessor object for all fields of the message (a report has ~30), re-aimed at each field
+  // in turn: visitors use it only during their own call.
+  let no = 0;
+  let type = WireType.Varint;
+  let used = false;
+  const expect = (t: WireType, name: string) => {
+    if (type !== t) throw documentError(what, `field ${no} is not ${name}`);
+    used = true;
+  };
+  const field = {
+    no: 0,
+    varint32: () => {
+      expect(WireType.Varint, "a varint");
+      return r.uint32();
+    },
+    varint64: () => {
+      expect(WireType.Varint, "a varint");
+      return BigInt(r.uint64());
+    },
+    bytes: () => {
+      expect(WireType.LengthDelimited, "length-delimited");
+      return r.bytes();
+    },
+  };
   try {
     while (r.pos < r.len) {
-      const [no, type] = r.tag();
-      let used = false;
-      const expect = (t: WireType, name: string) => {
-        if (type !== t) throw documentError(what, `field ${no} is not ${name}`);
-        used = true;
-      };
-      const field: Field = {
-        no,
-        varint32: () => {
-          expect(WireType.Varint, "a varint");
-          return r.uint32();
-        },
-        varint64: () => {
-          expect(WireType.Varint, "a varint");
-          return BigInt(r.uint64());
-        },
-        bytes: () => {
-          expect(WireType.LengthDelimited, "length-delimited");
-          return r.bytes();
-        },
-      };
+      [no, type] = r.tag();
+      used = false;
+      field.no = no;
       if (!visit(field) || !used) r.skip(type, no);
     }
   } catch (e) {

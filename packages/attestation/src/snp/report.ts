@@ -170,6 +170,21 @@ export function parseSnpReport(input: Uint8Array): SnpReport {
   };
 }
 
+/**
+ * The SIGNING_KEY field of a report, read and checked as parseSnpReport does, without parsing the
+ * rest: for picking the endorsement key before the report is verified (which parses it in full).
+ */
+export function snpReportSigningKey(report: Uint8Array): SnpSigningKey {
+  if (report.length !== SNP_REPORT_SIZE) return parseSnpReport(report).signingKey; // throws the size error
+  const signer = new DataView(report.buffer, report.byteOffset, report.byteLength).getUint32(0x48, true);
+  if (signer >>> 5 !== 0) throw malformed("signer info bits 31:5 must be zero", 0x48);
+  const key = (signer >>> 2) & 7;
+  if (key === 0) return "vcek";
+  if (key === 1) return "vlek";
+  if (key === 7) return "none";
+  throw malformed(`reserved signing key selector ${key}`, 0x48);
+}
+
 export function decodeGuestPolicy(policy: bigint): SnpGuestPolicyBits {
   const bit = (n: bigint) => ((policy >> n) & 1n) === 1n;
   return {

@@ -228,17 +228,29 @@ export class SnpVerifier {
   private readonly roots: (product: SnpProduct, kind: "vcek" | "vlek") => AmdRoots;
   private readonly max: number;
 
+  /** The last key's bytes and cache id: most calls bring the same VCEK as the one before. */
+  private last: { readonly der: Uint8Array; readonly product: string; readonly id: string } | undefined;
+
   constructor(options: SnpVerifierOptions) {
     this.clock = options.clock;
     this.roots = options.roots ?? amdRoots;
     this.max = options.maxCachedChains ?? 1024;
   }
 
+  /** The cache key of a certificate: comparing it with the last one's bytes is cheaper than hashing. */
+  private chainId(der: Uint8Array, product: string): string {
+    const last = this.last;
+    if (last !== undefined && last.product === product && bytesEqual(last.der, der)) return last.id;
+    const id = `${product}:${sha256Hex(der)}`;
+    this.last = { der: new Uint8Array(der), product, id };
+    return id;
+  }
+
   verify(options: Omit<VerifySnpOptions, "now" | "roots">): VerifiedSnpReport {
     const report = parseSnpReport(options.report);
     const now = this.clock.now();
     const der = certificateBytes(options.endorsementKey);
-    const id = `${options.product ?? ""}:${sha256Hex(der)}`;
+    const id = this.chainId(der, options.product ?? "");
     let chain = this.chains.get(id);
     if (chain === undefined || now.getTime() < chain.notBefore || now.getTime() > chain.notAfter) {
       const key = parseEndorsementKey(der);
