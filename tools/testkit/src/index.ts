@@ -3,6 +3,18 @@ export { yamlFilesUnder } from "./files.js";
 export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
 export { type BuiltImage, buildImage, buildIndex, buildTar, type FileSpec } from "./images.js";
 export { KubeApiDouble, type KubeObject, type PodSpecForDouble } from "./kube-api-double.js";
+export {
+  connectNetns,
+  createNetns,
+  type ExecInOptions,
+  type ExecResult,
+  execIn,
+  execInSync,
+  type Netns,
+  netnsAvailable,
+  spawnIn,
+  type VethEnd,
+} from "./netns.js";
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";
