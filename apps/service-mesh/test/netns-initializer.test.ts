@@ -1,0 +1,109 @@
+// The whole pod start-up chain with real processes and real networking: a Coordinator (sim) in the
+// root namespace; in each pod (a network namespace with the default-deny rule installed) the
+// initializer attests and writes the credentials, then the proxy starts on exactly those files;
+// the client pod's app then reaches the server pod's app through egress -> ingress (mTLS).
+import { X509Certificate } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { netnsAvailable, scratchDir } from "@contrast/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+import { linkToRoot, policy, type RunningCoordinator, startCoordinator, startInitializer } from "./netns/coordinator.js";
+import {
+  hasDefaultDeny,
+  installDefaultDeny,
+  startAgent,
+  startApp,
+  startProxy,
+  twoPods,
+  type WorkloadCredentials,
+} from "./netns/pods.js";
+
+const available = netnsAvailable();
+let coordinator: RunningCoordinator | undefined;
+afterAll(() => {
+  coordinator?.child.kill("SIGKILL");
+});
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+const credentialsUnder = (root: string): WorkloadCredentials => {
+  const tlsDir = join(root, "tls-config");
+  return {
+    tlsDir,
+    meshCa: join(tlsDir, "mesh-ca.pem"),
+    certChain: join(tlsDir, "certChain.pem"),
+    key: join(tlsDir, "key.pem"),
+  };
+};
+
+describe.skipIf(!available.ok)(
+  `initializer -> proxy in network namespaces, against a real Coordinator${available.ok ? "" : ` (skipped: ${available.reason})`}`,
+  () => {
+    it("the initializers retry until the manifest is set and write the files; the proxies then carry mTLS on them", {
+      timeout: 120_000,
+    }, async () => {
+      const tmp = scratchDir("netns-initializer-");
+      const simDir = join(tmp, "sim");
+      const { client, server } = twoPods();
+      await installDefaultDeny(client);
+      await installDefaultDeny(server);
+      const serverSide = linkToRoot(server, "10.17.0.1/30", "10.17.0.2/30");
+      const clientSide = linkToRoot(client, "10.17.0.5/30", "10.17.0.6/30");
+      coordinator = await startCoordinator(join(tmp, "state"), simDir);
+
+      const web = policy("web");
+      const shop = policy("shop");
+      const serverRoot = join(server.dir, "contrast");
+      const clientRoot = join(client.dir, "contrast");
+      const init = (pod: typeof server, host: string, hash: string, root: string) =>
+        startInitializer(pod, {
+          coordinatorHost: host,
+          meshApiPort: (coordinator as RunningCoordinator).meshApiPort,
+          simDir,
+          policyHash: hash,
+          root,
+        });
+      const serverInit = init(server, serverSide, web.hash, serverRoot);
+      const clientInit = init(client, clientSide, shop.hash, clientRoot);
+      // Under the default-deny rule a pod still connects out (the answers are ESTABLISHED): the
+      // Coordinator answers that it has no manifest yet, and each initializer keeps retrying.
+      for (const p of [serverInit, clientInit]) {
+        await p.waitFor((l) => l.reason === "not-ready" && (l.attempt as number) >= 2, "a second not-ready retry");
+      }
+      await coordinator.setManifest([
+        { ...web, sans: ["web", "*"] },
+        { ...shop, sans: ["shop", "*"] },
+      ]);
+      expect(await serverInit.exited).toBe(0);
+      expect(await clientInit.exited).toBe(0);
+      // The initializer does not touch the firewall when a service mesh runs in the pod.
+      expect(await hasDefaultDeny(server)).toBe(true);
+
+      const serverCreds = credentialsUnder(serverRoot);
+      const clientCreds = credentialsUnder(clientRoot);
+      expect(mode(serverCreds.key)).toBe(0o400);
+      expect(mode(serverCreds.certChain)).toBe(0o444);
+      const leaf = new X509Certificate(readFileSync(serverCreds.certChain));
+      expect(leaf.subjectAltName).toContain("DNS:web");
+      expect(leaf.checkIssued(new X509Certificate(readFileSync(serverCreds.meshCa)))).toBe(true);
+
+      const app = await startApp(server, [8080]);
+      const agent = await startAgent(client);
+      const serverProxy = startProxy(server, { tlsDir: serverCreds.tlsDir });
+      const clientProxy = startProxy(client, {
+        tlsDir: clientCreds.tlsDir,
+        egress: `web#127.137.0.1:8081#${server.ipv4}:8080`,
+      });
+      await serverProxy.ready();
+      await clientProxy.ready();
+      expect(await hasDefaultDeny(server)).toBe(false);
+
+      const r = await agent.exchange("127.137.0.1", 8081, "order #1");
+      expect(r).toMatchObject({ connected: true, data: "8080|order #1", closed: "end" });
+      expect(app.accepts(8080)).toEqual([{ port: 8080, remoteAddress: server.ipv4, localAddress: server.ipv4 }]);
+      // Plaintext from the other pod still does not get through.
+      const plain = await agent.exchange(server.ipv4, 8080, "plain");
+      expect(plain.data).toBe("");
+      expect(app.accepts(8080).length).toBe(1);
+    });
+  },
+);
