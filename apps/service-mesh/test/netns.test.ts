@@ -32,7 +32,8 @@ const available = netnsAvailable();
 const PROTECTED = 8080; // not listed: TLS with a required mesh client certificate (15006)
 const TLS_ONLY = 8443; // web#8443#false: TLS without client auth (15007)
 const PASSTHROUGH = 9090; // metrics#9090#true: plain, never redirected
-const INGRESS = `web#${TLS_ONLY}#false##metrics#${PASSTHROUGH}#true`;
+const ADMIN = 9901; // CONTRAST_ADMIN_PORT, reachable from outside only because it is passthrough too
+const INGRESS = `web#${TLS_ONLY}#false##metrics#${PASSTHROUGH}#true##admin#${ADMIN}#true`;
 const EGRESS_LISTEN = "127.137.0.1";
 const EGRESS_PORT = 8081;
 
@@ -61,12 +62,13 @@ function shInClient(script: string): Promise<{ code: number; stdout: string; std
 
 /** Whether the server's iptables hold the proxy's interception (the chains with their redirects). */
 const intercepting = (saved: string) =>
-  saved.includes("-A PREROUTING -p tcp -j CONTRAST_INBOUND") &&
+  /-A PREROUTING .*-p tcp .*-j CONTRAST_INBOUND/.test(saved) &&
+  /-A CONTRAST_INBOUND .*-j CONTRAST_IN_REDIRECT/.test(saved) &&
   /-A CONTRAST_IN_REDIRECT .*--dport 8443 .*REDIRECT --to-ports 15007/.test(saved) &&
   /-A CONTRAST_IN_REDIRECT .*REDIRECT --to-ports 15006/.test(saved);
 
 async function startServerProxy(): Promise<Proxy> {
-  serverProxy ??= startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS });
+  serverProxy ??= startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS, adminPort: ADMIN });
   await serverProxy.ready();
   return serverProxy;
 }
@@ -104,7 +106,7 @@ describe.skipIf(!available.ok)(
       const sampler = (async () => {
         while (sampling) samples.push(await ruleset(server));
       })();
-      const proxy = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS });
+      const proxy = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS, adminPort: ADMIN });
       serverProxy = proxy;
       try {
         await proxy.ready();
@@ -223,6 +225,28 @@ describe.skipIf(!available.ok)(
       const ok = await agent.exchange(server.ipv4, PROTECTED, "after loop", meshClient(clientCreds));
       expect(ok.data).toBe(`${PROTECTED}|after loop`);
       expect(proxy.child.exitCode).toBeNull();
+    });
+
+    it("the admin port serves the metrics of what happened above: handshake failures by reason, refused loops", async () => {
+      await startServerProxy();
+      const r = await agent.exchange(server.ipv4, ADMIN, `GET /metrics HTTP/1.1\r\nHost: ${server.ipv4}\r\nConnection: close\r\n\r\n`);
+      expect(r.data).toMatch(/^HTTP\/1\.1 200/);
+      // Sums a metric's samples over the lines whose labels include `label`.
+      const total = (name: string, label = "") =>
+        r.data
+          .split("\n")
+          .filter((l) => l.startsWith(`${name}{`) && l.includes(label))
+          .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      expect(total("contrast_mesh_handshake_failures_total", 'reason="no_client_cert"')).toBeGreaterThanOrEqual(1);
+      expect(total("contrast_mesh_handshake_failures_total", 'reason="unknown_ca"')).toBeGreaterThanOrEqual(1);
+      // Plaintext to redirected ports: not TLS.
+      expect(total("contrast_mesh_handshake_failures_total", 'reason="protocol"')).toBeGreaterThanOrEqual(3);
+      expect(total("contrast_mesh_target_refused_total")).toBeGreaterThanOrEqual(2);
+      expect(total("contrast_mesh_connections_total")).toBeGreaterThanOrEqual(10);
+      expect(total("contrast_mesh_bytes_total", 'direction="downstream_to_upstream"')).toBeGreaterThan(0);
+      // The health endpoint answers too.
+      const health = await agent.exchange(server.ipv4, ADMIN, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(health.data).toMatch(/^HTTP\/1\.1 200/);
     });
 
     it("IPv6: the same rules hold (mTLS works, plaintext refused, passthrough plain)", async () => {
