@@ -16,6 +16,7 @@ export const ALLOWED_EDGES = {
   api: ["core"],
   coordinator: ["core", "api", "atls", "mesh-pki", "manifest", "policy", "attestation", "x509"],
   workload: ["core", "api", "atls"],
+  netfilter: ["core"],
 };
 
 export const SCOPE = "@contrast/";
