@@ -33,7 +33,12 @@ export interface CoordinatorConfig {
   readonly shutdownBudgetMs: number;
   /** From a connection's first byte to a finished aTLS handshake. */
   readonly handshakeTimeoutMs: number;
+  /** What to do with the pod VM's default-deny rule at startup (default-deny.ts). */
+  readonly defaultDeny: DefaultDenyMode;
 }
+
+export type DefaultDenyMode = "auto" | "remove" | "keep";
+export const DEFAULT_DENY_MODES: readonly DefaultDenyMode[] = ["auto", "remove", "keep"];
 
 /** What parsing the command line asks for: run, or print help/version and exit 0. */
 export type ParsedCommandLine =
@@ -101,6 +106,12 @@ export const SETTINGS = [
     env: "CONTRAST_SHUTDOWN_BUDGET",
     def: "20",
     help: "on SIGTERM, how long open calls may finish before connections are cut",
+  },
+  {
+    flag: "--default-deny <mode>",
+    env: "CONTRAST_DEFAULT_DENY",
+    def: "auto",
+    help: "the pod VM's default-deny iptables rule: auto (lift it on snp and tdx, leave it on sim), remove, or keep",
   },
 ] as const;
 
@@ -230,6 +241,14 @@ export function parseCommandLine(
     throw new ServerError("SERVER_CONFIG_INVALID", `--sim-dir applies to platform sim only, not ${platform}`);
   }
 
+  const defaultDeny = value("--default-deny <mode>") ?? "auto";
+  if (!(DEFAULT_DENY_MODES as readonly string[]).includes(defaultDeny)) {
+    throw new ServerError(
+      "SERVER_CONFIG_INVALID",
+      `unknown --default-deny ${JSON.stringify(defaultDeny)}: use auto, remove or keep`,
+    );
+  }
+
   return {
     kind: "run",
     config: {
@@ -243,6 +262,7 @@ export function parseCommandLine(
       simDir: platform === "sim" ? simDir : undefined,
       shutdownBudgetMs: Math.round(budget * 1000),
       handshakeTimeoutMs: Math.round(handshakeTimeout * 1000),
+      defaultDeny: defaultDeny as DefaultDenyMode,
     },
   };
 }

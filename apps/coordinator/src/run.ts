@@ -11,8 +11,10 @@ import {
   userApiHandlers,
 } from "@contrast/coordinator";
 import { ContrastError, jsonLogger, systemClock } from "@contrast/core";
+import type { IptablesRunner } from "@contrast/netfilter";
 import * as grpc from "@grpc/grpc-js";
 import type { CoordinatorConfig } from "./config.js";
+import { liftDefaultDeny } from "./default-deny.js";
 import { ServerError } from "./error.js";
 import { openIssuer } from "./issuer.js";
 import { createMetrics } from "./metrics.js";
@@ -26,6 +28,8 @@ import { VERSION } from "./version.js";
 export interface RunIo {
   readonly write: (line: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Runs iptables/ip6tables for the default-deny step (tests inject one); default: the real binaries. */
+  readonly iptables?: IptablesRunner;
 }
 
 /** aTLS handshakes in progress at once per API; more are refused (each costs a key and evidence). */
@@ -147,6 +151,7 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
     const probePort = await listenOn("probe server", config.probePort, () =>
       listenHttp(probeServer, config.probePort, config.host),
     );
+    await liftDefaultDeny(config, { log, iptables: io.iptables });
     listening = true;
     if (peers !== undefined && config.store.kind === "configmap") {
       const stop = startPeerRecovery({

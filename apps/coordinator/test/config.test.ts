@@ -30,8 +30,19 @@ describe("parseCommandLine", () => {
       simDir: "/x/contrast/sim",
       shutdownBudgetMs: 20_000,
       handshakeTimeoutMs: 30_000,
+      defaultDeny: "auto",
     });
     expect(config(["--platform", "sim", "--state-dir", "/s"]).simDir).toBe("/home/u/.local/state/contrast/sim");
+  });
+
+  it("--default-deny: auto, remove or keep", () => {
+    expect(config(["--platform", "snp", "--state-dir", "/s", "--default-deny", "keep"]).defaultDeny).toBe("keep");
+    expect(config(["--platform", "sim", "--state-dir", "/s"], { CONTRAST_DEFAULT_DENY: "remove" }).defaultDeny).toBe(
+      "remove",
+    );
+    expect(code(() => parse(["--platform", "sim", "--state-dir", "/s", "--default-deny", "drop"]))).toBe(
+      "SERVER_CONFIG_INVALID",
+    );
   });
 
   it("refuses to start without a platform: no silent fallback", () => {

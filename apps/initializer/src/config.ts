@@ -26,6 +26,11 @@ export interface InitializerConfig {
   readonly coordinatorManifest: string | undefined;
   /** The Coordinator's policy hash expected with coordinatorManifest. */
   readonly coordinatorPolicyHash: string | undefined;
+  /**
+   * CONTRAST_SERVICE_MESH_DISABLED set (to anything non-empty, as upstream reads it): the pod has
+   * no mesh sidecar to lift the guest's default-deny rule, so the initializer does it first.
+   */
+  readonly serviceMeshDisabled: boolean;
 }
 
 export type ParsedCommandLine =
@@ -241,6 +246,7 @@ export function parseCommandLine(
       callTimeoutMs,
       coordinatorManifest,
       coordinatorPolicyHash,
+      serviceMeshDisabled: (env.CONTRAST_SERVICE_MESH_DISABLED ?? "") !== "",
     },
   };
 }

@@ -1,8 +1,10 @@
 import { generateKeyPairSync, randomBytes, randomInt } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { AtlsVerifyOptions } from "@contrast/atls";
 import { ContrastError, jsonLogger, systemClock } from "@contrast/core";
 import { loadManifest, SIM_COORDINATOR_POLICY_HASH } from "@contrast/manifest";
+import { execFileRunner, type IptablesRunner, removeDefaultDeny } from "@contrast/netfilter";
 import { initializeWorkload, meshApiConnector, nodeCredentialFs } from "@contrast/workload";
 import type { InitializerConfig } from "./config.js";
 import { openIssuer } from "./issuer.js";
@@ -46,7 +48,12 @@ async function coordinatorVerification(config: InitializerConfig): Promise<AtlsV
  */
 export async function runInitializer(
   config: InitializerConfig,
-  io: { readonly write: (line: string) => void; readonly signals?: NodeJS.EventEmitter },
+  io: {
+    readonly write: (line: string) => void;
+    readonly signals?: NodeJS.EventEmitter;
+    /** Runs iptables/ip6tables (tests inject one); default: the real binaries. */
+    readonly iptables?: IptablesRunner;
+  },
 ): Promise<number> {
   const clock = systemClock;
   const log = jsonLogger({ write: io.write, clock, level: config.logLevel, fields: { component: "initializer" } });
@@ -64,6 +71,14 @@ export async function runInitializer(
   signals.on("SIGTERM", handlers.SIGTERM);
   signals.on("SIGINT", handlers.SIGINT);
   try {
+    if (config.serviceMeshDisabled) {
+      // As upstream: first, and a failure is fatal (the pod would stay unreachable otherwise).
+      // IPv6 too, where the kernel has it (docs/service-mesh.md, "Interception").
+      const families = existsSync("/proc/net/if_inet6") ? ([4, 6] as const) : ([4] as const);
+      log.info("CONTRAST_SERVICE_MESH_DISABLED set, removing the default-deny rule");
+      const removed = await removeDefaultDeny(io.iptables ?? execFileRunner(), families);
+      log.info(removed ? "default-deny rule removed" : "no default-deny rule, nothing to do");
+    }
     const issuer = await openIssuer(config, { clock, log });
     const verify = await coordinatorVerification(config);
     if (verify === undefined) {

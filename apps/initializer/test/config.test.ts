@@ -38,7 +38,15 @@ describe("parseCommandLine", () => {
       callTimeoutMs: 30_000,
       coordinatorManifest: undefined,
       coordinatorPolicyHash: undefined,
+      serviceMeshDisabled: false,
     });
+  });
+
+  it("CONTRAST_SERVICE_MESH_DISABLED: any non-empty value disables the mesh, as upstream reads it", () => {
+    const env = { COORDINATOR_HOST: "c" };
+    expect(config([], { ...env, CONTRAST_SERVICE_MESH_DISABLED: "true" }).serviceMeshDisabled).toBe(true);
+    expect(config([], { ...env, CONTRAST_SERVICE_MESH_DISABLED: "false" }).serviceMeshDisabled).toBe(true);
+    expect(config([], { ...env, CONTRAST_SERVICE_MESH_DISABLED: "" }).serviceMeshDisabled).toBe(false);
   });
 
   it("flags win over the environment; empty variables are unset; --done-file '' disables the marker", () => {

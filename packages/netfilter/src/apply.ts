@@ -3,6 +3,7 @@ import { NetfilterError } from "./errors.js";
 import {
   binaryFor,
   DEFAULT_DENY_RULE,
+  INBOUND_CHAIN,
   type InterceptedPort,
   type InterceptionPlan,
   type IpFamily,
@@ -125,6 +126,8 @@ export async function removeInterception(
   for (const family of families) {
     const plan = planInterception({ ingress: [], family });
     const run = checked(runner, plan.binary);
+    // Without its target chain the jump cannot exist, and -C would fail (status 2).
+    if ((await run(["-t", "nat", "-S", INBOUND_CHAIN], [1])).code === 1) continue;
     for (let i = 0; i < 16 && (await exists(run, plan.jump)); i++) {
       await run(["-t", "nat", "-D", plan.jump.chain, ...plan.jump.spec]);
     }

@@ -39,6 +39,12 @@ export const NETFILTER_ERROR_CODES = [
     hint: "Only connections that the CONTRAST_IN_REDIRECT rules redirected to the proxy have one; check the nat rules.",
   },
   {
+    code: "NETFILTER_PROXY_LOOP",
+    kind: "input",
+    meaning: "A connection's original destination is one of the proxy's own ports; forwarding it would loop.",
+    hint: "Nothing to fix in the pod: a client addressed the proxy port directly (upstream sends it to a black hole too).",
+  },
+  {
     code: "NETFILTER_ORIGINAL_DST_FAILED",
     kind: "io",
     meaning: "Reading a connection's original destination (SO_ORIGINAL_DST) failed.",

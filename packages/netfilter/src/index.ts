@@ -13,6 +13,8 @@ export {
   type OriginalDestination,
   originalDestination,
   originalDestinationAvailable,
+  type RedirectTargetOptions,
+  redirectTarget,
 } from "./original-dst.js";
 export {
   DEFAULT_DENY_RULE,

@@ -96,3 +96,25 @@ export function originalDestination(socket: Socket, options: AddonOptions = {}):
     );
   }
 }
+
+export interface RedirectTargetOptions extends AddonOptions {
+  /** The proxy's own ports: a connection that was going to one of them is refused, not forwarded to itself. */
+  readonly ownPorts: readonly number[];
+}
+
+/**
+ * Where the proxy forwards a redirected connection after TLS termination: its original
+ * destination (the pod's own address, so the proxy's connection there is local and not redirected
+ * again), unless that is one of the proxy's ports (NETFILTER_PROXY_LOOP, upstream's
+ * BlackHoleCluster).
+ */
+export function redirectTarget(socket: Socket, options: RedirectTargetOptions): { host: string; port: number } {
+  const dst = originalDestination(socket, options);
+  if (options.ownPorts.includes(dst.port)) {
+    throw new NetfilterError(
+      "NETFILTER_PROXY_LOOP",
+      `the connection's original destination ${dst.family === 6 ? `[${dst.address}]` : dst.address}:${dst.port} is the proxy's own port`,
+    );
+  }
+  return { host: dst.address, port: dst.port };
+}

@@ -17,6 +17,8 @@ export type IptablesRunner = (binary: "iptables" | "ip6tables", args: readonly s
 export interface ExecFileRunnerOptions {
   /** Words put before the binary, e.g. `["ip", "netns", "exec", "pod"]`. */
   readonly wrapper?: readonly string[];
+  /** Paths of the binaries (default: `iptables` and `ip6tables`, found on PATH). */
+  readonly binaries?: Partial<Readonly<Record<"iptables" | "ip6tables", string>>>;
   /** Kills a command that takes longer (default 30 s; `-w` waits for the lock that long at most). */
   readonly timeoutMs?: number;
 }
@@ -26,7 +28,7 @@ export function execFileRunner(options: ExecFileRunnerOptions = {}): IptablesRun
   const wrapper = options.wrapper ?? [];
   return (binary, args) =>
     new Promise((resolve, reject) => {
-      const [program, ...rest] = [...wrapper, binary, ...args] as [string, ...string[]];
+      const [program, ...rest] = [...wrapper, options.binaries?.[binary] ?? binary, ...args] as [string, ...string[]];
       execFile(program, rest, { timeout: options.timeoutMs ?? 30_000, encoding: "utf8" }, (error, stdout, stderr) => {
         if (error === null) return resolve({ code: 0, stdout, stderr });
         if (error.code === "ENOENT") {
