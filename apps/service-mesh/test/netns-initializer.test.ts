@@ -6,11 +6,12 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { netnsAvailable, scratchDir } from "@contrast/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linkToRoot, policy, type RunningCoordinator, startCoordinator, startInitializer } from "./netns/coordinator.js";
 import {
   hasDefaultDeny,
   installDefaultDeny,
+  type Pod,
   startAgent,
   startApp,
   startProxy,
@@ -19,10 +20,21 @@ import {
 } from "./netns/pods.js";
 
 const available = netnsAvailable();
-let coordinator: RunningCoordinator | undefined;
-afterAll(() => {
-  coordinator?.child.kill("SIGKILL");
-});
+let coordinator: RunningCoordinator;
+let simDir: string;
+const web = policy("web");
+const shop = policy("shop");
+const plain = policy("plain");
+let manifestSet = false;
+const setManifest = async () => {
+  if (manifestSet) return;
+  await coordinator.setManifest([
+    { ...web, sans: ["web", "*"] },
+    { ...shop, sans: ["shop", "*"] },
+    { ...plain, sans: ["plain"] },
+  ]);
+  manifestSet = true;
+};
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const credentialsUnder = (root: string): WorkloadCredentials => {
@@ -35,44 +47,46 @@ const credentialsUnder = (root: string): WorkloadCredentials => {
   };
 };
 
+const initializer = (pod: Pod, host: string, hash: string, root: string, env?: Record<string, string>) =>
+  startInitializer(pod, {
+    coordinatorHost: host,
+    meshApiPort: coordinator.meshApiPort,
+    simDir,
+    policyHash: hash,
+    root,
+    ...(env === undefined ? {} : { env }),
+  });
+
 describe.skipIf(!available.ok)(
   `initializer -> proxy in network namespaces, against a real Coordinator${available.ok ? "" : ` (skipped: ${available.reason})`}`,
+  { timeout: 120_000 },
   () => {
-    it("the initializers retry until the manifest is set and write the files; the proxies then carry mTLS on them", {
-      timeout: 120_000,
-    }, async () => {
-      const tmp = scratchDir("netns-initializer-");
-      const simDir = join(tmp, "sim");
+    // Made while collecting, so that its removal is registered for after the file.
+    const tmp = scratchDir("netns-initializer-");
+    beforeAll(async () => {
+      simDir = join(tmp, "sim");
+      coordinator = await startCoordinator(join(tmp, "state"), simDir);
+    }, 90_000);
+    afterAll(() => {
+      coordinator?.child.kill("SIGKILL");
+    });
+
+    it("the initializers retry until the manifest is set and write the files; the proxies then carry mTLS on them", async () => {
       const { client, server } = twoPods();
       await installDefaultDeny(client);
       await installDefaultDeny(server);
       const serverSide = linkToRoot(server, "10.17.0.1/30", "10.17.0.2/30");
       const clientSide = linkToRoot(client, "10.17.0.5/30", "10.17.0.6/30");
-      coordinator = await startCoordinator(join(tmp, "state"), simDir);
-
-      const web = policy("web");
-      const shop = policy("shop");
       const serverRoot = join(server.dir, "contrast");
       const clientRoot = join(client.dir, "contrast");
-      const init = (pod: typeof server, host: string, hash: string, root: string) =>
-        startInitializer(pod, {
-          coordinatorHost: host,
-          meshApiPort: (coordinator as RunningCoordinator).meshApiPort,
-          simDir,
-          policyHash: hash,
-          root,
-        });
-      const serverInit = init(server, serverSide, web.hash, serverRoot);
-      const clientInit = init(client, clientSide, shop.hash, clientRoot);
+      const serverInit = initializer(server, serverSide, web.hash, serverRoot);
+      const clientInit = initializer(client, clientSide, shop.hash, clientRoot);
       // Under the default-deny rule a pod still connects out (the answers are ESTABLISHED): the
       // Coordinator answers that it has no manifest yet, and each initializer keeps retrying.
       for (const p of [serverInit, clientInit]) {
         await p.waitFor((l) => l.reason === "not-ready" && (l.attempt as number) >= 2, "a second not-ready retry");
       }
-      await coordinator.setManifest([
-        { ...web, sans: ["web", "*"] },
-        { ...shop, sans: ["shop", "*"] },
-      ]);
+      await setManifest();
       expect(await serverInit.exited).toBe(0);
       expect(await clientInit.exited).toBe(0);
       // The initializer does not touch the firewall when a service mesh runs in the pod.
@@ -104,6 +118,31 @@ describe.skipIf(!available.ok)(
       const plain = await agent.exchange(server.ipv4, 8080, "plain");
       expect(plain.data).toBe("");
       expect(app.accepts(8080).length).toBe(1);
+    });
+
+    it("with CONTRAST_SERVICE_MESH_DISABLED (no sidecar) the initializer lifts the default-deny itself: the app is reachable", async () => {
+      await setManifest();
+      const { client, server } = twoPods();
+      await installDefaultDeny(server);
+      const serverSide = linkToRoot(server, "10.17.0.9/30", "10.17.0.10/30");
+      const app = await startApp(server, [8080]);
+      const agent = await startAgent(client);
+      const before = await agent.exchange(server.ipv4, 8080, "early", undefined, 1500);
+      expect(before).toMatchObject({ connected: false, error: "TIMEOUT" });
+      expect(app.accepts()).toEqual([]);
+
+      const root = join(server.dir, "contrast");
+      const init = initializer(server, serverSide, plain.hash, root, { CONTRAST_SERVICE_MESH_DISABLED: "1" });
+      expect(await init.exited).toBe(0);
+      expect(await hasDefaultDeny(server, "iptables")).toBe(false);
+      expect(await hasDefaultDeny(server, "ip6tables")).toBe(false);
+      expect(mode(credentialsUnder(root).key)).toBe(0o400);
+      // No proxy: nothing is redirected, the app answers in plaintext on IPv4 and IPv6.
+      const r4 = await agent.exchange(server.ipv4, 8080, "v4");
+      expect(r4.data).toBe("8080|v4");
+      const r6 = await agent.exchange(server.ipv6, 8080, "v6");
+      expect(r6.data).toBe("8080|v6");
+      expect(app.accepts().map((a) => a.remoteAddress)).toEqual([client.ipv4, client.ipv6]);
     });
   },
 );

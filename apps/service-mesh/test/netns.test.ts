@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { netnsAvailable } from "@contrast/testkit";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Agent,
   type App,
@@ -77,8 +77,10 @@ describe.skipIf(!available.ok)(
   `the proxy in pod mode between two network namespaces${available.ok ? "" : ` (skipped: ${available.reason})`}`,
   { timeout: 60_000 },
   () => {
+    let dispose = () => {};
+    afterAll(() => dispose());
     beforeAll(async () => {
-      ({ client, server } = twoPods());
+      ({ client, server, dispose } = twoPods());
       // As the pod-VM image does, before anything of ours runs.
       await installDefaultDeny(client);
       await installDefaultDeny(server);

@@ -132,7 +132,14 @@ export async function startCoordinator(stateDir: string, simDir: string): Promis
 /** Runs the built initializer inside `pod` as the pod's first init container would, output under `root`. */
 export function startInitializer(
   pod: Pod,
-  options: { coordinatorHost: string; meshApiPort: number; simDir: string; policyHash: string; root: string },
+  options: {
+    coordinatorHost: string;
+    meshApiPort: number;
+    simDir: string;
+    policyHash: string;
+    root: string;
+    env?: Readonly<Record<string, string>>;
+  },
 ): Proc {
   const child = spawnIn(
     pod.ns,
@@ -154,7 +161,7 @@ export function startInitializer(
       "--retry-max",
       "0.2",
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...childEnv(), COORDINATOR_HOST: options.coordinatorHost } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...childEnv(), ...options.env, COORDINATOR_HOST: options.coordinatorHost } },
   );
   return new Proc(`initializer in ${pod.ns.name}`, child);
 }

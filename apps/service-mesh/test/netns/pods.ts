@@ -4,7 +4,8 @@
 // when its namespace is deleted (testkit's netns helpers do that when the test finishes).
 import type { ChildProcess } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock, utf8 } from "@contrast/core";
@@ -15,10 +16,10 @@ import {
   createNetns,
   execIn,
   type Netns,
-  scratchDir,
   spawnIn,
 } from "@contrast/testkit";
 import { credentialFiles, nodeCredentialFs, writeCredentials } from "@contrast/workload";
+import { expect, onTestFinished } from "vitest";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PROXY_BUNDLE = join(HERE, "../../dist/service-mesh.cjs");
@@ -38,19 +39,36 @@ export interface Pod {
 
 /**
  * Two pods on one link: `client` (10.16.0.1, fd16::1) and `server` (10.16.0.2, fd16::2). Each
- * test gets its own namespaces, so the addresses never collide across tests or files.
+ * call makes new namespaces, so the addresses never collide across tests or files. `dispose()`
+ * deletes both namespaces (killing what runs in them) and their directories; call it from
+ * `afterAll` when the pods are made in `beforeAll` (inside a test, it also runs when the test
+ * finishes). Idempotent.
  */
-export function twoPods(): { readonly client: Pod; readonly server: Pod } {
+export function twoPods(): { readonly client: Pod; readonly server: Pod; dispose(): void } {
+  const dirs: string[] = [];
+  const pod = (ns: Netns, ipv4: string, ipv6: string): Pod => {
+    const dir = mkdtempSync(join(tmpdir(), `netns-${ipv4.replaceAll(".", "-")}-`));
+    dirs.push(dir);
+    return { ns, ipv4, ipv6, dir };
+  };
   const clientNs = createNetns("client");
   const serverNs = createNetns("server");
-  connectNetns(
-    { ns: clientNs, ipv4: "10.16.0.1/24", ipv6: "fd16::1/64" },
-    { ns: serverNs, ipv4: "10.16.0.2/24", ipv6: "fd16::2/64" },
-  );
-  return {
-    client: { ns: clientNs, ipv4: "10.16.0.1", ipv6: "fd16::1", dir: scratchDir("netns-client-") },
-    server: { ns: serverNs, ipv4: "10.16.0.2", ipv6: "fd16::2", dir: scratchDir("netns-server-") },
+  const dispose = () => {
+    clientNs.delete();
+    serverNs.delete();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
+  if (expect.getState().currentTestName !== undefined) onTestFinished(dispose);
+  try {
+    connectNetns(
+      { ns: clientNs, ipv4: "10.16.0.1/24", ipv6: "fd16::1/64" },
+      { ns: serverNs, ipv4: "10.16.0.2/24", ipv6: "fd16::2/64" },
+    );
+    return { client: pod(clientNs, "10.16.0.1", "fd16::1"), server: pod(serverNs, "10.16.0.2", "fd16::2"), dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
 }
 
 /** Installs the default-deny rule for IPv4 and IPv6, as the pod-VM image does before any container runs. */
