@@ -17,6 +17,7 @@ export const ALLOWED_EDGES = {
   coordinator: ["core", "api", "atls", "mesh-pki", "manifest", "policy", "attestation", "x509"],
   workload: ["core", "api", "atls"],
   netfilter: ["core"],
+  "mesh-proxy": ["core", "x509", "kube"],
 };
 
 export const SCOPE = "@contrast/";

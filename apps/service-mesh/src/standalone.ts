@@ -1,0 +1,44 @@
+import type { Logger } from "@contrast/core";
+import { fixedTarget, formatHostPort, HandshakeLimiter, IngressListener, MeshMetrics } from "@contrast/mesh-proxy";
+import { drainOnSignal, markReady, type Serving, startAdmin } from "./lifecycle.js";
+import type { StandaloneOptions } from "./options.js";
+import { readMeshCredentials } from "./tls-dir.js";
+
+/**
+ * `service-mesh ingress`: one ingress port, for benchmarks, tests and debugging. The same listener
+ * as in a pod, with a fixed upstream instead of each connection's original destination, and no
+ * iptables.
+ */
+export async function runStandalone(
+  options: StandaloneOptions,
+  log: Logger,
+  signals?: NodeJS.EventEmitter,
+): Promise<number> {
+  const credentials = await readMeshCredentials(options.tlsDir);
+  const metrics = new MeshMetrics();
+  const name = options.clientAuth === "required" ? "ingress" : "ingressWithoutClientAuth";
+  const listener = new IngressListener({
+    name,
+    credentials,
+    clientAuth: options.clientAuth,
+    resolveTarget: fixedTarget(options.upstream),
+    metrics,
+    handshakes: new HandshakeLimiter(options.maxHandshakes),
+    timeouts: options.timeouts,
+    logger: log,
+  });
+  const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
+  const stopped = drainOnSignal(serving, options.drainMs, log, signals);
+  const bound = await listener.listen(options.listen);
+  log.info("ingress listening", {
+    listener: name,
+    address: formatHostPort(bound),
+    port: bound.port,
+    upstream: formatHostPort(options.upstream),
+    clientAuth: options.clientAuth,
+  });
+  (serving as { admin: Serving["admin"] }).admin = await startAdmin(options.admin, metrics, () => serving.ready, log);
+  serving.ready = true;
+  await markReady(options.readyFile, log);
+  return stopped;
+}

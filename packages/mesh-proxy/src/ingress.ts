@@ -1,0 +1,236 @@
+import { connect, type Socket } from "node:net";
+import { createServer, type Server, type TLSSocket } from "node:tls";
+import { type Logger, noopLogger } from "@contrast/core";
+import { formatHostPort, type HostPort } from "./config.js";
+import { type MeshCredentials, tlsOptionsFor } from "./credentials.js";
+import { listenOn } from "./listen.js";
+import type { HandshakeFailureReason, MeshMetrics } from "./metrics.js";
+import { splice } from "./splice.js";
+import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
+import { ConnectionTracker } from "./tracker.js";
+
+/** `required`: a client certificate from the mesh CA (port 15006); `none`: any client (15007). */
+export type ClientAuth = "required" | "none";
+
+/**
+ * Where an accepted connection goes after termination, decided at accept time from the raw TCP
+ * socket (pod mode reads its original destination; standalone mode returns a fixed address).
+ * Throwing (or returning an error) refuses the connection before any handshake.
+ */
+export type ResolveTarget = (socket: Socket) => HostPort | Error;
+
+export interface IngressOptions {
+  /** The listener's name in metrics and logs (upstream: `ingress`, `ingressWithoutClientAuth`). */
+  readonly name: string;
+  readonly credentials: MeshCredentials;
+  readonly clientAuth: ClientAuth;
+  readonly resolveTarget: ResolveTarget;
+  readonly metrics: MeshMetrics;
+  /** Shared between listeners to cap handshakes over the whole proxy; one of its own by default. */
+  readonly handshakes?: HandshakeLimiter;
+  readonly timeouts?: Partial<ProxyTimeouts>;
+  readonly logger?: Logger;
+}
+
+/** Classifies a peer-verification failure (Node's authorizationError codes, OpenSSL's names). */
+export function verifyFailureReason(code: string | undefined): HandshakeFailureReason {
+  switch (code) {
+    case "CERT_HAS_EXPIRED":
+    case "CERT_NOT_YET_VALID":
+      return "cert_expired";
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "CERT_SIGNATURE_FAILURE":
+      return "unknown_ca";
+    default:
+      return "bad_cert";
+  }
+}
+
+/** Classifies an error of a TLS socket during its handshake. */
+export function handshakeErrorReason(error: unknown): HandshakeFailureReason {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === "ERR_TLS_HANDSHAKE_TIMEOUT") return "timeout";
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE") return "closed";
+  if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return "no_client_cert";
+  return "protocol";
+}
+
+/**
+ * One ingress port: terminates TLS with the workload's mesh certificate and forwards the plaintext
+ * to the connection's target. With `clientAuth: "required"` a peer must present a chain that
+ * verifies against the mesh CA (and only the mesh CA: no system roots); no SAN is matched, as
+ * upstream's Envoy matches none. The verdict is Node's OpenSSL verification; a refused peer is
+ * closed after the handshake without a byte reaching the target, and counted by reason.
+ */
+export class IngressListener {
+  readonly name: string;
+  readonly #server: Server;
+  readonly #options: IngressOptions;
+  readonly #timeouts: ProxyTimeouts;
+  readonly #handshakes: HandshakeLimiter;
+  readonly #tracker = new ConnectionTracker();
+  readonly #log: Logger;
+  // Targets resolved at accept time, by the peer's address (unique among open connections).
+  readonly #targets = new Map<string, HostPort>();
+
+  constructor(options: IngressOptions) {
+    this.name = options.name;
+    this.#options = options;
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#handshakes = options.handshakes ?? new HandshakeLimiter();
+    this.#log = options.logger ?? noopLogger;
+    this.#server = createServer({
+      // tls.Server builds its context from these (it ignores a `secureContext` option).
+      ...tlsOptionsFor(options.credentials),
+      requestCert: options.clientAuth === "required",
+      // Checked in onSecure instead, so that refusals are counted by reason.
+      rejectUnauthorized: false,
+      handshakeTimeout: this.#timeouts.handshakeMs,
+      allowHalfOpen: true,
+    });
+    // Before the TLS wrapper sees the socket: refuse over-limit and unroutable connections at once.
+    this.#server.prependListener("connection", (raw: Socket) => this.#onConnection(raw));
+    this.#server.on("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
+    this.#server.on("tlsClientError", (error: Error, socket: TLSSocket) => {
+      this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
+      this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
+      // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
+      socket.destroy();
+    });
+  }
+
+  /** Binds the listener; resolves with the bound address. */
+  listen(address: HostPort): Promise<HostPort> {
+    return listenOn(this.#server, address, this.name);
+  }
+
+  /** Connections open now (handshaking or forwarding). */
+  get openConnections(): number {
+    return this.#tracker.size;
+  }
+
+  /** New connections get the new chain; open ones keep theirs. */
+  updateCredentials(credentials: MeshCredentials): void {
+    this.#server.setSecureContext(tlsOptionsFor(credentials));
+  }
+
+  /** Stops accepting, waits for open connections up to `deadlineMs`, then destroys the rest. */
+  async close(deadlineMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#tracker.drain(deadlineMs);
+    await closed;
+  }
+
+  #onConnection(raw: Socket): void {
+    const { metrics } = this.#options;
+    metrics.connectionAccepted(this.name);
+    raw.once("close", () => metrics.connectionEnded(this.name));
+    this.#tracker.add(raw);
+    if (!this.#handshakes.tryAcquire()) {
+      metrics.handshakeFailed(this.name, "handshake_limit");
+      raw.destroy();
+      return;
+    }
+    metrics.handshakeStarted(this.name);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#handshakes.release();
+      metrics.handshakeEnded(this.name);
+    };
+    raw.once("close", release);
+    (raw as Socket & { [RELEASE]?: () => void })[RELEASE] = release;
+    let target: HostPort | Error;
+    try {
+      target = this.#options.resolveTarget(raw);
+    } catch (e) {
+      target = e instanceof Error ? e : new Error(String(e));
+    }
+    if (target instanceof Error) {
+      metrics.targetRefused(this.name);
+      this.#log.info("connection refused", { listener: this.name, peer: raw.remoteAddress, error: target });
+      raw.destroy();
+      return;
+    }
+    const key = peerKey(raw);
+    this.#targets.set(key, target);
+    raw.once("close", () => this.#targets.delete(key));
+  }
+
+  #onSecure(socket: TLSSocket): void {
+    const parent = (socket as unknown as { _parent?: Socket })._parent;
+    const release = parent === undefined ? undefined : (parent as Socket & { [RELEASE]?: () => void })[RELEASE];
+    release?.();
+    const { metrics } = this.#options;
+    if (this.#options.clientAuth === "required" && !socket.authorized) {
+      const reason =
+        socket.getPeerX509Certificate() === undefined
+          ? "no_client_cert"
+          : verifyFailureReason(String(socket.authorizationError ?? ""));
+      metrics.handshakeFailed(this.name, reason);
+      this.#log.info("client refused", { listener: this.name, peer: socket.remoteAddress, reason });
+      socket.destroy();
+      return;
+    }
+    const target = this.#targets.get(peerKey(socket));
+    if (target === undefined) {
+      // The raw socket closed between accept and here; nothing to forward.
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.setNoDelay(true);
+    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const connectTimer = setTimeout(() => upstream.destroy(new Error("connect timeout")), this.#timeouts.connectMs);
+    const failed = (error: Error) => {
+      clearTimeout(connectTimer);
+      metrics.upstreamConnectFailed(this.name);
+      this.#log.info("upstream connect failed", {
+        listener: this.name,
+        target: formatHostPort(target),
+        error: String(error),
+      });
+      socket.destroy();
+    };
+    upstream.once("error", failed);
+    socket.once("close", () => {
+      if (upstream.connecting) upstream.destroy();
+    });
+    upstream.once("connect", () => {
+      clearTimeout(connectTimer);
+      upstream.off("error", failed);
+      if (socket.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      const bytes = {
+        listener: this.name,
+        downstreamToUpstream: () => upstream.bytesWritten,
+        upstreamToDownstream: () => upstream.bytesRead,
+      };
+      metrics.forwarding(bytes);
+      const pair = splice(socket, upstream, {
+        idleMs: this.#timeouts.idleMs,
+        halfOpenMs: this.#timeouts.halfOpenMs,
+        onClosed: (reason) => metrics.forwarded(bytes, reason),
+      });
+      if (parent !== undefined) this.#tracker.onKill(parent, () => pair.destroy("drain"));
+    });
+  }
+}
+
+const RELEASE = Symbol("release handshake slot");
+
+function peerKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
+/** A target that is always the same address: the standalone mode's `--upstream`. */
+export function fixedTarget(target: HostPort): ResolveTarget {
+  return () => target;
+}
