@@ -7,7 +7,13 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { netnsAvailable, scratchDir } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { linkToRoot, policy, type RunningCoordinator, startCoordinator, startInitializer } from "./netns/coordinator.js";
+import {
+  linkToRoot,
+  policy,
+  type RunningCoordinator,
+  startCoordinator,
+  startInitializer,
+} from "./netns/coordinator.js";
 import {
   hasDefaultDeny,
   installDefaultDeny,

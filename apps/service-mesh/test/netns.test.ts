@@ -15,10 +15,10 @@ import {
   type App,
   hasDefaultDeny,
   installDefaultDeny,
+  type MeshProxy,
   meshCa,
   meshClient,
   type Pod,
-  type Proxy,
   ruleset,
   startAgent,
   startApp,
@@ -44,8 +44,8 @@ let agent: Agent;
 let serverCreds: WorkloadCredentials;
 let clientCreds: WorkloadCredentials;
 let strangerCreds: WorkloadCredentials;
-let serverProxy: Proxy | undefined;
-let clientProxy: Proxy | undefined;
+let serverProxy: MeshProxy | undefined;
+let clientProxy: MeshProxy | undefined;
 
 /** Runs `sh -c script` inside the client pod (for openssl s_client with a delayed stdin). */
 function shInClient(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -67,7 +67,7 @@ const intercepting = (saved: string) =>
   /-A CONTRAST_IN_REDIRECT .*--dport 8443 .*REDIRECT --to-ports 15007/.test(saved) &&
   /-A CONTRAST_IN_REDIRECT .*REDIRECT --to-ports 15006/.test(saved);
 
-async function startServerProxy(): Promise<Proxy> {
+async function startServerProxy(): Promise<MeshProxy> {
   serverProxy ??= startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS, adminPort: ADMIN });
   await serverProxy.ready();
   return serverProxy;
@@ -231,7 +231,11 @@ describe.skipIf(!available.ok)(
 
     it("the admin port serves the metrics of what happened above: handshake failures by reason, refused loops", async () => {
       await startServerProxy();
-      const r = await agent.exchange(server.ipv4, ADMIN, `GET /metrics HTTP/1.1\r\nHost: ${server.ipv4}\r\nConnection: close\r\n\r\n`);
+      const r = await agent.exchange(
+        server.ipv4,
+        ADMIN,
+        `GET /metrics HTTP/1.1\r\nHost: ${server.ipv4}\r\nConnection: close\r\n\r\n`,
+      );
       expect(r.data).toMatch(/^HTTP\/1\.1 200/);
       // Sums a metric's samples over the lines whose labels include `label`.
       const total = (name: string, label = "") =>
@@ -247,7 +251,11 @@ describe.skipIf(!available.ok)(
       expect(total("contrast_mesh_connections_total")).toBeGreaterThanOrEqual(10);
       expect(total("contrast_mesh_bytes_total", 'direction="downstream_to_upstream"')).toBeGreaterThan(0);
       // The health endpoint answers too.
-      const health = await agent.exchange(server.ipv4, ADMIN, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      const health = await agent.exchange(
+        server.ipv4,
+        ADMIN,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
       expect(health.data).toMatch(/^HTTP\/1\.1 200/);
     });
 

@@ -19,7 +19,8 @@ const reply = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const kept = new Map();
 
 function connect(cmd) {
-  if (cmd.tls === undefined) return { socket: net.connect({ host: cmd.host, port: cmd.port, allowHalfOpen: true }), event: "connect" };
+  if (cmd.tls === undefined)
+    return { socket: net.connect({ host: cmd.host, port: cmd.port, allowHalfOpen: true }), event: "connect" };
   const t = cmd.tls;
   const socket = tls.connect({
     host: cmd.host,

@@ -11,6 +11,7 @@ import { atlsChannelCredentials } from "@contrast/atls";
 import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
 import { sha256Hex, systemClock, utf8 } from "@contrast/core";
 import {
+  type PolicyEntry,
   SIM_COORDINATOR_POLICY_HASH,
   SIM_COORDINATOR_POLICY_LABEL,
   serializeManifest,
@@ -95,10 +96,10 @@ export async function startCoordinator(stateDir: string, simDir: string): Promis
     userApiPort,
     meshApiPort: line.meshApiPort as number,
     async setManifest(workloads: readonly { hash: string; doc: Uint8Array; sans: readonly string[] }[]) {
-      const Policies = new Map([
-        ...workloads.map((w) => [w.hash, { SANs: [...w.sans], WorkloadSecretID: "", Role: "" }] as const),
-        [SIM_COORDINATOR_POLICY_HASH, { SANs: ["coordinator"], WorkloadSecretID: "", Role: "coordinator" }] as const,
-      ]);
+      const Policies = new Map<string, PolicyEntry>(
+        workloads.map((w) => [w.hash, { SANs: [...w.sans], WorkloadSecretID: "", Role: "" }]),
+      );
+      Policies.set(SIM_COORDINATOR_POLICY_HASH, { SANs: ["coordinator"], WorkloadSecretID: "", Role: "coordinator" });
       const manifest = utf8(
         serializeManifest({
           Policies,
@@ -161,7 +162,10 @@ export function startInitializer(
       "--retry-max",
       "0.2",
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...childEnv(), ...options.env, COORDINATOR_HOST: options.coordinatorHost } },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...childEnv(), ...options.env, COORDINATOR_HOST: options.coordinatorHost },
+    },
   );
   return new Proc(`initializer in ${pod.ns.name}`, child);
 }

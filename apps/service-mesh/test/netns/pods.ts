@@ -10,14 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock, utf8 } from "@contrast/core";
 import { CoordinatorCa, cryptoRandom, generateSeed, SeedEngine } from "@contrast/mesh-pki";
-import {
-  childEnv,
-  connectNetns,
-  createNetns,
-  execIn,
-  type Netns,
-  spawnIn,
-} from "@contrast/testkit";
+import { childEnv, connectNetns, createNetns, execIn, type Netns, spawnIn } from "@contrast/testkit";
 import { credentialFiles, nodeCredentialFs, writeCredentials } from "@contrast/workload";
 import { expect, onTestFinished } from "vitest";
 
@@ -235,7 +228,7 @@ export interface ProxyOptions {
   readonly args?: readonly string[];
 }
 
-export class Proxy extends Proc {
+export class MeshProxy extends Proc {
   constructor(
     what: string,
     child: ChildProcess,
@@ -260,7 +253,7 @@ export class Proxy extends Proc {
 }
 
 /** Starts the built proxy in pod mode inside `pod`, configured through the CONTRAST_* environment. */
-export function startProxy(pod: Pod, options: ProxyOptions): Proxy {
+export function startProxy(pod: Pod, options: ProxyOptions): MeshProxy {
   if (!existsSync(PROXY_BUNDLE)) throw new Error(`${PROXY_BUNDLE} is missing: run pnpm build`);
   const readyFile = join(pod.dir, "ready");
   const env: NodeJS.ProcessEnv = { ...childEnv() };
@@ -282,7 +275,7 @@ export function startProxy(pod: Pod, options: ProxyOptions): Proxy {
     ],
     { stdio: ["ignore", "pipe", "pipe"], env },
   );
-  return new Proxy(`proxy in ${pod.ns.name}`, child, readyFile);
+  return new MeshProxy(`proxy in ${pod.ns.name}`, child, readyFile);
 }
 
 /** A mesh CA as the Coordinator makes one (root, intermediate, mesh CA), from a fresh seed. */
