@@ -155,7 +155,11 @@ export class App extends Proc {
   accepts(port?: number): { port: number; remoteAddress: string; localAddress: string }[] {
     return this.lines
       .filter((l) => l.event === "accept" && (port === undefined || l.port === port))
-      .map((l) => l as unknown as { port: number; remoteAddress: string; localAddress: string });
+      .map((l) => ({
+        port: l.port as number,
+        remoteAddress: l.remoteAddress as string,
+        localAddress: l.localAddress as string,
+      }));
   }
 }
 
