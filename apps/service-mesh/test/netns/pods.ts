@@ -260,6 +260,8 @@ export class MeshProxy extends Proc {
 export function startProxy(pod: Pod, options: ProxyOptions): MeshProxy {
   if (!existsSync(PROXY_BUNDLE)) throw new Error(`${PROXY_BUNDLE} is missing: run pnpm build`);
   const readyFile = join(pod.dir, "ready");
+  // A restarted container starts without the /ready of the one before.
+  rmSync(readyFile, { force: true });
   const env: NodeJS.ProcessEnv = { ...childEnv() };
   for (const k of Object.keys(env)) if (k.startsWith("CONTRAST_")) delete env[k];
   if (options.ingress !== undefined) env.CONTRAST_INGRESS_PROXY_CONFIG = options.ingress;
