@@ -9,6 +9,7 @@ export {
 export { NETFILTER_ERROR_CODES, type NetfilterErrorCode } from "./error-codes.js";
 export { NetfilterError } from "./errors.js";
 export {
+  ADDON_FILE_NAME,
   type AddonOptions,
   type OriginalDestination,
   originalDestination,

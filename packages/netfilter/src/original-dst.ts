@@ -11,11 +11,16 @@ export interface OriginalDestination {
 
 export interface AddonOptions {
   /**
-   * The compiled addon. Default: `dist/original_dst.node` of this package (where its build puts
-   * it); a bundled app passes the copy next to its bundle.
+   * The compiled addon, `original_dst.node`: this package's build puts it in `dist/` (exported as
+   * `@contrast/netfilter/original_dst.node`); a bundled app keeps a copy next to its bundle. A
+   * path, not a default found from this module's own location, so that bundles need no
+   * `import.meta` and the library reads no file of its own choosing.
    */
-  readonly addonPath?: string;
+  readonly addonPath: string;
 }
+
+/** The addon's file name, as the build writes it. */
+export const ADDON_FILE_NAME = "original_dst.node";
 
 interface Addon {
   originalDestination(fd: number): OriginalDestination;
@@ -23,13 +28,8 @@ interface Addon {
 
 const loaded = new Map<string, Addon | NetfilterError>();
 
-function defaultAddonPath(): string {
-  // Both src/ (tests) and dist/ (the build) sit one level below the package root.
-  return new URL("../dist/original_dst.node", import.meta.url).pathname;
-}
-
 function load(options: AddonOptions): Addon {
-  const path = options.addonPath ?? defaultAddonPath();
+  const path = options.addonPath;
   let addon = loaded.get(path);
   if (addon === undefined) {
     try {
@@ -52,7 +52,7 @@ function load(options: AddonOptions): Addon {
 
 /** Whether the addon loads; the error (NETFILTER_ADDON_UNAVAILABLE) when not, so pod mode can refuse to start. */
 export function originalDestinationAvailable(
-  options: AddonOptions = {},
+  options: AddonOptions,
 ): { ok: true } | { ok: false; error: NetfilterError } {
   try {
     load(options);
@@ -67,7 +67,7 @@ export function originalDestinationAvailable(
  * process. A connection that connection tracking does not know throws NETFILTER_NOT_REDIRECTED. A
  * tracked connection that was not rewritten gives its own local address and port.
  */
-export function originalDestination(socket: Socket, options: AddonOptions = {}): OriginalDestination {
+export function originalDestination(socket: Socket, options: AddonOptions): OriginalDestination {
   const addon = load(options);
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== "number" || fd < 0) {

@@ -60,7 +60,7 @@ function pods(): Pods {
 }
 
 async function startServer(pod: Netns, mode: "split" | "dual"): Promise<ChildProcess> {
-  const child = spawnIn(pod, [process.execPath, fixture("intercept-server.mjs"), DIST_INDEX, mode], {
+  const child = spawnIn(pod, [process.execPath, fixture("intercept-server.mjs"), DIST_INDEX, ADDON, mode], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -179,6 +179,27 @@ describe("interception in a network namespace (real iptables)", () => {
       },
     );
   }
+
+  it.skipIf(!available.ok)(
+    `the proxy's plaintext connection to the original destination reaches the app, not the proxy again${reason}`,
+    async () => {
+      const { pod, client, runner } = pods();
+      await setUpInterception({ ingress: INGRESS, proxyPorts: PROXY, runner });
+      const child = spawnIn(pod, [process.execPath, fixture("forwarding-proxy.mjs"), DIST_INDEX, ADDON], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      await new Promise((resolve) => child.stdout?.once("data", resolve));
+      const outcomes = await connectAll(client, [`${POD4}:8080`, `[${POD6}]:8080`, `${POD4}:15006`, `${POD4}:7000`]);
+      expect(outcomes.map((o) => o.reply ?? o.error)).toEqual([
+        // Through the proxy: the app sees the pod's own address, not the client's.
+        { app: 8080, from: POD4 },
+        { app: 8080, from: POD6 },
+        { proxy: 15006, refused: "NETFILTER_PROXY_LOOP" },
+        // Nothing listens on 7000: the proxy's connection is refused, not looped.
+        { proxy: 15006, upstreamError: "ECONNREFUSED" },
+      ]);
+    },
+  );
 
   it.skipIf(!available.ok)(`without any nat rule the addon reports NETFILTER_NOT_REDIRECTED${reason}`, async () => {
     const { pod, client } = pods();
