@@ -74,8 +74,9 @@ export class IngressListener {
   readonly #handshakes: HandshakeLimiter;
   readonly #tracker = new ConnectionTracker();
   readonly #log: Logger;
-  // Targets resolved at accept time, by the peer's address (unique among open connections).
-  readonly #targets = new Map<string, HostPort>();
+  // Accepted connections until their handshake ends, by the peer's address (unique among open
+  // connections): the TLS socket of tls.Server is a new object, this finds the raw socket's state.
+  readonly #pending = new Map<string, Pending>();
 
   constructor(options: IngressOptions) {
     this.name = options.name;
@@ -90,17 +91,14 @@ export class IngressListener {
       // Checked in onSecure instead, so that refusals are counted by reason.
       rejectUnauthorized: false,
       handshakeTimeout: this.#timeouts.handshakeMs,
-      allowHalfOpen: true,
+      // Not yet: a peer that ends during the handshake must be closed, not kept half-open until
+      // the handshake timeout. Forwarded connections allow it (onSecure).
+      allowHalfOpen: false,
     });
     // Before the TLS wrapper sees the socket: refuse over-limit and unroutable connections at once.
     this.#server.prependListener("connection", (raw: Socket) => this.#onConnection(raw));
     this.#server.on("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
-    this.#server.on("tlsClientError", (error: Error, socket: TLSSocket) => {
-      this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
-      this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
-      // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
-      socket.destroy();
-    });
+    this.#server.on("tlsClientError", (error: Error, socket: TLSSocket) => this.#onTlsError(error, socket));
   }
 
   /** Binds the listener; resolves with the bound address. */
@@ -128,23 +126,39 @@ export class IngressListener {
   #onConnection(raw: Socket): void {
     const { metrics } = this.#options;
     metrics.connectionAccepted(this.name);
-    raw.once("close", () => metrics.connectionEnded(this.name));
     this.#tracker.add(raw);
     if (!this.#handshakes.tryAcquire()) {
       metrics.handshakeFailed(this.name, "handshake_limit");
+      raw.once("close", () => metrics.connectionEnded(this.name));
       raw.destroy();
       return;
     }
     metrics.handshakeStarted(this.name);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#handshakes.release();
-      metrics.handshakeEnded(this.name);
+    const key = peerKey(raw);
+    let handshaking = true;
+    let ended = false;
+    const state: Pending = {
+      raw,
+      target: undefined,
+      // Once the handshake is over, either way.
+      handshakeOver: () => {
+        if (!handshaking) return;
+        handshaking = false;
+        this.#handshakes.release();
+        metrics.handshakeEnded(this.name);
+      },
+      // Once the connection is gone: raw socket closed, or its TLS socket (whose close is the
+      // reliable one once the TLS wrapper owns the handle).
+      ended: () => {
+        if (ended) return;
+        ended = true;
+        state.handshakeOver();
+        if (this.#pending.get(key) === state) this.#pending.delete(key);
+        metrics.connectionEnded(this.name);
+      },
     };
-    raw.once("close", release);
-    (raw as Socket & { [RELEASE]?: () => void })[RELEASE] = release;
+    this.#pending.set(key, state);
+    raw.once("close", state.ended);
     let target: HostPort | Error;
     try {
       target = this.#options.resolveTarget(raw);
@@ -157,16 +171,29 @@ export class IngressListener {
       raw.destroy();
       return;
     }
-    const key = peerKey(raw);
-    this.#targets.set(key, target);
-    raw.once("close", () => this.#targets.delete(key));
+    state.target = target;
+  }
+
+  #onTlsError(error: Error, socket: TLSSocket): void {
+    this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
+    this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
+    const state = this.#pending.get(peerKey(socket));
+    // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
+    socket.destroy();
+    state?.raw.destroy();
+    state?.ended();
   }
 
   #onSecure(socket: TLSSocket): void {
-    const parent = (socket as unknown as { _parent?: Socket })._parent;
-    const release = parent === undefined ? undefined : (parent as Socket & { [RELEASE]?: () => void })[RELEASE];
-    release?.();
     const { metrics } = this.#options;
+    const state = this.#pending.get(peerKey(socket));
+    if (state === undefined) {
+      socket.destroy();
+      return;
+    }
+    state.handshakeOver();
+    socket.once("close", state.ended);
+    this.#tracker.replace(state.raw, socket);
     if (this.#options.clientAuth === "required" && !socket.authorized) {
       const reason =
         socket.getPeerX509Certificate() === undefined
@@ -177,13 +204,13 @@ export class IngressListener {
       socket.destroy();
       return;
     }
-    const target = this.#targets.get(peerKey(socket));
+    const target = state.target;
     if (target === undefined) {
-      // The raw socket closed between accept and here; nothing to forward.
       socket.destroy();
       return;
     }
     socket.pause();
+    socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     const connectTimer = setTimeout(() => upstream.destroy(new Error("connect timeout")), this.#timeouts.connectMs);
@@ -219,12 +246,17 @@ export class IngressListener {
         halfOpenMs: this.#timeouts.halfOpenMs,
         onClosed: (reason) => metrics.forwarded(bytes, reason),
       });
-      if (parent !== undefined) this.#tracker.onKill(parent, () => pair.destroy("drain"));
+      this.#tracker.onKill(socket, () => pair.destroy("drain"));
     });
   }
 }
 
-const RELEASE = Symbol("release handshake slot");
+interface Pending {
+  readonly raw: Socket;
+  target: HostPort | undefined;
+  readonly handshakeOver: () => void;
+  readonly ended: () => void;
+}
 
 function peerKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;

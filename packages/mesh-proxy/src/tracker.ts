@@ -17,9 +17,15 @@ export class ConnectionTracker {
   add(socket: Socket): void {
     this.#open.set(socket, () => socket.destroy());
     socket.once("close", () => {
-      this.#open.delete(socket);
-      if (this.#open.size === 0) this.#idle?.();
+      if (this.#open.delete(socket) && this.#open.size === 0) this.#idle?.();
     });
+  }
+
+  /** Tracks `next` instead of `previous` (the TLS socket that took over a raw socket's handle). */
+  replace(previous: Socket, next: Socket): void {
+    if (!this.#open.delete(previous)) return;
+    this.add(next);
+    if (this.#open.size === 0) this.#idle?.();
   }
 
   /** Sets how a tracked socket's connection is ended at the drain deadline. */

@@ -16,8 +16,8 @@ export const ALLOWED_EDGES = {
   api: ["core"],
   coordinator: ["core", "api", "atls", "mesh-pki", "manifest", "policy", "attestation", "x509"],
   workload: ["core", "api", "atls"],
-  netfilter: ["core"],
   "mesh-proxy": ["core", "x509", "kube"],
+  netfilter: ["core"],
 };
 
 export const SCOPE = "@contrast/";
