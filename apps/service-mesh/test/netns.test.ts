@@ -32,6 +32,7 @@ const available = netnsAvailable();
 const PROTECTED = 8080; // not listed: TLS with a required mesh client certificate (15006)
 const TLS_ONLY = 8443; // web#8443#false: TLS without client auth (15007)
 const PASSTHROUGH = 9090; // metrics#9090#true: plain, never redirected
+const UNDECLARED = 5432; // an app port the annotation does not name: mTLS required, as every unlisted port
 const ADMIN = 9901; // CONTRAST_ADMIN_PORT, reachable from outside only because it is passthrough too
 const INGRESS = `web#${TLS_ONLY}#false##metrics#${PASSTHROUGH}#true##admin#${ADMIN}#true`;
 const EGRESS_LISTEN = "127.137.0.1";
@@ -89,7 +90,7 @@ describe.skipIf(!available.ok)(
       clientCreds = await writeWorkloadCredentials(ca, join(client.dir, "contrast"), ["client", "*"]);
       // A workload of another deployment: a valid mesh certificate, from another mesh CA.
       strangerCreds = await writeWorkloadCredentials(meshCa(), join(client.dir, "stranger"), ["web", "*"]);
-      app = await startApp(server, [PROTECTED, TLS_ONLY, PASSTHROUGH]);
+      app = await startApp(server, [PROTECTED, TLS_ONLY, PASSTHROUGH, UNDECLARED]);
       agent = await startAgent(client);
     }, 60_000);
 
@@ -149,6 +150,9 @@ describe.skipIf(!available.ok)(
       await startServerProxy();
       const r = await agent.exchange(server.ipv4, PROTECTED, "direct", meshClient(clientCreds));
       expect(r).toMatchObject({ connected: true, secure: true, authorized: true, data: `${PROTECTED}|direct` });
+      // Any port of the app, named in the annotation or not, is reached at its original destination.
+      const other = await agent.exchange(server.ipv4, UNDECLARED, "other", meshClient(clientCreds));
+      expect(other).toMatchObject({ authorized: true, data: `${UNDECLARED}|other` });
     });
 
     it("a client without a mesh certificate, or with one from another mesh CA: refused, and the app never sees it", async () => {
@@ -174,7 +178,8 @@ describe.skipIf(!available.ok)(
     it("plaintext to a protected port from the other pod: refused, and never reaches the app", async () => {
       await startServerProxy();
       const before = app.accepts().length;
-      for (const port of [PROTECTED, TLS_ONLY, 7777 /* no app behind it: redirected all the same */]) {
+      // The app's ports, and ports where nothing listens (redirected all the same), low and high.
+      for (const port of [PROTECTED, TLS_ONLY, UNDECLARED, 7777, 22, 80, 443, 15000, 65535]) {
         const r = await agent.exchange(server.ipv4, port, "GET / HTTP/1.0\r\n\r\n");
         expect(r.data, `port ${port}`).toBe("");
         expect(r.closed, `port ${port}`).not.toBe("timeout");
@@ -246,7 +251,7 @@ describe.skipIf(!available.ok)(
       expect(total("contrast_mesh_handshake_failures_total", 'reason="no_client_cert"')).toBeGreaterThanOrEqual(1);
       expect(total("contrast_mesh_handshake_failures_total", 'reason="unknown_ca"')).toBeGreaterThanOrEqual(1);
       // Plaintext to redirected ports: not TLS.
-      expect(total("contrast_mesh_handshake_failures_total", 'reason="protocol"')).toBeGreaterThanOrEqual(3);
+      expect(total("contrast_mesh_handshake_failures_total", 'reason="protocol"')).toBeGreaterThanOrEqual(9);
       expect(total("contrast_mesh_target_refused_total")).toBeGreaterThanOrEqual(2);
       expect(total("contrast_mesh_connections_total")).toBeGreaterThanOrEqual(10);
       expect(total("contrast_mesh_bytes_total", 'direction="downstream_to_upstream"')).toBeGreaterThan(0);
