@@ -85,6 +85,7 @@ function commonOptions(opts: Record<string, string | boolean | undefined>, ready
     admin = parseHostPort(
       `${address.includes(":") ? `[${address}]` : address}:${str("adminPort")}`,
       "--admin-address/--admin-port",
+      { allowPortZero: true },
     );
   }
   return {
@@ -127,7 +128,7 @@ export function parseCommandLine(argv: readonly string[], version: string): Pars
       result = {
         mode: "ingress",
         ...commonOptions(opts, ""),
-        listen: parseHostPort(opts.listen as string, "--listen"),
+        listen: parseHostPort(opts.listen as string, "--listen", { allowPortZero: true }),
         upstream: parseHostPort(opts.upstream as string, "--upstream"),
         clientAuth: opts.clientAuth === false ? "none" : "required",
       };

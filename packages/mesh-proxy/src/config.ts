@@ -57,9 +57,14 @@ export function meshConfigFromEnv(env: Readonly<Record<string, string | undefine
 
 /**
  * Parses `HOST:PORT`, `[IPv6]:PORT`: what the standalone mode's --listen and --upstream take.
- * A bare IPv6 address without brackets is refused: its last group would read as a port.
+ * A bare IPv6 address without brackets is refused: its last group would read as a port. Port 0
+ * ("any free port", for a listener) only with `allowPortZero`.
  */
-export function parseHostPort(text: string, what = "address"): HostPort {
+export function parseHostPort(
+  text: string,
+  what = "address",
+  options: { readonly allowPortZero?: boolean } = {},
+): HostPort {
   const bad = (why: string) =>
     new MeshProxyError("PROXY_ADDRESS_INVALID", `${what} ${JSON.stringify(text)} ${why}`, { details: { text } });
   let host: string;
@@ -79,7 +84,9 @@ export function parseHostPort(text: string, what = "address"): HostPort {
   }
   if (!/^[0-9]{1,5}$/.test(portText)) throw bad("has no decimal port");
   const port = Number(portText);
-  if (port < 1 || port > 65535) throw bad("has a port outside 1-65535");
+  if ((port < 1 && !(port === 0 && options.allowPortZero === true)) || port > 65535) {
+    throw bad("has a port outside 1-65535");
+  }
   return { host, port };
 }
 

@@ -55,6 +55,7 @@ describe("parseHostPort", () => {
     expect(parseHostPort("127.0.0.1:8080")).toEqual({ host: "127.0.0.1", port: 8080 });
     expect(parseHostPort("[::1]:15006")).toEqual({ host: "::1", port: 15006 });
     expect(parseHostPort("backend.svc:1")).toEqual({ host: "backend.svc", port: 1 });
+    expect(parseHostPort("127.0.0.1:0", "--listen", { allowPortZero: true })).toEqual({ host: "127.0.0.1", port: 0 });
     for (const bad of ["::1:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", ":80", "[nope]:80", "a b:80", "h:8o"]) {
       expectCode(() => parseHostPort(bad), "PROXY_ADDRESS_INVALID");
     }
