@@ -51,6 +51,7 @@ describe("error registries", () => {
       "@contrast/atls",
       "@contrast/coordinator",
       "@contrast/workload",
+      "@contrast/netfilter",
       "@contrast/cli",
       "@contrast/coordinator-app",
     ]);
@@ -170,6 +171,7 @@ describe("error registries", () => {
       "@contrast/atls": "packages/atls/src",
       "@contrast/coordinator": "packages/coordinator/src",
       "@contrast/workload": "packages/workload/src",
+      "@contrast/netfilter": "packages/netfilter/src",
       "@contrast/cli": "apps/cli/src",
       "@contrast/coordinator-app": "apps/coordinator/src",
     };
