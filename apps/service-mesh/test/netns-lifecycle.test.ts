@@ -64,10 +64,10 @@ describe.skipIf(!available.ok)(
         else expect([1, 2], c.what).toContain(exit);
         const failure = proxy.lines.find((l) => l.msg === "cannot start" || l.level === "ERROR");
         expect(failure, `${c.what}:\n${proxy.dump()}`).toBeDefined();
-        const code = (failure?.error as { code?: string; hint?: string } | undefined)?.code;
-        if (c.code !== undefined) expect(code, c.what).toBe(c.code);
-        else expect(code, c.what).toMatch(/^[A-Z][A-Z0-9_]+$/);
-        expect((failure?.error as { hint?: string }).hint, c.what).toBeTruthy();
+        const error = (failure?.error ?? {}) as { code?: string; hint?: string };
+        if (c.code !== undefined) expect(error.code, c.what).toBe(c.code);
+        else expect(error.code, c.what).toMatch(/^[A-Z][A-Z0-9_]+$/);
+        expect(error.hint, c.what).toBeTruthy();
         expect(existsSync(proxy.readyFile), c.what).toBe(false);
         expect(await hasDefaultDeny(server), c.what).toBe(true);
         expect(await hasDefaultDeny(server, "ip6tables"), c.what).toBe(true);
