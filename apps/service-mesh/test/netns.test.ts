@@ -20,6 +20,7 @@ import {
   meshClient,
   type Pod,
   ruleset,
+  setHosts,
   startAgent,
   startApp,
   startProxy,
@@ -36,6 +37,7 @@ const UNDECLARED = 5432; // an app port the annotation does not name: mTLS requi
 const ADMIN = 9901; // CONTRAST_ADMIN_PORT, reachable from outside only because it is passthrough too
 const INGRESS = `web#${TLS_ONLY}#false##metrics#${PASSTHROUGH}#true##admin#${ADMIN}#true`;
 const EGRESS_LISTEN = "127.137.0.1";
+const EGRESS_BY_NAME = "127.137.0.2";
 const EGRESS_PORT = 8081;
 
 let client: Pod;
@@ -91,6 +93,8 @@ describe.skipIf(!available.ok)(
       // A workload of another deployment: a valid mesh certificate, from another mesh CA.
       strangerCreds = await writeWorkloadCredentials(meshCa(), join(client.dir, "stranger"), ["web", "*"]);
       app = await startApp(server, [PROTECTED, TLS_ONLY, PASSTHROUGH, UNDECLARED]);
+      // Egress remotes are usually a service's DNS name; the client pod resolves this one.
+      setHosts(client, { "web-svc": server.ipv4 });
       agent = await startAgent(client);
     }, 60_000);
 
@@ -134,7 +138,7 @@ describe.skipIf(!available.ok)(
       await startServerProxy();
       clientProxy ??= startProxy(client, {
         tlsDir: clientCreds.tlsDir,
-        egress: `web#${EGRESS_LISTEN}:${EGRESS_PORT}#${server.ipv4}:${PROTECTED}`,
+        egress: `web#${EGRESS_LISTEN}:${EGRESS_PORT}#${server.ipv4}:${PROTECTED}##websvc#${EGRESS_BY_NAME}:${EGRESS_PORT}#web-svc:${UNDECLARED}`,
       });
       await clientProxy.ready();
       const before = app.accepts(PROTECTED).length;
@@ -144,6 +148,9 @@ describe.skipIf(!available.ok)(
       // One connection, made by the server pod's proxy after terminating TLS, to the original
       // destination: the app sees its own pod's address, not the client pod's.
       expect(seen).toEqual([{ port: PROTECTED, remoteAddress: server.ipv4, localAddress: server.ipv4 }]);
+      // A remote given by name, as annotations name a Kubernetes service.
+      const byName = await agent.exchange(EGRESS_BY_NAME, EGRESS_PORT, "by name");
+      expect(byName).toMatchObject({ connected: true, data: `${UNDECLARED}|by name` });
     });
 
     it("a client with a mesh certificate reaches the protected port directly and verifies the server against the mesh CA", async () => {

@@ -4,7 +4,7 @@
 // when its namespace is deleted (testkit's netns helpers do that when the test finishes).
 import type { ChildProcess } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,6 +50,7 @@ export function twoPods(): { readonly client: Pod; readonly server: Pod; dispose
     clientNs.delete();
     serverNs.delete();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const ns of [clientNs, serverNs]) rmSync(etcNetns(ns), { recursive: true, force: true });
   };
   if (expect.getState().currentTestName !== undefined) onTestFinished(dispose);
   try {
@@ -62,6 +63,19 @@ export function twoPods(): { readonly client: Pod; readonly server: Pod; dispose
     dispose();
     throw error;
   }
+}
+
+const etcNetns = (ns: Netns) => join("/etc/netns", ns.name);
+
+/**
+ * The pod's own /etc/hosts (`ip netns exec` bind-mounts /etc/netns/<name>/hosts over /etc/hosts
+ * for what it starts), so that names such as a Kubernetes service's resolve inside the pod. Write
+ * it before starting the processes that need it; twoPods' dispose removes it.
+ */
+export function setHosts(pod: Pod, hosts: Readonly<Record<string, string>>): void {
+  mkdirSync(etcNetns(pod.ns), { recursive: true });
+  const lines = ["127.0.0.1 localhost", "::1 localhost", ...Object.entries(hosts).map(([n, a]) => `${a} ${n}`)];
+  writeFileSync(join(etcNetns(pod.ns), "hosts"), `${lines.join("\n")}\n`);
 }
 
 /** Installs the default-deny rule for IPv4 and IPv6, as the pod-VM image does before any container runs. */
