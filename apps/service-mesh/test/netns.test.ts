@@ -106,12 +106,15 @@ describe.skipIf(!available.ok)(
       }
       expect(app.accepts()).toEqual([]);
 
-      // Sample the server's ruleset while the proxy starts: every sample either still has the
-      // default-deny rule or already has the whole interception.
+      // Sample the server's rulesets (both families) while the proxy starts: every sample either
+      // still has the default-deny rule or already has the whole interception.
       const samples: string[] = [];
       let sampling = true;
       const sampler = (async () => {
-        while (sampling) samples.push(await ruleset(server));
+        while (sampling) {
+          samples.push(await ruleset(server));
+          samples.push(await ruleset(server, "ip6tables-save"));
+        }
       })();
       const proxy = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS, adminPort: ADMIN });
       serverProxy = proxy;
@@ -122,7 +125,7 @@ describe.skipIf(!available.ok)(
         await sampler;
       }
       const denyRule = /-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP/;
-      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.length).toBeGreaterThanOrEqual(2);
       expect(samples.filter((s) => !denyRule.test(s) && !intercepting(s))).toEqual([]);
       const after = await ruleset(server);
       expect(intercepting(after)).toBe(true);
