@@ -9,7 +9,7 @@ const from = join(dirname(require.resolve("@contrast/netfilter/package.json")), 
 const to = new URL("../dist/original_dst.node", import.meta.url);
 if (!existsSync(from)) {
   process.stderr.write(
-    `copy-addon: ${from} is missing; build @contrast/netfilter first (pod mode needs it, standalone does not)` + "\n",
+    `copy-addon: ${from} is missing; build @contrast/netfilter first (pod mode needs it, standalone does not)\n`,
   );
   process.exit(1);
 }

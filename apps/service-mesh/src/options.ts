@@ -23,6 +23,13 @@ export interface StandaloneOptions extends CommonOptions {
   readonly clientAuth: "required" | "none";
 }
 
+/** `service-mesh egress`: one egress listener without a pod (the client side of a mesh hop). */
+export interface StandaloneEgressOptions extends CommonOptions {
+  readonly mode: "egress";
+  readonly listen: HostPort;
+  readonly remote: HostPort;
+}
+
 /** `service-mesh [run]`: the sidecar in a pod, configured by CONTRAST_* variables. */
 export interface PodOptions extends CommonOptions {
   readonly mode: "run";
@@ -133,6 +140,19 @@ export function parseCommandLine(argv: readonly string[], version: string): Pars
         clientAuth: opts.clientAuth === false ? "none" : "required",
       };
     });
+  const egress = common(new Command("egress"))
+    .description("standalone: accept plaintext on one address and forward it over mTLS to one remote")
+    .requiredOption("--listen <addr:port>", "where the application connects in plaintext, e.g. 127.0.0.1:8081")
+    .requiredOption("--remote <addr:port>", "the mesh peer's TLS address, e.g. 10.0.0.7:8080")
+    .allowExcessArguments(false)
+    .action((opts: Record<string, string | boolean | undefined>) => {
+      result = {
+        mode: "egress",
+        ...commonOptions(opts, ""),
+        listen: parseHostPort(opts.listen as string, "--listen", { allowPortZero: true }),
+        remote: parseHostPort(opts.remote as string, "--remote"),
+      };
+    });
   const run = common(new Command("run"))
     .description("pod mode (the default): listeners 15006/15007, egress and admin from CONTRAST_*, iptables")
     .option("--addon <path>", "the SO_ORIGINAL_DST addon (default: original_dst.node next to the program)")
@@ -148,6 +168,7 @@ export function parseCommandLine(argv: readonly string[], version: string): Pars
       };
     });
   program.addCommand(ingress);
+  program.addCommand(egress);
   program.addCommand(run, { isDefault: true });
   try {
     program.parse([...argv], { from: "user" });

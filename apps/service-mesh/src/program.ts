@@ -36,6 +36,10 @@ export async function main(argv: readonly string[], io: ProgramIo): Promise<numb
       const { runStandalone } = await import("./standalone.js");
       return await runStandalone(parsed, log, io.signals);
     }
+    if (parsed.mode === "egress") {
+      const { runStandaloneEgress } = await import("./standalone.js");
+      return await runStandaloneEgress(parsed, log, io.signals);
+    }
     const { runPod } = await import("./pod.js");
     return await runPod(parsed, io.env, log, io.signals);
   } catch (e) {

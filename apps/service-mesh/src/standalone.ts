@@ -1,7 +1,14 @@
 import type { Logger } from "@contrast/core";
-import { fixedTarget, formatHostPort, HandshakeLimiter, IngressListener, MeshMetrics } from "@contrast/mesh-proxy";
+import {
+  EgressListener,
+  fixedTarget,
+  formatHostPort,
+  HandshakeLimiter,
+  IngressListener,
+  MeshMetrics,
+} from "@contrast/mesh-proxy";
 import { drainOnSignal, markReady, type Serving, startAdmin } from "./lifecycle.js";
-import type { StandaloneOptions } from "./options.js";
+import type { StandaloneEgressOptions, StandaloneOptions } from "./options.js";
 import { readMeshCredentials } from "./tls-dir.js";
 
 /**
@@ -36,6 +43,41 @@ export async function runStandalone(
     port: bound.port,
     upstream: formatHostPort(options.upstream),
     clientAuth: options.clientAuth,
+  });
+  (serving as { admin: Serving["admin"] }).admin = await startAdmin(options.admin, metrics, () => serving.ready, log);
+  serving.ready = true;
+  await markReady(options.readyFile, log);
+  return stopped;
+}
+
+/**
+ * `service-mesh egress`: one egress listener, as a pod's `name#listen#remote` entry makes, for
+ * benchmarks (the client side of a mesh hop) and debugging.
+ */
+export async function runStandaloneEgress(
+  options: StandaloneEgressOptions,
+  log: Logger,
+  signals?: NodeJS.EventEmitter,
+): Promise<number> {
+  const credentials = await readMeshCredentials(options.tlsDir);
+  const metrics = new MeshMetrics();
+  const listener = new EgressListener({
+    name: "egress",
+    credentials,
+    remote: options.remote,
+    metrics,
+    handshakes: new HandshakeLimiter(options.maxHandshakes),
+    timeouts: options.timeouts,
+    logger: log,
+  });
+  const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
+  const stopped = drainOnSignal(serving, options.drainMs, log, signals);
+  const bound = await listener.listen(options.listen);
+  log.info("egress listening", {
+    listener: "egress",
+    address: formatHostPort(bound),
+    port: bound.port,
+    remote: formatHostPort(options.remote),
   });
   (serving as { admin: Serving["admin"] }).admin = await startAdmin(options.admin, metrics, () => serving.ready, log);
   serving.ready = true;

@@ -120,6 +120,38 @@ describe("service-mesh ingress (standalone)", () => {
     expect(target.connections()).toBe(1);
   });
 
+  it("egress (standalone) → ingress (standalone) → app: a mesh hop between two processes", async () => {
+    const dir = scratchDir();
+    const server = deployment.workload(join(dir, "server"), "server");
+    const client = deployment.workload(join(dir, "client"), "client");
+    const target = await app();
+    const { port: ingressPort } = await standalone(server.dir, target.port);
+    const egress = startProxy([
+      "egress",
+      "--tls-dir",
+      client.dir,
+      "--listen",
+      "127.0.0.1:0",
+      "--remote",
+      `127.0.0.1:${ingressPort}`,
+    ]);
+    running.push(egress);
+    const line = await egress.waitFor((l) => l.msg === "egress listening", "egress listening");
+    const { connect } = await import("node:net");
+    const answer = await new Promise<string>((resolve) => {
+      let data = "";
+      const s = connect({ host: "127.0.0.1", port: line.port as number, allowHalfOpen: true }, () => s.end("hop"));
+      s.on("data", (d: Buffer) => {
+        data += d.toString();
+      });
+      s.on("end", () => s.end());
+      s.on("error", () => {});
+      s.on("close", () => resolve(data));
+    });
+    expect(answer).toBe("app:hop");
+    expect(target.connections()).toBe(1);
+  });
+
   it("--no-client-auth: openssl s_client -CAfile mesh-ca.pem -verify_return_error reaches the app", async () => {
     const dir = scratchDir();
     const server = deployment.workload(join(dir, "server"), "server");

@@ -77,6 +77,9 @@ export class IngressListener {
   // Accepted connections until their handshake ends, by the peer's address (unique among open
   // connections): the TLS socket of tls.Server is a new object, this finds the raw socket's state.
   readonly #pending = new Map<string, Pending>();
+  // Connections refused at accept: their TLS wrapper's error is not a handshake failure of its own.
+  readonly #refused = new WeakSet<Socket>();
+  readonly #byRaw = new WeakMap<Socket, Pending>();
 
   constructor(options: IngressOptions) {
     this.name = options.name;
@@ -130,7 +133,7 @@ export class IngressListener {
     if (!this.#handshakes.tryAcquire()) {
       metrics.handshakeFailed(this.name, "handshake_limit");
       raw.once("close", () => metrics.connectionEnded(this.name));
-      raw.destroy();
+      this.#refuse(raw);
       return;
     }
     metrics.handshakeStarted(this.name);
@@ -154,10 +157,12 @@ export class IngressListener {
         ended = true;
         state.handshakeOver();
         if (this.#pending.get(key) === state) this.#pending.delete(key);
+        this.#tracker.remove(raw);
         metrics.connectionEnded(this.name);
       },
     };
     this.#pending.set(key, state);
+    this.#byRaw.set(raw, state);
     raw.once("close", state.ended);
     let target: HostPort | Error;
     try {
@@ -168,16 +173,36 @@ export class IngressListener {
     if (target instanceof Error) {
       metrics.targetRefused(this.name);
       this.#log.info("connection refused", { listener: this.name, peer: raw.remoteAddress, error: target });
-      raw.destroy();
+      this.#refuse(raw);
       return;
     }
     state.target = target;
   }
 
+  /** The accept-time state of a TLS socket's raw socket. */
+  #stateOf(socket: TLSSocket): Pending | undefined {
+    const parent = parentOf(socket);
+    const state = parent === undefined ? undefined : this.#byRaw.get(parent);
+    return state ?? this.#pending.get(peerKey(socket));
+  }
+
+  /** Closes a connection before any TLS; its wrapper's error (if any) is not counted again. */
+  #refuse(raw: Socket): void {
+    this.#refused.add(raw);
+    raw.destroy();
+  }
+
   #onTlsError(error: Error, socket: TLSSocket): void {
+    // tls.Server's wrapper keeps the raw socket as `_parent` (Node internals; without it a refused
+    // connection would only be counted twice).
+    const parent = parentOf(socket);
+    if (parent !== undefined && this.#refused.has(parent)) {
+      socket.destroy();
+      return;
+    }
     this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
     this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
-    const state = this.#pending.get(peerKey(socket));
+    const state = this.#stateOf(socket);
     // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
     socket.destroy();
     state?.raw.destroy();
@@ -186,7 +211,7 @@ export class IngressListener {
 
   #onSecure(socket: TLSSocket): void {
     const { metrics } = this.#options;
-    const state = this.#pending.get(peerKey(socket));
+    const state = this.#stateOf(socket);
     if (state === undefined) {
       socket.destroy();
       return;
@@ -256,6 +281,15 @@ interface Pending {
   target: HostPort | undefined;
   readonly handshakeOver: () => void;
   readonly ended: () => void;
+}
+
+/**
+ * The raw socket a tls.Server wrapped (`_parent`, Node internals); undefined if a future Node
+ * renames it, and then the peer's address finds the state instead.
+ */
+function parentOf(socket: TLSSocket): Socket | undefined {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent !== null && typeof parent === "object" ? (parent as Socket) : undefined;
 }
 
 function peerKey(socket: Socket): string {

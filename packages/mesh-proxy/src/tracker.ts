@@ -21,6 +21,11 @@ export class ConnectionTracker {
     });
   }
 
+  /** Stops tracking a socket whose connection ended some other way. */
+  remove(socket: Socket): void {
+    if (this.#open.delete(socket) && this.#open.size === 0) this.#idle?.();
+  }
+
   /** Tracks `next` instead of `previous` (the TLS socket that took over a raw socket's handle). */
   replace(previous: Socket, next: Socket): void {
     if (!this.#open.delete(previous)) return;

@@ -25,14 +25,14 @@ describe("loadMeshCredentials", () => {
 
   it("refuses a leaf as the mesh CA, garbage, and empty files", () => {
     const a = ca.issue();
-    const leafOnly = String(a.certChain).split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n";
+    const leafOnly = `${String(a.certChain).split("-----END CERTIFICATE-----")[0]}-----END CERTIFICATE-----\n`;
     expectCode(() => loadMeshCredentials({ ...a, meshCa: leafOnly }), "PROXY_CREDENTIALS_INVALID");
     expectCode(() => loadMeshCredentials({ ...a, certChain: "" }), "PROXY_CREDENTIALS_INVALID");
     expectCode(
       () => loadMeshCredentials({ ...a, key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }),
       "PROXY_CREDENTIALS_INVALID",
     );
-    const truncated = String(a.certChain).slice(0, 200) + "\n-----END CERTIFICATE-----\n";
+    const truncated = `${String(a.certChain).slice(0, 200)}\n-----END CERTIFICATE-----\n`;
     expectCode(() => loadMeshCredentials({ ...a, certChain: truncated }), "PROXY_CREDENTIALS_INVALID");
   });
 });

@@ -125,3 +125,19 @@ export async function sample(
   }
   return 0;
 }
+
+/** The sum of every sample of `name` whose labels include `labels`. */
+export async function total(
+  text: string | Promise<string>,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  let sum = 0;
+  for (const line of (await text).split("\n")) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = new Set((m[2] as string).split(","));
+    if (Object.entries(labels).every(([k, v]) => have.has(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}

@@ -8,7 +8,17 @@ import {
   loadMeshCredentials,
   MeshMetrics,
 } from "../src/index.js";
-import { type App, closed, echoAtEnd, eventually, plainRoundTrip, sample, startApp, tlsRoundTrip } from "./helpers.js";
+import {
+  type App,
+  closed,
+  echoAtEnd,
+  eventually,
+  plainRoundTrip,
+  sample,
+  startApp,
+  tlsRoundTrip,
+  total,
+} from "./helpers.js";
 import { TestMeshCa } from "./mesh-ca.js";
 
 const ca = new TestMeshCa();
@@ -130,6 +140,35 @@ describe("ingress with a required client certificate", () => {
     expect(result.secure).toBe(false);
     expect(app.connections).toHaveLength(0);
     expect(await sample(metrics.text(), "contrast_mesh_target_refused_total", { listener: "ingress" })).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await total(metrics.text(), "contrast_mesh_handshake_failures_total")).toBe(0);
+    expect(await total(metrics.text(), "contrast_mesh_connections_active")).toBe(0);
+  });
+});
+
+describe("gauges", () => {
+  it("connections_active and handshakes_active return to zero after every kind of connection", async () => {
+    const app = await echoApp();
+    const { address, metrics } = await setUp(app, { timeouts: { handshakeMs: 150 } });
+    await Promise.all([
+      tlsRoundTrip(address, { ca: ca.meshCaPem, client }),
+      tlsRoundTrip(address, { ca: ca.meshCaPem }),
+      tlsRoundTrip(address, { ca: ca.meshCaPem, client: otherCa.issue() }),
+      plainRoundTrip(address, "GET / HTTP/1.0\r\n\r\n"),
+      (async () => {
+        const silent = connect(address.port, address.host);
+        silent.on("error", () => {});
+        await closed(silent);
+      })(),
+      (async () => {
+        const rude = connect(address.port, address.host, () => rude.destroy());
+        rude.on("error", () => {});
+        await closed(rude);
+      })(),
+    ]);
+    await eventually(async () => (await total(metrics.text(), "contrast_mesh_connections_active")) === 0);
+    expect(await total(metrics.text(), "contrast_mesh_handshakes_active")).toBe(0);
+    expect(await total(metrics.text(), "contrast_mesh_connections_total")).toBe(6);
   });
 });
 
@@ -158,10 +197,14 @@ describe("limits and timeouts", () => {
     const refused = await tlsRoundTrip(address, { ca: ca.meshCaPem, client });
     expect(refused.secure).toBe(false);
     expect(await failures(metrics, "handshake_limit")).toBe(1);
+    // Counted once, under its reason only.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await total(metrics.text(), "contrast_mesh_handshake_failures_total")).toBe(1);
     for (const h of holders) h.destroy();
     await eventually(
       async () => (await sample(metrics.text(), "contrast_mesh_handshakes_active", { listener: "ingress" })) === 0,
     );
+    await eventually(async () => (await total(metrics.text(), "contrast_mesh_connections_active")) === 0);
     expect((await tlsRoundTrip(address, { ca: ca.meshCaPem, client })).data).toBe("echo:hello");
   });
 
