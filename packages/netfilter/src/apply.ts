@@ -3,6 +3,7 @@ import { NetfilterError } from "./errors.js";
 import {
   binaryFor,
   DEFAULT_DENY_RULE,
+  DEFAULT_PROXY_PORTS,
   INBOUND_CHAIN,
   type InterceptedPort,
   type InterceptionPlan,
@@ -38,10 +39,10 @@ const FAMILIES: readonly IpFamily[] = [4, 6];
  * Installs the interception rules for every family, then (only then) removes the default-deny
  * rule. Idempotent: chains that already hold exactly the planned rules are left alone (no window
  * in which a restarted proxy's pod forwards plaintext), the PREROUTING jump is added only when
- * `-C` does not find it, and a second run changes nothing. Chains that differ are flushed and
- * refilled before the jump exists on a fresh pod; on a pod whose rules differ (a changed
- * configuration, which Kubernetes only gives to a new pod) there is a short window between flush
- * and refill.
+ * `-C` does not find it, and a second run changes nothing. On a fresh pod the chains are filled
+ * before the jump exists; chains that are live but differ (a changed configuration, which
+ * Kubernetes only gives to a new pod) are refilled behind a guard rule at the top of PREROUTING
+ * that sends every inbound connection to the mTLS port meanwhile.
  */
 export async function setUpInterception(options: InterceptionOptions): Promise<InterceptionReport> {
   const log = options.log ?? noopLogger;
@@ -83,11 +84,20 @@ async function applyPlan(
   }
   const wanted = (chain: string) => plan.rules.filter((r) => r.chain === chain).map(ruleText);
   const upToDate = plan.chains.every((chain) => sameLines(current.get(chain), wanted(chain)));
+  // A guard left by a run that died while rewriting goes first (it sends everything to mTLS).
+  for (let i = 0; i < 16 && (await exists(run, plan.guard)); i++) {
+    await run(["-t", "nat", "-D", plan.guard.chain, ...plan.guard.spec]);
+  }
   if (!upToDate) {
+    // Live chains (the jump exists) are rewritten behind the guard, so that during the rewrite
+    // every inbound connection goes to the mTLS port: closed, never plaintext.
+    const live = plan.chains.every((chain) => current.get(chain) !== undefined) && (await exists(run, plan.jump));
+    if (live) await run(["-t", "nat", "-I", plan.guard.chain, "1", ...plan.guard.spec]);
     for (const chain of plan.chains) {
       await run(["-t", "nat", current.get(chain) === undefined ? "-N" : "-F", chain]);
     }
     for (const rule of plan.rules) await run(["-t", rule.table, "-A", rule.chain, ...rule.spec]);
+    if (live) await run(["-t", "nat", "-D", plan.guard.chain, ...plan.guard.spec]);
   }
   const jumpAdded = await ensureRule(run, plan.jump, "-A");
   return { rewritten: !upToDate, jumpAdded };
@@ -122,10 +132,14 @@ export async function installDefaultDeny(
 export async function removeInterception(
   runner: IptablesRunner,
   families: readonly IpFamily[] = FAMILIES,
+  proxyPorts: ProxyPorts = DEFAULT_PROXY_PORTS,
 ): Promise<void> {
   for (const family of families) {
-    const plan = planInterception({ ingress: [], family });
+    const plan = planInterception({ ingress: [], family, proxyPorts });
     const run = checked(runner, plan.binary);
+    for (let i = 0; i < 16 && (await exists(run, plan.guard)); i++) {
+      await run(["-t", "nat", "-D", plan.guard.chain, ...plan.guard.spec]);
+    }
     // Without its target chain the jump cannot exist, and -C would fail (status 2).
     if ((await run(["-t", "nat", "-S", INBOUND_CHAIN], [1])).code === 1) continue;
     for (let i = 0; i < 16 && (await exists(run, plan.jump)); i++) {

@@ -46,6 +46,11 @@ export interface InterceptionPlan {
   readonly rules: readonly Rule[];
   /** The jump from nat PREROUTING, added last and only if absent. */
   readonly jump: Rule;
+  /**
+   * Inserted first in PREROUTING while live chains are rewritten, and removed after: every
+   * inbound, non-loopback connection goes to the mTLS port meanwhile (closed, not plaintext).
+   */
+  readonly guard: Rule;
 }
 
 export interface PlanOptions {
@@ -95,6 +100,11 @@ export function planInterception(options: PlanOptions): InterceptionPlan {
     chains: [INBOUND_CHAIN, IN_REDIRECT_CHAIN],
     rules,
     jump: { table: "nat", chain: "PREROUTING", spec: ["-p", "tcp", "-j", INBOUND_CHAIN] },
+    guard: {
+      table: "nat",
+      chain: "PREROUTING",
+      spec: ["!", "-i", "lo", "-p", "tcp", "-j", "REDIRECT", "--to-ports", String(proxy.mtls)],
+    },
   };
 }
 

@@ -29,7 +29,9 @@ function fakeIptables(initial: Partial<Record<"iptables" | "ip6tables", string[]
       table = rest[1] ?? "";
       rest = rest.slice(2);
     }
-    const [op, chain = "", ...spec] = rest;
+    const [op, chain = "", ...words] = rest;
+    // -I CHAIN [position] rule: this fake only inserts at the top.
+    const spec = op === "-I" && /^\d+$/.test(words[0] ?? "") ? words.slice(1) : words;
     const rules = state.get(key(binary, table, chain));
     const text = spec.join(" ");
     const ok = (stdout = ""): RunResult => ({ code: 0, stdout, stderr: "" });
@@ -106,6 +108,32 @@ describe("setUpInterception (fake iptables)", () => {
     const report = await setUpInterception({ ingress: INGRESS, runner: fake.runner });
     expect(fake.calls.filter((c) => / -[NFAIDX] /.test(c))).toEqual([]);
     expect(report.families.every((f) => !f.rewritten && !f.jumpAdded)).toBe(true);
+  });
+
+  it("rewrites live chains behind a guard that sends everything to mTLS, and clears a guard left behind", async () => {
+    const fake = fakeIptables();
+    await setUpInterception({ ingress: INGRESS, runner: fake.runner, families: [4] });
+    fake.calls.length = 0;
+    const guard = "! -i lo -p tcp -j REDIRECT --to-ports 15006";
+    await setUpInterception({ ingress: [{ port: 9090, disableTLS: true }], runner: fake.runner, families: [4] });
+    const inserted = fake.calls.indexOf(`iptables -w -t nat -I PREROUTING 1 ${guard}`);
+    const firstFlush = fake.calls.findIndex((c) => c.includes(" -F "));
+    const lastAppend = fake.calls.findLastIndex((c) => c.includes(" -A CONTRAST_"));
+    const deleted = fake.calls.indexOf(`iptables -w -t nat -D PREROUTING ${guard}`);
+    expect(inserted).toBeGreaterThanOrEqual(0);
+    expect(inserted).toBeLessThan(firstFlush);
+    expect(deleted).toBeGreaterThan(lastAppend);
+    expect(fake.state.get("iptables/nat/PREROUTING")).toEqual(["-p tcp -j CONTRAST_INBOUND"]);
+
+    // A run that died mid-rewrite left its guard: the next run takes it away even with nothing to rewrite.
+    fake.state.get("iptables/nat/PREROUTING")?.unshift(guard);
+    const report = await setUpInterception({
+      ingress: [{ port: 9090, disableTLS: true }],
+      runner: fake.runner,
+      families: [4],
+    });
+    expect(report.families[0]?.rewritten).toBe(false);
+    expect(fake.state.get("iptables/nat/PREROUTING")).toEqual(["-p tcp -j CONTRAST_INBOUND"]);
   });
 
   it("leaves the default-deny rule when a nat step fails, or when told to", async () => {

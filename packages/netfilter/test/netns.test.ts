@@ -133,6 +133,12 @@ describe("interception in a network namespace (real iptables)", () => {
       const plan = planInterception({ ingress: [{ port: 7000, disableTLS: true }], proxyPorts: PROXY, family: 4 });
       expect(natRules(pod, 4)).toEqual([ruleText(plan.jump), ...plan.rules.map(ruleText)]);
 
+      // A guard left behind by a run that died mid-rewrite is cleared by the next run.
+      execInSync(pod, ["iptables", "-w", "-t", "nat", "-I", "PREROUTING", "1", ...plan.guard.spec]);
+      expect(natRules(pod, 4)[0]).toBe(ruleText(plan.guard));
+      await setUpInterception({ ingress: [{ port: 7000, disableTLS: true }], proxyPorts: PROXY, runner });
+      expect(natRules(pod, 4)).toEqual([ruleText(plan.jump), ...plan.rules.map(ruleText)]);
+
       await removeInterception(runner);
       await removeInterception(runner);
       expect(natRules(pod, 4)).toEqual([]);
@@ -166,6 +172,11 @@ describe("interception in a network namespace (real iptables)", () => {
           // Addressed to the proxy port itself: redirected onto itself, refused as a loop.
           { listener: 15006, dst: { family: 4, address: POD4, port: 15007 }, target: "NETFILTER_PROXY_LOOP" },
         ]);
+        // conntrack, read with the conntrack tool, holds the same mapping the addon read.
+        const flows = execInSync(pod, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", "8080"]);
+        expect(flows).toMatch(
+          new RegExp(`src=${CLIENT4} dst=${POD4} sport=\\d+ dport=8080 src=${POD4} dst=${CLIENT4} sport=15007 `),
+        );
         // Loopback is not intercepted: inside the pod, 8080 has no listener.
         const inside = await connectAll(pod, ["127.0.0.1:8080", "127.0.0.1:15006"]);
         expect(inside[0]?.error).toBe("ECONNREFUSED");
