@@ -89,8 +89,16 @@ describe.skipIf(!available.ok)(
       const agent = await startAgent(client);
       const ingress = "metrics#9090#true";
       // Upstream starts its sidecar with Envoy's `-l debug`: accepted.
-      const first = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress, args: ["-l", "debug"] });
+      // The admin port is not excluded from TLS here: from outside the pod it is redirected like
+      // any other (reference §2.2.2: to reach it, list it as passthrough).
+      const first = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress, adminPort: 9901, args: ["-l", "debug"] });
       await first.ready();
+      const metrics = await agent.exchange(
+        server.ipv4,
+        9901,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      expect(metrics.data).toBe("");
       const rules4 = await natRules(server);
       const rules6 = await natRules(server, "ip6tables");
       expect((await agent.exchange(server.ipv4, 8080, "one", meshClient(clientCreds))).data).toBe("8080|one");

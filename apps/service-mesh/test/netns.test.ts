@@ -265,6 +265,13 @@ describe.skipIf(!available.ok)(
       expect(total("contrast_mesh_target_refused_total")).toBeGreaterThanOrEqual(2);
       expect(total("contrast_mesh_connections_total")).toBeGreaterThanOrEqual(10);
       expect(total("contrast_mesh_bytes_total", 'direction="downstream_to_upstream"')).toBeGreaterThan(0);
+      // Upstream's (Envoy's) path for the same.
+      const envoyPath = await agent.exchange(
+        server.ipv4,
+        ADMIN,
+        "GET /stats/prometheus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      expect(envoyPath.data).toMatch(/^HTTP\/1\.1 200[^]*contrast_mesh_handshake_failures_total\{/);
       // The health endpoint answers too.
       const health = await agent.exchange(
         server.ipv4,
