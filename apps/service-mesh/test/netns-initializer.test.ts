@@ -12,6 +12,7 @@ import {
   policy,
   type RunningCoordinator,
   startCoordinator,
+  startCoordinatorIn,
   startInitializer,
 } from "./netns/coordinator.js";
 import {
@@ -149,6 +150,36 @@ describe.skipIf(!available.ok)(
       const r6 = await agent.exchange(server.ipv6, 8080, "v6");
       expect(r6.data).toBe("8080|v6");
       expect(app.accepts().map((a) => a.remoteAddress)).toEqual([client.ipv4, client.ipv6]);
+    });
+
+    it("the Coordinator's own pod: with --default-deny keep nothing reaches it; with remove the initializer of another pod does", async () => {
+      const { client: coordinatorPod, server: workloadPod } = twoPods();
+      await installDefaultDeny(coordinatorPod);
+      await installDefaultDeny(workloadPod);
+      const state = join(coordinatorPod.dir, "state");
+      const sim = join(coordinatorPod.dir, "sim");
+      const kept = await startCoordinatorIn(coordinatorPod, state, sim, ["--default-deny", "keep"]);
+      expect(await hasDefaultDeny(coordinatorPod)).toBe(true);
+      const init = startInitializer(workloadPod, {
+        coordinatorHost: coordinatorPod.ipv4,
+        meshApiPort: 7777,
+        simDir: sim,
+        policyHash: web.hash,
+        root: join(workloadPod.dir, "contrast"),
+        // A dropped SYN never answers: each attempt ends at its deadline.
+        args: ["--call-timeout", "1"],
+      });
+      await init.waitFor((l) => l.reason === "unreachable", "an unreachable retry");
+      kept.child.kill("SIGTERM");
+      await kept.exited;
+
+      // The same Coordinator (same state) started again, lifting the rule once it listens: the
+      // initializer, still retrying, now reaches it and is told there is no manifest yet.
+      const lifting = await startCoordinatorIn(coordinatorPod, state, sim, ["--default-deny", "remove"]);
+      await lifting.waitFor((l) => l.msg === "default-deny rule removed", '"default-deny rule removed"');
+      expect(await hasDefaultDeny(coordinatorPod)).toBe(false);
+      await init.waitFor((l) => l.reason === "not-ready", "a not-ready retry");
+      expect(init.child.exitCode).toBeNull();
     });
   },
 );

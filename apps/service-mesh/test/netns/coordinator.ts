@@ -130,6 +130,45 @@ export async function startCoordinator(stateDir: string, simDir: string): Promis
   });
 }
 
+/**
+ * Starts the sim Coordinator inside `pod` (the Coordinator's own pod, which has no mesh sidecar),
+ * on upstream's fixed ports (mesh API 7777, user API 1313); `args` adds flags such as
+ * `--default-deny`. Resolves when it listens.
+ */
+export async function startCoordinatorIn(
+  pod: Pod,
+  stateDir: string,
+  simDir: string,
+  args: readonly string[] = [],
+): Promise<Proc> {
+  const child = spawnIn(
+    pod.ns,
+    [
+      process.execPath,
+      bundle(COORDINATOR),
+      "--platform",
+      "sim",
+      "--state-dir",
+      stateDir,
+      "--sim-dir",
+      simDir,
+      "--host",
+      "0.0.0.0",
+      "--user-api-port",
+      "1313",
+      "--mesh-api-port",
+      "7777",
+      "--probe-port",
+      "0",
+      ...args,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: childEnv() },
+  );
+  const proc = new Proc(`coordinator in ${pod.ns.name}`, child);
+  await proc.waitFor((l) => l.msg === "coordinator listening", '"coordinator listening"', 60_000);
+  return proc;
+}
+
 /** Runs the built initializer inside `pod` as the pod's first init container would, output under `root`. */
 export function startInitializer(
   pod: Pod,
@@ -140,6 +179,8 @@ export function startInitializer(
     policyHash: string;
     root: string;
     env?: Readonly<Record<string, string>>;
+    /** More initializer flags. */
+    args?: readonly string[];
   },
 ): Proc {
   const child = spawnIn(
@@ -161,6 +202,7 @@ export function startInitializer(
       "0.05",
       "--retry-max",
       "0.2",
+      ...(options.args ?? []),
     ],
     {
       stdio: ["ignore", "pipe", "pipe"],
