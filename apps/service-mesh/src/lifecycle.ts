@@ -1,11 +1,18 @@
 import { writeFile } from "node:fs/promises";
 import type { Logger } from "@contrast/core";
-import { AdminServer, formatHostPort, type HostPort, type MeshMetrics } from "@contrast/mesh-proxy";
+import {
+  AdminServer,
+  formatHostPort,
+  type HostPort,
+  type MeshCredentials,
+  type MeshMetrics,
+} from "@contrast/mesh-proxy";
 
-/** Something that stops accepting and drains within a deadline. */
+/** A listener: stops accepting and drains within a deadline; takes new credentials. */
 export interface Drainable {
   readonly name: string;
   close(deadlineMs: number): Promise<void>;
+  updateCredentials(credentials: MeshCredentials): void;
 }
 
 export interface Serving {
@@ -61,5 +68,26 @@ export function drainOnSignal(
     };
     signals.once("SIGTERM", () => stop("SIGTERM"));
     signals.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+/**
+ * SIGHUP: reads the credential files again and gives them to every listener for new connections
+ * (open ones keep theirs). A file that does not load is logged and the old credentials stay.
+ */
+export function reloadOnHangup(
+  serving: Serving,
+  read: () => Promise<MeshCredentials>,
+  log: Logger,
+  signals: NodeJS.EventEmitter = process,
+): void {
+  signals.on("SIGHUP", () => {
+    read().then(
+      (credentials) => {
+        for (const l of serving.listeners) l.updateCredentials(credentials);
+        log.info("credentials reloaded", { subject: credentials.leaf.subject, notAfter: credentials.leaf.validTo });
+      },
+      (error: unknown) => log.error("credentials not reloaded; the previous ones stay in use", { error }),
+    );
   });
 }

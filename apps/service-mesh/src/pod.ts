@@ -11,7 +11,7 @@ import {
   MeshProxyError,
   meshConfigFromEnv,
 } from "@contrast/mesh-proxy";
-import { drainOnSignal, markReady, type Serving, startAdmin } from "./lifecycle.js";
+import { drainOnSignal, markReady, reloadOnHangup, type Serving, startAdmin } from "./lifecycle.js";
 import type { PodInterception } from "./netfilter.js";
 import type { PodOptions } from "./options.js";
 import { readMeshCredentials } from "./tls-dir.js";
@@ -95,6 +95,7 @@ export async function runPod(
   );
   const serving: Serving = { listeners: [mtls, tls, ...egress], admin: undefined, ready: false };
   const stopped = drainOnSignal(serving, options.drainMs, log, signals);
+  reloadOnHangup(serving, () => readMeshCredentials(options.tlsDir), log, signals);
 
   for (const [listener, port] of [
     [mtls, proxyPorts.mtls],

@@ -7,7 +7,7 @@ import {
   IngressListener,
   MeshMetrics,
 } from "@contrast/mesh-proxy";
-import { drainOnSignal, markReady, type Serving, startAdmin } from "./lifecycle.js";
+import { drainOnSignal, markReady, reloadOnHangup, type Serving, startAdmin } from "./lifecycle.js";
 import type { StandaloneEgressOptions, StandaloneOptions } from "./options.js";
 import { readMeshCredentials } from "./tls-dir.js";
 
@@ -36,6 +36,7 @@ export async function runStandalone(
   });
   const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
   const stopped = drainOnSignal(serving, options.drainMs, log, signals);
+  reloadOnHangup(serving, () => readMeshCredentials(options.tlsDir), log, signals);
   const bound = await listener.listen(options.listen);
   log.info("ingress listening", {
     listener: name,
@@ -72,6 +73,7 @@ export async function runStandaloneEgress(
   });
   const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
   const stopped = drainOnSignal(serving, options.drainMs, log, signals);
+  reloadOnHangup(serving, () => readMeshCredentials(options.tlsDir), log, signals);
   const bound = await listener.listen(options.listen);
   log.info("egress listening", {
     listener: "egress",

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -217,6 +217,31 @@ describe("service-mesh ingress (standalone)", () => {
     proxy.proc.kill("SIGTERM");
     expect(await proxy.exited).toBe(0);
     expect(proxy.logs.some((l) => l.msg === "drained")).toBe(true);
+  });
+
+  it("SIGHUP reloads the credentials for new connections; unusable files keep the old ones", async () => {
+    const dir = scratchDir();
+    const server = deployment.workload(join(dir, "server"), "first");
+    const target = await app();
+    const { proxy, port } = await standalone(server.dir, target.port, ["--no-client-auth"]);
+    const subject = () =>
+      new Promise<string | undefined>((resolve) => {
+        const s = tlsConnect({ host: "127.0.0.1", port, ca: server.meshCa, checkServerIdentity: () => undefined });
+        s.on("secureConnect", () => {
+          resolve(s.getPeerX509Certificate()?.subject);
+          s.destroy();
+        });
+        s.on("error", () => resolve(undefined));
+      });
+    expect(await subject()).toBe("CN=first");
+    deployment.workload(server.dir, "second");
+    proxy.proc.kill("SIGHUP");
+    await proxy.waitFor((l) => l.msg === "credentials reloaded", "credentials reloaded");
+    expect(await subject()).toBe("CN=second");
+    writeFileSync(join(server.dir, "key.pem"), "not a key");
+    proxy.proc.kill("SIGHUP");
+    await proxy.waitFor((l) => l.msg.startsWith("credentials not reloaded"), "credentials not reloaded");
+    expect(await subject()).toBe("CN=second");
   });
 
   it("refuses bad flags and unreadable credentials with a code and a hint", async () => {

@@ -6,7 +6,7 @@ import { type MeshCredentials, secureContextFor } from "./credentials.js";
 import { handshakeErrorReason, verifyFailureReason } from "./ingress.js";
 import { listenOn } from "./listen.js";
 import type { MeshMetrics } from "./metrics.js";
-import { splice } from "./splice.js";
+import { IdleSweeper, splice } from "./splice.js";
 import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
 import { ConnectionTracker } from "./tracker.js";
 
@@ -51,6 +51,7 @@ export class EgressListener {
   readonly #handshakes: HandshakeLimiter;
   readonly #tracker = new ConnectionTracker();
   readonly #log: Logger;
+  readonly #idle: IdleSweeper;
   #context: SecureContext;
 
   constructor(options: EgressOptions) {
@@ -59,6 +60,7 @@ export class EgressListener {
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#handshakes = options.handshakes ?? new HandshakeLimiter();
     this.#log = options.logger ?? noopLogger;
+    this.#idle = new IdleSweeper(this.#timeouts.idleMs);
     this.#context = secureContextFor(options.credentials);
     // Paused: nothing is read from the application until the remote is connected and verified.
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#onConnection(socket));
@@ -160,7 +162,7 @@ export class EgressListener {
       };
       metrics.forwarding(bytes);
       const pair = splice(local, tls, {
-        idleMs: this.#timeouts.idleMs,
+        idle: this.#idle,
         halfOpenMs: this.#timeouts.halfOpenMs,
         onClosed: (reason) => metrics.forwarded(bytes, reason),
       });

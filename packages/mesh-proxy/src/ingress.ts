@@ -5,7 +5,7 @@ import { formatHostPort, type HostPort } from "./config.js";
 import { type MeshCredentials, tlsOptionsFor } from "./credentials.js";
 import { listenOn } from "./listen.js";
 import type { HandshakeFailureReason, MeshMetrics } from "./metrics.js";
-import { splice } from "./splice.js";
+import { IdleSweeper, splice } from "./splice.js";
 import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
 import { ConnectionTracker } from "./tracker.js";
 
@@ -74,6 +74,7 @@ export class IngressListener {
   readonly #handshakes: HandshakeLimiter;
   readonly #tracker = new ConnectionTracker();
   readonly #log: Logger;
+  readonly #idle: IdleSweeper;
   // Accepted connections until their handshake ends, by the peer's address (unique among open
   // connections): the TLS socket of tls.Server is a new object, this finds the raw socket's state.
   readonly #pending = new Map<string, Pending>();
@@ -87,6 +88,7 @@ export class IngressListener {
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#handshakes = options.handshakes ?? new HandshakeLimiter();
     this.#log = options.logger ?? noopLogger;
+    this.#idle = new IdleSweeper(this.#timeouts.idleMs);
     this.#server = createServer({
       // tls.Server builds its context from these (it ignores a `secureContext` option).
       ...tlsOptionsFor(options.credentials),
@@ -267,7 +269,7 @@ export class IngressListener {
       };
       metrics.forwarding(bytes);
       const pair = splice(socket, upstream, {
-        idleMs: this.#timeouts.idleMs,
+        idle: this.#idle,
         halfOpenMs: this.#timeouts.halfOpenMs,
         onClosed: (reason) => metrics.forwarded(bytes, reason),
       });

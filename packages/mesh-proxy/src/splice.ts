@@ -2,7 +2,8 @@ import type { Socket } from "node:net";
 import type { CloseReason } from "./metrics.js";
 
 export interface SpliceOptions {
-  readonly idleMs: number;
+  /** Closes the pair when neither side moves a byte for its idle timeout. */
+  readonly idle: IdleSweeper;
   readonly halfOpenMs: number;
   /** Called once, when both sockets have closed. */
   readonly onClosed: (reason: CloseReason) => void;
@@ -29,7 +30,10 @@ export function splice(down: Socket, up: Socket, options: SpliceOptions): Splice
     down.destroy();
     up.destroy();
   };
-  const onTimeout = () => destroyBoth("idle_timeout");
+  const unwatch = options.idle.watch({
+    activity: () => down.bytesRead + up.bytesRead,
+    expire: () => destroyBoth("idle_timeout"),
+  });
   const onError = () => destroyBoth("error");
   const onEnd = () => {
     if (halfOpen !== undefined) return;
@@ -40,6 +44,7 @@ export function splice(down: Socket, up: Socket, options: SpliceOptions): Splice
     closed++;
     if (closed === 2) {
       clearTimeout(halfOpen);
+      unwatch();
       options.onClosed(reason ?? "done");
       return;
     }
@@ -51,8 +56,6 @@ export function splice(down: Socket, up: Socket, options: SpliceOptions): Splice
     [down, up],
     [up, down],
   ] as const) {
-    socket.setTimeout(options.idleMs);
-    socket.on("timeout", onTimeout);
     socket.on("error", onError);
     socket.on("end", onEnd);
     socket.on("close", onClose(other));
@@ -60,4 +63,60 @@ export function splice(down: Socket, up: Socket, options: SpliceOptions): Splice
   down.pipe(up);
   up.pipe(down);
   return { destroy: destroyBoth };
+}
+
+interface Watched {
+  /** A counter that grows with every byte in either direction. */
+  readonly activity: () => number;
+  readonly expire: () => void;
+  last: number;
+  quietSweeps: number;
+}
+
+const SWEEPS_PER_TIMEOUT = 4;
+
+/**
+ * The idle timeout of a listener's connections, by one sweep every quarter of the timeout
+ * instead of a socket timer per connection: Node re-arms a socket's timer on every read and
+ * write, four times per request and response through the proxy, while the sweep only compares
+ * byte counters. A connection expires after 4 to 5 quiet sweeps, i.e. the timeout to 1.25 times it.
+ */
+export class IdleSweeper {
+  readonly #watched = new Set<Watched>();
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(idleMs: number) {
+    this.#intervalMs = Math.max(1, Math.ceil(idleMs / SWEEPS_PER_TIMEOUT));
+  }
+
+  /** Watches a connection until the returned function is called. */
+  watch(connection: { readonly activity: () => number; readonly expire: () => void }): () => void {
+    const watched: Watched = { ...connection, last: connection.activity(), quietSweeps: 0 };
+    this.#watched.add(watched);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), this.#intervalMs);
+      this.#timer.unref();
+    }
+    return () => {
+      this.#watched.delete(watched);
+      if (this.#watched.size === 0 && this.#timer !== undefined) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  #sweep(): void {
+    for (const w of this.#watched) {
+      const now = w.activity();
+      if (now !== w.last) {
+        w.last = now;
+        w.quietSweeps = 0;
+      } else if (++w.quietSweeps >= SWEEPS_PER_TIMEOUT) {
+        this.#watched.delete(w);
+        w.expire();
+      }
+    }
+  }
 }

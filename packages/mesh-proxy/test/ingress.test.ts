@@ -258,3 +258,43 @@ describe("limits and timeouts", () => {
     );
   });
 });
+
+describe("credential rotation", () => {
+  it("updateCredentials: new connections get the new chain, an open one keeps flowing", async () => {
+    const app = await startApp((s) => {
+      s.on("data", (d: Buffer) => s.write(`echo:${d}`));
+      s.on("end", () => s.end());
+    });
+    cleanups.push(() => app.close());
+    const { listener, address } = await setUp(app);
+    const { connect: tlsConnect } = await import("node:tls");
+    const open = tlsConnect({
+      host: address.host,
+      port: address.port,
+      ca: ca.meshCaPem,
+      cert: String(client.certChain),
+      key: String(client.key),
+      checkServerIdentity: () => undefined,
+    });
+    open.on("error", () => {});
+    await new Promise((r) => open.once("secureConnect", r));
+    expect(open.getPeerX509Certificate()?.subject).toBe("CN=server");
+    listener.updateCredentials(loadMeshCredentials(ca.issue({ commonName: "rotated" })));
+    const fresh = tlsConnect({
+      host: address.host,
+      port: address.port,
+      ca: ca.meshCaPem,
+      cert: String(client.certChain),
+      key: String(client.key),
+      checkServerIdentity: () => undefined,
+    });
+    fresh.on("error", () => {});
+    await new Promise((r) => fresh.once("secureConnect", r));
+    expect(fresh.getPeerX509Certificate()?.subject).toBe("CN=rotated");
+    fresh.destroy();
+    open.write("still here");
+    const reply = await new Promise<string>((r) => open.once("data", (d: Buffer) => r(d.toString())));
+    expect(reply).toBe("echo:still here");
+    open.destroy();
+  });
+});
