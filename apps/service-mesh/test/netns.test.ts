@@ -14,6 +14,7 @@ import {
   type Agent,
   type App,
   hasDefaultDeny,
+  IPV6,
   installDefaultDeny,
   type MeshProxy,
   meshCa,
@@ -113,7 +114,7 @@ describe.skipIf(!available.ok)(
       const sampler = (async () => {
         while (sampling) {
           samples.push(await ruleset(server));
-          samples.push(await ruleset(server, "ip6tables-save"));
+          if (IPV6) samples.push(await ruleset(server, "ip6tables-save"));
         }
       })();
       const proxy = startProxy(server, { tlsDir: serverCreds.tlsDir, ingress: INGRESS, adminPort: ADMIN });
@@ -125,7 +126,7 @@ describe.skipIf(!available.ok)(
         await sampler;
       }
       const denyRule = /-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP/;
-      expect(samples.length).toBeGreaterThanOrEqual(2);
+      expect(samples.length).toBeGreaterThanOrEqual(1);
       expect(samples.filter((s) => !denyRule.test(s) && !intercepting(s))).toEqual([]);
       const after = await ruleset(server);
       expect(intercepting(after)).toBe(true);
@@ -271,7 +272,7 @@ describe.skipIf(!available.ok)(
         ADMIN,
         "GET /stats/prometheus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
       );
-      expect(envoyPath.data).toMatch(/^HTTP\/1\.1 200[^]*contrast_mesh_handshake_failures_total\{/);
+      expect(envoyPath.data).toMatch(/^HTTP\/1\.1 200[\s\S]*contrast_mesh_handshake_failures_total\{/);
       // The health endpoint answers too.
       const health = await agent.exchange(
         server.ipv4,
@@ -281,26 +282,29 @@ describe.skipIf(!available.ok)(
       expect(health.data).toMatch(/^HTTP\/1\.1 200/);
     });
 
-    it("IPv6: the same rules hold (mTLS works, plaintext refused, passthrough plain)", async () => {
-      await startServerProxy();
-      const saved6 = await ruleset(server, "ip6tables-save");
-      expect(intercepting(saved6)).toBe(true);
-      expect(await hasDefaultDeny(server, "ip6tables")).toBe(false);
+    it.skipIf(!IPV6)(
+      "IPv6 (skipped where the kernel has none): the same rules hold (mTLS works, plaintext refused, passthrough plain)",
+      async () => {
+        await startServerProxy();
+        const saved6 = await ruleset(server, "ip6tables-save");
+        expect(intercepting(saved6)).toBe(true);
+        expect(await hasDefaultDeny(server, "ip6tables")).toBe(false);
 
-      const mtls = await agent.exchange(server.ipv6, PROTECTED, "v6", meshClient(clientCreds));
-      expect(mtls).toMatchObject({ connected: true, authorized: true, data: `${PROTECTED}|v6` });
-      expect(app.accepts(PROTECTED).at(-1)).toMatchObject({ remoteAddress: server.ipv6, localAddress: server.ipv6 });
+        const mtls = await agent.exchange(server.ipv6, PROTECTED, "v6", meshClient(clientCreds));
+        expect(mtls).toMatchObject({ connected: true, authorized: true, data: `${PROTECTED}|v6` });
+        expect(app.accepts(PROTECTED).at(-1)).toMatchObject({ remoteAddress: server.ipv6, localAddress: server.ipv6 });
 
-      const before = app.accepts().length;
-      const plain = await agent.exchange(server.ipv6, PROTECTED, "plain v6");
-      expect(plain.data).toBe("");
-      expect(plain.closed).not.toBe("timeout");
-      expect(app.accepts().length).toBe(before);
+        const before = app.accepts().length;
+        const plain = await agent.exchange(server.ipv6, PROTECTED, "plain v6");
+        expect(plain.data).toBe("");
+        expect(plain.closed).not.toBe("timeout");
+        expect(app.accepts().length).toBe(before);
 
-      const pass = await agent.exchange(server.ipv6, PASSTHROUGH, "pass v6");
-      expect(pass.data).toBe(`${PASSTHROUGH}|pass v6`);
-      expect(app.accepts(PASSTHROUGH).at(-1)?.remoteAddress).toBe(client.ipv6);
-    });
+        const pass = await agent.exchange(server.ipv6, PASSTHROUGH, "pass v6");
+        expect(pass.data).toBe(`${PASSTHROUGH}|pass v6`);
+        expect(app.accepts(PASSTHROUGH).at(-1)?.remoteAddress).toBe(client.ipv6);
+      },
+    );
 
     it("SIGTERM drains: no new connections, the open one completes, then exit 0", async () => {
       const proxy = await startServerProxy();

@@ -22,6 +22,12 @@ const AGENT_SCRIPT = join(HERE, "client-agent.mjs");
 /** The pod-VM image's default-deny rule (reference §8.4), as `iptables -A INPUT` arguments. */
 export const DEFAULT_DENY = ["-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-j", "DROP"] as const;
 
+/**
+ * Whether the kernel has IPv6 (the proxy then intercepts it too). Without it the pods get IPv4
+ * only and the IPv6 checks are skipped, saying so.
+ */
+export const IPV6 = existsSync("/proc/net/if_inet6");
+
 export interface Pod {
   readonly ns: Netns;
   readonly ipv4: string;
@@ -55,8 +61,8 @@ export function twoPods(): { readonly client: Pod; readonly server: Pod; dispose
   if (expect.getState().currentTestName !== undefined) onTestFinished(dispose);
   try {
     connectNetns(
-      { ns: clientNs, ipv4: "10.16.0.1/24", ipv6: "fd16::1/64" },
-      { ns: serverNs, ipv4: "10.16.0.2/24", ipv6: "fd16::2/64" },
+      { ns: clientNs, ipv4: "10.16.0.1/24", ...(IPV6 ? { ipv6: "fd16::1/64" } : {}) },
+      { ns: serverNs, ipv4: "10.16.0.2/24", ...(IPV6 ? { ipv6: "fd16::2/64" } : {}) },
     );
     return { client: pod(clientNs, "10.16.0.1", "fd16::1"), server: pod(serverNs, "10.16.0.2", "fd16::2"), dispose };
   } catch (error) {
@@ -80,7 +86,8 @@ export function setHosts(pod: Pod, hosts: Readonly<Record<string, string>>): voi
 
 /** Installs the default-deny rule for IPv4 and IPv6, as the pod-VM image does before any container runs. */
 export async function installDefaultDeny(pod: Pod): Promise<void> {
-  for (const bin of ["iptables", "ip6tables"]) await execIn(pod.ns, [bin, "-w", "-A", "INPUT", ...DEFAULT_DENY]);
+  for (const bin of IPV6 ? ["iptables", "ip6tables"] : ["iptables"])
+    await execIn(pod.ns, [bin, "-w", "-A", "INPUT", ...DEFAULT_DENY]);
 }
 
 /** Whether the default-deny rule is in the pod's INPUT chain (`-C` answers 0 when it is). */
