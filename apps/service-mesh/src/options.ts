@@ -41,7 +41,11 @@ export interface PodOptions extends CommonOptions {
   readonly ignored: readonly string[];
 }
 
-export type ParsedCommandLine = StandaloneOptions | PodOptions | { readonly mode: "print"; readonly text: string };
+export type ParsedCommandLine =
+  | StandaloneOptions
+  | StandaloneEgressOptions
+  | PodOptions
+  | { readonly mode: "print"; readonly text: string };
 
 const invalid = (message: string) => new MeshProxyError("PROXY_FLAG_INVALID", message);
 

@@ -1,4 +1,5 @@
-import { expectCode } from "@contrast/testkit";
+import { errorCode, expectCode, fuzzRuns } from "@contrast/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadMeshCredentials } from "../src/index.js";
 import { TestMeshCa } from "./mesh-ca.js";
@@ -34,5 +35,42 @@ describe("loadMeshCredentials", () => {
     );
     const truncated = `${String(a.certChain).slice(0, 200)}\n-----END CERTIFICATE-----\n`;
     expectCode(() => loadMeshCredentials({ ...a, certChain: truncated }), "PROXY_CREDENTIALS_INVALID");
+  });
+});
+
+describe("loadMeshCredentials on arbitrary bytes", () => {
+  const good = ca.issue();
+  const pem = (body: Uint8Array) =>
+    `-----BEGIN CERTIFICATE-----\n${Buffer.from(body).toString("base64")}\n-----END CERTIFICATE-----\n`;
+
+  it("fails only with PROXY_CREDENTIALS_INVALID, whichever file is garbage (fuzz)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("certChain", "key", "meshCa"),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 512 }).map(pem),
+          fc.uint8Array({ maxLength: 512 }),
+          fc.string(),
+          // A real file with one byte flipped somewhere.
+          fc
+            .tuple(
+              fc.constantFrom(String(good.certChain), String(good.key), String(good.meshCa)),
+              fc.nat(),
+              fc.integer({ min: 1, max: 255 }),
+            )
+            .map(([text, at, flip]) => {
+              const bytes = Buffer.from(text);
+              const i = at % bytes.length;
+              bytes[i] = (bytes[i] as number) ^ flip;
+              return new Uint8Array(bytes);
+            }),
+        ),
+        (which, value) => {
+          const code = errorCode(() => loadMeshCredentials({ ...good, [which]: value }));
+          expect([undefined, "PROXY_CREDENTIALS_INVALID"]).toContain(code);
+        },
+      ),
+      { numRuns: fuzzRuns(200) },
+    );
   });
 });
