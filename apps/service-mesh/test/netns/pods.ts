@@ -1,7 +1,8 @@
 // Test "pods" for the netns end-to-end tests: network namespaces joined by a veth pair, each with
 // the pod-VM image's default-deny rule, the real proxy (the built bundle, pod mode), a small app
 // and a client agent running inside as separate processes. Everything a test starts is killed
-// when its namespace is deleted (testkit's netns helpers do that when the test finishes).
+// when its namespace is deleted: when the test finishes, or by twoPods' dispose for pods made in
+// beforeAll (testkit's createNetns cannot register its own cleanup from inside a hook).
 import type { ChildProcess } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -31,6 +32,7 @@ export const IPV6 = existsSync("/proc/net/if_inet6");
 export interface Pod {
   readonly ns: Netns;
   readonly ipv4: string;
+  /** Its IPv6 address; not configured where the kernel has no IPv6 (see IPV6). */
   readonly ipv6: string;
   /** A scratch directory for this pod's files (credentials, ready file). */
   readonly dir: string;
