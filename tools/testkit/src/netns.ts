@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { afterAll, expect, onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
 import { childEnv } from "./tools.js";
 
 /**
@@ -73,7 +73,10 @@ function probe(): { ok: true } | { ok: false; reason: string } {
 
 /**
  * Creates a fresh namespace with its loopback up. `label` (letters and digits) is only woven into
- * the name to make it readable in `ip netns list`.
+ * the name to make it readable in `ip netns list`. Made inside a test, it is deleted when the test
+ * finishes. Made in a hook (`beforeAll`), the caller deletes it in the matching `afterAll`: vitest
+ * ignores hooks registered from inside another hook. The process's exit hook and the next run's
+ * orphan sweep are the backstops.
  */
 export function createNetns(label = "ns"): Netns {
   sweepOrphans();
@@ -89,8 +92,7 @@ export function createNetns(label = "ns"): Netns {
     ns.delete();
     throw error;
   }
-  if (expect.getState().currentTestName === undefined) afterAll(() => ns.delete());
-  else onTestFinished(() => ns.delete());
+  if (expect.getState().currentTestName !== undefined) onTestFinished(() => ns.delete());
   return ns;
 }
 
