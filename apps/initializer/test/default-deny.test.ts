@@ -1,3 +1,6 @@
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execFileRunner, installDefaultDeny } from "@contrast/netfilter";
 import { createNetns, execInSync, type Netns, netnsAvailable, scratchDir, spawnIn } from "@contrast/testkit";
 import { describe, expect, it } from "vitest";
@@ -11,14 +14,28 @@ const reason = available.ok ? "" : ` (skipped: ${available.reason})`;
 const DENY = "-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP";
 const HASH = "ab".repeat(32);
 
+/**
+ * The bundle where any user can read it: the unprivileged run must fail at the iptables call, not
+ * at loading a bundle inside a checkout that only root may enter (mktemp -d makes 0700 folders).
+ */
+function readableBundle(): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "contrast-initializer-"));
+  chmodSync(dir, 0o755);
+  const path = join(dir, "contrast-initializer.cjs");
+  copyFileSync(INITIALIZER, path);
+  chmodSync(path, 0o644);
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Runs the initializer in `ns` until it exits (a sim dir without an authority: exit 1 right after the rule step). */
 async function runInitializer(ns: Netns, env: Record<string, string>, wrapper: readonly string[] = []) {
+  const bundle = readableBundle();
   const child = spawnIn(
     ns,
     [
       ...wrapper,
       process.execPath,
-      INITIALIZER,
+      bundle.path,
       "--platform",
       "sim",
       "--sim-dir",
@@ -35,6 +52,7 @@ async function runInitializer(ns: Netns, env: Record<string, string>, wrapper: r
     stderr += chunk;
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  bundle.remove();
   const logs = stderr
     .split("\n")
     .filter((l) => l.startsWith("{"))
