@@ -34,21 +34,11 @@ export async function runStandalone(
     timeouts: options.timeouts,
     logger: log,
   });
-  const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
-  const stopped = drainOnSignal(serving, options.drainMs, log, signals);
-  reloadOnHangup(serving, () => readMeshCredentials(options.tlsDir), log, signals);
-  const bound = await listener.listen(options.listen);
-  log.info("ingress listening", {
+  return serveOne(listener, metrics, options, log, signals, "ingress listening", {
     listener: name,
-    address: formatHostPort(bound),
-    port: bound.port,
     upstream: formatHostPort(options.upstream),
     clientAuth: options.clientAuth,
   });
-  (serving as { admin: Serving["admin"] }).admin = await startAdmin(options.admin, metrics, () => serving.ready, log);
-  serving.ready = true;
-  await markReady(options.readyFile, log);
-  return stopped;
 }
 
 /**
@@ -71,16 +61,30 @@ export async function runStandaloneEgress(
     timeouts: options.timeouts,
     logger: log,
   });
+  return serveOne(listener, metrics, options, log, signals, "egress listening", {
+    listener: "egress",
+    remote: formatHostPort(options.remote),
+  });
+}
+
+/**
+ * One listener's life in standalone mode: drain on SIGTERM/SIGINT, reload on SIGHUP, listen, log
+ * the bound address (tests and the bench read its port), the admin interface, the ready file.
+ */
+async function serveOne(
+  listener: IngressListener | EgressListener,
+  metrics: MeshMetrics,
+  options: StandaloneOptions | StandaloneEgressOptions,
+  log: Logger,
+  signals: NodeJS.EventEmitter | undefined,
+  message: string,
+  fields: Record<string, unknown>,
+): Promise<number> {
   const serving: Serving = { listeners: [listener], admin: undefined, ready: false };
   const stopped = drainOnSignal(serving, options.drainMs, log, signals);
   reloadOnHangup(serving, () => readMeshCredentials(options.tlsDir), log, signals);
   const bound = await listener.listen(options.listen);
-  log.info("egress listening", {
-    listener: "egress",
-    address: formatHostPort(bound),
-    port: bound.port,
-    remote: formatHostPort(options.remote),
-  });
+  log.info(message, { ...fields, address: formatHostPort(bound), port: bound.port });
   (serving as { admin: Serving["admin"] }).admin = await startAdmin(options.admin, metrics, () => serving.ready, log);
   serving.ready = true;
   await markReady(options.readyFile, log);

@@ -6,7 +6,7 @@ import { type MeshCredentials, secureContextFor } from "./credentials.js";
 import { handshakeErrorReason, verifyFailureReason } from "./ingress.js";
 import { listenOn } from "./listen.js";
 import type { MeshMetrics } from "./metrics.js";
-import { IdleSweeper, splice } from "./splice.js";
+import { forward, IdleSweeper } from "./splice.js";
 import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
 import { ConnectionTracker } from "./tracker.js";
 
@@ -155,18 +155,13 @@ export class EgressListener {
         return;
       }
       local.setNoDelay(true);
-      const bytes = {
+      forward(local, tls, "down", {
         listener: this.name,
-        downstreamToUpstream: () => local.bytesRead,
-        upstreamToDownstream: () => local.bytesWritten,
-      };
-      metrics.forwarding(bytes);
-      const pair = splice(local, tls, {
         idle: this.#idle,
         halfOpenMs: this.#timeouts.halfOpenMs,
-        onClosed: (reason) => metrics.forwarded(bytes, reason),
+        metrics,
+        tracker: this.#tracker,
       });
-      this.#tracker.onKill(local, () => pair.destroy("drain"));
     });
   }
 }

@@ -5,7 +5,7 @@ import { formatHostPort, type HostPort } from "./config.js";
 import { type MeshCredentials, tlsOptionsFor } from "./credentials.js";
 import { listenOn } from "./listen.js";
 import type { HandshakeFailureReason, MeshMetrics } from "./metrics.js";
-import { IdleSweeper, splice } from "./splice.js";
+import { forward, IdleSweeper } from "./splice.js";
 import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
 import { ConnectionTracker } from "./tracker.js";
 
@@ -262,18 +262,13 @@ export class IngressListener {
         upstream.destroy();
         return;
       }
-      const bytes = {
+      forward(socket, upstream, "up", {
         listener: this.name,
-        downstreamToUpstream: () => upstream.bytesWritten,
-        upstreamToDownstream: () => upstream.bytesRead,
-      };
-      metrics.forwarding(bytes);
-      const pair = splice(socket, upstream, {
         idle: this.#idle,
         halfOpenMs: this.#timeouts.halfOpenMs,
-        onClosed: (reason) => metrics.forwarded(bytes, reason),
+        metrics,
+        tracker: this.#tracker,
       });
-      this.#tracker.onKill(socket, () => pair.destroy("drain"));
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
-import type { CloseReason } from "./metrics.js";
+import type { CloseReason, MeshMetrics } from "./metrics.js";
+import type { ConnectionTracker } from "./tracker.js";
 
 export interface SpliceOptions {
   /** Closes the pair when neither side moves a byte for its idle timeout. */
@@ -63,6 +64,43 @@ export function splice(down: Socket, up: Socket, options: SpliceOptions): Splice
   down.pipe(up);
   up.pipe(down);
   return { destroy: destroyBoth };
+}
+
+/** What a listener lends to each connection it forwards. */
+export interface ForwardContext {
+  readonly listener: string;
+  readonly idle: IdleSweeper;
+  readonly halfOpenMs: number;
+  readonly metrics: MeshMetrics;
+  /** Knows `down` (the accepted connection); a drain deadline ends the pair through it. */
+  readonly tracker: ConnectionTracker;
+}
+
+/**
+ * Splices an accepted connection to its other side and reports it: bytes are read off the
+ * plaintext socket (the upstream app's for ingress, the local app's for egress), whose counters
+ * are the plaintext bytes in each direction, and the end is counted with its reason.
+ */
+export function forward(down: Socket, up: Socket, plaintext: "down" | "up", ctx: ForwardContext): void {
+  const bytes =
+    plaintext === "up"
+      ? {
+          listener: ctx.listener,
+          downstreamToUpstream: () => up.bytesWritten,
+          upstreamToDownstream: () => up.bytesRead,
+        }
+      : {
+          listener: ctx.listener,
+          downstreamToUpstream: () => down.bytesRead,
+          upstreamToDownstream: () => down.bytesWritten,
+        };
+  ctx.metrics.forwarding(bytes);
+  const pair = splice(down, up, {
+    idle: ctx.idle,
+    halfOpenMs: ctx.halfOpenMs,
+    onClosed: (reason) => ctx.metrics.forwarded(bytes, reason),
+  });
+  ctx.tracker.onKill(down, () => pair.destroy("drain"));
 }
 
 interface Watched {
