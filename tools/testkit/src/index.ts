@@ -1,3 +1,10 @@
+export {
+  COORDINATOR_BUNDLE,
+  type SimCoordinatorOptions,
+  type StartedCoordinator,
+  simCoordinatorArgs,
+  startSimCoordinator,
+} from "./coordinator.js";
 export { errorCode, expectCode, expectCodeAsync, thrownBy } from "./errors.js";
 export { yamlFilesUnder } from "./files.js";
 export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
