@@ -23,7 +23,7 @@ export {
   type VethEnd,
 } from "./netns.js";
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
-export { collectLogs, type LoggedProcess, type LogLine, startBundle } from "./processes.js";
+export { type CollectOptions, collectLogs, type LoggedProcess, type LogLine, startBundle } from "./processes.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";
 export { childEnv, openssl, opensslSelfSigned } from "./tools.js";
