@@ -42,7 +42,6 @@ describe("saving and loading the simulated TEE", () => {
     expect(again.authority.arkKeyDigest).toBe(opened[0]?.authority.arkKeyDigest);
   });
 
-
   it("a loaded authority has the same trust anchor and chip, and its reports verify against the saved roots", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sim-authority-"));
     const path = join(dir, "state", "sim-authority.json");
