@@ -14,7 +14,10 @@ const RELEASE = {
   platforms: {
     "metal-qemu-snp": { runtimeHandler: "contrast-cc-metal-qemu-snp-0123abcd", coordinatorPolicyHash: hash("a") },
     "k3s-qemu-snp": { runtimeHandler: "contrast-cc-k3s-qemu-snp-0123abcd", coordinatorPolicyHash: hash("b") },
-    "metal-qemu-snp-gpu": { runtimeHandler: "contrast-cc-metal-qemu-snp-gpu-0123abcd", coordinatorPolicyHash: hash("a") },
+    "metal-qemu-snp-gpu": {
+      runtimeHandler: "contrast-cc-metal-qemu-snp-gpu-0123abcd",
+      coordinatorPolicyHash: hash("a"),
+    },
     "metal-qemu-tdx": { runtimeHandler: "contrast-cc-metal-qemu-tdx-0123abcd", coordinatorPolicyHash: hash("c") },
   },
 };
@@ -45,20 +48,36 @@ describe("the embedded release", () => {
       { ...RELEASE, images: { initializer: "r.example.com/c/initializer:1.2.3" } },
       { ...RELEASE, platforms: { x: { runtimeHandler: "kata", coordinatorPolicyHash: hash("a") } } },
       { ...RELEASE, platforms: { x: { runtimeHandler: "contrast-cc-x-0123abcd", coordinatorPolicyHash: hash("A") } } },
-      { ...RELEASE, platforms: { x: { runtimeHandler: "contrast-cc-x-0123abcd", coordinatorPolicyHash: hash("a"), referenceValues: [] } } },
+      {
+        ...RELEASE,
+        platforms: {
+          x: { runtimeHandler: "contrast-cc-x-0123abcd", coordinatorPolicyHash: hash("a"), referenceValues: [] },
+        },
+      },
     ];
     for (const b of broken) expectCode(() => parseRelease(b, "test"), "CLI_RELEASE_INVALID");
   });
 
   it("parseRelease accepts or rejects any JSON with its one code (fuzz)", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ schema: fc.constant("contrast-release/v1"), version: fc.string(), images: fc.jsonValue(), platforms: fc.jsonValue() })), (value) => {
-        try {
-          parseRelease(value, "fuzz");
-        } catch (e) {
-          if (!(e instanceof ContrastError) || e.code !== "CLI_RELEASE_INVALID") throw e;
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({
+            schema: fc.constant("contrast-release/v1"),
+            version: fc.string(),
+            images: fc.jsonValue(),
+            platforms: fc.jsonValue(),
+          }),
+        ),
+        (value) => {
+          try {
+            parseRelease(value, "fuzz");
+          } catch (e) {
+            if (!(e instanceof ContrastError) || e.code !== "CLI_RELEASE_INVALID") throw e;
+          }
+        },
+      ),
       { numRuns: fuzzRuns() },
     );
   });

@@ -67,7 +67,9 @@ async function main(argv) {
       releaseJson: join(out, "release.json"),
       outDir: join(out, "cli"),
     });
-    for (const b of report.bundles) for (const o of b.outputs) console.log(`${join(values.out, "cli", o.path.replace(/^dist\//, ""))}  sha256:${o.sha256}`);
+    for (const b of report.bundles)
+      for (const o of b.outputs)
+        console.log(`${join(values.out, "cli", o.path.replace(/^dist\//, ""))}  sha256:${o.sha256}`);
   }
 }
 

@@ -118,9 +118,14 @@ export function coordinatorObjects(platform, options) {
  */
 export async function withCoordinatorPolicy(objects, options) {
   const yaml = toYaml(objects);
-  const result = await generatePolicies(yaml, { images: options.images, profile: options.profile, source: options.source });
+  const result = await generatePolicies(yaml, {
+    images: options.images,
+    profile: options.profile,
+    source: options.source,
+  });
   const coordinator = result.workloads.find((w) => w.kind === "StatefulSet" && w.name === COORDINATOR);
-  if (coordinator === undefined) throw releaseError("RELEASE_POLICY_MISSING", `${options.source}: no policy for the Coordinator`);
+  if (coordinator === undefined)
+    throw releaseError("RELEASE_POLICY_MISSING", `${options.source}: no policy for the Coordinator`);
   return { yaml: result.yaml, policyHash: coordinator.policyHash, warnings: result.warnings };
 }
 

@@ -11,5 +11,12 @@ export {
   RELEASE_IMAGES,
 } from "./inputs.mjs";
 export { RELEASE_PLATFORMS, RELEASE_SCHEMA, renderRelease } from "./render.mjs";
-export { handlerFor, NODE_INSTALL_CONFIG, profileDigest, RUNTIME_NAMESPACE, runtimeHash, runtimeObjects } from "./runtime.mjs";
+export {
+  handlerFor,
+  NODE_INSTALL_CONFIG,
+  profileDigest,
+  RUNTIME_NAMESPACE,
+  runtimeHash,
+  runtimeObjects,
+} from "./runtime.mjs";
 export { validateObjects } from "./validate.mjs";

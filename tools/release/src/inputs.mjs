@@ -33,7 +33,8 @@ export function parseImagesJson(text, source) {
   /** @type {Record<string, { digest: string }>} */
   const images = {};
   for (const [name, entry] of Object.entries(doc.images)) {
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name)) fail(`image name ${JSON.stringify(name)} is not a repository name`);
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name))
+      fail(`image name ${JSON.stringify(name)} is not a repository name`);
     if (!isObject(entry) || typeof entry.digest !== "string" || !DIGEST.test(entry.digest))
       fail(`images.${name}.digest is not a sha256 digest`);
     images[name] = { digest: entry.digest };
@@ -51,7 +52,8 @@ export function parseImagesJson(text, source) {
 export function checkImagePrefix(prefix) {
   const trimmed = prefix.replace(/\/+$/, "");
   const [host, ...path] = trimmed.split("/");
-  const hostOk = host !== undefined && /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/.test(host);
+  const hostOk =
+    host !== undefined && /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/.test(host);
   const pathOk = path.length > 0 && path.every((p) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(p));
   // A registry host has a dot or a port or is localhost; anything else would be read as a Docker Hub path.
   if (!hostOk || !pathOk || !(/[.:]/.test(host) || host === "localhost"))
@@ -73,14 +75,21 @@ function checkInstallConfig(value, where) {
   if (!Array.isArray(value.files)) fail("files is not a list");
   for (const [i, f] of value.files.entries()) {
     if (!isObject(f)) fail(`files[${i}] is not an object`);
-    if (typeof f.url !== "string" || !/^(?:file|https?):\/\/\S+$/.test(f.url)) fail(`files[${i}].url is not a file:// or http(s):// URL`);
+    if (typeof f.url !== "string" || !/^(?:file|https?):\/\/\S+$/.test(f.url))
+      fail(`files[${i}].url is not a file:// or http(s):// URL`);
     if (typeof f.path !== "string" || !f.path.startsWith("/")) fail(`files[${i}].path is not an absolute path`);
-    if (f.integrity !== undefined && (typeof f.integrity !== "string" || !/^sha(?:256|384|512)-[A-Za-z0-9+/]+=*$/.test(f.integrity)))
+    if (
+      f.integrity !== undefined &&
+      (typeof f.integrity !== "string" || !/^sha(?:256|384|512)-[A-Za-z0-9+/]+=*$/.test(f.integrity))
+    )
       fail(`files[${i}].integrity is not an SRI sha256/384/512 hash`);
-    if (/^https?:/.test(f.url) && f.integrity === undefined) fail(`files[${i}] is fetched over http(s) without integrity`);
-    if (f.executable !== undefined && typeof f.executable !== "boolean") fail(`files[${i}].executable is not a boolean`);
+    if (/^https?:/.test(f.url) && f.integrity === undefined)
+      fail(`files[${i}] is fetched over http(s) without integrity`);
+    if (f.executable !== undefined && typeof f.executable !== "boolean")
+      fail(`files[${i}].executable is not a boolean`);
   }
-  if (value.debugRuntime !== undefined && typeof value.debugRuntime !== "boolean") fail("debugRuntime is not a boolean");
+  if (value.debugRuntime !== undefined && typeof value.debugRuntime !== "boolean")
+    fail("debugRuntime is not a boolean");
   return value;
 }
 
@@ -102,7 +111,10 @@ export function parseRuntimePayload(text, platformIds) {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw releaseError("RELEASE_PAYLOAD_INVALID", `--runtime-payload is not JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw releaseError(
+      "RELEASE_PAYLOAD_INVALID",
+      `--runtime-payload is not JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   if (isObject(doc) && "files" in doc) {
     const config = checkInstallConfig(doc, "--runtime-payload");
@@ -111,7 +123,11 @@ export function parseRuntimePayload(text, platformIds) {
   }
   if (!isObject(doc)) throw releaseError("RELEASE_PAYLOAD_INVALID", "--runtime-payload is not an object");
   for (const key of Object.keys(doc)) {
-    if (!platformIds.includes(key)) throw releaseError("RELEASE_PAYLOAD_INVALID", `--runtime-payload names an unknown platform ${JSON.stringify(key)}`);
+    if (!platformIds.includes(key))
+      throw releaseError(
+        "RELEASE_PAYLOAD_INVALID",
+        `--runtime-payload names an unknown platform ${JSON.stringify(key)}`,
+      );
   }
   for (const id of platformIds) {
     if (!(id in doc)) throw releaseError("RELEASE_PAYLOAD_INVALID", `--runtime-payload has no configuration for ${id}`);
@@ -134,12 +150,18 @@ export function parseReferenceValues(text, platformIds) {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw releaseError("RELEASE_REFERENCE_VALUES_INVALID", `--reference-values is not JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw releaseError(
+      "RELEASE_REFERENCE_VALUES_INVALID",
+      `--reference-values is not JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   if (!isObject(doc)) throw releaseError("RELEASE_REFERENCE_VALUES_INVALID", "--reference-values is not an object");
   for (const [id, value] of Object.entries(doc)) {
     if (!platformIds.includes(id) || !isObject(value))
-      throw releaseError("RELEASE_REFERENCE_VALUES_INVALID", `--reference-values: ${JSON.stringify(id)} is not a platform with an object of reference values`);
+      throw releaseError(
+        "RELEASE_REFERENCE_VALUES_INVALID",
+        `--reference-values: ${JSON.stringify(id)} is not a platform with an object of reference values`,
+      );
     out.set(id, value);
   }
   return out;

@@ -1,11 +1,11 @@
+import { parseYamlDocuments } from "@contrast/kube";
 import { PLATFORMS } from "@contrast/manifest";
 import { createOciLayoutSource } from "@contrast/oci";
 import { policyProfile } from "@contrast/policy";
-import { COORDINATOR, coordinatorObjects, withCoordinatorPolicy, toYaml } from "./coordinator.mjs";
+import { COORDINATOR, coordinatorObjects, toYaml, withCoordinatorPolicy } from "./coordinator.mjs";
 import { checkImagePrefix, parseImagesJson, parseReferenceValues, parseRuntimePayload } from "./inputs.mjs";
 import { handlerFor, profileDigest, runtimeHash, runtimeObjects } from "./runtime.mjs";
 import { validateObjects } from "./validate.mjs";
-import { parseYamlDocuments } from "@contrast/kube";
 
 export const RELEASE_SCHEMA = "contrast-release/v1";
 
@@ -81,13 +81,21 @@ export async function renderRelease(options) {
       });
       const handler = handlerFor(platform, hash);
 
-      const runtime = runtimeObjects(platform, { handler, nodeInstallerImage: images["node-installer"], installConfig });
+      const runtime = runtimeObjects(platform, {
+        handler,
+        nodeInstallerImage: images["node-installer"],
+        installConfig,
+      });
       validateObjects(runtime, `runtime-${platform.id}.yml`);
       files.push({ name: `runtime-${platform.id}.yml`, text: toYaml(runtime) });
 
       const coordinator = coordinatorObjects(platform, { handler, image: images[COORDINATOR] });
       const name = `coordinator-${platform.id}.yml`;
-      const annotated = await withCoordinatorPolicy(coordinator, { images: source(profile.tarfs), profile, source: name });
+      const annotated = await withCoordinatorPolicy(coordinator, {
+        images: source(profile.tarfs),
+        profile,
+        source: name,
+      });
       // What is written is validated: the annotated objects, read back from the YAML.
       validateObjects(
         parseYamlDocuments(annotated.yaml, name).map((d) => /** @type {Record<string, unknown>} */ (d.value)),

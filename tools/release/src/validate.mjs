@@ -17,7 +17,8 @@ const MODELS = {
   "apps/v1/StatefulSet": "kubernetes-models/apps/v1/StatefulSet",
   "node.k8s.io/v1/RuntimeClass": "kubernetes-models/node.k8s.io/v1/RuntimeClass",
   "rbac.authorization.k8s.io/v1/ClusterRole": "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole",
-  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding",
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding":
+    "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding",
   "rbac.authorization.k8s.io/v1/Role": "kubernetes-models/rbac.authorization.k8s.io/v1/Role",
   "rbac.authorization.k8s.io/v1/RoleBinding": "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding",
 };
@@ -39,9 +40,13 @@ export function validateObjects(objects, source) {
     try {
       new Model(o).validate();
     } catch (e) {
-      throw releaseError("RELEASE_OBJECT_INVALID", `${source}: ${o.kind} ${name}: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
+      throw releaseError(
+        "RELEASE_OBJECT_INVALID",
+        `${source}: ${o.kind} ${name}: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 }

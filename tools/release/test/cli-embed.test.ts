@@ -2,17 +2,26 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseYamlDocuments } from "@contrast/kube";
-import { createOciLayoutSource, exportImageMetadata, nodeFileSystem, serializeImageMetadataDocument } from "@contrast/oci";
+import {
+  createOciLayoutSource,
+  exportImageMetadata,
+  nodeFileSystem,
+  serializeImageMetadataDocument,
+} from "@contrast/oci";
 import { policyProfile } from "@contrast/policy";
 import { REPO_ROOT, scratchDir } from "@contrast/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeTinyLayout } from "./layout.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON walked by known paths; a wrong path fails the test
+type Json = any;
+
 const TOOL = join(REPO_ROOT, "tools/release/src/cli.mjs");
 const DEV_CLI = join(REPO_ROOT, "apps/cli/dist/contrast.cjs");
 const PREFIX = "registry.example.com:5000/contrast";
 
-const run = (args: string[], cwd = REPO_ROOT) => spawnSync(process.execPath, args, { cwd, encoding: "utf8", timeout: 120_000 });
+const run = (args: string[], cwd = REPO_ROOT) =>
+  spawnSync(process.execPath, args, { cwd, encoding: "utf8", timeout: 120_000 });
 
 type Release = {
   version: string;
@@ -27,7 +36,14 @@ describe("a CLI built by `release render`", () => {
   const out = scratchDir("release-e2e-out-");
   let release: Release;
   const referenceValues = {
-    "metal-qemu-snp": { snp: [{ TrustedMeasurement: "ab".repeat(48), MinimumTCB: { BootloaderVersion: 3, TEEVersion: 0, SNPVersion: 8, MicrocodeVersion: 115 } }] },
+    "metal-qemu-snp": {
+      snp: [
+        {
+          TrustedMeasurement: "ab".repeat(48),
+          MinimumTCB: { BootloaderVersion: 3, TEEVersion: 0, SNPVersion: 8, MicrocodeVersion: 115 },
+        },
+      ],
+    },
   };
 
   beforeAll(async () => {
@@ -36,11 +52,16 @@ describe("a CLI built by `release render`", () => {
     const r = run([
       TOOL,
       "render",
-      "--images", join(layout, "images.json"),
-      "--layout", layout,
-      "--image-prefix", PREFIX,
-      "--reference-values", join(layout, "rv.json"),
-      "--out", out,
+      "--images",
+      join(layout, "images.json"),
+      "--layout",
+      layout,
+      "--image-prefix",
+      PREFIX,
+      "--reference-values",
+      join(layout, "rv.json"),
+      "--out",
+      out,
     ]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -54,7 +75,11 @@ describe("a CLI built by `release render`", () => {
     expect(text).toContain("container image versions:");
     for (const ref of Object.values(release.images)) expect(text).toContain(`  ${ref}\n`);
     for (const [id, p] of Object.entries(release.platforms)) {
-      expect(text).toMatch(new RegExp(`  ${id} .*\\n      runtime handler: +${p.runtimeHandler}\\n      coordinator policy hash: +${p.coordinatorPolicyHash}\\n`));
+      expect(text).toMatch(
+        new RegExp(
+          `  ${id} .*\\n      runtime handler: +${p.runtimeHandler}\\n      coordinator policy hash: +${p.coordinatorPolicyHash}\\n`,
+        ),
+      );
     }
     expect(text).toContain(`snp.0.TrustedMeasurement: ${"ab".repeat(48)}`);
     expect(text).toContain("snp.0.MinimumTCB.SNPVersion: 8");
@@ -65,7 +90,10 @@ describe("a CLI built by `release render`", () => {
   it("--output json carries the same data", () => {
     const r = run([join(out, "cli/contrast.cjs"), "--version", "--output", "json"]);
     expect(r.status).toBe(0);
-    const doc = JSON.parse(r.stdout) as { images: Record<string, string>; platforms: { id: string; runtimeHandler?: string; coordinatorPolicyHash?: string; referenceValues?: unknown }[] };
+    const doc = JSON.parse(r.stdout) as {
+      images: Record<string, string>;
+      platforms: { id: string; runtimeHandler?: string; coordinatorPolicyHash?: string; referenceValues?: unknown }[];
+    };
     expect(doc.images).toEqual(release.images);
     const snp = doc.platforms.find((p) => p.id === "metal-qemu-snp");
     expect(snp?.runtimeHandler).toBe(release.platforms["metal-qemu-snp"]?.runtimeHandler);
@@ -108,7 +136,12 @@ describe("a CLI built by `release render`", () => {
       ].join("\n"),
     );
     // Offline image metadata for the images generate needs, read from the release's own layout.
-    const source = createOciLayoutSource({ dir: layout, fs: nodeFileSystem, tarfs: policyProfile(platform).tarfs, hashThreads: 0 });
+    const source = createOciLayoutSource({
+      dir: layout,
+      fs: nodeFileSystem,
+      tarfs: policyProfile(platform).tarfs,
+      hashThreads: 0,
+    });
     try {
       const doc = await exportImageMetadata({ source, references: [app, release.images.initializer as string] });
       writeFileSync(join(ws, "images.json"), serializeImageMetadataDocument(doc));
@@ -116,11 +149,20 @@ describe("a CLI built by `release render`", () => {
       await source.close();
     }
     const r = run(
-      [join(out, "cli/contrast.cjs"), "generate", "--reference-values", platform, "--image-metadata", "images.json", "--skip-service-mesh", "app.yml"],
+      [
+        join(out, "cli/contrast.cjs"),
+        "generate",
+        "--reference-values",
+        platform,
+        "--image-metadata",
+        "images.json",
+        "--skip-service-mesh",
+        "app.yml",
+      ],
       ws,
     );
     expect(r.status, r.stderr).toBe(0);
-    const [deployment] = parseYamlDocuments(readFileSync(join(ws, "app.yml"), "utf8")).map((d) => d.value as any);
+    const [deployment] = parseYamlDocuments(readFileSync(join(ws, "app.yml"), "utf8")).map((d) => d.value as Json);
     const spec = deployment.spec.template.spec;
     expect(spec.runtimeClassName).toBe(release.platforms[platform]?.runtimeHandler);
     expect(spec.initContainers.map((c: { image: string }) => c.image)).toEqual([release.images.initializer]);

@@ -20,6 +20,9 @@ import {
 } from "../src/index.mjs";
 import { writeTinyLayout } from "./layout.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON walked by known paths; a wrong path fails the test
+type Json = any;
+
 const PREFIX = "registry.example.com:5000/contrast";
 const byId = (id: string) => PLATFORMS.find((p) => p.id === id) as (typeof PLATFORMS)[number];
 const TWO = [byId("metal-qemu-snp"), byId("metal-qemu-tdx")];
@@ -39,7 +42,7 @@ const file = (r: Awaited<ReturnType<typeof render>>, name: string) => {
   if (f === undefined) throw new Error(`no ${name}`);
   return f.text;
 };
-type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any };
+type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: Json };
 const objects = (yaml: string) => parseYamlDocuments(yaml).map((d) => d.value as Obj);
 
 describe("renderRelease", () => {
@@ -63,7 +66,10 @@ describe("renderRelease", () => {
     const dir = scratchDir("release-pin-");
     const built = await writeTinyLayout(dir);
     const r = await render(dir, { platforms: TWO });
-    const release = r.release as { images: Record<string, string>; platforms: Record<string, { runtimeHandler: string; coordinatorPolicyHash: string }> };
+    const release = r.release as {
+      images: Record<string, string>;
+      platforms: Record<string, { runtimeHandler: string; coordinatorPolicyHash: string }>;
+    };
     for (const [name, entry] of Object.entries(built.images) as [string, { digest: string }][])
       expect(release.images[name]).toBe(`${PREFIX}/${name}:0.1.0@${entry.digest}`);
     const handler = release.platforms["metal-qemu-snp"]?.runtimeHandler as string;
@@ -87,7 +93,9 @@ describe("renderRelease", () => {
     // The policy hash in release.json is the hash of the annotation written into the YAML.
     const annotation = sts.spec.template.metadata.annotations[POLICY_ANNOTATION] as string;
     const policy = Buffer.from(annotation, "base64");
-    expect(createHash("sha256").update(policy).digest("hex")).toBe(release.platforms["metal-qemu-snp"]?.coordinatorPolicyHash);
+    expect(createHash("sha256").update(policy).digest("hex")).toBe(
+      release.platforms["metal-qemu-snp"]?.coordinatorPolicyHash,
+    );
     // The policy describes the layout's image: the entrypoint of its config is the process it allows.
     expect(policy.toString("utf8")).toContain("/opt/contrast/coordinator.cjs");
     expect(policy.toString("utf8")).not.toContain("/opt/contrast/initializer.cjs");
@@ -100,8 +108,8 @@ describe("renderRelease", () => {
     const b = scratchDir("release-c2-");
     await writeTinyLayout(a);
     await writeTinyLayout(b, { salt: "one more line" });
-    const ra = (await render(a, { platforms: TWO })).release as any;
-    const rb = (await render(b, { platforms: TWO })).release as any;
+    const ra = (await render(a, { platforms: TWO })).release as Json;
+    const rb = (await render(b, { platforms: TWO })).release as Json;
     expect(rb.images.coordinator).not.toBe(ra.images.coordinator);
     expect(rb.images["node-installer"]).toBe(ra.images["node-installer"]);
     for (const p of TWO) {
@@ -127,15 +135,17 @@ describe("renderRelease", () => {
       });
     const one = `sha256-${Buffer.alloc(32, 1).toString("base64")}`;
     const two = `sha256-${Buffer.alloc(32, 2).toString("base64")}`;
-    const ra = (await render(dir, { platforms: TWO, runtimePayload: payload(one) })).release as any;
-    const rb = (await render(dir, { platforms: TWO, runtimePayload: payload(two) })).release as any;
-    const rc = (await render(dir, { platforms: TWO })).release as any;
+    const ra = (await render(dir, { platforms: TWO, runtimePayload: payload(one) })).release as Json;
+    const rb = (await render(dir, { platforms: TWO, runtimePayload: payload(two) })).release as Json;
+    const rc = (await render(dir, { platforms: TWO })).release as Json;
     expect(ra.platforms["metal-qemu-snp"].runtimeHandler).not.toBe(rb.platforms["metal-qemu-snp"].runtimeHandler);
     expect(ra.platforms["metal-qemu-snp"].runtimeHandler).not.toBe(rc.platforms["metal-qemu-snp"].runtimeHandler);
     // Same Coordinator image and profile: same policy, whatever runtime it runs on.
-    expect(ra.platforms["metal-qemu-snp"].coordinatorPolicyHash).toBe(rb.platforms["metal-qemu-snp"].coordinatorPolicyHash);
+    expect(ra.platforms["metal-qemu-snp"].coordinatorPolicyHash).toBe(
+      rb.platforms["metal-qemu-snp"].coordinatorPolicyHash,
+    );
     const r = await render(dir, { platforms: TWO, runtimePayload: payload(one) });
-    const cm = objects(file(r, "runtime-metal-qemu-snp.yml")).find((o) => o.kind === "ConfigMap") as any;
+    const cm = objects(file(r, "runtime-metal-qemu-snp.yml")).find((o) => o.kind === "ConfigMap") as Json;
     expect(JSON.parse(cm.data["contrast-node-install.json"]).files[0].integrity).toBe(one);
   }, 60_000);
 
@@ -144,8 +154,14 @@ describe("renderRelease", () => {
     const noIntegrity = { files: [{ url: "https://example.com/x", path: "/opt/edgeless/x" }] };
     expectCode(() => parseRuntimePayload(JSON.stringify(noIntegrity), ids), "RELEASE_PAYLOAD_INVALID");
     expectCode(() => parseRuntimePayload(JSON.stringify({ nope: { files: [] } }), ids), "RELEASE_PAYLOAD_INVALID");
-    expectCode(() => parseRuntimePayload(JSON.stringify({ "metal-qemu-snp": { files: [] } }), ids), "RELEASE_PAYLOAD_INVALID");
-    expect(parseRuntimePayload(JSON.stringify({ "metal-qemu-snp": { files: [] }, "metal-qemu-tdx": { files: [] } }), ids).size).toBe(2);
+    expectCode(
+      () => parseRuntimePayload(JSON.stringify({ "metal-qemu-snp": { files: [] } }), ids),
+      "RELEASE_PAYLOAD_INVALID",
+    );
+    expect(
+      parseRuntimePayload(JSON.stringify({ "metal-qemu-snp": { files: [] }, "metal-qemu-tdx": { files: [] } }), ids)
+        .size,
+    ).toBe(2);
   });
 
   it("fails with a clear code when an image of images.json is not in the layout", async () => {
@@ -155,7 +171,7 @@ describe("renderRelease", () => {
     await writeTinyLayout(other, { salt: "x" });
     // images.json from another build: its Coordinator digest is not in this layout.
     const imagesJson = readFileSync(join(other, "images.json"), "utf8");
-    expect(JSON.parse(imagesJson).images.coordinator.digest).not.toBe(built.images.coordinator.digest);
+    expect(JSON.parse(imagesJson).images.coordinator.digest).not.toBe((built.images.coordinator as { digest: string }).digest);
     const e = await render(dir, { platforms: TWO, imagesJson }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ContrastError);
     expect((e as ContrastError).code).toMatch(/^(OCI_LAYOUT_|IMAGE_)/);
@@ -171,26 +187,49 @@ describe("renderRelease", () => {
 
 describe("validateObjects (the Kubernetes API schema)", () => {
   const platform = byId("metal-qemu-snp");
-  const fresh = () => [
-    ...runtimeObjects(platform, { handler: "contrast-cc-metal-qemu-snp-12345678", nodeInstallerImage: "r.io/n@sha256:00", installConfig: { files: [] } }),
-    ...coordinatorObjects(platform, { handler: "contrast-cc-metal-qemu-snp-12345678", image: "r.io/c@sha256:00" }),
-  ] as any[];
+  const fresh = () =>
+    [
+      ...runtimeObjects(platform, {
+        handler: "contrast-cc-metal-qemu-snp-12345678",
+        nodeInstallerImage: "r.io/n@sha256:00",
+        installConfig: { files: [] },
+      }),
+      ...coordinatorObjects(platform, { handler: "contrast-cc-metal-qemu-snp-12345678", image: "r.io/c@sha256:00" }),
+    ] as Json[];
 
   it("accepts the rendered objects", () => {
     validateObjects(fresh(), "fresh");
   });
 
   it("rejects a broken field in each kind of object (negative tests)", () => {
-    const breakages: ((o: any[]) => void)[] = [
-      (o) => { o.find((x) => x.kind === "StatefulSet").spec.replicas = "one"; },
-      (o) => { delete o.find((x) => x.kind === "StatefulSet").spec.selector; },
-      (o) => { o.find((x) => x.kind === "StatefulSet").spec.template.spec.containers[0].ports[0].containerPort = "userapi"; },
-      (o) => { o.find((x) => x.kind === "StatefulSet").spec.template.spec.containers[0].startupProbe.httpGet.port = { n: 1 }; },
-      (o) => { o.find((x) => x.kind === "DaemonSet").spec.template.spec.hostPID = "yes"; },
-      (o) => { delete o.find((x) => x.kind === "RuntimeClass").handler; },
-      (o) => { o.find((x) => x.kind === "Service").spec.ports[0].port = "1313"; },
-      (o) => { delete o.find((x) => x.kind === "ClusterRoleBinding").roleRef; },
-      (o) => { o.find((x) => x.kind === "ConfigMap").data = { a: 1 }; },
+    const breakages: ((o: Json[]) => void)[] = [
+      (o) => {
+        o.find((x) => x.kind === "StatefulSet").spec.replicas = "one";
+      },
+      (o) => {
+        delete o.find((x) => x.kind === "StatefulSet").spec.selector;
+      },
+      (o) => {
+        o.find((x) => x.kind === "StatefulSet").spec.template.spec.containers[0].ports[0].containerPort = "userapi";
+      },
+      (o) => {
+        o.find((x) => x.kind === "StatefulSet").spec.template.spec.containers[0].startupProbe.httpGet.port = { n: 1 };
+      },
+      (o) => {
+        o.find((x) => x.kind === "DaemonSet").spec.template.spec.hostPID = "yes";
+      },
+      (o) => {
+        delete o.find((x) => x.kind === "RuntimeClass").handler;
+      },
+      (o) => {
+        o.find((x) => x.kind === "Service").spec.ports[0].port = "1313";
+      },
+      (o) => {
+        delete o.find((x) => x.kind === "ClusterRoleBinding").roleRef;
+      },
+      (o) => {
+        o.find((x) => x.kind === "ConfigMap").data = { a: 1 };
+      },
     ];
     for (const broken of breakages) {
       const o = fresh();
@@ -235,7 +274,10 @@ describe("input parsers", () => {
       },
       { requiredKeys: [] },
     );
-    const config = fc.oneof(fc.record({ files: fc.array(file, { maxLength: 3 }), debugRuntime: fc.jsonValue() }, { requiredKeys: ["files"] }), fc.jsonValue());
+    const config = fc.oneof(
+      fc.record({ files: fc.array(file, { maxLength: 3 }), debugRuntime: fc.jsonValue() }, { requiredKeys: ["files"] }),
+      fc.jsonValue(),
+    );
     fc.assert(
       fc.property(config, (value) => {
         try {
@@ -251,10 +293,20 @@ describe("input parsers", () => {
 
   it("parseImagesJson requires every release image", () => {
     const digest = `sha256:${"a".repeat(64)}`;
-    const images = Object.fromEntries(["coordinator", "initializer", "service-mesh", "node-installer"].map((n) => [n, { digest }]));
-    expect(parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0", images }), "x").version).toBe("1.0.0");
+    const images = Object.fromEntries(
+      ["coordinator", "initializer", "service-mesh", "node-installer"].map((n) => [n, { digest }]),
+    );
+    expect(
+      parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0", images }), "x").version,
+    ).toBe("1.0.0");
     const { "node-installer": _, ...without } = images;
-    expectCode(() => parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0", images: without }), "x"), "RELEASE_IMAGES_INVALID");
-    expectCode(() => parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0:x", images }), "x"), "RELEASE_IMAGES_INVALID");
+    expectCode(
+      () => parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0", images: without }), "x"),
+      "RELEASE_IMAGES_INVALID",
+    );
+    expectCode(
+      () => parseImagesJson(JSON.stringify({ schema: "contrast-images/v1", version: "1.0.0:x", images }), "x"),
+      "RELEASE_IMAGES_INVALID",
+    );
   });
 });

@@ -17,7 +17,8 @@ export function defaultCoordinatorPolicyHashes(
   const table: Record<TeeType, string[]> = { sim: [SIM_COORDINATOR_POLICY_HASH], snp: [], tdx: [] };
   for (const [id, entry] of Object.entries(release?.platforms ?? {})) {
     const tee = PLATFORMS.find((p) => p.id === id)?.tee;
-    if (tee !== undefined && !table[tee].includes(entry.coordinatorPolicyHash)) table[tee].push(entry.coordinatorPolicyHash);
+    if (tee !== undefined && !table[tee].includes(entry.coordinatorPolicyHash))
+      table[tee].push(entry.coordinatorPolicyHash);
   }
   return table;
 }
