@@ -11,5 +11,6 @@ export function pause(): Promise<number> {
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
+    process.stderr.write(`${JSON.stringify({ level: "INFO", msg: "installed; pausing until SIGTERM" })}\n`);
   });
 }

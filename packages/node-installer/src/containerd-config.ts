@@ -80,7 +80,7 @@ const endMarker = (handler: string) => `# END contrast runtime ${handler}`;
  * runtime's tables are then kept in a marked block at the end that a later run replaces.
  */
 export function patchContainerdConfig(existing: string | undefined, entry: RuntimeEntry): PatchResult {
-  if (existing !== undefined && existing.includes("{{")) return patchTemplate(existing, entry);
+  if (existing?.includes("{{")) return patchTemplate(existing, entry);
   let document: TomlTable;
   try {
     document = existing === undefined ? {} : parseToml(existing);
