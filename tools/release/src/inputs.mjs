@@ -1,3 +1,4 @@
+import { parseInstallConfig } from "@contrast/node-installer";
 import { releaseError } from "./errors.mjs";
 
 export const IMAGES_SCHEMA = "contrast-images/v1";
@@ -62,34 +63,25 @@ export function checkImagePrefix(prefix) {
 }
 
 /**
- * A node-installer configuration (docs/node-installer.md): the runtime files to install. Their
- * integrity hashes are part of the runtime hash, so each file's fields are checked here.
+ * A node-installer configuration, checked by the node installer's own parser
+ * (`parseInstallConfig` of @contrast/node-installer), so a release never ships one the installer
+ * refuses. The handler is not part of it: the DaemonSet passes `--runtime-handler`, because the
+ * handler's hash is taken over this configuration.
  * @param {unknown} value
  * @param {string} where
  */
 function checkInstallConfig(value, where) {
-  const fail = (why) => {
-    throw releaseError("RELEASE_PAYLOAD_INVALID", `${where}: ${why}`);
-  };
-  if (!isObject(value)) return fail("not an object");
-  if (!Array.isArray(value.files)) fail("files is not a list");
-  for (const [i, f] of value.files.entries()) {
-    if (!isObject(f)) fail(`files[${i}] is not an object`);
-    if (typeof f.url !== "string" || !/^(?:file|https?):\/\/\S+$/.test(f.url))
-      fail(`files[${i}].url is not a file:// or http(s):// URL`);
-    if (typeof f.path !== "string" || !f.path.startsWith("/")) fail(`files[${i}].path is not an absolute path`);
-    if (
-      f.integrity !== undefined &&
-      (typeof f.integrity !== "string" || !/^sha(?:256|384|512)-[A-Za-z0-9+/]+=*$/.test(f.integrity))
-    )
-      fail(`files[${i}].integrity is not an SRI sha256/384/512 hash`);
-    if (/^https?:/.test(f.url) && f.integrity === undefined)
-      fail(`files[${i}] is fetched over http(s) without integrity`);
-    if (f.executable !== undefined && typeof f.executable !== "boolean")
-      fail(`files[${i}].executable is not a boolean`);
+  if (isObject(value) && "runtimeHandler" in value)
+    throw releaseError("RELEASE_PAYLOAD_INVALID", `${where}: runtimeHandler is set by the release, not the payload`);
+  try {
+    parseInstallConfig(JSON.stringify(value));
+  } catch (e) {
+    const inner = /** @type {{ code?: string, message?: string }} */ (e);
+    throw releaseError("RELEASE_PAYLOAD_INVALID", `${where}: ${inner.message ?? String(e)}`, {
+      cause: e,
+      details: { nodeInstallCode: inner.code },
+    });
   }
-  if (value.debugRuntime !== undefined && typeof value.debugRuntime !== "boolean")
-    fail("debugRuntime is not a boolean");
   return value;
 }
 

@@ -108,7 +108,8 @@ export function runtimeObjects(platform, options) {
             {
               name: "installer",
               image: nodeInstallerImage,
-              args: [platform.id],
+              // The handler is not in the configuration: its hash is taken over it.
+              args: [platform.id, "--runtime-handler", handler],
               env: [
                 { name: "HOST_MOUNT", value: "/host" },
                 { name: "CONFIG_DIR", value: "/config" },
@@ -122,17 +123,13 @@ export function runtimeObjects(platform, options) {
             },
           ],
           // A DaemonSet pod must keep running once the installer is done. Upstream runs its
-          // snapshotters here; ours has none to run (docs/release.md), so the installer image's
-          // Node waits, exiting at once on SIGTERM (as PID 1 it would otherwise ignore it).
+          // snapshotters here; ours has none to run (docs/release.md), so the installer idles
+          // (`node-installer pause`, which ends on SIGTERM).
           containers: [
             {
               name: "pause",
               image: nodeInstallerImage,
-              command: [
-                "/usr/local/bin/node",
-                "-e",
-                "process.on('SIGTERM',()=>process.exit(0));setInterval(()=>{},1<<30)",
-              ],
+              args: ["pause"],
               resources: { requests: { memory: "16Mi" }, limits: { memory: "64Mi" } },
             },
           ],

@@ -83,7 +83,9 @@ describe("renderRelease", () => {
     const ds = runtime.find((o) => o.kind === "DaemonSet") as Obj;
     expect(ds.metadata.name).toBe(`${handler}-nodeinstaller`);
     expect(ds.spec.template.spec.initContainers[0].image).toBe(release.images["node-installer"]);
-    expect(ds.spec.template.spec.initContainers[0].args).toEqual(["metal-qemu-snp"]);
+    expect(ds.spec.template.spec.initContainers[0].args).toEqual(["metal-qemu-snp", "--runtime-handler", handler]);
+    expect(ds.spec.template.spec.containers[0].image).toBe(release.images["node-installer"]);
+    expect(ds.spec.template.spec.containers[0].args).toEqual(["pause"]);
 
     const coordinator = objects(file(r, "coordinator-metal-qemu-snp.yml"));
     const sts = coordinator.find((o) => o.kind === "StatefulSet") as Obj;
@@ -149,10 +151,21 @@ describe("renderRelease", () => {
     expect(JSON.parse(cm.data["contrast-node-install.json"]).files[0].integrity).toBe(one);
   }, 60_000);
 
-  it("rejects a payload that fetches over https without integrity, and an unknown platform", () => {
+  it("checks the payload with the node installer's parser: integrity for https, paths, no handler; platforms", () => {
     const ids = TWO.map((p) => p.id);
-    const noIntegrity = { files: [{ url: "https://example.com/x", path: "/opt/edgeless/x" }] };
-    expectCode(() => parseRuntimePayload(JSON.stringify(noIntegrity), ids), "RELEASE_PAYLOAD_INVALID");
+    const path = "/opt/edgeless/@@runtimeName@@/bin/containerd-shim-contrast-cc-v2";
+    const integrity = `sha256-${Buffer.alloc(32).toString("base64")}`;
+    const ok = { files: [{ url: "https://example.com/x", path, integrity }] };
+    expect(parseRuntimePayload(JSON.stringify(ok), ids).get("metal-qemu-tdx")).toEqual(ok);
+    // Each case differs from `ok` in one field; the node installer's own parser refuses it.
+    const broken = [
+      { files: [{ url: "https://example.com/x", path }] },
+      { files: [{ url: "https://example.com/x", path: "/etc/containerd/config.toml", integrity }] },
+      { files: [{ url: "ftp://example.com/x", path, integrity }] },
+      { files: [{ url: "https://example.com/x", path, integrity, sha: "x" }] },
+      { ...ok, runtimeHandler: "contrast-cc-metal-qemu-snp-00000000" },
+    ];
+    for (const b of broken) expectCode(() => parseRuntimePayload(JSON.stringify(b), ids), "RELEASE_PAYLOAD_INVALID");
     expectCode(() => parseRuntimePayload(JSON.stringify({ nope: { files: [] } }), ids), "RELEASE_PAYLOAD_INVALID");
     expectCode(
       () => parseRuntimePayload(JSON.stringify({ "metal-qemu-snp": { files: [] } }), ids),
@@ -171,7 +184,9 @@ describe("renderRelease", () => {
     await writeTinyLayout(other, { salt: "x" });
     // images.json from another build: its Coordinator digest is not in this layout.
     const imagesJson = readFileSync(join(other, "images.json"), "utf8");
-    expect(JSON.parse(imagesJson).images.coordinator.digest).not.toBe((built.images.coordinator as { digest: string }).digest);
+    expect(JSON.parse(imagesJson).images.coordinator.digest).not.toBe(
+      (built.images.coordinator as { digest: string }).digest,
+    );
     const e = await render(dir, { platforms: TWO, imagesJson }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ContrastError);
     expect((e as ContrastError).code).toMatch(/^(OCI_LAYOUT_|IMAGE_)/);
@@ -268,7 +283,7 @@ describe("input parsers", () => {
     const file = fc.record(
       {
         url: fc.oneof(fc.constant("file:///x"), fc.constant("https://e.com/x"), fc.string()),
-        path: fc.oneof(fc.constant("/opt/x"), fc.string()),
+        path: fc.oneof(fc.constant("/opt/edgeless/@@runtimeName@@/bin/x"), fc.constant("/opt/x"), fc.string()),
         integrity: fc.oneof(fc.constant(`sha256-${Buffer.alloc(32).toString("base64")}`), fc.string()),
         executable: fc.oneof(fc.boolean(), fc.jsonValue()),
       },
