@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-// @ts-expect-error: plain ESM tool without type declarations
 import * as imagesTool from "@contrast/images";
 import { parseYamlDocuments, removeAnnotation, serializeYamlDocuments } from "@contrast/kube";
 import { PLATFORMS } from "@contrast/manifest";
