@@ -3,7 +3,7 @@
 //   [--runtime-payload FILE] [--reference-values FILE] [--no-cli]
 // Writes runtime-<platform>.yml, coordinator-<platform>.yml and release.json into --out, and the
 // CLI bundle with the release embedded into --out/cli (docs/release.md).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -67,6 +67,8 @@ async function main(argv) {
       releaseJson: join(out, "release.json"),
       outDir: join(out, "cli"),
     });
+    // The entry bundle starts with `#!/usr/bin/env node`: runnable as `./contrast.cjs`.
+    chmodSync(join(out, "cli", "contrast.cjs"), 0o755);
     for (const b of report.bundles)
       for (const o of b.outputs)
         console.log(`${join(values.out, "cli", o.path.replace(/^dist\//, ""))}  sha256:${o.sha256}`);

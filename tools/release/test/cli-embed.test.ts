@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseYamlDocuments } from "@contrast/kube";
 import {
@@ -67,6 +67,33 @@ describe("a CLI built by `release render`", () => {
     expect(r.status).toBe(0);
     release = JSON.parse(readFileSync(join(out, "release.json"), "utf8"));
   }, 180_000);
+
+  it("renders the same bytes again into another directory, the CLI bundle included", () => {
+    const again = scratchDir("release-e2e-again-");
+    const r = run([
+      TOOL,
+      "render",
+      "--images",
+      join(layout, "images.json"),
+      "--layout",
+      layout,
+      "--image-prefix",
+      PREFIX,
+      "--reference-values",
+      join(layout, "rv.json"),
+      "--out",
+      again,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const list = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? list(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]))
+        .sort();
+    expect(list(again)).toEqual(list(out));
+    expect(list(out)).toContain("cli/contrast.cjs");
+    for (const f of list(out)) expect(readFileSync(join(again, f)).equals(readFileSync(join(out, f))), f).toBe(true);
+    expect(statSync(join(out, "cli/contrast.cjs")).mode & 0o777).toBe(0o755);
+  }, 120_000);
 
   it("prints the embedded images, handlers, reference values and Coordinator policy hashes", () => {
     const r = run([join(out, "cli/contrast.cjs"), "--version"]);
