@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { nodeFileSystem } from "@contrast/oci";
-import { buildReleaseCli } from "./embed.mjs";
+import { buildReleaseCli, checkReleaseCli } from "./embed.mjs";
 import { releaseError } from "./errors.mjs";
 import { renderRelease } from "./render.mjs";
 
@@ -69,6 +69,7 @@ async function main(argv) {
     });
     // The entry bundle starts with `#!/usr/bin/env node`: runnable as `./contrast.cjs`.
     chmodSync(join(out, "cli", "contrast.cjs"), 0o755);
+    checkReleaseCli(join(out, "cli"), /** @type {any} */ (rendered.release));
     for (const b of report.bundles)
       for (const o of b.outputs)
         console.log(`${join(values.out, "cli", o.path.replace(/^dist\//, ""))}  sha256:${o.sha256}`);

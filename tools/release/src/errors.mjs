@@ -42,6 +42,12 @@ export const RELEASE_ERROR_CODES = [
     hint: "This is a bug of the release templates (tools/release/src); the message names the field.",
   },
   {
+    code: "RELEASE_CLI_EMBED_FAILED",
+    kind: "internal",
+    meaning: "The CLI bundle built with the release does not report that release (`contrast --version`).",
+    hint: "Check apps/cli's buildApp.defineJson and apps/cli/src/release.ts; the message shows what the bundle printed.",
+  },
+  {
     code: "RELEASE_POLICY_MISSING",
     kind: "internal",
     meaning: "Policy generation produced no policy for the Coordinator's StatefulSet.",

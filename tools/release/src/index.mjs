@@ -1,5 +1,5 @@
 export { COORDINATOR, coordinatorObjects, STATE_DIR, toYaml, withCoordinatorPolicy } from "./coordinator.mjs";
-export { buildReleaseCli, RELEASE_DEFINE } from "./embed.mjs";
+export { buildReleaseCli, checkReleaseCli, RELEASE_DEFINE } from "./embed.mjs";
 export { RELEASE_ERROR_CODES, releaseError } from "./errors.mjs";
 export {
   canonicalJson,

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseYamlDocuments } from "@contrast/kube";
 import {
   createOciLayoutSource,
@@ -9,8 +9,9 @@ import {
   serializeImageMetadataDocument,
 } from "@contrast/oci";
 import { policyProfile } from "@contrast/policy";
-import { REPO_ROOT, scratchDir } from "@contrast/testkit";
+import { expectCode, REPO_ROOT, scratchDir } from "@contrast/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
+import { checkReleaseCli } from "../src/index.mjs";
 import { writeTinyLayout } from "./layout.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON walked by known paths; a wrong path fails the test
@@ -127,6 +128,15 @@ describe("a CLI built by `release render`", () => {
     expect(snp?.coordinatorPolicyHash).toBe(release.platforms["metal-qemu-snp"]?.coordinatorPolicyHash);
     expect(snp?.referenceValues).toEqual(referenceValues["metal-qemu-snp"]);
     expect(doc.platforms.find((p) => p.id === "sim")?.runtimeHandler).toBeUndefined();
+  });
+
+  it("the tool's self-check accepts the release bundle and refuses a bundle without the release", () => {
+    checkReleaseCli(join(out, "cli"), release);
+    expectCode(() => checkReleaseCli(dirname(DEV_CLI), release), "RELEASE_CLI_EMBED_FAILED");
+    const other = structuredClone(release);
+    (other.platforms["metal-qemu-tdx"] as { runtimeHandler: string }).runtimeHandler =
+      "contrast-cc-metal-qemu-tdx-00000000";
+    expectCode(() => checkReleaseCli(join(out, "cli"), other), "RELEASE_CLI_EMBED_FAILED");
   });
 
   it("a development build has no release", () => {
