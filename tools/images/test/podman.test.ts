@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import {
   freePort,
+  LocalRegistry,
   openssl,
   Podman,
   type PodmanContainer,
@@ -19,7 +20,7 @@ import {
   scratchDir,
 } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildImages } from "../src/index.mjs";
+import { buildImages, pushLayout } from "../src/index.mjs";
 import { echoApp, probe, until, Workspace } from "./podman/deployment.js";
 
 const IMAGES = ["coordinator", "initializer", "service-mesh"] as const;
@@ -64,6 +65,44 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     for (const name of IMAGES) {
       const r = await podman.exec(["image", "inspect", "--format", "{{.Digest}}", ids[name]]);
       expect(r.stdout.trim()).toBe(digests[name]?.digest);
+    }
+  });
+
+  it("pushed by tools/images to a registry with Basic auth, podman pulls the same image and runs it", async () => {
+    const registry = await LocalRegistry.start({ htpasswd: { user: "ci", password: "s3cret" } });
+    try {
+      const pushed = await pushLayout({
+        layout,
+        target: `${registry.host}/contrast`,
+        tag: "podman-test",
+        insecure: true,
+        credentials: { username: "ci", password: "s3cret" },
+        only: ["coordinator"],
+      });
+      expect(pushed.map((p) => p.digest)).toEqual([digests.coordinator?.digest]);
+      // Without credentials the registry refuses podman; with them, by tag, it gets that manifest.
+      const anonymous = await podman.exec(
+        [
+          "pull",
+          "--tls-verify=false",
+          "--signature-policy",
+          podman.paths.policy,
+          `${registry.host}/contrast/coordinator:podman-test`,
+        ],
+        { allowFailure: true },
+      );
+      expect(anonymous.code).not.toBe(0);
+      const id = await podman.pullInsecure(`${registry.host}/contrast/coordinator:podman-test`, {
+        user: "ci",
+        password: "s3cret",
+      });
+      expect(id).toBe(ids.coordinator);
+      const version = await podman.run({ image: id, args: ["--version"] });
+      expect(version.code, version.stderr).toBe(0);
+      const appVersion = JSON.parse(readFileSync(join(REPO_ROOT, "apps/coordinator/package.json"), "utf8")).version as string;
+      expect(version.stdout).toContain(appVersion);
+    } finally {
+      await registry.stop();
     }
   });
 
