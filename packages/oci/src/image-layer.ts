@@ -194,10 +194,13 @@ function padded(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Fixed, as everything else that shapes the blob: changing it changes every layer digest. */
+export const LAYER_GZIP_LEVEL = 6;
+
 /** A gzip-compressed layer of the entries (see `buildTar`), compressed with `gzipDeterministic`. */
 export function buildLayer(entries: readonly LayerEntry[], options: BuildLayerOptions = {}): BuiltLayer {
   const tar = buildTar(entries, options);
-  const gz = gzipDeterministic(tar);
+  const gz = gzipDeterministic(tar, LAYER_GZIP_LEVEL);
   return {
     mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
     tar,

@@ -171,6 +171,7 @@ function checkAddons(app, runtimePaths) {
  */
 export async function buildImages(options) {
   const { root, out } = options;
+  checkOut(out);
   const mtime = options.sourceDateEpoch ?? 0;
   const reader = options.readFile === undefined ? {} : { readFile: options.readFile };
   let apps = findAppImages(root);
@@ -230,20 +231,25 @@ export async function buildImages(options) {
 }
 
 /**
- * Refuses to clear a directory that is neither empty nor a layout: `--out .` must not wipe a checkout.
+ * Refuses a directory that is neither empty nor a layout: `--out .` must not wipe a checkout.
+ * Checked before the (long) build and again before clearing.
  * @param {string} out
  */
-function prepareOut(out) {
-  if (existsSync(out)) {
-    const names = readdirSync(out);
-    if (names.length > 0 && !names.includes("oci-layout")) {
-      throw new ImageError("OCI_LAYOUT_INVALID", `${out} is neither empty nor an OCI image layout; not replacing it`, {
-        hint: "Choose an empty or new output directory (default build/images).",
-        details: { dir: out },
-      });
-    }
-    rmSync(out, { recursive: true, force: true });
+function checkOut(out) {
+  if (!existsSync(out)) return;
+  const names = readdirSync(out);
+  if (names.length > 0 && !names.includes("oci-layout")) {
+    throw new ImageError("OCI_LAYOUT_INVALID", `${out} is neither empty nor an OCI image layout; not replacing it`, {
+      hint: "Choose an empty or new output directory (default build/images).",
+      details: { dir: out },
+    });
   }
+}
+
+/** @param {string} out */
+function prepareOut(out) {
+  checkOut(out);
+  rmSync(out, { recursive: true, force: true });
 }
 
 /**
