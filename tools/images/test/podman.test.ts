@@ -99,7 +99,8 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
       expect(id).toBe(ids.coordinator);
       const version = await podman.run({ image: id, args: ["--version"] });
       expect(version.code, version.stderr).toBe(0);
-      const appVersion = JSON.parse(readFileSync(join(REPO_ROOT, "apps/coordinator/package.json"), "utf8")).version as string;
+      const appVersion = JSON.parse(readFileSync(join(REPO_ROOT, "apps/coordinator/package.json"), "utf8"))
+        .version as string;
       expect(version.stdout).toContain(appVersion);
     } finally {
       await registry.stop();
