@@ -371,6 +371,23 @@ describe("installing the payload", () => {
     expect(node.files().some((f) => f.includes("contrast-tmp"))).toBe(false);
   });
 
+  it("a file:// payload without integrity: unchanged when equal, replaced when its bytes change", async () => {
+    const node = new FakeNode();
+    const handler = handlerFor("metal-qemu-snp");
+    const target = `/opt/edgeless/${handler}/share/OVMF.fd`;
+    const config = () => ({
+      runtimeHandler: handler,
+      files: [{ url: `file://${join(node.payloadDir, "ovmf")}`, path: "/opt/edgeless/@@runtimeName@@/share/OVMF.fd" }],
+    });
+    node.payload("ovmf", "firmware v1");
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(true);
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(false);
+    node.payload("ovmf", "firmware v2");
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(true);
+    expect(node.read(target)).toBe("firmware v2");
+    expect(node.files().some((f) => f.includes("contrast-tmp"))).toBe(false);
+  });
+
   it("an HTTP error and a missing file:// source fail with the fetch code", async () => {
     const { url, server } = await serve({});
     const node = new FakeNode();
