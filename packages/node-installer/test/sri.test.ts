@@ -71,7 +71,7 @@ describe("SRI", () => {
   it("(fuzz) arbitrary strings either parse or fail with the integrity code, never otherwise", () => {
     const alphabet = fc.constantFrom(..."sha256384512-+/=?abcXYZ019 \t".split(""));
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: alphabet }), fc.string({ unit: "binary" })), (s) => {
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: alphabet }), fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString("latin1"))), (s) => {
         try {
           const parsed = parseIntegrity(s);
           expect(parsed.hashes.length).toBeGreaterThan(0);
