@@ -80,11 +80,12 @@ const endMarker = (handler: string) => `# END contrast runtime ${handler}`;
  * runtime's tables are then kept in a marked block at the end that a later run replaces.
  */
 export function patchContainerdConfig(existing: string | undefined, entry: RuntimeEntry): PatchResult {
-  if (existing?.includes("{{")) return patchTemplate(existing, entry);
   let document: TomlTable;
   try {
     document = existing === undefined ? {} : parseToml(existing);
   } catch (e) {
+    // Only text that is not TOML is taken for a template: "{{" may well sit inside a TOML string.
+    if (existing?.includes("{{")) return patchTemplate(existing, entry);
     throw configInvalid(e);
   }
   const version = configVersion(document, existing === undefined || existing.trim() === "");

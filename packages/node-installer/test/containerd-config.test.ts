@@ -42,6 +42,18 @@ describe("patchContainerdConfig", () => {
     });
   });
 
+  it("treats text as a Go template only when it is not TOML", () => {
+    const toml = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\n  conf_template = "/etc/{{cni}}.tmpl"\n';
+    expect(patchContainerdConfig(toml, entry).how).toBe("edited");
+    const template = `{{ template "base" . }}\n`;
+    const result = patchContainerdConfig(template, entry);
+    expect(result.how).toBe("appended-to-template");
+    expect(patchContainerdConfig(result.text, entry).changed).toBe(false);
+    // A broken marker block is not silently duplicated.
+    const broken = result.text.replace(/# END contrast runtime .*\n/, "");
+    expect(() => patchContainerdConfig(broken, entry)).toThrow(ContrastError);
+  });
+
   it("checkRuntimeRegistered fails for a missing table, another runtime type, another shim path", () => {
     const code = (text: string) => {
       try {
