@@ -6,7 +6,7 @@ import { parse, stringify } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { checkRuntimeRegistered, patchContainerdConfig, runtimeEntry } from "../src/index.js";
 import { applyEdits, editToml, headerPath, tomlEqual } from "../src/toml-edit.js";
-import { vendored } from "./host.js";
+import { at, vendored } from "./host.js";
 
 const platform = parsePlatform("metal-qemu-snp");
 const handler = "contrast-cc-metal-qemu-snp-1a2b3c4d";
@@ -36,8 +36,7 @@ describe("patchContainerdConfig", () => {
     const result = patchContainerdConfig(text, entry);
     expect(result.how).toBe("rewritten");
     checkRuntimeRegistered(result.text, handler);
-    const doc = parse(result.text) as Record<string, any>;
-    expect(doc.plugins["io.containerd.grpc.v1.cri"].containerd.runtimes.runc).toEqual({
+    expect(at(parse(result.text), "plugins", "io.containerd.grpc.v1.cri", "containerd", "runtimes", "runc")).toEqual({
       runtime_type: "io.containerd.runc.v2",
     });
   });

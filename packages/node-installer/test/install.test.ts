@@ -4,15 +4,13 @@ import { expectCodeAsync } from "@contrast/testkit";
 import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
 import { type HostFs, hostFsAt, integrityOf } from "../src/index.js";
-import { containerdDump, FakeNode, handlerFor, NOW, serve, shimConfig, vendored } from "./host.js";
+import { at, containerdDump, FakeNode, handlerFor, NOW, serve, shimConfig, vendored } from "./host.js";
 
 const CONFIG = "/etc/containerd/config.toml";
 const K3S_DIR = "/var/lib/rancher/k3s/agent/etc/containerd";
 const RKE2_DIR = "/var/lib/rancher/rke2/agent/etc/containerd";
 
 type Table = Record<string, unknown>;
-const at = (doc: unknown, ...path: string[]): unknown =>
-  path.reduce<unknown>((cur, key) => (cur as Table | undefined)?.[key], doc);
 
 function expectRuntime(text: string, platform: string, version: 2 | 3 = 2): Table {
   const plugin = version === 3 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";

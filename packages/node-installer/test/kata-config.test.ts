@@ -3,6 +3,7 @@ import { expectCode } from "@contrast/testkit";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { kataConfig, kataConfigFileName, kataConfigText } from "../src/index.js";
+import { at } from "./host.js";
 
 const handler = (id: string) => `contrast-cc-${id}-1a2b3c4d`;
 
@@ -11,8 +12,8 @@ describe("Kata configuration", () => {
     const p = parsePlatform("aks-clh-snp");
     const dir = `/opt/edgeless/${handler(p.id)}`;
     expect(kataConfigFileName(p)).toBe("configuration-clh-snp.toml");
-    const doc = parse(kataConfigText(p, handler(p.id), { debug: false })) as Record<string, any>;
-    expect(doc.hypervisor.clh).toMatchObject({
+    const doc = parse(kataConfigText(p, handler(p.id), { debug: false }));
+    expect(at(doc, "hypervisor", "clh")).toMatchObject({
       path: `${dir}/bin/cloud-hypervisor-snp`,
       valid_hypervisor_paths: [`${dir}/bin/cloud-hypervisor-snp`],
       igvm: `${dir}/share/kata-containers-igvm.img`,
@@ -23,8 +24,8 @@ describe("Kata configuration", () => {
       shared_fs: "none",
       default_memory: 256,
     });
-    expect(doc.hypervisor.qemu).toBeUndefined();
-    expect(doc.agent.kata.enable_debug).toBeUndefined();
+    expect(at(doc, "hypervisor", "qemu")).toBeUndefined();
+    expect(at(doc, "agent", "kata", "enable_debug")).toBeUndefined();
   });
 
   it("every hardware platform: its own file name, paths inside its runtime directory, deterministic text", () => {
@@ -37,7 +38,9 @@ describe("Kata configuration", () => {
       expect(paths.length).toBeGreaterThan(3);
       for (const path of paths)
         expect(path.startsWith(`"/opt/edgeless/${handler(p.id)}/`) || path === '"/usr/share/oci/hooks"').toBe(true);
-      const qemu = (kataConfig(p, handler(p.id), { debug: true }).hypervisor as Record<string, any>).qemu;
+      const qemu = at(kataConfig(p, handler(p.id), { debug: true }), "hypervisor", "qemu") as
+        | Record<string, unknown>
+        | undefined;
       if (qemu !== undefined) {
         expect(qemu.enable_debug).toBe(true);
         expect(qemu.sev_snp_guest === true).toBe(p.tee === "snp");
@@ -54,8 +57,8 @@ describe("Kata configuration", () => {
 
   it("qemuExtraKernelParams replaces the kernel command line; sim has no Kata configuration", () => {
     const p = parsePlatform("metal-qemu-tdx");
-    const doc = kataConfig(p, handler(p.id), { debug: false, kernelParams: "console=ttyS0" }) as Record<string, any>;
-    expect(doc.hypervisor.qemu.kernel_params).toBe("console=ttyS0");
+    const doc = kataConfig(p, handler(p.id), { debug: false, kernelParams: "console=ttyS0" });
+    expect(at(doc, "hypervisor", "qemu", "kernel_params")).toBe("console=ttyS0");
     expectCode(() => kataConfigFileName(parsePlatform("sim")), "NODE_INSTALL_PLATFORM_UNSUPPORTED");
   });
 });
