@@ -1,9 +1,11 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { sha256Hex, utf8 } from "@contrast/core";
 import { expectCodeAsync } from "@contrast/testkit";
 import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
-import { type HostFs, hostFsAt, integrityOf } from "../src/index.js";
+import { type HostFs, hostFsAt, integrityOf, nodeFetcher } from "../src/index.js";
 import { at, containerdDump, FakeNode, handlerFor, NOW, serve, shimConfig, vendored } from "./host.js";
 
 const CONFIG = "/etc/containerd/config.toml";
@@ -404,6 +406,45 @@ describe("installing the payload", () => {
       "NODE_INSTALL_FETCH_FAILED",
     );
     expect(node.files()).toEqual([]);
+  });
+
+  it("a stalled download (no response, or a body that stops) is aborted, leaving nothing behind", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const server = createServer((req, res) => {
+      if (req.url === "/half") {
+        res.writeHead(200, { "content-length": 1000 });
+        res.write("only the first bytes");
+      }
+      // "/silent": never answers.
+    });
+    server.on("connection", (s) => sockets.add(s));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const path of ["/silent", "/half"]) {
+        const node = new FakeNode();
+        const started = Date.now();
+        await expectCodeAsync(
+          () =>
+            node.install(
+              "metal-qemu-snp",
+              {
+                runtimeHandler: handlerFor("metal-qemu-snp"),
+                files: [
+                  { url: `${base}${path}`, path: "/opt/edgeless/@@runtimeName@@/x", integrity: integrityOf(payload) },
+                ],
+              },
+              { fetch: nodeFetcher({ stallTimeoutMs: 300 }) },
+            ),
+          "NODE_INSTALL_FETCH_FAILED",
+        );
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(node.files()).toEqual([]);
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 
   it("checks the handler against the platform and refuses the simulated platform", async () => {
