@@ -6,12 +6,14 @@ export {
   RUNTIME_BASE_DIR,
   RUNTIME_NAME_PLACEHOLDER,
   resolveTargetPath,
+  type SnapshotterChoice,
 } from "./config.js";
 export {
   type ContainerdConfigVersion,
   checkRuntimeRegistered,
   criImagesPlugin,
   criRuntimePlugin,
+  defaultSnapshotter,
   type PatchResult,
   patchContainerdConfig,
   RUNTIME_TYPE,

@@ -91,6 +91,7 @@ export async function installRuntime(options: InstallOptions): Promise<InstallRe
   const kataText = kataConfigText(platform, handler, {
     debug: config.debugRuntime,
     kernelParams: config.qemuExtraKernelParams,
+    guestPull: config.snapshotter === "none",
   });
   const kataChanged = await writeIfChanged(fs, kataPath, utf8(kataText), 0o644);
   logger.info(kataChanged ? "wrote the Kata configuration" : "the Kata configuration is up to date", {
@@ -130,7 +131,10 @@ async function patchTarget(
   const { fs, logger, platform } = options;
   const current = await fs.read(target.configPath);
   const base = current ?? (target.basePath === undefined ? undefined : await fs.read(target.basePath));
-  const patch = patchContainerdConfig(base === undefined ? undefined : fromUtf8(base), runtimeEntry(platform, handler));
+  const patch = patchContainerdConfig(
+    base === undefined ? undefined : fromUtf8(base),
+    runtimeEntry(platform, handler, options.config.snapshotter),
+  );
   let backup: string | undefined;
   const changed = current === undefined || patch.text !== fromUtf8(current);
   if (changed) {
@@ -153,7 +157,7 @@ async function patchTarget(
       `${target.configPath} is missing after writing it`,
     );
   }
-  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler));
+  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler, options.config.snapshotter));
   if (recheck.changed) {
     throw new NodeInstallError(
       "NODE_INSTALL_RUNTIME_NOT_REGISTERED",

@@ -104,6 +104,22 @@ describe("installRuntime on plain containerd", () => {
     expect(dump).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]');
   });
 
+  it('snapshotter "none": only appended tables, every original byte kept; Kata pulls images in the guest', async () => {
+    const node = new FakeNode();
+    const original = vendored("containerd/default-1.7.toml");
+    node.put(CONFIG, original);
+    const report = await node.install("metal-qemu-snp", shimConfig(node, "metal-qemu-snp", { snapshotter: "none" }));
+    expect(report.containerd.how).toBe("edited");
+    const after = node.read(CONFIG);
+    expect(after.startsWith(original)).toBe(true);
+    const table = expectRuntime(after, "metal-qemu-snp");
+    expect(table.snapshotter).toBeUndefined();
+    expect(at(parse(after), "proxy_plugins")).toEqual(at(parse(original), "proxy_plugins"));
+    const kata = parse(node.read(`/opt/edgeless/${handlerFor("metal-qemu-snp")}/etc/configuration-qemu-snp.toml`));
+    expect(at(kata, "runtime", "force_guest_pull")).toBe(true);
+    containerdDump(join(node.root, CONFIG));
+  });
+
   it("a second run changes no byte, writes no backup and restarts nothing", async () => {
     const node = new FakeNode();
     node.put(CONFIG, vendored("containerd/default-1.7.toml"));
