@@ -124,7 +124,7 @@ export async function main(argv: readonly string[], env: Env = process.env): Pro
       });
     }
     const config = parseInstallConfig(bytes);
-    const command = restartCommand(args.restartCommand ?? env.NODE_INSTALLER_RESTART_COMMAND);
+    const command = restartCommand(args.restartCommand ?? env.NODE_INSTALLER_RESTART_COMMAND, hostMount);
     const report = await installRuntime({
       platform,
       config,

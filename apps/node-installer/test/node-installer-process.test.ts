@@ -148,3 +148,16 @@ describe("node-installer bundle", () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe("the image section", () => {
+  it("names the node-installer image, and the built files it ships exist; the entrypoint runs the shipped bundle", () => {
+    const pkg = JSON.parse(readFileSync(join(dirname(BUNDLE), "../package.json"), "utf8")) as {
+      image: { name: string; files: Record<string, string>; entrypoint: string[] };
+    };
+    expect(pkg.image.name).toBe("node-installer");
+    expect(pkg.image.entrypoint).toEqual(["/usr/local/bin/node", "/opt/contrast/node-installer.cjs"]);
+    expect(Object.values(pkg.image.files)).toContain("/opt/contrast/node-installer.cjs");
+    for (const source of Object.keys(pkg.image.files))
+      expect(existsSync(join(dirname(BUNDLE), "..", source)), source).toBe(true);
+  });
+});

@@ -28,9 +28,18 @@ export interface InstallConfig {
   readonly runtimeHandler: string | undefined;
   /** Replaces the guest kernel command line of QEMU platforms (upstream's NEWER field). */
   readonly qemuExtraKernelParams: string | undefined;
+  /**
+   * How images reach the guest: through a proxy snapshotter the DaemonSet serves (v1.5: nydus on
+   * bare metal, tardev on AKS), or "none": the guest pulls them itself (Kata's force_guest_pull,
+   * as newer upstream releases do). Absent: the platform's v1.5 choice.
+   */
+  readonly snapshotter: SnapshotterChoice | undefined;
 }
 
-const TOP_KEYS = new Set(["files", "debugRuntime", "runtimeHandler", "qemuExtraKernelParams"]);
+export type SnapshotterChoice = "nydus" | "tardev" | "none";
+const SNAPSHOTTERS: readonly SnapshotterChoice[] = ["nydus", "tardev", "none"];
+
+const TOP_KEYS = new Set(["files", "debugRuntime", "runtimeHandler", "qemuExtraKernelParams", "snapshotter"]);
 const FILE_KEYS = new Set(["url", "path", "integrity", "executable"]);
 const MAX_CONFIG_BYTES = 1 << 20;
 
@@ -60,7 +69,16 @@ export function parseInstallConfig(bytes: Uint8Array | string): InstallConfig {
     debugRuntime: optionalBoolean(top.debugRuntime, "debugRuntime") ?? false,
     runtimeHandler: optionalString(top.runtimeHandler, "runtimeHandler"),
     qemuExtraKernelParams: optionalString(top.qemuExtraKernelParams, "qemuExtraKernelParams"),
+    snapshotter: snapshotter(top.snapshotter),
   };
+}
+
+function snapshotter(value: JsonValue | undefined): SnapshotterChoice | undefined {
+  const s = optionalString(value, "snapshotter");
+  if (s === undefined) return undefined;
+  if (!(SNAPSHOTTERS as readonly string[]).includes(s))
+    throw invalid(`snapshotter must be one of ${SNAPSHOTTERS.join(", ")}`);
+  return s as SnapshotterChoice;
 }
 
 function parseFile(value: JsonValue, where: string): InstallFile {

@@ -1,5 +1,6 @@
 import type { Platform } from "@contrast/manifest";
 import { stringify as stringifyToml, TomlError, type TomlTable } from "smol-toml";
+import type { SnapshotterChoice } from "./config.js";
 import { NodeInstallError } from "./errors.js";
 import { kataConfigFileName, runtimeDir } from "./kata-config.js";
 import { editToml, isTable, lookup, parseToml, type TomlEdit, type TomlPath } from "./toml-edit.js";
@@ -35,29 +36,35 @@ export interface RuntimeEntry {
  * pulls images on the host through the tardev snapshotter; bare metal through nydus, each a
  * proxy plugin served by the DaemonSet's sidecar on a per-handler socket.
  */
-export function runtimeEntry(platform: Platform, handler: string): RuntimeEntry {
+export function runtimeEntry(platform: Platform, handler: string, snapshotter?: SnapshotterChoice): RuntimeEntry {
   const dir = runtimeDir(handler);
-  const snapshotterKind = platform.id === "aks-clh-snp" ? "tardev" : "nydus";
-  const socket =
-    snapshotterKind === "tardev"
-      ? `/run/containerd/tardev-snapshotter-${handler}.sock`
-      : `/run/containerd/containerd-nydus-grpc-${handler}.sock`;
-  const name = `${snapshotterKind}-${handler}`;
+  const kind = snapshotter ?? defaultSnapshotter(platform);
   const podAnnotations = ["io.katacontainers.*"];
   // GPU pods carry CDI device annotations that the shim must see.
   if (platform.gpu) podAnnotations.push("cdi.k8s.io/*");
-  return {
-    handler,
-    table: {
-      runtime_type: RUNTIME_TYPE,
-      runtime_path: `${dir}/bin/${SHIM_BINARY}`,
-      pod_annotations: podAnnotations,
-      privileged_without_host_devices: true,
-      snapshotter: name,
-      options: { ConfigPath: `${dir}/etc/${kataConfigFileName(platform)}` },
-    },
-    snapshotter: { name, address: socket },
+  const table: TomlTable = {
+    runtime_type: RUNTIME_TYPE,
+    runtime_path: `${dir}/bin/${SHIM_BINARY}`,
+    pod_annotations: podAnnotations,
+    privileged_without_host_devices: true,
   };
+  let proxy: RuntimeEntry["snapshotter"];
+  if (kind !== "none") {
+    const name = `${kind}-${handler}`;
+    table.snapshotter = name;
+    const address =
+      kind === "tardev"
+        ? `/run/containerd/tardev-snapshotter-${handler}.sock`
+        : `/run/containerd/containerd-nydus-grpc-${handler}.sock`;
+    proxy = { name, address };
+  }
+  table.options = { ConfigPath: `${dir}/etc/${kataConfigFileName(platform)}` };
+  return { handler, table, snapshotter: proxy };
+}
+
+/** v1.5's choice: tardev on AKS, nydus on bare metal. */
+export function defaultSnapshotter(platform: Platform): SnapshotterChoice {
+  return platform.id === "aks-clh-snp" ? "tardev" : "nydus";
 }
 
 export interface PatchResult {
@@ -80,11 +87,12 @@ const endMarker = (handler: string) => `# END contrast runtime ${handler}`;
  * runtime's tables are then kept in a marked block at the end that a later run replaces.
  */
 export function patchContainerdConfig(existing: string | undefined, entry: RuntimeEntry): PatchResult {
-  if (existing?.includes("{{")) return patchTemplate(existing, entry);
   let document: TomlTable;
   try {
     document = existing === undefined ? {} : parseToml(existing);
   } catch (e) {
+    // Only text that is not TOML is taken for a template: "{{" may well sit inside a TOML string.
+    if (existing?.includes("{{")) return patchTemplate(existing, entry);
     throw configInvalid(e);
   }
   const version = configVersion(document, existing === undefined || existing.trim() === "");

@@ -88,11 +88,19 @@ export function hostFsAt(root: string): HostFs {
   };
 }
 
+export interface FetcherOptions {
+  readonly fetch?: typeof fetch;
+  /** Abort when no bytes (or no response) arrived for this long: a stalled download must not hang the node's installer. */
+  readonly stallTimeoutMs?: number;
+}
+
 /**
  * The fetcher the installer uses: file:// from the installer's own file system (the payload
  * baked into an image or mounted), http(s):// with the global fetch. Status other than 200 fails.
  */
-export function nodeFetcher(fetchImpl: typeof fetch = fetch): Fetcher {
+export function nodeFetcher(options: FetcherOptions = {}): Fetcher {
+  const fetchImpl = options.fetch ?? fetch;
+  const stallMs = options.stallTimeoutMs ?? 60_000;
   return async (url) => {
     const failed = (why: string, cause?: unknown) =>
       new NodeInstallError("NODE_INSTALL_FETCH_FAILED", `cannot fetch ${url}: ${why}`, { cause });
@@ -105,17 +113,39 @@ export function nodeFetcher(fetchImpl: typeof fetch = fetch): Fetcher {
       }
       return createReadStream(path);
     }
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(new Error(`no data for ${stallMs} ms`)), stallMs);
+    };
+    arm();
     let response: Response;
     try {
-      response = await fetchImpl(url, { redirect: "follow" });
+      response = await fetchImpl(url, { redirect: "follow", signal: abort.signal });
     } catch (e) {
-      throw failed(e instanceof Error ? e.message : String(e), e);
+      clearTimeout(timer);
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";
+      throw failed(`${e instanceof Error ? e.message : String(e)}${cause}`, e);
     }
     if (response.status !== 200 || response.body === null) {
+      clearTimeout(timer);
       await response.body?.cancel();
       throw failed(`HTTP status ${response.status}`);
     }
-    return response.body as unknown as AsyncIterable<Uint8Array>;
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    return (async function* () {
+      try {
+        for await (const chunk of body) {
+          arm();
+          yield chunk;
+        }
+      } catch (e) {
+        throw failed(abort.signal.aborted ? String(abort.signal.reason?.message ?? "aborted") : String(e), e);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
   };
 }
 

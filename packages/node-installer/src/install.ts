@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type Clock, ContrastError, fromUtf8, type Logger, utf8 } from "@contrast/core";
 import { type Platform, parseRuntimeHandler } from "@contrast/manifest";
 import { type InstallConfig, type InstallFile, resolveTargetPath } from "./config.js";
@@ -90,6 +91,7 @@ export async function installRuntime(options: InstallOptions): Promise<InstallRe
   const kataText = kataConfigText(platform, handler, {
     debug: config.debugRuntime,
     kernelParams: config.qemuExtraKernelParams,
+    guestPull: config.snapshotter === "none",
   });
   const kataChanged = await writeIfChanged(fs, kataPath, utf8(kataText), 0o644);
   logger.info(kataChanged ? "wrote the Kata configuration" : "the Kata configuration is up to date", {
@@ -129,7 +131,10 @@ async function patchTarget(
   const { fs, logger, platform } = options;
   const current = await fs.read(target.configPath);
   const base = current ?? (target.basePath === undefined ? undefined : await fs.read(target.basePath));
-  const patch = patchContainerdConfig(base === undefined ? undefined : fromUtf8(base), runtimeEntry(platform, handler));
+  const patch = patchContainerdConfig(
+    base === undefined ? undefined : fromUtf8(base),
+    runtimeEntry(platform, handler, options.config.snapshotter),
+  );
   let backup: string | undefined;
   const changed = current === undefined || patch.text !== fromUtf8(current);
   if (changed) {
@@ -152,7 +157,7 @@ async function patchTarget(
       `${target.configPath} is missing after writing it`,
     );
   }
-  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler));
+  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler, options.config.snapshotter));
   if (recheck.changed) {
     throw new NodeInstallError(
       "NODE_INSTALL_RUNTIME_NOT_REGISTERED",
@@ -186,7 +191,8 @@ async function installFile(
   const temp = tempPath(path);
   await fs.remove(temp);
   const check = file.integrity === undefined ? undefined : new IntegrityCheck(file.integrity.parsed);
-  const collected: Uint8Array[] = [];
+  // Without an integrity value, a digest of what arrived tells whether the target already has it.
+  const plain = check === undefined ? createHash("sha256") : undefined;
   const source = await options.fetch(file.url);
   try {
     await fs.write(
@@ -194,7 +200,7 @@ async function installFile(
       (async function* () {
         for await (const chunk of source) {
           check?.update(chunk);
-          if (check === undefined) collected.push(chunk);
+          plain?.update(chunk);
           yield chunk;
         }
       })(),
@@ -219,10 +225,15 @@ async function installFile(
         { details: { url: file.url, path, actual: result.actual } },
       );
     }
-  } else {
-    // Without an integrity value a file counts as unchanged when its bytes are equal.
-    const existing = await fs.read(path);
-    if (existing !== undefined && sameBytes(existing, collected)) {
+  } else if (plain !== undefined) {
+    const existing = await fs.readStream(path);
+    let same = false;
+    if (existing !== undefined) {
+      const hash = createHash("sha256");
+      for await (const chunk of existing) hash.update(chunk);
+      same = hash.digest("hex") === plain.digest("hex");
+    }
+    if (same) {
       await fs.remove(temp);
       if ((await fs.mode(path)) !== mode) await fs.chmod(path, mode);
       logger.info("runtime file is up to date", { path });
@@ -232,16 +243,6 @@ async function installFile(
   await fs.rename(temp, path);
   logger.info("installed runtime file", { path, url: file.url });
   return { path, changed: true };
-}
-
-function sameBytes(a: Uint8Array, chunks: readonly Uint8Array[]): boolean {
-  let offset = 0;
-  for (const c of chunks) {
-    if (offset + c.length > a.length) return false;
-    for (let i = 0; i < c.length; i++) if (a[offset + i] !== c[i]) return false;
-    offset += c.length;
-  }
-  return offset === a.length;
 }
 
 async function writeIfChanged(fs: HostFs, path: string, bytes: Uint8Array, mode: number): Promise<boolean> {

@@ -24,6 +24,8 @@ export interface KataConfigOptions {
   readonly debug: boolean;
   /** Replaces the guest kernel command line (QEMU platforms). */
   readonly kernelParams?: string | undefined;
+  /** No snapshotter delivers images: the guest pulls them (Kata's runtime.force_guest_pull). */
+  readonly guestPull?: boolean | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function kataConfig(platform: Platform, handler: string, options: KataCon
     enable_pprof: false,
   };
   if (platform.gpu) runtime.create_container_timeout = 600;
+  if (options.guestPull === true) runtime.force_guest_pull = true;
   if (options.debug) {
     agent.enable_debug = true;
     agent.debug_console_enabled = true;

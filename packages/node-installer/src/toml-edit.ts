@@ -84,6 +84,12 @@ function tryTextEdits(text: string, before: TomlTable, edits: readonly TomlEdit[
     }
     const current = lookup(before, [...edit.table, edit.key]);
     if (current !== undefined && tomlEqual(current, edit.value)) continue;
+    if (!lines.some((line) => samePath(headerPath(line), edit.table))) {
+      // No header of its own (the table is absent, or exists only as the parent of others): a
+      // header at the end defines it; the re-parse rejects this where TOML does not allow it.
+      appended.push(edit);
+      continue;
+    }
     const next = setScalarLine(lines, edit, current !== undefined);
     if (next === undefined) return undefined;
     lines = next;

@@ -29,7 +29,9 @@ describe("contrast-node-install.json", () => {
     expect(resolveTargetPath(shim, "contrast-cc-metal-qemu-snp-1a2b3c4d")).toBe(
       "/opt/edgeless/contrast-cc-metal-qemu-snp-1a2b3c4d/bin/containerd-shim-contrast-cc-v2",
     );
+    expect(parseInstallConfig('{"snapshotter":"none"}').snapshotter).toBe("none");
     expect(parseInstallConfig("{}")).toEqual({
+      snapshotter: undefined,
       files: [],
       debugRuntime: false,
       runtimeHandler: undefined,
@@ -72,6 +74,7 @@ describe("contrast-node-install.json", () => {
       ]),
       JSON.stringify({ files: {} }),
       JSON.stringify({ files: [], debugRuntime: "true" }),
+      JSON.stringify({ files: [], snapshotter: "overlayfs" }),
     ];
     for (const text of bad)
       expectCode(() => parseInstallConfig(text as string), "NODE_INSTALL_CONFIG_INVALID", "input");

@@ -128,3 +128,7 @@ export async function serve(bodies: Record<string, Uint8Array>): Promise<{ url: 
 export function containerdDump(file: string): string {
   return execFileSync("containerd", ["--config", file, "config", "dump"], { encoding: "utf8" });
 }
+
+/** The value at a key path of a parsed document, or undefined. */
+export const at = (doc: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], doc);

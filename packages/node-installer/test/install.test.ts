@@ -1,18 +1,18 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { sha256Hex, utf8 } from "@contrast/core";
 import { expectCodeAsync } from "@contrast/testkit";
 import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
-import { type HostFs, hostFsAt, integrityOf } from "../src/index.js";
-import { containerdDump, FakeNode, handlerFor, NOW, serve, shimConfig, vendored } from "./host.js";
+import { type HostFs, hostFsAt, integrityOf, nodeFetcher } from "../src/index.js";
+import { at, containerdDump, FakeNode, handlerFor, NOW, serve, shimConfig, vendored } from "./host.js";
 
 const CONFIG = "/etc/containerd/config.toml";
 const K3S_DIR = "/var/lib/rancher/k3s/agent/etc/containerd";
 const RKE2_DIR = "/var/lib/rancher/rke2/agent/etc/containerd";
 
 type Table = Record<string, unknown>;
-const at = (doc: unknown, ...path: string[]): unknown =>
-  path.reduce<unknown>((cur, key) => (cur as Table | undefined)?.[key], doc);
 
 function expectRuntime(text: string, platform: string, version: 2 | 3 = 2): Table {
   const plugin = version === 3 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
@@ -102,6 +102,22 @@ describe("installRuntime on plain containerd", () => {
     const dump = containerdDump(join(node.root, CONFIG));
     expect(dump).toContain(`runtimes.${handlerFor("aks-clh-snp")}]`);
     expect(dump).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]');
+  });
+
+  it('snapshotter "none": only appended tables, every original byte kept; Kata pulls images in the guest', async () => {
+    const node = new FakeNode();
+    const original = vendored("containerd/default-1.7.toml");
+    node.put(CONFIG, original);
+    const report = await node.install("metal-qemu-snp", shimConfig(node, "metal-qemu-snp", { snapshotter: "none" }));
+    expect(report.containerd.how).toBe("edited");
+    const after = node.read(CONFIG);
+    expect(after.startsWith(original)).toBe(true);
+    const table = expectRuntime(after, "metal-qemu-snp");
+    expect(table.snapshotter).toBeUndefined();
+    expect(at(parse(after), "proxy_plugins")).toEqual(at(parse(original), "proxy_plugins"));
+    const kata = parse(node.read(`/opt/edgeless/${handlerFor("metal-qemu-snp")}/etc/configuration-qemu-snp.toml`));
+    expect(at(kata, "runtime", "force_guest_pull")).toBe(true);
+    containerdDump(join(node.root, CONFIG));
   });
 
   it("a second run changes no byte, writes no backup and restarts nothing", async () => {
@@ -371,6 +387,23 @@ describe("installing the payload", () => {
     expect(node.files().some((f) => f.includes("contrast-tmp"))).toBe(false);
   });
 
+  it("a file:// payload without integrity: unchanged when equal, replaced when its bytes change", async () => {
+    const node = new FakeNode();
+    const handler = handlerFor("metal-qemu-snp");
+    const target = `/opt/edgeless/${handler}/share/OVMF.fd`;
+    const config = () => ({
+      runtimeHandler: handler,
+      files: [{ url: `file://${join(node.payloadDir, "ovmf")}`, path: "/opt/edgeless/@@runtimeName@@/share/OVMF.fd" }],
+    });
+    node.payload("ovmf", "firmware v1");
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(true);
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(false);
+    node.payload("ovmf", "firmware v2");
+    expect((await node.install("metal-qemu-snp", config())).files[0]?.changed).toBe(true);
+    expect(node.read(target)).toBe("firmware v2");
+    expect(node.files().some((f) => f.includes("contrast-tmp"))).toBe(false);
+  });
+
   it("an HTTP error and a missing file:// source fail with the fetch code", async () => {
     const { url, server } = await serve({});
     const node = new FakeNode();
@@ -389,6 +422,45 @@ describe("installing the payload", () => {
       "NODE_INSTALL_FETCH_FAILED",
     );
     expect(node.files()).toEqual([]);
+  });
+
+  it("a stalled download (no response, or a body that stops) is aborted, leaving nothing behind", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const server = createServer((req, res) => {
+      if (req.url === "/half") {
+        res.writeHead(200, { "content-length": 1000 });
+        res.write("only the first bytes");
+      }
+      // "/silent": never answers.
+    });
+    server.on("connection", (s) => sockets.add(s));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const path of ["/silent", "/half"]) {
+        const node = new FakeNode();
+        const started = Date.now();
+        await expectCodeAsync(
+          () =>
+            node.install(
+              "metal-qemu-snp",
+              {
+                runtimeHandler: handlerFor("metal-qemu-snp"),
+                files: [
+                  { url: `${base}${path}`, path: "/opt/edgeless/@@runtimeName@@/x", integrity: integrityOf(payload) },
+                ],
+              },
+              { fetch: nodeFetcher({ stallTimeoutMs: 300 }) },
+            ),
+          "NODE_INSTALL_FETCH_FAILED",
+        );
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(node.files()).toEqual([]);
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 
   it("checks the handler against the platform and refuses the simulated platform", async () => {
