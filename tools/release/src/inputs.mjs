@@ -82,7 +82,15 @@ function checkInstallConfig(value, where) {
       details: { nodeInstallCode: inner.code },
     });
   }
-  return value;
+  // The release's DaemonSet serves no proxy snapshotter (docs/release.md), so the guest pulls the
+  // images itself; a payload that names a snapshotter would register a runtime nobody serves.
+  const snapshotter = /** @type {{ snapshotter?: unknown }} */ (value).snapshotter;
+  if (snapshotter !== undefined && snapshotter !== "none")
+    throw releaseError(
+      "RELEASE_PAYLOAD_INVALID",
+      `${where}: snapshotter ${JSON.stringify(snapshotter)}: the release runs no snapshotter; leave it out or set "none"`,
+    );
+  return { ...value, snapshotter: "none" };
 }
 
 /**
@@ -96,7 +104,7 @@ function checkInstallConfig(value, where) {
 export function parseRuntimePayload(text, platformIds) {
   const out = new Map();
   if (text === undefined) {
-    for (const id of platformIds) out.set(id, { files: [], debugRuntime: false });
+    for (const id of platformIds) out.set(id, { files: [], debugRuntime: false, snapshotter: "none" });
     return out;
   }
   let doc;

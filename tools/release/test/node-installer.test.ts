@@ -86,6 +86,9 @@ describe("runtime-<platform>.yml with the node installer", () => {
     const installed = join(host, "opt/edgeless", handler, "bin/containerd-shim-contrast-cc-v2");
     expect(existsSync(installed)).toBe(true);
     expect(statSync(installed).mode & 0o111).not.toBe(0);
-    expect(existsSync(join(host, "opt/edgeless", handler, "etc/configuration-qemu-snp.toml"))).toBe(true);
+    const kata = readFileSync(join(host, "opt/edgeless", handler, "etc/configuration-qemu-snp.toml"), "utf8");
+    // No snapshotter runs in the release's DaemonSet: the guest pulls the images itself.
+    expect(JSON.parse(configMap.data["contrast-node-install.json"]).snapshotter).toBe("none");
+    expect(kata).toMatch(/force_guest_pull\s*=\s*true/);
   }, 120_000);
 });

@@ -156,7 +156,12 @@ describe("renderRelease", () => {
     const path = "/opt/edgeless/@@runtimeName@@/bin/containerd-shim-contrast-cc-v2";
     const integrity = `sha256-${Buffer.alloc(32).toString("base64")}`;
     const ok = { files: [{ url: "https://example.com/x", path, integrity }] };
-    expect(parseRuntimePayload(JSON.stringify(ok), ids).get("metal-qemu-tdx")).toEqual(ok);
+    // The release serves no snapshotter: the guest pulls (B's "none"), whether the payload says so or not.
+    expect(parseRuntimePayload(JSON.stringify(ok), ids).get("metal-qemu-tdx")).toEqual({ ...ok, snapshotter: "none" });
+    expect(parseRuntimePayload(JSON.stringify({ ...ok, snapshotter: "none" }), ids).get("metal-qemu-tdx")).toEqual({
+      ...ok,
+      snapshotter: "none",
+    });
     // Each case differs from `ok` in one field; the node installer's own parser refuses it.
     const broken = [
       { files: [{ url: "https://example.com/x", path }] },
@@ -164,6 +169,8 @@ describe("renderRelease", () => {
       { files: [{ url: "ftp://example.com/x", path, integrity }] },
       { files: [{ url: "https://example.com/x", path, integrity, sha: "x" }] },
       { ...ok, runtimeHandler: "contrast-cc-metal-qemu-snp-00000000" },
+      { ...ok, snapshotter: "nydus" },
+      { ...ok, snapshotter: "fast" },
     ];
     for (const b of broken) expectCode(() => parseRuntimePayload(JSON.stringify(b), ids), "RELEASE_PAYLOAD_INVALID");
     expectCode(() => parseRuntimePayload(JSON.stringify({ nope: { files: [] } }), ids), "RELEASE_PAYLOAD_INVALID");
