@@ -146,10 +146,10 @@ describe("a CLI built by `release render`", () => {
     expect(r.stdout).not.toContain("runtime handler:");
   });
 
-  it("generate writes the release's runtime handler and initializer image", async () => {
+  it("generate writes the release's runtime handler, initializer and service-mesh images", async () => {
     const ws = scratchDir("release-e2e-ws-");
     const platform = "metal-qemu-snp";
-    const app = release.images["service-mesh"] as string; // any image of the layout serves as the workload's
+    const app = release.images.coordinator as string; // any image of the layout serves as the workload's
     writeFileSync(
       join(ws, "app.yml"),
       [
@@ -157,6 +157,8 @@ describe("a CLI built by `release render`", () => {
         "kind: Deployment",
         "metadata:",
         "  name: app",
+        "  annotations:",
+        '    contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"',
         "spec:",
         "  selector:",
         "    matchLabels: {app: app}",
@@ -180,7 +182,10 @@ describe("a CLI built by `release render`", () => {
       hashThreads: 0,
     });
     try {
-      const doc = await exportImageMetadata({ source, references: [app, release.images.initializer as string] });
+      const doc = await exportImageMetadata({
+        source,
+        references: [app, release.images.initializer as string, release.images["service-mesh"] as string],
+      });
       writeFileSync(join(ws, "images.json"), serializeImageMetadataDocument(doc));
     } finally {
       await source.close();
@@ -193,7 +198,6 @@ describe("a CLI built by `release render`", () => {
         platform,
         "--image-metadata",
         "images.json",
-        "--skip-service-mesh",
         "app.yml",
       ],
       ws,
@@ -202,6 +206,9 @@ describe("a CLI built by `release render`", () => {
     const [deployment] = parseYamlDocuments(readFileSync(join(ws, "app.yml"), "utf8")).map((d) => d.value as Json);
     const spec = deployment.spec.template.spec;
     expect(spec.runtimeClassName).toBe(release.platforms[platform]?.runtimeHandler);
-    expect(spec.initContainers.map((c: { image: string }) => c.image)).toEqual([release.images.initializer]);
+    expect(spec.initContainers.map((c: { image: string }) => c.image)).toEqual([
+      release.images.initializer,
+      release.images["service-mesh"],
+    ]);
   }, 120_000);
 });
