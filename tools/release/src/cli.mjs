@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // contrast-release render --images FILE --layout DIR --image-prefix HOST/PATH --out DIR
-//   [--runtime-payload FILE] [--reference-values FILE] [--no-cli]
+//   [--runtime-payload FILE] [--reference-values FILE] [--coordinator-store fs|configmap] [--no-cli]
 // Writes runtime-<platform>.yml, coordinator-<platform>.yml and release.json into --out, and the
 // CLI bundle with the release embedded into --out/cli (docs/release.md).
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { renderRelease } from "./render.mjs";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const USAGE =
-  "usage: contrast-release render --images FILE --layout DIR --image-prefix HOST/PATH --out DIR [--runtime-payload FILE] [--reference-values FILE] [--no-cli]";
+  "usage: contrast-release render --images FILE --layout DIR --image-prefix HOST/PATH --out DIR [--runtime-payload FILE] [--reference-values FILE] [--coordinator-store fs|configmap] [--no-cli]";
 
 async function main(argv) {
   const { values, positionals } = parseArgs({
@@ -27,6 +27,7 @@ async function main(argv) {
       "runtime-payload": { type: "string" },
       "reference-values": { type: "string" },
       "no-cli": { type: "boolean", default: false },
+      "coordinator-store": { type: "string", default: "fs" },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -40,6 +41,9 @@ async function main(argv) {
   for (const flag of ["images", "layout", "image-prefix", "out"]) {
     if (values[flag] === undefined) throw releaseError("RELEASE_USAGE", `--${flag} is required`, { hint: USAGE });
   }
+  const store = values["coordinator-store"];
+  if (store !== "fs" && store !== "configmap")
+    throw releaseError("RELEASE_USAGE", `--coordinator-store must be fs or configmap, not ${JSON.stringify(store)}`);
   const read = (file) => {
     try {
       return readFileSync(file, "utf8");
@@ -54,6 +58,7 @@ async function main(argv) {
     layoutDir: resolve(values.layout),
     fs: nodeFileSystem,
     imagePrefix: values["image-prefix"],
+    coordinatorStore: store,
     ...(values["runtime-payload"] === undefined ? {} : { runtimePayload: read(values["runtime-payload"]) }),
     ...(values["reference-values"] === undefined ? {} : { referenceValues: read(values["reference-values"]) }),
   });

@@ -15,11 +15,16 @@ const PROBE_PORT = 9102;
  * coordinator-<platform>.yml before policy generation (reference §10, NEWER shape): a
  * ServiceAccount with a Role for the ConfigMap store, the StatefulSet, and the Services
  * `coordinator` (unready endpoints too, for set and recover) and `coordinator-ready`.
+ * `store` picks the Coordinator's history store (apps/coordinator, docs/coordinator-storage.md):
+ * `fs` (the default) on a PVC from `volumeClaimTemplates`, or `configmap` (newer upstream's):
+ * ConfigMaps in the pod's namespace through its service account, no volume. docs/release.md says
+ * when to take which.
  * @param {import("@contrast/manifest").Platform} platform
- * @param {{ handler: string, image: string }} options
+ * @param {{ handler: string, image: string, store?: "fs" | "configmap" }} options
  * @returns {Record<string, unknown>[]}
  */
 export function coordinatorObjects(platform, options) {
+  const store = options.store ?? "fs";
   const labels = { "app.kubernetes.io/name": COORDINATOR };
   const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: COORDINATOR } };
   const role = {
@@ -63,8 +68,15 @@ export function coordinatorObjects(platform, options) {
               env: [
                 // apps/coordinator/src/config.ts: the TEE (sim, snp or tdx) and the fs store.
                 { name: "CONTRAST_PLATFORM", value: platform.tee },
-                { name: "CONTRAST_STORE", value: "fs" },
-                { name: "CONTRAST_STATE_DIR", value: `${STATE_DIR}/history` },
+                ...(store === "fs"
+                  ? [
+                      { name: "CONTRAST_STORE", value: "fs" },
+                      { name: "CONTRAST_STATE_DIR", value: `${STATE_DIR}/history` },
+                    ]
+                  : [
+                      { name: "CONTRAST_STORE", value: "configmap" },
+                      { name: "CONTRAST_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    ]),
                 { name: "CONTRAST_LOG_LEVEL", value: "info" },
               ],
               ports: [...PORTS, { name: "probes", containerPort: PROBE_PORT }],
@@ -73,17 +85,21 @@ export function coordinatorObjects(platform, options) {
               startupProbe: probe("/probe/startup", { initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 60 }),
               livenessProbe: probe("/probe/liveness", { periodSeconds: 10, failureThreshold: 3 }),
               readinessProbe: probe("/probe/readiness", { periodSeconds: 5 }),
-              volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
+              ...(store === "fs" ? { volumeMounts: [{ name: "state", mountPath: STATE_DIR }] } : {}),
             },
           ],
         },
       },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: "state" },
-          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
-        },
-      ],
+      ...(store === "fs"
+        ? {
+            volumeClaimTemplates: [
+              {
+                metadata: { name: "state" },
+                spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+              },
+            ],
+          }
+        : {}),
     },
   };
   const service = (name, notReady) => ({

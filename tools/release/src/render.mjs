@@ -22,7 +22,7 @@ export const RELEASE_PLATFORMS = PLATFORMS.filter((p) => !p.simulated);
  *   fs: import("@contrast/oci").ImageFileSystem, imagePrefix: string,
  *   runtimePayload?: string, referenceValues?: string,
  *   platforms?: readonly import("@contrast/manifest").Platform[],
- *   hashThreads?: number,
+ *   hashThreads?: number, coordinatorStore?: "fs" | "configmap",
  * }} RenderOptions
  * @typedef {{ name: string, text: string }} RenderedFile
  */
@@ -89,7 +89,11 @@ export async function renderRelease(options) {
       validateObjects(runtime, `runtime-${platform.id}.yml`);
       files.push({ name: `runtime-${platform.id}.yml`, text: toYaml(runtime) });
 
-      const coordinator = coordinatorObjects(platform, { handler, image: images[COORDINATOR] });
+      const coordinator = coordinatorObjects(platform, {
+        handler,
+        image: images[COORDINATOR],
+        store: options.coordinatorStore ?? "fs",
+      });
       const name = `coordinator-${platform.id}.yml`;
       const annotated = await withCoordinatorPolicy(coordinator, {
         images: source(profile.tarfs),

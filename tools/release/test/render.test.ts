@@ -105,6 +105,29 @@ describe("renderRelease", () => {
     expect(services).toEqual(["coordinator", "coordinator-ready"]);
   }, 60_000);
 
+  it("--coordinator-store configmap: the ConfigMap store through the service account, no PVC, its own policy", async () => {
+    const dir = scratchDir("release-store-");
+    await writeTinyLayout(dir);
+    const fs = await render(dir, { platforms: TWO });
+    const cm = await render(dir, { platforms: TWO, coordinatorStore: "configmap" });
+    const sts = objects(file(cm, "coordinator-metal-qemu-snp.yml")).find((o) => o.kind === "StatefulSet") as Obj;
+    expect(sts.spec.volumeClaimTemplates).toBeUndefined();
+    const container = sts.spec.template.spec.containers[0];
+    expect(container.volumeMounts).toBeUndefined();
+    expect(container.env).toContainEqual({ name: "CONTRAST_STORE", value: "configmap" });
+    expect(container.env).toContainEqual({
+      name: "CONTRAST_NAMESPACE",
+      valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+    });
+    expect(sts.spec.template.spec.serviceAccountName).toBe("coordinator");
+    const fsSts = objects(file(fs, "coordinator-metal-qemu-snp.yml")).find((o) => o.kind === "StatefulSet") as Obj;
+    expect(fsSts.spec.volumeClaimTemplates[0].metadata.name).toBe("state");
+    // The environment is part of the policy: the two Coordinators are told apart by their hash.
+    const hash = (r: Awaited<ReturnType<typeof render>>) =>
+      (r.release as Json).platforms["metal-qemu-snp"].coordinatorPolicyHash as string;
+    expect(hash(cm)).not.toBe(hash(fs));
+  }, 60_000);
+
   it("a changed Coordinator image changes its policy hash, not the runtime handler", async () => {
     const a = scratchDir("release-c1-");
     const b = scratchDir("release-c2-");
