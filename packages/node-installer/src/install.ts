@@ -131,10 +131,9 @@ async function patchTarget(
   const { fs, logger, platform } = options;
   const current = await fs.read(target.configPath);
   const base = current ?? (target.basePath === undefined ? undefined : await fs.read(target.basePath));
-  const patch = patchContainerdConfig(
-    base === undefined ? undefined : fromUtf8(base),
-    runtimeEntry(platform, handler, options.config.snapshotter),
-  );
+  const entry = runtimeEntry(platform, handler, options.config.snapshotter);
+  const templateVersion = target.configPath.endsWith("/config-v3.toml.tmpl") ? 3 : 2;
+  const patch = patchContainerdConfig(base === undefined ? undefined : fromUtf8(base), entry, templateVersion);
   let backup: string | undefined;
   const changed = current === undefined || patch.text !== fromUtf8(current);
   if (changed) {
@@ -157,7 +156,7 @@ async function patchTarget(
       `${target.configPath} is missing after writing it`,
     );
   }
-  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler, options.config.snapshotter));
+  const recheck = patchContainerdConfig(fromUtf8(written), entry, templateVersion);
   if (recheck.changed) {
     throw new NodeInstallError(
       "NODE_INSTALL_RUNTIME_NOT_REGISTERED",

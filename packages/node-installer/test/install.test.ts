@@ -299,6 +299,14 @@ describe("installRuntime on K3s and RKE2", () => {
     expect(node.exists(`${K3S_DIR}/config.toml.tmpl`)).toBe(false);
   });
 
+  it("a base-template config-v3.toml.tmpl gets the runtime under containerd 2's plugin id", async () => {
+    const node = new FakeNode();
+    node.put(`${K3S_DIR}/config-v3.toml.tmpl`, '{{ template "base" . }}\n');
+    await node.install("k3s-qemu-snp", shimConfig(node, "k3s-qemu-snp"));
+    const text = node.read(`${K3S_DIR}/config-v3.toml.tmpl`);
+    expectRuntime(text.slice(text.indexOf("# BEGIN")), "k3s-qemu-snp", 3);
+  });
+
   it("RKE2: the template next to RKE2's generated config, restarting rke2-server", async () => {
     const node = new FakeNode();
     node.put(`${RKE2_DIR}/config.toml`, vendored("rke2/config.toml"));
