@@ -136,6 +136,8 @@ async function patchTarget(
   const patch = patchContainerdConfig(base === undefined ? undefined : fromUtf8(base), entry, templateVersion);
   let backup: string | undefined;
   const changed = current === undefined || patch.text !== fromUtf8(current);
+  // A template made from K3s's generated config is a new file, however it was derived.
+  const how: PatchResult["how"] = current === undefined ? "created" : patch.how;
   if (changed) {
     const mode = (await fs.mode(target.configPath)) ?? 0o644;
     await fs.mkdirp(dirOf(target.configPath));
@@ -144,7 +146,7 @@ async function patchTarget(
       await atomicWrite(fs, backup, current, mode);
     }
     await atomicWrite(fs, target.configPath, utf8(patch.text), mode);
-    logger.info("patched the containerd configuration", { path: target.configPath, how: patch.how, backup });
+    logger.info("patched the containerd configuration", { path: target.configPath, how, backup });
   } else {
     logger.info("the containerd configuration already registers the runtime", { path: target.configPath });
   }
@@ -163,7 +165,7 @@ async function patchTarget(
       `${target.configPath} does not hold the runtime entry for ${handler} after writing it`,
     );
   }
-  return { flavour: target.flavour, path: target.configPath, changed, how: patch.how, backup, service: target.service };
+  return { flavour: target.flavour, path: target.configPath, changed, how, backup, service: target.service };
 }
 
 async function installFile(

@@ -253,6 +253,7 @@ describe("installRuntime on K3s and RKE2", () => {
     const report = await node.install("k3s-qemu-snp", shimConfig(node, "k3s-qemu-snp"));
     expect(report.containerd).toMatchObject({
       flavour: "k3s",
+      how: "created",
       path: `${K3S_DIR}/config.toml.tmpl`,
       service: "k3s",
       backup: undefined,
