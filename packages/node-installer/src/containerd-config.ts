@@ -86,13 +86,18 @@ const endMarker = (handler: string) => `# END contrast runtime ${handler}`;
  * or RKE2 `config.toml.tmpl` using `{{ template "base" . }}`) cannot be parsed as TOML; the
  * runtime's tables are then kept in a marked block at the end that a later run replaces.
  */
-export function patchContainerdConfig(existing: string | undefined, entry: RuntimeEntry): PatchResult {
+export function patchContainerdConfig(
+  existing: string | undefined,
+  entry: RuntimeEntry,
+  /** The version a Go template renders to when its text does not say (K3s: config-v3.toml.tmpl is 3). */
+  templateVersion: ContainerdConfigVersion = 2,
+): PatchResult {
   let document: TomlTable;
   try {
     document = existing === undefined ? {} : parseToml(existing);
   } catch (e) {
     // Only text that is not TOML is taken for a template: "{{" may well sit inside a TOML string.
-    if (existing?.includes("{{")) return patchTemplate(existing, entry);
+    if (existing?.includes("{{")) return patchTemplate(existing, entry, templateVersion);
     throw configInvalid(e);
   }
   const version = configVersion(document, existing === undefined || existing.trim() === "");
@@ -148,7 +153,7 @@ function configVersion(document: TomlTable, empty: boolean): ContainerdConfigVer
   );
 }
 
-function patchTemplate(existing: string, entry: RuntimeEntry): PatchResult {
+function patchTemplate(existing: string, entry: RuntimeEntry, defaultVersion: ContainerdConfigVersion): PatchResult {
   const begin = beginMarker(entry.handler);
   const end = endMarker(entry.handler);
   const first = existing.indexOf(begin);
@@ -165,7 +170,7 @@ function patchTemplate(existing: string, entry: RuntimeEntry): PatchResult {
   // A template's version follows its base: K3s renders config-v3.toml.tmpl and a `version = 3`
   // base for containerd 2; the version line, when the template has one, says which.
   const versionLine = /^\s*version\s*=\s*(\d+)\s*$/m.exec(existing)?.[1];
-  const version: ContainerdConfigVersion = versionLine === "3" ? 3 : 2;
+  const version: ContainerdConfigVersion = versionLine === "3" ? 3 : versionLine === "2" ? 2 : defaultVersion;
   const tables: TomlEdit[] = editsFor(version, entry).filter((e) => e.kind === "table");
   const body = tablesText(tables);
   const block = `${begin}\n${body}${end}\n`;

@@ -131,12 +131,13 @@ async function patchTarget(
   const { fs, logger, platform } = options;
   const current = await fs.read(target.configPath);
   const base = current ?? (target.basePath === undefined ? undefined : await fs.read(target.basePath));
-  const patch = patchContainerdConfig(
-    base === undefined ? undefined : fromUtf8(base),
-    runtimeEntry(platform, handler, options.config.snapshotter),
-  );
+  const entry = runtimeEntry(platform, handler, options.config.snapshotter);
+  const templateVersion = target.configPath.endsWith("/config-v3.toml.tmpl") ? 3 : 2;
+  const patch = patchContainerdConfig(base === undefined ? undefined : fromUtf8(base), entry, templateVersion);
   let backup: string | undefined;
   const changed = current === undefined || patch.text !== fromUtf8(current);
+  // A template made from K3s's generated config is a new file, however it was derived.
+  const how: PatchResult["how"] = current === undefined ? "created" : patch.how;
   if (changed) {
     const mode = (await fs.mode(target.configPath)) ?? 0o644;
     await fs.mkdirp(dirOf(target.configPath));
@@ -145,7 +146,7 @@ async function patchTarget(
       await atomicWrite(fs, backup, current, mode);
     }
     await atomicWrite(fs, target.configPath, utf8(patch.text), mode);
-    logger.info("patched the containerd configuration", { path: target.configPath, how: patch.how, backup });
+    logger.info("patched the containerd configuration", { path: target.configPath, how, backup });
   } else {
     logger.info("the containerd configuration already registers the runtime", { path: target.configPath });
   }
@@ -157,14 +158,14 @@ async function patchTarget(
       `${target.configPath} is missing after writing it`,
     );
   }
-  const recheck = patchContainerdConfig(fromUtf8(written), runtimeEntry(platform, handler, options.config.snapshotter));
+  const recheck = patchContainerdConfig(fromUtf8(written), entry, templateVersion);
   if (recheck.changed) {
     throw new NodeInstallError(
       "NODE_INSTALL_RUNTIME_NOT_REGISTERED",
       `${target.configPath} does not hold the runtime entry for ${handler} after writing it`,
     );
   }
-  return { flavour: target.flavour, path: target.configPath, changed, how: patch.how, backup, service: target.service };
+  return { flavour: target.flavour, path: target.configPath, changed, how, backup, service: target.service };
 }
 
 async function installFile(

@@ -253,6 +253,7 @@ describe("installRuntime on K3s and RKE2", () => {
     const report = await node.install("k3s-qemu-snp", shimConfig(node, "k3s-qemu-snp"));
     expect(report.containerd).toMatchObject({
       flavour: "k3s",
+      how: "created",
       path: `${K3S_DIR}/config.toml.tmpl`,
       service: "k3s",
       backup: undefined,
@@ -297,6 +298,14 @@ describe("installRuntime on K3s and RKE2", () => {
     expect(report.containerd.path).toBe(`${K3S_DIR}/config-v3.toml.tmpl`);
     expectRuntime(node.read(`${K3S_DIR}/config-v3.toml.tmpl`), "k3s-qemu-snp", 3);
     expect(node.exists(`${K3S_DIR}/config.toml.tmpl`)).toBe(false);
+  });
+
+  it("a base-template config-v3.toml.tmpl gets the runtime under containerd 2's plugin id", async () => {
+    const node = new FakeNode();
+    node.put(`${K3S_DIR}/config-v3.toml.tmpl`, '{{ template "base" . }}\n');
+    await node.install("k3s-qemu-snp", shimConfig(node, "k3s-qemu-snp"));
+    const text = node.read(`${K3S_DIR}/config-v3.toml.tmpl`);
+    expectRuntime(text.slice(text.indexOf("# BEGIN")), "k3s-qemu-snp", 3);
   });
 
   it("RKE2: the template next to RKE2's generated config, restarting rke2-server", async () => {
