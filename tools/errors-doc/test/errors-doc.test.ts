@@ -53,6 +53,7 @@ describe("error registries", () => {
       "@contrast/workload",
       "@contrast/mesh-proxy",
       "@contrast/netfilter",
+      "@contrast/node-installer",
       "@contrast/cli",
       "@contrast/coordinator-app",
     ]);
@@ -174,6 +175,7 @@ describe("error registries", () => {
       "@contrast/workload": "packages/workload/src",
       "@contrast/mesh-proxy": "packages/mesh-proxy/src",
       "@contrast/netfilter": "packages/netfilter/src",
+      "@contrast/node-installer": "packages/node-installer/src",
       "@contrast/cli": "apps/cli/src",
       "@contrast/coordinator-app": "apps/coordinator/src",
     };

@@ -23,6 +23,17 @@ export {
   type VethEnd,
 } from "./netns.js";
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
+export {
+  hardLimits,
+  Podman,
+  type PodmanContainer,
+  type PodmanExecOptions,
+  type PodmanPaths,
+  type PodmanRunSpec,
+  podmanAvailable,
+  podmanContainersConf,
+  podmanPaths,
+} from "./podman.js";
 export { type CollectOptions, collectLogs, type LoggedProcess, type LogLine, startBundle } from "./processes.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";
