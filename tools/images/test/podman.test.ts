@@ -304,6 +304,39 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     expect(await mesh.wait()).toBe(0);
   });
 
+  it("the service-mesh image in pod mode (own network namespace, NET_ADMIN): interception in place, or fails closed without iptables", async () => {
+    const tls = join(tmp, "contrast-web", "tls-config");
+    const hasIptables = await podman.run({
+      image: ids["service-mesh"],
+      entrypoint: ["/usr/local/bin/node"],
+      args: [
+        "-e",
+        `const fs = require("fs"); process.exit(process.env.PATH.split(":").some((d) => fs.existsSync(d + "/iptables")) ? 0 : 1)`,
+      ],
+    });
+    const pod = await podman.start({
+      image: ids["service-mesh"],
+      name: "service-mesh-pod",
+      network: "none",
+      flags: ["--cap-add", "NET_ADMIN"],
+      mounts: [{ source: tls, target: "/contrast/tls-config", readonly: true }],
+    });
+    if (hasIptables.code === 0) {
+      await pod.logs.waitFor((l) => l.msg === "interception in place", "interception in place", 60_000);
+      const rules = await podman.exec(["exec", pod.id, "iptables", "-t", "nat", "-S"]);
+      expect(rules.stdout).toContain("15006");
+      await podman.exec(["exec", pod.id, "/usr/local/bin/node", "-e", 'require("fs").statSync("/ready")']);
+      await pod.stop(10);
+      expect(await pod.wait()).toBe(0);
+    } else {
+      // The image has no iptables: pod mode must refuse to run rather than proxy without interception.
+      expect(await pod.wait()).not.toBe(0);
+      const failed = await pod.logs.waitFor((l) => l.msg === "cannot start", '"cannot start"');
+      expect(failed.error).toMatchObject({ code: "NETFILTER_IPTABLES_MISSING" });
+    }
+    await pod.remove();
+  });
+
   it("the Coordinator container stops on SIGTERM with exit status 0", async () => {
     await coordinator.stop(20);
     expect(await coordinator.wait()).toBe(0);
