@@ -1,8 +1,9 @@
 // The podman helper against the real podman: a tiny image (this machine's node binary and the
 // libraries it links, built with testkit's buildImage into an OCI layout) pulled into private
 // storage and run in the foreground and detached, with its limits, mounts, logs and exit codes.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -160,6 +161,29 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
     await c.remove();
     const gone = await podman.exec(["container", "exists", c.id], { allowFailure: true });
     expect(gone.code).toBe(1);
+  });
+
+  it("sweeps the instance of a test process that died: its containers are removed, its directory deleted", async () => {
+    // A pid that is certainly gone: a child that has exited.
+    const dead = spawnSync("true").pid;
+    const dir = join(tmpdir(), `contrast-podman-${dead}-0123abcd`);
+    const orphan = Podman.create({ dir });
+    const orphanImage = await orphan.pullOci(layout, "tiny");
+    const c = await orphan.start({ image: orphanImage, args: ["-e", "setInterval(() => {}, 1000)"] });
+    expect(((await c.inspect()).State as { Status: string }).Status).toBe("running");
+    const conmons = () =>
+      spawnSync("pgrep", ["-f", `conmon.*${dir}`], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean);
+    expect(conmons().length).toBeGreaterThan(0);
+    const next = Podman.create();
+    try {
+      expect(existsSync(dir)).toBe(false);
+      expect(conmons()).toEqual([]);
+    } finally {
+      await next.destroy();
+    }
   });
 
   it("a failing podman command rejects with podman's own message", async () => {
