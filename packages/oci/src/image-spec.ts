@@ -14,9 +14,14 @@ export interface ImageSpec {
   readonly ports: readonly string[];
   readonly workdir: string;
   readonly user?: string;
+  /**
+   * Host programs copied into the app layer at the same path, with the shared libraries they
+   * need beyond the runtime layer's (e.g. the node installer's `/usr/bin/nsenter`).
+   */
+  readonly hostFiles: readonly string[];
 }
 
-const KEYS = new Set(["name", "files", "entrypoint", "cmd", "env", "ports", "workdir", "user"]);
+const KEYS = new Set(["name", "files", "entrypoint", "cmd", "env", "ports", "workdir", "user", "hostFiles"]);
 /** A repository path component of the distribution spec. */
 const NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -63,7 +68,7 @@ export function parseImageSpec(value: unknown, where: string): ImageSpec {
   for (const k of Object.keys(value)) {
     if (!KEYS.has(k)) throw invalid(where, `unknown field "image.${k}"`);
   }
-  const { name, files, entrypoint, cmd, env, ports, workdir, user } = value;
+  const { name, files, entrypoint, cmd, env, ports, workdir, user, hostFiles } = value;
   if (typeof name !== "string" || !NAME.test(name) || name.length > 128) {
     throw invalid(where, `"name" must be a lowercase repository name component (got ${JSON.stringify(name)})`);
   }
@@ -105,6 +110,13 @@ export function parseImageSpec(value: unknown, where: string): ImageSpec {
   if (user !== undefined && (typeof user !== "string" || !/^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?$/.test(user))) {
     throw invalid(where, '"user" must be "user" or "user:group" (names or ids)');
   }
+  const hosts = hostFiles === undefined ? [] : stringArray(where, "hostFiles", hostFiles, false);
+  for (const h of hosts) {
+    if (!isCleanAbsolutePath(h) || h === "/")
+      throw invalid(where, `host file ${JSON.stringify(h)} must be a clean absolute path`);
+    if (targets.has(h)) throw invalid(where, `${h} is both a host file and a target of "files"`);
+  }
+  if (new Set(hosts).size !== hosts.length) throw invalid(where, "a host file is listed twice");
   return {
     name,
     files: fileMap,
@@ -114,5 +126,6 @@ export function parseImageSpec(value: unknown, where: string): ImageSpec {
     ports: portList,
     workdir: dir,
     ...(user === undefined ? {} : { user: user as string }),
+    hostFiles: hosts,
   };
 }

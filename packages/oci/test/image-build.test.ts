@@ -38,7 +38,9 @@ async function untar(tar: Uint8Array): Promise<Extracted[]> {
   const out: Extracted[] = [];
   ex.on("entry", (header, stream, next) => {
     const parts: Buffer[] = [];
-    stream.on("data", (c: Buffer) => parts.push(c));
+    stream.on("data", (c: unknown) => {
+      parts.push(c as Buffer);
+    });
     stream.on("end", () => {
       out.push({
         name: header.name,

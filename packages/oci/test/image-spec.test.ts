@@ -19,7 +19,8 @@ const valid = {
 
 describe("parseImageSpec", () => {
   it("reads the contract's example and the apps' own sections", () => {
-    expect(parseImageSpec(valid, "x")).toEqual(valid);
+    expect(parseImageSpec(valid, "x")).toEqual({ ...valid, hostFiles: [] });
+    expect(parseImageSpec({ ...valid, hostFiles: ["/usr/bin/nsenter"] }, "x").hostFiles).toEqual(["/usr/bin/nsenter"]);
     for (const app of ["coordinator", "initializer", "service-mesh"]) {
       const pkg = JSON.parse(readFileSync(repoPath("apps", app, "package.json"), "utf8"));
       const spec = parseImageSpec(pkg.image, `apps/${app}/package.json`);
@@ -28,7 +29,7 @@ describe("parseImageSpec", () => {
     }
   });
 
-  it("defaults cmd, env, ports and workdir", () => {
+  it("defaults cmd, env, ports, workdir and hostFiles", () => {
     const spec = parseImageSpec({ name: "a", files: { f: "/f" }, entrypoint: ["/f"] }, "x");
     expect(spec).toEqual({
       name: "a",
@@ -38,6 +39,7 @@ describe("parseImageSpec", () => {
       env: {},
       ports: [],
       workdir: "/",
+      hostFiles: [],
     });
   });
 
@@ -63,6 +65,10 @@ describe("parseImageSpec", () => {
     ["duplicate port", { ...valid, ports: ["1/tcp", "1/tcp"] }],
     ["relative workdir", { ...valid, workdir: "opt" }],
     ["bad user", { ...valid, user: "root user" }],
+    ["relative host file", { ...valid, hostFiles: ["usr/bin/nsenter"] }],
+    ["host file twice", { ...valid, hostFiles: ["/a", "/a"] }],
+    ["host file also a target", { ...valid, hostFiles: ["/opt/contrast/contrast-coordinator.cjs"] }],
+    ["host files not an array", { ...valid, hostFiles: "/a" }],
   ])("refuses %s with IMAGE_SPEC_INVALID", (_why, value) => {
     expectCode(() => parseImageSpec(value, "apps/x/package.json"), "IMAGE_SPEC_INVALID", "input");
   });

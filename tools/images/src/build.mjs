@@ -11,7 +11,7 @@ import {
   parseImageSpec,
   writeOciLayout,
 } from "@contrast/oci";
-import { copyHostPath, lddPaths, runtimeEntries } from "./runtime.mjs";
+import { copyHostPath, debianPackages, lddPaths, runtimeEntries } from "./runtime.mjs";
 
 export const IMAGES_SCHEMA = "contrast-images/v1";
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -154,6 +154,28 @@ function checkAddons(app, runtimePaths) {
 }
 
 /**
+ * The app's `hostFiles`: each host program at its own path, with the symlinks on the way and
+ * the libraries it needs that the runtime layer does not hold.
+ * @param {AppImage} app
+ * @param {ReadonlySet<string>} runtimePaths
+ * @returns {{ entries: import("@contrast/oci").LayerEntry[], files: string[] }}
+ */
+function hostFileEntries(app, runtimePaths) {
+  /** @type {Map<string, import("@contrast/oci").LayerEntry>} */
+  const map = new Map();
+  /** @type {string[]} */
+  const files = [];
+  for (const h of app.spec.hostFiles) {
+    files.push(copyHostPath(h, map));
+    for (const lib of lddPaths(h)) files.push(copyHostPath(lib, map));
+  }
+  return {
+    entries: [...map.values()].filter((e) => !runtimePaths.has(e.path)),
+    files: [...new Set(files)].filter((f) => !runtimePaths.has(f)).sort(),
+  };
+}
+
+/**
  * @typedef {{
  *   root: string,
  *   out: string,
@@ -187,15 +209,22 @@ export async function buildImages(options) {
   const version =
     options.version ?? JSON.parse(readFileSync(join(root, "apps", "cli", "package.json"), "utf8")).version;
   const runtime = runtimeEntries(reader);
-  const runtimeLayer = buildLayer(runtime.entries, { mtime });
   const runtimePaths = new Set(runtime.entries.map((e) => e.path));
+  // Every input is read and checked before the slow part (compressing the runtime layer), so a
+  // missing bundle fails in a second.
+  const inputs = apps.map((app) => {
+    checkAddons(app, runtimePaths);
+    const host = hostFileEntries(app, runtimePaths);
+    return { app, host, entries: [...appEntries(app, reader), ...host.entries] };
+  });
+  const runtimeLayer = buildLayer(runtime.entries, { mtime });
   const created =
     options.sourceDateEpoch === undefined ? undefined : new Date(mtime * 1000).toISOString().replace(/\.000Z$/, "Z");
   /** @type {{ name: string, image: import("@contrast/oci").BuiltOciImage }[]} */
   const images = [];
-  for (const app of apps) {
-    checkAddons(app, runtimePaths);
-    const appLayer = buildLayer(appEntries(app, reader), { mtime });
+  for (const { app, host, entries } of inputs) {
+    const appLayer = buildLayer(entries, { mtime });
+    /** @type {Record<string, string>} */
     const labels = {
       "org.opencontainers.image.title": app.spec.name,
       "org.opencontainers.image.version": version,
@@ -203,6 +232,7 @@ export async function buildImages(options) {
       "org.contrast.runtime.node": runtime.nodeVersion,
       "org.contrast.runtime.debian-packages": runtime.debianPackages,
     };
+    if (host.files.length > 0) labels["org.contrast.app.debian-packages"] = debianPackages(host.files);
     const image = buildImage({
       layers: [runtimeLayer, appLayer],
       config: {

@@ -40,6 +40,9 @@ export function lddPaths(file) {
   try {
     out = execFileSync("ldd", [file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (cause) {
+    // A static program needs no libraries; ldd says so and exits 1.
+    const said = `${/** @type {{ stdout?: string, stderr?: string }} */ (cause).stdout ?? ""}${/** @type {{ stderr?: string }} */ (cause).stderr ?? ""}`;
+    if (/not a dynamic executable|statically linked/.test(said)) return [];
     throw new ImageError("IMAGE_BUILD_INPUT_MISSING", `ldd cannot list the libraries of ${file}`, {
       cause,
       hint: "Install libc-bin (ldd) and check that the file is a dynamically linked ELF for this machine.",
