@@ -61,6 +61,33 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     await podman?.destroy();
   });
 
+  /** The Coordinator image on sim, its state and sim directories mounted, on the test's ports. */
+  function startCoordinator(name: string): Promise<PodmanContainer> {
+    return podman.start({
+      image: ids.coordinator,
+      name,
+      mounts: [
+        { source: stateDir, target: "/mnt/state" },
+        { source: simDir, target: "/mnt/sim" },
+      ],
+      env: { CONTRAST_PLATFORM: "sim", CONTRAST_LOG_LEVEL: "info" },
+      args: [
+        "--state-dir",
+        "/mnt/state",
+        "--sim-dir",
+        "/mnt/sim",
+        "--host",
+        "127.0.0.1",
+        "--user-api-port",
+        String(ports.userApi),
+        "--mesh-api-port",
+        String(ports.meshApi),
+        "--probe-port",
+        String(ports.probe),
+      ],
+    });
+  }
+
   it("podman holds each image under the manifest digest images.json names", async () => {
     for (const name of IMAGES) {
       const r = await podman.exec(["image", "inspect", "--format", "{{.Digest}}", ids[name]]);
@@ -108,29 +135,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
   });
 
   it("the Coordinator image runs on sim; the readiness probe says not ready until contrast set, then ready", async () => {
-    coordinator = await podman.start({
-      image: ids.coordinator,
-      name: "coordinator",
-      mounts: [
-        { source: stateDir, target: "/mnt/state" },
-        { source: simDir, target: "/mnt/sim" },
-      ],
-      env: { CONTRAST_PLATFORM: "sim", CONTRAST_LOG_LEVEL: "info" },
-      args: [
-        "--state-dir",
-        "/mnt/state",
-        "--sim-dir",
-        "/mnt/sim",
-        "--host",
-        "127.0.0.1",
-        "--user-api-port",
-        String(ports.userApi),
-        "--mesh-api-port",
-        String(ports.meshApi),
-        "--probe-port",
-        String(ports.probe),
-      ],
-    });
+    coordinator = await startCoordinator("coordinator");
     const listening = await coordinator.logs.waitFor((l) => l.msg === "coordinator listening", "listening", 90_000);
     expect(listening).toMatchObject({ userApiPort: ports.userApi, meshApiPort: ports.meshApi });
     // The simulated TEE's authority was made inside the container, in the mounted directory.
@@ -139,8 +144,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     expect(await probe(ports.probe, "/probe/startup")).toMatchObject({ status: 200 });
     expect(await probe(ports.probe, "/probe/liveness")).toMatchObject({ status: 200 });
     const before = await probe(ports.probe, "/probe/readiness");
-    expect(before.status).toBe(503);
-    expect(before.body).not.toBe("ok\n");
+    expect(before).toEqual({ status: 503, body: "no manifest set\n" });
 
     hashes = ws.generate(simDir);
     expect([...hashes.keys()].sort()).toEqual(["db", "web"]);
@@ -160,12 +164,12 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
   });
 
   /** Runs the initializer image for a workload as its pod would; resolves with the mounted /contrast. */
-  async function initializer(workload: string): Promise<{ root: string; container: PodmanContainer }> {
-    const root = join(tmp, `contrast-${workload}`);
+  async function initializer(workload: string, run = workload): Promise<{ root: string; container: PodmanContainer }> {
+    const root = join(tmp, `contrast-${run}`);
     mkdirSync(root);
     const container = await podman.start({
       image: ids.initializer,
-      name: `initializer-${workload}`,
+      name: `initializer-${run}`,
       mounts: [
         { source: root, target: "/contrast" },
         { source: simDir, target: "/mnt/sim", readonly: true },
@@ -341,5 +345,34 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     await coordinator.stop(20);
     expect(await coordinator.wait()).toBe(0);
     expect(coordinator.logs.logs.some((l) => l.level === "ERROR")).toBe(false);
+    await coordinator.remove();
+  });
+
+  it("a new Coordinator container on the same state volume is in recovery until contrast recover, then serves again", async () => {
+    const restarted = await startCoordinator("coordinator-restarted");
+    await restarted.logs.waitFor((l) => l.msg === "coordinator listening", "listening", 90_000);
+    const recovering = await probe(ports.probe, "/probe/readiness");
+    expect(recovering.status).toBe(503);
+    expect(recovering.body).toMatch(/^recovery: /);
+
+    const recover = ws.contrast("recover", "-c", `127.0.0.1:${ports.userApi}`);
+    expect(recover.status, recover.stdout + recover.stderr).toBe(0);
+    expect(recover.stdout).toContain("Successfully recovered the Coordinator");
+    expect(
+      await until(
+        () => probe(ports.probe, "/probe/readiness"),
+        (r) => r.status === 200,
+      ),
+    ).toEqual({ status: 200, body: "ok\n" });
+
+    // The recovered Coordinator serves the same deployment: its root CA has the key derived from
+    // the same seed as before the restart.
+    const again = await initializer("web", "web-again");
+    expect(await again.container.wait()).toBe(0);
+    const rootKey = (run: string) =>
+      openssl(["x509", "-in", join(tmp, `contrast-${run}`, "tls-config/coordinator-root-ca.pem"), "-noout", "-pubkey"]);
+    expect(rootKey("web-again").toString()).toBe(rootKey("web").toString());
+    await restarted.stop(20);
+    expect(await restarted.wait()).toBe(0);
   });
 });
