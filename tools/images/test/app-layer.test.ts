@@ -45,7 +45,7 @@ describe("app layers: files, globs, directories, modes and host programs", () =>
   beforeAll(async () => {
     root = fakeRoot(image);
     out = join(scratchDir(), "layout");
-    doc = await buildImages({ root, out });
+    doc = await buildImages({ root, out, sourceDateEpoch: 1_700_000_000 });
     const bundle = join(scratchDir(), "bundle");
     execFileSync("umoci", ["unpack", "--image", `${out}:tool`, bundle], { stdio: "ignore" });
     rootfs = join(bundle, "rootfs");
@@ -57,6 +57,15 @@ describe("app layers: files, globs, directories, modes and host programs", () =>
     expect(readFileSync(join(rootfs, "opt/tool/text/nested/deeper/b.txt"), "utf8")).toBe("b");
     expect(existsSync(join(rootfs, "opt/tool/text/skip.md"))).toBe(false);
     expect(readFileSync(join(rootfs, "opt/tool/assets/sub/y"), "utf8")).toBe("y");
+  });
+
+  it("dates the config and every file with SOURCE_DATE_EPOCH when given", () => {
+    const config = JSON.parse(execFileSync("skopeo", ["inspect", "--config", `oci:${out}:tool`], { encoding: "utf8" }));
+    expect(config.created).toBe("2023-11-14T22:13:20Z");
+    expect(config.history.map((h: { created: string }) => h.created)).toEqual([config.created, config.created]);
+    for (const p of ["opt/tool/main.cjs", "usr/local/bin/node", "opt/tool/assets/sub/y"]) {
+      expect(statSync(join(rootfs, p)).mtimeMs).toBe(1_700_000_000_000);
+    }
   });
 
   it("normalises modes: any execute bit gives 0755, else 0644", () => {
