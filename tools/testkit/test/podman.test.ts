@@ -1,7 +1,7 @@
 // The podman helper against the real podman: a tiny image (this machine's node binary and the
 // libraries it links, built with testkit's buildImage into an OCI layout) pulled into private
 // storage and run in the foreground and detached, with its limits, mounts, logs and exit codes.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -170,9 +170,10 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
   });
 
   it("sweeps the instance of a test process that died: its containers are removed, its directory deleted", async () => {
-    // A pid that is certainly gone: a child that has exited.
-    const dead = spawnSync("true").pid;
-    const dir = join(tmpdir(), `contrast-podman-${dead}-0123abcd`);
+    // The "test process" is a child that lives while its instance is set up (so that no test file
+    // running in parallel sweeps it early), then dies by SIGKILL.
+    const owner = spawn("sleep", ["600"], { stdio: "ignore" });
+    const dir = join(tmpdir(), `contrast-podman-${owner.pid}-0123abcd`);
     const orphan = Podman.create({ dir });
     const orphanImage = await orphan.pullOci(layout, "tiny");
     const c = await orphan.start({ image: orphanImage, args: ["-e", "setInterval(() => {}, 1000)"] });
@@ -183,6 +184,10 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
         .split("\n")
         .filter(Boolean);
     expect(conmons().length).toBeGreaterThan(0);
+    await new Promise((resolve) => {
+      owner.on("exit", resolve);
+      owner.kill("SIGKILL");
+    });
     const next = Podman.create();
     try {
       expect(existsSync(dir)).toBe(false);
