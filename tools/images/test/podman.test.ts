@@ -27,9 +27,11 @@ const IMAGES = ["coordinator", "initializer", "service-mesh"] as const;
 type ImageName = (typeof IMAGES)[number];
 
 const avail = podmanAvailable();
+// Generous budgets: in the full suite the image build and the CLI's key generation share two cores
+// with every other test file.
 const title = `the images under podman (sim platform)${avail.ok ? "" : ` (skipped: ${avail.reason})`}`;
 
-describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
+describe.skipIf(!avail.ok)(title, { timeout: 300_000 }, () => {
   const tmp = scratchDir("contrast-podman-e2e-");
   const layout = join(tmp, "images");
   const stateDir = join(tmp, "state");
@@ -55,7 +57,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     ports.probe = await freePort();
     mkdirSync(stateDir);
     mkdirSync(simDir);
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     for (const s of servers) s.close();
     await podman?.destroy();
