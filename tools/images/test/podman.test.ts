@@ -5,8 +5,18 @@
 // and terminates mTLS with those credentials. The images are built here from the built apps (the
 // same code `pnpm images` runs), so the test exercises what would be pushed.
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import type { Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import {
@@ -17,7 +27,6 @@ import {
   type PodmanContainer,
   podmanAvailable,
   REPO_ROOT,
-  scratchDir,
 } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages, pushLayout } from "../src/index.mjs";
@@ -32,11 +41,13 @@ const avail = podmanAvailable();
 const title = `the images under podman (sim platform)${avail.ok ? "" : ` (skipped: ${avail.reason})`}`;
 
 describe.skipIf(!avail.ok)(title, { timeout: 300_000 }, () => {
-  const tmp = scratchDir("contrast-podman-e2e-");
-  const layout = join(tmp, "images");
-  const stateDir = join(tmp, "state");
-  const simDir = join(tmp, "sim");
-  const ws = new Workspace(join(tmp, "workspace"));
+  // Made in beforeAll, not while collecting: a describe that is skipped or filtered out runs no
+  // afterAll to remove it.
+  let tmp: string;
+  let layout: string;
+  let stateDir: string;
+  let simDir: string;
+  let ws: Workspace;
   let podman: Podman;
   let digests: Record<string, { digest: string }>;
   const ids = {} as Record<ImageName, string>;
@@ -46,6 +57,11 @@ describe.skipIf(!avail.ok)(title, { timeout: 300_000 }, () => {
   const servers: Server[] = [];
 
   beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "contrast-podman-e2e-"));
+    layout = join(tmp, "images");
+    stateDir = join(tmp, "state");
+    simDir = join(tmp, "sim");
+    ws = new Workspace(join(tmp, "workspace"));
     const doc = (await buildImages({ root: REPO_ROOT, out: layout, only: [...IMAGES] })) as {
       images: Record<string, { digest: string }>;
     };
@@ -61,6 +77,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 300_000 }, () => {
   afterAll(async () => {
     for (const s of servers) s.close();
     await podman?.destroy();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });
 
   /** The Coordinator image on sim, its state and sim directories mounted, on the test's ports. */

@@ -370,11 +370,27 @@ export class Podman {
     } catch {
       // Best effort: what is left mounted is unmounted below.
     }
+    // conmon runs `podman container cleanup` when a removed container's process ends, and
+    // `podman logs -f` followers end with their containers: until they are gone they write below
+    // the directory, and deleting it fails with ENOTEMPTY. Wait for them; kill what outlives that.
+    const deadline = Date.now() + 15_000;
+    let users = processesUsing(this.paths.dir);
+    while (users.length > 0 && Date.now() < deadline) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      users = processesUsing(this.paths.dir);
+    }
+    for (const pid of users) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
     // Not `podman system reset`: should the private configuration ever not apply, it would wipe
     // the machine's own storage. Mounts left under the directory (a container that could not be
     // removed) are detached so that deleting it cannot reach into them.
     for (const mount of mountsUnder(this.paths.dir).reverse()) spawnSync("umount", ["-l", mount], { stdio: "ignore" });
-    rmSync(this.paths.dir, { recursive: true, force: true });
+    rmSync(this.paths.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 
@@ -389,7 +405,14 @@ function sweepOrphans(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(pattern.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
-    Podman.orphan(join(tmpdir(), name)).destroySync();
+    const dir = join(tmpdir(), name);
+    // Test files start in parallel: the one that makes this directory first sweeps it.
+    try {
+      mkdirSync(join(dir, ".sweeping"));
+    } catch {
+      continue;
+    }
+    Podman.orphan(dir).destroySync();
   }
 }
 
@@ -400,6 +423,21 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** Processes (other than this one) whose command line names `dir`: this instance's conmon and podman processes. */
+function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(pid);
+    } catch {
+      // Exited while being looked at.
+    }
+  }
+  return pids;
 }
 
 /** Mount points at or below `dir`, in /proc/self/mountinfo's order (parents first). */

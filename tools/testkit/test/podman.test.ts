@@ -2,7 +2,7 @@
 // libraries it links, built with testkit's buildImage into an OCI layout) pulled into private
 // storage and run in the foreground and detached, with its limits, mounts, logs and exit codes.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,9 +104,11 @@ it.runIf(process.env.CI !== undefined)("on CI, podman can run (the podman tests 
 describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let podman: Podman;
   let image: string;
-  const layout = scratchDir("contrast-podman-layout-");
+  // Made in beforeAll, not while collecting: a skipped or filtered-out describe runs no afterAll.
+  let layout: string;
 
   beforeAll(async () => {
+    layout = mkdtempSync(join(tmpdir(), "contrast-podman-layout-"));
     const built = await buildImage([hostNodeLayer()], {
       config: { Entrypoint: ["/usr/local/bin/node"], Cmd: ["--version"], WorkingDir: "/" },
     });
@@ -116,6 +118,7 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
   }, 120_000);
   afterAll(async () => {
     await podman?.destroy();
+    if (layout !== undefined) rmSync(layout, { recursive: true, force: true });
   });
 
   it("pulls the layout's image into private storage only", async () => {
@@ -190,6 +193,8 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
     });
     const next = Podman.create();
     try {
+      // Swept by this create, or by a test file in parallel that got to it first.
+      for (let i = 0; i < 120 && existsSync(dir); i++) await new Promise((r) => setTimeout(r, 250));
       expect(existsSync(dir)).toBe(false);
       expect(conmons()).toEqual([]);
     } finally {
