@@ -275,3 +275,47 @@ describe("buildImage / writeOciLayout", () => {
     expect(code).toBe("DIGEST_MISMATCH");
   });
 });
+
+describe("readOciLayoutImages on arbitrary index.json", () => {
+  it("returns images or throws OCI_LAYOUT_INVALID / DIGEST_MISMATCH, never anything else (fuzz)", async () => {
+    const blob = new TextEncoder().encode('{"schemaVersion":2,"config":{},"layers":[]}');
+    const blobDigest = sha(blob);
+    const descriptor = fc.record(
+      {
+        mediaType: fc.oneof(fc.constant("application/vnd.oci.image.manifest.v1+json"), fc.string()),
+        digest: fc.oneof(fc.constant(blobDigest), fc.string(), fc.constant(`sha256:${"0".repeat(64)}`)),
+        size: fc.oneof(fc.constant(blob.length), fc.integer(), fc.double()),
+        annotations: fc.oneof(
+          fc.constant({ "org.opencontainers.image.ref.name": "x" }),
+          fc.dictionary(fc.string(), fc.jsonValue()),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const index = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ manifests: fc.array(fc.oneof(descriptor, fc.jsonValue()), { maxLength: 4 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(index, fc.boolean(), async (doc, withLayoutFile) => {
+        const files = new Map<string, Uint8Array>([
+          ["/l/index.json", new TextEncoder().encode(JSON.stringify(doc) ?? "")],
+          [`/l/blobs/sha256/${blobDigest.slice(7)}`, blob],
+        ]);
+        if (withLayoutFile) files.set("/l/oci-layout", new TextEncoder().encode('{"imageLayoutVersion":"1.0.0"}'));
+        const fs = {
+          mkdir: async () => {},
+          writeFile: async () => {},
+          readFile: async (p: string) => files.get(p),
+        };
+        try {
+          const images = await readOciLayoutImages(fs, "/l");
+          for (const img of images) expect(img.digest).toBe(blobDigest);
+        } catch (e) {
+          expect(["OCI_LAYOUT_INVALID", "DIGEST_MISMATCH"]).toContain((e as { code?: string }).code);
+        }
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+});

@@ -264,3 +264,67 @@ describe("parsePushTarget", () => {
     );
   });
 });
+
+describe("pushImage against arbitrary registry answers", () => {
+  it("ends in a result or a typed registry error, never anything else (fuzz)", async () => {
+    const image = makeImage("fuzz");
+    const answer = fc.record({
+      status: fc.oneof(
+        fc.constantFrom(200, 201, 202, 204, 400, 401, 403, 404, 405, 429, 500, 503),
+        fc.integer({ min: 100, max: 599 }),
+      ),
+      location: fc.option(fc.oneof(fc.webUrl(), fc.string(), fc.constant("/v2/x/blobs/uploads/abc?_state=1"))),
+      challenge: fc.option(
+        fc.oneof(
+          fc.string(),
+          fc.constant('Basic realm="r"'),
+          fc.constant('Bearer realm="http://127.0.0.1:9/token",service="s"'),
+          fc.constant("Bearer"),
+        ),
+      ),
+      digest: fc.option(fc.oneof(fc.constant(image.digest), fc.string())),
+      body: fc.string({ maxLength: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 12 }), fc.boolean(), async (answers, withCreds) => {
+        let i = 0;
+        const fetcher: PushFetcher = async () => {
+          const a = answers[i++ % answers.length] as (typeof answers)[number];
+          const headers = new Headers();
+          if (a.location !== null) headers.set("location", a.location);
+          if (a.challenge !== null) headers.set("www-authenticate", a.challenge);
+          if (a.digest !== null) headers.set("docker-content-digest", a.digest);
+          const body = new TextEncoder().encode(a.body);
+          return {
+            status: a.status,
+            headers,
+            body: (async function* () {
+              yield body;
+            })(),
+            arrayBuffer: async () => body.buffer as ArrayBuffer,
+          };
+        };
+        try {
+          await pushImage({
+            ...pushOptions(image, "registry.example:5000", "fuzz/app"),
+            fetch: fetcher,
+            insecure: true,
+            sleep: async () => {},
+            tags: ["v1"],
+            ...(withCreds ? { credentials: { username: "u", password: "p" } } : {}),
+          });
+        } catch (e) {
+          expect([
+            "REGISTRY_UNAUTHORIZED",
+            "REGISTRY_UNAVAILABLE",
+            "REGISTRY_BAD_RESPONSE",
+            "REGISTRY_INSECURE_REFUSED",
+            "IMAGE_PUSH_REJECTED",
+            "DIGEST_MISMATCH",
+          ]).toContain((e as { code?: string }).code);
+        }
+      }),
+      { numRuns: Math.min(FUZZ_RUNS, 300) },
+    );
+  });
+});

@@ -302,3 +302,29 @@ describe.skipIf(!built)("tools/images build (needs the apps built: pnpm build)",
     }, 120_000);
   });
 });
+
+describe("tools/images command line", () => {
+  it("exits 2 with the usage for a missing --registry, half-given credentials, a bad SOURCE_DATE_EPOCH or no command", () => {
+    for (const args of [["push"], ["push", "--registry", "localhost:5000", "--username", "u"], []]) {
+      const res = cli(args);
+      expect(res.status, args.join(" ")).toBe(2);
+      expect(res.stderr).toMatch(/^contrast-images: |^usage:/m);
+    }
+    const res = spawnSync(process.execPath, [CLI, "build", "--out", join(scratchDir(), "o")], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env: { ...process.env, SOURCE_DATE_EPOCH: "yesterday" },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain("SOURCE_DATE_EPOCH");
+  });
+
+  it("reports a damaged layout as OCI_LAYOUT_INVALID before pushing anything", () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(join(dir, "index.json"), "{not json");
+    const res = cli(["push", "--layout", dir, "--registry", "127.0.0.1:1/x"]);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/^contrast-images: OCI_LAYOUT_INVALID: /m);
+  });
+});
