@@ -5,8 +5,18 @@
 // and terminates mTLS with those credentials. The images are built here from the built apps (the
 // same code `pnpm images` runs), so the test exercises what would be pushed.
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import type { Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import {
@@ -17,7 +27,6 @@ import {
   type PodmanContainer,
   podmanAvailable,
   REPO_ROOT,
-  scratchDir,
 } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages, pushLayout } from "../src/index.mjs";
@@ -27,14 +36,18 @@ const IMAGES = ["coordinator", "initializer", "service-mesh"] as const;
 type ImageName = (typeof IMAGES)[number];
 
 const avail = podmanAvailable();
+// Generous budgets: in the full suite the image build and the CLI's key generation share two cores
+// with every other test file.
 const title = `the images under podman (sim platform)${avail.ok ? "" : ` (skipped: ${avail.reason})`}`;
 
-describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
-  const tmp = scratchDir("contrast-podman-e2e-");
-  const layout = join(tmp, "images");
-  const stateDir = join(tmp, "state");
-  const simDir = join(tmp, "sim");
-  const ws = new Workspace(join(tmp, "workspace"));
+describe.skipIf(!avail.ok)(title, { timeout: 300_000 }, () => {
+  // Made in beforeAll, not while collecting: a describe that is skipped or filtered out runs no
+  // afterAll to remove it.
+  let tmp: string;
+  let layout: string;
+  let stateDir: string;
+  let simDir: string;
+  let ws: Workspace;
   let podman: Podman;
   let digests: Record<string, { digest: string }>;
   const ids = {} as Record<ImageName, string>;
@@ -44,6 +57,11 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
   const servers: Server[] = [];
 
   beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "contrast-podman-e2e-"));
+    layout = join(tmp, "images");
+    stateDir = join(tmp, "state");
+    simDir = join(tmp, "sim");
+    ws = new Workspace(join(tmp, "workspace"));
     const doc = (await buildImages({ root: REPO_ROOT, out: layout, only: [...IMAGES] })) as {
       images: Record<string, { digest: string }>;
     };
@@ -55,11 +73,39 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     ports.probe = await freePort();
     mkdirSync(stateDir);
     mkdirSync(simDir);
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     for (const s of servers) s.close();
     await podman?.destroy();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });
+
+  /** The Coordinator image on sim, its state and sim directories mounted, on the test's ports. */
+  function startCoordinator(name: string): Promise<PodmanContainer> {
+    return podman.start({
+      image: ids.coordinator,
+      name,
+      mounts: [
+        { source: stateDir, target: "/mnt/state" },
+        { source: simDir, target: "/mnt/sim" },
+      ],
+      env: { CONTRAST_PLATFORM: "sim", CONTRAST_LOG_LEVEL: "info" },
+      args: [
+        "--state-dir",
+        "/mnt/state",
+        "--sim-dir",
+        "/mnt/sim",
+        "--host",
+        "127.0.0.1",
+        "--user-api-port",
+        String(ports.userApi),
+        "--mesh-api-port",
+        String(ports.meshApi),
+        "--probe-port",
+        String(ports.probe),
+      ],
+    });
+  }
 
   it("podman holds each image under the manifest digest images.json names", async () => {
     for (const name of IMAGES) {
@@ -108,29 +154,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
   });
 
   it("the Coordinator image runs on sim; the readiness probe says not ready until contrast set, then ready", async () => {
-    coordinator = await podman.start({
-      image: ids.coordinator,
-      name: "coordinator",
-      mounts: [
-        { source: stateDir, target: "/mnt/state" },
-        { source: simDir, target: "/mnt/sim" },
-      ],
-      env: { CONTRAST_PLATFORM: "sim", CONTRAST_LOG_LEVEL: "info" },
-      args: [
-        "--state-dir",
-        "/mnt/state",
-        "--sim-dir",
-        "/mnt/sim",
-        "--host",
-        "127.0.0.1",
-        "--user-api-port",
-        String(ports.userApi),
-        "--mesh-api-port",
-        String(ports.meshApi),
-        "--probe-port",
-        String(ports.probe),
-      ],
-    });
+    coordinator = await startCoordinator("coordinator");
     const listening = await coordinator.logs.waitFor((l) => l.msg === "coordinator listening", "listening", 90_000);
     expect(listening).toMatchObject({ userApiPort: ports.userApi, meshApiPort: ports.meshApi });
     // The simulated TEE's authority was made inside the container, in the mounted directory.
@@ -139,8 +163,7 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     expect(await probe(ports.probe, "/probe/startup")).toMatchObject({ status: 200 });
     expect(await probe(ports.probe, "/probe/liveness")).toMatchObject({ status: 200 });
     const before = await probe(ports.probe, "/probe/readiness");
-    expect(before.status).toBe(503);
-    expect(before.body).not.toBe("ok\n");
+    expect(before).toEqual({ status: 503, body: "no manifest set\n" });
 
     hashes = ws.generate(simDir);
     expect([...hashes.keys()].sort()).toEqual(["db", "web"]);
@@ -160,12 +183,12 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
   });
 
   /** Runs the initializer image for a workload as its pod would; resolves with the mounted /contrast. */
-  async function initializer(workload: string): Promise<{ root: string; container: PodmanContainer }> {
-    const root = join(tmp, `contrast-${workload}`);
+  async function initializer(workload: string, run = workload): Promise<{ root: string; container: PodmanContainer }> {
+    const root = join(tmp, `contrast-${run}`);
     mkdirSync(root);
     const container = await podman.start({
       image: ids.initializer,
-      name: `initializer-${workload}`,
+      name: `initializer-${run}`,
       mounts: [
         { source: root, target: "/contrast" },
         { source: simDir, target: "/mnt/sim", readonly: true },
@@ -304,9 +327,71 @@ describe.skipIf(!avail.ok)(title, { timeout: 180_000 }, () => {
     expect(await mesh.wait()).toBe(0);
   });
 
+  it("the service-mesh image in pod mode (own network namespace, NET_ADMIN): interception in place, or fails closed without iptables", async () => {
+    const tls = join(tmp, "contrast-web", "tls-config");
+    const hasIptables = await podman.run({
+      image: ids["service-mesh"],
+      entrypoint: ["/usr/local/bin/node"],
+      args: [
+        "-e",
+        `const fs = require("fs"); process.exit(process.env.PATH.split(":").some((d) => fs.existsSync(d + "/iptables")) ? 0 : 1)`,
+      ],
+    });
+    const pod = await podman.start({
+      image: ids["service-mesh"],
+      name: "service-mesh-pod",
+      network: "none",
+      flags: ["--cap-add", "NET_ADMIN"],
+      mounts: [{ source: tls, target: "/contrast/tls-config", readonly: true }],
+    });
+    if (hasIptables.code === 0) {
+      await pod.logs.waitFor((l) => l.msg === "interception in place", "interception in place", 60_000);
+      const rules = await podman.exec(["exec", pod.id, "iptables", "-t", "nat", "-S"]);
+      expect(rules.stdout).toContain("15006");
+      await podman.exec(["exec", pod.id, "/usr/local/bin/node", "-e", 'require("fs").statSync("/ready")']);
+      await pod.stop(10);
+      expect(await pod.wait()).toBe(0);
+    } else {
+      // The image has no iptables: pod mode must refuse to run rather than proxy without interception.
+      expect(await pod.wait()).not.toBe(0);
+      const failed = await pod.logs.waitFor((l) => l.msg === "cannot start", '"cannot start"');
+      expect(failed.error).toMatchObject({ code: "NETFILTER_IPTABLES_MISSING" });
+    }
+    await pod.remove();
+  });
+
   it("the Coordinator container stops on SIGTERM with exit status 0", async () => {
     await coordinator.stop(20);
     expect(await coordinator.wait()).toBe(0);
     expect(coordinator.logs.logs.some((l) => l.level === "ERROR")).toBe(false);
+    await coordinator.remove();
+  });
+
+  it("a new Coordinator container on the same state volume is in recovery until contrast recover, then serves again", async () => {
+    const restarted = await startCoordinator("coordinator-restarted");
+    await restarted.logs.waitFor((l) => l.msg === "coordinator listening", "listening", 90_000);
+    const recovering = await probe(ports.probe, "/probe/readiness");
+    expect(recovering.status).toBe(503);
+    expect(recovering.body).toMatch(/^recovery: /);
+
+    const recover = ws.contrast("recover", "-c", `127.0.0.1:${ports.userApi}`);
+    expect(recover.status, recover.stdout + recover.stderr).toBe(0);
+    expect(recover.stdout).toContain("Successfully recovered the Coordinator");
+    expect(
+      await until(
+        () => probe(ports.probe, "/probe/readiness"),
+        (r) => r.status === 200,
+      ),
+    ).toEqual({ status: 200, body: "ok\n" });
+
+    // The recovered Coordinator serves the same deployment: its root CA has the key derived from
+    // the same seed as before the restart.
+    const again = await initializer("web", "web-again");
+    expect(await again.container.wait()).toBe(0);
+    const rootKey = (run: string) =>
+      openssl(["x509", "-in", join(tmp, `contrast-${run}`, "tls-config/coordinator-root-ca.pem"), "-noout", "-pubkey"]);
+    expect(rootKey("web-again").toString()).toBe(rootKey("web").toString());
+    await restarted.stop(20);
+    expect(await restarted.wait()).toBe(0);
   });
 });

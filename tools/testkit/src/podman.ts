@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ExecResult } from "./netns.js";
@@ -183,8 +183,9 @@ export class Podman {
   static create(options: { dir?: string } = {}): Podman {
     const avail = podmanAvailable();
     if (!avail.ok) throw new Error(avail.reason);
+    sweepOrphans();
     // Lower case only: podman 4.3 turns layout paths under it into image names (pullOci).
-    const dir = options.dir ?? join(tmpdir(), `contrast-podman-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const dir = options.dir ?? join(tmpdir(), `${PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
     mkdirSync(dir, { recursive: true });
     const paths = podmanPaths(dir);
     for (const d of [paths.root, paths.runroot, paths.tmp, join(dir, "networks"), join(dir, "volumes")]) {
@@ -355,7 +356,12 @@ export class Podman {
     this.destroySync();
   }
 
-  private destroySync(): void {
+  /** The instance of a dead test process, for the orphan sweep. */
+  static orphan(dir: string): Podman {
+    return new Podman(podmanPaths(dir));
+  }
+
+  destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     live.delete(this);
@@ -364,12 +370,74 @@ export class Podman {
     } catch {
       // Best effort: what is left mounted is unmounted below.
     }
+    // conmon runs `podman container cleanup` when a removed container's process ends, and
+    // `podman logs -f` followers end with their containers: until they are gone they write below
+    // the directory, and deleting it fails with ENOTEMPTY. Wait for them; kill what outlives that.
+    const deadline = Date.now() + 15_000;
+    let users = processesUsing(this.paths.dir);
+    while (users.length > 0 && Date.now() < deadline) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      users = processesUsing(this.paths.dir);
+    }
+    for (const pid of users) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
     // Not `podman system reset`: should the private configuration ever not apply, it would wipe
     // the machine's own storage. Mounts left under the directory (a container that could not be
     // removed) are detached so that deleting it cannot reach into them.
     for (const mount of mountsUnder(this.paths.dir).reverse()) spawnSync("umount", ["-l", mount], { stdio: "ignore" });
-    rmSync(this.paths.dir, { recursive: true, force: true });
+    rmSync(this.paths.dir, { recursive: true, force: true, maxRetries: 5 });
   }
+}
+
+const PREFIX = "contrast-podman-";
+
+/**
+ * Removes the instances of test processes that died without destroying them (SIGKILL, a crash):
+ * their containers still run under conmon and may hold ports of the host network.
+ */
+function sweepOrphans(): void {
+  const pattern = new RegExp(`^${PREFIX}(\\d+)-[0-9a-f]{8}$`);
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    const dir = join(tmpdir(), name);
+    // Test files start in parallel: the one that makes this directory first sweeps it.
+    try {
+      mkdirSync(join(dir, ".sweeping"));
+    } catch {
+      continue;
+    }
+    Podman.orphan(dir).destroySync();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Processes (other than this one) whose command line names `dir`: this instance's conmon and podman processes. */
+function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(pid);
+    } catch {
+      // Exited while being looked at.
+    }
+  }
+  return pids;
 }
 
 /** Mount points at or below `dir`, in /proc/self/mountinfo's order (parents first). */

@@ -1,8 +1,9 @@
 // The podman helper against the real podman: a tiny image (this machine's node binary and the
 // libraries it links, built with testkit's buildImage into an OCI layout) pulled into private
 // storage and run in the foreground and detached, with its limits, mounts, logs and exit codes.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -94,12 +95,20 @@ function writeLayout(dir: string, name: string, image: BuiltImage): void {
 
 const avail = podmanAvailable();
 
+// Off CI the podman tests skip with the reason; .ci/run installs podman, so there a skip would hide
+// that none of them ran.
+it.runIf(process.env.CI !== undefined)("on CI, podman can run (the podman tests are not skipped)", () => {
+  expect(avail).toEqual({ ok: true });
+});
+
 describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let podman: Podman;
   let image: string;
-  const layout = scratchDir("contrast-podman-layout-");
+  // Made in beforeAll, not while collecting: a skipped or filtered-out describe runs no afterAll.
+  let layout: string;
 
   beforeAll(async () => {
+    layout = mkdtempSync(join(tmpdir(), "contrast-podman-layout-"));
     const built = await buildImage([hostNodeLayer()], {
       config: { Entrypoint: ["/usr/local/bin/node"], Cmd: ["--version"], WorkingDir: "/" },
     });
@@ -109,6 +118,7 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
   }, 120_000);
   afterAll(async () => {
     await podman?.destroy();
+    if (layout !== undefined) rmSync(layout, { recursive: true, force: true });
   });
 
   it("pulls the layout's image into private storage only", async () => {
@@ -160,6 +170,36 @@ describe.skipIf(!avail.ok)(`podman runs a tiny node image${avail.ok ? "" : ` (sk
     await c.remove();
     const gone = await podman.exec(["container", "exists", c.id], { allowFailure: true });
     expect(gone.code).toBe(1);
+  });
+
+  it("sweeps the instance of a test process that died: its containers are removed, its directory deleted", async () => {
+    // The "test process" is a child that lives while its instance is set up (so that no test file
+    // running in parallel sweeps it early), then dies by SIGKILL.
+    const owner = spawn("sleep", ["600"], { stdio: "ignore" });
+    const dir = join(tmpdir(), `contrast-podman-${owner.pid}-0123abcd`);
+    const orphan = Podman.create({ dir });
+    const orphanImage = await orphan.pullOci(layout, "tiny");
+    const c = await orphan.start({ image: orphanImage, args: ["-e", "setInterval(() => {}, 1000)"] });
+    expect(((await c.inspect()).State as { Status: string }).Status).toBe("running");
+    const conmons = () =>
+      spawnSync("pgrep", ["-f", `conmon.*${dir}`], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean);
+    expect(conmons().length).toBeGreaterThan(0);
+    await new Promise((resolve) => {
+      owner.on("exit", resolve);
+      owner.kill("SIGKILL");
+    });
+    const next = Podman.create();
+    try {
+      // Swept by this create, or by a test file in parallel that got to it first.
+      for (let i = 0; i < 120 && existsSync(dir); i++) await new Promise((r) => setTimeout(r, 250));
+      expect(existsSync(dir)).toBe(false);
+      expect(conmons()).toEqual([]);
+    } finally {
+      await next.destroy();
+    }
   });
 
   it("a failing podman command rejects with podman's own message", async () => {
