@@ -1,7 +1,7 @@
 // Builds every app's image (runtime layer + app layer) into one OCI image layout and writes
 // images.json next to it. Reproducible: no clock, host name, user, temp path or directory order
 // goes into an output; file modes are normalised, mtimes fixed (0 or SOURCE_DATE_EPOCH).
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, posix, relative } from "node:path";
 import {
   buildImage,
@@ -154,8 +154,8 @@ function checkAddons(app, runtimePaths) {
 }
 
 /**
- * The app's `hostFiles`: each host program at its own path, with the symlinks on the way and
- * the libraries it needs that the runtime layer does not hold.
+ * The app's `hostFiles`: each host program (or each file of a host directory) at its own path,
+ * with the symlinks on the way and the libraries it needs that the runtime layer does not hold.
  * @param {AppImage} app
  * @param {ReadonlySet<string>} runtimePaths
  * @returns {{ entries: import("@contrast/oci").LayerEntry[], files: string[] }}
@@ -166,8 +166,18 @@ function hostFileEntries(app, runtimePaths) {
   /** @type {string[]} */
   const files = [];
   for (const h of app.spec.hostFiles) {
-    files.push(copyHostPath(h, map));
-    for (const lib of lddPaths(h)) files.push(copyHostPath(lib, map));
+    // A directory stands for the files directly in it: plugins a program loads at run time
+    // (iptables' xtables extensions), which ldd cannot name.
+    const paths = statSync(h, { throwIfNoEntry: false })?.isDirectory()
+      ? readdirSync(h)
+          .sort()
+          .map((name) => posix.join(h, name))
+          .filter((p) => !lstatSync(p).isDirectory())
+      : [h];
+    for (const path of paths) {
+      files.push(copyHostPath(path, map));
+      for (const lib of lddPaths(path)) files.push(copyHostPath(lib, map));
+    }
   }
   return {
     entries: [...map.values()].filter((e) => !runtimePaths.has(e.path)),

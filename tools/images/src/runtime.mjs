@@ -176,6 +176,8 @@ export function runtimeEntries(options = {}) {
   entries.set("/etc/group", { type: "file", path: "/etc/group", content: Buffer.from(GROUP), mode: 0o644 });
   entries.set("/tmp", { type: "directory", path: "/tmp", mode: 0o1777 });
   entries.set("/root", { type: "directory", path: "/root", mode: 0o700 });
+  // Programs keep run-time state here: iptables' -w takes its lock in /run/xtables.lock.
+  entries.set("/run", { type: "directory", path: "/run", mode: 0o755 });
   return {
     entries: [...entries.values()],
     nodeVersion: node.version,
