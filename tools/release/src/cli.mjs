@@ -27,7 +27,7 @@ async function main(argv) {
       "runtime-payload": { type: "string" },
       "reference-values": { type: "string" },
       "no-cli": { type: "boolean", default: false },
-      "coordinator-store": { type: "string", default: "fs" },
+      "coordinator-store": { type: "string", default: "configmap" },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,

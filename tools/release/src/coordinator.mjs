@@ -24,7 +24,7 @@ const PROBE_PORT = 9102;
  * @returns {Record<string, unknown>[]}
  */
 export function coordinatorObjects(platform, options) {
-  const store = options.store ?? "fs";
+  const store = options.store ?? "configmap";
   const labels = { "app.kubernetes.io/name": COORDINATOR };
   const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: COORDINATOR } };
   const role = {

@@ -92,7 +92,7 @@ export async function renderRelease(options) {
       const coordinator = coordinatorObjects(platform, {
         handler,
         image: images[COORDINATOR],
-        store: options.coordinatorStore ?? "fs",
+        store: options.coordinatorStore ?? "configmap",
       });
       const name = `coordinator-${platform.id}.yml`;
       const annotated = await withCoordinatorPolicy(coordinator, {

@@ -105,11 +105,11 @@ describe("renderRelease", () => {
     expect(services).toEqual(["coordinator", "coordinator-ready"]);
   }, 60_000);
 
-  it("--coordinator-store configmap: the ConfigMap store through the service account, no PVC, its own policy", async () => {
+  it("the ConfigMap store by default (through the service account, no PVC); --coordinator-store fs: a PVC, its own policy", async () => {
     const dir = scratchDir("release-store-");
     await writeTinyLayout(dir);
-    const fs = await render(dir, { platforms: TWO });
-    const cm = await render(dir, { platforms: TWO, coordinatorStore: "configmap" });
+    const fs = await render(dir, { platforms: TWO, coordinatorStore: "fs" });
+    const cm = await render(dir, { platforms: TWO });
     const sts = objects(file(cm, "coordinator-metal-qemu-snp.yml")).find((o) => o.kind === "StatefulSet") as Obj;
     expect(sts.spec.volumeClaimTemplates).toBeUndefined();
     const container = sts.spec.template.spec.containers[0];
