@@ -28,6 +28,8 @@ async function cliRegistry(app = "cli") {
 }
 const CLI = await cliRegistry();
 const COORDINATOR_APP = await cliRegistry("coordinator");
+// The release tool is repository tooling in plain JavaScript: its registry is imported from source.
+const RELEASE = await import(new URL("../../release/src/errors.mjs", import.meta.url).href);
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -120,4 +122,5 @@ export const REGISTRIES = [
     findings: CLI.CLI_WARNING_CODES,
   },
   { package: "@contrast/coordinator-app", prefixes: ["SERVER_"], codes: COORDINATOR_APP.SERVER_ERROR_CODES },
+  { package: "@contrast/release", prefixes: ["RELEASE_"], codes: RELEASE.RELEASE_ERROR_CODES },
 ];
