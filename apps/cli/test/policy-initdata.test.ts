@@ -84,7 +84,8 @@ describe("contrast policy generate --annotation initdata", () => {
     const denied = contrast(dir, ["policy", "check", "annotation.txt", "--requests", "tampered.txt"]);
     expect(denied.status).toBe(2);
     expect(denied.stdout + denied.stderr).toContain("CreateContainerRequest");
-  });
+    // Eight CLI processes one after another: seconds each on a loaded two-core machine.
+  }, 90_000);
 
   it("refuses an unknown format, and a garbled annotation with the initdata error's code", () => {
     const dir = tempDir();
