@@ -59,8 +59,10 @@ export interface CoordinatorStatus {
  * replace it. Staleness is detected by re-reading `transitions/latest` on every state-reading
  * call: a single file read (or ConfigMap GET), cheap next to any RPC's cryptography.
  *
- * A store with `getSync` (the filesystem) is read synchronously by each call. Otherwise concurrent
- * calls share asynchronous reads, but a call only ever shares a read that STARTED AFTER the call
+ * A store with `getSync` (the filesystem) is read synchronously, once for all the calls that
+ * arrived in one turn of the event loop: the read runs in the loop's check phase (setImmediate),
+ * after every call that shares it has arrived. Otherwise concurrent calls share asynchronous
+ * reads, but a call only ever shares a read that STARTED AFTER the call
  * began (see readLatest): so every call still sees the store as it was at some instant after its
  * arrival, exactly as with a read of its own, and a move of `latest` that completed before a call
  * arrived is never missed. Joining a read already in flight would break that (the read may have
@@ -77,6 +79,8 @@ export class StateKeeper {
   #queued: Promise<Uint8Array | undefined> | undefined;
   /** encodeLatestTransition of the installed state, made once per install rather than per call. */
   #stateLatest: Uint8Array | undefined;
+  /** The synchronous read scheduled for the end of this event-loop turn, shared by the calls that came before it. */
+  #batchedRead: Promise<Uint8Array | undefined> | undefined;
   /** Settles when this process's own move of `transitions/latest` has been installed (or failed). */
   #writing: Promise<void> | undefined;
 
@@ -99,6 +103,25 @@ export class StateKeeper {
     return this.#queued;
   }
 
+  /**
+   * `transitions/latest` read synchronously once the calls of this event-loop turn have arrived: a
+   * read that has not started yet may be shared by every call that arrives before it starts.
+   */
+  #readLatestBatched(getSync: (key: string) => Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    this.#batchedRead ??= new Promise((resolve, reject) => {
+      setImmediate(() => {
+        // Cleared before the read: a call that arrives later gets a read of its own.
+        this.#batchedRead = undefined;
+        try {
+          resolve(getSync.call(this.history.store, LATEST_KEY));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    return this.#batchedRead;
+  }
+
   #startRead(): Promise<Uint8Array | undefined> {
     const read = this.history.store.get(LATEST_KEY);
     this.#inflight = read;
@@ -110,15 +133,13 @@ export class StateKeeper {
   }
 
   /**
-   * The phase now, re-reading the store; a running state whose latest moved becomes stale. A store
-   * that reads synchronously (the filesystem) is read by every call itself: cheaper than sharing
-   * an asynchronous read, and each call sees the store as it is at its arrival.
+   * The phase now, re-reading the store; a running state whose latest moved becomes stale.
    */
   async current(): Promise<{ phase: CoordinatorPhase; state: CoordinatorState | undefined }> {
     const store = this.history.store;
     for (;;) {
       const before = this.#state;
-      const stored = store.getSync !== undefined ? store.getSync(LATEST_KEY) : await this.readLatest();
+      const stored = await (store.getSync !== undefined ? this.#readLatestBatched(store.getSync) : this.readLatest());
       const state = this.#state;
       // This process installed a state while the read ran: the read may predate that install's
       // own CAS, so it says nothing about the new state. Read again (installs are rare).

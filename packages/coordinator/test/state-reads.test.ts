@@ -156,16 +156,51 @@ function lateCasStore(inner: MemoryStore, sync: boolean) {
 }
 
 describe("StateKeeper with a store that reads synchronously", () => {
-  it("reads latest once per call and sees a move by another writer at the next call", async () => {
+  it("calls of one event-loop turn share one read that starts after all of them arrived", async () => {
     const h = lateCasStore(new MemoryStore(), true);
     const c = await open(h.store).coordinator;
     await c.setManifest(setRequest(spec(0)));
     const before = h.syncReads();
     const all = await Promise.all(Array.from({ length: 20 }, () => c.status()));
     expect(all.every((s) => s.phase === "running")).toBe(true);
-    expect(h.syncReads() - before).toBe(20);
+    expect(h.syncReads() - before).toBe(1);
+    // Calls in later turns read again.
+    await c.status();
+    await c.status();
+    expect(h.syncReads() - before).toBe(3);
+  });
+
+  it("a move by another writer before a call arrives is seen by that call, even in the same turn", async () => {
+    const h = lateCasStore(new MemoryStore(), true);
+    const c = await open(h.store).coordinator;
+    await c.setManifest(setRequest(spec(0)));
+    const early = c.status();
+    // Same turn, after `early` arrived and before the shared read has started.
     await h.store.set("transitions/latest", utf8("moved by another Coordinator"));
-    expect(await c.status()).toMatchObject({ phase: "recovery", stale: true });
+    const late = c.status();
+    expect((await early).phase).toBe("recovery"); // the shared read started after the move
+    expect(await late).toMatchObject({ phase: "recovery", stale: true });
+  });
+
+  it("a failed synchronous read fails the calls that shared it, and the next turn reads again", async () => {
+    const inner = new MemoryStore();
+    let fail = false;
+    const store: HistoryStore = {
+      get: (k) => inner.get(k),
+      set: (k, v) => inner.set(k, v),
+      compareAndSwap: (k, e, n) => inner.compareAndSwap(k, e, n),
+      getSync(k) {
+        if (fail) throw new Error("disk gone");
+        return inner.getSync(k);
+      },
+    };
+    const c = await open(store).coordinator;
+    await c.setManifest(setRequest(spec(0)));
+    fail = true;
+    const results = await Promise.allSettled([c.status(), c.status()]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    expect(await c.status()).toMatchObject({ phase: "running", stale: false });
   });
 
   for (const sync of [true, false]) {

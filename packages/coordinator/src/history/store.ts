@@ -13,8 +13,8 @@ export interface HistoryStore {
   /**
    * The same read, synchronously, for backends where one costs less than an asynchronous one: a
    * small local file is read in ~15 µs of CPU where the thread pool's round trip costs ~0.1 ms.
-   * The Coordinator's staleness check reads `transitions/latest` this way on every call when it
-   * is offered (backends that need the network leave it out).
+   * The Coordinator's staleness check reads `transitions/latest` this way when it is offered,
+   * once per turn of the event loop (backends that need the network leave it out).
    */
   getSync?(key: string): Uint8Array | undefined;
   /** Writes a value; after it resolves the value survives a crash of the process or the machine. */
