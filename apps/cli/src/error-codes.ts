@@ -126,6 +126,12 @@ export const CLI_ERROR_CODES = [
     hint: "Pass --coordinator-policy-hash with the hash of the Coordinator you deployed.",
   },
   {
+    code: "CLI_RELEASE_INVALID",
+    kind: "internal",
+    meaning: "The release embedded in this build of the CLI (release.json) is malformed.",
+    hint: "Render the release again with `pnpm release:render`; it writes and embeds a valid release.json.",
+  },
+  {
     code: "CLI_SET_POLICY_NOT_IN_MANIFEST",
     kind: "input",
     meaning: "A workload's policy in the YAML is not in the manifest's Policies.",

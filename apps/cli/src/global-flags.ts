@@ -5,7 +5,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   {
     flags: "--version",
     description: "print version and supported platforms",
-    doc: "print the version, the compatibility target (Contrast v1.5) and the platforms",
+    doc: "print the version, the compatibility target (Contrast v1.5) and the platforms; a release build also its images and, per platform, the runtime handler, reference values and Coordinator policy hash (docs/release.md)",
   },
   {
     flags: "--log-level <level>",

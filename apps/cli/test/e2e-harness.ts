@@ -2,9 +2,8 @@
 // the simulated TEE (free ports, its own state and sim directories, killable with SIGKILL), the
 // built CLI as users run it, and a workspace whose manifest is made from `contrast policy generate`
 // output (the manifest-building part of `contrast generate`, written out here by hand).
-import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSimulatedAuthority, nodeSimAuthorityFileSystem } from "@contrast/attestation/testing";
 import { type Manifest, type PolicyEntry, serializeManifest, simReferenceValues } from "@contrast/manifest";
@@ -14,72 +13,18 @@ import {
   seedShareOwnerPublicKeyHex,
   workloadOwnerKeyDigest,
 } from "@contrast/mesh-pki";
-import { repoPath } from "@contrast/testkit";
+import { type StartedCoordinator, startSimCoordinator } from "@contrast/testkit";
 import { BUNDLE } from "./helpers.js";
 
-export const COORDINATOR_BUNDLE = repoPath("apps/coordinator/dist/contrast-coordinator.cjs");
-
-export interface RunningCoordinator {
-  readonly proc: ChildProcess;
-  readonly userApiPort: number;
+export interface RunningCoordinator extends StartedCoordinator {
+  /** host:port of its user API. */
   readonly address: string;
-  readonly exited: Promise<unknown>;
-  readonly logs: string[];
 }
 
 /** Starts the built Coordinator (sim platform) and resolves once it logs the ports it bound. */
-export function startCoordinator(stateDir: string, simDir: string, userApiPort = 0): Promise<RunningCoordinator> {
-  if (!existsSync(COORDINATOR_BUNDLE)) {
-    throw new Error(`${COORDINATOR_BUNDLE} is missing: run pnpm --filter @contrast/coordinator-app build`);
-  }
-  const proc = spawn(
-    process.execPath,
-    [
-      COORDINATOR_BUNDLE,
-      "--platform",
-      "sim",
-      "--state-dir",
-      stateDir,
-      "--sim-dir",
-      simDir,
-      "--host",
-      "127.0.0.1",
-      "--user-api-port",
-      String(userApiPort),
-      "--mesh-api-port",
-      "0",
-      "--probe-port",
-      "0",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/" } },
-  );
-  const logs: string[] = [];
-  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal)));
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    const timer = setTimeout(() => reject(new Error(`the Coordinator did not start:\n${logs.join("\n")}`)), 60_000);
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the Coordinator exited (${String(code)}):\n${logs.join("\n")}`));
-    });
-    proc.stderr?.setEncoding("utf8");
-    proc.stderr?.on("data", (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        let parsed: { msg?: string; userApiPort?: number } = {};
-        try {
-          parsed = JSON.parse(line);
-        } catch {}
-        if (parsed.msg === "coordinator listening" && parsed.userApiPort !== undefined) {
-          clearTimeout(timer);
-          resolve({ proc, userApiPort: parsed.userApiPort, address: `127.0.0.1:${parsed.userApiPort}`, exited, logs });
-        }
-      }
-    });
-  });
+export async function startCoordinator(stateDir: string, simDir: string, userApiPort = 0): Promise<RunningCoordinator> {
+  const c = await startSimCoordinator({ stateDir, simDir, userApiPort });
+  return { ...c, address: `127.0.0.1:${c.userApiPort}` };
 }
 
 /** Kills the Coordinator with SIGKILL (no shutdown) and waits until it is gone. */

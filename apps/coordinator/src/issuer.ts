@@ -1,12 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { link, mkdir, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type EvidenceIssuer, simIssuer, tsmIssuer } from "@contrast/atls";
 import {
-  createSimulatedAuthority,
-  encodeSimulatedAuthority,
-  loadSimulatedAuthority,
   nodeSimAuthorityFileSystem,
+  openSimulatedAuthority,
   type SimulatedAuthority,
 } from "@contrast/attestation/testing";
 import { type Clock, fromHex, type Logger } from "@contrast/core";
@@ -49,26 +45,12 @@ export async function openSimAuthority(
   dir: string,
   deps: { readonly clock: Clock; readonly log: Logger },
 ): Promise<SimulatedAuthority> {
-  const path = join(dir, SIM_AUTHORITY_FILE);
-  const existing = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
-  if (existing !== undefined) return existing;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const created = createSimulatedAuthority({ clock: deps.clock });
-  const tmp = join(dir, `.${SIM_AUTHORITY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  await writeFile(tmp, encodeSimulatedAuthority(created), { mode: 0o600, flag: "wx" });
-  try {
-    await link(tmp, path);
-    deps.log.info("created a simulated TEE authority", { simDir: dir, arkKeyDigest: created.arkKeyDigest });
-    return created;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    // Another process created one first: use it.
-    const theirs = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
-    if (theirs === undefined) throw e;
-    return theirs;
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
+  const opened = await openSimulatedAuthority(join(dir, SIM_AUTHORITY_FILE), nodeSimAuthorityFileSystem, {
+    clock: deps.clock,
+  });
+  if (opened.created)
+    deps.log.info("created a simulated TEE authority", { simDir: dir, arkKeyDigest: opened.authority.arkKeyDigest });
+  return opened.authority;
 }
 
 /** How long one CRL of the simulated ARK is reused; it is valid from an hour before to 7 days after it is made. */

@@ -8,6 +8,7 @@ export {
   encodeSimulatedAuthority,
   loadSimulatedAuthority,
   nodeSimAuthorityFileSystem,
+  openSimulatedAuthority,
   type SimAuthorityFileSystem,
   saveSimulatedAuthority,
 } from "./sim/persist.js";

@@ -1,5 +1,5 @@
 import { KeyObject } from "node:crypto";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixedClock, toHex } from "@contrast/core";
@@ -11,6 +11,7 @@ import {
   encodeSimulatedAuthority,
   loadSimulatedAuthority,
   nodeSimAuthorityFileSystem,
+  openSimulatedAuthority,
   saveSimulatedAuthority,
 } from "../src/testing.js";
 
@@ -23,6 +24,24 @@ const request = {
 };
 
 describe("saving and loading the simulated TEE", () => {
+  it("openSimulatedAuthority: processes opening one directory at once all get the one authority created", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sim-authority-"));
+    const path = join(dir, "sim", "authority.json");
+    const opened = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        openSimulatedAuthority(path, nodeSimAuthorityFileSystem, { clock, rsaModulusLength: 2048 }),
+      ),
+    );
+    expect(opened.filter((o) => o.created)).toHaveLength(1);
+    expect(new Set(opened.map((o) => o.authority.arkKeyDigest)).size).toBe(1);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // No temporary files are left beside it, and a later open loads it.
+    expect(readdirSync(join(dir, "sim"))).toEqual(["authority.json"]);
+    const again = await openSimulatedAuthority(path, nodeSimAuthorityFileSystem, { clock });
+    expect(again).toMatchObject({ created: false });
+    expect(again.authority.arkKeyDigest).toBe(opened[0]?.authority.arkKeyDigest);
+  });
+
   it("a loaded authority has the same trust anchor and chip, and its reports verify against the saved roots", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sim-authority-"));
     const path = join(dir, "state", "sim-authority.json");

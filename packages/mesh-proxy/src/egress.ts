@@ -1,25 +1,16 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { type ConnectionOptions, type SecureContext, connect as tlsConnect } from "node:tls";
-import { type Logger, noopLogger } from "@contrast/core";
 import { formatHostPort, type HostPort } from "./config.js";
 import { type MeshCredentials, secureContextFor } from "./credentials.js";
 import { handshakeErrorReason, verifyFailureReason } from "./ingress.js";
-import { listenOn } from "./listen.js";
-import type { MeshMetrics } from "./metrics.js";
-import { forward, IdleSweeper } from "./splice.js";
-import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
-import { ConnectionTracker } from "./tracker.js";
+import { type ListenerOptions, ProxyListener } from "./listener.js";
+import { forward } from "./splice.js";
 
-export interface EgressOptions {
-  /** The entry's name (metrics, logs), as in the annotation. */
-  readonly name: string;
+/** `name` is the entry's name (metrics, logs), as in the annotation. */
+export interface EgressOptions extends ListenerOptions {
   readonly credentials: MeshCredentials;
   /** Where the mTLS connection goes: the entry's remote host and port. */
   readonly remote: HostPort;
-  readonly metrics: MeshMetrics;
-  readonly handshakes?: HandshakeLimiter;
-  readonly timeouts?: Partial<ProxyTimeouts>;
-  readonly logger?: Logger;
 }
 
 // Node's client errors for a server chain that does not verify (the codes of verifyFailureReason).
@@ -43,53 +34,29 @@ const VERIFY_CODES = new Set([
  * the workload's own SANs, which the client side does not know, and upstream's Envoy matches none
  * either; any peer holding a mesh-CA certificate of this deployment is trusted.
  */
-export class EgressListener {
-  readonly name: string;
-  readonly #server: Server;
+export class EgressListener extends ProxyListener {
+  protected readonly server: Server;
   readonly #options: EgressOptions;
-  readonly #timeouts: ProxyTimeouts;
-  readonly #handshakes: HandshakeLimiter;
-  readonly #tracker = new ConnectionTracker();
-  readonly #log: Logger;
-  readonly #idle: IdleSweeper;
   #context: SecureContext;
 
   constructor(options: EgressOptions) {
-    this.name = options.name;
+    super(options);
     this.#options = options;
-    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.#handshakes = options.handshakes ?? new HandshakeLimiter();
-    this.#log = options.logger ?? noopLogger;
-    this.#idle = new IdleSweeper(this.#timeouts.idleMs);
     this.#context = secureContextFor(options.credentials);
     // Paused: nothing is read from the application until the remote is connected and verified.
-    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#onConnection(socket));
-  }
-
-  listen(address: HostPort): Promise<HostPort> {
-    return listenOn(this.#server, address, this.name);
-  }
-
-  get openConnections(): number {
-    return this.#tracker.size;
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#onConnection(socket));
   }
 
   updateCredentials(credentials: MeshCredentials): void {
     this.#context = secureContextFor(credentials);
   }
 
-  async close(deadlineMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.#tracker.drain(deadlineMs);
-    await closed;
-  }
-
   #onConnection(local: Socket): void {
     const { metrics } = this.#options;
     metrics.connectionAccepted(this.name);
     local.once("close", () => metrics.connectionEnded(this.name));
-    this.#tracker.add(local);
-    if (!this.#handshakes.tryAcquire()) {
+    this.tracker.add(local);
+    if (!this.handshakes.tryAcquire()) {
       metrics.handshakeFailed(this.name, "handshake_limit");
       local.destroy();
       return;
@@ -99,7 +66,7 @@ export class EgressListener {
     const release = () => {
       if (released) return;
       released = true;
-      this.#handshakes.release();
+      this.handshakes.release();
       metrics.handshakeEnded(this.name);
     };
     const { remote } = this.#options;
@@ -115,7 +82,7 @@ export class EgressListener {
     } as ConnectionOptions);
     const timer = setTimeout(() => {
       tls.destroy(Object.assign(new Error("handshake timeout"), { code: "ERR_TLS_HANDSHAKE_TIMEOUT" }));
-    }, this.#timeouts.connectMs + this.#timeouts.handshakeMs);
+    }, this.timeouts.connectMs + this.timeouts.handshakeMs);
     const failed = (error: Error & { code?: string }) => {
       clearTimeout(timer);
       release();
@@ -132,7 +99,7 @@ export class EgressListener {
       )
         metrics.upstreamConnectFailed(this.name);
       else metrics.handshakeFailed(this.name, handshakeErrorReason(error));
-      this.#log.info("egress connection failed", {
+      this.log.info("egress connection failed", {
         listener: this.name,
         remote: formatHostPort(remote),
         error: String(error),
@@ -157,10 +124,10 @@ export class EgressListener {
       local.setNoDelay(true);
       forward(local, tls, "down", {
         listener: this.name,
-        idle: this.#idle,
-        halfOpenMs: this.#timeouts.halfOpenMs,
+        idle: this.idle,
+        halfOpenMs: this.timeouts.halfOpenMs,
         metrics,
-        tracker: this.#tracker,
+        tracker: this.tracker,
       });
     });
   }

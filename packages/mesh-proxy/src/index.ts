@@ -29,5 +29,6 @@ export {
   type IngressOptions,
   type ResolveTarget,
 } from "./ingress.js";
+export { type ListenerOptions, ProxyListener } from "./listener.js";
 export { type ByteSource, type CloseReason, type HandshakeFailureReason, MeshMetrics } from "./metrics.js";
 export { DEFAULT_MAX_HANDSHAKES, DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";

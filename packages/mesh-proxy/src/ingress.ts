@@ -1,13 +1,10 @@
 import { connect, type Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
-import { type Logger, noopLogger } from "@contrast/core";
 import { formatHostPort, type HostPort } from "./config.js";
 import { type MeshCredentials, tlsOptionsFor } from "./credentials.js";
-import { listenOn } from "./listen.js";
-import type { HandshakeFailureReason, MeshMetrics } from "./metrics.js";
-import { forward, IdleSweeper } from "./splice.js";
-import { DEFAULT_TIMEOUTS, HandshakeLimiter, type ProxyTimeouts } from "./timeouts.js";
-import { ConnectionTracker } from "./tracker.js";
+import { type ListenerOptions, ProxyListener } from "./listener.js";
+import type { HandshakeFailureReason } from "./metrics.js";
+import { forward } from "./splice.js";
 
 /** `required`: a client certificate from the mesh CA (port 15006); `none`: any client (15007). */
 export type ClientAuth = "required" | "none";
@@ -19,17 +16,11 @@ export type ClientAuth = "required" | "none";
  */
 export type ResolveTarget = (socket: Socket) => HostPort | Error;
 
-export interface IngressOptions {
-  /** The listener's name in metrics and logs (upstream: `ingress`, `ingressWithoutClientAuth`). */
-  readonly name: string;
+/** `name` is the listener's name in metrics and logs (upstream: `ingress`, `ingressWithoutClientAuth`). */
+export interface IngressOptions extends ListenerOptions {
   readonly credentials: MeshCredentials;
   readonly clientAuth: ClientAuth;
   readonly resolveTarget: ResolveTarget;
-  readonly metrics: MeshMetrics;
-  /** Shared between listeners to cap handshakes over the whole proxy; one of its own by default. */
-  readonly handshakes?: HandshakeLimiter;
-  readonly timeouts?: Partial<ProxyTimeouts>;
-  readonly logger?: Logger;
 }
 
 /** Classifies a peer-verification failure (Node's authorizationError codes, OpenSSL's names). */
@@ -66,15 +57,9 @@ export function handshakeErrorReason(error: unknown): HandshakeFailureReason {
  * upstream's Envoy matches none. The verdict is Node's OpenSSL verification; a refused peer is
  * closed after the handshake without a byte reaching the target, and counted by reason.
  */
-export class IngressListener {
-  readonly name: string;
-  readonly #server: Server;
+export class IngressListener extends ProxyListener {
+  protected readonly server: Server;
   readonly #options: IngressOptions;
-  readonly #timeouts: ProxyTimeouts;
-  readonly #handshakes: HandshakeLimiter;
-  readonly #tracker = new ConnectionTracker();
-  readonly #log: Logger;
-  readonly #idle: IdleSweeper;
   // Accepted connections until their handshake ends, by the peer's address (unique among open
   // connections): the TLS socket of tls.Server is a new object, this finds the raw socket's state.
   readonly #pending = new Map<string, Pending>();
@@ -83,56 +68,35 @@ export class IngressListener {
   readonly #byRaw = new WeakMap<Socket, Pending>();
 
   constructor(options: IngressOptions) {
-    this.name = options.name;
+    super(options);
     this.#options = options;
-    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.#handshakes = options.handshakes ?? new HandshakeLimiter();
-    this.#log = options.logger ?? noopLogger;
-    this.#idle = new IdleSweeper(this.#timeouts.idleMs);
-    this.#server = createServer({
+    this.server = createServer({
       // tls.Server builds its context from these (it ignores a `secureContext` option).
       ...tlsOptionsFor(options.credentials),
       requestCert: options.clientAuth === "required",
       // Checked in onSecure instead, so that refusals are counted by reason.
       rejectUnauthorized: false,
-      handshakeTimeout: this.#timeouts.handshakeMs,
+      handshakeTimeout: this.timeouts.handshakeMs,
       // Not yet: a peer that ends during the handshake must be closed, not kept half-open until
       // the handshake timeout. Forwarded connections allow it (onSecure).
       allowHalfOpen: false,
     });
     // Before the TLS wrapper sees the socket: refuse over-limit and unroutable connections at once.
-    this.#server.prependListener("connection", (raw: Socket) => this.#onConnection(raw));
-    this.#server.on("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
-    this.#server.on("tlsClientError", (error: Error, socket: TLSSocket) => this.#onTlsError(error, socket));
-  }
-
-  /** Binds the listener; resolves with the bound address. */
-  listen(address: HostPort): Promise<HostPort> {
-    return listenOn(this.#server, address, this.name);
-  }
-
-  /** Connections open now (handshaking or forwarding). */
-  get openConnections(): number {
-    return this.#tracker.size;
+    this.server.prependListener("connection", (raw: Socket) => this.#onConnection(raw));
+    this.server.on("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
+    this.server.on("tlsClientError", (error: Error, socket: TLSSocket) => this.#onTlsError(error, socket));
   }
 
   /** New connections get the new chain; open ones keep theirs. */
   updateCredentials(credentials: MeshCredentials): void {
-    this.#server.setSecureContext(tlsOptionsFor(credentials));
-  }
-
-  /** Stops accepting, waits for open connections up to `deadlineMs`, then destroys the rest. */
-  async close(deadlineMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.#tracker.drain(deadlineMs);
-    await closed;
+    this.server.setSecureContext(tlsOptionsFor(credentials));
   }
 
   #onConnection(raw: Socket): void {
     const { metrics } = this.#options;
     metrics.connectionAccepted(this.name);
-    this.#tracker.add(raw);
-    if (!this.#handshakes.tryAcquire()) {
+    this.tracker.add(raw);
+    if (!this.handshakes.tryAcquire()) {
       metrics.handshakeFailed(this.name, "handshake_limit");
       raw.once("close", () => metrics.connectionEnded(this.name));
       this.#refuse(raw);
@@ -149,7 +113,7 @@ export class IngressListener {
       handshakeOver: () => {
         if (!handshaking) return;
         handshaking = false;
-        this.#handshakes.release();
+        this.handshakes.release();
         metrics.handshakeEnded(this.name);
       },
       // Once the connection is gone: raw socket closed, or its TLS socket (whose close is the
@@ -159,7 +123,7 @@ export class IngressListener {
         ended = true;
         state.handshakeOver();
         if (this.#pending.get(key) === state) this.#pending.delete(key);
-        this.#tracker.remove(raw);
+        this.tracker.remove(raw);
         metrics.connectionEnded(this.name);
       },
     };
@@ -174,7 +138,7 @@ export class IngressListener {
     }
     if (target instanceof Error) {
       metrics.targetRefused(this.name);
-      this.#log.info("connection refused", { listener: this.name, peer: raw.remoteAddress, error: target });
+      this.log.info("connection refused", { listener: this.name, peer: raw.remoteAddress, error: target });
       this.#refuse(raw);
       return;
     }
@@ -203,7 +167,7 @@ export class IngressListener {
       return;
     }
     this.#options.metrics.handshakeFailed(this.name, handshakeErrorReason(error));
-    this.#log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
+    this.log.debug("handshake failed", { listener: this.name, error: String(error), peer: socket.remoteAddress });
     const state = this.#stateOf(socket);
     // With a tlsClientError listener Node leaves the socket open (even after a handshake timeout).
     socket.destroy();
@@ -220,14 +184,14 @@ export class IngressListener {
     }
     state.handshakeOver();
     socket.once("close", state.ended);
-    this.#tracker.replace(state.raw, socket);
+    this.tracker.replace(state.raw, socket);
     if (this.#options.clientAuth === "required" && !socket.authorized) {
       const reason =
         socket.getPeerX509Certificate() === undefined
           ? "no_client_cert"
           : verifyFailureReason(String(socket.authorizationError ?? ""));
       metrics.handshakeFailed(this.name, reason);
-      this.#log.info("client refused", { listener: this.name, peer: socket.remoteAddress, reason });
+      this.log.info("client refused", { listener: this.name, peer: socket.remoteAddress, reason });
       socket.destroy();
       return;
     }
@@ -240,11 +204,11 @@ export class IngressListener {
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
-    const connectTimer = setTimeout(() => upstream.destroy(new Error("connect timeout")), this.#timeouts.connectMs);
+    const connectTimer = setTimeout(() => upstream.destroy(new Error("connect timeout")), this.timeouts.connectMs);
     const failed = (error: Error) => {
       clearTimeout(connectTimer);
       metrics.upstreamConnectFailed(this.name);
-      this.#log.info("upstream connect failed", {
+      this.log.info("upstream connect failed", {
         listener: this.name,
         target: formatHostPort(target),
         error: String(error),
@@ -264,10 +228,10 @@ export class IngressListener {
       }
       forward(socket, upstream, "up", {
         listener: this.name,
-        idle: this.#idle,
-        halfOpenMs: this.#timeouts.halfOpenMs,
+        idle: this.idle,
+        halfOpenMs: this.timeouts.halfOpenMs,
         metrics,
-        tracker: this.#tracker,
+        tracker: this.tracker,
       });
     });
   }

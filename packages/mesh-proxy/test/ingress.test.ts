@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   fixedTarget,
@@ -58,6 +59,23 @@ async function echoApp(): Promise<App> {
 const failures = (metrics: MeshMetrics, reason: string, listener = "ingress") =>
   sample(metrics.text(), "contrast_mesh_handshake_failures_total", { listener, reason });
 
+const closedWith = (metrics: MeshMetrics, reason: string) =>
+  sample(metrics.text(), "contrast_mesh_connections_closed_total", { listener: "ingress", reason });
+
+/** A mesh peer with the client chain, connected to the listener; errors are the test's to observe. */
+function meshClient(address: { host: string; port: number }): TLSSocket {
+  const socket = tlsConnect({
+    host: address.host,
+    port: address.port,
+    ca: ca.meshCaPem,
+    cert: String(client.certChain),
+    key: String(client.key),
+    checkServerIdentity: () => undefined,
+  });
+  socket.on("error", () => {});
+  return socket;
+}
+
 describe("ingress with a required client certificate", () => {
   it("forwards a mesh peer's bytes to the app and back, with half-close both ways", async () => {
     const app = await echoApp();
@@ -65,13 +83,7 @@ describe("ingress with a required client certificate", () => {
     const result = await tlsRoundTrip(address, { ca: ca.meshCaPem, client, message: "ping" });
     expect(result).toEqual({ secure: true, data: "echo:ping", error: undefined });
     expect(app.connections).toHaveLength(1);
-    await eventually(
-      async () =>
-        (await sample(metrics.text(), "contrast_mesh_connections_closed_total", {
-          listener: "ingress",
-          reason: "done",
-        })) === 1,
-    );
+    await eventually(async () => (await closedWith(metrics, "done")) === 1);
     const text = await metrics.text();
     expect(
       await sample(text, "contrast_mesh_bytes_total", { listener: "ingress", direction: "downstream_to_upstream" }),
@@ -221,24 +233,9 @@ describe("limits and timeouts", () => {
     const app = await startApp(() => {});
     cleanups.push(() => app.close());
     const { address, metrics } = await setUp(app, { timeouts: { idleMs: 200 } });
-    const { connect: tlsConnect } = await import("node:tls");
-    const socket = tlsConnect({
-      host: address.host,
-      port: address.port,
-      ca: ca.meshCaPem,
-      cert: String(client.certChain),
-      key: String(client.key),
-      checkServerIdentity: () => undefined,
-    });
-    socket.on("error", () => {});
+    const socket = meshClient(address);
     await closed(socket);
-    await eventually(
-      async () =>
-        (await sample(metrics.text(), "contrast_mesh_connections_closed_total", {
-          listener: "ingress",
-          reason: "idle_timeout",
-        })) === 1,
-    );
+    await eventually(async () => (await closedWith(metrics, "idle_timeout")) === 1);
     expect(app.connections).toHaveLength(1);
   });
 
@@ -249,13 +246,7 @@ describe("limits and timeouts", () => {
     const { address, metrics } = await setUp(app, { timeouts: { halfOpenMs: 200 } });
     const result = await tlsRoundTrip(address, { ca: ca.meshCaPem, client });
     expect(result.secure).toBe(true);
-    await eventually(
-      async () =>
-        (await sample(metrics.text(), "contrast_mesh_connections_closed_total", {
-          listener: "ingress",
-          reason: "half_open_timeout",
-        })) === 1,
-    );
+    await eventually(async () => (await closedWith(metrics, "half_open_timeout")) === 1);
   });
 });
 
@@ -267,28 +258,11 @@ describe("credential rotation", () => {
     });
     cleanups.push(() => app.close());
     const { listener, address } = await setUp(app);
-    const { connect: tlsConnect } = await import("node:tls");
-    const open = tlsConnect({
-      host: address.host,
-      port: address.port,
-      ca: ca.meshCaPem,
-      cert: String(client.certChain),
-      key: String(client.key),
-      checkServerIdentity: () => undefined,
-    });
-    open.on("error", () => {});
+    const open = meshClient(address);
     await new Promise((r) => open.once("secureConnect", r));
     expect(open.getPeerX509Certificate()?.subject).toBe("CN=server");
     listener.updateCredentials(loadMeshCredentials(ca.issue({ commonName: "rotated" })));
-    const fresh = tlsConnect({
-      host: address.host,
-      port: address.port,
-      ca: ca.meshCaPem,
-      cert: String(client.certChain),
-      key: String(client.key),
-      checkServerIdentity: () => undefined,
-    });
-    fresh.on("error", () => {});
+    const fresh = meshClient(address);
     await new Promise((r) => fresh.once("secureConnect", r));
     expect(fresh.getPeerX509Certificate()?.subject).toBe("CN=rotated");
     fresh.destroy();

@@ -175,6 +175,31 @@ export const IMAGE_ERROR_CODES = [
     meaning: "The layer cache is locked by another process for too long.",
     hint: "Another contrast process holds the cache lock; wait for it, or remove the lock file if no such process runs.",
   },
+  {
+    code: "IMAGE_LAYER_INVALID",
+    kind: "input",
+    meaning:
+      "A layer to build lists a path twice, a path that is not absolute and normalised, or an invalid mode or link.",
+    hint: "Layer paths must be absolute, normalised (no '.', '..' or '//') and listed once each.",
+  },
+  {
+    code: "IMAGE_SPEC_INVALID",
+    kind: "input",
+    meaning: 'An app\'s "image" section in package.json is malformed (missing name, bad paths, ports, env).',
+    hint: 'Fix the app\'s "image" section in package.json; docs/images.md describes its fields.',
+  },
+  {
+    code: "IMAGE_BUILD_INPUT_MISSING",
+    kind: "input",
+    meaning: "A file an image is built from does not exist (an app bundle, the Node binary, a shared library).",
+    hint: 'Build the apps first (pnpm build, or pnpm images, which builds them) and check the image\'s "files" section.',
+  },
+  {
+    code: "IMAGE_PUSH_REJECTED",
+    kind: "input",
+    meaning: "The registry refused a blob upload or a manifest (an unexpected HTTP status during push).",
+    hint: "Check the registry address and repository prefix and that the account may push there.",
+  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number]["code"];

@@ -10,8 +10,35 @@ export { mergeEtcFiles } from "./etc-files.js";
 export { type ImageFileSystem, nodeFileSystem } from "./fs.js";
 export { gunzipSingleMember, gzipDeterministic } from "./gzip.js";
 export type { Fetcher } from "./http.js";
+export {
+  type Blob,
+  type BuildImageOptions,
+  type BuiltOciImage,
+  buildImage,
+  type ImageRunConfig,
+  OCI_CONFIG_MEDIA_TYPE,
+} from "./image-build.js";
+export {
+  type BuildLayerOptions,
+  type BuiltLayer,
+  buildLayer,
+  buildTar,
+  type LayerEntry,
+  sha256Digest,
+} from "./image-layer.js";
+export { type ImageSpec, isCleanAbsolutePath, parseImageSpec } from "./image-spec.js";
 export { tarWithIndex } from "./layer.js";
 export { LayersCache } from "./layers-cache.js";
+export {
+  type LayoutFileSystem,
+  type LayoutImage,
+  type LayoutImageEntry,
+  nodeLayoutFileSystem,
+  REF_NAME_ANNOTATION,
+  readLayoutBlob,
+  readOciLayoutImages,
+  writeOciLayout,
+} from "./layout-write.js";
 export type { ImageConfig, Platform } from "./manifest.js";
 export type { ImageMetadata, ImageMetadataSource, LayerMetadata, LayerProgress } from "./metadata.js";
 export {
@@ -23,6 +50,17 @@ export {
   parseImageMetadataDocument,
   serializeImageMetadataDocument,
 } from "./offline.js";
+export {
+  isValidTag,
+  type PushBlob,
+  type PushFetcher,
+  type PushImageOptions,
+  type PushRequestInit,
+  type PushResult,
+  type PushTarget,
+  parsePushTarget,
+  pushImage,
+} from "./push.js";
 export {
   containerdImageName,
   findUnpinnedReferences,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 import { BuildAppError, escapeRegExp, publishes, readPlan } from "./config.mjs";
@@ -38,8 +38,10 @@ export const SHEBANG = "#!/usr/bin/env node";
 /**
  * Bundles the app in `appDir` as its package.json's "buildApp" section describes. `outDir`
  * redirects the output (tests); by default the files go where the configuration says.
+ * `defineJson` gives the JSON files for the identifiers of the app's `buildApp.defineJson`
+ * (identifier → file); without it they come from the environment variables the app names.
  * @param {string} appDir
- * @param {{ outDir?: string }} [options]
+ * @param {{ outDir?: string, defineJson?: Record<string, string>, env?: Record<string, string | undefined> }} [options]
  * @returns {Promise<{ bundles: BundleReport[], metafile: { inputs: object, outputs: object } }>}
  */
 export async function buildApp(appDir, options = {}) {
@@ -51,6 +53,10 @@ export async function buildApp(appDir, options = {}) {
   const referenced = new Set();
   const reports = [];
   const merged = { inputs: {}, outputs: {} };
+  const define = {
+    ...(plan.versionConstant === undefined ? {} : { [plan.versionConstant]: JSON.stringify(plan.version) }),
+    ...jsonDefines(plan, options.defineJson, options.env ?? process.env),
+  };
 
   for (const bundle of plan.bundles) {
     const outfile = outPath(bundle.outfile);
@@ -62,7 +68,7 @@ export async function buildApp(appDir, options = {}) {
       outfile,
       target: plan.target,
       external: plan.external,
-      define: plan.versionConstant === undefined ? {} : { [plan.versionConstant]: JSON.stringify(plan.version) },
+      define,
       banner: bundle.bin ? { js: SHEBANG } : {},
       plugins: others.length === 0 ? [] : [lazyBundles(others, referenced)],
     });
@@ -109,6 +115,37 @@ export async function buildApp(appDir, options = {}) {
       );
   }
   return { bundles: reports, metafile: merged };
+}
+
+/**
+ * The JSON-valued defines: each identifier of `buildApp.defineJson` whose file is given (by the
+ * caller, or by the environment variable the app names) becomes that file's value, re-serialised
+ * so that only valid JSON reaches the bundle and the bytes do not depend on the file's layout.
+ * An identifier without a file is not defined at all: the code's `typeof X === "undefined"`
+ * branch (a development build) stays.
+ * @param {import("./config.mjs").Plan} plan
+ * @param {Record<string, string> | undefined} files
+ * @param {Record<string, string | undefined>} env
+ */
+export function jsonDefines(plan, files, env) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const id of Object.keys(files ?? {})) {
+    if (!(id in plan.defineJson))
+      throw new BuildAppError("CONFIG_INVALID", `${id} is not one of the app's "buildApp.defineJson" identifiers`);
+  }
+  for (const [id, source] of Object.entries(plan.defineJson)) {
+    const file = files?.[id] ?? env[source.slice("env:".length)];
+    if (file === undefined || file === "") continue;
+    let value;
+    try {
+      value = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new BuildAppError("DEFINE_JSON_INVALID", `${id}: ${file} is not a readable JSON file (${e.message})`);
+    }
+    out[id] = JSON.stringify(value);
+  }
+  return out;
 }
 
 /** Sends `import("./program.js")` to the lazily loaded bundle's file instead of inlining it. */

@@ -17,10 +17,10 @@ export class BuildAppError extends Error {
 /**
  * @typedef {{ entry: string, outfile: string, importedAs?: string, maxBytes?: number, bin: boolean }} Bundle
  * @typedef {{ name: string, version: string, target: string, versionConstant?: string,
- *   external: string[], bundles: Bundle[], files: string[] }} Plan
+ *   defineJson: Record<string, string>, external: string[], bundles: Bundle[], files: string[] }} Plan
  */
 
-const KEYS = new Set(["versionConstant", "external", "bundles"]);
+const KEYS = new Set(["versionConstant", "defineJson", "external", "bundles"]);
 const BUNDLE_KEYS = new Set(["entry", "outfile", "importedAs", "maxBytes"]);
 
 /**
@@ -48,6 +48,18 @@ export function readPlan(appDir) {
 
   if (config.versionConstant !== undefined && !/^[A-Za-z_$][\w$]*$/.test(config.versionConstant))
     fail(`"buildApp.versionConstant" must be an identifier`);
+
+  // identifier → the environment variable naming a JSON file whose value replaces it (a release
+  // build embeds its release.json so); an unset variable leaves the identifier undefined.
+  const defineJson = config.defineJson ?? {};
+  if (typeof defineJson !== "object" || defineJson === null || Array.isArray(defineJson))
+    fail(`"buildApp.defineJson" must map identifiers to "env:VARIABLE"`);
+  for (const [id, source] of Object.entries(defineJson)) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(id)) fail(`"buildApp.defineJson" key ${JSON.stringify(id)} must be an identifier`);
+    if (id === config.versionConstant) fail(`"buildApp.defineJson.${id}" is already the versionConstant`);
+    if (typeof source !== "string" || !/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(source))
+      fail(`"buildApp.defineJson.${id}" must be "env:VARIABLE" (the variable names a JSON file)`);
+  }
 
   const external = config.external ?? [];
   if (!Array.isArray(external) || !external.every((e) => typeof e === "string"))
@@ -94,6 +106,7 @@ export function readPlan(appDir) {
     version: pkg.version,
     target,
     versionConstant: config.versionConstant,
+    defineJson,
     external,
     bundles,
     files,

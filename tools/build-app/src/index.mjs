@@ -1,2 +1,2 @@
-export { buildApp, formatReport, inputGroup, requireLazyBundles, SHEBANG } from "./build.mjs";
+export { buildApp, formatReport, inputGroup, jsonDefines, requireLazyBundles, SHEBANG } from "./build.mjs";
 export { BuildAppError, nodeTarget, publishes, readPlan } from "./config.mjs";

@@ -9,7 +9,10 @@ import * as buildAppModule from "../src/index.mjs";
 type Output = { path: string; bytes: number; sha256: string };
 type Report = { bundles: { bundle: string; outputs: Output[]; bytes: number; inputs: { group: string }[] }[] };
 const { buildApp, formatReport, inputGroup, nodeTarget, publishes } = buildAppModule as {
-  buildApp: (dir: string, options?: { outDir?: string }) => Promise<Report>;
+  buildApp: (
+    dir: string,
+    options?: { outDir?: string; defineJson?: Record<string, string>; env?: Record<string, string | undefined> },
+  ) => Promise<Report>;
   formatReport: (bundles: Report["bundles"]) => string;
   inputGroup: (path: string) => string;
   nodeTarget: (range: unknown) => string | undefined;
@@ -114,6 +117,37 @@ describe("build-app", () => {
     expect(report.bundles[0]?.bytes).toBe(Buffer.byteLength(entry));
     expect(report.bundles[1]?.inputs.map((i) => i.group)).toEqual(["(the app)"]);
     expect(formatReport(report.bundles)).toMatch(/^dist\/fixture\.cjs +\d+\.\d KiB {2}sha256:[0-9a-f]{16}$/m);
+  });
+
+  it("defineJson: a JSON file's value replaces the identifier; without a file it stays undefined", async () => {
+    const dir = app((pkg, src) => {
+      (pkg.buildApp as Record<string, unknown>).defineJson = { __FIXTURE_RELEASE__: "env:FIXTURE_RELEASE_JSON" };
+      src["src/main.ts"] = [
+        "declare const __FIXTURE_RELEASE__: { name: string; n: number[] } | undefined;",
+        "console.log(typeof __FIXTURE_RELEASE__ === 'undefined' ? 'dev' : JSON.stringify(__FIXTURE_RELEASE__));",
+        "export {};",
+      ].join("\n");
+      src["src/program.ts"] = "export {};\n";
+      pkg.buildApp.bundles = [pkg.buildApp.bundles[0] as (typeof pkg.buildApp.bundles)[number]];
+    });
+    const json = join(scratch, "release.json");
+    writeFileSync(json, '{ "name": "r", "n": [1, 2] }');
+
+    await buildApp(dir, { env: {} });
+    expect(node([join(dir, "dist/fixture.cjs")]).stdout).toBe("dev\n");
+    await buildApp(dir, { env: { FIXTURE_RELEASE_JSON: json } });
+    expect(node([join(dir, "dist/fixture.cjs")]).stdout).toBe('{"name":"r","n":[1,2]}\n');
+    const out = join(scratch, "with-release");
+    await buildApp(dir, { outDir: out, env: {}, defineJson: { __FIXTURE_RELEASE__: json } });
+    expect(node([join(out, "fixture.cjs")]).stdout).toBe('{"name":"r","n":[1,2]}\n');
+
+    writeFileSync(json, "{ not json");
+    await expectCodeAsync(() => buildApp(dir, { env: { FIXTURE_RELEASE_JSON: json } }), "DEFINE_JSON_INVALID");
+    await expectCodeAsync(() => buildApp(dir, { defineJson: { __OTHER__: json } }), "CONFIG_INVALID");
+    const bad = app((pkg) => {
+      (pkg.buildApp as Record<string, unknown>).defineJson = { __X__: "FIXTURE_RELEASE_JSON" };
+    });
+    await expectCodeAsync(() => buildApp(bad), "CONFIG_INVALID");
   });
 
   it("is reproducible: builds at other paths and times give the same bytes, with no absolute path inside", async () => {

@@ -9,6 +9,7 @@ import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { MESH_PROXY_ERROR_CODES } from "@contrast/mesh-proxy";
 import { NETFILTER_ERROR_CODES } from "@contrast/netfilter";
+import { NODE_INSTALL_ERROR_CODES } from "@contrast/node-installer";
 import { IMAGE_ERROR_CODES } from "@contrast/oci";
 import { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from "@contrast/policy";
 import { REGO_ERROR_CODES, REGO_FINDING_CODES } from "@contrast/rego";
@@ -27,6 +28,8 @@ async function cliRegistry(app = "cli") {
 }
 const CLI = await cliRegistry();
 const COORDINATOR_APP = await cliRegistry("coordinator");
+// The release tool is repository tooling in plain JavaScript: its registry is imported from source.
+const RELEASE = await import(new URL("../../release/src/errors.mjs", import.meta.url).href);
 
 /**
  * Every package's error registry with the code prefixes the package owns. A prefix ends in "_"
@@ -103,6 +106,7 @@ export const REGISTRIES = [
   { package: "@contrast/workload", prefixes: ["INITIALIZER_"], codes: WORKLOAD_ERROR_CODES },
   { package: "@contrast/mesh-proxy", prefixes: ["PROXY_"], codes: MESH_PROXY_ERROR_CODES },
   { package: "@contrast/netfilter", prefixes: ["NETFILTER_"], codes: NETFILTER_ERROR_CODES },
+  { package: "@contrast/node-installer", prefixes: ["NODE_INSTALL_"], codes: NODE_INSTALL_ERROR_CODES },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.
@@ -118,4 +122,5 @@ export const REGISTRIES = [
     findings: CLI.CLI_WARNING_CODES,
   },
   { package: "@contrast/coordinator-app", prefixes: ["SERVER_"], codes: COORDINATOR_APP.SERVER_ERROR_CODES },
+  { package: "@contrast/release", prefixes: ["RELEASE_"], codes: RELEASE.RELEASE_ERROR_CODES },
 ];

@@ -53,8 +53,10 @@ describe("error registries", () => {
       "@contrast/workload",
       "@contrast/mesh-proxy",
       "@contrast/netfilter",
+      "@contrast/node-installer",
       "@contrast/cli",
       "@contrast/coordinator-app",
+      "@contrast/release",
     ]);
   });
 
@@ -174,10 +176,12 @@ describe("error registries", () => {
       "@contrast/workload": "packages/workload/src",
       "@contrast/mesh-proxy": "packages/mesh-proxy/src",
       "@contrast/netfilter": "packages/netfilter/src",
+      "@contrast/node-installer": "packages/node-installer/src",
       "@contrast/cli": "apps/cli/src",
       "@contrast/coordinator-app": "apps/coordinator/src",
+      "@contrast/release": "tools/release/src",
     };
-    const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
+    const thrown = /\b(?:new [A-Za-z]*Error|fail|tsmError|releaseError)\(\s*"([A-Z][A-Z0-9_]*)"/g;
     const all = new Set(REGISTRIES.flatMap((r) => r.codes.map((e) => e.code)));
     const unregistered: string[] = [];
     let seen = 0;
@@ -191,7 +195,7 @@ describe("error registries", () => {
         REGISTRIES.filter((o) => o === r || deps.has(o.package)).flatMap((o) => o.codes.map((e) => e.code)),
       );
       for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
-        if (!file.endsWith(".ts") || file.endsWith("error-codes.ts")) continue;
+        if (!/\.(?:ts|mjs)$/.test(file) || file.endsWith("error-codes.ts")) continue;
         for (const m of readFileSync(join(dir, file), "utf8").matchAll(thrown)) {
           seen++;
           // The CLI also reports libraries' codes for their conditions (EvidenceError's

@@ -1,3 +1,10 @@
+export {
+  COORDINATOR_BUNDLE,
+  type SimCoordinatorOptions,
+  type StartedCoordinator,
+  simCoordinatorArgs,
+  startSimCoordinator,
+} from "./coordinator.js";
 export { errorCode, expectCode, expectCodeAsync, thrownBy } from "./errors.js";
 export { yamlFilesUnder } from "./files.js";
 export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
@@ -16,7 +23,18 @@ export {
   type VethEnd,
 } from "./netns.js";
 export { REPO_ROOT, repoPath, testdataPath } from "./paths.js";
-export { collectLogs, type LoggedProcess, type LogLine, startBundle } from "./processes.js";
+export {
+  hardLimits,
+  Podman,
+  type PodmanContainer,
+  type PodmanExecOptions,
+  type PodmanPaths,
+  type PodmanRunSpec,
+  podmanAvailable,
+  podmanContainersConf,
+  podmanPaths,
+} from "./podman.js";
+export { type CollectOptions, collectLogs, type LoggedProcess, type LogLine, startBundle } from "./processes.js";
 export { freePort, LocalRegistry } from "./registry.js";
 export { scratchDir } from "./scratch.js";
 export { childEnv, openssl, opensslSelfSigned } from "./tools.js";

@@ -27,34 +27,47 @@ export function startBundle(bundle: string, args: readonly string[], env: Record
   return collectLogs(proc);
 }
 
-/** Collects a started process's stderr as log lines (JSON where it is, raw text otherwise). */
-export function collectLogs(proc: ChildProcess): LoggedProcess {
+export interface CollectOptions {
+  /** Lines on stdout count too (programs that report events there); stdout is drained otherwise. */
+  readonly stdout?: boolean;
+  /** Names the process in timeout and exit errors. */
+  readonly label?: string;
+}
+
+/** Collects a started process's stderr (and stdout) as log lines (JSON where it is, raw text otherwise). */
+export function collectLogs(proc: ChildProcess, options: CollectOptions = {}): LoggedProcess {
   const logs: LogLine[] = [];
   const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let buffer = "";
-  proc.stderr?.setEncoding("utf8");
-  proc.stderr?.on("data", (chunk: string) => {
-    buffer += chunk;
-    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { level: "RAW", msg: text };
-      }
-      logs.push(line);
-      for (const w of waiters.filter((x) => x.match(line))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
+  const push = (text: string) => {
+    let line: LogLine;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      line = typeof parsed === "object" && parsed !== null ? (parsed as LogLine) : { level: "RAW", msg: text };
+    } catch {
+      line = { level: "RAW", msg: text };
     }
-  });
-  proc.stdout?.resume();
+    logs.push(line);
+    for (const w of waiters.filter((x) => x.match(line))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  };
+  for (const stream of options.stdout ? [proc.stdout, proc.stderr] : [proc.stderr]) {
+    let buffer = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+        push(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+  }
+  if (!options.stdout) proc.stdout?.resume();
   const exited = new Promise<number | string>((resolve) =>
     proc.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
   );
+  const prefix = options.label === undefined ? "" : `${options.label}: `;
   const dump = () => logs.map((l) => JSON.stringify(l)).join("\n");
   return {
     proc,
@@ -65,7 +78,7 @@ export function collectLogs(proc: ChildProcess): LoggedProcess {
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no log line ${what} within ${timeoutMs} ms:\n${dump()}`)),
+          () => reject(new Error(`${prefix}no log line ${what} within ${timeoutMs} ms:\n${dump()}`)),
           timeoutMs,
         );
         waiters.push({
@@ -77,7 +90,7 @@ export function collectLogs(proc: ChildProcess): LoggedProcess {
         });
         void exited.then((code) => {
           clearTimeout(timer);
-          reject(new Error(`the process exited (${code}) before logging ${what}:\n${dump()}`));
+          reject(new Error(`${options.label ?? "the process"} exited (${code}) before logging ${what}:\n${dump()}`));
         });
       });
     },

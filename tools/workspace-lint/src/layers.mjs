@@ -18,6 +18,7 @@ export const ALLOWED_EDGES = {
   workload: ["core", "api", "atls"],
   "mesh-proxy": ["core", "x509", "kube"],
   netfilter: ["core"],
+  "node-installer": ["core", "manifest"],
 };
 
 export const SCOPE = "@contrast/";

@@ -50,6 +50,7 @@ import {
 import { initialReferenceValues, SIM_AUTHORITY_FILE, simArkKeyDigest, simDir } from "../generate/reference-values.js";
 import { runtimeHandlerFor } from "../generate/runtime.js";
 import { openImageSourceFromFlags } from "../images.js";
+import { releaseImage } from "../release.js";
 import { readSettings } from "./policy-generate.js";
 
 export interface GenerateOptions {
@@ -71,9 +72,15 @@ export interface GenerateOptions {
   readonly simDir?: string;
 }
 
-/** Upstream's source defaults; a release replaces them through its image replacements. */
-export const DEFAULT_INITIALIZER_IMAGE = "ghcr.io/edgelesssys/contrast/initializer:latest";
-export const DEFAULT_SERVICE_MESH_IMAGE = "ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest";
+/**
+ * The images `generate` injects: a release build's own, pinned by digest (its embedded
+ * release.json); a development build keeps upstream's source defaults, which a release replaces
+ * through its image replacements upstream.
+ */
+export const DEFAULT_INITIALIZER_IMAGE =
+  releaseImage("initializer") ?? "ghcr.io/edgelesssys/contrast/initializer:latest";
+export const DEFAULT_SERVICE_MESH_IMAGE =
+  releaseImage("service-mesh") ?? "ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest";
 
 const FILE_MAX_BYTES = 16 * 1024 * 1024;
 /** A line that makes an object a ConfigMap or a Secret (upstream remembers such files too). */

@@ -1,19 +1,29 @@
 import { isHex } from "@contrast/core";
-import { type Manifest, SIM_COORDINATOR_POLICY_HASH, type TeeType } from "@contrast/manifest";
+import { type Manifest, PLATFORMS, SIM_COORDINATOR_POLICY_HASH, type TeeType } from "@contrast/manifest";
+import { EMBEDDED_RELEASE, type Release } from "../release.js";
 import { cliError } from "./errors.js";
 
 /**
- * The Coordinator policy hash a release expects by default, per TEE of the manifest's reference
- * values: upstream embeds one value (or a platform map) at release build time. No release of this
- * implementation has a Coordinator image yet, so only the simulated TEE has a value, the hash of
- * its fixed label; on hardware the user passes --coordinator-policy-hash. A release fills in this
- * one table (docs/operator-guide.md).
+ * The Coordinator policy hashes this build expects by default, per TEE of the manifest's reference
+ * values (upstream embeds one value, or a platform map, at release build time). The simulated TEE
+ * has the hash of its fixed label. A release build adds, per TEE, the hash of every platform's
+ * coordinator-<platform>.yml of its embedded release (the manifest names the TEE, not which of its
+ * platforms runs the Coordinator). A development build has none for hardware; the user passes
+ * --coordinator-policy-hash (docs/operator-guide.md).
  */
-export const DEFAULT_COORDINATOR_POLICY_HASHES: Readonly<Record<TeeType, string | undefined>> = {
-  sim: SIM_COORDINATOR_POLICY_HASH,
-  snp: undefined,
-  tdx: undefined,
-};
+export function defaultCoordinatorPolicyHashes(
+  release: Release | undefined = EMBEDDED_RELEASE,
+): Readonly<Record<TeeType, readonly string[]>> {
+  const table: Record<TeeType, string[]> = { sim: [SIM_COORDINATOR_POLICY_HASH], snp: [], tdx: [] };
+  for (const [id, entry] of Object.entries(release?.platforms ?? {})) {
+    const tee = PLATFORMS.find((p) => p.id === id)?.tee;
+    if (tee !== undefined && !table[tee].includes(entry.coordinatorPolicyHash))
+      table[tee].push(entry.coordinatorPolicyHash);
+  }
+  return table;
+}
+
+export const DEFAULT_COORDINATOR_POLICY_HASHES = defaultCoordinatorPolicyHashes();
 
 export interface ExpectedPolicyHashes {
   /** Lower-case hex; the Coordinator's HOST_DATA (TDX: the first 32 bytes of MRCONFIGID) must be one. */
@@ -47,9 +57,9 @@ export function expectedCoordinatorPolicyHashes(manifest: Manifest, flag: string
   const hashes = new Set<string>();
   const missing: TeeType[] = [];
   for (const tee of tees) {
-    const hash = DEFAULT_COORDINATOR_POLICY_HASHES[tee];
-    if (hash === undefined) missing.push(tee);
-    else hashes.add(hash);
+    const known = DEFAULT_COORDINATOR_POLICY_HASHES[tee];
+    if (known.length === 0) missing.push(tee);
+    for (const hash of known) hashes.add(hash);
   }
   for (const [hash, entry] of manifest.Policies ?? new Map()) {
     if (entry.Role === "coordinator") hashes.add(hash.toLowerCase());

@@ -1,12 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { link, mkdir, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  createSimulatedAuthority,
-  encodeSimulatedAuthority,
-  loadSimulatedAuthority,
-  nodeSimAuthorityFileSystem,
-} from "@contrast/attestation/testing";
+import { nodeSimAuthorityFileSystem, openSimulatedAuthority } from "@contrast/attestation/testing";
 import { ContrastError, systemClock } from "@contrast/core";
 import { type Platform, type ReferenceValues, simReferenceValues } from "@contrast/manifest";
 
@@ -38,24 +31,14 @@ export function simDir(explicit: string | undefined, env: Readonly<Record<string
  * the Coordinator's first start and the manifest still names the authority it will use.
  */
 export async function simArkKeyDigest(dir: string): Promise<{ digest: string; created: boolean }> {
-  const path = join(dir, SIM_AUTHORITY_FILE);
-  const existing = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
-  if (existing !== undefined) return { digest: existing.arkKeyDigest, created: false };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const created = createSimulatedAuthority({ clock: systemClock });
-  const tmp = join(dir, `.${SIM_AUTHORITY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  await writeFile(tmp, encodeSimulatedAuthority(created), { mode: 0o600, flag: "wx" });
-  try {
-    await link(tmp, path);
-    return { digest: created.arkKeyDigest, created: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    const theirs = await loadSimulatedAuthority(path, nodeSimAuthorityFileSystem);
-    if (theirs === undefined) throw e;
-    return { digest: theirs.arkKeyDigest, created: false };
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
+  const { authority, created } = await openSimulatedAuthority(
+    join(dir, SIM_AUTHORITY_FILE),
+    nodeSimAuthorityFileSystem,
+    {
+      clock: systemClock,
+    },
+  );
+  return { digest: authority.arkKeyDigest, created };
 }
 
 /**

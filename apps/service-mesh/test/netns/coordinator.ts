@@ -18,11 +18,10 @@ import {
   simReferenceValues,
 } from "@contrast/manifest";
 import { cryptoRandom } from "@contrast/mesh-pki";
-import { childEnv, spawnIn } from "@contrast/testkit";
+import { COORDINATOR_BUNDLE as COORDINATOR, childEnv, simCoordinatorArgs, spawnIn } from "@contrast/testkit";
 import { type Pod, Proc } from "./pods.js";
 
 const APPS = join(dirname(fileURLToPath(import.meta.url)), "../../..");
-const COORDINATOR = join(APPS, "coordinator/dist/contrast-coordinator.cjs");
 const INITIALIZER = join(APPS, "initializer/dist/contrast-initializer.cjs");
 
 const bundle = (path: string) => {
@@ -68,23 +67,7 @@ export interface RunningCoordinator extends Proc {
 export async function startCoordinator(stateDir: string, simDir: string): Promise<RunningCoordinator> {
   const child = spawn(
     process.execPath,
-    [
-      bundle(COORDINATOR),
-      "--platform",
-      "sim",
-      "--state-dir",
-      stateDir,
-      "--sim-dir",
-      simDir,
-      "--host",
-      "0.0.0.0",
-      "--user-api-port",
-      "0",
-      "--mesh-api-port",
-      "0",
-      "--probe-port",
-      "0",
-    ],
+    [bundle(COORDINATOR), ...simCoordinatorArgs({ stateDir, simDir, host: "0.0.0.0" })],
     { stdio: ["ignore", "pipe", "pipe"], env: childEnv() },
   );
   const proc = new Proc("coordinator", child);
@@ -146,21 +129,7 @@ export async function startCoordinatorIn(
     [
       process.execPath,
       bundle(COORDINATOR),
-      "--platform",
-      "sim",
-      "--state-dir",
-      stateDir,
-      "--sim-dir",
-      simDir,
-      "--host",
-      "0.0.0.0",
-      "--user-api-port",
-      "1313",
-      "--mesh-api-port",
-      "7777",
-      "--probe-port",
-      "0",
-      ...args,
+      ...simCoordinatorArgs({ stateDir, simDir, host: "0.0.0.0", userApiPort: 1313, meshApiPort: 7777, args }),
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: childEnv() },
   );

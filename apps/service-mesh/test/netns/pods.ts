@@ -11,7 +11,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock, utf8 } from "@contrast/core";
 import { CoordinatorCa, cryptoRandom, generateSeed, SeedEngine } from "@contrast/mesh-pki";
-import { childEnv, connectNetns, createNetns, execIn, type Netns, spawnIn } from "@contrast/testkit";
+import {
+  childEnv,
+  collectLogs,
+  connectNetns,
+  createNetns,
+  execIn,
+  type LoggedProcess,
+  type Netns,
+  spawnIn,
+} from "@contrast/testkit";
 import { credentialFiles, nodeCredentialFs, writeCredentials } from "@contrast/workload";
 import { expect, onTestFinished } from "vitest";
 
@@ -105,43 +114,24 @@ export async function ruleset(pod: Pod, bin: "iptables-save" | "ip6tables-save" 
 
 export type JsonLine = Record<string, unknown>;
 
-/** A child process whose stdout and stderr JSON lines are collected (other lines kept as `{raw}`). */
+/** A child process in a pod whose stdout and stderr lines are collected (testkit collectLogs), named in errors. */
 export class Proc {
-  readonly lines: JsonLine[] = [];
-  readonly exited: Promise<number | string>;
-  #waiters: { match: (l: JsonLine) => boolean; resolve: (l: JsonLine) => void }[] = [];
+  readonly #logged: LoggedProcess;
 
   constructor(
     readonly what: string,
     readonly child: ChildProcess,
   ) {
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffer = "";
-      stream?.setEncoding("utf8");
-      stream?.on("data", (chunk: string) => {
-        buffer += chunk;
-        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-          this.#push(buffer.slice(0, nl));
-          buffer = buffer.slice(nl + 1);
-        }
-      });
-    }
-    this.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+    this.#logged = collectLogs(child, { stdout: true, label: what });
   }
 
-  #push(text: string): void {
-    let line: JsonLine;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      line = typeof parsed === "object" && parsed !== null ? (parsed as JsonLine) : { raw: text };
-    } catch {
-      line = { raw: text };
-    }
-    this.lines.push(line);
-    for (const w of this.#waiters.filter((x) => x.match(line))) {
-      this.#waiters.splice(this.#waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
+  /** Every line on stdout and stderr so far (JSON objects; other text as `{ level: "RAW", msg }`). */
+  get lines(): readonly JsonLine[] {
+    return this.#logged.logs;
+  }
+
+  get exited(): Promise<number | string> {
+    return this.#logged.exited;
   }
 
   dump(): string {
@@ -150,25 +140,7 @@ export class Proc {
 
   /** The first line (already seen or coming) that `match` accepts. */
   waitFor(match: (l: JsonLine) => boolean, what: string, timeoutMs = 30_000): Promise<JsonLine> {
-    const seen = this.lines.find(match);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.what}: no line ${what} within ${timeoutMs} ms:\n${this.dump()}`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      });
-      void this.exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.what} exited (${code}) before ${what}:\n${this.dump()}`));
-      });
-    });
+    return this.#logged.waitFor(match, what, timeoutMs);
   }
 }
 

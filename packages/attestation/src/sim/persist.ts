@@ -1,8 +1,15 @@
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ContrastError, decodePemBlock, encodePem, fromHex, parseJson, stringifyJson, toHex } from "@contrast/core";
-import { assembleAuthority, type SimAuthorityParts, type SimulatedAuthority, simAuthorityParts } from "./tee.js";
+import {
+  assembleAuthority,
+  type CreateSimulatedAuthorityOptions,
+  createSimulatedAuthority,
+  type SimAuthorityParts,
+  type SimulatedAuthority,
+  simAuthorityParts,
+} from "./tee.js";
 
 /** The file operations saving and loading need; injected, because libraries do not touch disks. */
 export interface SimAuthorityFileSystem {
@@ -10,6 +17,8 @@ export interface SimAuthorityFileSystem {
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** Writes the whole file atomically with the given mode (the bundle holds private keys: 0600). */
   writeFile(path: string, data: Uint8Array, mode: number): Promise<void>;
+  /** Creates the file only if there is none (atomically, whole); false when one exists already. */
+  createFile(path: string, data: Uint8Array, mode: number): Promise<boolean>;
 }
 
 /** The node:fs implementation: temp file, then rename, so that a reader never sees half a bundle. */
@@ -28,6 +37,23 @@ export const nodeSimAuthorityFileSystem: SimAuthorityFileSystem = {
     await writeFile(tmp, data, { mode, flag: "wx" });
     await chmod(tmp, mode);
     await rename(tmp, path);
+  },
+  // A whole temporary file hard-linked to the final name: link fails when the name exists, so of
+  // two processes creating at once exactly one wins and the other reads the winner's file.
+  createFile: async (path, data, mode) => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    await writeFile(tmp, data, { mode, flag: "wx" });
+    try {
+      await chmod(tmp, mode);
+      await link(tmp, path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
   },
 };
 
@@ -142,4 +168,25 @@ export async function loadSimulatedAuthority(
   const data = await fs.readFile(path);
   if (data === undefined) return undefined;
   return decodeSimulatedAuthority(new TextDecoder().decode(data), options);
+}
+
+/**
+ * Loads the authority at `path`, or creates and saves one there when there is none. Creation is
+ * create-if-absent, so processes starting at once on one sim directory (two Coordinators, or
+ * `contrast generate` and a Coordinator) end up with the same authority.
+ */
+export async function openSimulatedAuthority(
+  path: string,
+  fs: SimAuthorityFileSystem,
+  options: CreateSimulatedAuthorityOptions,
+): Promise<{ readonly authority: SimulatedAuthority; readonly created: boolean }> {
+  const existing = await loadSimulatedAuthority(path, fs, options);
+  if (existing !== undefined) return { authority: existing, created: false };
+  const made = createSimulatedAuthority(options);
+  if (await fs.createFile(path, new TextEncoder().encode(encodeSimulatedAuthority(made)), 0o600)) {
+    return { authority: made, created: true };
+  }
+  const theirs = await loadSimulatedAuthority(path, fs, options);
+  if (theirs === undefined) throw invalid(`${path} vanished while it was being created`);
+  return { authority: theirs, created: false };
 }
