@@ -6,7 +6,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const APP = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const BUNDLE = join(APP, "dist/contrast-coordinator.cjs");
+// BENCH_COORDINATOR_BUNDLE: another build of the bundle (e.g. a copy made before a change), so that
+// before/after runs can be interleaved on the same machine.
+export const BUNDLE = process.env.BENCH_COORDINATOR_BUNDLE ?? join(APP, "dist/contrast-coordinator.cjs");
 
 export function requireBundle() {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run pnpm --filter @contrast/coordinator-app build`);

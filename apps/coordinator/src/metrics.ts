@@ -1,3 +1,4 @@
+import { ContrastError } from "@contrast/core";
 import * as grpc from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -30,8 +31,14 @@ export const GRPC_CODE_NAMES = [
 
 export interface CoordinatorMetrics {
   readonly registry: Registry;
-  /** The interceptor both gRPC servers install (one set of series, as upstream shares one). */
-  readonly interceptor: grpc.ServerInterceptor;
+  /**
+   * The unary handlers of `definition`, counting every call that reaches them (both gRPC servers
+   * share one set of series, as upstream's do).
+   */
+  instrument(
+    definition: grpc.ServiceDefinition,
+    implementation: grpc.UntypedServiceImplementation,
+  ): grpc.UntypedServiceImplementation;
   /** Pre-creates zero series for every method of a served service, as InitializeMetrics does. */
   initialize(definition: grpc.ServiceDefinition): void;
   onGeneration(generation: number): void;
@@ -133,38 +140,55 @@ export function createMetrics(options: MetricsOptions): CoordinatorMetrics {
     return series;
   };
 
-  const interceptor: grpc.ServerInterceptor = (method, call) => {
-    const series = seriesOf(method);
-    const t0 = options.monotonicMs();
-    let done = false;
-    return new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        series.started.inc();
-        next({
-          onReceiveMessage(message, nextMessage) {
-            series.received.inc();
-            nextMessage(message);
+  // Counted around the unary handlers rather than by a grpc-js interceptor, which wraps every call
+  // in extra call objects (~0.1 ms of CPU per RPC under load). The series are the same as the
+  // interceptor of upstream's grpc-go server gives: it runs once the request has been decoded, so
+  // a request that fails before that (undecodable, too large, unknown method) is not counted there
+  // either.
+  const instrument = (
+    definition: grpc.ServiceDefinition,
+    implementation: grpc.UntypedServiceImplementation,
+  ): grpc.UntypedServiceImplementation => {
+    const wrapped: grpc.UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(definition)) {
+      const handler =
+        implementation[name] ?? (method.originalName === undefined ? undefined : implementation[method.originalName]);
+      if (handler === undefined) continue;
+      if (method.requestStream || method.responseStream) {
+        throw new ContrastError(
+          "INTERNAL",
+          `metrics: ${method.path} is a streaming method; only unary handlers are counted`,
+          {
+            kind: "internal",
           },
+        );
+      }
+      const series = seriesOf(method);
+      const unary = handler as grpc.handleUnaryCall<unknown, unknown>;
+      wrapped[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const t0 = options.monotonicMs();
+        series.started.inc();
+        series.received.inc();
+        let done = false;
+        unary(call, (error, value, trailer, flags) => {
+          if (!done) {
+            done = true;
+            if (error === null || error === undefined) series.sent.inc();
+            series
+              .handled(error === null || error === undefined ? grpc.status.OK : (error.code ?? grpc.status.UNKNOWN))
+              .inc();
+            series.handling.observe((options.monotonicMs() - t0) / 1000);
+          }
+          callback(error, value, trailer, flags);
         });
-      },
-      sendMessage(message, next) {
-        series.sent.inc();
-        next(message);
-      },
-      sendStatus(status, next) {
-        if (!done) {
-          done = true;
-          series.handled(status.code ?? 2).inc();
-          series.handling.observe((options.monotonicMs() - t0) / 1000);
-        }
-        next(status);
-      },
-    });
+      }) as grpc.UntypedHandleCall;
+    }
+    return wrapped;
   };
 
   return {
     registry,
-    interceptor,
+    instrument,
     initialize(definition) {
       for (const m of Object.values(definition)) {
         const l = methodLabels(m.path, m.requestStream, m.responseStream);

@@ -98,16 +98,18 @@ export async function runCoordinator(config: CoordinatorConfig, io: RunIo): Prom
       onHandshakeFailure: handshakeFailure("mesh"),
     });
 
-    const serverOptions = { ...COORDINATOR_GRPC_SERVER_OPTIONS, interceptors: [metrics.interceptor] };
-    const userServer = new grpc.Server(serverOptions);
+    const userServer = new grpc.Server(COORDINATOR_GRPC_SERVER_OPTIONS);
     const userHandlers = userApiHandlers(coordinator, callerOf(userAtls), { logger: log });
     for (const def of [grpcServiceDefinition(UserAPI), grpcServiceDefinition(UserAPI, "userapi.UserAPI")]) {
-      userServer.addService(def, userHandlers);
+      userServer.addService(def, metrics.instrument(def, userHandlers));
       metrics.initialize(def);
     }
-    const meshServer = new grpc.Server(serverOptions);
+    const meshServer = new grpc.Server(COORDINATOR_GRPC_SERVER_OPTIONS);
     const meshDef = grpcServiceDefinition(MeshAPI);
-    meshServer.addService(meshDef, meshApiHandlers(coordinator, callerOf(meshAtls), { logger: log }));
+    meshServer.addService(
+      meshDef,
+      metrics.instrument(meshDef, meshApiHandlers(coordinator, callerOf(meshAtls), { logger: log })),
+    );
     metrics.initialize(meshDef);
     userAtls.attach(userServer);
     meshAtls.attach(meshServer);

@@ -14,7 +14,7 @@ import { createProbeServer } from "../src/probes.js";
 
 let now = 0;
 const metrics = createMetrics({ monotonicMs: () => now });
-const server = new grpc.Server({ interceptors: [metrics.interceptor] });
+const server = new grpc.Server();
 const probeServer = createProbeServer({
   registry: metrics.registry,
   logger: noopLogger,
@@ -30,22 +30,25 @@ let probeBase = "";
 beforeAll(async () => {
   const definition = grpcServiceDefinition(UserAPI);
   metrics.initialize(definition);
-  server.addService(definition, {
-    getManifests(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
-      now += 3; // the handler "takes" 3 ms on the injected monotonic clock
-      cb(null, create(GetManifestsResponseSchema, {}));
-    },
-    setManifest(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
-      cb(toGrpcStatus(new ContrastError("MANIFEST_UPDATE_UNAUTHORIZED", "not an owner", { kind: "policy" })));
-    },
-    recover(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
-      cb(
-        toGrpcStatus(new ContrastError("COORDINATOR_NOT_IN_RECOVERY", "running", { kind: "policy" }), {
-          statusByCode: { COORDINATOR_NOT_IN_RECOVERY: grpc.status.FAILED_PRECONDITION },
-        }),
-      );
-    },
-  });
+  server.addService(
+    definition,
+    metrics.instrument(definition, {
+      getManifests(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
+        now += 3; // the handler "takes" 3 ms on the injected monotonic clock
+        cb(null, create(GetManifestsResponseSchema, {}));
+      },
+      setManifest(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
+        cb(toGrpcStatus(new ContrastError("MANIFEST_UPDATE_UNAUTHORIZED", "not an owner", { kind: "policy" })));
+      },
+      recover(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
+        cb(
+          toGrpcStatus(new ContrastError("COORDINATOR_NOT_IN_RECOVERY", "running", { kind: "policy" }), {
+            statusByCode: { COORDINATOR_NOT_IN_RECOVERY: grpc.status.FAILED_PRECONDITION },
+          }),
+        );
+      },
+    }),
+  );
   port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
@@ -98,6 +101,33 @@ describe("metrics", () => {
     expect(sample(text, `contrast_grpc_server_handling_seconds_bucket{le="0.001",${L("GetManifests")}}`)).toBe(0);
     expect(sample(text, `contrast_grpc_server_handling_seconds_bucket{le="0.005",${L("GetManifests")}}`)).toBe(2);
     client.close();
+  });
+
+  it("does not count a request that never reaches a handler (undecodable), as upstream's grpc-go interceptor", async () => {
+    const before = await scrape();
+    const series = `contrast_grpc_server_started_total{${L("GetManifests")}}`;
+    const raw = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest(
+        "/edgelesssys.contrast.userapi.UserAPI/GetManifests",
+        () => Buffer.from([0xff, 0xff, 0xff]), // no valid protobuf tag
+        (b: Buffer) => b,
+        {},
+        (e) => resolve(e),
+      ),
+    );
+    raw.close();
+    expect(err?.code).toBe(grpc.status.INTERNAL);
+    const after = await scrape();
+    expect(sample(after, series)).toBe(sample(before, series));
+    expect(sample(after, `contrast_grpc_server_handled_total{${L("GetManifests")},grpc_code="Internal"}`)).toBe(0);
+  });
+
+  it("refuses to count a streaming method, which it could not count right", () => {
+    const definition = grpcServiceDefinition(UserAPI);
+    const [name, method] = Object.entries(definition)[0] as [string, grpc.MethodDefinition<unknown, unknown>];
+    const streaming = { [name]: { ...method, responseStream: true } } as grpc.ServiceDefinition;
+    expect(() => metrics.instrument(streaming, { [name]: () => {} })).toThrow(/streaming/);
   });
 
   it("sets the generation and counts attestation failures", async () => {

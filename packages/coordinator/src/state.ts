@@ -4,6 +4,8 @@ import { type CoordinatorCa, encodeLatestTransition, type LatestTransition, type
 import { CoordinatorError } from "./errors.js";
 import type { History } from "./history/history.js";
 
+const LATEST_KEY = "transitions/latest";
+
 /**
  * Everything the Coordinator knows about the current manifest generation, as one immutable
  * snapshot: an RPC works on the snapshot it started with, and an update replaces it whole.
@@ -57,7 +59,10 @@ export interface CoordinatorStatus {
  * replace it. Staleness is detected by re-reading `transitions/latest` on every state-reading
  * call: a single file read (or ConfigMap GET), cheap next to any RPC's cryptography.
  *
- * Concurrent calls share reads, but a call only ever shares a read that STARTED AFTER the call
+ * A store with `getSync` (the filesystem) is read synchronously, once for all the calls that
+ * arrived in one turn of the event loop: the read runs in the loop's check phase (setImmediate),
+ * after every call that shares it has arrived. Otherwise concurrent calls share asynchronous
+ * reads, but a call only ever shares a read that STARTED AFTER the call
  * began (see readLatest): so every call still sees the store as it was at some instant after its
  * arrival, exactly as with a read of its own, and a move of `latest` that completed before a call
  * arrived is never missed. Joining a read already in flight would break that (the read may have
@@ -74,6 +79,10 @@ export class StateKeeper {
   #queued: Promise<Uint8Array | undefined> | undefined;
   /** encodeLatestTransition of the installed state, made once per install rather than per call. */
   #stateLatest: Uint8Array | undefined;
+  /** The synchronous read scheduled for the end of this event-loop turn, shared by the calls that came before it. */
+  #batchedRead: Promise<Uint8Array | undefined> | undefined;
+  /** Settles when this process's own move of `transitions/latest` has been installed (or failed). */
+  #writing: Promise<void> | undefined;
 
   constructor(
     readonly history: History,
@@ -94,8 +103,27 @@ export class StateKeeper {
     return this.#queued;
   }
 
+  /**
+   * `transitions/latest` read synchronously once the calls of this event-loop turn have arrived: a
+   * read that has not started yet may be shared by every call that arrives before it starts.
+   */
+  #readLatestBatched(getSync: (key: string) => Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    this.#batchedRead ??= new Promise((resolve, reject) => {
+      setImmediate(() => {
+        // Cleared before the read: a call that arrives later gets a read of its own.
+        this.#batchedRead = undefined;
+        try {
+          resolve(getSync.call(this.history.store, LATEST_KEY));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    return this.#batchedRead;
+  }
+
   #startRead(): Promise<Uint8Array | undefined> {
-    const read = this.history.store.get("transitions/latest");
+    const read = this.history.store.get(LATEST_KEY);
     this.#inflight = read;
     const done = () => {
       if (this.#inflight === read) this.#inflight = undefined;
@@ -104,11 +132,14 @@ export class StateKeeper {
     return read;
   }
 
-  /** The phase now, re-reading the store; a running state whose latest moved becomes stale. */
+  /**
+   * The phase now, re-reading the store; a running state whose latest moved becomes stale.
+   */
   async current(): Promise<{ phase: CoordinatorPhase; state: CoordinatorState | undefined }> {
+    const store = this.history.store;
     for (;;) {
       const before = this.#state;
-      const stored = await this.readLatest();
+      const stored = await (store.getSync !== undefined ? this.#readLatestBatched(store.getSync) : this.readLatest());
       const state = this.#state;
       // This process installed a state while the read ran: the read may predate that install's
       // own CAS, so it says nothing about the new state. Read again (installs are rare).
@@ -117,7 +148,16 @@ export class StateKeeper {
         return { phase: stored === undefined && state === undefined ? "uninitialised" : "recovery", state };
       }
       this.#stateLatest ??= encodeLatestTransition(state.latest);
-      if (stored === undefined || !bytesEqual(stored, this.#stateLatest)) this.markStale("transitions/latest moved");
+      if (stored === undefined || !bytesEqual(stored, this.#stateLatest)) {
+        // This process's own SetManifest may have moved latest and not yet installed the state it
+        // wrote: wait for that and look again, so a Coordinator never takes itself for stale.
+        const writing = this.#writing;
+        if (writing !== undefined) {
+          await writing;
+          continue;
+        }
+        this.markStale("transitions/latest moved");
+      }
       return { phase: this.#stale ? "recovery" : "running", state };
     }
   }
@@ -152,6 +192,24 @@ export class StateKeeper {
     this.#stateLatest = undefined;
     this.#stale = false;
     this.onGeneration(state.generation);
+  }
+
+  /**
+   * Runs `fn`, which moves `transitions/latest` and installs the matching state (or fails); calls
+   * that see the store ahead of the installed state meanwhile wait for it instead of going stale.
+   * `fn` must not call `current` itself.
+   */
+  async writingLatest<T>(fn: () => Promise<T>): Promise<T> {
+    let done = settled;
+    this.#writing = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      return await fn();
+    } finally {
+      this.#writing = undefined;
+      done();
+    }
   }
 
   /** Runs `fn` after every earlier exclusive operation of this process has finished. */

@@ -109,24 +109,28 @@ export function setManifest(
       manifestHash,
       previousTransitionHash: old?.latest.transitionHash ?? ZERO_TRANSITION_HASH,
     };
-    let latest: CoordinatorState["latest"];
-    try {
-      latest = await ctx.keeper.history.setLatest(old?.latest, transition, engine.transactionSigningKey.privateKey);
-    } catch (e) {
-      if (isContrastError(e, "HISTORY_CONCURRENT_UPDATE")) ctx.keeper.markStale("another writer set a manifest first");
-      throw e;
-    }
-    const ca = CoordinatorCa.create(engine, { clock: ctx.clock, random: ctx.random });
-    const state: CoordinatorState = {
-      seed,
-      engine,
-      manifest,
-      manifestBytes: new Uint8Array(request.Manifest),
-      ca,
-      latest,
-      generation: (old?.generation ?? 0) + 1,
-    };
-    ctx.keeper.install(state);
+    const state = await ctx.keeper.writingLatest(async () => {
+      let latest: CoordinatorState["latest"];
+      try {
+        latest = await ctx.keeper.history.setLatest(old?.latest, transition, engine.transactionSigningKey.privateKey);
+      } catch (e) {
+        if (isContrastError(e, "HISTORY_CONCURRENT_UPDATE"))
+          ctx.keeper.markStale("another writer set a manifest first");
+        throw e;
+      }
+      const installed: CoordinatorState = {
+        seed,
+        engine,
+        manifest,
+        manifestBytes: new Uint8Array(request.Manifest),
+        ca: CoordinatorCa.create(engine, { clock: ctx.clock, random: ctx.random }),
+        latest,
+        generation: (old?.generation ?? 0) + 1,
+      };
+      ctx.keeper.install(installed);
+      return installed;
+    });
+    const ca = state.ca;
     ctx.log.info("manifest set", { generation: state.generation, manifestHash: toHex(manifestHash) });
     return create(SetManifestResponseSchema, {
       RootCA: utf8(ca.rootCaPem),

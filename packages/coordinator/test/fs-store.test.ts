@@ -59,6 +59,21 @@ describe("FileSystemStore", () => {
     expect(readdirSync(join(dir, "history", "manifests"))).toEqual(["abc"]);
   });
 
+  it("getSync reads what get reads: nothing, a value, a replaced value; an unreadable entry is HISTORY_STORE_IO", async () => {
+    const dir = scratchDir();
+    const store = await open(dir);
+    expect(store.getSync("transitions/latest")).toBeUndefined();
+    await store.set("transitions/latest", utf8("one"));
+    expect(store.getSync("transitions/latest")).toEqual(utf8("one"));
+    expect(await store.compareAndSwap("transitions/latest", utf8("one"), utf8("two"))).toBe(true);
+    expect(store.getSync("transitions/latest")).toEqual(await store.get("transitions/latest"));
+    expect(store.getSync("transitions/latest")).toEqual(utf8("two"));
+    // A directory where the entry should be: the read fails (EISDIR), and says so with a code.
+    mkdirSync(join(dir, "history", "manifests", "dir"), { recursive: true });
+    expect(() => store.getSync("manifests/dir")).toThrow(expect.objectContaining({ code: "HISTORY_STORE_IO" }));
+    expect(() => store.getSync("../x")).toThrow(expect.objectContaining({ code: "HISTORY_KEY_INVALID" }));
+  });
+
   it("rejects keys outside the grammar before touching the disk", async () => {
     const dir = scratchDir();
     const store = await open(dir);

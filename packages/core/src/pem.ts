@@ -10,16 +10,25 @@ export interface PemBlock {
 const BEGIN = /^-----BEGIN ([\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*)?-----$/;
 const END = /^-----END (.*)-----$/;
 
+// Labels already checked: a program writes the same few labels over and over (a mesh certificate
+// per workload start).
+const checkedLabels = new Set<string>();
+
 /** Writes RFC 7468 armour with 64-character lines and a trailing newline. */
 export function encodePem(type: string, der: Uint8Array): string {
-  if (!BEGIN.test(`-----BEGIN ${type}-----`)) {
-    throw new ContrastError("PEM_INVALID_LABEL", `invalid PEM label ${JSON.stringify(type)}`, {
-      kind: "internal",
-      hint: "PEM labels are printable ASCII words separated by single spaces or hyphens.",
-    });
+  if (!checkedLabels.has(type)) {
+    if (!BEGIN.test(`-----BEGIN ${type}-----`)) {
+      throw new ContrastError("PEM_INVALID_LABEL", `invalid PEM label ${JSON.stringify(type)}`, {
+        kind: "internal",
+        hint: "PEM labels are printable ASCII words separated by single spaces or hyphens.",
+      });
+    }
+    if (checkedLabels.size < 64) checkedLabels.add(type);
   }
-  const body = toBase64(der).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
-  return `-----BEGIN ${type}-----\n${body}${body ? "\n" : ""}-----END ${type}-----\n`;
+  const b64 = toBase64(der);
+  let body = "";
+  for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
+  return `-----BEGIN ${type}-----\n${body}-----END ${type}-----\n`;
 }
 
 /**

@@ -60,6 +60,31 @@ describe("PEM", () => {
     expect(errorCode(() => decodePem(encrypted))).toBe("PEM_ENCRYPTED");
   });
 
+  it("writes the armour Node/OpenSSL write for every body length, line breaks at 64 (property)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (der) => {
+        const b64 = Buffer.from(der).toString("base64");
+        const lines = b64.match(/.{1,64}/g) ?? [];
+        expect(encodePem("CERTIFICATE", der)).toBe(
+          `-----BEGIN CERTIFICATE-----\n${lines.map((l) => `${l}\n`).join("")}-----END CERTIFICATE-----\n`,
+        );
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    // Exactly one and two full lines, and nothing: no empty line before END.
+    expect(encodePem("X", new Uint8Array(48))).toBe(`-----BEGIN X-----\n${"A".repeat(64)}\n-----END X-----\n`);
+    expect(encodePem("X", new Uint8Array(96)).split("\n")).toHaveLength(5);
+    expect(encodePem("X", new Uint8Array(0))).toBe("-----BEGIN X-----\n-----END X-----\n");
+  });
+
+  it("refuses an invalid label every time, also after valid ones were written", () => {
+    for (let i = 0; i < 3; i++) {
+      encodePem("CERTIFICATE", new Uint8Array(3));
+      expect(errorCode(() => encodePem("BAD--LABEL", new Uint8Array(3)))).toBe("PEM_INVALID_LABEL");
+      expect(errorCode(() => encodePem("x\n-----END X", new Uint8Array(3)))).toBe("PEM_INVALID_LABEL");
+    }
+  });
+
   it("round-trips arbitrary DER bytes and labels", () => {
     fc.assert(
       fc.property(

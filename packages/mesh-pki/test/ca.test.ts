@@ -55,6 +55,39 @@ describe("CoordinatorCa", () => {
     expect(mesh(newCa("other"))).toBe(mesh(other));
   });
 
+  it("draws leaf serials from the random source 64 at a time, each 16 bytes used once", () => {
+    const calls: number[] = [];
+    const drawn: Uint8Array[] = [];
+    const source = testRandom("serials");
+    const counted = CoordinatorCa.create(engine, {
+      clock,
+      random: (n) => {
+        calls.push(n);
+        const out = source(n);
+        drawn.push(out.slice());
+        return out;
+      },
+    });
+    const before = calls.length;
+    const serials = Array.from({ length: 130 }, () =>
+      toHex(
+        new Uint8Array(
+          Buffer.from(
+            new X509Certificate(counted.issueLeaf({ publicKey: workloadKey.publicKey, sans: ["a"] }).pem).serialNumber,
+            "hex",
+          ),
+        ),
+      ),
+    );
+    expect(calls.slice(before)).toEqual([1024, 1024, 1024]);
+    expect(new Set(serials).size).toBe(130);
+    // The serials are the drawn bytes in order (Go's serial is a positive INTEGER: leading zeros go).
+    const pool = Buffer.concat(drawn.slice(before));
+    serials.forEach((s, i) => {
+      expect(BigInt(`0x${s}`)).toBe(BigInt(`0x${pool.subarray(16 * i, 16 * i + 16).toString("hex")}`));
+    });
+  });
+
   it("reuses a given mesh CA key (peer recovery)", () => {
     const again = CoordinatorCa.create(engine, { clock, random: testRandom("z"), meshCaKey: ca.meshCaKey });
     expect(toHex(publicKeyDer(new X509Certificate(again.meshCaPem).publicKey))).toBe(toHex(publicKeyDer(ca.meshCaKey)));

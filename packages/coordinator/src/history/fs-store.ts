@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { type FileHandle, link, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -106,6 +106,20 @@ export class FileSystemStore implements HistoryStore {
         throw err;
       }
     });
+  }
+
+  /**
+   * A blocking read: entries are a few bytes to a few KiB on a local volume and are replaced by
+   * rename, so a read sees one whole version and never waits on a writer's lock.
+   */
+  getSync(key: string): Uint8Array | undefined {
+    const path = this.#path(key);
+    try {
+      return new Uint8Array(readFileSync(path));
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return undefined;
+      throw ioError("reading", path, err);
+    }
   }
 
   async set(key: string, value: Uint8Array): Promise<void> {

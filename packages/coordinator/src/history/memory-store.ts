@@ -7,6 +7,10 @@ export class MemoryStore implements HistoryStore {
   readonly #data = new Map<string, Uint8Array>();
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    return this.getSync(key);
+  }
+
+  getSync(key: string): Uint8Array | undefined {
     checkKey(key);
     const v = this.#data.get(key);
     return v === undefined ? undefined : v.slice();
