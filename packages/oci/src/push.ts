@@ -1,8 +1,8 @@
 import { type Logger, noopLogger } from "@contrast/core";
 import { ImageError } from "./errors.js";
-import { discardBody, type HttpResponse, readBody } from "./http.js";
+import { discardBody, type HttpResponse } from "./http.js";
 import { isLoopbackRegistry } from "./reference.js";
-import { parseChallenge, type RegistryCredentials } from "./registry.js";
+import { bearerToken, parseChallenge, type RegistryCredentials } from "./registry.js";
 import { backoffDelay, defaultSleep, type Random, type Sleep } from "./retry.js";
 
 /** The slice of WHATWG `fetch` a push needs (Node's global `fetch` fits). */
@@ -262,13 +262,7 @@ class Pusher {
         });
       } catch (cause) {
         if (attempt + 1 < this.attempts) {
-          await this.sleep(
-            backoffDelay(
-              { attempts: this.attempts, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 0 },
-              attempt,
-              this.random,
-            ),
-          );
+          await this.#backOff(attempt);
           continue;
         }
         throw new ImageError("REGISTRY_UNAVAILABLE", `cannot reach ${this.o.registry} for the ${what}`, {
@@ -299,13 +293,7 @@ class Pusher {
       if (res.status >= 500 || res.status === 429) {
         await discardBody(res);
         if (attempt + 1 < this.attempts) {
-          await this.sleep(
-            backoffDelay(
-              { attempts: this.attempts, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 0 },
-              attempt,
-              this.random,
-            ),
-          );
+          await this.#backOff(attempt);
           continue;
         }
         throw new ImageError("REGISTRY_UNAVAILABLE", `${this.o.registry} answered ${res.status} to the ${what}`, {
@@ -377,25 +365,18 @@ class Pusher {
       await discardBody(res);
       throw this.unauthorized("token request", res.status);
     }
-    const body = await readBody(res, 1 << 20);
-    let token: unknown;
-    try {
-      const doc = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString("utf8")) as Record<string, unknown>;
-      token = doc.token ?? doc.access_token;
-    } catch {
-      token = undefined;
-    }
-    if (res.status !== 200 || typeof token !== "string" || token === "") {
-      throw new ImageError(
-        "REGISTRY_BAD_RESPONSE",
-        `the token server of ${this.o.registry} gave no token (HTTP ${res.status})`,
-        {
-          hint: "The registry's token service misbehaves; check the registry.",
-          details: { status: res.status },
-        },
-      );
-    }
+    const token = await bearerToken(res, this.o.registry, { status: res.status });
     this.logger.debug("registry token obtained", { registry: this.o.registry });
     return `Bearer ${token}`;
+  }
+  /** Waits before another attempt: exponential back-off with jitter. */
+  #backOff(attempt: number): Promise<void> {
+    return this.sleep(
+      backoffDelay(
+        { attempts: this.attempts, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 0 },
+        attempt,
+        this.random,
+      ),
+    );
   }
 }

@@ -342,24 +342,37 @@ export class RegistryClient {
       await discardBody(res);
       throw this.unauthorized(ref, what, res.status);
     }
-    const body = await readBody(res, 1 << 20);
-    let token: unknown;
-    try {
-      const doc = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString("utf8")) as Record<string, unknown>;
-      token = doc.token ?? doc.access_token;
-    } catch {
-      token = undefined;
-    }
-    if (res.status !== 200 || typeof token !== "string" || token === "") {
-      throw new ImageError(
-        "REGISTRY_BAD_RESPONSE",
-        `the token server of ${ref.registry} gave no token (HTTP ${res.status})`,
-        {
-          hint: "The registry's token service misbehaves; check the registry.",
-          details: { realm, status: res.status },
-        },
-      );
-    }
+    const token = await bearerToken(res, ref.registry, { realm, status: res.status });
     return `Bearer ${token}`;
   }
+}
+
+/**
+ * The token of a token server's answer (`token`, or OAuth's `access_token`), for push and pull
+ * alike; anything else is REGISTRY_BAD_RESPONSE.
+ */
+export async function bearerToken(
+  res: HttpResponse,
+  registry: string,
+  details: Record<string, unknown>,
+): Promise<string> {
+  const body = await readBody(res, 1 << 20);
+  let token: unknown;
+  try {
+    const doc = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString("utf8")) as Record<string, unknown>;
+    token = doc.token ?? doc.access_token;
+  } catch {
+    token = undefined;
+  }
+  if (res.status !== 200 || typeof token !== "string" || token === "") {
+    throw new ImageError(
+      "REGISTRY_BAD_RESPONSE",
+      `the token server of ${registry} gave no token (HTTP ${res.status})`,
+      {
+        hint: "The registry's token service misbehaves; check the registry.",
+        details,
+      },
+    );
+  }
+  return token;
 }
