@@ -189,8 +189,13 @@ describe("error registries", () => {
       // A package may also throw a dependency's error class with that dependency's code (policy's
       // request-stream parser throws rego's REGO_INVALID_INPUT, as it did inside rego).
       const dir = join(root, dirs[r.package] as string);
-      const pkg = JSON.parse(readFileSync(join(dir, "../package.json"), "utf8")) as { dependencies?: object };
-      const deps = new Set(Object.keys(pkg.dependencies ?? {}));
+      const pkg = JSON.parse(readFileSync(join(dir, "../package.json"), "utf8")) as {
+        dependencies?: object;
+        devDependencies?: object;
+      };
+      // Apps are bundled: the packages they build on are devDependencies.
+      const bundled = (dirs[r.package] as string).startsWith("apps/");
+      const deps = new Set(Object.keys({ ...pkg.dependencies, ...(bundled ? pkg.devDependencies : {}) }));
       const codes = new Set(
         REGISTRIES.filter((o) => o === r || deps.has(o.package)).flatMap((o) => o.codes.map((e) => e.code)),
       );
