@@ -47,10 +47,9 @@ describe("a CLI built by `release render`", () => {
     },
   };
 
-  beforeAll(async () => {
-    await writeTinyLayout(layout);
-    writeFileSync(join(layout, "rv.json"), JSON.stringify(referenceValues));
-    const r = run([
+  /** The release tool as a release pipeline runs it, on the tiny layout, into `dir`. */
+  const renderInto = (dir: string) =>
+    run([
       TOOL,
       "render",
       "--images",
@@ -62,8 +61,13 @@ describe("a CLI built by `release render`", () => {
       "--reference-values",
       join(layout, "rv.json"),
       "--out",
-      out,
+      dir,
     ]);
+
+  beforeAll(async () => {
+    await writeTinyLayout(layout);
+    writeFileSync(join(layout, "rv.json"), JSON.stringify(referenceValues));
+    const r = renderInto(out);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     release = JSON.parse(readFileSync(join(out, "release.json"), "utf8"));
@@ -71,20 +75,7 @@ describe("a CLI built by `release render`", () => {
 
   it("renders the same bytes again into another directory, the CLI bundle included", () => {
     const again = scratchDir("release-e2e-again-");
-    const r = run([
-      TOOL,
-      "render",
-      "--images",
-      join(layout, "images.json"),
-      "--layout",
-      layout,
-      "--image-prefix",
-      PREFIX,
-      "--reference-values",
-      join(layout, "rv.json"),
-      "--out",
-      again,
-    ]);
+    const r = renderInto(again);
     expect(r.status, r.stderr).toBe(0);
     const list = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true })
