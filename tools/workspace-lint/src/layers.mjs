@@ -19,6 +19,7 @@ export const ALLOWED_EDGES = {
   "mesh-proxy": ["core", "x509", "kube"],
   netfilter: ["core"],
   "node-installer": ["core", "manifest"],
+  localrun: ["core", "kube", "manifest", "oci", "policy"],
 };
 
 export const SCOPE = "@contrast/";
