@@ -2,15 +2,17 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import {
+  type CredentialLookup,
   createImageMetadataSource,
+  dockerCredentialSource,
   type Fetcher,
   type ImageMetadataSource,
   type LayerProgress,
   LayersCache,
   loadImageMetadataFile,
   nodeFileSystem,
+  nodeRunProgram,
   parseDockerConfig,
-  type RegistryCredentials,
   type TarfsFlavour,
 } from "@contrast/oci";
 import { type Context, resolvePath } from "./context.js";
@@ -57,36 +59,31 @@ export async function openImageSource(ctx: Context, opts: ImageSourceOptions): P
   if (opts.imageMetadata !== undefined) return loadImageMetadataFile(nodeFileSystem, opts.imageMetadata, opts.tarfs);
   const cache = new LayersCache({ path: opts.layersCache, fs: nodeFileSystem, logger: ctx.log });
   await cache.load();
-  const credentials = await dockerCredentials(ctx);
+  const credentials = await dockerCredentials();
   return createImageMetadataSource({
     fetch: globalThis.fetch as unknown as Fetcher,
     cache,
     ...(opts.tarfs === undefined ? {} : { tarfs: opts.tarfs }),
     insecureRegistries: opts.insecureRegistries,
-    credentials: (registry) => credentials.get(registry),
+    credentials,
     progress: progressLine(ctx),
     logger: ctx.log,
   });
 }
 
 /**
- * Basic credentials from Docker's config.json (`auths`) in $DOCKER_CONFIG or ~/.docker;
- * credential helpers are not run.
+ * Credentials from Docker's config.json in $DOCKER_CONFIG or ~/.docker: its credential helpers
+ * (credHelpers, credsStore) as Docker runs them, and the logins stored in `auths`.
  */
-async function dockerCredentials(ctx: Context): Promise<ReadonlyMap<string, RegistryCredentials>> {
+async function dockerCredentials(): Promise<CredentialLookup> {
   const file = join(process.env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json");
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
-    return new Map(); // no Docker config: anonymous and token access only
+    return () => undefined; // no Docker config: anonymous and token access only
   }
-  const config = parseDockerConfig(text, file);
-  if (config.credsStore !== undefined)
-    ctx.log.info("Docker credential helpers are not used; only credentials stored in config.json", {
-      credsStore: config.credsStore,
-    });
-  return config.credentials;
+  return dockerCredentialSource(parseDockerConfig(text, file), nodeRunProgram);
 }
 
 /** One line on a terminal: layers done, bytes downloaded, per image being pulled. */

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildImage, LocalRegistry } from "@contrast/testkit";
+import { buildImage, createPassStore, dockerLoginToFile, LocalRegistry, passStoreAvailable } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBundle, tempDir } from "./helpers.js";
 
@@ -26,11 +26,7 @@ describe("policy generate with Docker's stored credentials (built bundle)", () =
 
   it("pulls from a registry that needs a login with the credentials `docker login` stored", () => {
     const dockerDir = join(dir, "docker");
-    execFileSync("docker", ["login", registry.host, "-u", "dana", "--password-stdin"], {
-      input: "hunter2\n",
-      env: { PATH: process.env.PATH ?? "", HOME: dir, DOCKER_CONFIG: dockerDir },
-      stdio: ["pipe", "ignore", "ignore"],
-    });
+    dockerLoginToFile(registry.host, "dana", "hunter2", dockerDir);
     writeFileSync(join(dir, "pod.yaml"), pod(image));
     const env = { PATH: process.env.PATH ?? "", HOME: dir, DOCKER_CONFIG: dockerDir };
     const r = runBundle(dir, ["policy", "generate", "pod.yaml", "--output-file", "out.yaml"], env);
@@ -45,6 +41,47 @@ describe("policy generate with Docker's stored credentials (built bundle)", () =
     expect(anonymous.status).toBe(1);
     expect(anonymous.stderr).toContain("REGISTRY_UNAUTHORIZED");
   }, 60_000);
+
+  it.runIf(passStoreAvailable())(
+    "pulls with the login `docker login` stored through the pass credential helper (credsStore)",
+    () => {
+      const dockerDir = join(dir, "docker-pass");
+      mkdirSync(dockerDir, { recursive: true });
+      writeFileSync(join(dockerDir, "config.json"), JSON.stringify({ credsStore: "pass" }));
+      const store = createPassStore(join(dir, "pass"));
+      try {
+        const env = { PATH: process.env.PATH ?? "", HOME: dir, DOCKER_CONFIG: dockerDir, ...store.env };
+        execFileSync("docker", ["login", registry.host, "-u", "dana", "--password-stdin"], {
+          input: "hunter2\n",
+          env,
+          stdio: ["pipe", "ignore", "pipe"],
+        });
+        expect(readFileSync(join(dockerDir, "config.json"), "utf8")).not.toContain("hunter2");
+        writeFileSync(join(dir, "pod.yaml"), pod(image));
+        const r = runBundle(dir, ["policy", "generate", "pod.yaml", "--output-file", "pass.yaml"], env);
+        expect(r.stderr).not.toContain("REGISTRY_UNAUTHORIZED");
+        expect(r.status).toBe(0);
+      } finally {
+        store.close();
+      }
+    },
+    60_000,
+  );
+
+  it("names a credential helper that is not installed (DOCKER_CREDENTIAL_HELPER_FAILED)", () => {
+    const dockerDir = join(dir, "docker-missing-helper");
+    mkdirSync(dockerDir, { recursive: true });
+    writeFileSync(join(dockerDir, "config.json"), JSON.stringify({ credsStore: "no-such-helper" }));
+    writeFileSync(join(dir, "pod.yaml"), pod(image));
+    const r = runBundle(dir, ["policy", "generate", "pod.yaml", "--output-file", "y.yaml"], {
+      PATH: process.env.PATH ?? "",
+      HOME: dir,
+      DOCKER_CONFIG: dockerDir,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("DOCKER_CREDENTIAL_HELPER_FAILED");
+    expect(r.stderr).toContain("docker-credential-no-such-helper");
+  });
 
   it("refuses a broken config.json with DOCKER_CONFIG_INVALID before contacting a registry", () => {
     const broken = join(dir, "broken");

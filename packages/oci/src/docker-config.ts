@@ -7,8 +7,10 @@ import type { RegistryCredentials } from "./registry.js";
 export interface DockerConfig {
   /** Basic credentials by registry (`docker.io`, `ghcr.io`, `host:port`), from `auths`. */
   readonly credentials: ReadonlyMap<string, RegistryCredentials>;
-  /** The credential helper the file names; helpers are not run, so its logins are not used. */
+  /** The credential helper for every registry (`docker-credential-<credsStore>`). */
   readonly credsStore?: string;
+  /** Credential helpers per registry (`credHelpers`); they take precedence over credsStore. */
+  readonly credHelpers: ReadonlyMap<string, string>;
 }
 
 /**
@@ -19,7 +21,11 @@ export interface DockerConfig {
 export function parseDockerConfig(text: string, file = "config.json"): DockerConfig {
   const credentials = new Map<string, RegistryCredentials>();
   try {
-    const doc = JSON.parse(text) as { auths?: Record<string, { auth?: string }>; credsStore?: string };
+    const doc = JSON.parse(text) as {
+      auths?: Record<string, { auth?: string }>;
+      credsStore?: string;
+      credHelpers?: Record<string, string>;
+    };
     for (const [key, entry] of Object.entries(doc.auths ?? {})) {
       if (typeof entry?.auth !== "string" || entry.auth === "") continue;
       const plain = Buffer.from(fromBase64(entry.auth)).toString("utf8");
@@ -27,13 +33,34 @@ export function parseDockerConfig(text: string, file = "config.json"): DockerCon
       if (colon < 0) continue;
       credentials.set(dockerConfigRegistry(key), { username: plain.slice(0, colon), password: plain.slice(colon + 1) });
     }
-    return { credentials, ...(doc.credsStore === undefined ? {} : { credsStore: String(doc.credsStore) }) };
+    const credHelpers = new Map<string, string>();
+    for (const [key, helper] of Object.entries(doc.credHelpers ?? {})) {
+      credHelpers.set(dockerConfigRegistry(key), helperName(helper, file));
+    }
+    return {
+      credentials,
+      credHelpers,
+      ...(doc.credsStore === undefined || doc.credsStore === ""
+        ? {}
+        : { credsStore: helperName(doc.credsStore, file) }),
+    };
   } catch (e) {
     throw new ImageError("DOCKER_CONFIG_INVALID", `${file} is not valid`, {
       hint: "Fix or move the file; it holds registry credentials.",
       cause: e,
     });
   }
+}
+
+/**
+ * A helper name as Docker runs it, `docker-credential-<name>` on the PATH: a plain word, never a
+ * path, so a config file cannot name an arbitrary program.
+ */
+function helperName(value: unknown, file: string): string {
+  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
+    throw new Error(`${file}: credential helper ${JSON.stringify(value)} is not a helper name`);
+  }
+  return value;
 }
 
 /**

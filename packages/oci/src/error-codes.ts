@@ -25,6 +25,13 @@ export const IMAGE_ERROR_CODES = [
     hint: "Fix or move the file; it holds registry credentials.",
   },
   {
+    code: "DOCKER_CREDENTIAL_HELPER_FAILED",
+    kind: "io",
+    meaning:
+      "The credential helper Docker's config.json names (credsStore or credHelpers) is not installed, failed or answered something other than its JSON.",
+    hint: "Check the helper with `echo <registry> | docker-credential-<name> get`, log in again with docker login, or remove the helper from config.json.",
+  },
+  {
     code: "IMAGE_REFERENCE_INVALID",
     kind: "input",
     meaning: "An image reference cannot be parsed.",

@@ -3,7 +3,8 @@
 // each layer's dm-verity root hash over "tar ‖ tarfs index" as Kata's tardev snapshotter presents
 // it. Only what other packages and the documented API use is exported; the rest is internal.
 
-export { parseDockerConfig } from "./docker-config.js";
+export { dockerCredentialSource, type HelperRun, nodeRunProgram, type RunProgram } from "./credential-helpers.js";
+export { type DockerConfig, parseDockerConfig } from "./docker-config.js";
 export { IMAGE_ERROR_CODES } from "./error-codes.js";
 export { ImageError } from "./errors.js";
 export { mergeEtcFiles } from "./etc-files.js";
@@ -69,7 +70,7 @@ export {
   normalizeImageReference,
   parseImageReference,
 } from "./reference.js";
-export type { RegistryCredentials } from "./registry.js";
+export type { CredentialLookup, RegistryCredentials } from "./registry.js";
 export type { RetryPolicy } from "./retry.js";
 export {
   createImageMetadataSource,

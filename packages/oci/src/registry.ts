@@ -18,12 +18,17 @@ export interface RegistryCredentials {
   readonly password: string;
 }
 
+/** Credentials for a registry host, looked up when a registry asks (a credential helper may be slow). */
+export type CredentialLookup = (
+  registry: string,
+) => RegistryCredentials | undefined | Promise<RegistryCredentials | undefined>;
+
 export interface RegistryClientOptions {
   readonly fetch: Fetcher;
   /** Registries (`host[:port]`) that may be reached over plain HTTP. */
   readonly insecureRegistries?: readonly string[];
   /** Basic credentials per registry, used for Basic challenges and for token requests. */
-  readonly credentials?: (registry: string) => RegistryCredentials | undefined;
+  readonly credentials?: CredentialLookup;
   readonly retry?: Partial<RetryPolicy>;
   readonly sleep?: Sleep;
   readonly random?: Random;
@@ -231,11 +236,11 @@ export class RegistryClient {
           attempt--;
           continue;
         }
-        throw this.unauthorized(ref, what, res.status);
+        throw await this.unauthorized(ref, what, res.status);
       }
       if (res.status === 401 || res.status === 403) {
         await discardBody(res);
-        throw this.unauthorized(ref, what, res.status);
+        throw await this.unauthorized(ref, what, res.status);
       }
       if (res.status === 404) {
         await discardBody(res);
@@ -280,8 +285,8 @@ export class RegistryClient {
     }
   }
 
-  private unauthorized(ref: ImageReference, what: string, status: number): ImageError {
-    const hasCredentials = this.options.credentials?.(ref.registry) !== undefined;
+  private async unauthorized(ref: ImageReference, what: string, status: number): Promise<ImageError> {
+    const hasCredentials = (await this.options.credentials?.(ref.registry)) !== undefined;
     return new ImageError("REGISTRY_UNAUTHORIZED", `${ref.registry} refused access to ${what} (HTTP ${status})`, {
       hint: hasCredentials
         ? "The registry rejected the credentials; check user name, password or token and their pull permission."
@@ -296,7 +301,7 @@ export class RegistryClient {
     challenge: Challenge | undefined,
     what: string,
   ): Promise<string | undefined> {
-    const credentials = this.options.credentials?.(ref.registry);
+    const credentials = await this.options.credentials?.(ref.registry);
     if (challenge?.scheme === "basic") return credentials === undefined ? undefined : basic(credentials);
     if (challenge?.scheme !== "bearer") return undefined;
     const realm = challenge.params.realm;
@@ -340,7 +345,7 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) {
       await discardBody(res);
-      throw this.unauthorized(ref, what, res.status);
+      throw await this.unauthorized(ref, what, res.status);
     }
     const token = await bearerToken(res, ref.registry, { realm, status: res.status });
     return `Bearer ${token}`;

@@ -21,7 +21,7 @@ import {
 } from "./manifest.js";
 import type { ImageMetadata, ImageMetadataSource, LayerMetadata, ProgressCallback } from "./metadata.js";
 import { formatImageReference, type ImageReference, parseImageReference } from "./reference.js";
-import { RegistryClient, type RegistryClientOptions, type RegistryCredentials } from "./registry.js";
+import { type CredentialLookup, RegistryClient, type RegistryClientOptions } from "./registry.js";
 import { backoffDelay, DEFAULT_RETRY, defaultSleep, type Random, type RetryPolicy, type Sleep } from "./retry.js";
 import type { TarfsFlavour } from "./tarindex.js";
 import { type BlockHasher, inlineBlockHasher } from "./verity.js";
@@ -248,7 +248,7 @@ export class RegistryBlobStore implements BlobStore {
 export interface RegistrySourceOptions extends ResolverOptions {
   readonly fetch: Fetcher;
   readonly insecureRegistries?: readonly string[];
-  readonly credentials?: (registry: string) => RegistryCredentials | undefined;
+  readonly credentials?: CredentialLookup;
   /** Only for Retry-After given as an HTTP date. */
   readonly now?: () => Date;
 }

@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { buildImage, expectCode, fuzzRuns, LocalRegistry, scratchDir } from "@contrast/testkit";
+import { buildImage, dockerLoginToFile, expectCode, fuzzRuns, LocalRegistry, scratchDir } from "@contrast/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseDockerConfig } from "../src/docker-config.js";
@@ -32,7 +31,7 @@ describe("Docker's config.json", () => {
       "registry.internal:5000": { username: "int", password: "pw" },
     });
     expect(config.credsStore).toBe("desktop");
-    expect(parseDockerConfig("{}")).toEqual({ credentials: new Map() });
+    expect(parseDockerConfig("{}")).toEqual({ credentials: new Map(), credHelpers: new Map() });
   });
 
   it("refuses what is not a config file with DOCKER_CONFIG_INVALID", () => {
@@ -89,11 +88,7 @@ describe("Docker's config.json", () => {
       const image = await buildImage([[{ name: "hello.txt", content: "hello\n" }]]);
       await registry.pushImage("private/hello", "v1", image);
       // The real Docker CLI writes the file; with no daemon it logs in to the registry itself.
-      execFileSync("docker", ["login", registry.host, "-u", "carol", "--password-stdin"], {
-        input: "pa:ss\n",
-        env: { PATH: process.env.PATH ?? "", HOME: dir, DOCKER_CONFIG: dir },
-        stdio: ["pipe", "ignore", "ignore"],
-      });
+      dockerLoginToFile(registry.host, "carol", "pa:ss", dir);
       const config = parseDockerConfig(readFileSync(join(dir, "config.json"), "utf8"));
       expect(config.credentials.get(registry.host)).toEqual({ username: "carol", password: "pa:ss" });
       const fetcher: Fetcher = (url, init) => fetch(url, init);

@@ -72,7 +72,17 @@ export const REGISTRIES = [
   { package: "@contrast/kube", prefixes: ["KUBE_"], codes: KUBE_ERROR_CODES, findings: KUBE_FINDING_CODES },
   {
     package: "@contrast/oci",
-    prefixes: ["IMAGE_", "REGISTRY_", "DIGEST_", "LAYER_", "LAYERS_CACHE_", "OCI_LAYOUT_", "GZIP_", "DOCKER_CONFIG_"],
+    prefixes: [
+      "IMAGE_",
+      "REGISTRY_",
+      "DIGEST_",
+      "LAYER_",
+      "LAYERS_CACHE_",
+      "OCI_LAYOUT_",
+      "GZIP_",
+      "DOCKER_CONFIG_",
+      "DOCKER_CREDENTIAL_",
+    ],
     codes: IMAGE_ERROR_CODES,
   },
   {

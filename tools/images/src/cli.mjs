@@ -81,7 +81,7 @@ async function main() {
     const credentials =
       values.username !== undefined
         ? { username: values.username, password: readFileSync(0, "utf8").replace(/\r?\n$/, "") }
-        : dockerCredentials(values["docker-config"] ?? defaultDockerConfig(process.env), registryHost);
+        : await dockerCredentials(values["docker-config"] ?? defaultDockerConfig(process.env), registryHost);
     await pushLayout({
       layout: resolve(values.layout),
       target: values.registry,

@@ -2,7 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  dockerCredentialSource,
   nodeLayoutFileSystem,
+  nodeRunProgram,
   parseDockerConfig,
   parsePushTarget,
   pushImage,
@@ -11,14 +13,16 @@ import {
 } from "@contrast/oci";
 
 /**
- * Credentials for `registry` from a Docker config.json (its `auths`), or undefined.
+ * Credentials for `registry` from a Docker config.json (its credential helpers, then `auths`), or
+ * undefined.
  * @param {string | undefined} configPath
  * @param {string} registry
- * @returns {import("@contrast/oci").RegistryCredentials | undefined}
+ * @returns {Promise<import("@contrast/oci").RegistryCredentials | undefined>}
  */
-export function dockerCredentials(configPath, registry) {
+export async function dockerCredentials(configPath, registry) {
   if (configPath === undefined || !existsSync(configPath)) return undefined;
-  return parseDockerConfig(readFileSync(configPath, "utf8"), configPath).credentials.get(registry);
+  const config = parseDockerConfig(readFileSync(configPath, "utf8"), configPath);
+  return dockerCredentialSource(config, nodeRunProgram)(registry);
 }
 
 /**

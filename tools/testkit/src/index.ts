@@ -5,6 +5,7 @@ export {
   simCoordinatorArgs,
   startSimCoordinator,
 } from "./coordinator.js";
+export { createPassStore, dockerLoginToFile, type PassStore, passStoreAvailable } from "./docker-credentials.js";
 export { errorCode, expectCode, expectCodeAsync, thrownBy } from "./errors.js";
 export { yamlFilesUnder } from "./files.js";
 export { FUZZ_RUNS, fuzzRuns } from "./fuzz.js";
