@@ -93,7 +93,12 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
   const built = await honestRequestsForYaml(input.yaml, {
     images: input.images,
     profile,
-    identity: { sandboxName: input.podName, namespace: input.namespace },
+    identity: {
+      sandboxName: input.podName,
+      namespace: input.namespace,
+      ...(input.podIp === undefined ? {} : { podIp: input.podIp }),
+      ...(input.hostIp === undefined ? {} : { hostIp: input.hostIp }),
+    },
     configDocuments: input.documents ?? [],
     source: pod,
   });

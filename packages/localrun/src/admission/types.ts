@@ -13,6 +13,10 @@ export interface AdmissionInput {
   readonly platform?: string;
   readonly podName: string;
   readonly namespace: string;
+  /** The pod's IP, for env vars from status.podIP (the runtime knows it before the containers). */
+  readonly podIp?: string;
+  /** The node's address, for env vars from status.hostIP. */
+  readonly hostIp?: string;
 }
 
 export interface AdmittedVolumeMount {
