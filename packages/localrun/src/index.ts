@@ -1,7 +1,7 @@
 // @contrast/localrun: the local runtime behind `contrast demo`.
 export const LOCALRUN_PACKAGE = "@contrast/localrun";
 
-// D2: admission and demo images.
+// D2: admission (the agent policy decides each pod) and the demo's images.
 export {
   type AdmissionInput,
   type AdmittedContainer,
@@ -15,6 +15,7 @@ export {
   type PodVolume,
   type ProbeAction,
 } from "./admission.js";
+export { ADMISSION_ERROR_CODES, AdmissionError, type AdmissionErrorCode } from "./admission-error-codes.js";
 export {
   type BuildDemoImagesOptions,
   buildDemoImages,
@@ -22,4 +23,6 @@ export {
   type DemoApp,
   type DemoImage,
   type DemoImages,
+  type DemoImagesFileSystem,
+  nodeDemoImagesFileSystem,
 } from "./demo-images.js";

@@ -13,6 +13,10 @@ export interface AdmissionInput {
   readonly platform?: string;
   readonly podName: string;
   readonly namespace: string;
+  /** The pod's IP, for env vars from status.podIP (the runtime knows it before the containers). */
+  readonly podIp?: string;
+  /** The node's address, for env vars from status.hostIP. */
+  readonly hostIp?: string;
 }
 
 export interface AdmittedVolumeMount {
@@ -39,6 +43,13 @@ export type ProbeAction =
 export interface AdmittedProbe {
   readonly type: "readiness" | "liveness" | "startup";
   readonly action: ProbeAction;
+  /**
+   * False for an exec probe whose ExecProcessRequest the policy denies: the agent refuses the
+   * exec each time, so the kubelet sees the probe fail (the runtime must treat it as failing).
+   */
+  readonly allowed: boolean;
+  /** Why the exec was denied. */
+  readonly denial?: PodDenial;
   readonly initialDelaySeconds: number;
   readonly periodSeconds: number;
   readonly timeoutSeconds: number;
@@ -81,7 +92,11 @@ export interface PodAdmission {
   readonly allowed: boolean;
   /** SHA-256 hex of the policy annotation's Rego text (the sim TEE's HOST_DATA); undefined without a policy. */
   readonly policyHash: string | undefined;
-  /** Empty when denied before any container. Containers admitted before a denial are listed. */
+  /**
+   * The containers whose requests the agent allowed, in the order the runtime creates them
+   * (init containers, then containers). When `allowed` is false the pod is blocked: the runtime
+   * starts none of them (the list still shows the ones allowed before the denial).
+   */
   readonly containers: readonly AdmittedContainer[];
   readonly volumes: readonly PodVolume[];
   readonly denial?: PodDenial;
