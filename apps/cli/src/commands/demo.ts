@@ -54,10 +54,10 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
     process.exit(status);
   }
 
-  const source = findDemoSource(
-    opts.sourceDir === undefined ? undefined : resolve(ctx.cwd, opts.sourceDir),
-    [dirname(process.argv[1] ?? ctx.cwd), ctx.cwd],
-  );
+  const source = findDemoSource(opts.sourceDir === undefined ? undefined : resolve(ctx.cwd, opts.sourceDir), [
+    dirname(process.argv[1] ?? ctx.cwd),
+    ctx.cwd,
+  ]);
   const paths = demoPaths(resolve(ctx.cwd, opts.dir ?? "contrast-demo"));
   await prepareDemoDir(paths.dir, () => readFile("/proc/self/mountinfo", "utf8"));
 
@@ -77,7 +77,10 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
       return;
     }
     void cleanup.run().then(() => {
-      const err = cliError("CLI_DEMO_INTERRUPTED", `stopped by ${signal}; the demo's processes and namespaces are removed`);
+      const err = cliError(
+        "CLI_DEMO_INTERRUPTED",
+        `stopped by ${signal}; the demo's processes and namespaces are removed`,
+      );
       if (ctx.out.json) ctx.out.document(false, { error: err.toJSON(), steps: narrator.steps });
       else ctx.out.error(err);
       process.exit(signal === "SIGINT" ? 130 : 143);

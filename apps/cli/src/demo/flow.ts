@@ -130,7 +130,13 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
       metadataFile,
       policyProfile(parsePlatform("sim").id).tarfs,
     );
-    runner = new PodRunner({ cluster: c, images: imageSource, layoutDir: paths.images, workDir: paths.cluster, simDir: paths.sim });
+    runner = new PodRunner({
+      cluster: c,
+      images: imageSource,
+      layoutDir: paths.images,
+      workDir: paths.cluster,
+      simDir: paths.sim,
+    });
     return {
       line: `Local runtime: pod network ${c.subnet}, this side ${c.hostAddress}${c.rootless ? " (in a user namespace)" : ""}; Services ${services.map((x) => x.name).join(", ")}`,
       details: { subnet: c.subnet, hostAddress: c.hostAddress, rootless: c.rootless, services },
@@ -172,7 +178,10 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     });
     return {
       line: `Workloads ${workloads.map((w) => w.name).join(", ")} started; their initializers wait for the Coordinator (it has no manifest yet)`,
-      details: { pods: workloads.map((w) => ({ pod: w.name, ip: w.pod.ip, policyHash: w.admission.policyHash })), waiting },
+      details: {
+        pods: workloads.map((w) => ({ pod: w.name, ip: w.pod.ip, policyHash: w.admission.policyHash })),
+        waiting,
+      },
     };
   });
 
@@ -219,16 +228,25 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     return {
       line: `GET https://${frontend.pod.ip}:${appPort(frontend)}/ (checked against ${rel(join(paths.verify, "mesh-ca.pem"))}): ${r.status} from the frontend, which reached the backend through its mesh egress over mTLS`,
       more: [r.body.trim().slice(0, 200)],
-      details: { url: `https://${frontend.pod.ip}:${appPort(frontend)}/`, status: r.status, body: r.body, server: r.server },
+      details: {
+        url: `https://${frontend.pod.ip}:${appPort(frontend)}/`,
+        status: r.status,
+        body: r.body,
+        server: r.server,
+      },
     };
   });
   await narrator.step("refused", "A request without a mesh certificate", async () => {
     const port = appPort(backend);
     const r = await requestWithoutClientCertificate({ host: backend.pod.ip, port, timeoutMs: 10_000 });
     if (!r.refused) {
-      throw cliError("CLI_DEMO_CHECK_FAILED", `the backend at ${backend.pod.ip}:${port} answered a client without a mesh certificate: ${r.how}`, {
-        details: { pod: backend.name, port, how: r.how },
-      });
+      throw cliError(
+        "CLI_DEMO_CHECK_FAILED",
+        `the backend at ${backend.pod.ip}:${port} answered a client without a mesh certificate: ${r.how}`,
+        {
+          details: { pod: backend.name, port, how: r.how },
+        },
+      );
     }
     return {
       line: `A request to the backend at ${backend.pod.ip}:${port} without a mesh certificate is refused: ${r.how}`,
@@ -279,9 +297,13 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
       return r;
     });
     if (readiness.status !== 503) {
-      throw cliError("CLI_DEMO_CHECK_FAILED", `the restarted Coordinator's readiness is ${readiness.status}, not 503 (recovery)`, {
-        details: readiness,
-      });
+      throw cliError(
+        "CLI_DEMO_CHECK_FAILED",
+        `the restarted Coordinator's readiness is ${readiness.status}, not 503 (recovery)`,
+        {
+          details: readiness,
+        },
+      );
     }
     return {
       line: `Coordinator killed (SIGKILL) and restarted by its restart policy on the same state volume: it is in recovery mode (readiness 503: ${readiness.body.trim()})`,
@@ -307,7 +329,9 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
       throw cliError(
         "CLI_DEMO_CHECK_FAILED",
         "after recovery the Coordinator does not serve the same manifest history and root CA with a new mesh CA",
-        { details: { before, after: history, sameRootCa: rootCa === rootCaBefore, sameMeshCa: meshCa === meshCaBefore } },
+        {
+          details: { before, after: history, sameRootCa: rootCa === rootCaBefore, sameMeshCa: meshCa === meshCaBefore },
+        },
       );
     }
     return {
@@ -350,7 +374,9 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
   // 10. Clean up, or keep it running.
   if (s.keep) {
     narrator.note("");
-    narrator.note(`The deployment keeps running (--keep); press Ctrl-C to clean up. Talk to it from ${s.rootless ? `this user namespace (nsenter --preserve-credentials --user --net --mount --target ${process.pid})` : "this machine"}:`);
+    narrator.note(
+      `The deployment keeps running (--keep); press Ctrl-C to clean up. Talk to it from ${s.rootless ? `this user namespace (nsenter --preserve-credentials --user --net --mount --target ${process.pid})` : "this machine"}:`,
+    );
     narrator.note(`  contrast verify -c ${coordinatorAddress} --workspace-dir ${rel(paths.dir)}`);
     const fe = byName(workloads, "frontend");
     narrator.note(`  curl --cacert ${rel(join(paths.verify, "mesh-ca.pem"))} -k https://${fe.pod.ip}:${appPort(fe)}/`);
@@ -441,9 +467,13 @@ function mustBeAllowed(p: DemoPod): void {
 function blockedOrFailed(pod: RunningPod): void {
   const st = pod.status();
   if (st.phase === "Blocked" || st.phase === "Failed" || st.phase === "Stopped") {
-    throw cliError("CLI_DEMO_POD_NOT_READY", `pod ${pod.name} is ${st.phase}${st.blocked ? `: ${st.blocked.text}` : ""}`, {
-      details: { pod: pod.name, dir: pod.dir, status: summary(st) },
-    });
+    throw cliError(
+      "CLI_DEMO_POD_NOT_READY",
+      `pod ${pod.name} is ${st.phase}${st.blocked ? `: ${st.blocked.text}` : ""}`,
+      {
+        details: { pod: pod.name, dir: pod.dir, status: summary(st) },
+      },
+    );
   }
 }
 
@@ -503,10 +533,7 @@ async function historyHashes(dir: string): Promise<string[]> {
  * an attacker with access to the cluster's API could do after the manifest was set): the first
  * variable's value, or a new variable when it has none. The policy annotation stays as generated.
  */
-async function tamper(
-  workload: Workload,
-  dir: string,
-): Promise<{ file: string; workload: Workload; change: string }> {
+async function tamper(workload: Workload, dir: string): Promise<{ file: string; workload: Workload; change: string }> {
   const [doc] = parseYamlDocuments(workload.yaml);
   const o = structuredClone(doc?.value) as Record<string, unknown>;
   const spec = (o.spec as Record<string, unknown>)?.template as Record<string, unknown> | undefined;

@@ -46,9 +46,9 @@ export function meshGet(target: TlsTarget, path = "/"): Promise<MeshResponse> {
     socket.on("secureConnect", () => {
       const cert: PeerCertificate = socket.getPeerCertificate();
       server = {
-        subject: cert.subject?.CN ?? "",
+        subject: String(cert.subject?.CN ?? ""),
         subjectAltName: cert.subjectaltname ?? "",
-        issuer: cert.issuer?.CN ?? "",
+        issuer: String(cert.issuer?.CN ?? ""),
         fingerprint256: cert.fingerprint256,
       };
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);

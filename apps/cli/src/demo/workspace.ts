@@ -68,11 +68,7 @@ export function mountPointsUnder(mountinfo: string, dir: string): string[] {
  * (`{{image:<name>}}`) filled in with the pinned references of the images just built.
  * Returns the files written. An unknown placeholder is a bug of the resources.
  */
-export async function writeResources(
-  from: string,
-  to: string,
-  images: ReadonlyMap<string, string>,
-): Promise<string[]> {
+export async function writeResources(from: string, to: string, images: ReadonlyMap<string, string>): Promise<string[]> {
   await mkdir(to, { recursive: true });
   const written: string[] = [];
   for (const name of (await readdir(from)).sort()) {
@@ -81,9 +77,13 @@ export async function writeResources(
     const filled = text.replace(/\{\{\s*image:([a-z0-9-]+)\s*\}\}/g, (_m, image: string) => {
       const ref = images.get(image);
       if (ref === undefined) {
-        throw cliError("CLI_DEMO_CHECK_FAILED", `${join(from, name)} names {{image:${image}}}, which the demo does not build`, {
-          details: { file: join(from, name), image, built: [...images.keys()] },
-        });
+        throw cliError(
+          "CLI_DEMO_CHECK_FAILED",
+          `${join(from, name)} names {{image:${image}}}, which the demo does not build`,
+          {
+            details: { file: join(from, name), image, built: [...images.keys()] },
+          },
+        );
       }
       return ref;
     });
