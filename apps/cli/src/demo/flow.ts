@@ -218,7 +218,7 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     };
   });
   const meshCaBefore = await readFile(join(paths.verify, "mesh-ca.pem"), "utf8");
-  const rootCaBefore = await readFile(join(paths.verify, "root-ca.pem"), "utf8");
+  const rootCaBefore = await readFile(join(paths.verify, "coordinator-root-ca.pem"), "utf8");
 
   // 6. Through the mesh, and without a mesh certificate.
   const frontend = byName(workloads, "frontend");
@@ -324,7 +324,7 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     const history = await historyHashes(paths.verify);
     const before = (first.details as { history: string[] }).history;
     const meshCa = await readFile(join(paths.verify, "mesh-ca.pem"), "utf8");
-    const rootCa = await readFile(join(paths.verify, "root-ca.pem"), "utf8");
+    const rootCa = await readFile(join(paths.verify, "coordinator-root-ca.pem"), "utf8");
     if (history.join() !== before.join() || rootCa !== rootCaBefore || meshCa === meshCaBefore) {
       throw cliError(
         "CLI_DEMO_CHECK_FAILED",
