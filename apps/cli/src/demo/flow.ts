@@ -546,8 +546,11 @@ async function tamper(workload: Workload, dir: string): Promise<{ file: string; 
   let change: string;
   if (firstVar !== undefined) {
     const before = firstVar.value;
-    firstVar.value = `${before}-tampered`;
-    change = `env ${firstVar.name}=${JSON.stringify(before)} became ${JSON.stringify(firstVar.value)}`;
+    // A URL is sent somewhere else (a documentation address): the story of a redirected call.
+    firstVar.value = /^https?:\/\//.test(before)
+      ? before.replace(/^(https?:\/\/)[^/]+/, (_m, scheme: string) => `${scheme}203.0.113.66:8080`)
+      : `${before}-tampered`;
+    change = `env ${firstVar.name}=${firstVar.value}, generated with ${before}`;
   } else {
     c.env = [...env, { name: "TAMPERED", value: "1" }];
     change = "env TAMPERED=1 added";
