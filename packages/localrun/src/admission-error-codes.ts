@@ -1,7 +1,7 @@
 import { ContrastError, type ErrorCodeInfo, type ErrorKind } from "@contrast/core";
 
 /**
- * The codes of the demo's admission and image building. D1's runtime codes live in
+ * The codes of the demo's admission, image building and sample app (apps/demo-app). D1's runtime codes live in
  * error-codes.ts; both lists make up the package's registry (docs/errors.md).
  */
 export const ADMISSION_ERROR_CODES = [
@@ -40,6 +40,12 @@ export const ADMISSION_ERROR_CODES = [
     kind: "input",
     meaning: "An app given to the demo image build has no usable package.json image section or its files are missing.",
     hint: 'Build the apps first (pnpm build) and check the app\'s "image" section in package.json.',
+  },
+  {
+    code: "LOCALRUN_DEMO_APP_USAGE",
+    kind: "input",
+    meaning: "The demo's sample app (demo-app) was started with arguments it does not take.",
+    hint: "Run `demo-app --help` for usage.",
   },
 ] as const satisfies readonly ErrorCodeInfo[];
 

@@ -15,6 +15,7 @@ export {
   type PodVolume,
   type ProbeAction,
 } from "./admission.js";
+export { controllerPodName } from "./admission/pod-names.js";
 export { ADMISSION_ERROR_CODES, AdmissionError, type AdmissionErrorCode } from "./admission-error-codes.js";
 export {
   type BuildDemoImagesOptions,
