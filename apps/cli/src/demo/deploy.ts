@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isRecord, parseYamlDocuments, WORKLOAD_KINDS } from "@contrast/kube";
 import {
   admitPod,
+  controllerPodName,
   type LocalCluster,
   type PodAdmission,
   type RunningPod,
@@ -60,22 +60,6 @@ export async function readDeployment(file: string): Promise<Deployment> {
   return { file, workloads, services, configs };
 }
 
-/**
- * The name a controller gives the workload's (first) pod: a StatefulSet's ordinal 0, a
- * Deployment's or other controller's generated suffix, a bare Pod's own name.
- */
-export function podNameFor(workload: Pick<Workload, "kind" | "name">, random: () => string = suffix): string {
-  if (workload.kind === "Pod") return workload.name;
-  if (workload.kind === "StatefulSet") return `${workload.name}-0`;
-  return `${workload.name}-${random()}`;
-}
-
-/** Kubernetes' generated-name alphabet (no vowels, no 0/1/3 lookalikes), 5 characters. */
-function suffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
-}
-
 export interface PodRunnerOptions {
   readonly cluster: LocalCluster;
   /** The images' metadata, as the agent's requests are built from them. */
@@ -103,11 +87,18 @@ export interface DemoPod {
  */
 export class PodRunner {
   private readonly rootfs = new Map<string, Promise<string>>();
+  /** How many pods each workload has had: a restarted workload's pod is a new one, with a new name. */
+  private readonly instances = new Map<string, number>();
 
   constructor(private readonly options: PodRunnerOptions) {}
 
-  async run(workload: Workload, configs: readonly unknown[], name = podNameFor(workload)): Promise<DemoPod> {
+  /** Admits and starts the workload's next pod, named as its controller would name it. */
+  async run(workload: Workload, configs: readonly unknown[]): Promise<DemoPod> {
     const { cluster, images } = this.options;
+    const key = `${workload.namespace}/${workload.kind}/${workload.name}`;
+    const instance = this.instances.get(key) ?? 0;
+    this.instances.set(key, instance + 1);
+    const name = controllerPodName(workload.kind, workload.name, instance);
     const admission = await admitPod({
       yaml: workload.yaml,
       documents: configs,

@@ -542,7 +542,9 @@ async function tamper(workload: Workload, dir: string): Promise<{ file: string; 
   const c = Array.isArray(containers) ? containers[0] : undefined;
   if (!isRecord(c)) throw cliError("CLI_DEMO_CHECK_FAILED", `${workload.name} has no container to tamper with`);
   const env = Array.isArray(c.env) ? c.env : [];
-  const firstVar = env.find((e) => isRecord(e) && typeof e.value === "string") as Record<string, string> | undefined;
+  const firstVar = env.find((e) => isRecord(e) && typeof e.value === "string") as
+    | { name: string; value: string }
+    | undefined;
   let change: string;
   if (firstVar !== undefined) {
     const before = firstVar.value;
