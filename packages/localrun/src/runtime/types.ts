@@ -135,7 +135,8 @@ export interface PodStatus {
   };
 }
 
-export type PodCondition = "Initialized" | "Ready" | "Running";
+/** Running: every main container has started. Succeeded: every main exited 0 for good (Jobs, tests). */
+export type PodCondition = "Initialized" | "Ready" | "Running" | "Succeeded";
 
 export type PodEvent =
   | { readonly type: "sandbox-started"; readonly pod: string; readonly ip: string }
