@@ -18,7 +18,7 @@ const skipReason = !root
   : tools.length > 0
     ? `missing ${tools.join(", ")}`
     : undefined;
-if (skipReason !== undefined) console.warn(`demo e2e skipped: ${skipReason}`);
+const skipped = skipReason === undefined ? "" : ` (skipped: ${skipReason})`;
 
 interface Step {
   step: string;
@@ -70,7 +70,7 @@ function addressesIn(subnet: string): string[] {
   return out.split("\n").filter((l) => l.includes(` ${prefix}`));
 }
 
-describe.skipIf(skipReason !== undefined)("contrast demo, end to end", () => {
+describe.skipIf(skipReason !== undefined)(`contrast demo, end to end${skipped}`, () => {
   const cwd = tempDir();
   const dir = join(cwd, "contrast-demo");
   let doc: Document;
@@ -139,7 +139,6 @@ describe.skipIf(skipReason !== undefined)("contrast demo, end to end", () => {
       ].map((s) => [s, true]),
     );
     expect(doc.wallSeconds).toBeGreaterThan(0);
-    console.info(`contrast demo: ${doc.wallSeconds} s wall time`);
   });
 
   it("generates a policy per pod, the Coordinator's with role coordinator, and its simulated TEE reports that hash", () => {
@@ -238,7 +237,7 @@ describe.skipIf(skipReason !== undefined)("contrast demo, end to end", () => {
   });
 });
 
-describe.skipIf(skipReason !== undefined)("contrast demo, stopped with Ctrl-C", () => {
+describe.skipIf(skipReason !== undefined)(`contrast demo, stopped with Ctrl-C${skipped}`, () => {
   it("removes its processes and its pod network and exits 130 with CLI_DEMO_INTERRUPTED", async () => {
     const cwd = tempDir();
     const child = spawn(process.execPath, [BUNDLE, "demo", "--non-interactive", "--step-timeout", "240"], {
