@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { ContrastError } from "@contrast/core";
 import {
   type LocalCluster,
@@ -93,6 +93,7 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
       paths,
       source,
       version: VERSION,
+      cliCommand: `node ${relative(ctx.cwd, process.argv[1] ?? "contrast.cjs") || "contrast.cjs"}`,
       stepTimeoutMs,
       keep: opts.keep === true,
       rootless: inside,

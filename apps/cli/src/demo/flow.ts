@@ -33,6 +33,8 @@ export interface DemoSettings {
   readonly rootless: boolean;
   /** Registers the cluster's close() with the signal handlers' cleanup. */
   readonly onCluster: (cluster: LocalCluster) => void;
+  /** How the user runs this CLI, for the commands --keep prints (e.g. `node apps/cli/dist/contrast.cjs`). */
+  readonly cliCommand: string;
   /** With --keep: resolves when the user stops the demo (a signal). */
   readonly untilStopped: () => Promise<void>;
 }
@@ -379,9 +381,13 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     narrator.note(
       `The deployment keeps running (--keep); press Ctrl-C to clean up. Talk to it from ${s.rootless ? `this user namespace (nsenter --preserve-credentials --user --net --mount --target ${process.pid})` : "this machine"}:`,
     );
-    narrator.note(`  contrast verify -c ${coordinatorAddress} --workspace-dir ${rel(paths.dir)}`);
+    narrator.note(`  ${s.cliCommand} verify -c ${coordinatorAddress} --workspace-dir ${rel(paths.dir)}`);
     const fe = byName(workloads, "frontend");
-    narrator.note(`  curl --cacert ${rel(join(paths.verify, "mesh-ca.pem"))} -k https://${fe.pod.ip}:${appPort(fe)}/`);
+    const port = appPort(fe);
+    // The mesh certificate names the workload, not its IP: curl checks the name, so it is resolved.
+    narrator.note(
+      `  curl --cacert ${rel(join(paths.verify, "mesh-ca.pem"))} --resolve ${fe.workload.name}:${port}:${fe.pod.ip} https://${fe.workload.name}:${port}/`,
+    );
     narrator.note(`  logs: ${rel(join(paths.cluster, "pods"))}/<namespace>_<pod>/<container>.log`);
     await s.untilStopped();
   }
