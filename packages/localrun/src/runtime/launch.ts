@@ -70,6 +70,7 @@ export function containerScript(spec: LaunchSpec): string {
     // The image stays untouched: an overlay gives the container a private writable layer. Where
     // overlayfs is refused (old kernels in a user namespace, odd paths), a private copy in tmpfs.
     `if ! mount -t overlay localrun-root -o ${q(`lowerdir=${spec.imageDir},upperdir=${spec.scratchDir}/upper,workdir=${spec.scratchDir}/work`)} "$R" 2>/dev/null; then`,
+    '  echo "localrun: overlayfs refused here; the container gets a private copy of its image" >&2',
     `  mount -t tmpfs -o mode=0755 localrun-root "$R" || fail "tmpfs root"`,
     `  cp -a ${q(`${spec.imageDir}/.`)} "$R/" || fail "copy image"`,
     "fi",
