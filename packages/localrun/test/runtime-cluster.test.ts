@@ -201,7 +201,13 @@ describe.skipIf(reason !== "")(
           work,
           layout,
           "never",
-          admission("never", [container("once", ["/app/env.mjs", "7"], { restartPolicy: "Never" })]),
+          admission("never", [
+            container("once", ["/app/env.mjs", "7"], {
+              restartPolicy: "Never",
+              user: { uid: 65534, gid: 65534 },
+              cwd: "/made/for/it",
+            }),
+          ]),
         ),
       );
       await expect(never.waitFor("Running", 60_000)).resolves.toBeUndefined();
@@ -209,6 +215,8 @@ describe.skipIf(reason !== "")(
       expect(never.status().phase).toBe("Failed");
       expect(never.status().containers[0]?.restartCount).toBe(0);
       expect(never.status().containers[0]?.lastExit?.exitCode).toBe(7);
+      // The admitted user and cwd (created when the image lacks it), not root's.
+      expect(never.logs("once")).toContain('"cwd":"/made/for/it","uid":65534,"gid":65534}');
 
       // An init container failing once: OnFailure retries it, the mains start after it succeeded.
       const flaky = await cluster.runPod(

@@ -43,7 +43,7 @@ process.exit(Number(process.argv[4] ?? 0));
 `,
   // Prints its environment and working directory as JSON, then exits with argv[2].
   "/app/env.mjs": `
-console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd() }));
+console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd(), uid: process.getuid(), gid: process.getgid() }));
 process.exit(Number(process.argv[2] ?? 0));
 `,
 };

@@ -474,8 +474,8 @@ export async function startSandbox(
 ): Promise<Sandbox> {
   const script = [
     "ip link set lo up || exit 1",
-    // The kernel limits hostnames to 64 bytes; Kubernetes keeps pod hostnames within 63.
-    `printf %s "$1" > /proc/sys/kernel/hostname || exit 1`,
+    // sethostname(2), not /proc/sys: in a user namespace that file belongs to the real root.
+    'hostname "$1" || exit 1',
     "echo ready",
     "exec sleep infinity",
   ].join("\n");
