@@ -91,6 +91,13 @@ const children = readdirSync("/proc").filter((e) => /^\\d+$/.test(e)).filter((e)
 }).map(Number);
 console.log(JSON.stringify({ rootless: cluster.rootless, hostAddress: cluster.hostAddress, children, clientLog: client.logs("get") }));
 if (mode === "crash") await new Promise(() => {});
+if (mode === "userns") {
+  // Waits for the SIGTERM the test sends to the outer process, which forwards it here.
+  await new Promise((resolve) => process.once("SIGTERM", resolve));
+  await cluster.close();
+  console.log("CLOSED");
+  process.exit(0);
+}
 await cluster.close();
 `;
 
@@ -186,11 +193,11 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
       ? "unprivileged user namespaces are unavailable on this machine"
       : "";
   it.skipIf(usernsReason !== "")(
-    `runs without root: as nobody, re-executed in a user namespace${usernsReason === "" ? "" : ` (skipped: ${usernsReason})`}`,
+    `runs without root: as nobody, re-executed in a user namespace that a forwarded SIGTERM cleans up${usernsReason === "" ? "" : ` (skipped: ${usernsReason})`}`,
     async () => {
       const work = `${scratch.path}/userns`;
       spawnSync("install", ["-d", "-o", "nobody", "-m", "0755", work]);
-      const result = spawnSync(
+      const child = spawn(
         "setpriv",
         ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", process.execPath, script],
         {
@@ -201,20 +208,30 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
             LAYOUT: layout,
             MODE: "userns",
           },
-          encoding: "utf8",
-          timeout: 110_000,
+          stdio: ["ignore", "pipe", "pipe"],
         },
       );
-      expect(result.stderr).toBe("");
-      const report = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as {
-        unavailable?: string;
-        rootless: boolean;
-        clientLog: string;
-      };
-      expect(report.unavailable).toBeUndefined();
-      expect(result.status).toBe(0);
+      let stdout = "";
+      let stderr = "";
+      child.stderr?.on("data", (b: Buffer) => {
+        stderr += b.toString("utf8");
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout?.on("data", (b: Buffer) => {
+          stdout += b.toString("utf8");
+          if (stdout.includes("\n")) resolve(stdout.slice(0, stdout.indexOf("\n")));
+        });
+        void exited.then((code) => reject(new Error(`exited ${code} before reporting: ${stderr}`)));
+      });
+      const report = JSON.parse(line) as { rootless: boolean; clientLog: string };
       expect(report.rootless).toBe(true);
       expect(report.clientLog).toContain('"hostname":"server"');
+      // SIGTERM to the outer (unprivileged) process reaches the re-executed one, which cleans up.
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(stdout).toContain("CLOSED");
+      expect(stderr).toBe("");
     },
     120_000,
   );

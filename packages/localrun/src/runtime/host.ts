@@ -16,6 +16,8 @@ export interface HostSpawnOptions {
   readonly stderr?: HostOutput;
   /** Default "ignore". */
   readonly stdin?: "ignore" | "inherit";
+  /** In a process group of its own: the terminal's Ctrl-C reaches only this process, which decides. */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface HostExit {
@@ -178,7 +180,11 @@ export const nodeHost: Host = {
       throw error;
     }
     try {
-      const child = spawn(file, args, { env: { ...options.env }, stdio: [options.stdin ?? "ignore", stdout, stderr] });
+      const child = spawn(file, args, {
+        env: { ...options.env },
+        stdio: [options.stdin ?? "ignore", stdout, stderr],
+        detached: options.ownProcessGroup === true,
+      });
       const exited = new Promise<HostExit>((resolve) => {
         child.once("error", () => resolve({ code: 127, signal: null }));
         child.once("exit", (code, signal) => resolve({ code, signal }));
