@@ -216,7 +216,7 @@ describe.skipIf(reason !== "")(
       expect(never.status().containers[0]?.restartCount).toBe(0);
       expect(never.status().containers[0]?.lastExit?.exitCode).toBe(7);
       // The admitted user and cwd (created when the image lacks it), not root's.
-      expect(never.logs("once")).toContain('"cwd":"/made/for/it","uid":65534,"gid":65534}');
+      expect(never.logs("once")).toContain('"cwd":"/made/for/it","uid":65534,"gid":65534,');
 
       // An init container failing once: OnFailure retries it, the mains start after it succeeded.
       const flaky = await cluster.runPod(
@@ -234,7 +234,10 @@ describe.skipIf(reason !== "")(
                 args: ["/bin/sh", "-c", 'echo try >> /data/tries; [ "$(wc -l < /data/tries)" -ge 2 ]'],
                 volumeMounts: [{ name: "data", mountPath: "/data", readOnly: false }],
               }),
-              container("ok", ["/app/env.mjs", "0"], { restartPolicy: "OnFailure" }),
+              container("ok", ["/app/env.mjs", "0"], {
+                restartPolicy: "OnFailure",
+                capabilities: ["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_NOT_A_THING"],
+              }),
             ],
             { volumes: [{ name: "data", kind: "emptyDir" }] },
           ),
@@ -244,6 +247,8 @@ describe.skipIf(reason !== "")(
       const statuses = flaky.status().containers;
       expect(statuses.find((c) => c.name === "init-fails-first")?.restartCount).toBe(1);
       expect(statuses.find((c) => c.name === "ok")?.restartCount).toBe(0);
+      // Root's process holds exactly the admitted capabilities (bits 0 and 12).
+      expect(flaky.logs("ok")).toContain('"capBnd":"0000000000001001"');
       await never.stop();
       await flaky.stop();
     }, 120_000);

@@ -43,7 +43,9 @@ process.exit(Number(process.argv[4] ?? 0));
 `,
   // Prints its environment and working directory as JSON, then exits with argv[2].
   "/app/env.mjs": `
-console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd(), uid: process.getuid(), gid: process.getgid() }));
+import { readFileSync } from "node:fs";
+const capBnd = /CapBnd:\\s*(\\w+)/.exec(readFileSync("/proc/self/status", "utf8"))[1];
+console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd(), uid: process.getuid(), gid: process.getgid(), capBnd }));
 process.exit(Number(process.argv[2] ?? 0));
 `,
 };

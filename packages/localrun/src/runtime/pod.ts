@@ -5,7 +5,7 @@ import { ContainerRunner } from "./container.js";
 import { LocalrunError } from "./errors.js";
 import { NSSWITCH_CONF, renderGroup, renderPasswd, renderResolvConf } from "./etc-files.js";
 import type { Host, HostProcess } from "./host.js";
-import { containerScript, type HostLayout, type LaunchMount } from "./launch.js";
+import { capabilityNames, containerScript, type HostLayout, type LaunchMount } from "./launch.js";
 import type { PodCondition, PodEvent, PodPhase, PodStatus, PodToRun, RunningPod, RuntimeContainer } from "./types.js";
 
 /** What a pod needs of its cluster. */
@@ -379,7 +379,20 @@ export class Pod extends EventEmitter implements RunningPod {
       });
     }
     const env = [...container.env, ...Object.entries(this.spec.vmEnv).map(([k, v]) => `${k}=${v}`)];
+    let capabilities: string[] | undefined;
+    if (container.capabilities !== undefined && container.privileged !== true) {
+      const names = capabilityNames(container.capabilities);
+      if (names.unknown.length > 0) {
+        this.ctx.log.warn("localrun: capabilities Linux does not define are left out", {
+          pod: this.name,
+          container: container.name,
+          capabilities: names.unknown,
+        });
+      }
+      capabilities = names.known;
+    }
     const script = containerScript({
+      ...(capabilities === undefined ? {} : { capabilities }),
       imageDir,
       rootDir: `${cdir}/root`,
       scratchDir: `${cdir}/scratch`,
