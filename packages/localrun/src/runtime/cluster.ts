@@ -180,6 +180,14 @@ class Cluster implements LocalCluster {
       this.usedIndexes.delete(index);
       throw error;
     }
+    if (this.closing !== undefined) {
+      // close() ran while the sandbox started: it no longer sees this pod, so it goes here.
+      sandbox.process.kill("SIGKILL");
+      await sandbox.process.exited;
+      throw new LocalrunError("LOCALRUN_CLUSTER_CLOSED", "the local cluster was closed while the pod started", {
+        hint: "Start a new local cluster.",
+      });
+    }
     // A reused address may still sit in the host's neighbour cache with the old pod's MAC.
     await this.host.run(["ip", "neigh", "flush", "to", sandbox.ip, "dev", this.hostVeth], {
       env: this.host.commandEnv(),
