@@ -10,7 +10,7 @@ import {
   writeOciLayout,
 } from "@contrast/oci";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Host, nodeHost, unpackImage } from "../src/index.js";
+import { type Host, nodeHost, startLocalCluster, unpackImage } from "../src/index.js";
 import { renderHosts } from "../src/runtime/etc-files.js";
 import { containerScript, type LaunchSpec } from "../src/runtime/launch.js";
 import { chooseSubnet, usedPrefixes } from "../src/runtime/subnet.js";
@@ -237,5 +237,33 @@ describe("unpackImage", () => {
       code: "LOCALRUN_IMAGE_NOT_FOUND",
       hint: expect.stringContaining("localhost/test/named:1@sha256:"),
     });
+  });
+});
+
+describe("startLocalCluster preconditions", () => {
+  it("refuses to run without root, naming the user-namespace way", async () => {
+    const host: Host = { ...nodeHost, uid: () => 1000 };
+    await expect(startLocalCluster({ workDir: "/nonexistent/never-created", host })).rejects.toMatchObject({
+      code: "LOCALRUN_NOT_ROOT",
+      hint: expect.stringContaining("user namespace"),
+    });
+  });
+
+  it("reports a missing host tool by name", async () => {
+    const scratch = scratchDir("tools");
+    try {
+      const host: Host = {
+        ...nodeHost,
+        uid: () => 0,
+        run: async (argv) =>
+          argv[0] === "ip" ? { code: 127, stdout: "", stderr: "ip: spawn ip ENOENT" } : nodeHost.run(argv),
+      };
+      await expect(startLocalCluster({ workDir: scratch.path, host })).rejects.toMatchObject({
+        code: "LOCALRUN_TOOL_MISSING",
+        message: expect.stringContaining("ip is not installed"),
+      });
+    } finally {
+      scratch.remove();
+    }
   });
 });
