@@ -119,6 +119,11 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
   it("close() leaves no process, veth or address behind and is idempotent", async () => {
     const work = `${scratch.path}/close`;
     const cluster = await startLocalCluster({ workDir: work });
+    // The host side's veth: the link that carries the cluster's .1 address.
+    const hostVeth = spawnSync("ip", ["-o", "-4", "addr", "show", "to", `${cluster.hostAddress}/32`], {
+      encoding: "utf8",
+    }).stdout.split(/:\s*|\s+/)[1];
+    expect(hostVeth).toMatch(/^lr[0-9a-f]{10}$/);
     const pod = await cluster.runPod(
       podToRun(
         work,
@@ -142,6 +147,7 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
     await cluster.close();
     expect(spawned.filter(running)).toEqual([]);
     expect(hostHasAddress(cluster.hostAddress)).toBe(false);
+    expect(spawnSync("ip", ["link", "show", hostVeth ?? "lr"]).status).not.toBe(0);
     expect(spawnSync("ip", ["-o", "route", "show", cluster.subnet], { encoding: "utf8" }).stdout).toBe("");
     await expect(cluster.runPod(podToRun(work, layout, "late", admission("late", [])))).rejects.toMatchObject({
       code: "LOCALRUN_CLUSTER_CLOSED",

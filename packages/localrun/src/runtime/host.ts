@@ -49,6 +49,7 @@ export interface HostStat {
 export interface HostFileSystem {
   mkdir(path: string, mode?: number): Promise<void>;
   writeFile(path: string, data: string | Uint8Array, mode?: number): Promise<void>;
+  appendFile(path: string, data: string): Promise<void>;
   /** Contents, or undefined when the file does not exist. */
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** Text contents read synchronously (container logs), or undefined when missing. */
@@ -112,6 +113,9 @@ const nodeFs: HostFileSystem = {
   async writeFile(path, data, mode) {
     await fsp.writeFile(path, data, mode === undefined ? {} : { mode });
     if (mode !== undefined) await fsp.chmod(path, mode);
+  },
+  async appendFile(path, data) {
+    await fsp.appendFile(path, data);
   },
   async readFile(path) {
     try {

@@ -313,9 +313,10 @@ export class Pod extends EventEmitter implements RunningPod {
   private async doStop(): Promise<void> {
     this.stopped = true;
     this.changes.emit("change");
-    // Mains first, then sidecars, as the kubelet terminates a pod.
-    const order = [...this.runners].reverse();
-    await Promise.all(order.map((r) => r.stop(STOP_GRACE_MS)));
+    // Mains first, then sidecars in reverse order of their start, as the kubelet terminates a
+    // pod: the mesh proxy outlives the app it serves.
+    await Promise.all(this.runners.filter((r) => r.spec.role !== "sidecar").map((r) => r.stop(STOP_GRACE_MS)));
+    for (const r of this.runners.filter((r) => r.spec.role === "sidecar").reverse()) await r.stop(STOP_GRACE_MS);
     this.sandbox.process.kill("SIGKILL");
     await this.sandbox.process.exited;
     // The veth would go with the namespace, but asynchronously; its name and address are reused.
