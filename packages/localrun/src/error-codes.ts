@@ -20,7 +20,8 @@ export const LOCALRUN_ERROR_CODES = [
   {
     code: "LOCALRUN_TOOL_MISSING",
     kind: "io",
-    meaning: "A host program the runtime drives (ip, unshare, nsenter, chroot, setpriv, sleep, sh) is missing.",
+    meaning:
+      "A host program the runtime drives (ip, unshare, nsenter, chroot, setpriv, hostname, sleep, sh) is missing.",
     hint: "Install iproute2, util-linux and coreutils.",
   },
   {

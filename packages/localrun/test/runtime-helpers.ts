@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage, buildLayer, type LayerEntry, nodeLayoutFileSystem, writeOciLayout } from "@contrast/oci";
-import type { PodToRun, RuntimeContainer, RuntimePodAdmission, RuntimeVolume } from "../src/index.js";
+import type { PodToRun, RuntimeContainer, RuntimePodAdmission, RuntimeProbe, RuntimeVolume } from "../src/index.js";
 import { unpackImage } from "../src/index.js";
 
 export const TEST_IMAGE = "localhost/localrun-test/app:1";
@@ -43,7 +43,9 @@ process.exit(Number(process.argv[4] ?? 0));
 `,
   // Prints its environment and working directory as JSON, then exits with argv[2].
   "/app/env.mjs": `
-console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd() }));
+import { readFileSync } from "node:fs";
+const capBnd = /CapBnd:\\s*(\\w+)/.exec(readFileSync("/proc/self/status", "utf8"))[1];
+console.log("ENV " + JSON.stringify({ env: process.env, cwd: process.cwd(), uid: process.getuid(), gid: process.getgid(), capBnd }));
 process.exit(Number(process.argv[2] ?? 0));
 `,
 };
@@ -122,5 +124,18 @@ export function podToRun(
     vmEnv: {},
     claimDir: (claim) => `${workDir}/claims/${claim}`,
     ...extra,
+  };
+}
+
+/** A readiness probe: HTTP GET / on the port, every second. */
+export function httpReady(port: number): RuntimeProbe {
+  return {
+    type: "readiness",
+    action: { kind: "httpGet", port, path: "/", scheme: "HTTP" },
+    initialDelaySeconds: 0,
+    periodSeconds: 1,
+    timeoutSeconds: 2,
+    successThreshold: 1,
+    failureThreshold: 3,
   };
 }

@@ -113,7 +113,8 @@ async function probeLayout(host: Host): Promise<HostLayout> {
 class Cluster implements LocalCluster {
   private readonly live = new Map<string, Pod>();
   private services: readonly ServiceEntry[] = [];
-  private readonly freeIndexes: number[] = [];
+  /** Host parts (.2 to .254) of pods that hold an address. */
+  private readonly usedIndexes = new Set<number>();
   private nextIndex = 2;
   private closing: Promise<void> | undefined;
   private hostsWrite: Promise<void> = Promise.resolve();
@@ -153,8 +154,8 @@ class Cluster implements LocalCluster {
         hint: "Stop the running pod first, or choose another name.",
       });
     }
-    const index = this.freeIndexes.shift() ?? this.nextIndex++;
-    if (index > 254) {
+    const index = this.allocateIndex();
+    if (index === undefined) {
       throw new LocalrunError("LOCALRUN_SUBNET_UNAVAILABLE", `the pod network ${this.subnet} has no address left`, {
         kind: "io",
         hint: "Stop pods you no longer need.",
@@ -176,19 +177,32 @@ class Cluster implements LocalCluster {
         hostname: spec.admission.hostname,
       });
     } catch (error) {
-      this.freeIndexes.push(index);
+      this.usedIndexes.delete(index);
       throw error;
     }
+    if (this.closing !== undefined) {
+      // close() ran while the sandbox started: it no longer sees this pod, so it goes here.
+      sandbox.process.kill("SIGKILL");
+      await sandbox.process.exited;
+      throw new LocalrunError("LOCALRUN_CLUSTER_CLOSED", "the local cluster was closed while the pod started", {
+        hint: "Start a new local cluster.",
+      });
+    }
+    // A reused address may still sit in the host's neighbour cache with the old pod's MAC.
+    await this.host.run(["ip", "neigh", "flush", "to", sandbox.ip, "dev", this.hostVeth], {
+      env: this.host.commandEnv(),
+    });
     const pod: Pod = new Pod(
       {
         host: this.host,
         log: this.log,
         layout: this.layout,
         rootless: this.rootless,
+        nodePid: this.node.pid,
         refreshHosts: () => this.refreshHosts(),
         released: (p) => {
           if (this.live.get(key) === p) this.live.delete(key);
-          this.freeIndexes.push(index);
+          this.usedIndexes.delete(index);
           void this.refreshHosts();
         },
       },
@@ -205,6 +219,23 @@ class Cluster implements LocalCluster {
       throw error;
     }
     return pod;
+  }
+
+  /**
+   * The next free host part after the last one given out, round robin: an address is reused as
+   * late as possible, so a stale neighbour entry or a client still talking to a stopped pod does
+   * not meet its successor.
+   */
+  private allocateIndex(): number | undefined {
+    for (let i = 0; i < 253; i++) {
+      const index = 2 + ((this.nextIndex - 2 + i) % 253);
+      if (!this.usedIndexes.has(index)) {
+        this.usedIndexes.add(index);
+        this.nextIndex = index + 1;
+        return index;
+      }
+    }
+    return undefined;
   }
 
   setServices(services: readonly ServiceEntry[]): void {

@@ -89,13 +89,12 @@ export class ContainerRunner {
     try {
       argv = await this.ctx.prepare(this.spec);
     } catch (error) {
-      this.ctx.emit({
-        type: "failed",
-        pod: this.ctx.podName,
-        container: this.spec.name,
-        reason: (error as Error).message,
-      });
-      this.onExit(runId, { code: SETUP_FAILED_EXIT, signal: null }, this.ctx.host.now());
+      const reason = (error as Error).message;
+      await this.ctx.host.fs
+        .appendFile(this.ctx.logFile(this.spec.name), `localrun: the container cannot be created: ${reason}\n`)
+        .catch(() => {});
+      this.ctx.emit({ type: "failed", pod: this.ctx.podName, container: this.spec.name, reason });
+      this.onExit(runId, { code: SETUP_FAILED_EXIT, signal: null }, this.ctx.host.now(), false);
       return;
     }
     if (this.stopping || runId !== this.runId) return;
@@ -172,11 +171,11 @@ export class ContainerRunner {
     this.ctx.emit({ type: "exited", pod: this.ctx.podName, container: this.spec.name, exitCode, signal });
   }
 
-  private onExit(runId: number, exit: HostExit, startedAt: number): void {
+  private onExit(runId: number, exit: HostExit, startedAt: number, ran = true): void {
     if (runId !== this.runId) return;
     this.stopProbes();
     this.recordExit(exit);
-    if (exit.code === SETUP_FAILED_EXIT) {
+    if (ran && exit.code === SETUP_FAILED_EXIT) {
       this.ctx.emit({
         type: "failed",
         pod: this.ctx.podName,

@@ -16,6 +16,8 @@ export interface HostSpawnOptions {
   readonly stderr?: HostOutput;
   /** Default "ignore". */
   readonly stdin?: "ignore" | "inherit";
+  /** In a process group of its own: the terminal's Ctrl-C reaches only this process, which decides. */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface HostExit {
@@ -47,6 +49,7 @@ export interface HostStat {
 export interface HostFileSystem {
   mkdir(path: string, mode?: number): Promise<void>;
   writeFile(path: string, data: string | Uint8Array, mode?: number): Promise<void>;
+  appendFile(path: string, data: string): Promise<void>;
   /** Contents, or undefined when the file does not exist. */
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** Text contents read synchronously (container logs), or undefined when missing. */
@@ -110,6 +113,9 @@ const nodeFs: HostFileSystem = {
   async writeFile(path, data, mode) {
     await fsp.writeFile(path, data, mode === undefined ? {} : { mode });
     if (mode !== undefined) await fsp.chmod(path, mode);
+  },
+  async appendFile(path, data) {
+    await fsp.appendFile(path, data);
   },
   async readFile(path) {
     try {
@@ -178,7 +184,11 @@ export const nodeHost: Host = {
       throw error;
     }
     try {
-      const child = spawn(file, args, { env: { ...options.env }, stdio: [options.stdin ?? "ignore", stdout, stderr] });
+      const child = spawn(file, args, {
+        env: { ...options.env },
+        stdio: [options.stdin ?? "ignore", stdout, stderr],
+        detached: options.ownProcessGroup === true,
+      });
       const exited = new Promise<HostExit>((resolve) => {
         child.once("error", () => resolve({ code: 127, signal: null }));
         child.once("exit", (code, signal) => resolve({ code, signal }));

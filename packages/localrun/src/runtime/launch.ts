@@ -38,6 +38,69 @@ export interface LaunchSpec {
   /** KEY=VALUE, exactly the process environment. */
   readonly env: readonly string[];
   readonly args: readonly string[];
+  /** Capability names without the CAP_ prefix, lowercase; undefined keeps the full set. */
+  readonly capabilities?: readonly string[];
+}
+
+/** Every capability Linux defines (to 6.x), as setpriv names them. */
+const KNOWN_CAPABILITIES = new Set([
+  "chown",
+  "dac_override",
+  "dac_read_search",
+  "fowner",
+  "fsetid",
+  "kill",
+  "setgid",
+  "setuid",
+  "setpcap",
+  "linux_immutable",
+  "net_bind_service",
+  "net_broadcast",
+  "net_admin",
+  "net_raw",
+  "ipc_lock",
+  "ipc_owner",
+  "sys_module",
+  "sys_rawio",
+  "sys_chroot",
+  "sys_ptrace",
+  "sys_pacct",
+  "sys_admin",
+  "sys_boot",
+  "sys_nice",
+  "sys_resource",
+  "sys_time",
+  "sys_tty_config",
+  "mknod",
+  "lease",
+  "audit_write",
+  "audit_control",
+  "setfcap",
+  "mac_override",
+  "mac_admin",
+  "syslog",
+  "wake_alarm",
+  "block_suspend",
+  "audit_read",
+  "perfmon",
+  "bpf",
+  "checkpoint_restore",
+]);
+
+/**
+ * OCI capability names ("CAP_NET_ADMIN") as setpriv takes them ("net_admin"); names Linux does
+ * not define are returned apart, to be reported (the process would not get them on a real node either).
+ */
+export function capabilityNames(oci: readonly string[]): { readonly known: string[]; readonly unknown: string[] } {
+  const known: string[] = [];
+  const unknown: string[] = [];
+  for (const name of oci) {
+    const short = name.toLowerCase().replace(/^cap_/, "");
+    if (KNOWN_CAPABILITIES.has(short)) {
+      if (!known.includes(short)) known.push(short);
+    } else unknown.push(name);
+  }
+  return { known, unknown };
 }
 
 export const POD_ETC_FILES = ["hosts", "hostname", "resolv.conf", "passwd", "group", "nsswitch.conf"] as const;
@@ -70,6 +133,7 @@ export function containerScript(spec: LaunchSpec): string {
     // The image stays untouched: an overlay gives the container a private writable layer. Where
     // overlayfs is refused (old kernels in a user namespace, odd paths), a private copy in tmpfs.
     `if ! mount -t overlay localrun-root -o ${q(`lowerdir=${spec.imageDir},upperdir=${spec.scratchDir}/upper,workdir=${spec.scratchDir}/work`)} "$R" 2>/dev/null; then`,
+    '  echo "localrun: overlayfs refused here; the container gets a private copy of its image" >&2',
     `  mount -t tmpfs -o mode=0755 localrun-root "$R" || fail "tmpfs root"`,
     `  cp -a ${q(`${spec.imageDir}/.`)} "$R/" || fail "copy image"`,
     "fi",
@@ -113,9 +177,15 @@ export function containerScript(spec: LaunchSpec): string {
   lines.push(...targetLines(spec.cwd, false));
 
   const exec = ["exec", "chroot", spec.rootDir];
+  const setpriv: string[] = [];
   if (!(spec.uid === 0 && spec.gid === 0) && !spec.rootless) {
-    exec.push("/usr/bin/setpriv", `--reuid=${spec.uid}`, `--regid=${spec.gid}`, "--clear-groups", "--");
+    setpriv.push(`--reuid=${spec.uid}`, `--regid=${spec.gid}`, "--clear-groups");
   }
+  if (spec.capabilities !== undefined) {
+    // The bounding set caps what root's process gets at exec: exactly the admitted capabilities.
+    setpriv.push(`--bounding-set=${["-all", ...spec.capabilities.map((c) => `+${c}`)].join(",")}`);
+  }
+  if (setpriv.length > 0) exec.push("/usr/bin/setpriv", ...setpriv, "--");
   exec.push("/usr/bin/env", "-i", "-C", spec.cwd, ...spec.env, ...spec.args);
   lines.push(exec.map(q).join(" "));
   return `${lines.join("\n")}\n`;

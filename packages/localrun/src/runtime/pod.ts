@@ -5,7 +5,7 @@ import { ContainerRunner } from "./container.js";
 import { LocalrunError } from "./errors.js";
 import { NSSWITCH_CONF, renderGroup, renderPasswd, renderResolvConf } from "./etc-files.js";
 import type { Host, HostProcess } from "./host.js";
-import { containerScript, type HostLayout, type LaunchMount } from "./launch.js";
+import { capabilityNames, containerScript, type HostLayout, type LaunchMount } from "./launch.js";
 import type { PodCondition, PodEvent, PodPhase, PodStatus, PodToRun, RunningPod, RuntimeContainer } from "./types.js";
 
 /** What a pod needs of its cluster. */
@@ -14,6 +14,8 @@ export interface PodContext {
   readonly log: Logger;
   readonly layout: HostLayout;
   readonly rootless: boolean;
+  /** The holder of the node namespace (the bridge). */
+  readonly nodePid: number;
   /** Writes this pod's hosts file from the cluster's services (called when the pod exists). */
   refreshHosts(): Promise<void>;
   /** The pod has stopped: release its address and remove it from cluster DNS. */
@@ -26,6 +28,8 @@ const STOP_GRACE_MS = 3000;
 export interface Sandbox {
   readonly process: HostProcess;
   readonly ip: string;
+  /** The veth's name on the bridge side, in the node namespace. */
+  readonly veth: string;
 }
 
 export class Pod extends EventEmitter implements RunningPod {
@@ -216,44 +220,12 @@ export class Pod extends EventEmitter implements RunningPod {
               : condition === "Succeeded"
                 ? s.phase === "Succeeded"
                 : s.phase === "Running" || s.phase === "Succeeded";
-        if (holds) return finish();
-        if (s.phase === "Blocked") {
-          return finish(
-            new LocalrunError(
-              "LOCALRUN_POD_BLOCKED",
-              `pod ${this.namespace}/${this.name} is blocked by its policy: ${s.blocked?.text ?? ""}`,
-              {
-                kind: "policy",
-                hint: "Run `contrast policy check` on the deployed YAML to see why, then regenerate the policy or restore the YAML.",
-                details: { pod: this.name, namespace: this.namespace, blocked: s.blocked },
-              },
-            ),
-          );
+        if (holds) {
+          finish();
+          return;
         }
-        if (s.phase === "Stopped") {
-          return finish(
-            new LocalrunError(
-              "LOCALRUN_POD_STOPPED",
-              `pod ${this.namespace}/${this.name} was stopped before it was ${condition}`,
-              {
-                hint: "Start the pod again.",
-              },
-            ),
-          );
-        }
-        if (s.phase === "Failed" || (condition !== "Running" && s.phase === "Succeeded")) {
-          return finish(
-            new LocalrunError(
-              "LOCALRUN_POD_FAILED",
-              `pod ${this.namespace}/${this.name} ${s.phase === "Failed" ? "failed" : "completed"} and will not be ${condition}`,
-              {
-                kind: "io",
-                hint: `Read the container logs in ${this.dir}.`,
-                details: { containers: s.containers },
-              },
-            ),
-          );
-        }
+        const error = this.unreachable(s, condition);
+        if (error !== undefined) finish(error);
       };
       cancelTimer = this.ctx.host.timer(timeoutMs, () => {
         const s = this.status();
@@ -277,6 +249,42 @@ export class Pod extends EventEmitter implements RunningPod {
       this.changes.on("change", check);
       check();
     });
+  }
+
+  /** Why a condition can no longer hold, or undefined while it still may. */
+  private unreachable(s: PodStatus, condition: PodCondition): LocalrunError | undefined {
+    if (s.phase === "Blocked") {
+      return new LocalrunError(
+        "LOCALRUN_POD_BLOCKED",
+        `pod ${this.namespace}/${this.name} is blocked by its policy: ${s.blocked?.text ?? ""}`,
+        {
+          kind: "policy",
+          hint: "Run `contrast policy check` on the deployed YAML to see why, then regenerate the policy or restore the YAML.",
+          details: { pod: this.name, namespace: this.namespace, blocked: s.blocked },
+        },
+      );
+    }
+    if (s.phase === "Stopped") {
+      return new LocalrunError(
+        "LOCALRUN_POD_STOPPED",
+        `pod ${this.namespace}/${this.name} was stopped before it was ${condition}`,
+        {
+          hint: "Start the pod again.",
+        },
+      );
+    }
+    if (s.phase === "Failed" || (condition !== "Running" && s.phase === "Succeeded")) {
+      return new LocalrunError(
+        "LOCALRUN_POD_FAILED",
+        `pod ${this.namespace}/${this.name} ${s.phase === "Failed" ? "failed" : "completed"} and will not be ${condition}`,
+        {
+          kind: "io",
+          hint: `Read the container logs in ${this.dir}.`,
+          details: { containers: s.containers },
+        },
+      );
+    }
+    return undefined;
   }
 
   logs(container: string): string {
@@ -305,11 +313,16 @@ export class Pod extends EventEmitter implements RunningPod {
   private async doStop(): Promise<void> {
     this.stopped = true;
     this.changes.emit("change");
-    // Mains first, then sidecars, as the kubelet terminates a pod.
-    const order = [...this.runners].reverse();
-    await Promise.all(order.map((r) => r.stop(STOP_GRACE_MS)));
+    // Mains first, then sidecars in reverse order of their start, as the kubelet terminates a
+    // pod: the mesh proxy outlives the app it serves.
+    await Promise.all(this.runners.filter((r) => r.spec.role !== "sidecar").map((r) => r.stop(STOP_GRACE_MS)));
+    for (const r of this.runners.filter((r) => r.spec.role === "sidecar").reverse()) await r.stop(STOP_GRACE_MS);
     this.sandbox.process.kill("SIGKILL");
     await this.sandbox.process.exited;
+    // The veth would go with the namespace, but asynchronously; its name and address are reused.
+    await this.ctx.host.run(inNetns(this.ctx.nodePid, ["ip", "link", "del", this.sandbox.veth]), {
+      env: this.ctx.host.commandEnv(),
+    });
     this.ctx.released(this);
     this.emitEvent({ type: "stopped", pod: this.name });
   }
@@ -367,7 +380,20 @@ export class Pod extends EventEmitter implements RunningPod {
       });
     }
     const env = [...container.env, ...Object.entries(this.spec.vmEnv).map(([k, v]) => `${k}=${v}`)];
+    let capabilities: string[] | undefined;
+    if (container.capabilities !== undefined && container.privileged !== true) {
+      const names = capabilityNames(container.capabilities);
+      if (names.unknown.length > 0) {
+        this.ctx.log.warn("localrun: capabilities Linux does not define are left out", {
+          pod: this.name,
+          container: container.name,
+          capabilities: names.unknown,
+        });
+      }
+      capabilities = names.known;
+    }
     const script = containerScript({
+      ...(capabilities === undefined ? {} : { capabilities }),
       imageDir,
       rootDir: `${cdir}/root`,
       scratchDir: `${cdir}/scratch`,
@@ -462,8 +488,8 @@ export async function startSandbox(
 ): Promise<Sandbox> {
   const script = [
     "ip link set lo up || exit 1",
-    // The kernel limits hostnames to 64 bytes; Kubernetes keeps pod hostnames within 63.
-    `printf %s "$1" > /proc/sys/kernel/hostname || exit 1`,
+    // sethostname(2), not /proc/sys: in a user namespace that file belongs to the real root.
+    'hostname "$1" || exit 1',
     "echo ready",
     "exec sleep infinity",
   ].join("\n");
@@ -512,7 +538,7 @@ export async function startSandbox(
     await process.exited;
     throw error;
   }
-  return { process, ip: options.ip };
+  return { process, ip: options.ip, veth: options.vethName };
 }
 
 /**

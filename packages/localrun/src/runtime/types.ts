@@ -37,6 +37,13 @@ export interface RuntimeContainer {
   }[];
   readonly probes: readonly RuntimeProbe[];
   readonly restartPolicy: "Always" | "OnFailure" | "Never";
+  /** securityContext.privileged: the process keeps every capability. */
+  readonly privileged?: boolean;
+  /**
+   * The allowed OCI.Process bounding capabilities ("CAP_NET_ADMIN", ...): the process gets these
+   * and no others. Absent: the runtime leaves the capability set as it is.
+   */
+  readonly capabilities?: readonly string[];
 }
 
 export type RuntimeProbeAction =

@@ -42,14 +42,20 @@ export interface ReexecOptions {
 
 /**
  * Runs this program again inside `unshare --user --map-root-user --net --mount --fork`, with
- * stdout and stderr passed through, and resolves with its exit status. SIGINT and SIGTERM are
- * forwarded so the child can clean up; `--kill-child` kills it if this process dies first. The
- * namespaces, and everything the child left in them, vanish when it exits.
+ * stdio passed through, and resolves with its exit status. The child runs in a process group of
+ * its own, so a Ctrl-C reaches it once: this process forwards SIGINT, SIGTERM and SIGHUP to it
+ * (unshare itself ignores them and would not pass them on). If this process dies, unshare gets
+ * SIGKILL (parent-death signal) and `--kill-child` takes the child with it; the namespaces, and
+ * everything the child left in them, vanish with it.
  */
 export async function reexecInUserNamespace(options: ReexecOptions): Promise<number> {
   const host = options.host ?? nodeHost;
-  const child = host.spawn(
+  const unshare = host.spawn(
     [
+      "setpriv",
+      "--pdeathsig",
+      "KILL",
+      "--",
       "unshare",
       "--user",
       "--map-root-user",
@@ -61,22 +67,37 @@ export async function reexecInUserNamespace(options: ReexecOptions): Promise<num
       host.nodeBinary(),
       ...options.argv,
     ],
-    { env: { ...options.env, [USERNS_MARKER_ENV]: "1" }, stdin: "inherit", stdout: "inherit", stderr: "inherit" },
+    {
+      env: { ...options.env, [USERNS_MARKER_ENV]: "1" },
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+      ownProcessGroup: true,
+    },
   );
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
+  const forward = async (signal: NodeJS.Signals): Promise<void> => {
+    const children = await host.fs.readFile(`/proc/${unshare.pid}/task/${unshare.pid}/children`).catch(() => undefined);
+    const pids = Buffer.from(children ?? new Uint8Array())
+      .toString("utf8")
+      .split(/\s+/)
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number);
+    // Before unshare has forked there is no child yet; unshare then gets the signal (and dies of
+    // SIGINT's default action, taking nothing with it that exists).
+    if (pids.length === 0) unshare.kill(signal);
+    for (const pid of pids) host.signal(pid, signal);
     options.onSignal?.(signal);
   };
-  const onInt = (): void => forward("SIGINT");
-  const onTerm = (): void => forward("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
+    const handler = (): void => void forward(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   try {
-    const exit = await child.exited;
+    const exit = await unshare.exited;
     if (exit.code !== null) return exit.code;
-    return 128 + (exit.signal === "SIGKILL" ? 9 : exit.signal === "SIGINT" ? 2 : 15);
+    return 128 + (exit.signal === "SIGKILL" ? 9 : exit.signal === "SIGINT" ? 2 : exit.signal === "SIGHUP" ? 1 : 15);
   } finally {
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }
