@@ -12,7 +12,6 @@ import {
   policyOfAnnotations,
   policyProfile,
 } from "@contrast/policy";
-import { AdmissionError } from "./admission-error-codes.js";
 import { type ContainerPort, containerPorts, PROBE_FIELDS, probeAction, probeTiming } from "./admission/probes.js";
 import type {
   AdmissionInput,
@@ -23,6 +22,7 @@ import type {
   PodDenial,
 } from "./admission/types.js";
 import { containerMounts, podVolumes } from "./admission/volumes.js";
+import { AdmissionError } from "./admission-error-codes.js";
 
 export type {
   AdmissionInput,
@@ -63,7 +63,12 @@ function restartPolicyOf(v: unknown, fallback: RestartPolicy): RestartPolicy {
 }
 
 /** The denial as `contrast policy check --honest` would show it: the request, then one line per reason. */
-function denialText(pod: string, request: string, container: string | undefined, reasons: readonly DenialReason[]): string {
+function denialText(
+  pod: string,
+  request: string,
+  container: string | undefined,
+  reasons: readonly DenialReason[],
+): string {
   const head = `${request}${container === undefined ? "" : ` for container "${container}"`}: denied by data.agent_policy.${request}`;
   const lines = reasons.length === 0 ? ["  (the policy gives no reason)"] : reasons.map((r) => `  ${r.message}`);
   return [`pod ${pod} is blocked by its policy:`, head, ...lines].join("\n");
@@ -132,7 +137,11 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
       allowed: false,
       policyHash: undefined,
       containers: [],
-      denial: { request: "CreateSandboxRequest", reasons, text: denialText(pod, "CreateSandboxRequest", undefined, reasons) },
+      denial: {
+        request: "CreateSandboxRequest",
+        reasons,
+        text: denialText(pod, "CreateSandboxRequest", undefined, reasons),
+      },
     };
     sessions.set(admission, { agent: undefined, pod, containers: new Map(), execs: 0 });
     return admission;
@@ -164,7 +173,10 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
     };
     break;
   }
-  const blockedAt = blocked === undefined ? stream.requests.length : decisions.findIndex((d, i) => !d.allowed && stream.requests[i]?.name !== "ExecProcessRequest");
+  const blockedAt =
+    blocked === undefined
+      ? stream.requests.length
+      : decisions.findIndex((d, i) => !d.allowed && stream.requests[i]?.name !== "ExecProcessRequest");
 
   const specContainers = new Map<string, { c: JsonRecord; init: boolean }>();
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers.filter(isRecord) : []) {
@@ -288,6 +300,11 @@ export function admitExec(admission: PodAdmission, container: string, command: r
   const reasons = d.reasons ?? [];
   return {
     allowed: false,
-    denial: { request: "ExecProcessRequest", container, reasons, text: denialText(session.pod, "ExecProcessRequest", container, reasons) },
+    denial: {
+      request: "ExecProcessRequest",
+      container,
+      reasons,
+      text: denialText(session.pod, "ExecProcessRequest", container, reasons),
+    },
   };
 }

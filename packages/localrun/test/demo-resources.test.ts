@@ -31,7 +31,9 @@ beforeAll(async () => {
   const dir = scratchDir();
   // Stand-in apps: each app's real "image" section (entrypoint, env, workdir) over a stub file.
   const apps = APPS.map((name) => {
-    const pkg = JSON.parse(readFileSync(repoPath("apps", name === "service-mesh" ? "service-mesh" : name, "package.json"), "utf8"));
+    const pkg = JSON.parse(
+      readFileSync(repoPath("apps", name === "service-mesh" ? "service-mesh" : name, "package.json"), "utf8"),
+    );
     const appDir = join(dir, name);
     mkdirSync(join(appDir, "dist"), { recursive: true });
     writeFileSync(join(appDir, "dist", ENTRY[name]), "// stand-in\n");
@@ -57,7 +59,11 @@ beforeAll(async () => {
         serviceMesh: { image: refs["service-mesh"] as string },
       }),
     );
-    const result = await generatePolicies(serializeYamlDocuments(docs), { images, profile: policyProfile("sim"), source: file });
+    const result = await generatePolicies(serializeYamlDocuments(docs), {
+      images,
+      profile: policyProfile("sim"),
+      source: file,
+    });
     for (const w of result.workloads) hashes[w.name] = w.policyHash;
     generated[file] = result.yaml;
   }
@@ -122,7 +128,11 @@ describe("the demo's resources", () => {
       expect(mesh?.args).toEqual(["/usr/local/bin/node", "/opt/contrast/service-mesh.cjs", "-l", "debug"]);
       // The sidecar's startup probe is an exec: its ExecProcessRequest was allowed.
       expect(mesh?.probes).toEqual([
-        expect.objectContaining({ type: "startup", action: { kind: "exec", command: ["test", "-f", "/ready"] }, allowed: true }),
+        expect.objectContaining({
+          type: "startup",
+          action: { kind: "exec", command: ["test", "-f", "/ready"] },
+          allowed: true,
+        }),
       ]);
       expect(app?.args).toEqual(["/usr/local/bin/node", "/opt/contrast/demo-app.cjs", name]);
       expect(app?.volumeMounts).toEqual([{ name: "contrast-secrets", mountPath: "/contrast", readOnly: false }]);
