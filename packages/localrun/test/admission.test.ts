@@ -275,6 +275,43 @@ describe("admitPod", () => {
     expect(admitExec(outside, "app", ["anything"]).allowed).toBe(true);
   });
 
+  it("takes the policy from an initdata annotation, with initdata's hash, and env values from the deployed ConfigMaps", async () => {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: one
+  namespace: shop
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: one
+      image: ${tiny.reference}
+      env:
+        - name: CONF
+          valueFrom:
+            configMapKeyRef:
+              name: web-config
+              key: other
+`;
+    const g = await generatePolicies(pod, {
+      images,
+      profile: policyProfile("sim"),
+      annotation: "initdata",
+      configFiles: [CONFIG.map((c) => JSON.stringify(c)).join("\n---\n")],
+    });
+    expect(g.workloads[0]?.annotation).toBe("initdata");
+    const a = await admitPod({ yaml: g.yaml, documents: CONFIG, images, podName: "one", namespace: "shop" });
+    expect(a.denial).toBeUndefined();
+    expect(a.policyHash).toBe(g.workloads[0]?.policyHash);
+    expect(a.containers[0]?.env).toContain("CONF=x");
+    // The ConfigMap as deployed differs from the one the policy was made with: blocked.
+    const changed = [{ ...CONFIG[0], data: { other: "y" } }, CONFIG[1]];
+    const b = await admitPod({ yaml: g.yaml, documents: changed, images, podName: "one", namespace: "shop" });
+    expect(b.allowed).toBe(false);
+    expect(b.denial?.container).toBe("one");
+  });
+
   it("names a StatefulSet's claims after the pod, as the controller does", async () => {
     const sts = `
 apiVersion: apps/v1
