@@ -156,27 +156,26 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
   // A pod outside Contrast's runtime classes has no agent: everything the runtime sends runs.
   const agent = found === undefined ? undefined : new AgentPolicy(found.policy, { file: `${pod}/policy.rego` });
 
-  const decisions = stream.requests.map((r) =>
-    agent === undefined ? { allowed: true, reasons: [] as readonly DenialReason[] } : agent.decide(r.name, r.input),
-  );
+  // Decided in order with the state carried, and only up to a blocking denial: the runtime sends
+  // nothing of a pod after its agent refused to create the sandbox or a container.
+  const decisions: { readonly allowed: boolean; readonly reasons?: readonly DenialReason[] | undefined }[] = [];
   let blocked: PodDenial | undefined;
-  for (const [i, d] of decisions.entries()) {
-    const request = stream.requests[i]?.name ?? "?";
-    if (d.allowed || request === "ExecProcessRequest") continue;
+  for (const [i, r] of stream.requests.entries()) {
+    const d: { readonly allowed: boolean; readonly reasons?: readonly DenialReason[] | undefined } =
+      agent === undefined ? { allowed: true } : agent.decide(r.name, r.input);
+    decisions.push(d);
+    if (d.allowed || r.name === "ExecProcessRequest") continue;
     const container = containerOfRequest(stream, i);
     const reasons = d.reasons ?? [];
     blocked = {
-      request,
+      request: r.name,
       ...(container === undefined ? {} : { container }),
       reasons,
-      text: denialText(pod, request, container, reasons),
+      text: denialText(pod, r.name, container, reasons),
     };
     break;
   }
-  const blockedAt =
-    blocked === undefined
-      ? stream.requests.length
-      : decisions.findIndex((d, i) => !d.allowed && stream.requests[i]?.name !== "ExecProcessRequest");
+  const blockedAt = decisions.length - (blocked === undefined ? 0 : 1);
 
   const specContainers = new Map<string, { c: JsonRecord; init: boolean }>();
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers.filter(isRecord) : []) {
@@ -191,7 +190,7 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
   for (const hc of stream.containers) {
     if (hc.name === "") continue;
     // A container is admitted when its create and start requests come before the block.
-    if (hc.create + 1 >= blockedAt) break;
+    if (blocked !== undefined && hc.create + 1 >= blockedAt) break;
     const entry = specContainers.get(hc.name);
     const request = stream.requests[hc.create]?.input;
     const oci = isRecord(request) && isRecord(request.OCI) ? request.OCI : {};
