@@ -42,9 +42,15 @@ function usage(message: string): AdmissionError {
   return new AdmissionError("LOCALRUN_DEMO_APP_USAGE", message);
 }
 
-export type Parsed = { readonly kind: "run"; readonly config: DemoAppConfig } | { readonly kind: "print"; readonly text: string };
+export type Parsed =
+  | { readonly kind: "run"; readonly config: DemoAppConfig }
+  | { readonly kind: "print"; readonly text: string };
 
-export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, version: string): Parsed {
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  version: string,
+): Parsed {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -55,7 +61,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (values.help === true) return { kind: "print", text: USAGE };
   if (values.version === true) return { kind: "print", text: `demo-app ${version}\n` };
   const [role, ...rest] = positionals;
-  if (role !== "frontend" && role !== "backend") throw usage(`the first argument is the role, frontend or backend (got ${JSON.stringify(role ?? "")})`);
+  if (role !== "frontend" && role !== "backend")
+    throw usage(`the first argument is the role, frontend or backend (got ${JSON.stringify(role ?? "")})`);
   if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
   const portText = values.port ?? env.PORT ?? String(DEFAULT_PORT);
   const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : Number.NaN;

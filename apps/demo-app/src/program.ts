@@ -9,7 +9,10 @@ export const EXIT_USAGE = 2;
  * The program: parse, serve until SIGTERM or SIGINT, then close and exit 0. Returns undefined
  * while serving (the process lives on its server) and a status when it stops early.
  */
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number | undefined> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number | undefined> {
   const write = (line: string) => process.stderr.write(line);
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
@@ -24,7 +27,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 0;
   }
   const { config } = parsed;
-  const log = jsonLogger({ write, clock: systemClock, level: config.logLevel, fields: { component: "demo-app", role: config.role } });
+  const log = jsonLogger({
+    write,
+    clock: systemClock,
+    level: config.logLevel,
+    fields: { component: "demo-app", role: config.role },
+  });
   let app: Awaited<ReturnType<typeof startDemoApp>>;
   try {
     app = await startDemoApp(config, { clock: systemClock, log, fetch: globalThis.fetch });

@@ -49,7 +49,8 @@ export function handler(config: DemoAppConfig, deps: DemoAppDeps) {
       deps.log.info("request", { path, backend: answer.status });
       return send(res, 200, { ...base, backend: body });
     } catch (e) {
-      const reason = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e);
+      const reason =
+        e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e);
       deps.log.warn("backend unreachable", { backend: config.backendUrl, error: reason });
       return send(res, 502, { ...base, error: `backend ${config.backendUrl} unreachable: ${reason}` });
     }
@@ -74,7 +75,11 @@ export async function startDemoApp(config: DemoAppConfig, deps: DemoAppDeps): Pr
     });
   });
   const port = (server.address() as AddressInfo).port;
-  deps.log.info("listening", { role: config.role, port, ...(config.role === "frontend" ? { backend: config.backendUrl } : {}) });
+  deps.log.info("listening", {
+    role: config.role,
+    port,
+    ...(config.role === "frontend" ? { backend: config.backendUrl } : {}),
+  });
   return {
     server,
     port,

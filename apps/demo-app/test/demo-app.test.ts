@@ -12,7 +12,15 @@ afterEach(async () => {
 });
 
 function config(role: DemoAppConfig["role"], more: Partial<DemoAppConfig> = {}): DemoAppConfig {
-  return { role, port: 0, host: "127.0.0.1", backendUrl: DEFAULT_BACKEND_URL, pod: `${role}-pod`, logLevel: "info", ...more };
+  return {
+    role,
+    port: 0,
+    host: "127.0.0.1",
+    backendUrl: DEFAULT_BACKEND_URL,
+    pod: `${role}-pod`,
+    logLevel: "info",
+    ...more,
+  };
 }
 
 async function start(c: DemoAppConfig, backendTimeoutMs?: number): Promise<RunningDemoApp> {
@@ -67,12 +75,30 @@ describe("demo-app", () => {
     const p = parseCommandLine(["frontend"], { HOSTNAME: "web-1", PORT: "9000", BACKEND_URL: "http://b:1/" }, "1.0.0");
     expect(p).toEqual({
       kind: "run",
-      config: { role: "frontend", port: 9000, host: undefined, backendUrl: "http://b:1/", pod: "web-1", logLevel: "info" },
+      config: {
+        role: "frontend",
+        port: 9000,
+        host: undefined,
+        backendUrl: "http://b:1/",
+        pod: "web-1",
+        logLevel: "info",
+      },
     });
     const q = parseCommandLine(["backend", "--port", "81", "-l", "debug"], {}, "1.0.0");
-    expect(q.kind === "run" && [q.config.port, q.config.backendUrl, q.config.logLevel]).toEqual([81, DEFAULT_BACKEND_URL, "debug"]);
+    expect(q.kind === "run" && [q.config.port, q.config.backendUrl, q.config.logLevel]).toEqual([
+      81,
+      DEFAULT_BACKEND_URL,
+      "debug",
+    ]);
     expect(parseCommandLine(["--version"], {}, "1.2.3")).toEqual({ kind: "print", text: "demo-app 1.2.3\n" });
-    for (const argv of [[], ["middle"], ["backend", "extra"], ["backend", "--port", "99999"], ["frontend", "--backend", "https://x/"], ["backend", "--nope"]]) {
+    for (const argv of [
+      [],
+      ["middle"],
+      ["backend", "extra"],
+      ["backend", "--port", "99999"],
+      ["frontend", "--backend", "https://x/"],
+      ["backend", "--nope"],
+    ]) {
       expectCode(() => parseCommandLine(argv, {}, "1"), "LOCALRUN_DEMO_APP_USAGE");
     }
   });
@@ -81,7 +107,9 @@ describe("demo-app", () => {
     const bundle = join(import.meta.dirname, "..", "dist", "demo-app.cjs");
     const bad = startBundle(bundle, ["sideways"]);
     expect(await bad.exited).toBe(2);
-    expect(bad.logs.some((l) => (l.error as { code?: string } | undefined)?.code === "LOCALRUN_DEMO_APP_USAGE")).toBe(true);
+    expect(bad.logs.some((l) => (l.error as { code?: string } | undefined)?.code === "LOCALRUN_DEMO_APP_USAGE")).toBe(
+      true,
+    );
 
     const p = startBundle(bundle, ["backend", "--port", "0", "--host", "127.0.0.1"], { HOSTNAME: "proc-pod" });
     const listening = await p.waitFor((l) => l.msg === "listening", "listening", 15_000);

@@ -24,12 +24,6 @@ export const ADMISSION_ERROR_CODES = [
     hint: "Deploy the ConfigMap or Secret with the workload, or mark the volume optional.",
   },
   {
-    code: "LOCALRUN_POLICY_HASH_MISMATCH",
-    kind: "policy",
-    meaning: "An admitted pod's policy is not the one its admission decided with.",
-    hint: "Admit the pod again from the YAML that is deployed.",
-  },
-  {
     code: "LOCALRUN_EXEC_CONTAINER_UNKNOWN",
     kind: "input",
     meaning: "An exec names a container the pod's admission did not allow.",

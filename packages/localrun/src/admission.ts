@@ -12,7 +12,6 @@ import {
   policyOfAnnotations,
   policyProfile,
 } from "@contrast/policy";
-import { AdmissionError } from "./admission-error-codes.js";
 import { type ContainerPort, containerPorts, PROBE_FIELDS, probeAction, probeTiming } from "./admission/probes.js";
 import type {
   AdmissionInput,
@@ -23,6 +22,7 @@ import type {
   PodDenial,
 } from "./admission/types.js";
 import { containerMounts, podVolumes } from "./admission/volumes.js";
+import { AdmissionError } from "./admission-error-codes.js";
 
 export type {
   AdmissionInput,
@@ -63,7 +63,12 @@ function restartPolicyOf(v: unknown, fallback: RestartPolicy): RestartPolicy {
 }
 
 /** The denial as `contrast policy check --honest` would show it: the request, then one line per reason. */
-function denialText(pod: string, request: string, container: string | undefined, reasons: readonly DenialReason[]): string {
+function denialText(
+  pod: string,
+  request: string,
+  container: string | undefined,
+  reasons: readonly DenialReason[],
+): string {
   const head = `${request}${container === undefined ? "" : ` for container "${container}"`}: denied by data.agent_policy.${request}`;
   const lines = reasons.length === 0 ? ["  (the policy gives no reason)"] : reasons.map((r) => `  ${r.message}`);
   return [`pod ${pod} is blocked by its policy:`, head, ...lines].join("\n");
@@ -132,7 +137,11 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
       allowed: false,
       policyHash: undefined,
       containers: [],
-      denial: { request: "CreateSandboxRequest", reasons, text: denialText(pod, "CreateSandboxRequest", undefined, reasons) },
+      denial: {
+        request: "CreateSandboxRequest",
+        reasons,
+        text: denialText(pod, "CreateSandboxRequest", undefined, reasons),
+      },
     };
     sessions.set(admission, { agent: undefined, pod, containers: new Map(), execs: 0 });
     return admission;
@@ -147,24 +156,26 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
   // A pod outside Contrast's runtime classes has no agent: everything the runtime sends runs.
   const agent = found === undefined ? undefined : new AgentPolicy(found.policy, { file: `${pod}/policy.rego` });
 
-  const decisions = stream.requests.map((r) =>
-    agent === undefined ? { allowed: true, reasons: [] as readonly DenialReason[] } : agent.decide(r.name, r.input),
-  );
+  // Decided in order with the state carried, and only up to a blocking denial: the runtime sends
+  // nothing of a pod after its agent refused to create the sandbox or a container.
+  const decisions: { readonly allowed: boolean; readonly reasons?: readonly DenialReason[] | undefined }[] = [];
   let blocked: PodDenial | undefined;
-  for (const [i, d] of decisions.entries()) {
-    const request = stream.requests[i]?.name ?? "?";
-    if (d.allowed || request === "ExecProcessRequest") continue;
+  for (const [i, r] of stream.requests.entries()) {
+    const d: { readonly allowed: boolean; readonly reasons?: readonly DenialReason[] | undefined } =
+      agent === undefined ? { allowed: true } : agent.decide(r.name, r.input);
+    decisions.push(d);
+    if (d.allowed || r.name === "ExecProcessRequest") continue;
     const container = containerOfRequest(stream, i);
     const reasons = d.reasons ?? [];
     blocked = {
-      request,
+      request: r.name,
       ...(container === undefined ? {} : { container }),
       reasons,
-      text: denialText(pod, request, container, reasons),
+      text: denialText(pod, r.name, container, reasons),
     };
     break;
   }
-  const blockedAt = blocked === undefined ? stream.requests.length : decisions.findIndex((d, i) => !d.allowed && stream.requests[i]?.name !== "ExecProcessRequest");
+  const blockedAt = decisions.length - (blocked === undefined ? 0 : 1);
 
   const specContainers = new Map<string, { c: JsonRecord; init: boolean }>();
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers.filter(isRecord) : []) {
@@ -179,7 +190,7 @@ export async function admitPod(input: AdmissionInput): Promise<PodAdmission> {
   for (const hc of stream.containers) {
     if (hc.name === "") continue;
     // A container is admitted when its create and start requests come before the block.
-    if (hc.create + 1 >= blockedAt) break;
+    if (blocked !== undefined && hc.create + 1 >= blockedAt) break;
     const entry = specContainers.get(hc.name);
     const request = stream.requests[hc.create]?.input;
     const oci = isRecord(request) && isRecord(request.OCI) ? request.OCI : {};
@@ -288,6 +299,11 @@ export function admitExec(admission: PodAdmission, container: string, command: r
   const reasons = d.reasons ?? [];
   return {
     allowed: false,
-    denial: { request: "ExecProcessRequest", container, reasons, text: denialText(session.pod, "ExecProcessRequest", container, reasons) },
+    denial: {
+      request: "ExecProcessRequest",
+      container,
+      reasons,
+      text: denialText(session.pod, "ExecProcessRequest", container, reasons),
+    },
   };
 }

@@ -45,7 +45,9 @@ export const nodeDemoImagesFileSystem: DemoImagesFileSystem = {
   async list(dir) {
     try {
       const entries = await readdir(dir, { withFileTypes: true });
-      return entries.filter((e) => e.isFile() || e.isDirectory()).map((e) => ({ name: e.name, directory: e.isDirectory() }));
+      return entries
+        .filter((e) => e.isFile() || e.isDirectory())
+        .map((e) => ({ name: e.name, directory: e.isDirectory() }));
     } catch {
       return undefined;
     }
@@ -132,7 +134,10 @@ async function appEntries(fs: DemoImagesFileSystem, app: DemoApp, spec: ImageSpe
   for (const [from, to] of Object.entries(spec.files)) {
     if (/[*?]/.test(from)) {
       const parts = from.split("/");
-      const fixed = parts.slice(0, parts.findIndex((p) => /[*?]/.test(p)));
+      const fixed = parts.slice(
+        0,
+        parts.findIndex((p) => /[*?]/.test(p)),
+      );
       const base = join(app.packageDir, ...fixed);
       const re = globRegExp(from);
       const matches = (await listFiles(fs, base)).filter((f) => re.test([...fixed, f].join("/")));
@@ -208,7 +213,11 @@ export async function buildDemoImages(options: BuildDemoImagesOptions): Promise<
     options.layoutDir,
     built.map((b) => ({ name: b.tagged, image: b.image })),
   );
-  const images = built.map((b) => ({ name: b.name, reference: `${b.tagged}@${b.image.digest}`, digest: b.image.digest }));
+  const images = built.map((b) => ({
+    name: b.name,
+    reference: `${b.tagged}@${b.image.digest}`,
+    digest: b.image.digest,
+  }));
   const metadataFile = options.metadataFile ?? join(options.layoutDir, "image-metadata.json");
   // The sim profile's tarfs flavour is kata's; hashing on this thread keeps the library free of
   // worker files a bundle would have to carry (the app layers are small).

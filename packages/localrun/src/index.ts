@@ -1,6 +1,7 @@
 // @contrast/localrun: the local runtime behind `contrast demo`.
 export const LOCALRUN_PACKAGE = "@contrast/localrun";
 
+export { controllerPodName } from "./admission/pod-names.js";
 // D2: admission (the agent policy decides each pod) and the demo's images.
 export {
   type AdmissionInput,
@@ -15,7 +16,6 @@ export {
   type PodVolume,
   type ProbeAction,
 } from "./admission.js";
-export { controllerPodName } from "./admission/pod-names.js";
 export { ADMISSION_ERROR_CODES, AdmissionError, type AdmissionErrorCode } from "./admission-error-codes.js";
 export {
   type BuildDemoImagesOptions,

@@ -111,8 +111,19 @@ spec:
 `;
 
 const CONFIG = [
-  { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web-config", namespace: "shop" }, data: { "app.conf": "port=8080\n", other: "x" } },
-  { apiVersion: "v1", kind: "Secret", metadata: { name: "web-token", namespace: "shop" }, data: { token: Buffer.from("s3cret").toString("base64") }, stringData: { extra: "plain" } },
+  {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "web-config", namespace: "shop" },
+    data: { "app.conf": "port=8080\n", other: "x" },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "web-token", namespace: "shop" },
+    data: { token: Buffer.from("s3cret").toString("base64") },
+    stringData: { extra: "plain" },
+  },
 ];
 
 async function generated(yaml: string) {
@@ -150,11 +161,38 @@ describe("admitPod", () => {
     expect(app?.env).toContain("NODE_ENV=production");
     expect(app?.ports).toEqual([{ containerPort: 8080, protocol: "TCP", name: "http" }]);
     expect(app?.probes).toEqual([
-      { type: "liveness", action: { kind: "tcpSocket", port: 8080 }, allowed: true, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 5 },
-      { type: "readiness", action: { kind: "httpGet", port: 8080, path: "/healthz", scheme: "HTTP" }, allowed: true, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+      {
+        type: "liveness",
+        action: { kind: "tcpSocket", port: 8080 },
+        allowed: true,
+        initialDelaySeconds: 0,
+        periodSeconds: 10,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 5,
+      },
+      {
+        type: "readiness",
+        action: { kind: "httpGet", port: 8080, path: "/healthz", scheme: "HTTP" },
+        allowed: true,
+        initialDelaySeconds: 0,
+        periodSeconds: 10,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 3,
+      },
     ]);
     expect(helper?.probes).toEqual([
-      { type: "startup", action: { kind: "exec", command: ["test", "-f", "/ready"] }, allowed: true, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+      {
+        type: "startup",
+        action: { kind: "exec", command: ["test", "-f", "/ready"] },
+        allowed: true,
+        initialDelaySeconds: 0,
+        periodSeconds: 2,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 3,
+      },
     ]);
     expect(app?.volumeMounts).toEqual([
       { name: "config", mountPath: "/etc/web", readOnly: true },
@@ -177,7 +215,9 @@ describe("admitPod", () => {
     expect(a.denial?.request).toBe("CreateContainerRequest");
     expect(a.denial?.container).toBe("app");
     expect(a.denial?.reasons.some((r) => r.field === "env" && r.message.includes('request "debug"'))).toBe(true);
-    expect(a.denial?.text).toContain('CreateContainerRequest for container "app": denied by data.agent_policy.CreateContainerRequest');
+    expect(a.denial?.text).toContain(
+      'CreateContainerRequest for container "app": denied by data.agent_policy.CreateContainerRequest',
+    );
     expect(a.denial?.text).toContain('env MODE: policy "production", request "debug"');
     // The init containers before it were allowed; the runtime starts none of them (allowed: false).
     expect(a.containers.map((c) => c.name)).toEqual(["setup", "helper"]);
@@ -213,7 +253,9 @@ describe("admitPod", () => {
     expect(denied.allowed).toBe(false);
     expect(denied.denial?.container).toBe("helper");
     expect(admitExec(a, "app", ["test", "-f", "/ready"]).allowed).toBe(false);
-    expect((thrownBy(() => admitExec(a, "nope", ["true"])) as { code?: string }).code).toBe("LOCALRUN_EXEC_CONTAINER_UNKNOWN");
+    expect((thrownBy(() => admitExec(a, "nope", ["true"])) as { code?: string }).code).toBe(
+      "LOCALRUN_EXEC_CONTAINER_UNKNOWN",
+    );
   });
 
   it("blocks a Contrast pod without a policy and admits a pod outside Contrast's runtime classes", async () => {
@@ -222,11 +264,52 @@ describe("admitPod", () => {
     expect(blocked.allowed).toBe(false);
     expect(blocked.denial?.reasons[0]?.field).toBe("policy");
     expect(blocked.policyHash).toBeUndefined();
-    const outside = await admitPod({ ...POD, yaml: plain.replace("runtimeClassName: contrast-cc", "runtimeClassName: runc"), images });
+    const outside = await admitPod({
+      ...POD,
+      yaml: plain.replace("runtimeClassName: contrast-cc", "runtimeClassName: runc"),
+      images,
+    });
     expect(outside.allowed).toBe(true);
     expect(outside.policyHash).toBeUndefined();
     expect(outside.containers).toHaveLength(3);
     expect(admitExec(outside, "app", ["anything"]).allowed).toBe(true);
+  });
+
+  it("takes the policy from an initdata annotation, with initdata's hash, and env values from the deployed ConfigMaps", async () => {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: one
+  namespace: shop
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: one
+      image: ${tiny.reference}
+      env:
+        - name: CONF
+          valueFrom:
+            configMapKeyRef:
+              name: web-config
+              key: other
+`;
+    const g = await generatePolicies(pod, {
+      images,
+      profile: policyProfile("sim"),
+      annotation: "initdata",
+      configFiles: [CONFIG.map((c) => JSON.stringify(c)).join("\n---\n")],
+    });
+    expect(g.workloads[0]?.annotation).toBe("initdata");
+    const a = await admitPod({ yaml: g.yaml, documents: CONFIG, images, podName: "one", namespace: "shop" });
+    expect(a.denial).toBeUndefined();
+    expect(a.policyHash).toBe(g.workloads[0]?.policyHash);
+    expect(a.containers[0]?.env).toContain("CONF=x");
+    // The ConfigMap as deployed differs from the one the policy was made with: blocked.
+    const changed = [{ ...CONFIG[0], data: { other: "y" } }, CONFIG[1]];
+    const b = await admitPod({ yaml: g.yaml, documents: changed, images, podName: "one", namespace: "shop" });
+    expect(b.allowed).toBe(false);
+    expect(b.denial?.container).toBe("one");
   });
 
   it("names a StatefulSet's claims after the pod, as the controller does", async () => {

@@ -5,7 +5,13 @@
 // configs); the real bundles are the e2e test's business (apps/cli/test/demo.test.ts).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseYamlDocuments, patchWorkload, serializeYamlDocuments } from "@contrast/kube";
+import {
+  parseEgressConfig,
+  parseIngressConfig,
+  parseYamlDocuments,
+  patchWorkload,
+  serializeYamlDocuments,
+} from "@contrast/kube";
 import { runtimeHandler } from "@contrast/manifest";
 import { type ImageMetadataSource, loadImageMetadataFile, nodeFileSystem } from "@contrast/oci";
 import { generatePolicies, policyProfile } from "@contrast/policy";
@@ -31,7 +37,9 @@ beforeAll(async () => {
   const dir = scratchDir();
   // Stand-in apps: each app's real "image" section (entrypoint, env, workdir) over a stub file.
   const apps = APPS.map((name) => {
-    const pkg = JSON.parse(readFileSync(repoPath("apps", name === "service-mesh" ? "service-mesh" : name, "package.json"), "utf8"));
+    const pkg = JSON.parse(
+      readFileSync(repoPath("apps", name === "service-mesh" ? "service-mesh" : name, "package.json"), "utf8"),
+    );
     const appDir = join(dir, name);
     mkdirSync(join(appDir, "dist"), { recursive: true });
     writeFileSync(join(appDir, "dist", ENTRY[name]), "// stand-in\n");
@@ -57,7 +65,11 @@ beforeAll(async () => {
         serviceMesh: { image: refs["service-mesh"] as string },
       }),
     );
-    const result = await generatePolicies(serializeYamlDocuments(docs), { images, profile: policyProfile("sim"), source: file });
+    const result = await generatePolicies(serializeYamlDocuments(docs), {
+      images,
+      profile: policyProfile("sim"),
+      source: file,
+    });
     for (const w of result.workloads) hashes[w.name] = w.policyHash;
     generated[file] = result.yaml;
   }
@@ -65,6 +77,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await images?.close();
 });
+
+/** The fields of the demo's objects the wiring test reads. */
+interface Doc {
+  readonly metadata: { readonly name: string; readonly annotations: Readonly<Record<string, string>> };
+  readonly spec: {
+    readonly ports: readonly { readonly port: number }[];
+    readonly template: {
+      readonly spec: {
+        readonly containers: readonly {
+          readonly env: readonly { readonly name: string; readonly value: string }[];
+          readonly ports: readonly { readonly containerPort: number }[];
+        }[];
+      };
+    };
+  };
+}
 
 const admit = (file: string, podName: string, yaml = generated[file] as string): Promise<PodAdmission> =>
   admitPod({ yaml, images, podName, namespace: "default" });
@@ -122,7 +150,11 @@ describe("the demo's resources", () => {
       expect(mesh?.args).toEqual(["/usr/local/bin/node", "/opt/contrast/service-mesh.cjs", "-l", "debug"]);
       // The sidecar's startup probe is an exec: its ExecProcessRequest was allowed.
       expect(mesh?.probes).toEqual([
-        expect.objectContaining({ type: "startup", action: { kind: "exec", command: ["test", "-f", "/ready"] }, allowed: true }),
+        expect.objectContaining({
+          type: "startup",
+          action: { kind: "exec", command: ["test", "-f", "/ready"] },
+          allowed: true,
+        }),
       ]);
       expect(app?.args).toEqual(["/usr/local/bin/node", "/opt/contrast/demo-app.cjs", name]);
       expect(app?.volumeMounts).toEqual([{ name: "contrast-secrets", mountPath: "/contrast", readOnly: false }]);
@@ -151,6 +183,29 @@ describe("the demo's resources", () => {
     const b = await admit("frontend.yml", controllerPodName("Deployment", "frontend", 2), swapped);
     expect(b.allowed).toBe(false);
     expect(b.denial?.container).toBe("frontend");
+  });
+
+  it("wire the frontend's app to its egress listener and the listener to the backend's Service", () => {
+    const docs = (file: string) =>
+      parseYamlDocuments(readFileSync(join(RESOURCES, file), "utf8"), file).map((d) => d.value as Doc);
+    const [frontend] = docs("frontend.yml") as [Doc];
+    const [backend, backendService] = docs("backend.yml") as [Doc, Doc];
+    const annotation = (d: Doc, key: string) => d.metadata.annotations[`contrast.edgeless.systems/${key}`] ?? "";
+    const egress = parseEgressConfig(annotation(frontend, "servicemesh-egress"));
+    const ingress = parseIngressConfig(annotation(frontend, "servicemesh-ingress"));
+    expect(egress.problems).toEqual([]);
+    expect(ingress.problems).toEqual([]);
+    const [hop] = egress.entries;
+    const env = frontend.spec.template.spec.containers[0]?.env ?? [];
+    const url = new URL(env.find((e) => e.name === "BACKEND_URL")?.value ?? "");
+    expect(`${url.hostname}:${url.port}`).toBe(`${hop?.listenAddress}:${hop?.listenPort}`);
+    expect(hop?.remoteHost).toBe(backendService.metadata.name);
+    expect(hop?.remotePort).toBe(backendService.spec.ports[0]?.port);
+    expect(backend.spec.template.spec.containers[0]?.ports[0]?.containerPort).toBe(hop?.remotePort);
+    // The frontend's port takes TLS without a client certificate; the backend's takes mesh peers only.
+    expect(ingress.entries).toEqual([{ name: "frontend", port: 8080, disableTLS: false }]);
+    expect(Object.hasOwn(backend.metadata.annotations, "contrast.edgeless.systems/servicemesh-ingress")).toBe(true);
+    expect(annotation(backend, "servicemesh-ingress")).toBe("");
   });
 
   it("block a pod whose name its workload's controller would not give it (the policy pins the name's shape)", async () => {

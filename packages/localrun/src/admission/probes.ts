@@ -22,7 +22,13 @@ export function containerPorts(c: JsonRecord): ContainerPort[] {
     const port = Number(p.containerPort);
     if (!Number.isInteger(port) || port < 1 || port > 65535) return [];
     const name = typeof p.name === "string" && p.name !== "" ? p.name : undefined;
-    return [{ containerPort: port, protocol: typeof p.protocol === "string" ? p.protocol : "TCP", ...(name === undefined ? {} : { name }) }];
+    return [
+      {
+        containerPort: port,
+        protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
+        ...(name === undefined ? {} : { name }),
+      },
+    ];
   });
 }
 
@@ -36,14 +42,22 @@ function portOf(v: unknown, ports: readonly ContainerPort[], where: string): num
   if (typeof v === "string" && /^[0-9]+$/.test(v)) return portOf(Number(v), ports, where);
   const named = typeof v === "string" ? ports.find((p) => p.name === v) : undefined;
   if (named !== undefined) return named.containerPort;
-  throw new AdmissionError("LOCALRUN_WORKLOAD_INVALID", `${where}: port ${JSON.stringify(v)} is neither a port number nor a named port of the container`, {
-    hint: "Give the probe a port number or the name of one of the container's ports.",
-    details: { where },
-  });
+  throw new AdmissionError(
+    "LOCALRUN_WORKLOAD_INVALID",
+    `${where}: port ${JSON.stringify(v)} is neither a port number nor a named port of the container`,
+    {
+      hint: "Give the probe a port number or the name of one of the container's ports.",
+      details: { where },
+    },
+  );
 }
 
 /** The probe's handler; undefined for a grpc probe or none (the runtime cannot run those). */
-export function probeAction(probe: JsonRecord, ports: readonly ContainerPort[], where: string): ProbeAction | undefined {
+export function probeAction(
+  probe: JsonRecord,
+  ports: readonly ContainerPort[],
+  where: string,
+): ProbeAction | undefined {
   if (isRecord(probe.exec) && Array.isArray(probe.exec.command)) {
     return { kind: "exec", command: probe.exec.command.map((x) => String(x)) };
   }
@@ -59,8 +73,13 @@ export function probeAction(probe: JsonRecord, ports: readonly ContainerPort[], 
     };
   }
   if (isRecord(probe.tcpSocket)) {
-    const host = typeof probe.tcpSocket.host === "string" && probe.tcpSocket.host !== "" ? probe.tcpSocket.host : undefined;
-    return { kind: "tcpSocket", port: portOf(probe.tcpSocket.port, ports, where), ...(host === undefined ? {} : { host }) };
+    const host =
+      typeof probe.tcpSocket.host === "string" && probe.tcpSocket.host !== "" ? probe.tcpSocket.host : undefined;
+    return {
+      kind: "tcpSocket",
+      port: portOf(probe.tcpSocket.port, ports, where),
+      ...(host === undefined ? {} : { host }),
+    };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
-import type { DenialReason } from "@contrast/policy";
 import type { ImageMetadataSource } from "@contrast/oci";
+import type { DenialReason } from "@contrast/policy";
 
 /** One workload as deployed, and what the runtime needs to build its agent requests. */
 export interface AdmissionInput {
@@ -36,7 +36,13 @@ export type PodVolume =
 
 /** How the kubelet probes a container; exec probes passed the agent's ExecProcessRequest rule. */
 export type ProbeAction =
-  | { readonly kind: "httpGet"; readonly port: number; readonly path: string; readonly scheme: "HTTP" | "HTTPS"; readonly host?: string }
+  | {
+      readonly kind: "httpGet";
+      readonly port: number;
+      readonly path: string;
+      readonly scheme: "HTTP" | "HTTPS";
+      readonly host?: string;
+    }
   | { readonly kind: "tcpSocket"; readonly port: number; readonly host?: string }
   | { readonly kind: "exec"; readonly command: readonly string[] };
 

@@ -45,9 +45,13 @@ function projectedFiles(
   const doc = findObject(documents, kind, name, namespace);
   if (doc === undefined) {
     if (source.optional === true) return {};
-    throw new AdmissionError("LOCALRUN_VOLUME_SOURCE_MISSING", `volume ${volume}: ${kind} ${namespace}/${name} was not deployed`, {
-      details: { volume, kind, name, namespace },
-    });
+    throw new AdmissionError(
+      "LOCALRUN_VOLUME_SOURCE_MISSING",
+      `volume ${volume}: ${kind} ${namespace}/${name} was not deployed`,
+      {
+        details: { volume, kind, name, namespace },
+      },
+    );
   }
   const data = objectData(doc);
   if (!Array.isArray(source.items)) return data;
@@ -57,9 +61,13 @@ function projectedFiles(
     const value = data[key];
     if (value === undefined) {
       if (source.optional === true) continue;
-      throw new AdmissionError("LOCALRUN_VOLUME_SOURCE_MISSING", `volume ${volume}: ${kind} ${namespace}/${name} has no key ${key}`, {
-        details: { volume, kind, name, namespace, key },
-      });
+      throw new AdmissionError(
+        "LOCALRUN_VOLUME_SOURCE_MISSING",
+        `volume ${volume}: ${kind} ${namespace}/${name} has no key ${key}`,
+        {
+          details: { volume, kind, name, namespace, key },
+        },
+      );
     }
     out[String(item.path ?? key)] = value;
   }
@@ -69,10 +77,14 @@ function projectedFiles(
 function checkedPath(volume: string, path: string): string {
   const parts = path.split("/");
   if (path === "" || path.startsWith("/") || parts.some((p) => p === "" || p === "." || p === "..")) {
-    throw new AdmissionError("LOCALRUN_VOLUME_UNSUPPORTED", `volume ${volume}: file path ${JSON.stringify(path)} is not a clean relative path`, {
-      hint: "Item paths of configMap and secret volumes are relative paths without '..'.",
-      details: { volume, path },
-    });
+    throw new AdmissionError(
+      "LOCALRUN_VOLUME_UNSUPPORTED",
+      `volume ${volume}: file path ${JSON.stringify(path)} is not a clean relative path`,
+      {
+        hint: "Item paths of configMap and secret volumes are relative paths without '..'.",
+        details: { volume, path },
+      },
+    );
   }
   return path;
 }
@@ -103,13 +115,20 @@ export function podVolumes(
     } else if (isRecord(v.projected)) {
       const files: Files = {};
       for (const s of Array.isArray(v.projected.sources) ? v.projected.sources.filter(isRecord) : []) {
-        if (isRecord(s.configMap)) Object.assign(files, projectedFiles(s.configMap, "ConfigMap", documents, namespace, name));
-        else if (isRecord(s.secret)) Object.assign(files, projectedFiles(s.secret, "Secret", documents, namespace, name));
+        if (isRecord(s.configMap))
+          Object.assign(files, projectedFiles(s.configMap, "ConfigMap", documents, namespace, name));
+        else if (isRecord(s.secret))
+          Object.assign(files, projectedFiles(s.secret, "Secret", documents, namespace, name));
         else throw unsupported(name, Object.keys(s).join(", "));
       }
       out.push({ name, kind: "files", files: clean(name, files) });
     } else {
-      throw unsupported(name, Object.keys(v).filter((k) => k !== "name").join(", ") || "(none)");
+      throw unsupported(
+        name,
+        Object.keys(v)
+          .filter((k) => k !== "name")
+          .join(", ") || "(none)",
+      );
     }
   }
   for (const t of claimTemplates) {
@@ -125,21 +144,33 @@ function clean(volume: string, files: Files): Files {
 }
 
 function unsupported(volume: string, type: string): AdmissionError {
-  return new AdmissionError("LOCALRUN_VOLUME_UNSUPPORTED", `volume ${volume}: type ${type} is not supported by the local runtime`, {
-    details: { volume, type },
-  });
+  return new AdmissionError(
+    "LOCALRUN_VOLUME_UNSUPPORTED",
+    `volume ${volume}: type ${type} is not supported by the local runtime`,
+    {
+      details: { volume, type },
+    },
+  );
 }
 
 /** A container's volumeMounts; each must name a pod volume. */
-export function containerMounts(c: JsonRecord, volumes: readonly PodVolume[], container: string): AdmittedVolumeMount[] {
+export function containerMounts(
+  c: JsonRecord,
+  volumes: readonly PodVolume[],
+  container: string,
+): AdmittedVolumeMount[] {
   const out: AdmittedVolumeMount[] = [];
   for (const m of Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isRecord) : []) {
     const name = String(m.name ?? "");
     if (!volumes.some((v) => v.name === name)) {
-      throw new AdmissionError("LOCALRUN_WORKLOAD_INVALID", `container ${container}: volumeMount ${name} names no volume of the pod`, {
-        hint: "Every volumeMount must name one of the pod's volumes (or a volumeClaimTemplate).",
-        details: { container, volume: name },
-      });
+      throw new AdmissionError(
+        "LOCALRUN_WORKLOAD_INVALID",
+        `container ${container}: volumeMount ${name} names no volume of the pod`,
+        {
+          hint: "Every volumeMount must name one of the pod's volumes (or a volumeClaimTemplate).",
+          details: { container, volume: name },
+        },
+      );
     }
     const subPath = typeof m.subPath === "string" && m.subPath !== "" ? m.subPath : undefined;
     out.push({
