@@ -4,7 +4,7 @@
 // clean up the same way. The demo's pieces have their own tests (demo-parts.test.ts, and
 // packages/localrun for the runtime and admission).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE, runBundle, tempDir } from "./helpers.js";
@@ -271,3 +271,61 @@ describe.skipIf(skipReason !== undefined)(`contrast demo, stopped with Ctrl-C${s
     expect(addressesIn(subnet as string)).toEqual([]);
   }, 600_000);
 });
+
+// Without root: the demo re-executes itself in an unprivileged user namespace. Run as `nobody`
+// (setpriv), as a user without sudo would; skipped where the kernel refuses such namespaces.
+const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+const usernsReason =
+  skipReason ??
+  (spawnSync(nobody[0] as string, [...nobody.slice(1), "unshare", "--user", "--map-root-user", "--net", "true"])
+    .status !== 0
+    ? "this kernel refuses unprivileged user namespaces (the demo then stops with CLI_DEMO_USERNS_UNAVAILABLE)"
+    : undefined);
+
+describe.skipIf(usernsReason !== undefined)(
+  `contrast demo without root${usernsReason === undefined ? "" : ` (skipped: ${usernsReason})`}`,
+  () => {
+    it("runs every step in a user namespace it creates, and leaves nothing behind", async () => {
+      const cwd = tempDir();
+      chmodSync(cwd, 0o777);
+      const child = spawn(
+        nobody[0] as string,
+        [
+          ...nobody.slice(1),
+          "env",
+          `PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
+          `HOME=${cwd}`,
+          "NO_COLOR=1",
+          process.execPath,
+          BUNDLE,
+          "demo",
+          "--non-interactive",
+          "-o",
+          "json",
+          "--step-timeout",
+          "240",
+        ],
+        { cwd, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      expect(status, stderr).toBe(0);
+      const doc = JSON.parse(stdout) as Document;
+      expect(doc.rootless).toBe(true);
+      expect(doc.steps.every((s) => s.ok)).toBe(true);
+      expect(doc.steps.map((s) => s.step)).toContain("tamper");
+      expect(doc.steps.find((s) => s.step === "cluster")?.details).toMatchObject({ rootless: true });
+      // Its pod network lived in the user namespace's own network namespace: never on this side.
+      const { subnet } = doc.steps.find((s) => s.step === "cluster")?.details as { subnet: string };
+      expect(addressesIn(subnet)).toEqual([]);
+      expect(processesIn(cwd)).toEqual([]);
+    }, 900_000);
+  },
+);
