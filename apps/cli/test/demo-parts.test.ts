@@ -15,7 +15,7 @@ import { meshGet, parseHttpResponse, plainGet, requestWithoutClientCertificate }
 import { DEMO_APPS, findDemoSource, RESOURCES_DIR } from "../src/demo/source.js";
 import { DEMO_MARKER, mountPointsUnder, prepareDemoDir, writeResources } from "../src/demo/workspace.js";
 import { Output } from "../src/output.js";
-import { REPO, tempDir } from "./helpers.js";
+import { cli, REPO, tempDir } from "./helpers.js";
 
 const noMounts = async () => "";
 const codeOf = async (p: Promise<unknown>) =>
@@ -40,6 +40,20 @@ describe("the demo's directory", () => {
     writeFileSync(join(foreign, "thesis.tex"), "precious");
     expect(await codeOf(prepareDemoDir(foreign, noMounts))).toBe("CLI_DEMO_DIR_NOT_EMPTY");
     expect(readFileSync(join(foreign, "thesis.tex"), "utf8")).toBe("precious");
+  });
+
+  it("is never emptied while the demo that made it still runs", async () => {
+    const dir = join(tempDir(), "demo");
+    await prepareDemoDir(dir, noMounts, { pid: 4242, alive: () => true });
+    expect(readFileSync(join(dir, DEMO_MARKER), "utf8")).toContain("pid 4242\n");
+    writeFileSync(join(dir, "keep"), "x");
+    expect(await codeOf(prepareDemoDir(dir, noMounts, { pid: 7, alive: (pid) => pid === 4242 }))).toBe(
+      "CLI_DEMO_DIR_NOT_EMPTY",
+    );
+    expect(existsSync(join(dir, "keep"))).toBe(true);
+    // Once it has ended, the next run takes the directory over.
+    await prepareDemoDir(dir, noMounts, { pid: 7, alive: () => false });
+    expect(existsSync(join(dir, "keep"))).toBe(false);
   });
 
   it("is never emptied while something is mounted under it", async () => {
@@ -281,5 +295,28 @@ describe("the requests the demo makes", () => {
     expect(parseHttpResponse(b("HTTP/1.1 503 Service Unavailable\r\n\r\nno"))).toEqual({ status: 503, body: "no" });
     expect(parseHttpResponse(b("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"))).toBeUndefined();
     expect(parseHttpResponse(b("SSH-2.0-OpenSSH\r\n\r\n"))).toBeUndefined();
+  });
+});
+
+// As root the command runs in this process (without root it would re-execute itself first).
+describe.skipIf(process.getuid?.() !== 0)("contrast demo's checks before it starts anything", () => {
+  const run = async (...args: string[]) => {
+    const r = await cli(["demo", "-o", "json", ...args], { cwd: tempDir() });
+    return { status: r.status, error: JSON.parse(r.stdout).error as { code: string; hint: string } };
+  };
+
+  it("refuses a bad --step-timeout, a directory that is no checkout, and someone else's directory", async () => {
+    expect(await run("--step-timeout", "soon")).toMatchObject({ status: 1, error: { code: "CLI_USAGE" } });
+    expect(await run("--source-dir", tempDir())).toMatchObject({
+      status: 1,
+      error: { code: "CLI_DEMO_SOURCE_NOT_FOUND" },
+    });
+    const mine = tempDir();
+    writeFileSync(join(mine, "notes.txt"), "mine");
+    expect(await run("--source-dir", REPO, "--dir", mine)).toMatchObject({
+      status: 1,
+      error: { code: "CLI_DEMO_DIR_NOT_EMPTY" },
+    });
+    expect(readFileSync(join(mine, "notes.txt"), "utf8")).toBe("mine");
   });
 });

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
-import { type Logger, sha256Hex } from "@contrast/core";
+import { sha256Hex } from "@contrast/core";
 import { isRecord, parseYamlDocuments, serializeYamlDocuments } from "@contrast/kube";
 import { buildDemoImages, type LocalCluster, type RunningPod, startLocalCluster } from "@contrast/localrun";
 import { parsePlatform } from "@contrast/manifest";
@@ -123,7 +123,7 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
   let cluster: LocalCluster | undefined;
   let runner: PodRunner | undefined;
   await narrator.step("cluster", "Start the local runtime", async () => {
-    const c = await startLocalCluster({ workDir: paths.cluster, log: quiet(ctx.log) });
+    const c = await startLocalCluster({ workDir: paths.cluster, log: ctx.log });
     cluster = c;
     s.onCluster(c);
     c.setServices(services);
@@ -419,11 +419,6 @@ function cliContext(ctx: Context, dir: string): Context {
     workspaceDir: undefined,
     out: new Output({ format: "json", stdout: sink, stderr: sink }),
   };
-}
-
-/** The runtime's own log lines below warnings go nowhere unless --log-level asks for them. */
-function quiet(log: Logger): Logger {
-  return log;
 }
 
 async function startWorkloads(

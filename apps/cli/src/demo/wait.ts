@@ -55,7 +55,9 @@ export function waitUntil<T>(
         finish(() =>
           reject(
             cliError("CLI_DEMO_POD_NOT_READY", `${what}: not after ${Math.round(timeoutMs / 1000)} s`, {
-              details: { pods: pods.map((p) => ({ pod: p.name, dir: p.dir, status: summary(p.status()) })) },
+              details: {
+                pods: pods.map((p) => ({ pod: p.name, dir: p.dir, status: summary(p.status()), logs: logTails(p) })),
+              },
             }),
           ),
         ),
@@ -97,4 +99,17 @@ export async function retry<T>(timeoutMs: number, attempt: () => Promise<T>, pol
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
+}
+
+/** The last lines of each container's log: what a timeout's details show of why. */
+export function logTails(pod: RunningPod, lines = 8): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const c of pod.status().containers) {
+    try {
+      out[c.name] = pod.logs(c.name).trimEnd().split("\n").slice(-lines);
+    } catch {
+      out[c.name] = [];
+    }
+  }
+  return out;
 }

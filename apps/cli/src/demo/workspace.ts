@@ -27,7 +27,14 @@ export type DemoPaths = ReturnType<typeof demoPaths>;
  * marker) is emptied; any other non-empty directory is refused (CLI_DEMO_DIR_NOT_EMPTY). A
  * directory with anything mounted under it is refused too: emptying it would reach into the mount.
  */
-export async function prepareDemoDir(dir: string, mountinfo: () => Promise<string>): Promise<void> {
+export async function prepareDemoDir(
+  dir: string,
+  mountinfo: () => Promise<string>,
+  self: { readonly pid: number; readonly alive: (pid: number) => boolean } = {
+    pid: process.pid,
+    alive: processAlive,
+  },
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const entries = await readdir(dir);
   if (entries.length > 0) {
@@ -40,6 +47,14 @@ export async function prepareDemoDir(dir: string, mountinfo: () => Promise<strin
         },
       );
     }
+    // The marker names the demo that made the directory: one still running keeps it.
+    const owner = Number(/^pid (\d+)$/m.exec(await readFile(join(dir, DEMO_MARKER), "utf8").catch(() => ""))?.[1]);
+    if (Number.isInteger(owner) && owner !== self.pid && self.alive(owner)) {
+      throw cliError("CLI_DEMO_DIR_NOT_EMPTY", `${dir} belongs to a demo that is still running (pid ${owner})`, {
+        hint: "Stop that demo first (Ctrl-C, or kill -TERM the pid: it cleans up), or pass another --dir.",
+        details: { dir, pid: owner },
+      });
+    }
     const mounted = mountPointsUnder(await mountinfo(), dir);
     if (mounted.length > 0) {
       throw cliError("CLI_DEMO_DIR_NOT_EMPTY", `${dir} has file systems mounted in it (${mounted[0]}, …)`, {
@@ -49,7 +64,20 @@ export async function prepareDemoDir(dir: string, mountinfo: () => Promise<strin
     }
     for (const e of entries) await rm(join(dir, e), { recursive: true, force: true });
   }
-  await writeFile(join(dir, DEMO_MARKER), "This directory belongs to `contrast demo`; the next run empties it.\n");
+  await writeFile(
+    join(dir, DEMO_MARKER),
+    `This directory belongs to \`contrast demo\`; the next run empties it.\npid ${self.pid}\n`,
+  );
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, but is another user's.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The mount points at or under `dir`, from /proc/self/mountinfo's fifth field (octal escapes decoded). */
