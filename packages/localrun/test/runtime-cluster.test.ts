@@ -145,6 +145,11 @@ describe.skipIf(reason !== "")(
       expect(body.shared).toBe("written by init\n");
       await pod.stop();
       expect(pod.status().phase).toBe("Stopped");
+      // Stopped with SIGTERM (the server has no handler for it), not killed.
+      expect(pod.status().containers.find((c) => c.name === "reader")?.current).toMatchObject({
+        state: "terminated",
+        signal: "SIGTERM",
+      });
     }, 120_000);
 
     it("keeps a claim directory across pod restarts; emptyDirs start empty", async () => {

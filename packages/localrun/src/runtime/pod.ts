@@ -550,6 +550,7 @@ export async function spawnHolder(host: Host, argv: readonly string[]): Promise<
     env: host.commandEnv(),
     stdout: "pipe",
     stderr: "pipe",
+    ownProcessGroup: true,
   });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => {
