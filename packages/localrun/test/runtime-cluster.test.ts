@@ -145,6 +145,11 @@ describe.skipIf(reason !== "")(
       expect(body.shared).toBe("written by init\n");
       await pod.stop();
       expect(pod.status().phase).toBe("Stopped");
+      // Stopped with SIGTERM (the server has no handler for it), not killed.
+      expect(pod.status().containers.find((c) => c.name === "reader")?.current).toMatchObject({
+        state: "terminated",
+        signal: "SIGTERM",
+      });
     }, 120_000);
 
     it("keeps a claim directory across pod restarts; emptyDirs start empty", async () => {
@@ -273,6 +278,18 @@ describe.skipIf(reason !== "")(
       await expect(pod.waitFor("Ready", 60_000)).rejects.toMatchObject({ code: "LOCALRUN_POD_BLOCKED" });
       expect(pod.status()).toMatchObject({ phase: "Blocked", ready: false, blocked: denial });
       expect(pod.status().containers.map((c) => c.name)).toEqual(["init"]);
+      // Attached when runPod resolved, the listener saw everything from the sandbox on.
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (events.some((e) => e.type === "blocked")) resolve();
+        };
+        pod.on("event", check);
+        check();
+      });
+      expect(events.slice(0, 2)).toEqual([
+        { type: "sandbox-started", pod: "tampered", ip: pod.ip },
+        { type: "blocked", pod: "tampered", container: "app", request: "CreateContainerRequest", text: denial.text },
+      ]);
       await pod.stop();
     }, 60_000);
 

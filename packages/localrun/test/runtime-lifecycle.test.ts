@@ -16,6 +16,8 @@ const reason = !isRoot
     ? "needs iproute2 and util-linux"
     : "";
 const DIST = join(dirname(fileURLToPath(import.meta.url)), "../dist/index.js");
+/** The tests that run a cluster in a separate process import the built package. */
+const distReason = existsSync(DIST) ? "" : "needs the built package (pnpm build) to run in a separate process";
 
 /** Direct children of a process, from /proc. */
 function childrenOf(pid: number): number[] {
@@ -91,6 +93,14 @@ const children = readdirSync("/proc").filter((e) => /^\\d+$/.test(e)).filter((e)
 }).map(Number);
 console.log(JSON.stringify({ rootless: cluster.rootless, hostAddress: cluster.hostAddress, children, clientLog: client.logs("get") }));
 if (mode === "crash") await new Promise(() => {});
+if (mode === "sigint") {
+  // A Ctrl-C in a terminal signals the whole foreground process group: only this process may get
+  // it, so the pods are stopped in order (their containers see SIGTERM from the runtime).
+  await new Promise((resolve) => process.once("SIGINT", resolve));
+  await cluster.close();
+  console.log(JSON.stringify(server.status().containers[0].current));
+  process.exit(0);
+}
 if (mode === "userns") {
   // Waits for the SIGTERM the test sends to the outer process, which forwards it here.
   await new Promise((resolve) => process.once("SIGTERM", resolve));
@@ -154,50 +164,90 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
     });
   }, 120_000);
 
-  it("a crashed owner (SIGKILL) takes every pod process and the host veth with it", async () => {
-    const work = `${scratch.path}/crash`;
-    const child: ChildProcess = spawn(process.execPath, [script], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        LOCALRUN_DIST: DIST,
-        WORK: work,
-        LAYOUT: layout,
-        MODE: "crash",
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout?.on("data", (b: Buffer) => {
-        out += b.toString("utf8");
-        if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
+  it.skipIf(distReason !== "")(
+    `a crashed owner (SIGKILL) takes every pod process and the host veth with it${distReason === "" ? "" : ` (skipped: ${distReason})`}`,
+    async () => {
+      const work = `${scratch.path}/crash`;
+      const child: ChildProcess = spawn(process.execPath, [script], {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          LOCALRUN_DIST: DIST,
+          WORK: work,
+          LAYOUT: layout,
+          MODE: "crash",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
       });
-      child.once("exit", (code) => reject(new Error(`the cluster process exited ${code} before reporting`)));
-    });
-    const report = JSON.parse(line) as { hostAddress: string; children: number[]; clientLog: string };
-    expect(report.clientLog).toContain('"hostname":"server"');
-    const alive = report.children.filter(running);
-    expect(alive.length).toBeGreaterThanOrEqual(3); // node holder, server holder, web container
-    expect(hostHasAddress(report.hostAddress)).toBe(true);
-    child.kill("SIGKILL");
-    await eventually(() => alive.every((p) => !running(p)) && !hostHasAddress(report.hostAddress), 30_000);
-  }, 120_000);
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout?.on("data", (b: Buffer) => {
+          out += b.toString("utf8");
+          if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
+        });
+        child.once("exit", (code) => reject(new Error(`the cluster process exited ${code} before reporting`)));
+      });
+      const report = JSON.parse(line) as { hostAddress: string; children: number[]; clientLog: string };
+      expect(report.clientLog).toContain('"hostname":"server"');
+      const alive = report.children.filter(running);
+      expect(alive.length).toBeGreaterThanOrEqual(3); // node holder, server holder, web container
+      expect(hostHasAddress(report.hostAddress)).toBe(true);
+      child.kill("SIGKILL");
+      await eventually(() => alive.every((p) => !running(p)) && !hostHasAddress(report.hostAddress), 30_000);
+    },
+    120_000,
+  );
 
-  const usernsReason = !existsSync(DIST)
-    ? "needs the built package (pnpm build) to run in a separate process"
-    : spawnSync("setpriv", [
-          "--reuid=nobody",
-          "--regid=nogroup",
-          "--clear-groups",
-          "--",
-          "unshare",
-          "--user",
-          "--map-root-user",
-          "--net",
-          "true",
-        ]).status !== 0
-      ? "unprivileged user namespaces are unavailable on this machine"
-      : "";
+  it.skipIf(distReason !== "")(
+    `a Ctrl-C to the owner's process group reaches the owner only; close() then stops the pods in order${distReason === "" ? "" : ` (skipped: ${distReason})`}`,
+    async () => {
+      const work = `${scratch.path}/sigint`;
+      const child: ChildProcess = spawn(process.execPath, [script], {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          LOCALRUN_DIST: DIST,
+          WORK: work,
+          LAYOUT: layout,
+          MODE: "sigint",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+        detached: true,
+      });
+      let out = "";
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on("data", (b: Buffer) => {
+          out += b.toString("utf8");
+          if (out.includes("\n")) resolve();
+        });
+        void exited.then((code) => reject(new Error(`exited ${code} before reporting`)));
+      });
+      const report = JSON.parse(out.slice(0, out.indexOf("\n"))) as { children: number[] };
+      const alive = report.children.filter(running);
+      process.kill(-(child.pid ?? 0), "SIGINT");
+      expect(await exited).toBe(0);
+      const final = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { state: string; signal: string };
+      expect(final).toMatchObject({ state: "terminated", signal: "SIGTERM" });
+      expect(alive.filter(running)).toEqual([]);
+    },
+    120_000,
+  );
+
+  const usernsReason =
+    distReason !== ""
+      ? distReason
+      : spawnSync("setpriv", [
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "true",
+          ]).status !== 0
+        ? "unprivileged user namespaces are unavailable on this machine"
+        : "";
   it.skipIf(usernsReason !== "")(
     `runs without root: as nobody, re-executed in a user namespace that a forwarded SIGTERM cleans up${usernsReason === "" ? "" : ` (skipped: ${usernsReason})`}`,
     async () => {

@@ -169,6 +169,14 @@ describe("unpackImage", () => {
     expect(readFileSync(`${out}/cache/new`, "utf8")).toBe("n");
     expect(statSync(`${out}/bin-tool`).mode & 0o777).toBe(0o755);
 
+    // Concurrent calls for one directory share one unpacking.
+    const again = `${scratch.path}/rootfs-concurrent`;
+    const results = await Promise.all(
+      [1, 2, 3].map(() => unpackImage(dir, `localhost/test/layers:1@${digest}`, again)),
+    );
+    expect(results).toEqual([again, again, again]);
+    expect(readFileSync(`${again}/app/keep`, "utf8")).toBe("v2");
+
     // The same image again is reused as it is: no file is written.
     let writes = 0;
     const counting: Host = {

@@ -211,7 +211,6 @@ class Cluster implements LocalCluster {
       sandbox,
     );
     this.live.set(key, pod);
-    pod.emit("event", { type: "sandbox-started", pod: spec.name, ip: sandbox.ip });
     try {
       await pod.start();
     } catch (error) {

@@ -103,6 +103,9 @@ export class ContainerRunner {
       env: this.ctx.host.commandEnv(),
       stdout: { appendTo: this.ctx.logFile(this.spec.name) },
       stderr: { appendTo: this.ctx.logFile(this.spec.name) },
+      // Not in the caller's process group: a Ctrl-C in the terminal reaches the caller alone,
+      // which stops the pods in order (mains first, SIGTERM, then SIGKILL).
+      ownProcessGroup: true,
     });
     this.process = child;
     this.state = { state: "running", pid: child.pid, startedAt };
@@ -153,8 +156,9 @@ export class ContainerRunner {
     if (child !== undefined && this.state.state === "running") {
       child.kill("SIGTERM");
       const cancel = this.ctx.host.timer(graceMs, () => child.kill("SIGKILL"));
-      await child.exited;
+      const exit = await child.exited;
       cancel();
+      this.recordExit(exit);
     }
     this.ready = false;
     this.final = true;

@@ -16,7 +16,10 @@ export interface HostSpawnOptions {
   readonly stderr?: HostOutput;
   /** Default "ignore". */
   readonly stdin?: "ignore" | "inherit";
-  /** In a process group of its own: the terminal's Ctrl-C reaches only this process, which decides. */
+  /**
+   * In a session and process group of its own (setsid): a Ctrl-C in the terminal does not reach
+   * it, only the caller, which decides what to do. It has no controlling terminal then.
+   */
   readonly ownProcessGroup?: boolean;
 }
 

@@ -102,17 +102,21 @@ export class Pod extends EventEmitter implements RunningPod {
         }
       }
     }
-    const denial = this.spec.admission.denial;
-    if (!this.spec.admission.allowed) {
-      this.emitEvent({
-        type: "blocked",
-        pod: this.name,
-        container: denial?.container,
-        request: denial?.request ?? "CreateContainerRequest",
-        text: denial?.text ?? "the agent policy denied a request of this pod",
-      });
-    }
-    void this.runSequence();
+    // On the next turn: a caller that attaches its listener when runPod resolves sees every event.
+    this.ctx.host.timer(0, () => {
+      this.emitEvent({ type: "sandbox-started", pod: this.name, ip: this.ip });
+      const denial = this.spec.admission.denial;
+      if (!this.spec.admission.allowed) {
+        this.emitEvent({
+          type: "blocked",
+          pod: this.name,
+          container: denial?.container,
+          request: denial?.request ?? "CreateContainerRequest",
+          text: denial?.text ?? "the agent policy denied a request of this pod",
+        });
+      }
+      void this.runSequence();
+    });
   }
 
   private async runSequence(): Promise<void> {
@@ -550,6 +554,7 @@ export async function spawnHolder(host: Host, argv: readonly string[]): Promise<
     env: host.commandEnv(),
     stdout: "pipe",
     stderr: "pipe",
+    ownProcessGroup: true,
   });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => {

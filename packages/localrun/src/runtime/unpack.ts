@@ -17,12 +17,25 @@ const DONE_MARKER = ".localrun-image";
  * layout's ref name. A `dir` that already holds the same image is reused; anything else there is
  * replaced. The unpacked tree is the read-only lower layer of every container of that image.
  */
-export async function unpackImage(
+export function unpackImage(
   layoutDir: string,
   reference: string,
   dir: string,
   options: UnpackImageOptions = {},
 ): Promise<string> {
+  // Two pods starting from one image at once share one unpacking of it.
+  const key = `${dir}\0${layoutDir}\0${reference}`;
+  let running = inFlight.get(key);
+  if (running === undefined) {
+    running = unpack(layoutDir, reference, dir, options).finally(() => inFlight.delete(key));
+    inFlight.set(key, running);
+  }
+  return running;
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+async function unpack(layoutDir: string, reference: string, dir: string, options: UnpackImageOptions): Promise<string> {
   const host = options.host ?? nodeHost;
   const layoutFs: LayoutFileSystem = {
     mkdir: (path) => host.fs.mkdir(path),

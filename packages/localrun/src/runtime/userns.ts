@@ -46,7 +46,8 @@ export interface ReexecOptions {
  * its own, so a Ctrl-C reaches it once: this process forwards SIGINT, SIGTERM and SIGHUP to it
  * (unshare itself ignores them and would not pass them on). If this process dies, unshare gets
  * SIGKILL (parent-death signal) and `--kill-child` takes the child with it; the namespaces, and
- * everything the child left in them, vanish with it.
+ * everything the child left in them, vanish with it. The child has no controlling terminal
+ * (its own session): it may write to the terminal but must not read it.
  */
 export async function reexecInUserNamespace(options: ReexecOptions): Promise<number> {
   const host = options.host ?? nodeHost;
