@@ -170,6 +170,12 @@ export const CLI_ERROR_CODES = [
     hint: "Run `pnpm build` in the checkout (or `pnpm demo`, which builds first), or pass --source-dir with it.",
   },
   {
+    code: "CLI_DEMO_TOOL_MISSING",
+    kind: "input",
+    meaning: "A program the demo's runtime needs (unshare, nsenter, ip, iptables) is not installed.",
+    hint: "Install util-linux, iproute2 and iptables (Debian and Ubuntu: apt-get install util-linux iproute2 iptables).",
+  },
+  {
     code: "CLI_DEMO_USERNS_UNAVAILABLE",
     kind: "io",
     meaning: "Without root the demo needs an unprivileged user namespace, and the kernel or unshare refused one.",

@@ -11,6 +11,7 @@ import { errorCode } from "@contrast/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDeployment } from "../src/demo/deploy.js";
 import { Narrator } from "../src/demo/narrator.js";
+import { checkDemoTools } from "../src/demo/preflight.js";
 import { meshGet, parseHttpResponse, plainGet, requestWithoutClientCertificate } from "../src/demo/requests.js";
 import { DEMO_APPS, findDemoSource, RESOURCES_DIR } from "../src/demo/source.js";
 import { DEMO_MARKER, mountPointsUnder, prepareDemoDir, writeResources } from "../src/demo/workspace.js";
@@ -73,6 +74,31 @@ describe("the demo's directory", () => {
       "4 1 0:4 / /work/demo-other rw - tmpfs t rw",
     ].join("\n");
     expect(mountPointsUnder(info, "/work/demo")).toEqual(["/work/demo", "/work/demo/cluster/rootfs/x y"]);
+  });
+});
+
+describe("the programs the demo needs", () => {
+  it("are looked up in PATH and the sbin directories; every missing one is named with its package", () => {
+    const have = (files: string[]) => (f: string) => files.includes(f);
+    expect(() =>
+      checkDemoTools("/opt/bin", have(["/opt/bin/unshare", "/opt/bin/nsenter", "/sbin/ip", "/usr/sbin/iptables"])),
+    ).not.toThrow();
+    let err: { code?: string; hint?: string; details?: unknown } = {};
+    try {
+      checkDemoTools("/opt/bin", have(["/opt/bin/unshare", "/sbin/ip"]));
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err.code).toBe("CLI_DEMO_TOOL_MISSING");
+    expect(err.details).toEqual({
+      missing: [
+        { tool: "nsenter", package: "util-linux" },
+        { tool: "iptables", package: "iptables" },
+      ],
+    });
+    expect(err.hint).toContain("apt-get install util-linux iptables");
+    // This machine has them all (CI installs them).
+    expect(() => checkDemoTools(process.env.PATH)).not.toThrow();
   });
 });
 
@@ -301,9 +327,12 @@ describe("the requests the demo makes", () => {
 // As root the command runs in this process (without root it would re-execute itself first).
 describe.skipIf(process.getuid?.() !== 0)("contrast demo's checks before it starts anything", () => {
   const run = async (...args: string[]) => {
-    const r = await cli(["demo", "-o", "json", ...args], { cwd: tempDir() });
+    const env = { NO_COLOR: "1", PATH: path ?? "" };
+    const r = await cli(["demo", "-o", "json", ...args], { cwd: tempDir(), env });
     return { status: r.status, error: JSON.parse(r.stdout).error as { code: string; hint: string } };
   };
+
+  let path = process.env.PATH;
 
   it("refuses a bad --step-timeout, a directory that is no checkout, and someone else's directory", async () => {
     expect(await run("--step-timeout", "soon")).toMatchObject({ status: 1, error: { code: "CLI_USAGE" } });
@@ -318,5 +347,8 @@ describe.skipIf(process.getuid?.() !== 0)("contrast demo's checks before it star
       error: { code: "CLI_DEMO_DIR_NOT_EMPTY" },
     });
     expect(readFileSync(join(mine, "notes.txt"), "utf8")).toBe("mine");
+    // Without unshare and nsenter on the PATH (only the sbin directories are searched besides).
+    path = "/nonexistent";
+    expect(await run("--source-dir", REPO)).toMatchObject({ status: 1, error: { code: "CLI_DEMO_TOOL_MISSING" } });
   });
 });

@@ -12,6 +12,7 @@ import type { Context } from "../context.js";
 import { cliError } from "../coordinator/errors.js";
 import { runDemo } from "../demo/flow.js";
 import { Narrator } from "../demo/narrator.js";
+import { checkDemoTools } from "../demo/preflight.js";
 import { findDemoSource } from "../demo/source.js";
 import { demoPaths, prepareDemoDir } from "../demo/workspace.js";
 import { VERSION } from "../version.js";
@@ -33,6 +34,7 @@ export interface DemoOptions {
  */
 export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
   const stepTimeoutMs = seconds(opts.stepTimeout ?? "120") * 1000;
+  checkDemoTools(ctx.env.PATH);
   const inside = ctx.env[USERNS_MARKER_ENV] === "1";
   const root = process.getuid?.() === 0;
   if (!inside && (!root || opts.userNamespace === true)) {
