@@ -82,13 +82,16 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
     );
     return {
       line: `Sample app: a frontend that calls a backend through the mesh egress, a backend behind mesh ingress; ${built.images.length} images in ${rel(paths.images)}/`,
-      more: [...built.images.map((i) => `${i.name}: ${i.reference}`), `resources: ${files.map(rel).join(", ")}`],
+      more: [
+        ...built.images.map((i) => `${i.name}: ${i.reference.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]+$/, "$1…")}`),
+        `resources: ${files.map(rel).join(", ")}`,
+      ],
       details: { images: built.images, resources: files, metadataFile: built.metadataFile },
     };
   });
 
   // 2. contrast generate --reference-values sim.
-  const generated = await narrator.step("generate", "contrast generate --reference-values sim", async () => {
+  await narrator.step("generate", "contrast generate --reference-values sim", async () => {
     const outcome = await generate(cli, [paths.resources], {
       referenceValues: "sim",
       imageReplacements: paths.imageReplacements,
@@ -109,7 +112,6 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
       details: { policies, fields: outcome.fields },
     };
   });
-  void generated;
 
   const deployments = {
     coordinator: await readDeployment(join(paths.resources, FILES.coordinator)),
