@@ -70,7 +70,7 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {
       process.stderr.write(`${signal} again: exiting without finishing the clean-up\n`);
-      process.exit(signal === "SIGINT" ? 130 : 143);
+      process.exit(exitStatus(signal));
     }
     signalled = true;
     // With --keep, a signal is the expected end: the flow cleans up as its last step.
@@ -85,11 +85,11 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
       );
       if (ctx.out.json) ctx.out.document(false, { error: err.toJSON(), steps: narrator.steps });
       else ctx.out.error(err);
-      process.exit(signal === "SIGINT" ? 130 : 143);
+      process.exit(exitStatus(signal));
     });
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGHUP too: a closed terminal must not leave the pods behind.
+  for (const signal of SIGNALS) process.on(signal, onSignal);
   try {
     return await runDemo(ctx, narrator, {
       paths,
@@ -120,9 +120,15 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
     });
   } finally {
     await cleanup.run();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
   }
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** The shell's status for a death by `signal`: 128 + its number. */
+function exitStatus(signal: NodeJS.Signals): number {
+  return signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143;
 }
 
 /** Clean-up actions, run once, in reverse order of registration, whoever asks first. */
