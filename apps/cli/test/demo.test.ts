@@ -216,6 +216,7 @@ describe.skipIf(skipReason !== undefined)(`contrast demo, end to end${skipped}`,
     expect(restart.restarts).toBeGreaterThanOrEqual(1);
     expect(restart.readiness.status).toBe(503);
     expect(restart.readiness.body).toContain("recover");
+    expect(restart).toMatchObject({ verify: "COORDINATOR_IN_RECOVERY" });
     expect(step("verify-again")).toMatchObject({ historyLength: 1, sameRootKey: true, newMeshKey: true });
     expect(step<{ history: string[] }>("verify-again").history).toEqual(step<{ history: string[] }>("verify").history);
   });

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
-import { sha256Hex } from "@contrast/core";
+import { isContrastError, sha256Hex } from "@contrast/core";
 import { isRecord, parseYamlDocuments, serializeYamlDocuments } from "@contrast/kube";
 import { buildDemoImages, type LocalCluster, type RunningPod, startLocalCluster } from "@contrast/localrun";
 import { parsePlatform } from "@contrast/manifest";
@@ -309,9 +309,26 @@ export async function runDemo(ctx: Context, narrator: Narrator, s: DemoSettings)
         },
       );
     }
+    // What the CLI sees: the Coordinator attests, then refuses to serve until it is recovered.
+    const verified = await verify(cli, {
+      coordinator: coordinatorAddress,
+      timeout: String(Math.ceil(timeout / 1000)),
+    }).then(
+      () => "answered",
+      (e: unknown) => (isContrastError(e) ? e.code : String(e)),
+    );
+    if (verified !== "COORDINATOR_IN_RECOVERY") {
+      throw cliError(
+        "CLI_DEMO_CHECK_FAILED",
+        `contrast verify against the restarted Coordinator: ${verified}, not COORDINATOR_IN_RECOVERY`,
+        {
+          details: { readiness, verify: verified },
+        },
+      );
+    }
     return {
-      line: `Coordinator killed (SIGKILL) and restarted by its restart policy on the same state volume: it is in recovery mode (readiness 503: ${readiness.body.trim()})`,
-      details: { restarts: restarts(coord.pod, coordinatorContainer), readiness },
+      line: `Coordinator killed (SIGKILL) and restarted by its restart policy on the same state volume: it is in recovery mode (readiness 503: ${readiness.body.trim()}; contrast verify: ${verified})`,
+      details: { restarts: restarts(coord.pod, coordinatorContainer), readiness, verify: verified },
     };
   });
 
