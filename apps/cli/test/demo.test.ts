@@ -281,7 +281,9 @@ const usernsReason =
   (spawnSync(nobody[0] as string, [...nobody.slice(1), "unshare", "--user", "--map-root-user", "--net", "true"])
     .status !== 0
     ? "this kernel refuses unprivileged user namespaces (the demo then stops with CLI_DEMO_USERNS_UNAVAILABLE)"
-    : undefined);
+    : spawnSync(nobody[0] as string, [...nobody.slice(1), process.execPath, BUNDLE, "--version"]).status !== 0
+      ? "user nobody cannot read this checkout (a private home directory), so it cannot run the built CLI"
+      : undefined);
 
 describe.skipIf(usernsReason !== undefined)(
   `contrast demo without root${usernsReason === undefined ? "" : ` (skipped: ${usernsReason})`}`,
