@@ -5,6 +5,7 @@
 // packages/localrun for the runtime and admission).
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE, runBundle, tempDir } from "./helpers.js";
@@ -270,6 +271,61 @@ describe.skipIf(skipReason !== undefined)(`contrast demo, stopped with Ctrl-C${s
     expect(processesIn(cwd)).toEqual([]);
     expect(subnet).toBeDefined();
     expect(addressesIn(subnet as string)).toEqual([]);
+  }, 600_000);
+});
+
+describe.skipIf(skipReason !== undefined)(`contrast demo --keep${skipped}`, () => {
+  it("leaves the deployment running, prints commands that reach it, and cleans up on Ctrl-C with status 0", async () => {
+    const cwd = tempDir();
+    const child = spawn(process.execPath, [BUNDLE, "demo", "--keep", "--non-interactive", "--step-timeout", "240"], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+        if (/^ {2}logs: /m.test(stdout)) resolve();
+      });
+      void exited.then(() => reject(new Error(`the demo ended before it kept running:\n${stdout}\n${stderr}`)));
+    });
+    // The printed curl, done with Node: the name it resolves, the mesh CA it trusts.
+    const curl = / {2}curl --cacert (\S+) --resolve ([^:]+):(\d+):(\S+) https:\/\/\2:\3\//.exec(stdout);
+    expect(curl, stdout).not.toBeNull();
+    const [, caFile, name, port, ip] = curl as unknown as string[];
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: ip, port: Number(port), servername: name, ca: readFileSync(join(cwd, caFile as string)), path: "/" },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on("end", () => resolve(text));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(JSON.parse(body).backend.service).toBe("backend");
+    // The printed verify, with the printed CLI.
+    const verify = / {2}node (\S+) verify -c (\S+) --workspace-dir (\S+)/.exec(stdout);
+    expect(verify, stdout).not.toBeNull();
+    const [, cliFile, address, workspace] = verify as unknown as string[];
+    expect(cliFile).toBe(BUNDLE);
+    const r = runBundle(cwd, ["verify", "-c", address as string, "--workspace-dir", workspace as string]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+
+    child.kill("SIGINT");
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toMatch(/^Cleaned up: /m);
+    expect(processesIn(cwd)).toEqual([]);
   }, 600_000);
 });
 

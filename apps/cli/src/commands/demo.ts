@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ContrastError } from "@contrast/core";
 import {
   type LocalCluster,
@@ -95,7 +95,7 @@ export async function demo(ctx: Context, opts: DemoOptions): Promise<Outcome> {
       paths,
       source,
       version: VERSION,
-      cliCommand: `node ${relative(ctx.cwd, process.argv[1] ?? "contrast.cjs") || "contrast.cjs"}`,
+      cliCommand: `node ${shortPath(ctx.cwd, process.argv[1] ?? "contrast.cjs")}`,
       stepTimeoutMs,
       keep: opts.keep === true,
       rootless: inside,
@@ -158,6 +158,12 @@ function seconds(text: string): number {
     throw cliError("CLI_USAGE", `--step-timeout ${JSON.stringify(text)} is not 1..3600 seconds`);
   }
   return n;
+}
+
+/** `file` relative to `cwd` when it lies below it, else as it is. */
+function shortPath(cwd: string, file: string): string {
+  const rel = relative(cwd, file);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
 }
 
 function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
