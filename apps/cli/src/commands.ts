@@ -7,6 +7,7 @@ export const COMMANDS: readonly string[] = [
   "set",
   "verify",
   "recover",
+  "demo",
   "manifest",
   "attestation",
   "policy",

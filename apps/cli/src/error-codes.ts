@@ -156,6 +156,50 @@ export const CLI_ERROR_CODES = [
     meaning: "The local manifest is in the Coordinator's history, but a later manifest is active.",
     hint: "Someone set a newer manifest: review the last verify/manifest.<i>.json; use it, or `contrast set` yours again.",
   },
+  // contrast demo
+  {
+    code: "CLI_DEMO_DIR_NOT_EMPTY",
+    kind: "input",
+    meaning: "The demo's --dir exists, is not empty and was not made by an earlier demo run.",
+    hint: "Pass --dir with a new or empty directory; the demo only empties directories it made itself.",
+  },
+  {
+    code: "CLI_DEMO_SOURCE_NOT_FOUND",
+    kind: "input",
+    meaning: "The demo found no built contrast checkout: no pnpm-workspace.yaml above the CLI, or an app is not built.",
+    hint: "Run `pnpm build` in the checkout (or `pnpm demo`, which builds first), or pass --source-dir with it.",
+  },
+  {
+    code: "CLI_DEMO_TOOL_MISSING",
+    kind: "input",
+    meaning: "A program the demo's runtime needs (unshare, nsenter, ip, iptables) is not installed.",
+    hint: "Install util-linux, iproute2 and iptables (Debian and Ubuntu: apt-get install util-linux iproute2 iptables).",
+  },
+  {
+    code: "CLI_DEMO_USERNS_UNAVAILABLE",
+    kind: "io",
+    meaning: "Without root the demo needs an unprivileged user namespace, and the kernel or unshare refused one.",
+    hint: "Run the demo as root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0).",
+  },
+  {
+    code: "CLI_DEMO_POD_NOT_READY",
+    kind: "io",
+    meaning: "A pod of the demo did not reach the state the step waits for (started, initialised, ready) in time.",
+    hint: "Read the pod's container logs under <dir>/cluster/pods/ (named in the details); raise --step-timeout on a slow machine.",
+  },
+  {
+    code: "CLI_DEMO_CHECK_FAILED",
+    kind: "internal",
+    meaning:
+      "Something the demo shows did not hold: a request through the mesh, a refusal, a blocked pod, the recovery, a certificate chain.",
+    hint: "This is a bug of contrast or of the demo's runtime: report it with the message, the details and <dir>/cluster/pods/*/*.log.",
+  },
+  {
+    code: "CLI_DEMO_INTERRUPTED",
+    kind: "io",
+    meaning: "The demo was stopped by a signal (Ctrl-C, SIGTERM); it removed its processes and namespaces.",
+    hint: "Run `contrast demo` again; it starts over in the same --dir.",
+  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number]["code"];

@@ -38,6 +38,7 @@ const BODIES: Readonly<Record<string, Body>> = {
     (await import("./commands/set.js")).set(ctx, (paths as string[] | undefined) ?? [], opts),
   verify: async (ctx, _args, opts) => (await import("./commands/verify.js")).verify(ctx, opts),
   recover: async (ctx, _args, opts) => (await import("./commands/recover.js")).recover(ctx, opts),
+  demo: async (ctx, _args, opts) => (await import("./commands/demo.js")).demo(ctx, opts),
 };
 
 /** The spec and body of every command, in help order. */

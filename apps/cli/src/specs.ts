@@ -1,6 +1,7 @@
 import type { CommandSpec } from "./command-spec.js";
 import { ATTESTATION_VERIFY } from "./commands/attestation-verify.flags.js";
 import { COMPLETION } from "./commands/completion.flags.js";
+import { DEMO } from "./commands/demo.flags.js";
 import { GENERATE } from "./commands/generate.flags.js";
 import { MANIFEST_VALIDATE } from "./commands/manifest-validate.flags.js";
 import { POLICY_CHECK } from "./commands/policy-check.flags.js";
@@ -16,6 +17,7 @@ export const SPECS: readonly CommandSpec[] = [
   SET,
   VERIFY,
   RECOVER,
+  DEMO,
   MANIFEST_VALIDATE,
   ATTESTATION_VERIFY,
   POLICY_CHECK,

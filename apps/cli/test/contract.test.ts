@@ -81,7 +81,7 @@ describe("exit status: one rule for every command", () => {
       expect(r.stderr).toContain("[CLI_USAGE]");
     }
     // The planned commands are not registered (docs/cli.md): unknown commands, named as such.
-    for (const args of [["runtime"], ["demo"], ["policy", "nope"]]) {
+    for (const args of [["runtime"], ["policy", "nope"]]) {
       const r = json(dir, args);
       expect(r.status, args.join(" ")).toBe(1);
       expect(r.doc.error?.code).toBe("CLI_USAGE");

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ContrastError, type LogLevel, parseLogLevel } from "@contrast/core";
+import { SIM_COORDINATOR_POLICY_HASH } from "@contrast/manifest";
 import { Command, CommanderError, Option } from "commander";
 import { ServerError } from "./error.js";
 
@@ -29,6 +30,12 @@ export interface CoordinatorConfig {
   readonly logLevel: LogLevel;
   /** Where the simulated TEE's authority is kept (platform sim only). */
   readonly simDir: string | undefined;
+  /**
+   * The policy hash the simulated TEE's reports carry as HOST_DATA (platform sim only; lower-case
+   * hex). A real TEE's runtime fixes it from the pod's policy annotation; a local runtime playing
+   * that part passes it in, and a Coordinator run by hand gets the fixed SIM_COORDINATOR_POLICY_HASH.
+   */
+  readonly simPolicyHash: string | undefined;
   /** How long SIGTERM waits for open calls before cutting connections. */
   readonly shutdownBudgetMs: number;
   /** From a connection's first byte to a finished aTLS handshake. */
@@ -94,6 +101,12 @@ export const SETTINGS = [
     env: "CONTRAST_SIM_DIR",
     def: undefined,
     help: "the simulated TEE's authority (platform sim; default $XDG_STATE_HOME/contrast/sim)",
+  },
+  {
+    flag: "--sim-policy-hash <hex>",
+    env: "CONTRAST_SIM_POLICY_HASH",
+    def: undefined,
+    help: "platform sim: the policy hash reported as HOST_DATA (default SIM_COORDINATOR_POLICY_HASH; a real TEE gets it from the runtime)",
   },
   {
     flag: "--handshake-timeout <seconds>",
@@ -241,6 +254,26 @@ export function parseCommandLine(
     throw new ServerError("SERVER_CONFIG_INVALID", `--sim-dir applies to platform sim only, not ${platform}`);
   }
 
+  const simPolicyHashText = value("--sim-policy-hash <hex>");
+  if (platform !== "sim" && opts.simPolicyHash !== undefined) {
+    throw new ServerError("SERVER_CONFIG_INVALID", `--sim-policy-hash applies to platform sim only, not ${platform}`, {
+      hint: "On snp and tdx the hardware reports the policy hash the runtime measured; drop the flag.",
+    });
+  }
+  let simPolicyHash: string | undefined;
+  if (platform === "sim") {
+    simPolicyHash = (simPolicyHashText ?? SIM_COORDINATOR_POLICY_HASH).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(simPolicyHash)) {
+      throw new ServerError(
+        "SERVER_CONFIG_INVALID",
+        `--sim-policy-hash ${JSON.stringify(simPolicyHashText)} is not 64 hex characters (a SHA-256)`,
+        {
+          hint: "Pass the SHA-256 of the Coordinator's policy annotation, as `contrast generate` writes it into the manifest.",
+        },
+      );
+    }
+  }
+
   const defaultDeny = value("--default-deny <mode>") ?? "auto";
   if (!(DEFAULT_DENY_MODES as readonly string[]).includes(defaultDeny)) {
     throw new ServerError(
@@ -260,6 +293,7 @@ export function parseCommandLine(
       probePort,
       logLevel,
       simDir: platform === "sim" ? simDir : undefined,
+      simPolicyHash,
       shutdownBudgetMs: Math.round(budget * 1000),
       handshakeTimeoutMs: Math.round(handshakeTimeout * 1000),
       defaultDeny: defaultDeny as DefaultDenyMode,

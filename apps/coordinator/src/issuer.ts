@@ -12,7 +12,8 @@ import type { CoordinatorConfig } from "./config.js";
 /**
  * The TEE's evidence issuer for the configured platform, chosen explicitly (no detection, no
  * fallback): configfs-tsm for snp and tdx; for sim, the simulated authority kept in the sim
- * directory (created there on first use), so a CLI on the same machine can name its ARK.
+ * directory (created there on first use), so a CLI on the same machine can name its ARK, with the
+ * configured policy hash as HOST_DATA.
  */
 export async function openIssuer(
   config: CoordinatorConfig,
@@ -20,15 +21,16 @@ export async function openIssuer(
 ): Promise<EvidenceIssuer> {
   if (config.platform !== "sim") return tsmIssuer(config.platform);
   const dir = config.simDir as string;
+  const policyHash = config.simPolicyHash ?? SIM_COORDINATOR_POLICY_HASH;
   const authority = await openSimAuthority(dir, deps);
   deps.log.warn("platform sim: evidence comes from a simulated TEE and proves nothing", {
     simDir: dir,
     arkKeyDigest: authority.arkKeyDigest,
-    policyHash: SIM_COORDINATOR_POLICY_HASH,
+    policyHash,
   });
   return simIssuer(withCachedCrl(authority), {
     measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
-    hostData: fromHex(SIM_COORDINATOR_POLICY_HASH),
+    hostData: fromHex(policyHash),
     clock: deps.clock,
   });
 }

@@ -1,3 +1,4 @@
+import { SIM_COORDINATOR_POLICY_HASH } from "@contrast/manifest";
 import { describe, expect, it } from "vitest";
 import { parseCommandLine } from "../src/config.js";
 
@@ -28,6 +29,7 @@ describe("parseCommandLine", () => {
       host: "0.0.0.0",
       logLevel: "info",
       simDir: "/x/contrast/sim",
+      simPolicyHash: SIM_COORDINATOR_POLICY_HASH,
       shutdownBudgetMs: 20_000,
       handshakeTimeoutMs: 30_000,
       defaultDeny: "auto",
@@ -57,6 +59,7 @@ describe("parseCommandLine", () => {
       store: { stateDir: "/e" },
       userApiPort: 2000,
       simDir: undefined,
+      simPolicyHash: undefined,
     });
     expect(config(["--platform", "tdx", "--user-api-port", "3000"], env)).toMatchObject({
       platform: "tdx",
@@ -105,6 +108,28 @@ describe("parseCommandLine", () => {
     }
     expect(code(() => parse(["--platform", "snp", "--state-dir", "/s", "--sim-dir", "/d"]))).toBe(
       "SERVER_CONFIG_INVALID",
+    );
+  });
+
+  it("--sim-policy-hash: 64 hex characters, platform sim only", () => {
+    const base = ["--platform", "sim", "--state-dir", "/s"];
+    const hash = "0F".repeat(32);
+    expect(config([...base, "--sim-policy-hash", hash]).simPolicyHash).toBe(hash.toLowerCase());
+    expect(config(base, { CONTRAST_SIM_POLICY_HASH: "0f".repeat(32) }).simPolicyHash).toBe("0f".repeat(32));
+    // An empty variable counts as unset: the fixed hash.
+    expect(config(base, { CONTRAST_SIM_POLICY_HASH: "" }).simPolicyHash).toBe(SIM_COORDINATOR_POLICY_HASH);
+    for (const bad of ["0f".repeat(31), `${"0f".repeat(31)}zz`, "sha256:00"]) {
+      expect(
+        code(() => parse([...base, "--sim-policy-hash", bad])),
+        bad,
+      ).toBe("SERVER_CONFIG_INVALID");
+    }
+    expect(code(() => parse(["--platform", "snp", "--state-dir", "/s", "--sim-policy-hash", hash]))).toBe(
+      "SERVER_CONFIG_INVALID",
+    );
+    // On hardware a stray variable (the pod VM's) is ignored: the TEE reports its own HOST_DATA.
+    expect(config(["--platform", "tdx", "--state-dir", "/s"], { CONTRAST_SIM_POLICY_HASH: hash }).simPolicyHash).toBe(
+      undefined,
     );
   });
 

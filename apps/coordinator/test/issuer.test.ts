@@ -1,10 +1,13 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { decodeSnpEvidence, parseSnpReport } from "@contrast/attestation";
 import { createSimulatedAuthority } from "@contrast/attestation/testing";
-import { manualClock, noopLogger } from "@contrast/core";
+import { manualClock, noopLogger, toHex } from "@contrast/core";
+import { SIM_COORDINATOR_POLICY_HASH } from "@contrast/manifest";
 import { afterAll, describe, expect, it } from "vitest";
-import { openSimAuthority, SIM_AUTHORITY_FILE, withCachedCrl } from "../src/issuer.js";
+import { parseCommandLine } from "../src/config.js";
+import { openIssuer, openSimAuthority, SIM_AUTHORITY_FILE, withCachedCrl } from "../src/issuer.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "coordinator-issuer-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -33,4 +36,31 @@ describe("withCachedCrl", () => {
     expect(cached.crl({ now, revokeAsk: true })).not.toBe(first);
     expect(cached.arkKeyDigest).toBe(authority.arkKeyDigest);
   });
+});
+
+describe("the sim issuer's HOST_DATA", () => {
+  const hostDataOf = async (argv: string[], env: Record<string, string> = {}) => {
+    const parsed = parseCommandLine(
+      ["--platform", "sim", "--state-dir", "/s", "--sim-dir", join(tmp, "sim-hash"), ...argv],
+      env,
+      undefined,
+      "0.0.0",
+    );
+    if (parsed.kind !== "run") throw new Error("expected a configuration");
+    const issuer = await openIssuer(parsed.config, { clock, log: noopLogger });
+    const evidence = decodeSnpEvidence(await issuer.issue(new Uint8Array(64).fill(7)));
+    const report = parseSnpReport(evidence.report);
+    expect(toHex(report.reportData)).toBe("07".repeat(64));
+    return toHex(report.hostData);
+  };
+
+  it("is SIM_COORDINATOR_POLICY_HASH by default, else the flag's or CONTRAST_SIM_POLICY_HASH's hash", async () => {
+    const mine = "ab".repeat(32);
+    expect(await hostDataOf([])).toBe(SIM_COORDINATOR_POLICY_HASH);
+    expect(await hostDataOf(["--sim-policy-hash", mine.toUpperCase()])).toBe(mine);
+    expect(await hostDataOf([], { CONTRAST_SIM_POLICY_HASH: mine })).toBe(mine);
+    expect(await hostDataOf(["--sim-policy-hash", "cd".repeat(32)], { CONTRAST_SIM_POLICY_HASH: mine })).toBe(
+      "cd".repeat(32),
+    );
+  }, 60_000);
 });

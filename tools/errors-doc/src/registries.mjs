@@ -5,6 +5,7 @@ import { ATTESTATION_ERROR_CODES } from "@contrast/attestation";
 import { COORDINATOR_ERROR_CODES } from "@contrast/coordinator";
 import { CORE_ERROR_CODES } from "@contrast/core";
 import { KUBE_ERROR_CODES, KUBE_FINDING_CODES } from "@contrast/kube";
+import { ADMISSION_ERROR_CODES, LOCALRUN_ERROR_CODES } from "@contrast/localrun";
 import { MANIFEST_ERROR_CODES, MANIFEST_ISSUE_CODES } from "@contrast/manifest";
 import { MESH_PKI_ERROR_CODES } from "@contrast/mesh-pki";
 import { MESH_PROXY_ERROR_CODES } from "@contrast/mesh-proxy";
@@ -117,6 +118,11 @@ export const REGISTRIES = [
   { package: "@contrast/mesh-proxy", prefixes: ["PROXY_"], codes: MESH_PROXY_ERROR_CODES },
   { package: "@contrast/netfilter", prefixes: ["NETFILTER_"], codes: NETFILTER_ERROR_CODES },
   { package: "@contrast/node-installer", prefixes: ["NODE_INSTALL_"], codes: NODE_INSTALL_ERROR_CODES },
+  {
+    package: "@contrast/localrun",
+    prefixes: ["LOCALRUN_"],
+    codes: [...LOCALRUN_ERROR_CODES, ...ADMISSION_ERROR_CODES],
+  },
   {
     package: "@contrast/cli",
     // Whole codes: the CLI's codes from before the prefix rule, under other packages' word prefixes.
