@@ -83,6 +83,14 @@ export class Output {
     this.line(this.stdout, this.fancy ? `${this.style("green", "✔")} ${message}` : message);
   }
 
+  /**
+   * A step of a narration (`contrast demo`): marked ✔ or ✖ also when stdout is not a terminal,
+   * since the marks are what the reader of a captured log looks for.
+   */
+  stepDone(ok: boolean, message: string): void {
+    this.line(this.stdout, ok ? `${this.style("green", "✔")} ${message}` : `${this.style("red", "✖")} ${message}`);
+  }
+
   /** Neutral information. */
   info(message: string): void {
     this.line(this.stdout, message);

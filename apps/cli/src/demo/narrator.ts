@@ -49,7 +49,7 @@ export class Narrator {
       const result = await body();
       const seconds = (this.now() - t0) / 1000;
       this.out.progress(undefined);
-      this.out.success(`${result.line} ${this.out.style("dim", `(${seconds.toFixed(1)} s)`)}`);
+      this.out.stepDone(true, `${result.line} ${this.out.style("dim", `(${seconds.toFixed(1)} s)`)}`);
       for (const line of result.more ?? []) this.out.info(`    ${line}`);
       this.steps.push({ step, title, ok: true, seconds, details: result.details ?? {} });
       return result;
@@ -57,7 +57,7 @@ export class Narrator {
       const seconds = (this.now() - t0) / 1000;
       this.out.progress(undefined);
       const err = ContrastError.from(e);
-      this.out.problem(`${title}: failed`);
+      this.out.stepDone(false, `${title}: failed`);
       this.steps.push({
         step,
         title,
