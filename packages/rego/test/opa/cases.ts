@@ -19,7 +19,7 @@ export interface OpaCase {
   readonly note: string;
   readonly query: string;
   readonly modules: readonly string[];
-  readonly data?: Record<string, unknown>;
+  readonly data?: Record<string, unknown> | null;
   readonly input?: unknown;
   readonly input_term?: string;
   readonly want_result?: readonly Record<string, unknown>[];

@@ -69,7 +69,8 @@ export function judgeCase(c: OpaCase): Verdict {
   try {
     const policy = Policy.compile(
       c.modules.map((source, i) => ({ file: `test-${i}.rego`, source })),
-      { v1: c.version === "v1", ...(c.data === undefined ? {} : { data: c.data }) },
+      // `data:` with nothing after it is null in YAML; OPA's runner then starts from empty data.
+      { v1: c.version === "v1", ...(c.data === undefined || c.data === null ? {} : { data: c.data }) },
     );
     const input = inputOf(c);
     const results = policy.queryValues(c.query, {
