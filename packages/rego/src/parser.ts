@@ -94,8 +94,26 @@ class Parser {
     return t.kind === "op" && t.text === text;
   }
 
+  /** The keyword `text` here; a keyword that starts a reference (`in.foo`, `true.x`) is a name. */
   private isKw(text: string, t: Token = this.tok): boolean {
-    return t.kind === "ident" && t.text === text;
+    return t.kind === "ident" && t.text === text && !(t === this.tok && this.keywordRef());
+  }
+
+  /**
+   * Whether the current token is a word followed directly by `.name`: OPA reads any keyword in
+   * that position as the first part of a reference (`as.foo := 1`, `default.x`, `true.y`).
+   */
+  private keywordRef(): boolean {
+    const dot = this.toks[this.i + 1];
+    const name = this.toks[this.i + 2];
+    return (
+      dot !== undefined &&
+      name !== undefined &&
+      this.isOp(".", dot) &&
+      !dot.spaceBefore &&
+      name.kind === "ident" &&
+      !name.spaceBefore
+    );
   }
 
   private next(): Token {
@@ -296,9 +314,10 @@ class Parser {
 
   private ruleHead(isDefault: boolean): RuleHead {
     const start = this.tok;
+    const keywordName = this.keywordRef();
     const nameTok = this.next();
     if (nameTok.kind !== "ident") throw this.err(`unexpected ${this.describe(nameTok)}: expecting a rule`, nameTok);
-    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if") {
+    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if" && !keywordName) {
       throw this.err(`unexpected keyword \`${nameTok.text}\``, nameTok);
     }
     const path: Term[] = [];
@@ -353,6 +372,7 @@ class Parser {
       last !== undefined &&
       !isDefault &&
       !this.v1 &&
+      path.length === 1 &&
       !(last.t === "scalar" && this.lastSegmentWasDot())
     ) {
       contains = last;
@@ -526,6 +546,7 @@ class Parser {
         args.push(this.expr());
         if (!this.isOp(",")) break;
         this.next();
+        if (this.isOp(")")) break; // a trailing comma, as OPA allows
       }
     }
     this.expectOp(")");
@@ -579,6 +600,10 @@ class Parser {
         this.next();
         return { t: "scalar", value: t.text, raw: true, loc };
       case "ident": {
+        if (this.keywordRef()) {
+          this.next();
+          return { t: "var", name: t.text, loc };
+        }
         if (t.text === "true" || t.text === "false") {
           this.next();
           return { t: "scalar", value: t.text === "true", loc };
@@ -600,7 +625,15 @@ class Parser {
     }
     if (t.text === "(") {
       this.next();
-      const inner = this.expr();
+      let inner = this.expr();
+      if (this.isOp(",")) {
+        // `(k, v in xs)`: membership with a key, as a term.
+        this.next();
+        const value = this.relation();
+        if (!this.isKw("in")) throw this.err("expecting `in`");
+        this.next();
+        inner = { t: "in", key: inner, value, coll: this.relation(), loc: inner.loc };
+      }
       this.expectOp(")");
       return inner;
     }
