@@ -869,7 +869,7 @@ export class Evaluator {
               if (prev !== undefined && !equal(prev, val)) {
                 throw new RegoError(
                   "REGO_CONFLICT",
-                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  `object keys must be unique: value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
                   t.loc,
                 );
               }
@@ -1401,7 +1401,7 @@ export class Evaluator {
         } else if (!equal(result, v)) {
           throw new RegoError(
             "REGO_CONFLICT",
-            `rule conflicts with the following rule: complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            `rule conflicts with the following rule: complete rules must not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
             def.rule.loc,
             { details: { first: resultLoc } },
           );
