@@ -685,15 +685,18 @@ export class Evaluator {
         return this.unifyItems(left, right, 0, f, k);
       }
     }
+    // A pattern against a computed value fails to match when the shapes differ, as in OPA
+    // (`[x, _] = data.xs[i]` skips the elements of other lengths); against a literal of another
+    // shape it is an error, a mistake both OPA's type checker and regorus report.
     if (this.isPattern(a, f)) {
       return this.evalTerm(b, f, (v) => {
-        this.checkPattern(a, v, f);
+        if (isCollectionLiteral(b)) this.checkPattern(a, v, f);
         return this.match(a, v, f, k);
       });
     }
     if (this.isPattern(b, f)) {
       return this.evalTerm(a, f, (v) => {
-        this.checkPattern(b, v, f);
+        if (isCollectionLiteral(a)) this.checkPattern(b, v, f);
         return this.match(b, v, f, k);
       });
     }
@@ -1401,7 +1404,7 @@ export class Evaluator {
         } else if (!equal(result, v)) {
           throw new RegoError(
             "REGO_CONFLICT",
-            `rule conflicts with the following rule: complete rules must not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            `complete rules must not produce multiple outputs (rule conflicts with the following rule): ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
             def.rule.loc,
             { details: { first: resultLoc } },
           );
@@ -2036,4 +2039,8 @@ export function forEach(v: Value, k: (key: Value, val: Value) => Stop): Stop {
     for (const [key, x] of v.entries()) if (k(key, x)) return true;
   }
   return false;
+}
+
+function isCollectionLiteral(t: Term): boolean {
+  return t.t === "array" || t.t === "object" || t.t === "set";
 }
