@@ -1194,10 +1194,20 @@ export class Evaluator {
 
   /** The data document at `names` (one value at most), or undefined. */
   private dataAt(names: readonly string[]): Value | undefined {
-    if (this.ctx.dataOverrides.length > 0) {
-      const ov = this.overrideFor(names);
-      if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    const ovs = this.ctx.dataOverrides;
+    if (ovs.length === 0) return this.dataAtUnderneath(names);
+    const ov = this.overrideFor(names);
+    if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    // `with data.a.b as x` also shows in data.a, and in data.a when base data has no `a`.
+    let v = this.dataAtUnderneath(names);
+    for (const [p, x] of ovs) {
+      if (p.length > names.length && names.every((s, i) => s === p[i])) v = setPath(v, p.slice(names.length), x);
     }
+    return v;
+  }
+
+  /** dataAt without the overrides strictly below `names` (materialize applies those of rules' siblings). */
+  private dataAtUnderneath(names: readonly string[]): Value | undefined {
     let node: VNode | undefined = this.compiled.root;
     let base: Value | undefined = this.ctx.data;
     for (let i = 0; i < names.length; i++) {

@@ -66,6 +66,8 @@ class Parser {
   private i = 0;
   private readonly file: string;
   private v1: boolean;
+  /** `not { ... }` negates a body: `import future.keywords.not` opts in. */
+  private notBody = false;
   private depth = 0;
   private readonly maxDepth: number;
 
@@ -160,6 +162,7 @@ class Parser {
         } else if (imp.path[0] === "future") {
           if (sawRegoV1) throw this.err("this import shadows previous import", this.toks[this.i - 1]);
           sawFuture = true;
+          if (imp.path[2] === "not") this.notBody = true;
         }
         imports.push(imp);
         continue;
@@ -462,6 +465,14 @@ class Parser {
     if (this.isKw("not")) {
       this.next();
       negated = true;
+      if (this.notBody && this.isOp("{")) {
+        // `not { body }` holds when the body has no solution: the negation of a comprehension's
+        // first element, whose body sees the enclosing variables as a comprehension's does.
+        const body = this.braceQuery();
+        const compr: Term = { t: "arraycompr", term: { t: "scalar", value: true, loc }, body, loc };
+        const first: Term = { t: "ref", head: compr, path: [{ t: "scalar", value: 0, loc }], loc };
+        return { kind: "expr", negated, expr: first, with: this.withMods(), loc };
+      }
     }
     let expr = this.expr();
     if (!negated && this.isOp(",")) {
