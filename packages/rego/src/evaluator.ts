@@ -1266,7 +1266,8 @@ export class Evaluator {
         }
       }
     }
-    if (b.size === 0 && !node.isPackage && !hasPackageBelow(node)) return base === undefined ? undefined : b.build();
+    // Every node of the rule tree is part of its package's extent: an object even when no rule
+    // below it is defined (`buz["quz"] := 3 if false` still makes `buz` an empty object).
     return b.build();
   }
 
@@ -1944,11 +1945,6 @@ function typeNameOf(v: Value): string {
   if (v instanceof RSet) return "set";
   if (v instanceof RObject) return "object";
   return typeof v;
-}
-
-function hasPackageBelow(node: VNode): boolean {
-  for (const c of node.children.values()) if (c.isPackage || hasPackageBelow(c)) return true;
-  return false;
 }
 
 export function nodeAt(root: VNode, path: readonly string[]): VNode | undefined {
