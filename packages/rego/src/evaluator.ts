@@ -1124,7 +1124,7 @@ export class Evaluator {
       return set ? setOp(op as "|" | "&", a, b) : arith(op, a, b);
     } catch (e) {
       if (e instanceof BuiltinError) {
-        if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+        if (this.strict) throw e.at(loc);
         return undefined;
       }
       throw e;
@@ -1708,7 +1708,7 @@ export class Evaluator {
           return fn.fn(args, this.builtinCtx);
         } catch (e) {
           if (e instanceof BuiltinError) {
-            if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+            if (this.strict) throw e.at(loc);
             return undefined;
           }
           throw e;
