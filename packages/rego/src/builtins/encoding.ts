@@ -11,6 +11,7 @@ import {
   toHex,
   utf8,
 } from "@contrast/core";
+import { BuiltinError } from "../errors.js";
 import { fromJson, type Value } from "../values.js";
 import { toJsonText } from "./json.js";
 import { type BuiltinTable, fail, str } from "./registry.js";
@@ -20,7 +21,8 @@ function decode<T>(name: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ContrastError) fail(`\`${name}\`: ${e.message}`);
+    if (e instanceof BuiltinError) throw e;
+    if (e instanceof ContrastError) fail(`${name}: ${e.message}`);
     throw e;
   }
 }
@@ -60,7 +62,20 @@ export const ENCODING_BUILTINS: BuiltinTable = {
     fn: (a) => decode("base64url.decode", () => fromUtf8(fromBase64Url(padBase64Url(str("base64url.decode", a, 0))))),
   },
   "hex.encode": { arity: 1, fn: (a) => toHex(utf8(str("hex.encode", a, 0))) },
-  "hex.decode": { arity: 1, fn: (a) => decode("hex.decode", () => fromUtf8(fromHex(str("hex.decode", a, 0)))) },
+  "hex.decode": {
+    arity: 1,
+    fn: (a) => {
+      const s = str("hex.decode", a, 0);
+      // Go's encoding/hex messages: the first bad character, else an odd length.
+      const bad = /[^0-9a-fA-F]/u.exec(s)?.[0];
+      if (bad !== undefined) {
+        const cp = (bad.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, "0");
+        fail(`hex.decode: encoding/hex: invalid byte: U+${cp} '${bad}'`);
+      }
+      if (s.length % 2 !== 0) fail("hex.decode: encoding/hex: odd length hex string");
+      return decode("hex.decode", () => fromUtf8(fromHex(s)));
+    },
+  },
   "json.marshal": { arity: 1, fn: (a) => toJsonText(a[0] as Value) },
   "json.unmarshal": {
     arity: 1,
@@ -81,20 +96,4 @@ export const ENCODING_BUILTINS: BuiltinTable = {
     },
   },
   "crypto.sha256": { arity: 1, fn: (a) => sha256Hex(utf8(str("crypto.sha256", a, 0))) },
-  "urlquery.encode": {
-    arity: 1,
-    fn: (a) => encodeURIComponent(str("urlquery.encode", a, 0)).replace(/%20/g, "+"),
-  },
-  "urlquery.decode": {
-    arity: 1,
-    fn: (a) =>
-      decode("urlquery.decode", () => {
-        try {
-          return decodeURIComponent(str("urlquery.decode", a, 0).replace(/\+/g, " "));
-        } catch {
-          // decode() prefixes the built-in's name, as for the other decoders.
-          return fail("invalid URL escape");
-        }
-      }),
-  },
 };

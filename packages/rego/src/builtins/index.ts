@@ -7,6 +7,7 @@ import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
 import { TIME_BUILTINS } from "./time.js";
+import { URL_BUILTINS } from "./url.js";
 
 export type { Builtin, BuiltinContext, BuiltinFn } from "./registry.js";
 
@@ -20,6 +21,7 @@ for (const table of [
   PATCH_BUILTINS,
   MISC_BUILTINS,
   TIME_BUILTINS,
+  URL_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
