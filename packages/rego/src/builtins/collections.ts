@@ -113,6 +113,18 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     arity: 2,
     fn: (a) => [...array("array.concat", a, 0), ...array("array.concat", a, 1)],
   },
+  "array.flatten": {
+    arity: 1,
+    fn: (a) => {
+      // One level: elements that are arrays are spliced in, others kept.
+      const out: Value[] = [];
+      for (const x of array("array.flatten", a, 0)) {
+        if (Array.isArray(x)) out.push(...(x as readonly Value[]));
+        else out.push(x);
+      }
+      return out;
+    },
+  },
   "array.reverse": { arity: 1, fn: (a) => [...array("array.reverse", a, 0)].reverse() },
   "array.slice": {
     arity: 3,

@@ -1,5 +1,7 @@
 import { COLLECTION_BUILTINS } from "./collections.js";
+import { DEPRECATED_BUILTINS } from "./deprecated.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
+import { GRAPH_BUILTINS } from "./graph.js";
 import { MISC_BUILTINS } from "./misc.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
 import { PATCH_BUILTINS } from "./patch.js";
@@ -22,6 +24,8 @@ for (const table of [
   MISC_BUILTINS,
   TIME_BUILTINS,
   URL_BUILTINS,
+  GRAPH_BUILTINS,
+  DEPRECATED_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
