@@ -13,8 +13,8 @@ import {
 } from "@contrast/core";
 import { BuiltinError } from "../errors.js";
 import { fromJson, type Value } from "../values.js";
-import { toJsonText } from "./json.js";
-import { type BuiltinTable, fail, str } from "./registry.js";
+import { toJsonIndent, toJsonText } from "./json.js";
+import { type BuiltinTable, fail, failOperand, object, str } from "./registry.js";
 
 /** Runs a core decoder; its typed error becomes a built-in error (undefined in non-strict mode). */
 function decode<T>(name: string, fn: () => T): T {
@@ -77,6 +77,33 @@ export const ENCODING_BUILTINS: BuiltinTable = {
     },
   },
   "json.marshal": { arity: 1, fn: (a) => toJsonText(a[0] as Value) },
+  "json.marshal_with_options": {
+    arity: 2,
+    fn: (a) => {
+      const opts = object("json.marshal_with_options", a, 1);
+      let prefix = "";
+      let indent = "\t";
+      let pretty: boolean | undefined;
+      let implied = false;
+      for (const [k, v] of opts.entries()) {
+        if (k === "prefix" || k === "indent") {
+          if (typeof v !== "string") failOperand("json.marshal_with_options", 2, `key ${k} failed cast to string`);
+          if (k === "prefix") prefix = v;
+          else indent = v;
+          implied = true;
+        } else if (k === "pretty") {
+          if (typeof v !== "boolean") failOperand("json.marshal_with_options", 2, `key ${k} failed cast to bool`);
+          pretty = v;
+        } else {
+          failOperand("json.marshal_with_options", 2, `object contained unknown key ${toJsonText(k)}`);
+        }
+      }
+      const v = a[0] as Value;
+      // Explicit `pretty` wins; otherwise a prefix or an indent asks for it. Go's MarshalIndent
+      // does not prefix the first line; OPA adds it.
+      return (pretty ?? implied) ? prefix + toJsonIndent(v, prefix, indent) : toJsonText(v);
+    },
+  },
   "json.unmarshal": {
     arity: 1,
     fn: (a) => decode("json.unmarshal", () => fromJson(parseJson(str("json.unmarshal", a, 0)))),

@@ -10,6 +10,7 @@ import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
 import { TIME_BUILTINS } from "./time.js";
 import { URL_BUILTINS } from "./url.js";
+import { YAML_BUILTINS } from "./yaml.js";
 
 export type { Builtin, BuiltinContext, BuiltinFn } from "./registry.js";
 
@@ -26,6 +27,7 @@ for (const table of [
   URL_BUILTINS,
   GRAPH_BUILTINS,
   DEPRECATED_BUILTINS,
+  YAML_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
@@ -39,4 +41,11 @@ export function lookupBuiltin(name: string): Builtin | undefined {
 /** Names of every built-in, sorted. */
 export function builtinNames(): string[] {
   return [...REGISTRY.keys()].sort();
+}
+
+const DEPRECATED = new Set(Object.keys(DEPRECATED_BUILTINS));
+
+/** OPA's deprecated built-ins: Rego v1 modules (and `import rego.v1`) cannot call them. */
+export function isDeprecatedBuiltin(name: string): boolean {
+  return DEPRECATED.has(name);
 }
