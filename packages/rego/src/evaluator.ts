@@ -1,5 +1,5 @@
 import type { ElseClause, Literal, Query, Term, WithModifier } from "./ast.js";
-import { type BuiltinContext, type BuiltinFn, lookupBuiltin } from "./builtins/index.js";
+import { type BuiltinContext, type BuiltinFn, isDeprecatedBuiltin, lookupBuiltin } from "./builtins/index.js";
 import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
@@ -1127,7 +1127,7 @@ export class Evaluator {
       return set ? setOp(op as "|" | "&", a, b) : arith(op, a, b);
     } catch (e) {
       if (e instanceof BuiltinError) {
-        if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+        if (this.strict) throw e.at(loc);
         return undefined;
       }
       throw e;
@@ -1707,7 +1707,7 @@ export class Evaluator {
     }
     const name = names.join(".");
     const b = this.builtinFor(name);
-    if (b !== undefined) {
+    if (b !== undefined && !(f.scope.v1 && isDeprecatedBuiltin(name))) {
       const mocked = mockKey(name);
       if (mocked !== undefined) return { ...mocked, arity: b.arity };
       return { kind: "builtin", fn: b.fn, arity: b.arity, name };
@@ -1722,7 +1722,7 @@ export class Evaluator {
           return fn.fn(args, this.builtinCtx);
         } catch (e) {
           if (e instanceof BuiltinError) {
-            if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+            if (this.strict) throw e.at(loc);
             return undefined;
           }
           throw e;

@@ -4,7 +4,7 @@
 // results compared as sets of binding objects after a round trip through JSON (sets become
 // sorted arrays; with `sort_bindings` every binding is an array whose order does not count).
 import { Policy } from "../../src/engine.js";
-import { RegoError } from "../../src/errors.js";
+import { BuiltinError, RegoError } from "../../src/errors.js";
 import { compare, fromJson, ObjectBuilder, RSet, toJson, type Value } from "../../src/values.js";
 import type { OpaCase } from "./cases.js";
 
@@ -33,7 +33,8 @@ export interface Verdict {
 
 function errorOf(e: unknown): { code: string; text: string } {
   if (e instanceof RegoError) {
-    const opa = OPA_ERROR_CODES[e.code] ?? e.code;
+    // A built-in knows whether OPA would call its failure a type error or a built-in error.
+    const opa = e instanceof BuiltinError ? e.opaCode : (OPA_ERROR_CODES[e.code] ?? e.code);
     const loc = e.location;
     const where = loc === undefined ? "" : `${loc.file}:${loc.line}:${loc.column}: `;
     const bare = where !== "" && e.message.startsWith(where) ? e.message.slice(where.length) : e.message;

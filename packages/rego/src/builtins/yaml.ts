@@ -1,0 +1,43 @@
+import { CORE_SCHEMA, dump, load } from "js-yaml";
+import { fromJson, toJson, type Value } from "../values.js";
+import { type BuiltinTable, fail, str } from "./registry.js";
+
+// YAML with js-yaml's core schema (YAML 1.2): OPA's Go library reads YAML 1.1, where `yes`,
+// `on` and friends are booleans; here they stay strings (docs/rego.md, deviations).
+
+function parse(name: string, s: string): Value {
+  let doc: unknown;
+  try {
+    doc = load(s, { schema: CORE_SCHEMA });
+  } catch (e) {
+    return fail(`${name}: yaml: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  try {
+    return fromJson(doc === undefined ? null : doc);
+  } catch {
+    return fail(`${name}: the YAML document is not a JSON value`);
+  }
+}
+
+export const YAML_BUILTINS: BuiltinTable = {
+  "yaml.marshal": {
+    arity: 1,
+    // Sets become arrays and keys are sorted, as in OPA; the default schema quotes what YAML 1.1
+    // would read otherwise (yes, on, dates), so a Go reader gets strings back.
+    fn: (a) => dump(toJson(a[0] as Value), { seqNoIndent: true, sortKeys: true, lineWidth: -1 }),
+  },
+  "yaml.unmarshal": { arity: 1, fn: (a) => parse("yaml.unmarshal", str("yaml.unmarshal", a, 0)) },
+  "yaml.is_valid": {
+    arity: 1,
+    fn: (a) => {
+      const s = a[0];
+      if (typeof s !== "string") return false;
+      try {
+        load(s, { schema: CORE_SCHEMA });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  },
+};
