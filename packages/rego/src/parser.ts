@@ -376,6 +376,7 @@ class Parser {
       !isDefault &&
       !this.v1 &&
       path.length === 1 &&
+      !this.isKw("if") &&
       !(last.t === "scalar" && this.lastSegmentWasDot())
     ) {
       contains = last;
@@ -476,13 +477,20 @@ class Parser {
     }
     let expr = this.expr();
     if (!negated && this.isOp(",")) {
-      // `k, v in coll` as an expression.
+      // `k, v in coll` as an expression, also on the right of `:=`/`=` (`x := k, v in coll`);
+      // a further `in` takes its result as the element (`k, v in xs in ys`).
       this.next();
       const v = this.relation();
       if (!this.isKw("in")) throw this.err("expecting `in`");
       this.next();
       const coll = this.relation();
-      expr = { t: "in", key: expr, value: v, coll, loc: expr.loc };
+      const bound = expr.t === "assign" || expr.t === "unify" ? expr : undefined;
+      let m: Term = { t: "in", key: bound?.right ?? expr, value: v, coll, loc: (bound?.right ?? expr).loc };
+      while (this.isKw("in")) {
+        this.next();
+        m = { t: "in", key: undefined, value: m, coll: this.relation(), loc: m.loc };
+      }
+      expr = bound === undefined ? m : { ...bound, right: m };
     }
     return { kind: "expr", negated, expr, with: this.withMods(), loc };
   }
