@@ -1248,6 +1248,8 @@ export class Evaluator {
       }
       if (child.group !== undefined) {
         if (child.group.kind === "function" && child.group.arity > 0) continue;
+        // Where base data and a rule both define a key, the enclosing document shows base data's (OPA).
+        if (base instanceof RObject && base.getString(name) !== undefined) continue;
         const v = this.groupValue(child.group);
         if (v !== undefined) b.set(name, v);
         continue;
