@@ -1734,11 +1734,10 @@ export class Evaluator {
       case "mock": {
         const m = fn.mock;
         if (m.value !== undefined) return m.value;
-        // Resolve the replacement without this mock, so a mock may call what it replaces.
+        // Run the replacement without any mock, as OPA does: a mock may call what it replaces,
+        // and one mock does not reach another.
         const saved = this.ctx;
-        const mocks = new Map(saved.mocks);
-        mocks.delete(fn.name);
-        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
+        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, new Map());
         this.ctx = inner;
         try {
           const target = this.resolveFunction(m.fn as string[], newFrame(new Layout(), m.scope), loc);
