@@ -790,6 +790,15 @@ export class Evaluator {
       case "objectcompr":
         return k(this.comprehensionValue(t, f));
       case "binop":
+        // `x == xs[x]`: the right operand binds the left one, so it runs first (as in OPA).
+        if (t.left.t === "var" && t.right.t !== "var" && f.slots[slotOf(t.left, f)] === UNBOUND) {
+          return this.evalTerm(t.right, f, (b) =>
+            this.evalTerm(t.left, f, (a) => {
+              const r = this.binop(t.op, a, b, t.loc);
+              return r === undefined ? false : k(r);
+            }),
+          );
+        }
         return this.evalTerm(t.left, f, (a) =>
           this.evalTerm(t.right, f, (b) => {
             const r = this.binop(t.op, a, b, t.loc);
