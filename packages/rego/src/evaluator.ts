@@ -470,7 +470,9 @@ export class Evaluator {
         if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) {
           // walk(x, [path, value]) relates x to each of its sub-documents, itself first.
           const out = e.args[1] as Term;
-          return this.evalTerm(e.args[0] as Term, f, (root) => walkDocument(root, (pair) => this.match(out, pair, f, k)));
+          return this.evalTerm(e.args[0] as Term, f, (root) =>
+            walkDocument(root, (pair) => this.match(out, pair, f, k)),
+          );
         }
         const fn = this.resolveCall(e, f);
         if (e.args.length === fn.arity + 1) {
