@@ -464,7 +464,7 @@ const DURATION_UNITS: Record<string, number> = {
 
 function parseDuration(s: string): number | undefined {
   if (s === "0") return 0;
-  const m = /^([+-]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s);
+  const m = /^([+-]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h|d|w|y))+)$/.exec(s);
   if (m === null) return undefined;
   let total = 0;
   for (const [, n, u] of (m[2] as string).matchAll(/(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h|d|w|y)/g)) {
