@@ -42,6 +42,11 @@ export function failOperand(name: string, pos: number, what: string, regorus?: s
   throw new BuiltinError(regorus === undefined ? opa : `${opa}. ${regorus}`, undefined, "eval_type_error");
 }
 
+/** A type error (OPA's ErrOperand) whose text names no single operand. */
+export function failTypeText(name: string, text: string): never {
+  throw new BuiltinError(`${name}: ${text}`, undefined, "eval_type_error");
+}
+
 /** "operand N must be <type> but got <type>" (one of {…} when several types would do). */
 export function failType(
   name: string,
