@@ -5,6 +5,7 @@ import { GRAPH_BUILTINS } from "./graph.js";
 import { MISC_BUILTINS } from "./misc.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
 import { PATCH_BUILTINS } from "./patch.js";
+import { REFUSED_BUILTINS } from "./refused.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
@@ -28,6 +29,7 @@ for (const table of [
   GRAPH_BUILTINS,
   DEPRECATED_BUILTINS,
   YAML_BUILTINS,
+  REFUSED_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
