@@ -685,15 +685,18 @@ export class Evaluator {
         return this.unifyItems(left, right, 0, f, k);
       }
     }
+    // A pattern against a computed value fails to match when the shapes differ, as in OPA
+    // (`[x, _] = data.xs[i]` skips the elements of other lengths); against a literal of another
+    // shape it is an error, a mistake both OPA's type checker and regorus report.
     if (this.isPattern(a, f)) {
       return this.evalTerm(b, f, (v) => {
-        this.checkPattern(a, v, f);
+        if (isCollectionLiteral(b)) this.checkPattern(a, v, f);
         return this.match(a, v, f, k);
       });
     }
     if (this.isPattern(b, f)) {
       return this.evalTerm(a, f, (v) => {
-        this.checkPattern(b, v, f);
+        if (isCollectionLiteral(a)) this.checkPattern(b, v, f);
         return this.match(b, v, f, k);
       });
     }
@@ -869,7 +872,7 @@ export class Evaluator {
               if (prev !== undefined && !equal(prev, val)) {
                 throw new RegoError(
                   "REGO_CONFLICT",
-                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  `object keys must be unique: value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
                   t.loc,
                 );
               }
@@ -1191,10 +1194,20 @@ export class Evaluator {
 
   /** The data document at `names` (one value at most), or undefined. */
   private dataAt(names: readonly string[]): Value | undefined {
-    if (this.ctx.dataOverrides.length > 0) {
-      const ov = this.overrideFor(names);
-      if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    const ovs = this.ctx.dataOverrides;
+    if (ovs.length === 0) return this.dataAtUnderneath(names);
+    const ov = this.overrideFor(names);
+    if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    // `with data.a.b as x` also shows in data.a, and in data.a when base data has no `a`.
+    let v = this.dataAtUnderneath(names);
+    for (const [p, x] of ovs) {
+      if (p.length > names.length && names.every((s, i) => s === p[i])) v = setPath(v, p.slice(names.length), x);
     }
+    return v;
+  }
+
+  /** dataAt without the overrides strictly below `names` (materialize applies those of rules' siblings). */
+  private dataAtUnderneath(names: readonly string[]): Value | undefined {
     let node: VNode | undefined = this.compiled.root;
     let base: Value | undefined = this.ctx.data;
     for (let i = 0; i < names.length; i++) {
@@ -1235,6 +1248,8 @@ export class Evaluator {
       }
       if (child.group !== undefined) {
         if (child.group.kind === "function" && child.group.arity > 0) continue;
+        // Where base data and a rule both define a key, the enclosing document shows base data's (OPA).
+        if (base instanceof RObject && base.getString(name) !== undefined) continue;
         const v = this.groupValue(child.group);
         if (v !== undefined) b.set(name, v);
         continue;
@@ -1253,7 +1268,8 @@ export class Evaluator {
         }
       }
     }
-    if (b.size === 0 && !node.isPackage && !hasPackageBelow(node)) return base === undefined ? undefined : b.build();
+    // Every node of the rule tree is part of its package's extent: an object even when no rule
+    // below it is defined (`buz["quz"] := 3 if false` still makes `buz` an empty object).
     return b.build();
   }
 
@@ -1401,7 +1417,7 @@ export class Evaluator {
         } else if (!equal(result, v)) {
           throw new RegoError(
             "REGO_CONFLICT",
-            `rule conflicts with the following rule: complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            `complete rules must not produce multiple outputs (rule conflicts with the following rule): ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
             def.rule.loc,
             { details: { first: resultLoc } },
           );
@@ -1933,11 +1949,6 @@ function typeNameOf(v: Value): string {
   return typeof v;
 }
 
-function hasPackageBelow(node: VNode): boolean {
-  for (const c of node.children.values()) if (c.isPackage || hasPackageBelow(c)) return true;
-  return false;
-}
-
 export function nodeAt(root: VNode, path: readonly string[]): VNode | undefined {
   let n: VNode | undefined = root;
   for (const p of path) {
@@ -2036,4 +2047,8 @@ export function forEach(v: Value, k: (key: Value, val: Value) => Stop): Stop {
     for (const [key, x] of v.entries()) if (k(key, x)) return true;
   }
   return false;
+}
+
+function isCollectionLiteral(t: Term): boolean {
+  return t.t === "array" || t.t === "object" || t.t === "set";
 }

@@ -66,6 +66,8 @@ class Parser {
   private i = 0;
   private readonly file: string;
   private v1: boolean;
+  /** `not { ... }` negates a body: `import future.keywords.not` opts in. */
+  private notBody = false;
   private depth = 0;
   private readonly maxDepth: number;
 
@@ -94,8 +96,26 @@ class Parser {
     return t.kind === "op" && t.text === text;
   }
 
+  /** The keyword `text` here; a keyword that starts a reference (`in.foo`, `true.x`) is a name. */
   private isKw(text: string, t: Token = this.tok): boolean {
-    return t.kind === "ident" && t.text === text;
+    return t.kind === "ident" && t.text === text && !(t === this.tok && this.keywordRef());
+  }
+
+  /**
+   * Whether the current token is a word followed directly by `.name`: OPA reads any keyword in
+   * that position as the first part of a reference (`as.foo := 1`, `default.x`, `true.y`).
+   */
+  private keywordRef(): boolean {
+    const dot = this.toks[this.i + 1];
+    const name = this.toks[this.i + 2];
+    return (
+      dot !== undefined &&
+      name !== undefined &&
+      this.isOp(".", dot) &&
+      !dot.spaceBefore &&
+      name.kind === "ident" &&
+      !name.spaceBefore
+    );
   }
 
   private next(): Token {
@@ -142,6 +162,7 @@ class Parser {
         } else if (imp.path[0] === "future") {
           if (sawRegoV1) throw this.err("this import shadows previous import", this.toks[this.i - 1]);
           sawFuture = true;
+          if (imp.path[2] === "not") this.notBody = true;
         }
         imports.push(imp);
         continue;
@@ -296,9 +317,10 @@ class Parser {
 
   private ruleHead(isDefault: boolean): RuleHead {
     const start = this.tok;
+    const keywordName = this.keywordRef();
     const nameTok = this.next();
     if (nameTok.kind !== "ident") throw this.err(`unexpected ${this.describe(nameTok)}: expecting a rule`, nameTok);
-    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if") {
+    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if" && !keywordName) {
       throw this.err(`unexpected keyword \`${nameTok.text}\``, nameTok);
     }
     const path: Term[] = [];
@@ -353,6 +375,8 @@ class Parser {
       last !== undefined &&
       !isDefault &&
       !this.v1 &&
+      path.length === 1 &&
+      !this.isKw("if") &&
       !(last.t === "scalar" && this.lastSegmentWasDot())
     ) {
       contains = last;
@@ -442,16 +466,31 @@ class Parser {
     if (this.isKw("not")) {
       this.next();
       negated = true;
+      if (this.notBody && this.isOp("{")) {
+        // `not { body }` holds when the body has no solution: the negation of a comprehension's
+        // first element, whose body sees the enclosing variables as a comprehension's does.
+        const body = this.braceQuery();
+        const compr: Term = { t: "arraycompr", term: { t: "scalar", value: true, loc }, body, loc };
+        const first: Term = { t: "ref", head: compr, path: [{ t: "scalar", value: 0, loc }], loc };
+        return { kind: "expr", negated, expr: first, with: this.withMods(), loc };
+      }
     }
     let expr = this.expr();
     if (!negated && this.isOp(",")) {
-      // `k, v in coll` as an expression.
+      // `k, v in coll` as an expression, also on the right of `:=`/`=` (`x := k, v in coll`);
+      // a further `in` takes its result as the element (`k, v in xs in ys`).
       this.next();
       const v = this.relation();
       if (!this.isKw("in")) throw this.err("expecting `in`");
       this.next();
       const coll = this.relation();
-      expr = { t: "in", key: expr, value: v, coll, loc: expr.loc };
+      const bound = expr.t === "assign" || expr.t === "unify" ? expr : undefined;
+      let m: Term = { t: "in", key: bound?.right ?? expr, value: v, coll, loc: (bound?.right ?? expr).loc };
+      while (this.isKw("in")) {
+        this.next();
+        m = { t: "in", key: undefined, value: m, coll: this.relation(), loc: m.loc };
+      }
+      expr = bound === undefined ? m : { ...bound, right: m };
     }
     return { kind: "expr", negated, expr, with: this.withMods(), loc };
   }
@@ -526,6 +565,7 @@ class Parser {
         args.push(this.expr());
         if (!this.isOp(",")) break;
         this.next();
+        if (this.isOp(")")) break; // a trailing comma, as OPA allows
       }
     }
     this.expectOp(")");
@@ -579,6 +619,10 @@ class Parser {
         this.next();
         return { t: "scalar", value: t.text, raw: true, loc };
       case "ident": {
+        if (this.keywordRef()) {
+          this.next();
+          return { t: "var", name: t.text, loc };
+        }
         if (t.text === "true" || t.text === "false") {
           this.next();
           return { t: "scalar", value: t.text === "true", loc };
@@ -600,7 +644,15 @@ class Parser {
     }
     if (t.text === "(") {
       this.next();
-      const inner = this.expr();
+      let inner = this.expr();
+      if (this.isOp(",")) {
+        // `(k, v in xs)`: membership with a key, as a term.
+        this.next();
+        const value = this.relation();
+        if (!this.isKw("in")) throw this.err("expecting `in`");
+        this.next();
+        inner = { t: "in", key: inner, value, coll: this.relation(), loc: inner.loc };
+      }
       this.expectOp(")");
       return inner;
     }
