@@ -1,4 +1,5 @@
 import { COLLECTION_BUILTINS } from "./collections.js";
+import { CRYPTO_BUILTINS } from "./crypto.js";
 import { DEPRECATED_BUILTINS } from "./deprecated.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { GRAPH_BUILTINS } from "./graph.js";
@@ -30,6 +31,7 @@ for (const table of [
   DEPRECATED_BUILTINS,
   YAML_BUILTINS,
   REFUSED_BUILTINS,
+  CRYPTO_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
