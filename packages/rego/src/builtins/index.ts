@@ -4,6 +4,7 @@ import { DEPRECATED_BUILTINS } from "./deprecated.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { GRAPH_BUILTINS } from "./graph.js";
 import { MISC_BUILTINS } from "./misc.js";
+import { NET_BUILTINS } from "./net.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
 import { PATCH_BUILTINS } from "./patch.js";
 import { REFUSED_BUILTINS } from "./refused.js";
@@ -32,6 +33,7 @@ for (const table of [
   YAML_BUILTINS,
   REFUSED_BUILTINS,
   CRYPTO_BUILTINS,
+  NET_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
