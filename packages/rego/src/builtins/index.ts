@@ -3,6 +3,7 @@ import { CRYPTO_BUILTINS } from "./crypto.js";
 import { DEPRECATED_BUILTINS } from "./deprecated.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { GRAPH_BUILTINS } from "./graph.js";
+import { JSON_SCHEMA_BUILTINS } from "./jsonschema.js";
 import { JWT_BUILTINS } from "./jwt.js";
 import { MISC_BUILTINS } from "./misc.js";
 import { NET_BUILTINS } from "./net.js";
@@ -36,6 +37,7 @@ for (const table of [
   CRYPTO_BUILTINS,
   NET_BUILTINS,
   JWT_BUILTINS,
+  JSON_SCHEMA_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }
