@@ -3,8 +3,8 @@ import {
   array,
   type BuiltinTable,
   failElement,
-  failTypeText,
   failType,
+  failTypeText,
   got,
   items,
   num,
@@ -147,7 +147,8 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
       const sets = set("intersection", a, 0).values();
       if (sets.length === 0) return new RSet();
       const all = sets.map((s) => {
-        if (!(s instanceof RSet)) failType("intersection", 1, "set", s, `\`intersection\` expects set of sets. ${got(s)}`);
+        if (!(s instanceof RSet))
+          failType("intersection", 1, "set", s, `\`intersection\` expects set of sets. ${got(s)}`);
         return s;
       });
       const [first, ...rest] = all as [RSet, ...RSet[]];
@@ -208,7 +209,14 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     fn: (a) =>
       array("object.union_n", a, 0).reduce<RObject>((acc, o) => {
         if (!(o instanceof RObject)) {
-          failElement("object.union_n", 1, a[0] as Value, "object", o, `\`object.union_n\` expects array of objects. ${got(o)}`);
+          failElement(
+            "object.union_n",
+            1,
+            a[0] as Value,
+            "object",
+            o,
+            `\`object.union_n\` expects array of objects. ${got(o)}`,
+          );
         }
         return union(acc, o);
       }, new RObject()),

@@ -6,14 +6,22 @@ import { type BuiltinTable, str } from "./registry.js";
 // computation: node:crypto here reads no clock, randomness or file.
 
 function hash(name: string, algorithm: string) {
-  return { arity: 1, fn: (a: readonly Value[]) => createHash(algorithm).update(str(name, a, 0)).digest("hex") };
+  return {
+    arity: 1,
+    fn: (a: readonly Value[]) =>
+      createHash(algorithm)
+        .update(str(name, a, 0))
+        .digest("hex"),
+  };
 }
 
 function hmac(name: string, algorithm: string) {
   return {
     arity: 2,
     fn: (a: readonly Value[]) =>
-      createHmac(algorithm, str(name, a, 1)).update(str(name, a, 0)).digest("hex"),
+      createHmac(algorithm, str(name, a, 1))
+        .update(str(name, a, 0))
+        .digest("hex"),
   };
 }
 

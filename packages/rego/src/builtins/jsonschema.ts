@@ -75,7 +75,10 @@ function jsonType(v: unknown): string {
 }
 
 function describe(e: ErrorObject): Value {
-  const path = e.instancePath.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
+  const path = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
   const field = path.length === 0 ? "(root)" : path.join(".");
   let type = e.keyword;
   let desc = e.message ?? e.keyword;

@@ -151,9 +151,7 @@ function keysOf(name: string, text: string): VerificationKey[] {
       const alg = typeof jwk.alg === "string" ? jwk.alg : "";
       if (alg !== "" && !ALGORITHMS.has(alg)) continue;
       const key =
-        jwk.kty === "oct"
-          ? createSecretFromJwk(jwk)
-          : createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
+        jwk.kty === "oct" ? createSecretFromJwk(jwk) : createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
       out.push({ key, alg, kid: typeof jwk.kid === "string" ? jwk.kid : "" });
     }
     return out;
@@ -249,7 +247,8 @@ function decodeVerify(a: readonly Value[], ctx: BuiltinContext): Value {
     else fail(`${name}: unknown token validation constraint: ${typeof k === "string" ? k : toJsonText(k)}`);
   }
   if (time === undefined) {
-    if (ctx.nowNs === undefined) fail(`${name}: no time constraint and no clock given to the evaluation (option nowNs)`);
+    if (ctx.nowNs === undefined)
+      fail(`${name}: no time constraint and no clock given to the evaluation (option nowNs)`);
     time = constraintTime(name, ctx.nowNs);
   }
   if (keys !== undefined && secret !== "") fail(`${name}: duplicate key constraints`);
@@ -351,7 +350,9 @@ function encodeSign(name: string, headerText: string, payloadText: string, jwkTe
     // OPA's JWS library looks the key up in the text: only a broken object is a JSON error.
     const t = headerText.trim();
     if (t !== "" && !t.startsWith("{")) fail(`${name}: missing or invalid 'alg' header: jwsbb: header "alg" not found`);
-    return fail(`${name}: missing or invalid 'alg' header: cannot parse JSON${t === "" ? ": cannot parse empty string" : ""}`);
+    return fail(
+      `${name}: missing or invalid 'alg' header: cannot parse JSON${t === "" ? ": cannot parse empty string" : ""}`,
+    );
   }
   if (header === null || typeof header !== "object" || header.alg === undefined) {
     fail(`${name}: missing or invalid 'alg' header: jwsbb: header "alg" not found`);
@@ -371,7 +372,9 @@ function encodeSign(name: string, headerText: string, payloadText: string, jwkTe
   let sig: Buffer;
   try {
     if (alg.startsWith("HS")) {
-      sig = createHmac(hash as string, Buffer.from(String(jwk.k ?? ""), "base64url")).update(data).digest();
+      sig = createHmac(hash as string, Buffer.from(String(jwk.k ?? ""), "base64url"))
+        .update(data)
+        .digest();
     } else {
       const key = createPrivateKey({ key: jwk as never, format: "jwk" });
       if (alg === "EdDSA") sig = sign(null, data, key);

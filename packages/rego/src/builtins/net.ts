@@ -233,7 +233,9 @@ function merge(items: readonly Value[]): RSet {
       const cur = ranges[i] as { first: bigint; last: bigint; net: Net | undefined };
       const prev = ranges[i - 1] as { first: bigint; last: bigint; net: Net | undefined };
       if (cur.first - 1n <= prev.last) {
-        ranges[i - 1] = { first: prev.first < cur.first ? prev.first : cur.first, last: cur.last, net: undefined };
+        // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take.
+        const first = prev.first < cur.first ? prev.first : cur.first;
+        ranges[i - 1] = { first, last: cur.last, net: undefined };
         ranges.splice(i, 1);
       }
     }
