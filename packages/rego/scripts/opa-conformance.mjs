@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs @contrast/rego's OPA conformance test and prints the per-folder table (cases, passed, %)
 // with the in-scope and overall totals. `--write-known` also rewrites
-// packages/rego/test/opa-known-failures.json from this run (existing reasons are kept).
+// packages/rego/test/opa-known-failures.json from this run (reasons derived from the failures).
 // Usage (from the repository root or the package): node packages/rego/scripts/opa-conformance.mjs [--write-known]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -470,20 +470,9 @@ export class Evaluator {
         if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) {
           // walk(x, [path, value]) relates x to each of its sub-documents, itself first.
           const out = e.args[1] as Term;
-          return this.evalTerm(e.args[0] as Term, f, (root) => {
-            const visit = (path: Value[], v: Value): Stop => {
-              if (this.match(out, [path.slice(), v], f, k)) return true;
-              return forEach(v, (key, child) => {
-                path.push(key);
-                try {
-                  return visit(path, child);
-                } finally {
-                  path.pop();
-                }
-              });
-            };
-            return visit([], root);
-          });
+          return this.evalTerm(e.args[0] as Term, f, (root) =>
+            walkDocument(root, (pair) => this.match(out, pair, f, k)),
+          );
         }
         const fn = this.resolveCall(e, f);
         if (e.args.length === fn.arity + 1) {
@@ -803,6 +792,15 @@ export class Evaluator {
       case "objectcompr":
         return k(this.comprehensionValue(t, f));
       case "binop":
+        // `x == xs[x]`: the right operand binds the left one, so it runs first (as in OPA).
+        if (t.left.t === "var" && t.right.t !== "var" && f.slots[slotOf(t.left, f)] === UNBOUND) {
+          return this.evalTerm(t.right, f, (b) =>
+            this.evalTerm(t.left, f, (a) => {
+              const r = this.binop(t.op, a, b, t.loc);
+              return r === undefined ? false : k(r);
+            }),
+          );
+        }
         return this.evalTerm(t.left, f, (a) =>
           this.evalTerm(t.right, f, (b) => {
             const r = this.binop(t.op, a, b, t.loc);
@@ -1597,6 +1595,10 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return k(true);
     }
+    if (t.fn.length === 1 && t.fn[0] === "walk" && t.args.length === 1 && !f.scope.imports.has("walk")) {
+      // `[path, value] := walk(x)`: one [path, value] pair per sub-document, as walk(x, out) relates.
+      return this.evalTerm(t.args[0] as Term, f, (root) => walkDocument(root, k));
+    }
     const fn = this.resolveCall(t, f);
     if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") return this.doPrint(t.args, f, t.loc, k);
@@ -1734,11 +1736,10 @@ export class Evaluator {
       case "mock": {
         const m = fn.mock;
         if (m.value !== undefined) return m.value;
-        // Resolve the replacement without this mock, so a mock may call what it replaces.
+        // Run the replacement without any mock, as OPA does: a mock may call what it replaces,
+        // and one mock does not reach another.
         const saved = this.ctx;
-        const mocks = new Map(saved.mocks);
-        mocks.delete(fn.name);
-        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
+        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, new Map());
         this.ctx = inner;
         try {
           const target = this.resolveFunction(m.fn as string[], newFrame(new Layout(), m.scope), loc);
@@ -2051,4 +2052,21 @@ export function forEach(v: Value, k: (key: Value, val: Value) => Stop): Stop {
 
 function isCollectionLiteral(t: Term): boolean {
   return t.t === "array" || t.t === "object" || t.t === "set";
+}
+
+/** Calls k([path, v]) for a document and each of its sub-documents, itself first; stops when k does. */
+function walkDocument(root: Value, k: (pair: Value) => Stop): Stop {
+  const path: Value[] = [];
+  const visit = (v: Value): Stop => {
+    if (k([path.slice(), v])) return true;
+    return forEach(v, (key, child) => {
+      path.push(key);
+      try {
+        return visit(child);
+      } finally {
+        path.pop();
+      }
+    });
+  };
+  return visit(root);
 }

@@ -281,7 +281,24 @@ class Parser {
   }
 
   private ifBody(): Query {
-    if (this.isOp("{")) return this.braceQuery();
+    if (this.isOp("{")) {
+      // `if {x: i | ...}` is a one-expression body whose term is a comprehension (or object, set):
+      // what does not parse as a body parses as a literal, as in OPA.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        return this.braceQuery();
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+        this.i = save;
+        this.depth = depth;
+        try {
+          return [this.literal()];
+        } catch {
+          throw e;
+        }
+      }
+    }
     const lit = this.literal();
     return [lit];
   }

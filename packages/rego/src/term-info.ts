@@ -106,6 +106,8 @@ function analyse(t: Term): TermInfo {
       return combine(children, vars);
     }
     case "call":
+      // walk(x) has one value per sub-document of x.
+      if (t.fn.length === 1 && t.fn[0] === "walk" && t.args.length === 1) return make(false, NO_VARS);
       return combine(t.args);
     case "array":
     case "set":

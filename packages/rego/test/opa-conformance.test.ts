@@ -4,11 +4,12 @@
 // one that fails (new failure) fails its folder's test. One test per folder keeps the run cheap.
 //
 // `node packages/rego/scripts/opa-conformance.mjs` prints the per-folder table; with `--write-known`
-// it rewrites the known-failures file (keeping the reasons already written).
+// it rewrites the known-failures file, each reason derived from the failure (test/opa/reasons.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadOpaCases, type OpaCase } from "./opa/cases.js";
 import { judgeCase } from "./opa/judge.js";
+import { reasonFor } from "./opa/reasons.js";
 import { type FolderTally, formatReport } from "./opa/report.js";
 import { outOfScope } from "./opa/scope.js";
 
@@ -23,6 +24,7 @@ for (const c of cases) byFolder.set(c.folder, [...(byFolder.get(c.folder) ?? [])
 
 const tallies: FolderTally[] = [];
 const failures: Record<string, string> = {};
+const reasons: Record<string, string> = {};
 
 describe("OPA conformance cases", () => {
   it("loads both language versions", () => {
@@ -48,6 +50,7 @@ describe("OPA conformance cases", () => {
         const verdict = judgeCase(c);
         if (verdict.ok) tally.passed++;
         else failures[c.id] = verdict.message;
+        if (!verdict.ok && WRITE_KNOWN) reasons[c.id] = reasonFor(c, verdict.message);
         const known = KNOWN[c.id] !== undefined;
         if (!verdict.ok && !known) newFailures.push(`${c.id}: ${verdict.message}`);
         if (verdict.ok && known) stale.push(c.id);
@@ -64,7 +67,7 @@ describe("OPA conformance cases", () => {
     }
     if (WRITE_KNOWN) {
       const next: Record<string, string> = {};
-      for (const id of Object.keys(failures).sort()) next[id] = KNOWN[id] ?? (failures[id] as string).slice(0, 240);
+      for (const id of Object.keys(reasons).sort()) next[id] = reasons[id] as string;
       writeFileSync(KNOWN_URL, `${JSON.stringify(next, null, 2)}\n`);
     }
   });
