@@ -10,13 +10,32 @@ function parse(name: string, s: string): Value {
   try {
     doc = load(s, { schema: CORE_SCHEMA });
   } catch (e) {
-    return fail(`${name}: yaml: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+    return fail(`${name}: ${yamlError(s, e)}`);
   }
   try {
     return fromJson(doc === undefined ? null : doc);
   } catch {
     return fail(`${name}: the YAML document is not a JSON value`);
   }
+}
+
+/**
+ * A parse error as Go's YAML library words it: "yaml: line N: <reason>". An unclosed flow
+ * collection reads as Go's "did not find expected ',' or ']'"; other reasons are js-yaml's.
+ */
+function yamlError(text: string, e: unknown): string {
+  const err = e as { reason?: string; mark?: { line?: number }; message?: string };
+  let reason = err.reason ?? (err.message ?? String(e)).split("\n")[0] ?? "";
+  if (/end of the stream within a flow collection/.test(reason)) {
+    let open = "";
+    for (const c of text) {
+      if (c === "[" || c === "{") open += c;
+      else if ((c === "]" || c === "}") && open.length > 0) open = open.slice(0, -1);
+    }
+    reason = `did not find expected ',' or '${open.endsWith("{") ? "}" : "]"}'`;
+  }
+  const line = err.mark?.line;
+  return line === undefined ? `yaml: ${reason}` : `yaml: line ${line + 1}: ${reason}`;
 }
 
 export const YAML_BUILTINS: BuiltinTable = {
