@@ -37,7 +37,7 @@ describe("built-in errors", () => {
     expect(e.code).toBe("REGO_BUILTIN_ERROR");
     expect(e.message).toContain("array.concat: operand 1 must be array but got object");
     expect(e.message).toContain("`array.concat` expects array argument.");
-    expect(e.details.opaCode).toBe("eval_type_error");
+    expect(e.details?.opaCode).toBe("eval_type_error");
   });
 
   it("name the alternatives, the element type and fractions", () => {
@@ -58,7 +58,7 @@ describe("built-in errors", () => {
   it("class other failures as built-in errors, undefined in non-strict mode", () => {
     const e = failure("input.a / 0", { a: 1 });
     expect(e.message).toContain("div: divide by zero");
-    expect(e.details.opaCode).toBe("eval_builtin_error");
+    expect(e.details?.opaCode).toBe("eval_builtin_error");
     expect(value("input.a / 0", { input: { a: 1 }, strict: false })).toBeUndefined();
   });
 });
