@@ -9,6 +9,7 @@ import { MISC_BUILTINS } from "./misc.js";
 import { NET_BUILTINS } from "./net.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
 import { PATCH_BUILTINS } from "./patch.js";
+import { PROVIDER_BUILTINS } from "./providers.js";
 import { REFUSED_BUILTINS } from "./refused.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
@@ -38,6 +39,7 @@ for (const table of [
   NET_BUILTINS,
   JWT_BUILTINS,
   JSON_SCHEMA_BUILTINS,
+  PROVIDER_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }

@@ -1,6 +1,6 @@
 import { RegoError } from "../errors.js";
 import { formatValue } from "../format.js";
-import { RSet } from "../values.js";
+import { type RObject, RSet } from "../values.js";
 import { type BuiltinTable, failOperand, object } from "./registry.js";
 
 // Built-ins we know but refuse: the library does no I/O. They exist so that `with http.send as
@@ -37,6 +37,18 @@ const HTTP_KEYS = new Set([
   "cache_ignored_headers",
 ]);
 
+/** OPA's checks of an http.send request object: only known keys, method and url present. */
+export function checkHttpRequest(name: string, req: RObject): void {
+  const invalid = req.keys().filter((k) => typeof k !== "string" || !HTTP_KEYS.has(k));
+  if (invalid.length > 0) {
+    failOperand(name, 1, `invalid request parameters(s): ${formatValue(RSet.from(invalid))}`);
+  }
+  const missing = ["method", "url"].filter((k) => !req.has(k));
+  if (missing.length > 0) {
+    failOperand(name, 1, `missing required request parameters(s): ${formatValue(RSet.from(missing))}`);
+  }
+}
+
 function refuse(name: string, why: string): never {
   throw new RegoError("REGO_UNKNOWN_FUNCTION", `unknown builtin ${name}: ${why}`, undefined, {
     hint: `${name} is not supported (docs/rego.md, "Built-ins"); mock it in tests with \`with ${name} as …\`.`,
@@ -48,16 +60,7 @@ export const REFUSED_BUILTINS: BuiltinTable = {
     arity: 1,
     fn: (a) => {
       // The request is checked as OPA checks it, so a malformed one reports what is wrong.
-      const req = object("http.send", a, 0);
-      const keys = req.keys();
-      const invalid = keys.filter((k) => typeof k !== "string" || !HTTP_KEYS.has(k));
-      if (invalid.length > 0) {
-        failOperand("http.send", 1, `invalid request parameters(s): ${formatValue(RSet.from(invalid))}`);
-      }
-      const missing = ["method", "url"].filter((k) => !req.has(k));
-      if (missing.length > 0) {
-        failOperand("http.send", 1, `missing required request parameters(s): ${formatValue(RSet.from(missing))}`);
-      }
+      checkHttpRequest("http.send", object("http.send", a, 0));
       return refuse("http.send", "@contrast/rego makes no network requests");
     },
   },

@@ -174,6 +174,18 @@ function parseUrl(raw: string): ParsedUrl {
   return out;
 }
 
+/** What a signed request needs of a URL (Go's u.Host, u.EscapedPath(), u.RawQuery). */
+export function requestUrl(name: string, raw: string): { host: string; escapedPath: string; rawQuery: string } {
+  try {
+    const u = parseUrl(raw);
+    const escapedPath = u.rawPath !== "" ? u.rawPath : u.path === "*" ? "*" : urlEscape(u.path, "path");
+    return { host: u.host, escapedPath, rawQuery: u.rawQuery };
+  } catch (e) {
+    if (e instanceof UrlError) fail(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Hostname and port of a Go URL's host (brackets of an IPv6 literal dropped). */
 function hostPort(host: string): { hostname: string; port: string } {
   let hostname = host;
