@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { parseJson } from "@contrast/core";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { ObjectBuilder, toJson, type Value } from "../values.js";
 import { type BuiltinTable, fail, failType } from "./registry.js";
 
@@ -7,8 +8,14 @@ import { type BuiltinTable, fail, failType } from "./registry.js";
 // the common errors (type, required, enum) are reported in its words and shape
 // ({error, type, field, desc}); the others carry Ajv's message.
 
-// Built on first use: most policies never validate a schema.
+// Loaded and built on first use: most policies never validate a schema, and loading Ajv costs
+// more than the rest of the engine (a CLI's cold start and every Kata decision process pay it).
 let ajv: Ajv | undefined;
+
+function loadAjv(): Ajv {
+  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  return new AjvClass({ strict: false, allErrors: true, verbose: true, validateFormats: false });
+}
 const CACHE_LIMIT = 100;
 const compiled = new Map<string, ValidateFunction | string>();
 
@@ -55,7 +62,7 @@ function validator(schema: unknown): ValidateFunction | string {
   if (bad !== undefined) out = bad;
   else {
     try {
-      ajv ??= new Ajv({ strict: false, allErrors: true, verbose: true, validateFormats: false });
+      ajv ??= loadAjv();
       out = ajv.compile(schema as object);
     } catch (e) {
       out = e instanceof Error ? e.message : String(e);

@@ -1,14 +1,22 @@
-import { CORE_SCHEMA, dump, load } from "js-yaml";
+import { createRequire } from "node:module";
 import { fromJson, toJson, type Value } from "../values.js";
 import { type BuiltinTable, fail, str } from "./registry.js";
 
 // YAML with js-yaml's core schema (YAML 1.2): OPA's Go library reads YAML 1.1, where `yes`,
 // `on` and friends are booleans; here they stay strings (docs/rego.md, deviations).
 
+// Loaded on first use, as few policies read YAML: the engine's import stays cheap.
+let jsYaml: typeof import("js-yaml") | undefined;
+
+function yaml(): typeof import("js-yaml") {
+  jsYaml ??= createRequire(import.meta.url)("js-yaml") as typeof import("js-yaml");
+  return jsYaml;
+}
+
 function parse(name: string, s: string): Value {
   let doc: unknown;
   try {
-    doc = load(s, { schema: CORE_SCHEMA });
+    doc = yaml().load(s, { schema: yaml().CORE_SCHEMA });
   } catch (e) {
     return fail(`${name}: ${yamlError(s, e)}`);
   }
@@ -43,7 +51,7 @@ export const YAML_BUILTINS: BuiltinTable = {
     arity: 1,
     // Sets become arrays and keys are sorted, as in OPA; the default schema quotes what YAML 1.1
     // would read otherwise (yes, on, dates), so a Go reader gets strings back.
-    fn: (a) => dump(toJson(a[0] as Value), { seqNoIndent: true, sortKeys: true, lineWidth: -1 }),
+    fn: (a) => yaml().dump(toJson(a[0] as Value), { seqNoIndent: true, sortKeys: true, lineWidth: -1 }),
   },
   "yaml.unmarshal": { arity: 1, fn: (a) => parse("yaml.unmarshal", str("yaml.unmarshal", a, 0)) },
   "yaml.is_valid": {
@@ -52,7 +60,7 @@ export const YAML_BUILTINS: BuiltinTable = {
       const s = a[0];
       if (typeof s !== "string") return false;
       try {
-        load(s, { schema: CORE_SCHEMA });
+        yaml().load(s, { schema: yaml().CORE_SCHEMA });
         return true;
       } catch {
         return false;
