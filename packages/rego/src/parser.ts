@@ -49,6 +49,8 @@ const RESERVED = new Set([
   "null",
 ]);
 
+type ExprLiteral = Extract<Literal, { kind: "expr" }>;
+
 /** Parses one Rego module. */
 export function parseModule(source: string, options: ParseOptions = {}): Module {
   const p = new Parser(source, options);
@@ -68,6 +70,9 @@ class Parser {
   private v1: boolean;
   /** `not { ... }` negates a body: `import future.keywords.not` opts in. */
   private notBody = false;
+  /** `and` / `or` between literals: `import future.keywords.and` / `.or` opt in. */
+  private logicAnd = false;
+  private logicOr = false;
   private depth = 0;
   private readonly maxDepth: number;
 
@@ -163,6 +168,8 @@ class Parser {
           if (sawRegoV1) throw this.err("this import shadows previous import", this.toks[this.i - 1]);
           sawFuture = true;
           if (imp.path[2] === "not") this.notBody = true;
+          if (imp.path[2] === "and") this.logicAnd = true;
+          if (imp.path[2] === "or") this.logicOr = true;
         }
         imports.push(imp);
         continue;
@@ -479,6 +486,110 @@ class Parser {
       if (isEvery) throw this.err("expecting `in` in every");
       return { kind: "some", vars: terms.map((t) => this.varName(t)), loc };
     }
+    if (this.logicAnd || this.logicOr) return this.logicLiteral(loc);
+    return { ...this.exprLiteral(loc), with: this.withMods() };
+  }
+
+  /**
+   * `a and b`, `a or b` (`not` binds tighter, then `and`, then `or`); an operand is an expression,
+   * `not` an operand, or a `{ body }`. Each operand is a test that holds at most once and keeps its
+   * variables to itself, so the operators are built from existence tests over comprehensions:
+   * `A and B` holds when each has a solution, `A or B` as `not { not A; not B }`, which leaves B
+   * unevaluated once A holds. A trailing `with` applies to the whole expression.
+   */
+  private logicLiteral(loc: Location): Literal {
+    const [q, combined] = this.logicDisjunction(loc);
+    const mods = this.withMods();
+    const only = q[0] as Literal;
+    if (q.length === 1 && only.kind === "expr") return { ...(only as ExprLiteral), with: [...only.with, ...mods] };
+    return combined ? { ...existsLiteral(q, loc), with: mods } : only;
+  }
+
+  private logicDisjunction(loc: Location): [Query, boolean] {
+    const first = this.logicConjunction(loc);
+    if (!this.logicOr || !this.isKw("or")) return first;
+    const parts = [first[0]];
+    while (this.isKw("or")) {
+      this.next();
+      parts.push(this.logicConjunction(loc, true)[0]);
+    }
+    return [
+      [
+        negatedLiteral(
+          parts.map((p) => negatedLiteral(p, loc)),
+          loc,
+        ),
+      ],
+      true,
+    ];
+  }
+
+  private logicConjunction(loc: Location, operand = false): [Query, boolean] {
+    const first = this.logicOperand(loc, operand);
+    if (!this.logicAnd || !this.isKw("and")) return [first, false];
+    const parts = [first];
+    while (this.isKw("and")) {
+      this.next();
+      parts.push(this.logicOperand(loc, true));
+    }
+    return [parts.map((p) => existsLiteral(p, loc)), true];
+  }
+
+  /** `operand`: after `and`/`or`, where a `{` always starts a body. */
+  private logicOperand(loc: Location, operand = false): Query {
+    if (this.isKw("not") && !this.isOp("{", this.toks[this.i + 1])) {
+      this.next();
+      const inner = this.logicOperand(loc, operand);
+      const only = inner[0];
+      if (inner.length === 1 && only?.kind === "expr" && !only.negated) return [{ ...only, negated: true }];
+      return [negatedLiteral(inner, loc)];
+    }
+    if (this.isOp("(")) {
+      // `(a or b) and c`, `not (a or b)`, `(a with ...) and b`: a group of operands when the
+      // closing parenthesis ends the operand; otherwise the parentheses belong to an expression.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        this.next();
+        const [q] = this.logicDisjunction(loc);
+        const mods = this.withMods();
+        if (this.isOp(")")) {
+          this.next();
+          const ends = this.tok.kind === "eof" || this.tok.newlineBefore || this.isKw("and") || this.isKw("or");
+          if (ends || this.isOp(")") || this.isOp("}") || this.isOp(";") || this.isOp("]") || this.isKw("with")) {
+            const only = q[0] as Literal;
+            if (mods.length === 0) return q;
+            return [
+              q.length === 1 && only.kind === "expr"
+                ? { ...(only as ExprLiteral), with: [...only.with, ...mods] }
+                : { ...existsLiteral(q, loc), with: mods },
+            ];
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+      }
+      this.i = save;
+      this.depth = depth;
+    }
+    if (this.isOp("{")) {
+      // `{ body } and ...`: an explicit body; otherwise the brace starts a set or object term.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        const body = this.braceQuery();
+        if (operand || this.isKw("and") || this.isKw("or")) return body;
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+      }
+      this.i = save;
+      this.depth = depth;
+    }
+    return [this.exprLiteral(loc)];
+  }
+
+  /** An expression literal without its `with` modifiers: `not { body }`, `not e`, `e`, `k, v in xs`. */
+  private exprLiteral(loc: Location): ExprLiteral {
     let negated = false;
     if (this.isKw("not")) {
       this.next();
@@ -486,10 +597,7 @@ class Parser {
       if (this.notBody && this.isOp("{")) {
         // `not { body }` holds when the body has no solution: the negation of a comprehension's
         // first element, whose body sees the enclosing variables as a comprehension's does.
-        const body = this.braceQuery();
-        const compr: Term = { t: "arraycompr", term: { t: "scalar", value: true, loc }, body, loc };
-        const first: Term = { t: "ref", head: compr, path: [{ t: "scalar", value: 0, loc }], loc };
-        return { kind: "expr", negated, expr: first, with: this.withMods(), loc };
+        return negatedLiteral(this.braceQuery(), loc);
       }
     }
     let expr = this.expr();
@@ -509,7 +617,7 @@ class Parser {
       }
       expr = bound === undefined ? m : { ...bound, right: m };
     }
-    return { kind: "expr", negated, expr, with: this.withMods(), loc };
+    return { kind: "expr", negated, expr, with: [], loc };
   }
 
   private varName(t: Term): string {
@@ -869,4 +977,20 @@ function invalidInDefault(x: Term): [string, Term] | undefined {
     default:
       return undefined;
   }
+}
+
+/** `[true | q][0]`: defined, once, when the query has a solution. */
+function firstSolution(q: Query, loc: Location): Term {
+  const compr: Term = { t: "arraycompr", term: { t: "scalar", value: true, loc }, body: q, loc };
+  return { t: "ref", head: compr, path: [{ t: "scalar", value: 0, loc }], loc };
+}
+
+/** A literal that holds once when the query has a solution. */
+function existsLiteral(q: Query, loc: Location): ExprLiteral {
+  return { kind: "expr", negated: false, expr: firstSolution(q, loc), with: [], loc };
+}
+
+/** A literal that holds when the query has no solution. */
+function negatedLiteral(q: Query, loc: Location): ExprLiteral {
+  return { kind: "expr", negated: true, expr: firstSolution(q, loc), with: [], loc };
 }

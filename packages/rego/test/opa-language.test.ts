@@ -67,6 +67,31 @@ a[x] if { x := 7 }`);
     expect(p.evalRule("data.t.a")).toEqual({ 7: true });
   });
 
+  it("reads and/or (import future.keywords.and/.or) with OPA's precedence and short-circuit", () => {
+    const p = v1(`package t
+import future.keywords.and
+import future.keywords.or
+a if input.x or input.y and input.z
+b if not input.x and not input.y or input.z
+c if { input.x > 0 or to_number("foo") == 1 }
+d := [1 | { some n in [1, 2, 3]; n > 0 } and true]
+e if (input.x or input.y) and input.z
+f if { (input.x > 0 or input.y > 0 with input as {"x": 0, "y": 1}) }`);
+    expect(p.evalRule("data.t.a", { input: { x: true, y: false, z: false } })).toBe(true);
+    expect(p.evalRule("data.t.a", { input: { x: false, y: true, z: false } })).toBeUndefined();
+    expect(p.evalRule("data.t.b", { input: { x: true, y: true, z: true } })).toBe(true);
+    expect(p.evalRule("data.t.c", { input: { x: 1 }, strict: true })).toBe(true);
+    expect(() => p.evalRule("data.t.c", { input: { x: 0 }, strict: true })).toThrow(/to_number/);
+    expect(p.evalRule("data.t.d")).toEqual([1]);
+    expect(p.evalRule("data.t.e", { input: { x: true, y: false, z: false } })).toBeUndefined();
+    expect(p.evalRule("data.t.e", { input: { x: false, y: true, z: true } })).toBe(true);
+    expect(p.evalRule("data.t.f")).toBe(true);
+  });
+
+  it("keeps and/or plain names without the import", () => {
+    expect(v1("package t\nand := 1\np if and == 1").evalRule("data.t.p")).toBe(true);
+  });
+
   it("reads `if {` that is no body as a one-term body (an object comprehension)", () => {
     const p = v1('package t\nf(_) := 1 if {k: i | k := ["a"][i]}\np := f(0)');
     expect(p.evalRule("data.t.p")).toBe(1);

@@ -18,7 +18,6 @@ export const OUT_OF_SCOPE: readonly (readonly [prefix: string, reason: string])[
   ["regoparsemodule", "rego.parse_module: OPA's AST as JSON"],
   ["rendertemplate", "strings.render_template: Go templates"],
   ["stringinterpolation", "string interpolation: newer language, not yet"],
-  ["logic_operators", "`and`/`or` operators: newer language, not yet"],
 ];
 
 /** The reason a folder ("v1/jwtbuiltins") is out of scope, or undefined when it is in scope. */
