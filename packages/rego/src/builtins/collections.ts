@@ -3,8 +3,8 @@ import {
   array,
   type BuiltinTable,
   failElement,
-  failOperand,
   failType,
+  failTypeText,
   got,
   items,
   num,
@@ -39,14 +39,13 @@ function union(a: RObject, b: RObject): RObject {
   return out.build();
 }
 
-function isSubset(sup: Value, sub: Value): boolean {
+/** object.subset of two values of the same kind; nested objects, sets and arrays recurse. */
+function subsetOf(sup: Value, sub: Value): boolean | undefined {
   if (sup instanceof RObject && sub instanceof RObject) {
     for (const [k, v] of sub.unsortedEntries()) {
       const x = sup.get(k);
       if (x === undefined) return false;
-      if (x instanceof RObject && v instanceof RObject) {
-        if (!isSubset(x, v)) return false;
-      } else if (!equal(x, v)) return false;
+      if (!equal(x, v) && subsetOf(x, v) !== true) return false;
     }
     return true;
   }
@@ -62,15 +61,18 @@ function isSubset(sup: Value, sub: Value): boolean {
     for (let i = 0; i + b.length <= a.length; i++) if (b.every((x, j) => equal(x, a[i + j] as Value))) return true;
     return false;
   }
+  return undefined;
+}
+
+function isSubset(sup: Value, sub: Value): boolean {
+  const r = subsetOf(sup, sub);
+  if (r !== undefined) return r;
   if (Array.isArray(sup) && sub instanceof RSet) {
+    // Every member occurs in the array. (OPA: an empty set is no subset of an empty array.)
+    if (sub.size === 0) return sup.length > 0;
     return sub.values().every((x) => (sup as readonly Value[]).some((y) => equal(x, y)));
   }
-  return failOperand(
-    "object.subset",
-    2,
-    "and operand 1 must be of the same type or array and set",
-    `both arguments object.subset must be of the same type or array and set. ${got(sub)}`,
-  );
+  return failTypeText("object.subset", "both arguments object.subset must be of the same type or array and set");
 }
 
 export const COLLECTION_BUILTINS: BuiltinTable = {
@@ -145,7 +147,8 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
       const sets = set("intersection", a, 0).values();
       if (sets.length === 0) return new RSet();
       const all = sets.map((s) => {
-        if (!(s instanceof RSet)) failType("intersection", 1, "set", s, `\`intersection\` expects set of sets. ${got(s)}`);
+        if (!(s instanceof RSet))
+          failType("intersection", 1, "set", s, `\`intersection\` expects set of sets. ${got(s)}`);
         return s;
       });
       const [first, ...rest] = all as [RSet, ...RSet[]];
@@ -206,7 +209,14 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     fn: (a) =>
       array("object.union_n", a, 0).reduce<RObject>((acc, o) => {
         if (!(o instanceof RObject)) {
-          failElement("object.union_n", 1, a[0] as Value, "object", o, `\`object.union_n\` expects array of objects. ${got(o)}`);
+          failElement(
+            "object.union_n",
+            1,
+            a[0] as Value,
+            "object",
+            o,
+            `\`object.union_n\` expects array of objects. ${got(o)}`,
+          );
         }
         return union(acc, o);
       }, new RObject()),

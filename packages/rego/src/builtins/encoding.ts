@@ -5,7 +5,6 @@ import {
   fromHex,
   fromUtf8,
   parseJson,
-  sha256Hex,
   toBase64,
   toBase64Url,
   toHex,
@@ -122,5 +121,4 @@ export const ENCODING_BUILTINS: BuiltinTable = {
       }
     },
   },
-  "crypto.sha256": { arity: 1, fn: (a) => sha256Hex(utf8(str("crypto.sha256", a, 0))) },
 };

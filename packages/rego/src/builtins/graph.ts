@@ -1,4 +1,4 @@
-import { keyOf, RObject, RSet, type Value } from "../values.js";
+import { keyOf, type RObject, RSet, type Value } from "../values.js";
 import { type BuiltinTable, failType, object } from "./registry.js";
 
 /** The neighbours of a node: an edge list that is neither an array nor a set has none. */

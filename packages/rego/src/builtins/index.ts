@@ -1,10 +1,16 @@
 import { COLLECTION_BUILTINS } from "./collections.js";
+import { CRYPTO_BUILTINS } from "./crypto.js";
 import { DEPRECATED_BUILTINS } from "./deprecated.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { GRAPH_BUILTINS } from "./graph.js";
+import { JSON_SCHEMA_BUILTINS } from "./jsonschema.js";
+import { JWT_BUILTINS } from "./jwt.js";
 import { MISC_BUILTINS } from "./misc.js";
+import { NET_BUILTINS } from "./net.js";
 import { NUMBER_BUILTINS } from "./numbers.js";
 import { PATCH_BUILTINS } from "./patch.js";
+import { PROVIDER_BUILTINS } from "./providers.js";
+import { REFUSED_BUILTINS } from "./refused.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import type { Builtin } from "./registry.js";
 import { STRING_BUILTINS } from "./strings.js";
@@ -28,6 +34,12 @@ for (const table of [
   GRAPH_BUILTINS,
   DEPRECATED_BUILTINS,
   YAML_BUILTINS,
+  REFUSED_BUILTINS,
+  CRYPTO_BUILTINS,
+  NET_BUILTINS,
+  JWT_BUILTINS,
+  JSON_SCHEMA_BUILTINS,
+  PROVIDER_BUILTINS,
 ]) {
   for (const [name, b] of Object.entries(table)) REGISTRY.set(name, b);
 }

@@ -155,9 +155,9 @@ function parseBytes(raw: string): number {
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
-function semver(name: string, s: string): RegExpExecArray {
+function semver(name: string, s: string, pos: number): RegExpExecArray {
   const m = SEMVER.exec(s);
-  if (m === null) fail(`\`${name}\`: ${JSON.stringify(s)} is not a valid SemVer`);
+  if (m === null) fail(`${name}: operand ${pos}: string ${JSON.stringify(s)} is not a valid SemVer`);
   return m;
 }
 
@@ -233,7 +233,15 @@ function uuidFromSeed(seed: string): string {
 const GREGORIAN_OFFSET_100NS = 0x01b21dd213814000n;
 
 /** uuid.parse: the fields of an RFC 4122 UUID; time-based versions give the time, 1 and 2 the node too. */
-function parseUuid(s: string): Value | undefined {
+function parseUuid(input: string): Value | undefined {
+  // The forms Go's uuid.Parse takes: plain, urn:uuid:, braced (38 characters: the first and the
+  // last are dropped unchecked) and 32 hex digits.
+  let s = input;
+  if (s.length === 45 && s.slice(0, 9).toLowerCase() === "urn:uuid:") s = s.slice(9);
+  else if (s.length === 38) s = s.slice(1, 37);
+  else if (s.length === 32 && /^[0-9a-f]{32}$/i.test(s)) {
+    s = `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  }
   const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(s);
   if (m === null) return undefined;
   const hex = (m.slice(1) as string[]).join("").toLowerCase();
@@ -286,14 +294,16 @@ export const MISC_BUILTINS: BuiltinTable = {
   // An unknown unit is an error, as in OPA (regorus: undefined); non-strict evaluation makes it undefined.
   "units.parse": { arity: 1, fn: (a) => parseUnits(str("units.parse", a, 0)) },
   "units.parse_bytes": { arity: 1, fn: (a) => parseBytes(str("units.parse_bytes", a, 0)) },
-  "semver.is_valid": { arity: 1, fn: (a) => SEMVER.test(str("semver.is_valid", a, 0)) },
+  "semver.is_valid": { arity: 1, fn: (a) => typeof a[0] === "string" && SEMVER.test(a[0]) },
+  // The library is given no runtime information; OPA's opa.runtime() is {} when it has none.
+  "opa.runtime": { arity: 0, fn: () => new ObjectBuilder().build() },
   "semver.compare": {
     arity: 2,
     fn: (a) => {
       const sx = str("semver.compare", a, 0);
       const sy = str("semver.compare", a, 1);
-      const x = semver("semver.compare", sx);
-      const y = semver("semver.compare", sy);
+      const x = semver("semver.compare", sx, 1);
+      const y = semver("semver.compare", sy, 2);
       for (let i = 1; i <= 3; i++) {
         const d = Number(x[i]) - Number(y[i]);
         if (d !== 0) return Math.sign(d);

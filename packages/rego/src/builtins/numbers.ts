@@ -77,7 +77,7 @@ function bigIntOperand(name: string, args: readonly Value[], i: number): number 
   if (typeof v !== "number") failType(name, i + 1, "integer", v, `\`${name}\` expects numeric argument. ${got(v)}`);
   if (!Number.isInteger(v)) failNotInteger(name, i + 1, v);
   return v;
-};
+}
 
 const MAX_RANGE = 10_000_000;
 
@@ -176,7 +176,9 @@ export const NUMBER_BUILTINS: BuiltinTable = {
         const n = parseNumber(v);
         if (n === undefined) {
           if (/^[+-]?(inf|infinity|nan)$/i.test(v)) failType("to_number", 1, "valid number string", v);
-          fail(`to_number: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax (could not parse string as number)`);
+          fail(
+            `to_number: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax (could not parse string as number)`,
+          );
         }
         return n;
       }
@@ -217,7 +219,12 @@ export const NUMBER_BUILTINS: BuiltinTable = {
       const x = num("format_int", a, 0);
       const base = num("format_int", a, 1);
       if (![2, 8, 10, 16].includes(base)) {
-        failOperand("format_int", 2, "must be one of {2, 8, 10, 16}", "`format_int` expects base to be one of 2, 8, 10, 16");
+        failOperand(
+          "format_int",
+          2,
+          "must be one of {2, 8, 10, 16}",
+          "`format_int` expects base to be one of 2, 8, 10, 16",
+        );
       }
       const t = Math.trunc(x);
       return (t < 0 ? "-" : "") + Math.abs(t).toString(base);

@@ -9,9 +9,7 @@ function segments(path: Value): Value[] {
   if (typeof path !== "string") throw new PatchFailed();
   if (path === "") return [];
   // OPA also takes a pointer without its leading slash ("foo/b").
-  return (path.startsWith("/") ? path.slice(1) : path)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  return (path.startsWith("/") ? path.slice(1) : path).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function index(seg: Value, len: number, forAdd: boolean): number {

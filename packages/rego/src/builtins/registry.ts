@@ -42,6 +42,11 @@ export function failOperand(name: string, pos: number, what: string, regorus?: s
   throw new BuiltinError(regorus === undefined ? opa : `${opa}. ${regorus}`, undefined, "eval_type_error");
 }
 
+/** A type error (OPA's ErrOperand) whose text names no single operand. */
+export function failTypeText(name: string, text: string): never {
+  throw new BuiltinError(`${name}: ${text}`, undefined, "eval_type_error");
+}
+
 /** "operand N must be <type> but got <type>" (one of {…} when several types would do). */
 export function failType(
   name: string,
@@ -50,12 +55,20 @@ export function failType(
   v: Value,
   regorus?: string,
 ): never {
-  const exp = typeof expected === "string" ? expected : expected.length === 1 ? expected[0] : `one of {${expected.join(", ")}}`;
+  const exp =
+    typeof expected === "string" ? expected : expected.length === 1 ? expected[0] : `one of {${expected.join(", ")}}`;
   return failOperand(name, pos, `must be ${exp} but got ${typeName(v)}`, regorus);
 }
 
 /** "operand N must be array of strings but got array containing number". */
-export function failElement(name: string, pos: number, composite: Value, expected: string, v: Value, regorus?: string): never {
+export function failElement(
+  name: string,
+  pos: number,
+  composite: Value,
+  expected: string,
+  v: Value,
+  regorus?: string,
+): never {
   const c = typeName(composite);
   return failOperand(name, pos, `must be ${c} of ${expected}s but got ${c} containing ${typeName(v)}`, regorus);
 }
@@ -137,7 +150,8 @@ export function stringItems(name: string, args: readonly Value[], i: number): st
   const v = args[i] as Value;
   const xs = items(name, args, i);
   return xs.map((x) => {
-    if (typeof x !== "string") failElement(name, i + 1, v, "string", x, `\`${name}\` expects array/set of strings. ${got(x)}`);
+    if (typeof x !== "string")
+      failElement(name, i + 1, v, "string", x, `\`${name}\` expects array/set of strings. ${got(x)}`);
     return x;
   });
 }

@@ -1,16 +1,6 @@
 import { formatNumber, formatValue } from "../format.js";
 import { RSet, type Value } from "../values.js";
-import {
-  array,
-  type BuiltinTable,
-  fail,
-  failElement,
-  failOperand,
-  failType,
-  got,
-  int,
-  str,
-} from "./registry.js";
+import { array, type BuiltinTable, fail, failElement, failOperand, failType, got, int, str } from "./registry.js";
 
 /** Code points of a string: Rego indexes strings by character, not by UTF-16 unit. */
 function chars(s: string): string[] {
@@ -23,14 +13,20 @@ function isAscii(s: string): boolean {
 }
 
 /** Strings of an array or set operand; `expected` is OPA's list of types for its message. */
-function strings(name: string, args: readonly Value[], i: number, expected: readonly string[] = ["set", "array"]): string[] {
+function strings(
+  name: string,
+  args: readonly Value[],
+  i: number,
+  expected: readonly string[] = ["set", "array"],
+): string[] {
   const v = args[i] as Value;
   let xs: readonly Value[];
   if (Array.isArray(v)) xs = v as readonly Value[];
   else if (v instanceof RSet) xs = v.values();
   else return failType(name, i + 1, expected, v, `\`${name}\` expects array/set of strings. ${got(v)}`);
   return xs.map((x) => {
-    if (typeof x !== "string") failElement(name, i + 1, v, "string", x, `\`${name}\` expects array/set of strings. ${got(x)}`);
+    if (typeof x !== "string")
+      failElement(name, i + 1, v, "string", x, `\`${name}\` expects array/set of strings. ${got(x)}`);
     return x;
   });
 }

@@ -24,7 +24,7 @@ function shouldEscape(c: string, mode: Mode): boolean {
   return true;
 }
 
-function escape(s: string, mode: Mode): string {
+function urlEscape(s: string, mode: Mode): string {
   let out = "";
   for (const b of utf8.encode(s)) {
     const c = String.fromCharCode(b);
@@ -38,7 +38,7 @@ function escape(s: string, mode: Mode): string {
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
 
 /** Go's url unescape: an invalid `%` escape is an error naming it, as Go's EscapeError does. */
-function unescape(s: string, mode: Mode): string {
+function urlUnescape(s: string, mode: Mode): string {
   if (!s.includes("%") && !(mode === "query" && s.includes("+")) && mode !== "host") return s;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -92,7 +92,7 @@ function parseHost(host: string): string {
     const i = host.lastIndexOf(":");
     if (i >= 0 && !validPort(host.slice(i))) throw new UrlError(`invalid port ${goQuote(host.slice(i))} after host`);
   }
-  return unescape(host, "host");
+  return urlUnescape(host, "host");
 }
 
 function validUserinfo(s: string): boolean {
@@ -105,7 +105,7 @@ function parseAuthority(authority: string): string {
   if (at >= 0) {
     const userinfo = authority.slice(0, at);
     if (!validUserinfo(userinfo)) throw new UrlError("net/url: invalid userinfo");
-    unescape(userinfo, "user");
+    urlUnescape(userinfo, "user");
   }
   return host;
 }
@@ -156,8 +156,8 @@ function parseUrl(raw: string): ParsedUrl {
         }
         out.host = parseAuthority(authority);
       }
-      out.path = unescape(rest, "path");
-      out.rawPath = escape(out.path, "path") === rest ? "" : rest;
+      out.path = urlUnescape(rest, "path");
+      out.rawPath = urlEscape(out.path, "path") === rest ? "" : rest;
     } else out.path = "*";
   } catch (e) {
     if (e instanceof UrlError) throw new UrlError(`parse ${goQuote(u)}: ${e.message}`);
@@ -165,13 +165,25 @@ function parseUrl(raw: string): ParsedUrl {
   }
   if (frag !== "") {
     try {
-      out.fragment = unescape(frag, "fragment");
+      out.fragment = urlUnescape(frag, "fragment");
     } catch (e) {
       if (e instanceof UrlError) throw new UrlError(`parse ${goQuote(raw)}: ${e.message}`);
       throw e;
     }
   }
   return out;
+}
+
+/** What a signed request needs of a URL (Go's u.Host, u.EscapedPath(), u.RawQuery). */
+export function requestUrl(name: string, raw: string): { host: string; escapedPath: string; rawQuery: string } {
+  try {
+    const u = parseUrl(raw);
+    const escapedPath = u.rawPath !== "" ? u.rawPath : u.path === "*" ? "*" : urlEscape(u.path, "path");
+    return { host: u.host, escapedPath, rawQuery: u.rawQuery };
+  } catch (e) {
+    if (e instanceof UrlError) fail(`${name}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Hostname and port of a Go URL's host (brackets of an IPv6 literal dropped). */
@@ -211,7 +223,7 @@ function uriParse(s: string): Value {
 
 function queryUnescape(name: string, s: string): string {
   try {
-    return unescape(s, "query");
+    return urlUnescape(s, "query");
   } catch (e) {
     if (e instanceof UrlError) fail(`${name}: ${e.message}`);
     throw e;
@@ -251,11 +263,11 @@ function encodeObject(v: Value): string {
     } else return bad();
   }
   // Go's url.Values.Encode: keys sorted (the entries are), values in order.
-  return pairs.map(([k, x]) => `${escape(k, "query")}=${escape(x, "query")}`).join("&");
+  return pairs.map(([k, x]) => `${urlEscape(k, "query")}=${urlEscape(x, "query")}`).join("&");
 }
 
 export const URL_BUILTINS: BuiltinTable = {
-  "urlquery.encode": { arity: 1, fn: (a) => escape(str("urlquery.encode", a, 0), "query") },
+  "urlquery.encode": { arity: 1, fn: (a) => urlEscape(str("urlquery.encode", a, 0), "query") },
   "urlquery.decode": { arity: 1, fn: (a) => queryUnescape("urlquery.decode", str("urlquery.decode", a, 0)) },
   "urlquery.encode_object": { arity: 1, fn: (a) => encodeObject(a[0] as Value) },
   "urlquery.decode_object": { arity: 1, fn: (a) => decodeObject(str("urlquery.decode_object", a, 0)) },
