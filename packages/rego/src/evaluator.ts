@@ -1028,8 +1028,10 @@ export class Evaluator {
       names ??= [...prefix.path];
       names.push(key);
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
+      // Below the rule tree, in base data, keys go on as names: data.x[1] reads the key "1", as
+      // OPA's storage paths are strings.
       node = node?.children.get(key);
-      if (node === undefined || node.group !== undefined) {
+      if (node?.group !== undefined) {
         i++;
         break;
       }
@@ -1177,7 +1179,7 @@ export class Evaluator {
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
       names.push(key);
       const node = nodeAt(root, names);
-      if (node === undefined || node.group !== undefined) {
+      if (node?.group !== undefined) {
         i++;
         break;
       }
@@ -2025,15 +2027,21 @@ export function lookup(v: Value, key: Value): Value | undefined {
 /** getPath(v, path.slice(from)) without the copy. */
 function getPathFrom(v: Value, path: readonly string[], from: number): Value | undefined {
   let cur: Value | undefined = v;
-  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookup(cur, path[i] as string);
+  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookupName(cur, path[i] as string);
   return cur;
+}
+
+/** A data path name applied to a value: an array takes a name like "2" as its index. */
+function lookupName(v: Value, name: string): Value | undefined {
+  if (Array.isArray(v)) return /^(0|[1-9][0-9]*)$/.test(name) ? (v as readonly Value[])[Number(name)] : undefined;
+  return lookup(v, name);
 }
 
 function getPath(v: Value, path: readonly string[]): Value | undefined {
   let cur: Value | undefined = v;
   for (const p of path) {
     if (cur === undefined) return undefined;
-    cur = lookup(cur, p);
+    cur = lookupName(cur, p);
   }
   return cur;
 }

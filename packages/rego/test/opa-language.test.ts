@@ -140,6 +140,16 @@ p.b.r contains "foo"`);
     expect(p.evalRule("data.t.c")).toEqual({ k: "base" });
   });
 
+  it("reads a number key of a data ref as a name of base data, not of a local value", () => {
+    const p = v1('package t\np := data.nested[2]\nq := [data.xs[1], data.xs["1"]]\nr := o[2] if o := data.nested', {
+      nested: { "2": "bar" },
+      xs: ["a", "b"],
+    });
+    expect(p.evalRule("data.t.p")).toBe("bar");
+    expect(p.evalRule("data.t.q")).toEqual(["b", "b"]);
+    expect(p.evalRule("data.t.r")).toBeUndefined();
+  });
+
   it("enumerates walk(x) as a term", () => {
     const p = v1('package t\np := {path: v | [path, v] := walk({"a": [1]}); is_number(v)}');
     expect(p.evalRule("data.t.p")).toEqual({ '["a",0]': 1 });

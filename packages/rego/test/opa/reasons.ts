@@ -19,7 +19,6 @@ const LIMITATIONS: readonly (readonly [RegExp, string])[] = [
     "strings are UTF-16 text: invalid UTF-8 bytes from base64.decode are not kept as OPA's byte strings",
   ],
   [/'in' can still be used as variable/, "v0 modules always have the future keywords (in, every, if, contains)"],
-  [/nested integer/, "data refs do not turn number keys into object keys of base data"],
   [
     /rearranged/,
     "no safety reordering of body literals: a negated literal whose variables a later literal binds runs in place",
