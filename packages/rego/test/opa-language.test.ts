@@ -1,6 +1,7 @@
 // The language behaviours issue 19 brought in line with OPA, each pinned on its own so that a
 // regression names the construct (the conformance suite covers them too, by folder).
 import { describe, expect, it } from "vitest";
+import { checkDialect } from "../src/dialect.js";
 import { Policy } from "../src/engine.js";
 
 const v1 = (source: string, data?: unknown) =>
@@ -86,6 +87,12 @@ f if { (input.x > 0 or input.y > 0 with input as {"x": 0, "y": 1}) }`);
     expect(p.evalRule("data.t.e", { input: { x: true, y: false, z: false } })).toBeUndefined();
     expect(p.evalRule("data.t.e", { input: { x: false, y: true, z: true } })).toBe(true);
     expect(p.evalRule("data.t.f")).toBe(true);
+  });
+
+  it("tells the Kata agent's dialect that it lacks not-bodies and and/or", () => {
+    const p = v1("package t\nimport future.keywords.and\nimport future.keywords.not\np if { true and true }");
+    const found = checkDialect(p.modules, "regorus-0.2.8-kata").map((f) => `${f.code} ${f.name}`);
+    expect(found).toEqual(["REGO_DIALECT_KEYWORD and", "REGO_DIALECT_KEYWORD not"]);
   });
 
   it("keeps and/or plain names without the import", () => {
