@@ -262,6 +262,9 @@ function isIdentPart(c: number): boolean {
 
 type LexError = (msg: string, at?: number) => RegoParseError;
 
+/** Template strings inside template expressions: deeper nesting is refused, not a stack overflow. */
+const MAX_TEMPLATE_NESTING = 64;
+
 const ESCAPES: Readonly<Record<string, string>> = {
   '"': '"',
   "\\": "\\",
@@ -274,7 +277,9 @@ const ESCAPES: Readonly<Record<string, string>> = {
 };
 
 /** The index after a template string starting at `at` (`$"` or `` $` ``). */
-function scanTemplate(src: string, at: number, err: LexError): number {
+function scanTemplate(src: string, at: number, err: LexError, nesting = 0): number {
+  if (nesting > MAX_TEMPLATE_NESTING)
+    throw err(`template strings nested deeper than ${MAX_TEMPLATE_NESTING} levels`, at);
   const raw = src[at + 1] === "`";
   const close = raw ? "`" : '"';
   let pos = at + 2;
@@ -283,20 +288,20 @@ function scanTemplate(src: string, at: number, err: LexError): number {
     const d = src[pos];
     if (d === close) return pos + 1;
     if (d === "\\") pos += 2;
-    else if (d === "{") pos = scanTemplateExpr(src, pos + 1, err) + 1;
+    else if (d === "{") pos = scanTemplateExpr(src, pos + 1, err, nesting) + 1;
     else pos++;
   }
 }
 
 /** The index of the `}` that closes a template expression starting at `at`. */
-function scanTemplateExpr(src: string, at: number, err: LexError): number {
+function scanTemplateExpr(src: string, at: number, err: LexError, nesting = 0): number {
   let depth = 0;
   let pos = at;
   for (;;) {
     if (pos >= src.length) throw err("unterminated template expression", at);
     const d = src[pos] as string;
     if (d === "$" && (src[pos + 1] === '"' || src[pos + 1] === "`")) {
-      pos = scanTemplate(src, pos, err);
+      pos = scanTemplate(src, pos, err, nesting + 1);
       continue;
     }
     if (d === '"') {

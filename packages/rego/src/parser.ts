@@ -537,6 +537,15 @@ class Parser {
 
   /** `operand`: after `and`/`or`, where a `{` always starts a body. */
   private logicOperand(loc: Location, operand = false): Query {
+    this.enter();
+    try {
+      return this.logicOperandInner(loc, operand);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private logicOperandInner(loc: Location, operand: boolean): Query {
     if (this.isKw("not") && !this.isOp("{", this.toks[this.i + 1])) {
       this.next();
       const inner = this.logicOperand(loc, operand);
@@ -597,7 +606,12 @@ class Parser {
       if (this.notBody && this.isOp("{")) {
         // `not { body }` holds when the body has no solution: the negation of a comprehension's
         // first element, whose body sees the enclosing variables as a comprehension's does.
-        return negatedLiteral(this.braceQuery(), loc);
+        this.enter();
+        try {
+          return negatedLiteral(this.braceQuery(), loc);
+        } finally {
+          this.depth--;
+        }
       }
     }
     let expr = this.expr();

@@ -112,6 +112,16 @@ b := input`);
     expect(p.evalRule("data.t.r")).toBe("7");
   });
 
+  it("refuses nesting without end (templates, not-bodies, not chains) with a parse error", () => {
+    const deep = `package t\np := ${'$"{'.repeat(5000)}1${'}"'.repeat(5000)}`;
+    expect(() => v1(deep)).toThrow(expect.objectContaining({ code: "REGO_PARSE_ERROR" }));
+    expect(() => v1('package t\np := $"{1"')).toThrow(expect.objectContaining({ code: "REGO_PARSE_ERROR" }));
+    const nots = `package t\nimport future.keywords.and\nimport future.keywords.not\np if { ${"not { ".repeat(5000)}true${" }".repeat(5000)} }`;
+    expect(() => v1(nots)).toThrow(expect.objectContaining({ code: "REGO_PARSE_ERROR" }));
+    const chain = `package t\nimport future.keywords.and\np if { ${"not ".repeat(50000)}true }`;
+    expect(() => v1(chain)).toThrow(expect.objectContaining({ code: "REGO_PARSE_ERROR" }));
+  });
+
   it("reads `if {` that is no body as a one-term body (an object comprehension)", () => {
     const p = v1('package t\nf(_) := 1 if {k: i | k := ["a"][i]}\np := f(0)');
     expect(p.evalRule("data.t.p")).toBe(1);
