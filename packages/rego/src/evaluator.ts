@@ -212,7 +212,10 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      const plan = plans[i] ?? this.makePlan(plans, i, lit, f);
+      const plan = plans[i] ?? this.makePlan(plans, i, lit, f, q);
+      if (plan.defer !== undefined && plan.defer.some((v) => isUnset(f.slots[slotOf(v, f)]))) {
+        return this.evalQuery(q, i + 1, f, () => this.evalLiteral(lit, f, k));
+      }
       if (plan.kind === "print") {
         if (this.print !== undefined) {
           const call = plan.term as CallTerm;
@@ -251,8 +254,17 @@ export class Evaluator {
   }
 
   /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
-  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame): LiteralPlan {
-    const plan = this.planFor(lit, f);
+  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame, q: Query): LiteralPlan {
+    let plan = this.planFor(lit, f);
+    if (lit.kind === "expr" && lit.negated && i + 1 < q.length) {
+      const later = new Set<string>();
+      for (let j = i + 1; j < q.length; j++) collectLiteralVars(q[j] as Literal, (v) => later.add(v.name));
+      const defer: VarTerm[] = [];
+      collectLiteralVars(lit, (v) => {
+        if (later.has(v.name) && !this.isGlobal(v.name, f) && !defer.some((d) => d.name === v.name)) defer.push(v);
+      });
+      if (defer.length > 0) plan = { ...plan, defer };
+    }
     plans[i] = plan;
     return plan;
   }
@@ -2100,4 +2112,84 @@ function walkDocument(root: Value, k: (pair: Value) => Stop): Stop {
     });
   };
   return visit(root);
+}
+
+function isUnset(s: Slot | undefined): boolean {
+  return s === undefined || s === UNBOUND;
+}
+
+/** Calls `k` for each variable term of a literal (comprehension bodies included), `_` excepted. */
+function collectLiteralVars(lit: Literal, k: (v: VarTerm) => void): void {
+  const term = (t: Term): void => {
+    switch (t.t) {
+      case "var":
+        if (t.name !== "_") k(t);
+        return;
+      case "ref":
+        term(t.head);
+        for (const p of t.path) term(p);
+        return;
+      case "call":
+        for (const a of t.args) term(a);
+        return;
+      case "array":
+      case "set":
+        for (const x of t.items) term(x);
+        return;
+      case "object":
+        for (const [a, b] of t.entries) {
+          term(a);
+          term(b);
+        }
+        return;
+      case "arraycompr":
+      case "setcompr":
+        term(t.term);
+        for (const l of t.body) collectLiteralVars(l, k);
+        return;
+      case "objectcompr":
+        term(t.key);
+        term(t.value);
+        for (const l of t.body) collectLiteralVars(l, k);
+        return;
+      case "binop":
+      case "assign":
+      case "unify":
+        term(t.left);
+        term(t.right);
+        return;
+      case "neg":
+        term(t.term);
+        return;
+      case "in":
+        if (t.key !== undefined) term(t.key);
+        term(t.value);
+        term(t.coll);
+        return;
+      default:
+        return;
+    }
+  };
+  switch (lit.kind) {
+    case "some":
+      return;
+    case "expr":
+      term(lit.expr);
+      break;
+    case "somein":
+      if (lit.key !== undefined) term(lit.key);
+      term(lit.value);
+      term(lit.coll);
+      break;
+    case "every":
+      if (lit.key !== undefined) term(lit.key);
+      term(lit.value);
+      term(lit.coll);
+      for (const l of lit.body) collectLiteralVars(l, k);
+      break;
+  }
+  for (const w of lit.with) {
+    term(w.target);
+    term(w.value);
+  }
 }

@@ -143,6 +143,11 @@ export interface LiteralPlan {
   readonly term: Term | undefined;
   readonly info: TermInfo | undefined;
   readonly negated: boolean;
+  /**
+   * A negated literal's local variables that later literals of its query also use: while one of
+   * them is unbound, the literal waits until the rest of the query has run (OPA's safety order).
+   */
+  readonly defer?: readonly Extract<Term, { t: "var" }>[];
 }
 
 const PLANS: unique symbol = Symbol("rego.literalPlans");

@@ -167,6 +167,14 @@ p.b.r contains "foo"`);
     expect(p.evalRule("data.t.r")).toBeUndefined();
   });
 
+  it("runs a negated literal after the literals that bind its variables", () => {
+    const p = v1(
+      "package t\nf(x) := x\np := a if {\n  not a = f(1)\n  a = f(2)\n}\nq := a if {\n  not a = f(2)\n  a = f(2)\n}",
+    );
+    expect(p.evalRule("data.t.p")).toBe(2);
+    expect(p.evalRule("data.t.q")).toBeUndefined();
+  });
+
   it("enumerates walk(x) as a term", () => {
     const p = v1('package t\np := {path: v | [path, v] := walk({"a": [1]}); is_number(v)}');
     expect(p.evalRule("data.t.p")).toEqual({ '["a",0]': 1 });

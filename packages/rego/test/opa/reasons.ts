@@ -19,10 +19,6 @@ const LIMITATIONS: readonly (readonly [RegExp, string])[] = [
     "strings are UTF-16 text: invalid UTF-8 bytes from base64.decode are not kept as OPA's byte strings",
   ],
   [/'in' can still be used as variable/, "v0 modules always have the future keywords (in, every, if, contains)"],
-  [
-    /rearranged/,
-    "no safety reordering of body literals: a negated literal whose variables a later literal binds runs in place",
-  ],
   [/time caching/, "test.sleep is an OPA test-only built-in"],
   [/opa` is unsafe/, "opa.runtime is not a built-in here"],
   [/template-string function arg/, "a template string as a function's argument pattern is not supported"],
