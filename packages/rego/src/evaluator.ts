@@ -3,7 +3,7 @@ import { type BuiltinContext, type BuiltinFn, isDeprecatedBuiltin, lookupBuiltin
 import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
-import { formatValue } from "./format.js";
+import { formatValue, formatValueWith } from "./format.js";
 import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
 import { callInfo, type LiteralPlan, queryPlans, type TermInfo, termInfo, varInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
@@ -1042,6 +1042,7 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return true;
     }
+    if (t.fn.length === 2 && t.fn[0] === "internal" && t.fn[1] === "template_string") return this.templateString(t, f);
     const fn = this.resolveCall(t, f);
     if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") {
@@ -1595,6 +1596,10 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return k(true);
     }
+    if (t.fn.length === 2 && t.fn[0] === "internal" && t.fn[1] === "template_string") {
+      const s = this.templateString(t, f);
+      return s === undefined ? false : k(s);
+    }
     if (t.fn.length === 1 && t.fn[0] === "walk" && t.args.length === 1 && !f.scope.imports.has("walk")) {
       // `[path, value] := walk(x)`: one [path, value] pair per sub-document, as walk(x, out) relates.
       return this.evalTerm(t.args[0] as Term, f, (root) => walkDocument(root, k));
@@ -1606,6 +1611,24 @@ export class Evaluator {
       const r = this.invoke(fn, args, f, t.loc);
       return r === undefined ? false : k(r);
     });
+  }
+
+  /**
+   * A template string from its pieces (see the parser): texts as they are, each expression's first
+   * value (strings unquoted, other values as print shows them), "<undefined>" when it has none.
+   */
+  private templateString(t: CallTerm, f: Frame): string | undefined {
+    const pieces = this.value(t.args[0] as Term, f);
+    if (!Array.isArray(pieces)) return undefined;
+    let out = "";
+    for (const p of pieces as readonly Value[]) {
+      if (typeof p === "string") out += p;
+      else if (Array.isArray(p)) {
+        const v = (p as readonly Value[])[0];
+        out += v === undefined ? "<undefined>" : typeof v === "string" ? v : formatValueWith(v, "set()");
+      }
+    }
+    return out;
   }
 
   private doPrint(args: readonly Term[], f: Frame, loc: Location, k: VCont): Stop {

@@ -743,6 +743,9 @@ class Parser {
       case "rawstring":
         this.next();
         return { t: "scalar", value: t.text, raw: true, loc };
+      case "template":
+        this.next();
+        return this.templateString(t, loc);
       case "ident": {
         if (this.keywordRef()) {
           this.next();
@@ -784,6 +787,31 @@ class Parser {
     if (t.text === "[") return this.arrayOrCompr();
     if (t.text === "{") return this.objectOrSet();
     throw this.err(`unexpected ${this.describe()}: expecting a term`);
+  }
+
+  /**
+   * `$"a {x} b"`: a call of internal.template_string with one array of pieces, each literal text
+   * as a string and each `{expr}` (or `{expr with ...}`) as the comprehension of its values, so
+   * that an undefined expression shows as "<undefined>" instead of making the string undefined.
+   */
+  private templateString(t: Token, loc: Location): Term {
+    const items: Term[] = (t.parts ?? []).map((part) => {
+      if ("text" in part) return { t: "scalar", value: part.text, loc };
+      const sub = new Parser(part.source, { file: this.file, v1: this.v1, maxDepth: this.maxDepth - this.depth });
+      const expr = sub.expr();
+      const mods = sub.withMods();
+      if (sub.tok.kind !== "eof") throw this.err(`unexpected ${sub.describe()} in template expression`, t);
+      const value: Term = { t: "var", name: "__template_value", loc };
+      const body: Literal = {
+        kind: "expr",
+        negated: false,
+        expr: { t: "assign", left: value, right: expr, loc },
+        with: mods,
+        loc,
+      };
+      return { t: "arraycompr", term: value, body: [body], loc };
+    });
+    return { t: "call", fn: ["internal", "template_string"], args: [{ t: "array", items, loc }], loc };
   }
 
   private refSuffix(head: Term): Term {

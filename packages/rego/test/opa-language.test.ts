@@ -92,6 +92,19 @@ f if { (input.x > 0 or input.y > 0 with input as {"x": 0, "y": 1}) }`);
     expect(v1("package t\nand := 1\np if and == 1").evalRule("data.t.p")).toBe(true);
   });
 
+  it("builds template strings: texts, escapes, values as print shows them, <undefined>", () => {
+    const p = v1(`package t
+a := 42
+p := $"{a} {"s"} {[1, "x"]} {set()} {input.none} \\{a} {$"<{a + 1}>"}"
+q := $\`multi
+{a}\`
+r := $"{b with input as 7}" if true
+b := input`);
+    expect(p.evalRule("data.t.p")).toBe('42 s [1, "x"] set() <undefined> {a} <43>');
+    expect(p.evalRule("data.t.q")).toBe("multi\n42");
+    expect(p.evalRule("data.t.r")).toBe("7");
+  });
+
   it("reads `if {` that is no body as a one-term body (an object comprehension)", () => {
     const p = v1('package t\nf(_) := 1 if {k: i | k := ["a"][i]}\np := f(0)');
     expect(p.evalRule("data.t.p")).toBe(1);

@@ -17,7 +17,6 @@ export const OUT_OF_SCOPE: readonly (readonly [prefix: string, reason: string])[
   ["regometadata", "rego.metadata.*: annotations"],
   ["regoparsemodule", "rego.parse_module: OPA's AST as JSON"],
   ["rendertemplate", "strings.render_template: Go templates"],
-  ["stringinterpolation", "string interpolation: newer language, not yet"],
 ];
 
 /** The reason a folder ("v1/jwtbuiltins") is out of scope, or undefined when it is in scope. */
