@@ -241,6 +241,16 @@ describe("crypto, JWT, CIDRs", () => {
     expect(value("io.jwt.verify_es256(input.t, input.k)", { input: { t: ecToken, k: ecPem } })).toBe(true);
   });
 
+  it("gives a PEM private key as a JWK", () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const pem = rsa.privateKey.export({ format: "pem", type: "pkcs1" }) as string;
+    const want = rsa.privateKey.export({ format: "jwk" });
+    expect(value("crypto.x509.parse_rsa_private_key(input)", { input: pem })).toEqual(want);
+    const b64 = Buffer.from(pem).toString("base64");
+    expect(value("crypto.x509.parse_rsa_private_key(input)", { input: b64 })).toEqual(want);
+    expect(failure('crypto.x509.parse_rsa_private_key("invalid")').message).toContain("illegal base64");
+  });
+
   it("CIDRs with Go's address syntax", () => {
     expect(value('net.cidr_contains("10.0.0.0/8", "10.1.2.3")')).toBe(true);
     expect(value('net.cidr_contains("10.0.0.0/8", "10.1.0.0/16")')).toBe(true);

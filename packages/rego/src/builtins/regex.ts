@@ -55,6 +55,7 @@ function goRegexError(p: string): string {
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string;
     if (c === "\\") {
+      if (i + 1 >= p.length) return "trailing backslash at end of expression: ``";
       i++;
       prevRepeat = false;
       atStart = false;
