@@ -213,9 +213,7 @@ export class Evaluator {
       if (i === q.length) return k();
       const lit = q[i] as Literal;
       const plan = plans[i] ?? this.makePlan(plans, i, lit, f, q);
-      if (plan.defer !== undefined && plan.defer.some((v) => isUnset(f.slots[slotOf(v, f)]))) {
-        return this.evalQuery(q, i + 1, f, () => this.evalLiteral(lit, f, k));
-      }
+      if (plan.defer !== undefined && mustDefer(plan.defer, f)) return this.evalDeferred(q, i, f, k);
       if (plan.kind === "print") {
         if (this.print !== undefined) {
           const call = plan.term as CallTerm;
@@ -254,14 +252,24 @@ export class Evaluator {
   }
 
   /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
+  /** Runs the rest of the query, then literal i (a negated literal that waits for its variables). */
+  private evalDeferred(q: Query, i: number, f: Frame, k: Cont): Stop {
+    const lit = q[i] as Literal;
+    return this.evalQuery(q, i + 1, f, () => this.evalLiteral(lit, f, k));
+  }
+
   private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame, q: Query): LiteralPlan {
     let plan = this.planFor(lit, f);
     if (lit.kind === "expr" && lit.negated && i + 1 < q.length) {
+      // Only variables that no earlier literal mentions can still be unbound here.
+      const earlier = new Set<string>();
+      for (let j = 0; j < i; j++) collectLiteralVars(q[j] as Literal, (v) => earlier.add(v.name));
       const later = new Set<string>();
       for (let j = i + 1; j < q.length; j++) collectLiteralVars(q[j] as Literal, (v) => later.add(v.name));
       const defer: VarTerm[] = [];
       collectLiteralVars(lit, (v) => {
-        if (later.has(v.name) && !this.isGlobal(v.name, f) && !defer.some((d) => d.name === v.name)) defer.push(v);
+        const candidate = later.has(v.name) && !earlier.has(v.name) && !this.isGlobal(v.name, f);
+        if (candidate && !defer.some((d) => d.name === v.name)) defer.push(v);
       });
       if (defer.length > 0) plan = { ...plan, defer };
     }
@@ -276,6 +284,8 @@ export class Evaluator {
       term: undefined,
       info: undefined,
       negated: false,
+      // Every plan has the same shape (defer included), so the hot loop's loads stay monomorphic.
+      defer: undefined,
     };
     if (lit.kind !== "expr" || lit.with.length > 0) return other;
     if (isPrint(lit, f)) return { ...other, kind: "print", term: lit.expr };
@@ -2114,8 +2124,13 @@ function walkDocument(root: Value, k: (pair: Value) => Stop): Stop {
   return visit(root);
 }
 
-function isUnset(s: Slot | undefined): boolean {
-  return s === undefined || s === UNBOUND;
+/** Whether one of a negated literal's deferring variables is still unbound. */
+function mustDefer(vars: readonly VarTerm[], f: Frame): boolean {
+  for (let i = 0; i < vars.length; i++) {
+    const s: Slot | undefined = f.slots[slotOf(vars[i] as VarTerm, f)];
+    if (s === undefined || s === UNBOUND) return true;
+  }
+  return false;
 }
 
 /** Calls `k` for each variable term of a literal (comprehension bodies included), `_` excepted. */

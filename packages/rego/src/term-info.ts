@@ -147,7 +147,7 @@ export interface LiteralPlan {
    * A negated literal's local variables that later literals of its query also use: while one of
    * them is unbound, the literal waits until the rest of the query has run (OPA's safety order).
    */
-  readonly defer?: readonly Extract<Term, { t: "var" }>[];
+  readonly defer: readonly Extract<Term, { t: "var" }>[] | undefined;
 }
 
 const PLANS: unique symbol = Symbol("rego.literalPlans");
