@@ -1839,10 +1839,21 @@ export class Evaluator {
         for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
         const params = def.rule.head.args ?? [];
         const current = def;
+        // A parameter that computes a value (`f($"{x}")`, `f(concat("", [x]))`) may use variables
+        // the body binds: it is compared after the body, as OPA orders it.
+        const later = params.map((_, i) => i).filter((i) => hasCall(params[i] as Term));
+        const checkLater = (j: number, v: Value): Stop =>
+          j === later.length
+            ? onValue(v)
+            : this.match(params[later[j] as number] as Term, args[later[j] as number] as Value, f, () =>
+                checkLater(j + 1, v),
+              );
         const bindArgs = (i: number): Stop =>
           i === params.length
-            ? this.evalRuleBodies(current, f, onValue)
-            : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
+            ? this.evalRuleBodies(current, f, later.length === 0 ? onValue : (v) => checkLater(0, v))
+            : later.includes(i)
+              ? bindArgs(i + 1)
+              : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
         stop = bindArgs(0);
       }
       if (stop) break;
@@ -2206,5 +2217,24 @@ function collectLiteralVars(lit: Literal, k: (v: VarTerm) => void): void {
   for (const w of lit.with) {
     term(w.target);
     term(w.value);
+  }
+}
+
+/** Whether a term calls a function somewhere (outside comprehension bodies too). */
+function hasCall(t: Term): boolean {
+  switch (t.t) {
+    case "call":
+      return true;
+    case "ref":
+      return hasCall(t.head) || t.path.some(hasCall);
+    case "array":
+    case "set":
+      return t.items.some(hasCall);
+    case "object":
+      return t.entries.some(([a, b]) => hasCall(a) || hasCall(b));
+    case "binop":
+      return true;
+    default:
+      return false;
   }
 }

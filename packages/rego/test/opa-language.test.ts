@@ -175,6 +175,12 @@ p.b.r contains "foo"`);
     expect(p.evalRule("data.t.q")).toBeUndefined();
   });
 
+  it("compares a computed function parameter after the body that binds its variables", () => {
+    const p = v1('package t\np := f("foo bar")\nf($"{x} {input.y}") := 42 if x = "foo"');
+    expect(p.evalRule("data.t.p", { input: { y: "bar" } })).toBe(42);
+    expect(p.evalRule("data.t.p", { input: { y: "baz" } })).toBeUndefined();
+  });
+
   it("enumerates walk(x) as a term", () => {
     const p = v1('package t\np := {path: v | [path, v] := walk({"a": [1]}); is_number(v)}');
     expect(p.evalRule("data.t.p")).toEqual({ '["a",0]': 1 });

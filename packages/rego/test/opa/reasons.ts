@@ -21,7 +21,6 @@ const LIMITATIONS: readonly (readonly [RegExp, string])[] = [
   [/'in' can still be used as variable/, "v0 modules always have the future keywords (in, every, if, contains)"],
   [/time caching/, "test.sleep is an OPA test-only built-in"],
   [/opa` is unsafe/, "opa.runtime is not a built-in here"],
-  [/template-string function arg/, "a template string as a function's argument pattern is not supported"],
 ];
 
 export function reasonFor(c: OpaCase, message: string): string {
