@@ -1841,7 +1841,7 @@ export class Evaluator {
         const current = def;
         // A parameter that computes a value (`f($"{x}")`, `f(concat("", [x]))`) may use variables
         // the body binds: it is compared after the body, as OPA orders it.
-        const later = params.map((_, i) => i).filter((i) => hasCall(params[i] as Term));
+        const later = computedParams(def);
         const checkLater = (j: number, v: Value): Stop =>
           j === later.length
             ? onValue(v)
@@ -2218,6 +2218,19 @@ function collectLiteralVars(lit: Literal, k: (v: VarTerm) => void): void {
     term(w.target);
     term(w.value);
   }
+}
+
+const COMPUTED_PARAMS = new WeakMap<RuleDef, readonly number[]>();
+
+/** The indexes of a function definition's parameters that compute a value, found once. */
+function computedParams(def: RuleDef): readonly number[] {
+  let out = COMPUTED_PARAMS.get(def);
+  if (out === undefined) {
+    const params = def.rule.head.args ?? [];
+    out = params.map((_, i) => i).filter((i) => hasCall(params[i] as Term));
+    COMPUTED_PARAMS.set(def, out);
+  }
+  return out;
 }
 
 /** Whether a term calls a function somewhere (outside comprehension bodies too). */
