@@ -7,7 +7,7 @@ import { outOfScope } from "./scope.js";
 /** Known limitations, matched on the case's note or the failure message. */
 const LIMITATIONS: readonly (readonly [RegExp, string])[] = [
   [
-    /bignum|big_int|float too big/,
+    /bignum|big_int|float too big|fast-path overflow/,
     "numbers beyond double precision: values are IEEE doubles, OPA keeps exact big integers and floats",
   ],
   [
@@ -20,6 +20,10 @@ const LIMITATIONS: readonly (readonly [RegExp, string])[] = [
   ],
   [/'in' can still be used as variable/, "v0 modules always have the future keywords (in, every, if, contains)"],
   [/time caching/, "test.sleep is an OPA test-only built-in"],
+  [
+    /141828752/,
+    "nanosecond timestamps beyond 2^53 are doubles: time.format rounds them to microseconds (see docs/rego.md)",
+  ],
   [/opa` is unsafe/, "opa.runtime is not a built-in here"],
 ];
 
