@@ -173,8 +173,9 @@ function addKeyDefault(g: RuleGroup, def: RuleDef): void {
 }
 
 /**
- * Rules below an object rule (`p["a"] := 1` next to `p[x] := 2`) define entries of its document:
- * their definitions move into the object rule, the static segments becoming constant keys.
+ * Rules below an object rule (`p["a"] := 1` or `p.a contains 1` next to `p[x] := 2`) define
+ * entries of its document: their definitions move into the object rule, the static segments
+ * becoming constant keys (a set rule's elements collect in a set at its keys).
  */
 function absorbEntries(node: VNode): void {
   const g = node.group;
@@ -182,14 +183,14 @@ function absorbEntries(node: VNode): void {
     for (const child of node.children.values()) absorbEntries(child);
     return;
   }
-  // Returns whether a rule that cannot be an entry (a set, a function) stays below n.
+  // Returns whether a rule that cannot be an entry (a function) stays below n.
   const below = (n: VNode, segs: readonly Term[]): boolean => {
     let kept = false;
     for (const [name, child] of n.children) {
       const cg = child.group;
       const loc = cg?.defs[0]?.rule.loc ?? cg?.defaultDef?.rule.loc ?? g.defs[0]?.rule.loc;
       const at: Term[] = [...segs, { t: "scalar", value: name, loc: loc ?? { file: "", line: 0, column: 0 } }];
-      if (cg !== undefined && (cg.kind === "complete" || cg.kind === "object")) {
+      if (cg !== undefined && (cg.kind === "complete" || cg.kind === "object" || cg.kind === "set")) {
         const moved = (d: RuleDef): RuleDef => ({ ...d, keys: [...at, ...d.keys] });
         g.defs.push(...cg.defs.map(moved));
         for (const d of [...(cg.defaultDef === undefined ? [] : [cg.defaultDef]), ...cg.keyDefaults]) {

@@ -201,6 +201,19 @@ class ModuleChecker {
   }
 
   run(): void {
+    // Keywords newer than the dialect (`not { }`, `and`, `or`): the import itself does not parse there.
+    for (const imp of this.m.imports) {
+      const kw = imp.path[2];
+      if (imp.path[0] !== "future" || imp.path[1] !== "keywords" || kw === undefined) continue;
+      if (kw === "not" || kw === "and" || kw === "or") {
+        this.out.push({
+          code: "REGO_DIALECT_KEYWORD",
+          name: kw,
+          message: `\`import future.keywords.${kw}\` is newer Rego than ${this.d.id} parses`,
+          location: imp.loc,
+        });
+      }
+    }
     for (const r of this.m.rules) this.rule(r);
   }
 

@@ -47,11 +47,25 @@ export class RegoParseError extends RegoError {
 }
 
 /**
+ * How OPA classifies a built-in's failure: `eval_type_error` when an operand has the wrong type
+ * ("operand N must be …"), `eval_builtin_error` otherwise. Both are REGO_BUILTIN_ERROR here.
+ */
+export type BuiltinErrorKind = "eval_type_error" | "eval_builtin_error";
+
+/**
  * A built-in rejected its arguments. In non-strict mode the call is undefined instead, as in OPA
  * and regorus; in strict mode the evaluation fails with this error.
  */
 export class BuiltinError extends RegoError {
-  constructor(message: string, location?: Location) {
-    super("REGO_BUILTIN_ERROR", message, location);
+  readonly opaCode: BuiltinErrorKind;
+
+  constructor(message: string, location?: Location, opaCode: BuiltinErrorKind = "eval_builtin_error") {
+    super("REGO_BUILTIN_ERROR", message, location, { details: { opaCode } });
+    this.opaCode = opaCode;
+  }
+
+  /** This error at the call's location (built-ins throw without one; the evaluator knows it). */
+  at(location: Location): BuiltinError {
+    return this.location === undefined ? new BuiltinError(this.message, location, this.opaCode) : this;
   }
 }

@@ -1,9 +1,9 @@
 import type { ElseClause, Literal, Query, Term, WithModifier } from "./ast.js";
-import { type BuiltinContext, type BuiltinFn, lookupBuiltin } from "./builtins/index.js";
+import { type BuiltinContext, type BuiltinFn, isDeprecatedBuiltin, lookupBuiltin } from "./builtins/index.js";
 import { arith, setOp } from "./builtins/numbers.js";
 import type { CompiledModules, ModuleScope, RuleDef, RuleGroup, VNode } from "./compiler.js";
 import { BuiltinError, type Location, RegoError } from "./errors.js";
-import { formatValue } from "./format.js";
+import { formatValue, formatValueWith } from "./format.js";
 import { type Frame, getVar, Layout, newFrame, type Slot, slotOf, UNBOUND } from "./frame.js";
 import { callInfo, type LiteralPlan, queryPlans, type TermInfo, termInfo, varInfo } from "./term-info.js";
 import { compare, EMPTY_OBJECT, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "./values.js";
@@ -212,7 +212,8 @@ export class Evaluator {
       }
       if (i === q.length) return k();
       const lit = q[i] as Literal;
-      const plan = plans[i] ?? this.makePlan(plans, i, lit, f);
+      const plan = plans[i] ?? this.makePlan(plans, i, lit, f, q);
+      if (plan.defer !== undefined && mustDefer(plan.defer, f)) return this.evalDeferred(q, i, f, k);
       if (plan.kind === "print") {
         if (this.print !== undefined) {
           const call = plan.term as CallTerm;
@@ -251,8 +252,27 @@ export class Evaluator {
   }
 
   /** Decides how evalQuery runs literal i of a query (see LiteralPlan) and remembers it. */
-  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame): LiteralPlan {
-    const plan = this.planFor(lit, f);
+  /** Runs the rest of the query, then literal i (a negated literal that waits for its variables). */
+  private evalDeferred(q: Query, i: number, f: Frame, k: Cont): Stop {
+    const lit = q[i] as Literal;
+    return this.evalQuery(q, i + 1, f, () => this.evalLiteral(lit, f, k));
+  }
+
+  private makePlan(plans: (LiteralPlan | undefined)[], i: number, lit: Literal, f: Frame, q: Query): LiteralPlan {
+    let plan = this.planFor(lit, f);
+    if (lit.kind === "expr" && lit.negated && i + 1 < q.length) {
+      // Only variables that no earlier literal mentions can still be unbound here.
+      const earlier = new Set<string>();
+      for (let j = 0; j < i; j++) collectLiteralVars(q[j] as Literal, (v) => earlier.add(v.name));
+      const later = new Set<string>();
+      for (let j = i + 1; j < q.length; j++) collectLiteralVars(q[j] as Literal, (v) => later.add(v.name));
+      const defer: VarTerm[] = [];
+      collectLiteralVars(lit, (v) => {
+        const candidate = later.has(v.name) && !earlier.has(v.name) && !this.isGlobal(v.name, f);
+        if (candidate && !defer.some((d) => d.name === v.name)) defer.push(v);
+      });
+      if (defer.length > 0) plan = { ...plan, defer };
+    }
     plans[i] = plan;
     return plan;
   }
@@ -264,6 +284,8 @@ export class Evaluator {
       term: undefined,
       info: undefined,
       negated: false,
+      // Every plan has the same shape (defer included), so the hot loop's loads stay monomorphic.
+      defer: undefined,
     };
     if (lit.kind !== "expr" || lit.with.length > 0) return other;
     if (isPrint(lit, f)) return { ...other, kind: "print", term: lit.expr };
@@ -470,20 +492,9 @@ export class Evaluator {
         if (e.fn.length === 1 && e.fn[0] === "walk" && e.args.length === 2 && !f.scope.imports.has("walk")) {
           // walk(x, [path, value]) relates x to each of its sub-documents, itself first.
           const out = e.args[1] as Term;
-          return this.evalTerm(e.args[0] as Term, f, (root) => {
-            const visit = (path: Value[], v: Value): Stop => {
-              if (this.match(out, [path.slice(), v], f, k)) return true;
-              return forEach(v, (key, child) => {
-                path.push(key);
-                try {
-                  return visit(path, child);
-                } finally {
-                  path.pop();
-                }
-              });
-            };
-            return visit([], root);
-          });
+          return this.evalTerm(e.args[0] as Term, f, (root) =>
+            walkDocument(root, (pair) => this.match(out, pair, f, k)),
+          );
         }
         const fn = this.resolveCall(e, f);
         if (e.args.length === fn.arity + 1) {
@@ -685,15 +696,18 @@ export class Evaluator {
         return this.unifyItems(left, right, 0, f, k);
       }
     }
+    // A pattern against a computed value fails to match when the shapes differ, as in OPA
+    // (`[x, _] = data.xs[i]` skips the elements of other lengths); against a literal of another
+    // shape it is an error, a mistake both OPA's type checker and regorus report.
     if (this.isPattern(a, f)) {
       return this.evalTerm(b, f, (v) => {
-        this.checkPattern(a, v, f);
+        if (isCollectionLiteral(b)) this.checkPattern(a, v, f);
         return this.match(a, v, f, k);
       });
     }
     if (this.isPattern(b, f)) {
       return this.evalTerm(a, f, (v) => {
-        this.checkPattern(b, v, f);
+        if (isCollectionLiteral(a)) this.checkPattern(b, v, f);
         return this.match(b, v, f, k);
       });
     }
@@ -800,6 +814,15 @@ export class Evaluator {
       case "objectcompr":
         return k(this.comprehensionValue(t, f));
       case "binop":
+        // `x == xs[x]`: the right operand binds the left one, so it runs first (as in OPA).
+        if (t.left.t === "var" && t.right.t !== "var" && f.slots[slotOf(t.left, f)] === UNBOUND) {
+          return this.evalTerm(t.right, f, (b) =>
+            this.evalTerm(t.left, f, (a) => {
+              const r = this.binop(t.op, a, b, t.loc);
+              return r === undefined ? false : k(r);
+            }),
+          );
+        }
         return this.evalTerm(t.left, f, (a) =>
           this.evalTerm(t.right, f, (b) => {
             const r = this.binop(t.op, a, b, t.loc);
@@ -869,7 +892,7 @@ export class Evaluator {
               if (prev !== undefined && !equal(prev, val)) {
                 throw new RegoError(
                   "REGO_CONFLICT",
-                  `value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
+                  `object keys must be unique: value for key \`${formatValue(key)}\` generated multiple times: \`${formatValue(prev)}\` and \`${formatValue(val)}\``,
                   t.loc,
                 );
               }
@@ -1027,8 +1050,10 @@ export class Evaluator {
       names ??= [...prefix.path];
       names.push(key);
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
+      // Below the rule tree, in base data, keys go on as names: data.x[1] reads the key "1", as
+      // OPA's storage paths are strings.
       node = node?.children.get(key);
-      if (node === undefined || node.group !== undefined) {
+      if (node?.group !== undefined) {
         i++;
         break;
       }
@@ -1041,6 +1066,7 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return true;
     }
+    if (t.fn.length === 2 && t.fn[0] === "internal" && t.fn[1] === "template_string") return this.templateString(t, f);
     const fn = this.resolveCall(t, f);
     if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") {
@@ -1124,7 +1150,7 @@ export class Evaluator {
       return set ? setOp(op as "|" | "&", a, b) : arith(op, a, b);
     } catch (e) {
       if (e instanceof BuiltinError) {
-        if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+        if (this.strict) throw e.at(loc);
         return undefined;
       }
       throw e;
@@ -1175,7 +1201,7 @@ export class Evaluator {
       // Stop at a rule: its value is computed, then the rest of the path applies to the value.
       names.push(key);
       const node = nodeAt(root, names);
-      if (node === undefined || node.group !== undefined) {
+      if (node?.group !== undefined) {
         i++;
         break;
       }
@@ -1191,10 +1217,20 @@ export class Evaluator {
 
   /** The data document at `names` (one value at most), or undefined. */
   private dataAt(names: readonly string[]): Value | undefined {
-    if (this.ctx.dataOverrides.length > 0) {
-      const ov = this.overrideFor(names);
-      if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    const ovs = this.ctx.dataOverrides;
+    if (ovs.length === 0) return this.dataAtUnderneath(names);
+    const ov = this.overrideFor(names);
+    if (ov !== undefined) return getPath(ov[1], names.slice(ov[0].length));
+    // `with data.a.b as x` also shows in data.a, and in data.a when base data has no `a`.
+    let v = this.dataAtUnderneath(names);
+    for (const [p, x] of ovs) {
+      if (p.length > names.length && names.every((s, i) => s === p[i])) v = setPath(v, p.slice(names.length), x);
     }
+    return v;
+  }
+
+  /** dataAt without the overrides strictly below `names` (materialize applies those of rules' siblings). */
+  private dataAtUnderneath(names: readonly string[]): Value | undefined {
     let node: VNode | undefined = this.compiled.root;
     let base: Value | undefined = this.ctx.data;
     for (let i = 0; i < names.length; i++) {
@@ -1235,6 +1271,8 @@ export class Evaluator {
       }
       if (child.group !== undefined) {
         if (child.group.kind === "function" && child.group.arity > 0) continue;
+        // Where base data and a rule both define a key, the enclosing document shows base data's (OPA).
+        if (base instanceof RObject && base.getString(name) !== undefined) continue;
         const v = this.groupValue(child.group);
         if (v !== undefined) b.set(name, v);
         continue;
@@ -1253,7 +1291,8 @@ export class Evaluator {
         }
       }
     }
-    if (b.size === 0 && !node.isPackage && !hasPackageBelow(node)) return base === undefined ? undefined : b.build();
+    // Every node of the rule tree is part of its package's extent: an object even when no rule
+    // below it is defined (`buz["quz"] := 3 if false` still makes `buz` an empty object).
     return b.build();
   }
 
@@ -1401,7 +1440,7 @@ export class Evaluator {
         } else if (!equal(result, v)) {
           throw new RegoError(
             "REGO_CONFLICT",
-            `rule conflicts with the following rule: complete rules should not produce multiple outputs: ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
+            `complete rules must not produce multiple outputs (rule conflicts with the following rule): ${g.path.join(".")} is both ${formatValue(result)} and ${formatValue(v)}`,
             def.rule.loc,
             { details: { first: resultLoc } },
           );
@@ -1581,6 +1620,14 @@ export class Evaluator {
     if (this.print === undefined && t.fn.length === 1 && t.fn[0] === "print" && !f.scope.imports.has("print")) {
       return k(true);
     }
+    if (t.fn.length === 2 && t.fn[0] === "internal" && t.fn[1] === "template_string") {
+      const s = this.templateString(t, f);
+      return s === undefined ? false : k(s);
+    }
+    if (t.fn.length === 1 && t.fn[0] === "walk" && t.args.length === 1 && !f.scope.imports.has("walk")) {
+      // `[path, value] := walk(x)`: one [path, value] pair per sub-document, as walk(x, out) relates.
+      return this.evalTerm(t.args[0] as Term, f, (root) => walkDocument(root, k));
+    }
     const fn = this.resolveCall(t, f);
     if (fn.arity >= 0 && t.args.length !== fn.arity) throw arityError(t, fn);
     if (fn.kind === "builtin" && fn.name === "print") return this.doPrint(t.args, f, t.loc, k);
@@ -1588,6 +1635,24 @@ export class Evaluator {
       const r = this.invoke(fn, args, f, t.loc);
       return r === undefined ? false : k(r);
     });
+  }
+
+  /**
+   * A template string from its pieces (see the parser): texts as they are, each expression's first
+   * value (strings unquoted, other values as print shows them), "<undefined>" when it has none.
+   */
+  private templateString(t: CallTerm, f: Frame): string | undefined {
+    const pieces = this.value(t.args[0] as Term, f);
+    if (!Array.isArray(pieces)) return undefined;
+    let out = "";
+    for (const p of pieces as readonly Value[]) {
+      if (typeof p === "string") out += p;
+      else if (Array.isArray(p)) {
+        const v = (p as readonly Value[])[0];
+        out += v === undefined ? "<undefined>" : typeof v === "string" ? v : formatValueWith(v, "set()");
+      }
+    }
+    return out;
   }
 
   private doPrint(args: readonly Term[], f: Frame, loc: Location, k: VCont): Stop {
@@ -1693,7 +1758,7 @@ export class Evaluator {
     }
     const name = names.join(".");
     const b = this.builtinFor(name);
-    if (b !== undefined) {
+    if (b !== undefined && !(f.scope.v1 && isDeprecatedBuiltin(name))) {
       const mocked = mockKey(name);
       if (mocked !== undefined) return { ...mocked, arity: b.arity };
       return { kind: "builtin", fn: b.fn, arity: b.arity, name };
@@ -1708,7 +1773,7 @@ export class Evaluator {
           return fn.fn(args, this.builtinCtx);
         } catch (e) {
           if (e instanceof BuiltinError) {
-            if (this.strict) throw e.location === undefined ? new BuiltinError(e.message, loc) : e;
+            if (this.strict) throw e.at(loc);
             return undefined;
           }
           throw e;
@@ -1718,11 +1783,10 @@ export class Evaluator {
       case "mock": {
         const m = fn.mock;
         if (m.value !== undefined) return m.value;
-        // Resolve the replacement without this mock, so a mock may call what it replaces.
+        // Run the replacement without any mock, as OPA does: a mock may call what it replaces,
+        // and one mock does not reach another.
         const saved = this.ctx;
-        const mocks = new Map(saved.mocks);
-        mocks.delete(fn.name);
-        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, mocks);
+        const inner = new Ctx(saved.input, saved.data, saved.dataOverrides, new Map());
         this.ctx = inner;
         try {
           const target = this.resolveFunction(m.fn as string[], newFrame(new Layout(), m.scope), loc);
@@ -1775,10 +1839,21 @@ export class Evaluator {
         for (const n of paramVars(def)) f.slots[f.layout.slot(n)] = UNBOUND;
         const params = def.rule.head.args ?? [];
         const current = def;
+        // A parameter that computes a value (`f($"{x}")`, `f(concat("", [x]))`) may use variables
+        // the body binds: it is compared after the body, as OPA orders it.
+        const later = computedParams(def);
+        const checkLater = (j: number, v: Value): Stop =>
+          j === later.length
+            ? onValue(v)
+            : this.match(params[later[j] as number] as Term, args[later[j] as number] as Value, f, () =>
+                checkLater(j + 1, v),
+              );
         const bindArgs = (i: number): Stop =>
           i === params.length
-            ? this.evalRuleBodies(current, f, onValue)
-            : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
+            ? this.evalRuleBodies(current, f, later.length === 0 ? onValue : (v) => checkLater(0, v))
+            : later.includes(i)
+              ? bindArgs(i + 1)
+              : this.match(params[i] as Term, args[i] as Value, f, () => bindArgs(i + 1));
         stop = bindArgs(0);
       }
       if (stop) break;
@@ -1933,11 +2008,6 @@ function typeNameOf(v: Value): string {
   return typeof v;
 }
 
-function hasPackageBelow(node: VNode): boolean {
-  for (const c of node.children.values()) if (c.isPackage || hasPackageBelow(c)) return true;
-  return false;
-}
-
 export function nodeAt(root: VNode, path: readonly string[]): VNode | undefined {
   let n: VNode | undefined = root;
   for (const p of path) {
@@ -1990,15 +2060,21 @@ export function lookup(v: Value, key: Value): Value | undefined {
 /** getPath(v, path.slice(from)) without the copy. */
 function getPathFrom(v: Value, path: readonly string[], from: number): Value | undefined {
   let cur: Value | undefined = v;
-  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookup(cur, path[i] as string);
+  for (let i = from; i < path.length && cur !== undefined; i++) cur = lookupName(cur, path[i] as string);
   return cur;
+}
+
+/** A data path name applied to a value: an array takes a name like "2" as its index. */
+function lookupName(v: Value, name: string): Value | undefined {
+  if (Array.isArray(v)) return /^(0|[1-9][0-9]*)$/.test(name) ? (v as readonly Value[])[Number(name)] : undefined;
+  return lookup(v, name);
 }
 
 function getPath(v: Value, path: readonly string[]): Value | undefined {
   let cur: Value | undefined = v;
   for (const p of path) {
     if (cur === undefined) return undefined;
-    cur = lookup(cur, p);
+    cur = lookupName(cur, p);
   }
   return cur;
 }
@@ -2036,4 +2112,142 @@ export function forEach(v: Value, k: (key: Value, val: Value) => Stop): Stop {
     for (const [key, x] of v.entries()) if (k(key, x)) return true;
   }
   return false;
+}
+
+function isCollectionLiteral(t: Term): boolean {
+  return t.t === "array" || t.t === "object" || t.t === "set";
+}
+
+/** Calls k([path, v]) for a document and each of its sub-documents, itself first; stops when k does. */
+function walkDocument(root: Value, k: (pair: Value) => Stop): Stop {
+  const path: Value[] = [];
+  const visit = (v: Value): Stop => {
+    if (k([path.slice(), v])) return true;
+    return forEach(v, (key, child) => {
+      path.push(key);
+      try {
+        return visit(child);
+      } finally {
+        path.pop();
+      }
+    });
+  };
+  return visit(root);
+}
+
+/** Whether one of a negated literal's deferring variables is still unbound. */
+function mustDefer(vars: readonly VarTerm[], f: Frame): boolean {
+  for (let i = 0; i < vars.length; i++) {
+    const s: Slot | undefined = f.slots[slotOf(vars[i] as VarTerm, f)];
+    if (s === undefined || s === UNBOUND) return true;
+  }
+  return false;
+}
+
+/** Calls `k` for each variable term of a literal (comprehension bodies included), `_` excepted. */
+function collectLiteralVars(lit: Literal, k: (v: VarTerm) => void): void {
+  const term = (t: Term): void => {
+    switch (t.t) {
+      case "var":
+        if (t.name !== "_") k(t);
+        return;
+      case "ref":
+        term(t.head);
+        for (const p of t.path) term(p);
+        return;
+      case "call":
+        for (const a of t.args) term(a);
+        return;
+      case "array":
+      case "set":
+        for (const x of t.items) term(x);
+        return;
+      case "object":
+        for (const [a, b] of t.entries) {
+          term(a);
+          term(b);
+        }
+        return;
+      case "arraycompr":
+      case "setcompr":
+        term(t.term);
+        for (const l of t.body) collectLiteralVars(l, k);
+        return;
+      case "objectcompr":
+        term(t.key);
+        term(t.value);
+        for (const l of t.body) collectLiteralVars(l, k);
+        return;
+      case "binop":
+      case "assign":
+      case "unify":
+        term(t.left);
+        term(t.right);
+        return;
+      case "neg":
+        term(t.term);
+        return;
+      case "in":
+        if (t.key !== undefined) term(t.key);
+        term(t.value);
+        term(t.coll);
+        return;
+      default:
+        return;
+    }
+  };
+  switch (lit.kind) {
+    case "some":
+      return;
+    case "expr":
+      term(lit.expr);
+      break;
+    case "somein":
+      if (lit.key !== undefined) term(lit.key);
+      term(lit.value);
+      term(lit.coll);
+      break;
+    case "every":
+      if (lit.key !== undefined) term(lit.key);
+      term(lit.value);
+      term(lit.coll);
+      for (const l of lit.body) collectLiteralVars(l, k);
+      break;
+  }
+  for (const w of lit.with) {
+    term(w.target);
+    term(w.value);
+  }
+}
+
+const COMPUTED_PARAMS = new WeakMap<RuleDef, readonly number[]>();
+
+/** The indexes of a function definition's parameters that compute a value, found once. */
+function computedParams(def: RuleDef): readonly number[] {
+  let out = COMPUTED_PARAMS.get(def);
+  if (out === undefined) {
+    const params = def.rule.head.args ?? [];
+    out = params.map((_, i) => i).filter((i) => hasCall(params[i] as Term));
+    COMPUTED_PARAMS.set(def, out);
+  }
+  return out;
+}
+
+/** Whether a term calls a function somewhere (outside comprehension bodies too). */
+function hasCall(t: Term): boolean {
+  switch (t.t) {
+    case "call":
+      return true;
+    case "ref":
+      return hasCall(t.head) || t.path.some(hasCall);
+    case "array":
+    case "set":
+      return t.items.some(hasCall);
+    case "object":
+      return t.entries.some(([a, b]) => hasCall(a) || hasCall(b));
+    case "binop":
+      return true;
+    default:
+      return false;
+  }
 }

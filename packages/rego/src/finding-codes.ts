@@ -22,8 +22,9 @@ export const REGO_FINDING_CODES = [
   },
   {
     code: "REGO_DIALECT_KEYWORD",
-    meaning: "`if`, `in` or `every` in a Rego v0 module that does not import it from future.keywords.",
-    hint: "Add `import future.keywords.<keyword>` (or `import rego.v1`) to the module.",
+    meaning:
+      "`if`, `in` or `every` in a Rego v0 module that does not import it from future.keywords, or an import of the newer `not`, `and` or `or` keywords.",
+    hint: "Add `import future.keywords.<keyword>` (or `import rego.v1`) to the module; write `not { }`, `and` and `or` as helper rules.",
   },
 ] as const satisfies readonly FindingCodeInfo[];
 

@@ -3,8 +3,13 @@ import { RObject, RSet, type Value } from "./values.js";
 /**
  * Rego's text form of a value, as `print` and error messages show it: JSON scalars, `[a, b]`
  * arrays, `{a, b}` sets and `{"k": v}` objects (keys of any type), with ", " and ": " separators.
+ * An empty set shows as `emptySet`: `{}` as regorus prints it, `set()` in OPA's template strings.
  */
 export function formatValue(v: Value): string {
+  return formatValueWith(v, "{}");
+}
+
+export function formatValueWith(v: Value, emptySet: string): string {
   if (v === null) return "null";
   switch (typeof v) {
     case "boolean":
@@ -14,12 +19,13 @@ export function formatValue(v: Value): string {
     case "string":
       return JSON.stringify(v);
   }
-  if (Array.isArray(v)) return `[${(v as readonly Value[]).map(formatValue).join(", ")}]`;
-  if (v instanceof RSet) return `{${v.values().map(formatValue).join(", ")}}`;
+  const f = (x: Value) => formatValueWith(x, emptySet);
+  if (Array.isArray(v)) return `[${(v as readonly Value[]).map(f).join(", ")}]`;
+  if (v instanceof RSet) return v.size === 0 ? emptySet : `{${v.values().map(f).join(", ")}}`;
   const o = v as RObject;
   return `{${o
     .entries()
-    .map(([k, x]) => `${formatValue(k)}: ${formatValue(x)}`)
+    .map(([k, x]) => `${f(k)}: ${f(x)}`)
     .join(", ")}}`;
 }
 

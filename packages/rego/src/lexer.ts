@@ -1,6 +1,9 @@
 import { RegoParseError } from "./errors.js";
 
-export type TokenKind = "ident" | "string" | "rawstring" | "number" | "op" | "eof";
+export type TokenKind = "ident" | "string" | "rawstring" | "template" | "number" | "op" | "eof";
+
+/** A piece of a template string: literal text, or the source of a `{...}` expression. */
+export type TemplatePart = { readonly text: string } | { readonly source: string };
 
 export interface Token {
   readonly kind: TokenKind;
@@ -14,6 +17,8 @@ export interface Token {
   readonly newlineBefore: boolean;
   /** True when whitespace or a comment separates this token from the previous one. */
   readonly spaceBefore: boolean;
+  /** A template string's pieces (`$"..."`, `` $`...` ``). */
+  readonly parts?: readonly TemplatePart[];
 }
 
 const OPS3 = new Set<string>();
@@ -107,6 +112,29 @@ export function tokenize(src: string, file: string): Token[] {
       pos = scanNumber(src, pos);
       if (pos < n && isIdentStart(src.charCodeAt(pos))) throw err("invalid number literal");
       push("number", src.slice(start, pos));
+      continue;
+    }
+    if (c === 36 /* $ */ && (src[pos + 1] === '"' || src[pos + 1] === "`")) {
+      const end = scanTemplate(src, pos, err);
+      const parts = templateParts(src, pos, end, err);
+      for (let i = pos; i < end; i++) {
+        if (src.charCodeAt(i) === 10) {
+          line++;
+          lineStart = i + 1;
+        }
+      }
+      pos = end;
+      tokens.push({
+        kind: "template",
+        text: src.slice(start, pos),
+        line: tokLine,
+        column,
+        start,
+        end: pos,
+        newlineBefore: newline,
+        spaceBefore: space,
+        parts,
+      });
       continue;
     }
     if (c === 34 /* " */) {
@@ -230,4 +258,110 @@ function isIdentStart(c: number): boolean {
 
 function isIdentPart(c: number): boolean {
   return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+
+type LexError = (msg: string, at?: number) => RegoParseError;
+
+/** Template strings inside template expressions: deeper nesting is refused, not a stack overflow. */
+const MAX_TEMPLATE_NESTING = 64;
+
+const ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+/** The index after a template string starting at `at` (`$"` or `` $` ``). */
+function scanTemplate(src: string, at: number, err: LexError, nesting = 0): number {
+  if (nesting > MAX_TEMPLATE_NESTING)
+    throw err(`template strings nested deeper than ${MAX_TEMPLATE_NESTING} levels`, at);
+  const raw = src[at + 1] === "`";
+  const close = raw ? "`" : '"';
+  let pos = at + 2;
+  for (;;) {
+    if (pos >= src.length || (!raw && src[pos] === "\n")) throw err("unterminated template string", at);
+    const d = src[pos];
+    if (d === close) return pos + 1;
+    if (d === "\\") pos += 2;
+    else if (d === "{") pos = scanTemplateExpr(src, pos + 1, err, nesting) + 1;
+    else pos++;
+  }
+}
+
+/** The index of the `}` that closes a template expression starting at `at`. */
+function scanTemplateExpr(src: string, at: number, err: LexError, nesting = 0): number {
+  let depth = 0;
+  let pos = at;
+  for (;;) {
+    if (pos >= src.length) throw err("unterminated template expression", at);
+    const d = src[pos] as string;
+    if (d === "$" && (src[pos + 1] === '"' || src[pos + 1] === "`")) {
+      pos = scanTemplate(src, pos, err, nesting + 1);
+      continue;
+    }
+    if (d === '"') {
+      pos++;
+      while (pos < src.length && src[pos] !== '"') pos += src[pos] === "\\" ? 2 : 1;
+      pos++;
+      continue;
+    }
+    if (d === "`") {
+      const end = src.indexOf("`", pos + 1);
+      if (end < 0) throw err("unterminated raw string", pos);
+      pos = end + 1;
+      continue;
+    }
+    if (d === "{" || d === "[" || d === "(") depth++;
+    else if (d === "]" || d === ")") depth--;
+    else if (d === "}") {
+      if (depth === 0) return pos;
+      depth--;
+    }
+    pos++;
+  }
+}
+
+/** The literal texts and expression sources of the template string src[at, end). */
+function templateParts(src: string, at: number, end: number, err: LexError): TemplatePart[] {
+  const raw = src[at + 1] === "`";
+  const parts: TemplatePart[] = [];
+  let text = "";
+  let pos = at + 2;
+  while (pos < end - 1) {
+    const d = src[pos] as string;
+    if (d === "\\") {
+      const e = src[pos + 1] as string;
+      if (e === "{") text += "{";
+      else if (raw) {
+        text += "\\";
+        pos++;
+        continue;
+      } else if (e === "u") {
+        const hex = src.slice(pos + 2, pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw err("invalid unicode escape in string", pos);
+        text += String.fromCharCode(Number.parseInt(hex, 16));
+        pos += 4;
+      } else {
+        const x = ESCAPES[e];
+        if (x === undefined) throw err("invalid escape sequence in string", pos);
+        text += x;
+      }
+      pos += 2;
+    } else if (d === "{") {
+      const close = scanTemplateExpr(src, pos + 1, err);
+      parts.push({ text }, { source: src.slice(pos + 1, close) });
+      text = "";
+      pos = close + 1;
+    } else {
+      text += d;
+      pos++;
+    }
+  }
+  parts.push({ text });
+  return parts.filter((p) => !("text" in p) || p.text !== "");
 }

@@ -49,6 +49,8 @@ const RESERVED = new Set([
   "null",
 ]);
 
+type ExprLiteral = Extract<Literal, { kind: "expr" }>;
+
 /** Parses one Rego module. */
 export function parseModule(source: string, options: ParseOptions = {}): Module {
   const p = new Parser(source, options);
@@ -66,6 +68,11 @@ class Parser {
   private i = 0;
   private readonly file: string;
   private v1: boolean;
+  /** `not { ... }` negates a body: `import future.keywords.not` opts in. */
+  private notBody = false;
+  /** `and` / `or` between literals: `import future.keywords.and` / `.or` opt in. */
+  private logicAnd = false;
+  private logicOr = false;
   private depth = 0;
   private readonly maxDepth: number;
 
@@ -94,8 +101,26 @@ class Parser {
     return t.kind === "op" && t.text === text;
   }
 
+  /** The keyword `text` here; a keyword that starts a reference (`in.foo`, `true.x`) is a name. */
   private isKw(text: string, t: Token = this.tok): boolean {
-    return t.kind === "ident" && t.text === text;
+    return t.kind === "ident" && t.text === text && !(t === this.tok && this.keywordRef());
+  }
+
+  /**
+   * Whether the current token is a word followed directly by `.name`: OPA reads any keyword in
+   * that position as the first part of a reference (`as.foo := 1`, `default.x`, `true.y`).
+   */
+  private keywordRef(): boolean {
+    const dot = this.toks[this.i + 1];
+    const name = this.toks[this.i + 2];
+    return (
+      dot !== undefined &&
+      name !== undefined &&
+      this.isOp(".", dot) &&
+      !dot.spaceBefore &&
+      name.kind === "ident" &&
+      !name.spaceBefore
+    );
   }
 
   private next(): Token {
@@ -142,6 +167,9 @@ class Parser {
         } else if (imp.path[0] === "future") {
           if (sawRegoV1) throw this.err("this import shadows previous import", this.toks[this.i - 1]);
           sawFuture = true;
+          if (imp.path[2] === "not") this.notBody = true;
+          if (imp.path[2] === "and") this.logicAnd = true;
+          if (imp.path[2] === "or") this.logicOr = true;
         }
         imports.push(imp);
         continue;
@@ -260,7 +288,24 @@ class Parser {
   }
 
   private ifBody(): Query {
-    if (this.isOp("{")) return this.braceQuery();
+    if (this.isOp("{")) {
+      // `if {x: i | ...}` is a one-expression body whose term is a comprehension (or object, set):
+      // what does not parse as a body parses as a literal, as in OPA.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        return this.braceQuery();
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+        this.i = save;
+        this.depth = depth;
+        try {
+          return [this.literal()];
+        } catch {
+          throw e;
+        }
+      }
+    }
     const lit = this.literal();
     return [lit];
   }
@@ -296,9 +341,10 @@ class Parser {
 
   private ruleHead(isDefault: boolean): RuleHead {
     const start = this.tok;
+    const keywordName = this.keywordRef();
     const nameTok = this.next();
     if (nameTok.kind !== "ident") throw this.err(`unexpected ${this.describe(nameTok)}: expecting a rule`, nameTok);
-    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if") {
+    if (RESERVED.has(nameTok.text) && nameTok.text !== "contains" && nameTok.text !== "if" && !keywordName) {
       throw this.err(`unexpected keyword \`${nameTok.text}\``, nameTok);
     }
     const path: Term[] = [];
@@ -353,6 +399,8 @@ class Parser {
       last !== undefined &&
       !isDefault &&
       !this.v1 &&
+      path.length === 1 &&
+      !this.isKw("if") &&
       !(last.t === "scalar" && this.lastSegmentWasDot())
     ) {
       contains = last;
@@ -438,22 +486,152 @@ class Parser {
       if (isEvery) throw this.err("expecting `in` in every");
       return { kind: "some", vars: terms.map((t) => this.varName(t)), loc };
     }
+    if (this.logicAnd || this.logicOr) return this.logicLiteral(loc);
+    return { ...this.exprLiteral(loc), with: this.withMods() };
+  }
+
+  /**
+   * `a and b`, `a or b` (`not` binds tighter, then `and`, then `or`); an operand is an expression,
+   * `not` an operand, or a `{ body }`. Each operand is a test that holds at most once and keeps its
+   * variables to itself, so the operators are built from existence tests over comprehensions:
+   * `A and B` holds when each has a solution, `A or B` as `not { not A; not B }`, which leaves B
+   * unevaluated once A holds. A trailing `with` applies to the whole expression.
+   */
+  private logicLiteral(loc: Location): Literal {
+    const [q, combined] = this.logicDisjunction(loc);
+    const mods = this.withMods();
+    const only = q[0] as Literal;
+    if (q.length === 1 && only.kind === "expr") return { ...(only as ExprLiteral), with: [...only.with, ...mods] };
+    return combined ? { ...existsLiteral(q, loc), with: mods } : only;
+  }
+
+  private logicDisjunction(loc: Location): [Query, boolean] {
+    const first = this.logicConjunction(loc);
+    if (!this.logicOr || !this.isKw("or")) return first;
+    const parts = [first[0]];
+    while (this.isKw("or")) {
+      this.next();
+      parts.push(this.logicConjunction(loc, true)[0]);
+    }
+    return [
+      [
+        negatedLiteral(
+          parts.map((p) => negatedLiteral(p, loc)),
+          loc,
+        ),
+      ],
+      true,
+    ];
+  }
+
+  private logicConjunction(loc: Location, operand = false): [Query, boolean] {
+    const first = this.logicOperand(loc, operand);
+    if (!this.logicAnd || !this.isKw("and")) return [first, false];
+    const parts = [first];
+    while (this.isKw("and")) {
+      this.next();
+      parts.push(this.logicOperand(loc, true));
+    }
+    return [parts.map((p) => existsLiteral(p, loc)), true];
+  }
+
+  /** `operand`: after `and`/`or`, where a `{` always starts a body. */
+  private logicOperand(loc: Location, operand = false): Query {
+    this.enter();
+    try {
+      return this.logicOperandInner(loc, operand);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private logicOperandInner(loc: Location, operand: boolean): Query {
+    if (this.isKw("not") && !this.isOp("{", this.toks[this.i + 1])) {
+      this.next();
+      const inner = this.logicOperand(loc, operand);
+      const only = inner[0];
+      if (inner.length === 1 && only?.kind === "expr" && !only.negated) return [{ ...only, negated: true }];
+      return [negatedLiteral(inner, loc)];
+    }
+    if (this.isOp("(")) {
+      // `(a or b) and c`, `not (a or b)`, `(a with ...) and b`: a group of operands when the
+      // closing parenthesis ends the operand; otherwise the parentheses belong to an expression.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        this.next();
+        const [q] = this.logicDisjunction(loc);
+        const mods = this.withMods();
+        if (this.isOp(")")) {
+          this.next();
+          const ends = this.tok.kind === "eof" || this.tok.newlineBefore || this.isKw("and") || this.isKw("or");
+          if (ends || this.isOp(")") || this.isOp("}") || this.isOp(";") || this.isOp("]") || this.isKw("with")) {
+            const only = q[0] as Literal;
+            if (mods.length === 0) return q;
+            return [
+              q.length === 1 && only.kind === "expr"
+                ? { ...(only as ExprLiteral), with: [...only.with, ...mods] }
+                : { ...existsLiteral(q, loc), with: mods },
+            ];
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+      }
+      this.i = save;
+      this.depth = depth;
+    }
+    if (this.isOp("{")) {
+      // `{ body } and ...`: an explicit body; otherwise the brace starts a set or object term.
+      const save = this.i;
+      const depth = this.depth;
+      try {
+        const body = this.braceQuery();
+        if (operand || this.isKw("and") || this.isKw("or")) return body;
+      } catch (e) {
+        if (!(e instanceof RegoParseError)) throw e;
+      }
+      this.i = save;
+      this.depth = depth;
+    }
+    return [this.exprLiteral(loc)];
+  }
+
+  /** An expression literal without its `with` modifiers: `not { body }`, `not e`, `e`, `k, v in xs`. */
+  private exprLiteral(loc: Location): ExprLiteral {
     let negated = false;
     if (this.isKw("not")) {
       this.next();
       negated = true;
+      if (this.notBody && this.isOp("{")) {
+        // `not { body }` holds when the body has no solution: the negation of a comprehension's
+        // first element, whose body sees the enclosing variables as a comprehension's does.
+        this.enter();
+        try {
+          return negatedLiteral(this.braceQuery(), loc);
+        } finally {
+          this.depth--;
+        }
+      }
     }
     let expr = this.expr();
     if (!negated && this.isOp(",")) {
-      // `k, v in coll` as an expression.
+      // `k, v in coll` as an expression, also on the right of `:=`/`=` (`x := k, v in coll`);
+      // a further `in` takes its result as the element (`k, v in xs in ys`).
       this.next();
       const v = this.relation();
       if (!this.isKw("in")) throw this.err("expecting `in`");
       this.next();
       const coll = this.relation();
-      expr = { t: "in", key: expr, value: v, coll, loc: expr.loc };
+      const bound = expr.t === "assign" || expr.t === "unify" ? expr : undefined;
+      let m: Term = { t: "in", key: bound?.right ?? expr, value: v, coll, loc: (bound?.right ?? expr).loc };
+      while (this.isKw("in")) {
+        this.next();
+        m = { t: "in", key: undefined, value: m, coll: this.relation(), loc: m.loc };
+      }
+      expr = bound === undefined ? m : { ...bound, right: m };
     }
-    return { kind: "expr", negated, expr, with: this.withMods(), loc };
+    return { kind: "expr", negated, expr, with: [], loc };
   }
 
   private varName(t: Term): string {
@@ -526,6 +704,7 @@ class Parser {
         args.push(this.expr());
         if (!this.isOp(",")) break;
         this.next();
+        if (this.isOp(")")) break; // a trailing comma, as OPA allows
       }
     }
     this.expectOp(")");
@@ -578,7 +757,14 @@ class Parser {
       case "rawstring":
         this.next();
         return { t: "scalar", value: t.text, raw: true, loc };
+      case "template":
+        this.next();
+        return this.templateString(t, loc);
       case "ident": {
+        if (this.keywordRef()) {
+          this.next();
+          return { t: "var", name: t.text, loc };
+        }
         if (t.text === "true" || t.text === "false") {
           this.next();
           return { t: "scalar", value: t.text === "true", loc };
@@ -600,13 +786,46 @@ class Parser {
     }
     if (t.text === "(") {
       this.next();
-      const inner = this.expr();
+      let inner = this.expr();
+      if (this.isOp(",")) {
+        // `(k, v in xs)`: membership with a key, as a term.
+        this.next();
+        const value = this.relation();
+        if (!this.isKw("in")) throw this.err("expecting `in`");
+        this.next();
+        inner = { t: "in", key: inner, value, coll: this.relation(), loc: inner.loc };
+      }
       this.expectOp(")");
       return inner;
     }
     if (t.text === "[") return this.arrayOrCompr();
     if (t.text === "{") return this.objectOrSet();
     throw this.err(`unexpected ${this.describe()}: expecting a term`);
+  }
+
+  /**
+   * `$"a {x} b"`: a call of internal.template_string with one array of pieces, each literal text
+   * as a string and each `{expr}` (or `{expr with ...}`) as the comprehension of its values, so
+   * that an undefined expression shows as "<undefined>" instead of making the string undefined.
+   */
+  private templateString(t: Token, loc: Location): Term {
+    const items: Term[] = (t.parts ?? []).map((part) => {
+      if ("text" in part) return { t: "scalar", value: part.text, loc };
+      const sub = new Parser(part.source, { file: this.file, v1: this.v1, maxDepth: this.maxDepth - this.depth });
+      const expr = sub.expr();
+      const mods = sub.withMods();
+      if (sub.tok.kind !== "eof") throw this.err(`unexpected ${sub.describe()} in template expression`, t);
+      const value: Term = { t: "var", name: "__template_value", loc };
+      const body: Literal = {
+        kind: "expr",
+        negated: false,
+        expr: { t: "assign", left: value, right: expr, loc },
+        with: mods,
+        loc,
+      };
+      return { t: "arraycompr", term: value, body: [body], loc };
+    });
+    return { t: "call", fn: ["internal", "template_string"], args: [{ t: "array", items, loc }], loc };
   }
 
   private refSuffix(head: Term): Term {
@@ -800,4 +1019,20 @@ function invalidInDefault(x: Term): [string, Term] | undefined {
     default:
       return undefined;
   }
+}
+
+/** `[true | q][0]`: defined, once, when the query has a solution. */
+function firstSolution(q: Query, loc: Location): Term {
+  const compr: Term = { t: "arraycompr", term: { t: "scalar", value: true, loc }, body: q, loc };
+  return { t: "ref", head: compr, path: [{ t: "scalar", value: 0, loc }], loc };
+}
+
+/** A literal that holds once when the query has a solution. */
+function existsLiteral(q: Query, loc: Location): ExprLiteral {
+  return { kind: "expr", negated: false, expr: firstSolution(q, loc), with: [], loc };
+}
+
+/** A literal that holds when the query has no solution. */
+function negatedLiteral(q: Query, loc: Location): ExprLiteral {
+  return { kind: "expr", negated: true, expr: firstSolution(q, loc), with: [], loc };
 }

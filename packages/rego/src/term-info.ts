@@ -106,6 +106,8 @@ function analyse(t: Term): TermInfo {
       return combine(children, vars);
     }
     case "call":
+      // walk(x) has one value per sub-document of x.
+      if (t.fn.length === 1 && t.fn[0] === "walk" && t.args.length === 1) return make(false, NO_VARS);
       return combine(t.args);
     case "array":
     case "set":
@@ -141,6 +143,11 @@ export interface LiteralPlan {
   readonly term: Term | undefined;
   readonly info: TermInfo | undefined;
   readonly negated: boolean;
+  /**
+   * A negated literal's local variables that later literals of its query also use: while one of
+   * them is unbound, the literal waits until the rest of the query has run (OPA's safety order).
+   */
+  readonly defer: readonly Extract<Term, { t: "var" }>[] | undefined;
 }
 
 const PLANS: unique symbol = Symbol("rego.literalPlans");

@@ -1,9 +1,22 @@
 import { compare, equal, keyOf, ObjectBuilder, RObject, RSet, type Value } from "../values.js";
-import { array, type BuiltinTable, fail, got, items, num, object, set } from "./registry.js";
+import {
+  array,
+  type BuiltinTable,
+  failElement,
+  failType,
+  failTypeText,
+  got,
+  items,
+  num,
+  object,
+  set,
+} from "./registry.js";
 
 function numbers(name: string, args: readonly Value[]): number[] {
-  return items(name, args, 0).map((v) => {
-    if (typeof v !== "number") fail(`\`${name}\` requires array/set of numbers. ${got(v)}`);
+  return items(name, args, 0, ["set", "array"]).map((v) => {
+    if (typeof v !== "number") {
+      failElement(name, 1, args[0] as Value, "number", v, `\`${name}\` requires array/set of numbers. ${got(v)}`);
+    }
     return v;
   });
 }
@@ -13,7 +26,7 @@ function keyList(name: string, v: Value): Value[] {
   if (Array.isArray(v)) return [...(v as readonly Value[])];
   if (v instanceof RSet) return [...v.values()];
   if (v instanceof RObject) return v.keys();
-  return fail(`\`${name}\` expects array/set/object argument. ${got(v)}`);
+  return failType(name, 2, ["object", "set", "array"], v, `\`${name}\` expects array/set/object argument. ${got(v)}`);
 }
 
 function union(a: RObject, b: RObject): RObject {
@@ -26,14 +39,13 @@ function union(a: RObject, b: RObject): RObject {
   return out.build();
 }
 
-function isSubset(sup: Value, sub: Value): boolean {
+/** object.subset of two values of the same kind; nested objects, sets and arrays recurse. */
+function subsetOf(sup: Value, sub: Value): boolean | undefined {
   if (sup instanceof RObject && sub instanceof RObject) {
     for (const [k, v] of sub.unsortedEntries()) {
       const x = sup.get(k);
       if (x === undefined) return false;
-      if (x instanceof RObject && v instanceof RObject) {
-        if (!isSubset(x, v)) return false;
-      } else if (!equal(x, v)) return false;
+      if (!equal(x, v) && subsetOf(x, v) !== true) return false;
     }
     return true;
   }
@@ -49,10 +61,18 @@ function isSubset(sup: Value, sub: Value): boolean {
     for (let i = 0; i + b.length <= a.length; i++) if (b.every((x, j) => equal(x, a[i + j] as Value))) return true;
     return false;
   }
+  return undefined;
+}
+
+function isSubset(sup: Value, sub: Value): boolean {
+  const r = subsetOf(sup, sub);
+  if (r !== undefined) return r;
   if (Array.isArray(sup) && sub instanceof RSet) {
+    // Every member occurs in the array. (OPA: an empty set is no subset of an empty array.)
+    if (sub.size === 0) return sup.length > 0;
     return sub.values().every((x) => (sup as readonly Value[]).some((y) => equal(x, y)));
   }
-  return fail(`\`object.subset\` expects object/set/array arguments. ${got(sub)}`);
+  return failTypeText("object.subset", "both arguments object.subset must be of the same type or array and set");
 }
 
 export const COLLECTION_BUILTINS: BuiltinTable = {
@@ -63,7 +83,13 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
       if (typeof v === "string") return Array.from(v).length;
       if (Array.isArray(v)) return v.length;
       if (v instanceof RSet || v instanceof RObject) return v.size;
-      return fail(`\`count\` requires array/object/set/string argument. ${got(v)}`);
+      return failType(
+        "count",
+        1,
+        ["array", "object", "set", "string"],
+        v,
+        `\`count\` requires array/object/set/string argument. ${got(v)}`,
+      );
     },
   },
   sum: { arity: 1, fn: (a) => numbers("sum", a).reduce((x, y) => x + y, 0) },
@@ -71,7 +97,7 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
   max: {
     arity: 1,
     fn: (a) => {
-      const xs = items("max", a, 0);
+      const xs = items("max", a, 0, ["set", "array"]);
       if (xs.length === 0) return undefined;
       return xs.reduce((m, x) => (compare(x, m) > 0 ? x : m));
     },
@@ -79,7 +105,7 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
   min: {
     arity: 1,
     fn: (a) => {
-      const xs = items("min", a, 0);
+      const xs = items("min", a, 0, ["set", "array"]);
       if (xs.length === 0) return undefined;
       return xs.reduce((m, x) => (compare(x, m) < 0 ? x : m));
     },
@@ -88,6 +114,18 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
   "array.concat": {
     arity: 2,
     fn: (a) => [...array("array.concat", a, 0), ...array("array.concat", a, 1)],
+  },
+  "array.flatten": {
+    arity: 1,
+    fn: (a) => {
+      // One level: elements that are arrays are spliced in, others kept.
+      const out: Value[] = [];
+      for (const x of array("array.flatten", a, 0)) {
+        if (Array.isArray(x)) out.push(...(x as readonly Value[]));
+        else out.push(x);
+      }
+      return out;
+    },
   },
   "array.reverse": { arity: 1, fn: (a) => [...array("array.reverse", a, 0)].reverse() },
   "array.slice": {
@@ -109,7 +147,8 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
       const sets = set("intersection", a, 0).values();
       if (sets.length === 0) return new RSet();
       const all = sets.map((s) => {
-        if (!(s instanceof RSet)) fail(`\`intersection\` expects set of sets. ${got(s)}`);
+        if (!(s instanceof RSet))
+          failType("intersection", 1, "set", s, `\`intersection\` expects set of sets. ${got(s)}`);
         return s;
       });
       const [first, ...rest] = all as [RSet, ...RSet[]];
@@ -121,7 +160,7 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const m = new Map<string, Value>();
       for (const s of set("union", a, 0).values()) {
-        if (!(s instanceof RSet)) fail(`\`union\` expects set of sets. ${got(s)}`);
+        if (!(s instanceof RSet)) failType("union", 1, "set", s, `\`union\` expects set of sets. ${got(s)}`);
         for (const v of s.unsortedValues()) m.set(keyOf(v), v);
       }
       return new RSet(m);
@@ -169,7 +208,16 @@ export const COLLECTION_BUILTINS: BuiltinTable = {
     arity: 1,
     fn: (a) =>
       array("object.union_n", a, 0).reduce<RObject>((acc, o) => {
-        if (!(o instanceof RObject)) fail(`\`object.union_n\` expects array of objects. ${got(o)}`);
+        if (!(o instanceof RObject)) {
+          failElement(
+            "object.union_n",
+            1,
+            a[0] as Value,
+            "object",
+            o,
+            `\`object.union_n\` expects array of objects. ${got(o)}`,
+          );
+        }
         return union(acc, o);
       }, new RObject()),
   },

@@ -2,7 +2,6 @@ import { sha256Hex, utf8 } from "@contrast/core";
 import { ObjectBuilder, type Value } from "../values.js";
 import { type BuiltinTable, fail, got, str } from "./registry.js";
 
-const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15, e: 1e18 };
 const BINARY: Record<string, number> = {
   k: 2 ** 10,
   m: 2 ** 20,
@@ -13,13 +12,6 @@ const BINARY: Record<string, number> = {
   z: 2 ** 70,
   y: 2 ** 80,
 };
-
-function unitInput(name: string, args: readonly Value[]): string {
-  let s = str(name, args, 0);
-  if (s.includes(" ")) fail(`\`${name}\`: spaces not allowed in resource string`);
-  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1);
-  return s;
-}
 
 /**
  * SI prefixes of units.parse as powers of ten. Case matters for M/m and for the prefixes beyond
@@ -57,53 +49,115 @@ const SI_EXPONENTS: Record<string, number> = {
   q: -30,
 };
 
-/** units.parse: SI prefixes (see SI_EXPONENTS) and binary ones (Ki, Mi, ... any case). */
-function parseUnits(s: string): number | undefined {
-  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)(\p{L}*)$/u.exec(s);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  const suffix = m[2] as string;
-  if (suffix === "") return n;
-  const exp = SI_EXPONENTS[suffix];
-  if (exp !== undefined) {
-    // Scaling the decimal text rounds once: 1y is the double nearest 1e-24, as in regorus.
-    const digits = m[1] as string;
-    return /[eE]/.test(digits) ? n * 10 ** exp : Number(`${digits}e${exp}`);
+/**
+ * The number and the unit of a units.parse* argument, as OPA splits them: the number is the
+ * longest prefix of digits, `.`, signs and an exponent (`e` followed by a digit or a sign); a
+ * longer exponent than six digits is refused. Quotes are dropped and spaces refused first.
+ */
+function amountAndUnit(name: string, raw: string, what: string): { num: string; unit: string } {
+  const s = raw.replaceAll('"', "");
+  if (s.includes(" ")) fail(`${name}: spaces not allowed in resource strings`);
+  let cut = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string;
+    if (c === "e" || c === "E") {
+      const next = s[i + 1];
+      if (next === undefined || !/[0-9+-]/.test(next)) {
+        cut = i;
+        break;
+      }
+      if (next === "+" || next === "-") i++;
+      let end = i + 1;
+      while (end < s.length && /[0-9]/.test(s[end] as string)) end++;
+      if (end - (i + 1) > 6) fail(`${name}: exponent too large`);
+      continue;
+    }
+    if (!/[0-9.+-]/.test(c)) {
+      cut = i;
+      break;
+    }
   }
-  if (suffix.length === 2 && suffix[1]?.toLowerCase() === "i") {
-    const f = BINARY[(suffix[0] as string).toLowerCase()];
-    return f === undefined ? undefined : n * f;
-  }
-  return undefined;
+  const num = s.slice(0, cut);
+  if (num === "") fail(`${name}: no ${what}amount provided`);
+  return { num, unit: s.slice(cut) };
 }
 
-/** units.parse_bytes: B, KB/K (1000), KiB/Ki (1024), ... case-insensitively; a whole number. */
-function parseBytes(s: string): number | undefined {
-  const m = /^([0-9]*\.?[0-9]+)([a-zA-Z]*)$/.exec(s);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  let suffix = (m[2] as string).toLowerCase();
-  if (suffix.endsWith("b")) suffix = suffix.slice(0, -1);
-  if (suffix === "") return Math.floor(n);
-  const big: Record<string, number> = { ...DECIMAL, z: 1e21, y: 1e24, r: 1e27, q: 1e30 };
-  const bin = BINARY;
-  if (suffix.length === 1) {
-    const f = big[suffix];
-    return f === undefined ? undefined : Math.floor(n * f);
+const DECIMAL_NUMBER = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+/** The decimal text times 10^exp, rounded once (1y is the double nearest 1e-24, as in regorus). */
+function scaled(num: string, exp: number): number {
+  const m = /^([^eE]*)(?:[eE]([+-]?[0-9]+))?$/.exec(num) as RegExpExecArray;
+  return Number(`${m[1]}e${Number(m[2] ?? 0) + exp}`);
+}
+
+/**
+ * units.parse: OPA's units (m, k/K, M, G, T, P, E in either case but M/m, and the binary Ki … Ei
+ * in any case) and, as regorus, the other SI prefixes (SI_EXPONENTS). OPA rounds a fraction to
+ * ten decimals; so do we for its units.
+ */
+function parseUnits(raw: string): number {
+  const { num, unit: u } = amountAndUnit("units.parse", raw, "");
+  // OPA lowers all but the first letter: "KI" is Ki, "mI" is mi (also Mi).
+  const unit = u.length > 1 ? (u[0] as string) + u.slice(1).toLowerCase() : u;
+  let value: number | undefined;
+  let opa = true;
+  if (unit.length === 2 && unit[1] === "i" && BINARY[(unit[0] as string).toLowerCase()] !== undefined) {
+    value = decimal(num) * (BINARY[(unit[0] as string).toLowerCase()] as number);
+    opa = !"zZyY".includes(unit[0] as string);
+  } else {
+    const exp = unit === "" ? 0 : SI_EXPONENTS[unit];
+    if (exp === undefined) fail(`units.parse: unit ${unit} not recognized`);
+    decimal(num);
+    value = scaled(num, exp);
+    opa = unit === "" || OPA_SI.has(unit);
   }
-  if (suffix.length === 2 && suffix[1] === "i") {
-    const f = bin[suffix[0] as string];
-    return f === undefined ? undefined : Math.floor(n * f);
-  }
-  return undefined;
+  if (!Number.isFinite(value)) fail("units.parse: could not parse amount to a number");
+  return opa && !Number.isInteger(value) ? Number(value.toFixed(10)) : value;
+}
+
+const OPA_SI = new Set(["m", "k", "K", "M", "g", "G", "t", "T", "p", "P", "e", "E"]);
+
+function decimal(num: string): number {
+  if (!DECIMAL_NUMBER.test(num)) fail("units.parse: could not parse amount to a number");
+  return Number(num);
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
+  t: 1e12,
+  p: 1e15,
+  e: 1e18,
+  z: 1e21,
+  y: 1e24,
+  r: 1e27,
+  q: 1e30,
+};
+
+/** units.parse_bytes: B, K/KB (1000), Ki/KiB (1024), … any case; whole bytes, truncated. */
+function parseBytes(raw: string): number {
+  const { num, unit: u } = amountAndUnit("units.parse_bytes", raw.toLowerCase(), "byte ");
+  let unit = u;
+  // "b" alone is no unit in OPA; KB, KiB, … drop their b.
+  if (unit.length > 1 && unit.endsWith("b")) unit = unit.slice(0, -1);
+  let factor: number | undefined;
+  if (unit.length === 2 && unit[1] === "i") factor = BINARY[unit[0] as string];
+  else factor = BYTE_UNITS[unit];
+  if (factor === undefined) fail(`units.parse_bytes: byte unit ${u} not recognized`);
+  if (!DECIMAL_NUMBER.test(num)) fail("units.parse_bytes: could not parse byte amount to a number");
+  const value = factor === 1 || unit.length === 2 ? Number(num) * factor : scaled(num, Math.log10(factor));
+  if (!Number.isFinite(value)) fail("units.parse_bytes: could not parse byte amount to a number");
+  return Math.trunc(value) === 0 ? 0 : Math.trunc(value);
 }
 
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
-function semver(name: string, s: string): RegExpExecArray {
+function semver(name: string, s: string, pos: number): RegExpExecArray {
   const m = SEMVER.exec(s);
-  if (m === null) fail(`\`${name}\`: ${JSON.stringify(s)} is not a valid SemVer`);
+  if (m === null) fail(`${name}: operand ${pos}: string ${JSON.stringify(s)} is not a valid SemVer`);
   return m;
 }
 
@@ -179,7 +233,15 @@ function uuidFromSeed(seed: string): string {
 const GREGORIAN_OFFSET_100NS = 0x01b21dd213814000n;
 
 /** uuid.parse: the fields of an RFC 4122 UUID; time-based versions give the time, 1 and 2 the node too. */
-function parseUuid(s: string): Value | undefined {
+function parseUuid(input: string): Value | undefined {
+  // The forms Go's uuid.Parse takes: plain, urn:uuid:, braced (38 characters: the first and the
+  // last are dropped unchecked) and 32 hex digits.
+  let s = input;
+  if (s.length === 45 && s.slice(0, 9).toLowerCase() === "urn:uuid:") s = s.slice(9);
+  else if (s.length === 38) s = s.slice(1, 37);
+  else if (s.length === 32 && /^[0-9a-f]{32}$/i.test(s)) {
+    s = `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  }
   const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(s);
   if (m === null) return undefined;
   const hex = (m.slice(1) as string[]).join("").toLowerCase();
@@ -229,29 +291,19 @@ function parseUuid(s: string): Value | undefined {
 export const MISC_BUILTINS: BuiltinTable = {
   "uuid.parse": { arity: 1, fn: (a) => parseUuid(str("uuid.parse", a, 0)) },
   "uuid.rfc4122": { arity: 1, fn: (a) => uuidFromSeed(str("uuid.rfc4122", a, 0)) },
-  "units.parse": {
-    arity: 1,
-    fn: (a) => {
-      const s = unitInput("units.parse", a);
-      // An unknown suffix makes the call undefined, as in regorus.
-      return parseUnits(s);
-    },
-  },
-  "units.parse_bytes": {
-    arity: 1,
-    fn: (a) => {
-      const s = unitInput("units.parse_bytes", a);
-      return parseBytes(s);
-    },
-  },
-  "semver.is_valid": { arity: 1, fn: (a) => SEMVER.test(str("semver.is_valid", a, 0)) },
+  // An unknown unit is an error, as in OPA (regorus: undefined); non-strict evaluation makes it undefined.
+  "units.parse": { arity: 1, fn: (a) => parseUnits(str("units.parse", a, 0)) },
+  "units.parse_bytes": { arity: 1, fn: (a) => parseBytes(str("units.parse_bytes", a, 0)) },
+  "semver.is_valid": { arity: 1, fn: (a) => typeof a[0] === "string" && SEMVER.test(a[0]) },
+  // The library is given no runtime information; OPA's opa.runtime() is {} when it has none.
+  "opa.runtime": { arity: 0, fn: () => new ObjectBuilder().build() },
   "semver.compare": {
     arity: 2,
     fn: (a) => {
       const sx = str("semver.compare", a, 0);
       const sy = str("semver.compare", a, 1);
-      const x = semver("semver.compare", sx);
-      const y = semver("semver.compare", sy);
+      const x = semver("semver.compare", sx, 1);
+      const y = semver("semver.compare", sy, 2);
       for (let i = 1; i <= 3; i++) {
         const d = Number(x[i]) - Number(y[i]);
         if (d !== 0) return Math.sign(d);

@@ -1,13 +1,13 @@
 import { keyOf, RSet, type Value } from "../values.js";
-import { type BuiltinTable, fail, got, num, str } from "./registry.js";
+import { type BuiltinTable, fail, failNotInteger, failOperand, failType, got, num, str } from "./registry.js";
 
+/** regorus' names of the operators (its messages) and OPA's (the built-in each operator is). */
 const OP_NAMES: Record<string, string> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod" };
+const OPA_NAMES: Record<string, string> = { "+": "plus", "-": "minus", "*": "mul", "/": "div", "%": "rem" };
 
 /** Arithmetic on two numbers, as the infix operators and plus/minus/mul/div/rem do it. */
 export function arith(op: string, a: Value, b: Value): Value {
-  const name = OP_NAMES[op] ?? op;
-  if (typeof a !== "number") fail(`\`${name}\` expects numeric argument. ${got(a)}`);
-  if (typeof b !== "number") fail(`\`${name}\` expects numeric argument. ${got(b)}`);
+  if (typeof a !== "number" || typeof b !== "number") operandTypes(op, a, b);
   switch (op) {
     case "+":
       return a + b;
@@ -16,16 +16,25 @@ export function arith(op: string, a: Value, b: Value): Value {
     case "*":
       return a * b;
     case "/":
-      if (b === 0) fail("divide by zero");
+      if (b === 0) fail("div: divide by zero");
       return a / b;
     default:
       // Integers beyond 2^53 are floats here (inexact), as a float literal is in regorus.
       if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) {
-        fail("modulo on floating-point number (or an integer beyond 2^53, which is inexact)");
+        fail("rem: modulo on floating-point number (or an integer beyond 2^53, which is inexact)");
       }
-      if (b === 0) fail("modulo by zero");
+      if (b === 0) fail("rem: modulo by zero");
       return normalizeZero(a % b);
   }
+}
+
+/** The operand error of an arithmetic operator: minus also takes two sets. */
+function operandTypes(op: string, a: Value, b: Value): never {
+  const name = OPA_NAMES[op] ?? op;
+  const regorus = (v: Value) => `\`${OP_NAMES[op] ?? op}\` expects numeric argument. ${got(v)}`;
+  if (op === "-" && a instanceof RSet) return failType(name, 2, "set", b, regorus(b));
+  if (typeof a !== "number") return failType(name, 1, op === "-" ? ["number", "set"] : "number", a, regorus(a));
+  return failType(name, 2, "number", b, regorus(b));
 }
 
 function normalizeZero(n: number): number {
@@ -34,9 +43,13 @@ function normalizeZero(n: number): number {
 
 /** Set union, intersection and difference. */
 export function setOp(op: "|" | "&" | "-", a: Value, b: Value): Value {
-  const name = op === "|" ? "or" : op === "&" ? "and" : "sub";
-  if (!(a instanceof RSet)) fail(`\`${name}\` expects set argument. ${got(a)}`);
-  if (!(b instanceof RSet)) fail(`\`${name}\` expects set argument. ${got(b)}`);
+  if (!(a instanceof RSet) || !(b instanceof RSet)) {
+    if (op === "-") operandTypes(op, a, b);
+    const name = op === "|" ? "or" : "and";
+    const regorus = (v: Value) => `\`${name}\` expects set argument. ${got(v)}`;
+    if (!(a instanceof RSet)) failType(name, 1, "set", a, regorus(a));
+    failType(name, 2, "set", b, regorus(b));
+  }
   const m = new Map<string, Value>();
   if (op === "|") {
     for (const v of a.unsortedValues()) m.set(keyOf(v), v);
@@ -56,11 +69,15 @@ export function parseNumber(s: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-const rangeBound = (name: string, args: readonly Value[], i: number): number => {
-  const v = num(name, args, i);
-  if (!Number.isInteger(v)) fail(`\`${name}\` argument must be integer. ${got(v)}`);
+const rangeBound = (name: string, args: readonly Value[], i: number): number => bigIntOperand(name, args, i);
+
+/** OPA's BigIntOperand: "must be integer" for a non-number, "integer number" for a fraction. */
+function bigIntOperand(name: string, args: readonly Value[], i: number): number {
+  const v = args[i] as Value;
+  if (typeof v !== "number") failType(name, i + 1, "integer", v, `\`${name}\` expects numeric argument. ${got(v)}`);
+  if (!Number.isInteger(v)) failNotInteger(name, i + 1, v);
   return v;
-};
+}
 
 const MAX_RANGE = 10_000_000;
 
@@ -74,12 +91,19 @@ function range(from: number, to: number, step: number): Value[] {
 }
 
 const bitsArg = (name: string, args: readonly Value[], i: number): bigint => {
-  const v = num(name, args, i);
-  if (!Number.isInteger(v)) fail(`\`${name}\` expects integer argument. ${got(v)}`);
-  return BigInt(v);
+  return BigInt(bigIntOperand(name, args, i));
 };
 
 const fromBig = (b: bigint): number => Number(b);
+
+function negativeShift(name: string): never {
+  return failOperand(
+    name,
+    2,
+    "must be an unsigned integer number but got a negative integer",
+    `\`${name}\` expects a non-negative shift`,
+  );
+}
 
 /** FNV-1a over a string: a deterministic seed for rand.intn, which must repeat per query. */
 function seedOf(s: string): number {
@@ -122,7 +146,7 @@ export const NUMBER_BUILTINS: BuiltinTable = {
     arity: 3,
     fn: (a) => {
       const step = rangeBound("numbers.range_step", a, 2);
-      if (step <= 0) fail("`numbers.range_step` step must be a positive integer");
+      if (step <= 0) fail("numbers.range_step: step must be a positive integer");
       return range(rangeBound("numbers.range_step", a, 0), rangeBound("numbers.range_step", a, 1), step);
     },
   },
@@ -150,10 +174,21 @@ export const NUMBER_BUILTINS: BuiltinTable = {
       if (typeof v === "number") return v;
       if (typeof v === "string") {
         const n = parseNumber(v);
-        if (n === undefined) fail("could not parse string as number");
+        if (n === undefined) {
+          if (/^[+-]?(inf|infinity|nan)$/i.test(v)) failType("to_number", 1, "valid number string", v);
+          fail(
+            `to_number: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax (could not parse string as number)`,
+          );
+        }
         return n;
       }
-      return fail(`\`to_number\` expects null/boolean/number/string argument. ${got(v)}`);
+      return failType(
+        "to_number",
+        1,
+        ["null", "boolean", "number", "string"],
+        v,
+        `\`to_number\` expects null/boolean/number/string argument. ${got(v)}`,
+      );
     },
   },
   "bits.and": { arity: 2, fn: (a) => fromBig(bitsArg("bits.and", a, 0) & bitsArg("bits.and", a, 1)) },
@@ -165,7 +200,7 @@ export const NUMBER_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const x = bitsArg("bits.lsh", a, 0);
       const n = bitsArg("bits.lsh", a, 1);
-      if (n < 0n) fail("`bits.lsh` expects a non-negative shift");
+      if (n < 0n) negativeShift("bits.lsh");
       return fromBig(x << n);
     },
   },
@@ -174,7 +209,7 @@ export const NUMBER_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const x = bitsArg("bits.rsh", a, 0);
       const n = bitsArg("bits.rsh", a, 1);
-      if (n < 0n) fail("`bits.rsh` expects a non-negative shift");
+      if (n < 0n) negativeShift("bits.rsh");
       return fromBig(x >> n);
     },
   },
@@ -183,7 +218,14 @@ export const NUMBER_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const x = num("format_int", a, 0);
       const base = num("format_int", a, 1);
-      if (![2, 8, 10, 16].includes(base)) fail("`format_int` expects base to be one of 2, 8, 10, 16");
+      if (![2, 8, 10, 16].includes(base)) {
+        failOperand(
+          "format_int",
+          2,
+          "must be one of {2, 8, 10, 16}",
+          "`format_int` expects base to be one of 2, 8, 10, 16",
+        );
+      }
       const t = Math.trunc(x);
       return (t < 0 ? "-" : "") + Math.abs(t).toString(base);
     },

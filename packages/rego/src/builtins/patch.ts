@@ -1,5 +1,5 @@
 import { equal, ObjectBuilder, RObject, RSet, type Value } from "../values.js";
-import { array, type BuiltinTable, fail, got, object } from "./registry.js";
+import { array, type BuiltinTable, fail, failOperand, failType, got, object, typeName } from "./registry.js";
 
 /** A failed patch step: the whole json.patch call is undefined. */
 class PatchFailed extends Error {}
@@ -8,11 +8,8 @@ function segments(path: Value): Value[] {
   if (Array.isArray(path)) return [...(path as readonly Value[])];
   if (typeof path !== "string") throw new PatchFailed();
   if (path === "") return [];
-  if (!path.startsWith("/")) throw new PatchFailed();
-  return path
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  // OPA also takes a pointer without its leading slash ("foo/b").
+  return (path.startsWith("/") ? path.slice(1) : path).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function index(seg: Value, len: number, forAdd: boolean): number {
@@ -169,21 +166,31 @@ export function jsonPatch(target: Value, patches: readonly Value[]): Value | und
   return doc;
 }
 
-/** Splits json.filter / json.remove paths: "a/b" strings or arrays of keys. */
+/**
+ * Splits json.filter / json.remove paths: JSON pointers ("a/b", leading slashes dropped, `~1` and
+ * `~0` unescaped; "" is the whole document) or arrays of keys.
+ */
 function pathList(name: string, v: Value): Value[][] {
   const xs = Array.isArray(v)
     ? (v as readonly Value[])
     : v instanceof RSet
       ? v.values()
-      : fail(`\`${name}\` expects array/set argument. ${got(v)}`);
+      : failType(name, 2, ["set", "array"], v, `\`${name}\` expects array/set argument. ${got(v)}`);
   return xs.map((p) => {
-    if (typeof p === "string")
+    if (typeof p === "string") {
+      if (p === "") return [];
       return p
-        .replace(/^\//, "")
+        .replace(/^\/+/, "")
         .split("/")
-        .filter((s) => s !== "");
+        .map((seg) => seg.replaceAll("~1", "/").replaceAll("~0", "~"));
+    }
     if (Array.isArray(p)) return [...(p as readonly Value[])];
-    return fail(`\`${name}\` expects string or array paths. ${got(p)}`);
+    return failOperand(
+      name,
+      2,
+      `must be one of {set, array} containing string paths or array of path segments but got ${typeName(p)}`,
+      `\`${name}\` expects string or array paths. ${got(p)}`,
+    );
   });
 }
 

@@ -1,6 +1,6 @@
 import { formatNumber, formatValue } from "../format.js";
 import { RSet, type Value } from "../values.js";
-import { array, type BuiltinTable, fail, got, int, str } from "./registry.js";
+import { array, type BuiltinTable, fail, failElement, failOperand, failType, got, int, str } from "./registry.js";
 
 /** Code points of a string: Rego indexes strings by character, not by UTF-16 unit. */
 function chars(s: string): string[] {
@@ -12,16 +12,35 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-function strings(name: string, args: readonly Value[], i: number): string[] {
+/** Strings of an array or set operand; `expected` is OPA's list of types for its message. */
+function strings(
+  name: string,
+  args: readonly Value[],
+  i: number,
+  expected: readonly string[] = ["set", "array"],
+): string[] {
   const v = args[i] as Value;
   let xs: readonly Value[];
   if (Array.isArray(v)) xs = v as readonly Value[];
   else if (v instanceof RSet) xs = v.values();
-  else return fail(`\`${name}\` expects array/set of strings. ${got(v)}`);
+  else return failType(name, i + 1, expected, v, `\`${name}\` expects array/set of strings. ${got(v)}`);
   return xs.map((x) => {
-    if (typeof x !== "string") fail(`\`${name}\` expects array/set of strings. ${got(x)}`);
+    if (typeof x !== "string")
+      failElement(name, i + 1, v, "string", x, `\`${name}\` expects array/set of strings. ${got(x)}`);
     return x;
   });
+}
+
+/** A string, or the strings of an array or set (strings.any_prefix_match and _suffix_match). */
+function stringOrStrings(name: string, args: readonly Value[], i: number): string[] {
+  const v = args[i] as Value;
+  return typeof v === "string" ? [v] : strings(name, args, i, ["string", "set", "array"]);
+}
+
+/** strings.split_n: the first n parts (n >= 0) or the last -n parts (n < 0) of the split. */
+function splitN(s: string, sep: string, n: number): string[] {
+  const parts = sep === "" ? chars(s) : s.split(sep);
+  return n >= 0 ? parts.slice(0, n) : parts.slice(Math.max(parts.length + n, 0));
 }
 
 function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
@@ -116,11 +135,12 @@ export const STRING_BUILTINS: BuiltinTable = {
       const o = a[0] as Value;
       const s = str("strings.replace_n", a, 1);
       if (!(o !== null && typeof o === "object" && !Array.isArray(o) && !(o instanceof RSet))) {
-        fail(`\`strings.replace_n\` expects object argument. ${got(o)}`);
+        failType("strings.replace_n", 1, "object", o, `\`strings.replace_n\` expects object argument. ${got(o)}`);
       }
       const pairs: [string, string][] = [];
       for (const [k, v] of o.entries()) {
-        if (typeof k !== "string" || typeof v !== "string") fail("`strings.replace_n` expects string keys and values");
+        if (typeof k !== "string") failOperand("strings.replace_n", 1, "non-string key found in pattern object");
+        if (typeof v !== "string") failOperand("strings.replace_n", 1, "non-string value found in pattern object");
         pairs.push([k, v]);
       }
       // One pass, trying patterns in key order at each position, as Go's strings.Replacer.
@@ -159,16 +179,16 @@ export const STRING_BUILTINS: BuiltinTable = {
   "strings.any_prefix_match": {
     arity: 2,
     fn: (a) => {
-      const ss = typeof a[0] === "string" ? [a[0]] : strings("strings.any_prefix_match", a, 0);
-      const ps = typeof a[1] === "string" ? [a[1]] : strings("strings.any_prefix_match", a, 1);
+      const ss = stringOrStrings("strings.any_prefix_match", a, 0);
+      const ps = stringOrStrings("strings.any_prefix_match", a, 1);
       return ss.some((s) => ps.some((p) => s.startsWith(p)));
     },
   },
   "strings.any_suffix_match": {
     arity: 2,
     fn: (a) => {
-      const ss = typeof a[0] === "string" ? [a[0]] : strings("strings.any_suffix_match", a, 0);
-      const ps = typeof a[1] === "string" ? [a[1]] : strings("strings.any_suffix_match", a, 1);
+      const ss = stringOrStrings("strings.any_suffix_match", a, 0);
+      const ps = stringOrStrings("strings.any_suffix_match", a, 1);
       return ss.some((s) => ps.some((p) => s.endsWith(p)));
     },
   },
@@ -186,7 +206,7 @@ export const STRING_BUILTINS: BuiltinTable = {
       const s = str("substring", a, 0);
       const start = int("substring", a, 1);
       const len = int("substring", a, 2);
-      if (start < 0) fail("`substring` expects a non-negative offset");
+      if (start < 0) fail("substring: negative offset (`substring` expects a non-negative offset)");
       const cs = isAscii(s) ? null : chars(s);
       const n = cs === null ? s.length : cs.length;
       if (start >= n) return "";
@@ -215,6 +235,10 @@ export const STRING_BUILTINS: BuiltinTable = {
   },
   trim_space: { arity: 1, fn: (a) => str("trim_space", a, 0).replace(WHITESPACE, "") },
   sprintf: { arity: 2, fn: (a) => sprintf(str("sprintf", a, 0), array("sprintf", a, 1)) },
+  "strings.split_n": {
+    arity: 3,
+    fn: (a) => splitN(str("strings.split_n", a, 0), str("strings.split_n", a, 1), int("strings.split_n", a, 2)),
+  },
   "strings.join": { arity: 2, fn: (a) => strings("strings.join", a, 1).join(str("strings.join", a, 0)) },
 };
 

@@ -32,11 +32,6 @@ function nanosOfSecond(ms: number, sub: number): number {
   return (((ms % 1000) + 1000) % 1000) * 1e6 + sub;
 }
 
-/** `ms * 1e6 + ns` rounded once, as Go's int64 nanoseconds convert to a float. */
-function toNs(ms: number, ns: number): number {
-  return Number(BigInt(ms) * 1_000_000n + BigInt(ns));
-}
-
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function zoneParts(ms: number, zone: string): Parts {
@@ -100,10 +95,16 @@ function nsArg(name: string, v: Value, maxLen = 2): { ns: number; zone: string; 
     fail(
       `\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${formatValue(v)}\` instead`,
     );
-  if (typeof v === "number") return { ns: v, zone: "UTC" };
+  // OPA reads the nanoseconds as an exact int64: a fraction or a number beyond is "too big".
+  const checked = (ns: number) => {
+    if (!Number.isInteger(ns) || ns >= 2 ** 63 || ns < -(2 ** 63)) fail(`${name}: timestamp too big`);
+    return ns;
+  };
+  if (typeof v === "number") return { ns: checked(v), zone: "UTC" };
   if (!Array.isArray(v) || v.length < 1 || v.length > maxLen) return bad();
   const [ns, zone, layout] = v as readonly Value[];
   if (typeof ns !== "number") return bad();
+  checked(ns);
   if (zone !== undefined && typeof zone !== "string") {
     return fail(`\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${formatValue(zone)}\` instead`);
   }
@@ -280,7 +281,7 @@ function goFormat(p: Parts, sub: number, layout: string): string {
 }
 
 /** Parses a value with a Go layout; returns nanoseconds since the epoch. */
-function goParse(layout: string, value: string): number | undefined {
+function goParse(layout: string, value: string): bigint | undefined {
   let re = "";
   const fields: string[] = [];
   let i = 0;
@@ -300,6 +301,12 @@ function goParse(layout: string, value: string): number | undefined {
     }
     i += tok.length;
     fields.push(tok);
+    if ((tok === "05" || tok === "5") && !/^[.,](0+|9+)/.test(layout.slice(i))) {
+      // Go accepts a fraction after the seconds even when the layout has none.
+      re += `${tok.length === 1 ? "(\\d{1,2})" : "(\\d{2})"}(?:[.,](\\d+))?`;
+      fields.push("frac");
+      continue;
+    }
     switch (tok) {
       case "2006":
         re += "(\\d{4})";
@@ -414,10 +421,32 @@ function goParse(layout: string, value: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offset * 60000;
   if (Number.isNaN(ms)) return undefined;
-  return toNs(ms, subNs);
+  return BigInt(ms) * 1_000_000n + BigInt(subNs);
 }
 
-const RFC3339 = "2006-01-02T15:04:05Z07:00";
+const MIN_NS = -(2n ** 63n);
+const MAX_NS = 2n ** 63n - 1n;
+
+/** Go's time.Time as int64 nanoseconds: a time beyond them is an error, as in OPA. */
+function safeNs(name: string, ns: bigint): number {
+  if (ns < MIN_NS || ns > MAX_NS) fail(`${name}: time outside of valid range`);
+  return Number(ns);
+}
+
+/** Go's named layouts, which time.parse_ns and time.format accept by name. */
+const NAMED_LAYOUTS: Record<string, string> = {
+  ANSIC: "Mon Jan _2 15:04:05 2006",
+  UnixDate: "Mon Jan _2 15:04:05 MST 2006",
+  RubyDate: "Mon Jan 02 15:04:05 -0700 2006",
+  RFC822: "02 Jan 06 15:04 MST",
+  RFC822Z: "02 Jan 06 15:04 -0700",
+  RFC850: "Monday, 02-Jan-06 15:04:05 MST",
+  RFC1123: "Mon, 02 Jan 2006 15:04:05 MST",
+  RFC1123Z: "Mon, 02 Jan 2006 15:04:05 -0700",
+  RFC3339: "2006-01-02T15:04:05Z07:00",
+  RFC3339Nano: "2006-01-02T15:04:05.999999999Z07:00",
+};
+
 const DURATION_UNITS: Record<string, number> = {
   ns: 1,
   us: 1e3,
@@ -427,20 +456,24 @@ const DURATION_UNITS: Record<string, number> = {
   s: 1e9,
   m: 60e9,
   h: 3600e9,
+  // OPA's extension of Go's units: days, weeks and 365-day years.
+  d: 86400e9,
+  w: 7 * 86400e9,
+  y: 365 * 86400e9,
 };
 
 function parseDuration(s: string): number | undefined {
   if (s === "0") return 0;
-  const m = /^([+-]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s);
+  const m = /^([+-]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h|d|w|y))+)$/.exec(s);
   if (m === null) return undefined;
   let total = 0;
-  for (const [, n, u] of (m[2] as string).matchAll(/(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+  for (const [, n, u] of (m[2] as string).matchAll(/(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h|d|w|y)/g)) {
     total += Number(n) * (DURATION_UNITS[u as string] as number);
   }
   return m[1] === "-" ? -total : Math.round(total);
 }
 
-function addDate(ns: number, y: number, mo: number, d: number): number | undefined {
+function addDate(ns: number, y: number, mo: number, d: number): number {
   const { ms, sub } = split(ns);
   const date = new Date(ms);
   const t = Date.UTC(
@@ -452,20 +485,16 @@ function addDate(ns: number, y: number, mo: number, d: number): number | undefin
     date.getUTCSeconds(),
     date.getUTCMilliseconds(),
   );
-  if (Number.isNaN(t) || Math.abs(t) > 8.64e15) return undefined;
-  const out = toNs(t, sub);
-  // Go's time.Time holds nanoseconds in an int64.
-  if (Math.abs(out) > 9.223372036854776e18) return undefined;
-  return out;
+  if (Number.isNaN(t) || Math.abs(t) > 8.64e15) fail("time.add_date: time outside of valid range");
+  return safeNs("time.add_date", BigInt(t) * 1_000_000n + BigInt(sub));
 }
 
 function diff(a: Parts, b: Parts): number[] {
-  // From the earlier to the later time, borrowing as Go's date arithmetic does.
+  // From the earlier (a) to the later time (b), borrowing as OPA's date arithmetic does.
   const key = (p: Parts) => [p.year, p.month, p.day, p.hour, p.minute, p.second];
-  let x = key(a);
-  let y = key(b);
-  if (x.join(",") > y.join(",") && compareArr(x, y) > 0) [x, y] = [y, x];
-  let [y1, mo1, d1, h1, mi1, s1] = x as [number, number, number, number, number, number];
+  const x = key(a);
+  const y = key(b);
+  const [y1, mo1, d1, h1, mi1, s1] = x as [number, number, number, number, number, number];
   const [y2, mo2, d2, h2, mi2, s2] = y as [number, number, number, number, number, number];
   let years = y2 - y1;
   let months = mo2 - mo1;
@@ -486,21 +515,15 @@ function diff(a: Parts, b: Parts): number[] {
     days--;
   }
   if (days < 0) {
-    // Days in the month before y's month.
-    days += new Date(Date.UTC(y2, mo2 - 1, 0)).getUTCDate();
+    // The days of the earlier time's month.
+    days += new Date(Date.UTC(y1, mo1, 0)).getUTCDate();
     months--;
   }
   if (months < 0) {
     months += 12;
     years--;
   }
-  y1 = mo1 = d1 = h1 = mi1 = s1 = 0;
   return [years, months, days, hours, minutes, seconds];
-}
-
-function compareArr(a: number[], b: number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return 0;
 }
 
 function parts(name: string, v: Value): { p: Parts; sub: number } {
@@ -522,18 +545,19 @@ export const TIME_BUILTINS: BuiltinTable = {
     fn: (a) => {
       const s = str("time.parse_rfc3339_ns", a, 0);
       const v = goParse("2006-01-02T15:04:05.999999999Z07:00", s);
-      if (v === undefined) fail(`\`time.parse_rfc3339_ns\`: could not parse ${JSON.stringify(s)}`);
-      return v;
+      if (v === undefined) fail(`time.parse_rfc3339_ns: could not parse ${JSON.stringify(s)} as RFC 3339`);
+      return safeNs("time.parse_rfc3339_ns", v);
     },
   },
   "time.parse_ns": {
     arity: 2,
     fn: (a) => {
-      const layout = str("time.parse_ns", a, 0);
+      const given = str("time.parse_ns", a, 0);
+      const layout = NAMED_LAYOUTS[given] ?? given;
       const s = str("time.parse_ns", a, 1);
       const v = goParse(layout, s);
-      if (v === undefined) fail(`\`time.parse_ns\`: could not parse ${JSON.stringify(s)} as ${JSON.stringify(layout)}`);
-      return v;
+      if (v === undefined) fail(`time.parse_ns: could not parse ${JSON.stringify(s)} as ${JSON.stringify(layout)}`);
+      return safeNs("time.parse_ns", v);
     },
   },
   "time.parse_duration_ns": {
@@ -578,7 +602,14 @@ export const TIME_BUILTINS: BuiltinTable = {
   },
   "time.diff": {
     arity: 2,
-    fn: (a) => diff(parts("time.diff", a[0] as Value).p, parts("time.diff", a[1] as Value).p),
+    fn: (a) => {
+      // Both times in the first one's zone, the earlier first, as OPA does.
+      const x = nsArg("time.diff", a[0] as Value);
+      const y = nsArg("time.diff", a[1] as Value);
+      const [lo, hi] = x.ns <= y.ns ? [x.ns, y.ns] : [y.ns, x.ns];
+      const at = (ns: number) => zoneParts(split(ns).ms, x.zone);
+      return diff(at(lo), at(hi));
+    },
   },
   "time.format": {
     arity: 1,
@@ -588,14 +619,15 @@ export const TIME_BUILTINS: BuiltinTable = {
       const p = zoneParts(ms, zone);
       const sub = nanosOfSecond(ms, subMs);
       if (layout === undefined) {
-        // RFC 3339 with 0, 3, 6 or 9 fraction digits, as regorus prints it.
+        // RFC 3339 with 0, 3, 6 or 9 fraction digits, as regorus prints it (the Kata agent's
+        // engine); OPA's RFC3339Nano drops every trailing zero (".73439" for ".734390").
         const digits = sub === 0 ? 0 : sub % 1e6 === 0 ? 3 : sub % 1e3 === 0 ? 6 : 9;
-        const base = goFormat(p, sub, RFC3339);
+        const base = goFormat(p, sub, NAMED_LAYOUTS.RFC3339 as string);
         if (digits === 0) return base;
         const f = String(sub).padStart(9, "0").slice(0, digits);
         return base.replace(/(:\d{2})(Z|[+-]\d{2}:\d{2})$/, `$1.${f}$2`);
       }
-      return goFormat(p, sub, layout);
+      return goFormat(p, sub, NAMED_LAYOUTS[layout] ?? layout);
     },
   },
 };
