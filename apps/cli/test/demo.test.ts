@@ -259,7 +259,7 @@ describe.skipIf(skipReason !== undefined)(`contrast demo, stopped with Ctrl-C${s
       child.stdout.on("data", (c: Buffer) => {
         stdout += c.toString();
         subnet ??= /pod network (\d+\.\d+\.\d+\.0\/24)/.exec(stdout)?.[1];
-        if (/^Workloads .* started/m.test(stdout)) resolve();
+        if (/^✔ Workloads .* started/m.test(stdout)) resolve();
       });
       void exited.then(() => reject(new Error(`the demo ended before its workloads started:\n${stdout}\n${stderr}`)));
     });
@@ -324,7 +324,7 @@ describe.skipIf(skipReason !== undefined)(`contrast demo --keep${skipped}`, () =
 
     child.kill("SIGINT");
     expect(await exited, stderr).toBe(0);
-    expect(stdout).toMatch(/^Cleaned up: /m);
+    expect(stdout).toMatch(/^✔ Cleaned up: /m);
     expect(processesIn(cwd)).toEqual([]);
   }, 600_000);
 });

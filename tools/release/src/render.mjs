@@ -3,7 +3,13 @@ import { PLATFORMS } from "@contrast/manifest";
 import { createOciLayoutSource } from "@contrast/oci";
 import { policyProfile } from "@contrast/policy";
 import { COORDINATOR, coordinatorObjects, toYaml, withCoordinatorPolicy } from "./coordinator.mjs";
-import { checkImagePrefix, parseImagesJson, parseReferenceValues, parseRuntimePayload } from "./inputs.mjs";
+import {
+  checkImagePrefix,
+  parseImagesJson,
+  parseReferenceValues,
+  parseRuntimePayload,
+  RELEASE_IMAGES,
+} from "./inputs.mjs";
 import { handlerFor, profileDigest, runtimeHash, runtimeObjects } from "./runtime.mjs";
 import { validateObjects } from "./validate.mjs";
 
@@ -44,7 +50,9 @@ export async function renderRelease(options) {
 
   /** @type {Record<string, string>} */
   const images = {};
-  for (const name of Object.keys(built.images).sort())
+  // Only the release's images: the layout may hold others (the demo's sample app) that no
+  // deployment pulls.
+  for (const name of [...RELEASE_IMAGES].sort())
     images[name] = `${prefix}/${name}:${built.version}@${built.images[name].digest}`;
 
   /** @type {Map<string, import("@contrast/oci").ImageResolver>} one per tarfs flavour: layers are hashed once */

@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
 import { parseJson } from "@contrast/core";
-import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { ObjectBuilder, toJson, type Value } from "../values.js";
 import { type BuiltinTable, fail, failType } from "./registry.js";
 
@@ -8,13 +7,12 @@ import { type BuiltinTable, fail, failType } from "./registry.js";
 // the common errors (type, required, enum) are reported in its words and shape
 // ({error, type, field, desc}); the others carry Ajv's message.
 
-// Loaded and built on first use: most policies never validate a schema, and loading Ajv costs
-// more than the rest of the engine (a CLI's cold start and every Kata decision process pay it).
+// Imported statically (a lazy createRequire(import.meta.url) breaks in the apps' CommonJS
+// bundles, which must carry Ajv themselves); the validator is built on first use.
 let ajv: Ajv | undefined;
 
 function loadAjv(): Ajv {
-  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
-  return new AjvClass({ strict: false, allErrors: true, verbose: true, validateFormats: false });
+  return new Ajv({ strict: false, allErrors: true, verbose: true, validateFormats: false });
 }
 const CACHE_LIMIT = 100;
 const compiled = new Map<string, ValidateFunction | string>();

@@ -1,16 +1,13 @@
-import { createRequire } from "node:module";
+import * as jsYamlModule from "js-yaml";
 import { fromJson, toJson, type Value } from "../values.js";
 import { type BuiltinTable, fail, str } from "./registry.js";
 
 // YAML with js-yaml's core schema (YAML 1.2): OPA's Go library reads YAML 1.1, where `yes`,
 // `on` and friends are booleans; here they stay strings (docs/rego.md, deviations).
 
-// Loaded on first use, as few policies read YAML: the engine's import stays cheap.
-let jsYaml: typeof import("js-yaml") | undefined;
-
-function yaml(): typeof import("js-yaml") {
-  jsYaml ??= createRequire(import.meta.url)("js-yaml") as typeof import("js-yaml");
-  return jsYaml;
+// Imported statically: the apps' CommonJS bundles must carry js-yaml (most already do).
+function yaml(): typeof jsYamlModule {
+  return jsYamlModule;
 }
 
 function parse(name: string, s: string): Value {
