@@ -91,19 +91,22 @@ await client.waitFor("Succeeded", 60000);
 const children = readdirSync("/proc").filter((e) => /^\\d+$/.test(e)).filter((e) => {
   try { const s = readFileSync("/proc/" + e + "/stat", "utf8"); return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]) === process.pid; } catch { return false; }
 }).map(Number);
+// The handlers are in place before the report: the test signals as soon as it reads it.
+const signalled = mode === "sigint" || mode === "userns"
+  ? new Promise((resolve) => process.once(mode === "sigint" ? "SIGINT" : "SIGTERM", resolve)) : undefined;
 console.log(JSON.stringify({ rootless: cluster.rootless, hostAddress: cluster.hostAddress, children, clientLog: client.logs("get") }));
 if (mode === "crash") await new Promise(() => {});
 if (mode === "sigint") {
   // A Ctrl-C in a terminal signals the whole foreground process group: only this process may get
   // it, so the pods are stopped in order (their containers see SIGTERM from the runtime).
-  await new Promise((resolve) => process.once("SIGINT", resolve));
+  await signalled;
   await cluster.close();
   console.log(JSON.stringify(server.status().containers[0].current));
   process.exit(0);
 }
 if (mode === "userns") {
   // Waits for the SIGTERM the test sends to the outer process, which forwards it here.
-  await new Promise((resolve) => process.once("SIGTERM", resolve));
+  await signalled;
   await cluster.close();
   console.log("CLOSED");
   process.exit(0);
@@ -247,7 +250,10 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
             "true",
           ]).status !== 0
         ? "unprivileged user namespaces are unavailable on this machine"
-        : "";
+        : spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "test", "-r", DIST])
+              .status !== 0
+          ? "nobody cannot read the built package in this checkout (.ci/run opens the checkout for it)"
+          : "";
   it.skipIf(usernsReason !== "")(
     `runs without root: as nobody, re-executed in a user namespace that a forwarded SIGTERM cleans up${usernsReason === "" ? "" : ` (skipped: ${usernsReason})`}`,
     async () => {
