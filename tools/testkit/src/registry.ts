@@ -5,14 +5,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BuiltImage } from "./images.js";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports handed out by this process: the kernel may give the same ephemeral port to two
+// listen(0) calls in a row once the first socket is closed, and a caller that asks for three
+// ports before binding any would then get a duplicate.
+const issuedPorts = new Set<number>();
+
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
+    s.once("error", () => resolve(undefined));
+    // All interfaces: podman publishes on 0.0.0.0, so a port taken there is taken for it too.
+    s.listen(port, () => {
       const a = s.address();
-      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
+      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : undefined));
     });
   });
+}
+
+/**
+ * A TCP port that is free now and was not returned before by this process. It is picked at
+ * random below Linux's default ephemeral range (32768-60999), so outgoing connections and other
+ * test workers, which pick their own random ports, rarely collide with it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = 20000 + Math.floor(Math.random() * 12000);
+    if (issuedPorts.has(candidate)) continue;
+    const port = await tryListen(candidate);
+    if (port !== undefined) {
+      issuedPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: no free port found in 20000-31999 after 200 attempts");
 }
 
 /** Debian's docker-registry (github.com/distribution/distribution), on loopback, temp storage. */
