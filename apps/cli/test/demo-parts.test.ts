@@ -69,11 +69,11 @@ describe("the demo's directory", () => {
   it("finds mount points at or under a directory, octal escapes decoded, siblings with the same prefix not", () => {
     const info = [
       "1 0 0:1 / / rw - ext4 /dev/root rw",
-      "2 1 0:2 / /work/demo rw - tmpfs t rw",
-      "3 1 0:3 / /work/demo/cluster/rootfs/x\\040y rw - tmpfs t rw",
-      "4 1 0:4 / /work/demo-other rw - tmpfs t rw",
+      "2 1 0:2 / /srv/demo rw - tmpfs t rw",
+      "3 1 0:3 / /srv/demo/cluster/rootfs/x\\040y rw - tmpfs t rw",
+      "4 1 0:4 / /srv/demo-other rw - tmpfs t rw",
     ].join("\n");
-    expect(mountPointsUnder(info, "/work/demo")).toEqual(["/work/demo", "/work/demo/cluster/rootfs/x y"]);
+    expect(mountPointsUnder(info, "/srv/demo")).toEqual(["/srv/demo", "/srv/demo/cluster/rootfs/x y"]);
   });
 });
 

@@ -32,3 +32,10 @@ export declare function requestMeshCert(
   workloadName: string,
   options?: { evidenceKey?: KeyObject; nonce?: Uint8Array; binding?: "tls-exporter" | "nonce"; exporter?: Uint8Array },
 ): Promise<NewMeshCertResponse>;
+export declare function exporterMeshCertRequest(
+  client: MeshClient,
+  authority: SimulatedAuthority,
+  meshKey: KeyObject,
+  workloadName: string,
+  options?: { evidenceKey?: KeyObject; exporter?: Uint8Array },
+): Promise<{ Evidence: Uint8Array; EvidenceOID: string; EvidenceBinding: number }>;

@@ -104,21 +104,11 @@ export function setManifestRequest({ authority, workloads, owners = [], seedShar
  * first, the evidence binds that nonce (or `options.nonce`). `evidenceKey`: bind another key.
  */
 export async function requestMeshCert(client, authority, meshKey, workloadName, options = {}) {
-  const issuer = simIssuer(authority, {
-    measurement: fromHex(SIM_TRUSTED_MEASUREMENT),
-    hostData: fromHex(policy(workloadName).hash),
-  });
-  const boundKey = publicKeyDer(options.evidenceKey ?? meshKey);
   const binding = options.binding ?? (options.nonce === undefined ? "tls-exporter" : "nonce");
-  if (binding === "tls-exporter") {
-    const exporter = options.exporter ?? (await client.channelBinding());
-    const evidence = await issuer.issue(reportData(boundKey, exporter));
-    return client.newMeshCert({
-      Evidence: evidence,
-      EvidenceOID: issuer.oid,
-      EvidenceBinding: EvidenceBinding.TLS_EXPORTER,
-    });
-  }
+  if (binding === "tls-exporter")
+    return client.newMeshCert(await exporterMeshCertRequest(client, authority, meshKey, workloadName, options));
+  const issuer = workloadIssuer(authority, workloadName);
+  const boundKey = publicKeyDer(options.evidenceKey ?? meshKey);
   const { Nonce } = await client.newAttestationNonce({});
   const evidence = await issuer.issue(reportData(boundKey, options.nonce ?? Nonce));
   return client.newMeshCert({
@@ -128,3 +118,19 @@ export async function requestMeshCert(client, authority, meshKey, workloadName, 
     EvidenceBinding: EvidenceBinding.NONCE,
   });
 }
+
+/**
+ * The NewMeshCertRequest of the TLS exporter flow: simulated evidence for the key and the
+ * connection's exporter (or `options.exporter`). It stays valid for every call on that connection,
+ * as an initializer's retry on one connection would send it again.
+ */
+export async function exporterMeshCertRequest(client, authority, meshKey, workloadName, options = {}) {
+  const issuer = workloadIssuer(authority, workloadName);
+  const boundKey = publicKeyDer(options.evidenceKey ?? meshKey);
+  const exporter = options.exporter ?? (await client.channelBinding());
+  const evidence = await issuer.issue(reportData(boundKey, exporter));
+  return { Evidence: evidence, EvidenceOID: issuer.oid, EvidenceBinding: EvidenceBinding.TLS_EXPORTER };
+}
+
+const workloadIssuer = (authority, workloadName) =>
+  simIssuer(authority, { measurement: fromHex(SIM_TRUSTED_MEASUREMENT), hostData: fromHex(policy(workloadName).hash) });

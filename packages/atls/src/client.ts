@@ -2,9 +2,8 @@ import type { KeyObject } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { ContrastError } from "@contrast/core";
-import * as grpc from "@grpc/grpc-js";
 import { createAtlsCertificate } from "./certificate.js";
-import { channelBinding } from "./channel-binding.js";
+import { HandshakeChannelCredentials } from "./channel-credentials.js";
 import { AtlsError } from "./errors.js";
 import { NONCE_BYTES, nonceToAlpn, nonceToServerName } from "./nonce.js";
 import { EvidenceCache } from "./verify-evidence.js";
@@ -131,54 +130,15 @@ export function atlsConnect(host: string, port: number, options: AtlsClientOptio
  * evidence verified, so no request ever reaches an unverified server. Failures surface on calls
  * as UNAVAILABLE with the aTLS error's message; `lastError()` gives the ContrastError.
  */
-export class AtlsChannelCredentials extends grpc.ChannelCredentials {
-  #lastError: ContrastError | undefined;
-  #lastSocket: TLSSocket | undefined;
+export class AtlsChannelCredentials extends HandshakeChannelCredentials {
+  protected readonly connectionKind = "aTLS";
   private readonly options: AtlsClientOptions;
   constructor(options: AtlsClientOptions) {
     super();
     this.options = options;
   }
-  /**
-   * The TLS exporter channel binding (channelBinding) of the connection these credentials
-   * verified last: with one channel per credentials object, the connection its next call goes
-   * on (call `waitForReady` on the client first). Should grpc-js reconnect between this read and
-   * the call, the server sees another exporter and refuses the evidence; the caller tries again.
-   * ATLS_CHANNEL_BINDING_UNAVAILABLE when there is no open connection.
-   */
-  channelBinding(): Uint8Array {
-    const socket = this.#lastSocket;
-    if (socket === undefined || socket.destroyed) {
-      throw new AtlsError("ATLS_CHANNEL_BINDING_UNAVAILABLE", "no open aTLS connection to take a channel binding of");
-    }
-    return channelBinding(socket);
-  }
-  /** The most recent handshake failure of a channel using these credentials. */
-  lastError(): ContrastError | undefined {
-    return this.#lastError;
-  }
-  _isSecure(): boolean {
-    return true;
-  }
-  _equals(other: grpc.ChannelCredentials): boolean {
-    return other === this;
-  }
-  _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
-    return {
-      connect: async (socket: Socket) => {
-        try {
-          const { socket: tls } = await atlsHandshake(socket, this.options);
-          this.#lastSocket = tls;
-          return { socket: tls, secure: true };
-        } catch (e) {
-          this.#lastError = ContrastError.from(e);
-          throw e;
-        }
-      },
-      waitForReady: () => Promise.resolve(),
-      getCallCredentials: () => grpc.CallCredentials.createEmpty(),
-      destroy: () => {},
-    };
+  protected async handshake(socket: Socket): Promise<TLSSocket> {
+    return (await atlsHandshake(socket, this.options)).socket;
   }
 }
 

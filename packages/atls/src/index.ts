@@ -18,6 +18,7 @@ export {
   channelBinding,
   type ExporterSource,
 } from "./channel-binding.js";
+export { HandshakeChannelCredentials } from "./channel-credentials.js";
 export {
   AtlsChannelCredentials,
   type AtlsClientOptions,

@@ -30,7 +30,7 @@ describe("pod network choice", () => {
 
   it("never picks a /24 the host routes or addresses touch, and ignores the default route", () => {
     const used = usedPrefixes(addr, routes);
-    for (const seed of ["a", "b", "c", "/work/demo", "x".repeat(100)]) {
+    for (const seed of ["a", "b", "c", "/srv/demo", "x".repeat(100)]) {
       const subnet = chooseSubnet(used, seed);
       expect(subnet).toMatch(/^10\.2[0-4]\d\.\d+\.0\/24$/);
       expect(subnet.startsWith("10.200.")).toBe(false);

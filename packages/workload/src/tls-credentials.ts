@@ -1,9 +1,14 @@
 import type { KeyObject } from "node:crypto";
 import type { Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
-import { AtlsError, channelBinding, createAtlsCertificate, NONCE_BYTES, nonceToServerName } from "@contrast/atls";
-import { type Clock, ContrastError } from "@contrast/core";
-import * as grpc from "@grpc/grpc-js";
+import {
+  AtlsError,
+  createAtlsCertificate,
+  HandshakeChannelCredentials,
+  NONCE_BYTES,
+  nonceToServerName,
+} from "@contrast/atls";
+import type { Clock, ContrastError } from "@contrast/core";
 
 export interface UnverifiedTlsOptions {
   /** The workload key: each connection's client certificate is self-signed for it. */
@@ -20,49 +25,14 @@ export interface UnverifiedTlsOptions {
  * for the workload key and a fresh nonce in SNI, and the channel binding of the connection it
  * made last, which is what the exporter flow's evidence must bind.
  */
-export class UnverifiedTlsCredentials extends grpc.ChannelCredentials {
-  #lastError: ContrastError | undefined;
-  #lastSocket: TLSSocket | undefined;
+export class UnverifiedTlsCredentials extends HandshakeChannelCredentials {
+  protected readonly connectionKind = "TLS";
   private readonly options: UnverifiedTlsOptions;
   constructor(options: UnverifiedTlsOptions) {
     super();
     this.options = options;
   }
-  /** As AtlsChannelCredentials.channelBinding: of the last open connection. */
-  channelBinding(): Uint8Array {
-    const socket = this.#lastSocket;
-    if (socket === undefined || socket.destroyed) {
-      throw new AtlsError("ATLS_CHANNEL_BINDING_UNAVAILABLE", "no open TLS connection to take a channel binding of");
-    }
-    return channelBinding(socket);
-  }
-  lastError(): ContrastError | undefined {
-    return this.#lastError;
-  }
-  _isSecure(): boolean {
-    return true;
-  }
-  _equals(other: grpc.ChannelCredentials): boolean {
-    return other === this;
-  }
-  _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
-    return {
-      connect: async (socket: Socket) => {
-        try {
-          const tls = await this.#handshake(socket);
-          this.#lastSocket = tls;
-          return { socket: tls, secure: true };
-        } catch (e) {
-          this.#lastError = ContrastError.from(e);
-          throw e;
-        }
-      },
-      waitForReady: () => Promise.resolve(),
-      getCallCredentials: () => grpc.CallCredentials.createEmpty(),
-      destroy: () => {},
-    };
-  }
-  async #handshake(socket: Socket): Promise<TLSSocket> {
+  protected async handshake(socket: Socket): Promise<TLSSocket> {
     const { key, clock, random } = this.options;
     const own = await createAtlsCertificate({ key, clock, random });
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;

@@ -278,7 +278,7 @@ class Cluster implements LocalCluster {
     await this.node.exited;
     // Normally gone with the node namespace already; a leftover would keep a route to the subnet.
     const del = await this.host.run(["ip", "link", "del", this.hostVeth], { env: this.host.commandEnv() });
-    if (del.code !== 0 && !/Cannot find device|does not exist/.test(del.stderr)) {
+    if (del.code !== 0 && !/Cannot find device|does not exist|No such device/.test(del.stderr)) {
       this.log.warn("localrun: cannot remove the host veth", { veth: this.hostVeth, stderr: del.stderr.trim() });
     }
     this.log.info("localrun: cluster closed", { subnet: this.subnet });
