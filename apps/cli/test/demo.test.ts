@@ -3,7 +3,7 @@
 // that nothing of the demo is left running. A second run is stopped with SIGINT half-way and must
 // clean up the same way. The demo's pieces have their own tests (demo-parts.test.ts, and
 // packages/localrun for the runtime and admission).
-import { spawn, spawnSync } from "node:child_process";
+import { type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
@@ -71,6 +71,25 @@ function addressesIn(subnet: string): string[] {
   return out.split("\n").filter((l) => l.includes(` ${prefix}`));
 }
 
+/** Runs a process to its end: a child, not spawnSync, so the test's own event loop stays free meanwhile. */
+async function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, [...args], { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { status, stdout, stderr };
+}
+
 describe.skipIf(skipReason !== undefined)(`contrast demo, end to end${skipped}`, () => {
   const cwd = tempDir();
   const dir = join(cwd, "contrast-demo");
@@ -84,25 +103,14 @@ describe.skipIf(skipReason !== undefined)(`contrast demo, end to end${skipped}`,
   };
 
   beforeAll(async () => {
-    // A child process, not spawnSync: the test's own event loop stays free while the demo runs.
-    const child = spawn(
+    const run = await runToEnd(
       process.execPath,
       [BUNDLE, "demo", "--non-interactive", "-o", "json", "--step-timeout", "240"],
-      {
-        cwd,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { cwd, env: { ...process.env, NO_COLOR: "1" } },
     );
-    let stdout = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    doc = JSON.parse(stdout) as Document;
+    const status = run.status;
+    stderr += run.stderr;
+    doc = JSON.parse(run.stdout) as Document;
     if (status !== 0) {
       const failed = doc.error?.details?.steps?.at(-1);
       throw new Error(
@@ -347,7 +355,7 @@ describe.skipIf(usernsReason !== undefined)(
     it("runs every step in a user namespace it creates, and leaves nothing behind", async () => {
       const cwd = tempDir();
       chmodSync(cwd, 0o777);
-      const child = spawn(
+      const { status, stdout, stderr } = await runToEnd(
         nobody[0] as string,
         [
           ...nobody.slice(1),
@@ -364,17 +372,8 @@ describe.skipIf(usernsReason !== undefined)(
           "--step-timeout",
           "240",
         ],
-        { cwd, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd },
       );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
-      });
-      const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
       expect(status, stderr).toBe(0);
       const doc = JSON.parse(stdout) as Document;
       expect(doc.rootless).toBe(true);

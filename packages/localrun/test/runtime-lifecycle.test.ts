@@ -35,6 +35,39 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/**
+ * Runs the owner script (a cluster in its own process) in `mode` and waits for the first line
+ * it reports; `argv` goes before Node (e.g. setpriv), `detached` gives it its own process group.
+ */
+async function startOwner(
+  script: string,
+  mode: string,
+  work: string,
+  layout: string,
+  options: { argv?: readonly string[]; detached?: boolean } = {},
+) {
+  const [command, ...prefix] = [...(options.argv ?? []), process.execPath];
+  const child: ChildProcess = spawn(command as string, [...prefix, script], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LOCALRUN_DIST: DIST, WORK: work, LAYOUT: layout, MODE: mode },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => {
+    stderr += b.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on("data", (b: Buffer) => {
+      stdout += b.toString("utf8");
+      if (stdout.includes("\n")) resolve(stdout.slice(0, stdout.indexOf("\n")));
+    });
+    void exited.then((code) => reject(new Error(`the cluster process exited ${code} before reporting: ${stderr}`)));
+  });
+  return { child, exited, firstLine, stdout: () => stdout, stderr: () => stderr };
+}
+
 /** Alive and not a zombie. */
 function running(pid: number): boolean {
   try {
@@ -171,24 +204,7 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
     `a crashed owner (SIGKILL) takes every pod process and the host veth with it${distReason === "" ? "" : ` (skipped: ${distReason})`}`,
     async () => {
       const work = `${scratch.path}/crash`;
-      const child: ChildProcess = spawn(process.execPath, [script], {
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          LOCALRUN_DIST: DIST,
-          WORK: work,
-          LAYOUT: layout,
-          MODE: "crash",
-        },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout?.on("data", (b: Buffer) => {
-          out += b.toString("utf8");
-          if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
-        });
-        child.once("exit", (code) => reject(new Error(`the cluster process exited ${code} before reporting`)));
-      });
+      const { child, firstLine: line } = await startOwner(script, "crash", work, layout);
       const report = JSON.parse(line) as { hostAddress: string; children: number[]; clientLog: string };
       expect(report.clientLog).toContain('"hostname":"server"');
       const alive = report.children.filter(running);
@@ -204,31 +220,12 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
     `a Ctrl-C to the owner's process group reaches the owner only; close() then stops the pods in order${distReason === "" ? "" : ` (skipped: ${distReason})`}`,
     async () => {
       const work = `${scratch.path}/sigint`;
-      const child: ChildProcess = spawn(process.execPath, [script], {
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          LOCALRUN_DIST: DIST,
-          WORK: work,
-          LAYOUT: layout,
-          MODE: "sigint",
-        },
-        stdio: ["ignore", "pipe", "inherit"],
-        detached: true,
-      });
-      let out = "";
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      await new Promise<void>((resolve, reject) => {
-        child.stdout?.on("data", (b: Buffer) => {
-          out += b.toString("utf8");
-          if (out.includes("\n")) resolve();
-        });
-        void exited.then((code) => reject(new Error(`exited ${code} before reporting`)));
-      });
-      const report = JSON.parse(out.slice(0, out.indexOf("\n"))) as { children: number[] };
+      const { child, exited, firstLine, stdout } = await startOwner(script, "sigint", work, layout, { detached: true });
+      const report = JSON.parse(firstLine) as { children: number[] };
       const alive = report.children.filter(running);
       process.kill(-(child.pid ?? 0), "SIGINT");
       expect(await exited).toBe(0);
-      const final = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { state: string; signal: string };
+      const final = JSON.parse(stdout().trim().split("\n").at(-1) ?? "{}") as { state: string; signal: string };
       expect(final).toMatchObject({ state: "terminated", signal: "SIGTERM" });
       expect(alive.filter(running)).toEqual([]);
     },
@@ -259,32 +256,14 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
     async () => {
       const work = `${scratch.path}/userns`;
       spawnSync("install", ["-d", "-o", "nobody", "-m", "0755", work]);
-      const child = spawn(
-        "setpriv",
-        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", process.execPath, script],
-        {
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            LOCALRUN_DIST: DIST,
-            WORK: work,
-            LAYOUT: layout,
-            MODE: "userns",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stderr?.on("data", (b: Buffer) => {
-        stderr += b.toString("utf8");
-      });
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      const line = await new Promise<string>((resolve, reject) => {
-        child.stdout?.on("data", (b: Buffer) => {
-          stdout += b.toString("utf8");
-          if (stdout.includes("\n")) resolve(stdout.slice(0, stdout.indexOf("\n")));
-        });
-        void exited.then((code) => reject(new Error(`exited ${code} before reporting: ${stderr}`)));
+      const {
+        child,
+        exited,
+        firstLine: line,
+        stdout,
+        stderr,
+      } = await startOwner(script, "userns", work, layout, {
+        argv: ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"],
       });
       const report = JSON.parse(line) as { rootless: boolean; clientLog: string };
       expect(report.rootless).toBe(true);
@@ -292,8 +271,8 @@ describe.skipIf(reason !== "")(`local cluster lifecycle${reason === "" ? "" : ` 
       // SIGTERM to the outer (unprivileged) process reaches the re-executed one, which cleans up.
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      expect(stdout).toContain("CLOSED");
-      expect(stderr).toBe("");
+      expect(stdout()).toContain("CLOSED");
+      expect(stderr()).toBe("");
     },
     120_000,
   );

@@ -278,7 +278,7 @@ describe("startLocalCluster preconditions", () => {
 });
 
 describe("probes", () => {
-  const exec = { kind: "exec", command: ["cat", "/tmp/ready"] } as const;
+  const exec = { kind: "exec", command: ["cat", "/run/ready"] } as const;
   const probe = {
     type: "readiness",
     action: exec,
@@ -303,8 +303,8 @@ describe("probes", () => {
     expect(await probeOnce(probe, target)).toBeUndefined();
     expect(await probeOnce({ ...probe, allowed: true }, target)).toBeUndefined();
     expect(ran).toEqual([
-      ["cat", "/tmp/ready"],
-      ["cat", "/tmp/ready"],
+      ["cat", "/run/ready"],
+      ["cat", "/run/ready"],
     ]);
   });
 });
